@@ -1,0 +1,331 @@
+/*
+ * rcgc — CPython's memory model for C programs.
+ *
+ * Reference-counted objects that die the moment their last reference goes, a
+ * generational cycle collector for the cycles counting cannot free, PEP 442
+ * finalizers, weak references, a small-object allocator, and tracemalloc-style
+ * allocation tracing with snapshots.
+ *
+ * Conventions used in every contract below:
+ *   - "new reference": the caller owns one reference and must drop it.
+ *   - "borrowed": the caller gets no reference; the pointer is valid while the
+ *     owner keeps the object alive.
+ *   - "stolen": the callee takes over the caller's reference.
+ *   - A call that can fail returns NULL or -1 and sets errno.
+ *   - A heap and all its objects are used by one thread at a time.
+ *
+ * The allocating calls (rc_new, rc_new_sized, rc_malloc, rc_calloc, rc_realloc,
+ * rc_weakref_new) are macros that pass the caller's __FILE__, __LINE__ and
+ * __func__ to the library for tracemalloc; every argument is evaluated once.
+ * Real functions of the same names exist too: (rc_new)(h, type) calls one.
+ */
+#ifndef RCGC_H
+#define RCGC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RC_VERSION_MAJOR 0
+#define RC_VERSION_MINOR 1
+#define RC_VERSION_PATCH 0
+#define RC_VERSION_STRING "0.1.0"
+/* RC_VERSION: major * 10000 + minor * 100 + patch, for #if comparisons. */
+#define RC_VERSION (RC_VERSION_MAJOR * 10000 + RC_VERSION_MINOR * 100 + RC_VERSION_PATCH)
+
+/* The library's version string ("0.1.0"); may differ from RC_VERSION_STRING
+ * when a program runs against a newer shared library than it was built with. */
+const char *rc_version(void);
+
+/* ------------------------------------------------------------------ heaps */
+
+typedef struct rc_heap rc_heap;
+
+/* lua_Alloc's contract: new_size == 0 frees ptr (NULL allowed) and returns
+ * NULL; otherwise it behaves as realloc(ptr, new_size) and returns NULL on
+ * failure (leaving ptr untouched). old_size is the size ptr was obtained with
+ * (0 when ptr is NULL). Returned memory must be 16-byte aligned. */
+typedef void *(*rc_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
+
+/* A new heap whose memory comes from malloc. NULL + ENOMEM.
+ * With RCGC_DEBUG=1 in the environment, freed memory is poisoned and held
+ * back (quarantine) so that use of a dead object is detected. */
+rc_heap *rc_heap_new(void);
+
+/* A new heap all of whose memory, bookkeeping included, comes from alloc
+ * (called with ud). NULL + EINVAL when alloc is NULL; NULL + ENOMEM. */
+rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud);
+
+/* Runs a full collection, then the finalizer of every object still alive
+ * that was not finalized, then releases every object and all memory of the
+ * heap. Returns how many objects were still alive after that full
+ * collection: references the program forgot to drop (0 without leaks).
+ * NULL is allowed and returns 0. */
+size_t rc_heap_free(rc_heap *h);
+
+typedef struct rc_heap_stats {
+    size_t objects;        /* live objects */
+    size_t tracked;        /* of which tracked by the collector */
+    size_t bytes_in_use;   /* bytes of live objects and rc_malloc blocks, headers included */
+    size_t bytes_reserved; /* bytes obtained from the system (or rc_alloc_fn) and not returned */
+} rc_heap_stats;
+
+/* Fills *out with the heap's current figures. */
+void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out);
+
+/* ------------------------------------------------------ types and objects */
+
+/* Called by traverse once per reference slot; slot points at the field. */
+typedef void (*rc_visit_fn)(void **slot, void *arg);
+
+typedef struct rc_type {
+    const char *name; /* shown in reports: "<node 0x55d0c0ffee10>" */
+    size_t size;      /* bytes of a new object made by rc_new */
+    /* Calls visit(&self->field, arg) for each field holding a strong
+     * reference to an rc object. NULL: the type holds no rc references, its
+     * objects are not tracked and carry no collector header. */
+    void (*traverse)(void *self, rc_visit_fn visit, void *arg);
+    /* Drops every reference with rc_decref/RC_CLEAR. Optional: without it
+     * the library clears each slot traverse visits. */
+    void (*clear)(void *self);
+    /* Runs at most once, before the object dies (PEP 442); may resurrect. */
+    void (*finalize)(void *self);
+    /* Frees what the object owns that is not an rc object; runs exactly
+     * once, after its references were dropped. */
+    void (*release)(void *self);
+} rc_type;
+
+/* A new reference to a zeroed object of type->size bytes, 16-byte aligned,
+ * count 1, tracked when the type has traverse. The type must outlive the
+ * heap. NULL + EINVAL for a NULL heap or type or a size of 0; NULL + ENOMEM. */
+void *rc_new(rc_heap *h, const rc_type *type);
+
+/* As rc_new with size bytes instead of type->size (variable-sized objects). */
+void *rc_new_sized(rc_heap *h, const rc_type *type, size_t size);
+
+/* The object's type (borrowed). */
+const rc_type *rc_type_of(const void *obj);
+
+/* The heap the object lives in (borrowed). */
+rc_heap *rc_heap_of(const void *obj);
+
+/* Bytes the object costs in its heap, header and rounding included. */
+size_t rc_sizeof(const void *obj);
+
+/* ------------------------------------------------------- reference counts */
+
+/* Takes a new reference; returns obj. NULL is allowed and ignored. A count
+ * never wraps: past its maximum it saturates and the object is immortal. */
+void *rc_incref(void *obj);
+
+/* Drops a reference; at zero the object dies: finalizer (once), weak
+ * references cleared and their callbacks run, references dropped, release,
+ * memory freed. NULL is allowed and ignored. Dropping below zero aborts. */
+void rc_decref(void *obj);
+
+/* The object's true reference count (sys.getrefcount minus its argument). */
+size_t rc_refcount(const void *obj);
+
+/* Sets the lvalue ptr to NULL, then drops the reference it held (Py_CLEAR). */
+#define RC_CLEAR(ptr)                                                       \
+    do {                                                                    \
+        __typeof__(ptr) *rc__slot = &(ptr);                                 \
+        void *rc__old = (void *)*rc__slot;                                  \
+        *rc__slot = NULL;                                                   \
+        rc_decref(rc__old);                                                 \
+    } while (0)
+
+/* Stores value (a new reference, stolen) in the lvalue ptr, then drops the
+ * reference ptr held before (Py_XSETREF). */
+#define RC_SET(ptr, value)                                                  \
+    do {                                                                    \
+        __typeof__(ptr) *rc__slot = &(ptr);                                 \
+        void *rc__old = (void *)*rc__slot;                                  \
+        *rc__slot = (value);                                                \
+        rc_decref(rc__old);                                                 \
+    } while (0)
+
+/* Scope-bound reference: `rc_auto node *n = rc_new(h, &node_type);` drops n
+ * (rc_decref) when n goes out of scope. GCC and Clang. */
+static inline void rc__auto_drop(void *slot) { rc_decref(*(void **)slot); }
+#define rc_auto __attribute__((cleanup(rc__auto_drop)))
+
+/* --------------------------------------------------------- raw memory */
+
+/* size bytes, 16-byte aligned, uninitialised; rc_malloc(h, 0) returns a
+ * unique block. NULL + ENOMEM; NULL + EINVAL for a NULL heap. */
+void *rc_malloc(rc_heap *h, size_t size);
+/* n * size zeroed bytes; NULL + ENOMEM when n * size overflows. */
+void *rc_calloc(rc_heap *h, size_t n, size_t size);
+/* realloc's contract: ptr NULL acts as rc_malloc; on failure NULL + ENOMEM
+ * and ptr is untouched. size 0 gives a minimal block (ptr is freed). */
+void *rc_realloc(rc_heap *h, void *ptr, size_t size);
+/* Frees a block of rc_malloc/rc_calloc/rc_realloc. NULL is allowed. A
+ * pointer the heap does not own aborts with a message. */
+void rc_free(rc_heap *h, void *ptr);
+
+/* ------------------------------------------------------ the cycle collector */
+
+#define RC_GC_GENERATIONS 3
+
+/* Collects generations 0..generation (2 = full). Returns the number of
+ * unreachable objects found; -1 + EINVAL for a generation outside 0..2; 0
+ * without collecting when a collection of h is already running. */
+long rc_gc_collect(rc_heap *h, int generation);
+void rc_gc_enable(rc_heap *h);
+void rc_gc_disable(rc_heap *h);
+bool rc_gc_isenabled(const rc_heap *h);
+/* Defaults 700, 10, 10. threshold0 == 0 disables automatic collection. */
+void rc_gc_set_threshold(rc_heap *h, long threshold0, long threshold1, long threshold2);
+void rc_gc_get_threshold(const rc_heap *h, long out[3]);
+void rc_gc_get_count(const rc_heap *h, long out[3]);
+
+typedef struct rc_gc_stats { size_t collections, collected, uncollectable; } rc_gc_stats;
+void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3]);
+
+/* Walk callback: obj is borrowed; return non-zero to stop the walk. */
+typedef int (*rc_each_fn)(void *obj, void *arg);
+/* Calls fn for each tracked object of generation (0..2, -1 for all); returns
+ * fn's first non-zero value, or 0; -1 + EINVAL for a bad generation. */
+int rc_gc_get_objects(rc_heap *h, int generation, rc_each_fn fn, void *arg);
+/* Calls fn for each tracked, unfrozen object whose traverse visits obj. */
+int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg);
+/* Calls fn for each object obj's traverse visits. */
+int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg);
+bool rc_gc_is_tracked(const void *obj);
+bool rc_gc_is_finalized(const void *obj);
+
+/* Moves every tracked object to the permanent generation, never examined. */
+void rc_gc_freeze(rc_heap *h);
+/* Moves the permanent generation back into the oldest generation. */
+void rc_gc_unfreeze(rc_heap *h);
+size_t rc_gc_get_freeze_count(const rc_heap *h);
+
+#define RC_GC_DEBUG_STATS         1
+#define RC_GC_DEBUG_COLLECTABLE   2
+#define RC_GC_DEBUG_UNCOLLECTABLE 4
+#define RC_GC_DEBUG_SAVEALL       32
+#define RC_GC_DEBUG_LEAK (RC_GC_DEBUG_COLLECTABLE | RC_GC_DEBUG_UNCOLLECTABLE | RC_GC_DEBUG_SAVEALL)
+void rc_gc_set_debug(rc_heap *h, unsigned flags);
+unsigned rc_gc_get_debug(const rc_heap *h);
+/* Debug lines go to log, one line per call without its newline; NULL
+ * restores the default (stderr, with a newline). */
+void rc_gc_set_log(rc_heap *h, void (*log)(const char *line, void *arg), void *arg);
+
+/* Walks the garbage list (objects kept by RC_GC_DEBUG_SAVEALL). */
+int rc_gc_garbage(rc_heap *h, rc_each_fn fn, void *arg);
+size_t rc_gc_garbage_count(const rc_heap *h);
+/* Drops the garbage list's references. */
+void rc_gc_garbage_clear(rc_heap *h);
+
+typedef struct rc_gc_info { int generation; size_t collected, uncollectable; } rc_gc_info;
+/* phase is "start" or "stop"; info's counts are meaningful at "stop". */
+typedef void (*rc_gc_callback)(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg);
+/* 0, or -1 + ENOMEM. The same (cb, arg) may be added more than once. */
+int rc_gc_callback_add(rc_heap *h, rc_gc_callback cb, void *arg);
+/* Removes the first (cb, arg) added; 0, or -1 + ENOENT. */
+int rc_gc_callback_remove(rc_heap *h, rc_gc_callback cb, void *arg);
+
+/* ---------------------------------------------------------- weak references */
+
+typedef struct rc_weakref rc_weakref; /* itself an rc object */
+typedef void (*rc_weakref_callback)(rc_weakref *ref, void *arg);
+
+/* A new reference to a weak reference to target. Without a callback the
+ * existing callback-less weak reference is reused, as weakref.ref does.
+ * cb(ref, arg) runs when target dies, if ref is still alive; callbacks on one
+ * target run newest first. NULL + EINVAL for a NULL target; NULL + ENOMEM. */
+rc_weakref *rc_weakref_new(void *target, rc_weakref_callback cb, void *arg);
+/* A new strong reference to the target, or NULL once it is dead. */
+void *rc_weakref_get(rc_weakref *ref);
+/* How many weak references point at target. */
+size_t rc_weakref_count(const void *target);
+
+/* ---------------------------------------------------------- tracemalloc */
+
+#define RC_TRACEMALLOC_MAX_NFRAME 128
+typedef struct rc_frame { const char *filename; unsigned lineno; const char *function; } rc_frame;
+typedef struct rc_traceback { unsigned nframe, total_nframe; const rc_frame *frames; } rc_traceback;
+
+/* Starts tracing with up to nframe frames per traceback. 0; -1 + EINVAL for
+ * nframe outside 1..RC_TRACEMALLOC_MAX_NFRAME; -1 + ENOMEM; no-op (0) when
+ * already tracing. */
+int rc_tracemalloc_start(rc_heap *h, int nframe);
+/* Stops tracing and forgets every trace. */
+void rc_tracemalloc_stop(rc_heap *h);
+bool rc_tracemalloc_is_tracing(const rc_heap *h);
+void rc_tracemalloc_clear_traces(rc_heap *h);
+void rc_tracemalloc_get_traced_memory(const rc_heap *h, size_t *current, size_t *peak);
+void rc_tracemalloc_reset_peak(rc_heap *h);
+/* Bytes tracemalloc itself uses to store traces and tracebacks. */
+size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h);
+int rc_tracemalloc_get_traceback_limit(const rc_heap *h);
+/* The traceback where ptr (an object or rc_malloc block) was allocated, or
+ * NULL when it is not traced. Valid until the block dies or tracing stops. */
+const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr);
+/* 0, -1 + ENOMEM, or -2 when not tracing. Tracking again replaces the trace. */
+int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size);
+int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr);
+
+/* Fills frames[0..max) with the caller's stack, most recent first; returns
+ * how many it wrote. Replaces native frames (an interpreter's script stack). */
+typedef int (*rc_frame_provider)(rc_frame *frames, int max, void *arg);
+void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *arg);
+
+/* ------------------------------------------------------------- snapshots */
+
+typedef struct rc_snapshot rc_snapshot;
+typedef enum rc_key_type { RC_KEY_FILENAME, RC_KEY_LINENO, RC_KEY_TRACEBACK } rc_key_type;
+typedef struct rc_statistic { rc_traceback traceback; size_t size, count; } rc_statistic;
+typedef struct rc_statistic_diff {
+    rc_traceback traceback; size_t size; long long size_diff; size_t count; long long count_diff;
+} rc_statistic_diff;
+typedef struct rc_filter {
+    bool inclusive; const char *filename_pattern; unsigned lineno; bool all_frames; int domain;
+} rc_filter; /* lineno 0: any line; domain -1: any domain; pattern as fnmatch;
+                filename_pattern NULL: a domain-only filter (tracemalloc.DomainFilter) */
+
+rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h); /* NULL + EINVAL when not tracing */
+void rc_snapshot_free(rc_snapshot *s);
+int rc_snapshot_dump(const rc_snapshot *s, const char *path);
+rc_snapshot *rc_snapshot_load(const char *path); /* NULL + errno for a missing or bad file */
+size_t rc_snapshot_trace_count(const rc_snapshot *s);
+rc_snapshot *rc_snapshot_filter_traces(const rc_snapshot *s, const rc_filter *filters, size_t n);
+rc_statistic *rc_snapshot_statistics(const rc_snapshot *s, rc_key_type key, bool cumulative,
+                                     size_t *count);
+rc_statistic_diff *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapshot *old,
+                                          rc_key_type key, bool cumulative, size_t *count);
+int rc_statistic_format(const rc_statistic *st, char *buf, size_t len);
+int rc_statistic_diff_format(const rc_statistic_diff *d, char *buf, size_t len);
+int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size_t limit);
+
+/* ------------------------------------------- call-site capturing variants */
+
+/* The allocating calls with the caller's site, for tracemalloc's frames[0].
+ * Use the macros below; file and func must be string literals (or strings
+ * that outlive the heap). */
+void *rc_new_at(rc_heap *h, const rc_type *type, const char *file, int line, const char *func);
+void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size,
+                      const char *file, int line, const char *func);
+void *rc_malloc_at(rc_heap *h, size_t size, const char *file, int line, const char *func);
+void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line, const char *func);
+void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int line, const char *func);
+rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
+                              const char *file, int line, const char *func);
+
+#define rc_new(h, type) rc_new_at((h), (type), __FILE__, __LINE__, __func__)
+#define rc_new_sized(h, type, size) rc_new_sized_at((h), (type), (size), __FILE__, __LINE__, __func__)
+#define rc_malloc(h, size) rc_malloc_at((h), (size), __FILE__, __LINE__, __func__)
+#define rc_calloc(h, n, size) rc_calloc_at((h), (n), (size), __FILE__, __LINE__, __func__)
+#define rc_realloc(h, ptr, size) rc_realloc_at((h), (ptr), (size), __FILE__, __LINE__, __func__)
+#define rc_weakref_new(target, cb, arg) rc_weakref_new_at((target), (cb), (arg), __FILE__, __LINE__, __func__)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RCGC_H */

@@ -1,0 +1,544 @@
+/*
+ * alloc.c — the small-object allocator and raw memory (rc_malloc & co).
+ *
+ * Arenas of RC_ARENA_SIZE bytes come from the heap's rc_alloc_fn; each is cut
+ * into RC_POOL_SIZE-aligned pools; a pool serves one kind (objects or raw
+ * blocks) and one size class (16-byte steps up to RC_SMALL_MAX). Allocation
+ * pops the pool's free list or carves the next fresh block: O(1). Freeing
+ * pushes on the free list of the block's pool, found by masking the address:
+ * O(1). A pool whose last block goes back returns to its arena, and an arena
+ * whose pools are all free returns to rc_alloc_fn (one wholly free arena is
+ * kept to damp thrashing). Blocks larger than RC_SMALL_MAX come straight from
+ * rc_alloc_fn with an rc_large header.
+ *
+ * ASan (manual poisoning) and Valgrind (client requests) are told which
+ * blocks are live, so both catch use of a freed block inside a pool. With
+ * RCGC_DEBUG=1 freed blocks are filled with 0xDB and held in a quarantine.
+ */
+#include "internal.h"
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define RC_ASAN 1
+#endif
+#ifdef RCGC_HAVE_VALGRIND
+#include <valgrind/memcheck.h>
+#endif
+
+#define POOL_HEADER (((sizeof(rc_pool) + RC_GRAIN - 1) / RC_GRAIN) * RC_GRAIN)
+#define DEBUG_FILL 0xDB
+
+/* ------------------------------------------------ telling ASan and Valgrind */
+
+/* p..p+n is no longer to be touched by the program. */
+void rc__mem_dead(void *p, size_t n) {
+#ifdef RC_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#endif
+#ifdef RCGC_HAVE_VALGRIND
+    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+#endif
+    (void)p;
+    (void)n;
+}
+
+/* p..p+n is usable again; zeroed says whether its bytes are defined. */
+void rc__mem_live(void *p, size_t n, bool zeroed) {
+#ifdef RC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef RCGC_HAVE_VALGRIND
+    if (zeroed)
+        VALGRIND_MAKE_MEM_DEFINED(p, n);
+    else
+        VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#endif
+    (void)p;
+    (void)n;
+    (void)zeroed;
+}
+
+/* The word at p stays readable inside a dead block (links, dead headers). */
+static inline void mem_word(void *p) {
+#ifdef RC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, sizeof(void *));
+#endif
+#ifdef RCGC_HAVE_VALGRIND
+    VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *));
+#endif
+    (void)p;
+}
+
+/* ---------------------------------------------------------------- arenas */
+
+static void usable_push(rc_heap *h, rc_arena *a) {
+    a->in_usable = 1;
+    a->uprev = NULL;
+    a->unext = h->usable_arenas;
+    if (h->usable_arenas)
+        h->usable_arenas->uprev = a;
+    h->usable_arenas = a;
+}
+
+static void usable_remove(rc_heap *h, rc_arena *a) {
+    if (a->uprev)
+        a->uprev->unext = a->unext;
+    else
+        h->usable_arenas = a->unext;
+    if (a->unext)
+        a->unext->uprev = a->uprev;
+    a->in_usable = 0;
+}
+
+/* A new arena with every pool registered in h->pools; NULL + ENOMEM. */
+static rc_arena *arena_new(rc_heap *h) {
+    rc_arena *a = rc__sys_alloc(h, NULL, 0, sizeof *a);
+    if (a == NULL)
+        return NULL;
+    memset(a, 0, sizeof *a);
+    a->base = rc__sys_alloc(h, NULL, 0, RC_ARENA_SIZE);
+    if (a->base == NULL)
+        goto fail;
+    uintptr_t first = ((uintptr_t)a->base + RC_POOL_SIZE - 1) & ~(uintptr_t)(RC_POOL_SIZE - 1);
+    a->first_pool = (char *)first;
+    a->npools = (uint32_t)(((uintptr_t)a->base + RC_ARENA_SIZE - first) / RC_POOL_SIZE);
+    a->nfresh = a->nfree = a->npools;
+    if (rc_ptrmap_reserve(h, &h->pools, a->npools) != 0)
+        goto fail;
+    for (uint32_t i = 0; i < a->npools; i++)
+        rc_ptrmap_put(h, &h->pools, (uintptr_t)(a->first_pool + i * RC_POOL_SIZE), a);
+    rc__mem_dead(a->base, RC_ARENA_SIZE);
+    a->next = h->arenas;
+    if (h->arenas)
+        h->arenas->prev = a;
+    h->arenas = a;
+    usable_push(h, a);
+    return a;
+fail:
+    rc__sys_free(h, a->base, RC_ARENA_SIZE);
+    rc__sys_free(h, a, sizeof *a);
+    return NULL;
+}
+
+static void arena_free(rc_heap *h, rc_arena *a) {
+    for (uint32_t i = 0; i < a->npools; i++)
+        rc_ptrmap_remove(&h->pools, (uintptr_t)(a->first_pool + i * RC_POOL_SIZE));
+    if (a->in_usable)
+        usable_remove(h, a);
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        h->arenas = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    rc__mem_live(a->base, RC_ARENA_SIZE, false);
+    rc__sys_free(h, a->base, RC_ARENA_SIZE);
+    rc__sys_free(h, a, sizeof *a);
+}
+
+/* ----------------------------------------------------------------- pools */
+
+/* A pool ready for `kind` blocks of block_size bytes; NULL + ENOMEM. */
+static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
+    rc_arena *a = h->usable_arenas;
+    if (a == NULL) {
+        if (h->empty_arena) {
+            a = h->empty_arena;
+            h->empty_arena = NULL;
+            usable_push(h, a);
+        } else if ((a = arena_new(h)) == NULL) {
+            return NULL;
+        }
+    }
+    rc_pool *p;
+    if (a->free_pools) {
+        p = a->free_pools;
+        rc__mem_live(p, POOL_HEADER, false);
+        a->free_pools = p->next;
+    } else {
+        p = (rc_pool *)(a->first_pool + (a->npools - a->nfresh) * RC_POOL_SIZE);
+        a->nfresh--;
+        rc__mem_live(p, POOL_HEADER, false);
+    }
+    if (--a->nfree == 0)
+        usable_remove(h, a);
+    memset(p, 0, sizeof *p);
+    p->heap = h;
+    p->arena = a;
+    p->kind = (uint8_t)kind;
+    p->block_size = (uint16_t)block_size;
+    p->cls = (uint8_t)(block_size / RC_GRAIN - 1);
+    p->fresh = (char *)p + POOL_HEADER + (kind == RC_KIND_RAW ? 0 : 8);
+    p->capacity = (uint32_t)(((char *)p + RC_POOL_SIZE - p->fresh) / block_size);
+    p->end = p->fresh + (size_t)p->capacity * block_size;
+    return p;
+}
+
+/* Gives an empty pool back to its arena, and the arena back when all free. */
+static void pool_retire(rc_heap *h, rc_pool *p) {
+    rc_arena *a = p->arena;
+    p->next = a->free_pools;
+    a->free_pools = p;
+    rc__mem_dead((char *)p + POOL_HEADER, RC_POOL_SIZE - POOL_HEADER);
+    if (a->nfree++ == 0)
+        usable_push(h, a);
+    if (a->nfree == a->npools) {
+        usable_remove(h, a);
+        if (h->empty_arena == NULL)
+            h->empty_arena = a;
+        else
+            arena_free(h, a);
+    }
+}
+
+static void class_push(rc_heap *h, rc_pool *p) {
+    rc_pool **head = &h->classes[p->kind][p->cls];
+    p->prev = NULL;
+    p->next = *head;
+    if (*head)
+        (*head)->prev = p;
+    *head = p;
+    p->in_list = 1;
+}
+
+static void class_remove(rc_heap *h, rc_pool *p) {
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        h->classes[p->kind][p->cls] = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->in_list = 0;
+}
+
+static inline size_t grain_of(const rc_pool *p, const char *block) {
+    return (size_t)(block - (const char *)p) / RC_GRAIN;
+}
+
+bool rc__pool_block_live(const rc_pool *p, const char *block) {
+    size_t g = grain_of(p, block);
+    return (p->live[g / 64] >> (g % 64)) & 1;
+}
+
+/* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX)
+ * from a pool of `kind`; its bytes are undefined. NULL + ENOMEM. */
+char *rc__pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
+    rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
+    if (RC_UNLIKELY(p == NULL)) {
+        if ((p = pool_new(h, kind, block_size)) == NULL)
+            return NULL;
+        class_push(h, p);
+    }
+    char *block = p->free;
+    if (block) {
+        char *link = block + RC_LINK_OFFSET(kind);
+        p->free = *(char **)link;
+    } else {
+        block = p->fresh;
+        p->fresh += block_size;
+    }
+    size_t g = grain_of(p, block);
+    p->live[g / 64] |= (uint64_t)1 << (g % 64);
+    if (++p->used == p->capacity)
+        class_remove(h, p);
+    rc__mem_live(block, block_size, false);
+    return block;
+}
+
+/* Puts a block whose live bit is already clear back on its pool. */
+static void pool_put(rc_heap *h, rc_pool *p, char *block) {
+    char *link = block + RC_LINK_OFFSET(p->kind);
+    *(char **)link = p->free;
+    p->free = block;
+    if (!p->in_list)
+        class_push(h, p);
+    if (--p->used == 0 && (p->prev != NULL || p->next != NULL)) {
+        /* Keep a class's last pool even when empty: no thrash at the edge. */
+        class_remove(h, p);
+        pool_retire(h, p);
+    }
+}
+
+/* ----------------------------------------------------------- quarantine */
+
+/* Really frees the oldest quarantined blocks until the ring has room. */
+static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
+    while (h->q_len && (h->q_len + want_slots > RC_QUARANTINE_SLOTS ||
+                        h->q_bytes + want_bytes > RC_QUARANTINE_BYTES)) {
+        rc_quarantined q = h->quarantine[h->q_head];
+        h->q_head = (h->q_head + 1) % RC_QUARANTINE_SLOTS;
+        h->q_len--;
+        h->q_bytes -= q.size;
+        if (q.large) {
+            rc__mem_live(q.block, q.size, false);
+            rc__sys_free(h, q.block, q.size);
+        } else {
+            rc__mem_live(q.block + RC_LINK_OFFSET(q.kind), sizeof(void *), false);
+            pool_put(h, rc_pool_of(q.block), q.block);
+        }
+    }
+}
+
+/* Holds a freed block back instead of reusing it; true when it was held. A
+ * block that cannot be held (no ring) is freed at once. */
+static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind, bool large) {
+    if (h->quarantine == NULL) {
+        h->quarantine = rc__sys_alloc(h, NULL, 0, RC_QUARANTINE_SLOTS * sizeof *h->quarantine);
+        if (h->quarantine == NULL)
+            return false;
+    }
+    quarantine_evict(h, 1, size);
+    size_t tail = (h->q_head + h->q_len) % RC_QUARANTINE_SLOTS;
+    h->quarantine[tail] = (rc_quarantined){block, (uint32_t)size, (uint8_t)kind, large};
+    h->q_len++;
+    h->q_bytes += size;
+    return true;
+}
+
+/* ------------------------------------------------------ freeing blocks */
+
+/* Frees a pool block. A dead object's rc_head stays readable (refcnt 0 and
+ * RC_F_DEAD, written by the caller) until the block is reused. */
+void rc__pool_free(rc_heap *h, char *block) {
+    rc_pool *p = rc_pool_of(block);
+    int keep_off = p->kind == RC_KIND_RAW ? -1 : (int)RC_HEAD_OFFSET(p->kind);
+    size_t g = grain_of(p, block);
+    p->live[g / 64] &= ~((uint64_t)1 << (g % 64));
+    h->bytes_in_use -= p->block_size;
+    if (h->dying)
+        return;
+    unsigned link = RC_LINK_OFFSET(p->kind);
+    if (h->debug) {
+        for (size_t off = 0; off < p->block_size; off += 8)
+            if ((int)off != keep_off && off != link)
+                memset(block + off, DEBUG_FILL, 8);
+    }
+    rc__mem_dead(block, p->block_size);
+    if (keep_off >= 0)
+        mem_word(block + keep_off);
+    if (h->debug && quarantine_hold(h, block, p->block_size, p->kind, false))
+        return;
+    mem_word(block + link);
+    pool_put(h, p, block);
+}
+
+/* ------------------------------------------------------------ large blocks */
+
+/* A large block with `payload` bytes at RC_LARGE_OFFSET; its rc_head gets
+ * head_info and refcount 1. Bytes undefined. NULL + ENOMEM. */
+void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info) {
+    if (payload > SIZE_MAX - RC_LARGE_OFFSET) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t total = RC_LARGE_OFFSET + payload;
+    if (rc_ptrmap_reserve(h, &h->large, 1) != 0)
+        return NULL;
+    char *block = rc__sys_alloc(h, NULL, 0, total);
+    if (block == NULL)
+        return NULL;
+    rc_large *lg = (rc_large *)block;
+    lg->heap = h;
+    lg->total = total;
+    lg->request = payload;
+    void *obj = block + RC_LARGE_OFFSET;
+    rc_head *hd = rc_head_of(obj);
+    hd->refcnt = 1;
+    hd->info = head_info | RC_F_LARGE;
+    rc_ptrmap_put(h, &h->large, (uintptr_t)obj, lg);
+    h->bytes_in_use += total;
+    return obj;
+}
+
+/* Frees a large block. Its rc_head stays readable while quarantined. */
+void rc__large_free(rc_heap *h, void *payload) {
+    rc_large *lg = rc_ptrmap_remove(&h->large, (uintptr_t)payload);
+    h->bytes_in_use -= lg->total;
+    if (h->dying)
+        return;
+    size_t total = lg->total;
+    if (h->debug) {
+        memset(payload, DEBUG_FILL, total - RC_LARGE_OFFSET);
+        rc__mem_dead(lg, total);
+        mem_word(rc_head_of(payload));
+        if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true))
+            return;
+        rc__mem_live(lg, total, false);
+    }
+    rc__sys_free(h, lg, total);
+}
+
+/* ----------------------------------------------------------- walking */
+
+rc_pool *rc__pool_lookup(const rc_heap *h, const void *p) {
+    rc_pool *pool = rc_pool_of(p);
+    return rc_ptrmap_get(&h->pools, (uintptr_t)pool) ? pool : NULL;
+}
+
+/* Calls fn on each live object: pool blocks by their live bits (pools of
+ * carved, in-use object kinds), then large blocks that are not raw. */
+void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
+    for (rc_arena *a = h->arenas; a; a = a->next) {
+        for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
+            rc_pool *p = (rc_pool *)(a->first_pool + i * RC_POOL_SIZE);
+            if (p->used == 0 || p->kind == RC_KIND_RAW)
+                continue;
+            size_t hdr = p->kind == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE;
+            for (size_t w = 0; w < RC_POOL_GRAINS / 64; w++) {
+                for (uint64_t bits = p->live[w]; bits; bits &= bits - 1) {
+                    size_t g = w * 64 + (size_t)__builtin_ctzll(bits);
+                    fn((char *)p + g * RC_GRAIN + hdr, arg);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
+        if (h->large.keys[i] == 0)
+            continue;
+        void *obj = (void *)h->large.keys[i];
+        if (!(rc_head_of(obj)->info & RC_F_RAW))
+            fn(obj, arg);
+    }
+}
+
+/* Returns every arena, large block, quarantined block and map to the
+ * system: the end of a heap. */
+void rc__alloc_release_all(rc_heap *h) {
+    h->dying = false;
+    quarantine_evict(h, RC_QUARANTINE_SLOTS, RC_QUARANTINE_BYTES);
+    rc__sys_free(h, h->quarantine, h->quarantine ? RC_QUARANTINE_SLOTS * sizeof *h->quarantine : 0);
+    h->quarantine = NULL;
+    for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
+        if (h->large.keys[i] == 0)
+            continue;
+        rc_large *lg = h->large.vals[i];
+        rc__mem_live(lg, lg->total, false);
+        rc__sys_free(h, lg, lg->total);
+    }
+    rc_ptrmap_free(h, &h->large);
+    while (h->arenas)
+        arena_free(h, h->arenas);
+    h->empty_arena = NULL; /* it was on h->arenas too */
+    rc_ptrmap_free(h, &h->pools);
+}
+
+/* ------------------------------------------------------------ raw memory */
+
+static inline size_t raw_block_size(size_t size) {
+    return size <= RC_GRAIN ? RC_GRAIN : (size + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1);
+}
+
+/* A raw block of size bytes (undefined contents); NULL + ENOMEM. */
+static void *raw_alloc(rc_heap *h, size_t size) {
+    if (size <= RC_SMALL_MAX) {
+        size_t bs = raw_block_size(size);
+        char *block = rc__pool_alloc(h, RC_KIND_RAW, bs);
+        if (block)
+            h->bytes_in_use += bs;
+        return block;
+    }
+    return rc__large_alloc(h, size, RC_F_RAW);
+}
+
+void *rc_malloc_at(rc_heap *h, size_t size, const char *file, int line, const char *func) {
+    if (h == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    void *p = raw_alloc(h, size);
+    if (p && h->tracer)
+        rc__trace_alloc(h, p, size, file, line, func);
+    return p;
+}
+
+void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line,
+                   const char *func) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = rc_malloc_at(h, total, file, line, func);
+    if (p)
+        memset(p, 0, total);
+    return p;
+}
+
+/* What the heap knows of a raw block it owns: its usable size and whether it
+ * is large. Aborts, naming the error, on a pointer that is not a live raw
+ * block of h. */
+static size_t raw_owned(rc_heap *h, void *ptr, const char *call, bool *large) {
+    rc_pool *p = rc__pool_lookup(h, ptr);
+    if (p) {
+        char *first = (char *)p + POOL_HEADER + (p->kind == RC_KIND_RAW ? 0 : 8);
+        bool boundary = (char *)ptr >= first && (size_t)((char *)ptr - first) % p->block_size == 0;
+        if (!boundary || p->used == 0)
+            rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
+        if (p->kind != RC_KIND_RAW)
+            rc__fatal(call, "of an rc object (use rc_decref)",
+                      (char *)ptr + (p->kind == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE));
+        if (!rc__pool_block_live(p, ptr))
+            rc__fatal_ptr(call, "of a block already freed", ptr);
+        *large = false;
+        return p->block_size;
+    }
+    rc_large *lg = rc_ptrmap_get(&h->large, (uintptr_t)ptr);
+    if (lg == NULL)
+        rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
+    if (!(rc_head_of(ptr)->info & RC_F_RAW))
+        rc__fatal(call, "of an rc object (use rc_decref)", ptr);
+    *large = true;
+    return lg->request;
+}
+
+void rc_free(rc_heap *h, void *ptr) {
+    if (ptr == NULL)
+        return;
+    bool large;
+    raw_owned(h, ptr, "rc_free", &large);
+    if (h->tracer)
+        rc__trace_free(h, ptr);
+    if (large)
+        rc__large_free(h, ptr);
+    else
+        rc__pool_free(h, ptr);
+}
+
+void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int line,
+                    const char *func) {
+    if (ptr == NULL)
+        return rc_malloc_at(h, size, file, line, func);
+    bool large;
+    size_t old = raw_owned(h, ptr, "rc_realloc", &large);
+    /* Same pool class: the block already fits, nothing moves. */
+    bool stays = !large && size <= RC_SMALL_MAX && raw_block_size(size) == old;
+    void *p = ptr;
+    if (!stays) {
+        if ((p = raw_alloc(h, size)) == NULL)
+            return NULL;
+        memcpy(p, ptr, old < size ? old : size);
+        if (h->tracer)
+            rc__trace_free(h, ptr);
+        if (large)
+            rc__large_free(h, ptr);
+        else
+            rc__pool_free(h, ptr);
+    } else if (h->tracer) {
+        rc__trace_free(h, ptr);
+    }
+    if (h->tracer)
+        rc__trace_alloc(h, p, size, file, line, func);
+    return p;
+}
+
+#undef rc_malloc
+#undef rc_calloc
+#undef rc_realloc
+void *rc_malloc(rc_heap *h, size_t size) { return rc_malloc_at(h, size, NULL, 0, NULL); }
+void *rc_calloc(rc_heap *h, size_t n, size_t size) { return rc_calloc_at(h, n, size, NULL, 0, NULL); }
+void *rc_realloc(rc_heap *h, void *ptr, size_t size) {
+    return rc_realloc_at(h, ptr, size, NULL, 0, NULL);
+}

@@ -1,0 +1,271 @@
+/*
+ * heap.c — heaps: creation, teardown, figures, the one door to rc_alloc_fn,
+ * and the pointer maps every subsystem keys its side tables with.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+const char *rc_version(void) { return RC_VERSION_STRING; }
+
+/* ------------------------------------------------------------ the system */
+
+/* The default rc_alloc_fn: realloc/free, with lua_Alloc's contract. */
+static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    (void)ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, new_size);
+}
+
+/* Every byte the heap holds passes here, so bytes_reserved is exact. On
+ * failure returns NULL, sets ENOMEM and leaves ptr as it was. */
+void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size) {
+    void *p = h->alloc(h->ud, ptr, ptr ? old_size : 0, new_size);
+    if (p == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    h->bytes_reserved += new_size - (ptr ? old_size : 0);
+    return p;
+}
+
+void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
+    if (ptr == NULL)
+        return;
+    h->alloc(h->ud, ptr, size, 0);
+    h->bytes_reserved -= size;
+}
+
+/* ------------------------------------------------------------ pointer maps */
+
+/* Fibonacci hashing of the key's bits above the alignment noise. */
+static inline size_t map_slot(const rc_ptrmap *m, uintptr_t key) {
+    uint64_t x = (uint64_t)(key >> 4) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(x ^ (x >> 29)) & m->mask;
+}
+
+void *rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key) {
+    if (m->count == 0)
+        return NULL;
+    for (size_t i = map_slot(m, key);; i = (i + 1) & m->mask) {
+        if (m->keys[i] == key)
+            return m->vals[i];
+        if (m->keys[i] == 0)
+            return NULL;
+    }
+}
+
+/* Rehashes into a table of new_cap slots; -1 + ENOMEM leaves m unchanged. */
+static int map_resize(rc_heap *h, rc_ptrmap *m, size_t new_cap) {
+    uintptr_t *keys = rc__sys_alloc(h, NULL, 0, new_cap * sizeof *keys);
+    if (keys == NULL)
+        return -1;
+    void **vals = rc__sys_alloc(h, NULL, 0, new_cap * sizeof *vals);
+    if (vals == NULL) {
+        rc__sys_free(h, keys, new_cap * sizeof *keys);
+        return -1;
+    }
+    memset(keys, 0, new_cap * sizeof *keys);
+    rc_ptrmap bigger = {keys, vals, new_cap - 1, 0};
+    for (size_t i = 0; m->count && i <= m->mask; i++) {
+        if (m->keys[i] == 0)
+            continue;
+        size_t j = map_slot(&bigger, m->keys[i]);
+        while (keys[j] != 0)
+            j = (j + 1) & bigger.mask;
+        keys[j] = m->keys[i];
+        vals[j] = m->vals[i];
+        bigger.count++;
+    }
+    rc_ptrmap_free(h, m);
+    *m = bigger;
+    return 0;
+}
+
+/* Makes room for `extra` more keys without another allocation (load <= 1/2). */
+int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
+    size_t cap = m->keys ? m->mask + 1 : 0;
+    size_t need = (m->count + extra) * 2;
+    if (need <= cap)
+        return 0;
+    size_t new_cap = cap ? cap : 16;
+    while (new_cap < need)
+        new_cap *= 2;
+    return map_resize(h, m, new_cap);
+}
+
+int rc_ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val) {
+    if (rc_ptrmap_reserve(h, m, 1) != 0)
+        return -1;
+    size_t i = map_slot(m, key);
+    while (m->keys[i] != 0 && m->keys[i] != key)
+        i = (i + 1) & m->mask;
+    if (m->keys[i] == 0)
+        m->count++;
+    m->keys[i] = key;
+    m->vals[i] = val;
+    return 0;
+}
+
+/* Linear-probing removal with backward shift: no tombstones. */
+void *rc_ptrmap_remove(rc_ptrmap *m, uintptr_t key) {
+    if (m->count == 0)
+        return NULL;
+    size_t i = map_slot(m, key);
+    while (m->keys[i] != key) {
+        if (m->keys[i] == 0)
+            return NULL;
+        i = (i + 1) & m->mask;
+    }
+    void *old = m->vals[i];
+    for (size_t j = (i + 1) & m->mask; m->keys[j] != 0; j = (j + 1) & m->mask) {
+        size_t home = map_slot(m, m->keys[j]);
+        /* Move j back to the hole at i unless its home lies in (i, j]. */
+        bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            m->keys[i] = m->keys[j];
+            m->vals[i] = m->vals[j];
+            i = j;
+        }
+    }
+    m->keys[i] = 0;
+    m->count--;
+    return old;
+}
+
+void rc_ptrmap_free(rc_heap *h, rc_ptrmap *m) {
+    if (m->keys) {
+        size_t cap = m->mask + 1;
+        rc__sys_free(h, m->keys, cap * sizeof *m->keys);
+        rc__sys_free(h, m->vals, cap * sizeof *m->vals);
+    }
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------------ heaps */
+
+rc_heap *rc_heap_new(void) { return rc_heap_new_with(default_alloc, NULL); }
+
+rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
+    if (alloc == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    rc_heap *h = alloc(ud, NULL, 0, sizeof *h);
+    if (h == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(h, 0, sizeof *h);
+    h->alloc = alloc;
+    h->ud = ud;
+    h->bytes_reserved = sizeof *h;
+    const char *dbg = getenv("RCGC_DEBUG");
+    h->debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
+    rc__gc_init(h);
+    return h;
+}
+
+void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out) {
+    out->objects = h->objects;
+    out->tracked = h->tracked;
+    out->bytes_in_use = h->bytes_in_use;
+    out->bytes_reserved = h->bytes_reserved;
+}
+
+/* --------------------------------------------------------------- teardown */
+
+typedef struct gather {
+    void **objs;
+    size_t n, cap;
+    rc_heap *h;
+} gather;
+
+static void log_leak(void *obj, void *arg) {
+    rc_heap *h = arg;
+    rc__gc_logf(h, "gc: uncollectable <%s %p>", rc__type(h, rc_head_of(obj))->name, obj);
+}
+
+/* Collects live objects whose finalizer has not run, up to the array's room. */
+static void gather_unfinalized(void *obj, void *arg) {
+    gather *g = arg;
+    rc_head *hd = rc_head_of(obj);
+    if (g->n < g->cap && !(hd->info & RC_F_FINALIZED) && rc__type(g->h, hd)->finalize)
+        g->objs[g->n++] = obj;
+}
+
+/* Runs the finalizer of every live object that has one and has not run it,
+ * including objects the finalizers themselves create. Each finalizer runs
+ * with a reference held, as in a normal death, and may drop the last one. */
+static void finalize_survivors(rc_heap *h) {
+    void *stack_objs[256];
+    for (;;) {
+        gather g = {stack_objs, 0, 256, h};
+        size_t want = h->objects, bytes = want * sizeof(void *);
+        void **big = want > 256 ? rc__sys_alloc(h, NULL, 0, bytes) : NULL;
+        if (big) {
+            g.objs = big;
+            g.cap = want;
+        }
+        rc__each_object(h, gather_unfinalized, &g);
+        for (size_t i = 0; i < g.n; i++)
+            rc_incref(g.objs[i]);
+        for (size_t i = 0; i < g.n; i++) {
+            rc_head *hd = rc_head_of(g.objs[i]);
+            if (!(hd->info & RC_F_FINALIZED)) {
+                hd->info |= RC_F_FINALIZED;
+                rc__type(h, hd)->finalize(g.objs[i]);
+            }
+        }
+        for (size_t i = 0; i < g.n; i++)
+            rc_decref(g.objs[i]);
+        if (big)
+            rc__sys_free(h, big, bytes);
+        if (g.n == 0)
+            return;
+    }
+}
+
+/* Makes every object immortal so that drops during release change nothing. */
+static void make_immortal(void *obj, void *arg) {
+    (void)arg;
+    rc_head_of(obj)->refcnt = RC_IMMORTAL;
+}
+
+static void release_one(void *obj, void *arg) {
+    rc_heap *h = arg;
+    rc_head *hd = rc_head_of(obj);
+    const rc_type *t = rc__type(h, hd);
+    if (!(hd->info & RC_F_RELEASED)) {
+        hd->info |= RC_F_RELEASED;
+        if (t->release)
+            t->release(obj);
+    }
+}
+
+size_t rc_heap_free(rc_heap *h) {
+    if (h == NULL)
+        return 0;
+    rc_gc_collect(h, 2);
+    size_t leaks = h->objects;
+    if (leaks && (h->gc.debug & RC_GC_DEBUG_UNCOLLECTABLE))
+        rc__each_object(h, log_leak, h);
+    finalize_survivors(h);
+    h->dying = true;
+    rc__each_object(h, make_immortal, NULL);
+    rc__each_object(h, release_one, h);
+    rc__weakref_fini(h);
+    if (h->tracer)
+        rc__tracer_fini(h);
+    rc__gc_fini(h);
+    rc__alloc_release_all(h);
+    rc_ptrmap_free(h, &h->type_index);
+    rc__sys_free(h, h->types, h->types_cap * sizeof *h->types);
+    rc_alloc_fn alloc = h->alloc;
+    alloc(h->ud, h, sizeof *h, 0);
+    return leaks;
+}

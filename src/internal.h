@@ -1,0 +1,293 @@
+/*
+ * internal.h — what the subsystems of rcgc share: the memory layout of
+ * objects, pools and arenas, the heap, and the calls between subsystems.
+ *
+ * Layout of an object in a pool block (addresses grow to the right):
+ *
+ *   untracked type (no traverse):   [rc_head 8][object ...]
+ *   tracked type (has traverse):    [rc_gchead 16][rc_head 8][object ...]
+ *   large object (any type):        [rc_large 24][rc_gchead 16][rc_head 8][object ...]
+ *   large raw block:                [rc_large 24][pad 16][rc_head 8][data ...]
+ *   small raw block (rc_malloc):    [data ...]            (no header at all)
+ *
+ * Invariants:
+ *   - A pool holds one kind: untracked objects, tracked objects or raw blocks,
+ *     so a live block's layout follows from its pool.
+ *   - Object pool blocks start at 8 mod 16 and block sizes are multiples of
+ *     16, so both header sizes (8, 24) leave the object 16-byte aligned. Raw
+ *     pool blocks start at 0 mod 16. Large blocks come from rc_alloc_fn,
+ *     16-byte aligned, with the payload at +48.
+ *   - Every pool is RC_POOL_SIZE bytes and RC_POOL_SIZE-aligned, so the pool
+ *     of any pointer into it is one mask away (rc_pool_of).
+ *   - A pool's `live` bitmap has one bit per 16-byte granule; the bit of a
+ *     block's first granule is set exactly while the block is allocated.
+ *   - A freed object block keeps its rc_head readable with refcnt 0 and
+ *     RC_F_DEAD set until reused; the free-list link is stored elsewhere in the
+ *     block (RC_LINK_OFFSET), so a stale rc_decref is caught.
+ *   - rc_gchead.next == 0 exactly when the object is not on a collector list.
+ *   - Every byte the heap holds came through rc__sys_alloc, which keeps
+ *     bytes_reserved exact.
+ */
+#ifndef RCGC_INTERNAL_H
+#define RCGC_INTERNAL_H
+
+#include "rcgc.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#define RC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RC_INTERNAL __attribute__((visibility("hidden")))
+
+/* ---------------------------------------------------------------- sizes */
+
+#define RC_GRAIN 16u                       /* alignment and size-class step */
+#define RC_SMALL_MAX 512u                  /* largest pool block */
+#define RC_NCLASSES (RC_SMALL_MAX / RC_GRAIN)
+#define RC_POOL_SIZE ((size_t)16 << 10)    /* 16 KiB, aligned */
+#define RC_ARENA_SIZE ((size_t)1 << 20)    /* 1 MiB from rc_alloc_fn */
+#define RC_POOL_GRAINS (RC_POOL_SIZE / RC_GRAIN)
+#define RC_LARGE_OFFSET 48u                /* payload offset in a large block */
+
+/* What a pool's blocks hold: untracked objects, tracked objects, raw blocks. */
+enum rc_kind { RC_KIND_PLAIN = 0, RC_KIND_GC = 1, RC_KIND_RAW = 2, RC_NKINDS = 3 };
+
+/* Offset of the free-list link inside a free block: past the rc_head of an
+ * untracked object, on the gc prev word of a tracked one; 0 for raw blocks. */
+#define RC_LINK_OFFSET(kind) ((kind) == RC_KIND_RAW ? 0u : 8u)
+/* Offset of the rc_head in an object block (the word kept readable when dead). */
+#define RC_HEAD_OFFSET(kind) ((kind) == RC_KIND_GC ? 16u : 0u)
+
+/* --------------------------------------------------------------- headers */
+
+/* The 8 bytes before every object. refcnt saturates at RC_IMMORTAL. */
+typedef struct rc_head {
+    uint32_t refcnt;
+    uint32_t info; /* flags in the low 8 bits, type index above */
+} rc_head;
+
+#define RC_IMMORTAL UINT32_MAX
+#define RC_F_GC 0x01u        /* has an rc_gchead (type has traverse) */
+#define RC_F_FINALIZED 0x02u /* finalize has run (or started) */
+#define RC_F_WEAKREFS 0x04u  /* heap->weakrefs has an entry for it */
+#define RC_F_LARGE 0x08u     /* lives in a large block */
+#define RC_F_DEAD 0x10u      /* freed; set with refcnt 0 */
+#define RC_F_RAW 0x20u       /* a large raw block, not an object */
+#define RC_F_RELEASED 0x40u  /* release ran (heap teardown) */
+#define RC_TYPE_SHIFT 8
+
+/* Collector links of a tracked object, 16 bytes before its rc_head. The low
+ * two bits of prev carry collector flags, and during a collection prev holds
+ * the object's gc_refs shifted by RC_GC_REFS_SHIFT (CPython's layout). */
+typedef struct rc_gchead {
+    uintptr_t next;
+    uintptr_t prev;
+} rc_gchead;
+
+#define RC_HEAD_SIZE sizeof(rc_head)
+#define RC_GC_HEAD_SIZE (sizeof(rc_gchead) + sizeof(rc_head))
+
+/* Bookkeeping at the start of a large block. */
+typedef struct rc_large {
+    rc_heap *heap;
+    size_t total;    /* bytes obtained from rc_alloc_fn for the block */
+    size_t request;  /* payload bytes asked for */
+} rc_large;
+
+static inline rc_head *rc_head_of(const void *obj) {
+    return (rc_head *)((char *)obj - RC_HEAD_SIZE);
+}
+static inline rc_gchead *rc_gc_of(const void *obj) {
+    return (rc_gchead *)((char *)obj - RC_GC_HEAD_SIZE);
+}
+static inline void *rc_obj_of_gc(const rc_gchead *g) {
+    return (char *)g + RC_GC_HEAD_SIZE;
+}
+static inline rc_large *rc_large_of(const void *payload) {
+    return (rc_large *)((char *)payload - RC_LARGE_OFFSET);
+}
+
+/* ----------------------------------------------------------------- pools */
+
+typedef struct rc_arena rc_arena;
+
+/* A pool: RC_POOL_SIZE bytes of equal blocks of one kind and size class. */
+typedef struct rc_pool {
+    struct rc_pool *next, *prev; /* in its class's list of pools with free blocks */
+    rc_heap *heap;
+    rc_arena *arena;
+    char *free;          /* first free block; link at RC_LINK_OFFSET(kind) */
+    char *fresh;         /* next never-used block */
+    char *end;           /* no block starts at or after end */
+    uint32_t used;       /* allocated blocks */
+    uint32_t capacity;   /* blocks the pool holds */
+    uint16_t block_size;
+    uint8_t cls;         /* block_size / RC_GRAIN - 1 */
+    uint8_t kind;        /* enum rc_kind */
+    uint32_t in_list;    /* on its class list */
+    uint64_t live[RC_POOL_GRAINS / 64];
+} rc_pool;
+
+static inline rc_pool *rc_pool_of(const void *p) {
+    return (rc_pool *)((uintptr_t)p & ~(uintptr_t)(RC_POOL_SIZE - 1));
+}
+
+/* Pools carved from RC_ARENA_SIZE bytes obtained from rc_alloc_fn. */
+struct rc_arena {
+    rc_arena *next, *prev;  /* all arenas of the heap */
+    char *base;             /* what rc_alloc_fn returned */
+    char *first_pool;       /* first RC_POOL_SIZE-aligned address in base */
+    rc_pool *free_pools;    /* returned pools, linked through next */
+    uint32_t npools;        /* pools the arena holds */
+    uint32_t nfresh;        /* never-used pools at the end */
+    uint32_t nfree;         /* free_pools + nfresh */
+    uint32_t in_usable;     /* on heap->usable_arenas */
+    rc_arena *unext, *uprev;
+};
+
+/* ---------------------------------------------------------- pointer maps */
+
+/* Open-addressing map from a non-zero word to a pointer; memory from the
+ * heap's rc_alloc_fn. Used for pools, large blocks, types and weak refs. */
+typedef struct rc_ptrmap {
+    uintptr_t *keys;
+    void **vals;
+    size_t mask;   /* capacity - 1; capacity a power of two, 0 when empty */
+    size_t count;
+} rc_ptrmap;
+
+RC_INTERNAL void *rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key);
+RC_INTERNAL int rc_ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val); /* 0 / -1 ENOMEM */
+RC_INTERNAL void *rc_ptrmap_remove(rc_ptrmap *m, uintptr_t key); /* old value or NULL */
+RC_INTERNAL int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra); /* room for extra more */
+RC_INTERNAL void rc_ptrmap_free(rc_heap *h, rc_ptrmap *m);
+
+/* ----------------------------------------------------------- collector */
+
+typedef struct rc_gen {
+    rc_gchead head;    /* circular list of the generation's objects */
+    long threshold;
+    long count;
+} rc_gen;
+
+typedef struct rc_gc_cb { rc_gc_callback cb; void *arg; } rc_gc_cb;
+
+typedef struct rc_gcstate {
+    rc_gen gen[RC_GC_GENERATIONS];
+    rc_gchead permanent;
+    bool enabled;
+    bool collecting;
+    unsigned debug;
+    void (*log)(const char *line, void *arg);
+    void *log_arg;
+    rc_gc_stats stats[RC_GC_GENERATIONS];
+    size_t long_lived_total;
+    size_t long_lived_pending;
+    void **garbage;     /* RC_GC_DEBUG_SAVEALL: strong references */
+    size_t ngarbage, garbage_cap;
+    rc_gc_cb *callbacks;
+    size_t ncallbacks, callbacks_cap;
+} rc_gcstate;
+
+/* ------------------------------------------------------------------ heap */
+
+typedef struct rc_quarantined { char *block; uint32_t size; uint8_t kind, large; } rc_quarantined;
+
+struct rc_heap {
+    rc_alloc_fn alloc;
+    void *ud;
+
+    /* allocator */
+    rc_pool *classes[RC_NKINDS][RC_NCLASSES]; /* pools with free blocks */
+    rc_arena *arenas;          /* all arenas */
+    rc_arena *usable_arenas;   /* arenas with free pools */
+    rc_arena *empty_arena;     /* at most one wholly free arena kept */
+    rc_ptrmap pools;           /* pool address -> pool, for rc_free */
+    rc_ptrmap large;           /* payload address -> rc_large */
+
+    /* types: rc_head.info holds an index into types */
+    const rc_type **types;
+    uint32_t ntypes, types_cap;
+    rc_ptrmap type_index;      /* type -> index + 1 */
+    const rc_type *last_type;
+    uint32_t last_index;
+
+    /* figures */
+    size_t objects, tracked, bytes_in_use, bytes_reserved;
+
+    /* destruction without recursion: deaths deferred past RC_DEALLOC_DEPTH */
+    unsigned dealloc_depth;
+    rc_gchead *deferred;       /* linked through next */
+    bool dying;                /* inside rc_heap_free's teardown */
+
+    /* RCGC_DEBUG=1: poison and quarantine freed blocks */
+    bool debug;
+    rc_quarantined *quarantine;
+    size_t q_head, q_len, q_bytes;
+
+    rc_gcstate gc;
+    rc_ptrmap weakrefs;        /* object -> newest rc_weakref on it */
+    struct rc_tracer *tracer;  /* NULL when not tracing */
+};
+
+#define RC_DEALLOC_DEPTH 50
+#define RC_QUARANTINE_SLOTS 4096
+#define RC_QUARANTINE_BYTES ((size_t)8 << 20)
+
+/* ------------------------------------------------- calls between parts */
+
+/* heap.c: every byte from rc_alloc_fn goes through this (bytes_reserved). */
+RC_INTERNAL void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size);
+RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
+
+/* alloc.c: blocks of either kind. The small path returns the block start;
+ * rc__block_free takes it back. Large blocks are keyed by payload. */
+RC_INTERNAL char *rc__pool_alloc(rc_heap *h, unsigned kind, size_t block_size);
+RC_INTERNAL void rc__pool_free(rc_heap *h, char *block);
+RC_INTERNAL rc_pool *rc__pool_lookup(const rc_heap *h, const void *p); /* NULL if not ours */
+RC_INTERNAL void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info);
+RC_INTERNAL void rc__large_free(rc_heap *h, void *payload);
+RC_INTERNAL bool rc__pool_block_live(const rc_pool *pool, const char *block);
+RC_INTERNAL void rc__alloc_release_all(rc_heap *h);
+/* Calls fn on each live object (not raw blocks), in no particular order.
+ * fn must not allocate or free objects. */
+RC_INTERNAL void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg);
+/* Marks a freed block as poisoned/inaccessible for ASan and Valgrind. */
+RC_INTERNAL void rc__mem_dead(void *p, size_t n);
+RC_INTERNAL void rc__mem_live(void *p, size_t n, bool zeroed);
+
+/* object.c */
+RC_INTERNAL void rc__dealloc(void *obj);
+RC_INTERNAL const rc_type *rc__type(const rc_heap *h, const rc_head *head);
+/* Misuse: prints "rcgc: fatal: <call> <what> <type 0xaddr>" (and where the
+ * object was allocated, when traced) to stderr, then abort(). */
+RC_INTERNAL _Noreturn void rc__fatal(const char *call, const char *what, const void *obj);
+/* The same for a pointer that is not (known to be) an object. */
+RC_INTERNAL _Noreturn void rc__fatal_ptr(const char *call, const char *what, const void *ptr);
+/* Drops each reference of a dying or garbage object: clear, or traverse. */
+RC_INTERNAL void rc__drop_references(const rc_type *t, void *obj);
+
+/* gc.c */
+RC_INTERNAL void rc__gc_init(rc_heap *h);
+RC_INTERNAL void rc__gc_link(rc_heap *h, rc_gchead *g);   /* new tracked object */
+RC_INTERNAL void rc__gc_unlink(rc_heap *h, rc_gchead *g); /* tracked object dying */
+RC_INTERNAL void rc__gc_retrack(rc_heap *h, rc_gchead *g);/* resurrected in dealloc */
+RC_INTERNAL void rc__gc_fini(rc_heap *h);                 /* free collector memory */
+RC_INTERNAL void rc__gc_logf(rc_heap *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* weakref.c */
+RC_INTERNAL void rc__weakref_clear_on_death(rc_heap *h, void *obj); /* clear + callbacks */
+RC_INTERNAL void rc__weakref_fini(rc_heap *h);
+
+/* tracemalloc.c: called only when h->tracer != NULL */
+RC_INTERNAL void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size,
+                                 const char *file, int line, const char *func);
+RC_INTERNAL void rc__trace_free(rc_heap *h, const void *ptr);
+RC_INTERNAL void rc__tracer_fini(rc_heap *h);
+/* Appends " allocated at file:line" to buf for misuse messages; "" if none. */
+RC_INTERNAL void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len);
+
+#endif /* RCGC_INTERNAL_H */

@@ -1,0 +1,278 @@
+/*
+ * object.c — objects: creation, reference counts, and destruction.
+ *
+ * Destruction order (the spec's): the finalizer, at most once, with the
+ * object briefly alive again (it may resurrect it); then its weak
+ * references are cleared and their callbacks run; then its references are
+ * dropped (clear, or every slot traverse visits); then release; then the
+ * memory goes back to its pool.
+ *
+ * Deaths do not recurse without bound: past RC_DEALLOC_DEPTH nested deaths
+ * a dying tracked object is put on h->deferred (linked through its free
+ * rc_gchead) and destroyed when the outermost death returns, so a chain of
+ * ten million nodes dies in constant stack.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* --------------------------------------------------------------- misuse */
+
+static _Noreturn void report(const char *call, const char *what, const char *type, const void *p,
+                   rc_heap *h) {
+    char site[512] = "";
+    if (h && h->tracer)
+        rc__trace_describe(h, p, site, sizeof site);
+    if (type)
+        fprintf(stderr, "rcgc: fatal: %s %s <%s %p>%s\n", call, what, type, p, site);
+    else
+        fprintf(stderr, "rcgc: fatal: %s %s (%p)\n", call, what, p);
+    fflush(stderr);
+    abort();
+}
+
+static rc_heap *heap_of(const void *obj) {
+    const rc_head *hd = rc_head_of(obj);
+    return (hd->info & RC_F_LARGE) ? rc_large_of(obj)->heap : rc_pool_of(obj)->heap;
+}
+
+void rc__fatal(const char *call, const char *what, const void *obj) {
+    rc_heap *h = heap_of(obj);
+    const rc_head *hd = rc_head_of(obj);
+    uint32_t idx = hd->info >> RC_TYPE_SHIFT;
+    const char *name = idx < h->ntypes && h->types[idx]->name ? h->types[idx]->name : "object";
+    report(call, what, name, obj, h);
+}
+
+void rc__fatal_ptr(const char *call, const char *what, const void *ptr) {
+    report(call, what, NULL, ptr, NULL);
+}
+
+/* ---------------------------------------------------------------- types */
+
+const rc_type *rc__type(const rc_heap *h, const rc_head *head) {
+    return h->types[head->info >> RC_TYPE_SHIFT];
+}
+
+/* The heap's index for type t, registering it on first use; -1 + ENOMEM. */
+static int64_t type_index(rc_heap *h, const rc_type *t) {
+    if (RC_LIKELY(t == h->last_type))
+        return h->last_index;
+    uintptr_t v = (uintptr_t)rc_ptrmap_get(&h->type_index, (uintptr_t)t);
+    if (v == 0) {
+        if (h->ntypes == h->types_cap) {
+            uint32_t cap = h->types_cap ? h->types_cap * 2 : 16;
+            if (cap > (1u << (32 - RC_TYPE_SHIFT))) {
+                errno = ENOMEM;
+                return -1;
+            }
+            const rc_type **types = rc__sys_alloc(h, (void *)h->types, h->types_cap * sizeof *types,
+                                                  cap * sizeof *types);
+            if (types == NULL)
+                return -1;
+            h->types = types;
+            h->types_cap = cap;
+        }
+        if (rc_ptrmap_put(h, &h->type_index, (uintptr_t)t, (void *)(uintptr_t)(h->ntypes + 1)))
+            return -1;
+        h->types[h->ntypes] = t;
+        v = ++h->ntypes;
+    }
+    h->last_type = t;
+    h->last_index = (uint32_t)(v - 1);
+    return h->last_index;
+}
+
+/* ------------------------------------------------------------- creation */
+
+void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size, const char *file,
+                      int line, const char *func) {
+    if (h == NULL || type == NULL || size == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int64_t idx = type_index(h, type);
+    if (idx < 0)
+        return NULL;
+    bool gc = type->traverse != NULL;
+    size_t hdr = gc ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE;
+    uint32_t info = ((uint32_t)idx << RC_TYPE_SHIFT) | (gc ? RC_F_GC : 0);
+    char *obj;
+    if (size <= RC_SMALL_MAX - hdr) {
+        size_t bs = (size + hdr + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1);
+        char *block = rc__pool_alloc(h, gc ? RC_KIND_GC : RC_KIND_PLAIN, bs);
+        if (block == NULL)
+            return NULL;
+        h->bytes_in_use += bs;
+        obj = block + hdr;
+        memset(obj, 0, bs - hdr);
+        rc_head *hd = rc_head_of(obj);
+        hd->refcnt = 1;
+        hd->info = info;
+    } else {
+        if ((obj = rc__large_alloc(h, size, info)) == NULL)
+            return NULL;
+        memset(obj, 0, size);
+    }
+    h->objects++;
+    if (gc) {
+        h->tracked++;
+        rc__gc_link(h, rc_gc_of(obj));
+    }
+    if (h->tracer)
+        rc__trace_alloc(h, obj, size, file, line, func);
+    return obj;
+}
+
+void *rc_new_at(rc_heap *h, const rc_type *type, const char *file, int line, const char *func) {
+    if (type == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return rc_new_sized_at(h, type, type->size, file, line, func);
+}
+
+#undef rc_new
+#undef rc_new_sized
+void *rc_new(rc_heap *h, const rc_type *type) { return rc_new_at(h, type, NULL, 0, NULL); }
+void *rc_new_sized(rc_heap *h, const rc_type *type, size_t size) {
+    return rc_new_sized_at(h, type, size, NULL, 0, NULL);
+}
+
+/* ------------------------------------------------------------ inspection */
+
+const rc_type *rc_type_of(const void *obj) { return rc__type(heap_of(obj), rc_head_of(obj)); }
+
+rc_heap *rc_heap_of(const void *obj) { return heap_of(obj); }
+
+size_t rc_sizeof(const void *obj) {
+    const rc_head *hd = rc_head_of(obj);
+    return (hd->info & RC_F_LARGE) ? rc_large_of(obj)->total : rc_pool_of(obj)->block_size;
+}
+
+size_t rc_refcount(const void *obj) { return rc_head_of(obj)->refcnt; }
+
+/* ------------------------------------------------------------ counting */
+
+void *rc_incref(void *obj) {
+    if (obj) {
+        rc_head *hd = rc_head_of(obj);
+        uint32_t c = hd->refcnt;
+        if (RC_UNLIKELY(c == 0))
+            rc__fatal("rc_incref", "of a dead object", obj);
+        hd->refcnt = c + (c != RC_IMMORTAL);
+    }
+    return obj;
+}
+
+void rc_decref(void *obj) {
+    if (obj == NULL)
+        return;
+    rc_head *hd = rc_head_of(obj);
+    uint32_t c = hd->refcnt;
+    if (RC_LIKELY(c - 2u < RC_IMMORTAL - 2u)) {
+        hd->refcnt = c - 1;
+    } else if (c == 1) {
+        hd->refcnt = 0;
+        rc__dealloc(obj);
+    } else if (c == 0) {
+        rc__fatal("rc_decref", (hd->info & RC_F_DEAD) ? "of a dead object"
+                                                       : "below zero", obj);
+    }
+    /* c == RC_IMMORTAL: saturated, the object never dies. */
+}
+
+/* ---------------------------------------------------------- destruction */
+
+static void visit_drop(void **slot, void *arg) {
+    (void)arg;
+    void *o = *slot;
+    if (o) {
+        *slot = NULL;
+        rc_decref(o);
+    }
+}
+
+void rc__drop_references(const rc_type *t, void *obj) {
+    if (t->clear)
+        t->clear(obj);
+    else if (t->traverse)
+        t->traverse(obj, visit_drop, NULL);
+}
+
+/* Runs the finalizer of a dying object with the object alive again; true
+ * when the finalizer resurrected it (stored a new reference somewhere). */
+static bool finalize_dying(rc_heap *h, const rc_type *t, void *obj) {
+    rc_head *hd = rc_head_of(obj);
+    hd->info |= RC_F_FINALIZED;
+    hd->refcnt = 1;
+    t->finalize(obj);
+    if (--hd->refcnt == 0)
+        return false;
+    if ((hd->info & RC_F_GC) && rc_gc_of(obj)->next == 0)
+        rc__gc_retrack(h, rc_gc_of(obj));
+    return true;
+}
+
+/* Gives a dead object's memory back; its rc_head stays readable as dead. */
+static void free_object(rc_heap *h, void *obj) {
+    rc_head *hd = rc_head_of(obj);
+    if (h->tracer)
+        rc__trace_free(h, obj);
+    h->objects--;
+    if (hd->info & RC_F_GC) {
+        h->tracked--;
+        if (h->gc.gen[0].count > 0)
+            h->gc.gen[0].count--;
+    }
+    hd->refcnt = 0;
+    hd->info |= RC_F_DEAD;
+    if (hd->info & RC_F_LARGE)
+        rc__large_free(h, obj);
+    else
+        rc__pool_free(h, (char *)obj - ((hd->info & RC_F_GC) ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE));
+}
+
+/* The whole death of an object whose count reached zero. */
+static void destroy(rc_heap *h, void *obj) {
+    rc_head *hd = rc_head_of(obj);
+    const rc_type *t = rc__type(h, hd);
+    if (t->finalize && !(hd->info & RC_F_FINALIZED) && finalize_dying(h, t, obj))
+        return;
+    if (hd->info & RC_F_WEAKREFS) {
+        hd->refcnt = 1; /* a callback must not see a count of zero */
+        rc__weakref_clear_on_death(h, obj);
+        hd->refcnt = 0;
+    }
+    if (hd->info & RC_F_GC) {
+        rc__gc_unlink(h, rc_gc_of(obj));
+        rc__drop_references(t, obj);
+    }
+    if (t->release)
+        t->release(obj);
+    free_object(h, obj);
+}
+
+void rc__dealloc(void *obj) {
+    rc_heap *h = heap_of(obj);
+    rc_head *hd = rc_head_of(obj);
+    if (h->dealloc_depth >= RC_DEALLOC_DEPTH && (hd->info & RC_F_GC)) {
+        rc_gchead *g = rc_gc_of(obj);
+        rc__gc_unlink(h, g);
+        g->next = (uintptr_t)h->deferred;
+        h->deferred = g;
+        return;
+    }
+    h->dealloc_depth++;
+    destroy(h, obj);
+    if (h->dealloc_depth == 1) {
+        while (h->deferred) {
+            rc_gchead *g = h->deferred;
+            h->deferred = (rc_gchead *)g->next;
+            g->next = 0;
+            destroy(h, rc_obj_of_gc(g));
+        }
+    }
+    h->dealloc_depth--;
+}
