@@ -355,10 +355,13 @@ void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info) {
 
 /* Frees a large block. Its rc_head stays readable while quarantined. */
 void rc__large_free(rc_heap *h, void *payload) {
+    if (h->dying) {
+        /* Teardown walks h->large: leave it whole; the block goes at the end. */
+        rc_head_of(payload)->info |= RC_F_DEAD;
+        return;
+    }
     rc_large *lg = rc_ptrmap_remove(&h->large, (uintptr_t)payload);
     h->bytes_in_use -= lg->total;
-    if (h->dying)
-        return;
     size_t total = lg->total;
     if (h->debug) {
         memset(payload, DEBUG_FILL, total - RC_LARGE_OFFSET);
@@ -467,23 +470,37 @@ void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line
     return p;
 }
 
+/* Names what is wrong with a pointer into one of h's pools that is not a live
+ * raw block, and aborts. */
+static _Noreturn void raw_misuse(rc_pool *p, void *ptr, const char *call) {
+    char *first = (char *)p + POOL_HEADER + (p->kind == RC_KIND_RAW ? 0 : 8);
+    size_t hdr = p->kind == RC_KIND_RAW ? 0 : p->kind == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE;
+    char *block = (char *)ptr - hdr;
+    bool boundary = block >= first && block < p->end &&
+                    (size_t)(block - first) % p->block_size == 0;
+    if (!boundary || p->used == 0)
+        rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
+    if (p->kind == RC_KIND_RAW)
+        rc__fatal_ptr(call, "of a block already freed", ptr);
+    if (rc__pool_block_live(p, block))
+        rc__fatal(call, "of an rc object (use rc_decref)", ptr);
+    rc__fatal(call, "of a dead object", ptr);
+}
+
 /* What the heap knows of a raw block it owns: its usable size and whether it
  * is large. Aborts, naming the error, on a pointer that is not a live raw
  * block of h. */
 static size_t raw_owned(rc_heap *h, void *ptr, const char *call, bool *large) {
     rc_pool *p = rc__pool_lookup(h, ptr);
     if (p) {
-        char *first = (char *)p + POOL_HEADER + (p->kind == RC_KIND_RAW ? 0 : 8);
-        bool boundary = (char *)ptr >= first && (size_t)((char *)ptr - first) % p->block_size == 0;
-        if (!boundary || p->used == 0)
-            rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
-        if (p->kind != RC_KIND_RAW)
-            rc__fatal(call, "of an rc object (use rc_decref)",
-                      (char *)ptr + (p->kind == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE));
-        if (!rc__pool_block_live(p, ptr))
-            rc__fatal_ptr(call, "of a block already freed", ptr);
-        *large = false;
-        return p->block_size;
+        /* Live bits are set only at block starts, so this is the whole test. */
+        bool ok = ((uintptr_t)ptr % RC_GRAIN) == 0 && p->kind == RC_KIND_RAW && p->used &&
+                  rc__pool_block_live(p, ptr);
+        if (RC_LIKELY(ok)) {
+            *large = false;
+            return p->block_size;
+        }
+        raw_misuse(p, ptr, call);
     }
     rc_large *lg = rc_ptrmap_get(&h->large, (uintptr_t)ptr);
     if (lg == NULL)

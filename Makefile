@@ -1,0 +1,67 @@
+# The front door. CMake does the building; this file only names the usual
+# commands. Each of demo, test and bench first installs missing Debian
+# packages (scripts/deps.sh).
+#
+#   make demo                  build and run examples/tour.c
+#   make test                  the suite, then the suite again under ASan+UBSan
+#   make valgrind              the suite under Valgrind (CTest label "valgrind")
+#   make bench                 the benchmarks, in a Release build
+#   make install PREFIX=/usr   install headers, libraries, rcgc.pc, CMake config
+#   make clean                 remove the build directories made here
+
+PREFIX ?= /usr/local
+JOBS ?= 2
+BUILD := build
+ASAN_BUILD := build-asan
+BENCH_BUILD := build-bench
+# Per-test time limits (seconds), far above what any test needs.
+CTEST := ctest -j$(JOBS) --output-on-failure --no-tests=error
+TEST_TIMEOUT ?= 600
+VALGRIND_TIMEOUT ?= 3000
+
+.PHONY: all deps configure demo test test-plain test-asan valgrind bench install clean
+.NOTPARALLEL:
+
+all: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+deps:
+	scripts/deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -DRCGC_TESTS=ON -DRCGC_EXAMPLES=ON -DRCGC_SANITIZE=OFF
+
+demo: configure
+	cmake --build $(BUILD) -j$(JOBS) --target tour
+	./$(BUILD)/tour
+
+test: test-plain test-asan
+
+test-plain: all
+	$(CTEST) --test-dir $(BUILD) -LE valgrind --timeout $(TEST_TIMEOUT)
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DRCGC_TESTS=ON -DRCGC_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(CTEST) --test-dir $(ASAN_BUILD) -LE valgrind --timeout $(TEST_TIMEOUT)
+
+valgrind: all
+	$(CTEST) --test-dir $(BUILD) -L valgrind --timeout $(VALGRIND_TIMEOUT)
+
+bench:
+	scripts/deps.sh bench
+	cmake -S . -B $(BENCH_BUILD) -DRCGC_BENCH=ON -DRCGC_TESTS=OFF -DRCGC_EXAMPLES=OFF \
+	  -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BENCH_BUILD) -j$(JOBS)
+	if [ -x bench/run.sh ]; then bench/run.sh $(BENCH_BUILD); \
+	else cmake --build $(BENCH_BUILD) --target bench; fi
+
+# Configured with the prefix itself, so rcgc.pc and the CMake package name it.
+install: deps
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j$(JOBS)
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# deps.sh — installs the Debian packages rcgc needs that are missing, and
+# nothing else. Quiet when there is nothing to do or the install succeeds.
+#
+#   scripts/deps.sh          what the library, its tests and the demo need
+#   scripts/deps.sh bench    that, plus the allocators the benchmarks compare
+#
+# Runs apt-get as root, or through sudo otherwise. On a system without dpkg it
+# says so and leaves the checks to CMake.
+set -euo pipefail
+
+packages=(pkg-config check libdw-dev libunwind-dev valgrind python3)
+if [[ "${1:-}" == bench ]]; then
+    packages+=(libmimalloc-dev libjemalloc-dev libgc-dev)
+elif [[ $# -gt 0 ]]; then
+    echo "usage: $0 [bench]" >&2
+    exit 2
+fi
+
+if ! command -v dpkg-query >/dev/null; then
+    echo "deps.sh: not a Debian system; install by hand: ${packages[*]}" >&2
+    exit 0
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -eq 0 ]]; then
+    as_root=()
+elif command -v sudo >/dev/null; then
+    as_root=(sudo)
+else
+    echo "deps.sh: missing ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+fi
+
+echo "deps.sh: installing ${missing[*]}" >&2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+if ! { "${as_root[@]}" apt-get update -q &&
+       "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
+       >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "deps.sh: apt-get failed" >&2
+    exit 1
+fi

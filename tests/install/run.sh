@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR [CC] — the install smoke test: installs BUILD_DIR into a
+# fresh prefix with `cmake --install`, then builds consumer.c against it the
+# two ways users do, pkg-config (shared and static) and find_package(rcgc),
+# and runs each program. The static programs must not need librcgc.so.
+set -euo pipefail
+build=$(cd "$1" && pwd)
+cc=${2:-cc}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+
+step() { echo "== $*"; }
+needs_no_shared_rcgc() {
+    if readelf -d "$1" | grep -q 'NEEDED.*librcgc'; then
+        echo "$1 links librcgc.so but was meant to be static" >&2
+        exit 1
+    fi
+}
+
+step "cmake --install into $prefix"
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name rcgc.pc -path '*/pkgconfig/*' | head -1)")
+libdir=${libdir%/pkgconfig}
+test -f "$prefix/include/rcgc.h"
+test -f "$libdir/librcgc.a"
+test -f "$libdir/librcgc.so"
+
+step "pkg-config, shared"
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+# shellcheck disable=SC2046  # word splitting of pkg-config's flags is wanted
+"$cc" -o "$work/pc_shared" "$here/consumer.c" $(pkg-config --cflags --libs rcgc)
+LD_LIBRARY_PATH=$libdir "$work/pc_shared"
+
+step "pkg-config, static"
+libs=$(pkg-config --static --libs rcgc)
+libs=${libs/-lrcgc/-Wl,-Bstatic -lrcgc -Wl,-Bdynamic}
+# shellcheck disable=SC2046,SC2086
+"$cc" -o "$work/pc_static" "$here/consumer.c" $(pkg-config --cflags rcgc) $libs
+needs_no_shared_rcgc "$work/pc_static"
+"$work/pc_static"
+
+step "find_package(rcgc)"
+cmake -S "$here" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_C_COMPILER="$cc" >/dev/null
+cmake --build "$work/consumer" >/dev/null
+"$work/consumer/consumer_shared"
+needs_no_shared_rcgc "$work/consumer/consumer_static"
+"$work/consumer/consumer_static"
+echo "install test: pkg-config (shared, static) and find_package (shared, static) all ran"
