@@ -26,7 +26,7 @@ all: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
 deps:
-	scripts/deps.sh
+	bash scripts/deps.sh
 
 configure: deps
 	cmake -S . -B $(BUILD) -DRCGC_TESTS=ON -DRCGC_EXAMPLES=ON -DRCGC_SANITIZE=OFF
@@ -43,18 +43,18 @@ test-plain: all
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DRCGC_TESTS=ON -DRCGC_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(CTEST) --test-dir $(ASAN_BUILD) -LE valgrind --timeout $(TEST_TIMEOUT)
 
 valgrind: all
 	$(CTEST) --test-dir $(BUILD) -L valgrind --timeout $(VALGRIND_TIMEOUT)
 
 bench:
-	scripts/deps.sh bench
+	bash scripts/deps.sh bench
 	cmake -S . -B $(BENCH_BUILD) -DRCGC_BENCH=ON -DRCGC_TESTS=OFF -DRCGC_EXAMPLES=OFF \
 	  -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BENCH_BUILD) -j$(JOBS)
-	if [ -x bench/run.sh ]; then bench/run.sh $(BENCH_BUILD); \
+	if [ -f bench/run.sh ]; then sh bench/run.sh $(BENCH_BUILD); \
 	else cmake --build $(BENCH_BUILD) --target bench; fi
 
 # Configured with the prefix itself, so rcgc.pc and the CMake package name it.

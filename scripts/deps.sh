@@ -4,6 +4,7 @@
 #
 #   scripts/deps.sh          what the library, its tests and the demo need
 #   scripts/deps.sh bench    that, plus the allocators the benchmarks compare
+#                            and CPython's headers (the PyMem peer)
 #
 # Runs apt-get as root, or through sudo otherwise. On a system without dpkg it
 # says so and leaves the checks to CMake.
@@ -11,7 +12,7 @@ set -euo pipefail
 
 packages=(pkg-config check libdw-dev libunwind-dev valgrind python3)
 if [[ "${1:-}" == bench ]]; then
-    packages+=(libmimalloc-dev libjemalloc-dev libgc-dev)
+    packages+=(libmimalloc-dev libjemalloc-dev libgc-dev python3-dev)
 elif [[ $# -gt 0 ]]; then
     echo "usage: $0 [bench]" >&2
     exit 2

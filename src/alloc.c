@@ -155,8 +155,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     }
     rc_pool *p;
     if (a->free_pools) {
-        p = a->free_pools;
-        rc__mem_live(p, POOL_HEADER, false);
+        p = a->free_pools; /* pool_retire left its header addressable */
         a->free_pools = p->next;
     } else {
         p = (rc_pool *)(a->first_pool + (a->npools - a->nfresh) * RC_POOL_SIZE);
@@ -367,6 +366,7 @@ void rc__large_free(rc_heap *h, void *payload) {
         memset(payload, DEBUG_FILL, total - RC_LARGE_OFFSET);
         rc__mem_dead(lg, total);
         mem_word(rc_head_of(payload));
+        mem_word(&lg->heap); /* a misuse report finds the heap here */
         if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true))
             return;
         rc__mem_live(lg, total, false);
@@ -389,7 +389,8 @@ void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
             rc_pool *p = (rc_pool *)(a->first_pool + i * RC_POOL_SIZE);
             if (p->used == 0 || p->kind == RC_KIND_RAW)
                 continue;
-            size_t hdr = p->kind == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE;
+            /* Object blocks start 8 bytes into their first granule. */
+            size_t hdr = 8 + (p->kind == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE);
             for (size_t w = 0; w < RC_POOL_GRAINS / 64; w++) {
                 for (uint64_t bits = p->live[w]; bits; bits &= bits - 1) {
                     size_t g = w * 64 + (size_t)__builtin_ctzll(bits);
@@ -418,8 +419,9 @@ void rc__alloc_release_all(rc_heap *h) {
         if (h->large.keys[i] == 0)
             continue;
         rc_large *lg = h->large.vals[i];
-        rc__mem_live(lg, lg->total, false);
-        rc__sys_free(h, lg, lg->total);
+        size_t total = lg->total; /* read before Valgrind calls it undefined */
+        rc__mem_live(lg, total, false);
+        rc__sys_free(h, lg, total);
     }
     rc_ptrmap_free(h, &h->large);
     while (h->arenas)

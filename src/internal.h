@@ -166,25 +166,39 @@ RC_INTERNAL void rc_ptrmap_free(rc_heap *h, rc_ptrmap *m);
 
 /* ----------------------------------------------------------- collector */
 
+/* Collector bits in rc_gchead (CPython's layout). Between collections prev
+ * is a plain pointer. During one, an object being examined has
+ * RC_GC_PREV_COLLECTING set and, until move_unreachable relinks it, its
+ * gc_refs in prev >> RC_GC_REFS_SHIFT; while move_unreachable runs, next of
+ * a tentatively unreachable object carries RC_GC_NEXT_UNREACHABLE. List
+ * code masks prev with ~RC_GC_PREV_FLAGS, so lists stay walkable both ways
+ * whenever user code (finalizer, callback, clear, release) runs. */
+#define RC_GC_REFS_SHIFT 2
+#define RC_GC_PREV_COLLECTING ((uintptr_t)2)
+#define RC_GC_PREV_FLAGS ((uintptr_t)3)
+#define RC_GC_NEXT_UNREACHABLE ((uintptr_t)1)
+
 typedef struct rc_gen {
     rc_gchead head;    /* circular list of the generation's objects */
     long threshold;
-    long count;
+    long count;        /* gen 0: allocations minus deallocations; others:
+                          collections of the next younger generation */
 } rc_gen;
 
 typedef struct rc_gc_cb { rc_gc_callback cb; void *arg; } rc_gc_cb;
 
 typedef struct rc_gcstate {
     rc_gen gen[RC_GC_GENERATIONS];
-    rc_gchead permanent;
+    rc_gchead permanent;  /* frozen objects, never examined */
     bool enabled;
-    bool collecting;
+    bool collecting;      /* a collection runs: rc_gc_collect returns 0 */
+    unsigned walks;       /* walks in progress: no collection starts */
     unsigned debug;
     void (*log)(const char *line, void *arg);
     void *log_arg;
     rc_gc_stats stats[RC_GC_GENERATIONS];
-    size_t long_lived_total;
-    size_t long_lived_pending;
+    size_t long_lived_total;   /* survivors of the last full collection */
+    size_t long_lived_pending; /* objects that reached gen 2 since then */
     void **garbage;     /* RC_GC_DEBUG_SAVEALL: strong references */
     size_t ngarbage, garbage_cap;
     rc_gc_cb *callbacks;
@@ -271,16 +285,34 @@ RC_INTERNAL void rc__drop_references(const rc_type *t, void *obj);
 
 /* gc.c */
 RC_INTERNAL void rc__gc_init(rc_heap *h);
-RC_INTERNAL void rc__gc_link(rc_heap *h, rc_gchead *g);   /* new tracked object */
+/* A new tracked object: counts it, may run an automatic collection first
+ * (the object is not on any list yet), then links it into generation 0. */
+RC_INTERNAL void rc__gc_link(rc_heap *h, rc_gchead *g);
 RC_INTERNAL void rc__gc_unlink(rc_heap *h, rc_gchead *g); /* tracked object dying */
 RC_INTERNAL void rc__gc_retrack(rc_heap *h, rc_gchead *g);/* resurrected in dealloc */
 RC_INTERNAL void rc__gc_fini(rc_heap *h);                 /* free collector memory */
 RC_INTERNAL void rc__gc_logf(rc_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* weakref.c */
-RC_INTERNAL void rc__weakref_clear_on_death(rc_heap *h, void *obj); /* clear + callbacks */
-RC_INTERNAL void rc__weakref_fini(rc_heap *h);
+/* weakref.c. A weak reference is an object of rc__weakref_type; the weak
+ * references to an object form a list whose head is h->weakrefs[object]:
+ * the callback-less one first when there is one, then those with callbacks,
+ * newest first (CPython's order). RC_F_WEAKREFS is set exactly while the
+ * object has an entry in h->weakrefs. */
+RC_INTERNAL extern const rc_type rc__weakref_type;
+/* Death by reference counting (obj's count is 1 meanwhile): clears every
+ * weak reference to obj, then runs their callbacks, newest first. */
+RC_INTERNAL void rc__weakref_clear_on_death(rc_heap *h, void *obj);
+/* Clears every weak reference to obj and forgets its entry; calls due(ref,
+ * ctx) for each one whose callback should run (it has one and is not dying),
+ * in callback order, before returning. Runs no user code. */
+RC_INTERNAL void rc__weakref_clear_all(rc_heap *h, void *obj,
+                                       void (*due)(rc_weakref *ref, void *ctx), void *ctx);
+/* Clears one weak reference (it is garbage itself): its callback never runs. */
+RC_INTERNAL void rc__weakref_clear_ref(rc_heap *h, rc_weakref *ref);
+/* Runs ref's callback, once. */
+RC_INTERNAL void rc__weakref_fire(rc_weakref *ref);
+RC_INTERNAL void rc__weakref_fini(rc_heap *h); /* heap teardown: no callbacks */
 
 /* tracemalloc.c: called only when h->tracer != NULL */
 RC_INTERNAL void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size,
@@ -289,5 +321,48 @@ RC_INTERNAL void rc__trace_free(rc_heap *h, const void *ptr);
 RC_INTERNAL void rc__tracer_fini(rc_heap *h);
 /* Appends " allocated at file:line" to buf for misuse messages; "" if none. */
 RC_INTERNAL void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len);
+/* Allocations left untraced because tracing them ran out of memory (they
+ * succeed; the trace is missing). Reset by clear_traces and stop. */
+RC_INTERNAL size_t rc__tracer_untraced(const rc_heap *h);
+
+/* frames.c: native stacks. Walks the caller's stack by frame pointers,
+ * dropping the leading frames that are inside librcgc, then (skip_first)
+ * the first program frame; stores up to max return addresses, most recent
+ * first, and returns how many. *total: program frames on the stack, the
+ * skipped one included, at most UINT16_MAX. */
+RC_INTERNAL unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, bool skip_first,
+                                    unsigned *total);
+/* Turns return addresses into frames (DWARF file:line, else function name,
+ * else binary+0xOFFSET), cached per address. malloc-based; the strings live
+ * as long as the resolver. rc__resolve never fails ("<unknown>" at worst). */
+typedef struct rc_resolver rc_resolver;
+RC_INTERNAL rc_resolver *rc__resolver_new(void); /* NULL + ENOMEM */
+RC_INTERNAL void rc__resolver_free(rc_resolver *r);
+RC_INTERNAL void rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out);
+
+/* snapshot.c: building a snapshot (take_snapshot, load, filter_traces,
+ * tests). Strings are interned in the snapshot; frames must use strings
+ * returned by rc__snapshot_string (function may be NULL). All return -1 /
+ * NULL + ENOMEM on failure; the snapshot is then freed by the caller. */
+RC_INTERNAL rc_snapshot *rc__snapshot_new(unsigned traceback_limit, size_t untraced);
+RC_INTERNAL const char *rc__snapshot_string(rc_snapshot *s, const char *str, size_t len);
+RC_INTERNAL int64_t rc__snapshot_add_traceback(rc_snapshot *s, const rc_frame *frames,
+                                               unsigned nframe, unsigned total_nframe);
+RC_INTERNAL int rc__snapshot_add_trace(rc_snapshot *s, unsigned domain, uint32_t traceback,
+                                       size_t size);
+RC_INTERNAL int rc__snapshot_seal(rc_snapshot *s); /* done adding */
+/* Parses a dump held in memory (rc_snapshot_load reads the file, then this).
+ * check_crc false skips the checksum (fuzzing reaches the rest). NULL +
+ * EINVAL for anything malformed, NULL + ENOMEM. */
+RC_INTERNAL rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc);
+/* What `rcgc show` prints. domains: malloc'ed, sorted by domain. */
+typedef struct rc_domain_total { unsigned domain; size_t traces, size; } rc_domain_total;
+typedef struct rc_snapshot_info {
+    unsigned traceback_limit;
+    size_t traces, size, tracebacks, untraced;
+    size_t ndomains;
+    rc_domain_total *domains;
+} rc_snapshot_info;
+RC_INTERNAL int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out);
 
 #endif /* RCGC_INTERNAL_H */

@@ -1,13 +1,732 @@
-/* tracemalloc.c — allocation tracing. PLACEHOLDER while it is written. */
+/*
+ * tracemalloc.c — allocation tracing, CPython's tracemalloc for one heap.
+ *
+ * A trace is one live block (domain 0: objects and rc_malloc blocks; other
+ * domains: rc_tracemalloc_track) with the size asked for and an interned
+ * traceback. Everything below comes from the heap's rc_alloc_fn (tr_alloc),
+ * and is counted in tr->memory; native return addresses are resolved only
+ * when someone looks (snapshot, get_object_traceback, misuse message).
+ *
+ * Data and invariants:
+ *   traces      per domain, open addressing with linear probing on the
+ *               address; 16-byte slots {ptr, tb, size}. A slot is free
+ *               exactly when tb == 0 (traceback ids start at 1). The table
+ *               grows by half when 4/5 full, so it stays between 8/15 and
+ *               4/5 full: at most 30 bytes per live trace.
+ *               size == BIG_SIZE marks a size that does not fit 32 bits:
+ *               tb is then 1 + an index into bigs[], which holds the real
+ *               size and traceback id (free ones chained through next).
+ *   tracebacks  interned (stored once): records indexed by id - 1, their
+ *               raw frames in one array, a hash set of ids to find them.
+ *               A raw frame is a call site or provider frame (file != NULL,
+ *               line in where) or a native return address (file == NULL,
+ *               pc in where).
+ *   strings     copies of the frame provider's strings, interned by
+ *               content (the provider's buffers may not last).
+ *   current     the sum of all traced sizes; peak >= current.
+ * An allocation whose trace cannot be stored for lack of memory succeeds
+ * untraced and is counted in `untraced` (carried into snapshots).
+ */
 #include "internal.h"
+
+#include <stdlib.h>
+
+#define BIG_SIZE UINT32_MAX
+#define UNKNOWN_FILE "<unknown>"
+
+typedef struct trace_slot {
+    uintptr_t ptr;
+    uint32_t tb;
+    uint32_t size;
+} trace_slot;
+
+typedef struct trace_table {
+    trace_slot *slots;
+    size_t cap, count;
+} trace_table;
+
+typedef struct domain_traces {
+    unsigned domain;
+    trace_table table;
+} domain_traces;
+
+typedef struct big_size {
+    size_t size;
+    uint32_t tb;   /* 0 when the record is free */
+    uint32_t next; /* free: 1 + next free record, 0 ends */
+} big_size;
+
+typedef struct raw_frame {
+    const char *file; /* NULL: where is a return address */
+    const char *func;
+    uintptr_t where;
+} raw_frame;
+
+typedef struct tb_rec {
+    uint32_t hash;
+    uint16_t nframe, total;
+    uint32_t first;          /* index of its first frame in raw[] */
+    rc_traceback *resolved;  /* built on demand by get_object_traceback */
+} tb_rec;
+
+/* A direct-mapped cache of nframe-1 tracebacks by call site: the common
+ * case (rc_malloc through the macros, nframe 1) then costs one compare. */
+#define SITE_CACHE 256
+typedef struct site_entry {
+    const char *file, *func;
+    uintptr_t line;
+    uint32_t tb; /* 0: empty */
+} site_entry;
+
+typedef struct rc_tracer rc_tracer;
+
+struct rc_tracer {
+    int nframe;
+    size_t current, peak, untraced, memory;
+    rc_frame_provider provider;
+    void *provider_arg;
+
+    trace_table traces;            /* domain 0 */
+    domain_traces *domains;        /* the others */
+    size_t ndomains, domains_cap;
+    big_size *bigs;
+    size_t nbigs, bigs_cap;
+    uint32_t big_free;
+
+    tb_rec *tbs;
+    size_t ntbs, tbs_cap;
+    raw_frame *raw;
+    size_t nraw, raw_cap;
+    uint32_t *tb_set;              /* ids, 0 free; at most half full */
+    size_t tb_set_cap;
+
+    char **strings;                /* interned provider strings, NULL free */
+    size_t nstrings, strings_cap;
+
+    rc_resolver *resolver;         /* malloc-based, created on first need */
+    site_entry sites[SITE_CACHE];  /* nframe 1, no provider; cleared with tbs */
+};
+
+/* ------------------------------------------------------------- memory */
+
+/* rc__sys_alloc for the tracer's tables, keeping tr->memory. */
+static void *tr_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size) {
+    void *p = rc__sys_alloc(h, ptr, old_size, new_size);
+    if (p)
+        h->tracer->memory += new_size - old_size;
+    return p;
+}
+
+static void tr_free(rc_heap *h, void *ptr, size_t size) {
+    if (ptr == NULL)
+        return;
+    rc__sys_free(h, ptr, size);
+    h->tracer->memory -= size;
+}
+
+/* Grows *arr (of *cap elements of size elem) to hold need; 0 or -1 ENOMEM. */
+static int tr_reserve(rc_heap *h, void **arr, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > SIZE_MAX / elem || ncap > UINT32_MAX) {
+        errno = ENOMEM;
+        return -1;
+    }
+    void *p = tr_alloc(h, *arr, *cap * elem, ncap * elem);
+    if (p == NULL)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* ------------------------------------------------------------- traces */
+
+/* Fibonacci hashing mapped onto any capacity (multiply-high). */
+static inline size_t home_of(uintptr_t ptr, size_t cap) {
+    uint64_t x = (uint64_t)ptr * 0x9E3779B97F4A7C15ull;
+    return (size_t)(((unsigned __int128)x * cap) >> 64);
+}
+
+static trace_slot *table_find(const trace_table *t, uintptr_t ptr) {
+    if (t->count == 0)
+        return NULL;
+    for (size_t i = home_of(ptr, t->cap);;) {
+        trace_slot *s = &t->slots[i];
+        if (s->tb == 0)
+            return NULL;
+        if (s->ptr == ptr)
+            return s;
+        if (++i == t->cap)
+            i = 0;
+    }
+}
+
+static trace_slot *table_probe(trace_slot *slots, size_t cap, uintptr_t ptr) {
+    size_t i = home_of(ptr, cap);
+    while (slots[i].tb != 0 && slots[i].ptr != ptr)
+        if (++i == cap)
+            i = 0;
+    return &slots[i];
+}
+
+/* Grows t by half; 0 or -1 ENOMEM (t unchanged). */
+static int table_grow(rc_heap *h, trace_table *t) {
+    size_t cap = t->cap ? t->cap + t->cap / 2 : 64;
+    trace_slot *slots = tr_alloc(h, NULL, 0, cap * sizeof *slots);
+    if (slots == NULL)
+        return -1;
+    memset(slots, 0, cap * sizeof *slots);
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].tb)
+            *table_probe(slots, cap, t->slots[i].ptr) = t->slots[i];
+    tr_free(h, t->slots, t->cap * sizeof *t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return 0;
+}
+
+/* The slot of ptr, existing or new (tb == 0); NULL + ENOMEM. */
+static trace_slot *table_insert(rc_heap *h, trace_table *t, uintptr_t ptr) {
+    if ((t->count + 1) * 5 > t->cap * 4 && table_grow(h, t) < 0)
+        return NULL;
+    trace_slot *s = table_probe(t->slots, t->cap, ptr);
+    if (s->tb == 0) {
+        s->ptr = ptr;
+        s->size = 0; /* a free slot's size is stale */
+        t->count++;
+    }
+    return s;
+}
+
+/* Empties slot s, shifting later entries of its cluster back so that every
+ * entry stays reachable from its home slot (no tombstones). */
+static void table_remove(trace_table *t, trace_slot *s) {
+    size_t i = (size_t)(s - t->slots), j = i;
+    for (;;) {
+        if (++j == t->cap)
+            j = 0;
+        if (t->slots[j].tb == 0)
+            break;
+        size_t k = home_of(t->slots[j].ptr, t->cap);
+        /* Move j back to i unless its home lies cyclically in (i, j]. */
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i].tb = 0;
+    t->count--;
+}
+
+static size_t slot_size(const rc_tracer *tr, const trace_slot *s) {
+    return s->size == BIG_SIZE ? tr->bigs[s->tb - 1].size : s->size;
+}
+
+static uint32_t slot_tb(const rc_tracer *tr, const trace_slot *s) {
+    return s->size == BIG_SIZE ? tr->bigs[s->tb - 1].tb : s->tb;
+}
+
+/* Gives back the big-size record a slot may hold. */
+static void slot_drop_big(rc_tracer *tr, trace_slot *s) {
+    if (s->size != BIG_SIZE)
+        return;
+    big_size *b = &tr->bigs[s->tb - 1];
+    b->tb = 0;
+    b->next = tr->big_free;
+    tr->big_free = s->tb;
+}
+
+/* Stores (tb, size) in slot s, whose old trace (if any) is already
+ * subtracted; 0 or -1 ENOMEM (s then keeps its old content). */
+static int slot_set(rc_heap *h, rc_tracer *tr, trace_slot *s, uint32_t tb, size_t size) {
+    if (size < BIG_SIZE) {
+        slot_drop_big(tr, s);
+        s->tb = tb;
+        s->size = (uint32_t)size;
+        return 0;
+    }
+    uint32_t idx = s->size == BIG_SIZE ? s->tb : tr->big_free;
+    if (idx == 0) {
+        if (tr_reserve(h, (void **)&tr->bigs, &tr->bigs_cap, tr->nbigs + 1, sizeof *tr->bigs) < 0)
+            return -1;
+        idx = (uint32_t)++tr->nbigs;
+    } else if (idx == tr->big_free) {
+        tr->big_free = tr->bigs[idx - 1].next;
+    }
+    tr->bigs[idx - 1] = (big_size){size, tb, 0};
+    s->tb = idx;
+    s->size = BIG_SIZE;
+    return 0;
+}
+
+static trace_table *domain_table(rc_tracer *tr, unsigned domain) {
+    if (domain == 0)
+        return &tr->traces;
+    for (size_t i = 0; i < tr->ndomains; i++)
+        if (tr->domains[i].domain == domain)
+            return &tr->domains[i].table;
+    return NULL;
+}
+
+/* The table of domain, made if new; NULL + ENOMEM. */
+static trace_table *domain_table_make(rc_heap *h, rc_tracer *tr, unsigned domain) {
+    trace_table *t = domain_table(tr, domain);
+    if (t)
+        return t;
+    if (tr_reserve(h, (void **)&tr->domains, &tr->domains_cap, tr->ndomains + 1,
+                   sizeof *tr->domains) < 0)
+        return NULL;
+    domain_traces *d = &tr->domains[tr->ndomains++];
+    *d = (domain_traces){domain, {NULL, 0, 0}};
+    return &d->table;
+}
+
+/* Records (tb, size) for ptr in t, replacing an older trace of ptr. */
+static int trace_put(rc_heap *h, rc_tracer *tr, trace_table *t, uintptr_t ptr, uint32_t tb,
+                     size_t size) {
+    trace_slot *s = table_insert(h, t, ptr);
+    if (s == NULL)
+        return -1;
+    size_t old = s->tb ? slot_size(tr, s) : 0;
+    bool fresh = s->tb == 0;
+    if (slot_set(h, tr, s, tb, size) < 0) {
+        if (fresh)
+            table_remove(t, s);
+        return -1;
+    }
+    tr->current = tr->current - old + size;
+    if (tr->current > tr->peak)
+        tr->peak = tr->current;
+    return 0;
+}
+
+static void trace_drop(rc_tracer *tr, trace_table *t, trace_slot *s) {
+    tr->current -= slot_size(tr, s);
+    slot_drop_big(tr, s);
+    table_remove(t, s);
+}
+
+/* --------------------------------------------------------- tracebacks */
+
+static uint32_t hash_frames(const raw_frame *f, unsigned n, unsigned total) {
+    uint64_t x = 0x243F6A8885A308D3ull ^ n ^ ((uint64_t)total << 16);
+    for (unsigned i = 0; i < n; i++) {
+        x = (x ^ (uintptr_t)f[i].file) * 0x9E3779B97F4A7C15ull;
+        x = (x ^ (uintptr_t)f[i].func) * 0xC2B2AE3D27D4EB4Full;
+        x = (x ^ f[i].where) * 0x9E3779B97F4A7C15ull;
+        x ^= x >> 31;
+    }
+    return (uint32_t)(x >> 32);
+}
+
+static bool frames_equal(const raw_frame *a, const raw_frame *b, unsigned n) {
+    for (unsigned i = 0; i < n; i++)
+        if (a[i].where != b[i].where || a[i].file != b[i].file || a[i].func != b[i].func)
+            return false;
+    return true;
+}
+
+/* The id of the traceback f[0..n) (total frames on the stack), interned;
+ * 0 + ENOMEM. */
+static uint32_t tb_intern(rc_heap *h, rc_tracer *tr, const raw_frame *f, unsigned n,
+                          unsigned total) {
+    uint32_t hash = hash_frames(f, n, total);
+    size_t mask = tr->tb_set_cap - 1, i = hash & mask;
+    if (tr->tb_set_cap)
+        for (; tr->tb_set[i]; i = (i + 1) & mask) {
+            const tb_rec *r = &tr->tbs[tr->tb_set[i] - 1];
+            if (r->hash == hash && r->nframe == n && r->total == total &&
+                frames_equal(&tr->raw[r->first], f, n))
+                return tr->tb_set[i];
+        }
+    if (tr->ntbs >= UINT32_MAX - 1 ||
+        tr_reserve(h, (void **)&tr->raw, &tr->raw_cap, tr->nraw + n, sizeof *tr->raw) < 0 ||
+        tr_reserve(h, (void **)&tr->tbs, &tr->tbs_cap, tr->ntbs + 1, sizeof *tr->tbs) < 0)
+        return 0;
+    if ((tr->ntbs + 1) * 2 > tr->tb_set_cap) {
+        size_t cap = tr->tb_set_cap ? tr->tb_set_cap * 2 : 64;
+        uint32_t *set = tr_alloc(h, NULL, 0, cap * sizeof *set);
+        if (set == NULL)
+            return 0;
+        memset(set, 0, cap * sizeof *set);
+        for (size_t k = 0; k < tr->ntbs; k++) {
+            size_t j = tr->tbs[k].hash & (cap - 1);
+            while (set[j])
+                j = (j + 1) & (cap - 1);
+            set[j] = (uint32_t)(k + 1);
+        }
+        tr_free(h, tr->tb_set, tr->tb_set_cap * sizeof *set);
+        tr->tb_set = set;
+        tr->tb_set_cap = cap;
+        mask = cap - 1;
+        for (i = hash & mask; tr->tb_set[i]; i = (i + 1) & mask)
+            ;
+    }
+    memcpy(&tr->raw[tr->nraw], f, n * sizeof *f);
+    tr->tbs[tr->ntbs] = (tb_rec){hash, (uint16_t)n, (uint16_t)total, (uint32_t)tr->nraw, NULL};
+    tr->nraw += n;
+    tr->tb_set[i] = (uint32_t)++tr->ntbs;
+    return tr->tb_set[i];
+}
+
+static uint32_t str_hash(const char *s, size_t len) {
+    uint32_t x = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        x = (x ^ (unsigned char)s[i]) * 16777619u;
+    return x;
+}
+
+/* The tracer's copy of s, interned by content; NULL + ENOMEM. */
+static const char *tr_string(rc_heap *h, rc_tracer *tr, const char *s) {
+    size_t len = strlen(s), mask = tr->strings_cap - 1;
+    uint32_t hash = str_hash(s, len);
+    if (tr->strings_cap)
+        for (size_t i = hash & mask; tr->strings[i]; i = (i + 1) & mask)
+            if (strcmp(tr->strings[i], s) == 0)
+                return tr->strings[i];
+    if ((tr->nstrings + 1) * 2 > tr->strings_cap) {
+        size_t cap = tr->strings_cap ? tr->strings_cap * 2 : 64;
+        char **set = tr_alloc(h, NULL, 0, cap * sizeof *set);
+        if (set == NULL)
+            return NULL;
+        memset(set, 0, cap * sizeof *set);
+        for (size_t k = 0; k < tr->strings_cap; k++) {
+            char *old = tr->strings[k];
+            if (old == NULL)
+                continue;
+            size_t j = str_hash(old, strlen(old)) & (cap - 1);
+            while (set[j])
+                j = (j + 1) & (cap - 1);
+            set[j] = old;
+        }
+        tr_free(h, tr->strings, tr->strings_cap * sizeof *set);
+        tr->strings = set;
+        tr->strings_cap = cap;
+        mask = cap - 1;
+    }
+    char *copy = tr_alloc(h, NULL, 0, len + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, s, len + 1);
+    size_t i = hash & mask;
+    while (tr->strings[i])
+        i = (i + 1) & mask;
+    tr->strings[i] = copy;
+    tr->nstrings++;
+    return copy;
+}
+
+/* The traceback of the allocation being traced, interned; 0 + ENOMEM.
+ * With a frame provider its frames are the provider's alone. Otherwise
+ * frames[0] is the call site the public macros passed (the function's own
+ * native frame is then skipped) or, without one, the first native frame
+ * outside the library; deeper frames are native return addresses. */
+static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, const char *func) {
+    raw_frame f[RC_TRACEMALLOC_MAX_NFRAME];
+    unsigned n = 0, total;
+    if (tr->provider) {
+        rc_frame given[RC_TRACEMALLOC_MAX_NFRAME];
+        int k = tr->provider(given, tr->nframe, tr->provider_arg);
+        for (; n < (unsigned)(k < 0 ? 0 : k) && n < (unsigned)tr->nframe; n++) {
+            f[n].file = tr_string(h, tr, given[n].filename ? given[n].filename : UNKNOWN_FILE);
+            f[n].func = given[n].function ? tr_string(h, tr, given[n].function) : NULL;
+            f[n].where = given[n].lineno;
+            if (f[n].file == NULL || (given[n].function && f[n].func == NULL))
+                return 0;
+        }
+        total = n;
+    } else if (tr->nframe == 1 && file != NULL) {
+        /* The call site is the whole traceback: no walk, and so the depth of
+         * the stack is unknown: total_nframe 0 (Python's None). */
+        site_entry *e = &tr->sites[((uintptr_t)file >> 3 ^ (unsigned)line * 0x9E3779B1u) %
+                                   SITE_CACHE];
+        if (e->tb && e->file == file && e->line == (unsigned)line && e->func == func)
+            return e->tb;
+        f[0] = (raw_frame){file, func, (uintptr_t)(unsigned)line};
+        uint32_t tb = tb_intern(h, tr, f, 1, 0);
+        if (tb)
+            *e = (site_entry){file, func, (uintptr_t)(unsigned)line, tb};
+        return tb;
+    } else {
+        uintptr_t pcs[RC_TRACEMALLOC_MAX_NFRAME];
+        bool site = file != NULL;
+        if (site)
+            f[n++] = (raw_frame){file, func, (uintptr_t)(unsigned)line};
+        unsigned got = rc__stack_walk(pcs, (unsigned)tr->nframe - n, site, &total);
+        for (unsigned k = 0; k < got; k++)
+            f[n++] = (raw_frame){NULL, NULL, pcs[k]};
+        if (total < n)
+            total = n;
+    }
+    if (n == 0) { /* CPython's empty traceback: <unknown>:0 */
+        f[n++] = (raw_frame){UNKNOWN_FILE, NULL, 0};
+        total = 1;
+    }
+    return tb_intern(h, tr, f, n, total);
+}
+
+static rc_resolver *resolver(rc_tracer *tr) {
+    if (tr->resolver == NULL)
+        tr->resolver = rc__resolver_new();
+    return tr->resolver;
+}
+
+/* Frame i of the tracer's traceback record r, resolved. */
+static void tb_frame(rc_tracer *tr, rc_resolver *res, const tb_rec *r, unsigned i, rc_frame *out) {
+    const raw_frame *f = &tr->raw[r->first + i];
+    if (f->file) {
+        out->filename = f->file;
+        out->lineno = (unsigned)f->where;
+        out->function = f->func;
+    } else {
+        rc__resolve(res, f->where, out);
+    }
+}
+
+/* ------------------------------------------------------------- the hooks */
 
 void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
                      const char *func) {
-    (void)h; (void)ptr; (void)size; (void)file; (void)line; (void)func;
+    rc_tracer *tr = h->tracer;
+    uint32_t tb = capture(h, tr, file, line, func);
+    if (tb == 0 || trace_put(h, tr, &tr->traces, (uintptr_t)ptr, tb, size) < 0) {
+        /* Untraced: drop any stale trace of the address and count it. */
+        trace_slot *s = table_find(&tr->traces, (uintptr_t)ptr);
+        if (s)
+            trace_drop(tr, &tr->traces, s);
+        tr->untraced++;
+    }
 }
-void rc__trace_free(rc_heap *h, const void *ptr) { (void)h; (void)ptr; }
-void rc__tracer_fini(rc_heap *h) { h->tracer = NULL; }
+
+void rc__trace_free(rc_heap *h, const void *ptr) {
+    rc_tracer *tr = h->tracer;
+    trace_slot *s = table_find(&tr->traces, (uintptr_t)ptr);
+    if (s)
+        trace_drop(tr, &tr->traces, s);
+}
+
 void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
-    (void)h; (void)ptr;
-    if (len) buf[0] = '\0';
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    rc_tracer *tr = h->tracer;
+    trace_slot *s = tr ? table_find(&tr->traces, (uintptr_t)ptr) : NULL;
+    rc_resolver *res = s ? resolver(tr) : NULL;
+    if (res == NULL)
+        return;
+    rc_frame fr;
+    tb_frame(tr, res, &tr->tbs[slot_tb(tr, s) - 1], 0, &fr);
+    snprintf(buf, len, " allocated at %s:%u", fr.filename, fr.lineno);
+}
+
+size_t rc__tracer_untraced(const rc_heap *h) {
+    return h->tracer ? h->tracer->untraced : 0;
+}
+
+/* --------------------------------------------------------- the public API */
+
+int rc_tracemalloc_start(rc_heap *h, int nframe) {
+    if (h == NULL || nframe < 1 || nframe > RC_TRACEMALLOC_MAX_NFRAME) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (h->tracer)
+        return 0;
+    rc_tracer *tr = rc__sys_alloc(h, NULL, 0, sizeof *tr);
+    if (tr == NULL)
+        return -1;
+    memset(tr, 0, sizeof *tr);
+    tr->nframe = nframe;
+    tr->memory = sizeof *tr;
+    h->tracer = tr;
+    return 0;
+}
+
+/* Forgets every trace, traceback and string; keeps settings and resolver. */
+static void forget(rc_heap *h, rc_tracer *tr) {
+    tr_free(h, tr->traces.slots, tr->traces.cap * sizeof(trace_slot));
+    for (size_t i = 0; i < tr->ndomains; i++)
+        tr_free(h, tr->domains[i].table.slots, tr->domains[i].table.cap * sizeof(trace_slot));
+    tr_free(h, tr->domains, tr->domains_cap * sizeof *tr->domains);
+    tr_free(h, tr->bigs, tr->bigs_cap * sizeof *tr->bigs);
+    for (size_t i = 0; i < tr->ntbs; i++)
+        if (tr->tbs[i].resolved)
+            tr_free(h, tr->tbs[i].resolved,
+                    sizeof(rc_traceback) + tr->tbs[i].nframe * sizeof(rc_frame));
+    tr_free(h, tr->tbs, tr->tbs_cap * sizeof *tr->tbs);
+    tr_free(h, tr->raw, tr->raw_cap * sizeof *tr->raw);
+    tr_free(h, tr->tb_set, tr->tb_set_cap * sizeof *tr->tb_set);
+    for (size_t i = 0; i < tr->strings_cap; i++)
+        if (tr->strings[i])
+            tr_free(h, tr->strings[i], strlen(tr->strings[i]) + 1);
+    tr_free(h, tr->strings, tr->strings_cap * sizeof *tr->strings);
+    size_t keep = tr->memory;
+    int nframe = tr->nframe;
+    rc_frame_provider provider = tr->provider;
+    void *arg = tr->provider_arg;
+    rc_resolver *res = tr->resolver;
+    memset(tr, 0, sizeof *tr);
+    tr->memory = keep;
+    tr->nframe = nframe;
+    tr->provider = provider;
+    tr->provider_arg = arg;
+    tr->resolver = res;
+}
+
+void rc_tracemalloc_stop(rc_heap *h) {
+    if (h == NULL || h->tracer == NULL)
+        return;
+    rc_tracer *tr = h->tracer;
+    forget(h, tr);
+    rc__resolver_free(tr->resolver);
+    h->tracer = NULL;
+    rc__sys_free(h, tr, sizeof *tr);
+}
+
+void rc__tracer_fini(rc_heap *h) {
+    rc_tracemalloc_stop(h);
+}
+
+bool rc_tracemalloc_is_tracing(const rc_heap *h) {
+    return h && h->tracer;
+}
+
+void rc_tracemalloc_clear_traces(rc_heap *h) {
+    if (h && h->tracer)
+        forget(h, h->tracer);
+}
+
+void rc_tracemalloc_get_traced_memory(const rc_heap *h, size_t *current, size_t *peak) {
+    const rc_tracer *tr = h ? h->tracer : NULL;
+    if (current)
+        *current = tr ? tr->current : 0;
+    if (peak)
+        *peak = tr ? tr->peak : 0;
+}
+
+void rc_tracemalloc_reset_peak(rc_heap *h) {
+    if (h && h->tracer)
+        h->tracer->peak = h->tracer->current;
+}
+
+size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h) {
+    return h && h->tracer ? h->tracer->memory : 0;
+}
+
+int rc_tracemalloc_get_traceback_limit(const rc_heap *h) {
+    return h && h->tracer ? h->tracer->nframe : 1;
+}
+
+const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr) {
+    rc_tracer *tr = h ? h->tracer : NULL;
+    trace_slot *s = tr ? table_find(&tr->traces, (uintptr_t)ptr) : NULL;
+    if (s == NULL)
+        return NULL;
+    tb_rec *r = &tr->tbs[slot_tb(tr, s) - 1];
+    if (r->resolved)
+        return r->resolved;
+    rc_resolver *res = resolver(tr);
+    rc_traceback *tb = res ? tr_alloc(h, NULL, 0, sizeof *tb + r->nframe * sizeof(rc_frame)) : NULL;
+    if (tb == NULL)
+        return NULL;
+    rc_frame *frames = (rc_frame *)(tb + 1);
+    for (unsigned i = 0; i < r->nframe; i++)
+        tb_frame(tr, res, r, i, &frames[i]);
+    *tb = (rc_traceback){r->nframe, r->total, frames};
+    r->resolved = tb;
+    return tb;
+}
+
+int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size) {
+    rc_tracer *tr = h ? h->tracer : NULL;
+    if (tr == NULL)
+        return -2;
+    uint32_t tb = capture(h, tr, NULL, 0, NULL);
+    trace_table *t = tb ? domain_table_make(h, tr, domain) : NULL;
+    if (t == NULL || trace_put(h, tr, t, ptr, tb, size) < 0)
+        return -1;
+    return 0;
+}
+
+int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {
+    rc_tracer *tr = h ? h->tracer : NULL;
+    if (tr == NULL)
+        return -2;
+    trace_table *t = domain_table(tr, domain);
+    trace_slot *s = t ? table_find(t, ptr) : NULL;
+    if (s)
+        trace_drop(tr, t, s);
+    return 0;
+}
+
+void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *arg) {
+    if (h && h->tracer) {
+        h->tracer->provider = fn;
+        h->tracer->provider_arg = fn ? arg : NULL;
+    }
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+/* Adds tracer traceback r, resolved, to snapshot s; its index or -1. */
+static int64_t snapshot_traceback(rc_snapshot *s, rc_tracer *tr, rc_resolver *res,
+                                  const tb_rec *r) {
+    rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
+    for (unsigned i = 0; i < r->nframe; i++) {
+        rc_frame f;
+        tb_frame(tr, res, r, i, &f);
+        frames[i].filename = rc__snapshot_string(s, f.filename, strlen(f.filename));
+        frames[i].lineno = f.lineno;
+        frames[i].function = f.function ? rc__snapshot_string(s, f.function, strlen(f.function))
+                                        : NULL;
+        if (frames[i].filename == NULL || (f.function && frames[i].function == NULL))
+            return -1;
+    }
+    return rc__snapshot_add_traceback(s, frames, r->nframe, r->total);
+}
+
+/* Adds the traces of one domain table; map[id] is 1 + the snapshot index of
+ * tracer traceback id, 0 until added. */
+static int snapshot_table(rc_snapshot *s, rc_tracer *tr, rc_resolver *res, unsigned domain,
+                          const trace_table *t, uint32_t *map) {
+    for (size_t i = 0; i < t->cap; i++) {
+        const trace_slot *slot = &t->slots[i];
+        if (slot->tb == 0)
+            continue;
+        uint32_t id = slot_tb(tr, slot);
+        if (map[id] == 0) {
+            int64_t idx = snapshot_traceback(s, tr, res, &tr->tbs[id - 1]);
+            if (idx < 0)
+                return -1;
+            map[id] = (uint32_t)idx + 1;
+        }
+        if (rc__snapshot_add_trace(s, domain, map[id] - 1, slot_size(tr, slot)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h) {
+    rc_tracer *tr = h ? h->tracer : NULL;
+    if (tr == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    rc_resolver *res = resolver(tr);
+    rc_snapshot *s = res ? rc__snapshot_new((unsigned)tr->nframe, tr->untraced) : NULL;
+    uint32_t *map = s ? calloc(tr->ntbs + 1, sizeof *map) : NULL;
+    int ok = map ? snapshot_table(s, tr, res, 0, &tr->traces, map) : -1;
+    for (size_t i = 0; ok == 0 && i < tr->ndomains; i++)
+        ok = snapshot_table(s, tr, res, tr->domains[i].domain, &tr->domains[i].table, map);
+    free(map);
+    if (ok == 0 && rc__snapshot_seal(s) == 0)
+        return s;
+    rc_snapshot_free(s);
+    errno = ENOMEM;
+    return NULL;
 }

@@ -1,5 +1,209 @@
-/* weakref.c — weak references. PLACEHOLDER while they are written. */
+/*
+ * weakref.c — weak references (CPython's weakref.ref).
+ *
+ * A weak reference is an rc object of rc__weakref_type. Its type has a
+ * traverse that visits nothing, so weak references are tracked by the
+ * collector and can be cyclic garbage themselves (then their callback never
+ * runs). The weak references to one object form a doubly-linked list whose
+ * head lives in h->weakrefs, keyed by the object, and RC_F_WEAKREFS in the
+ * object's header says the entry exists: an object that never had a weak
+ * reference pays nothing. List order is CPython's: the callback-less weak
+ * reference first when there is one (rc_weakref_new reuses it), then those
+ * with callbacks, newest first, which is the order callbacks run in.
+ *
+ * Clearing a weak reference sets its target to NULL and unlinks it. Death by
+ * reference counting clears all of an object's weak references, then runs
+ * their callbacks; the collector clears those of all its garbage first and
+ * runs the callbacks afterwards (gc.c, handle_weakrefs).
+ */
 #include "internal.h"
 
-void rc__weakref_clear_on_death(rc_heap *h, void *obj) { (void)h; (void)obj; }
+struct rc_weakref {
+    void *target;            /* NULL once cleared */
+    rc_weakref *newer;       /* towards the head of target's list; NULL at the head */
+    rc_weakref *older;       /* away from the head; also links due callbacks */
+    rc_weakref_callback cb;  /* NULL: none, or it ran */
+    void *arg;
+};
+
+static void weakref_traverse(void *self, rc_visit_fn visit, void *arg) {
+    (void)self;
+    (void)visit;
+    (void)arg; /* holds no strong reference; exists so weak refs are tracked */
+}
+
+/* A weak reference dying unlinks itself from its target's list; at heap
+ * teardown the lists go away with the map (rc__weakref_fini). */
+static void weakref_release(void *self) {
+    rc_weakref *ref = self;
+    rc_heap *h = rc_heap_of(ref);
+    if (!h->dying)
+        rc__weakref_clear_ref(h, ref);
+}
+
+const rc_type rc__weakref_type = {
+    .name = "weakref.ReferenceType",
+    .size = sizeof(rc_weakref),
+    .traverse = weakref_traverse,
+    .release = weakref_release,
+};
+
+/* ------------------------------------------------------------- the lists */
+
+static rc_weakref *list_of(const rc_heap *h, const void *obj) {
+    if (!(rc_head_of(obj)->info & RC_F_WEAKREFS))
+        return NULL;
+    return rc_ptrmap_get(&h->weakrefs, (uintptr_t)obj);
+}
+
+/* Makes ref (NULL: none) the head of obj's list. obj has an entry already,
+ * or room was reserved for one. Never allocates: the map keeps count * 2 <=
+ * capacity, so a put right after a remove always finds room. */
+static void set_list(rc_heap *h, void *obj, rc_weakref *ref) {
+    rc_head *hd = rc_head_of(obj);
+    if (hd->info & RC_F_WEAKREFS)
+        rc_ptrmap_remove(&h->weakrefs, (uintptr_t)obj);
+    if (ref) {
+        rc_ptrmap_put(h, &h->weakrefs, (uintptr_t)obj, ref);
+        hd->info |= RC_F_WEAKREFS;
+    } else {
+        hd->info &= ~RC_F_WEAKREFS;
+    }
+}
+
+/* Links ref (target set) into its target's list at CPython's place. */
+static void link_ref(rc_heap *h, rc_weakref *ref) {
+    rc_weakref *head = list_of(h, ref->target);
+    if (ref->cb && head && head->cb == NULL) {
+        ref->newer = head; /* after the callback-less one */
+        ref->older = head->older;
+        if (head->older)
+            head->older->newer = ref;
+        head->older = ref;
+        return;
+    }
+    ref->newer = NULL;
+    ref->older = head;
+    if (head)
+        head->newer = ref;
+    set_list(h, ref->target, ref);
+}
+
+void rc__weakref_clear_ref(rc_heap *h, rc_weakref *ref) {
+    if (ref->target == NULL)
+        return;
+    if (ref->newer)
+        ref->newer->older = ref->older;
+    else
+        set_list(h, ref->target, ref->older);
+    if (ref->older)
+        ref->older->newer = ref->newer;
+    ref->target = NULL;
+    ref->newer = ref->older = NULL;
+}
+
+void rc__weakref_clear_all(rc_heap *h, void *obj, void (*due)(rc_weakref *ref, void *ctx),
+                           void *ctx) {
+    rc_weakref *ref = list_of(h, obj);
+    set_list(h, obj, NULL);
+    while (ref) {
+        rc_weakref *next = ref->older;
+        ref->target = NULL;
+        ref->newer = ref->older = NULL;
+        if (ref->cb && rc_head_of(ref)->refcnt > 0)
+            due(ref, ctx);
+        else
+            ref->cb = NULL;
+        ref = next;
+    }
+}
+
+void rc__weakref_fire(rc_weakref *ref) {
+    rc_weakref_callback cb = ref->cb;
+    ref->cb = NULL;
+    if (cb)
+        cb(ref, ref->arg);
+}
+
+/* ------------------------------------------------------ death by counting */
+
+typedef struct due_list { rc_weakref *first, **tail; } due_list;
+
+/* Queues a due callback on the older links (free once cleared), holding a
+ * reference so the weak reference outlives its callback. */
+static void queue_due(rc_weakref *ref, void *ctx) {
+    due_list *d = ctx;
+    rc_incref(ref);
+    *d->tail = ref;
+    d->tail = &ref->older;
+}
+
+/* All weak references to obj are cleared before the first callback runs.
+ * Weak references a callback makes to obj are cleared without callbacks
+ * (as CPython's subtype_dealloc does), so none outlives obj. */
+void rc__weakref_clear_on_death(rc_heap *h, void *obj) {
+    due_list d = {NULL, &d.first};
+    rc__weakref_clear_all(h, obj, queue_due, &d);
+    for (rc_weakref *ref = d.first, *next; ref; ref = next) {
+        next = ref->older;
+        ref->older = NULL;
+        rc__weakref_fire(ref);
+        rc_decref(ref);
+    }
+    while (rc_head_of(obj)->info & RC_F_WEAKREFS) {
+        rc_weakref *ref = list_of(h, obj);
+        ref->cb = NULL;
+        rc__weakref_clear_ref(h, ref);
+    }
+}
+
 void rc__weakref_fini(rc_heap *h) { rc_ptrmap_free(h, &h->weakrefs); }
+
+/* ------------------------------------------------------------ public API */
+
+rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
+                              const char *file, int line, const char *func) {
+    if (target == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    rc_heap *h = rc_heap_of(target);
+    rc_weakref *head = list_of(h, target);
+    if (cb == NULL && head && head->cb == NULL)
+        return rc_incref(head);
+    /* Allocating may run a collection that changes target's list: the list
+     * is read again below. */
+    rc_weakref *ref = rc_new_at(h, &rc__weakref_type, file, line, func);
+    if (ref == NULL)
+        return NULL;
+    if (!(rc_head_of(target)->info & RC_F_WEAKREFS) &&
+        rc_ptrmap_reserve(h, &h->weakrefs, 1) != 0) {
+        rc_decref(ref);
+        errno = ENOMEM;
+        return NULL;
+    }
+    ref->target = target;
+    ref->cb = cb;
+    ref->arg = arg;
+    link_ref(h, ref);
+    return ref;
+}
+
+#undef rc_weakref_new
+rc_weakref *rc_weakref_new(void *target, rc_weakref_callback cb, void *arg) {
+    return rc_weakref_new_at(target, cb, arg, NULL, 0, NULL);
+}
+
+void *rc_weakref_get(rc_weakref *ref) {
+    void *t = ref->target;
+    if (t == NULL || rc_head_of(t)->refcnt == 0)
+        return NULL;
+    return rc_incref(t);
+}
+
+size_t rc_weakref_count(const void *target) {
+    size_t n = 0;
+    for (rc_weakref *ref = list_of(rc_heap_of(target), target); ref; ref = ref->older)
+        n++;
+    return n;
+}

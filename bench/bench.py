@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""bench.py BUILD_DIR [--quick] [--only N,...] [--markdown FILE]
+
+Runs every benchmark of bench/ against its peers and prints one table per
+benchmark: for each workload and peer the median of the repetitions, the
+ratio to rcgc's median (peer / rcgc: above 1 the peer costs more), and each
+target with whether this run meets it. Benchmarks inform; they never fail.
+
+Every program prints "result<TAB>workload<TAB>value<TAB>unit" per repetition
+and "info<TAB>key<TAB>text" lines (bench.h, py/common.py). Repetitions of
+peers are interleaved (round 1 of every peer, then round 2, ...) so that a
+change in the machine's load falls on all peers alike. --quick runs one
+round of everything (a smoke run); --markdown also writes the tables as
+Markdown (what bench/RESULTS.md is made from)."""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = [sys.executable]
+TIMEOUT = 900  # seconds for one program run
+
+
+class Job:
+    """One peer: the command that measures it, the label of its rows, and
+    at most how many rounds it takes part in (for the slowest peers)."""
+
+    def __init__(self, peer, argv, rounds=None):
+        self.peer = peer
+        self.argv = argv
+        self.rounds = rounds
+
+
+class Section:
+    """One benchmark: its jobs, how many interleaved rounds, its targets.
+
+    A target is (text, a, b, factor): met when value(a) <= factor * value(b),
+    where a is (workload, peer) and b is (workload, peer) or a number. A
+    report is (text, a, b): the ratio value(a) / value(b), shown as is."""
+
+    def __init__(self, number, title, rounds, jobs, targets=(), reports=(), notes=()):
+        self.number, self.title, self.rounds = number, title, rounds
+        self.jobs, self.targets, self.reports, self.notes = jobs, targets, reports, notes
+
+
+def sections(build):
+    b = os.path.join(build, "bench")
+
+    def exe(name, *args):
+        return [os.path.join(b, name), *args]
+
+    def py(script, *args):
+        return PY + [os.path.join(HERE, "py", script), *args]
+
+    churn_peers = [("rcgc", "rc"), ("glibc malloc", "glibc"), ("mimalloc", "mimalloc"),
+                   ("jemalloc", "jemalloc"), ("Boehm GC (GC_MALLOC + GC_FREE)", "boehm"),
+                   ("CPython PyMem_Malloc (embedded)", "pymem")]
+    tree_peers = [("glibc malloc, freed by hand", "glibc"), ("mimalloc, freed by hand", "mimalloc"),
+                  ("jemalloc, freed by hand", "jemalloc"), ("Boehm GC (GC_MALLOC, no free)", "boehm")]
+    node = "bytes per 2-pointer node (RSS / 1M)"
+    churn = "malloc/free churn"
+    deep = ["--ops", "2000000", "--depth", "20"]
+    out = []
+
+    out.append(Section(
+        1, "Header bytes: RSS growth over 1M live 2-pointer nodes", 3,
+        [Job("rcgc tracked (type with traverse)", exe("bench_header", "rc-tracked")),
+         Job("rcgc untracked (no traverse)", exe("bench_header", "rc-untracked")),
+         Job("CPython class with 2 __slots__", py("header.py")),
+         Job("glibc malloc(16)", exe("bench_header", "malloc"))],
+        targets=[
+            ("untracked header <= 8 B", ("header (rc_sizeof - size, best fit)", "rcgc untracked (no traverse)"), 8, 1),
+            ("tracked header <= 24 B", ("header (rc_sizeof - size, best fit)", "rcgc tracked (type with traverse)"), 24, 1),
+            ("objects 16-byte aligned (tracked)", ("objects not 16-byte aligned", "rcgc tracked (type with traverse)"), 0, 1),
+            ("objects 16-byte aligned (untracked)", ("objects not 16-byte aligned", "rcgc untracked (no traverse)"), 0, 1)],
+        notes=["header = the smallest rc_sizeof(obj) - size over sizes 1..496 "
+               "(the bytes an object costs beyond its payload when that fills its size class)."]))
+
+    out.append(Section(
+        2, "Allocation churn: 10M alloc+free of random sizes 16-256 B, ~100k live", 5,
+        [Job(label, exe("bench_churn_" + peer)) for label, peer in churn_peers]
+        + [Job("rcgc objects (rc_new_sized + rc_decref)", exe("bench_churn_rc", "objects"))],
+        targets=[("rcgc no slower than mimalloc", (churn, "rcgc"), (churn, "mimalloc"), 1)],
+        notes=["Same seeded sequence for every peer; each block is written when allocated "
+               "and read before it is freed; only the steady-state churn is timed.",
+               "CPython PyMem_Malloc runs in an embedded interpreter (Debian's libpython3.11): "
+               "a Python-level proxy would time the interpreter, not the allocator."]))
+
+    for depth, rounds, py_rounds in ((16, 5, 3), (18, 3, 1)):
+        wl = f"binary-trees depth {depth}"
+        d = ["--depth", str(depth)]
+        out.append(Section(
+            3, f"binary-trees, depth {depth}", rounds,
+            [Job("rcgc, collector off", exe("bench_trees_rc", *d, "gc-off")),
+             Job("rcgc, collector on", exe("bench_trees_rc", *d, "gc-on"))]
+            + [Job(label, exe("bench_trees_" + peer, *d)) for label, peer in tree_peers]
+            + [Job("CPython, __slots__ (gc on)", py("binary_trees.py", *d), py_rounds)],
+            targets=[
+                ("rcgc (collector off) no slower than glibc by hand", (wl, "rcgc, collector off"), (wl, "glibc malloc, freed by hand"), 1),
+                ("rcgc (collector off) faster than Boehm GC", (wl, "rcgc, collector off"), (wl, "Boehm GC (GC_MALLOC, no free)"), 1),
+                ("rcgc (collector on) no slower than glibc by hand", (wl, "rcgc, collector on"), (wl, "glibc malloc, freed by hand"), 1),
+                ("rcgc (collector on) faster than Boehm GC", (wl, "rcgc, collector on"), (wl, "Boehm GC (GC_MALLOC, no free)"), 1)]))
+
+    live_jobs, dead_jobs, live_targets, dead_targets = [], [], [], []
+    for shape, factor in (("pairs", 1 / 5), ("ring", 1 / 5), ("random", 1 / 3)):
+        reps = ["--reps", "3"]
+        live_jobs += [Job("rcgc rc_gc_collect(h, 2)", exe("bench_collector", "live", shape, *reps)),
+                      Job("CPython gc.collect()", py("collector.py", "live", shape, *reps)),
+                      Job("Boehm GC_gcollect()", exe("bench_collector_boehm", shape, *reps))]
+        dead_jobs += [Job("rcgc rc_gc_collect(h, 2)", exe("bench_collector", "dead", shape, *reps)),
+                      Job("CPython gc.collect()", py("collector.py", "dead", shape, *reps))]
+        wl = f"live heap, {shape}"
+        live_targets += [
+            (f"{shape}: rcgc <= {'1/5' if factor == 1 / 5 else '1/3'} of CPython",
+             (wl, "rcgc rc_gc_collect(h, 2)"), (wl, "CPython gc.collect()"), factor),
+            (f"{shape}: rcgc no slower than Boehm", (wl, "rcgc rc_gc_collect(h, 2)"), (wl, "Boehm GC_gcollect()"), 1)]
+        wl = f"dead heap, {shape}"
+        dead_targets.append((f"{shape}: rcgc <= 1/5 of CPython", (wl, "rcgc rc_gc_collect(h, 2)"),
+                             (wl, "CPython gc.collect()"), 1 / 5))
+    shapes_note = ("1M nodes of 2 slots: 500k two-node cycles; one ring; a random graph of "
+                   "out-degree 2 (identical edges in C and Python); held by one container "
+                   "(rc: a tracked holder object; Python: a list; Boehm: a GC_MALLOC'ed array). "
+                   "CPython's own objects are frozen (gc.freeze) so only the shape is examined.")
+    out.append(Section(4, "Collector, live heap (all reachable; a full collection frees nothing): ns per object", 1,
+                       live_jobs, targets=live_targets, notes=[shapes_note]))
+    out.append(Section(4, "Collector, dead heap (all unreachable): ns per object", 1, dead_jobs,
+                       targets=dead_targets,
+                       notes=["The holder is dropped first (reference counting frees what it can, "
+                              "untimed), then the collection that frees the rest is timed."]))
+    young0 = "gen-0 pause, 700 young, 0M old"
+    young10 = "gen-0 pause, 700 young, 10M old"
+    out.append(Section(
+        4, "Young collections stay young: generation-0 pause (700 new tracked objects)", 1,
+        [Job("rcgc", exe("bench_collector", "young", "--old", "0", "--reps", "200")),
+         Job("rcgc", exe("bench_collector", "young", "--old", "10000000", "--reps", "200"))],
+        targets=[("pause with 10M old objects <= 2x the pause with none",
+                  (young10, "rcgc"), (young0, "rcgc"), 2)],
+        notes=["The old objects are a 10M-node chain moved to generation 2 by a full collection."]))
+
+    out.append(Section(
+        5, "tracemalloc off: allocation with tracing off vs compiled out", 7,
+        [Job("tracing compiled out", exe("bench_churn_rc_notrace")),
+         Job("tracing off", exe("bench_churn_rc")),
+         Job("tracing compiled out", exe("bench_churn_rc_notrace", "objects")),
+         Job("tracing off", exe("bench_churn_rc", "objects"))],
+        targets=[("rc_malloc/rc_free: off within 2% of compiled out", (churn, "tracing off"),
+                  (churn, "tracing compiled out"), 1.02),
+                 ("rc_new/rc_decref: off within 2% of compiled out",
+                  ("rc_new/rc_decref churn", "tracing off"),
+                  ("rc_new/rc_decref churn", "tracing compiled out"), 1.02)],
+        notes=["'compiled out' is the same library built from the same sources with every "
+               "`h->tracer` test on the allocation paths (alloc.c, object.c) replaced by a null "
+               "constant, so the compiler drops the tracing branches and calls "
+               "(bench/strip_tracer.cmake); same churn as benchmark 2; separate processes, "
+               "interleaved. Differences under ~2% are within this machine's noise."]))
+    out.append(Section(
+        5, "tracemalloc on: cost of a traced rc_malloc/rc_free pair (2M churn, 20 calls deep)", 5,
+        [Job("tracing off", exe("bench_churn_rc", *deep)),
+         Job("nframe 1", exe("bench_churn_rc", *deep, "--nframe", "1")),
+         Job("nframe 16", exe("bench_churn_rc", *deep, "--nframe", "16")),
+         Job("CPython", py("tracemalloc_bench.py", "slowdown"), 3)],
+        targets=[("nframe 1 <= 2x untraced", (churn, "nframe 1"), (churn, "tracing off"), 2)],
+        reports=[("rcgc slowdown, nframe 1", (churn, "nframe 1"), (churn, "tracing off")),
+                 ("rcgc slowdown, nframe 16", (churn, "nframe 16"), (churn, "tracing off")),
+                 ("CPython tracemalloc slowdown, nframe 1 (bytes() churn)",
+                  ("bytes() churn, traced nframe 1", "CPython"), ("bytes() churn, untraced", "CPython"))]))
+    out.append(Section(
+        5, "tracemalloc memory per live trace (1M traces of one traceback)", 3,
+        [Job("rcgc", exe("bench_tracemalloc", "memory")),
+         Job("CPython", py("tracemalloc_bench.py", "memory"))],
+        targets=[("<= 32 B per trace beyond the traceback table", ("memory per live trace", "rcgc"), 32, 1)],
+        notes=["Growth of rc_tracemalloc_get_tracemalloc_memory() (CPython: "
+               "tracemalloc.get_tracemalloc_memory()) over 1M live traces sharing one traceback."]))
+    out.append(Section(
+        5, "tracemalloc snapshot of 1M live traces + statistics(lineno)", 3,
+        [Job("rcgc", exe("bench_tracemalloc", "snapshot")),
+         Job("CPython", py("tracemalloc_bench.py", "snapshot"))],
+        targets=[("< 0.3 s", ("snapshot + statistics(lineno)", "rcgc"), 0.3, 1)]))
+    return out
+
+
+# ------------------------------------------------------------------ running
+
+def run(job):
+    """Runs one job; returns (results, infos, error). results: list of
+    (workload, value, unit); infos: list of (key, text)."""
+    if not os.path.exists(job.argv[0]):
+        return [], [], f"not built: {os.path.basename(job.argv[0])}"
+    try:
+        p = subprocess.run(job.argv, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return [], [], f"timed out after {TIMEOUT} s"
+    results, infos = [], []
+    for line in p.stdout.splitlines():
+        f = line.split("\t")
+        if f[0] == "result" and len(f) == 4:
+            results.append((f[1], float(f[2]), f[3]))
+        elif f[0] == "info" and len(f) == 3:
+            infos.append((f[1], f[2]))
+    error = None
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
+        error = f"failed ({p.returncode}): {last}"
+    return results, infos, error
+
+
+class Measured:
+    """Everything one section measured, keyed by (workload, peer)."""
+
+    def __init__(self):
+        self.values, self.units, self.infos, self.errors = {}, {}, {}, {}
+        self.order = []  # (workload, peer) in the order first seen
+
+    def add(self, job, results, infos, error):
+        if error:
+            self.errors.setdefault(job.peer, error)
+        workloads = []
+        for workload, value, unit in results:
+            key = (workload, job.peer)
+            if key not in self.values:
+                self.values[key] = []
+                self.order.append(key)
+            self.values[key].append(value)
+            self.units[key] = unit
+            workloads.append(workload)
+        for wl in dict.fromkeys(workloads):
+            for k, text in infos:
+                self.infos.setdefault((wl, job.peer), {}).setdefault(k, set()).add(text)
+
+    def median(self, key):
+        v = self.values.get(key)
+        return statistics.median(v) if v else None
+
+
+def measure(section, rounds, log):
+    m = Measured()
+    for r in range(rounds):
+        for job in section.jobs:
+            if job.rounds is not None and r >= job.rounds:
+                continue
+            log(f"  [{section.number}] round {r + 1}/{rounds}: {job.peer} ({' '.join(job.argv[1:]) or os.path.basename(job.argv[0])})")
+            m.add(job, *run(job))
+    return m
+
+
+# ------------------------------------------------------------------ reporting
+
+def fmt(value, unit):
+    if value is None:
+        return "-"
+    if unit == "s" and value < 1:
+        return f"{value * 1000:.1f} ms"
+    if unit == "B" or abs(value) >= 100:
+        return f"{value:.1f} {unit}" if value % 1 else f"{value:.0f} {unit}"
+    return f"{value:.3g} {unit}"
+
+
+def notes_of(m, key):
+    """The info worth a column: what a collection found, check sums."""
+    infos = m.infos.get(key, {})
+    parts = []
+    if "found" in infos:
+        parts.append("found " + "/".join(sorted(infos["found"])))
+    if "split" in infos:
+        parts.append(sorted(infos["split"])[0])
+    return ", ".join(parts)
+
+
+def checks_agree(m, workload):
+    sums = {}
+    for (wl, peer), infos in m.infos.items():
+        if wl == workload and "check" in infos:
+            sums[peer] = infos["check"]
+    if not sums:
+        return None
+    distinct = set().union(*sums.values())
+    return len(distinct) == 1 and all(len(s) == 1 for s in sums.values())
+
+
+def value_of(m, ref):
+    return ref if isinstance(ref, (int, float)) else m.median(ref)
+
+
+def describe(m, ref):
+    if isinstance(ref, (int, float)):
+        return f"{ref:g}"
+    return f"{ref[1]} {fmt(m.median(ref), m.units.get(ref, ''))}"
+
+
+def report(section, m, out_text, out_md):
+    title = f"{section.number}. {section.title}"
+    rounds = section.rounds
+    out_text.append(f"\n== {title}")
+    out_md.append(f"\n### {title}\n")
+    rows = []
+    for workload in dict.fromkeys(wl for wl, _ in m.order):
+        peers = [p for wl, p in m.order if wl == workload]
+        base = next((p for p in peers if p.startswith("rcgc") or p.startswith("tracing")), peers[0])
+        base_v = m.median((workload, base))
+        agree = checks_agree(m, workload)
+        label = workload + ("" if agree is None else " (check sums agree)" if agree else " (CHECK SUMS DIFFER)")
+        for i, peer in enumerate(peers):
+            key = (workload, peer)
+            v = m.median(key)
+            ratio = f"{v / base_v:.2f}" if base_v else "-"
+            rows.append((label if i == 0 else "", peer, fmt(v, m.units[key]), ratio,
+                         str(len(m.values[key])), notes_of(m, key)))
+    for peer, error in m.errors.items():
+        rows.append(("", peer, error, "", "", ""))
+    head = ("workload", "peer", "median", "x base", "n", "notes")
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    for r in [head] + rows:
+        out_text.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    out_md.append("| " + " | ".join(head) + " |")
+    out_md.append("|" + "---|" * len(head))
+    for r in rows:
+        out_md.append("| " + " | ".join(c.replace("|", "/") for c in r) + " |")
+    out_md.append("")
+    out_text.append(f"  ('x base': median / the first rcgc row's median of the workload; "
+                    f"n: repetitions; {rounds} interleaved round(s))")
+    for text, a, b, factor in section.targets:
+        va, vb = value_of(m, a), value_of(m, b)
+        if va is None or vb is None:
+            verdict = "not measured"
+        else:
+            verdict = "met" if va <= factor * vb else "NOT met"
+        line = f"target: {text}: {verdict} ({describe(m, a)} vs {describe(m, b)})"
+        out_text.append("  " + line)
+        out_md.append(f"- {line}")
+    for text, a, b in section.reports:
+        va, vb = value_of(m, a), value_of(m, b)
+        line = f"{text}: " + (f"{va / vb:.2f}x" if va and vb else "not measured")
+        out_text.append("  " + line)
+        out_md.append(f"- {line}")
+    versions = sorted({t for infos in m.infos.values() for t in infos.get("version", ())})
+    for note in section.notes:
+        out_text.append("  note: " + note)
+        out_md.append(f"- {note}")
+    if versions:
+        out_text.append("  versions: " + "; ".join(versions))
+        out_md.append("- versions: " + "; ".join(versions))
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = open("/proc/loadavg").read().split()[:3]
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; nproc {os.cpu_count()}; "
+            f"{model}; load average {' '.join(load)} at start")
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or args[0].startswith("-"):
+        sys.exit(__doc__)
+    build = args[0]
+    quick = "--quick" in args
+    only = None
+    if "--only" in args:
+        only = {int(x) for x in args[args.index("--only") + 1].split(",")}
+    md_path = args[args.index("--markdown") + 1] if "--markdown" in args else None
+    out_md = [f"Measured {machine()}.", ""]
+    print(f"rcgc benchmarks: {machine()}", flush=True)
+    start = time.time()
+    for section in sections(build):
+        if only and section.number not in only:
+            continue
+        m = measure(section, 1 if quick else section.rounds,
+                    lambda s: print(s, file=sys.stderr, flush=True))
+        text = []
+        report(section, m, text, out_md)
+        print("\n".join(text), flush=True)
+    took = time.time() - start
+    print(f"\nall benchmarks took {took:.0f} s", flush=True)
+    out_md.append(f"\nThe whole run took {took:.0f} s; load average at the end "
+                  f"{' '.join(open('/proc/loadavg').read().split()[:3])}.")
+    if md_path:
+        with open(md_path, "w") as f:
+            f.write("\n".join(out_md) + "\n")
+
+
+main()

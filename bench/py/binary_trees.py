@@ -1,0 +1,50 @@
+"""binary-trees (the Benchmarks Game's shape, as bench/binary_trees.c) with
+nodes of a class with __slots__; CPython's collector left on, as it ships."""
+import time
+
+from common import arg, info, result, version
+
+MIN_DEPTH = 4
+
+
+class Node:
+    __slots__ = ("left", "right")
+
+    def __init__(self, left, right):
+        self.left = left
+        self.right = right
+
+
+def make(depth):
+    if depth == 0:
+        return Node(None, None)
+    return Node(make(depth - 1), make(depth - 1))
+
+
+def check(node):
+    if node.left is None:
+        return 1
+    return 1 + check(node.left) + check(node.right)
+
+
+def binary_trees(max_depth):
+    total = check(make(max_depth + 1))
+    long_lived = make(max_depth)
+    for d in range(MIN_DEPTH, max_depth + 1, 2):
+        for _ in range(1 << (max_depth - d + MIN_DEPTH)):
+            total += check(make(d))
+    return total + check(long_lived)
+
+
+def main():
+    depth = max(arg("--depth", 16), MIN_DEPTH + 2)
+    info("version", version())
+    for _ in range(arg("--reps", 1)):
+        t0 = time.perf_counter()
+        total = binary_trees(depth)
+        t = time.perf_counter() - t0
+        info("check", str(total))
+        result(f"binary-trees depth {depth}", t, "s")
+
+
+main()

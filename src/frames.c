@@ -1,0 +1,392 @@
+/*
+ * frames.c — native stacks for tracemalloc: walking them by frame pointers,
+ * recognising the library's own frames, and turning return addresses into
+ * file:line (DWARF through elfutils' libdwfl), a function name, or
+ * binary+0xOFFSET.
+ *
+ * Why frame pointers: the walk runs on every traced allocation, so it must
+ * cost a few loads per frame; rcgc is built with -fno-omit-frame-pointer,
+ * and so are programs built at -O0 or with that flag. A CFI unwinder
+ * (libunwind) is correct through code without frame pointers but costs
+ * about ten times more per frame. The walk never faults: it only follows
+ * frame records that lie above the previous one inside the thread's stack.
+ *
+ * Resolution is lazy (snapshot time) and cached per return address, so a
+ * program pays for DWARF once per distinct call site, not per allocation.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#ifdef RCGC_HAVE_LIBDW
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#endif
+
+/* ------------------------------------------------ the library's own code */
+
+/* Address ranges of librcgc's machine code, found once per process: the
+ * executable segments of librcgc.so, or, when the library is linked into
+ * the program, the ranges of the compilation units from its source
+ * directory (DWARF), or failing that of its rc_* functions (symbol table). */
+#define RC_MAX_RANGES 64
+static struct { uintptr_t lo, hi; } lib_ranges[RC_MAX_RANGES];
+static unsigned lib_nranges;
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void add_range(uintptr_t lo, uintptr_t hi) {
+    if (lo < hi && lib_nranges < RC_MAX_RANGES) {
+        lib_ranges[lib_nranges].lo = lo;
+        lib_ranges[lib_nranges].hi = hi;
+        lib_nranges++;
+    }
+}
+
+typedef struct self_object { uintptr_t self; bool found, is_main; } self_object;
+
+/* dl_iterate_phdr callback: when info is the object holding self, records
+ * its executable segments if it is a shared object (librcgc.so). */
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
+    self_object *so = arg;
+    bool first = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && so->self >= lo && so->self < lo + ph->p_memsz) {
+            so->found = true;
+            so->is_main = first;
+            if (!first)
+                for (int j = 0; j < info->dlpi_phnum; j++) {
+                    const ElfW(Phdr) *x = &info->dlpi_phdr[j];
+                    if (x->p_type == PT_LOAD && (x->p_flags & PF_X))
+                        add_range(info->dlpi_addr + x->p_vaddr,
+                                  info->dlpi_addr + x->p_vaddr + x->p_memsz);
+                }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+#ifdef RCGC_HAVE_LIBDW
+static const Dwfl_Callbacks proc_callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+/* A Dwfl describing this process's loaded objects, or NULL. */
+static Dwfl *open_self(void) {
+    Dwfl *d = dwfl_begin(&proc_callbacks);
+    if (d == NULL)
+        return NULL;
+    dwfl_report_begin(d);
+    if (dwfl_linux_proc_report(d, getpid()) != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
+        dwfl_end(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* Static link: the library's code is what the compilation units of its
+ * source directory cover; without DWARF, what its rc_* functions cover. */
+static void find_linked_ranges(uintptr_t self) {
+    Dwfl *d = open_self();
+    Dwfl_Module *mod = d ? dwfl_addrmodule(d, self) : NULL;
+    if (mod == NULL)
+        goto out;
+    Dwarf_Addr bias;
+    Dwarf_Die *own = dwfl_module_addrdie(mod, self, &bias);
+    const char *own_name = own ? dwarf_diename(own) : NULL;
+    const char *slash = own_name ? strrchr(own_name, '/') : NULL;
+    if (slash) {
+        size_t dirlen = (size_t)(slash - own_name) + 1;
+        for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
+            const char *name = dwarf_diename(cu);
+            if (name == NULL || strncmp(name, own_name, dirlen) != 0 || strchr(name + dirlen, '/'))
+                continue;
+            Dwarf_Addr base, start, end;
+            for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
+                add_range(start + bias, end + bias);
+        }
+        goto out;
+    }
+    int n = dwfl_module_getsymtab(mod);
+    for (int i = 0; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+        if (name && strncmp(name, "rc_", 3) == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+            add_range(addr, addr + sym.st_size);
+    }
+out:
+    if (d)
+        dwfl_end(d);
+}
+#endif
+
+static int range_cmp(const void *a, const void *b) {
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts the ranges and merges the overlapping ones, for in_library. */
+static void sort_ranges(void) {
+    qsort(lib_ranges, lib_nranges, sizeof lib_ranges[0], range_cmp);
+    unsigned n = 0;
+    for (unsigned i = 0; i < lib_nranges; i++) {
+        if (n > 0 && lib_ranges[i].lo <= lib_ranges[n - 1].hi) {
+            if (lib_ranges[i].hi > lib_ranges[n - 1].hi)
+                lib_ranges[n - 1].hi = lib_ranges[i].hi;
+        } else {
+            lib_ranges[n++] = lib_ranges[i];
+        }
+    }
+    lib_nranges = n;
+}
+
+static bool in_library(uintptr_t pc) {
+    unsigned lo = 0, hi = lib_nranges;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (pc < lib_ranges[mid].lo)
+            hi = mid;
+        else if (pc >= lib_ranges[mid].hi)
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
+}
+
+static void find_library(void) {
+    self_object so = {(uintptr_t)&rc__stack_walk, false, false};
+    dl_iterate_phdr(find_self, &so);
+#ifdef RCGC_HAVE_LIBDW
+    if (so.found && so.is_main)
+        find_linked_ranges(so.self);
+#endif
+    sort_ranges();
+}
+
+/* ------------------------------------------------------------- the walk */
+
+/* The top (highest address) of the calling thread's stack, found once per
+ * thread; 0 when unknown (then nothing is walked). */
+static __thread uintptr_t stack_top;
+
+static uintptr_t thread_stack_top(void) {
+    if (RC_LIKELY(stack_top != 0))
+        return stack_top;
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return 0;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0)
+        stack_top = (uintptr_t)addr + size;
+    pthread_attr_destroy(&attr);
+    return stack_top;
+}
+
+/* A frame record as -fno-omit-frame-pointer lays it out (x86-64, AArch64):
+ * the caller's frame pointer, then the return address into the caller. */
+typedef struct frame_record {
+    const struct frame_record *next;
+    uintptr_t ret;
+} frame_record;
+
+__attribute__((noinline))
+unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, bool skip_first, unsigned *total) {
+    pthread_once(&lib_once, find_library);
+    uintptr_t top = thread_stack_top();
+    const frame_record *fr = __builtin_frame_address(0);
+    unsigned stored = 0, seen = 0;
+    bool leading = true;
+    while (top != 0 && (uintptr_t)fr + sizeof *fr <= top) {
+        uintptr_t pc = fr->ret;
+        if (pc == 0)
+            break;
+        /* pc - 1 lies in the call instruction, inside the caller. */
+        if (!(leading && in_library(pc - 1))) {
+            leading = false;
+            if (stored < max && !(skip_first && seen == 0))
+                pcs[stored++] = pc;
+            if (++seen == UINT16_MAX)
+                break;
+        }
+        const frame_record *next = fr->next;
+        if (next <= fr || ((uintptr_t)next & (sizeof(void *) - 1)) != 0)
+            break;
+        fr = next;
+    }
+    *total = seen;
+    return stored;
+}
+
+/* ----------------------------------------------------------- resolution */
+
+/* A resolved return address; strings belong to the resolver. */
+typedef struct resolved { uintptr_t pc; rc_frame frame; } resolved;
+
+struct rc_resolver {
+#ifdef RCGC_HAVE_LIBDW
+    Dwfl *dwfl;           /* NULL until first needed; kept: its strings are ours */
+    bool refreshed;       /* modules re-reported once for a pc found nowhere */
+#endif
+    resolved *cache;      /* open addressing on pc; pc 0 marks a free slot */
+    size_t mask, count;
+    char **owned;         /* strings we formatted (binary+0xOFFSET) */
+    size_t nowned, owned_cap;
+};
+
+rc_resolver *rc__resolver_new(void) {
+    return calloc(1, sizeof(rc_resolver));
+}
+
+void rc__resolver_free(rc_resolver *r) {
+    if (r == NULL)
+        return;
+#ifdef RCGC_HAVE_LIBDW
+    if (r->dwfl)
+        dwfl_end(r->dwfl);
+#endif
+    for (size_t i = 0; i < r->nowned; i++)
+        free(r->owned[i]);
+    free(r->owned);
+    free(r->cache);
+    free(r);
+}
+
+/* "binary+0xOFFSET" for pc in the object loaded at base from path, kept by
+ * the resolver; NULL + ENOMEM. */
+static const char *format_offset(rc_resolver *r, const char *path, uintptr_t base, uintptr_t pc) {
+    if (r->nowned == r->owned_cap) {
+        size_t cap = r->owned_cap ? r->owned_cap * 2 : 16;
+        char **owned = realloc(r->owned, cap * sizeof *owned);
+        if (owned == NULL)
+            return NULL;
+        r->owned = owned;
+        r->owned_cap = cap;
+    }
+    const char *name = path && *path ? path : "?";
+    const char *slash = strrchr(name, '/');
+    char *s;
+    if (asprintf(&s, "%s+0x%lx", slash ? slash + 1 : name, (unsigned long)(pc - base)) < 0)
+        return NULL;
+    r->owned[r->nowned++] = s;
+    return s;
+}
+
+#ifdef RCGC_HAVE_LIBDW
+/* libdw composes a line's file with its directory ("/src/demo.c"); for the
+ * compilation unit's own source file, give the name it was compiled as
+ * (its DW_AT_name, "demo.c"), which is what __FILE__ says at call sites. */
+static const char *primary_spelling(Dwfl_Module *mod, uintptr_t at, const char *file) {
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, at, &bias);
+    const char *name = cu ? dwarf_diename(cu) : NULL;
+    if (name == NULL || name[0] == '/')
+        return file;
+    Dwarf_Attribute attr;
+    const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+    size_t n = dir ? strlen(dir) : 0;
+    if (n && strncmp(file, dir, n) == 0 && file[n] == '/' && strcmp(file + n + 1, name) == 0)
+        return name;
+    return file;
+}
+#endif
+
+/* Resolves pc without the cache. */
+static void resolve(rc_resolver *r, uintptr_t pc, rc_frame *out) {
+    uintptr_t at = pc - 1;
+    out->filename = NULL;
+    out->lineno = 0;
+    out->function = NULL;
+#ifdef RCGC_HAVE_LIBDW
+    if (r->dwfl == NULL)
+        r->dwfl = open_self();
+    Dwfl_Module *mod = r->dwfl ? dwfl_addrmodule(r->dwfl, at) : NULL;
+    if (mod == NULL && r->dwfl && !r->refreshed) {
+        /* Loaded since we looked (dlopen): report the new objects once. */
+        r->refreshed = true;
+        dwfl_report_begin_add(r->dwfl);
+        dwfl_linux_proc_report(r->dwfl, getpid());
+        dwfl_report_end(r->dwfl, NULL, NULL);
+        mod = dwfl_addrmodule(r->dwfl, at);
+    }
+    if (mod) {
+        out->function = dwfl_module_addrname(mod, at);
+        Dwfl_Line *line = dwfl_module_getsrc(mod, at);
+        int lineno = 0;
+        const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        if (file && lineno > 0) {
+            out->filename = primary_spelling(mod, at, file);
+            out->lineno = (unsigned)lineno;
+            return;
+        }
+        Dwarf_Addr base;
+        const char *path = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
+        out->filename = out->function ? out->function : format_offset(r, path, base, pc);
+        return;
+    }
+#endif
+    Dl_info info;
+    if (dladdr((void *)at, &info) && info.dli_fname) {
+        out->function = info.dli_sname;
+        out->filename = info.dli_sname ? info.dli_sname
+                                       : format_offset(r, info.dli_fname, (uintptr_t)info.dli_fbase, pc);
+    }
+}
+
+static size_t pc_slot(uintptr_t pc, size_t mask) {
+    return (size_t)(((uint64_t)pc * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+/* Makes room for one more cache entry; false when memory is short (the
+ * result is then returned uncached). */
+static bool cache_reserve(rc_resolver *r) {
+    if ((r->count + 1) * 2 <= r->mask + 1 && r->cache)
+        return true;
+    size_t cap = r->cache ? (r->mask + 1) * 2 : 256;
+    resolved *cache = calloc(cap, sizeof *cache);
+    if (cache == NULL)
+        return false;
+    for (size_t i = 0; r->cache && i <= r->mask; i++) {
+        if (r->cache[i].pc == 0)
+            continue;
+        size_t j = pc_slot(r->cache[i].pc, cap - 1);
+        while (cache[j].pc)
+            j = (j + 1) & (cap - 1);
+        cache[j] = r->cache[i];
+    }
+    free(r->cache);
+    r->cache = cache;
+    r->mask = cap - 1;
+    return true;
+}
+
+void rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out) {
+    size_t i = 0;
+    if (r->cache)
+        for (i = pc_slot(pc, r->mask); r->cache[i].pc; i = (i + 1) & r->mask)
+            if (r->cache[i].pc == pc) {
+                *out = r->cache[i].frame;
+                return;
+            }
+    resolve(r, pc, out);
+    if (out->filename == NULL)
+        out->filename = "<unknown>";
+    if (!cache_reserve(r))
+        return;
+    for (i = pc_slot(pc, r->mask); r->cache[i].pc; i = (i + 1) & r->mask)
+        ;
+    r->cache[i].pc = pc;
+    r->cache[i].frame = *out;
+    r->count++;
+}

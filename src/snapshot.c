@@ -1,0 +1,1216 @@
+/*
+ * snapshot.c — snapshots of traces: statistics, differences, filters,
+ * CPython's text, and the dump file (format in docs/tracemalloc.md).
+ *
+ * A snapshot is immutable once sealed and owns everything it points to
+ * (malloc'ed; it may outlive the heap it came from):
+ *   strings     interned by content in an arena; each is preceded by a
+ *               str_head (hash, length, filename frame), so a string's
+ *               equality with another snapshot's costs a compare of heads.
+ *   tracebacks  rc_traceback records, frames most recent first, pointing
+ *               into one frame array; tracebacks of the same snapshot may
+ *               be equal (different return addresses on one line).
+ *   traces      {size, domain, traceback index}.
+ *   file_frames one frame {filename, 0} per distinct filename: the key of
+ *               RC_KEY_FILENAME statistics.
+ * Grouping follows Lib/tracemalloc.py: keys compare by (filename, lineno)
+ * of their frames only (never the function or total_nframe), and key
+ * tracebacks carry total_nframe 0 (Python's None).
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+typedef struct str_head {
+    uint32_t hash, len;
+    uint32_t file_frame; /* 1 + index in file_frames, 0 if not a filename */
+    uint32_t pad;
+} str_head;
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    _Alignas(16) char data[];
+} chunk;
+
+typedef struct snap_trace {
+    size_t size;
+    uint32_t domain, tb;
+} snap_trace;
+
+struct rc_snapshot {
+    unsigned traceback_limit;
+    size_t untraced;
+    chunk *arena;
+    const char **strset;  /* interned strings, NULL free; at most half full */
+    size_t nstrings, strset_cap;
+    rc_traceback *tbs;
+    size_t ntbs, tbs_cap;
+    size_t *tb_first;     /* while building: index of each traceback's frames */
+    rc_frame *frames;
+    size_t nframes, frames_cap;
+    snap_trace *traces;
+    size_t ntraces, traces_cap;
+    rc_frame *file_frames;
+    size_t nfiles;
+};
+
+static const str_head *head_of(const char *s) {
+    return (const str_head *)s - 1;
+}
+
+static uint32_t hash_bytes(const char *s, size_t len) {
+    uint32_t x = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        x = (x ^ (unsigned char)s[i]) * 16777619u;
+    return x;
+}
+
+/* Equality of two interned strings, of this snapshot or another. */
+static bool str_eq(const char *a, const char *b) {
+    if (a == b)
+        return true;
+    const str_head *x = head_of(a), *y = head_of(b);
+    return x->hash == y->hash && x->len == y->len && memcmp(a, b, x->len) == 0;
+}
+
+/* Grows *arr to hold need elements; 0 or -1 ENOMEM. */
+static int reserve(void **arr, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = ncap <= SIZE_MAX / elem ? realloc(*arr, ncap * elem) : NULL;
+    if (p == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* ------------------------------------------------------------- building */
+
+rc_snapshot *rc__snapshot_new(unsigned traceback_limit, size_t untraced) {
+    rc_snapshot *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->traceback_limit = traceback_limit;
+    s->untraced = untraced;
+    return s;
+}
+
+void rc_snapshot_free(rc_snapshot *s) {
+    if (s == NULL)
+        return;
+    for (chunk *c = s->arena, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(s->strset);
+    free(s->tbs);
+    free(s->tb_first);
+    free(s->frames);
+    free(s->traces);
+    free(s->file_frames);
+    free(s);
+}
+
+/* Room for n bytes (16-aligned) in the arena; NULL + ENOMEM. */
+static char *arena_alloc(rc_snapshot *s, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    if (s->arena == NULL || s->arena->cap - s->arena->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        chunk *c = malloc(sizeof *c + cap);
+        if (c == NULL) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        c->next = s->arena;
+        c->used = 0;
+        c->cap = cap;
+        s->arena = c;
+    }
+    char *p = s->arena->data + s->arena->used;
+    s->arena->used += n;
+    return p;
+}
+
+const char *rc__snapshot_string(rc_snapshot *s, const char *str, size_t len) {
+    if (len > UINT32_MAX - 64) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint32_t hash = hash_bytes(str, len);
+    size_t mask = s->strset_cap - 1;
+    if (s->strset_cap)
+        for (size_t i = hash & mask; s->strset[i]; i = (i + 1) & mask) {
+            const char *t = s->strset[i];
+            if (head_of(t)->hash == hash && head_of(t)->len == len && memcmp(t, str, len) == 0)
+                return t;
+        }
+    if ((s->nstrings + 1) * 2 > s->strset_cap) {
+        size_t cap = s->strset_cap ? s->strset_cap * 2 : 64;
+        const char **set = calloc(cap, sizeof *set);
+        if (set == NULL) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        for (size_t k = 0; k < s->strset_cap; k++) {
+            const char *t = s->strset[k];
+            if (t == NULL)
+                continue;
+            size_t j = head_of(t)->hash & (cap - 1);
+            while (set[j])
+                j = (j + 1) & (cap - 1);
+            set[j] = t;
+        }
+        free(s->strset);
+        s->strset = set;
+        s->strset_cap = cap;
+    }
+    char *p = arena_alloc(s, sizeof(str_head) + len + 1);
+    if (p == NULL)
+        return NULL;
+    *(str_head *)p = (str_head){hash, (uint32_t)len, 0, 0};
+    char *t = p + sizeof(str_head);
+    memcpy(t, str, len);
+    t[len] = '\0';
+    size_t i = hash & (s->strset_cap - 1);
+    while (s->strset[i])
+        i = (i + 1) & (s->strset_cap - 1);
+    s->strset[i] = t;
+    s->nstrings++;
+    return t;
+}
+
+int64_t rc__snapshot_add_traceback(rc_snapshot *s, const rc_frame *frames, unsigned nframe,
+                                   unsigned total_nframe) {
+    if (s->ntbs >= UINT32_MAX - 1 || nframe == 0 || nframe > RC_TRACEMALLOC_MAX_NFRAME) {
+        errno = nframe == 0 || nframe > RC_TRACEMALLOC_MAX_NFRAME ? EINVAL : ENOMEM;
+        return -1;
+    }
+    size_t tbcap = s->tbs_cap;
+    if (reserve((void **)&s->frames, &s->frames_cap, s->nframes + nframe, sizeof *s->frames) < 0 ||
+        reserve((void **)&s->tbs, &s->tbs_cap, s->ntbs + 1, sizeof *s->tbs) < 0 ||
+        reserve((void **)&s->tb_first, &tbcap, s->ntbs + 1, sizeof *s->tb_first) < 0)
+        return -1;
+    memcpy(&s->frames[s->nframes], frames, nframe * sizeof *frames);
+    s->tbs[s->ntbs] = (rc_traceback){nframe, total_nframe, NULL};
+    s->tb_first[s->ntbs] = s->nframes;
+    s->nframes += nframe;
+    return (int64_t)s->ntbs++;
+}
+
+int rc__snapshot_add_trace(rc_snapshot *s, unsigned domain, uint32_t traceback, size_t size) {
+    if (reserve((void **)&s->traces, &s->traces_cap, s->ntraces + 1, sizeof *s->traces) < 0)
+        return -1;
+    s->traces[s->ntraces++] = (snap_trace){size, domain, traceback};
+    return 0;
+}
+
+/* Points the tracebacks at their frames and gives every filename its
+ * lineno-0 frame. */
+int rc__snapshot_seal(rc_snapshot *s) {
+    for (size_t i = 0; i < s->ntbs; i++)
+        s->tbs[i].frames = s->frames + s->tb_first[i];
+    free(s->tb_first);
+    s->tb_first = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < s->nframes; i++) {
+        str_head *h = (str_head *)head_of(s->frames[i].filename);
+        if (h->file_frame)
+            continue;
+        if (reserve((void **)&s->file_frames, &cap, s->nfiles + 1, sizeof *s->file_frames) < 0)
+            return -1;
+        s->file_frames[s->nfiles] = (rc_frame){s->frames[i].filename, 0, NULL};
+        h->file_frame = (uint32_t)++s->nfiles;
+    }
+    return 0;
+}
+
+size_t rc_snapshot_trace_count(const rc_snapshot *s) {
+    return s ? s->ntraces : 0;
+}
+
+static int domain_cmp(const void *a, const void *b) {
+    unsigned x = ((const rc_domain_total *)a)->domain, y = ((const rc_domain_total *)b)->domain;
+    return (x > y) - (x < y);
+}
+
+int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out) {
+    if (s == NULL || out == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    *out = (rc_snapshot_info){s->traceback_limit, s->ntraces, 0, s->ntbs, s->untraced, 0, NULL};
+    size_t cap = 0;
+    for (size_t i = 0; i < s->ntraces; i++) {
+        const snap_trace *t = &s->traces[i];
+        out->size += t->size;
+        size_t d = 0;
+        while (d < out->ndomains && out->domains[d].domain != t->domain)
+            d++;
+        if (d == out->ndomains) {
+            if (reserve((void **)&out->domains, &cap, d + 1, sizeof *out->domains) < 0) {
+                free(out->domains);
+                out->domains = NULL;
+                return -1;
+            }
+            out->domains[out->ndomains++] = (rc_domain_total){t->domain, 0, 0};
+        }
+        out->domains[d].traces++;
+        out->domains[d].size += t->size;
+    }
+    if (out->ndomains)
+        qsort(out->domains, out->ndomains, sizeof *out->domains, domain_cmp);
+    return 0;
+}
+
+/* ------------------------------------------------------------ grouping */
+
+/* A statistic being summed: its key traceback and totals. */
+typedef struct group {
+    rc_traceback key;
+    uint32_t hash;
+    size_t size, count;
+} group;
+
+typedef struct grouping {
+    group *g;
+    size_t n, cap;
+    uint32_t *set; /* 1 + group index, 0 free; at most half full */
+    size_t set_cap;
+} grouping;
+
+static uint32_t key_hash(const rc_traceback *k) {
+    uint64_t x = k->nframe;
+    for (unsigned i = 0; i < k->nframe; i++)
+        x = ((x ^ head_of(k->frames[i].filename)->hash) * 0x9E3779B97F4A7C15ull) ^
+            k->frames[i].lineno;
+    x *= 0xC2B2AE3D27D4EB4Full;
+    return (uint32_t)(x >> 32);
+}
+
+static bool key_eq(const rc_traceback *a, const rc_traceback *b) {
+    if (a->nframe != b->nframe)
+        return false;
+    for (unsigned i = 0; i < a->nframe; i++)
+        if (a->frames[i].lineno != b->frames[i].lineno ||
+            !str_eq(a->frames[i].filename, b->frames[i].filename))
+            return false;
+    return true;
+}
+
+/* The group of key in gr, or NULL. */
+static group *group_find(const grouping *gr, const rc_traceback *key, uint32_t hash) {
+    if (gr->set_cap == 0)
+        return NULL;
+    for (size_t i = hash & (gr->set_cap - 1); gr->set[i]; i = (i + 1) & (gr->set_cap - 1)) {
+        group *g = &gr->g[gr->set[i] - 1];
+        if (g->hash == hash && key_eq(&g->key, key))
+            return g;
+    }
+    return NULL;
+}
+
+/* Adds (size, count) to key's group, made if new; 0 or -1 ENOMEM. */
+static int group_add(grouping *gr, rc_traceback key, size_t size, size_t count) {
+    uint32_t hash = key_hash(&key);
+    group *g = group_find(gr, &key, hash);
+    if (g == NULL) {
+        if ((gr->n + 1) * 2 > gr->set_cap) {
+            size_t cap = gr->set_cap ? gr->set_cap * 2 : 64;
+            uint32_t *set = calloc(cap, sizeof *set);
+            if (set == NULL) {
+                errno = ENOMEM;
+                return -1;
+            }
+            for (size_t k = 0; k < gr->n; k++) {
+                size_t j = gr->g[k].hash & (cap - 1);
+                while (set[j])
+                    j = (j + 1) & (cap - 1);
+                set[j] = (uint32_t)(k + 1);
+            }
+            free(gr->set);
+            gr->set = set;
+            gr->set_cap = cap;
+        }
+        if (reserve((void **)&gr->g, &gr->cap, gr->n + 1, sizeof *gr->g) < 0)
+            return -1;
+        size_t j = hash & (gr->set_cap - 1);
+        while (gr->set[j])
+            j = (j + 1) & (gr->set_cap - 1);
+        gr->set[j] = (uint32_t)(gr->n + 1);
+        g = &gr->g[gr->n++];
+        *g = (group){key, hash, 0, 0};
+    }
+    g->size += size;
+    g->count += count;
+    return 0;
+}
+
+static void grouping_free(grouping *gr) {
+    free(gr->g);
+    free(gr->set);
+}
+
+/* The key traceback of frame f for key type (lineno or filename). */
+static rc_traceback frame_key(const rc_snapshot *s, const rc_frame *f, rc_key_type key) {
+    if (key == RC_KEY_FILENAME)
+        f = &s->file_frames[head_of(f->filename)->file_frame - 1];
+    return (rc_traceback){1, 0, f};
+}
+
+/* Snapshot._group_by: the traces summed per traceback first (a snapshot
+ * has far fewer tracebacks than traces), then per key. */
+static int group_by(const rc_snapshot *s, rc_key_type key, bool cumulative, grouping *gr) {
+    memset(gr, 0, sizeof *gr);
+    if ((unsigned)key > RC_KEY_TRACEBACK || (cumulative && key == RC_KEY_TRACEBACK)) {
+        errno = EINVAL;
+        return -1;
+    }
+    size_t *sum = calloc(s->ntbs ? 2 * s->ntbs : 1, sizeof *sum);
+    if (sum == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < s->ntraces; i++) {
+        sum[2 * s->traces[i].tb] += s->traces[i].size;
+        sum[2 * s->traces[i].tb + 1]++;
+    }
+    int rc = 0;
+    for (size_t t = 0; t < s->ntbs && rc == 0; t++) {
+        const rc_traceback *tb = &s->tbs[t];
+        size_t size = sum[2 * t], count = sum[2 * t + 1];
+        if (count == 0)
+            continue;
+        if (cumulative)
+            for (unsigned i = 0; i < tb->nframe && rc == 0; i++)
+                rc = group_add(gr, frame_key(s, &tb->frames[i], key), size, count);
+        else if (key == RC_KEY_TRACEBACK)
+            rc = group_add(gr, (rc_traceback){tb->nframe, 0, tb->frames}, size, count);
+        else
+            rc = group_add(gr, frame_key(s, &tb->frames[0], key), size, count);
+    }
+    free(sum);
+    if (rc < 0)
+        grouping_free(gr);
+    return rc;
+}
+
+/* Traceback order of Python: tuples of (filename, lineno), oldest first. */
+static int traceback_cmp(const rc_traceback *a, const rc_traceback *b) {
+    unsigned n = a->nframe < b->nframe ? a->nframe : b->nframe;
+    for (unsigned i = 0; i < n; i++) {
+        const rc_frame *x = &a->frames[a->nframe - 1 - i], *y = &b->frames[b->nframe - 1 - i];
+        if (x->filename != y->filename) {
+            int c = strcmp(x->filename, y->filename);
+            if (c)
+                return c;
+        }
+        if (x->lineno != y->lineno)
+            return x->lineno < y->lineno ? -1 : 1;
+    }
+    return (a->nframe > b->nframe) - (a->nframe < b->nframe);
+}
+
+#define CMP_DESC(x, y) do { if ((x) != (y)) return (x) < (y) ? 1 : -1; } while (0)
+
+/* Statistic._sort_key, descending. */
+static int statistic_cmp(const void *pa, const void *pb) {
+    const rc_statistic *a = pa, *b = pb;
+    CMP_DESC(a->size, b->size);
+    CMP_DESC(a->count, b->count);
+    return -traceback_cmp(&a->traceback, &b->traceback);
+}
+
+static unsigned long long magnitude(long long v) {
+    return v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+}
+
+/* StatisticDiff._sort_key, descending. */
+static int diff_cmp(const void *pa, const void *pb) {
+    const rc_statistic_diff *a = pa, *b = pb;
+    CMP_DESC(magnitude(a->size_diff), magnitude(b->size_diff));
+    CMP_DESC(a->size, b->size);
+    CMP_DESC(magnitude(a->count_diff), magnitude(b->count_diff));
+    CMP_DESC(a->count, b->count);
+    return -traceback_cmp(&a->traceback, &b->traceback);
+}
+
+rc_statistic *rc_snapshot_statistics(const rc_snapshot *s, rc_key_type key, bool cumulative,
+                                     size_t *count) {
+    grouping gr;
+    if (s == NULL || count == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (group_by(s, key, cumulative, &gr) < 0)
+        return NULL;
+    rc_statistic *st = malloc(gr.n ? gr.n * sizeof *st : 1);
+    if (st) {
+        for (size_t i = 0; i < gr.n; i++)
+            st[i] = (rc_statistic){gr.g[i].key, gr.g[i].size, gr.g[i].count};
+        qsort(st, gr.n, sizeof *st, statistic_cmp);
+        *count = gr.n;
+    } else {
+        errno = ENOMEM;
+    }
+    grouping_free(&gr);
+    return st;
+}
+
+rc_statistic_diff *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapshot *old,
+                                          rc_key_type key, bool cumulative, size_t *count) {
+    grouping now, then;
+    if (s == NULL || old == NULL || count == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (group_by(s, key, cumulative, &now) < 0)
+        return NULL;
+    if (group_by(old, key, cumulative, &then) < 0) {
+        grouping_free(&now);
+        return NULL;
+    }
+    size_t n = 0, total = now.n + then.n;
+    rc_statistic_diff *d = malloc(total ? total * sizeof *d : 1);
+    bool *matched = calloc(then.n ? then.n : 1, sizeof *matched);
+    if (d && matched) {
+        for (size_t i = 0; i < now.n; i++) {
+            const group *g = &now.g[i];
+            const group *p = group_find(&then, &g->key, g->hash);
+            size_t psize = p ? p->size : 0, pcount = p ? p->count : 0;
+            if (p)
+                matched[p - then.g] = true;
+            d[n++] = (rc_statistic_diff){g->key, g->size, (long long)g->size - (long long)psize,
+                                         g->count, (long long)g->count - (long long)pcount};
+        }
+        for (size_t i = 0; i < then.n; i++)
+            if (!matched[i])
+                d[n++] = (rc_statistic_diff){then.g[i].key, 0, -(long long)then.g[i].size, 0,
+                                             -(long long)then.g[i].count};
+        qsort(d, n, sizeof *d, diff_cmp);
+        *count = n;
+    } else {
+        free(d);
+        d = NULL;
+        errno = ENOMEM;
+    }
+    free(matched);
+    grouping_free(&now);
+    grouping_free(&then);
+    return d;
+}
+
+/* ------------------------------------------------------------- filters */
+
+/* fnmatch.fnmatch as Python 3.12 has it on POSIX (no case folding, no
+ * escapes, '*' crosses '/'), over code points: UTF-8 is decoded, and a byte
+ * that is not valid UTF-8 stands for itself as U+DC80..U+DCFF (Python's
+ * surrogateescape), so any bytes match something. */
+enum { TOK_CHAR, TOK_ANY, TOK_STAR, TOK_SET, TOK_NONE };
+
+typedef struct pat_tok {
+    uint8_t kind;
+    bool negate;     /* TOK_SET */
+    uint32_t c;      /* TOK_CHAR */
+    uint32_t first;  /* TOK_SET: ranges[first .. first + n) */
+    uint32_t n;
+} pat_tok;
+
+typedef struct pattern {
+    pat_tok *toks;
+    size_t ntoks;
+    uint32_t (*ranges)[2];
+    size_t nranges, ranges_cap;
+} pattern;
+
+/* Decodes s[0..len) into out (room for len code points); returns the count. */
+static size_t decode(const char *s, size_t len, uint32_t *out) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    size_t n = 0;
+    while (p < end) {
+        unsigned c = *p, need = c >= 0xF0 && c < 0xF5 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 0;
+        if (c >= 0x80 && (need == 0 || (size_t)(end - p) <= need)) {
+            out[n++] = 0xDC00 + c;
+            p++;
+            continue;
+        }
+        uint32_t cp = need == 0 ? c : c & (0x3F >> need);
+        bool ok = true;
+        for (unsigned k = 1; k <= need && ok; k++) {
+            ok = (p[k] & 0xC0) == 0x80;
+            cp = (cp << 6) | (p[k] & 0x3F);
+        }
+        if (!ok) {
+            out[n++] = 0xDC00 + c;
+            p++;
+            continue;
+        }
+        out[n++] = cp;
+        p += need + 1;
+    }
+    return n;
+}
+
+/* Length tracemalloc matches on: "x.pyc" is taken as "x.py". */
+static size_t normalized_len(const char *s) {
+    size_t len = strlen(s);
+    return len >= 4 && memcmp(s + len - 4, ".pyc", 4) == 0 ? len - 1 : len;
+}
+
+/* One bracket expression: its code points c[0..n) between '[' and ']'.
+ * fnmatch.translate cuts the set into chunks at each '-' that can make a
+ * range (not the first member, at least three apart, not the last
+ * character), then, right to left, drops each range whose ends are
+ * reversed together with both ends; a leading '!' (after that) negates,
+ * and every other character is literal. As separators are three apart, a
+ * range's ends are always the characters right next to its '-'. */
+enum { ROLE_LITERAL, ROLE_GONE, ROLE_RANGE };
+
+static int compile_set(pattern *pt, const uint32_t *c, size_t n, pat_tok *tok) {
+    uint8_t *role = calloc(n, 1);
+    if (role == NULL ||
+        reserve((void **)&pt->ranges, &pt->ranges_cap, pt->nranges + n, sizeof *pt->ranges) < 0) {
+        free(role);
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t k = c[0] == '!' ? 2 : 1; k + 1 < n; k++)
+        if (c[k] == '-') {
+            role[k] = ROLE_RANGE;
+            k += 2;
+        }
+    for (size_t k = n; k-- > 1;)
+        if (role[k] == ROLE_RANGE && c[k - 1] > c[k + 1])
+            role[k - 1] = role[k] = role[k + 1] = ROLE_GONE;
+    size_t first = 0;
+    while (first < n && role[first] == ROLE_GONE)
+        first++;
+    tok->negate = first < n && c[first] == '!';
+    if (tok->negate) {
+        role[first] = ROLE_GONE;
+        if (first + 1 < n && role[first + 1] == ROLE_RANGE)
+            role[first + 1] = ROLE_LITERAL; /* "[^-x]": the '-' is literal */
+    }
+    tok->first = (uint32_t)pt->nranges;
+    for (size_t k = 0; k < n; k++) {
+        bool end = (k > 0 && role[k - 1] == ROLE_RANGE) || (k + 1 < n && role[k + 1] == ROLE_RANGE);
+        if (role[k] == ROLE_RANGE) {
+            pt->ranges[pt->nranges][0] = c[k - 1];
+            pt->ranges[pt->nranges++][1] = c[k + 1];
+        } else if (role[k] == ROLE_LITERAL && !end) {
+            pt->ranges[pt->nranges][0] = pt->ranges[pt->nranges][1] = c[k];
+            pt->nranges++;
+        }
+    }
+    tok->n = (uint32_t)(pt->nranges - tok->first);
+    /* an empty set never matches; an empty negated one matches anything */
+    tok->kind = tok->n ? TOK_SET : tok->negate ? TOK_ANY : TOK_NONE;
+    free(role);
+    return 0;
+}
+
+/* fnmatch.translate's reading of pat, as tokens; 0 or -1 ENOMEM. */
+static int compile_pattern(const char *pat, pattern *pt) {
+    memset(pt, 0, sizeof *pt);
+    size_t len = normalized_len(pat);
+    uint32_t *c = malloc((len ? len : 1) * sizeof *c);
+    pt->toks = malloc((len ? len : 1) * sizeof *pt->toks);
+    if (c == NULL || pt->toks == NULL) {
+        free(c);
+        free(pt->toks);
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t n = decode(pat, len, c), i = 0;
+    while (i < n) {
+        uint32_t ch = c[i++];
+        pat_tok *t = &pt->toks[pt->ntoks];
+        *t = (pat_tok){TOK_CHAR, false, ch, 0, 0};
+        if (ch == '*') {
+            if (pt->ntoks && pt->toks[pt->ntoks - 1].kind == TOK_STAR)
+                continue;
+            t->kind = TOK_STAR;
+        } else if (ch == '?') {
+            t->kind = TOK_ANY;
+        } else if (ch == '[') {
+            size_t j = i;
+            if (j < n && c[j] == '!')
+                j++;
+            if (j < n && c[j] == ']')
+                j++;
+            while (j < n && c[j] != ']')
+                j++;
+            if (j < n) {
+                if (compile_set(pt, c + i, j - i, t) < 0) {
+                    free(c);
+                    return -1;
+                }
+                i = j + 1;
+            }
+        }
+        pt->ntoks++;
+    }
+    free(c);
+    return 0;
+}
+
+static void pattern_free(pattern *pt) {
+    free(pt->toks);
+    free(pt->ranges);
+}
+
+static bool tok_match(const pattern *pt, const pat_tok *t, uint32_t c) {
+    switch (t->kind) {
+    case TOK_CHAR: return c == t->c;
+    case TOK_ANY: return true;
+    case TOK_SET:
+        for (uint32_t i = 0; i < t->n; i++)
+            if (c >= pt->ranges[t->first + i][0] && c <= pt->ranges[t->first + i][1])
+                return !t->negate;
+        return t->negate;
+    default: return false;
+    }
+}
+
+/* Whole-string glob match; '*' backtracks to its latest position only,
+ * which is exact because every other token matches one code point. */
+static bool glob(const pattern *pt, const uint32_t *s, size_t n) {
+    size_t ti = 0, si = 0, star = SIZE_MAX, star_si = 0;
+    while (si < n) {
+        if (ti < pt->ntoks && pt->toks[ti].kind == TOK_STAR) {
+            star = ti++;
+            star_si = si;
+        } else if (ti < pt->ntoks && tok_match(pt, &pt->toks[ti], s[si])) {
+            ti++;
+            si++;
+        } else if (star != SIZE_MAX) {
+            ti = star + 1;
+            si = ++star_si;
+        } else {
+            return false;
+        }
+    }
+    while (ti < pt->ntoks && pt->toks[ti].kind == TOK_STAR)
+        ti++;
+    return ti == pt->ntoks;
+}
+
+/* Filter._match_frame_impl; -1 ENOMEM. */
+static int frame_matches(const rc_filter *f, const pattern *pt, const rc_frame *fr) {
+    if (f->lineno != 0 && fr->lineno != f->lineno)
+        return 0;
+    size_t len = normalized_len(fr->filename);
+    uint32_t *c = malloc((len ? len : 1) * sizeof *c);
+    if (c == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    bool m = glob(pt, c, decode(fr->filename, len, c));
+    free(c);
+    return m;
+}
+
+/* Filter._match_traceback; -1 ENOMEM. */
+static int traceback_matches(const rc_filter *f, const pattern *pt, const rc_traceback *tb) {
+    unsigned n = f->all_frames ? tb->nframe : 1;
+    for (unsigned i = 0; i < n; i++) {
+        int m = frame_matches(f, pt, &tb->frames[i]);
+        if (m != 0)
+            return m < 0 ? -1 : f->inclusive;
+    }
+    return !f->inclusive;
+}
+
+/* Filter._match / DomainFilter._match for a trace whose traceback part
+ * (Filter only) is tb_match. */
+static bool trace_matches(const rc_filter *f, bool tb_match, unsigned domain) {
+    bool same = f->domain < 0 || domain == (unsigned)f->domain;
+    if (f->filename_pattern == NULL)
+        return same == f->inclusive;
+    if (f->domain < 0)
+        return tb_match;
+    return f->inclusive ? tb_match && same : tb_match || !same;
+}
+
+/* Copies traceback t of s into d (strings re-interned); its index or -1. */
+static int64_t copy_traceback(rc_snapshot *d, const rc_snapshot *s, size_t t) {
+    const rc_traceback *tb = &s->tbs[t];
+    rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
+    for (unsigned i = 0; i < tb->nframe; i++) {
+        const rc_frame *f = &tb->frames[i];
+        frames[i].filename = rc__snapshot_string(d, f->filename, head_of(f->filename)->len);
+        frames[i].lineno = f->lineno;
+        frames[i].function =
+            f->function ? rc__snapshot_string(d, f->function, head_of(f->function)->len) : NULL;
+        if (frames[i].filename == NULL || (f->function && frames[i].function == NULL))
+            return -1;
+    }
+    return rc__snapshot_add_traceback(d, frames, tb->nframe, tb->total_nframe);
+}
+
+/* match[k * ntbs + t]: whether Filter k's traceback part matches
+ * traceback t (computed once per traceback, not per trace). */
+static bool *match_tracebacks(const rc_snapshot *s, const rc_filter *filters, size_t n) {
+    bool *match = calloc(n * s->ntbs + 1, sizeof *match);
+    if (match == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (filters[k].filename_pattern == NULL)
+            continue;
+        pattern pt;
+        if (compile_pattern(filters[k].filename_pattern, &pt) < 0) {
+            free(match);
+            return NULL;
+        }
+        int m = 0;
+        for (size_t t = 0; t < s->ntbs && m >= 0; t++) {
+            m = traceback_matches(&filters[k], &pt, &s->tbs[t]);
+            match[k * s->ntbs + t] = m > 0;
+        }
+        pattern_free(&pt);
+        if (m < 0) {
+            free(match);
+            return NULL;
+        }
+    }
+    return match;
+}
+
+/* Snapshot._filter_trace: some inclusive filter matches (if any exists)
+ * and every exclusive filter matches. */
+static bool keep_trace(const rc_snapshot *s, const rc_filter *filters, size_t n, const bool *match,
+                       const snap_trace *tr) {
+    bool any_inclusive = false, included = false;
+    for (size_t k = 0; k < n; k++) {
+        bool m = trace_matches(&filters[k], match[k * s->ntbs + tr->tb], tr->domain);
+        if (filters[k].inclusive) {
+            any_inclusive = true;
+            included |= m;
+        } else if (!m) {
+            return false;
+        }
+    }
+    return !any_inclusive || included;
+}
+
+rc_snapshot *rc_snapshot_filter_traces(const rc_snapshot *s, const rc_filter *filters, size_t n) {
+    if (s == NULL || (filters == NULL && n > 0)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    rc_snapshot *d = rc__snapshot_new(s->traceback_limit, s->untraced);
+    bool *match = d ? match_tracebacks(s, filters, n) : NULL;
+    uint32_t *map = match ? calloc(s->ntbs + 1, sizeof *map) : NULL; /* 1 + index in d */
+    int rc = map ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < s->ntraces; i++) {
+        const snap_trace *tr = &s->traces[i];
+        if (!keep_trace(s, filters, n, match, tr))
+            continue;
+        if (map[tr->tb] == 0) {
+            int64_t idx = copy_traceback(d, s, tr->tb);
+            if (idx < 0) {
+                rc = -1;
+                break;
+            }
+            map[tr->tb] = (uint32_t)idx + 1;
+        }
+        rc = rc__snapshot_add_trace(d, tr->domain, map[tr->tb] - 1, tr->size);
+    }
+    free(map);
+    free(match);
+    if (rc == 0 && rc__snapshot_seal(d) == 0)
+        return d;
+    rc_snapshot_free(d);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- text */
+
+/* tracemalloc._format_size: B up to 10 KiB, then 3 significant digits
+ * ("xx.x UNIT") under 100 and whole numbers up to 10240 of each unit. */
+static int format_size(char *buf, size_t len, double size, bool sign) {
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    for (int u = 0;; u++) {
+        if (fabs(size) < 100 && u != 0)
+            return snprintf(buf, len, sign ? "%+.1f %s" : "%.1f %s", size, units[u]);
+        if (fabs(size) < 10 * 1024 || u == 4)
+            return snprintf(buf, len, sign ? "%+.0f %s" : "%.0f %s", size, units[u]);
+        size /= 1024;
+    }
+}
+
+/* Statistic.__str__ and StatisticDiff.__str__ (diffs NULL for the
+ * former); snprintf's contract. */
+static int format_statistic(char *buf, size_t len, const rc_traceback *tb, size_t size,
+                            size_t count, const long long *diffs) {
+    if (buf == NULL && len > 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (tb == NULL || tb->nframe == 0 || tb->frames == NULL || tb->frames[0].filename == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    char sz[64], sd[64] = "", avg[64] = "";
+    format_size(sz, sizeof sz, (double)size, false);
+    if (diffs)
+        format_size(sd, sizeof sd, (double)diffs[0], true);
+    if (count)
+        format_size(avg, sizeof avg, (double)size / (double)count, false);
+    const rc_frame *f = &tb->frames[0];
+    if (diffs)
+        return snprintf(buf, len, "%s:%u: size=%s (%s), count=%zu (%+lld)%s%s", f->filename,
+                        f->lineno, sz, sd, count, diffs[1], count ? ", average=" : "", avg);
+    return snprintf(buf, len, "%s:%u: size=%s, count=%zu%s%s", f->filename, f->lineno, sz, count,
+                    count ? ", average=" : "", avg);
+}
+
+int rc_statistic_format(const rc_statistic *st, char *buf, size_t len) {
+    if (st == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return format_statistic(buf, len, &st->traceback, st->size, st->count, NULL);
+}
+
+int rc_statistic_diff_format(const rc_statistic_diff *d, char *buf, size_t len) {
+    if (d == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    long long diffs[2] = {d->size_diff, d->count_diff};
+    return format_statistic(buf, len, &d->traceback, d->size, d->count, diffs);
+}
+
+int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size_t limit) {
+    size_t n;
+    if (out == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    rc_statistic *st = rc_snapshot_statistics(s, key, false, &n);
+    if (st == NULL)
+        return -1;
+    int rc = fprintf(out, "[ Top %zu ]\n", limit) < 0 ? -1 : 0;
+    for (size_t i = 0; i < n && i < limit && rc == 0; i++) {
+        char line[512], *text = line;
+        int len = rc_statistic_format(&st[i], line, sizeof line);
+        if (len >= (int)sizeof line) {
+            text = malloc((size_t)len + 1);
+            if (text == NULL) {
+                errno = ENOMEM;
+                rc = -1;
+                break;
+            }
+            rc_statistic_format(&st[i], text, (size_t)len + 1);
+        }
+        rc = fprintf(out, "%s\n", text) < 0 ? -1 : 0;
+        if (text != line)
+            free(text);
+    }
+    free(st);
+    return rc;
+}
+
+/* ------------------------------------------------------- dump and load */
+
+#define MAGIC "RCGCSNAP"
+#define FORMAT_VERSION 1u
+#define HEADER_SIZE 48u
+#define TRAILER_SIZE 4u
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+/* CRC-32 (IEEE 802.3, zlib's crc32) continued from crc over p[0..n). */
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n) {
+    pthread_once(&crc_once, crc_init);
+    crc = ~crc;
+    while (n--)
+        crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+typedef struct writer {
+    FILE *f;
+    uint32_t crc;
+    unsigned char buf[8192];
+    size_t n;
+    bool failed;
+} writer;
+
+static void w_flush(writer *w) {
+    w->crc = crc32_update(w->crc, w->buf, w->n);
+    if (!w->failed && fwrite(w->buf, 1, w->n, w->f) != w->n)
+        w->failed = true;
+    w->n = 0;
+}
+
+static void w_bytes(writer *w, const void *p, size_t n) {
+    const unsigned char *b = p;
+    while (n > 0) {
+        if (w->n == sizeof w->buf)
+            w_flush(w);
+        size_t k = sizeof w->buf - w->n < n ? sizeof w->buf - w->n : n;
+        memcpy(w->buf + w->n, b, k);
+        w->n += k;
+        b += k;
+        n -= k;
+    }
+}
+
+static void w_u32(writer *w, uint32_t v) {
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    w_bytes(w, b, 4);
+}
+
+static void w_u64(writer *w, uint64_t v) {
+    w_u32(w, (uint32_t)v);
+    w_u32(w, (uint32_t)(v >> 32));
+}
+
+/* The index a string has in the dump: strings are numbered in arena order
+ * of first use by a frame; index[] maps interned string -> number through
+ * the string set's slot. */
+static size_t string_slot(const rc_snapshot *s, const char *str) {
+    size_t mask = s->strset_cap - 1, i = head_of(str)->hash & mask;
+    while (s->strset[i] != str)
+        i = (i + 1) & mask;
+    return i;
+}
+
+int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
+    if (s == NULL || path == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->nstrings > UINT32_MAX - 1 || s->ntbs > UINT32_MAX) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    /* number[slot]: the dump index of the string in that slot of strset */
+    uint32_t *number = malloc((s->strset_cap ? s->strset_cap : 1) * sizeof *number);
+    writer *w = malloc(sizeof *w);
+    FILE *f = number && w ? fopen(path, "wb") : NULL;
+    if (f == NULL) {
+        if (number == NULL || w == NULL)
+            errno = ENOMEM;
+        free(number);
+        free(w);
+        return -1;
+    }
+    *w = (writer){.f = f};
+    w_bytes(w, MAGIC, 8);
+    w_u32(w, FORMAT_VERSION);
+    w_u32(w, s->traceback_limit);
+    w_u64(w, s->nstrings);
+    w_u64(w, s->ntbs);
+    w_u64(w, s->ntraces);
+    w_u64(w, s->untraced);
+    uint32_t next = 0;
+    for (size_t i = 0; i < s->strset_cap; i++) {
+        const char *str = s->strset[i];
+        if (str == NULL)
+            continue;
+        number[i] = next++;
+        w_u32(w, head_of(str)->len);
+        w_bytes(w, str, head_of(str)->len);
+    }
+    for (size_t t = 0; t < s->ntbs; t++) {
+        const rc_traceback *tb = &s->tbs[t];
+        w_u32(w, tb->nframe);
+        w_u32(w, tb->total_nframe);
+        for (unsigned i = 0; i < tb->nframe; i++) {
+            const rc_frame *fr = &tb->frames[i];
+            w_u32(w, number[string_slot(s, fr->filename)]);
+            w_u32(w, fr->lineno);
+            w_u32(w, fr->function ? number[string_slot(s, fr->function)] + 1 : 0);
+        }
+    }
+    for (size_t i = 0; i < s->ntraces; i++) {
+        w_u32(w, s->traces[i].domain);
+        w_u32(w, s->traces[i].tb);
+        w_u64(w, s->traces[i].size);
+    }
+    w_flush(w);
+    uint32_t crc = w->crc;
+    w_u32(w, crc);
+    w_flush(w);
+    bool failed = w->failed;
+    free(w);
+    free(number);
+    if (fclose(f) != 0 || failed) {
+        if (errno == 0)
+            errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct reader {
+    const unsigned char *p, *end;
+} reader;
+
+static bool r_u32(reader *r, uint32_t *v) {
+    if (r->end - r->p < 4)
+        return false;
+    *v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
+         (uint32_t)r->p[3] << 24;
+    r->p += 4;
+    return true;
+}
+
+static bool r_u64(reader *r, uint64_t *v) {
+    uint32_t lo, hi;
+    if (!r_u32(r, &lo) || !r_u32(r, &hi))
+        return false;
+    *v = (uint64_t)hi << 32 | lo;
+    return true;
+}
+
+/* Reads the tracebacks of a dump; strings[] are the interned strings. */
+static int parse_tracebacks(rc_snapshot *s, reader *r, uint64_t ntbs, const char **strings,
+                            uint64_t nstrings) {
+    rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
+    for (uint64_t t = 0; t < ntbs; t++) {
+        uint32_t nframe, total;
+        if (!r_u32(r, &nframe) || !r_u32(r, &total) || nframe == 0 ||
+            nframe > RC_TRACEMALLOC_MAX_NFRAME)
+            return -1;
+        for (uint32_t i = 0; i < nframe; i++) {
+            uint32_t file, line, func;
+            if (!r_u32(r, &file) || !r_u32(r, &line) || !r_u32(r, &func) || file >= nstrings ||
+                func > nstrings)
+                return -1;
+            frames[i] = (rc_frame){strings[file], line, func ? strings[func - 1] : NULL};
+        }
+        if (rc__snapshot_add_traceback(s, frames, nframe, total) < 0)
+            return -2;
+    }
+    return 0;
+}
+
+rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc) {
+    reader r = {data, data + len};
+    uint32_t version, limit, crc;
+    uint64_t nstrings, ntbs, ntraces, untraced;
+    if (data == NULL || len < HEADER_SIZE + TRAILER_SIZE || memcmp(data, MAGIC, 8) != 0)
+        goto invalid;
+    r.p += 8;
+    r.end -= TRAILER_SIZE;
+    reader tail = {r.end, data + len};
+    r_u32(&tail, &crc);
+    if (check_crc && crc32_update(0, data, len - TRAILER_SIZE) != crc)
+        goto invalid;
+    r_u32(&r, &version);
+    r_u32(&r, &limit);
+    r_u64(&r, &nstrings);
+    r_u64(&r, &ntbs);
+    r_u64(&r, &ntraces);
+    r_u64(&r, &untraced);
+    /* Every count is bounded by the bytes left, so no allocation below can
+     * be larger than a small multiple of the file. */
+    size_t left = (size_t)(r.end - r.p);
+    if (version != FORMAT_VERSION || limit == 0 || limit > RC_TRACEMALLOC_MAX_NFRAME ||
+        nstrings > left / 4 || ntbs > left / 20 || ntraces > left / 16 || untraced > SIZE_MAX)
+        goto invalid;
+    rc_snapshot *s = rc__snapshot_new(limit, (size_t)untraced);
+    const char **strings = s ? malloc((nstrings ? nstrings : 1) * sizeof *strings) : NULL;
+    if (strings == NULL) {
+        rc_snapshot_free(s);
+        errno = ENOMEM;
+        return NULL;
+    }
+    int rc = 0;
+    for (uint64_t i = 0; i < nstrings && rc == 0; i++) {
+        uint32_t n;
+        if (!r_u32(&r, &n) || n > (size_t)(r.end - r.p) || memchr(r.p, '\0', n)) {
+            rc = -1;
+            break;
+        }
+        strings[i] = rc__snapshot_string(s, (const char *)r.p, n);
+        rc = strings[i] ? 0 : -2;
+        r.p += n;
+    }
+    if (rc == 0)
+        rc = parse_tracebacks(s, &r, ntbs, strings, nstrings);
+    for (uint64_t i = 0; i < ntraces && rc == 0; i++) {
+        uint32_t domain, tb;
+        uint64_t size;
+        if (!r_u32(&r, &domain) || !r_u32(&r, &tb) || !r_u64(&r, &size) || tb >= ntbs ||
+            size > SIZE_MAX)
+            rc = -1;
+        else if (rc__snapshot_add_trace(s, domain, tb, (size_t)size) < 0)
+            rc = -2;
+    }
+    free(strings);
+    if (rc == 0 && r.p != r.end)
+        rc = -1;
+    if (rc == 0 && rc__snapshot_seal(s) < 0)
+        rc = -2;
+    if (rc == 0)
+        return s;
+    rc_snapshot_free(s);
+    errno = rc == -1 ? EINVAL : ENOMEM;
+    return NULL;
+invalid:
+    errno = EINVAL;
+    return NULL;
+}
+
+rc_snapshot *rc_snapshot_load(const char *path) {
+    if (path == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    struct stat st;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int err = 0;
+    if (fstat(fileno(f), &st) != 0) {
+        err = errno;
+    } else if (!S_ISREG(st.st_mode)) {
+        err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    } else if ((data = malloc(st.st_size ? (size_t)st.st_size : 1)) == NULL) {
+        err = ENOMEM;
+    } else {
+        len = fread(data, 1, (size_t)st.st_size, f);
+        if (ferror(f))
+            err = errno ? errno : EIO;
+    }
+    fclose(f);
+    rc_snapshot *s = NULL;
+    if (err == 0)
+        s = rc__snapshot_parse(data, len, true);
+    free(data);
+    if (err)
+        errno = err;
+    return s;
+}

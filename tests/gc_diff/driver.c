@@ -1,0 +1,262 @@
+/*
+ * driver.c — runs tests/gc_diff programs (see gen.py) on rcgc and prints the
+ * event log run.py prints for CPython, line for line: "program N", then
+ * "K: fin ID", "K: cb ID", "K: death ID", "K: get H ID|none" and
+ * "K: collect G -> N", with the events of a collect operation sorted.
+ *
+ * The objects mirror run.py's classes: a node is a tracked object with four
+ * slots whose clear logs its death before dropping the slots in order (as
+ * CPython's clear_slots meets the node's tag first); a finalizer logs
+ * and, by mode, resurrects the node into G or clears its slot 0; a leaf is an
+ * untracked object whose release logs its death; weak references are
+ * rcgc's, with one callback that logs the id passed as its argument.
+ *
+ * Usage: driver FILE. Each program runs on a fresh heap with automatic
+ * collection off; what a program leaves is freed silently by rc_heap_free.
+ */
+#include "rcgc.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HANDLES 8
+#define SLOTS 4
+#define MAX_EVENTS 4096
+#define MAX_RESURRECTED 1024
+
+typedef struct node {
+    long nid;
+    int mode;   /* 0 none, 1 finalizer logs, 2 resurrects, 3 clears slot 0 */
+    bool died;  /* its death was logged (clear may run twice) */
+    void *slot[SLOTS];
+} node;
+
+typedef struct leaf { long nid; } leaf;
+
+/* The event log of the current operation. */
+static char *events[MAX_EVENTS];
+static size_t nevents;
+static bool logging;
+
+static void logf_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_event(const char *fmt, ...) {
+    if (!logging)
+        return;
+    if (nevents == MAX_EVENTS) {
+        fprintf(stderr, "driver: too many events\n");
+        exit(2);
+    }
+    char buf[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    events[nevents++] = strdup(buf);
+}
+
+static void *resurrected[MAX_RESURRECTED]; /* G: strong references */
+static size_t nresurrected;
+
+static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
+    node *n = self;
+    for (int s = 0; s < SLOTS; s++)
+        visit(&n->slot[s], arg);
+}
+
+static void node_clear(void *self) {
+    node *n = self;
+    if (!n->died) {
+        n->died = true;
+        logf_event("death %ld", n->nid);
+    }
+    for (int s = 0; s < SLOTS; s++)
+        RC_CLEAR(n->slot[s]);
+}
+
+static void node_finalize(void *self) {
+    node *n = self;
+    logf_event("fin %ld", n->nid);
+    if (n->mode == 2) {
+        if (nresurrected == MAX_RESURRECTED) {
+            fprintf(stderr, "driver: G is full\n");
+            exit(2);
+        }
+        resurrected[nresurrected++] = rc_incref(n);
+    } else if (n->mode == 3) {
+        RC_CLEAR(n->slot[0]);
+    }
+}
+
+static void leaf_release(void *self) { logf_event("death %ld", ((leaf *)self)->nid); }
+
+static const rc_type node_type = {"Node", sizeof(node), node_traverse, node_clear, NULL, NULL};
+static const rc_type fnode_type = {"FNode", sizeof(node), node_traverse, node_clear,
+                                   node_finalize, NULL};
+static const rc_type leaf_type = {"leaf", sizeof(leaf), NULL, NULL, NULL, leaf_release};
+
+static bool is_node(const void *p) {
+    return p && (rc_type_of(p) == &node_type || rc_type_of(p) == &fnode_type);
+}
+static bool is_weakref(const void *p) {
+    return p && !is_node(p) && rc_type_of(p) != &leaf_type;
+}
+
+static void on_callback(rc_weakref *ref, void *arg) {
+    (void)ref;
+    logf_event("cb %ld", (long)(intptr_t)arg);
+}
+
+static void *handle[HANDLES];
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void *must(void *p) {
+    if (p == NULL) {
+        perror("driver: allocation failed");
+        exit(2);
+    }
+    return p;
+}
+
+/* Operations and their operands: h a handle, s a slot, g a generation, n a
+ * number. */
+static const struct operation { const char *name, *operands; } operations[] = {
+    {"new", "hnn"},  {"leaf", "hn"}, {"set", "hsh"}, {"clr", "hs"},  {"load", "hsh"},
+    {"drop", "h"},   {"wref", "hhnn"}, {"wget", "h"}, {"collect", "g"}, {"gpop", "h"},
+    {"gclear", ""},
+};
+
+/* Whether op has its operands, each in range. */
+static bool well_formed(const char *op, int n, const long *a) {
+    for (size_t i = 0; i < sizeof operations / sizeof operations[0]; i++) {
+        if (strcmp(op, operations[i].name) != 0)
+            continue;
+        const char *k = operations[i].operands;
+        if ((int)strlen(k) != n)
+            return false;
+        for (int j = 0; j < n; j++) {
+            long limit = k[j] == 'h' ? HANDLES : k[j] == 's' ? SLOTS : k[j] == 'g' ? 3 : 1L << 30;
+            if (a[j] < 0 || a[j] >= limit)
+                return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* Runs one well-formed operation; returns the collect count, or -1. */
+static long step(rc_heap *h, const char *op, const long *a) {
+    if (strcmp(op, "new") == 0) {
+        node *n = must(rc_new(h, a[2] ? &fnode_type : &node_type));
+        n->nid = a[1];
+        n->mode = (int)a[2];
+        RC_SET(handle[a[0]], n);
+    } else if (strcmp(op, "leaf") == 0) {
+        leaf *l = must(rc_new(h, &leaf_type));
+        l->nid = a[1];
+        RC_SET(handle[a[0]], l);
+    } else if (strcmp(op, "set") == 0) {
+        if (is_node(handle[a[0]]) && handle[a[2]])
+            RC_SET(((node *)handle[a[0]])->slot[a[1]], rc_incref(handle[a[2]]));
+    } else if (strcmp(op, "clr") == 0) {
+        if (is_node(handle[a[0]]))
+            RC_CLEAR(((node *)handle[a[0]])->slot[a[1]]);
+    } else if (strcmp(op, "load") == 0) {
+        if (is_node(handle[a[0]]))
+            RC_SET(handle[a[2]], rc_incref(((node *)handle[a[0]])->slot[a[1]]));
+    } else if (strcmp(op, "drop") == 0) {
+        RC_CLEAR(handle[a[0]]);
+    } else if (strcmp(op, "wref") == 0) {
+        if (is_node(handle[a[1]])) {
+            rc_weakref *ref = a[3] ? rc_weakref_new(handle[a[1]], on_callback, (void *)(intptr_t)a[2])
+                                   : rc_weakref_new(handle[a[1]], NULL, NULL);
+            RC_SET(handle[a[0]], must(ref));
+        }
+    } else if (strcmp(op, "wget") == 0) {
+        if (is_weakref(handle[a[0]])) {
+            node *target = rc_weakref_get(handle[a[0]]);
+            if (target)
+                logf_event("get %ld %ld", a[0], target->nid);
+            else
+                logf_event("get %ld none", a[0]);
+            rc_decref(target);
+        }
+    } else if (strcmp(op, "collect") == 0) {
+        return rc_gc_collect(h, (int)a[0]);
+    } else if (strcmp(op, "gpop") == 0) {
+        if (nresurrected)
+            RC_SET(handle[a[0]], resurrected[--nresurrected]);
+    } else { /* gclear */
+        while (nresurrected)
+            rc_decref(resurrected[--nresurrected]);
+    }
+    return -1;
+}
+
+static void print_events(long k, bool sorted) {
+    if (sorted)
+        qsort(events, nevents, sizeof events[0], cmp_str);
+    for (size_t i = 0; i < nevents; i++) {
+        printf("%ld: %s\n", k, events[i]);
+        free(events[i]);
+    }
+    nevents = 0;
+}
+
+/* Ends a program: its leftovers go silently with the heap. */
+static void finish(rc_heap *h) {
+    logging = false;
+    for (int i = 0; i < HANDLES; i++)
+        RC_CLEAR(handle[i]);
+    rc_heap_free(h); /* also frees what G held */
+    nresurrected = 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PROGRAMS\n", argv[0]);
+        return 2;
+    }
+    FILE *f = fopen(argv[1], "r");
+    if (f == NULL) {
+        perror(argv[1]);
+        return 2;
+    }
+    char line[256];
+    rc_heap *h = NULL;
+    long k = 0;
+    while (fgets(line, sizeof line, f)) {
+        char op[16];
+        long a[4] = {0, 0, 0, 0};
+        int n = sscanf(line, "%15s %ld %ld %ld %ld", op, &a[0], &a[1], &a[2], &a[3]);
+        if (n < 1)
+            continue;
+        if (strcmp(op, "program") == 0) {
+            h = must(rc_heap_new());
+            rc_gc_disable(h);
+            logging = true;
+            k = 0;
+            printf("program %ld\n", a[0]);
+        } else if (strcmp(op, "end") == 0) {
+            finish(h);
+            h = NULL;
+        } else {
+            if (h == NULL || !well_formed(op, n - 1, a)) {
+                fprintf(stderr, "driver: bad line: %s", line);
+                return 2;
+            }
+            k++;
+            long got = step(h, op, a);
+            if (got >= 0)
+                printf("%ld: collect %ld -> %ld\n", k, a[0], got);
+            print_events(k, got >= 0);
+        }
+    }
+    fclose(f);
+    return 0;
+}

@@ -1,0 +1,859 @@
+/*
+ * gc_model.h — a reachability oracle for the cycle collector, shared by the
+ * seeded random test (tests/test_gc_oracle.c) and the libFuzzer target
+ * (tests/fuzz/fuzz_gc.c).
+ *
+ * gm_run() reads bytes as a program of heap operations (create an object,
+ * link a slot, unlink, drop a reference, collect a generation, ...), runs it
+ * on a fresh heap and, beside it, on a model that knows every reference the
+ * program made. The model does its own reference counting and its own trial
+ * deletion, so after every operation it knows which objects must have died,
+ * which finalizers must have run, every true reference count, what
+ * rc_gc_collect must return (CPython's figure: the unreachable objects that
+ * were not resurrected), the generation of every tracked object and the
+ * collector's counts and statistics. The objects' own callbacks record what
+ * really happened; any difference calls gm_fail(), which the includer defines
+ * and which must not return.
+ *
+ * The objects: nodes (tracked, GM_SLOTS reference slots, with or without a
+ * clear function) and leaves (untracked, no references); either may have a
+ * finalizer that only logs or one that resurrects the object into a global
+ * list (the program's "resurrected" root list); either may be large (past
+ * the small-object allocator). Type callbacks also check the collector's
+ * manners: traverse/clear never see a released object, a finalizer sees all
+ * its referents alive (PEP 442: no garbage is cleared before every finalizer
+ * of that garbage ran), release sees its references already dropped, and
+ * rc_gc_collect called from a finalizer or release during a collection
+ * returns 0 without collecting.
+ *
+ * Model rules that are CPython's and not written in the spec, chosen here:
+ *   - the generation of an object resurrected by its finalizer while dying
+ *     by reference counting is not checked (CPython re-tracks it into
+ *     generation 0, a detail of subtype_dealloc); the model takes the
+ *     collector's answer at the next collection;
+ *   - an object allocated while an automatic collection starts may or may
+ *     not take part in it (CPython 3.11 tracks it after the collection,
+ *     3.12 collects later); the model follows what get_objects reports.
+ * Everything else is checked exactly.
+ */
+#ifndef RCGC_TEST_GC_MODEL_H
+#define RCGC_TEST_GC_MODEL_H
+
+#include "rcgc.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GM_SLOTS 4
+#define GM_MAX_ALIVE 256     /* objects the model lets live at once */
+#define GM_MAX_OBJECTS 4096  /* objects created by one program */
+#define GM_MAX_ROOTS 64      /* references the program holds itself */
+#define GM_MAX_EVENTS (4 * GM_MAX_OBJECTS)
+#define GM_LARGE_SIZE 640    /* past RC_SMALL_MAX: a large block */
+#define GM_LIVE 0x4c495645u
+#define GM_DEAD 0xdeadbeefu
+
+/* The includer's: reports msg and does not return. */
+_Noreturn static void gm_fail(const char *msg);
+
+/* ------------------------------------------------------------ objects */
+
+/* Kind bits of an object. A leaf has neither GM_TRACKED nor GM_CLEAR. */
+enum {
+    GM_TRACKED = 1,   /* a node: its type has traverse */
+    GM_CLEAR = 2,     /* its type has clear (else the collector uses traverse) */
+    GM_LARGE = 4,     /* rc_new_sized(GM_LARGE_SIZE) */
+    GM_FIN_LOG = 8,   /* finalizer that only records that it ran */
+    GM_FIN_RES = 16,  /* finalizer that resurrects into the global list */
+};
+
+/* A real object; a leaf uses only id and magic. */
+typedef struct gm_real {
+    uint32_t id;
+    uint32_t magic;  /* GM_LIVE until release, then GM_DEAD */
+    void *slot[GM_SLOTS];
+} gm_real;
+
+/* What the model knows of one object, and what its callbacks saw. */
+typedef struct gm_obj {
+    gm_real *ptr;
+    int32_t slot[GM_SLOTS];  /* ids, -1 when empty */
+    uint32_t rc;             /* true reference count */
+    uint32_t alive_pos;      /* index in gm_world.alive */
+    uint8_t kind;
+    int8_t gen;              /* 0..2 for a live node, -1 otherwise */
+    bool alive, finalized, in_res;
+    bool loose_gen;          /* generation taken from the collector at next sync */
+    uint32_t seen;           /* sync stamp */
+    uint8_t fin_runs, releases;  /* what really happened */
+} gm_obj;
+
+enum { GM_EV_FIN = 1, GM_EV_REL = 2 };
+
+/* Byte-stream options; the fuzz target takes them from the first bytes. */
+typedef struct gm_config {
+    bool automatic;          /* automatic collections on, with small thresholds */
+    long threshold[3];
+    bool leak;               /* end with objects alive: rc_heap_free cleans up */
+    bool trace;              /* print each operation to stderr */
+} gm_config;
+
+typedef struct gm_world {
+    rc_heap *h;
+    gm_config cfg;
+    gm_obj *obj;             /* GM_MAX_OBJECTS, indexed by id */
+    uint32_t nobj;
+    uint32_t alive[GM_MAX_OBJECTS], nalive, ntracked;
+    int32_t roots[GM_MAX_ROOTS];
+    uint32_t nroots;
+    gm_real *res[GM_MAX_OBJECTS]; /* the resurrected list: strong references */
+    uint32_t nres;
+    /* events the model expects during the current operation, and those seen */
+    uint64_t expect[GM_MAX_EVENTS], seen[GM_MAX_EVENTS];
+    uint32_t nexpect, nseen;
+    /* the collector, as the model sees it */
+    long count[3];
+    size_t long_lived_total, long_lived_pending;
+    rc_gc_stats stats[3];
+    /* the collection in progress (between the "start" and "stop" callbacks) */
+    bool collecting;
+    int cur_gen;             /* its generation */
+    long cur_result;         /* what it must return */
+    uint32_t trash_fins;     /* finalizers of its garbage still to run */
+    int want_gen;            /* generation the next collection must have, -1: none */
+    uint32_t starts, stops;
+    /* an object being created by rc_new; an automatic collection may see it */
+    int pending_kind;        /* -1 when none */
+    int32_t pending_id;
+    bool tearing_down;       /* inside rc_heap_free */
+    uint32_t stamp;
+    /* scratch space of gm_model_collect, GM_MAX_OBJECTS each */
+    uint8_t *mark;           /* 0 not examined, 1 garbage, 2 reachable, 3 resurrected */
+    uint32_t *gc_refs;       /* references from outside the examined objects */
+    int32_t *work, *dead;
+    unsigned long op;        /* operations run, for messages */
+    char what[128];          /* the current operation, for messages */
+} gm_world;
+
+static gm_world *gm_w; /* the world the type callbacks report to */
+
+static void gm_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn static void gm_failf(const char *fmt, ...) {
+    char msg[768];
+    int n = snprintf(msg, sizeof msg, "op %lu (%s): ", gm_w ? gm_w->op : 0,
+                     gm_w ? gm_w->what : "-");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    gm_fail(msg);
+}
+
+#define GM_CHECK(cond, ...)                                                  \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            gm_failf(__VA_ARGS__);                                           \
+    } while (0)
+
+/* The model entry of a real object the collector hands us; checks it is one
+ * of ours and alive (a released object has GM_DEAD; under ASan reading a
+ * freed one aborts first). */
+static gm_obj *gm_of(const void *p, const char *who) {
+    const gm_real *r = p;
+    GM_CHECK(r->magic == GM_LIVE, "%s: %p is not a live object (magic %#x)", who, p, r->magic);
+    GM_CHECK(r->id < gm_w->nobj && gm_w->obj[r->id].ptr == r, "%s: %p has a bad id", who, p);
+    return &gm_w->obj[r->id];
+}
+
+static void gm_seen_event(int what, uint32_t id) {
+    gm_world *w = gm_w;
+    GM_CHECK(w->nseen < GM_MAX_EVENTS, "too many events");
+    w->seen[w->nseen++] = (uint64_t)what << 32 | id;
+}
+
+static void gm_expect_event(gm_world *w, int what, uint32_t id) {
+    GM_CHECK(w->nexpect < GM_MAX_EVENTS, "too many expected events");
+    w->expect[w->nexpect++] = (uint64_t)what << 32 | id;
+}
+
+/* A collection re-entered from a finalizer or release finds nothing. */
+static void gm_check_reentry(const char *who) {
+    if (gm_w->collecting) {
+        uint32_t starts = gm_w->starts;
+        long n = rc_gc_collect(gm_w->h, 2);
+        GM_CHECK(n == 0 && gm_w->starts == starts,
+                 "rc_gc_collect from %s during a collection returned %ld", who, n);
+    }
+}
+
+static void gm_traverse(void *self, rc_visit_fn visit, void *arg) {
+    gm_real *r = self;
+    /* The object rc_new is creating is zeroed until rc_new returns. */
+    if (!(r->magic == 0 && gm_w->pending_kind >= 0))
+        gm_of(self, "traverse");
+    for (int s = 0; s < GM_SLOTS; s++)
+        visit(&r->slot[s], arg);
+}
+
+static void gm_clear(void *self) {
+    gm_real *r = gm_of(self, "clear")->ptr;
+    for (int s = 0; s < GM_SLOTS; s++)
+        RC_CLEAR(r->slot[s]);
+}
+
+static void gm_finalize(void *self) {
+    gm_obj *o = gm_of(self, "finalize");
+    gm_real *r = o->ptr;
+    GM_CHECK(o->fin_runs == 0, "finalizer of #%u ran twice", r->id);
+    o->fin_runs++;
+    if (o->kind & GM_TRACKED)
+        for (int s = 0; s < GM_SLOTS; s++)
+            if (r->slot[s])
+                gm_of(r->slot[s], "a finalizer's referent");
+    gm_seen_event(GM_EV_FIN, r->id);
+    if (gm_w->collecting && (gm_w->mark[r->id] == 1 || gm_w->mark[r->id] == 3)) {
+        GM_CHECK(gm_w->trash_fins > 0, "finalizer of garbage #%u was not expected", r->id);
+        gm_w->trash_fins--;
+    }
+    gm_check_reentry("a finalizer");
+    if (o->kind & GM_FIN_RES)
+        gm_w->res[gm_w->nres++] = rc_incref(r);
+}
+
+static void gm_release(void *self) {
+    gm_obj *o = gm_of(self, "release");
+    gm_real *r = o->ptr;
+    GM_CHECK(o->releases == 0, "#%u released twice", r->id);
+    o->releases++;
+    if ((o->kind & GM_TRACKED) && !gm_w->tearing_down)
+        for (int s = 0; s < GM_SLOTS; s++)
+            GM_CHECK(r->slot[s] == NULL, "#%u released with slot %d still set", r->id, s);
+    GM_CHECK(!gm_w->collecting || gm_w->trash_fins == 0,
+             "#%u released before every finalizer of the garbage ran", r->id);
+    r->magic = GM_DEAD;
+    gm_seen_event(GM_EV_REL, r->id);
+    gm_check_reentry("release");
+}
+
+/* Types: nodes by (clear, finalizer), then leaves by finalizer. */
+#define GM_NODE(name, clr, fin) {name, sizeof(gm_real), gm_traverse, clr, fin, gm_release}
+#define GM_LEAF(name, fin) {name, 2 * sizeof(uint32_t), NULL, NULL, fin, gm_release}
+static const rc_type gm_types[9] = {
+    GM_NODE("node", NULL, NULL),       GM_NODE("node_log", NULL, gm_finalize),
+    GM_NODE("node_res", NULL, gm_finalize), GM_NODE("cnode", gm_clear, NULL),
+    GM_NODE("cnode_log", gm_clear, gm_finalize), GM_NODE("cnode_res", gm_clear, gm_finalize),
+    GM_LEAF("leaf", NULL),             GM_LEAF("leaf_log", gm_finalize),
+    GM_LEAF("leaf_res", gm_finalize),
+};
+
+static const rc_type *gm_type_of_kind(unsigned kind) {
+    unsigned fin = (kind & GM_FIN_RES) ? 2 : (kind & GM_FIN_LOG) ? 1 : 0;
+    if (!(kind & GM_TRACKED))
+        return &gm_types[6 + fin];
+    return &gm_types[((kind & GM_CLEAR) ? 3 : 0) + fin];
+}
+
+/* A kind from a byte: mostly nodes, some leaves, some finalizers. */
+static unsigned gm_kind_of_byte(unsigned b) {
+    unsigned kind = (b & 7) < 6 ? GM_TRACKED : 0;
+    if (kind && (b & 8))
+        kind |= GM_CLEAR;
+    if ((b >> 4) % 4 == 1)
+        kind |= GM_FIN_LOG;
+    else if ((b >> 4) % 4 == 2)
+        kind |= GM_FIN_RES;
+    if ((b >> 6) == 3 && (b & 1))
+        kind |= GM_LARGE;
+    return kind;
+}
+
+/* ------------------------------------------------------ the model itself */
+
+static void gm_model_decref(gm_world *w, int32_t id);
+
+static uint32_t gm_register(gm_world *w, unsigned kind, gm_real *p, int gen) {
+    uint32_t id = w->nobj++;
+    gm_obj *o = &w->obj[id];
+    memset(o, 0, sizeof *o);
+    o->ptr = p;
+    for (int s = 0; s < GM_SLOTS; s++)
+        o->slot[s] = -1;
+    o->rc = 1;
+    o->kind = (uint8_t)kind;
+    o->gen = (kind & GM_TRACKED) ? (int8_t)gen : -1;
+    o->alive = true;
+    o->alive_pos = w->nalive;
+    w->alive[w->nalive++] = id;
+    w->ntracked += (kind & GM_TRACKED) != 0;
+    p->id = id;
+    p->magic = GM_LIVE;
+    return id;
+}
+
+/* The object leaves the model: it must be released during this operation. */
+static void gm_model_free(gm_world *w, int32_t id) {
+    gm_obj *o = &w->obj[id];
+    o->alive = false;
+    uint32_t last = w->alive[--w->nalive];
+    w->alive[o->alive_pos] = last;
+    w->obj[last].alive_pos = o->alive_pos;
+    if (o->kind & GM_TRACKED) {
+        w->ntracked--;
+        if (w->count[0] > 0)
+            w->count[0]--;
+    }
+    gm_expect_event(w, GM_EV_REL, (uint32_t)id);
+}
+
+/* Reference counting: the count reached zero. The finalizer runs once and
+ * may resurrect; otherwise the object dies and drops its references. */
+static void gm_model_die(gm_world *w, int32_t id) {
+    gm_obj *o = &w->obj[id];
+    if ((o->kind & (GM_FIN_LOG | GM_FIN_RES)) && !o->finalized) {
+        o->finalized = true;
+        gm_expect_event(w, GM_EV_FIN, (uint32_t)id);
+        if (o->kind & GM_FIN_RES) {
+            o->rc = 1;
+            o->in_res = true;
+            o->loose_gen = true;
+            return;
+        }
+    }
+    gm_model_free(w, id);
+    for (int s = 0; s < GM_SLOTS; s++) {
+        int32_t t = o->slot[s];
+        o->slot[s] = -1;
+        if (t >= 0)
+            gm_model_decref(w, t);
+    }
+}
+
+static void gm_model_decref(gm_world *w, int32_t id) {
+    GM_CHECK(w->obj[id].rc > 0, "model: count of #%d below zero", id);
+    if (--w->obj[id].rc == 0)
+        gm_model_die(w, id);
+}
+
+/* Marks (mark[] = value) every object reachable from those already marked
+ * with value, through slots, among objects marked `among`. */
+static uint32_t gm_model_spread(gm_world *w, uint8_t value, uint8_t among) {
+    uint32_t n = 0, top = 0;
+    for (uint32_t i = 0; i < w->nalive; i++)
+        if (w->mark[w->alive[i]] == value)
+            w->work[top++] = (int32_t)w->alive[i], n++;
+    while (top > 0) {
+        gm_obj *o = &w->obj[w->work[--top]];
+        for (int s = 0; s < GM_SLOTS; s++) {
+            int32_t t = o->slot[s];
+            if (t >= 0 && w->mark[t] == among) {
+                w->mark[t] = value;
+                w->work[top++] = t;
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+/* The collection of generations 0..g, as CPython's gc_collect_main does it;
+ * returns what rc_gc_collect must return: the garbage that no finalizer
+ * resurrected. Leaves w->mark telling which objects were garbage. */
+static long gm_model_collect(gm_world *w, int g) {
+    if (g + 1 < 3)
+        w->count[g + 1]++;
+    for (int i = 0; i <= g; i++)
+        w->count[i] = 0;
+    memset(w->mark, 0, w->nobj);
+    /* trial deletion: references from outside the examined set */
+    uint32_t *gc_refs = w->gc_refs;
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        gm_obj *o = &w->obj[w->alive[i]];
+        if ((o->kind & GM_TRACKED) && o->gen <= g) {
+            w->mark[w->alive[i]] = 1;
+            gc_refs[w->alive[i]] = o->rc;
+        }
+    }
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        uint32_t id = w->alive[i];
+        if (w->mark[id] == 1)
+            for (int s = 0; s < GM_SLOTS; s++)
+                if (w->obj[id].slot[s] >= 0 && w->mark[w->obj[id].slot[s]] == 1)
+                    gc_refs[w->obj[id].slot[s]]--;
+    }
+    for (uint32_t i = 0; i < w->nalive; i++)
+        if (w->mark[w->alive[i]] == 1 && gc_refs[w->alive[i]] > 0)
+            w->mark[w->alive[i]] = 2;
+    uint32_t reachable = gm_model_spread(w, 2, 1);
+    int older = g < 2 ? g + 1 : 2;
+    if (g == 1)
+        w->long_lived_pending += reachable;
+    if (g == 2) {
+        w->long_lived_pending = 0;
+        w->long_lived_total = reachable;
+    }
+    /* finalizers of the garbage: each once; some resurrect */
+    w->trash_fins = 0;
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        gm_obj *o = &w->obj[w->alive[i]];
+        if (w->mark[w->alive[i]] == 2)
+            o->gen = (int8_t)older;
+        else if (w->mark[w->alive[i]] == 1 && (o->kind & (GM_FIN_LOG | GM_FIN_RES)) &&
+                 !o->finalized) {
+            o->finalized = true;
+            w->trash_fins++;
+            gm_expect_event(w, GM_EV_FIN, w->alive[i]);
+            if (o->kind & GM_FIN_RES) {
+                o->rc++;
+                o->in_res = true;
+                w->mark[w->alive[i]] = 3;
+            }
+        }
+    }
+    /* what the resurrected reach survives with them */
+    gm_model_spread(w, 3, 1);
+    int32_t *dead = w->dead;
+    long ndead = 0;
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        uint32_t id = w->alive[i];
+        if (w->mark[id] == 3)
+            w->obj[id].gen = (int8_t)older;
+        else if (w->mark[id] == 1)
+            dead[ndead++] = (int32_t)id;
+    }
+    for (long i = 0; i < ndead; i++)
+        gm_model_free(w, dead[i]);
+    for (long i = 0; i < ndead; i++) {
+        gm_obj *o = &w->obj[dead[i]];
+        for (int s = 0; s < GM_SLOTS; s++) {
+            int32_t t = o->slot[s];
+            o->slot[s] = -1;
+            if (t >= 0 && w->obj[t].alive)
+                gm_model_decref(w, t);
+        }
+    }
+    w->stats[g].collections++;
+    w->stats[g].collected += (size_t)ndead;
+    return ndead;
+}
+
+/* The generation an automatic collection must pick (CPython's
+ * gc_collect_generations, with the long-lived rule), -1 for none. */
+static int gm_auto_generation(const gm_world *w) {
+    for (int i = 2; i >= 0; i--)
+        if (w->count[i] > w->cfg.threshold[i]) {
+            if (i == 2 && w->long_lived_pending < w->long_lived_total / 4)
+                continue;
+            return i;
+        }
+    return -1;
+}
+
+/* ------------------------------------------ syncing with the collector */
+
+typedef struct gm_sync { gm_world *w; int gen; uint32_t n; } gm_sync;
+
+static int gm_sync_one(void *p, void *arg) {
+    gm_sync *sy = arg;
+    gm_world *w = sy->w;
+    gm_real *r = p;
+    if (r->magic == 0 && w->pending_kind >= 0 && w->pending_id < 0) {
+        GM_CHECK(w->nobj < GM_MAX_OBJECTS, "too many objects");
+        w->pending_id = (int32_t)gm_register(w, (unsigned)w->pending_kind, r, sy->gen);
+    }
+    gm_obj *o = gm_of(p, "rc_gc_get_objects");
+    GM_CHECK(o->kind & GM_TRACKED, "get_objects reports untracked #%u", r->id);
+    GM_CHECK(o->seen != w->stamp, "get_objects reports #%u twice", r->id);
+    o->seen = w->stamp;
+    if (o->gen != sy->gen) {
+        GM_CHECK(o->loose_gen || (int32_t)r->id == w->pending_id,
+                 "#%u is in generation %d, the model says %d", r->id, sy->gen, o->gen);
+        o->gen = (int8_t)sy->gen;
+    }
+    o->loose_gen = false;
+    sy->n++;
+    return 0;
+}
+
+/* Reads the generation of every tracked object from rc_gc_get_objects. */
+static void gm_sync_generations(gm_world *w) {
+    w->stamp++;
+    uint32_t n = 0;
+    for (int g = 0; g < 3; g++) {
+        gm_sync sy = {w, g, 0};
+        GM_CHECK(rc_gc_get_objects(w->h, g, gm_sync_one, &sy) == 0, "get_objects failed");
+        n += sy.n;
+    }
+    GM_CHECK(n == w->ntracked, "get_objects reports %u objects, %u are tracked", n, w->ntracked);
+}
+
+static void gm_gc_callback(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    gm_world *w = arg;
+    if (strcmp(phase, "start") == 0) {
+        GM_CHECK(!w->collecting, "\"start\" inside a collection");
+        GM_CHECK(w->want_gen >= 0, "an unexpected collection of generation %d", info->generation);
+        GM_CHECK(info->generation == w->want_gen, "collection of generation %d, expected %d",
+                 info->generation, w->want_gen);
+        w->want_gen = -1;
+        w->starts++;
+        gm_sync_generations(w);
+        w->cur_gen = info->generation;
+        w->cur_result = gm_model_collect(w, info->generation);
+        w->collecting = true;
+    } else {
+        GM_CHECK(strcmp(phase, "stop") == 0, "phase \"%s\"", phase);
+        GM_CHECK(w->collecting, "\"stop\" without \"start\"");
+        GM_CHECK(info->generation == w->cur_gen && (long)info->collected == w->cur_result &&
+                     info->uncollectable == 0,
+                 "stop info: generation %d collected %zu uncollectable %zu; expected %d %ld 0",
+                 info->generation, info->collected, info->uncollectable, w->cur_gen,
+                 w->cur_result);
+        GM_CHECK(w->trash_fins == 0, "%u finalizers of the garbage did not run", w->trash_fins);
+        w->collecting = false;
+        w->stops++;
+    }
+    (void)h;
+}
+
+/* ----------------------------------------------------------- operations */
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The events of the operation just run must be the model's, as multisets
+ * (the order inside one collection is the collector's list order). */
+static void gm_check_events(gm_world *w) {
+    qsort(w->expect, w->nexpect, sizeof w->expect[0], cmp_u64);
+    qsort(w->seen, w->nseen, sizeof w->seen[0], cmp_u64);
+    for (uint32_t i = 0; i < w->nexpect || i < w->nseen; i++) {
+        uint64_t e = i < w->nexpect ? w->expect[i] : UINT64_MAX;
+        uint64_t s = i < w->nseen ? w->seen[i] : UINT64_MAX;
+        if (e != s) {
+            uint64_t miss = e < s ? e : s;
+            gm_failf("%s of #%u %s (%u events expected, %u seen)",
+                     (miss >> 32) == GM_EV_FIN ? "finalizer" : "release",
+                     (unsigned)(miss & 0xffffffffu),
+                     e < s ? "expected but did not happen" : "happened unexpectedly",
+                     w->nexpect, w->nseen);
+        }
+    }
+    w->nexpect = w->nseen = 0;
+}
+
+/* Everything observable about the heap agrees with the model. */
+static void gm_check_state(gm_world *w) {
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        gm_obj *o = &w->obj[w->alive[i]];
+        gm_real *r = o->ptr;
+        GM_CHECK(o->releases == 0 && r->magic == GM_LIVE, "#%u released but reachable", r->id);
+        GM_CHECK(rc_refcount(r) == o->rc, "#%u has count %zu, the model %u", r->id,
+                 rc_refcount(r), o->rc);
+        GM_CHECK(rc_gc_is_tracked(r) == ((o->kind & GM_TRACKED) != 0), "#%u tracked wrong", r->id);
+        GM_CHECK(o->fin_runs == o->finalized, "#%u finalizer ran %u times, expected %d", r->id,
+                 o->fin_runs, o->finalized);
+        if (o->kind & GM_TRACKED)
+            GM_CHECK(rc_gc_is_finalized(r) == o->finalized, "#%u is_finalized wrong", r->id);
+        for (int s = 0; (o->kind & GM_TRACKED) && s < GM_SLOTS; s++)
+            GM_CHECK(r->slot[s] == (o->slot[s] < 0 ? NULL : w->obj[o->slot[s]].ptr),
+                     "#%u slot %d changed", r->id, s);
+    }
+    uint32_t inres = 0;
+    for (uint32_t i = 0; i < w->nres; i++)
+        inres += gm_of(w->res[i], "the resurrected list")->in_res;
+    GM_CHECK(inres == w->nres, "an object in the resurrected list was not resurrected");
+    rc_heap_stats hs;
+    rc_heap_get_stats(w->h, &hs);
+    GM_CHECK(hs.objects == w->nalive && hs.tracked == w->ntracked,
+             "heap stats: %zu objects, %zu tracked; model %u, %u", hs.objects, hs.tracked,
+             w->nalive, w->ntracked);
+    long count[3];
+    rc_gc_get_count(w->h, count);
+    GM_CHECK(count[0] == w->count[0] && count[1] == w->count[1] && count[2] == w->count[2],
+             "counts %ld %ld %ld, model %ld %ld %ld", count[0], count[1], count[2], w->count[0],
+             w->count[1], w->count[2]);
+    rc_gc_stats st[3];
+    rc_gc_get_stats(w->h, st);
+    for (int g = 0; g < 3; g++)
+        GM_CHECK(st[g].collections == w->stats[g].collections &&
+                     st[g].collected == w->stats[g].collected && st[g].uncollectable == 0,
+                 "stats of generation %d: %zu %zu %zu, model %zu %zu 0", g, st[g].collections,
+                 st[g].collected, st[g].uncollectable, w->stats[g].collections,
+                 w->stats[g].collected);
+}
+
+/* Creates an object the program holds as a new root; its id or -1. */
+static int32_t gm_new(gm_world *w, unsigned kind) {
+    if (w->nalive >= GM_MAX_ALIVE || w->nobj >= GM_MAX_OBJECTS || w->nroots >= GM_MAX_ROOTS)
+        return -1;
+    if (kind & GM_TRACKED) {
+        w->count[0]++;
+        if (w->cfg.automatic && w->count[0] > w->cfg.threshold[0])
+            w->want_gen = gm_auto_generation(w);
+    }
+    w->pending_kind = (int)kind;
+    w->pending_id = -1;
+    gm_real *p = (kind & GM_LARGE) ? rc_new_sized(w->h, gm_type_of_kind(kind), GM_LARGE_SIZE)
+                                   : rc_new(w->h, gm_type_of_kind(kind));
+    w->pending_kind = -1;
+    GM_CHECK(p != NULL, "rc_new failed");
+    GM_CHECK(w->want_gen < 0 && w->starts == w->stops,
+             "an automatic collection of generation %d did not run", w->want_gen);
+    int32_t id = w->pending_id;
+    if (id >= 0)
+        GM_CHECK(w->obj[id].ptr == p, "the object in a collection was not the new one");
+    else
+        id = (int32_t)gm_register(w, kind, p, 0);
+    w->roots[w->nroots++] = id;
+    return id;
+}
+
+/* Stores a new reference to object b in slot s of node a. */
+static void gm_link(gm_world *w, int32_t a, int s, int32_t b) {
+    gm_obj *o = &w->obj[a];
+    int32_t old = o->slot[s];
+    w->obj[b].rc++;
+    o->slot[s] = b;
+    RC_SET(o->ptr->slot[s], rc_incref(w->obj[b].ptr));
+    if (old >= 0)
+        gm_model_decref(w, old);
+}
+
+static void gm_unlink(gm_world *w, int32_t a, int s) {
+    gm_obj *o = &w->obj[a];
+    int32_t old = o->slot[s];
+    o->slot[s] = -1;
+    RC_CLEAR(o->ptr->slot[s]);
+    if (old >= 0)
+        gm_model_decref(w, old);
+}
+
+static void gm_hold(gm_world *w, int32_t id) {
+    if (id < 0 || w->nroots >= GM_MAX_ROOTS)
+        return;
+    w->obj[id].rc++;
+    rc_incref(w->obj[id].ptr);
+    w->roots[w->nroots++] = id;
+}
+
+static void gm_drop_root(gm_world *w, uint32_t i) {
+    int32_t id = w->roots[i];
+    w->roots[i] = w->roots[--w->nroots];
+    rc_decref(w->obj[id].ptr);
+    gm_model_decref(w, id);
+}
+
+static void gm_res_pop(gm_world *w) {
+    gm_real *r = w->res[--w->nres];
+    gm_obj *o = gm_of(r, "the resurrected list");
+    GM_CHECK(o->in_res, "#%u in the resurrected list", r->id);
+    o->in_res = false;
+    rc_decref(r);
+    gm_model_decref(w, (int32_t)(o - w->obj));
+}
+
+static void gm_collect(gm_world *w, int g) {
+    uint32_t starts = w->starts;
+    w->want_gen = g;
+    long n = rc_gc_collect(w->h, g);
+    GM_CHECK(w->starts == starts + 1 && w->stops == starts + 1,
+             "rc_gc_collect(%d) did not call the callbacks once", g);
+    GM_CHECK(n == w->cur_result, "rc_gc_collect(%d) returned %ld, the model says %ld", g, n,
+             w->cur_result);
+}
+
+/* A list (ring) of k nodes linked through slot 0; the program holds the head. */
+static void gm_chain(gm_world *w, unsigned k, unsigned kindbits, bool ring) {
+    int32_t head = gm_new(w, GM_TRACKED | (kindbits & ~GM_LARGE));
+    if (head < 0)
+        return;
+    int32_t prev = head;
+    for (unsigned i = 1; i < k; i++) {
+        unsigned fin = (kindbits >> (i % 7)) & 3;
+        int32_t n = gm_new(w, GM_TRACKED | (i % 3 == 0 ? GM_CLEAR : 0) |
+                                  (fin == 1 ? GM_FIN_LOG : fin == 2 ? GM_FIN_RES : 0));
+        if (n < 0)
+            break;
+        gm_link(w, prev, 0, n);
+        gm_drop_root(w, w->nroots - 1);
+        prev = n;
+    }
+    if (ring)
+        gm_link(w, prev, 0, head);
+}
+
+typedef struct gm_reader { const uint8_t *p, *end; } gm_reader;
+
+static unsigned gm_byte(gm_reader *r) { return r->p < r->end ? *r->p++ : 0; }
+
+/* The root a byte names, -1 when the program holds none. */
+static int gm_root_index(gm_world *w, unsigned b) {
+    return w->nroots ? (int)(b % w->nroots) : -1;
+}
+
+/* Runs one operation read from rd. */
+static void gm_step(gm_world *w, gm_reader *rd) {
+    unsigned op = gm_byte(rd) % 32, a = gm_byte(rd), b = gm_byte(rd), c = gm_byte(rd);
+    int i = gm_root_index(w, a), j = gm_root_index(w, c);
+    int32_t ida = i >= 0 ? w->roots[i] : -1;
+    bool node = ida >= 0 && (w->obj[ida].kind & GM_TRACKED);
+    w->op++;
+    snprintf(w->what, sizeof w->what, "skipped");
+    if (op < 7) {
+        snprintf(w->what, sizeof w->what, "new kind %#x", gm_kind_of_byte(a));
+        gm_new(w, gm_kind_of_byte(a));
+    } else if (op < 14) {
+        if (node && j >= 0) {
+            snprintf(w->what, sizeof w->what, "link #%d.%u = #%d", ida, b % GM_SLOTS,
+                     w->roots[j]);
+            gm_link(w, ida, (int)(b % GM_SLOTS), w->roots[j]);
+        }
+    } else if (op < 16) {
+        if (node) {
+            snprintf(w->what, sizeof w->what, "unlink #%d.%u", ida, b % GM_SLOTS);
+            gm_unlink(w, ida, (int)(b % GM_SLOTS));
+        }
+    } else if (op < 20) {
+        if (i >= 0) {
+            snprintf(w->what, sizeof w->what, "drop #%d", ida);
+            gm_drop_root(w, (uint32_t)i);
+        }
+    } else if (op < 21) {
+        if (i >= 0) {
+            snprintf(w->what, sizeof w->what, "dup #%d", ida);
+            gm_hold(w, ida);
+        }
+    } else if (op < 23) {
+        if (node) {
+            snprintf(w->what, sizeof w->what, "load #%d.%u", ida, b % GM_SLOTS);
+            gm_hold(w, w->obj[ida].slot[b % GM_SLOTS]);
+        }
+    } else if (op < 26) {
+        snprintf(w->what, sizeof w->what, "collect %u", b % 3);
+        gm_collect(w, (int)(b % 3));
+    } else if (op < 27) {
+        if (w->nres) {
+            snprintf(w->what, sizeof w->what, "pop resurrected");
+            gm_res_pop(w);
+        }
+    } else if (op < 29) {
+        snprintf(w->what, sizeof w->what, "%s of %u", op == 27 ? "chain" : "ring", 1 + b % 96);
+        gm_chain(w, 1 + b % 96, c, op == 28);
+    } else if (op < 30) {
+        snprintf(w->what, sizeof w->what, "drop all");
+        while (w->nroots)
+            gm_drop_root(w, w->nroots - 1);
+    } else {
+        snprintf(w->what, sizeof w->what, "collect 2");
+        gm_collect(w, 2);
+    }
+    if (w->cfg.trace)
+        fprintf(stderr, "gc_model: op %lu: %s\n", w->op, w->what);
+    gm_check_events(w);
+    if (w->op % 8 == 0 || op >= 23)
+        gm_check_state(w);
+}
+
+/* Ends the program: without cfg.leak, drops everything and collects until
+ * nothing is left, then rc_heap_free must find no leak; with cfg.leak,
+ * rc_heap_free must collect, finalize and release what is still alive. */
+static void gm_finish(gm_world *w) {
+    if (!w->cfg.leak) {
+        snprintf(w->what, sizeof w->what, "cleanup");
+        for (unsigned round = 0; w->nalive > 0; round++) {
+            GM_CHECK(round <= GM_MAX_OBJECTS, "objects survive every collection");
+            while (w->nroots)
+                gm_drop_root(w, w->nroots - 1);
+            while (w->nres)
+                gm_res_pop(w);
+            gm_collect(w, 2);
+            gm_check_events(w);
+        }
+        gm_check_state(w);
+    }
+    snprintf(w->what, sizeof w->what, "rc_heap_free");
+    GM_CHECK(rc_gc_callback_remove(w->h, gm_gc_callback, w) == 0, "callback_remove failed");
+    long left = 0;
+    if (w->cfg.leak) {
+        gm_model_collect(w, 2);
+        left = w->nalive;
+        for (uint32_t i = 0; i < w->nalive; i++) {
+            gm_obj *o = &w->obj[w->alive[i]];
+            if ((o->kind & (GM_FIN_LOG | GM_FIN_RES)) && !o->finalized) {
+                o->finalized = true;
+                gm_expect_event(w, GM_EV_FIN, w->alive[i]);
+            }
+        }
+        while (w->nalive)
+            gm_model_free(w, (int32_t)w->alive[0]);
+    }
+    w->tearing_down = true;
+    size_t n = rc_heap_free(w->h);
+    w->h = NULL;
+    GM_CHECK((long)n == left, "rc_heap_free returned %zu, expected %ld", n, left);
+    gm_check_events(w);
+    for (uint32_t id = 0; id < w->nobj; id++)
+        GM_CHECK(w->obj[id].releases == 1 && w->obj[id].fin_runs == w->obj[id].finalized,
+                 "#%u: released %u times, finalized %u times, expected 1, %d", id,
+                 w->obj[id].releases, w->obj[id].fin_runs, w->obj[id].finalized);
+}
+
+/* Config from the first bytes (the fuzz target's way). */
+static gm_config gm_config_of_bytes(gm_reader *rd) {
+    unsigned flags = gm_byte(rd);
+    gm_config cfg = {0};
+    cfg.automatic = flags & 1;
+    cfg.leak = (flags & 6) == 6;
+    cfg.threshold[0] = 1 + (long)(gm_byte(rd) % 24);
+    cfg.threshold[1] = 1 + (long)(flags >> 3) % 4;
+    cfg.threshold[2] = 1 + (long)(flags >> 5) % 4;
+    return cfg;
+}
+
+/* Runs the program in data on a fresh heap against the model. cfg NULL:
+ * the configuration comes from the first bytes. */
+static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
+    gm_reader rd = {data, data + len};
+    gm_world *w = calloc(1, sizeof *w);
+    gm_obj *obj = calloc(GM_MAX_OBJECTS, sizeof *obj);
+    uint8_t *mark = calloc(GM_MAX_OBJECTS, 1);
+    uint32_t *gc_refs = calloc(GM_MAX_OBJECTS, sizeof *gc_refs);
+    int32_t *work = calloc(GM_MAX_OBJECTS, sizeof *work);
+    int32_t *dead = calloc(GM_MAX_OBJECTS, sizeof *dead);
+    if (!w || !obj || !mark || !gc_refs || !work || !dead)
+        gm_fail("out of memory");
+    w->obj = obj;
+    w->mark = mark;
+    w->gc_refs = gc_refs;
+    w->work = work;
+    w->dead = dead;
+    w->cfg = cfg ? *cfg : gm_config_of_bytes(&rd);
+    w->pending_kind = -1;
+    w->want_gen = -1;
+    gm_w = w;
+    snprintf(w->what, sizeof w->what, "setup");
+    w->h = rc_heap_new();
+    GM_CHECK(w->h != NULL, "rc_heap_new failed");
+    if (w->cfg.automatic)
+        rc_gc_set_threshold(w->h, w->cfg.threshold[0], w->cfg.threshold[1], w->cfg.threshold[2]);
+    else
+        rc_gc_disable(w->h);
+    GM_CHECK(rc_gc_callback_add(w->h, gm_gc_callback, w) == 0, "callback_add failed");
+    while (rd.p < rd.end)
+        gm_step(w, &rd);
+    gm_check_state(w);
+    gm_finish(w);
+    gm_w = NULL;
+    free(dead);
+    free(work);
+    free(gc_refs);
+    free(mark);
+    free(obj);
+    free(w);
+}
+
+#endif /* RCGC_TEST_GC_MODEL_H */

@@ -1,0 +1,471 @@
+/*
+ * test_alloc.c — the small-object allocator and raw memory: size classes,
+ * alignment, the block -> pool lookup, the class lists that make allocation
+ * O(1), empty pools going back, large blocks, rc_realloc, rc_calloc.
+ */
+#include "check_main.h"
+#include "test_support.h"
+#include "internal.h"
+
+static const rc_type plain_type = {"plain", 16, NULL, NULL, NULL, NULL};
+
+static void one_slot(void *self, rc_visit_fn visit, void *arg) { visit((void **)self, arg); }
+static const rc_type tracked_type = {"tracked", 16, one_slot, NULL, NULL, NULL};
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static size_t in_use(const rc_heap *h) { return stats_of(h).bytes_in_use; }
+static size_t reserved(const rc_heap *h) { return stats_of(h).bytes_reserved; }
+
+/* A byte pattern that differs per block and per offset. */
+static unsigned char pattern(size_t block, size_t i) {
+    return (unsigned char)(block * 131 + i * 7 + 1);
+}
+static void fill(void *p, size_t n, size_t block) {
+    for (size_t i = 0; i < n; i++)
+        ((unsigned char *)p)[i] = pattern(block, i);
+}
+static bool holds(const void *p, size_t n, size_t block) {
+    for (size_t i = 0; i < n; i++)
+        if (((const unsigned char *)p)[i] != pattern(block, i))
+            return false;
+    return true;
+}
+
+/* xorshift: a fixed, repeatable sequence. */
+static uint64_t rng_state = 88172645463325252ull;
+static uint64_t rng(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* ------------------------------------------------------------ size classes */
+
+/* rc_sizeof is the 16-byte class of size + header: 8 bytes of header
+ * untracked, 24 tracked; past the largest class, the large block. */
+static void check_classes(const rc_type *t, size_t header) {
+    rc_heap *h = rc_heap_new();
+    for (size_t size = 1; size <= 700; size++) {
+        size_t before = in_use(h);
+        void *o = rc_new_sized(h, t, size);
+        ck_assert_ptr_nonnull(o);
+        size_t want = size + header <= RC_SMALL_MAX ? round16(size + header)
+                                                    : RC_LARGE_OFFSET + size;
+        ck_assert_msg(rc_sizeof(o) == want, "size %zu: rc_sizeof %zu, want %zu", size,
+                      rc_sizeof(o), want);
+        ck_assert_uint_eq(in_use(h) - before, want);
+        rc_decref(o);
+        ck_assert_uint_eq(in_use(h), before);
+    }
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+
+START_TEST(size_classes_untracked) { check_classes(&plain_type, 8); }
+END_TEST
+
+START_TEST(size_classes_tracked) { check_classes(&tracked_type, 24); }
+END_TEST
+
+/* Header cost as the issue states it: 8 bytes untracked, 24 tracked. */
+START_TEST(header_bytes) {
+    rc_heap *h = rc_heap_new();
+    void *a = rc_new_sized(h, &plain_type, 8), *b = rc_new_sized(h, &tracked_type, 8);
+    ck_assert_uint_eq(rc_sizeof(a), 16);
+    ck_assert_uint_eq(rc_sizeof(b), 32);
+    rc_decref(a);
+    rc_decref(b);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* --------------------------------------------------------------- alignment */
+
+#define NSIZES 601
+static const size_t large_sizes[] = {1000, 4096, 65536 + 3, 1 << 20};
+#define NLARGE (sizeof large_sizes / sizeof *large_sizes)
+
+/* Every object of every size is 16-byte aligned, and no two overlap. */
+START_TEST(alignment_objects) {
+    rc_heap *h = rc_heap_new();
+    void *objs[2][NSIZES + NLARGE];
+    size_t sizes[NSIZES + NLARGE];
+    for (size_t i = 0; i < NSIZES + NLARGE; i++)
+        sizes[i] = i < NSIZES ? (i ? i : 1) : large_sizes[i - NSIZES];
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < NSIZES + NLARGE; i++) {
+            void *o = rc_new_sized(h, k ? &tracked_type : &plain_type, sizes[i]);
+            ck_assert_ptr_nonnull(o);
+            ck_assert_msg((uintptr_t)o % 16 == 0, "size %zu at %p", sizes[i], o);
+            fill(o, sizes[i], k * 10000 + i);
+            objs[k][i] = o;
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < NSIZES + NLARGE; i++) {
+            ck_assert_msg(holds(objs[k][i], sizes[i], k * 10000 + i), "size %zu", sizes[i]);
+            /* Dying objects must not visit their (non-pointer) bytes. */
+            memset(objs[k][i], 0, sizes[i]);
+            rc_decref(objs[k][i]);
+        }
+    }
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* rc_malloc blocks of every size 0..600 and large ones: 16-byte aligned,
+ * distinct (size 0 included), not overlapping. */
+START_TEST(alignment_malloc) {
+    rc_heap *h = rc_heap_new();
+    void *blocks[NSIZES + NLARGE];
+    size_t sizes[NSIZES + NLARGE];
+    for (size_t i = 0; i < NSIZES + NLARGE; i++) {
+        sizes[i] = i < NSIZES ? i : large_sizes[i - NSIZES];
+        blocks[i] = rc_malloc(h, sizes[i]);
+        ck_assert_ptr_nonnull(blocks[i]);
+        ck_assert_msg((uintptr_t)blocks[i] % 16 == 0, "size %zu at %p", sizes[i], blocks[i]);
+        fill(blocks[i], sizes[i], i);
+    }
+    void *zero2 = rc_malloc(h, 0);
+    ck_assert_ptr_nonnull(zero2);
+    ck_assert_ptr_ne(zero2, blocks[0]);
+    for (size_t i = 0; i < NSIZES + NLARGE; i++) {
+        ck_assert_msg(holds(blocks[i], sizes[i], i), "size %zu", sizes[i]);
+        rc_free(h, blocks[i]);
+    }
+    rc_free(h, zero2);
+    rc_free(h, NULL);
+    ck_assert_uint_eq(in_use(h), 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------- structure */
+
+/* The block -> pool lookup is one mask: the pool starts at the block's
+ * RC_POOL_SIZE-aligned floor, belongs to the heap, and serves the block's
+ * class and kind. Large blocks and foreign pointers are in no pool. */
+START_TEST(pool_lookup) {
+    rc_heap *h = rc_heap_new();
+    for (size_t size = 0; size <= RC_SMALL_MAX; size += 8) {
+        char *raw = rc_malloc(h, size);
+        rc_pool *p = rc__pool_lookup(h, raw);
+        ck_assert_ptr_eq(p, rc_pool_of(raw));
+        ck_assert_uint_eq((uintptr_t)p % RC_POOL_SIZE, 0);
+        ck_assert_ptr_eq(p->heap, h);
+        ck_assert_uint_eq(p->kind, RC_KIND_RAW);
+        ck_assert_uint_eq(p->block_size, size < 16 ? 16 : round16(size));
+        ck_assert((char *)raw >= (char *)p + sizeof *p);
+        ck_assert(raw < p->end);
+        ck_assert(rc__pool_block_live(p, raw));
+        rc_free(h, raw);
+        ck_assert(!rc__pool_block_live(p, raw));
+    }
+    for (size_t size = 1; size + 24 <= RC_SMALL_MAX; size += 8) {
+        for (int k = 0; k < 2; k++) {
+            char *o = rc_new_sized(h, k ? &tracked_type : &plain_type, size);
+            char *block = o - (k ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE);
+            rc_pool *p = rc__pool_lookup(h, o);
+            ck_assert_ptr_eq(p, rc_pool_of(block));
+            ck_assert_ptr_eq(p->heap, h);
+            ck_assert_uint_eq(p->kind, k ? RC_KIND_GC : RC_KIND_PLAIN);
+            ck_assert_uint_eq(p->block_size, rc_sizeof(o));
+            ck_assert(rc__pool_block_live(p, block));
+            ck_assert_ptr_eq(rc_heap_of(o), h);
+            rc_decref(o);
+        }
+    }
+    char *big = rc_malloc(h, 100000);
+    ck_assert_ptr_null(rc__pool_lookup(h, big));
+    ck_assert_ptr_eq(rc_large_of(big)->heap, h);
+    int local;
+    ck_assert_ptr_null(rc__pool_lookup(h, &local));
+    rc_free(h, big);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* Allocation is O(1) because the first pool on a class list always has a
+ * free block: after random churn, every listed pool has room, every pool
+ * with room and blocks in use is listed, and the pools' counts add up. */
+START_TEST(class_lists) {
+    rc_heap *h = rc_heap_new();
+    enum { SLOTS = 20000, OPS = 200000 };
+    static void *live[SLOTS];
+    size_t nlive = 0;
+    for (int op = 0; op < OPS; op++) {
+        size_t i = rng() % SLOTS;
+        if (live[i]) {
+            rc_free(h, live[i]);
+            live[i] = NULL;
+            nlive--;
+        } else {
+            live[i] = rc_malloc(h, 1 + rng() % RC_SMALL_MAX);
+            nlive++;
+        }
+    }
+    for (unsigned kind = 0; kind < RC_NKINDS; kind++) {
+        for (unsigned cls = 0; cls < RC_NCLASSES; cls++) {
+            for (rc_pool *p = h->classes[kind][cls]; p; p = p->next) {
+                ck_assert(p->in_list);
+                ck_assert_uint_lt(p->used, p->capacity);
+                ck_assert_uint_eq(p->kind, kind);
+                ck_assert_uint_eq(p->block_size, (cls + 1) * RC_GRAIN);
+            }
+        }
+    }
+    size_t used = 0;
+    for (rc_arena *a = h->arenas; a; a = a->next) {
+        for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
+            rc_pool *p = (rc_pool *)(a->first_pool + i * RC_POOL_SIZE);
+            if (p->used > 0 && p->used < p->capacity)
+                ck_assert(p->in_list);
+            used += p->used;
+        }
+    }
+    ck_assert_uint_eq(used, nlive);
+    for (size_t i = 0; i < SLOTS; i++)
+        rc_free(h, live[i]);
+    ck_assert_uint_eq(in_use(h), 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* Shuffles n pointers (Fisher-Yates): deaths in no particular order. */
+static void shuffle(void **v, size_t n) {
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = rng() % (i + 1);
+        void *t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* Makes n objects or blocks (make(h, i)) of at least min_bytes each, lets
+ * them die in random order, and checks that bytes_reserved falls back below
+ * start + slack; twice (the second round starts from what the first left). */
+static void churn(void *(*make)(rc_heap *h, size_t i), size_t n, size_t min_bytes,
+                  size_t slack) {
+    rc_heap *h = rc_heap_new();
+    rc_gc_disable(h); /* collections would only walk the live objects again */
+    void **objs = malloc(n * sizeof *objs);
+    ck_assert_ptr_nonnull(objs);
+    for (int round = 0; round < 2; round++) {
+        size_t start = reserved(h);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_ptr_nonnull(objs[i] = make(h, i));
+        size_t peak = reserved(h);
+        ck_assert_uint_ge(in_use(h), n * min_bytes);
+        ck_assert_uint_ge(peak, in_use(h));
+        shuffle(objs, n);
+        for (size_t i = 0; i < n; i++) {
+            if (rc_pool_of(objs[i])->kind == RC_KIND_RAW)
+                rc_free(h, objs[i]);
+            else
+                rc_decref(objs[i]);
+        }
+        rc_heap_stats s = stats_of(h);
+        ck_assert_uint_eq(s.objects, 0);
+        ck_assert_uint_eq(s.bytes_in_use, 0);
+        ck_assert_msg(s.bytes_reserved < start + slack,
+                      "round %d: %zu bytes reserved at the start, %zu at the peak, %zu after",
+                      round, start, peak, s.bytes_reserved);
+    }
+    free(objs);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+
+/* Room for the pool map sized for a peak of about 100 arenas. */
+#define MAP_SLACK ((size_t)512 << 10)
+#define ARENA_COST (RC_ARENA_SIZE + sizeof(rc_arena))
+
+static void *make_tracked(rc_heap *h, size_t i) { (void)i; return rc_new(h, &tracked_type); }
+
+/* After a million objects die, in random order, their pools and arenas go
+ * back: left are the one wholly free arena kept and the arena of the class's
+ * last pool (kept against thrashing, docs/design.md). */
+START_TEST(empty_pools_go_back) {
+    churn(make_tracked, scaled(1000000), 40, 2 * ARENA_COST + MAP_SLACK);
+}
+END_TEST
+
+static void *make_mixed(rc_heap *h, size_t i) {
+    return i % 4 == 3 ? rc_new(h, &tracked_type) : rc_malloc(h, 16 + rng() % 240);
+}
+
+/* The same with raw blocks of 16 classes beside the objects: each class
+ * keeps its last pool, and with it at most one arena. */
+START_TEST(empty_pools_go_back_mixed) {
+    churn(make_mixed, scaled(1000000), 40, (17 + 1) * ARENA_COST + MAP_SLACK);
+}
+END_TEST
+
+/* ------------------------------------------------------------ large blocks */
+
+/* A large block costs exactly its header and payload, from the alloc
+ * function, and goes straight back when freed. */
+START_TEST(large_blocks) {
+    rc_heap *h = rc_heap_new();
+    /* The large-block map and the type's registration exist from now on. */
+    rc_free(h, rc_malloc(h, 1000));
+    rc_decref(rc_new(h, &tracked_type));
+    size_t r0 = reserved(h), u0 = in_use(h);
+    char *p = rc_malloc(h, 100000);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(reserved(h) - r0, RC_LARGE_OFFSET + 100000);
+    ck_assert_uint_eq(in_use(h) - u0, RC_LARGE_OFFSET + 100000);
+    fill(p, 100000, 1);
+    ck_assert(holds(p, 100000, 1));
+    rc_free(h, p);
+    ck_assert_uint_eq(reserved(h), r0);
+    ck_assert_uint_eq(in_use(h), u0);
+
+    void *o = rc_new_sized(h, &tracked_type, 10000);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_uint_eq(rc_sizeof(o), RC_LARGE_OFFSET + 10000);
+    ck_assert_uint_eq(reserved(h) - r0, RC_LARGE_OFFSET + 10000);
+    ck_assert_uint_eq(rc_refcount(o), 1);
+    ck_assert_ptr_eq(rc_type_of(o), &tracked_type);
+    rc_decref(o);
+    ck_assert_uint_eq(reserved(h), r0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- realloc */
+
+/* Growing and shrinking across classes and to and from large blocks keeps
+ * the contents up to the smaller size; bytes_in_use follows the block. */
+START_TEST(realloc_keeps_contents) {
+    static const size_t steps[] = {1,   10,  16,  17,   100,    300, 512, 513, 2000,
+                                   100000, 600, 48, 8, 700000, 3, 0, 40};
+    rc_heap *h = rc_heap_new();
+    char *p = rc_realloc(h, NULL, 5); /* acts as rc_malloc */
+    ck_assert_ptr_nonnull(p);
+    size_t size = 5;
+    fill(p, size, 0);
+    for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+        size_t next = steps[k];
+        char *q = rc_realloc(h, p, next);
+        ck_assert_ptr_nonnull(q);
+        ck_assert_uint_eq((uintptr_t)q % 16, 0);
+        size_t kept = size < next ? size : next;
+        ck_assert_msg(holds(q, kept, k), "%zu -> %zu bytes lost contents", size, next);
+        size_t block = next <= RC_SMALL_MAX ? (next < 16 ? 16 : round16(next))
+                                            : RC_LARGE_OFFSET + next;
+        ck_assert_uint_eq(in_use(h), block);
+        fill(q, next, k + 1);
+        p = q;
+        size = next;
+    }
+    rc_free(h, p);
+    ck_assert_uint_eq(in_use(h), 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* Within one class a block already fits: rc_realloc does not move it. */
+START_TEST(realloc_same_class_stays) {
+    rc_heap *h = rc_heap_new();
+    char *p = rc_malloc(h, 17);
+    fill(p, 17, 3);
+    ck_assert_ptr_eq(rc_realloc(h, p, 32), p);
+    ck_assert_ptr_eq(rc_realloc(h, p, 20), p);
+    ck_assert(holds(p, 17, 3));
+    ck_assert_uint_eq(in_use(h), 32);
+    rc_free(h, p);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ calloc */
+
+/* rc_calloc zeroes, even where freed blocks full of other bytes are reused. */
+START_TEST(calloc_zeroes) {
+    rc_heap *h = rc_heap_new();
+    enum { PER = 8 };
+    for (size_t size = 16; size <= 2048; size += 16) {
+        void *dirty[PER];
+        for (int i = 0; i < PER; i++) {
+            dirty[i] = rc_malloc(h, size);
+            memset(dirty[i], 0xFF, size);
+        }
+        for (int i = 0; i < PER; i++)
+            rc_free(h, dirty[i]);
+        for (int i = 0; i < PER; i++) {
+            unsigned char *z = rc_calloc(h, size / 16, 16);
+            ck_assert_ptr_nonnull(z);
+            size_t b = 0;
+            while (b < size && z[b] == 0)
+                b++;
+            ck_assert_msg(b == size, "size %zu: byte %zu is not 0", size, b);
+            dirty[i] = z;
+        }
+        for (int i = 0; i < PER; i++)
+            rc_free(h, dirty[i]);
+    }
+    void *none = rc_calloc(h, 0, 16);
+    ck_assert_ptr_nonnull(none);
+    rc_free(h, none);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* n * size overflowing, or a size nothing can serve: NULL + ENOMEM, and the
+ * heap is as it was. A NULL heap: EINVAL. */
+START_TEST(calloc_overflow_and_huge) {
+    counting_alloc c = {.limit = (size_t)1 << 30};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    void *keep = rc_malloc(h, 64);
+    rc_free(h, rc_malloc(h, 1000)); /* the large-block map exists from now on */
+    size_t r0 = reserved(h), u0 = in_use(h);
+    static const size_t bad[][2] = {
+        {SIZE_MAX / 2 + 1, 2}, {SIZE_MAX, SIZE_MAX}, {(size_t)1 << 33, (size_t)1 << 33},
+        {2, SIZE_MAX / 2 + 1}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        errno = 0;
+        ck_assert_ptr_null(rc_calloc(h, bad[i][0], bad[i][1]));
+        ck_assert_int_eq(errno, ENOMEM);
+    }
+    errno = 0;
+    ck_assert_ptr_null(rc_malloc(h, SIZE_MAX));
+    ck_assert_int_eq(errno, ENOMEM);
+    errno = 0;
+    ck_assert_ptr_null(rc_malloc(h, (size_t)1 << 40)); /* over the alloc fn's limit */
+    ck_assert_int_eq(errno, ENOMEM);
+    errno = 0;
+    ck_assert_ptr_null(rc_realloc(h, keep, SIZE_MAX - 8));
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_uint_eq(reserved(h), r0);
+    ck_assert_uint_eq(in_use(h), u0);
+    errno = 0;
+    ck_assert_ptr_null(rc_malloc(NULL, 8));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_calloc(NULL, 1, 8));
+    ck_assert_int_eq(errno, EINVAL);
+    rc_free(h, keep);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(c.outstanding, 0);
+}
+END_TEST
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("alloc");
+    add_case(s, tcase_create("size_classes_untracked"), size_classes_untracked);
+    add_case(s, tcase_create("size_classes_tracked"), size_classes_tracked);
+    add_case(s, tcase_create("header_bytes"), header_bytes);
+    add_case(s, tcase_create("alignment_objects"), alignment_objects);
+    add_case(s, tcase_create("alignment_malloc"), alignment_malloc);
+    add_case(s, tcase_create("pool_lookup"), pool_lookup);
+    add_case(s, tcase_create("class_lists"), class_lists);
+    add_case(s, tcase_create("empty_pools_go_back"), empty_pools_go_back);
+    add_case(s, tcase_create("empty_pools_go_back_mixed"), empty_pools_go_back_mixed);
+    add_case(s, tcase_create("large_blocks"), large_blocks);
+    add_case(s, tcase_create("realloc_keeps_contents"), realloc_keeps_contents);
+    add_case(s, tcase_create("realloc_same_class_stays"), realloc_same_class_stays);
+    add_case(s, tcase_create("calloc_zeroes"), calloc_zeroes);
+    add_case(s, tcase_create("calloc_overflow_and_huge"), calloc_overflow_and_huge);
+    return s;
+}

@@ -1,0 +1,1476 @@
+/*
+ * test_gc.c — the cycle collector. The first part mirrors CPython 3.12's
+ * Lib/test/test_gc.py case by case (named in each comment; cases about
+ * Python-only objects — classes, frames, functions, modules, tp_del legacy
+ * finalizers, threads, interpreter shutdown — have no counterpart). Values
+ * CPython's test only bounds (assertNotEqual(gc.collect(), 0)) are asserted
+ * exactly here, as python3.12 prints them for the same graph of __slots__
+ * objects. The second part covers what rcgc adds: error paths, the debug
+ * log lines, callbacks, freeze, SAVEALL, walks, heap teardown.
+ */
+#include "check_main.h"
+
+#include <rcgc.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+typedef struct node {
+    struct node *a, *b;
+    int id;
+} node;
+
+static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
+    node *n = self;
+    visit((void **)&n->a, arg);
+    visit((void **)&n->b, arg);
+}
+
+static const rc_type node_type = {"node", sizeof(node), node_traverse, NULL, NULL, NULL};
+static const rc_type leaf_type = {"leaf", sizeof(node), NULL, NULL, NULL, NULL};
+
+static rc_heap *H;
+
+static void setup(void) {
+    H = rc_heap_new();
+    rc_gc_disable(H); /* setUpModule: gc.disable() */
+}
+
+static void teardown(void) { ck_assert_uint_eq(rc_heap_free(H), 0); }
+
+static node *make(void) {
+    node *n = rc_new(H, &node_type);
+    ck_assert_ptr_nonnull(n);
+    return n;
+}
+
+static node *make_typed(const rc_type *t) {
+    node *n = rc_new(H, t);
+    ck_assert_ptr_nonnull(n);
+    return n;
+}
+
+/* A self-cycle of one fresh object, dropped: cyclic garbage. */
+static node *self_cycle(const rc_type *t) {
+    node *n = make_typed(t);
+    n->a = rc_incref(n);
+    rc_decref(n);
+    return n;
+}
+
+/* Walk helpers: count objects, or look for one. */
+static int count_fn(void *obj, void *arg) {
+    (void)obj;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+static size_t count_gen(int gen) {
+    size_t n = 0;
+    ck_assert_int_eq(rc_gc_get_objects(H, gen, count_fn, &n), 0);
+    return n;
+}
+
+static int is_fn(void *obj, void *arg) { return obj == arg; }
+
+static bool in_gen(const void *obj, int gen) {
+    return rc_gc_get_objects(H, gen, is_fn, (void *)obj) == 1;
+}
+
+static void assert_count(long c0, long c1, long c2) {
+    long c[3];
+    rc_gc_get_count(H, c);
+    ck_assert_int_eq(c[0], c0);
+    ck_assert_int_eq(c[1], c1);
+    ck_assert_int_eq(c[2], c2);
+}
+
+/* Captured debug lines. */
+static char lines[64][160];
+static int nlines;
+
+static void capture(const char *line, void *arg) {
+    (void)arg;
+    if (nlines < 64)
+        snprintf(lines[nlines++], sizeof lines[0], "%s", line);
+}
+
+/* ================================================== CPython's test_gc.py */
+
+/* GCTests.test_list, test_dict, test_instance, test_newinstance,
+ * test_method: one object referring to itself. */
+START_TEST(test_list) {
+    rc_gc_collect(H, 2);
+    self_cycle(&node_type);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+}
+END_TEST
+
+/* GCTests.test_tuple: l = []; t = (l,); l.append(t) */
+START_TEST(test_tuple) {
+    node *l = make(), *t = make();
+    t->a = rc_incref(l);
+    l->a = rc_incref(t);
+    rc_decref(t);
+    rc_decref(l);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+}
+END_TEST
+
+/* GCTests.test_saveall: the garbage goes to the garbage list, itself. */
+static int first_fn(void *obj, void *arg) {
+    *(void **)arg = obj;
+    return 1;
+}
+
+START_TEST(test_saveall) {
+    rc_gc_collect(H, 2);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 0);
+    node *l = self_cycle(&node_type);
+    unsigned debug = rc_gc_get_debug(H);
+    rc_gc_set_debug(H, debug | RC_GC_DEBUG_SAVEALL);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    rc_gc_set_debug(H, debug);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 1);
+    void *obj = NULL;
+    ck_assert_int_eq(rc_gc_garbage(H, first_fn, &obj), 1);
+    ck_assert_ptr_eq(obj, l);
+    ck_assert_uint_eq(rc_refcount(l), 2); /* its cycle and the garbage list */
+    ck_assert(in_gen(l, 2));
+    RC_CLEAR(l->a);  /* gc.garbage.pop(): what is left is the list's */
+    rc_gc_garbage_clear(H);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 0);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* GCTests.test_del and test_del_newclass: a finalizer that allocates (and
+ * so collects, with threshold 1) while its object dies. */
+static void allocating_finalizer(void *self) {
+    node *tmp[4];
+    for (int i = 0; i < 4; i++)
+        tmp[i] = rc_new(rc_heap_of(self), &node_type); /* dir(self) */
+    for (int i = 0; i < 4; i++)
+        rc_decref(tmp[i]);
+}
+
+START_TEST(test_del) {
+    static const rc_type a_type = {"A", sizeof(node), node_traverse, NULL, allocating_finalizer,
+                                   NULL};
+    rc_gc_enable(H);
+    rc_gc_set_threshold(H, 1, 10, 10);
+    node *a = make_typed(&a_type);
+    rc_decref(a);
+    self_cycle(&a_type); /* and once through the collector */
+    rc_gc_collect(H, 2);
+    rc_gc_disable(H);
+    rc_gc_set_threshold(H, 700, 10, 10);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* GCTests.test_get_count: exact here, as nothing else allocates. */
+START_TEST(test_get_count) {
+    rc_gc_collect(H, 2);
+    assert_count(0, 0, 0);
+    node *x = make();
+    assert_count(1, 0, 0);
+    rc_decref(x); /* a tracked object's death lowers count0 */
+    assert_count(0, 0, 0);
+}
+END_TEST
+
+/* GCTests.test_collect_generations: x trickles one generation up per
+ * collection; (b, c) == (1, 0), (e, f) == (0, 1), (h, i) == (0, 0). */
+START_TEST(test_collect_generations) {
+    rc_gc_collect(H, 2);
+    node *x = make();
+    rc_gc_collect(H, 0);
+    assert_count(0, 1, 0);
+    ck_assert(in_gen(x, 1));
+    rc_gc_collect(H, 1);
+    assert_count(0, 0, 1);
+    ck_assert(in_gen(x, 2));
+    rc_gc_collect(H, 2);
+    assert_count(0, 0, 0);
+    ck_assert(in_gen(x, 2));
+    rc_decref(x);
+}
+END_TEST
+
+/* GCTests.test_trashcan: deep chains of objects whose finalizers collect
+ * every 17th time, with automatic collection on. */
+static int ouch_n;
+
+static void ouch_finalize(void *self) {
+    if (++ouch_n % 17 == 0)
+        rc_gc_collect(rc_heap_of(self), 2);
+}
+
+START_TEST(test_trashcan) {
+    static const rc_type ouch = {"Ouch", sizeof(node), node_traverse, NULL, ouch_finalize, NULL};
+    rc_gc_enable(H);
+    const int n = 150;
+    for (int count = 0; count < 2; count++) {
+        for (int shape = 0; shape < 3; shape++) {
+            node *t = make();
+            for (int i = 0; i < n; i++) {
+                node *u = make(); /* t = [t, Ouch()] */
+                u->a = t;
+                u->b = make_typed(&ouch);
+                t = u;
+            }
+            rc_decref(t);
+        }
+    }
+    rc_gc_disable(H);
+    ck_assert_int_eq(ouch_n, 2 * 3 * n);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* GCTests.test_boom: breaking the cycle while the collector works on it
+ * (there, a __getattr__ asked whether __del__ exists; here, clear drops the
+ * partner's last reference first, so the partner dies inside delete_garbage
+ * while the collector still lists it). Both are counted: 2. */
+static void boom_clear(void *self) {
+    node *n = self;
+    RC_CLEAR(n->a);
+}
+
+START_TEST(test_boom) {
+    static const rc_type boom = {"Boom", sizeof(node), node_traverse, boom_clear, NULL, NULL};
+    node *a = make_typed(&boom), *b = make_typed(&boom);
+    a->a = rc_incref(b);
+    b->a = rc_incref(a);
+    rc_gc_collect(H, 2);
+    rc_decref(a);
+    rc_decref(b);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 0);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* GCTests.test_get_referents: every slot visited, in order, duplicates
+ * too; an untracked object has none. */
+static int collect_fn(void *obj, void *arg) {
+    void **out = arg;
+    for (int i = 0; i < 8; i++) {
+        if (out[i] == NULL) {
+            out[i] = obj;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+START_TEST(test_get_referents) {
+    node *x = make(), *y = make();
+    x->a = rc_incref(y);
+    x->b = rc_incref(y);
+    void *got[8] = {0};
+    ck_assert_int_eq(rc_gc_get_referents(x, collect_fn, got), 0);
+    ck_assert_ptr_eq(got[0], y);
+    ck_assert_ptr_eq(got[1], y);
+    ck_assert_ptr_null(got[2]);
+    memset(got, 0, sizeof got);
+    ck_assert_int_eq(rc_gc_get_referents(y, collect_fn, got), 0); /* NULL slots skipped */
+    ck_assert_ptr_null(got[0]);
+    node *leaf = make_typed(&leaf_type);
+    ck_assert_int_eq(rc_gc_get_referents(leaf, collect_fn, got), 0);
+    ck_assert_ptr_null(got[0]);
+    void *first = NULL;
+    ck_assert_int_eq(rc_gc_get_referents(x, first_fn, &first), 1); /* early stop */
+    ck_assert_ptr_eq(first, y);
+    rc_decref(leaf);
+    rc_decref(x);
+    rc_decref(y);
+}
+END_TEST
+
+/* GCTests.test_is_tracked: atomic (untracked) types are not tracked,
+ * containers and weak references are. */
+START_TEST(test_is_tracked) {
+    node *leaf = make_typed(&leaf_type), *n = make();
+    ck_assert(!rc_gc_is_tracked(leaf));
+    ck_assert(rc_gc_is_tracked(n));
+    rc_weakref *wr = rc_weakref_new(leaf, NULL, NULL);
+    ck_assert(rc_gc_is_tracked(wr));
+    rc_gc_freeze(H);
+    ck_assert(rc_gc_is_tracked(n)); /* frozen objects are still tracked */
+    rc_gc_unfreeze(H);
+    rc_decref(wr);
+    rc_decref(leaf);
+    rc_decref(n);
+}
+END_TEST
+
+/* GCTests.test_is_finalized: Lazarus resurrects itself from a cycle. */
+static node *storage;
+
+static void lazarus_finalize(void *self) { storage = rc_incref(self); }
+
+static const rc_type lazarus_type = {"Lazarus", sizeof(node), node_traverse, NULL,
+                                     lazarus_finalize, NULL};
+
+START_TEST(test_is_finalized) {
+    node *leaf = make_typed(&leaf_type);
+    ck_assert(!rc_gc_is_finalized(leaf));
+    rc_decref(leaf);
+    node *lazarus = make_typed(&lazarus_type);
+    ck_assert(!rc_gc_is_finalized(lazarus));
+    lazarus->a = rc_incref(lazarus);
+    rc_decref(lazarus);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_ptr_eq(storage, lazarus);
+    ck_assert(rc_gc_is_finalized(lazarus));
+    RC_CLEAR(storage);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+}
+END_TEST
+
+/* GCTests.test_bug1055820b: callbacks of reachable weak references to
+ * cyclic trash run after every weak reference to the trash is cleared, so
+ * they can resurrect nothing: both see NULL. */
+static rc_weakref *WRs[2];
+static void *ouch[2];
+static int nouch;
+
+static void materialize(rc_weakref *ref, void *arg) {
+    (void)ref;
+    (void)arg;
+    nouch = 0;
+    for (int i = 0; i < 2; i++)
+        ouch[nouch++] = rc_weakref_get(WRs[i]);
+}
+
+START_TEST(test_bug1055820b) {
+    node *cs[2];
+    for (int i = 0; i < 2; i++) {
+        cs[i] = make(); /* C1055820: a self-loop */
+        cs[i]->a = rc_incref(cs[i]);
+        WRs[i] = rc_weakref_new(cs[i], materialize, NULL);
+    }
+    rc_gc_collect(H, 2);
+    ck_assert_int_eq(nouch, 0);
+    for (int i = 0; i < 2; i++)
+        rc_decref(cs[i]); /* Cs = None */
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_int_eq(nouch, 2);
+    ck_assert_ptr_null(ouch[0]);
+    ck_assert_ptr_null(ouch[1]);
+    rc_decref(WRs[0]);
+    rc_decref(WRs[1]);
+}
+END_TEST
+
+/* GCTests.test_bug21435: B's finalizer cuts B's link to A; both then die
+ * by counting inside the collection (python3.12 returns 0). */
+static void b_finalize(void *self) { RC_CLEAR(((node *)self)->a); }
+
+START_TEST(test_bug21435) {
+    static const rc_type b_type = {"B", sizeof(node), node_traverse, NULL, b_finalize, NULL};
+    rc_gc_collect(H, 2);
+    node *a = make(), *b = make_typed(&b_type);
+    b->b = make(); /* b.x = A() */
+    a->a = b;
+    b->a = a;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* GCTests.test_get_stats */
+START_TEST(test_get_stats) {
+    rc_gc_stats old[3], new[3];
+    rc_gc_get_stats(H, old);
+    for (int i = 0; i < 3; i++)
+        ck_assert_uint_eq(old[i].collections + old[i].collected + old[i].uncollectable, 0);
+    rc_gc_collect(H, 0);
+    rc_gc_get_stats(H, new);
+    ck_assert_uint_eq(new[0].collections, old[0].collections + 1);
+    ck_assert_uint_eq(new[1].collections, old[1].collections);
+    ck_assert_uint_eq(new[2].collections, old[2].collections);
+    self_cycle(&node_type);
+    rc_gc_collect(H, 2);
+    rc_gc_get_stats(H, new);
+    ck_assert_uint_eq(new[0].collections, old[0].collections + 1);
+    ck_assert_uint_eq(new[1].collections, old[1].collections);
+    ck_assert_uint_eq(new[2].collections, old[2].collections + 1);
+    ck_assert_uint_eq(new[2].collected, 1);
+    ck_assert_uint_eq(new[2].uncollectable, 0);
+}
+END_TEST
+
+/* GCTests.test_freeze */
+START_TEST(test_freeze) {
+    node *x = make();
+    rc_gc_freeze(H);
+    ck_assert_uint_eq(rc_gc_get_freeze_count(H), 1);
+    assert_count(0, 0, 0);
+    rc_gc_unfreeze(H);
+    ck_assert_uint_eq(rc_gc_get_freeze_count(H), 0);
+    ck_assert(in_gen(x, 2)); /* back into the oldest generation */
+    rc_decref(x);
+}
+END_TEST
+
+/* GCTests.test_get_objects */
+START_TEST(test_get_objects) {
+    rc_gc_collect(H, 2);
+    node *l = make();
+    l->a = rc_incref(l);
+    ck_assert(in_gen(l, 0) && !in_gen(l, 1) && !in_gen(l, 2));
+    rc_gc_collect(H, 0);
+    ck_assert(!in_gen(l, 0) && in_gen(l, 1) && !in_gen(l, 2));
+    rc_gc_collect(H, 1);
+    ck_assert(!in_gen(l, 0) && !in_gen(l, 1) && in_gen(l, 2));
+    rc_gc_collect(H, 2);
+    ck_assert(!in_gen(l, 0) && !in_gen(l, 1) && in_gen(l, 2));
+    ck_assert(in_gen(l, -1));
+    rc_decref(l);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+}
+END_TEST
+
+/* GCTests.test_get_objects_arguments */
+START_TEST(test_get_objects_arguments) {
+    node *x = make(), *y = make();
+    rc_gc_collect(H, 0);
+    ck_assert_uint_eq(count_gen(-1), count_gen(0) + count_gen(1) + count_gen(2));
+    ck_assert_uint_eq(count_gen(-1), 2);
+    size_t n = 0;
+    errno = 0;
+    ck_assert_int_eq(rc_gc_get_objects(H, 1000, count_fn, &n), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_gc_get_objects(H, -1000, count_fn, &n), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(rc_gc_get_objects(H, 3, count_fn, &n), -1);
+    ck_assert_int_eq(rc_gc_get_objects(H, -2, count_fn, &n), -1);
+    ck_assert_uint_eq(n, 0);
+    rc_decref(x);
+    rc_decref(y);
+}
+END_TEST
+
+/* Lazarus of the resurrection tests: a self-loop whose finalizer counts
+ * and stores itself. */
+static int resurrected;
+static node *resurrected_instances[4];
+static int ninstances;
+
+static void resurrector_finalize(void *self) {
+    resurrected++;
+    resurrected_instances[ninstances++] = rc_incref(self);
+}
+
+static const rc_type resurrector_type = {"Lazarus", sizeof(node), node_traverse, NULL,
+                                         resurrector_finalize, NULL};
+
+static void clear_instances(void) {
+    while (ninstances)
+        rc_decref(resurrected_instances[--ninstances]);
+}
+
+/* GCTests.test_resurrection_only_happens_once_per_object */
+START_TEST(test_resurrection_only_happens_once_per_object) {
+    rc_gc_collect(H, 2);
+    self_cycle(&resurrector_type);
+    ck_assert_int_eq(resurrected, 0);
+    rc_gc_collect(H, 2);
+    ck_assert_int_eq(resurrected, 1);
+    ck_assert_int_eq(ninstances, 1);
+    clear_instances();
+    ck_assert_int_eq(resurrected, 1);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    ck_assert_int_eq(resurrected, 1);
+}
+END_TEST
+
+/* GCTests.test_resurrection_is_transitive: laz <-> cargo; laz resurrects
+ * and cargo survives with it, intact. */
+START_TEST(test_resurrection_is_transitive) {
+    rc_gc_collect(H, 2);
+    node *laz = make_typed(&resurrector_type), *cargo = make();
+    cargo->a = rc_incref(cargo);
+    laz->a = cargo;
+    cargo->b = laz;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_int_eq(ninstances, 1);
+    node *instance = resurrected_instances[0];
+    ck_assert_ptr_eq(instance->a, cargo);
+    ck_assert_ptr_eq(cargo->a, cargo);
+    ck_assert_ptr_eq(cargo->b, laz);
+    ck_assert(in_gen(cargo, 2) && in_gen(laz, 2));
+    clear_instances();
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+}
+END_TEST
+
+/* GCTests.test_resurrection_does_not_block_cleanup_of_other_objects:
+ * t == N, then 0, then N, then 2, and get_stats agrees. */
+static node *zs[4];
+static int nzs;
+
+static void z_finalize(void *self) { zs[nzs++] = rc_incref(self); }
+
+START_TEST(test_resurrection_does_not_block_cleanup_of_other_objects) {
+    static const rc_type z_type = {"Z", sizeof(node), node_traverse, NULL, z_finalize, NULL};
+    const long N = 100;
+    rc_gc_stats st[3];
+    rc_gc_collect(H, 2);
+    rc_gc_get_stats(H, st);
+    size_t oldc = st[2].collected, oldnc = st[2].uncollectable;
+
+    for (int i = 0; i < N; i++)
+        self_cycle(&node_type);
+    ck_assert_int_eq(rc_gc_collect(H, 2), N);
+    rc_gc_get_stats(H, st);
+    ck_assert_uint_eq(st[2].collected - oldc, (size_t)N);
+    ck_assert_uint_eq(st[2].uncollectable - oldnc, 0);
+    oldc = st[2].collected;
+
+    self_cycle(&z_type);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    rc_gc_get_stats(H, st);
+    ck_assert_uint_eq(st[2].collected - oldc, 0);
+
+    for (int i = 0; i < N; i++)
+        self_cycle(&node_type);
+    self_cycle(&z_type);
+    ck_assert_int_eq(rc_gc_collect(H, 2), N);
+    rc_gc_get_stats(H, st);
+    ck_assert_uint_eq(st[2].collected - oldc, (size_t)N);
+    oldc = st[2].collected;
+
+    while (nzs)
+        rc_decref(zs[--nzs]);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    rc_gc_get_stats(H, st);
+    ck_assert_uint_eq(st[2].collected - oldc, 2);
+    ck_assert_uint_eq(st[2].uncollectable - oldnc, 0);
+}
+END_TEST
+
+/* GCTests.test_trash_weakref_clear (bpo-38006): Y holds Z but does not
+ * report it (ContainerNoGC), so the collector cannot see that Z is trash;
+ * WZ, a trash weak reference to Z with a callback kept alive a little
+ * longer by a second cycle, must be cleared before Z dies in
+ * delete_garbage, so the callback never runs. */
+typedef struct nogc { void *value; } nogc;
+
+static void nogc_clear(void *self) { RC_CLEAR(((nogc *)self)->value); }
+static void nogc_traverse(void *self, rc_visit_fn visit, void *arg) {
+    (void)self; /* hides value from the collector on purpose */
+    (void)visit;
+    (void)arg;
+}
+
+static int callback_calls;
+
+static void counting_callback(rc_weakref *ref, void *arg) {
+    (void)ref;
+    (void)arg;
+    callback_calls++;
+}
+
+typedef struct three { void *a, *y, *wz; } three;
+
+static void three_traverse(void *self, rc_visit_fn visit, void *arg) {
+    three *t = self;
+    visit(&t->a, arg);
+    visit(&t->y, arg);
+    visit(&t->wz, arg);
+}
+
+START_TEST(test_trash_weakref_clear) {
+    static const rc_type a_type = {"A", sizeof(three), three_traverse, NULL, NULL, NULL};
+    static const rc_type y_type = {"ContainerNoGC", sizeof(nogc), nogc_traverse, nogc_clear,
+                                   NULL, NULL};
+    three *a = rc_new(H, &a_type);
+    a->a = rc_incref(a);
+    nogc *y = rc_new(H, &y_type);
+    y->value = make(); /* Z */
+    a->y = y;
+    a->wz = rc_weakref_new(y->value, counting_callback, NULL);
+    node *wr_cycle = make(); /* [a.wz, wr_cycle] */
+    wr_cycle->a = rc_incref(a->wz);
+    wr_cycle->b = rc_incref(wr_cycle);
+    rc_gc_collect(H, 2);
+    rc_decref(a);
+    rc_decref(wr_cycle);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 4); /* a, y, wz, wr_cycle */
+    ck_assert_int_eq(callback_calls, 0);
+}
+END_TEST
+
+/* GCCallbackTests: two callbacks recording (who, phase, info). */
+typedef struct visit { int who; const char *phase; rc_gc_info info; } visit;
+static visit visits[16];
+static int nvisits;
+
+static void cb_record(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    (void)h;
+    visits[nvisits++] = (visit){(int)(intptr_t)arg, phase, *info};
+}
+
+static void add_callbacks(void) {
+    ck_assert_int_eq(rc_gc_callback_add(H, cb_record, (void *)1), 0);
+    ck_assert_int_eq(rc_gc_callback_add(H, cb_record, (void *)2), 0);
+}
+
+/* GCCallbackTests.test_collect */
+START_TEST(test_callbacks_collect) {
+    add_callbacks();
+    rc_gc_collect(H, 2);
+    ck_assert_int_eq(nvisits, 4);
+    const char *phases[] = {"start", "start", "stop", "stop"};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(visits[i].who, 1 + i % 2);
+        ck_assert_str_eq(visits[i].phase, phases[i]);
+    }
+}
+END_TEST
+
+/* GCCallbackTests.test_collect_generation */
+START_TEST(test_callbacks_collect_generation) {
+    add_callbacks();
+    rc_gc_collect(H, 2);
+    rc_gc_collect(H, 1);
+    ck_assert_int_eq(nvisits, 8);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(visits[i].info.generation, i < 4 ? 2 : 1);
+}
+END_TEST
+
+/* GCCallbackTests.test_collect_garbage: the C1055820(666) pair is
+ * collected (1); C has no Uncollectable (tp_del), so uncollectable is 0. */
+START_TEST(test_callbacks_collect_garbage) {
+    add_callbacks();
+    self_cycle(&node_type);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    for (int i = 0; i < nvisits; i++) {
+        if (strcmp(visits[i].phase, "stop") != 0)
+            continue;
+        ck_assert_uint_eq(visits[i].info.collected, 1);
+        ck_assert_uint_eq(visits[i].info.uncollectable, 0);
+    }
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 0);
+}
+END_TEST
+
+/* GCCallbackTests.test_refcount_errors: a count lower than the references
+ * the collector finds is a fatal error naming the object, in a young
+ * collection (two passes) as in a full one (fused passes). */
+static void check_refcount_error(int generation) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        node *a = make(), *b = make(), *c = make();
+        b->a = rc_incref(a);
+        c->a = rc_incref(a);
+        rc_decref(a);
+        rc_head_of(a)->refcnt--; /* ctypes.pythonapi.Py_DecRef(a) */
+        fprintf(stderr, "%p\n", (void *)a);
+        rc_gc_collect(H, generation);
+        _exit(0);
+    }
+    close(fds[1]);
+    char out[512] = "";
+    size_t len = 0;
+    ssize_t r;
+    while ((r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    char *nl = strchr(out, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    char want[256];
+    snprintf(want, sizeof want,
+             "rcgc: fatal: rc_gc_collect found more references than the count of <node %s>\n",
+             out);
+    ck_assert_ptr_nonnull(strstr(nl + 1, want)); /* Valgrind may add its own lines */
+}
+
+START_TEST(test_refcount_errors) {
+    check_refcount_error(0);
+    check_refcount_error(2);
+}
+END_TEST
+
+/* GCTogglingTests.test_bug1055820c: c0 (old, generation 2) dies by
+ * counting while a young collection clears c1; c0's weak-reference callback
+ * then asks for c2, which that collection is freeing: it must get NULL. */
+typedef struct detector { rc_weakref *wr; bool happened; } detector;
+
+static void gc_happened(rc_weakref *ref, void *arg) {
+    (void)ref;
+    ((detector *)arg)->happened = true;
+}
+
+/* GC_Detector: a weak reference to a trash self-loop. */
+static void detector_init(detector *d) {
+    d->happened = false;
+    node *n = self_cycle(&node_type);
+    d->wr = rc_weakref_new(n, gc_happened, d);
+}
+
+/* Allocates junk until an automatic collection happened; ouch stays empty
+ * until then. */
+static void until_gc(detector *d, node **junk, int *njunk) {
+    for (int i = 1; !d->happened; i++) {
+        ck_assert_int_le(i, 10000);
+        ck_assert_int_eq(nouch, 0);
+        node *j = make();
+        j->a = *junk;
+        *junk = j;
+        ++*njunk;
+    }
+}
+
+static rc_weakref *c2wr;
+
+static void c0_callback(rc_weakref *ref, void *arg) {
+    (void)ref;
+    (void)arg;
+    ouch[0] = rc_weakref_get(c2wr);
+    nouch = 1;
+}
+
+START_TEST(test_bug1055820c) {
+    rc_gc_enable(H);
+    node *c0 = make();
+    c0->a = rc_incref(c0);
+    rc_gc_collect(H, 2); /* c0 into generation 2 */
+    node *c1 = make();
+    c1->a = rc_incref(c1);
+    c1->b = c0;        /* c1.keep_c0_alive = c0 */
+    RC_CLEAR(c0->a);   /* del c0.loop */
+    node *c2 = make();
+    c2->a = rc_incref(c2);
+    c2wr = rc_weakref_new(c2, NULL, NULL);
+    rc_weakref *c0wr = rc_weakref_new(c0, c0_callback, NULL);
+    rc_decref(c1);
+    rc_decref(c2);
+    nouch = 0;
+    detector d;
+    detector_init(&d);
+    node *junk = NULL;
+    int njunk = 0;
+    until_gc(&d, &junk, &njunk);
+    ck_assert_int_eq(nouch, 1);
+    ck_assert_ptr_null(ouch[0]);
+    rc_gc_disable(H);
+    rc_decref(junk);
+    rc_decref(c0wr);
+    rc_decref(c2wr);
+    rc_decref(d.wr);
+}
+END_TEST
+
+/* GCTogglingTests.test_bug1055820d: the same with d0's finalizer in place
+ * of the weak-reference callback. */
+static void d0_finalize(void *self) {
+    (void)self;
+    ouch[0] = rc_weakref_get(c2wr);
+    nouch = 1;
+}
+
+START_TEST(test_bug1055820d) {
+    static const rc_type d_type = {"D", sizeof(node), node_traverse, NULL, d0_finalize, NULL};
+    rc_gc_enable(H);
+    node *d0 = make_typed(&d_type);
+    d0->a = rc_incref(d0);
+    rc_gc_collect(H, 2);
+    node *c1 = make();
+    c1->a = rc_incref(c1);
+    c1->b = d0;
+    RC_CLEAR(d0->a);
+    node *c2 = make();
+    c2->a = rc_incref(c2);
+    c2wr = rc_weakref_new(c2, NULL, NULL);
+    rc_decref(c1);
+    rc_decref(c2);
+    nouch = 0;
+    detector d;
+    detector_init(&d);
+    node *junk = NULL;
+    int njunk = 0;
+    until_gc(&d, &junk, &njunk);
+    ck_assert_int_eq(nouch, 1);
+    ck_assert_ptr_null(ouch[0]);
+    rc_gc_disable(H);
+    rc_decref(junk);
+    rc_decref(c2wr);
+    rc_decref(d.wr);
+}
+END_TEST
+
+/* ========================================================= rcgc's own */
+
+/* Bad generations: -1 + EINVAL; the heap is untouched. */
+START_TEST(test_collect_einval) {
+    self_cycle(&node_type);
+    int bad[] = {-1, 3, 100, -100};
+    for (int i = 0; i < 4; i++) {
+        errno = 0;
+        ck_assert_int_eq(rc_gc_collect(H, bad[i]), -1);
+        ck_assert_int_eq(errno, EINVAL);
+    }
+    rc_gc_stats st[3];
+    rc_gc_get_stats(H, st);
+    ck_assert_uint_eq(st[0].collections + st[1].collections + st[2].collections, 0);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+}
+END_TEST
+
+/* Re-entered from a finalizer, a gc callback, a release or a weak-reference
+ * callback, rc_gc_collect returns 0 without collecting. */
+static long inner[4];
+static int ninner;
+
+static void collect_inside(void) { inner[ninner++] = rc_gc_collect(H, 2); }
+static void fin_collect(void *self) { (void)self; collect_inside(); }
+static void release_collect(void *self) { (void)self; collect_inside(); }
+static void wr_collect(rc_weakref *ref, void *arg) { (void)ref; (void)arg; collect_inside(); }
+static void cb_collect(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    (void)h;
+    (void)info;
+    (void)arg;
+    if (strcmp(phase, "start") == 0)
+        collect_inside();
+}
+
+START_TEST(test_collect_reentrant) {
+    static const rc_type t = {"reentrant", sizeof(node), node_traverse, NULL, fin_collect,
+                              release_collect};
+    node *x = self_cycle(&t);
+    rc_weakref *wr = rc_weakref_new(x, wr_collect, NULL);
+    rc_gc_callback_add(H, cb_collect, NULL);
+    self_cycle(&node_type); /* garbage the inner calls must not touch */
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_int_eq(ninner, 4); /* callback, weakref callback, finalizer, release */
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(inner[i], 0);
+    rc_gc_callback_remove(H, cb_collect, NULL);
+    rc_decref(wr);
+}
+END_TEST
+
+/* Disabled: no automatic collection, rc_gc_collect still works;
+ * threshold0 == 0 also disables automatic runs. */
+START_TEST(test_disabled_and_threshold0) {
+    rc_gc_callback_add(H, cb_record, (void *)1);
+    ck_assert(!rc_gc_isenabled(H));
+    node *keep[800];
+    for (int i = 0; i < 800; i++)
+        keep[i] = make();
+    ck_assert_int_eq(nvisits, 0);
+    assert_count(800, 0, 0);
+    self_cycle(&node_type);
+    ck_assert_int_eq(rc_gc_collect(H, 0), 1);
+    ck_assert_int_eq(nvisits, 2);
+    rc_gc_enable(H);
+    ck_assert(rc_gc_isenabled(H));
+    rc_gc_set_threshold(H, 0, 10, 10);
+    long th[3];
+    rc_gc_get_threshold(H, th);
+    ck_assert_int_eq(th[0], 0);
+    for (int i = 0; i < 800; i++)
+        rc_decref(make());
+    for (int i = 0; i < 800; i++) {
+        node *n = make();
+        n->a = keep[i];
+        keep[i] = n;
+    }
+    ck_assert_int_eq(nvisits, 2);
+    for (int i = 0; i < 800; i++)
+        rc_decref(keep[i]);
+}
+END_TEST
+
+/* Automatic collection: when a tracked object is created and count0 passes
+ * threshold0, generation 0 is collected before the new object is linked
+ * (so it is the only object of generation 0 afterwards). This is CPython
+ * 3.11's timing; 3.12 defers the run to the next bytecode boundary, which
+ * a C library does not have. */
+static size_t gen0_at_start;
+
+static void cb_gen0(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    (void)h;
+    (void)arg;
+    if (strcmp(phase, "start") == 0) {
+        gen0_at_start = count_gen(0);
+        ck_assert_int_eq(info->generation, 0);
+    }
+    nvisits++;
+}
+
+START_TEST(test_automatic_threshold) {
+    rc_gc_enable(H);
+    rc_gc_callback_add(H, cb_gen0, NULL);
+    node *keep[701];
+    for (int i = 0; i < 700; i++)
+        keep[i] = make();
+    ck_assert_int_eq(nvisits, 0);
+    assert_count(700, 0, 0);
+    keep[700] = make();
+    ck_assert_int_eq(nvisits, 2);
+    ck_assert_uint_eq(gen0_at_start, 700);
+    assert_count(0, 1, 0);
+    ck_assert_uint_eq(count_gen(0), 1);
+    ck_assert(in_gen(keep[700], 0));
+    ck_assert_uint_eq(count_gen(1), 700);
+    for (int i = 0; i < 701; i++)
+        rc_decref(keep[i]);
+    assert_count(0, 1, 0); /* count0 never goes below zero */
+    rc_gc_callback_remove(H, cb_gen0, NULL);
+}
+END_TEST
+
+/* The oldest generation over its threshold is chosen, but a full
+ * collection also needs long_lived_pending >= long_lived_total / 4
+ * (CPython's rule); otherwise the next younger one runs. */
+static int last_generation;
+
+static void cb_generation(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    (void)h;
+    (void)arg;
+    if (strcmp(phase, "start") == 0)
+        last_generation = info->generation;
+}
+
+static void allocate_until_collection(node **junk) {
+    last_generation = -1;
+    for (int i = 0; last_generation < 0; i++) {
+        ck_assert_int_le(i, 1000);
+        node *j = make();
+        j->a = *junk;
+        *junk = j;
+    }
+}
+
+START_TEST(test_long_lived_rule) {
+    node *old = NULL, *young = NULL, *junk = NULL;
+    for (int i = 0; i < 1000; i++) {
+        node *n = make();
+        n->a = old;
+        old = n;
+    }
+    rc_gc_collect(H, 2); /* long_lived_total = 1000 */
+    for (int i = 0; i < 11; i++)
+        rc_gc_collect(H, 1);
+    assert_count(0, 0, 11); /* over threshold2, but nothing pending */
+    rc_gc_callback_add(H, cb_generation, NULL);
+    rc_gc_enable(H);
+    allocate_until_collection(&junk);
+    ck_assert_int_eq(last_generation, 0);
+    rc_gc_disable(H);
+    for (int i = 0; i < 250; i++) {
+        node *n = make();
+        n->a = young;
+        young = n;
+    }
+    rc_gc_collect(H, 1); /* 250 + the junk reach generation 2: pending >= 1000 / 4 */
+    rc_gc_enable(H);
+    allocate_until_collection(&junk);
+    ck_assert_int_eq(last_generation, 2);
+    rc_gc_disable(H);
+    rc_decref(old);
+    rc_decref(young);
+    rc_decref(junk);
+}
+END_TEST
+
+/* RC_GC_DEBUG_STATS: CPython's lines, through the log function. */
+START_TEST(test_debug_stats_log) {
+    node *keep = make();
+    rc_gc_collect(H, 0);
+    node *keep2 = make();
+    self_cycle(&node_type);
+    self_cycle(&node_type);
+    rc_gc_freeze(H);
+    rc_gc_unfreeze(H); /* all four now in generation 2 */
+    node *young = make();
+    rc_gc_set_log(H, capture, NULL);
+    rc_gc_set_debug(H, RC_GC_DEBUG_STATS);
+    ck_assert_uint_eq(rc_gc_get_debug(H), RC_GC_DEBUG_STATS);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_int_eq(nlines, 4);
+    ck_assert_str_eq(lines[0], "gc: collecting generation 2...");
+    ck_assert_str_eq(lines[1], "gc: objects in each generation: 1 0 4");
+    ck_assert_str_eq(lines[2], "gc: objects in permanent generation: 0");
+    double secs = -1;
+    int used = 0;
+    ck_assert_int_eq(sscanf(lines[3], "gc: done, 2 unreachable, 0 uncollectable, %lfs elapsed%n",
+                            &secs, &used),
+                     1);
+    ck_assert_int_eq(used, (int)strlen(lines[3]));
+    ck_assert(secs >= 0 && secs < 10);
+    const char *secs_text = strstr(lines[3], "uncollectable, ") + strlen("uncollectable, ");
+    size_t whole = strspn(secs_text, "0123456789");
+    ck_assert_int_eq(secs_text[whole], '.');
+    ck_assert_uint_eq(strspn(secs_text + whole + 1, "0123456789"), 4); /* %.4f */
+    rc_gc_set_debug(H, 0);
+    rc_gc_set_log(H, NULL, NULL);
+    rc_decref(keep);
+    rc_decref(keep2);
+    rc_decref(young);
+}
+END_TEST
+
+/* RC_GC_DEBUG_COLLECTABLE: "gc: collectable <type 0x...>" per unreachable
+ * object, in the order the collector found them. */
+START_TEST(test_debug_collectable_log) {
+    node *a = make(), *b = make();
+    a->a = b;
+    b->a = a;
+    rc_weakref *wr = rc_weakref_new(a, NULL, NULL);
+    a->b = (node *)wr; /* a holds its weak reference: garbage too */
+    char want[3][160];
+    snprintf(want[0], sizeof want[0], "gc: collectable <node %p>", (void *)a);
+    snprintf(want[1], sizeof want[1], "gc: collectable <node %p>", (void *)b);
+    snprintf(want[2], sizeof want[2], "gc: collectable <weakref.ReferenceType %p>", (void *)wr);
+    rc_gc_set_log(H, capture, NULL);
+    rc_gc_set_debug(H, RC_GC_DEBUG_COLLECTABLE);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 3);
+    ck_assert_int_eq(nlines, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(lines[i], want[i]);
+    rc_gc_set_debug(H, 0);
+}
+END_TEST
+
+/* Callbacks: the same (cb, arg) twice is called twice; remove takes the
+ * first; ENOENT for an unknown one; a callback removing itself at "start"
+ * makes the next one miss "start" (CPython iterates by index too). */
+static void cb_remove_self(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    cb_record(h, phase, info, arg);
+    if (strcmp(phase, "start") == 0)
+        ck_assert_int_eq(rc_gc_callback_remove(h, cb_remove_self, arg), 0);
+}
+
+START_TEST(test_callbacks_add_remove) {
+    add_callbacks();
+    ck_assert_int_eq(rc_gc_callback_add(H, cb_record, (void *)1), 0);
+    rc_gc_collect(H, 0);
+    ck_assert_int_eq(nvisits, 6);
+    ck_assert_int_eq(rc_gc_callback_remove(H, cb_record, (void *)1), 0);
+    nvisits = 0;
+    rc_gc_collect(H, 0);
+    ck_assert_int_eq(nvisits, 4);
+    ck_assert_int_eq(visits[0].who, 2); /* the first (cb_record, 1) went */
+    ck_assert_int_eq(visits[1].who, 1);
+    ck_assert_int_eq(rc_gc_callback_remove(H, cb_record, (void *)1), 0);
+    ck_assert_int_eq(rc_gc_callback_remove(H, cb_record, (void *)2), 0);
+    errno = 0;
+    ck_assert_int_eq(rc_gc_callback_remove(H, cb_record, (void *)2), -1);
+    ck_assert_int_eq(errno, ENOENT);
+
+    /* python3.12: [('cb1', 'start'), ('cb2', 'stop', 1, 1, 0)] */
+    nvisits = 0;
+    rc_gc_callback_add(H, cb_remove_self, (void *)1);
+    rc_gc_callback_add(H, cb_record, (void *)2);
+    self_cycle(&node_type);
+    ck_assert_int_eq(rc_gc_collect(H, 1), 1);
+    ck_assert_int_eq(nvisits, 2);
+    ck_assert_int_eq(visits[0].who, 1);
+    ck_assert_str_eq(visits[0].phase, "start");
+    ck_assert_int_eq(visits[1].who, 2);
+    ck_assert_str_eq(visits[1].phase, "stop");
+    ck_assert_int_eq(visits[1].info.generation, 1);
+    ck_assert_uint_eq(visits[1].info.collected, 1);
+    ck_assert_uint_eq(visits[1].info.uncollectable, 0);
+    rc_gc_callback_remove(H, cb_record, (void *)2);
+}
+END_TEST
+
+/* An allocator that fails when its budget is exhausted (-1: never). */
+static long budget = -1;
+
+static void *failing_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    (void)ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (budget == 0)
+        return NULL;
+    if (budget > 0)
+        budget--;
+    return realloc(ptr, new_size);
+}
+
+/* Growing the callback list: -1 + ENOMEM, the list as it was. */
+START_TEST(test_callbacks_enomem) {
+    rc_heap *h = rc_heap_new_with(failing_alloc, NULL);
+    budget = 0;
+    errno = 0;
+    ck_assert_int_eq(rc_gc_callback_add(h, cb_record, (void *)1), -1);
+    ck_assert_int_eq(errno, ENOMEM);
+    budget = -1;
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(rc_gc_callback_add(h, cb_record, (void *)1), 0);
+    budget = 0;
+    ck_assert_int_eq(rc_gc_callback_add(h, cb_record, (void *)2), -1);
+    budget = -1;
+    rc_gc_collect(h, 0);
+    ck_assert_int_eq(nvisits, 8);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* SAVEALL with a garbage list that cannot grow: -1 + ENOMEM, nothing
+ * cleared; the objects wait in the older generation and the next
+ * collection saves them. Finalizers ran once, the first time. */
+static int fin_calls;
+static void count_finalize(void *self) { (void)self; fin_calls++; }
+
+START_TEST(test_saveall_enomem) {
+    static const rc_type f = {"f", sizeof(node), node_traverse, NULL, count_finalize, NULL};
+    rc_heap *h = rc_heap_new_with(failing_alloc, NULL);
+    rc_gc_disable(h);
+    rc_gc_set_debug(h, RC_GC_DEBUG_SAVEALL);
+    node *x = rc_new(h, &f);
+    x->a = rc_incref(x);
+    rc_decref(x);
+    budget = 0;
+    errno = 0;
+    ck_assert_int_eq(rc_gc_collect(h, 0), -1);
+    ck_assert_int_eq(errno, ENOMEM);
+    budget = -1;
+    ck_assert_int_eq(fin_calls, 1);
+    ck_assert_uint_eq(rc_gc_garbage_count(h), 0);
+    ck_assert_ptr_eq(x->a, x); /* not cleared */
+    ck_assert_uint_eq(rc_refcount(x), 1);
+    ck_assert_int_eq(rc_gc_get_objects(h, 1, is_fn, x), 1);
+    ck_assert_int_eq(rc_gc_collect(h, 1), 1);
+    ck_assert_int_eq(fin_calls, 1);
+    ck_assert_uint_eq(rc_gc_garbage_count(h), 1);
+    rc_gc_garbage_clear(h);
+    ck_assert_uint_eq(rc_gc_garbage_count(h), 0);
+    rc_gc_set_debug(h, 0);
+    ck_assert_int_eq(rc_gc_collect(h, 2), 1); /* the cycle is garbage again */
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* SAVEALL: finalizers still run, once; the garbage list holds the objects
+ * (the python3.12 session: collect() == 1, len(garbage) == 1, dels == [1],
+ * and no second __del__ when the object finally goes). */
+START_TEST(test_saveall_finalizers_once) {
+    static const rc_type f = {"F", sizeof(node), node_traverse, NULL, count_finalize, NULL};
+    node *x = self_cycle(&f);
+    rc_gc_set_debug(H, RC_GC_DEBUG_SAVEALL);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    rc_gc_set_debug(H, 0);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 1);
+    ck_assert_int_eq(fin_calls, 1);
+    RC_CLEAR(x->a);
+    rc_gc_garbage_clear(H);
+    ck_assert_int_eq(fin_calls, 1);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* rc_gc_garbage walks in order and stops early; garbage_clear survives a
+ * finalizer that refills the list meanwhile. */
+static void refill(void *self) {
+    (void)self;
+    self_cycle(&node_type);
+    rc_gc_collect(H, 2);
+}
+
+START_TEST(test_garbage_walk_and_clear) {
+    static const rc_type r = {"refill", sizeof(node), NULL, NULL, refill, NULL};
+    node *objs[3];
+    for (int i = 0; i < 3; i++)
+        objs[i] = self_cycle(&node_type);
+    rc_gc_set_debug(H, RC_GC_DEBUG_SAVEALL);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 3);
+    size_t n = 0;
+    ck_assert_int_eq(rc_gc_garbage(H, count_fn, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    void *first = NULL;
+    ck_assert_int_eq(rc_gc_garbage(H, first_fn, &first), 1);
+    ck_assert_ptr_eq(first, objs[0]);
+    for (int i = 0; i < 3; i++)
+        RC_CLEAR(objs[i]->a);
+    objs[1]->b = make_typed(&r); /* dies in garbage_clear and refills */
+    rc_gc_garbage_clear(H);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 1);
+    first = NULL;
+    rc_gc_garbage(H, first_fn, &first);
+    RC_CLEAR(((node *)first)->a);
+    rc_gc_set_debug(H, 0);
+    rc_gc_garbage_clear(H);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* Frozen objects are never examined nor reported as referrers, and
+ * get_objects(-1) leaves them out, as CPython; unfreeze puts them back. */
+START_TEST(test_freeze_not_examined) {
+    node *target = make();
+    node *frozen = self_cycle(&node_type);
+    frozen->b = rc_incref(target);
+    rc_gc_freeze(H);
+    ck_assert_uint_eq(rc_gc_get_freeze_count(H), 2);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_uint_eq(count_gen(-1), 0);
+    size_t n = 0;
+    ck_assert_int_eq(rc_gc_get_referrers(H, target, count_fn, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    rc_gc_unfreeze(H);
+    ck_assert_int_eq(rc_gc_get_referrers(H, target, count_fn, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    rc_decref(target);
+}
+END_TEST
+
+/* get_referrers: every tracked object that refers to obj, once, itself
+ * included; early stop returns fn's value. */
+START_TEST(test_get_referrers) {
+    node *t = make(), *r1 = make(), *r2 = make(), *other = make();
+    r1->a = rc_incref(t);
+    r1->b = rc_incref(t);
+    r2->b = rc_incref(t);
+    t->a = rc_incref(t);
+    void *got[8] = {0};
+    ck_assert_int_eq(rc_gc_get_referrers(H, t, collect_fn, got), 0);
+    ck_assert_ptr_eq(got[0], t);
+    ck_assert_ptr_eq(got[1], r1);
+    ck_assert_ptr_eq(got[2], r2);
+    ck_assert_ptr_null(got[3]);
+    void *first = NULL;
+    ck_assert_int_eq(rc_gc_get_referrers(H, r1, first_fn, &first), 0);
+    ck_assert_ptr_null(first);
+    ck_assert_int_eq(rc_gc_get_referrers(H, t, first_fn, &first), 1);
+    ck_assert_ptr_eq(first, t);
+    RC_CLEAR(t->a);
+    rc_decref(t);
+    rc_decref(r1);
+    rc_decref(r2);
+    rc_decref(other);
+}
+END_TEST
+
+/* A walk's fn may drop references (even the last one of the current or
+ * the next object), allocate, or call rc_gc_collect (which returns 0: no
+ * collection starts during a walk). */
+static node *chain[4];
+
+static int mutate(void *obj, void *arg) {
+    (void)arg;
+    if (obj == chain[0]) {
+        RC_CLEAR(chain[0]); /* the current object's last reference */
+        RC_CLEAR(chain[1]); /* and the next one's */
+        node *fresh = make();
+        fresh->a = rc_incref(fresh);
+        rc_decref(fresh); /* garbage the walk may or may not see */
+        ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    }
+    return 0;
+}
+
+START_TEST(test_walk_mutation) {
+    rc_gc_enable(H);
+    rc_gc_set_threshold(H, 1, 1, 1);
+    for (int i = 0; i < 4; i++)
+        chain[i] = make();
+    rc_gc_collect(H, 2);
+    rc_gc_set_threshold(H, 700, 10, 10);
+    ck_assert_int_eq(rc_gc_get_objects(H, 2, mutate, NULL), 0);
+    ck_assert_ptr_null(chain[0]);
+    rc_gc_disable(H);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    rc_decref(chain[2]);
+    rc_decref(chain[3]);
+}
+END_TEST
+
+/* rc_heap_free: a full collection first (garbage is not a leak), then one
+ * log line per leaked object with RC_GC_DEBUG_UNCOLLECTABLE. */
+START_TEST(test_heap_free_uncollectable_log) {
+    rc_heap *h = rc_heap_new();
+    node *cyc = rc_new(h, &node_type);
+    cyc->a = rc_incref(cyc);
+    rc_decref(cyc);
+    node *leak = rc_new(h, &node_type);
+    node *leaf = rc_new(h, &leaf_type);
+    leak->a = leaf;
+    char want[2][160];
+    snprintf(want[0], sizeof want[0], "gc: uncollectable <node %p>", (void *)leak);
+    snprintf(want[1], sizeof want[1], "gc: uncollectable <leaf %p>", (void *)leaf);
+    rc_gc_set_log(h, capture, NULL);
+    rc_gc_set_debug(h, RC_GC_DEBUG_UNCOLLECTABLE);
+    ck_assert_uint_eq(rc_heap_free(h), 2);
+    ck_assert_int_eq(nlines, 2);
+    bool seen[2] = {false, false};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            seen[j] |= strcmp(lines[i], want[j]) == 0;
+    ck_assert(seen[0] && seen[1]);
+}
+END_TEST
+
+/* An object whose count saturated (immortal) says nothing about its
+ * references: like CPython 3.12, the collector moves it to the permanent
+ * generation instead of examining it. */
+START_TEST(test_immortal_to_permanent) {
+    for (int generation = 0; generation <= 2; generation += 2) {
+        node *x = make(), *y = make();
+        x->a = rc_incref(y); /* y stays reachable through x */
+        y->a = rc_incref(x);
+        rc_decref(y);
+        rc_head_of(x)->refcnt = RC_IMMORTAL;
+        ck_assert_int_eq(rc_gc_collect(H, generation), 0);
+        ck_assert_uint_eq(rc_gc_get_freeze_count(H), 1);
+        ck_assert_uint_eq(count_gen(-1), 1);
+        ck_assert(in_gen(y, generation == 0 ? 1 : 2));
+        rc_head_of(x)->refcnt = 2;
+        rc_gc_unfreeze(H);
+        rc_decref(x);
+        ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    }
+}
+END_TEST
+
+/* Finalizers of garbage may allocate, build new cycles, drop references
+ * and collect (0) during the collection; the new cycle is found next time. */
+static void busy_finalize(void *self) {
+    node *n = self;
+    node *c = make();
+    c->a = rc_incref(c);
+    rc_decref(c);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    RC_CLEAR(n->b);
+}
+
+START_TEST(test_finalizer_side_effects) {
+    static const rc_type busy = {"busy", sizeof(node), node_traverse, NULL, busy_finalize, NULL};
+    for (int i = 0; i < 10; i++) {
+        node *x = self_cycle(&busy);
+        x->b = make();
+        x->b->a = rc_incref(x);
+    }
+    ck_assert_int_eq(rc_gc_collect(H, 0), 10); /* the b's die by counting */
+    ck_assert_uint_eq(count_gen(0), 10);
+    ck_assert_int_eq(rc_gc_collect(H, 0), 10);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* Large garbage: a ring of 200000 objects and a long chain hanging off a
+ * cycle are freed without deep recursion. */
+START_TEST(test_deep_garbage) {
+    const int n = 200000;
+    node *first = make(), *last = first;
+    for (int i = 1; i < n; i++) {
+        node *x = make();
+        last->a = x;
+        last = x;
+    }
+    last->a = first; /* closes the ring with first's reference */
+    node *cyc = self_cycle(&node_type);
+    node *tail = cyc;
+    for (int i = 0; i < n; i++) {
+        tail->b = make();
+        tail = tail->b;
+    }
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2L * n + 1);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* What survives a collection of generation g moves to g + 1; resurrected
+ * objects too (into the older generation, with what they reach). */
+START_TEST(test_survivors_move_up) {
+    node *keep = make();
+    node *laz = self_cycle(&lazarus_type);
+    laz->b = make();
+    ck_assert_int_eq(rc_gc_collect(H, 0), 0);
+    ck_assert(in_gen(keep, 1));
+    ck_assert(in_gen(laz, 1) && in_gen(laz->b, 1));
+    ck_assert_uint_eq(count_gen(0), 0);
+    RC_CLEAR(storage);
+    ck_assert_int_eq(rc_gc_collect(H, 0), 0); /* generation 1 is not examined */
+    ck_assert_int_eq(rc_gc_collect(H, 1), 2);
+    rc_decref(keep);
+}
+END_TEST
+
+static void add(Suite *s, TCase *tc, const TTest *fn) {
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, fn);
+    suite_add_tcase(s, tc);
+}
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("gc");
+    add(s, tcase_create("list"), test_list);
+    add(s, tcase_create("tuple"), test_tuple);
+    add(s, tcase_create("saveall"), test_saveall);
+    add(s, tcase_create("del"), test_del);
+    add(s, tcase_create("get_count"), test_get_count);
+    add(s, tcase_create("collect_generations"), test_collect_generations);
+    add(s, tcase_create("trashcan"), test_trashcan);
+    add(s, tcase_create("boom"), test_boom);
+    add(s, tcase_create("get_referents"), test_get_referents);
+    add(s, tcase_create("is_tracked"), test_is_tracked);
+    add(s, tcase_create("is_finalized"), test_is_finalized);
+    add(s, tcase_create("bug1055820b"), test_bug1055820b);
+    add(s, tcase_create("bug21435"), test_bug21435);
+    add(s, tcase_create("get_stats"), test_get_stats);
+    add(s, tcase_create("freeze"), test_freeze);
+    add(s, tcase_create("get_objects"), test_get_objects);
+    add(s, tcase_create("get_objects_arguments"), test_get_objects_arguments);
+    add(s, tcase_create("resurrection_only_once"), test_resurrection_only_happens_once_per_object);
+    add(s, tcase_create("resurrection_is_transitive"), test_resurrection_is_transitive);
+    add(s, tcase_create("resurrection_does_not_block_cleanup"),
+        test_resurrection_does_not_block_cleanup_of_other_objects);
+    add(s, tcase_create("trash_weakref_clear"), test_trash_weakref_clear);
+    add(s, tcase_create("callbacks_collect"), test_callbacks_collect);
+    add(s, tcase_create("callbacks_collect_generation"), test_callbacks_collect_generation);
+    add(s, tcase_create("callbacks_collect_garbage"), test_callbacks_collect_garbage);
+    add(s, tcase_create("refcount_errors"), test_refcount_errors);
+    add(s, tcase_create("bug1055820c"), test_bug1055820c);
+    add(s, tcase_create("bug1055820d"), test_bug1055820d);
+    add(s, tcase_create("collect_einval"), test_collect_einval);
+    add(s, tcase_create("collect_reentrant"), test_collect_reentrant);
+    add(s, tcase_create("disabled_and_threshold0"), test_disabled_and_threshold0);
+    add(s, tcase_create("automatic_threshold"), test_automatic_threshold);
+    add(s, tcase_create("long_lived_rule"), test_long_lived_rule);
+    add(s, tcase_create("debug_stats_log"), test_debug_stats_log);
+    add(s, tcase_create("debug_collectable_log"), test_debug_collectable_log);
+    add(s, tcase_create("callbacks_add_remove"), test_callbacks_add_remove);
+    add(s, tcase_create("callbacks_enomem"), test_callbacks_enomem);
+    add(s, tcase_create("saveall_enomem"), test_saveall_enomem);
+    add(s, tcase_create("saveall_finalizers_once"), test_saveall_finalizers_once);
+    add(s, tcase_create("garbage_walk_and_clear"), test_garbage_walk_and_clear);
+    add(s, tcase_create("freeze_not_examined"), test_freeze_not_examined);
+    add(s, tcase_create("get_referrers"), test_get_referrers);
+    add(s, tcase_create("walk_mutation"), test_walk_mutation);
+    add(s, tcase_create("heap_free_uncollectable_log"), test_heap_free_uncollectable_log);
+    add(s, tcase_create("immortal_to_permanent"), test_immortal_to_permanent);
+    add(s, tcase_create("finalizer_side_effects"), test_finalizer_side_effects);
+    add(s, tcase_create("deep_garbage"), test_deep_garbage);
+    add(s, tcase_create("survivors_move_up"), test_survivors_move_up);
+    return s;
+}

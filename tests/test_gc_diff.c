@@ -1,0 +1,184 @@
+/*
+ * test_gc_diff.c — the collector against CPython itself.
+ *
+ * tests/gc_diff/gen.py writes random programs of heap operations (create a
+ * node, link or unlink a slot, drop a handle, collect(g), finalizers that
+ * log, resurrect into a global list or drop a reference, weak references
+ * with callbacks). run.py runs them in python3 (classes with __slots__,
+ * __del__, weakref.ref with callbacks, gc.disable()) and the driver
+ * (tests/gc_diff/driver.c) runs them on rcgc; both print an event log
+ * (collect return values, finalizer runs, callback runs, deaths, what weak
+ * references return) and the logs must be identical, program by program.
+ * Inside one collection both logs are sorted (see run.py for why).
+ *
+ * Environment: RCGC_DIFF_PROGRAMS=n runs n programs per test (default a few
+ * hundred; thousands for a long run), RCGC_DIFF_SEED=s changes the seed. On
+ * a mismatch the programs, both logs and the failing program alone are kept
+ * in the directory the message names; `python3 run.py FILE` and
+ * `gc_diff_driver FILE` rerun it.
+ */
+#include "check_main.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Runs argv[0] (searched in PATH) with stdout into out_path; its exit status. */
+static int run_to_file(char *const argv[], const char *out_path) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    pid_t pid;
+    int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ck_assert_msg(err == 0, "cannot run %s: %s", argv[0], strerror(err));
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        ck_assert_msg(errno == EINTR, "waitpid: %s", strerror(errno));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The whole file, NUL-terminated (malloc'ed). */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    size_t len = 0, cap = 1 << 16, n;
+    char *buf = malloc(cap);
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2)
+            buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    ck_assert_msg(buf != NULL, "out of memory");
+    buf[len] = '\0';
+    return buf;
+}
+
+/* The block of text from "program N\n" to the next "program " line (or the
+ * end), after *pos; NULL at the end. Sets *len and advances *pos. */
+static const char *next_block(const char **pos, size_t *len) {
+    const char *start = *pos;
+    if (*start == '\0')
+        return NULL;
+    const char *end = start;
+    do {
+        end = strchr(end, '\n');
+        end = end ? end + 1 : start + strlen(start);
+    } while (*end && strncmp(end, "program ", 8) != 0);
+    *len = (size_t)(end - start);
+    *pos = end;
+    return start;
+}
+
+/* Length of the line at s, within n bytes. */
+static int line_length(const char *s, size_t n) {
+    const char *nl = memchr(s, '\n', n);
+    return (int)(nl ? (size_t)(nl - s) : n);
+}
+
+/* The first line where a and b (of lengths la, lb) differ, both shown. */
+static void first_difference(const char *a, size_t la, const char *b, size_t lb, char *out,
+                             size_t size) {
+    size_t i = 0, line = 0;
+    while (i < la && i < lb && a[i] == b[i])
+        if (a[i++] == '\n')
+            line = i;
+    snprintf(out, size, "python: \"%.*s\", rcgc: \"%.*s\"", line_length(a + line, la - line),
+             a + line, line_length(b + line, lb - line), b + line);
+}
+
+static unsigned long env_number(const char *name, unsigned long fallback) {
+    const char *v = getenv(name);
+    return v && *v ? strtoul(v, NULL, 0) : fallback;
+}
+
+/* Generates `count` programs of a profile, runs them in python3 and on rcgc,
+ * and compares the logs program by program. */
+static void differential(const char *profile, unsigned long seed, unsigned long count) {
+    count = env_number("RCGC_DIFF_PROGRAMS", count);
+    if (getenv("RCGC_VALGRIND")) /* python3 runs under valgrind too */
+        count = (count + 29) / 30;
+    seed = env_number("RCGC_DIFF_SEED", seed);
+    char dir[PATH_MAX], programs[PATH_MAX + 32], py_log[PATH_MAX + 32], rc_log[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/rcgc_diff_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+    snprintf(programs, sizeof programs, "%s/programs.txt", dir);
+    snprintf(py_log, sizeof py_log, "%s/python.log", dir);
+    snprintf(rc_log, sizeof rc_log, "%s/rcgc.log", dir);
+
+    char run_py[PATH_MAX], seed_s[32], count_s[32];
+    snprintf(run_py, sizeof run_py, "%s/run.py", RCGC_GC_DIFF_DIR);
+    snprintf(seed_s, sizeof seed_s, "%lu", seed);
+    snprintf(count_s, sizeof count_s, "%lu", count);
+    char *py_argv[] = {"python3", run_py, "--seed", seed_s, "--count", count_s, "--profile",
+                       (char *)profile, "--save", programs, NULL};
+    int status = run_to_file(py_argv, py_log);
+    ck_assert_msg(status == 0, "python3 %s failed (status %d); see %s", run_py, status, dir);
+    char *rc_argv[] = {RCGC_GC_DIFF_DRIVER, programs, NULL};
+    status = run_to_file(rc_argv, rc_log);
+    ck_assert_msg(status == 0, "%s failed (status %d); see %s", RCGC_GC_DIFF_DRIVER, status, dir);
+
+    char *py = slurp(py_log), *rc = slurp(rc_log), *text = slurp(programs);
+    const char *pp = py, *rp = rc, *tp = text, *a, *b, *prog;
+    size_t la, lb, lp;
+    unsigned long n = 0;
+    while ((a = next_block(&pp, &la)) != NULL) {
+        b = next_block(&rp, &lb);
+        prog = next_block(&tp, &lp);
+        if (b == NULL || la != lb || memcmp(a, b, la) != 0) {
+            char path[PATH_MAX + 32], diff[512] = "rcgc's log ends early";
+            snprintf(path, sizeof path, "%s/failing.txt", dir);
+            FILE *f = fopen(path, "w");
+            if (f && prog) {
+                fwrite(prog, 1, lp, f);
+                fputs("end\n", f);
+            }
+            if (f)
+                fclose(f);
+            if (b)
+                first_difference(a, la, b, lb, diff, sizeof diff);
+            ck_abort_msg("program %lu of seed %lu (%s): %s; program in %s", n, seed, profile,
+                         diff, path);
+        }
+        n++;
+    }
+    ck_assert_msg(n == count && next_block(&rp, &lb) == NULL,
+                  "%lu programs in python's log, expected %lu, or rcgc's log is longer", n, count);
+    free(py);
+    free(rc);
+    free(text);
+    unlink(programs);
+    unlink(py_log);
+    unlink(rc_log);
+    rmdir(dir);
+}
+
+/* Mixed programs: cycles, leaves, weak references, a third of the nodes
+ * with finalizers. */
+START_TEST(random_programs) { differential("mixed", 1, 300); }
+END_TEST
+
+/* Most nodes have finalizers (logging, resurrecting, dropping a slot), more
+ * weak references and pops of the resurrected list. */
+START_TEST(finalizer_programs) { differential("finalizers", 2, 300); }
+END_TEST
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("gc_diff");
+    TCase *tc = tcase_create("random_programs");
+    tcase_add_test(tc, random_programs);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("finalizer_programs");
+    tcase_add_test(tc, finalizer_programs);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,275 @@
+/*
+ * test_heap.c — heaps: creation, the alloc function as the only source of
+ * memory, rc_heap_free's leak count and what it runs, and the figures of
+ * rc_heap_get_stats.
+ */
+#include "check_main.h"
+#include "test_support.h"
+#include "internal.h"
+
+/* ------------------------------------------------------------- fixtures */
+
+/* Counts of what the types below ran, reset by each test. */
+static int finalized, released;
+
+typedef struct leaf { long value; } leaf;
+typedef struct holder { void *child; leaf *keep; } holder;
+
+static void count_finalize(void *self) { (void)self; finalized++; }
+static void count_release(void *self) { (void)self; released++; }
+
+static void holder_traverse(void *self, rc_visit_fn visit, void *arg) {
+    visit(&((holder *)self)->child, arg);
+    visit((void **)&((holder *)self)->keep, arg);
+}
+
+static const rc_type leaf_type = {"leaf", sizeof(leaf), NULL, NULL, count_finalize, count_release};
+static const rc_type holder_type = {"holder", sizeof(holder), holder_traverse, NULL,
+                                    count_finalize, count_release};
+static const rc_type bare_type = {"bare", 16, NULL, NULL, NULL, NULL};
+
+static void reset_counts(void) { finalized = released = 0; }
+
+/* --------------------------------------------------------------- creation */
+
+START_TEST(new_is_empty) {
+    rc_heap *h = rc_heap_new();
+    ck_assert_ptr_nonnull(h);
+    rc_heap_stats s = stats_of(h);
+    ck_assert_uint_eq(s.objects, 0);
+    ck_assert_uint_eq(s.tracked, 0);
+    ck_assert_uint_eq(s.bytes_in_use, 0);
+    /* A new heap holds its own struct and nothing else. */
+    ck_assert_uint_eq(s.bytes_reserved, sizeof(rc_heap));
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(rc_heap_free(NULL), 0);
+}
+END_TEST
+
+START_TEST(new_with_null_alloc) {
+    errno = 0;
+    ck_assert_ptr_null(rc_heap_new_with(NULL, NULL));
+    ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* Every byte the heap holds came from its alloc function and went back to it:
+ * bytes_reserved equals what the function has outstanding after every step,
+ * and nothing is outstanding after rc_heap_free. */
+START_TEST(new_with_every_byte) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_uint_eq(c.blocks, 1);
+    ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
+
+    void *objs[300];
+    for (int i = 0; i < 300; i++) {
+        objs[i] = i % 3 == 0   ? rc_new(h, &leaf_type)
+                  : i % 3 == 1 ? rc_new(h, &holder_type)
+                               : rc_new_sized(h, &bare_type, 16 + (size_t)i * 7);
+        ck_assert_ptr_nonnull(objs[i]);
+        ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
+    }
+    char *small = rc_malloc(h, 40), *large = rc_malloc(h, 100000);
+    ck_assert_ptr_nonnull(small);
+    ck_assert_ptr_nonnull(large);
+    ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
+    small = rc_realloc(h, small, 3000);   /* small to large */
+    large = rc_realloc(h, large, 64);     /* large to small */
+    char *zeroed = rc_calloc(h, 1000, 8);
+    ck_assert_ptr_nonnull(small);
+    ck_assert_ptr_nonnull(large);
+    ck_assert_ptr_nonnull(zeroed);
+    ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
+    for (int i = 0; i < 300; i += 2)
+        rc_decref(objs[i]);
+    rc_free(h, small);
+    rc_free(h, zeroed);
+    ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
+
+    /* Half the objects and one block are still held: freed all the same. */
+    ck_assert_uint_eq(rc_heap_free(h), 150);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
+    ck_assert_uint_eq(c.bad_old_size, 0);
+    ck_assert_uint_eq(c.refused, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------- rc_heap_free */
+
+START_TEST(free_without_leaks) {
+    reset_counts();
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    for (int i = 0; i < 10; i++) {
+        holder *o = rc_new(h, &holder_type);
+        o->child = rc_new(h, &leaf_type);
+        rc_decref(o);
+    }
+    ck_assert_int_eq(finalized, 20);
+    ck_assert_int_eq(released, 20);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    /* Nothing alive at the end: no finalizer or release runs again. */
+    ck_assert_int_eq(finalized, 20);
+    ck_assert_int_eq(released, 20);
+    ck_assert_uint_eq(c.outstanding, 0);
+}
+END_TEST
+
+/* N forgotten objects: rc_heap_free returns N, runs each one's finalizer and
+ * release exactly once, and still returns every byte. */
+START_TEST(free_counts_leaks) {
+    reset_counts();
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    for (int i = 0; i < 4; i++)
+        ck_assert_ptr_nonnull(rc_new(h, &leaf_type));
+    ck_assert_ptr_nonnull(rc_new_sized(h, &leaf_type, 5000));  /* large */
+    holder *o = rc_new(h, &holder_type);                      /* holds a sixth */
+    o->child = rc_new(h, &leaf_type);
+    ck_assert_ptr_nonnull(rc_new(h, &bare_type));               /* no finalizer */
+    ck_assert_ptr_nonnull(rc_malloc(h, 64));                    /* raw: not an object */
+    rc_decref(rc_new(h, &leaf_type));                           /* not a leak */
+    ck_assert_int_eq(finalized, 1);
+    ck_assert_int_eq(released, 1);
+
+    ck_assert_uint_eq(rc_heap_free(h), 8);
+    ck_assert_int_eq(finalized, 1 + 7);
+    ck_assert_int_eq(released, 1 + 7);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
+}
+END_TEST
+
+/* A leaked object that was finalized before (it resurrected itself) is not
+ * finalized again at rc_heap_free; it is still released once. */
+static void *saved;
+static void resurrect_finalize(void *self) {
+    finalized++;
+    saved = rc_incref(self);
+}
+static const rc_type phoenix_type = {"phoenix", 8, NULL, NULL, resurrect_finalize, count_release};
+
+START_TEST(free_skips_finalized) {
+    reset_counts();
+    rc_heap *h = rc_heap_new();
+    rc_decref(rc_new(h, &phoenix_type));
+    ck_assert_ptr_nonnull(saved);
+    ck_assert_int_eq(finalized, 1);
+    ck_assert_int_eq(released, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 1);
+    ck_assert_int_eq(finalized, 1);
+    ck_assert_int_eq(released, 1);
+}
+END_TEST
+
+/* Finalizers run at rc_heap_free may let objects die normally (dropping the
+ * last reference) and may create new objects; each object is still finalized
+ * and released exactly once. */
+static rc_heap *free_heap;
+static void drop_child_finalize(void *self) {
+    finalized++;
+    RC_CLEAR(((holder *)self)->child);
+    /* A new object made while the heap is being freed, also finalized. */
+    ((holder *)self)->keep = rc_new(free_heap, &leaf_type);
+}
+static const rc_type dropper_type = {"dropper", sizeof(holder), holder_traverse, NULL,
+                                     drop_child_finalize, count_release};
+
+START_TEST(free_finalizers_drop_and_create) {
+    reset_counts();
+    counting_alloc c = {0};
+    rc_heap *h = free_heap = rc_heap_new_with(counting_fn, &c);
+    holder *o = rc_new(h, &dropper_type);
+    o->child = rc_new(h, &leaf_type);
+    ck_assert_uint_eq(rc_heap_free(h), 2);
+    /* dropper, its child (dying in the finalizer), the new leaf. */
+    ck_assert_int_eq(finalized, 3);
+    ck_assert_int_eq(released, 3);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
+}
+END_TEST
+
+/* More leaked objects with finalizers than fit in one batch of the teardown,
+ * with the alloc function refusing everything at that point. */
+START_TEST(free_many_leaks_no_memory) {
+    reset_counts();
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_ptr_nonnull(rc_new(h, i % 2 ? &leaf_type : &holder_type));
+    c.limit = 1; /* every request from now on fails */
+    ck_assert_uint_eq(rc_heap_free(h), 1000);
+    ck_assert_int_eq(finalized, 1000);
+    ck_assert_int_eq(released, 1000);
+    ck_assert_uint_eq(c.outstanding, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ stats */
+
+START_TEST(stats_follow_objects) {
+    rc_heap *h = rc_heap_new();
+    rc_heap_stats s0 = stats_of(h);
+    leaf *a = rc_new(h, &leaf_type);       /* 8 + 8 bytes: one 16-byte grain */
+    holder *b = rc_new(h, &holder_type);   /* 24 + 16 bytes: 48 */
+    void *big = rc_new_sized(h, &holder_type, 1000);
+    char *raw = rc_malloc(h, 100);         /* 112 */
+    rc_heap_stats s = stats_of(h);
+    ck_assert_uint_eq(s.objects, 3);
+    ck_assert_uint_eq(s.tracked, 2);
+    ck_assert_uint_eq(s.bytes_in_use, 16 + 48 + rc_sizeof(big) + 112);
+    ck_assert_uint_eq(rc_sizeof(a) + rc_sizeof(b), 16 + 48);
+    ck_assert_uint_ge(s.bytes_reserved, s0.bytes_reserved + s.bytes_in_use);
+
+    rc_decref(b);
+    s = stats_of(h);
+    ck_assert_uint_eq(s.objects, 2);
+    ck_assert_uint_eq(s.tracked, 1);
+    ck_assert_uint_eq(s.bytes_in_use, 16 + rc_sizeof(big) + 112);
+    rc_decref(big);
+    rc_free(h, raw);
+    rc_decref(a);
+    s = stats_of(h);
+    ck_assert_uint_eq(s.objects, 0);
+    ck_assert_uint_eq(s.tracked, 0);
+    ck_assert_uint_eq(s.bytes_in_use, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* Heaps are independent: objects know their heap, figures are per heap. */
+START_TEST(heaps_are_separate) {
+    rc_heap *h1 = rc_heap_new(), *h2 = rc_heap_new();
+    leaf *a = rc_new(h1, &leaf_type);
+    leaf *b = rc_new(h2, &leaf_type);
+    leaf *c = rc_new(h2, &leaf_type);
+    ck_assert_ptr_eq(rc_heap_of(a), h1);
+    ck_assert_ptr_eq(rc_heap_of(b), h2);
+    ck_assert_uint_eq(stats_of(h1).objects, 1);
+    ck_assert_uint_eq(stats_of(h2).objects, 2);
+    rc_decref(b);
+    rc_decref(c);
+    ck_assert_uint_eq(rc_heap_free(h2), 0);
+    ck_assert_uint_eq(rc_refcount(a), 1);
+    ck_assert_uint_eq(rc_heap_free(h1), 1);
+}
+END_TEST
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("heap");
+    add_case(s, tcase_create("new_is_empty"), new_is_empty);
+    add_case(s, tcase_create("new_with_null_alloc"), new_with_null_alloc);
+    add_case(s, tcase_create("new_with_every_byte"), new_with_every_byte);
+    add_case(s, tcase_create("free_without_leaks"), free_without_leaks);
+    add_case(s, tcase_create("free_counts_leaks"), free_counts_leaks);
+    add_case(s, tcase_create("free_skips_finalized"), free_skips_finalized);
+    add_case(s, tcase_create("free_finalizers_drop_and_create"), free_finalizers_drop_and_create);
+    add_case(s, tcase_create("free_many_leaks_no_memory"), free_many_leaks_no_memory);
+    add_case(s, tcase_create("stats_follow_objects"), stats_follow_objects);
+    add_case(s, tcase_create("heaps_are_separate"), heaps_are_separate);
+    return s;
+}

@@ -1,0 +1,369 @@
+/*
+ * test_misuse.c — detected programming errors abort with one line on stderr
+ * naming the error, the type and the address: a count dropped below zero
+ * (rc_decref or rc_incref of a dead object), rc_free/rc_realloc of a pointer
+ * the heap does not own, of a block already freed, of an object. With
+ * RCGC_DEBUG=1 freed memory is poisoned (0xDB) and quarantined, so a dead
+ * object is recognised even after many allocations. Each misuse runs in a
+ * forked child whose stderr and death the test reads.
+ */
+#include "check_main.h"
+#include "test_support.h"
+#include "internal.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define TEST_ASAN 1
+#endif
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define TEST_VALGRIND 1
+#endif
+
+/* ------------------------------------------------------------- fixtures */
+
+typedef struct node { struct node *next; } node;
+static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
+    visit((void **)&((node *)self)->next, arg);
+}
+static const rc_type node_type = {"node", sizeof(node), node_traverse, NULL, NULL, NULL};
+static const rc_type leaf_type = {"leaf", 24, NULL, NULL, NULL, NULL};
+
+/* A heap with RCGC_DEBUG=1 (read when the heap is made) or without. */
+static rc_heap *heap(bool debug) {
+    if (debug)
+        setenv("RCGC_DEBUG", "1", 1);
+    else
+        unsetenv("RCGC_DEBUG");
+    rc_heap *h = rc_heap_new();
+    ck_assert_ptr_nonnull(h);
+    ck_assert(h->debug == debug);
+    return h;
+}
+
+typedef void (*misuse_fn)(rc_heap *h, void *p);
+
+/* Runs misuse(h, p) in a child process and checks that it aborted, having
+ * written exactly `want` to stderr. */
+static void expect_fatal(misuse_fn misuse, rc_heap *h, void *p, const char *want) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        misuse(h, p);
+        _exit(0); /* not detected */
+    }
+    close(fds[1]);
+    char got[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof got - 1 && (r = read(fds[0], got + n, sizeof got - 1 - n)) > 0)
+        n += (size_t)r;
+    got[n] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "no abort (status %#x) for: %s; stderr: '%s'", status, want, got);
+    ck_assert_str_eq(got, want);
+}
+
+/* The line for an object: "rcgc: fatal: CALL WHAT <TYPE 0x...>". */
+static const char *object_line(const char *call, const char *what, const char *type,
+                               const void *obj) {
+    static char line[256];
+    snprintf(line, sizeof line, "rcgc: fatal: %s %s <%s %p>\n", call, what, type, obj);
+    return line;
+}
+
+/* The line for a pointer that is not an object: "... (0x...)". */
+static const char *pointer_line(const char *call, const char *what, const void *p) {
+    static char line[256];
+    snprintf(line, sizeof line, "rcgc: fatal: %s %s (%p)\n", call, what, p);
+    return line;
+}
+
+static void do_decref(rc_heap *h, void *p) { (void)h; rc_decref(p); }
+static void do_incref(rc_heap *h, void *p) { (void)h; rc_incref(p); }
+static void do_free(rc_heap *h, void *p) { rc_free(h, p); }
+static void do_realloc(rc_heap *h, void *p) { rc_realloc(h, p, 100); }
+
+/* ----------------------------------------------------- counts below zero */
+
+/* rc_decref and rc_incref of a dead object, small (tracked and not) and, in
+ * a debug heap where its memory is held back, large. */
+static void check_dead(bool debug, size_t size) {
+    rc_heap *h = heap(debug);
+    for (int k = 0; k < 2; k++) {
+        const rc_type *t = k ? &node_type : &leaf_type;
+        void *sibling = rc_new_sized(h, t, size); /* keeps the pool in use */
+        void *o = rc_new_sized(h, t, size);
+        rc_decref(o);
+        expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", t->name, o));
+        expect_fatal(do_incref, h, o, object_line("rc_incref", "of a dead object", t->name, o));
+        rc_decref(sibling);
+    }
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+
+START_TEST(decref_dead_object) { check_dead(false, 16); }
+END_TEST
+
+START_TEST(decref_dead_large_debug) { check_dead(true, 3000); }
+END_TEST
+
+/* Without RCGC_DEBUG the next object of the same class takes the dead one's
+ * block at once (so a stale pointer then names a live object) ... */
+START_TEST(reuse_without_debug) {
+    rc_heap *h = heap(false);
+    node *o = rc_new(h, &node_type);
+    rc_decref(o);
+    node *next = rc_new(h, &node_type);
+    ck_assert_ptr_eq(next, o);
+    rc_decref(next);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* ... with it the block is held back, and the dead object is still caught
+ * after a thousand allocations of its class. */
+START_TEST(dead_caught_after_reuse_debug) {
+    rc_heap *h = heap(true);
+    for (int k = 0; k < 2; k++) {
+        const rc_type *t = k ? &node_type : &leaf_type;
+        void *o = rc_new(h, t);
+        rc_decref(o);
+        void *later[1000];
+        for (int i = 0; i < 1000; i++) {
+            later[i] = rc_new(h, t);
+            ck_assert_ptr_ne(later[i], o);
+        }
+        expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", t->name, o));
+        for (int i = 0; i < 1000; i++)
+            rc_decref(later[i]);
+    }
+    char *raw = rc_malloc(h, 64);
+    rc_free(h, raw);
+    void *more[1000];
+    for (int i = 0; i < 1000; i++)
+        ck_assert_ptr_ne(more[i] = rc_malloc(h, 64), raw);
+    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
+    for (int i = 0; i < 1000; i++)
+        rc_free(h, more[i]);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- rc_free */
+
+START_TEST(free_foreign_pointer) {
+    rc_heap *h = heap(false), *other = heap(false);
+    char *raw = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
+    char *theirs = rc_malloc(other, 64), *their_big = rc_malloc(other, 5000);
+    char *mine = malloc(64);
+    int local;
+    const char *no = "of a pointer the heap does not own";
+    void *bad[] = {mine, &local, raw + 16, raw + 8, raw + 1, big + 16, theirs, their_big};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        expect_fatal(do_free, h, bad[i], pointer_line("rc_free", no, bad[i]));
+        expect_fatal(do_realloc, h, bad[i], pointer_line("rc_realloc", no, bad[i]));
+    }
+    free(mine);
+    rc_free(h, raw);
+    rc_free(h, big);
+    rc_free(other, theirs);
+    rc_free(other, their_big);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(rc_heap_free(other), 0);
+}
+END_TEST
+
+/* A second rc_free of a small block is named as such; a large block went
+ * back to the system and is no longer the heap's. */
+START_TEST(free_twice) {
+    rc_heap *h = heap(false);
+    char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
+    rc_free(h, raw);
+    rc_free(h, big);
+    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
+    expect_fatal(do_realloc, h, raw, pointer_line("rc_realloc", "of a block already freed", raw));
+    expect_fatal(do_free, h, big,
+                 pointer_line("rc_free", "of a pointer the heap does not own", big));
+    rc_free(h, sibling);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* Objects are dropped with rc_decref, never rc_free: live or dead, small
+ * or large, tracked or not. */
+START_TEST(free_object) {
+    rc_heap *h = heap(false);
+    for (int k = 0; k < 2; k++) {
+        const rc_type *t = k ? &node_type : &leaf_type;
+        void *small = rc_new(h, t), *large = rc_new_sized(h, t, 3000), *dead = rc_new(h, t);
+        rc_decref(dead);
+        const char *obj = "of an rc object (use rc_decref)";
+        expect_fatal(do_free, h, small, object_line("rc_free", obj, t->name, small));
+        expect_fatal(do_free, h, large, object_line("rc_free", obj, t->name, large));
+        expect_fatal(do_realloc, h, small, object_line("rc_realloc", obj, t->name, small));
+        expect_fatal(do_free, h, dead, object_line("rc_free", "of a dead object", t->name, dead));
+        rc_decref(small);
+        rc_decref(large);
+    }
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------- RCGC_DEBUG */
+
+/* Copies n bytes of a freed (poisoned) region for inspection, then poisons
+ * it again. */
+static void peek(void *p, size_t n, unsigned char *out) {
+    rc__mem_live(p, n, true);
+    memcpy(out, p, n);
+    rc__mem_dead(p, n);
+}
+
+/* The first byte of b[from..to) that is not 0xDB, or to. */
+static size_t poisoned_until(const unsigned char *b, size_t from, size_t to) {
+    while (from < to && b[from] == 0xDB)
+        from++;
+    return from;
+}
+
+/* Freed memory is filled with 0xDB, except the words the allocator keeps:
+ * the free-list link and a dead object's header (count 0, marked dead). */
+START_TEST(debug_poisons_freed_memory) {
+    rc_heap *h = heap(true);
+    unsigned char b[3000];
+
+    char *raw = rc_malloc(h, 64); /* link at 0 */
+    memset(raw, 0x11, 64);
+    rc_free(h, raw);
+    peek(raw, 64, b);
+    ck_assert_uint_eq(poisoned_until(b, 8, 64), 64);
+
+    char *big = rc_malloc(h, 3000);
+    memset(big, 0x11, 3000);
+    rc_free(h, big);
+    peek(big, 3000, b);
+    ck_assert_uint_eq(poisoned_until(b, 0, 3000), 3000);
+
+    /* leaf block: [head 8][link 8][16 bytes]; node block: [gc next 8][link 8]
+     * [head 8][24 bytes]. */
+    char *leaf = rc_new(h, &leaf_type), *tracked = rc_new_sized(h, &node_type, 24);
+    memset(leaf, 0x11, 24);
+    memset(tracked + 8, 0x11, 16);
+    rc_decref(leaf);
+    rc_decref(tracked);
+    peek(leaf - 8, 32, b);
+    ck_assert_uint_eq(poisoned_until(b, 16, 32), 32);
+    rc_head hd;
+    memcpy(&hd, b, sizeof hd);
+    ck_assert_uint_eq(hd.refcnt, 0);
+    ck_assert(hd.info & RC_F_DEAD);
+    peek(tracked - 24, 48, b);
+    ck_assert_uint_eq(poisoned_until(b, 0, 8), 8);
+    ck_assert_uint_eq(poisoned_until(b, 24, 48), 48);
+    memcpy(&hd, b + 16, sizeof hd);
+    ck_assert_uint_eq(hd.refcnt, 0);
+    ck_assert(hd.info & RC_F_DEAD);
+
+    char *large_obj = rc_new_sized(h, &leaf_type, 3000);
+    memset(large_obj, 0x11, 3000);
+    rc_decref(large_obj);
+    peek(large_obj, 3000, b);
+    ck_assert_uint_eq(poisoned_until(b, 0, 3000), 3000);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* The quarantine is bounded: blocks come back into use once enough others
+ * were freed after them, memory stays bounded, and every byte goes back
+ * with the heap. */
+START_TEST(debug_quarantine_bounded) {
+    setenv("RCGC_DEBUG", "1", 1);
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    ck_assert(h->debug);
+    char *first = rc_malloc(h, 64);
+    rc_free(h, first);
+    bool first_back = false;
+    for (int i = 0; i < 3 * RC_QUARANTINE_SLOTS; i++) {
+        char *p = rc_malloc(h, 64);
+        first_back |= p == first;
+        rc_free(h, p);
+        rc_decref(rc_new(h, &node_type));
+    }
+    ck_assert(first_back);
+    rc_heap_stats s = stats_of(h);
+    ck_assert_uint_lt(s.bytes_reserved, 4 * RC_ARENA_SIZE);
+    ck_assert_uint_eq(s.bytes_reserved, c.outstanding);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
+}
+END_TEST
+
+/* The allocator tells the tools which pool blocks are live: its live bits
+ * always; under ASan the freed block is poisoned; under Valgrind it is not
+ * addressable. */
+START_TEST(tools_see_freed_blocks) {
+    rc_heap *h = heap(false);
+    char *keep = rc_malloc(h, 64), *gone = rc_malloc(h, 64);
+    node *o = rc_new(h, &node_type), *dead = rc_new(h, &node_type);
+    rc_free(h, gone);
+    rc_decref(dead);
+    rc_pool *p = rc_pool_of(keep);
+    ck_assert(rc__pool_block_live(p, keep));
+    ck_assert(!rc__pool_block_live(p, gone));
+    ck_assert(rc__pool_block_live(rc_pool_of(o), (char *)o - RC_GC_HEAD_SIZE));
+    ck_assert(!rc__pool_block_live(rc_pool_of(dead), (char *)dead - RC_GC_HEAD_SIZE));
+#ifdef TEST_ASAN
+    ck_assert(!__asan_region_is_poisoned(keep, 64));
+    ck_assert(!__asan_region_is_poisoned(o, sizeof *o));
+    ck_assert(__asan_address_is_poisoned(gone + 8));
+    ck_assert(__asan_address_is_poisoned(gone + 63));
+    ck_assert(__asan_address_is_poisoned((char *)dead + sizeof(void *)));
+#endif
+#ifdef TEST_VALGRIND
+    if (RUNNING_ON_VALGRIND) { /* GET_VBITS: 1 addressable, 3 not */
+        char vbits[64];
+        ck_assert_int_eq(VALGRIND_GET_VBITS(keep, vbits, 64), 1);
+        ck_assert_int_eq(VALGRIND_GET_VBITS(gone + 8, vbits, 8), 3);
+        ck_assert_int_eq(VALGRIND_GET_VBITS((char *)dead + 8, vbits, 8), 3);
+    }
+#endif
+    rc_free(h, keep);
+    rc_decref(o);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("misuse");
+    add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
+    add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
+    add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
+    add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
+    add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
+    add_case(s, tcase_create("free_twice"), free_twice);
+    add_case(s, tcase_create("free_object"), free_object);
+    add_case(s, tcase_create("debug_poisons_freed_memory"), debug_poisons_freed_memory);
+    add_case(s, tcase_create("debug_quarantine_bounded"), debug_quarantine_bounded);
+    add_case(s, tcase_create("tools_see_freed_blocks"), tools_see_freed_blocks);
+    return s;
+}

@@ -1,0 +1,593 @@
+/*
+ * test_object.c — objects and their counts: rc_new and rc_new_sized with
+ * their errors, zeroed memory, rc_incref/rc_decref/rc_refcount, RC_CLEAR,
+ * RC_SET, rc_auto, rc_type_of/rc_heap_of, the order of destruction,
+ * finalizers and resurrection, long chains dying in constant stack, and
+ * counts saturating.
+ */
+#include "check_main.h"
+#include "internal.h"
+#include "test_support.h"
+
+#include <pthread.h>
+
+/* ---------------------------------------------------------------- events */
+
+/* What the types below did, in order: "finalize node", "release leaf", ... */
+static char events[32][48];
+static int nevents;
+static int finalized, released;
+
+static void event(const char *what, const void *self) {
+    ck_assert_int_lt(nevents, 32);
+    snprintf(events[nevents++], sizeof events[0], "%s %s", what, rc_type_of(self)->name);
+}
+
+static void reset(void) {
+    nevents = finalized = released = 0;
+}
+
+static void check_events(const char *const *want, int n) {
+    ck_assert_int_eq(nevents, n);
+    for (int i = 0; i < n; i++)
+        ck_assert_str_eq(events[i], want[i]);
+}
+
+/* ------------------------------------------------------------------ types */
+
+typedef struct node { struct node *next; long value; } node;
+
+static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
+    visit((void **)&((node *)self)->next, arg);
+}
+static void count_finalize(void *self) { (void)self; finalized++; }
+static void count_release(void *self) { (void)self; released++; }
+static void log_release(void *self) { event("release", self); }
+
+static const rc_type leaf_type = {"leaf", sizeof(long), NULL, NULL, NULL, log_release};
+static const rc_type plain_type = {"plain", 24, NULL, NULL, NULL, NULL};
+static const rc_type node_type = {"node", sizeof(node), node_traverse, NULL, NULL, NULL};
+static const rc_type counted_type = {"counted", sizeof(node), node_traverse, NULL,
+                                     count_finalize, count_release};
+
+/* ------------------------------------------------------------------ rc_new */
+
+START_TEST(new_einval) {
+    rc_heap *h = rc_heap_new();
+    static const rc_type empty_type = {"empty", 0, NULL, NULL, NULL, NULL};
+    size_t r0 = stats_of(h).bytes_reserved;
+    errno = 0;
+    ck_assert_ptr_null(rc_new(h, NULL));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_new_sized(h, NULL, 16));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_new_sized(h, &node_type, 0));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_new(h, &empty_type));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_new(NULL, &node_type));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_new_sized(NULL, &node_type, 16));
+    ck_assert_int_eq(errno, EINVAL);
+    rc_heap_stats s = stats_of(h);
+    ck_assert_uint_eq(s.objects, 0);
+    ck_assert_uint_eq(s.bytes_in_use, 0);
+    ck_assert_uint_eq(s.bytes_reserved, r0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* New objects are zeroed, also where dirty dead objects' blocks are reused. */
+START_TEST(new_zeroed) {
+    enum { N = 200 };
+    static const size_t sizes[] = {8, 40, 200, 488, 2000};
+    rc_heap *h = rc_heap_new();
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        for (int tracked = 0; tracked < 2; tracked++) {
+            const rc_type *t = tracked ? &node_type : &plain_type;
+            unsigned char *old[N];
+            for (int i = 0; i < N; i++) {
+                old[i] = rc_new_sized(h, t, sizes[k]);
+                memset(old[i] + (tracked ? sizeof(void *) : 0), 0xAB,
+                       sizes[k] - (tracked ? sizeof(void *) : 0));
+            }
+            for (int i = 0; i < N; i++)
+                rc_decref(old[i]);
+            int reused = 0;
+            unsigned char *fresh[N];
+            for (int i = 0; i < N; i++) {
+                unsigned char *o = fresh[i] = rc_new_sized(h, t, sizes[k]);
+                size_t b = 0;
+                while (b < sizes[k] && o[b] == 0)
+                    b++;
+                ck_assert_msg(b == sizes[k], "size %zu: byte %zu not zero", sizes[k], b);
+                for (int j = 0; j < N; j++)
+                    reused += o == old[j];
+            }
+            if (sizes[k] <= 488) /* pool blocks: most dead ones were reused */
+                ck_assert_int_ge(reused, N / 2);
+            for (int i = 0; i < N; i++)
+                rc_decref(fresh[i]);
+        }
+    }
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* -------------------------------------------------------------- counts */
+
+/* The seed's walk (a = []; b = a; del b): sys.getrefcount(a) prints 2, 3, 2,
+ * one more than the true count because of its own argument. */
+START_TEST(refcount_walk) {
+    rc_heap *h = rc_heap_new();
+    node *a = rc_new(h, &node_type);
+    ck_assert_uint_eq(rc_refcount(a), 1);
+    node *b = rc_incref(a); /* b = a */
+    ck_assert_ptr_eq(b, a);
+    ck_assert_uint_eq(rc_refcount(a), 2);
+    rc_decref(b); /* del b */
+    ck_assert_uint_eq(rc_refcount(a), 1);
+    for (int i = 0; i < 1000; i++)
+        rc_incref(a);
+    ck_assert_uint_eq(rc_refcount(a), 1001);
+    for (int i = 0; i < 1000; i++)
+        rc_decref(a);
+    ck_assert_uint_eq(rc_refcount(a), 1);
+    ck_assert_uint_eq(stats_of(h).objects, 1);
+    ck_assert_ptr_null(rc_incref(NULL));
+    rc_decref(NULL);
+    rc_decref(a);
+    ck_assert_uint_eq(stats_of(h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* RC_CLEAR sets the slot to NULL before the reference is dropped: the dying
+ * object's release already sees the slot empty. Its argument is evaluated
+ * once; a NULL slot is fine. */
+static node *clear_holder;
+static void check_slot_release(void *self) {
+    event("release", self);
+    ck_assert_ptr_null(clear_holder->next);
+}
+static const rc_type checked_type = {"checked", 8, NULL, NULL, NULL, check_slot_release};
+
+START_TEST(clear_macro) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    clear_holder = rc_new(h, &node_type);
+    clear_holder->next = rc_new(h, &checked_type);
+    RC_CLEAR(clear_holder->next);
+    ck_assert_ptr_null(clear_holder->next);
+    check_events((const char *[]){"release checked"}, 1);
+    RC_CLEAR(clear_holder->next); /* already NULL */
+
+    node *slots[2] = {rc_new(h, &node_type), rc_new(h, &node_type)};
+    int i = 0;
+    RC_CLEAR(slots[i++]);
+    ck_assert_int_eq(i, 1);
+    ck_assert_ptr_null(slots[0]);
+    ck_assert_ptr_nonnull(slots[1]);
+    RC_CLEAR(slots[1]);
+    RC_CLEAR(clear_holder);
+    ck_assert_ptr_null(clear_holder);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* RC_SET stores the new value first, then drops the old reference (the old
+ * object's release sees the new value in place); each argument is evaluated
+ * once; setting a slot to what it holds keeps the object alive. */
+static node *set_holder;
+static void *set_expected;
+static int made;
+static void check_set_release(void *self) {
+    event("release", self);
+    ck_assert_ptr_eq(set_holder->next, set_expected);
+}
+static const rc_type set_type = {"set", sizeof(node), NULL, NULL, NULL, check_set_release};
+static node *make(rc_heap *h) {
+    made++;
+    return rc_new(h, &set_type);
+}
+
+START_TEST(set_macro) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    set_holder = rc_new(h, &node_type);
+    made = 0;
+    RC_SET(set_holder->next, make(h)); /* from NULL */
+    ck_assert_int_eq(made, 1);
+    node *first = set_holder->next;
+    set_expected = rc_new(h, &plain_type);
+    RC_SET(set_holder->next, set_expected);
+    check_events((const char *[]){"release set"}, 1);
+    ck_assert_ptr_ne(set_holder->next, first);
+
+    node *same = set_holder->next;
+    RC_SET(set_holder->next, rc_incref(same)); /* the same object again */
+    ck_assert_uint_eq(rc_refcount(same), 1);
+
+    node *slots[2] = {NULL, NULL};
+    int i = 0;
+    RC_SET(slots[i++], rc_new(h, &plain_type));
+    ck_assert_int_eq(i, 1);
+    ck_assert_ptr_nonnull(slots[0]);
+    RC_SET(slots[0], NULL); /* to NULL: drops it */
+    ck_assert_ptr_null(slots[0]);
+    set_expected = NULL;
+    RC_SET(set_holder->next, NULL);
+    RC_CLEAR(set_holder);
+    ck_assert_uint_eq(stats_of(h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* rc_auto drops the reference when the variable goes out of scope, and only
+ * then; a reference taken inside survives the scope. */
+START_TEST(auto_scope) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    void *kept;
+    {
+        rc_auto void *a = rc_new(h, &leaf_type);
+        rc_auto void *b = rc_new(h, &leaf_type);
+        rc_auto void *none = NULL;
+        (void)none;
+        ck_assert_uint_eq(stats_of(h).objects, 2);
+        kept = rc_incref(b);
+        (void)a;
+        ck_assert_int_eq(nevents, 0);
+    }
+    check_events((const char *[]){"release leaf"}, 1);
+    ck_assert_uint_eq(stats_of(h).objects, 1);
+    ck_assert_uint_eq(rc_refcount(kept), 1);
+    for (int i = 0; i < 3; i++) {
+        rc_auto void *loop = rc_new(h, &leaf_type);
+        (void)loop;
+    }
+    ck_assert_int_eq(nevents, 4);
+    rc_decref(kept);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ inspection */
+
+START_TEST(type_and_heap_of) {
+    rc_heap *h1 = rc_heap_new(), *h2 = rc_heap_new();
+    static rc_type many[100];
+    void *objs[2][100 + 4];
+    for (int k = 0; k < 2; k++) {
+        rc_heap *h = k ? h2 : h1;
+        for (int i = 0; i < 100; i++) {
+            many[i] = (rc_type){"many", 8 + (size_t)i, i % 2 ? node_traverse : NULL, NULL,
+                                NULL, NULL};
+            objs[k][i] = rc_new(h, &many[i]);
+        }
+        objs[k][100] = rc_new_sized(h, &plain_type, 5000);
+        objs[k][101] = rc_new_sized(h, &node_type, 5000);
+        objs[k][102] = rc_new(h, &plain_type);
+        objs[k][103] = rc_new(h, &node_type);
+    }
+    for (int k = 0; k < 2; k++) {
+        rc_heap *h = k ? h2 : h1;
+        for (int i = 0; i < 100; i++)
+            ck_assert_ptr_eq(rc_type_of(objs[k][i]), &many[i]);
+        ck_assert_ptr_eq(rc_type_of(objs[k][100]), &plain_type);
+        ck_assert_ptr_eq(rc_type_of(objs[k][101]), &node_type);
+        ck_assert_ptr_eq(rc_type_of(objs[k][102]), &plain_type);
+        ck_assert_ptr_eq(rc_type_of(objs[k][103]), &node_type);
+        for (int i = 0; i < 104; i++) {
+            ck_assert_ptr_eq(rc_heap_of(objs[k][i]), h);
+            rc_decref(objs[k][i]);
+        }
+        ck_assert_uint_eq(stats_of(h).objects, 0);
+    }
+    ck_assert_uint_eq(rc_heap_free(h1), 0);
+    ck_assert_uint_eq(rc_heap_free(h2), 0);
+}
+END_TEST
+
+/* -------------------------------------------------------- destruction order */
+
+/* A parent holding a child, with a weak reference that has a callback.
+ * Each step checks the state the spec promises: the finalizer sees the
+ * object whole and alive, its weak reference still set; the callback runs
+ * with the weak reference cleared and the references not yet dropped; they
+ * are dropped before release; release runs while the memory still counts. */
+typedef struct parent { node *child; rc_heap *heap; } parent;
+static size_t objects_at_release;
+
+static void parent_traverse(void *self, rc_visit_fn visit, void *arg) {
+    visit((void **)&((parent *)self)->child, arg);
+}
+static void parent_finalize(void *self) {
+    parent *p = self;
+    event("finalize", self);
+    ck_assert_uint_eq(rc_refcount(self), 1);
+    ck_assert_ptr_nonnull(p->child);
+    ck_assert_int_eq(released, 0); /* the child is alive */
+    ck_assert_uint_eq(rc_weakref_count(self), 1);
+}
+static void parent_gone(rc_weakref *ref, void *arg) {
+    ck_assert_int_lt(nevents, 32);
+    snprintf(events[nevents++], sizeof events[0], "callback %s", (const char *)arg);
+    ck_assert_ptr_null(rc_weakref_get(ref));
+    ck_assert_int_eq(released, 0); /* the child is alive */
+}
+static void parent_clear(void *self) {
+    event("clear", self);
+    RC_CLEAR(((parent *)self)->child);
+}
+static void parent_release(void *self) {
+    parent *p = self;
+    event("release", self);
+    ck_assert_ptr_null(p->child);
+    objects_at_release = stats_of(p->heap).objects;
+}
+static void child_release(void *self) {
+    event("release", self);
+    released++;
+}
+static const rc_type child_type = {"child", 8, NULL, NULL, NULL, child_release};
+static const rc_type parent_clear_type = {"parent", sizeof(parent), parent_traverse, parent_clear,
+                                          parent_finalize, parent_release};
+static const rc_type parent_traverse_type = {"parent", sizeof(parent), parent_traverse, NULL,
+                                             parent_finalize, parent_release};
+
+static void check_order(const rc_type *t, const char *const *want, int n) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    parent *p = rc_new(h, t);
+    p->heap = h;
+    p->child = rc_new(h, &child_type);
+    rc_weakref *ref = rc_weakref_new(p, parent_gone, "parent");
+    ck_assert_ptr_nonnull(ref);
+    size_t before = stats_of(h).objects; /* parent, child, weak reference */
+    rc_decref(p);
+    check_events(want, n);
+    ck_assert_uint_eq(objects_at_release, before - 1); /* the child gone */
+    ck_assert_uint_eq(stats_of(h).objects, before - 2);
+    ck_assert_ptr_null(rc_weakref_get(ref));
+    rc_decref(ref);
+    ck_assert_uint_eq(stats_of(h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+
+START_TEST(order_with_clear) {
+    check_order(&parent_clear_type,
+                (const char *[]){"finalize parent", "callback parent", "clear parent",
+                                 "release child", "release parent"},
+                5);
+}
+END_TEST
+
+START_TEST(order_with_traverse) {
+    check_order(&parent_traverse_type,
+                (const char *[]){"finalize parent", "callback parent", "release child",
+                                 "release parent"},
+                4);
+}
+END_TEST
+
+/* -------------------------------------------------- finalizers, resurrection */
+
+static void *resurrected;
+static void resurrect_finalize(void *self) {
+    finalized++;
+    resurrected = rc_incref(self);
+}
+static const rc_type phoenix_type = {"phoenix", sizeof(node), node_traverse, NULL,
+                                     resurrect_finalize, count_release};
+static const rc_type plain_phoenix_type = {"plain phoenix", 16, NULL, NULL, resurrect_finalize,
+                                           count_release};
+
+START_TEST(finalizer_once) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    for (int i = 0; i < 10; i++)
+        rc_decref(rc_new(h, &counted_type));
+    ck_assert_int_eq(finalized, 10);
+    ck_assert_int_eq(released, 10);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_int_eq(finalized, 10);
+}
+END_TEST
+
+/* A finalizer that stores a new reference keeps the object, whole (its
+ * references kept, still tracked); when it dies later, the finalizer does
+ * not run again. */
+static void check_resurrection(const rc_type *t) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    node *o = rc_new(h, t);
+    bool tracked = t->traverse != NULL;
+    if (tracked)
+        o->next = rc_new(h, &counted_type);
+    rc_decref(o);
+    ck_assert_ptr_eq(resurrected, o);
+    ck_assert_int_eq(finalized, 1);
+    ck_assert_int_eq(released, 0);
+    ck_assert_uint_eq(rc_refcount(o), 1);
+    rc_heap_stats s = stats_of(h);
+    ck_assert_uint_eq(s.objects, 1 + tracked);
+    ck_assert_uint_eq(s.tracked, 2 * tracked);
+    if (tracked) {
+        ck_assert_ptr_nonnull(o->next);
+        ck_assert_uint_ne(rc_gc_of(o)->next, 0); /* on a collector list */
+    }
+    resurrected = NULL;
+    rc_decref(o);
+    ck_assert_int_eq(finalized, 1 + tracked); /* o not again; its child once */
+    ck_assert_int_eq(released, 1 + tracked);
+    ck_assert_uint_eq(stats_of(h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+
+START_TEST(resurrection_tracked) { check_resurrection(&phoenix_type); }
+END_TEST
+
+START_TEST(resurrection_untracked) { check_resurrection(&plain_phoenix_type); }
+END_TEST
+
+/* ---------------------------------------------------------- long chains */
+
+/* Runs fn(arg) on a thread with a 256 KiB stack: a death that recursed in
+ * proportion to a chain's length would overflow it. */
+static void run_on_small_stack(void *(*fn)(void *), void *arg) {
+    pthread_attr_t attr;
+    pthread_t t;
+    ck_assert_int_eq(pthread_attr_init(&attr), 0);
+    ck_assert_int_eq(pthread_attr_setstacksize(&attr, 256 * 1024), 0);
+    ck_assert_int_eq(pthread_create(&t, &attr, fn, arg), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
+typedef struct chain {
+    const rc_type *type;
+    size_t length, size;
+    rc_heap *h;
+} chain;
+
+/* Builds the chain head -> ... and drops the head: all of it dies. */
+static void *build_and_drop(void *arg) {
+    chain *c = arg;
+    node *head = NULL;
+    for (size_t i = 0; i < c->length; i++) {
+        node *n = rc_new_sized(c->h, c->type, c->size);
+        n->next = head; /* steals the reference */
+        head = n;
+    }
+    rc_decref(head);
+    return NULL;
+}
+
+static void check_chain(const rc_type *t, size_t length, size_t size) {
+    reset();
+    chain c = {t, length, size, rc_heap_new()};
+    rc_gc_disable(c.h); /* this is about counting: no collection walks the chain */
+    run_on_small_stack(build_and_drop, &c);
+    rc_heap_stats s = stats_of(c.h);
+    ck_assert_uint_eq(s.objects, 0);
+    ck_assert_uint_eq(s.tracked, 0);
+    ck_assert_uint_eq(s.bytes_in_use, 0);
+    if (t->release)
+        ck_assert_uint_eq((size_t)released, length);
+    if (t->finalize)
+        ck_assert_uint_eq((size_t)finalized, length);
+    ck_assert_uint_eq(rc_heap_free(c.h), 0);
+}
+
+START_TEST(chain_ten_million) { check_chain(&node_type, scaled(10000000), sizeof(node)); }
+END_TEST
+
+static void node_clear(void *self) { RC_CLEAR(((node *)self)->next); }
+static const rc_type clearing_type = {"clearing", sizeof(node), node_traverse, node_clear,
+                                      count_finalize, count_release};
+
+START_TEST(chain_with_clear_and_finalizers) {
+    check_chain(&clearing_type, scaled(1000000), sizeof(node));
+}
+END_TEST
+
+START_TEST(chain_of_large_objects) { check_chain(&counted_type, scaled(20000), 1000); }
+END_TEST
+
+/* A node deep in a dying chain resurrects itself: the nodes before it die,
+ * it lives on with everything after it, tracked; then the rest dies. */
+static node *phoenix_at;
+static void deep_finalize(void *self) {
+    finalized++;
+    if (self == phoenix_at)
+        resurrected = rc_incref(self);
+}
+static const rc_type deep_type = {"deep", sizeof(node), node_traverse, NULL, deep_finalize,
+                                  count_release};
+
+START_TEST(chain_resurrection_deep) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    enum { N = 1000, AT = 500 };
+    node *head = NULL;
+    for (int i = N - 1; i >= 0; i--) {
+        node *n = rc_new(h, &deep_type);
+        n->next = head;
+        n->value = i;
+        head = n;
+        if (i == AT)
+            phoenix_at = n;
+    }
+    rc_decref(head);
+    ck_assert_ptr_eq(resurrected, phoenix_at);
+    ck_assert_int_eq(finalized, AT + 1);
+    ck_assert_int_eq(released, AT);
+    rc_heap_stats s = stats_of(h);
+    ck_assert_uint_eq(s.objects, N - AT);
+    ck_assert_uint_eq(s.tracked, N - AT);
+    ck_assert_uint_ne(rc_gc_of(resurrected)->next, 0);
+    long i = AT;
+    for (node *n = resurrected; n; n = n->next)
+        ck_assert_int_eq(n->value, i++);
+    ck_assert_int_eq(i, N);
+    rc_decref(resurrected);
+    ck_assert_int_eq(finalized, N);
+    ck_assert_int_eq(released, N);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------- saturation */
+
+/* The 32-bit count never wraps: at its maximum it stays there, and the
+ * object is immortal (released only with its heap). */
+START_TEST(count_saturates) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    node *o = rc_new(h, &counted_type);
+    rc_head_of(o)->refcnt = RC_IMMORTAL - 2;
+    rc_incref(o);
+    ck_assert_uint_eq(rc_refcount(o), (size_t)UINT32_MAX - 1);
+    ck_assert_ptr_eq(rc_incref(o), o);
+    ck_assert_uint_eq(rc_refcount(o), (size_t)UINT32_MAX);
+    rc_incref(o);
+    ck_assert_uint_eq(rc_refcount(o), (size_t)UINT32_MAX);
+    for (int i = 0; i < 1000; i++)
+        rc_decref(o);
+    ck_assert_uint_eq(rc_refcount(o), (size_t)UINT32_MAX);
+    ck_assert_int_eq(finalized, 0);
+    ck_assert_int_eq(released, 0);
+    ck_assert_uint_eq(stats_of(h).objects, 1);
+    ck_assert_uint_eq(rc_heap_free(h), 1);
+    ck_assert_int_eq(finalized, 1);
+    ck_assert_int_eq(released, 1);
+}
+END_TEST
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("object");
+    add_case(s, tcase_create("new_einval"), new_einval);
+    add_case(s, tcase_create("new_zeroed"), new_zeroed);
+    add_case(s, tcase_create("refcount_walk"), refcount_walk);
+    add_case(s, tcase_create("clear_macro"), clear_macro);
+    add_case(s, tcase_create("set_macro"), set_macro);
+    add_case(s, tcase_create("auto_scope"), auto_scope);
+    add_case(s, tcase_create("type_and_heap_of"), type_and_heap_of);
+    add_case(s, tcase_create("order_with_clear"), order_with_clear);
+    add_case(s, tcase_create("order_with_traverse"), order_with_traverse);
+    add_case(s, tcase_create("finalizer_once"), finalizer_once);
+    add_case(s, tcase_create("resurrection_tracked"), resurrection_tracked);
+    add_case(s, tcase_create("resurrection_untracked"), resurrection_untracked);
+    add_case(s, tcase_create("chain_ten_million"), chain_ten_million);
+    add_case(s, tcase_create("chain_with_clear_and_finalizers"), chain_with_clear_and_finalizers);
+    add_case(s, tcase_create("chain_of_large_objects"), chain_of_large_objects);
+    add_case(s, tcase_create("chain_resurrection_deep"), chain_resurrection_deep);
+    add_case(s, tcase_create("count_saturates"), count_saturates);
+    return s;
+}

@@ -1,0 +1,617 @@
+/*
+ * test_snapshot.c — snapshots against CPython's Lib/test/test_tracemalloc.py:
+ * its synthetic snapshots, rebuilt through rc_tracemalloc_track and a frame
+ * provider, give exactly its statistics, cumulative statistics, compare_to
+ * and filter results; fnmatch against python3; dump and load, including
+ * every truncated and corrupted file.
+ */
+#include "check_main.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------- building snapshots */
+
+typedef struct raw_trace {
+    unsigned domain;
+    size_t size;
+    int nframe;
+    rc_frame frames[2]; /* most recent first, as _tracemalloc gives them */
+} raw_trace;
+
+static const rc_frame *scripted;
+static int scripted_n;
+
+static int provide(rc_frame *frames, int max, void *arg) {
+    (void)arg;
+    int n = scripted_n < max ? scripted_n : max;
+    memcpy(frames, scripted, (size_t)n * sizeof *frames);
+    return n;
+}
+
+/* A snapshot (traceback limit 2) holding exactly the traces t[0..n). */
+static rc_snapshot *make_snapshot(const raw_trace *t, size_t n) {
+    rc_heap *h = rc_heap_new();
+    ck_assert_int_eq(rc_tracemalloc_start(h, 2), 0);
+    rc_tracemalloc_set_frame_provider(h, provide, NULL);
+    for (size_t i = 0; i < n; i++) {
+        scripted = t[i].frames;
+        scripted_n = t[i].nframe;
+        ck_assert_int_eq(rc_tracemalloc_track(h, t[i].domain, 0x1000 + i, t[i].size), 0);
+    }
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(rc_snapshot_trace_count(s), n);
+    rc_heap_free(h);
+    return s;
+}
+
+#define F(file, line) {file, line, NULL}
+#define T2(d, size, f0, f1) {d, size, 2, {f0, f1}}
+#define T1(d, size, f0) {d, size, 1, {f0}}
+
+/* test_tracemalloc.create_snapshots() */
+static const raw_trace raw1[] = {
+    T2(0, 10, F("a.py", 2), F("b.py", 4)), T2(0, 10, F("a.py", 2), F("b.py", 4)),
+    T2(0, 10, F("a.py", 2), F("b.py", 4)), T2(1, 2, F("a.py", 5), F("b.py", 4)),
+    T1(2, 66, F("b.py", 1)),               T1(3, 7, F("<unknown>", 0)),
+};
+static const raw_trace raw2[] = {
+    T2(0, 10, F("a.py", 2), F("b.py", 4)), T2(0, 10, F("a.py", 2), F("b.py", 4)),
+    T2(0, 10, F("a.py", 2), F("b.py", 4)), T2(2, 2, F("a.py", 5), F("b.py", 4)),
+    T2(2, 5000, F("a.py", 5), F("b.py", 4)), T1(4, 400, F("c.py", 578)),
+};
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "a.py:2<b.py:4": a traceback's frames, most recent first. */
+static char *tb_text(const rc_traceback *tb, char *buf, size_t len) {
+    size_t off = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < tb->nframe; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s:%u", i ? "<" : "",
+                                tb->frames[i].filename, tb->frames[i].lineno);
+    return buf;
+}
+
+typedef struct want_stat { const char *tb; size_t size, count; } want_stat;
+typedef struct want { const char *tb; size_t size, count; long long size_diff, count_diff; } want;
+
+static void check_stats(rc_statistic *st, size_t n, const want_stat *w, size_t nw) {
+    char buf[256];
+    ck_assert_ptr_nonnull(st);
+    ck_assert_uint_eq(n, nw);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_str_eq(tb_text(&st[i].traceback, buf, sizeof buf), w[i].tb);
+        ck_assert_uint_eq(st[i].size, w[i].size);
+        ck_assert_uint_eq(st[i].count, w[i].count);
+        ck_assert_uint_eq(st[i].traceback.total_nframe, 0); /* Python's None */
+    }
+    free(st);
+}
+
+static void check_diffs(rc_statistic_diff *d, size_t n, const want *w, size_t nw) {
+    char buf[256];
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(n, nw);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_str_eq(tb_text(&d[i].traceback, buf, sizeof buf), w[i].tb);
+        ck_assert_uint_eq(d[i].size, w[i].size);
+        ck_assert_int_eq(d[i].size_diff, w[i].size_diff);
+        ck_assert_uint_eq(d[i].count, w[i].count);
+        ck_assert_int_eq(d[i].count_diff, w[i].count_diff);
+    }
+    free(d);
+}
+
+#define STATS(s, key, cum, ...)                                                                    \
+    do {                                                                                           \
+        size_t n_;                                                                                 \
+        const want_stat w_[] = {__VA_ARGS__};                                                      \
+        rc_statistic *st_ = rc_snapshot_statistics(s, key, cum, &n_);                              \
+        check_stats(st_, n_, w_, N(w_));                                                           \
+    } while (0)
+#define DIFFS(s, old, key, ...)                                                                    \
+    do {                                                                                           \
+        size_t n_;                                                                                 \
+        const want w_[] = {__VA_ARGS__};                                                           \
+        rc_statistic_diff *d_ = rc_snapshot_compare_to(s, old, key, false, &n_);                   \
+        check_diffs(d_, n_, w_, N(w_));                                                            \
+    } while (0)
+
+/* ------------------------------------------------------ CPython's tests */
+
+START_TEST(group_by_line) {
+    rc_snapshot *s1 = make_snapshot(raw1, N(raw1)), *s2 = make_snapshot(raw2, N(raw2));
+    STATS(s1, RC_KEY_LINENO, false, {"b.py:1", 66, 1}, {"a.py:2", 30, 3}, {"<unknown>:0", 7, 1},
+          {"a.py:5", 2, 1});
+    STATS(s2, RC_KEY_LINENO, false, {"a.py:5", 5002, 2}, {"c.py:578", 400, 1}, {"a.py:2", 30, 3});
+    DIFFS(s2, s1, RC_KEY_LINENO, {"a.py:5", 5002, 2, 5000, 1}, {"c.py:578", 400, 1, 400, 1},
+          {"b.py:1", 0, 0, -66, -1}, {"<unknown>:0", 0, 0, -7, -1}, {"a.py:2", 30, 3, 0, 0});
+    rc_snapshot_free(s1);
+    rc_snapshot_free(s2);
+}
+END_TEST
+
+START_TEST(group_by_file) {
+    rc_snapshot *s1 = make_snapshot(raw1, N(raw1)), *s2 = make_snapshot(raw2, N(raw2));
+    STATS(s1, RC_KEY_FILENAME, false, {"b.py:0", 66, 1}, {"a.py:0", 32, 4}, {"<unknown>:0", 7, 1});
+    STATS(s2, RC_KEY_FILENAME, false, {"a.py:0", 5032, 5}, {"c.py:0", 400, 1});
+    DIFFS(s2, s1, RC_KEY_FILENAME, {"a.py:0", 5032, 5, 5000, 1}, {"c.py:0", 400, 1, 400, 1},
+          {"b.py:0", 0, 0, -66, -1}, {"<unknown>:0", 0, 0, -7, -1});
+    rc_snapshot_free(s1);
+    rc_snapshot_free(s2);
+}
+END_TEST
+
+START_TEST(group_by_traceback) {
+    rc_snapshot *s1 = make_snapshot(raw1, N(raw1)), *s2 = make_snapshot(raw2, N(raw2));
+    STATS(s1, RC_KEY_TRACEBACK, false, {"b.py:1", 66, 1}, {"a.py:2<b.py:4", 30, 3},
+          {"<unknown>:0", 7, 1}, {"a.py:5<b.py:4", 2, 1});
+    STATS(s2, RC_KEY_TRACEBACK, false, {"a.py:5<b.py:4", 5002, 2}, {"c.py:578", 400, 1},
+          {"a.py:2<b.py:4", 30, 3});
+    DIFFS(s2, s1, RC_KEY_TRACEBACK, {"a.py:5<b.py:4", 5002, 2, 5000, 1},
+          {"c.py:578", 400, 1, 400, 1}, {"b.py:1", 0, 0, -66, -1}, {"<unknown>:0", 0, 0, -7, -1},
+          {"a.py:2<b.py:4", 30, 3, 0, 0});
+    size_t n = 7;
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_statistics(s1, RC_KEY_TRACEBACK, true, &n));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_compare_to(s1, s2, RC_KEY_TRACEBACK, true, &n));
+    ck_assert_int_eq(errno, EINVAL);
+    rc_snapshot_free(s1);
+    rc_snapshot_free(s2);
+}
+END_TEST
+
+START_TEST(group_by_cumulative) {
+    rc_snapshot *s1 = make_snapshot(raw1, N(raw1)), *s2 = make_snapshot(raw2, N(raw2));
+    STATS(s1, RC_KEY_FILENAME, true, {"b.py:0", 98, 5}, {"a.py:0", 32, 4}, {"<unknown>:0", 7, 1});
+    STATS(s1, RC_KEY_LINENO, true, {"b.py:1", 66, 1}, {"b.py:4", 32, 4}, {"a.py:2", 30, 3},
+          {"<unknown>:0", 7, 1}, {"a.py:5", 2, 1});
+    size_t n;
+    rc_statistic_diff *d = rc_snapshot_compare_to(s2, s1, RC_KEY_LINENO, true, &n);
+    check_diffs(d, n,
+                (const want[]){{"b.py:4", 5032, 5, 5000, 1}, {"a.py:5", 5002, 2, 5000, 1},
+                               {"c.py:578", 400, 1, 400, 1}, {"b.py:1", 0, 0, -66, -1},
+                               {"<unknown>:0", 0, 0, -7, -1}, {"a.py:2", 30, 3, 0, 0}},
+                6);
+    rc_snapshot_free(s1);
+    rc_snapshot_free(s2);
+}
+END_TEST
+
+/* Recursion: Python adds a trace once per frame, so a line twice in one
+ * traceback counts it twice. */
+START_TEST(cumulative_counts_every_frame) {
+    const raw_trace raw[] = {T2(0, 10, F("r.py", 3), F("r.py", 3)), T2(0, 1, F("r.py", 3), F("s.py", 9))};
+    rc_snapshot *s = make_snapshot(raw, N(raw));
+    STATS(s, RC_KEY_LINENO, true, {"r.py:3", 21, 3}, {"s.py:9", 1, 1});
+    STATS(s, RC_KEY_FILENAME, true, {"r.py:0", 21, 3}, {"s.py:0", 1, 1});
+    rc_snapshot_free(s);
+}
+END_TEST
+
+/* What a snapshot holds, domain by domain: "d0 a.py:2<b.py:4 30/3; ..." */
+static char *contents(const rc_snapshot *s, char *buf, size_t len) {
+    rc_snapshot_info info;
+    ck_assert_int_eq(rc__snapshot_info(s, &info), 0);
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t d = 0; d < info.ndomains; d++) {
+        rc_filter only = {true, NULL, 0, false, (int)info.domains[d].domain};
+        rc_snapshot *part = rc_snapshot_filter_traces(s, &only, 1);
+        size_t n;
+        rc_statistic *st = rc_snapshot_statistics(part, RC_KEY_TRACEBACK, false, &n);
+        for (size_t i = 0; i < n; i++) {
+            char tb[128];
+            off += (size_t)snprintf(buf + off, len - off, "%sd%u %s %zu/%zu", off ? "; " : "",
+                                    info.domains[d].domain, tb_text(&st[i].traceback, tb, sizeof tb),
+                                    st[i].size, st[i].count);
+        }
+        free(st);
+        rc_snapshot_free(part);
+    }
+    free(info.domains);
+    return buf;
+}
+
+static void check_filtered(const rc_snapshot *s, const rc_filter *f, size_t n, const char *want) {
+    char buf[1024];
+    rc_snapshot *r = rc_snapshot_filter_traces(s, f, n);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(contents(r, buf, sizeof buf), want);
+    rc_snapshot_free(r);
+}
+
+START_TEST(filter_traces) {
+    rc_snapshot *s = make_snapshot(raw1, N(raw1));
+    char before[1024], after[1024];
+    contents(s, before, sizeof before);
+    ck_assert_str_eq(before, "d0 a.py:2<b.py:4 30/3; d1 a.py:5<b.py:4 2/1; d2 b.py:1 66/1; "
+                             "d3 <unknown>:0 7/1");
+    rc_filter exclude_b = {false, "b.py", 0, false, -1};
+    rc_filter a2 = {true, "a.py", 2, false, -1}, a5 = {true, "a.py", 5, false, -1};
+    rc_snapshot *s3 = rc_snapshot_filter_traces(s, &exclude_b, 1);
+    ck_assert_str_eq(contents(s3, after, sizeof after),
+                     "d0 a.py:2<b.py:4 30/3; d1 a.py:5<b.py:4 2/1; d3 <unknown>:0 7/1");
+    ck_assert_str_eq(contents(s, after, sizeof after), before); /* s untouched */
+    check_filtered(s3, (rc_filter[]){a2, a5}, 2, "d0 a.py:2<b.py:4 30/3; d1 a.py:5<b.py:4 2/1");
+    check_filtered(s, NULL, 0, before); /* no filter: a copy */
+    rc_snapshot *copy = rc_snapshot_filter_traces(s, NULL, 0);
+    ck_assert_ptr_ne(copy, s);
+    ck_assert_uint_eq(rc_snapshot_trace_count(copy), 6);
+    rc_snapshot_free(copy);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_filter_traces(s, NULL, 1));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_filter_traces(NULL, &a2, 1));
+    ck_assert_int_eq(errno, EINVAL);
+    rc_snapshot_free(s3);
+    rc_snapshot_free(s);
+}
+END_TEST
+
+START_TEST(filter_traces_domain) {
+    rc_snapshot *s = make_snapshot(raw1, N(raw1));
+    rc_filter f1 = {false, "a.py", 0, false, 1};
+    check_filtered(s, &f1, 1, "d0 a.py:2<b.py:4 30/3; d2 b.py:1 66/1; d3 <unknown>:0 7/1");
+    rc_filter f2 = {true, "a.py", 0, false, 1};
+    check_filtered(s, &f2, 1, "d1 a.py:5<b.py:4 2/1");
+    rc_filter d1 = {false, NULL, 0, false, 3}, d2 = {true, NULL, 0, false, 3};
+    check_filtered(s, &d1, 1, "d0 a.py:2<b.py:4 30/3; d1 a.py:5<b.py:4 2/1; d2 b.py:1 66/1");
+    check_filtered(s, &d2, 1, "d3 <unknown>:0 7/1");
+    rc_filter any = {true, NULL, 0, false, -1};
+    rc_snapshot *all = rc_snapshot_filter_traces(s, &any, 1);
+    ck_assert_uint_eq(rc_snapshot_trace_count(all), 6);
+    rc_snapshot_free(all);
+    rc_snapshot_free(s);
+}
+END_TEST
+
+START_TEST(filter_match_trace) {
+    /* t1, t2, t3, unknown of test_filter_match_trace, in domains 1..4 */
+    const raw_trace raw[] = {T2(1, 1, F("a.py", 2), F("b.py", 3)), T2(2, 1, F("b.py", 4), F("b.py", 5)),
+                             T2(3, 1, F("c.py", 5), F("<unknown>", 0)), T1(4, 1, F("<unknown>", 0))};
+    rc_snapshot *s = make_snapshot(raw, N(raw));
+    const struct { rc_filter f; const char *kept; } cases[] = {
+        {{true, "b.py", 0, true, -1}, "12"},     {{true, "b.py", 0, false, -1}, "2"},
+        {{false, "b.py", 0, true, -1}, "34"},    {{false, "b.py", 0, false, -1}, "134"},
+        {{false, "<unknown>", 0, false, -1}, "123"}, {{true, "<unknown>", 0, true, -1}, "34"},
+        {{false, "<unknown>", 0, true, -1}, "12"},
+        {{true, "b.py", 4, false, -1}, "2"},     {{true, "b.py", 5, false, -1}, ""},
+        {{true, "b.py", 5, true, -1}, "2"},      {{false, "b.py", 3, true, -1}, "234"},
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        rc_snapshot *r = rc_snapshot_filter_traces(s, &cases[i].f, 1);
+        rc_snapshot_info info;
+        rc__snapshot_info(r, &info);
+        char kept[8] = "";
+        for (size_t d = 0; d < info.ndomains; d++)
+            kept[d] = (char)('0' + info.domains[d].domain);
+        ck_assert_msg(strcmp(kept, cases[i].kept) == 0, "case %zu kept %s, want %s", i, kept,
+                      cases[i].kept);
+        free(info.domains);
+        rc_snapshot_free(r);
+    }
+    rc_snapshot_free(s);
+}
+END_TEST
+
+/* Filter._match_frame of python3 decides, for names x patterns (fnmatch,
+ * the .pyc rule, UTF-8). */
+static const char *const names[] = {
+    "", "abc", "bbc", "xbc", "ax", "bx", "]x", "!x", "-x", "ex", "dx", "zx", "a.py", "a.pyc",
+    "a.pyo", "dir/b/c.c", "\xc3\xa9", "\xc3\xa9" "a", "\xc3\xb1x", "\\x", "^x", "&x", "b-x", "aaxz",
+    "cqa", "a[", "[", "aqq", "ABC", "a/b", "a\\b", "abcdcx", "abcdce", "abcbdefeg", "abcdd",
+};
+static const char *const patterns[] = {
+    "", "*", "abc", "a*", "a*c", "?bc", "[abc]bc", "[!a]bc", "[a-c]*", "[z-a]x", "[!z-a]x",
+    "[a-]x", "[]]x", "[!]]x", "[", "a[", "[a-c-e]x", "[c-a-e]x", "[z-a!]x", "[!c-a-e]x", "*.py",
+    "*.pyc", "a.py", "a.pyc", "*/b/*", "\xc3\xa9*", "[\xc3\xa9-\xc3\xbc]x", "**a**", "[\\]x",
+    "[a\\-z]x", "[--0]x", "[!-]x", "[^a]x", "[&]x", "[a-c]?[!x-z]*", "?", "??", "*x", "[!]",
+    "a\\b", "a/b", "ABc", "a*cx", "a*c*e", "a*bd*eg", "[b-b]x", "[a-a-a]x", "[z-ab-c]x", "[!a-]x",
+};
+
+START_TEST(fnmatch_against_python) {
+    if (system("python3 -c pass 2>/dev/null") != 0)
+        ck_abort_msg("python3 is needed as the oracle");
+    char script[] = "/tmp/rcgc_fnmatch_XXXXXX";
+    int fd = mkstemp(script);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "import sys, tracemalloc\nnames = [");
+    for (size_t i = 0; i < N(names); i++) {
+        fprintf(f, "b'");
+        for (const char *p = names[i]; *p; p++)
+            fprintf(f, "\\x%02x", (unsigned char)*p);
+        fprintf(f, "'.decode(),");
+    }
+    fprintf(f, "]\npats = [");
+    for (size_t i = 0; i < N(patterns); i++) {
+        fprintf(f, "b'");
+        for (const char *p = patterns[i]; *p; p++)
+            fprintf(f, "\\x%02x", (unsigned char)*p);
+        fprintf(f, "'.decode(),");
+    }
+    fprintf(f, "]\nfor p in pats:\n    f = tracemalloc.Filter(True, p)\n"
+               "    print(''.join('1' if f._match_frame(n, 0) else '0' for n in names))\n");
+    fclose(f);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "python3 %s", script);
+    FILE *py = popen(cmd, "r");
+    ck_assert_ptr_nonnull(py);
+    raw_trace *raw = calloc(N(names), sizeof *raw);
+    for (size_t i = 0; i < N(names); i++)
+        raw[i] = (raw_trace){(unsigned)i, 1, 1, {{names[i], 1, NULL}}};
+    rc_snapshot *s = make_snapshot(raw, N(names));
+    for (size_t p = 0; p < N(patterns); p++) {
+        char want[128], got[128];
+        ck_assert_ptr_nonnull(fgets(want, sizeof want, py));
+        want[strcspn(want, "\n")] = '\0';
+        memset(got, '0', N(names));
+        got[N(names)] = '\0';
+        rc_filter flt = {true, patterns[p], 0, false, -1};
+        rc_snapshot *r = rc_snapshot_filter_traces(s, &flt, 1);
+        rc_snapshot_info info;
+        rc__snapshot_info(r, &info);
+        for (size_t d = 0; d < info.ndomains; d++)
+            got[info.domains[d].domain] = '1';
+        free(info.domains);
+        rc_snapshot_free(r);
+        ck_assert_msg(strcmp(got, want) == 0, "pattern '%s': got %s, python %s", patterns[p], got,
+                      want);
+    }
+    ck_assert_int_eq(pclose(py), 0);
+    unlink(script);
+    rc_snapshot_free(s);
+    free(raw);
+}
+END_TEST
+
+/* ------------------------------------------------------- dump and load */
+
+static char path[64];
+
+static void dump_setup(void) {
+    strcpy(path, "/tmp/rcgc_snap_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+}
+
+static void dump_teardown(void) { unlink(path); }
+
+static unsigned char *read_all(const char *p, size_t *len) {
+    FILE *f = fopen(p, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *d = malloc(*len);
+    ck_assert_uint_eq(fread(d, 1, *len, f), *len);
+    fclose(f);
+    return d;
+}
+
+static void write_all(const char *p, const unsigned char *d, size_t len) {
+    FILE *f = fopen(p, "wb");
+    ck_assert_uint_eq(fwrite(d, 1, len, f), len);
+    fclose(f);
+}
+
+START_TEST(dump_load_roundtrip) {
+    rc_snapshot *s = make_snapshot(raw1, N(raw1));
+    ck_assert_int_eq(rc_snapshot_dump(s, path), 0);
+    rc_snapshot *l = rc_snapshot_load(path);
+    ck_assert_ptr_nonnull(l);
+    char a[1024], b[1024];
+    ck_assert_str_eq(contents(l, a, sizeof a), contents(s, b, sizeof b));
+    rc_snapshot_info info;
+    rc__snapshot_info(l, &info);
+    ck_assert_uint_eq(info.traceback_limit, 2);
+    ck_assert_uint_eq(info.traces, 6);
+    ck_assert_uint_eq(info.size, 105);
+    free(info.domains);
+    size_t n;
+    rc_statistic_diff *d = rc_snapshot_compare_to(l, s, RC_KEY_TRACEBACK, false, &n);
+    ck_assert_uint_eq(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(d[i].size_diff, 0);
+        ck_assert_int_eq(d[i].count_diff, 0);
+    }
+    free(d);
+    /* A real snapshot: functions and total_nframe survive too. */
+    rc_heap *h = rc_heap_new();
+    rc_tracemalloc_start(h, 4);
+    void *p = rc_malloc(h, 33); const unsigned line = __LINE__;
+    rc_snapshot *real = rc_tracemalloc_take_snapshot(h);
+    ck_assert_int_eq(rc_snapshot_dump(real, path), 0);
+    rc_snapshot *back = rc_snapshot_load(path);
+    rc_statistic *st = rc_snapshot_statistics(back, RC_KEY_TRACEBACK, false, &n);
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, p);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(st[0].size, 33);
+    ck_assert_uint_eq(st[0].traceback.nframe, tb->nframe);
+    ck_assert_str_eq(st[0].traceback.frames[0].filename, __FILE__);
+    ck_assert_uint_eq(st[0].traceback.frames[0].lineno, line);
+    ck_assert_str_eq(st[0].traceback.frames[0].function, __func__);
+    for (unsigned i = 1; i < tb->nframe; i++) {
+        ck_assert_str_eq(st[0].traceback.frames[i].filename, tb->frames[i].filename);
+        ck_assert_uint_eq(st[0].traceback.frames[i].lineno, tb->frames[i].lineno);
+    }
+    free(st);
+    rc_free(h, p);
+    rc_heap_free(h);
+    /* The snapshot outlives its heap. */
+    st = rc_snapshot_statistics(real, RC_KEY_LINENO, false, &n);
+    ck_assert_str_eq(st[0].traceback.frames[0].filename, __FILE__);
+    free(st);
+    rc_snapshot_free(real);
+    rc_snapshot_free(back);
+    rc_snapshot_free(l);
+    rc_snapshot_free(s);
+}
+END_TEST
+
+START_TEST(load_rejects_bad_files) {
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_load("/nonexistent/rcgc.snap"));
+    ck_assert_int_eq(errno, ENOENT);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_load("/tmp"));
+    ck_assert_int_eq(errno, EISDIR);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_load(NULL));
+    ck_assert_int_eq(errno, EINVAL);
+    write_all(path, (const unsigned char *)"", 0);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_load(path));
+    ck_assert_int_eq(errno, EINVAL);
+    unsigned char pickle[64] = "\x80\x04\x95pickle of a Python snapshot";
+    write_all(path, pickle, sizeof pickle);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_load(path));
+    ck_assert_int_eq(errno, EINVAL);
+
+    rc_snapshot *s = make_snapshot(raw2, N(raw2));
+    ck_assert_int_eq(rc_snapshot_dump(s, path), 0);
+    rc_snapshot_free(s);
+    size_t len;
+    unsigned char *good = read_all(path, &len);
+    unsigned char *bad = malloc(len + 1);
+    /* Every truncation, every flipped byte, one byte too many. */
+    for (size_t cut = 0; cut < len; cut++) {
+        errno = 0;
+        ck_assert_ptr_null(rc__snapshot_parse(good, cut, true));
+        ck_assert_int_eq(errno, EINVAL);
+        rc_snapshot_free(rc__snapshot_parse(good, cut, false)); /* never reads past cut */
+    }
+    for (size_t i = 0; i < len; i++) {
+        memcpy(bad, good, len);
+        bad[i] ^= 0x5A;
+        errno = 0;
+        ck_assert_ptr_null(rc__snapshot_parse(bad, len, true));
+        ck_assert_int_eq(errno, EINVAL);
+    }
+    memcpy(bad, good, len);
+    bad[len] = 0;
+    errno = 0;
+    ck_assert_ptr_null(rc__snapshot_parse(bad, len + 1, true));
+    ck_assert_int_eq(errno, EINVAL);
+    /* Without the checksum, the structure is still checked. */
+    memcpy(bad, good, len);
+    bad[8] = 2; /* version 2 */
+    ck_assert_ptr_null(rc__snapshot_parse(bad, len, false));
+    memcpy(bad, good, len);
+    bad[12] = 0; /* traceback limit 0 */
+    ck_assert_ptr_null(rc__snapshot_parse(bad, len, false));
+    memcpy(bad, good, len);
+    bad[len - 4 - 12] = 0xFF; /* last trace's traceback index out of range */
+    ck_assert_ptr_null(rc__snapshot_parse(bad, len, false));
+    rc_snapshot *ok = rc__snapshot_parse(good, len, true);
+    ck_assert_ptr_nonnull(ok);
+    ck_assert_uint_eq(rc_snapshot_trace_count(ok), 6);
+    rc_snapshot_free(ok);
+    free(bad);
+    free(good);
+}
+END_TEST
+
+START_TEST(dump_errors) {
+    rc_snapshot *s = make_snapshot(raw1, 1);
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_dump(s, "/nonexistent/dir/x.snap"), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_dump(NULL, path), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_dump(s, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    rc_snapshot_free(s);
+}
+END_TEST
+
+START_TEST(statistics_errors_and_empty) {
+    size_t n = 99;
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_statistics(NULL, RC_KEY_LINENO, false, &n));
+    ck_assert_int_eq(errno, EINVAL);
+    rc_snapshot *s = make_snapshot(raw1, 0);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_statistics(s, RC_KEY_LINENO, false, NULL));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_statistics(s, (rc_key_type)7, false, &n));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_compare_to(s, NULL, RC_KEY_LINENO, false, &n));
+    ck_assert_int_eq(errno, EINVAL);
+    rc_statistic *st = rc_snapshot_statistics(s, RC_KEY_LINENO, true, &n);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_uint_eq(n, 0);
+    free(st);
+    rc_statistic_diff *d = rc_snapshot_compare_to(s, s, RC_KEY_FILENAME, false, &n);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(n, 0);
+    free(d);
+    ck_assert_uint_eq(rc_snapshot_trace_count(NULL), 0);
+    rc_snapshot_free(s);
+    rc_snapshot_free(NULL);
+}
+END_TEST
+
+START_TEST(print_top_text) {
+    rc_snapshot *s = make_snapshot(raw2, N(raw2));
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    ck_assert_int_eq(rc_snapshot_print_top(out, s, RC_KEY_LINENO, 2), 0);
+    ck_assert_int_eq(rc_snapshot_print_top(out, s, RC_KEY_FILENAME, 10), 0);
+    fclose(out);
+    ck_assert_str_eq(text, "[ Top 2 ]\n"
+                           "a.py:5: size=5002 B, count=2, average=2501 B\n"
+                           "c.py:578: size=400 B, count=1, average=400 B\n"
+                           "[ Top 10 ]\n"
+                           "a.py:0: size=5032 B, count=5, average=1006 B\n"
+                           "c.py:0: size=400 B, count=1, average=400 B\n");
+    free(text);
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_print_top(NULL, s, RC_KEY_LINENO, 2), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_print_top(stdout, NULL, RC_KEY_LINENO, 2), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    rc_snapshot_free(s);
+}
+END_TEST
+
+static void add(Suite *s, TCase *tc, const TTest *fn, bool files) {
+    if (files)
+        tcase_add_checked_fixture(tc, dump_setup, dump_teardown);
+    tcase_add_test(tc, fn);
+    suite_add_tcase(s, tc);
+}
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("snapshot");
+    add(s, tcase_create("group_by_line"), group_by_line, false);
+    add(s, tcase_create("group_by_file"), group_by_file, false);
+    add(s, tcase_create("group_by_traceback"), group_by_traceback, false);
+    add(s, tcase_create("group_by_cumulative"), group_by_cumulative, false);
+    add(s, tcase_create("cumulative_counts_every_frame"), cumulative_counts_every_frame, false);
+    add(s, tcase_create("filter_traces"), filter_traces, false);
+    add(s, tcase_create("filter_traces_domain"), filter_traces_domain, false);
+    add(s, tcase_create("filter_match_trace"), filter_match_trace, false);
+    add(s, tcase_create("fnmatch_against_python"), fnmatch_against_python, false);
+    add(s, tcase_create("dump_load_roundtrip"), dump_load_roundtrip, true);
+    add(s, tcase_create("load_rejects_bad_files"), load_rejects_bad_files, true);
+    add(s, tcase_create("dump_errors"), dump_errors, true);
+    add(s, tcase_create("statistics_errors_and_empty"), statistics_errors_and_empty, false);
+    add(s, tcase_create("print_top_text"), print_top_text, false);
+    return s;
+}

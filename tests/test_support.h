@@ -1,0 +1,102 @@
+/*
+ * test_support.h — what several test files share: an alloc function that
+ * counts and fails on demand, workload sizes scaled for Valgrind, the heap's
+ * figures as a value, and adding a test as its own tcase.
+ *
+ * counting_fn: an rc_alloc_fn for tests. It counts every byte and
+ * block it hands out and gets back, checks that the heap passes each block's
+ * true old_size, and can refuse its Nth request for memory or any request
+ * above a size limit.
+ *
+ *   counting_alloc c = {0};
+ *   rc_heap *h = rc_heap_new_with(counting_fn, &c);
+ *   ...                       bytes_reserved == c.outstanding at any moment
+ *   counting_fail_next(&c, 3); the third request from now fails
+ *   rc_heap_free(h);          c.outstanding == 0 && c.blocks == 0
+ */
+#ifndef RCGC_TEST_SUPPORT_H
+#define RCGC_TEST_SUPPORT_H
+#include <check.h>
+#include <rcgc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct counting_alloc {
+    size_t outstanding;  /* bytes handed out and not returned */
+    size_t blocks;       /* blocks handed out and not returned */
+    size_t requests;     /* calls that asked for memory (new_size > 0) */
+    size_t fail_at;      /* the request number to refuse; 0: none */
+    size_t limit;        /* refuse any request above this many bytes; 0: none */
+    size_t refused;      /* requests refused */
+    size_t bad_old_size; /* calls whose old_size was not the block's size */
+} counting_alloc;
+
+/* The block's size is kept in front of it; 16 bytes keep the alignment. */
+#define COUNTING_PAD 16
+
+static inline void *counting_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    counting_alloc *c = ud;
+    char *base = NULL;
+    size_t have = 0;
+    if (ptr) {
+        base = (char *)ptr - COUNTING_PAD;
+        memcpy(&have, base, sizeof have);
+        if (have != old_size)
+            c->bad_old_size++;
+    } else if (old_size != 0) {
+        c->bad_old_size++;
+    }
+    if (new_size == 0) {
+        if (ptr) {
+            c->outstanding -= have;
+            c->blocks--;
+            free(base);
+        }
+        return NULL;
+    }
+    c->requests++;
+    if (c->requests == c->fail_at || (c->limit && new_size > c->limit) ||
+        new_size > SIZE_MAX - COUNTING_PAD) {
+        c->refused++;
+        return NULL;
+    }
+    char *grown = realloc(base, new_size + COUNTING_PAD);
+    if (grown == NULL) {
+        c->refused++;
+        return NULL;
+    }
+    memcpy(grown, &new_size, sizeof new_size);
+    c->outstanding += new_size - have;
+    c->blocks += ptr == NULL;
+    return grown + COUNTING_PAD;
+}
+
+/* Makes the nth request for memory from now on fail (n >= 1). */
+static inline void counting_fail_next(counting_alloc *c, size_t n) {
+    c->fail_at = c->requests + n;
+}
+
+/* Requests made since counting_fail_next armed the failure at n. */
+static inline size_t counting_since_armed(const counting_alloc *c, size_t n) {
+    return c->requests - (c->fail_at - n);
+}
+
+/* A workload of n items, 10 times smaller under Valgrind (RCGC_VALGRIND is
+ * set by the "valgrind" CTest twins), which runs some 50 times slower. */
+static inline size_t scaled(size_t n) { return getenv("RCGC_VALGRIND") ? n / 10 : n; }
+
+/* The heap's figures, as a value. */
+static inline rc_heap_stats stats_of(const rc_heap *h) {
+    rc_heap_stats s;
+    rc_heap_get_stats(h, &s);
+    return s;
+}
+
+/* Adds test as the only test of tc: CTest runs each tcase as its own process
+ * (check_main.h), found by the literal tcase_create("name") at the call. */
+static inline void add_case(Suite *s, TCase *tc, const TTest *test) {
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}
+#endif

@@ -1,0 +1,417 @@
+/*
+ * test_tracemalloc.c — tracing: start/stop, traced sizes, current and
+ * peak, tracebacks (call sites, unwound callers, interning, provider),
+ * track/untrack, memory per trace, and running out of memory.
+ */
+#include "check_main.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static rc_heap *h;
+static void *volatile sink;
+
+static void setup(void) { h = rc_heap_new(); }
+static void teardown(void) { ck_assert_uint_eq(rc_heap_free(h), 0); }
+
+static const rc_type plain_type = {"plain", 24, NULL, NULL, NULL, NULL};
+
+static size_t current(void) {
+    size_t cur, peak;
+    rc_tracemalloc_get_traced_memory(h, &cur, &peak);
+    return cur;
+}
+
+static size_t peak(void) {
+    size_t cur, pk;
+    rc_tracemalloc_get_traced_memory(h, &cur, &pk);
+    return pk;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+START_TEST(start_and_limits) {
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_start(NULL, 1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_start(h, 0), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_start(h, RC_TRACEMALLOC_MAX_NFRAME + 1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert(!rc_tracemalloc_is_tracing(h));
+    ck_assert(!rc_tracemalloc_is_tracing(NULL));
+    ck_assert_int_eq(rc_tracemalloc_get_traceback_limit(h), 1);
+    ck_assert_uint_eq(rc_tracemalloc_get_tracemalloc_memory(h), 0);
+    ck_assert_int_eq(rc_tracemalloc_start(h, RC_TRACEMALLOC_MAX_NFRAME), 0);
+    ck_assert(rc_tracemalloc_is_tracing(h));
+    ck_assert_int_eq(rc_tracemalloc_get_traceback_limit(h), RC_TRACEMALLOC_MAX_NFRAME);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 3), 0); /* already tracing: no-op */
+    ck_assert_int_eq(rc_tracemalloc_get_traceback_limit(h), RC_TRACEMALLOC_MAX_NFRAME);
+    ck_assert_uint_gt(rc_tracemalloc_get_tracemalloc_memory(h), 0);
+    rc_tracemalloc_stop(h);
+    ck_assert(!rc_tracemalloc_is_tracing(h));
+    rc_tracemalloc_stop(h); /* stopping twice is harmless */
+    errno = 0;
+    ck_assert_ptr_null(rc_tracemalloc_take_snapshot(h));
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    ck_assert_int_eq(rc_tracemalloc_get_traceback_limit(h), 1);
+}
+END_TEST
+
+START_TEST(sizes_current_peak) {
+    rc_tracemalloc_start(h, 1);
+    void *a = rc_malloc(h, 100);
+    void *b = rc_calloc(h, 10, 30);
+    void *big = rc_malloc(h, 100000);
+    void *obj = rc_new(h, &plain_type);
+    void *var = rc_new_sized(h, &plain_type, 1000);
+    ck_assert_uint_eq(current(), 100 + 300 + 100000 + 24 + 1000);
+    ck_assert_uint_eq(peak(), current());
+    rc_free(h, big);
+    ck_assert_uint_eq(current(), 100 + 300 + 24 + 1000);
+    ck_assert_uint_eq(peak(), 100 + 300 + 100000 + 24 + 1000);
+    a = rc_realloc(h, a, 101);   /* same size class: stays */
+    ck_assert_uint_eq(current(), 101 + 300 + 24 + 1000);
+    a = rc_realloc(h, a, 5000);  /* moves */
+    ck_assert_uint_eq(current(), 5000 + 300 + 24 + 1000);
+    rc_tracemalloc_reset_peak(h);
+    ck_assert_uint_eq(peak(), current());
+    rc_decref(obj);
+    rc_decref(var);
+    ck_assert_uint_eq(current(), 5000 + 300);
+    ck_assert_uint_eq(peak(), 5000 + 300 + 24 + 1000);
+    rc_tracemalloc_clear_traces(h);
+    ck_assert_uint_eq(current(), 0);
+    ck_assert_uint_eq(peak(), 0);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, a));
+    rc_free(h, a); /* untraced after clear_traces: nothing changes */
+    ck_assert_uint_eq(current(), 0);
+    void *c = rc_malloc(h, 7);
+    ck_assert_uint_eq(current(), 7);
+    rc_tracemalloc_stop(h);
+    size_t cur = 1, pk = 1;
+    rc_tracemalloc_get_traced_memory(h, &cur, &pk);
+    ck_assert_uint_eq(cur, 0);
+    ck_assert_uint_eq(pk, 0);
+    rc_tracemalloc_get_traced_memory(h, NULL, NULL);
+    rc_free(h, b);
+    rc_free(h, c);
+}
+END_TEST
+
+START_TEST(site_is_frame_zero) {
+    rc_tracemalloc_start(h, 1);
+    void *p = rc_malloc(h, 16); const unsigned line = __LINE__;
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, p);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_uint_eq(tb->nframe, 1);
+    ck_assert_uint_eq(tb->total_nframe, 0); /* nframe 1: the stack is not walked */
+    ck_assert_str_eq(tb->frames[0].filename, __FILE__);
+    ck_assert_uint_eq(tb->frames[0].lineno, line);
+    ck_assert_str_eq(tb->frames[0].function, __func__);
+    /* An object's traceback is its rc_new line. */
+    void *o = rc_new(h, &plain_type); const unsigned oline = __LINE__;
+    tb = rc_tracemalloc_get_object_traceback(h, o);
+    ck_assert_uint_eq(tb->frames[0].lineno, oline);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, &line));
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(NULL, p));
+    rc_free(h, p);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, p));
+    rc_decref(o);
+}
+END_TEST
+
+/* Callers resolved through DWARF: each helper records the line it calls
+ * from, on the same line as the call. */
+__attribute__((noinline)) static void *leaf(rc_heap *hp) { void *p = rc_malloc(hp, 40); sink = p; return p; } enum { LEAF_LINE = __LINE__ };
+__attribute__((noinline)) static void *middle(rc_heap *hp) { void *p = leaf(hp); sink = p; return p; } enum { MIDDLE_LINE = __LINE__ };
+__attribute__((noinline)) static void *by_function(rc_heap *hp) { void *p = (rc_malloc)(hp, 8); sink = p; return p; } enum { BYFN_LINE = __LINE__ };
+
+START_TEST(unwound_callers) {
+    rc_tracemalloc_start(h, 8);
+    void *p = middle(h); const unsigned line = __LINE__;
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, p);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_uint_ge(tb->nframe, 3);
+    ck_assert_uint_ge(tb->total_nframe, tb->nframe);
+    ck_assert_str_eq(tb->frames[0].filename, __FILE__);
+    ck_assert_uint_eq(tb->frames[0].lineno, LEAF_LINE);
+    ck_assert_str_eq(tb->frames[0].function, "leaf");
+    ck_assert(ends_with(tb->frames[1].filename, "test_tracemalloc.c"));
+    ck_assert_uint_eq(tb->frames[1].lineno, MIDDLE_LINE);
+    ck_assert_str_eq(tb->frames[1].function, "middle");
+    ck_assert(ends_with(tb->frames[2].filename, "test_tracemalloc.c"));
+    ck_assert_uint_eq(tb->frames[2].lineno, line);
+    /* The real function (no call site): frames[0] comes from unwinding. */
+    void *q = by_function(h);
+    tb = rc_tracemalloc_get_object_traceback(h, q);
+    ck_assert(ends_with(tb->frames[0].filename, "test_tracemalloc.c"));
+    ck_assert_uint_eq(tb->frames[0].lineno, BYFN_LINE);
+    ck_assert_str_eq(tb->frames[0].function, "by_function");
+    rc_free(h, p);
+    rc_free(h, q);
+}
+END_TEST
+
+START_TEST(nframe_limits_frames) {
+    rc_tracemalloc_start(h, 2);
+    void *p = middle(h);
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, p);
+    ck_assert_uint_eq(tb->nframe, 2);
+    ck_assert_uint_gt(tb->total_nframe, 2);
+    ck_assert_uint_eq(tb->frames[0].lineno, LEAF_LINE);
+    ck_assert_uint_eq(tb->frames[1].lineno, MIDDLE_LINE);
+    rc_free(h, p);
+}
+END_TEST
+
+START_TEST(tracebacks_interned) {
+    rc_tracemalloc_start(h, 4);
+    void *p[3];
+    /* one call instruction (an unrolled loop would make three return
+     * addresses: three raw tracebacks that resolve alike) */
+    for (volatile int i = 0; i < 3; i++)
+        p[i] = leaf(h);
+    const rc_traceback *a = rc_tracemalloc_get_object_traceback(h, p[0]);
+    ck_assert_ptr_eq(rc_tracemalloc_get_object_traceback(h, p[1]), a);
+    ck_assert_ptr_eq(rc_tracemalloc_get_object_traceback(h, p[2]), a);
+    size_t mem = rc_tracemalloc_get_tracemalloc_memory(h);
+    void *more[100];
+    for (int i = 0; i < 100; i++)
+        more[i] = leaf(h);
+    /* 100 more traces, no new traceback: only trace slots (<= 32 B each) */
+    ck_assert_uint_le(rc_tracemalloc_get_tracemalloc_memory(h) - mem, 100 * 32 + 64 * 16);
+    for (int i = 0; i < 100; i++)
+        rc_free(h, more[i]);
+    for (int i = 0; i < 3; i++)
+        rc_free(h, p[i]);
+}
+END_TEST
+
+START_TEST(memory_per_trace) {
+    rc_tracemalloc_start(h, 1);
+    enum { N = 200000 };
+    void **v = malloc(N * sizeof *v);
+    size_t base = rc_tracemalloc_get_tracemalloc_memory(h);
+    for (int i = 0; i < N; i++)
+        v[i] = rc_malloc(h, 8);
+    size_t used = rc_tracemalloc_get_tracemalloc_memory(h) - base;
+    ck_assert_uint_le(used, (size_t)N * 32);
+    ck_assert_uint_eq(current(), (size_t)N * 8);
+    for (int i = 0; i < N; i++)
+        rc_free(h, v[i]);
+    ck_assert_uint_eq(current(), 0);
+    ck_assert_uint_eq(peak(), (size_t)N * 8);
+    free(v);
+}
+END_TEST
+
+START_TEST(track_untrack) {
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 10), -2);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 0x1000), -2);
+    ck_assert_int_eq(rc_tracemalloc_track(NULL, 5, 0x1000, 10), -2);
+    rc_tracemalloc_start(h, 4);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 10), 0);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 6, 0x1000, 20), 0); /* other domain */
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0, 3), 0);       /* address 0 is fine */
+    ck_assert_uint_eq(current(), 33);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 100), 0); /* replaces */
+    ck_assert_uint_eq(current(), 123);
+    ck_assert_uint_eq(peak(), 123);
+    /* Sizes beyond 32 bits are kept whole. */
+    size_t huge = (size_t)5 << 30;
+    ck_assert_int_eq(rc_tracemalloc_track(h, 7, 0x2000, huge), 0);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 7, 0x3000, huge + 1), 0);
+    ck_assert_uint_eq(current(), 123 + 2 * huge + 1);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 7, 0x2000, 1), 0); /* big -> small */
+    ck_assert_uint_eq(current(), 123 + huge + 2);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 7, 0x2000, huge), 0); /* small -> big */
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    rc_snapshot_info info;
+    ck_assert_int_eq(rc__snapshot_info(s, &info), 0);
+    ck_assert_uint_eq(info.traces, 5);
+    ck_assert_uint_eq(info.ndomains, 3);
+    ck_assert_uint_eq(info.domains[0].domain, 5);
+    ck_assert_uint_eq(info.domains[0].size, 103);
+    ck_assert_uint_eq(info.domains[1].domain, 6);
+    ck_assert_uint_eq(info.domains[1].size, 20);
+    ck_assert_uint_eq(info.domains[2].domain, 7);
+    ck_assert_uint_eq(info.domains[2].size, 2 * huge + 1);
+    free(info.domains);
+    rc_snapshot_free(s);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 7, 0x3000), 0);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 7, 0x3000), 0); /* twice: fine */
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 9, 0x3000), 0); /* unknown domain */
+    ck_assert_uint_eq(current(), 123 + huge);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 7, 0x2000), 0);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 0x1000), 0);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 0), 0);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 6, 0x1000), 0);
+    ck_assert_uint_eq(current(), 0);
+    rc_tracemalloc_stop(h);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 10), -2);
+}
+END_TEST
+
+/* The provider hands in a script stack: frames[] is copied each call. */
+static rc_frame script[3];
+static int script_depth;
+static int provide(rc_frame *frames, int max, void *arg) {
+    int n = script_depth < max ? script_depth : max;
+    for (int i = 0; i < n; i++)
+        frames[i] = script[i];
+    *(int *)arg += 1;
+    return n;
+}
+
+START_TEST(frame_provider) {
+    int calls = 0;
+    rc_tracemalloc_set_frame_provider(h, provide, &calls); /* not tracing: ignored */
+    rc_tracemalloc_start(h, 2);
+    rc_tracemalloc_set_frame_provider(h, provide, &calls);
+    char file[32] = "script.py", func[32] = "main";
+    script[0] = (rc_frame){file, 7, func};
+    script[1] = (rc_frame){"lib.py", 3, NULL};
+    script[2] = (rc_frame){"deep.py", 1, NULL};
+    script_depth = 3;
+    void *p = rc_malloc(h, 10);
+    ck_assert_int_eq(calls, 1);
+    strcpy(file, "changed.py"); /* the provider's buffers may change */
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, p);
+    ck_assert_uint_eq(tb->nframe, 2);
+    ck_assert_uint_eq(tb->total_nframe, 2);
+    ck_assert_str_eq(tb->frames[0].filename, "script.py");
+    ck_assert_uint_eq(tb->frames[0].lineno, 7);
+    ck_assert_str_eq(tb->frames[0].function, "main");
+    ck_assert_str_eq(tb->frames[1].filename, "lib.py");
+    ck_assert_uint_eq(tb->frames[1].lineno, 3);
+    ck_assert_ptr_null(tb->frames[1].function);
+    script_depth = 0; /* no frame: CPython's <unknown>:0 */
+    void *q = rc_malloc(h, 10);
+    tb = rc_tracemalloc_get_object_traceback(h, q);
+    ck_assert_uint_eq(tb->nframe, 1);
+    ck_assert_str_eq(tb->frames[0].filename, "<unknown>");
+    ck_assert_uint_eq(tb->frames[0].lineno, 0);
+    script[0] = (rc_frame){NULL, 4, NULL}; /* a NULL filename is unknown */
+    script_depth = 1;
+    void *r = rc_malloc(h, 10);
+    ck_assert_str_eq(rc_tracemalloc_get_object_traceback(h, r)->frames[0].filename, "<unknown>");
+    rc_tracemalloc_set_frame_provider(h, NULL, NULL); /* back to native frames */
+    void *n = rc_malloc(h, 10); const unsigned line = __LINE__;
+    ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, n)->frames[0].lineno, line);
+    ck_assert_int_eq(calls, 3);
+    rc_free(h, p);
+    rc_free(h, q);
+    rc_free(h, r);
+    rc_free(h, n);
+}
+END_TEST
+
+/* An allocator that fails once `budget` bytes of requests have passed. */
+static size_t budget;
+static void *limited(void *ud, void *ptr, size_t old, size_t size) {
+    (void)ud;
+    (void)old;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (size > old && size - old > budget)
+        return NULL;
+    budget -= size > old ? size - old : 0;
+    return realloc(ptr, size);
+}
+
+START_TEST(out_of_memory_leaves_untraced) {
+    rc_heap_free(h);
+    budget = (size_t)64 << 20;
+    h = rc_heap_new_with(limited, NULL);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    enum { N = 30000 };
+    void **v = malloc(N * sizeof *v);
+    for (int i = 0; i < 100; i++)
+        v[i] = rc_malloc(h, 16);
+    const rc_traceback *first = rc_tracemalloc_get_object_traceback(h, v[0]);
+    ck_assert_ptr_nonnull(first);
+    budget = 0; /* the allocator has its arena; the trace table cannot grow */
+    int made = 100;
+    for (; made < N; made++)
+        if ((v[made] = rc_malloc(h, 16)) == NULL)
+            break;
+    ck_assert_int_gt(made, 200); /* allocations went on, untraced */
+    size_t untraced = rc__tracer_untraced(h);
+    ck_assert_uint_gt(untraced, 0);
+    ck_assert_uint_eq(current(), (size_t)(made - untraced) * 16);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, v[made - 1]));
+    ck_assert_ptr_eq(rc_tracemalloc_get_object_traceback(h, v[0]), first);
+    for (int i = 0; i < made; i++)
+        rc_free(h, v[i]);
+    ck_assert_uint_eq(current(), 0);
+    budget = (size_t)64 << 20;
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    rc_snapshot_info info;
+    rc__snapshot_info(s, &info);
+    ck_assert_uint_eq(info.untraced, untraced);
+    ck_assert_uint_eq(info.traces, 0);
+    free(info.domains);
+    rc_snapshot_free(s);
+    rc_tracemalloc_clear_traces(h);
+    ck_assert_uint_eq(rc__tracer_untraced(h), 0);
+    free(v);
+}
+END_TEST
+
+START_TEST(describe_for_misuse) {
+    char buf[256] = "x";
+    rc__trace_describe(h, buf, buf, sizeof buf);
+    ck_assert_str_eq(buf, "");
+    rc_tracemalloc_start(h, 1);
+    void *p = rc_malloc(h, 16); const unsigned line = __LINE__;
+    char want[256];
+    snprintf(want, sizeof want, " allocated at %s:%u", __FILE__, line);
+    rc__trace_describe(h, p, buf, sizeof buf);
+    ck_assert_str_eq(buf, want);
+    rc__trace_describe(h, buf, buf, sizeof buf);
+    ck_assert_str_eq(buf, "");
+    rc_free(h, p);
+}
+END_TEST
+
+START_TEST(tracing_survives_heap_free) {
+    rc_tracemalloc_start(h, 8);
+    for (int i = 0; i < 10; i++)
+        sink = middle(h); /* left for rc_heap_free to release with the tracer */
+    rc_tracemalloc_track(h, 3, 42, 42);
+    ck_assert_uint_eq(current(), 10 * 40 + 42);
+}
+END_TEST
+
+static void add(Suite *s, TCase *tc, const TTest *fn) {
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, fn);
+    suite_add_tcase(s, tc);
+}
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("tracemalloc");
+    add(s, tcase_create("start_and_limits"), start_and_limits);
+    add(s, tcase_create("sizes_current_peak"), sizes_current_peak);
+    add(s, tcase_create("site_is_frame_zero"), site_is_frame_zero);
+    add(s, tcase_create("unwound_callers"), unwound_callers);
+    add(s, tcase_create("nframe_limits_frames"), nframe_limits_frames);
+    add(s, tcase_create("tracebacks_interned"), tracebacks_interned);
+    add(s, tcase_create("memory_per_trace"), memory_per_trace);
+    add(s, tcase_create("track_untrack"), track_untrack);
+    add(s, tcase_create("frame_provider"), frame_provider);
+    add(s, tcase_create("out_of_memory_leaves_untraced"), out_of_memory_leaves_untraced);
+    add(s, tcase_create("describe_for_misuse"), describe_for_misuse);
+    add(s, tcase_create("tracing_survives_heap_free"), tracing_survives_heap_free);
+    return s;
+}

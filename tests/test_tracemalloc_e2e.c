@@ -1,0 +1,281 @@
+/*
+ * test_tracemalloc_e2e.c — end to end: compiles a small program with
+ * `cc -g` against the built library, runs it with nframe 1 and 8 (it dumps
+ * a snapshot), and finds the exact file:line of its allocations, and of
+ * their callers, in `rcgc top`/`diff`/`show` output; then the command's
+ * error messages and exit codes. Paths come from RCGC_SOURCE_DIR and
+ * RCGC_BINARY_DIR (set by CTest).
+ */
+#define _GNU_SOURCE
+#include "check_main.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The program; markers name the lines the test looks for. */
+static const char *const program[] = {
+    "#include <rcgc.h>",
+    "#include <stdlib.h>",
+    "static void *volatile keep[32];",
+    "__attribute__((noinline)) static void *make_node(rc_heap *h, int i) {",
+    "    void *p = rc_malloc(h, 100 + (size_t)i); /* ALLOC */",
+    "    return p;",
+    "}",
+    "__attribute__((noinline)) static void build(rc_heap *h) {",
+    "    for (int i = 0; i < 20; i++)",
+    "        keep[i] = make_node(h, i); /* CALL */",
+    "}",
+    "int main(int argc, char **argv) {",
+    "    rc_heap *h = rc_heap_new();",
+    "    if (argc != 3 || rc_tracemalloc_start(h, atoi(argv[1])) != 0)",
+    "        return 2;",
+    "    build(h); /* MAIN */",
+    "    void *big = rc_malloc(h, 1 << 20); /* BIG */",
+    "    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);",
+    "    if (s == NULL || rc_snapshot_dump(s, argv[2]) != 0)",
+    "        return 3;",
+    "    rc_snapshot_free(s);",
+    "    for (int i = 0; i < 20; i++)",
+    "        rc_free(h, keep[i]);",
+    "    rc_free(h, big);",
+    "    return (int)rc_heap_free(h);",
+    "}",
+};
+
+static unsigned line_of(const char *marker) {
+    for (size_t i = 0; i < sizeof program / sizeof program[0]; i++)
+        if (strstr(program[i], marker))
+            return (unsigned)i + 1;
+    ck_abort_msg("no marker %s", marker);
+    return 0;
+}
+
+static char dir[64];
+static char *rcgc; /* path of the rcgc command */
+
+static const char *env(const char *name) {
+    const char *v = getenv(name);
+    ck_assert_msg(v != NULL, "%s is not set (run the test through ctest)", name);
+    return v;
+}
+
+static void setup(void) {
+    strcpy(dir, "/tmp/rcgc_e2e_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_ge(asprintf(&rcgc, "%s/rcgc", env("RCGC_BINARY_DIR")), 0);
+}
+
+static void teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(rcgc);
+}
+
+/* Runs cmd through the shell; its stdout in *out (malloc'ed), exit code. */
+static int run(const char *cmd, char **out) {
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = 4096, len = 0, n;
+    char *buf = malloc(cap);
+    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0)
+        if ((len += n) + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    buf[len] = '\0';
+    int status = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void compile_program(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/prog.c", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < sizeof program / sizeof program[0]; i++)
+        fprintf(f, "%s\n", program[i]);
+    fclose(f);
+#if defined(__SANITIZE_ADDRESS__)
+    const char *san = "-fsanitize=address,undefined";
+#else
+    const char *san = "";
+#endif
+    char *cmd, *out;
+    ck_assert_int_ge(asprintf(&cmd,
+                              "cd %s && cc -g -O0 %s -I%s/include prog.c %s/librcgc.a "
+                              "$(pkg-config --libs libdw) -lpthread -lm -o prog 2>&1",
+                              dir, san, env("RCGC_SOURCE_DIR"), env("RCGC_BINARY_DIR")),
+                     0);
+    int rc = run(cmd, &out);
+    ck_assert_msg(rc == 0, "compiling failed: %s", out);
+    free(out);
+    free(cmd);
+}
+
+/* Runs the program with nframe; returns the dump's path (static buffer). */
+static const char *trace_program(int nframe, char *dump, size_t len) {
+    snprintf(dump, len, "%s/n%d.snap", dir, nframe);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "cd %s && ./prog %d %s", dir, nframe, dump);
+    ck_assert_int_eq(run(cmd, NULL), 0);
+    return dump;
+}
+
+/* rcgc with args; its stdout, and its exit code checked. */
+static char *rcgc_out(int want_rc, const char *args) {
+    char *cmd, *out;
+    ck_assert_int_ge(asprintf(&cmd, "%s %s 2>&1", rcgc, args), 0);
+    int rc = run(cmd, &out);
+    ck_assert_msg(rc == want_rc, "`rcgc %s` exited %d, not %d: %s", args, rc, want_rc, out);
+    free(cmd);
+    return out;
+}
+
+static void expect_line(const char *out, const char *fmt, unsigned line) {
+    char want[256];
+    snprintf(want, sizeof want, fmt, line);
+    ck_assert_msg(strstr(out, want) != NULL, "no '%s' in:\n%s", want, out);
+}
+
+START_TEST(rcgc_finds_lines_and_callers) {
+    compile_program();
+    unsigned alloc = line_of("ALLOC"), call = line_of("CALL"), main_line = line_of("MAIN"),
+             big = line_of("BIG");
+    char d1[128], d8[128], args[512];
+    trace_program(1, d1, sizeof d1);
+    trace_program(8, d8, sizeof d8);
+
+    /* nframe 1: the allocation lines, exactly, and no caller. */
+    snprintf(args, sizeof args, "top %s", d1);
+    char *out = rcgc_out(0, args);
+    ck_assert_msg(strncmp(out, "[ Top 10 ]\n", 11) == 0, "%s", out);
+    expect_line(out, "\nprog.c:%u: size=1024 KiB, count=1, average=1024 KiB\n", big);
+    expect_line(out, "\nprog.c:%u: size=2190 B, count=20, average=110 B\n", alloc);
+    free(out);
+    snprintf(args, sizeof args, "top %s --cumulative", d1);
+    out = rcgc_out(0, args);
+    char no_caller[64];
+    snprintf(no_caller, sizeof no_caller, "prog.c:%u:", call);
+    ck_assert_ptr_null(strstr(out, no_caller));
+    free(out);
+
+    /* nframe 8: the callers, through DWARF. */
+    snprintf(args, sizeof args, "top %s --cumulative --limit 50", d8);
+    out = rcgc_out(0, args);
+    ck_assert_msg(strncmp(out, "[ Top 50 ]\n", 11) == 0, "%s", out);
+    expect_line(out, "\nprog.c:%u: size=2190 B, count=20, average=110 B\n", alloc);
+    expect_line(out, "\nprog.c:%u: size=2190 B, count=20, average=110 B\n", call);
+    expect_line(out, "\nprog.c:%u: size=2190 B, count=20, average=110 B\n", main_line);
+    expect_line(out, "\nprog.c:%u: size=1024 KiB, count=1, average=1024 KiB\n", big);
+    free(out);
+    snprintf(args, sizeof args, "top %s --key traceback", d8);
+    out = rcgc_out(0, args);
+    expect_line(out, "\nprog.c:%u: size=2190 B, count=20, average=110 B\n", alloc);
+    expect_line(out, "\n  File \"prog.c\", line %u, in make_node\n", alloc);
+    expect_line(out, "\n  File \"prog.c\", line %u, in build\n", call);
+    expect_line(out, "\n  File \"prog.c\", line %u, in main\n", main_line);
+    free(out);
+    snprintf(args, sizeof args, "top %s --key filename --limit 1", d8);
+    out = rcgc_out(0, args);
+    ck_assert_str_eq(out, "[ Top 1 ]\nprog.c:0: size=1026 KiB, count=21, average=48.9 KiB\n");
+    free(out);
+
+    /* diff: the same lines on both sides. */
+    snprintf(args, sizeof args, "diff %s %s", d1, d8);
+    out = rcgc_out(0, args);
+    ck_assert_msg(strncmp(out, "[ Top 10 differences ]\n", 23) == 0, "%s", out);
+    expect_line(out, "\nprog.c:%u: size=2190 B (+0 B), count=20 (+0), average=110 B\n", alloc);
+    free(out);
+
+    snprintf(args, sizeof args, "show %s", d8);
+    out = rcgc_out(0, args);
+    ck_assert(strstr(out, "\ntraces: 21\n") != NULL);
+    ck_assert(strstr(out, "\ntotal size: 1050766 B\n") != NULL);
+    ck_assert(strstr(out, "\ntraceback limit: 8\n") != NULL);
+    ck_assert(strstr(out, "\ndomains: 1\n  domain 0: 21 traces, 1050766 B\n") != NULL);
+    free(out);
+}
+END_TEST
+
+START_TEST(rcgc_errors) {
+    char good[128], bad[128], args[512];
+    snprintf(good, sizeof good, "%s/good.snap", dir);
+    snprintf(bad, sizeof bad, "%s/bad.snap", dir);
+    rc_heap *h = rc_heap_new();
+    rc_tracemalloc_start(h, 1);
+    void *p = rc_malloc(h, 10);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    ck_assert_int_eq(rc_snapshot_dump(s, good), 0);
+    rc_snapshot_free(s);
+    rc_free(h, p);
+    rc_heap_free(h);
+    FILE *f = fopen(bad, "w");
+    fputs("not a snapshot\n", f);
+    fclose(f);
+
+    char *out = rcgc_out(0, "--help");
+    ck_assert(strstr(out, "usage: rcgc top FILE") != NULL);
+    free(out);
+    out = rcgc_out(2, "");
+    ck_assert_str_eq(out, "rcgc: missing command (top, diff or show)\nTry 'rcgc --help'.\n");
+    free(out);
+    out = rcgc_out(2, "frob x");
+    ck_assert_str_eq(out, "rcgc: unknown command 'frob' (top, diff or show)\nTry 'rcgc --help'.\n");
+    free(out);
+    out = rcgc_out(2, "top");
+    ck_assert_str_eq(out, "rcgc: missing snapshot file\nTry 'rcgc --help'.\n");
+    free(out);
+    snprintf(args, sizeof args, "diff %s", good);
+    out = rcgc_out(2, args);
+    ck_assert_str_eq(out, "rcgc: diff needs two snapshot files\nTry 'rcgc --help'.\n");
+    free(out);
+    snprintf(args, sizeof args, "top %s --key bogus", good);
+    free(rcgc_out(2, args));
+    snprintf(args, sizeof args, "top %s --limit -3", good);
+    free(rcgc_out(2, args));
+    snprintf(args, sizeof args, "top %s --limit", good);
+    free(rcgc_out(2, args));
+    snprintf(args, sizeof args, "top %s --cumulative --key traceback", good);
+    free(rcgc_out(2, args));
+    snprintf(args, sizeof args, "top %s --frob", good);
+    free(rcgc_out(2, args));
+    snprintf(args, sizeof args, "show %s --limit 3", good);
+    free(rcgc_out(2, args));
+    snprintf(args, sizeof args, "top %s %s", good, good);
+    free(rcgc_out(2, args));
+
+    snprintf(args, sizeof args, "top %s/missing.snap", dir);
+    out = rcgc_out(1, args);
+    ck_assert(strstr(out, "missing.snap: No such file or directory\n") != NULL);
+    free(out);
+    snprintf(args, sizeof args, "show %s", bad);
+    out = rcgc_out(1, args);
+    ck_assert(strstr(out, "bad.snap: not a valid rcgc snapshot") != NULL);
+    free(out);
+    snprintf(args, sizeof args, "diff %s %s", good, bad);
+    free(rcgc_out(1, args));
+    snprintf(args, sizeof args, "top %s --limit 0", good);
+    out = rcgc_out(0, args);
+    ck_assert_str_eq(out, "[ Top 0 ]\n");
+    free(out);
+}
+END_TEST
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("tracemalloc_e2e");
+    TCase *tc = tcase_create("rcgc_finds_lines_and_callers");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, rcgc_finds_lines_and_callers);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("rcgc_errors");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, rcgc_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,627 @@
+/*
+ * test_weakref.c — weak references, mirroring the parts of CPython 3.12's
+ * Lib/test/test_weakref.py that concern object death, callbacks and the
+ * collector (proxies, WeakValueDictionary and friends, repr, hashing and
+ * weakref.finalize have no counterpart in the C API). Orders and counts
+ * were checked against python3.12 with __slots__ classes.
+ */
+#include "check_main.h"
+
+#include <rcgc.h>
+
+#include "internal.h"
+
+/* Object in test_weakref.py: an object with two reference slots. */
+typedef struct obj {
+    struct obj *a, *b;
+    rc_weakref *wr;
+    int id;
+} obj;
+
+static void obj_traverse(void *self, rc_visit_fn visit, void *arg) {
+    obj *o = self;
+    visit((void **)&o->a, arg);
+    visit((void **)&o->b, arg);
+    visit((void **)&o->wr, arg);
+}
+
+static const rc_type obj_type = {"obj", sizeof(obj), obj_traverse, NULL, NULL, NULL};
+static const rc_type plain_type = {"plain", sizeof(obj), NULL, NULL, NULL, NULL};
+
+static rc_heap *H;
+static int cbcalled;
+static int order[16];
+static int norder;
+
+static void setup(void) {
+    H = rc_heap_new();
+    rc_gc_disable(H);
+    cbcalled = norder = 0;
+}
+
+static void teardown(void) { ck_assert_uint_eq(rc_heap_free(H), 0); }
+
+static obj *make(void) {
+    obj *o = rc_new(H, &obj_type);
+    ck_assert_ptr_nonnull(o);
+    return o;
+}
+
+/* TestBase.callback */
+static void callback(rc_weakref *ref, void *arg) {
+    (void)ref;
+    (void)arg;
+    cbcalled++;
+}
+
+/* Records the callback's tag (its arg) in order[]. */
+static void record(rc_weakref *ref, void *arg) {
+    (void)ref;
+    order[norder++] = (int)(intptr_t)arg;
+}
+
+static bool dead(rc_weakref *wr) {
+    void *o = rc_weakref_get(wr);
+    rc_decref(o);
+    return o == NULL;
+}
+
+/* ReferencesTestCase.test_basic_ref (check_basic_ref) */
+START_TEST(test_basic_ref) {
+    obj *o = make();
+    rc_weakref *ref = rc_weakref_new(o, NULL, NULL);
+    ck_assert_ptr_nonnull(ref);
+    obj *o2 = rc_weakref_get(ref);
+    ck_assert_ptr_eq(o2, o);
+    ck_assert_uint_eq(rc_refcount(o), 2);
+    rc_decref(o2);
+    ck_assert(rc_gc_is_tracked(ref)); /* a weakref is a tracked rc object */
+    rc_decref(o);
+    ck_assert_ptr_null(rc_weakref_get(ref));
+    rc_decref(ref);
+}
+END_TEST
+
+/* ReferencesTestCase.test_basic_callback (check_basic_callback) */
+START_TEST(test_basic_callback) {
+    obj *o = make();
+    rc_weakref *ref = rc_weakref_new(o, callback, NULL);
+    rc_decref(o);
+    ck_assert_int_eq(cbcalled, 1);
+    ck_assert(dead(ref));
+    rc_decref(ref);
+}
+END_TEST
+
+/* ReferencesTestCase.test_multiple_callbacks */
+START_TEST(test_multiple_callbacks) {
+    obj *o = make();
+    rc_weakref *ref1 = rc_weakref_new(o, callback, NULL);
+    rc_weakref *ref2 = rc_weakref_new(o, callback, NULL);
+    ck_assert_ptr_ne(ref1, ref2);
+    rc_decref(o);
+    ck_assert(dead(ref1));
+    ck_assert(dead(ref2));
+    ck_assert_int_eq(cbcalled, 2);
+    rc_decref(ref1);
+    rc_decref(ref2);
+}
+END_TEST
+
+static rc_weakref *selfref;
+
+static void use_selfref(rc_weakref *ref, void *arg) {
+    (void)ref;
+    (void)arg;
+    ck_assert_ptr_null(rc_weakref_get(selfref)); /* invalidated before any callback */
+    cbcalled++;
+}
+
+/* ReferencesTestCase.test_multiple_selfref_callbacks: every weak reference
+ * is cleared before the first callback runs. */
+START_TEST(test_multiple_selfref_callbacks) {
+    obj *c = make();
+    selfref = rc_weakref_new(c, use_selfref, NULL);
+    rc_weakref *ref1 = rc_weakref_new(c, use_selfref, NULL);
+    rc_decref(c);
+    ck_assert_int_eq(cbcalled, 2);
+    rc_decref(ref1);
+    rc_decref(selfref);
+}
+END_TEST
+
+/* Callbacks run newest first, on death by counting and in a cycle:
+ * python3.12 prints [3, 2, 1] for both (the callback-less ref, made between
+ * them, runs nothing and is listed first by getweakrefs). */
+START_TEST(test_callback_order) {
+    for (int cyclic = 0; cyclic < 2; cyclic++) {
+        norder = 0;
+        obj *o = make();
+        if (cyclic)
+            o->a = rc_incref(o);
+        rc_weakref *r1 = rc_weakref_new(o, record, (void *)1);
+        rc_weakref *r0 = rc_weakref_new(o, NULL, NULL);
+        rc_weakref *r2 = rc_weakref_new(o, record, (void *)2);
+        rc_weakref *r3 = rc_weakref_new(o, record, (void *)3);
+        ck_assert_uint_eq(rc_weakref_count(o), 4);
+        rc_decref(o);
+        ck_assert_int_eq(rc_gc_collect(H, 2), cyclic ? 1 : 0);
+        ck_assert_int_eq(norder, 3);
+        ck_assert_int_eq(order[0], 3);
+        ck_assert_int_eq(order[1], 2);
+        ck_assert_int_eq(order[2], 1);
+        rc_decref(r0);
+        rc_decref(r1);
+        rc_decref(r2);
+        rc_decref(r3);
+    }
+}
+END_TEST
+
+/* ReferencesTestCase.test_ref_reuse and test_shared_ref_without_callback:
+ * a weak reference without callback is reused. */
+START_TEST(test_ref_reuse) {
+    obj *o = make();
+    rc_weakref *ref1 = rc_weakref_new(o, NULL, NULL);
+    rc_weakref *cb = rc_weakref_new(o, callback, NULL); /* an intervening creation */
+    rc_weakref *ref2 = rc_weakref_new(o, NULL, NULL);
+    ck_assert_ptr_eq(ref1, ref2);
+    ck_assert_uint_eq(rc_refcount(ref1), 2);
+    ck_assert_uint_eq(rc_weakref_count(o), 2);
+    rc_decref(cb);
+    ck_assert_uint_eq(rc_weakref_count(o), 1);
+    rc_decref(ref1);
+    rc_decref(ref2);
+    ck_assert_uint_eq(rc_weakref_count(o), 0);
+    ck_assert(!(rc_head_of(o)->info & RC_F_WEAKREFS)); /* entry gone with the last one */
+    rc_decref(o);
+    ck_assert_int_eq(cbcalled, 0);
+}
+END_TEST
+
+/* ReferencesTestCase.test_getweakrefcount and test_getweakrefs: weak
+ * references unlink themselves when they die, whichever goes first. */
+START_TEST(test_getweakrefcount) {
+    obj *o = make();
+    rc_weakref *ref1 = rc_weakref_new(o, NULL, NULL);
+    rc_weakref *ref2 = rc_weakref_new(o, callback, NULL);
+    ck_assert_uint_eq(rc_weakref_count(o), 2);
+    rc_decref(ref1);
+    rc_decref(ref2);
+    ck_assert_uint_eq(rc_weakref_count(o), 0);
+
+    ref1 = rc_weakref_new(o, callback, NULL);
+    ref2 = rc_weakref_new(o, callback, NULL);
+    rc_decref(ref1);
+    ck_assert_uint_eq(rc_weakref_count(o), 1);
+    rc_weakref *ref3 = rc_weakref_new(o, callback, NULL);
+    rc_decref(ref2);
+    ck_assert_uint_eq(rc_weakref_count(o), 1);
+    rc_decref(ref3);
+    ck_assert_uint_eq(rc_weakref_count(o), 0);
+    rc_decref(o);
+    ck_assert_int_eq(cbcalled, 0);
+
+    /* Untracked objects take weak references too (Python's ints do not). */
+    obj *p = rc_new(H, &plain_type);
+    ck_assert_uint_eq(rc_weakref_count(p), 0);
+    rc_weakref *pr = rc_weakref_new(p, callback, NULL);
+    ck_assert_uint_eq(rc_weakref_count(p), 1);
+    rc_decref(p);
+    ck_assert_int_eq(cbcalled, 1);
+    ck_assert(dead(pr));
+    rc_decref(pr);
+}
+END_TEST
+
+static void collect_cb(rc_weakref *ref, void *arg) {
+    (void)ref;
+    (void)arg;
+    cbcalled++;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0); /* nothing is garbage */
+}
+
+/* ReferencesTestCase.test_sf_bug_840829: a callback that collects while its
+ * object dies by counting (the object must not be seen by the collector). */
+START_TEST(test_sf_bug_840829) {
+    obj *c = make();
+    rc_weakref *wr = rc_weakref_new(c, collect_cb, NULL);
+    rc_decref(c);
+    rc_decref(wr);
+
+    obj *c1 = make();
+    c1->a = make();
+    wr = rc_weakref_new(c1->a, collect_cb, NULL);
+    obj *c2 = make();
+    c2->a = c1;
+    rc_decref(c2);
+    ck_assert_int_eq(cbcalled, 2);
+    ck_assert(dead(wr));
+    rc_decref(wr);
+}
+END_TEST
+
+/* ReferencesTestCase.test_callback_in_cycle, test_callback_reachable_one_way
+ * and test_callback_different_classes: the weak reference with the callback
+ * is garbage itself (c2.wr, only c2 holds it), so the callback never runs,
+ * although its target c1 is garbage too. */
+START_TEST(test_callback_in_cycle) {
+    obj *c1 = make(), *c2 = make();
+    c2->a = rc_incref(c2);
+    c2->b = c1;
+    c2->wr = rc_weakref_new(c1, callback, c2);
+    rc_decref(c2);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 3); /* c2, c1 and c2.wr */
+    ck_assert_int_eq(cbcalled, 0);
+}
+END_TEST
+
+static void went_away(rc_weakref *ref, void *arg) {
+    (void)arg;
+    ck_assert_ptr_null(rc_weakref_get(ref));
+    order[norder++] = 99;
+}
+
+/* ReferencesTestCase.test_callback_in_cycle_resurrection: c1.wr and c2.wr
+ * are cyclic trash, so their callbacks (which would resurrect c1/c2) do not
+ * run; the external weak reference to the garbage "class" does run. */
+START_TEST(test_callback_in_cycle_resurrection) {
+    obj *klass = make();
+    klass->a = rc_incref(klass); /* a class is in a self-cycle (__mro__) */
+    obj *c1 = make(), *c2 = make();
+    c1->b = rc_incref(klass);
+    c2->b = klass;
+    c1->a = rc_incref(c2);
+    c2->a = rc_incref(c1);
+    c1->wr = rc_weakref_new(c2, record, (void *)1);
+    c2->wr = rc_weakref_new(c1, record, (void *)2);
+    rc_weakref *wr = rc_weakref_new(klass, went_away, NULL);
+    rc_decref(c1);
+    rc_decref(c2);
+    ck_assert_int_eq(norder, 0);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 5);
+    ck_assert_int_eq(norder, 1);
+    ck_assert_int_eq(order[0], 99);
+    ck_assert(dead(wr));
+    norder = 0;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_int_eq(norder, 0);
+    rc_decref(wr);
+}
+END_TEST
+
+/* ReferencesTestCase.test_callbacks_on_callback: weak references on a weak
+ * reference's "callback" object m (garbage, held by c): c.wr and d.wr are
+ * trash and stay silent; the external one runs once. */
+START_TEST(test_callbacks_on_callback) {
+    obj *c = make(), *d = make(), *m = make();
+    c->a = rc_incref(d);
+    d->a = rc_incref(c);
+    c->b = m; /* the bound method c.cb, which refers to c */
+    m->a = rc_incref(c);
+    c->wr = rc_weakref_new(d, record, (void *)1);
+    d->wr = rc_weakref_new(m, record, (void *)2);
+    rc_weakref *external = rc_weakref_new(m, record, (void *)3);
+    obj *got = rc_weakref_get(external);
+    ck_assert_ptr_eq(got, m);
+    rc_decref(got);
+    rc_decref(c);
+    rc_decref(d);
+    ck_assert_int_eq(norder, 0);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 5);
+    ck_assert_int_eq(norder, 1);
+    ck_assert_int_eq(order[0], 3);
+    ck_assert(dead(external));
+    norder = 0;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_int_eq(norder, 0);
+    rc_decref(external);
+}
+END_TEST
+
+/* ReferencesTestCase.test_gc_during_ref_creation: allocating the new weak
+ * reference runs a collection that frees a weak reference to the same
+ * target (a.wr, trash): the target's list changes under rc_weakref_new. */
+START_TEST(test_gc_during_ref_creation) {
+    rc_gc_enable(H);
+    rc_gc_set_threshold(H, 1, 1, 1);
+    rc_gc_collect(H, 2);
+    obj *referenced = make();
+    obj *a = make();
+    a->a = rc_incref(a);
+    a->wr = rc_weakref_new(referenced, NULL, NULL);
+    rc_decref(a);
+    ck_assert_uint_eq(rc_weakref_count(referenced), 1);
+    long count[3];
+    rc_gc_get_count(H, count);
+    ck_assert_int_eq(count[0], 1); /* the next allocation collects gen 0 */
+    rc_weakref *wr = rc_weakref_new(referenced, callback, NULL);
+    ck_assert_ptr_nonnull(wr);
+    ck_assert_uint_eq(rc_weakref_count(referenced), 1); /* a.wr was collected */
+    rc_decref(referenced);
+    ck_assert_int_eq(cbcalled, 1);
+    rc_decref(wr);
+}
+END_TEST
+
+static rc_weakref *ref_from_del;
+
+static void make_ref_in_finalizer(void *self) { ref_from_del = rc_weakref_new(self, NULL, NULL); }
+
+/* ReferencesTestCase.test_ref_created_during_del: a weak reference made by
+ * the finalizer is cleared when the object dies right after. */
+START_TEST(test_ref_created_during_del) {
+    static const rc_type target = {"Target", sizeof(obj), obj_traverse, NULL,
+                                   make_ref_in_finalizer, NULL};
+    obj *w = rc_new(H, &target);
+    rc_decref(w);
+    ck_assert_ptr_nonnull(ref_from_del);
+    ck_assert(dead(ref_from_del));
+    rc_decref(ref_from_del);
+}
+END_TEST
+
+/* test_trashcan_16602: a long chain dies through weak-reference callbacks
+ * (WeakKeyDictionary entries dropping the next node); the deaths nest past
+ * the depth where they are deferred. A callback asking a dying object's
+ * weak reference must get NULL, never an object whose count is zero. */
+typedef struct node16602 { rc_weakref *wself, *wparent; } node16602;
+static void node16602_traverse(void *self, rc_visit_fn visit, void *arg) {
+    node16602 *n = self;
+    visit((void **)&n->wself, arg);
+    visit((void **)&n->wparent, arg);
+}
+static const rc_type node16602_type = {"C", sizeof(node16602), node16602_traverse, NULL, NULL,
+                                       NULL};
+#define CHAIN 100
+static void *values[CHAIN];      /* d[node n] = node n + 1 */
+static rc_weakref *keys[CHAIN];  /* d's weak keys */
+static rc_weakref *wselfs[CHAIN]; /* held by the callbacks' closures in Python */
+
+static void parent_died(rc_weakref *ref, void *wself) {
+    (void)ref;
+    void *o = rc_weakref_get(wself);
+    if (o)
+        ck_assert_uint_gt(rc_refcount(o), 0);
+    rc_decref(o);
+    cbcalled++;
+}
+
+static void key_died(rc_weakref *ref, void *index) {
+    (void)ref;
+    RC_CLEAR(values[(intptr_t)index]);
+}
+
+START_TEST(test_trashcan_16602) {
+    node16602 *root = rc_new(H, &node16602_type), *c = root;
+    for (int n = 0; n < CHAIN; n++) {
+        node16602 *child = rc_new(H, &node16602_type);
+        child->wself = rc_weakref_new(child, NULL, NULL);
+        wselfs[n] = rc_incref(child->wself);
+        child->wparent = rc_weakref_new(c, parent_died, child->wself);
+        keys[n] = rc_weakref_new(c, key_died, (void *)(intptr_t)n); /* d[c] = child */
+        values[n] = child;
+        c = child;
+    }
+    rc_decref(root);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_int_eq(cbcalled, CHAIN); /* every child's wparent saw its parent die */
+    for (int n = 0; n < CHAIN; n++) {
+        ck_assert_ptr_null(values[n]);
+        ck_assert(dead(wselfs[n]));
+        rc_decref(keys[n]);
+        rc_decref(wselfs[n]);
+    }
+}
+END_TEST
+
+static void finalize_noop(void *self) { (void)self; }
+
+/* ReferencesTestCase.test_callback_gcs: a callback that collects while an
+ * object with a finalizer dies. */
+START_TEST(test_callback_gcs) {
+    static const rc_type with_del = {"ObjectWithDel", sizeof(obj), obj_traverse, NULL,
+                                     finalize_noop, NULL};
+    obj *x = rc_new(H, &with_del);
+    rc_weakref *ref1 = rc_weakref_new(x, collect_cb, NULL);
+    rc_decref(x);
+    ck_assert_int_eq(cbcalled, 1);
+    rc_decref(ref1);
+}
+END_TEST
+
+/* In cyclic garbage all weak references to it are cleared before any
+ * callback and before any finalizer (PEP 442, CPython 3.12 order). */
+static rc_weakref *to_b;
+
+static void look_at_b(void *self) {
+    (void)self;
+    ck_assert_ptr_null(rc_weakref_get(to_b));
+    order[norder++] = 10;
+}
+
+static void a_went_away(rc_weakref *ref, void *arg) {
+    (void)ref;
+    (void)arg;
+    ck_assert_ptr_null(rc_weakref_get(to_b));
+    order[norder++] = 20;
+}
+
+START_TEST(test_cleared_before_callbacks_and_finalizers) {
+    static const rc_type fin = {"fin", sizeof(obj), obj_traverse, NULL, look_at_b, NULL};
+    obj *a = rc_new(H, &fin), *b = make();
+    a->a = rc_incref(b);
+    b->a = rc_incref(a);
+    rc_weakref *to_a = rc_weakref_new(a, a_went_away, NULL);
+    to_b = rc_weakref_new(b, NULL, NULL);
+    rc_decref(a);
+    rc_decref(b);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_int_eq(norder, 2);
+    ck_assert_int_eq(order[0], 20); /* callbacks before finalizers */
+    ck_assert_int_eq(order[1], 10);
+    rc_decref(to_a);
+    rc_decref(to_b);
+}
+END_TEST
+
+/* Death by counting: finalizer first (it may resurrect: then the weak
+ * references stay and no callback runs), then clearing and callbacks. */
+static obj *lazarus;
+
+static void resurrect(void *self) {
+    order[norder++] = 1;
+    if (!lazarus)
+        lazarus = rc_incref(self);
+}
+
+START_TEST(test_finalizer_before_callbacks) {
+    static const rc_type res = {"res", sizeof(obj), obj_traverse, NULL, resurrect, NULL};
+    obj *o = rc_new(H, &res);
+    rc_weakref *wr = rc_weakref_new(o, record, (void *)2);
+    rc_decref(o);
+    ck_assert_int_eq(norder, 1);
+    ck_assert(!dead(wr)); /* resurrected: the weak reference still works */
+    RC_CLEAR(lazarus);    /* dies for good; finalizer does not run again */
+    ck_assert_int_eq(norder, 2);
+    ck_assert_int_eq(order[1], 2);
+    ck_assert(dead(wr));
+    rc_decref(wr);
+}
+END_TEST
+
+/* Weak references made by a callback to the dying object are cleared
+ * without their callbacks; nothing points at the freed object. */
+static obj *dying;
+static rc_weakref *late;
+
+static void make_late_ref(rc_weakref *ref, void *arg) {
+    (void)ref;
+    (void)arg;
+    late = rc_weakref_new(dying, callback, NULL);
+}
+
+START_TEST(test_ref_created_during_callback) {
+    dying = make();
+    rc_weakref *wr = rc_weakref_new(dying, make_late_ref, NULL);
+    rc_decref(dying);
+    ck_assert_ptr_nonnull(late);
+    ck_assert(dead(late));
+    ck_assert_int_eq(cbcalled, 0);
+    ck_assert_uint_eq(H->weakrefs.count, 0);
+    rc_decref(late);
+    rc_decref(wr);
+}
+END_TEST
+
+/* An object that never had a weak reference pays nothing: no flag, no map
+ * entry; rc_weakref_new(NULL) is EINVAL. */
+START_TEST(test_no_cost_and_einval) {
+    obj *o = make();
+    ck_assert(!(rc_head_of(o)->info & RC_F_WEAKREFS));
+    ck_assert_uint_eq(rc_weakref_count(o), 0);
+    ck_assert_uint_eq(H->weakrefs.count, 0);
+    errno = 0;
+    ck_assert_ptr_null(rc_weakref_new(NULL, NULL, NULL));
+    ck_assert_int_eq(errno, EINVAL);
+    rc_decref(o);
+}
+END_TEST
+
+/* ENOMEM: an allocator that fails once armed. */
+static long budget = -1; /* allocations left; -1: unlimited */
+
+static void *failing_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    (void)ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (budget == 0)
+        return NULL;
+    if (budget > 0)
+        budget--;
+    return realloc(ptr, new_size);
+}
+
+/* Creating a weak reference fails cleanly whether the object or the map
+ * entry cannot be allocated: NULL + ENOMEM, nothing leaked or linked. */
+START_TEST(test_enomem) {
+    rc_heap *h = rc_heap_new_with(failing_alloc, NULL);
+    rc_gc_disable(h);
+    obj *targets[64];
+    for (int i = 0; i < 64; i++)
+        targets[i] = rc_new(h, &obj_type);
+    int failures = 0;
+    for (int i = 0; i < 64; i++) {
+        rc_heap_stats before, after;
+        rc_heap_get_stats(h, &before);
+        budget = i % 3; /* fail at the object, the map, or not at all */
+        errno = 0;
+        rc_weakref *wr = rc_weakref_new(targets[i], callback, NULL);
+        budget = -1;
+        if (wr == NULL) {
+            failures++;
+            ck_assert_int_eq(errno, ENOMEM);
+            rc_heap_get_stats(h, &after);
+            ck_assert_uint_eq(after.objects, before.objects);
+            ck_assert_uint_eq(rc_weakref_count(targets[i]), 0);
+            ck_assert(!(rc_head_of(targets[i])->info & RC_F_WEAKREFS));
+        } else {
+            ck_assert_uint_eq(rc_weakref_count(targets[i]), 1);
+            targets[i]->wr = wr; /* dies with its target's references */
+        }
+    }
+    ck_assert_int_gt(failures, 0);
+    for (int i = 0; i < 64; i++)
+        rc_decref(targets[i]);
+    ck_assert_uint_eq(h->weakrefs.count, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* At heap teardown the callbacks of leaked objects' weak references do not
+ * run (every object is released at once). */
+START_TEST(test_heap_free_runs_no_callbacks) {
+    rc_heap *h = rc_heap_new();
+    obj *o = rc_new(h, &obj_type);
+    rc_weakref *wr = rc_weakref_new(o, callback, NULL);
+    (void)wr;
+    ck_assert_uint_eq(rc_heap_free(h), 2); /* o and wr were never dropped */
+    ck_assert_int_eq(cbcalled, 0);
+}
+END_TEST
+
+static void add(Suite *s, TCase *tc, const TTest *fn) {
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, fn);
+    suite_add_tcase(s, tc);
+}
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("weakref");
+    add(s, tcase_create("basic_ref"), test_basic_ref);
+    add(s, tcase_create("basic_callback"), test_basic_callback);
+    add(s, tcase_create("multiple_callbacks"), test_multiple_callbacks);
+    add(s, tcase_create("multiple_selfref_callbacks"), test_multiple_selfref_callbacks);
+    add(s, tcase_create("callback_order"), test_callback_order);
+    add(s, tcase_create("ref_reuse"), test_ref_reuse);
+    add(s, tcase_create("getweakrefcount"), test_getweakrefcount);
+    add(s, tcase_create("sf_bug_840829"), test_sf_bug_840829);
+    add(s, tcase_create("callback_in_cycle"), test_callback_in_cycle);
+    add(s, tcase_create("callback_in_cycle_resurrection"), test_callback_in_cycle_resurrection);
+    add(s, tcase_create("callbacks_on_callback"), test_callbacks_on_callback);
+    add(s, tcase_create("gc_during_ref_creation"), test_gc_during_ref_creation);
+    add(s, tcase_create("ref_created_during_del"), test_ref_created_during_del);
+    add(s, tcase_create("trashcan_16602"), test_trashcan_16602);
+    add(s, tcase_create("callback_gcs"), test_callback_gcs);
+    add(s, tcase_create("cleared_before_callbacks_and_finalizers"),
+        test_cleared_before_callbacks_and_finalizers);
+    add(s, tcase_create("finalizer_before_callbacks"), test_finalizer_before_callbacks);
+    add(s, tcase_create("ref_created_during_callback"), test_ref_created_during_callback);
+    add(s, tcase_create("no_cost_and_einval"), test_no_cost_and_einval);
+    add(s, tcase_create("enomem"), test_enomem);
+    add(s, tcase_create("heap_free_runs_no_callbacks"), test_heap_free_runs_no_callbacks);
+    return s;
+}
