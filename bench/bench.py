@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench.py BUILD_DIR [--quick] [--only N,...] [--markdown FILE]
+"""bench.py BUILD_DIR [--quick] [--cputime] [--only N,...] [--markdown FILE]
 
 Runs every benchmark of bench/ against its peers and prints one table per
 benchmark: for each workload and peer the median of the repetitions, the
@@ -10,8 +10,11 @@ Every program prints "result<TAB>workload<TAB>value<TAB>unit" per repetition
 and "info<TAB>key<TAB>text" lines (bench.h, py/common.py). Repetitions of
 peers are interleaved (round 1 of every peer, then round 2, ...) so that a
 change in the machine's load falls on all peers alike. --quick runs one
-round of everything (a smoke run); --markdown also writes the tables as
-Markdown (what bench/RESULTS.md is made from)."""
+round of everything (a smoke run); --cputime times every benchmark in CPU
+time of its process instead of wall-clock time (RCGC_BENCH_CPUTIME; for a
+machine that others keep busy: every peer is single-threaded); --only runs
+the numbered benchmarks; --markdown also writes the tables as Markdown (what
+bench/RESULTS.md is made from)."""
 import os
 import statistics
 import subprocess
@@ -24,13 +27,15 @@ TIMEOUT = 900  # seconds for one program run
 
 
 class Job:
-    """One peer: the command that measures it, the label of its rows, and
-    at most how many rounds it takes part in (for the slowest peers)."""
+    """One peer: the command that measures it, the label of its rows, at
+    most how many rounds it takes part in (for the slowest peers), and
+    whether it is always timed in CPU time."""
 
-    def __init__(self, peer, argv, rounds=None):
+    def __init__(self, peer, argv, rounds=None, cputime=False):
         self.peer = peer
         self.argv = argv
         self.rounds = rounds
+        self.cputime = cputime
 
 
 class Section:
@@ -141,10 +146,10 @@ def sections(build):
 
     out.append(Section(
         5, "tracemalloc off: allocation with tracing off vs compiled out", 7,
-        [Job("tracing compiled out", exe("bench_churn_rc_notrace")),
-         Job("tracing off", exe("bench_churn_rc")),
-         Job("tracing compiled out", exe("bench_churn_rc_notrace", "objects")),
-         Job("tracing off", exe("bench_churn_rc", "objects"))],
+        [Job("tracing compiled out", exe("bench_churn_rc_notrace"), cputime=True),
+         Job("tracing off", exe("bench_churn_rc"), cputime=True),
+         Job("tracing compiled out", exe("bench_churn_rc_notrace", "objects"), cputime=True),
+         Job("tracing off", exe("bench_churn_rc", "objects"), cputime=True)],
         targets=[("rc_malloc/rc_free: off within 2% of compiled out", (churn, "tracing off"),
                   (churn, "tracing compiled out"), 1.02),
                  ("rc_new/rc_decref: off within 2% of compiled out",
@@ -153,8 +158,10 @@ def sections(build):
         notes=["'compiled out' is the same library built from the same sources with every "
                "`h->tracer` test on the allocation paths (alloc.c, object.c) replaced by a null "
                "constant, so the compiler drops the tracing branches and calls "
-               "(bench/strip_tracer.cmake); same churn as benchmark 2; separate processes, "
-               "interleaved. Differences under ~2% are within this machine's noise."]))
+               "(bench/strip_tracer.cmake); same churn as benchmark 2, timed in CPU time of the "
+               "process (CLOCK_PROCESS_CPUTIME_ID, so that other load on the machine is not "
+               "counted); separate processes, interleaved. Differences of a few percent are "
+               "within this machine's noise (code placement alone moves them)."]))
     out.append(Section(
         5, "tracemalloc on: cost of a traced rc_malloc/rc_free pair (2M churn, 20 calls deep)", 5,
         [Job("tracing off", exe("bench_churn_rc", *deep)),
@@ -183,13 +190,18 @@ def sections(build):
 
 # ------------------------------------------------------------------ running
 
-def run(job):
+def run(job, cputime):
     """Runs one job; returns (results, infos, error). results: list of
     (workload, value, unit); infos: list of (key, text)."""
     if not os.path.exists(job.argv[0]):
         return [], [], f"not built: {os.path.basename(job.argv[0])}"
+    env = dict(os.environ)
+    env.pop("RCGC_BENCH_CPUTIME", None)
+    env.pop("PYTHONMALLOC", None)  # the CPython peers measure pymalloc
+    if cputime or job.cputime:
+        env["RCGC_BENCH_CPUTIME"] = "1"
     try:
-        p = subprocess.run(job.argv, capture_output=True, text=True, timeout=TIMEOUT)
+        p = subprocess.run(job.argv, capture_output=True, text=True, timeout=TIMEOUT, env=env)
     except subprocess.TimeoutExpired:
         return [], [], f"timed out after {TIMEOUT} s"
     results, infos = [], []
@@ -234,14 +246,14 @@ class Measured:
         return statistics.median(v) if v else None
 
 
-def measure(section, rounds, log):
+def measure(section, rounds, cputime, log):
     m = Measured()
     for r in range(rounds):
         for job in section.jobs:
             if job.rounds is not None and r >= job.rounds:
                 continue
             log(f"  [{section.number}] round {r + 1}/{rounds}: {job.peer} ({' '.join(job.argv[1:]) or os.path.basename(job.argv[0])})")
-            m.add(job, *run(job))
+            m.add(job, *run(job, cputime))
     return m
 
 
@@ -289,9 +301,13 @@ def describe(m, ref):
     return f"{ref[1]} {fmt(m.median(ref), m.units.get(ref, ''))}"
 
 
-def report(section, m, out_text, out_md):
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def report(section, m, load, rounds, out_text, out_md):
     title = f"{section.number}. {section.title}"
-    rounds = section.rounds
     out_text.append(f"\n== {title}")
     out_md.append(f"\n### {title}\n")
     rows = []
@@ -319,7 +335,8 @@ def report(section, m, out_text, out_md):
         out_md.append("| " + " | ".join(c.replace("|", "/") for c in r) + " |")
     out_md.append("")
     out_text.append(f"  ('x base': median / the first rcgc row's median of the workload; "
-                    f"n: repetitions; {rounds} interleaved round(s))")
+                    f"n: repetitions; {rounds} interleaved round(s); load average {load} before)")
+    out_md.append(f"- n: repetitions, {rounds} interleaved round(s); load average {load} before.")
     for text, a, b, factor in section.targets:
         va, vb = value_of(m, a), value_of(m, b)
         if va is None or vb is None:
@@ -350,9 +367,8 @@ def machine():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    load = open("/proc/loadavg").read().split()[:3]
     return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; nproc {os.cpu_count()}; "
-            f"{model}; load average {' '.join(load)} at start")
+            f"{model}; load average {loadavg()} at start")
 
 
 def main():
@@ -361,25 +377,27 @@ def main():
         sys.exit(__doc__)
     build = args[0]
     quick = "--quick" in args
+    cputime = "--cputime" in args
     only = None
     if "--only" in args:
         only = {int(x) for x in args[args.index("--only") + 1].split(",")}
     md_path = args[args.index("--markdown") + 1] if "--markdown" in args else None
-    out_md = [f"Measured {machine()}.", ""]
-    print(f"rcgc benchmarks: {machine()}", flush=True)
+    clock = ("CPU time of each benchmark process" if cputime else
+             "wall-clock time (CPU time where a table says so)")
+    out_md = [f"Measured {machine()}. Clock: {clock}.", ""]
+    print(f"rcgc benchmarks: {machine()}\nclock: {clock}", flush=True)
     start = time.time()
     for section in sections(build):
         if only and section.number not in only:
             continue
-        m = measure(section, 1 if quick else section.rounds,
-                    lambda s: print(s, file=sys.stderr, flush=True))
+        load, rounds = loadavg(), 1 if quick else section.rounds
+        m = measure(section, rounds, cputime, lambda s: print(s, file=sys.stderr, flush=True))
         text = []
-        report(section, m, text, out_md)
+        report(section, m, load, rounds, text, out_md)
         print("\n".join(text), flush=True)
     took = time.time() - start
     print(f"\nall benchmarks took {took:.0f} s", flush=True)
-    out_md.append(f"\nThe whole run took {took:.0f} s; load average at the end "
-                  f"{' '.join(open('/proc/loadavg').read().split()[:3])}.")
+    out_md.append(f"\nThe whole run took {took:.0f} s; load average at the end {loadavg()}.")
     if md_path:
         with open(md_path, "w") as f:
             f.write("\n".join(out_md) + "\n")

@@ -7,8 +7,8 @@
  * pops the pool's free list or carves the next fresh block: O(1). Freeing
  * pushes on the free list of the block's pool, found by masking the address:
  * O(1). A pool whose last block goes back returns to its arena, and an arena
- * whose pools are all free returns to rc_alloc_fn (one wholly free arena is
- * kept to damp thrashing). Blocks larger than RC_SMALL_MAX come straight from
+ * whose pools are all free returns to rc_alloc_fn (a few empty pools and
+ * one wholly free arena are kept to damp thrashing). Blocks larger than RC_SMALL_MAX come straight from
  * rc_alloc_fn with an rc_large header.
  *
  * ASan (manual poisoning) and Valgrind (client requests) are told which
@@ -230,6 +230,7 @@ char *rc__pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
         if ((p = pool_new(h, kind, block_size)) == NULL)
             return NULL;
         class_push(h, p);
+        h->empty_pools++;
     }
     char *block = p->free;
     if (block) {
@@ -241,6 +242,8 @@ char *rc__pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
     }
     size_t g = grain_of(p, block);
     p->live[g / 64] |= (uint64_t)1 << (g % 64);
+    if (RC_UNLIKELY(p->used == 0))
+        h->empty_pools--;
     if (++p->used == p->capacity)
         class_remove(h, p);
     rc__mem_live(block, block_size, false);
@@ -254,10 +257,17 @@ static void pool_put(rc_heap *h, rc_pool *p, char *block) {
     p->free = block;
     if (!p->in_list)
         class_push(h, p);
-    if (--p->used == 0 && (p->prev != NULL || p->next != NULL)) {
-        /* Keep a class's last pool even when empty: no thrash at the edge. */
-        class_remove(h, p);
-        pool_retire(h, p);
+    if (--p->used == 0) {
+        /* Keep a class's last pool even when empty, so a class that empties
+         * and refills does not thrash; but only a few per heap, or scattered
+         * empty pools would pin whole arenas. */
+        bool alone = p->prev == NULL && p->next == NULL;
+        if (alone && h->empty_pools < RC_KEPT_EMPTY_POOLS) {
+            h->empty_pools++;
+        } else {
+            class_remove(h, p);
+            pool_retire(h, p);
+        }
     }
 }
 

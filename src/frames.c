@@ -34,8 +34,9 @@
 /* Address ranges of librcgc's machine code, found once per process: the
  * executable segments of librcgc.so, or, when the library is linked into
  * the program, the ranges of the compilation units from its source
- * directory (DWARF), or failing that of its rc_* functions (symbol table). */
-#define RC_MAX_RANGES 64
+ * directory (DWARF), or failing that the span of its rc_* functions (symbol
+ * table). A stripped program linked with the static library has none. */
+#define RC_MAX_RANGES 1024 /* compilation units x their ranges; merged when sorted */
 static struct { uintptr_t lo, hi; } lib_ranges[RC_MAX_RANGES];
 static unsigned lib_nranges;
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -116,14 +117,22 @@ static void find_linked_ranges(uintptr_t self) {
         }
         goto out;
     }
+    /* No DWARF: the archive's members are linked together, so the span
+     * of its rc_* functions holds its static functions too (their ".cold"
+     * parts live in another section, among the program's). */
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
     int n = dwfl_module_getsymtab(mod);
     for (int i = 0; i < n; i++) {
         GElf_Sym sym;
         GElf_Addr addr;
         const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
-        if (name && strncmp(name, "rc_", 3) == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC)
-            add_range(addr, addr + sym.st_size);
+        if (name && strncmp(name, "rc_", 3) == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+            strchr(name, '.') == NULL) {
+            lo = addr < lo ? addr : lo;
+            hi = addr + sym.st_size > hi ? addr + sym.st_size : hi;
+        }
     }
+    add_range(lo, hi);
 out:
     if (d)
         dwfl_end(d);

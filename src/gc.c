@@ -143,6 +143,14 @@ static inline rc_gchead *tracked_in(void **slot) {
 
 /* --------------------------------------------------------- trial deletion */
 
+/* What the passes computing gc_refs count on the way: how many examined
+ * objects end with gc_refs 0 (none: nothing can be unreachable), and the
+ * immortal ones the fused pass left in young. */
+typedef struct refs_count {
+    size_t zeros;
+    size_t immortals;
+} refs_count;
+
 /* gc_refs = refcount for each object of young, which is marked collecting.
  * An object with a saturated (immortal) count goes to the permanent
  * generation: its count says nothing (CPython 3.12 does the same). Returns
@@ -169,32 +177,37 @@ static _Noreturn void refcount_too_small(rc_gchead *g) {
 }
 
 static void visit_decref(void **slot, void *arg) {
-    (void)arg;
+    refs_count *c = arg;
     rc_gchead *g = tracked_in(slot);
     if (g && is_collecting(g)) {
-        if (RC_UNLIKELY(get_refs(g) == 0))
+        intptr_t refs = get_refs(g);
+        if (RC_UNLIKELY(refs == 0))
             refcount_too_small(g);
+        c->zeros += refs == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
     }
 }
 
 /* Subtracts the references between objects of young from their gc_refs. */
-static void subtract_refs(rc_heap *h, rc_gchead *young) {
+static void subtract_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
     for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
         prefetch_ahead(g);
-        type_of(h, g)->traverse(obj_of(g), visit_decref, NULL);
+        type_of(h, g)->traverse(obj_of(g), visit_decref, c);
     }
 }
 
 static void visit_decref_all(void **slot, void *arg) {
-    (void)arg;
+    refs_count *c = arg;
     rc_gchead *g = tracked_in(slot);
     if (g == NULL)
         return;
-    if (is_collecting(g))
+    if (is_collecting(g)) {
+        intptr_t refs = get_refs(g);
+        c->zeros += (size_t)(refs == 1) - (size_t)(refs == 0);
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
-    else
+    } else {
         set_collecting_refs(g, -1); /* its turn comes later and adds its count */
+    }
 }
 
 /* update_refs and subtract_refs in one pass, for a full collection with
@@ -202,16 +215,20 @@ static void visit_decref_all(void **slot, void *arg) {
  * young, so an unmarked object a traverse visits is one whose turn has not
  * come yet (an object visited before its turn starts below zero). A count
  * too small shows as a negative sum, which move_unreachable reports.
- * Immortal objects stay (their huge count keeps them reachable) and are
- * counted in *immortals, to go to the permanent generation afterwards. */
-static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, size_t *immortals) {
+ * Immortal objects stay (their huge count keeps them reachable), counted
+ * to go to the permanent generation afterwards. */
+static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
     size_t n = 0;
     for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
         prefetch_ahead(g);
         uint32_t refcnt = head_of(g)->refcnt;
-        *immortals += refcnt == RC_IMMORTAL;
-        set_collecting_refs(g, (is_collecting(g) ? get_refs(g) : 0) + (intptr_t)refcnt);
-        type_of(h, g)->traverse(obj_of(g), visit_decref_all, NULL);
+        c->immortals += refcnt == RC_IMMORTAL;
+        intptr_t refs = is_collecting(g) ? get_refs(g) : 0;
+        c->zeros -= is_collecting(g) && refs == 0;
+        refs += refcnt;
+        c->zeros += refs == 0;
+        set_collecting_refs(g, refs);
+        type_of(h, g)->traverse(obj_of(g), visit_decref_all, c);
         n++;
     }
     return n;
@@ -232,31 +249,45 @@ static size_t move_immortals(rc_heap *h, rc_gchead *young) {
     return n;
 }
 
+/* What move_unreachable found: how many objects, and whether any of them
+ * needs more than clearing (a finalizer due, weak references to it, or it
+ * is one) — an over-estimate, as objects found reachable later keep it. */
+typedef struct found {
+    rc_gchead *young;
+    size_t unreachable;
+    bool special;
+} found;
+
+static bool is_special(const rc_heap *h, const rc_gchead *g) {
+    const rc_head *hd = head_of(g);
+    const rc_type *t = type_of(h, g);
+    return (hd->info & RC_F_WEAKREFS) || t == &rc__weakref_type ||
+           (t->finalize && !(hd->info & RC_F_FINALIZED));
+}
+
 /* Tells move_unreachable that what a reachable object refers to is
  * reachable: back from the unreachable list to the end of young if it was
  * moved there already, else gc_refs 1 so it will not be. */
-static void visit_reachable(void **slot, void *young) {
+static void visit_reachable(void **slot, void *arg) {
+    found *f = arg;
     rc_gchead *g = tracked_in(slot);
     if (g == NULL || !is_collecting(g))
         return; /* another generation, or already scanned */
-    if (g->next & RC_GC_NEXT_UNREACHABLE) {
-        rc_gchead *prev = gc_prev(g);
-        rc_gchead *next = (rc_gchead *)(g->next & ~RC_GC_NEXT_UNREACHABLE);
-        prev->next = g->next; /* keeps the flag */
-        set_prev(next, prev);
-        list_append(g, young);
-        set_refs(g, 1);
+    if (g->prev & RC_GC_PREV_UNREACHABLE) {
+        list_move(g, f->young);
+        g->prev = RC_GC_PREV_COLLECTING | ((uintptr_t)1 << RC_GC_REFS_SHIFT);
+        f->unreachable--;
     } else if (get_refs(g) == 0) {
         set_refs(g, 1);
     }
 }
 
-/* Moves what is not reachable from outside young to unreachable. Scanned
- * objects of young get their prev pointer back and lose the collecting
- * flag; the unreachable ones keep it and have RC_GC_NEXT_UNREACHABLE in
- * next (cleared by clear_unreachable_mask). While this runs, young is
- * singly linked: prev holds gc_refs right of the scan. */
-static void move_unreachable(rc_heap *h, rc_gchead *young, rc_gchead *unreachable) {
+/* Moves what is not reachable from outside young to unreachable, which is
+ * an ordinary list all along (its objects keep COLLECTING and get
+ * UNREACHABLE). Scanned objects of young get their prev pointer back and
+ * lose the flags. While this runs, young is singly linked: right of the
+ * scan, prev holds gc_refs. */
+static void move_unreachable(rc_heap *h, rc_gchead *young, rc_gchead *unreachable, found *f) {
     rc_gchead *prev = young;
     rc_gchead *g = gc_next(young);
     while (g != young) {
@@ -266,56 +297,67 @@ static void move_unreachable(rc_heap *h, rc_gchead *young, rc_gchead *unreachabl
             refcount_too_small(g);
         if (refs) {
             /* traverse may append to young: read next only afterwards */
-            type_of(h, g)->traverse(obj_of(g), visit_reachable, young);
+            type_of(h, g)->traverse(obj_of(g), visit_reachable, f);
             g->prev = (uintptr_t)prev;
             prev = g;
         } else {
             prev->next = g->next;
             rc_gchead *last = gc_prev(unreachable);
-            last->next = RC_GC_NEXT_UNREACHABLE | (uintptr_t)g;
-            set_prev(g, last);
-            g->next = RC_GC_NEXT_UNREACHABLE | (uintptr_t)unreachable;
+            last->next = (uintptr_t)g;
+            g->prev = (uintptr_t)last | RC_GC_PREV_COLLECTING | RC_GC_PREV_UNREACHABLE;
+            g->next = (uintptr_t)unreachable;
             unreachable->prev = (uintptr_t)g;
+            f->unreachable++;
+            f->special |= is_special(h, g);
         }
         g = gc_next(prev);
     }
     young->prev = (uintptr_t)prev;
-    unreachable->next &= ~RC_GC_NEXT_UNREACHABLE;
+}
+
+/* move_unreachable when no object has gc_refs 0: everything is reachable
+ * from outside, so the scan only gives each object its prev pointer back
+ * (and checks the sums), in one sequential pass without traversing. */
+static void relink_reachable(rc_gchead *young) {
+    rc_gchead *prev = young;
+    for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
+        prefetch_ahead(g);
+        if (RC_UNLIKELY(get_refs(g) < 0))
+            refcount_too_small(g);
+        g->prev = (uintptr_t)prev;
+        prev = g;
+    }
 }
 
 /* The three steps: base keeps what is reachable from outside it, the rest
  * goes to unreachable. `everything`: base holds every tracked object that
  * is alive and linked (the first two steps fuse). Returns how many objects
- * were examined. */
+ * were examined; *f says what was found. */
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
-                                 bool everything) {
-    size_t n, immortals = 0;
+                                 bool everything, found *f) {
+    refs_count c = {0, 0};
+    size_t n;
     if (everything) {
-        n = update_and_subtract_refs(h, base, &immortals);
+        n = update_and_subtract_refs(h, base, &c);
     } else {
         n = update_refs(h, base);
-        subtract_refs(h, base);
+        subtract_refs(h, base, &c);
     }
     list_init(unreachable);
-    move_unreachable(h, base, unreachable);
-    if (RC_UNLIKELY(immortals))
+    *f = (found){base, 0, false};
+    if (c.zeros)
+        move_unreachable(h, base, unreachable, f);
+    else
+        relink_reachable(base);
+    if (RC_UNLIKELY(c.immortals))
         n -= move_immortals(h, base);
     return n;
 }
 
-/* Makes the unreachable list an ordinary list again; returns its size. */
-static size_t clear_unreachable_mask(rc_gchead *unreachable) {
-    size_t n = 0;
-    for (rc_gchead *g = gc_next(unreachable); g != unreachable; g = gc_next(g)) {
-        g->next &= ~RC_GC_NEXT_UNREACHABLE;
-        n++;
-    }
-    return n;
-}
-
-static void clear_collecting(rc_gchead *list) {
+/* Ends a list's part in the collection: no collector flag left. */
+static void clear_flags(rc_gchead *list) {
     for (rc_gchead *g = gc_next(list); g != list; g = gc_next(g))
-        g->prev &= ~RC_GC_PREV_COLLECTING;
+        g->prev &= ~RC_GC_PREV_FLAGS;
 }
 
 /* --------------------------------------------------------- the unreachable */
@@ -331,29 +373,25 @@ static void weakref_due(rc_weakref *ref, void *callbacks) {
     list_move(g, callbacks);
 }
 
-typedef struct scan { size_t count; bool finalizers; } scan;
-
-/* One pass over what move_unreachable left: makes the list an ordinary one
- * again, counts it, notes whether a finalizer is due, and clears every weak
- * reference to it and every weak reference in it (CPython's
- * handle_weakrefs, first half): no callback may run before all are cleared,
- * lest it reach garbage through a weak reference. Callbacks that are due
- * wait on `callbacks`. Runs no user code. */
-static scan scan_unreachable(rc_heap *h, rc_gchead *unreachable, rc_gchead *callbacks) {
-    scan sc = {0, false};
+/* For unreachable objects that need more than clearing (move_unreachable
+ * saw some): clears every weak reference to them and every weak reference
+ * among them (CPython's handle_weakrefs, first half) — no callback may run
+ * before all are cleared, lest it reach garbage through a weak reference —
+ * and returns whether a finalizer is due. Callbacks that are due wait on
+ * `callbacks`. Runs no user code. */
+static bool scan_unreachable(rc_heap *h, rc_gchead *unreachable, rc_gchead *callbacks) {
+    bool finalizers = false;
     for (rc_gchead *g = gc_next(unreachable); g != unreachable; g = gc_next(g)) {
         prefetch_ahead(g);
-        g->next &= ~RC_GC_NEXT_UNREACHABLE;
-        sc.count++;
         rc_head *hd = head_of(g);
         const rc_type *t = type_of(h, g);
-        sc.finalizers |= t->finalize && !(hd->info & RC_F_FINALIZED);
+        finalizers |= t->finalize && !(hd->info & RC_F_FINALIZED);
         if (RC_UNLIKELY(t == &rc__weakref_type))
             rc__weakref_clear_ref(h, obj_of(g));
         if (RC_UNLIKELY(hd->info & RC_F_WEAKREFS))
             rc__weakref_clear_all(h, obj_of(g), weakref_due, callbacks);
     }
-    return sc;
+    return finalizers;
 }
 
 /* Runs the callbacks scan_unreachable queued, each with the weak reference
@@ -410,11 +448,11 @@ static bool finalize_garbage(rc_heap *h, rc_gchead *collectable) {
  * rest to still (still marked collecting). Returns the size of still. */
 static size_t handle_resurrected(rc_heap *h, rc_gchead *unreachable, rc_gchead *still,
                                  rc_gchead *old) {
-    clear_collecting(unreachable);
-    deduce_unreachable(h, unreachable, still, false);
-    size_t n = clear_unreachable_mask(still);
+    found f;
+    clear_flags(unreachable);
+    deduce_unreachable(h, unreachable, still, false, &f);
     list_merge(unreachable, old);
-    return n;
+    return f.unreachable;
 }
 
 /* Room for n more entries in the garbage list; -1 + ENOMEM. */
@@ -446,7 +484,7 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, size_t n, rc_gchea
     if (save && garbage_reserve(h, n) != 0) {
         status = -1;
         save = false;
-        clear_collecting(collectable);
+        clear_flags(collectable);
         list_merge(collectable, old);
     }
     while (!list_is_empty(collectable)) {
@@ -456,12 +494,12 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, size_t n, rc_gchea
         if (save) {
             gc->garbage[gc->ngarbage++] = rc_incref(obj);
         } else {
-            rc_incref(obj);
+            head_of(g)->refcnt++; /* garbage is never immortal */
             rc__drop_references(type_of(h, g), obj);
             rc_decref(obj);
         }
         if (gc_next(collectable) == g) {
-            g->prev &= ~RC_GC_PREV_COLLECTING;
+            g->prev &= ~RC_GC_PREV_FLAGS;
             list_move(g, old);
         }
     }
@@ -535,9 +573,9 @@ static collect_result collect(rc_heap *h, int generation) {
     rc_gchead unreachable, still, callbacks;
     list_init(&callbacks);
     bool everything = young == old && list_is_empty(&gc->permanent);
-    size_t examined = deduce_unreachable(h, young, &unreachable, everything);
-    scan sc = scan_unreachable(h, &unreachable, &callbacks);
-    size_t survivors = examined - sc.count;
+    found f;
+    size_t survivors = deduce_unreachable(h, young, &unreachable, everything, &f) - f.unreachable;
+    bool finalizers = f.special && scan_unreachable(h, &unreachable, &callbacks);
     if (young != old) {
         if (generation == RC_GC_GENERATIONS - 2)
             gc->long_lived_pending += survivors;
@@ -551,8 +589,8 @@ static collect_result collect(rc_heap *h, int generation) {
         log_objects(h, "collectable", &unreachable);
     r.collected = run_weakref_callbacks(&callbacks, old);
     rc_gchead *garbage = &unreachable;
-    size_t n = sc.count;
-    if (sc.finalizers && finalize_garbage(h, &unreachable)) {
+    size_t n = f.unreachable;
+    if (finalizers && finalize_garbage(h, &unreachable)) {
         n = handle_resurrected(h, &unreachable, &still, old);
         garbage = &still;
     }

@@ -166,17 +166,19 @@ RC_INTERNAL void rc_ptrmap_free(rc_heap *h, rc_ptrmap *m);
 
 /* ----------------------------------------------------------- collector */
 
-/* Collector bits in rc_gchead (CPython's layout). Between collections prev
- * is a plain pointer. During one, an object being examined has
- * RC_GC_PREV_COLLECTING set and, until move_unreachable relinks it, its
- * gc_refs in prev >> RC_GC_REFS_SHIFT; while move_unreachable runs, next of
- * a tentatively unreachable object carries RC_GC_NEXT_UNREACHABLE. List
- * code masks prev with ~RC_GC_PREV_FLAGS, so lists stay walkable both ways
- * whenever user code (finalizer, callback, clear, release) runs. */
+/* Collector bits in rc_gchead. Between collections prev is a plain
+ * pointer. During one, an object being examined has RC_GC_PREV_COLLECTING
+ * set and, until move_unreachable relinks it, its gc_refs in
+ * prev >> RC_GC_REFS_SHIFT (CPython's layout); one found unreachable also
+ * has RC_GC_PREV_UNREACHABLE (CPython keeps that bit in next, because it
+ * needs bit 0 of prev for "finalized", which rcgc keeps in rc_head). List
+ * code masks prev with ~RC_GC_PREV_FLAGS and next is always a plain
+ * pointer, so every list is walkable both ways whenever user code
+ * (finalizer, callback, clear, release) runs. */
 #define RC_GC_REFS_SHIFT 2
+#define RC_GC_PREV_UNREACHABLE ((uintptr_t)1)
 #define RC_GC_PREV_COLLECTING ((uintptr_t)2)
 #define RC_GC_PREV_FLAGS ((uintptr_t)3)
-#define RC_GC_NEXT_UNREACHABLE ((uintptr_t)1)
 
 typedef struct rc_gen {
     rc_gchead head;    /* circular list of the generation's objects */
@@ -218,6 +220,7 @@ struct rc_heap {
     rc_arena *arenas;          /* all arenas */
     rc_arena *usable_arenas;   /* arenas with free pools */
     rc_arena *empty_arena;     /* at most one wholly free arena kept */
+    unsigned empty_pools;      /* pools on class lists with no block in use */
     rc_ptrmap pools;           /* pool address -> pool, for rc_free */
     rc_ptrmap large;           /* payload address -> rc_large */
 
@@ -247,6 +250,7 @@ struct rc_heap {
 };
 
 #define RC_DEALLOC_DEPTH 50
+#define RC_KEPT_EMPTY_POOLS 4 /* empty pools kept on class lists per heap */
 #define RC_QUARANTINE_SLOTS 4096
 #define RC_QUARANTINE_BYTES ((size_t)8 << 20)
 
@@ -355,6 +359,8 @@ RC_INTERNAL int rc__snapshot_seal(rc_snapshot *s); /* done adding */
  * check_crc false skips the checksum (fuzzing reaches the rest). NULL +
  * EINVAL for anything malformed, NULL + ENOMEM. */
 RC_INTERNAL rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc);
+/* FNV-1a of s[0..len): string interning in the tracer and in snapshots. */
+RC_INTERNAL uint32_t rc__hash_bytes(const char *s, size_t len);
 /* What `rcgc show` prints. domains: malloc'ed, sorted by domain. */
 typedef struct rc_domain_total { unsigned domain; size_t traces, size; } rc_domain_total;
 typedef struct rc_snapshot_info {

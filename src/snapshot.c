@@ -51,6 +51,7 @@ struct rc_snapshot {
     rc_traceback *tbs;
     size_t ntbs, tbs_cap;
     size_t *tb_first;     /* while building: index of each traceback's frames */
+    size_t tb_first_cap;
     rc_frame *frames;
     size_t nframes, frames_cap;
     snap_trace *traces;
@@ -63,7 +64,7 @@ static const str_head *head_of(const char *s) {
     return (const str_head *)s - 1;
 }
 
-static uint32_t hash_bytes(const char *s, size_t len) {
+uint32_t rc__hash_bytes(const char *s, size_t len) {
     uint32_t x = 2166136261u;
     for (size_t i = 0; i < len; i++)
         x = (x ^ (unsigned char)s[i]) * 16777619u;
@@ -149,7 +150,7 @@ const char *rc__snapshot_string(rc_snapshot *s, const char *str, size_t len) {
         errno = ENOMEM;
         return NULL;
     }
-    uint32_t hash = hash_bytes(str, len);
+    uint32_t hash = rc__hash_bytes(str, len);
     size_t mask = s->strset_cap - 1;
     if (s->strset_cap)
         for (size_t i = hash & mask; s->strset[i]; i = (i + 1) & mask) {
@@ -198,10 +199,9 @@ int64_t rc__snapshot_add_traceback(rc_snapshot *s, const rc_frame *frames, unsig
         errno = nframe == 0 || nframe > RC_TRACEMALLOC_MAX_NFRAME ? EINVAL : ENOMEM;
         return -1;
     }
-    size_t tbcap = s->tbs_cap;
     if (reserve((void **)&s->frames, &s->frames_cap, s->nframes + nframe, sizeof *s->frames) < 0 ||
         reserve((void **)&s->tbs, &s->tbs_cap, s->ntbs + 1, sizeof *s->tbs) < 0 ||
-        reserve((void **)&s->tb_first, &tbcap, s->ntbs + 1, sizeof *s->tb_first) < 0)
+        reserve((void **)&s->tb_first, &s->tb_first_cap, s->ntbs + 1, sizeof *s->tb_first) < 0)
         return -1;
     memcpy(&s->frames[s->nframes], frames, nframe * sizeof *frames);
     s->tbs[s->ntbs] = (rc_traceback){nframe, total_nframe, NULL};
@@ -1116,8 +1116,8 @@ static int parse_tracebacks(rc_snapshot *s, reader *r, uint64_t ntbs, const char
 
 rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc) {
     reader r = {data, data + len};
-    uint32_t version, limit, crc;
-    uint64_t nstrings, ntbs, ntraces, untraced;
+    uint32_t version = 0, limit = 0, crc = 0;
+    uint64_t nstrings = 0, ntbs = 0, ntraces = 0, untraced = 0;
     if (data == NULL || len < HEADER_SIZE + TRAILER_SIZE || memcmp(data, MAGIC, 8) != 0)
         goto invalid;
     r.p += 8;

@@ -85,6 +85,7 @@ struct rc_tracer {
     size_t current, peak, untraced, memory;
     rc_frame_provider provider;
     void *provider_arg;
+    bool in_provider;              /* its own allocations get native frames */
 
     trace_table traces;            /* domain 0 */
     domain_traces *domains;        /* the others */
@@ -374,17 +375,10 @@ static uint32_t tb_intern(rc_heap *h, rc_tracer *tr, const raw_frame *f, unsigne
     return tr->tb_set[i];
 }
 
-static uint32_t str_hash(const char *s, size_t len) {
-    uint32_t x = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        x = (x ^ (unsigned char)s[i]) * 16777619u;
-    return x;
-}
-
 /* The tracer's copy of s, interned by content; NULL + ENOMEM. */
 static const char *tr_string(rc_heap *h, rc_tracer *tr, const char *s) {
     size_t len = strlen(s), mask = tr->strings_cap - 1;
-    uint32_t hash = str_hash(s, len);
+    uint32_t hash = rc__hash_bytes(s, len);
     if (tr->strings_cap)
         for (size_t i = hash & mask; tr->strings[i]; i = (i + 1) & mask)
             if (strcmp(tr->strings[i], s) == 0)
@@ -399,7 +393,7 @@ static const char *tr_string(rc_heap *h, rc_tracer *tr, const char *s) {
             char *old = tr->strings[k];
             if (old == NULL)
                 continue;
-            size_t j = str_hash(old, strlen(old)) & (cap - 1);
+            size_t j = rc__hash_bytes(old, strlen(old)) & (cap - 1);
             while (set[j])
                 j = (j + 1) & (cap - 1);
             set[j] = old;
@@ -421,17 +415,35 @@ static const char *tr_string(rc_heap *h, rc_tracer *tr, const char *s) {
     return copy;
 }
 
+static inline site_entry *site_slot(rc_tracer *tr, const char *file, int line) {
+    return &tr->sites[((uintptr_t)file >> 3 ^ (unsigned)line * 0x9E3779B1u) % SITE_CACHE];
+}
+
+/* With nframe 1, no provider and a call site, the site is the whole
+ * traceback: its id from the cache, or 0. The stack is not walked, so its
+ * depth is unknown: total_nframe 0 (Python's None). */
+static inline uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *func) {
+    if (tr->nframe != 1 || file == NULL || tr->provider)
+        return 0;
+    const site_entry *e = site_slot(tr, file, line);
+    return e->file == file && e->line == (unsigned)line && e->func == func ? e->tb : 0;
+}
+
 /* The traceback of the allocation being traced, interned; 0 + ENOMEM.
- * With a frame provider its frames are the provider's alone. Otherwise
+ * With a frame provider its frames are the provider's alone (allocations
+ * the provider itself makes are traced with native frames). Otherwise
  * frames[0] is the call site the public macros passed (the function's own
  * native frame is then skipped) or, without one, the first native frame
  * outside the library; deeper frames are native return addresses. */
+__attribute__((noinline))
 static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, const char *func) {
     raw_frame f[RC_TRACEMALLOC_MAX_NFRAME];
     unsigned n = 0, total;
-    if (tr->provider) {
+    if (tr->provider && !tr->in_provider) {
         rc_frame given[RC_TRACEMALLOC_MAX_NFRAME];
+        tr->in_provider = true;
         int k = tr->provider(given, tr->nframe, tr->provider_arg);
+        tr->in_provider = false;
         for (; n < (unsigned)(k < 0 ? 0 : k) && n < (unsigned)tr->nframe; n++) {
             f[n].file = tr_string(h, tr, given[n].filename ? given[n].filename : UNKNOWN_FILE);
             f[n].func = given[n].function ? tr_string(h, tr, given[n].function) : NULL;
@@ -441,16 +453,11 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
         }
         total = n;
     } else if (tr->nframe == 1 && file != NULL) {
-        /* The call site is the whole traceback: no walk, and so the depth of
-         * the stack is unknown: total_nframe 0 (Python's None). */
-        site_entry *e = &tr->sites[((uintptr_t)file >> 3 ^ (unsigned)line * 0x9E3779B1u) %
-                                   SITE_CACHE];
-        if (e->tb && e->file == file && e->line == (unsigned)line && e->func == func)
-            return e->tb;
+        /* The call site is the whole traceback (site_cache missed). */
         f[0] = (raw_frame){file, func, (uintptr_t)(unsigned)line};
         uint32_t tb = tb_intern(h, tr, f, 1, 0);
         if (tb)
-            *e = (site_entry){file, func, (uintptr_t)(unsigned)line, tb};
+            *site_slot(tr, file, line) = (site_entry){file, func, (uintptr_t)(unsigned)line, tb};
         return tb;
     } else {
         uintptr_t pcs[RC_TRACEMALLOC_MAX_NFRAME];
@@ -493,7 +500,9 @@ static void tb_frame(rc_tracer *tr, rc_resolver *res, const tb_rec *r, unsigned 
 void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
                      const char *func) {
     rc_tracer *tr = h->tracer;
-    uint32_t tb = capture(h, tr, file, line, func);
+    uint32_t tb = site_cached(tr, file, line, func);
+    if (tb == 0)
+        tb = capture(h, tr, file, line, func);
     if (tb == 0 || trace_put(h, tr, &tr->traces, (uintptr_t)ptr, tb, size) < 0) {
         /* Untraced: drop any stale trace of the address and count it. */
         trace_slot *s = table_find(&tr->traces, (uintptr_t)ptr);

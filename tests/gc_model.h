@@ -18,8 +18,16 @@
  * The objects: nodes (tracked, GM_SLOTS reference slots, with or without a
  * clear function) and leaves (untracked, no references); either may have a
  * finalizer that only logs or one that resurrects the object into a global
- * list (the program's "resurrected" root list); either may be large (past
- * the small-object allocator). Type callbacks also check the collector's
+ * list (the program's "resurrected" root list), and a node one that drops
+ * the reference in its slot 0 (which may free other garbage by reference
+ * counting in the middle of a collection); either may be large (past
+ * the small-object allocator). Weak references (with or without a callback)
+ * to either can be held and stored in slots like any object: the model
+ * knows when each is cleared, which callbacks run (never that of a weak
+ * reference that is garbage itself) and counts garbage weak references in
+ * rc_gc_collect's result, as CPython does. Programs also freeze and unfreeze
+ * the heap, and the walks get_referrers/get_referents are checked too.
+ * Type callbacks also check the collector's
  * manners: traverse/clear never see a released object, a finalizer sees all
  * its referents alive (PEP 442: no garbage is cleared before every finalizer
  * of that garbage ran), release sees its references already dropped, and
@@ -54,6 +62,7 @@
 #define GM_MAX_ROOTS 64      /* references the program holds itself */
 #define GM_MAX_EVENTS (4 * GM_MAX_OBJECTS)
 #define GM_LARGE_SIZE 640    /* past RC_SMALL_MAX: a large block */
+#define GM_FROZEN 3          /* the permanent generation (rc_gc_freeze) */
 #define GM_LIVE 0x4c495645u
 #define GM_DEAD 0xdeadbeefu
 
@@ -62,14 +71,25 @@ _Noreturn static void gm_fail(const char *msg);
 
 /* ------------------------------------------------------------ objects */
 
-/* Kind bits of an object. A leaf has neither GM_TRACKED nor GM_CLEAR. */
+/* Kind bits of an object. A leaf has none of GM_NODE, GM_CLEAR, GM_WEAKREF. */
 enum {
-    GM_TRACKED = 1,   /* a node: its type has traverse */
+    GM_NODE = 1,      /* a node: its type has traverse */
     GM_CLEAR = 2,     /* its type has clear (else the collector uses traverse) */
     GM_LARGE = 4,     /* rc_new_sized(GM_LARGE_SIZE) */
     GM_FIN_LOG = 8,   /* finalizer that only records that it ran */
     GM_FIN_RES = 16,  /* finalizer that resurrects into the global list */
+    GM_WEAKREF = 32,  /* an rc_weakref */
+    GM_CALLBACK = 64, /* a weak reference with a callback */
+    GM_FIN_DROP = 128, /* a node's finalizer that drops the reference in its slot 0 */
 };
+
+static bool gm_has_finalizer(unsigned kind) {
+    return kind & (GM_FIN_LOG | GM_FIN_RES | GM_FIN_DROP);
+}
+
+/* Whether objects of this kind are tracked by the collector: nodes, and weak
+ * references (as in CPython, so that garbage weak references are found). */
+static bool gm_tracked(unsigned kind) { return kind & (GM_NODE | GM_WEAKREF); }
 
 /* A real object; a leaf uses only id and magic. */
 typedef struct gm_real {
@@ -78,21 +98,25 @@ typedef struct gm_real {
     void *slot[GM_SLOTS];
 } gm_real;
 
-/* What the model knows of one object, and what its callbacks saw. */
+/* What the model knows of one object, and what its callbacks saw. A weak
+ * reference's ptr is an rc_weakref, never read as a gm_real. */
 typedef struct gm_obj {
     gm_real *ptr;
     int32_t slot[GM_SLOTS];  /* ids, -1 when empty */
     uint32_t rc;             /* true reference count */
     uint32_t alive_pos;      /* index in gm_world.alive */
     uint8_t kind;
-    int8_t gen;              /* 0..2 for a live node, -1 otherwise */
+    int8_t gen;              /* 0..2, GM_FROZEN for a live node; -1 otherwise */
     bool alive, finalized, in_res;
     bool loose_gen;          /* generation taken from the collector at next sync */
+    bool early;              /* dies while the finalizers of a collection run */
     uint32_t seen;           /* sync stamp */
-    uint8_t fin_runs, releases;  /* what really happened */
+    int32_t target;          /* a weak reference's target, -1 once cleared */
+    uint32_t nweak;          /* weak references to this object not cleared */
+    uint8_t fin_runs, releases, callbacks;  /* what really happened */
 } gm_obj;
 
-enum { GM_EV_FIN = 1, GM_EV_REL = 2 };
+enum { GM_EV_FIN = 1, GM_EV_REL = 2, GM_EV_CB = 3 };
 
 /* Byte-stream options; the fuzz target takes them from the first bytes. */
 typedef struct gm_config {
@@ -108,6 +132,7 @@ typedef struct gm_world {
     gm_obj *obj;             /* GM_MAX_OBJECTS, indexed by id */
     uint32_t nobj;
     uint32_t alive[GM_MAX_OBJECTS], nalive, ntracked;
+    uint32_t wrefs[GM_MAX_OBJECTS], nwrefs; /* ids of every weak reference made */
     int32_t roots[GM_MAX_ROOTS];
     uint32_t nroots;
     gm_real *res[GM_MAX_OBJECTS]; /* the resurrected list: strong references */
@@ -124,6 +149,7 @@ typedef struct gm_world {
     int cur_gen;             /* its generation */
     long cur_result;         /* what it must return */
     uint32_t trash_fins;     /* finalizers of its garbage still to run */
+    bool finalizing;         /* the model is running those finalizers */
     int want_gen;            /* generation the next collection must have, -1: none */
     uint32_t starts, stops;
     /* an object being created by rc_new; an automatic collection may see it */
@@ -134,15 +160,15 @@ typedef struct gm_world {
     /* scratch space of gm_model_collect, GM_MAX_OBJECTS each */
     uint8_t *mark;           /* 0 not examined, 1 garbage, 2 reachable, 3 resurrected */
     uint32_t *gc_refs;       /* references from outside the examined objects */
-    int32_t *work, *dead;
+    int32_t *work, *garbage, *dead;
     unsigned long op;        /* operations run, for messages */
     char what[128];          /* the current operation, for messages */
 } gm_world;
 
 static gm_world *gm_w; /* the world the type callbacks report to */
 
-static void gm_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-_Noreturn static void gm_failf(const char *fmt, ...) {
+_Noreturn static void gm_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void gm_failf(const char *fmt, ...) {
     char msg[768];
     int n = snprintf(msg, sizeof msg, "op %lu (%s): ", gm_w ? gm_w->op : 0,
                      gm_w ? gm_w->what : "-");
@@ -168,6 +194,8 @@ static gm_obj *gm_of(const void *p, const char *who) {
     GM_CHECK(r->id < gm_w->nobj && gm_w->obj[r->id].ptr == r, "%s: %p has a bad id", who, p);
     return &gm_w->obj[r->id];
 }
+
+static bool gm_is_ours(const void *p); /* a node or leaf: defined with the types */
 
 static void gm_seen_event(int what, uint32_t id) {
     gm_world *w = gm_w;
@@ -210,9 +238,9 @@ static void gm_finalize(void *self) {
     gm_real *r = o->ptr;
     GM_CHECK(o->fin_runs == 0, "finalizer of #%u ran twice", r->id);
     o->fin_runs++;
-    if (o->kind & GM_TRACKED)
+    if (o->kind & GM_NODE)
         for (int s = 0; s < GM_SLOTS; s++)
-            if (r->slot[s])
+            if (r->slot[s] && gm_is_ours(r->slot[s]))
                 gm_of(r->slot[s], "a finalizer's referent");
     gm_seen_event(GM_EV_FIN, r->id);
     if (gm_w->collecting && (gm_w->mark[r->id] == 1 || gm_w->mark[r->id] == 3)) {
@@ -222,6 +250,8 @@ static void gm_finalize(void *self) {
     gm_check_reentry("a finalizer");
     if (o->kind & GM_FIN_RES)
         gm_w->res[gm_w->nres++] = rc_incref(r);
+    if (o->kind & GM_FIN_DROP)
+        RC_CLEAR(r->slot[0]);
 }
 
 static void gm_release(void *self) {
@@ -229,10 +259,10 @@ static void gm_release(void *self) {
     gm_real *r = o->ptr;
     GM_CHECK(o->releases == 0, "#%u released twice", r->id);
     o->releases++;
-    if ((o->kind & GM_TRACKED) && !gm_w->tearing_down)
+    if ((o->kind & GM_NODE) && !gm_w->tearing_down)
         for (int s = 0; s < GM_SLOTS; s++)
             GM_CHECK(r->slot[s] == NULL, "#%u released with slot %d still set", r->id, s);
-    GM_CHECK(!gm_w->collecting || gm_w->trash_fins == 0,
+    GM_CHECK(!gm_w->collecting || gm_w->trash_fins == 0 || o->early,
              "#%u released before every finalizer of the garbage ran", r->id);
     r->magic = GM_DEAD;
     gm_seen_event(GM_EV_REL, r->id);
@@ -240,32 +270,67 @@ static void gm_release(void *self) {
 }
 
 /* Types: nodes by (clear, finalizer), then leaves by finalizer. */
-#define GM_NODE(name, clr, fin) {name, sizeof(gm_real), gm_traverse, clr, fin, gm_release}
-#define GM_LEAF(name, fin) {name, 2 * sizeof(uint32_t), NULL, NULL, fin, gm_release}
+#define GM_NODE_TYPE(name, clr, fin) {name, sizeof(gm_real), gm_traverse, clr, fin, gm_release}
+#define GM_LEAF_TYPE(name, fin) {name, 2 * sizeof(uint32_t), NULL, NULL, fin, gm_release}
 static const rc_type gm_types[9] = {
-    GM_NODE("node", NULL, NULL),       GM_NODE("node_log", NULL, gm_finalize),
-    GM_NODE("node_res", NULL, gm_finalize), GM_NODE("cnode", gm_clear, NULL),
-    GM_NODE("cnode_log", gm_clear, gm_finalize), GM_NODE("cnode_res", gm_clear, gm_finalize),
-    GM_LEAF("leaf", NULL),             GM_LEAF("leaf_log", gm_finalize),
-    GM_LEAF("leaf_res", gm_finalize),
+    GM_NODE_TYPE("node", NULL, NULL),
+    GM_NODE_TYPE("node_log", NULL, gm_finalize),
+    GM_NODE_TYPE("node_res", NULL, gm_finalize),
+    GM_NODE_TYPE("cnode", gm_clear, NULL),
+    GM_NODE_TYPE("cnode_log", gm_clear, gm_finalize),
+    GM_NODE_TYPE("cnode_res", gm_clear, gm_finalize),
+    GM_LEAF_TYPE("leaf", NULL),
+    GM_LEAF_TYPE("leaf_log", gm_finalize),
+    GM_LEAF_TYPE("leaf_res", gm_finalize),
 };
 
+/* Whether p (a live rc object) is a node or leaf, not a weak reference. */
+static bool gm_is_ours(const void *p) {
+    const rc_type *t = rc_type_of(p);
+    return t >= gm_types && t < gm_types + 9;
+}
+
+/* The model entry of any object the collector hands us: ours are checked
+ * live (gm_of); a weak reference is found by address, newest first (an
+ * address is reused once freed). NULL for a node rc_new has not returned. */
+static gm_obj *gm_find(gm_world *w, const void *p, const char *who) {
+    if (gm_is_ours(p))
+        return ((const gm_real *)p)->magic == 0 && w->pending_kind >= 0 ? NULL : gm_of(p, who);
+    for (uint32_t i = w->nwrefs; i-- > 0;)
+        if (w->obj[w->wrefs[i]].ptr == p)
+            return &w->obj[w->wrefs[i]];
+    return NULL;
+}
+
+/* The callback of every weak reference that has one; arg is its id. */
+static void gm_callback(rc_weakref *ref, void *arg) {
+    gm_world *w = gm_w;
+    uint32_t id = (uint32_t)(uintptr_t)arg;
+    GM_CHECK(id < w->nobj && w->obj[id].ptr == (gm_real *)ref, "callback of a stranger");
+    GM_CHECK(w->obj[id].callbacks++ == 0, "callback of weak reference #%u ran twice", id);
+    GM_CHECK(rc_weakref_get(ref) == NULL, "weak reference #%u alive in its callback", id);
+    gm_seen_event(GM_EV_CB, id);
+    gm_check_reentry("a weak reference callback");
+}
+
 static const rc_type *gm_type_of_kind(unsigned kind) {
-    unsigned fin = (kind & GM_FIN_RES) ? 2 : (kind & GM_FIN_LOG) ? 1 : 0;
-    if (!(kind & GM_TRACKED))
+    unsigned fin = (kind & GM_FIN_RES) ? 2 : gm_has_finalizer(kind) ? 1 : 0;
+    if (!(kind & GM_NODE))
         return &gm_types[6 + fin];
     return &gm_types[((kind & GM_CLEAR) ? 3 : 0) + fin];
 }
 
 /* A kind from a byte: mostly nodes, some leaves, some finalizers. */
 static unsigned gm_kind_of_byte(unsigned b) {
-    unsigned kind = (b & 7) < 6 ? GM_TRACKED : 0;
+    unsigned kind = (b & 7) < 6 ? GM_NODE : 0;
     if (kind && (b & 8))
         kind |= GM_CLEAR;
     if ((b >> 4) % 4 == 1)
         kind |= GM_FIN_LOG;
     else if ((b >> 4) % 4 == 2)
         kind |= GM_FIN_RES;
+    else if ((b >> 4) % 4 == 3 && kind)
+        kind |= GM_FIN_DROP;
     if ((b >> 6) == 3 && (b & 1))
         kind |= GM_LARGE;
     return kind;
@@ -284,13 +349,18 @@ static uint32_t gm_register(gm_world *w, unsigned kind, gm_real *p, int gen) {
         o->slot[s] = -1;
     o->rc = 1;
     o->kind = (uint8_t)kind;
-    o->gen = (kind & GM_TRACKED) ? (int8_t)gen : -1;
+    o->gen = gm_tracked(kind) ? (int8_t)gen : -1;
+    o->target = -1;
     o->alive = true;
     o->alive_pos = w->nalive;
     w->alive[w->nalive++] = id;
-    w->ntracked += (kind & GM_TRACKED) != 0;
-    p->id = id;
-    p->magic = GM_LIVE;
+    w->ntracked += gm_tracked(kind);
+    if (kind & GM_WEAKREF) {
+        w->wrefs[w->nwrefs++] = id;
+    } else {
+        p->id = id;
+        p->magic = GM_LIVE;
+    }
     return id;
 }
 
@@ -301,28 +371,65 @@ static void gm_model_free(gm_world *w, int32_t id) {
     uint32_t last = w->alive[--w->nalive];
     w->alive[o->alive_pos] = last;
     w->obj[last].alive_pos = o->alive_pos;
-    if (o->kind & GM_TRACKED) {
+    o->early = w->finalizing;
+    if (gm_tracked(o->kind)) {
         w->ntracked--;
         if (w->count[0] > 0)
             w->count[0]--;
     }
-    gm_expect_event(w, GM_EV_REL, (uint32_t)id);
+    if (o->target >= 0) {
+        w->obj[o->target].nweak--;
+        o->target = -1;
+    }
+    if (!(o->kind & GM_WEAKREF))
+        gm_expect_event(w, GM_EV_REL, (uint32_t)id);
+}
+
+/* Clears the weak references to id; their callbacks run, except those of
+ * weak references that are garbage of the current collection (mark 1). */
+static void gm_clear_weakrefs(gm_world *w, int32_t id, bool collecting) {
+    for (uint32_t i = 0; w->obj[id].nweak > 0 && i < w->nwrefs; i++) {
+        gm_obj *r = &w->obj[w->wrefs[i]];
+        if (r->alive && r->target == id) {
+            r->target = -1;
+            w->obj[id].nweak--;
+            if ((r->kind & GM_CALLBACK) && !(collecting && w->mark[w->wrefs[i]] == 1))
+                gm_expect_event(w, GM_EV_CB, w->wrefs[i]);
+        }
+    }
+}
+
+/* A finalizer runs (once): it may resurrect its object into the resurrected
+ * list, or drop the reference in its slot 0. */
+static void gm_model_finalize(gm_world *w, int32_t id) {
+    gm_obj *o = &w->obj[id];
+    o->finalized = true;
+    gm_expect_event(w, GM_EV_FIN, (uint32_t)id);
+    if (w->finalizing && w->mark[id] == 1)
+        w->trash_fins++;
+    if (o->kind & GM_FIN_RES) {
+        o->rc++;
+        o->in_res = true;
+    }
+    if ((o->kind & GM_FIN_DROP) && o->slot[0] >= 0) {
+        int32_t t = o->slot[0];
+        o->slot[0] = -1;
+        gm_model_decref(w, t);
+    }
 }
 
 /* Reference counting: the count reached zero. The finalizer runs once and
  * may resurrect; otherwise the object dies and drops its references. */
 static void gm_model_die(gm_world *w, int32_t id) {
     gm_obj *o = &w->obj[id];
-    if ((o->kind & (GM_FIN_LOG | GM_FIN_RES)) && !o->finalized) {
-        o->finalized = true;
-        gm_expect_event(w, GM_EV_FIN, (uint32_t)id);
-        if (o->kind & GM_FIN_RES) {
-            o->rc = 1;
-            o->in_res = true;
+    if (gm_has_finalizer(o->kind) && !o->finalized) {
+        gm_model_finalize(w, id);
+        if (o->rc > 0) {
             o->loose_gen = true;
             return;
         }
     }
+    gm_clear_weakrefs(w, id, false);
     gm_model_free(w, id);
     for (int s = 0; s < GM_SLOTS; s++) {
         int32_t t = o->slot[s];
@@ -372,7 +479,7 @@ static long gm_model_collect(gm_world *w, int g) {
     uint32_t *gc_refs = w->gc_refs;
     for (uint32_t i = 0; i < w->nalive; i++) {
         gm_obj *o = &w->obj[w->alive[i]];
-        if ((o->kind & GM_TRACKED) && o->gen <= g) {
+        if (gm_tracked(o->kind) && o->gen <= g) {
             w->mark[w->alive[i]] = 1;
             gc_refs[w->alive[i]] = o->rc;
         }
@@ -395,34 +502,62 @@ static long gm_model_collect(gm_world *w, int g) {
         w->long_lived_pending = 0;
         w->long_lived_total = reachable;
     }
-    /* finalizers of the garbage: each once; some resurrect */
-    w->trash_fins = 0;
-    for (uint32_t i = 0; i < w->nalive; i++) {
-        gm_obj *o = &w->obj[w->alive[i]];
-        if (w->mark[w->alive[i]] == 2)
-            o->gen = (int8_t)older;
-        else if (w->mark[w->alive[i]] == 1 && (o->kind & (GM_FIN_LOG | GM_FIN_RES)) &&
-                 !o->finalized) {
-            o->finalized = true;
-            w->trash_fins++;
-            gm_expect_event(w, GM_EV_FIN, w->alive[i]);
-            if (o->kind & GM_FIN_RES) {
-                o->rc++;
-                o->in_res = true;
-                w->mark[w->alive[i]] = 3;
-            }
+    /* weak references: garbage ones are cleared, those to garbage too, and
+     * the callbacks of the latter run unless they are garbage themselves */
+    for (uint32_t i = 0; i < w->nwrefs; i++) {
+        gm_obj *r = &w->obj[w->wrefs[i]];
+        if (r->alive && r->target >= 0 && w->mark[w->wrefs[i]] == 1) {
+            w->obj[r->target].nweak--;
+            r->target = -1;
         }
     }
-    /* what the resurrected reach survives with them */
+    for (uint32_t i = 0; i < w->nalive; i++)
+        if (w->mark[w->alive[i]] == 1)
+            gm_clear_weakrefs(w, (int32_t)w->alive[i], true);
+    /* finalizers of the garbage, each once: some resurrect, some drop a
+     * reference, which may free objects by reference counting right away
+     * (garbage among them is not counted, as in CPython) */
+    int32_t *garbage = w->garbage;
+    uint32_t ngarbage = 0;
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        uint32_t id = w->alive[i];
+        if (w->mark[id] == 2)
+            w->obj[id].gen = (int8_t)older;
+        else if (w->mark[id] == 1)
+            garbage[ngarbage++] = (int32_t)id;
+    }
+    w->trash_fins = 0;
+    w->finalizing = true;
+    for (uint32_t k = 0; k < ngarbage; k++) {
+        gm_obj *o = &w->obj[garbage[k]];
+        if (o->alive && gm_has_finalizer(o->kind) && !o->finalized)
+            gm_model_finalize(w, garbage[k]);
+    }
+    w->finalizing = false;
+    /* trial deletion again among the garbage left: what is referred to from
+     * outside it now was resurrected, and survives with all it reaches */
+    for (uint32_t k = 0; k < ngarbage; k++)
+        gc_refs[garbage[k]] = w->obj[garbage[k]].rc;
+    for (uint32_t k = 0; k < ngarbage; k++)
+        for (int s = 0; w->obj[garbage[k]].alive && s < GM_SLOTS; s++) {
+            int32_t t = w->obj[garbage[k]].slot[s];
+            if (t >= 0 && w->mark[t] == 1 && w->obj[t].alive)
+                gc_refs[t]--;
+        }
+    for (uint32_t k = 0; k < ngarbage; k++)
+        if (w->obj[garbage[k]].alive && gc_refs[garbage[k]] > 0)
+            w->mark[garbage[k]] = 3;
     gm_model_spread(w, 3, 1);
     int32_t *dead = w->dead;
     long ndead = 0;
-    for (uint32_t i = 0; i < w->nalive; i++) {
-        uint32_t id = w->alive[i];
+    for (uint32_t k = 0; k < ngarbage; k++) {
+        int32_t id = garbage[k];
+        if (!w->obj[id].alive)
+            continue;
         if (w->mark[id] == 3)
             w->obj[id].gen = (int8_t)older;
-        else if (w->mark[id] == 1)
-            dead[ndead++] = (int32_t)id;
+        else
+            dead[ndead++] = id;
     }
     for (long i = 0; i < ndead; i++)
         gm_model_free(w, dead[i]);
@@ -459,18 +594,20 @@ typedef struct gm_sync { gm_world *w; int gen; uint32_t n; } gm_sync;
 static int gm_sync_one(void *p, void *arg) {
     gm_sync *sy = arg;
     gm_world *w = sy->w;
-    gm_real *r = p;
-    if (r->magic == 0 && w->pending_kind >= 0 && w->pending_id < 0) {
+    gm_obj *o = gm_find(w, p, "rc_gc_get_objects");
+    if ((o == NULL || !o->alive) && w->pending_kind >= 0 && w->pending_id < 0) {
         GM_CHECK(w->nobj < GM_MAX_OBJECTS, "too many objects");
-        w->pending_id = (int32_t)gm_register(w, (unsigned)w->pending_kind, r, sy->gen);
+        w->pending_id = (int32_t)gm_register(w, (unsigned)w->pending_kind, p, sy->gen);
+        o = &w->obj[w->pending_id];
     }
-    gm_obj *o = gm_of(p, "rc_gc_get_objects");
-    GM_CHECK(o->kind & GM_TRACKED, "get_objects reports untracked #%u", r->id);
-    GM_CHECK(o->seen != w->stamp, "get_objects reports #%u twice", r->id);
+    GM_CHECK(o != NULL && o->alive, "get_objects reports a dead or unknown object %p", p);
+    uint32_t id = (uint32_t)(o - w->obj);
+    GM_CHECK(gm_tracked(o->kind), "get_objects reports untracked #%u", id);
+    GM_CHECK(o->seen != w->stamp, "get_objects reports #%u twice", id);
     o->seen = w->stamp;
     if (o->gen != sy->gen) {
-        GM_CHECK(o->loose_gen || (int32_t)r->id == w->pending_id,
-                 "#%u is in generation %d, the model says %d", r->id, sy->gen, o->gen);
+        GM_CHECK(o->loose_gen || (int32_t)id == w->pending_id,
+                 "#%u is in generation %d, the model says %d", id, sy->gen, o->gen);
         o->gen = (int8_t)sy->gen;
     }
     o->loose_gen = false;
@@ -478,16 +615,27 @@ static int gm_sync_one(void *p, void *arg) {
     return 0;
 }
 
-/* Reads the generation of every tracked object from rc_gc_get_objects. */
+/* Reads the generation of every tracked object from rc_gc_get_objects; the
+ * objects it does not report must be frozen. */
 static void gm_sync_generations(gm_world *w) {
     w->stamp++;
-    uint32_t n = 0;
     for (int g = 0; g < 3; g++) {
         gm_sync sy = {w, g, 0};
         GM_CHECK(rc_gc_get_objects(w->h, g, gm_sync_one, &sy) == 0, "get_objects failed");
-        n += sy.n;
     }
-    GM_CHECK(n == w->ntracked, "get_objects reports %u objects, %u are tracked", n, w->ntracked);
+    size_t frozen = 0;
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        gm_obj *o = &w->obj[w->alive[i]];
+        if (gm_tracked(o->kind) && o->seen != w->stamp) {
+            GM_CHECK(o->gen == GM_FROZEN || o->loose_gen,
+                     "get_objects does not report #%u (generation %d)", w->alive[i], o->gen);
+            o->gen = GM_FROZEN;
+            o->loose_gen = false;
+            frozen++;
+        }
+    }
+    GM_CHECK(rc_gc_get_freeze_count(w->h) == frozen, "freeze count %zu, the model %zu",
+             rc_gc_get_freeze_count(w->h), frozen);
 }
 
 static void gm_gc_callback(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
@@ -536,7 +684,9 @@ static void gm_check_events(gm_world *w) {
         if (e != s) {
             uint64_t miss = e < s ? e : s;
             gm_failf("%s of #%u %s (%u events expected, %u seen)",
-                     (miss >> 32) == GM_EV_FIN ? "finalizer" : "release",
+                     (miss >> 32) == GM_EV_FIN   ? "finalizer"
+                     : (miss >> 32) == GM_EV_REL ? "release"
+                                                 : "callback",
                      (unsigned)(miss & 0xffffffffu),
                      e < s ? "expected but did not happen" : "happened unexpectedly",
                      w->nexpect, w->nseen);
@@ -545,27 +695,104 @@ static void gm_check_events(gm_world *w) {
     w->nexpect = w->nseen = 0;
 }
 
+/* What weak reference id returns is its target, or NULL once cleared. */
+static void gm_check_weakref(gm_world *w, int32_t id) {
+    gm_obj *o = &w->obj[id];
+    void *t = rc_weakref_get((rc_weakref *)o->ptr);
+    GM_CHECK(t == (o->target < 0 ? NULL : w->obj[o->target].ptr),
+             "weak reference #%d returns %p, the model #%d", id, t, o->target);
+    rc_decref(t);
+}
+
+typedef struct gm_walk { gm_world *w; uint32_t n; int32_t of; } gm_walk;
+
+/* rc_gc_get_referents: each call is the next non-empty slot. */
+static int gm_referent(void *p, void *arg) {
+    gm_walk *wk = arg;
+    gm_obj *o = &wk->w->obj[wk->of];
+    int s = 0;
+    for (uint32_t seen = 0; s < GM_SLOTS; s++)
+        if (o->slot[s] >= 0 && seen++ == wk->n)
+            break;
+    GM_CHECK(s < GM_SLOTS && wk->w->obj[o->slot[s]].ptr == p, "get_referents of #%d: %p",
+             wk->of, p);
+    wk->n++;
+    return 0;
+}
+
+/* rc_gc_get_referrers: each call is a distinct unfrozen node referring to wk->of. */
+static int gm_referrer(void *p, void *arg) {
+    gm_walk *wk = arg;
+    gm_obj *o = gm_find(wk->w, p, "get_referrers");
+    GM_CHECK(o && o->alive, "get_referrers of #%d: a dead or unknown object", wk->of);
+    uint32_t id = (uint32_t)(o - wk->w->obj);
+    GM_CHECK(o->gen != GM_FROZEN && o->seen != wk->w->stamp, "get_referrers of #%d: #%u",
+             wk->of, id);
+    o->seen = wk->w->stamp;
+    bool refers = false;
+    for (int s = 0; s < GM_SLOTS; s++)
+        refers |= o->slot[s] == wk->of;
+    GM_CHECK(refers, "get_referrers of #%d: #%u does not refer to it", wk->of, id);
+    wk->n++;
+    return 0;
+}
+
+/* The walks over the references of object id, and to it, find the model's. */
+static void gm_check_walks(gm_world *w, int32_t id) {
+    gm_obj *o = &w->obj[id];
+    gm_walk wk = {w, 0, id};
+    if (o->kind & GM_NODE) {
+        uint32_t slots = 0;
+        GM_CHECK(rc_gc_get_referents(o->ptr, gm_referent, &wk) == 0, "get_referents failed");
+        for (int s = 0; s < GM_SLOTS; s++)
+            slots += o->slot[s] >= 0;
+        GM_CHECK(wk.n == slots, "get_referents of #%d: %u objects, %u expected", id, wk.n, slots);
+    }
+    w->stamp++;
+    wk.n = 0;
+    GM_CHECK(rc_gc_get_referrers(w->h, o->ptr, gm_referrer, &wk) == 0, "get_referrers failed");
+    uint32_t referrers = 0;
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        gm_obj *r = &w->obj[w->alive[i]];
+        bool refers = false;
+        for (int s = 0; (r->kind & GM_NODE) && s < GM_SLOTS; s++)
+            refers |= r->slot[s] == id;
+        referrers += refers && r->gen != GM_FROZEN;
+    }
+    GM_CHECK(wk.n == referrers, "get_referrers of #%d: %u objects, %u expected", id, wk.n,
+             referrers);
+}
+
 /* Everything observable about the heap agrees with the model. */
 static void gm_check_state(gm_world *w) {
     for (uint32_t i = 0; i < w->nalive; i++) {
-        gm_obj *o = &w->obj[w->alive[i]];
+        uint32_t id = w->alive[i];
+        gm_obj *o = &w->obj[id];
         gm_real *r = o->ptr;
-        GM_CHECK(o->releases == 0 && r->magic == GM_LIVE, "#%u released but reachable", r->id);
-        GM_CHECK(rc_refcount(r) == o->rc, "#%u has count %zu, the model %u", r->id,
-                 rc_refcount(r), o->rc);
-        GM_CHECK(rc_gc_is_tracked(r) == ((o->kind & GM_TRACKED) != 0), "#%u tracked wrong", r->id);
-        GM_CHECK(o->fin_runs == o->finalized, "#%u finalizer ran %u times, expected %d", r->id,
+        GM_CHECK(rc_refcount(r) == o->rc, "#%u has count %zu, the model %u", id, rc_refcount(r),
+                 o->rc);
+        GM_CHECK(rc_gc_is_tracked(r) == gm_tracked(o->kind), "#%u tracked wrong", id);
+        if (gm_tracked(o->kind))
+            GM_CHECK(rc_gc_is_finalized(r) == o->finalized, "#%u is_finalized wrong", id);
+        if (o->kind & GM_WEAKREF) {
+            gm_check_weakref(w, (int32_t)id);
+            continue;
+        }
+        GM_CHECK(o->releases == 0 && r->magic == GM_LIVE, "#%u released but reachable", id);
+        GM_CHECK(o->fin_runs == o->finalized, "#%u finalizer ran %u times, expected %d", id,
                  o->fin_runs, o->finalized);
-        if (o->kind & GM_TRACKED)
-            GM_CHECK(rc_gc_is_finalized(r) == o->finalized, "#%u is_finalized wrong", r->id);
-        for (int s = 0; (o->kind & GM_TRACKED) && s < GM_SLOTS; s++)
+        GM_CHECK(rc_weakref_count(r) == o->nweak, "#%u has %zu weak references, the model %u",
+                 id, rc_weakref_count(r), o->nweak);
+        for (int s = 0; (o->kind & GM_NODE) && s < GM_SLOTS; s++)
             GM_CHECK(r->slot[s] == (o->slot[s] < 0 ? NULL : w->obj[o->slot[s]].ptr),
-                     "#%u slot %d changed", r->id, s);
+                     "#%u slot %d changed", id, s);
     }
     uint32_t inres = 0;
     for (uint32_t i = 0; i < w->nres; i++)
         inres += gm_of(w->res[i], "the resurrected list")->in_res;
     GM_CHECK(inres == w->nres, "an object in the resurrected list was not resurrected");
+    if (w->nalive)
+        gm_check_walks(w, (int32_t)w->alive[w->op % w->nalive]);
     rc_heap_stats hs;
     rc_heap_get_stats(w->h, &hs);
     GM_CHECK(hs.objects == w->nalive && hs.tracked == w->ntracked,
@@ -586,21 +813,30 @@ static void gm_check_state(gm_world *w) {
                  w->stats[g].collected);
 }
 
-/* Creates an object the program holds as a new root; its id or -1. */
-static int32_t gm_new(gm_world *w, unsigned kind) {
+/* Creates an object the program holds as a new root: with rc_new, or for a
+ * weak reference with rc_weakref_new on target. An automatic collection may
+ * run inside, exactly when CPython's rules say. Returns its id or -1. */
+static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
     if (w->nalive >= GM_MAX_ALIVE || w->nobj >= GM_MAX_OBJECTS || w->nroots >= GM_MAX_ROOTS)
         return -1;
-    if (kind & GM_TRACKED) {
+    if (gm_tracked(kind)) {
         w->count[0]++;
         if (w->cfg.automatic && w->count[0] > w->cfg.threshold[0])
             w->want_gen = gm_auto_generation(w);
     }
     w->pending_kind = (int)kind;
     w->pending_id = -1;
-    gm_real *p = (kind & GM_LARGE) ? rc_new_sized(w->h, gm_type_of_kind(kind), GM_LARGE_SIZE)
-                                   : rc_new(w->h, gm_type_of_kind(kind));
+    uint32_t planned = w->nobj;
+    gm_real *p;
+    if (kind & GM_WEAKREF)
+        p = (gm_real *)rc_weakref_new(w->obj[target].ptr, (kind & GM_CALLBACK) ? gm_callback : NULL,
+                                      (void *)(uintptr_t)planned);
+    else if (kind & GM_LARGE)
+        p = rc_new_sized(w->h, gm_type_of_kind(kind), GM_LARGE_SIZE);
+    else
+        p = rc_new(w->h, gm_type_of_kind(kind));
     w->pending_kind = -1;
-    GM_CHECK(p != NULL, "rc_new failed");
+    GM_CHECK(p != NULL, "creating kind %#x failed", kind);
     GM_CHECK(w->want_gen < 0 && w->starts == w->stops,
              "an automatic collection of generation %d did not run", w->want_gen);
     int32_t id = w->pending_id;
@@ -608,9 +844,35 @@ static int32_t gm_new(gm_world *w, unsigned kind) {
         GM_CHECK(w->obj[id].ptr == p, "the object in a collection was not the new one");
     else
         id = (int32_t)gm_register(w, kind, p, 0);
+    GM_CHECK(id == (int32_t)planned, "objects registered during rc_new");
+    if (kind & GM_WEAKREF) {
+        w->obj[id].target = target;
+        w->obj[target].nweak++;
+    }
     w->roots[w->nroots++] = id;
     return id;
 }
+
+static int32_t gm_new(gm_world *w, unsigned kind) { return gm_create(w, kind, -1); }
+
+/* A new weak reference to target, held as a root. Without a callback, an
+ * existing callback-less one is returned again (weakref.ref's rule). */
+static void gm_weakref(gm_world *w, int32_t target, bool callback) {
+    if (w->nroots >= GM_MAX_ROOTS)
+        return;
+    for (uint32_t i = 0; !callback && i < w->nwrefs; i++) {
+        gm_obj *r = &w->obj[w->wrefs[i]];
+        if (r->alive && r->target == target && !(r->kind & GM_CALLBACK)) {
+            rc_weakref *p = rc_weakref_new(w->obj[target].ptr, NULL, NULL);
+            GM_CHECK(p == (rc_weakref *)r->ptr, "weak reference #%u not reused", w->wrefs[i]);
+            r->rc++;
+            w->roots[w->nroots++] = (int32_t)w->wrefs[i];
+            return;
+        }
+    }
+    gm_create(w, GM_WEAKREF | (callback ? GM_CALLBACK : 0), target);
+}
+
 
 /* Stores a new reference to object b in slot s of node a. */
 static void gm_link(gm_world *w, int32_t a, int s, int32_t b) {
@@ -656,6 +918,22 @@ static void gm_res_pop(gm_world *w) {
     gm_model_decref(w, (int32_t)(o - w->obj));
 }
 
+/* rc_gc_freeze: every tracked object to the permanent generation, count 0
+ * reset (CPython's gc_freeze_impl); rc_gc_unfreeze: back into generation 2. */
+static void gm_freeze(gm_world *w, bool freeze) {
+    for (uint32_t i = 0; i < w->nalive; i++) {
+        gm_obj *o = &w->obj[w->alive[i]];
+        if (gm_tracked(o->kind))
+            o->gen = freeze ? GM_FROZEN : o->gen == GM_FROZEN ? 2 : o->gen;
+    }
+    if (freeze) {
+        w->count[0] = 0;
+        rc_gc_freeze(w->h);
+    } else {
+        rc_gc_unfreeze(w->h);
+    }
+}
+
 static void gm_collect(gm_world *w, int g) {
     uint32_t starts = w->starts;
     w->want_gen = g;
@@ -668,14 +946,14 @@ static void gm_collect(gm_world *w, int g) {
 
 /* A list (ring) of k nodes linked through slot 0; the program holds the head. */
 static void gm_chain(gm_world *w, unsigned k, unsigned kindbits, bool ring) {
-    int32_t head = gm_new(w, GM_TRACKED | (kindbits & ~GM_LARGE));
+    int32_t head = gm_new(w, GM_NODE | gm_kind_of_byte(kindbits));
     if (head < 0)
         return;
     int32_t prev = head;
     for (unsigned i = 1; i < k; i++) {
-        unsigned fin = (kindbits >> (i % 7)) & 3;
-        int32_t n = gm_new(w, GM_TRACKED | (i % 3 == 0 ? GM_CLEAR : 0) |
-                                  (fin == 1 ? GM_FIN_LOG : fin == 2 ? GM_FIN_RES : 0));
+        static const unsigned fins[4] = {0, GM_FIN_LOG, GM_FIN_RES, GM_FIN_DROP};
+        int32_t n = gm_new(w, GM_NODE | (i % 3 == 0 ? GM_CLEAR : 0) |
+                                  fins[(kindbits >> (i % 7)) & 3]);
         if (n < 0)
             break;
         gm_link(w, prev, 0, n);
@@ -695,75 +973,126 @@ static int gm_root_index(gm_world *w, unsigned b) {
     return w->nroots ? (int)(b % w->nroots) : -1;
 }
 
-/* Runs one operation read from rd. */
+enum gm_op {
+    GM_OP_NEW, GM_OP_LINK, GM_OP_UNLINK, GM_OP_DROP, GM_OP_DUP, GM_OP_LOAD, GM_OP_COLLECT,
+    GM_OP_COLLECT_FULL, GM_OP_POP_RESURRECTED, GM_OP_CHAIN, GM_OP_RING, GM_OP_DROP_ALL,
+    GM_OP_FREEZE, GM_OP_WEAKREF, GM_OP_WEAKREF_GET,
+};
+
+/* An operation's first byte, modulo 40, picks it with these odds. */
+static const uint8_t gm_ops[40] = {
+    GM_OP_NEW, GM_OP_NEW, GM_OP_NEW, GM_OP_NEW, GM_OP_NEW, GM_OP_NEW, GM_OP_NEW,
+    GM_OP_LINK, GM_OP_LINK, GM_OP_LINK, GM_OP_LINK, GM_OP_LINK, GM_OP_LINK, GM_OP_LINK,
+    GM_OP_UNLINK, GM_OP_UNLINK, GM_OP_DROP, GM_OP_DROP, GM_OP_DROP, GM_OP_DROP, GM_OP_DUP,
+    GM_OP_LOAD, GM_OP_LOAD, GM_OP_COLLECT, GM_OP_COLLECT, GM_OP_COLLECT,
+    GM_OP_POP_RESURRECTED, GM_OP_CHAIN, GM_OP_RING, GM_OP_DROP_ALL, GM_OP_COLLECT_FULL,
+    GM_OP_FREEZE, GM_OP_WEAKREF, GM_OP_WEAKREF, GM_OP_WEAKREF, GM_OP_WEAKREF_GET,
+    GM_OP_WEAKREF_GET, GM_OP_LINK, GM_OP_LINK, GM_OP_LINK,
+};
+
+/* Runs one operation read from rd: an operation byte, then three operands
+ * (a and c pick roots, b a slot, generation, length or flag). */
 static void gm_step(gm_world *w, gm_reader *rd) {
-    unsigned op = gm_byte(rd) % 32, a = gm_byte(rd), b = gm_byte(rd), c = gm_byte(rd);
+    unsigned op = gm_ops[gm_byte(rd) % 40], a = gm_byte(rd), b = gm_byte(rd), c = gm_byte(rd);
     int i = gm_root_index(w, a), j = gm_root_index(w, c);
-    int32_t ida = i >= 0 ? w->roots[i] : -1;
-    bool node = ida >= 0 && (w->obj[ida].kind & GM_TRACKED);
+    int32_t ida = i >= 0 ? w->roots[i] : -1, idc = j >= 0 ? w->roots[j] : -1;
+    unsigned kind = ida >= 0 ? w->obj[ida].kind : 0;
+    bool node = ida >= 0 && (kind & GM_NODE);
+    unsigned slot = b % GM_SLOTS;
+    char *what = w->what;
+    size_t n = sizeof w->what;
     w->op++;
-    snprintf(w->what, sizeof w->what, "skipped");
-    if (op < 7) {
-        snprintf(w->what, sizeof w->what, "new kind %#x", gm_kind_of_byte(a));
+    snprintf(what, n, "skipped");
+    switch (op) {
+    case GM_OP_NEW:
+        snprintf(what, n, "new kind %#x", gm_kind_of_byte(a));
         gm_new(w, gm_kind_of_byte(a));
-    } else if (op < 14) {
-        if (node && j >= 0) {
-            snprintf(w->what, sizeof w->what, "link #%d.%u = #%d", ida, b % GM_SLOTS,
-                     w->roots[j]);
-            gm_link(w, ida, (int)(b % GM_SLOTS), w->roots[j]);
+        break;
+    case GM_OP_LINK:
+        if (node && idc >= 0) {
+            snprintf(what, n, "link #%d.%u = #%d", ida, slot, idc);
+            gm_link(w, ida, (int)slot, idc);
         }
-    } else if (op < 16) {
+        break;
+    case GM_OP_UNLINK:
         if (node) {
-            snprintf(w->what, sizeof w->what, "unlink #%d.%u", ida, b % GM_SLOTS);
-            gm_unlink(w, ida, (int)(b % GM_SLOTS));
+            snprintf(what, n, "unlink #%d.%u", ida, slot);
+            gm_unlink(w, ida, (int)slot);
         }
-    } else if (op < 20) {
+        break;
+    case GM_OP_DROP:
         if (i >= 0) {
-            snprintf(w->what, sizeof w->what, "drop #%d", ida);
+            snprintf(what, n, "drop #%d", ida);
             gm_drop_root(w, (uint32_t)i);
         }
-    } else if (op < 21) {
+        break;
+    case GM_OP_DUP:
         if (i >= 0) {
-            snprintf(w->what, sizeof w->what, "dup #%d", ida);
+            snprintf(what, n, "dup #%d", ida);
             gm_hold(w, ida);
         }
-    } else if (op < 23) {
+        break;
+    case GM_OP_LOAD:
         if (node) {
-            snprintf(w->what, sizeof w->what, "load #%d.%u", ida, b % GM_SLOTS);
-            gm_hold(w, w->obj[ida].slot[b % GM_SLOTS]);
+            snprintf(what, n, "load #%d.%u", ida, slot);
+            gm_hold(w, w->obj[ida].slot[slot]);
         }
-    } else if (op < 26) {
-        snprintf(w->what, sizeof w->what, "collect %u", b % 3);
-        gm_collect(w, (int)(b % 3));
-    } else if (op < 27) {
+        break;
+    case GM_OP_COLLECT:
+    case GM_OP_COLLECT_FULL: {
+        int g = op == GM_OP_COLLECT ? (int)(b % 3) : 2;
+        snprintf(what, n, "collect %d", g);
+        gm_collect(w, g);
+        break;
+    }
+    case GM_OP_POP_RESURRECTED:
         if (w->nres) {
-            snprintf(w->what, sizeof w->what, "pop resurrected");
+            snprintf(what, n, "pop resurrected");
             gm_res_pop(w);
         }
-    } else if (op < 29) {
-        snprintf(w->what, sizeof w->what, "%s of %u", op == 27 ? "chain" : "ring", 1 + b % 96);
-        gm_chain(w, 1 + b % 96, c, op == 28);
-    } else if (op < 30) {
-        snprintf(w->what, sizeof w->what, "drop all");
+        break;
+    case GM_OP_CHAIN:
+    case GM_OP_RING:
+        snprintf(what, n, "%s of %u", op == GM_OP_CHAIN ? "chain" : "ring", 1 + b % 96);
+        gm_chain(w, 1 + b % 96, c, op == GM_OP_RING);
+        break;
+    case GM_OP_DROP_ALL:
+        snprintf(what, n, "drop all");
         while (w->nroots)
             gm_drop_root(w, w->nroots - 1);
-    } else {
-        snprintf(w->what, sizeof w->what, "collect 2");
-        gm_collect(w, 2);
+        break;
+    case GM_OP_FREEZE:
+        snprintf(what, n, "%s", b & 1 ? "freeze" : "unfreeze");
+        gm_freeze(w, b & 1);
+        break;
+    case GM_OP_WEAKREF:
+        if (ida >= 0 && !(kind & GM_WEAKREF)) {
+            snprintf(what, n, "weakref to #%d%s", ida, b & 3 ? " with callback" : "");
+            gm_weakref(w, ida, b & 3);
+        }
+        break;
+    default: /* GM_OP_WEAKREF_GET */
+        if (kind & GM_WEAKREF) {
+            snprintf(what, n, "get weakref #%d", ida);
+            gm_check_weakref(w, ida);
+        }
+        break;
     }
     if (w->cfg.trace)
-        fprintf(stderr, "gc_model: op %lu: %s\n", w->op, w->what);
+        fprintf(stderr, "gc_model: op %lu: %s\n", w->op, what);
     gm_check_events(w);
-    if (w->op % 8 == 0 || op >= 23)
+    if (w->op % 8 == 0 || op == GM_OP_COLLECT || op == GM_OP_COLLECT_FULL)
         gm_check_state(w);
 }
 
-/* Ends the program: without cfg.leak, drops everything and collects until
- * nothing is left, then rc_heap_free must find no leak; with cfg.leak,
- * rc_heap_free must collect, finalize and release what is still alive. */
+/* Ends the program: without cfg.leak, unfreezes, drops everything and
+ * collects until nothing is left, then rc_heap_free must find no leak; with
+ * cfg.leak, rc_heap_free must collect (frozen objects stay, as in a full
+ * collection), finalize and release what is still alive. */
 static void gm_finish(gm_world *w) {
     if (!w->cfg.leak) {
         snprintf(w->what, sizeof w->what, "cleanup");
+        gm_freeze(w, false);
         for (unsigned round = 0; w->nalive > 0; round++) {
             GM_CHECK(round <= GM_MAX_OBJECTS, "objects survive every collection");
             while (w->nroots)
@@ -783,7 +1112,7 @@ static void gm_finish(gm_world *w) {
         left = w->nalive;
         for (uint32_t i = 0; i < w->nalive; i++) {
             gm_obj *o = &w->obj[w->alive[i]];
-            if ((o->kind & (GM_FIN_LOG | GM_FIN_RES)) && !o->finalized) {
+            if (gm_has_finalizer(o->kind) && !o->finalized) {
                 o->finalized = true;
                 gm_expect_event(w, GM_EV_FIN, w->alive[i]);
             }
@@ -797,7 +1126,8 @@ static void gm_finish(gm_world *w) {
     GM_CHECK((long)n == left, "rc_heap_free returned %zu, expected %ld", n, left);
     gm_check_events(w);
     for (uint32_t id = 0; id < w->nobj; id++)
-        GM_CHECK(w->obj[id].releases == 1 && w->obj[id].fin_runs == w->obj[id].finalized,
+        GM_CHECK((w->obj[id].kind & GM_WEAKREF) ||
+                     (w->obj[id].releases == 1 && w->obj[id].fin_runs == w->obj[id].finalized),
                  "#%u: released %u times, finalized %u times, expected 1, %d", id,
                  w->obj[id].releases, w->obj[id].fin_runs, w->obj[id].finalized);
 }
@@ -823,13 +1153,15 @@ static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
     uint8_t *mark = calloc(GM_MAX_OBJECTS, 1);
     uint32_t *gc_refs = calloc(GM_MAX_OBJECTS, sizeof *gc_refs);
     int32_t *work = calloc(GM_MAX_OBJECTS, sizeof *work);
+    int32_t *garbage = calloc(GM_MAX_OBJECTS, sizeof *garbage);
     int32_t *dead = calloc(GM_MAX_OBJECTS, sizeof *dead);
-    if (!w || !obj || !mark || !gc_refs || !work || !dead)
+    if (!w || !obj || !mark || !gc_refs || !work || !garbage || !dead)
         gm_fail("out of memory");
     w->obj = obj;
     w->mark = mark;
     w->gc_refs = gc_refs;
     w->work = work;
+    w->garbage = garbage;
     w->dead = dead;
     w->cfg = cfg ? *cfg : gm_config_of_bytes(&rd);
     w->pending_kind = -1;
@@ -849,6 +1181,7 @@ static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
     gm_finish(w);
     gm_w = NULL;
     free(dead);
+    free(garbage);
     free(work);
     free(gc_refs);
     free(mark);

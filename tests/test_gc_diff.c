@@ -11,6 +11,9 @@
  * references return) and the logs must be identical, program by program.
  * Inside one collection both logs are sorted (see run.py for why).
  *
+ * python3 is the one found on PATH when the build was configured
+ * (RCGC_GC_DIFF_PYTHON, tests/gc_diff/CMakeLists.txt).
+ *
  * Environment: RCGC_DIFF_PROGRAMS=n runs n programs per test (default a few
  * hundred; thousands for a long run), RCGC_DIFF_SEED=s changes the seed. On
  * a mismatch the programs, both logs and the failing program alone are kept
@@ -119,10 +122,11 @@ static void differential(const char *profile, unsigned long seed, unsigned long 
     snprintf(run_py, sizeof run_py, "%s/run.py", RCGC_GC_DIFF_DIR);
     snprintf(seed_s, sizeof seed_s, "%lu", seed);
     snprintf(count_s, sizeof count_s, "%lu", count);
-    char *py_argv[] = {"python3", run_py, "--seed", seed_s, "--count", count_s, "--profile",
+    char *py_argv[] = {RCGC_GC_DIFF_PYTHON, run_py, "--seed", seed_s, "--count", count_s, "--profile",
                        (char *)profile, "--save", programs, NULL};
     int status = run_to_file(py_argv, py_log);
-    ck_assert_msg(status == 0, "python3 %s failed (status %d); see %s", run_py, status, dir);
+    ck_assert_msg(status == 0, "%s %s failed (status %d); see %s", RCGC_GC_DIFF_PYTHON, run_py,
+                  status, dir);
     char *rc_argv[] = {RCGC_GC_DIFF_DRIVER, programs, NULL};
     status = run_to_file(rc_argv, rc_log);
     ck_assert_msg(status == 0, "%s failed (status %d); see %s", RCGC_GC_DIFF_DRIVER, status, dir);

@@ -1,17 +1,18 @@
 /*
  * test_gc_oracle.c — the collector against a reachability oracle.
  *
- * Each round runs a seeded random program of heap operations (tests/gc_model.h
- * reads bytes as create / link a slot / unlink / drop / collect(g) / build a
- * chain or a ring / pop the resurrected list ...) on a fresh heap beside a
- * model that computes reachability itself. After every operation exactly the
- * objects the model found dead were released, every finalizer ran when the
- * model says and at most once, every reference count is the model's, and
+ * Each round runs a seeded random program of heap operations on a fresh heap
+ * (tests/gc_model.h reads bytes as create / link a slot / unlink / drop /
+ * collect(g) / build a chain or a ring / pop the resurrected list / weak
+ * references / freeze ...) beside a model that computes reachability itself.
+ * After every operation exactly the objects the model found dead were
+ * released, every finalizer and weak reference callback ran when the model
+ * says and at most once, every reference count is the model's, and
  * rc_gc_collect returned the model's count of unreachable objects; ASan (in
  * `make test`) sees that nothing live or dead is touched wrongly.
  *
- * Environment: RCGC_ORACLE_ROUNDS=n runs n rounds per test (default 600 to
- * 1000, a few seconds under ASan), RCGC_ORACLE_SEED=s starts at seed s,
+ * Environment: RCGC_ORACLE_ROUNDS=n runs n rounds per test (default 600 or
+ * 700, a few seconds under ASan), RCGC_ORACLE_SEED=s starts at seed s,
  * RCGC_ORACLE_TRACE=1 prints every operation. A failing program is saved
  * (path in the message) in the fuzz target's format: `fuzz_gc FILE`, or
  * replay_fuzz_gc on a directory holding it, runs it again.
@@ -103,7 +104,7 @@ static unsigned long rounds_for(unsigned long fallback) {
 /* Random graphs, explicit collections only: exact counts for every generation. */
 START_TEST(random_graphs) {
     program_shape shape = {.flags_set = 0, .flags_clear = 1 | 6, .ops = 160, .chain_percent = 0};
-    run_rounds(&shape, rounds_for(1000));
+    run_rounds(&shape, rounds_for(700));
 }
 END_TEST
 
@@ -111,7 +112,7 @@ END_TEST
  * rules say, on the generation they pick, and finds what the model finds. */
 START_TEST(automatic_collections) {
     program_shape shape = {.flags_set = 1, .flags_clear = 6, .ops = 160, .chain_percent = 0};
-    run_rounds(&shape, rounds_for(1000));
+    run_rounds(&shape, rounds_for(700));
 }
 END_TEST
 

@@ -209,6 +209,33 @@ START_TEST(free_many_leaks_no_memory) {
 }
 END_TEST
 
+/* With RCGC_DEBUG=1, freed blocks wait in the quarantine; rc_heap_free
+ * still counts only the live objects and returns every byte, quarantined
+ * ones included. */
+START_TEST(free_debug_heap) {
+    reset_counts();
+    setenv("RCGC_DEBUG", "1", 1);
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    ck_assert(h->debug);
+    for (int i = 0; i < 100; i++) {
+        rc_decref(rc_new(h, &leaf_type));
+        rc_decref(rc_new_sized(h, &holder_type, 2000));
+        rc_free(h, rc_malloc(h, i % 2 ? 64 : 5000));
+    }
+    ck_assert_ptr_nonnull(rc_new(h, &leaf_type));
+    ck_assert_ptr_nonnull(rc_new_sized(h, &holder_type, 2000));
+    ck_assert_ptr_nonnull(rc_malloc(h, 5000));
+    ck_assert_uint_gt(h->q_len, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 2);
+    ck_assert_int_eq(finalized, 202);
+    ck_assert_int_eq(released, 202);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
+    ck_assert_uint_eq(c.bad_old_size, 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ stats */
 
 START_TEST(stats_follow_objects) {
@@ -269,6 +296,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_skips_finalized"), free_skips_finalized);
     add_case(s, tcase_create("free_finalizers_drop_and_create"), free_finalizers_drop_and_create);
     add_case(s, tcase_create("free_many_leaks_no_memory"), free_many_leaks_no_memory);
+    add_case(s, tcase_create("free_debug_heap"), free_debug_heap);
     add_case(s, tcase_create("stats_follow_objects"), stats_follow_objects);
     add_case(s, tcase_create("heaps_are_separate"), heaps_are_separate);
     return s;

@@ -3,10 +3,9 @@
  * counts and fails on demand, workload sizes scaled for Valgrind, the heap's
  * figures as a value, and adding a test as its own tcase.
  *
- * counting_fn: an rc_alloc_fn for tests. It counts every byte and
- * block it hands out and gets back, checks that the heap passes each block's
- * true old_size, and can refuse its Nth request for memory or any request
- * above a size limit.
+ * counting_fn counts every byte and block it hands out and gets back, checks
+ * that the heap passes each block's true old_size, and can refuse its Nth
+ * request for memory or any request above a size limit.
  *
  *   counting_alloc c = {0};
  *   rc_heap *h = rc_heap_new_with(counting_fn, &c);

@@ -260,14 +260,20 @@ START_TEST(track_untrack) {
 }
 END_TEST
 
-/* The provider hands in a script stack: frames[] is copied each call. */
+/* The provider hands in a script stack: frames[] is copied each call. Like
+ * an interpreter's, it allocates from the heap while it works. */
 static rc_frame script[3];
 static int script_depth;
+static void *provider_block;
 static int provide(rc_frame *frames, int max, void *arg) {
     int n = script_depth < max ? script_depth : max;
     for (int i = 0; i < n; i++)
         frames[i] = script[i];
     *(int *)arg += 1;
+    rc_free(h, provider_block);
+    provider_block = rc_malloc(h, 1); const unsigned line = __LINE__;
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, provider_block);
+    ck_assert_uint_eq(tb->frames[0].lineno, line); /* native frames, no recursion */
     return n;
 }
 
@@ -307,6 +313,8 @@ START_TEST(frame_provider) {
     void *n = rc_malloc(h, 10); const unsigned line = __LINE__;
     ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, n)->frames[0].lineno, line);
     ck_assert_int_eq(calls, 3);
+    ck_assert_uint_eq(current(), 4 * 10 + 1);
+    rc_free(h, provider_block);
     rc_free(h, p);
     rc_free(h, q);
     rc_free(h, r);

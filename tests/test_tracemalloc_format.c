@@ -96,9 +96,10 @@ typedef struct sample {
     bool diff;
 } sample;
 
+/* Under valgrind (RCGC_VALGRIND=1) python3 would run inside it for
+ * minutes: the valgrind twin formats the whole batch without the oracle. */
 START_TEST(python_oracle) {
-    if (system("python3 -c pass 2>/dev/null") != 0)
-        ck_abort_msg("python3 is needed as the oracle");
+    bool oracle = getenv("RCGC_VALGRIND") == NULL;
     static sample s[2 * BATCH];
     size_t n = 0;
     /* boundaries of _format_size, then random values */
@@ -118,6 +119,15 @@ START_TEST(python_oracle) {
         long long sd = (long long)magnitude(52) * (next() & 1 ? -1 : 1);
         long long cd = (long long)magnitude(24) * (next() & 1 ? -1 : 1);
         s[n++] = (sample){size, count, sd, cd, diff};
+    }
+    char got[512];
+    if (!oracle) {
+        for (size_t i = 0; i < n; i++)
+            if (s[i].diff)
+                diff_text(s[i].size, s[i].sd, s[i].count, s[i].cd, got, sizeof got);
+            else
+                stat_text(s[i].size, s[i].count, got, sizeof got);
+        return;
     }
     char script[] = "/tmp/rcgc_format_XXXXXX";
     int fd = mkstemp(script);
@@ -144,7 +154,7 @@ START_TEST(python_oracle) {
     snprintf(cmd, sizeof cmd, "python3 %s < %s", script, input);
     FILE *py = popen(cmd, "r");
     ck_assert_ptr_nonnull(py);
-    char want[512], got[512];
+    char want[512];
     size_t checked = 0;
     for (size_t i = 0; i < n; i++) {
         ck_assert_ptr_nonnull(fgets(want, sizeof want, py));

@@ -1,8 +1,6 @@
 """binary-trees (the Benchmarks Game's shape, as bench/binary_trees.c) with
 nodes of a class with __slots__; CPython's collector left on, as it ships."""
-import time
-
-from common import arg, info, result, version
+from common import arg, info, now, result, version
 
 MIN_DEPTH = 4
 
@@ -40,9 +38,9 @@ def main():
     depth = max(arg("--depth", 16), MIN_DEPTH + 2)
     info("version", version())
     for _ in range(arg("--reps", 1)):
-        t0 = time.perf_counter()
+        t0 = now()
         total = binary_trees(depth)
-        t = time.perf_counter() - t0
+        t = now() - t0
         info("check", str(total))
         result(f"binary-trees depth {depth}", t, "s")
 

@@ -7,9 +7,8 @@ shape is examined; the collector is disabled while building.
     collector.py live|dead pairs|ring|random [--count N] [--reps N]"""
 import gc
 import sys
-import time
 
-from common import Rng, arg, info, result, version
+from common import Rng, arg, info, now, result, version
 
 
 class Node:
@@ -53,9 +52,9 @@ def main():
         holder = build(shape, count)
         if state == "dead":
             del holder
-        t0 = time.perf_counter()
+        t0 = now()
         found = gc.collect()
-        t = time.perf_counter() - t0
+        t = now() - t0
         holder = None
         info("found", str(found))
         result(f"{state} heap, {shape}", t / count * 1e9, "ns/object")

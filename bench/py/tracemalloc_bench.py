@@ -10,10 +10,9 @@
 
     [--ops N] [--live N] [--count N] [--reps N]"""
 import sys
-import time
 import tracemalloc
 
-from common import Rng, arg, info, result, version
+from common import Rng, arg, info, now, result, version
 
 MIN_SIZE, MAX_SIZE = 16, 256
 
@@ -22,10 +21,10 @@ def churn(live_sizes, op_slots, op_sizes):
     """Fills the live set, then replaces op_slots[k] with bytes of
     op_sizes[k] for every k; returns the seconds the replacements took."""
     slots = [bytes(n) for n in live_sizes]
-    t0 = time.perf_counter()
+    t0 = now()
     for j, n in zip(op_slots, op_sizes):
         slots[j] = bytes(n)
-    return time.perf_counter() - t0
+    return now() - t0
 
 
 def slowdown():
@@ -66,11 +65,11 @@ def snapshot():
         tracemalloc.start(1)
         for i in range(count):
             objs[i] = bytes(40)
-        t0 = time.perf_counter()
+        t0 = now()
         snap = tracemalloc.take_snapshot()
-        t1 = time.perf_counter()
+        t1 = now()
         stats = snap.statistics("lineno")
-        t2 = time.perf_counter()
+        t2 = now()
         info("split", f"take_snapshot {t1 - t0:.3f} s, statistics {t2 - t1:.3f} s")
         info("traces", f"{len(snap.traces)} traces, {len(stats)} statistics, "
                        f"top count {stats[0].count}")

@@ -7,9 +7,10 @@
  * The objects mirror run.py's classes: a node is a tracked object with four
  * slots whose clear logs its death before dropping the slots in order (as
  * CPython's clear_slots meets the node's tag first); a finalizer logs
- * and, by mode, resurrects the node into G or clears its slot 0; a leaf is an
- * untracked object whose release logs its death; weak references are
- * rcgc's, with one callback that logs the id passed as its argument.
+ * and, by mode, resurrects the node into G, clears its slot 0 or runs a full
+ * collection; a leaf is an untracked object whose release logs its death;
+ * weak references are rcgc's, with a callback that logs the weak reference's
+ * id and may empty the handle holding it (its argument encodes both).
  *
  * Usage: driver FILE. Each program runs on a fresh heap with automatic
  * collection off; what a program leaves is freed silently by rc_heap_free.
@@ -29,7 +30,7 @@
 
 typedef struct node {
     long nid;
-    int mode;   /* 0 none, 1 finalizer logs, 2 resurrects, 3 clears slot 0 */
+    int mode;   /* 0 none, 1 finalizer logs, 2 resurrects, 3 clears slot 0, 4 collects */
     bool died;  /* its death was logged (clear may run twice) */
     void *slot[SLOTS];
 } node;
@@ -57,8 +58,14 @@ static void logf_event(const char *fmt, ...) {
     events[nevents++] = strdup(buf);
 }
 
+static rc_heap *heap;              /* the current program's */
+static void *handle[HANDLES];       /* the program's variables: strong references */
 static void *resurrected[MAX_RESURRECTED]; /* G: strong references */
 static size_t nresurrected;
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
     node *n = self;
@@ -87,6 +94,12 @@ static void node_finalize(void *self) {
         resurrected[nresurrected++] = rc_incref(n);
     } else if (n->mode == 3) {
         RC_CLEAR(n->slot[0]);
+    } else if (n->mode == 4) {
+        size_t mark = nevents;
+        long found = rc_gc_collect(heap, 2);
+        if (logging)
+            qsort(events + mark, nevents - mark, sizeof events[0], cmp_str);
+        logf_event("inner %ld", found);
     }
 }
 
@@ -104,15 +117,12 @@ static bool is_weakref(const void *p) {
     return p && !is_node(p) && rc_type_of(p) != &leaf_type;
 }
 
+/* arg: the weak reference's id * 16 + the handle to empty, or + 15. */
 static void on_callback(rc_weakref *ref, void *arg) {
-    (void)ref;
-    logf_event("cb %ld", (long)(intptr_t)arg);
-}
-
-static void *handle[HANDLES];
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    long code = (long)(intptr_t)arg, h = code % 16;
+    logf_event("cb %ld", code / 16);
+    if (h < HANDLES && handle[h] == ref)
+        RC_CLEAR(handle[h]);
 }
 
 static void *must(void *p) {
@@ -123,12 +133,12 @@ static void *must(void *p) {
     return p;
 }
 
-/* Operations and their operands: h a handle, s a slot, g a generation, n a
- * number. */
+/* Operations and their operands: h a handle, s a slot, g a generation, f a
+ * flag (0 or 1), n a number. */
 static const struct operation { const char *name, *operands; } operations[] = {
     {"new", "hnn"},  {"leaf", "hn"}, {"set", "hsh"}, {"clr", "hs"},  {"load", "hsh"},
     {"drop", "h"},   {"wref", "hhnn"}, {"wget", "h"}, {"collect", "g"}, {"gpop", "h"},
-    {"gclear", ""},
+    {"gclear", ""},  {"saveall", "f"}, {"gfree", ""},
 };
 
 /* Whether op has its operands, each in range. */
@@ -140,7 +150,11 @@ static bool well_formed(const char *op, int n, const long *a) {
         if ((int)strlen(k) != n)
             return false;
         for (int j = 0; j < n; j++) {
-            long limit = k[j] == 'h' ? HANDLES : k[j] == 's' ? SLOTS : k[j] == 'g' ? 3 : 1L << 30;
+            long limit = k[j] == 'h'   ? HANDLES
+                         : k[j] == 's' ? SLOTS
+                         : k[j] == 'g' ? 3
+                         : k[j] == 'f' ? 2
+                                       : 1L << 30;
             if (a[j] < 0 || a[j] >= limit)
                 return false;
         }
@@ -150,14 +164,14 @@ static bool well_formed(const char *op, int n, const long *a) {
 }
 
 /* Runs one well-formed operation; returns the collect count, or -1. */
-static long step(rc_heap *h, const char *op, const long *a) {
+static long step(const char *op, const long *a) {
     if (strcmp(op, "new") == 0) {
-        node *n = must(rc_new(h, a[2] ? &fnode_type : &node_type));
+        node *n = must(rc_new(heap, a[2] ? &fnode_type : &node_type));
         n->nid = a[1];
         n->mode = (int)a[2];
         RC_SET(handle[a[0]], n);
     } else if (strcmp(op, "leaf") == 0) {
-        leaf *l = must(rc_new(h, &leaf_type));
+        leaf *l = must(rc_new(heap, &leaf_type));
         l->nid = a[1];
         RC_SET(handle[a[0]], l);
     } else if (strcmp(op, "set") == 0) {
@@ -173,7 +187,8 @@ static long step(rc_heap *h, const char *op, const long *a) {
         RC_CLEAR(handle[a[0]]);
     } else if (strcmp(op, "wref") == 0) {
         if (is_node(handle[a[1]])) {
-            rc_weakref *ref = a[3] ? rc_weakref_new(handle[a[1]], on_callback, (void *)(intptr_t)a[2])
+            intptr_t code = (intptr_t)a[2] * 16 + (a[3] == 2 ? a[0] : 15);
+            rc_weakref *ref = a[3] ? rc_weakref_new(handle[a[1]], on_callback, (void *)code)
                                    : rc_weakref_new(handle[a[1]], NULL, NULL);
             RC_SET(handle[a[0]], must(ref));
         }
@@ -187,10 +202,14 @@ static long step(rc_heap *h, const char *op, const long *a) {
             rc_decref(target);
         }
     } else if (strcmp(op, "collect") == 0) {
-        return rc_gc_collect(h, (int)a[0]);
+        return rc_gc_collect(heap, (int)a[0]);
     } else if (strcmp(op, "gpop") == 0) {
         if (nresurrected)
             RC_SET(handle[a[0]], resurrected[--nresurrected]);
+    } else if (strcmp(op, "saveall") == 0) {
+        rc_gc_set_debug(heap, a[0] ? RC_GC_DEBUG_SAVEALL : 0);
+    } else if (strcmp(op, "gfree") == 0) {
+        rc_gc_garbage_clear(heap);
     } else { /* gclear */
         while (nresurrected)
             rc_decref(resurrected[--nresurrected]);
@@ -209,11 +228,12 @@ static void print_events(long k, bool sorted) {
 }
 
 /* Ends a program: its leftovers go silently with the heap. */
-static void finish(rc_heap *h) {
+static void finish(void) {
     logging = false;
     for (int i = 0; i < HANDLES; i++)
         RC_CLEAR(handle[i]);
-    rc_heap_free(h); /* also frees what G held */
+    rc_heap_free(heap); /* also frees what G held */
+    heap = NULL;
     nresurrected = 0;
 }
 
@@ -228,7 +248,6 @@ int main(int argc, char **argv) {
         return 2;
     }
     char line[256];
-    rc_heap *h = NULL;
     long k = 0;
     while (fgets(line, sizeof line, f)) {
         char op[16];
@@ -237,21 +256,20 @@ int main(int argc, char **argv) {
         if (n < 1)
             continue;
         if (strcmp(op, "program") == 0) {
-            h = must(rc_heap_new());
-            rc_gc_disable(h);
+            heap = must(rc_heap_new());
+            rc_gc_disable(heap);
             logging = true;
             k = 0;
             printf("program %ld\n", a[0]);
         } else if (strcmp(op, "end") == 0) {
-            finish(h);
-            h = NULL;
+            finish();
         } else {
-            if (h == NULL || !well_formed(op, n - 1, a)) {
+            if (heap == NULL || !well_formed(op, n - 1, a)) {
                 fprintf(stderr, "driver: bad line: %s", line);
                 return 2;
             }
             k++;
-            long got = step(h, op, a);
+            long got = step(op, a);
             if (got >= 0)
                 printf("%ld: collect %ld -> %ld\n", k, a[0], got);
             print_events(k, got >= 0);

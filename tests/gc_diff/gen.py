@@ -8,18 +8,25 @@ and by driver.c on rcgc. Handles 0..HANDLES-1 are the program's variables
     new H ID MODE     H = a new node (4 slots); MODE 0: no finalizer, 1: a
                       finalizer that logs, 2: one that also resurrects the
                       node into the global list G, 3: one that also clears
-                      the node's slot 0
+                      the node's slot 0, 4: one that also runs a full
+                      collection and logs "inner N" (0 during a collection)
     leaf H ID         H = a new untracked object without references
     set H S H2        slot S of node H = H2 (a node, leaf or weak reference)
     clr H S           slot S of node H = nothing
     load H S H2       H2 = slot S of node H (possibly nothing)
     drop H            H = nothing
     wref H H2 ID CB   H = a weak reference to node H2, named ID, with a
-                      callback that logs (CB 1) or without one (CB 0)
+                      callback that logs (CB 1), one that also empties
+                      handle H if it still holds this weak reference (CB 2:
+                      the collector then frees a weak reference it did not
+                      find unreachable, and counts it), or none (CB 0)
     wget H            log what weak reference H returns
     collect G         collect generations 0..G, log the count
     gpop H            H = the last of G, popped (if G is not empty)
     gclear            pop every object of G and drop it
+    saveall F         debug flag SAVEALL on (F 1) or off (F 0): collections keep
+                      their garbage in the garbage list instead of freeing it
+    gfree             clear the garbage list (the objects stay cyclic garbage)
 
 An operation naming an empty handle, or the wrong kind of object, does
 nothing in both runners. A file holds several programs, each introduced by
@@ -39,9 +46,11 @@ MAX_OBJECTS = 44
 PROFILES = {
     # operation: weight
     "mixed": {"new": 20, "leaf": 3, "set": 26, "clr": 5, "load": 5, "drop": 10,
-              "wref": 6, "wget": 4, "collect": 9, "gpop": 3, "gclear": 1},
+              "wref": 6, "wget": 4, "collect": 9, "gpop": 3, "gclear": 1,
+              "saveall": 1, "gfree": 1},
     "finalizers": {"new": 22, "leaf": 2, "set": 28, "clr": 3, "load": 4, "drop": 12,
-                   "wref": 8, "wget": 3, "collect": 10, "gpop": 5, "gclear": 2},
+                   "wref": 8, "wget": 3, "collect": 10, "gpop": 5, "gclear": 2,
+                   "saveall": 1, "gfree": 1},
 }
 
 
@@ -65,7 +74,7 @@ def program(rng, profile):
             op = "drop"
         if op == "new":
             h = rng.randrange(HANDLES)
-            mode = rng.choice((1, 2, 3)) if rng.random() < fin_share else 0
+            mode = rng.choice((1, 2, 2, 3, 3, 4)) if rng.random() < fin_share else 0
             lines.append(f"new {h} {next_id} {mode}")
             kinds[h], next_id, objects = "node", next_id + 1, objects + 1
         elif op == "leaf":
@@ -86,7 +95,7 @@ def program(rng, profile):
             kinds[h] = None
         elif op == "wref":
             h, target = rng.randrange(HANDLES), handle("node")
-            lines.append(f"wref {h} {target} {next_id} {int(rng.random() < 0.8)}")
+            lines.append(f"wref {h} {target} {next_id} {rng.choices((0, 1, 2), (2, 5, 3))[0]}")
             kinds[h], next_id, objects = "weakref", next_id + 1, objects + 1
         elif op == "wget":
             lines.append(f"wget {handle('weakref')}")
@@ -96,11 +105,15 @@ def program(rng, profile):
             h = rng.randrange(HANDLES)
             lines.append(f"gpop {h}")
             kinds[h] = "unknown"
+        elif op == "saveall":
+            lines.append(f"saveall {rng.randrange(2)}")
+        elif op == "gfree":
+            lines.append("gfree")
         else:
             lines.append("gclear")
     # The end: drop everything, collect what is left, including what
     # finalizers resurrected.
-    lines += [f"drop {h}" for h in range(HANDLES)]
+    lines += ["saveall 0", "gfree"] + [f"drop {h}" for h in range(HANDLES)]
     lines += ["collect 2", "gclear", "collect 2", "gclear", "collect 2"]
     return lines
 

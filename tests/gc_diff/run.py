@@ -9,6 +9,8 @@ For each program: "program N", then one line per event, "K: EVENT", where K
 is the operation's line number within the program (1 = first operation):
 
     fin ID            the finalizer (__del__) of node ID ran
+    inner N           a finalizer's gc.collect() returned N; the events of
+                      that collection come just before, sorted
     cb ID             the callback of weak reference ID ran
     death ID          node or leaf ID died (its references were dropped)
     get H ID|none     what weak reference H returned
@@ -40,6 +42,7 @@ import os
 import sys
 import weakref
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen  # noqa: E402
 
@@ -84,14 +87,21 @@ class FNode(Node):
             G.append(self)
         elif self.fm == 3:
             self.s0 = None
+        elif self.fm == 4:
+            mark = len(LOG)
+            n = gc.collect()
+            LOG[mark:] = sorted(LOG[mark:])
+            LOG.append("inner %d" % n)
 
 
 class WR(weakref.ref):
-    __slots__ = ("wid",)
+    __slots__ = ("wid", "handle")  # handle: the one to empty, or -1
 
 
 def on_callback(ref):
     LOG.append("cb %d" % ref.wid)
+    if ref.handle >= 0 and R[ref.handle] is ref:
+        R[ref.handle] = None
 
 
 SLOT_NAMES = ("s0", "s1", "s2", "s3")
@@ -128,7 +138,7 @@ def step(op, a):
         if isinstance(R[a[1]], Node):
             if a[3]:
                 ref = WR(R[a[1]], on_callback)
-                ref.wid = a[2]
+                ref.wid, ref.handle = a[2], a[0] if a[3] == 2 else -1
                 R[a[0]] = ref
             else:
                 R[a[0]] = weakref.ref(R[a[1]])
@@ -144,6 +154,10 @@ def step(op, a):
     elif op == "gclear":
         while G:
             G.pop()
+    elif op == "saveall":
+        gc.set_debug(gc.DEBUG_SAVEALL if a[0] else 0)
+    elif op == "gfree":
+        del gc.garbage[:]
     else:
         raise ValueError("unknown operation " + op)
     return None
@@ -152,6 +166,8 @@ def step(op, a):
 def clean_up():
     """Frees whatever a program left, silently, so the next starts empty."""
     LOGGING[0] = False
+    gc.set_debug(0)
+    del gc.garbage[:]
     R[:] = [None] * gen.HANDLES
     for _ in range(100):
         G.clear()
