@@ -33,14 +33,32 @@
 
 /* ------------------------------------------------ telling ASan and Valgrind */
 
+#ifdef RCGC_HAVE_VALGRIND
+/* Client requests cost a few dozen instructions even outside Valgrind; ask
+ * once (at the first heap) and skip them when it is not there. */
+static int under_valgrind;
+#define VALGRIND_DO(stmt)                                                   \
+    do {                                                                    \
+        if (RC_UNLIKELY(__atomic_load_n(&under_valgrind, __ATOMIC_RELAXED))) { \
+            stmt;                                                           \
+        }                                                                   \
+    } while (0)
+#else
+#define VALGRIND_DO(stmt) ((void)0)
+#endif
+
+void rc__mem_init(void) {
+#ifdef RCGC_HAVE_VALGRIND
+    __atomic_store_n(&under_valgrind, RUNNING_ON_VALGRIND ? 1 : 0, __ATOMIC_RELAXED);
+#endif
+}
+
 /* p..p+n is no longer to be touched by the program. */
 void rc__mem_dead(void *p, size_t n) {
 #ifdef RC_ASAN
     ASAN_POISON_MEMORY_REGION(p, n);
 #endif
-#ifdef RCGC_HAVE_VALGRIND
-    VALGRIND_MAKE_MEM_NOACCESS(p, n);
-#endif
+    VALGRIND_DO(VALGRIND_MAKE_MEM_NOACCESS(p, n));
     (void)p;
     (void)n;
 }
@@ -50,12 +68,8 @@ void rc__mem_live(void *p, size_t n, bool zeroed) {
 #ifdef RC_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif
-#ifdef RCGC_HAVE_VALGRIND
-    if (zeroed)
-        VALGRIND_MAKE_MEM_DEFINED(p, n);
-    else
-        VALGRIND_MAKE_MEM_UNDEFINED(p, n);
-#endif
+    VALGRIND_DO(if (zeroed) VALGRIND_MAKE_MEM_DEFINED(p, n);
+                else VALGRIND_MAKE_MEM_UNDEFINED(p, n));
     (void)p;
     (void)n;
     (void)zeroed;
@@ -66,9 +80,7 @@ static inline void mem_word(void *p) {
 #ifdef RC_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, sizeof(void *));
 #endif
-#ifdef RCGC_HAVE_VALGRIND
-    VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *));
-#endif
+    VALGRIND_DO(VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *)));
     (void)p;
 }
 

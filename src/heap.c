@@ -155,6 +155,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
         errno = EINVAL;
         return NULL;
     }
+    rc__mem_init();
     rc_heap *h = alloc(ud, NULL, 0, sizeof *h);
     if (h == NULL) {
         errno = ENOMEM;

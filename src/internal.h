@@ -272,6 +272,8 @@ RC_INTERNAL void rc__alloc_release_all(rc_heap *h);
 /* Calls fn on each live object (not raw blocks), in no particular order.
  * fn must not allocate or free objects. */
 RC_INTERNAL void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg);
+/* Asks once whether Valgrind runs us (the client requests are skipped if not). */
+RC_INTERNAL void rc__mem_init(void);
 /* Marks a freed block as poisoned/inaccessible for ASan and Valgrind. */
 RC_INTERNAL void rc__mem_dead(void *p, size_t n);
 RC_INTERNAL void rc__mem_live(void *p, size_t n, bool zeroed);

@@ -8,11 +8,19 @@
  * when someone looks (snapshot, get_object_traceback, misuse message).
  *
  * Data and invariants:
- *   traces      per domain, open addressing with linear probing on the
- *               address; 16-byte slots {ptr, tb, size}. A slot is free
- *               exactly when tb == 0 (traceback ids start at 1). The table
- *               grows by half when 4/5 full, so it stays between 8/15 and
- *               4/5 full: at most 30 bytes per live trace.
+ *   traces      per domain, a hash table on the address: buckets of four
+ *               16-byte slots {ptr, tb, size} (one cache line), probed
+ *               bucket by bucket from the key's home. A slot is free
+ *               exactly when tb == 0 (traceback ids start at 1). Each
+ *               bucket counts the live keys placed past it (stuck once at
+ *               255, until the next growth), so a lookup stops at the first
+ *               bucket with a zero count and a removal is a store plus, for
+ *               a key away from home, a few decrements. The table grows by
+ *               half when 4/5 full, so it stays between 8/15 and 4/5 full:
+ *               at most 31 bytes per live trace.
+ *               A block's address has no trace when it is allocated (every
+ *               free of a traced block calls rc__trace_free), so
+ *               rc__trace_alloc inserts without looking first.
  *               size == BIG_SIZE marks a size that does not fit 32 bits:
  *               tb is then 1 + an index into bigs[], which holds the real
  *               size and traceback id (free ones chained through next).
@@ -32,6 +40,10 @@
 #include <stdlib.h>
 
 #define BIG_SIZE UINT32_MAX
+#define BUCKET 4 /* slots per bucket: one 64-byte line */
+#define OVERFLOW_STUCK UINT8_MAX
+/* The few functions of a traced allocation and free, inlined into them. */
+#define HOT static inline __attribute__((always_inline))
 #define UNKNOWN_FILE "<unknown>"
 
 typedef struct trace_slot {
@@ -41,8 +53,10 @@ typedef struct trace_slot {
 } trace_slot;
 
 typedef struct trace_table {
-    trace_slot *slots;
-    size_t cap, count;
+    trace_slot *slots;    /* nbuckets * BUCKET, then the overflow counts */
+    uint8_t *overflow;    /* per bucket: live keys placed past it; stuck at 255 */
+    size_t nbuckets, count;
+    size_t limit;         /* count at which the table grows: 4/5 of the slots */
 } trace_table;
 
 typedef struct domain_traces {
@@ -146,85 +160,111 @@ static int tr_reserve(rc_heap *h, void **arr, size_t *cap, size_t need, size_t e
 
 /* ------------------------------------------------------------- traces */
 
-/* Fibonacci hashing mapped onto any capacity (multiply-high). */
-static inline size_t home_of(uintptr_t ptr, size_t cap) {
+/* The home bucket of ptr: Fibonacci hashing mapped onto any number of
+ * buckets (multiply-high), so a table can grow by half. */
+static inline size_t home_of(uintptr_t ptr, size_t nbuckets) {
     uint64_t x = (uint64_t)ptr * 0x9E3779B97F4A7C15ull;
-    return (size_t)(((unsigned __int128)x * cap) >> 64);
+    return (size_t)(((unsigned __int128)x * nbuckets) >> 64);
 }
 
-static trace_slot *table_find(const trace_table *t, uintptr_t ptr) {
-    if (t->count == 0)
-        return NULL;
-    for (size_t i = home_of(ptr, t->cap);;) {
-        trace_slot *s = &t->slots[i];
-        if (s->tb == 0)
+static inline size_t next_bucket(const trace_table *t, size_t b) {
+    return b + 1 == t->nbuckets ? 0 : b + 1;
+}
+
+/* Bit i set when slot i of the bucket at s holds ptr / is free: computed
+ * without branches, as which slot it is cannot be predicted. */
+HOT unsigned match_mask(const trace_slot *s, uintptr_t ptr) {
+    return (unsigned)(s[0].ptr == ptr && s[0].tb) | (unsigned)(s[1].ptr == ptr && s[1].tb) << 1 |
+           (unsigned)(s[2].ptr == ptr && s[2].tb) << 2 | (unsigned)(s[3].ptr == ptr && s[3].tb) << 3;
+}
+
+HOT unsigned free_mask(const trace_slot *s) {
+    return (unsigned)(s[0].tb == 0) | (unsigned)(s[1].tb == 0) << 1 | (unsigned)(s[2].tb == 0) << 2 |
+           (unsigned)(s[3].tb == 0) << 3;
+}
+
+/* The slot of ptr, searched from bucket b (its home), or NULL. */
+HOT trace_slot *table_find_from(const trace_table *t, size_t b, uintptr_t ptr) {
+    for (;; b = next_bucket(t, b)) {
+        trace_slot *s = &t->slots[b * BUCKET];
+        unsigned m = match_mask(s, ptr);
+        if (RC_LIKELY(m))
+            return &s[__builtin_ctz(m)];
+        if (t->overflow[b] == 0)
             return NULL;
-        if (s->ptr == ptr)
-            return s;
-        if (++i == t->cap)
-            i = 0;
     }
 }
 
-static trace_slot *table_probe(trace_slot *slots, size_t cap, uintptr_t ptr) {
-    size_t i = home_of(ptr, cap);
-    while (slots[i].tb != 0 && slots[i].ptr != ptr)
-        if (++i == cap)
-            i = 0;
-    return &slots[i];
+HOT trace_slot *table_find(const trace_table *t, uintptr_t ptr) {
+    return t->count ? table_find_from(t, home_of(ptr, t->nbuckets), ptr) : NULL;
 }
 
-/* Grows t by half; 0 or -1 ENOMEM (t unchanged). */
-static int table_grow(rc_heap *h, trace_table *t) {
-    size_t cap = t->cap ? t->cap + t->cap / 2 : 64;
-    trace_slot *slots = tr_alloc(h, NULL, 0, cap * sizeof *slots);
+/* A free slot for a key not in slots[] (nbuckets buckets), from its home
+ * bucket on, counting the key in the overflow count of each full bucket it
+ * passes. There is one: the table is never full. */
+HOT trace_slot *bucket_claim(trace_slot *slots, uint8_t *overflow, size_t nbuckets,
+                              uintptr_t ptr) {
+    for (size_t b = home_of(ptr, nbuckets);; b = b + 1 == nbuckets ? 0 : b + 1) {
+        unsigned m = free_mask(&slots[b * BUCKET]);
+        if (RC_LIKELY(m))
+            return &slots[b * BUCKET + __builtin_ctz(m)];
+        if (overflow[b] != OVERFLOW_STUCK)
+            overflow[b]++;
+    }
+}
+
+/* Rebuilds t with nbuckets buckets; 0 or -1 ENOMEM (t unchanged). */
+static int table_rebuild(rc_heap *h, trace_table *t, size_t nbuckets) {
+    size_t bytes = nbuckets * (BUCKET * sizeof(trace_slot) + 1);
+    trace_slot *slots = tr_alloc(h, NULL, 0, bytes);
     if (slots == NULL)
         return -1;
-    memset(slots, 0, cap * sizeof *slots);
-    for (size_t i = 0; i < t->cap; i++)
+    memset(slots, 0, bytes);
+    uint8_t *overflow = (uint8_t *)(slots + nbuckets * BUCKET);
+    for (size_t i = 0; i < t->nbuckets * BUCKET; i++)
         if (t->slots[i].tb)
-            *table_probe(slots, cap, t->slots[i].ptr) = t->slots[i];
-    tr_free(h, t->slots, t->cap * sizeof *t->slots);
+            *bucket_claim(slots, overflow, nbuckets, t->slots[i].ptr) = t->slots[i];
+    tr_free(h, t->slots, t->nbuckets * (BUCKET * sizeof(trace_slot) + 1));
     t->slots = slots;
-    t->cap = cap;
+    t->overflow = overflow;
+    t->nbuckets = nbuckets;
+    t->limit = nbuckets * BUCKET * 4 / 5;
     return 0;
 }
 
-/* The slot of ptr, existing or new (tb == 0); NULL + ENOMEM. */
-static trace_slot *table_insert(rc_heap *h, trace_table *t, uintptr_t ptr) {
-    if ((t->count + 1) * 5 > t->cap * 4 && table_grow(h, t) < 0)
+/* A new slot (tb == 0) for ptr, which must have none; NULL + ENOMEM.
+ * Grows by half past 4/5 full. */
+HOT trace_slot *table_claim(rc_heap *h, trace_table *t, uintptr_t ptr) {
+    if (RC_UNLIKELY(t->count == t->limit) &&
+        table_rebuild(h, t, t->nbuckets ? t->nbuckets + t->nbuckets / 2 : 16) < 0)
         return NULL;
-    trace_slot *s = table_probe(t->slots, t->cap, ptr);
-    if (s->tb == 0) {
-        s->ptr = ptr;
-        s->size = 0; /* a free slot's size is stale */
-        t->count++;
-    }
+    trace_slot *s = bucket_claim(t->slots, t->overflow, t->nbuckets, ptr);
+    s->ptr = ptr;
+    s->size = 0; /* a free slot's size is stale */
+    t->count++;
     return s;
 }
 
-/* Empties slot s, shifting later entries of its cluster back so that every
- * entry stays reachable from its home slot (no tombstones). */
-static void table_remove(trace_table *t, trace_slot *s) {
-    size_t i = (size_t)(s - t->slots), j = i;
-    for (;;) {
-        if (++j == t->cap)
-            j = 0;
-        if (t->slots[j].tb == 0)
-            break;
-        size_t k = home_of(t->slots[j].ptr, t->cap);
-        /* Move j back to i unless its home lies cyclically in (i, j]. */
-        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-        if (!stays) {
-            t->slots[i] = t->slots[j];
-            i = j;
-        }
-    }
-    t->slots[i].tb = 0;
+/* Empties slot s, whose key has home bucket home, and uncounts the key
+ * from the buckets it had passed. */
+HOT void table_remove_from(trace_table *t, size_t home, trace_slot *s) {
+    size_t at = (size_t)(s - t->slots) / BUCKET;
+    for (size_t b = home; RC_UNLIKELY(b != at); b = next_bucket(t, b))
+        if (t->overflow[b] != OVERFLOW_STUCK)
+            t->overflow[b]--;
+    s->tb = 0;
     t->count--;
 }
 
-static size_t slot_size(const rc_tracer *tr, const trace_slot *s) {
+HOT void table_remove(trace_table *t, trace_slot *s) {
+    table_remove_from(t, home_of(s->ptr, t->nbuckets), s);
+}
+
+static void table_free(rc_heap *h, trace_table *t) {
+    tr_free(h, t->slots, t->nbuckets * (BUCKET * sizeof(trace_slot) + 1));
+}
+
+HOT size_t slot_size(const rc_tracer *tr, const trace_slot *s) {
     return s->size == BIG_SIZE ? tr->bigs[s->tb - 1].size : s->size;
 }
 
@@ -233,8 +273,8 @@ static uint32_t slot_tb(const rc_tracer *tr, const trace_slot *s) {
 }
 
 /* Gives back the big-size record a slot may hold. */
-static void slot_drop_big(rc_tracer *tr, trace_slot *s) {
-    if (s->size != BIG_SIZE)
+HOT void slot_drop_big(rc_tracer *tr, trace_slot *s) {
+    if (RC_LIKELY(s->size != BIG_SIZE))
         return;
     big_size *b = &tr->bigs[s->tb - 1];
     b->tb = 0;
@@ -242,21 +282,15 @@ static void slot_drop_big(rc_tracer *tr, trace_slot *s) {
     tr->big_free = s->tb;
 }
 
-/* Stores (tb, size) in slot s, whose old trace (if any) is already
- * subtracted; 0 or -1 ENOMEM (s then keeps its old content). */
-static int slot_set(rc_heap *h, rc_tracer *tr, trace_slot *s, uint32_t tb, size_t size) {
-    if (size < BIG_SIZE) {
-        slot_drop_big(tr, s);
-        s->tb = tb;
-        s->size = (uint32_t)size;
-        return 0;
-    }
-    uint32_t idx = s->size == BIG_SIZE ? s->tb : tr->big_free;
+/* Stores (tb, size), size >= BIG_SIZE, in the new slot s through a
+ * big-size record; 0 or -1 ENOMEM. */
+static int slot_set_big(rc_heap *h, rc_tracer *tr, trace_slot *s, uint32_t tb, size_t size) {
+    uint32_t idx = tr->big_free;
     if (idx == 0) {
         if (tr_reserve(h, (void **)&tr->bigs, &tr->bigs_cap, tr->nbigs + 1, sizeof *tr->bigs) < 0)
             return -1;
         idx = (uint32_t)++tr->nbigs;
-    } else if (idx == tr->big_free) {
+    } else {
         tr->big_free = tr->bigs[idx - 1].next;
     }
     tr->bigs[idx - 1] = (big_size){size, tb, 0};
@@ -283,33 +317,33 @@ static trace_table *domain_table_make(rc_heap *h, rc_tracer *tr, unsigned domain
                    sizeof *tr->domains) < 0)
         return NULL;
     domain_traces *d = &tr->domains[tr->ndomains++];
-    *d = (domain_traces){domain, {NULL, 0, 0}};
+    *d = (domain_traces){domain, {NULL, NULL, 0, 0, 0}};
     return &d->table;
 }
 
-/* Records (tb, size) for ptr in t, replacing an older trace of ptr. */
-static int trace_put(rc_heap *h, rc_tracer *tr, trace_table *t, uintptr_t ptr, uint32_t tb,
-                     size_t size) {
-    trace_slot *s = table_insert(h, t, ptr);
-    if (s == NULL)
-        return -1;
-    size_t old = s->tb ? slot_size(tr, s) : 0;
-    bool fresh = s->tb == 0;
-    if (slot_set(h, tr, s, tb, size) < 0) {
-        if (fresh)
-            table_remove(t, s);
-        return -1;
-    }
-    tr->current = tr->current - old + size;
-    if (tr->current > tr->peak)
-        tr->peak = tr->current;
-    return 0;
-}
-
-static void trace_drop(rc_tracer *tr, trace_table *t, trace_slot *s) {
+HOT void trace_drop(rc_tracer *tr, trace_table *t, trace_slot *s) {
     tr->current -= slot_size(tr, s);
     slot_drop_big(tr, s);
     table_remove(t, s);
+}
+
+/* Records (tb, size) for ptr, which has no trace in t; 0 or -1 ENOMEM. */
+HOT int trace_add(rc_heap *h, rc_tracer *tr, trace_table *t, uintptr_t ptr, uint32_t tb,
+                   size_t size) {
+    trace_slot *s = table_claim(h, t, ptr);
+    if (s == NULL)
+        return -1;
+    if (RC_LIKELY(size < BIG_SIZE)) {
+        s->tb = tb;
+        s->size = (uint32_t)size;
+    } else if (slot_set_big(h, tr, s, tb, size) < 0) {
+        table_remove(t, s);
+        return -1;
+    }
+    tr->current += size;
+    if (tr->current > tr->peak)
+        tr->peak = tr->current;
+    return 0;
 }
 
 /* --------------------------------------------------------- tracebacks */
@@ -503,20 +537,22 @@ void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file,
     uint32_t tb = site_cached(tr, file, line, func);
     if (tb == 0)
         tb = capture(h, tr, file, line, func);
-    if (tb == 0 || trace_put(h, tr, &tr->traces, (uintptr_t)ptr, tb, size) < 0) {
-        /* Untraced: drop any stale trace of the address and count it. */
-        trace_slot *s = table_find(&tr->traces, (uintptr_t)ptr);
-        if (s)
-            trace_drop(tr, &tr->traces, s);
+    if (tb == 0 || trace_add(h, tr, &tr->traces, (uintptr_t)ptr, tb, size) < 0)
         tr->untraced++;
-    }
 }
 
 void rc__trace_free(rc_heap *h, const void *ptr) {
     rc_tracer *tr = h->tracer;
-    trace_slot *s = table_find(&tr->traces, (uintptr_t)ptr);
-    if (s)
-        trace_drop(tr, &tr->traces, s);
+    trace_table *t = &tr->traces;
+    if (t->count == 0)
+        return;
+    size_t home = home_of((uintptr_t)ptr, t->nbuckets);
+    trace_slot *s = table_find_from(t, home, (uintptr_t)ptr);
+    if (s) {
+        tr->current -= slot_size(tr, s);
+        slot_drop_big(tr, s);
+        table_remove_from(t, home, s);
+    }
 }
 
 void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
@@ -558,9 +594,9 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
 
 /* Forgets every trace, traceback and string; keeps settings and resolver. */
 static void forget(rc_heap *h, rc_tracer *tr) {
-    tr_free(h, tr->traces.slots, tr->traces.cap * sizeof(trace_slot));
+    table_free(h, &tr->traces);
     for (size_t i = 0; i < tr->ndomains; i++)
-        tr_free(h, tr->domains[i].table.slots, tr->domains[i].table.cap * sizeof(trace_slot));
+        table_free(h, &tr->domains[i].table);
     tr_free(h, tr->domains, tr->domains_cap * sizeof *tr->domains);
     tr_free(h, tr->bigs, tr->bigs_cap * sizeof *tr->bigs);
     for (size_t i = 0; i < tr->ntbs; i++)
@@ -651,15 +687,20 @@ const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *
     return tb;
 }
 
+/* PyTraceMalloc_Track: a new trace replaces the address's old one (which
+ * is gone even if the new one then fails for lack of memory). */
 int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size) {
     rc_tracer *tr = h ? h->tracer : NULL;
     if (tr == NULL)
         return -2;
     uint32_t tb = capture(h, tr, NULL, 0, NULL);
     trace_table *t = tb ? domain_table_make(h, tr, domain) : NULL;
-    if (t == NULL || trace_put(h, tr, t, ptr, tb, size) < 0)
+    if (t == NULL)
         return -1;
-    return 0;
+    trace_slot *old = table_find(t, ptr); /* replaced */
+    if (old)
+        trace_drop(tr, t, old);
+    return trace_add(h, tr, t, ptr, tb, size);
 }
 
 int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {
@@ -703,7 +744,7 @@ static int64_t snapshot_traceback(rc_snapshot *s, rc_tracer *tr, rc_resolver *re
  * tracer traceback id, 0 until added. */
 static int snapshot_table(rc_snapshot *s, rc_tracer *tr, rc_resolver *res, unsigned domain,
                           const trace_table *t, uint32_t *map) {
-    for (size_t i = 0; i < t->cap; i++) {
+    for (size_t i = 0; i < t->nbuckets * BUCKET; i++) {
         const trace_slot *slot = &t->slots[i];
         if (slot->tb == 0)
             continue;

@@ -104,66 +104,73 @@ static unsigned long env_number(const char *name, unsigned long fallback) {
     return v && *v ? strtoul(v, NULL, 0) : fallback;
 }
 
-/* Generates `count` programs of a profile, runs them in python3 and on rcgc,
- * and compares the logs program by program. */
+/* The files of one run, in a fresh directory. */
+typedef struct run_files { char dir[PATH_MAX], programs[PATH_MAX + 32], py_log[PATH_MAX + 32],
+                           rc_log[PATH_MAX + 32]; } run_files;
+
+/* Generates `count` programs of a profile, runs them in python3 (run.py
+ * saves them) and on rcgc (the driver), each log into its file. */
+static void run_both(run_files *f, const char *profile, unsigned long seed, unsigned long count) {
+    snprintf(f->dir, sizeof f->dir, "%s/rcgc_diff_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_msg(mkdtemp(f->dir) != NULL, "mkdtemp: %s", strerror(errno));
+    snprintf(f->programs, sizeof f->programs, "%s/programs.txt", f->dir);
+    snprintf(f->py_log, sizeof f->py_log, "%s/python.log", f->dir);
+    snprintf(f->rc_log, sizeof f->rc_log, "%s/rcgc.log", f->dir);
+    char run_py[PATH_MAX], seed_s[32], count_s[32];
+    snprintf(run_py, sizeof run_py, "%s/run.py", RCGC_GC_DIFF_DIR);
+    snprintf(seed_s, sizeof seed_s, "%lu", seed);
+    snprintf(count_s, sizeof count_s, "%lu", count);
+    char *py_argv[] = {RCGC_GC_DIFF_PYTHON, run_py, "--seed", seed_s, "--count", count_s,
+                       "--profile", (char *)profile, "--save", f->programs, NULL};
+    int status = run_to_file(py_argv, f->py_log);
+    ck_assert_msg(status == 0, "%s %s failed (status %d); see %s", RCGC_GC_DIFF_PYTHON, run_py,
+                  status, f->dir);
+    char *rc_argv[] = {RCGC_GC_DIFF_DRIVER, f->programs, NULL};
+    status = run_to_file(rc_argv, f->rc_log);
+    ck_assert_msg(status == 0, "%s failed (status %d); see %s", RCGC_GC_DIFF_DRIVER, status,
+                  f->dir);
+}
+
+/* Generates programs, runs them both ways and requires identical logs,
+ * program by program; the first that differs is saved alone. */
 static void differential(const char *profile, unsigned long seed, unsigned long count) {
     count = env_number("RCGC_DIFF_PROGRAMS", count);
     if (getenv("RCGC_VALGRIND")) /* python3 runs under valgrind too */
         count = (count + 29) / 30;
     seed = env_number("RCGC_DIFF_SEED", seed);
-    char dir[PATH_MAX], programs[PATH_MAX + 32], py_log[PATH_MAX + 32], rc_log[PATH_MAX + 32];
-    snprintf(dir, sizeof dir, "%s/rcgc_diff_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
-    snprintf(programs, sizeof programs, "%s/programs.txt", dir);
-    snprintf(py_log, sizeof py_log, "%s/python.log", dir);
-    snprintf(rc_log, sizeof rc_log, "%s/rcgc.log", dir);
-
-    char run_py[PATH_MAX], seed_s[32], count_s[32];
-    snprintf(run_py, sizeof run_py, "%s/run.py", RCGC_GC_DIFF_DIR);
-    snprintf(seed_s, sizeof seed_s, "%lu", seed);
-    snprintf(count_s, sizeof count_s, "%lu", count);
-    char *py_argv[] = {RCGC_GC_DIFF_PYTHON, run_py, "--seed", seed_s, "--count", count_s, "--profile",
-                       (char *)profile, "--save", programs, NULL};
-    int status = run_to_file(py_argv, py_log);
-    ck_assert_msg(status == 0, "%s %s failed (status %d); see %s", RCGC_GC_DIFF_PYTHON, run_py,
-                  status, dir);
-    char *rc_argv[] = {RCGC_GC_DIFF_DRIVER, programs, NULL};
-    status = run_to_file(rc_argv, rc_log);
-    ck_assert_msg(status == 0, "%s failed (status %d); see %s", RCGC_GC_DIFF_DRIVER, status, dir);
-
-    char *py = slurp(py_log), *rc = slurp(rc_log), *text = slurp(programs);
+    run_files f;
+    run_both(&f, profile, seed, count);
+    char *py = slurp(f.py_log), *rc = slurp(f.rc_log), *text = slurp(f.programs);
     const char *pp = py, *rp = rc, *tp = text, *a, *b, *prog;
     size_t la, lb, lp;
     unsigned long n = 0;
-    while ((a = next_block(&pp, &la)) != NULL) {
+    for (; (a = next_block(&pp, &la)) != NULL; n++) {
         b = next_block(&rp, &lb);
         prog = next_block(&tp, &lp);
-        if (b == NULL || la != lb || memcmp(a, b, la) != 0) {
-            char path[PATH_MAX + 32], diff[512] = "rcgc's log ends early";
-            snprintf(path, sizeof path, "%s/failing.txt", dir);
-            FILE *f = fopen(path, "w");
-            if (f && prog) {
-                fwrite(prog, 1, lp, f);
-                fputs("end\n", f);
-            }
-            if (f)
-                fclose(f);
-            if (b)
-                first_difference(a, la, b, lb, diff, sizeof diff);
-            ck_abort_msg("program %lu of seed %lu (%s): %s; program in %s", n, seed, profile,
-                         diff, path);
-        }
-        n++;
+        if (b != NULL && la == lb && memcmp(a, b, la) == 0)
+            continue;
+        char path[PATH_MAX + 32], diff[512] = "rcgc's log ends early";
+        snprintf(path, sizeof path, "%s/failing.txt", f.dir);
+        FILE *out = fopen(path, "w");
+        if (out && prog)
+            fwrite(prog, 1, lp, out);
+        if (out)
+            fclose(out);
+        if (b)
+            first_difference(a, la, b, lb, diff, sizeof diff);
+        ck_abort_msg("program %lu of seed %lu (%s): %s; program in %s", n, seed, profile, diff,
+                     path);
     }
     ck_assert_msg(n == count && next_block(&rp, &lb) == NULL,
                   "%lu programs in python's log, expected %lu, or rcgc's log is longer", n, count);
     free(py);
     free(rc);
     free(text);
-    unlink(programs);
-    unlink(py_log);
-    unlink(rc_log);
-    rmdir(dir);
+    unlink(f.programs);
+    unlink(f.py_log);
+    unlink(f.rc_log);
+    rmdir(f.dir);
 }
 
 /* Mixed programs: cycles, leaves, weak references, a third of the nodes

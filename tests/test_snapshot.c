@@ -305,7 +305,7 @@ END_TEST
  * the .pyc rule, UTF-8). */
 static const char *const names[] = {
     "", "abc", "bbc", "xbc", "ax", "bx", "]x", "!x", "-x", "ex", "dx", "zx", "a.py", "a.pyc",
-    "a.pyo", "dir/b/c.c", "\xc3\xa9", "\xc3\xa9" "a", "\xc3\xb1x", "\\x", "^x", "&x", "b-x", "aaxz",
+    "a.pyo", "dir/b/c.c", "\xc3\xa9", ("\xc3\xa9" "a"), "\xc3\xb1x", "\\x", "^x", "&x", "b-x", "aaxz",
     "cqa", "a[", "[", "aqq", "ABC", "a/b", "a\\b", "abcdcx", "abcdce", "abcbdefeg", "abcdd",
 };
 static const char *const patterns[] = {

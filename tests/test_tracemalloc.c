@@ -260,6 +260,62 @@ START_TEST(track_untrack) {
 }
 END_TEST
 
+/* Random churn of traced blocks and tracked addresses against a model: the
+ * tables (buckets, overflow counts, removal, replacement, big sizes) must
+ * keep exactly the live traces. */
+START_TEST(churn_keeps_traces_exact) {
+    rc_tracemalloc_start(h, 1);
+    enum { LIVE = 3000, TRACKED = 2000 };
+    const int ops = getenv("RCGC_VALGRIND") ? 40000 : 200000; /* valgrind: 50x slower */
+    static void *live[LIVE];
+    static size_t live_size[LIVE], tracked_size[TRACKED];
+    size_t want = 0;
+    unsigned x = 7;
+    for (int op = 0; op < ops; op++) {
+        x = x * 1103515245u + 12345u;
+        unsigned r = x >> 8;
+        if (r % 3) { /* a block: free and allocate in its place */
+            unsigned k = r % LIVE;
+            rc_free(h, live[k]);
+            want -= live_size[k];
+            live_size[k] = 1 + (r >> 12) % 700;
+            live[k] = rc_malloc(h, live_size[k]);
+            want += live_size[k];
+        } else { /* an address of domain 9: track again, or untrack */
+            unsigned k = r % TRACKED;
+            uintptr_t addr = 0x100000 + (uintptr_t)k * 48;
+            want -= tracked_size[k];
+            tracked_size[k] = (r >> 12) % 4 == 0 ? 0 : ((r >> 12) % 5 == 0 ? (size_t)1 << 33 : r % 100);
+            if (tracked_size[k])
+                ck_assert_int_eq(rc_tracemalloc_track(h, 9, addr, tracked_size[k]), 0);
+            else
+                ck_assert_int_eq(rc_tracemalloc_untrack(h, 9, addr), 0);
+            want += tracked_size[k];
+        }
+        ck_assert_uint_eq(current(), want);
+        if (op % 50000 == 0)
+            for (int k = 0; k < LIVE; k++)
+                ck_assert(live[k] == NULL || rc_tracemalloc_get_object_traceback(h, live[k]));
+    }
+    rc_snapshot *snap = rc_tracemalloc_take_snapshot(h);
+    rc_snapshot_info info;
+    rc__snapshot_info(snap, &info);
+    size_t blocks = 0, tracked = 0;
+    for (int k = 0; k < LIVE; k++)
+        blocks += live[k] != NULL;
+    for (int k = 0; k < TRACKED; k++)
+        tracked += tracked_size[k] != 0;
+    ck_assert_uint_eq(info.traces, blocks + tracked);
+    ck_assert_uint_eq(info.size, want);
+    free(info.domains);
+    rc_snapshot_free(snap);
+    for (int k = 0; k < LIVE; k++) {
+        rc_free(h, live[k]);
+        ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, live[k]));
+    }
+}
+END_TEST
+
 /* The provider hands in a script stack: frames[] is copied each call. Like
  * an interpreter's, it allocates from the heap while it works. */
 static rc_frame script[3];
@@ -417,6 +473,7 @@ Suite *test_suite(void) {
     add(s, tcase_create("tracebacks_interned"), tracebacks_interned);
     add(s, tcase_create("memory_per_trace"), memory_per_trace);
     add(s, tcase_create("track_untrack"), track_untrack);
+    add(s, tcase_create("churn_keeps_traces_exact"), churn_keeps_traces_exact);
     add(s, tcase_create("frame_provider"), frame_provider);
     add(s, tcase_create("out_of_memory_leaves_untraced"), out_of_memory_leaves_untraced);
     add(s, tcase_create("describe_for_misuse"), describe_for_misuse);

@@ -1,5 +1,8 @@
 """binary-trees (the Benchmarks Game's shape, as bench/binary_trees.c) with
-nodes of a class with __slots__; CPython's collector left on, as it ships."""
+nodes of a class with __slots__; CPython's collector left on, as it ships.
+Prints how many collections of each generation a run made."""
+import gc
+
 from common import arg, info, now, result, version
 
 MIN_DEPTH = 4
@@ -38,10 +41,13 @@ def main():
     depth = max(arg("--depth", 16), MIN_DEPTH + 2)
     info("version", version())
     for _ in range(arg("--reps", 1)):
+        before = [g["collections"] for g in gc.get_stats()]
         t0 = now()
         total = binary_trees(depth)
         t = now() - t0
+        made = [g["collections"] - b for g, b in zip(gc.get_stats(), before)]
         info("check", str(total))
+        info("collections", "gen0 {}, gen1 {}, gen2 {}".format(*made))
         result(f"binary-trees depth {depth}", t, "s")
 
 
