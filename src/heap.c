@@ -165,6 +165,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     h->alloc = alloc;
     h->ud = ud;
     h->bytes_reserved = sizeof *h;
+    h->trace_limit = 1;
     const char *dbg = getenv("RCGC_DEBUG");
     h->debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
     rc__gc_init(h);

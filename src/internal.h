@@ -247,6 +247,10 @@ struct rc_heap {
     rc_gcstate gc;
     rc_ptrmap weakrefs;        /* object -> newest rc_weakref on it */
     struct rc_tracer *tracer;  /* NULL when not tracing */
+    /* tracemalloc settings that outlive a stop, as in CPython */
+    int trace_limit;                  /* nframe of the last start; 1 at first */
+    rc_frame_provider trace_provider; /* NULL: native frames */
+    void *trace_provider_arg;
 };
 
 #define RC_DEALLOC_DEPTH 50

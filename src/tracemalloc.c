@@ -588,6 +588,9 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
     memset(tr, 0, sizeof *tr);
     tr->nframe = nframe;
     tr->memory = sizeof *tr;
+    tr->provider = h->trace_provider;
+    tr->provider_arg = h->trace_provider_arg;
+    h->trace_limit = nframe;
     h->tracer = tr;
     return 0;
 }
@@ -663,8 +666,9 @@ size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h) {
     return h && h->tracer ? h->tracer->memory : 0;
 }
 
+/* The limit of the running trace, or of the last one (1 before any). */
 int rc_tracemalloc_get_traceback_limit(const rc_heap *h) {
-    return h && h->tracer ? h->tracer->nframe : 1;
+    return h ? h->trace_limit : 1;
 }
 
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr) {
@@ -714,10 +718,16 @@ int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {
     return 0;
 }
 
+/* The provider is a setting of the heap: it applies to this trace and to
+ * every later start, until replaced (NULL: native frames again). */
 void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *arg) {
-    if (h && h->tracer) {
+    if (h == NULL)
+        return;
+    h->trace_provider = fn;
+    h->trace_provider_arg = fn ? arg : NULL;
+    if (h->tracer) {
         h->tracer->provider = fn;
-        h->tracer->provider_arg = fn ? arg : NULL;
+        h->tracer->provider_arg = h->trace_provider_arg;
     }
 }
 

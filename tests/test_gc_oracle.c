@@ -98,7 +98,7 @@ static void run_rounds(const program_shape *shape, unsigned long rounds) {
 
 static unsigned long rounds_for(unsigned long fallback) {
     unsigned long n = env_number("RCGC_ORACLE_ROUNDS", fallback);
-    return getenv("RCGC_VALGRIND") ? (n + 19) / 20 : n;
+    return getenv("RCGC_VALGRIND") ? (n + 4) / 5 : n;
 }
 
 /* Random graphs, explicit collections only: exact counts for every generation. */

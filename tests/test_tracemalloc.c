@@ -60,6 +60,8 @@ START_TEST(start_and_limits) {
     errno = 0;
     ck_assert_ptr_null(rc_tracemalloc_take_snapshot(h));
     ck_assert_int_eq(errno, EINVAL);
+    /* As tracemalloc.get_traceback_limit(): the last start's limit stays. */
+    ck_assert_int_eq(rc_tracemalloc_get_traceback_limit(h), RC_TRACEMALLOC_MAX_NFRAME);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
     ck_assert_int_eq(rc_tracemalloc_get_traceback_limit(h), 1);
 }
@@ -335,9 +337,8 @@ static int provide(rc_frame *frames, int max, void *arg) {
 
 START_TEST(frame_provider) {
     int calls = 0;
-    rc_tracemalloc_set_frame_provider(h, provide, &calls); /* not tracing: ignored */
+    rc_tracemalloc_set_frame_provider(h, provide, &calls); /* set before start: kept */
     rc_tracemalloc_start(h, 2);
-    rc_tracemalloc_set_frame_provider(h, provide, &calls);
     char file[32] = "script.py", func[32] = "main";
     script[0] = (rc_frame){file, 7, func};
     script[1] = (rc_frame){"lib.py", 3, NULL};
