@@ -1,5 +1,5 @@
 /*
- * peer.h — one allocator behind three calls, chosen when the program is
+ * peer.h — one allocator behind four calls, chosen when the program is
  * compiled (bench/CMakeLists.txt builds each workload once per peer, so
  * every allocator runs in its own executable and none replaces another's
  * malloc):
@@ -36,7 +36,6 @@ static inline void **peer_roots(size_t n) { return calloc(n, sizeof(void *)); }
 
 #elif defined(PEER_GLIBC)
 #include <gnu/libc-version.h>
-#include <stdlib.h>
 #define PEER_NAME "glibc malloc"
 static void peer_init(void) {}
 static inline void *peer_alloc(size_t n) { return malloc(n); }
@@ -61,7 +60,6 @@ static const char *peer_version(void) {
 #elif defined(PEER_JEMALLOC)
 /* Debian's jemalloc has no symbol prefix: linked in, it is malloc. */
 #include <jemalloc/jemalloc.h>
-#include <stdlib.h>
 #define PEER_NAME "jemalloc"
 static void peer_init(void) {}
 static inline void *peer_alloc(size_t n) { return malloc(n); }

@@ -8,10 +8,10 @@
  * constant, so the compiler drops the tracing branches and calls), its
  * global symbols renamed nt_* so that both link into this program. Each
  * library has its own heap and live set; they take turns in `--blocks`
- * blocks of `--ops` steps (ABBA order, so that neither always runs first),
- * and each block gives one time per library and their ratio. A drift in the
- * machine's speed falls on both halves of a block alike, which separate
- * processes on a busy machine cannot promise.
+ * blocks (20) of `--ops` steps (1M), in ABBA order so that neither always
+ * runs first, and each block gives one time per library and their ratio. A
+ * drift in the machine's speed falls on both halves of a block alike, which
+ * separate processes on a busy machine cannot promise.
  *
  *     bench_trace_ab [objects] [--blocks N] [--ops N] [--live N]
  */
@@ -70,8 +70,8 @@ CHURN_INLINE void timed_steps(const churn_ops *ops, side *sd, long nops) {
 
 int main(int argc, char **argv) {
     int objects = bench_flag(argc, argv, "objects");
-    long blocks = bench_arg(argc, argv, "--blocks", 40);
-    long nops = bench_arg(argc, argv, "--ops", 250000);
+    long blocks = bench_arg(argc, argv, "--blocks", 20);
+    long nops = bench_arg(argc, argv, "--ops", 1000000);
     long live = bench_arg(argc, argv, "--live", 100000);
     const char *what = objects ? "rc_new/rc_decref churn" : "malloc/free churn";
     if ((heap_off = rc_heap_new()) == NULL || (heap_out = nt_rc_heap_new()) == NULL)

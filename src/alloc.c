@@ -17,71 +17,21 @@
  */
 #include "internal.h"
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
-#include <sanitizer/asan_interface.h>
-#define RC_ASAN 1
-#endif
-#ifdef RCGC_HAVE_VALGRIND
-#include <valgrind/memcheck.h>
-#endif
-
 #define POOL_HEADER (((sizeof(rc_pool) + RC_GRAIN - 1) / RC_GRAIN) * RC_GRAIN)
 #define DEBUG_FILL 0xDB
 
 /* ------------------------------------------------ telling ASan and Valgrind */
 
 #ifdef RCGC_HAVE_VALGRIND
-/* Client requests cost a few dozen instructions even outside Valgrind; ask
- * once (at the first heap) and skip them when it is not there. */
-static int under_valgrind;
-#define VALGRIND_DO(stmt)                                                   \
-    do {                                                                    \
-        if (RC_UNLIKELY(__atomic_load_n(&under_valgrind, __ATOMIC_RELAXED))) { \
-            stmt;                                                           \
-        }                                                                   \
-    } while (0)
-#else
-#define VALGRIND_DO(stmt) ((void)0)
+/* Client requests cost a few dozen instructions even outside Valgrind: asked
+ * once, at the first heap, so that they are skipped when it is not there. */
+int rc__under_valgrind;
 #endif
 
 void rc__mem_init(void) {
 #ifdef RCGC_HAVE_VALGRIND
-    __atomic_store_n(&under_valgrind, RUNNING_ON_VALGRIND ? 1 : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&rc__under_valgrind, RUNNING_ON_VALGRIND ? 1 : 0, __ATOMIC_RELAXED);
 #endif
-}
-
-/* p..p+n is no longer to be touched by the program. */
-void rc__mem_dead(void *p, size_t n) {
-#ifdef RC_ASAN
-    ASAN_POISON_MEMORY_REGION(p, n);
-#endif
-    VALGRIND_DO(VALGRIND_MAKE_MEM_NOACCESS(p, n));
-    (void)p;
-    (void)n;
-}
-
-/* p..p+n is usable again; zeroed says whether its bytes are defined. */
-void rc__mem_live(void *p, size_t n, bool zeroed) {
-#ifdef RC_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(p, n);
-#endif
-    VALGRIND_DO(if (zeroed) VALGRIND_MAKE_MEM_DEFINED(p, n);
-                else VALGRIND_MAKE_MEM_UNDEFINED(p, n));
-    (void)p;
-    (void)n;
-    (void)zeroed;
-}
-
-/* The word at p stays readable inside a dead block (links, dead headers). */
-static inline void mem_word(void *p) {
-#ifdef RC_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(p, sizeof(void *));
-#endif
-    VALGRIND_DO(VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *)));
-    (void)p;
 }
 
 /* ---------------------------------------------------------------- arenas */
@@ -122,7 +72,7 @@ static rc_arena *arena_new(rc_heap *h) {
         goto fail;
     for (uint32_t i = 0; i < a->npools; i++)
         rc_ptrmap_put(h, &h->pools, (uintptr_t)(a->first_pool + i * RC_POOL_SIZE), a);
-    rc__mem_dead(a->base, RC_ARENA_SIZE);
+    rc_mem_dead(a->base, RC_ARENA_SIZE);
     a->next = h->arenas;
     if (h->arenas)
         h->arenas->prev = a;
@@ -146,7 +96,7 @@ static void arena_free(rc_heap *h, rc_arena *a) {
         h->arenas = a->next;
     if (a->next)
         a->next->prev = a->prev;
-    rc__mem_live(a->base, RC_ARENA_SIZE, false);
+    rc_mem_live(a->base, RC_ARENA_SIZE, false);
     rc__sys_free(h, a->base, RC_ARENA_SIZE);
     rc__sys_free(h, a, sizeof *a);
 }
@@ -172,7 +122,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     } else {
         p = (rc_pool *)(a->first_pool + (a->npools - a->nfresh) * RC_POOL_SIZE);
         a->nfresh--;
-        rc__mem_live(p, POOL_HEADER, false);
+        rc_mem_live(p, POOL_HEADER, false);
     }
     if (--a->nfree == 0)
         usable_remove(h, a);
@@ -193,7 +143,7 @@ static void pool_retire(rc_heap *h, rc_pool *p) {
     rc_arena *a = p->arena;
     p->next = a->free_pools;
     a->free_pools = p;
-    rc__mem_dead((char *)p + POOL_HEADER, RC_POOL_SIZE - POOL_HEADER);
+    rc_mem_dead((char *)p + POOL_HEADER, RC_POOL_SIZE - POOL_HEADER);
     if (a->nfree++ == 0)
         usable_push(h, a);
     if (a->nfree == a->npools) {
@@ -225,51 +175,30 @@ static void class_remove(rc_heap *h, rc_pool *p) {
     p->in_list = 0;
 }
 
-static inline size_t grain_of(const rc_pool *p, const char *block) {
-    return (size_t)(block - (const char *)p) / RC_GRAIN;
-}
-
-bool rc__pool_block_live(const rc_pool *p, const char *block) {
-    size_t g = grain_of(p, block);
-    return (p->live[g / 64] >> (g % 64)) & 1;
-}
-
-/* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX)
- * from a pool of `kind`; its bytes are undefined. NULL + ENOMEM. */
-char *rc__pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
+/* rc_pool_alloc's slow path: no pool yet, or the pool starts being used,
+ * or it fills up and leaves the class list. NULL + ENOMEM. */
+char *rc__pool_alloc_slow(rc_heap *h, unsigned kind, size_t block_size) {
     rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
-    if (RC_UNLIKELY(p == NULL)) {
+    if (p == NULL) {
         if ((p = pool_new(h, kind, block_size)) == NULL)
             return NULL;
         class_push(h, p);
         h->empty_pools++;
     }
-    char *block = p->free;
-    if (block) {
-        char *link = block + RC_LINK_OFFSET(kind);
-        p->free = *(char **)link;
-    } else {
-        block = p->fresh;
-        p->fresh += block_size;
-    }
-    size_t g = grain_of(p, block);
-    p->live[g / 64] |= (uint64_t)1 << (g % 64);
-    if (RC_UNLIKELY(p->used == 0))
+    if (p->used == 0)
         h->empty_pools--;
-    if (++p->used == p->capacity)
+    char *block = rc_pool_pop(h, p);
+    if (p->used == p->capacity)
         class_remove(h, p);
-    rc__mem_live(block, block_size, false);
     return block;
 }
 
-/* Puts a block whose live bit is already clear back on its pool. */
-static void pool_put(rc_heap *h, rc_pool *p, char *block) {
-    char *link = block + RC_LINK_OFFSET(p->kind);
-    *(char **)link = p->free;
-    p->free = block;
+/* The class list after a block went back to p: a full pool rejoins it, an
+ * empty one leaves (for its arena) unless it is worth keeping. */
+static void pool_after_free(rc_heap *h, rc_pool *p) {
     if (!p->in_list)
         class_push(h, p);
-    if (--p->used == 0) {
+    if (p->used == 0) {
         /* Keep a class's last pool even when empty, so a class that empties
          * and refills does not thrash; but only a few per heap, or scattered
          * empty pools would pin whole arenas. */
@@ -294,11 +223,12 @@ static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
         h->q_len--;
         h->q_bytes -= q.size;
         if (q.large) {
-            rc__mem_live(q.block, q.size, false);
+            rc_mem_live(q.block, q.size, false);
             rc__sys_free(h, q.block, q.size);
         } else {
-            rc__mem_live(q.block + RC_LINK_OFFSET(q.kind), sizeof(void *), false);
-            pool_put(h, rc_pool_of(q.block), q.block);
+            rc_pool *p = rc_pool_of(q.block);
+            rc_pool_link(p, q.block);
+            pool_after_free(h, p);
         }
     }
 }
@@ -321,29 +251,27 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
 
 /* ------------------------------------------------------ freeing blocks */
 
-/* Frees a pool block. A dead object's rc_head stays readable (refcnt 0 and
- * RC_F_DEAD, written by the caller) until the block is reused. */
-void rc__pool_free(rc_heap *h, char *block) {
-    rc_pool *p = rc_pool_of(block);
-    int keep_off = p->kind == RC_KIND_RAW ? -1 : (int)RC_HEAD_OFFSET(p->kind);
-    size_t g = grain_of(p, block);
-    p->live[g / 64] &= ~((uint64_t)1 << (g % 64));
-    h->bytes_in_use -= p->block_size;
-    if (h->dying)
+/* rc_pool_free's slow path: the pool empties or un-fills, or the heap is
+ * in debug mode (poison, quarantine) or dying (teardown frees arenas whole
+ * and walks the pools meanwhile: they must not change). */
+void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
+    if (h->dying) {
+        size_t g = rc_grain_of(p, block);
+        p->live[g / 64] &= ~((uint64_t)1 << (g % 64));
+        h->bytes_in_use -= p->block_size;
         return;
-    unsigned link = RC_LINK_OFFSET(p->kind);
+    }
     if (h->debug) {
-        for (size_t off = 0; off < p->block_size; off += 8)
-            if ((int)off != keep_off && off != link)
+        unsigned keep = p->kind == RC_KIND_RAW ? ~0u : RC_HEAD_OFFSET(p->kind);
+        for (unsigned off = 0; off < p->block_size; off += 8)
+            if (off != keep && off != RC_LINK_OFFSET(p->kind))
                 memset(block + off, DEBUG_FILL, 8);
     }
-    rc__mem_dead(block, p->block_size);
-    if (keep_off >= 0)
-        mem_word(block + keep_off);
+    rc_pool_mark_dead(h, p, block);
     if (h->debug && quarantine_hold(h, block, p->block_size, p->kind, false))
         return;
-    mem_word(block + link);
-    pool_put(h, p, block);
+    rc_pool_link(p, block);
+    pool_after_free(h, p);
 }
 
 /* ------------------------------------------------------------ large blocks */
@@ -386,12 +314,12 @@ void rc__large_free(rc_heap *h, void *payload) {
     size_t total = lg->total;
     if (h->debug) {
         memset(payload, DEBUG_FILL, total - RC_LARGE_OFFSET);
-        rc__mem_dead(lg, total);
-        mem_word(rc_head_of(payload));
-        mem_word(&lg->heap); /* a misuse report finds the heap here */
+        rc_mem_dead(lg, total);
+        rc_mem_word(rc_head_of(payload));
+        rc_mem_word(&lg->heap); /* a misuse report finds the heap here */
         if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true))
             return;
-        rc__mem_live(lg, total, false);
+        rc_mem_live(lg, total, false);
     }
     rc__sys_free(h, lg, total);
 }
@@ -422,9 +350,9 @@ void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
         }
     }
     for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
-        if (h->large.keys[i] == 0)
+        if (h->large.slots[i].key == 0)
             continue;
-        void *obj = (void *)h->large.keys[i];
+        void *obj = (void *)h->large.slots[i].key;
         if (!(rc_head_of(obj)->info & RC_F_RAW))
             fn(obj, arg);
     }
@@ -438,11 +366,11 @@ void rc__alloc_release_all(rc_heap *h) {
     rc__sys_free(h, h->quarantine, h->quarantine ? RC_QUARANTINE_SLOTS * sizeof *h->quarantine : 0);
     h->quarantine = NULL;
     for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
-        if (h->large.keys[i] == 0)
+        if (h->large.slots[i].key == 0)
             continue;
-        rc_large *lg = h->large.vals[i];
+        rc_large *lg = h->large.slots[i].val;
         size_t total = lg->total; /* read before Valgrind calls it undefined */
-        rc__mem_live(lg, total, false);
+        rc_mem_live(lg, total, false);
         rc__sys_free(h, lg, total);
     }
     rc_ptrmap_free(h, &h->large);
@@ -462,10 +390,7 @@ static inline size_t raw_block_size(size_t size) {
 static void *raw_alloc(rc_heap *h, size_t size) {
     if (size <= RC_SMALL_MAX) {
         size_t bs = raw_block_size(size);
-        char *block = rc__pool_alloc(h, RC_KIND_RAW, bs);
-        if (block)
-            h->bytes_in_use += bs;
-        return block;
+        return rc_pool_alloc(h, RC_KIND_RAW, bs);
     }
     return rc__large_alloc(h, size, RC_F_RAW);
 }
@@ -506,7 +431,7 @@ static _Noreturn void raw_misuse(rc_pool *p, void *ptr, const char *call) {
         rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
     if (p->kind == RC_KIND_RAW)
         rc__fatal_ptr(call, "of a block already freed", ptr);
-    if (rc__pool_block_live(p, block))
+    if (rc_pool_block_live(p, block))
         rc__fatal(call, "of an rc object (use rc_decref)", ptr);
     rc__fatal(call, "of a dead object", ptr);
 }
@@ -519,7 +444,7 @@ static size_t raw_owned(rc_heap *h, void *ptr, const char *call, bool *large) {
     if (p) {
         /* Live bits are set only at block starts, so this is the whole test. */
         bool ok = ((uintptr_t)ptr % RC_GRAIN) == 0 && p->kind == RC_KIND_RAW && p->used &&
-                  rc__pool_block_live(p, ptr);
+                  rc_pool_block_live(p, ptr);
         if (RC_LIKELY(ok)) {
             *large = false;
             return p->block_size;
@@ -545,7 +470,7 @@ void rc_free(rc_heap *h, void *ptr) {
     if (large)
         rc__large_free(h, ptr);
     else
-        rc__pool_free(h, ptr);
+        rc_pool_free(h, ptr);
 }
 
 void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int line,
@@ -566,7 +491,7 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
         if (large)
             rc__large_free(h, ptr);
         else
-            rc__pool_free(h, ptr);
+            rc_pool_free(h, ptr);
     } else if (h->tracer) {
         rc__trace_free(h, ptr);
     }

@@ -32,13 +32,8 @@
 /* ----------------------------------------------------------------- lists */
 
 static inline rc_gchead *gc_next(const rc_gchead *g) { return (rc_gchead *)g->next; }
-static inline rc_gchead *gc_prev(const rc_gchead *g) {
-    return (rc_gchead *)(g->prev & ~RC_GC_PREV_FLAGS);
-}
-/* Sets the prev pointer, keeping the collector flags. */
-static inline void set_prev(rc_gchead *g, const rc_gchead *p) {
-    g->prev = (g->prev & RC_GC_PREV_FLAGS) | (uintptr_t)p;
-}
+#define gc_prev rc_gc_prev
+#define set_prev rc_gc_set_prev
 static inline void *obj_of(const rc_gchead *g) { return rc_obj_of_gc(g); }
 static inline rc_head *head_of(const rc_gchead *g) { return (rc_head *)(g + 1); }
 
@@ -55,20 +50,8 @@ static inline void prefetch_ahead(const rc_gchead *g) {
 static void list_init(rc_gchead *l) { l->next = l->prev = (uintptr_t)l; }
 static bool list_is_empty(const rc_gchead *l) { return l->next == (uintptr_t)l; }
 
-static void list_append(rc_gchead *node, rc_gchead *list) {
-    rc_gchead *last = gc_prev(list);
-    set_prev(node, last);
-    node->next = (uintptr_t)list;
-    last->next = (uintptr_t)node;
-    list->prev = (uintptr_t)node;
-}
-
-static void list_remove(rc_gchead *node) {
-    rc_gchead *prev = gc_prev(node), *next = gc_next(node);
-    prev->next = (uintptr_t)next;
-    set_prev(next, prev);
-    node->next = 0;
-}
+#define list_append rc_gc_list_append
+#define list_remove rc_gc_list_remove
 
 static void list_move(rc_gchead *node, rc_gchead *list) {
     rc_gchead *prev = gc_prev(node), *next = gc_next(node);
@@ -678,24 +661,11 @@ void rc__gc_init(rc_heap *h) {
     h->gc.enabled = true;
 }
 
-void rc__gc_link(rc_heap *h, rc_gchead *g) {
+/* The automatic collection rc_gc_link asks for: count0 passed threshold0. */
+void rc__gc_collect_auto(rc_heap *h) {
     rc_gcstate *gc = &h->gc;
-    if (++gc->gen[0].count > gc->gen[0].threshold && gc->enabled && gc->gen[0].threshold &&
-        !busy(gc) && !h->dying)
+    if (gc->enabled && gc->gen[0].threshold && !busy(gc) && !h->dying)
         collect_generations(h);
-    g->prev = 0;
-    list_append(g, &gc->gen[0].head);
-}
-
-void rc__gc_unlink(rc_heap *h, rc_gchead *g) {
-    (void)h;
-    if (g->next)
-        list_remove(g);
-}
-
-void rc__gc_retrack(rc_heap *h, rc_gchead *g) {
-    g->prev = 0;
-    list_append(g, &h->gc.gen[0].head);
 }
 
 /* The garbage list's references are not dropped: the heap is going away

@@ -42,43 +42,20 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
 
 /* ------------------------------------------------------------ pointer maps */
 
-/* Fibonacci hashing of the key's bits above the alignment noise. */
-static inline size_t map_slot(const rc_ptrmap *m, uintptr_t key) {
-    uint64_t x = (uint64_t)(key >> 4) * 0x9E3779B97F4A7C15ull;
-    return (size_t)(x ^ (x >> 29)) & m->mask;
-}
-
-void *rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key) {
-    if (m->count == 0)
-        return NULL;
-    for (size_t i = map_slot(m, key);; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key)
-            return m->vals[i];
-        if (m->keys[i] == 0)
-            return NULL;
-    }
-}
-
 /* Rehashes into a table of new_cap slots; -1 + ENOMEM leaves m unchanged. */
 static int map_resize(rc_heap *h, rc_ptrmap *m, size_t new_cap) {
-    uintptr_t *keys = rc__sys_alloc(h, NULL, 0, new_cap * sizeof *keys);
-    if (keys == NULL)
+    rc_ptrmap_slot *slots = rc__sys_alloc(h, NULL, 0, new_cap * sizeof *slots);
+    if (slots == NULL)
         return -1;
-    void **vals = rc__sys_alloc(h, NULL, 0, new_cap * sizeof *vals);
-    if (vals == NULL) {
-        rc__sys_free(h, keys, new_cap * sizeof *keys);
-        return -1;
-    }
-    memset(keys, 0, new_cap * sizeof *keys);
-    rc_ptrmap bigger = {keys, vals, new_cap - 1, 0};
-    for (size_t i = 0; m->count && i <= m->mask; i++) {
-        if (m->keys[i] == 0)
+    memset(slots, 0, new_cap * sizeof *slots);
+    rc_ptrmap bigger = {slots, new_cap - 1, 0};
+    for (size_t i = 0; m->slots && i <= m->mask; i++) {
+        if (m->slots[i].key == 0)
             continue;
-        size_t j = map_slot(&bigger, m->keys[i]);
-        while (keys[j] != 0)
+        size_t j = rc_ptrmap_home(&bigger, m->slots[i].key);
+        while (slots[j].key != 0)
             j = (j + 1) & bigger.mask;
-        keys[j] = m->keys[i];
-        vals[j] = m->vals[i];
+        slots[j] = m->slots[i];
         bigger.count++;
     }
     rc_ptrmap_free(h, m);
@@ -88,7 +65,7 @@ static int map_resize(rc_heap *h, rc_ptrmap *m, size_t new_cap) {
 
 /* Makes room for `extra` more keys without another allocation (load <= 1/2). */
 int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
-    size_t cap = m->keys ? m->mask + 1 : 0;
+    size_t cap = m->slots ? m->mask + 1 : 0;
     size_t need = (m->count + extra) * 2;
     if (need <= cap)
         return 0;
@@ -101,13 +78,12 @@ int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
 int rc_ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val) {
     if (rc_ptrmap_reserve(h, m, 1) != 0)
         return -1;
-    size_t i = map_slot(m, key);
-    while (m->keys[i] != 0 && m->keys[i] != key)
+    size_t i = rc_ptrmap_home(m, key);
+    while (m->slots[i].key != 0 && m->slots[i].key != key)
         i = (i + 1) & m->mask;
-    if (m->keys[i] == 0)
+    if (m->slots[i].key == 0)
         m->count++;
-    m->keys[i] = key;
-    m->vals[i] = val;
+    m->slots[i] = (rc_ptrmap_slot){key, val};
     return 0;
 }
 
@@ -115,34 +91,30 @@ int rc_ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val) {
 void *rc_ptrmap_remove(rc_ptrmap *m, uintptr_t key) {
     if (m->count == 0)
         return NULL;
-    size_t i = map_slot(m, key);
-    while (m->keys[i] != key) {
-        if (m->keys[i] == 0)
+    size_t i = rc_ptrmap_home(m, key);
+    while (m->slots[i].key != key) {
+        if (m->slots[i].key == 0)
             return NULL;
         i = (i + 1) & m->mask;
     }
-    void *old = m->vals[i];
-    for (size_t j = (i + 1) & m->mask; m->keys[j] != 0; j = (j + 1) & m->mask) {
-        size_t home = map_slot(m, m->keys[j]);
+    void *old = m->slots[i].val;
+    for (size_t j = (i + 1) & m->mask; m->slots[j].key != 0; j = (j + 1) & m->mask) {
+        size_t home = rc_ptrmap_home(m, m->slots[j].key);
         /* Move j back to the hole at i unless its home lies in (i, j]. */
         bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (!stays) {
-            m->keys[i] = m->keys[j];
-            m->vals[i] = m->vals[j];
+            m->slots[i] = m->slots[j];
             i = j;
         }
     }
-    m->keys[i] = 0;
+    m->slots[i].key = 0;
     m->count--;
     return old;
 }
 
 void rc_ptrmap_free(rc_heap *h, rc_ptrmap *m) {
-    if (m->keys) {
-        size_t cap = m->mask + 1;
-        rc__sys_free(h, m->keys, cap * sizeof *m->keys);
-        rc__sys_free(h, m->vals, cap * sizeof *m->vals);
-    }
+    if (m->slots)
+        rc__sys_free(h, m->slots, (m->mask + 1) * sizeof *m->slots);
     memset(m, 0, sizeof *m);
 }
 

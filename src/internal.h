@@ -151,14 +151,17 @@ struct rc_arena {
 
 /* Open-addressing map from a non-zero word to a pointer; memory from the
  * heap's rc_alloc_fn. Used for pools, large blocks, types and weak refs. */
+typedef struct rc_ptrmap_slot {
+    uintptr_t key;  /* 0: empty */
+    void *val;
+} rc_ptrmap_slot;   /* key and value side by side: one cache line per probe */
+
 typedef struct rc_ptrmap {
-    uintptr_t *keys;
-    void **vals;
-    size_t mask;   /* capacity - 1; capacity a power of two, 0 when empty */
+    rc_ptrmap_slot *slots;
+    size_t mask;   /* capacity - 1; capacity a power of two */
     size_t count;
 } rc_ptrmap;
 
-RC_INTERNAL void *rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key);
 RC_INTERNAL int rc_ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val); /* 0 / -1 ENOMEM */
 RC_INTERNAL void *rc_ptrmap_remove(rc_ptrmap *m, uintptr_t key); /* old value or NULL */
 RC_INTERNAL int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra); /* room for extra more */
@@ -264,23 +267,19 @@ struct rc_heap {
 RC_INTERNAL void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size);
 RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
 
-/* alloc.c: blocks of either kind. The small path returns the block start;
- * rc__block_free takes it back. Large blocks are keyed by payload. */
-RC_INTERNAL char *rc__pool_alloc(rc_heap *h, unsigned kind, size_t block_size);
-RC_INTERNAL void rc__pool_free(rc_heap *h, char *block);
-RC_INTERNAL rc_pool *rc__pool_lookup(const rc_heap *h, const void *p); /* NULL if not ours */
+/* alloc.c: pools (the fast paths are inline below), large blocks keyed by
+ * payload, walks and teardown. */
+RC_INTERNAL char *rc__pool_alloc_slow(rc_heap *h, unsigned kind, size_t block_size);
+RC_INTERNAL void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block);
 RC_INTERNAL void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info);
 RC_INTERNAL void rc__large_free(rc_heap *h, void *payload);
-RC_INTERNAL bool rc__pool_block_live(const rc_pool *pool, const char *block);
+RC_INTERNAL rc_pool *rc__pool_lookup(const rc_heap *h, const void *p); /* NULL if not ours */
 RC_INTERNAL void rc__alloc_release_all(rc_heap *h);
 /* Calls fn on each live object (not raw blocks), in no particular order.
  * fn must not allocate or free objects. */
 RC_INTERNAL void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg);
-/* Asks once whether Valgrind runs us (the client requests are skipped if not). */
+/* Asks once whether Valgrind runs us (its client requests are skipped if not). */
 RC_INTERNAL void rc__mem_init(void);
-/* Marks a freed block as poisoned/inaccessible for ASan and Valgrind. */
-RC_INTERNAL void rc__mem_dead(void *p, size_t n);
-RC_INTERNAL void rc__mem_live(void *p, size_t n, bool zeroed);
 
 /* object.c */
 RC_INTERNAL void rc__dealloc(void *obj);
@@ -297,9 +296,8 @@ RC_INTERNAL void rc__drop_references(const rc_type *t, void *obj);
 RC_INTERNAL void rc__gc_init(rc_heap *h);
 /* A new tracked object: counts it, may run an automatic collection first
  * (the object is not on any list yet), then links it into generation 0. */
-RC_INTERNAL void rc__gc_link(rc_heap *h, rc_gchead *g);
-RC_INTERNAL void rc__gc_unlink(rc_heap *h, rc_gchead *g); /* tracked object dying */
-RC_INTERNAL void rc__gc_retrack(rc_heap *h, rc_gchead *g);/* resurrected in dealloc */
+/* The automatic collection, when count0 passed threshold0 (rc_gc_link). */
+RC_INTERNAL void rc__gc_collect_auto(rc_heap *h);
 RC_INTERNAL void rc__gc_fini(rc_heap *h);                 /* free collector memory */
 RC_INTERNAL void rc__gc_logf(rc_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -376,5 +374,193 @@ typedef struct rc_snapshot_info {
     rc_domain_total *domains;
 } rc_snapshot_info;
 RC_INTERNAL int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out);
+
+
+/* ------------------------------------------------- inline fast paths */
+
+/* Fibonacci hashing of a key's bits above the alignment noise. */
+static inline size_t rc_ptrmap_home(const rc_ptrmap *m, uintptr_t key) {
+    uint64_t x = (uint64_t)(key >> 4) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(x ^ (x >> 29)) & m->mask;
+}
+
+/* The value stored for key, or NULL. */
+static inline void *rc_ptrmap_get(const rc_ptrmap *m, uintptr_t key) {
+    if (m->count == 0)
+        return NULL;
+    for (size_t i = rc_ptrmap_home(m, key);; i = (i + 1) & m->mask) {
+        if (m->slots[i].key == key)
+            return m->slots[i].val;
+        if (m->slots[i].key == 0)
+            return NULL;
+    }
+}
+
+/* Telling AddressSanitizer (manual poisoning) and Valgrind (client requests)
+ * which bytes the program may touch. Free in a release build outside
+ * Valgrind: the requests are skipped unless rc__under_valgrind. */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define RC_ASAN 1
+#endif
+#ifdef RCGC_HAVE_VALGRIND
+#include <valgrind/memcheck.h>
+RC_INTERNAL extern int rc__under_valgrind;
+#define RC_VALGRIND(stmt)                                                   \
+    do {                                                                    \
+        if (RC_UNLIKELY(__atomic_load_n(&rc__under_valgrind, __ATOMIC_RELAXED))) { \
+            stmt;                                                           \
+        }                                                                   \
+    } while (0)
+#else
+#define RC_VALGRIND(stmt) ((void)0)
+#endif
+
+/* p..p+n is no longer to be touched by the program. */
+static inline void rc_mem_dead(void *p, size_t n) {
+#ifdef RC_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#endif
+    RC_VALGRIND(VALGRIND_MAKE_MEM_NOACCESS(p, n));
+    (void)p, (void)n;
+}
+
+/* p..p+n may be used again; zeroed says whether its bytes are defined. */
+static inline void rc_mem_live(void *p, size_t n, bool zeroed) {
+#ifdef RC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+    RC_VALGRIND(if (zeroed) VALGRIND_MAKE_MEM_DEFINED(p, n);
+                else VALGRIND_MAKE_MEM_UNDEFINED(p, n));
+    (void)p, (void)n, (void)zeroed;
+}
+
+/* The word at p stays readable inside a dead block (a link, a dead header). */
+static inline void rc_mem_word(void *p) {
+#ifdef RC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, sizeof(void *));
+#endif
+    RC_VALGRIND(VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *)));
+    (void)p;
+}
+
+static inline size_t rc_grain_of(const rc_pool *p, const char *block) {
+    return (size_t)(block - (const char *)p) / RC_GRAIN;
+}
+
+static inline bool rc_pool_block_live(const rc_pool *p, const char *block) {
+    size_t g = rc_grain_of(p, block);
+    return (p->live[g / 64] >> (g % 64)) & 1;
+}
+
+/* Takes a block from a pool that has one: pops the free list, or carves the
+ * next fresh block; marks it live. The caller keeps the class list right. */
+static inline char *rc_pool_pop(rc_heap *h, rc_pool *p) {
+    char *block = p->free;
+    if (block)
+        p->free = *(char **)(block + RC_LINK_OFFSET(p->kind));
+    else {
+        block = p->fresh;
+        p->fresh += p->block_size;
+    }
+    size_t g = rc_grain_of(p, block);
+    p->live[g / 64] |= (uint64_t)1 << (g % 64);
+    p->used++;
+    h->bytes_in_use += p->block_size;
+    rc_mem_live(block, p->block_size, false);
+    return block;
+}
+
+/* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX)
+ * from a pool of `kind`; its bytes are undefined. NULL + ENOMEM. O(1): the
+ * common case neither fills nor starts using a pool. */
+static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
+    rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
+    if (RC_UNLIKELY(p == NULL || p->used == 0 || p->used + 1 == p->capacity))
+        return rc__pool_alloc_slow(h, kind, block_size);
+    return rc_pool_pop(h, p);
+}
+
+/* Marks a block dead: live bit, figures, poisoning. A dead object's rc_head
+ * (refcnt 0 and RC_F_DEAD, written by the caller) stays readable until the
+ * block is reused. */
+static inline void rc_pool_mark_dead(rc_heap *h, rc_pool *p, char *block) {
+    size_t g = rc_grain_of(p, block);
+    p->live[g / 64] &= ~((uint64_t)1 << (g % 64));
+    h->bytes_in_use -= p->block_size;
+    rc_mem_dead(block, p->block_size);
+    if (p->kind != RC_KIND_RAW)
+        rc_mem_word(block + RC_HEAD_OFFSET(p->kind));
+}
+
+/* Pushes a dead block on its pool's free list. */
+static inline void rc_pool_link(rc_pool *p, char *block) {
+    char *link = block + RC_LINK_OFFSET(p->kind);
+    rc_mem_word(link);
+    *(char **)link = p->free;
+    p->free = block;
+    p->used--;
+}
+
+/* Frees a pool block (live, of h). O(1): the common case neither empties
+ * nor un-fills a pool, and the heap is neither in debug mode nor dying. */
+static inline void rc_pool_free(rc_heap *h, char *block) {
+    rc_pool *p = rc_pool_of(block);
+    if (RC_UNLIKELY(h->debug || h->dying || p->used <= 1 || p->used == p->capacity)) {
+        rc__pool_free_slow(h, p, block);
+    } else {
+        rc_pool_mark_dead(h, p, block);
+        rc_pool_link(p, block);
+    }
+}
+
+
+/* Collector lists (gc.c's, inline for object.c's hot paths). prev's low bits
+ * may hold collector flags during a collection: masked, and kept. */
+static inline rc_gchead *rc_gc_prev(const rc_gchead *g) {
+    return (rc_gchead *)(g->prev & ~RC_GC_PREV_FLAGS);
+}
+static inline void rc_gc_set_prev(rc_gchead *g, const rc_gchead *p) {
+    g->prev = (g->prev & RC_GC_PREV_FLAGS) | (uintptr_t)p;
+}
+static inline void rc_gc_list_append(rc_gchead *node, rc_gchead *list) {
+    rc_gchead *last = rc_gc_prev(list);
+    rc_gc_set_prev(node, last);
+    node->next = (uintptr_t)list;
+    last->next = (uintptr_t)node;
+    list->prev = (uintptr_t)node;
+}
+static inline void rc_gc_list_remove(rc_gchead *node) {
+    rc_gchead *prev = rc_gc_prev(node), *next = (rc_gchead *)node->next;
+    prev->next = (uintptr_t)next;
+    rc_gc_set_prev(next, prev);
+    node->next = 0;
+}
+
+/* A new tracked object joins generation 0; first, if count0 passes its
+ * threshold, the automatic collection runs (the new object is not in it). */
+static inline void rc_gc_link(rc_heap *h, rc_gchead *g) {
+    rc_gcstate *gc = &h->gc;
+    if (RC_UNLIKELY(++gc->gen[0].count > gc->gen[0].threshold) && gc->enabled)
+        rc__gc_collect_auto(h);
+    g->prev = 0;
+    rc_gc_list_append(g, &gc->gen[0].head);
+}
+
+/* An object resurrected by its finalizer while dying joins generation 0
+ * again, without counting as an allocation. */
+static inline void rc_gc_retrack(rc_heap *h, rc_gchead *g) {
+    g->prev = 0;
+    rc_gc_list_append(g, &h->gc.gen[0].head);
+}
+
+/* A tracked object leaves whatever collector list holds it, if any. */
+static inline void rc_gc_unlink(rc_gchead *g) {
+    if (g->next)
+        rc_gc_list_remove(g);
+}
 
 #endif /* RCGC_INTERNAL_H */

@@ -86,8 +86,26 @@ static int64_t type_index(rc_heap *h, const rc_type *t) {
 
 /* ------------------------------------------------------------- creation */
 
-void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size, const char *file,
-                      int line, const char *func) {
+/* Zeroes n bytes (a multiple of 8, 8-aligned) of a small object. GCC turns
+ * memset with a run-time size into `rep stos`, whose start-up cost was a
+ * third of a small object's creation; plain stores are cheaper at this
+ * size (the empty asm keeps the loop from becoming that memset again). */
+static inline void zero_words(void *p, size_t n) {
+    uint64_t *w = p;
+    size_t i = 0, k = n / 8;
+    for (; i + 2 <= k; i += 2) {
+        w[i] = 0;
+        w[i + 1] = 0;
+        __asm__("");
+    }
+    if (i < k)
+        w[i] = 0;
+}
+
+/* Every creation call ends here (inlined into each, so none pays a chain
+ * of calls). */
+static inline void *new_object(rc_heap *h, const rc_type *type, size_t size, const char *file,
+                               int line, const char *func) {
     if (h == NULL || type == NULL || size == 0) {
         errno = EINVAL;
         return NULL;
@@ -101,12 +119,11 @@ void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size, const char *
     char *obj;
     if (size <= RC_SMALL_MAX - hdr) {
         size_t bs = (size + hdr + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1);
-        char *block = rc__pool_alloc(h, gc ? RC_KIND_GC : RC_KIND_PLAIN, bs);
+        char *block = rc_pool_alloc(h, gc ? RC_KIND_GC : RC_KIND_PLAIN, bs);
         if (block == NULL)
             return NULL;
-        h->bytes_in_use += bs;
         obj = block + hdr;
-        memset(obj, 0, bs - hdr);
+        zero_words(obj, bs - hdr);
         rc_head *hd = rc_head_of(obj);
         hd->refcnt = 1;
         hd->info = info;
@@ -118,26 +135,29 @@ void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size, const char *
     h->objects++;
     if (gc) {
         h->tracked++;
-        rc__gc_link(h, rc_gc_of(obj));
+        rc_gc_link(h, rc_gc_of(obj));
     }
     if (h->tracer)
         rc__trace_alloc(h, obj, size, file, line, func);
     return obj;
 }
 
+void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size, const char *file,
+                      int line, const char *func) {
+    return new_object(h, type, size, file, line, func);
+}
+
 void *rc_new_at(rc_heap *h, const rc_type *type, const char *file, int line, const char *func) {
-    if (type == NULL) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return rc_new_sized_at(h, type, type->size, file, line, func);
+    return new_object(h, type, type ? type->size : 0, file, line, func);
 }
 
 #undef rc_new
 #undef rc_new_sized
-void *rc_new(rc_heap *h, const rc_type *type) { return rc_new_at(h, type, NULL, 0, NULL); }
+void *rc_new(rc_heap *h, const rc_type *type) {
+    return new_object(h, type, type ? type->size : 0, NULL, 0, NULL);
+}
 void *rc_new_sized(rc_heap *h, const rc_type *type, size_t size) {
-    return rc_new_sized_at(h, type, size, NULL, 0, NULL);
+    return new_object(h, type, size, NULL, 0, NULL);
 }
 
 /* ------------------------------------------------------------ inspection */
@@ -211,7 +231,7 @@ static bool finalize_dying(rc_heap *h, const rc_type *t, void *obj) {
     if (--hd->refcnt == 0)
         return false;
     if ((hd->info & RC_F_GC) && rc_gc_of(obj)->next == 0)
-        rc__gc_retrack(h, rc_gc_of(obj));
+        rc_gc_retrack(h, rc_gc_of(obj));
     return true;
 }
 
@@ -231,11 +251,11 @@ static void free_object(rc_heap *h, void *obj) {
     if (hd->info & RC_F_LARGE)
         rc__large_free(h, obj);
     else
-        rc__pool_free(h, (char *)obj - ((hd->info & RC_F_GC) ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE));
+        rc_pool_free(h, (char *)obj - ((hd->info & RC_F_GC) ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE));
 }
 
 /* The whole death of an object whose count reached zero. */
-static void destroy(rc_heap *h, void *obj) {
+static inline void destroy(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     const rc_type *t = rc__type(h, hd);
     if (t->finalize && !(hd->info & RC_F_FINALIZED) && finalize_dying(h, t, obj))
@@ -246,7 +266,7 @@ static void destroy(rc_heap *h, void *obj) {
         hd->refcnt = 0;
     }
     if (hd->info & RC_F_GC) {
-        rc__gc_unlink(h, rc_gc_of(obj));
+        rc_gc_unlink(rc_gc_of(obj));
         rc__drop_references(t, obj);
     }
     if (t->release)
@@ -259,7 +279,7 @@ void rc__dealloc(void *obj) {
     rc_head *hd = rc_head_of(obj);
     if (h->dealloc_depth >= RC_DEALLOC_DEPTH && (hd->info & RC_F_GC)) {
         rc_gchead *g = rc_gc_of(obj);
-        rc__gc_unlink(h, g);
+        rc_gc_unlink(g);
         g->next = (uintptr_t)h->deferred;
         h->deferred = g;
         return;

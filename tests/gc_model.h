@@ -25,7 +25,9 @@
  * either are held and stored in slots like any object: the model knows when
  * each is cleared, which callbacks run (never that of a weak reference that
  * is garbage itself) and counts garbage weak references in rc_gc_collect's
- * result, as CPython does. Programs also freeze and unfreeze the heap, and
+ * result, as CPython does. Programs also freeze and unfreeze the heap, set
+ * RC_GC_DEBUG_SAVEALL (the garbage is then kept whole in the garbage list,
+ * its finalizers still run once) and clear the garbage list, and
  * get_referrers/get_referents are checked against the model. The type
  * callbacks check the collector's manners: traverse and clear never see a
  * released object, a finalizer sees all its referents alive (PEP 442: no
@@ -115,6 +117,7 @@ typedef struct gm_obj {
     uint8_t kind;
     int8_t gen;              /* 0..2, GM_FROZEN for a live node; -1 otherwise */
     bool alive, finalized, in_res;
+    bool in_garbage;         /* held by the collector's garbage list (SAVEALL) */
     bool loose_gen;          /* generation taken from the collector at next sync */
     bool early;              /* dies while the finalizers of a collection run */
     uint32_t seen;           /* sync stamp */
@@ -163,6 +166,8 @@ typedef struct gm_world {
     unsigned depth, max_depth;   /* nesting of deaths by reference counting */
     bool unordered;              /* a collection or teardown ran in this operation */
     /* the collector, as the model sees it */
+    bool saveall;            /* RC_GC_DEBUG_SAVEALL is set */
+    uint32_t ngarbage;       /* objects in the garbage list */
     long count[3];
     size_t long_lived_total, long_lived_pending;
     rc_gc_stats stats[3];
@@ -230,7 +235,8 @@ static void gm_expect_event(gm_world *w, int what, uint32_t id) {
     w->expect[w->nexpect++] = (uint64_t)what << 32 | id;
 }
 
-/* A collection re-entered from a finalizer or release finds nothing. */
+/* A collection re-entered from a finalizer, callback or release during a
+ * collection returns 0 and collects nothing. */
 static void gm_check_reentry(const char *who) {
     if (gm_w->collecting) {
         uint32_t starts = gm_w->starts;
@@ -291,25 +297,29 @@ static void gm_release(void *self) {
     gm_check_reentry("release");
 }
 
-/* Types: nodes by (clear, finalizer), then leaves by finalizer. */
+/* Types: nodes by (clear; no finalizer, one that logs or drops, one that
+ * resurrects), then leaves by finalizer. */
 #define GM_NODE_TYPE(name, clr, fin) {name, sizeof(gm_real), gm_traverse, clr, fin, gm_release}
 #define GM_LEAF_TYPE(name, fin) {name, 2 * sizeof(uint32_t), NULL, NULL, fin, gm_release}
 static const rc_type gm_types[9] = {
     GM_NODE_TYPE("node", NULL, NULL),
-    GM_NODE_TYPE("node_log", NULL, gm_finalize),
+    GM_NODE_TYPE("node_fin", NULL, gm_finalize),
     GM_NODE_TYPE("node_res", NULL, gm_finalize),
     GM_NODE_TYPE("cnode", gm_clear, NULL),
-    GM_NODE_TYPE("cnode_log", gm_clear, gm_finalize),
+    GM_NODE_TYPE("cnode_fin", gm_clear, gm_finalize),
     GM_NODE_TYPE("cnode_res", gm_clear, gm_finalize),
     GM_LEAF_TYPE("leaf", NULL),
-    GM_LEAF_TYPE("leaf_log", gm_finalize),
+    GM_LEAF_TYPE("leaf_fin", gm_finalize),
     GM_LEAF_TYPE("leaf_res", gm_finalize),
 };
 
 /* Whether p (a live rc object) is a node or leaf, not a weak reference. */
 static bool gm_is_ours(const void *p) {
     const rc_type *t = rc_type_of(p);
-    return t >= gm_types && t < gm_types + 9;
+    for (size_t i = 0; i < sizeof gm_types / sizeof gm_types[0]; i++)
+        if (t == &gm_types[i])
+            return true;
+    return false;
 }
 
 /* The model entry of any object the collector hands us: ours are checked
@@ -602,6 +612,18 @@ static long gm_model_collect(gm_world *w, int g) {
         else
             dead[ndead++] = id;
     }
+    w->stats[g].collections++;
+    w->stats[g].collected += (size_t)ndead;
+    if (w->saveall) {
+        /* SAVEALL: the garbage is kept, whole, in the garbage list */
+        for (long i = 0; i < ndead; i++) {
+            w->obj[dead[i]].gen = (int8_t)older;
+            w->obj[dead[i]].rc++;
+            w->obj[dead[i]].in_garbage = true;
+        }
+        w->ngarbage += (uint32_t)ndead;
+        return ndead;
+    }
     for (long i = 0; i < ndead; i++)
         gm_model_free(w, dead[i]);
     for (long i = 0; i < ndead; i++) {
@@ -613,8 +635,6 @@ static long gm_model_collect(gm_world *w, int g) {
                 gm_model_decref(w, t);
         }
     }
-    w->stats[g].collections++;
-    w->stats[g].collected += (size_t)ndead;
     return ndead;
 }
 
@@ -632,7 +652,7 @@ static int gm_auto_generation(const gm_world *w) {
 
 /* ------------------------------------------ syncing with the collector */
 
-typedef struct gm_sync { gm_world *w; int gen; uint32_t n; } gm_sync;
+typedef struct gm_sync { gm_world *w; int gen; } gm_sync;
 
 static int gm_sync_one(void *p, void *arg) {
     gm_sync *sy = arg;
@@ -655,7 +675,6 @@ static int gm_sync_one(void *p, void *arg) {
         o->gen = (int8_t)sy->gen;
     }
     o->loose_gen = false;
-    sy->n++;
     return 0;
 }
 
@@ -664,7 +683,7 @@ static int gm_sync_one(void *p, void *arg) {
 static void gm_sync_generations(gm_world *w) {
     w->stamp++;
     for (int g = 0; g < 3; g++) {
-        gm_sync sy = {w, g, 0};
+        gm_sync sy = {w, g};
         GM_CHECK(rc_gc_get_objects(w->h, g, gm_sync_one, &sy) == 0, "get_objects failed");
     }
     size_t frozen = 0;
@@ -875,6 +894,8 @@ static void gm_check_state(gm_world *w) {
     for (uint32_t i = 0; i < w->nres; i++)
         inres += gm_of(w->res[i], "the resurrected list")->in_res;
     GM_CHECK(inres == w->nres, "an object in the resurrected list was not resurrected");
+    GM_CHECK(rc_gc_garbage_count(w->h) == w->ngarbage, "garbage list of %zu, the model %u",
+             rc_gc_garbage_count(w->h), w->ngarbage);
     if (w->nalive)
         gm_check_walks(w, (int32_t)w->alive[w->op % w->nalive]);
     rc_heap_stats hs;
@@ -1018,6 +1039,43 @@ static void gm_freeze(gm_world *w, bool freeze) {
     }
 }
 
+/* RC_GC_DEBUG_SAVEALL on or off. */
+static void gm_saveall(gm_world *w, bool on) {
+    w->saveall = on;
+    rc_gc_set_debug(w->h, on ? RC_GC_DEBUG_SAVEALL : 0);
+}
+
+typedef struct gm_walk_garbage { gm_world *w; uint32_t n; } gm_walk_garbage;
+
+static int gm_garbage_one(void *p, void *arg) {
+    gm_walk_garbage *wg = arg;
+    gm_obj *o = gm_find(wg->w, p, "rc_gc_garbage");
+    GM_CHECK(o && o->alive && o->in_garbage, "rc_gc_garbage reports %p", p);
+    wg->n++;
+    return 0;
+}
+
+/* The garbage list holds what the model says; rc_gc_garbage_clear drops
+ * its references (the objects stay, cyclic garbage again). */
+static void gm_garbage_clear(gm_world *w) {
+    gm_walk_garbage wg = {w, 0};
+    GM_CHECK(rc_gc_garbage(w->h, gm_garbage_one, &wg) == 0, "rc_gc_garbage failed");
+    GM_CHECK(wg.n == w->ngarbage && rc_gc_garbage_count(w->h) == w->ngarbage,
+             "garbage list of %u (count %zu), the model %u", wg.n, rc_gc_garbage_count(w->h),
+             w->ngarbage);
+    rc_gc_garbage_clear(w->h);
+    int32_t *held = w->garbage;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->nalive; i++)
+        if (w->obj[w->alive[i]].in_garbage)
+            held[n++] = (int32_t)w->alive[i];
+    for (uint32_t k = 0; k < n; k++) {
+        w->obj[held[k]].in_garbage = false;
+        gm_model_decref(w, held[k]);
+    }
+    w->ngarbage = 0;
+}
+
 static void gm_collect(gm_world *w, int g) {
     uint32_t starts = w->starts;
     w->want_gen = g;
@@ -1060,7 +1118,7 @@ static int gm_root_index(gm_world *w, unsigned b) {
 enum gm_op {
     GM_OP_NEW, GM_OP_LINK, GM_OP_UNLINK, GM_OP_DROP, GM_OP_DUP, GM_OP_LOAD, GM_OP_COLLECT,
     GM_OP_COLLECT_FULL, GM_OP_POP_RESURRECTED, GM_OP_CHAIN, GM_OP_RING, GM_OP_DROP_ALL,
-    GM_OP_FREEZE, GM_OP_WEAKREF, GM_OP_WEAKREF_GET,
+    GM_OP_FREEZE, GM_OP_WEAKREF, GM_OP_WEAKREF_GET, GM_OP_SAVEALL,
 };
 
 /* An operation's first byte, modulo 40, picks it with these odds. */
@@ -1071,7 +1129,7 @@ static const uint8_t gm_ops[40] = {
     GM_OP_LOAD, GM_OP_LOAD, GM_OP_COLLECT, GM_OP_COLLECT, GM_OP_COLLECT,
     GM_OP_POP_RESURRECTED, GM_OP_CHAIN, GM_OP_RING, GM_OP_DROP_ALL, GM_OP_COLLECT_FULL,
     GM_OP_FREEZE, GM_OP_WEAKREF, GM_OP_WEAKREF, GM_OP_WEAKREF, GM_OP_WEAKREF_GET,
-    GM_OP_WEAKREF_GET, GM_OP_LINK, GM_OP_LINK, GM_OP_LINK,
+    GM_OP_WEAKREF_GET, GM_OP_LINK, GM_OP_LINK, GM_OP_SAVEALL,
 };
 
 /* Runs one operation read from rd: an operation byte, then three operands
@@ -1155,11 +1213,19 @@ static void gm_step(gm_world *w, gm_reader *rd) {
             gm_weakref(w, ida, b & 3);
         }
         break;
-    default: /* GM_OP_WEAKREF_GET */
+    case GM_OP_WEAKREF_GET:
         if (kind & GM_WEAKREF) {
             snprintf(what, n, "get weakref #%d", ida);
             gm_check_weakref(w, ida);
         }
+        break;
+    default: /* GM_OP_SAVEALL */
+        snprintf(what, n, "%s", b % 4 == 0 ? "saveall on" : b % 4 == 1 ? "saveall off"
+                                                                          : "garbage clear");
+        if (b % 4 < 2)
+            gm_saveall(w, b % 4 == 0);
+        else
+            gm_garbage_clear(w);
         break;
     }
     if (w->cfg.trace)
@@ -1176,6 +1242,8 @@ static void gm_step(gm_world *w, gm_reader *rd) {
 static void gm_finish(gm_world *w) {
     if (!w->cfg.leak) {
         snprintf(w->what, sizeof w->what, "cleanup");
+        gm_saveall(w, false);
+        gm_garbage_clear(w);
         gm_freeze(w, false);
         for (unsigned round = 0; w->nalive > 0; round++) {
             GM_CHECK(round <= GM_MAX_OBJECTS, "objects survive every collection");
@@ -1189,6 +1257,11 @@ static void gm_finish(gm_world *w) {
         gm_check_state(w);
     }
     snprintf(w->what, sizeof w->what, "rc_heap_free");
+    if (w->cfg.leak) { /* what rc_heap_free does with the garbage list is its own business */
+        gm_saveall(w, false);
+        gm_garbage_clear(w);
+        gm_check_events(w);
+    }
     GM_CHECK(rc_gc_callback_remove(w->h, gm_gc_callback, w) == 0, "callback_remove failed");
     long left = 0;
     if (w->cfg.leak) {

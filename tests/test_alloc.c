@@ -158,9 +158,9 @@ START_TEST(pool_lookup) {
         ck_assert_uint_eq(p->block_size, size < 16 ? 16 : round16(size));
         ck_assert((char *)raw >= (char *)p + sizeof *p);
         ck_assert(raw < p->end);
-        ck_assert(rc__pool_block_live(p, raw));
+        ck_assert(rc_pool_block_live(p, raw));
         rc_free(h, raw);
-        ck_assert(!rc__pool_block_live(p, raw));
+        ck_assert(!rc_pool_block_live(p, raw));
     }
     for (size_t size = 1; size + 24 <= RC_SMALL_MAX; size += 8) {
         for (int k = 0; k < 2; k++) {
@@ -171,7 +171,7 @@ START_TEST(pool_lookup) {
             ck_assert_ptr_eq(p->heap, h);
             ck_assert_uint_eq(p->kind, k ? RC_KIND_GC : RC_KIND_PLAIN);
             ck_assert_uint_eq(p->block_size, rc_sizeof(o));
-            ck_assert(rc__pool_block_live(p, block));
+            ck_assert(rc_pool_block_live(p, block));
             ck_assert_ptr_eq(rc_heap_of(o), h);
             rc_decref(o);
         }

@@ -175,12 +175,12 @@ static void differential(const char *profile, unsigned long seed, unsigned long 
 
 /* Mixed programs: cycles, leaves, weak references, a third of the nodes
  * with finalizers. */
-START_TEST(random_programs) { differential("mixed", 1, 300); }
+START_TEST(random_programs) { differential("mixed", 1, 500); }
 END_TEST
 
 /* Most nodes have finalizers (logging, resurrecting, dropping a slot), more
  * weak references and pops of the resurrected list. */
-START_TEST(finalizer_programs) { differential("finalizers", 2, 300); }
+START_TEST(finalizer_programs) { differential("finalizers", 2, 500); }
 END_TEST
 
 Suite *test_suite(void) {

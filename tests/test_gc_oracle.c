@@ -11,8 +11,8 @@
  * rc_gc_collect returned the model's count of unreachable objects; ASan (in
  * `make test`) sees that nothing live or dead is touched wrongly.
  *
- * Environment: RCGC_ORACLE_ROUNDS=n runs n rounds per test (default 600 or
- * 700, a few seconds under ASan), RCGC_ORACLE_SEED=s starts at seed s,
+ * Environment: RCGC_ORACLE_ROUNDS=n runs n rounds per test (default 800 or
+ * 1500, a few seconds under ASan), RCGC_ORACLE_SEED=s starts at seed s,
  * RCGC_ORACLE_TRACE=1 prints every operation. A failing program is saved
  * (path in the message) in the fuzz target's format: `fuzz_gc FILE`, or
  * replay_fuzz_gc on a directory holding it, runs it again.
@@ -104,7 +104,7 @@ static unsigned long rounds_for(unsigned long fallback) {
 /* Random graphs, explicit collections only: exact counts for every generation. */
 START_TEST(random_graphs) {
     program_shape shape = {.flags_set = 0, .flags_clear = 1 | 6, .ops = 160, .chain_percent = 0};
-    run_rounds(&shape, rounds_for(700));
+    run_rounds(&shape, rounds_for(1500));
 }
 END_TEST
 
@@ -112,7 +112,7 @@ END_TEST
  * rules say, on the generation they pick, and finds what the model finds. */
 START_TEST(automatic_collections) {
     program_shape shape = {.flags_set = 1, .flags_clear = 6, .ops = 160, .chain_percent = 0};
-    run_rounds(&shape, rounds_for(700));
+    run_rounds(&shape, rounds_for(1500));
 }
 END_TEST
 
@@ -120,7 +120,7 @@ END_TEST
  * recursion limit) with finalizers and resurrection along them. */
 START_TEST(chains_and_rings) {
     program_shape shape = {.flags_set = 0, .flags_clear = 6, .ops = 60, .chain_percent = 25};
-    run_rounds(&shape, rounds_for(600));
+    run_rounds(&shape, rounds_for(800));
 }
 END_TEST
 
@@ -128,7 +128,7 @@ END_TEST
  * what is left once, releases everything and returns the leak count. */
 START_TEST(teardown_with_leaks) {
     program_shape shape = {.flags_set = 6, .flags_clear = 0, .ops = 80, .chain_percent = 5};
-    run_rounds(&shape, rounds_for(600));
+    run_rounds(&shape, rounds_for(800));
 }
 END_TEST
 

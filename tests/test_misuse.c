@@ -234,9 +234,9 @@ END_TEST
 /* Copies n bytes of a freed (poisoned) region for inspection, then poisons
  * it again. */
 static void peek(void *p, size_t n, unsigned char *out) {
-    rc__mem_live(p, n, true);
+    rc_mem_live(p, n, true);
     memcpy(out, p, n);
-    rc__mem_dead(p, n);
+    rc_mem_dead(p, n);
 }
 
 /* The first byte of b[from..to) that is not 0xDB, or to. */
@@ -330,10 +330,10 @@ START_TEST(tools_see_freed_blocks) {
     rc_free(h, gone);
     rc_decref(dead);
     rc_pool *p = rc_pool_of(keep);
-    ck_assert(rc__pool_block_live(p, keep));
-    ck_assert(!rc__pool_block_live(p, gone));
-    ck_assert(rc__pool_block_live(rc_pool_of(o), (char *)o - RC_GC_HEAD_SIZE));
-    ck_assert(!rc__pool_block_live(rc_pool_of(dead), (char *)dead - RC_GC_HEAD_SIZE));
+    ck_assert(rc_pool_block_live(p, keep));
+    ck_assert(!rc_pool_block_live(p, gone));
+    ck_assert(rc_pool_block_live(rc_pool_of(o), (char *)o - RC_GC_HEAD_SIZE));
+    ck_assert(!rc_pool_block_live(rc_pool_of(dead), (char *)dead - RC_GC_HEAD_SIZE));
 #ifdef TEST_ASAN
     ck_assert(!__asan_region_is_poisoned(keep, 64));
     ck_assert(!__asan_region_is_poisoned(o, sizeof *o));

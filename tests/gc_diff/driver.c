@@ -7,10 +7,12 @@
  * The objects mirror run.py's classes: a node is a tracked object with four
  * slots whose clear logs its death before dropping the slots in order (as
  * CPython's clear_slots meets the node's tag first); a finalizer logs
- * and, by mode, resurrects the node into G, clears its slot 0 or runs a full
- * collection; a leaf is an untracked object whose release logs its death;
- * weak references are rcgc's, with a callback that logs the weak reference's
- * id and may empty the handle holding it (its argument encodes both).
+ * and, by mode, logs what the weak references in handles return, resurrects
+ * the node into G, clears its slot 0 or runs a full collection; a leaf is an
+ * untracked object whose release logs its death; weak references are rcgc's,
+ * with a callback that logs the weak reference's id and what the weak
+ * references in handles return, and may empty the handle holding it (its
+ * argument encodes both).
  *
  * Usage: driver FILE. Each program runs on a fresh heap with automatic
  * collection off; what a program leaves is freed silently by rc_heap_free.
@@ -30,7 +32,7 @@
 
 typedef struct node {
     long nid;
-    int mode;   /* 0 none, 1 finalizer logs, 2 resurrects, 3 clears slot 0, 4 collects */
+    int mode;   /* 0 none; finalizer 1 logs the view, 2 resurrects, 3 clears slot 0, 4 collects */
     bool died;  /* its death was logged (clear may run twice) */
     void *slot[SLOTS];
 } node;
@@ -67,6 +69,23 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool is_node(const void *p);
+static bool is_weakref(const void *p);
+
+/* Logs what each weak reference held in a handle returns now. */
+static void log_view(void) {
+    for (int h = 0; h < HANDLES; h++) {
+        if (!is_weakref(handle[h]))
+            continue;
+        node *target = rc_weakref_get(handle[h]);
+        if (target)
+            logf_event("see %d %ld", h, target->nid);
+        else
+            logf_event("see %d none", h);
+        rc_decref(target);
+    }
+}
+
 static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
     node *n = self;
     for (int s = 0; s < SLOTS; s++)
@@ -86,7 +105,9 @@ static void node_clear(void *self) {
 static void node_finalize(void *self) {
     node *n = self;
     logf_event("fin %ld", n->nid);
-    if (n->mode == 2) {
+    if (n->mode == 1) {
+        log_view();
+    } else if (n->mode == 2) {
         if (nresurrected == MAX_RESURRECTED) {
             fprintf(stderr, "driver: G is full\n");
             exit(2);
@@ -110,6 +131,7 @@ static const rc_type fnode_type = {"FNode", sizeof(node), node_traverse, node_cl
                                    node_finalize, NULL};
 static const rc_type leaf_type = {"leaf", sizeof(leaf), NULL, NULL, NULL, leaf_release};
 
+/* A node, a leaf, or else a weak reference: the three kinds a handle holds. */
 static bool is_node(const void *p) {
     return p && (rc_type_of(p) == &node_type || rc_type_of(p) == &fnode_type);
 }
@@ -121,6 +143,7 @@ static bool is_weakref(const void *p) {
 static void on_callback(rc_weakref *ref, void *arg) {
     long code = (long)(intptr_t)arg, h = code % 16;
     logf_event("cb %ld", code / 16);
+    log_view();
     if (h < HANDLES && handle[h] == ref)
         RC_CLEAR(handle[h]);
 }

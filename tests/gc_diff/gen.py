@@ -6,7 +6,8 @@ and by driver.c on rcgc. Handles 0..HANDLES-1 are the program's variables
 (its roots); ids name objects in the event log. Operations:
 
     new H ID MODE     H = a new node (4 slots); MODE 0: no finalizer, 1: a
-                      finalizer that logs, 2: one that also resurrects the
+                      finalizer that logs, with what the weak references in
+                      handles return, 2: one that logs and resurrects the
                       node into the global list G, 3: one that also clears
                       the node's slot 0, 4: one that also runs a full
                       collection and logs "inner N" (0 during a collection)

@@ -12,6 +12,10 @@ is the operation's line number within the program (1 = first operation):
     inner N           a finalizer's gc.collect() returned N; the events of
                       that collection come just before, sorted
     cb ID             the callback of weak reference ID ran
+    see H ID|none     what weak reference H returned, for every handle H
+                      holding one, seen from each callback and from the
+                      finalizers that only log (mode 1): in a collection,
+                      every weak reference to its garbage is already clear
     death ID          node or leaf ID died (its references were dropped)
     get H ID|none     what weak reference H returned
     collect G -> N    gc.collect(G) returned N
@@ -78,12 +82,23 @@ class Node:
     __slots__ = ("__weakref__", "_tag", "fm", "nid", "s0", "s1", "s2", "s3")
 
 
+def log_view():
+    """Logs what each weak reference held in a handle returns now."""
+    for h, ref in enumerate(R):
+        if isinstance(ref, weakref.ref):
+            target = ref()
+            LOG.append("see %d %s" % (h, "none" if target is None else target.nid))
+            del target
+
+
 class FNode(Node):
     __slots__ = ()
 
     def __del__(self):
         LOG.append("fin %d" % self.nid)
-        if self.fm == 2:
+        if self.fm == 1:
+            log_view()
+        elif self.fm == 2:
             G.append(self)
         elif self.fm == 3:
             self.s0 = None
@@ -100,6 +115,7 @@ class WR(weakref.ref):
 
 def on_callback(ref):
     LOG.append("cb %d" % ref.wid)
+    log_view()
     if ref.handle >= 0 and R[ref.handle] is ref:
         R[ref.handle] = None
 
@@ -203,6 +219,12 @@ def run(text, out):
 
 
 def main():
+    # PEP 442 finalizers and gc.collect() counting only what finalizers did
+    # not resurrect: 3.9; three generations: up to 3.13 (3.14's incremental
+    # collector gives collect(1) another meaning).
+    if sys.implementation.name != "cpython" or not (3, 9) <= sys.version_info[:2] <= (3, 13):
+        sys.exit("run.py needs CPython 3.9 to 3.13, not %s %s"
+                 % (sys.implementation.name, sys.version.split()[0]))
     gc.disable()
     args = sys.argv[1:]
     if args and not args[0].startswith("--"):
