@@ -491,14 +491,9 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, size_t n, rc_gchea
 
 /* ------------------------------------------------------------- debugging */
 
-static const char *type_name(const rc_heap *h, const void *obj) {
-    const char *name = rc__type(h, rc_head_of(obj))->name;
-    return name ? name : "object";
-}
-
 static void log_objects(rc_heap *h, const char *what, rc_gchead *list) {
     for (rc_gchead *g = gc_next(list); g != list; g = gc_next(g))
-        rc__gc_logf(h, "gc: %s <%s %p>", what, type_name(h, obj_of(g)), obj_of(g));
+        rc__gc_logf(h, "gc: %s <%s %p>", what, rc__type_name(h, obj_of(g)), obj_of(g));
 }
 
 static void log_generations(rc_heap *h) {

@@ -161,7 +161,7 @@ typedef struct gather {
 
 static void log_leak(void *obj, void *arg) {
     rc_heap *h = arg;
-    rc__gc_logf(h, "gc: uncollectable <%s %p>", rc__type(h, rc_head_of(obj))->name, obj);
+    rc__gc_logf(h, "gc: uncollectable <%s %p>", rc__type_name(h, obj), obj);
 }
 
 /* Collects live objects whose finalizer has not run, up to the array's room. */

@@ -284,6 +284,7 @@ RC_INTERNAL void rc__mem_init(void);
 /* object.c */
 RC_INTERNAL void rc__dealloc(void *obj);
 RC_INTERNAL const rc_type *rc__type(const rc_heap *h, const rc_head *head);
+RC_INTERNAL const char *rc__type_name(const rc_heap *h, const void *obj);
 /* Misuse: prints "rcgc: fatal: <call> <what> <type 0xaddr>" (and where the
  * object was allocated, when traced) to stderr, then abort(). */
 RC_INTERNAL _Noreturn void rc__fatal(const char *call, const char *what, const void *obj);

@@ -39,10 +39,7 @@ static rc_heap *heap_of(const void *obj) {
 
 void rc__fatal(const char *call, const char *what, const void *obj) {
     rc_heap *h = heap_of(obj);
-    const rc_head *hd = rc_head_of(obj);
-    uint32_t idx = hd->info >> RC_TYPE_SHIFT;
-    const char *name = idx < h->ntypes && h->types[idx]->name ? h->types[idx]->name : "object";
-    report(call, what, name, obj, h);
+    report(call, what, rc__type_name(h, obj), obj, h);
 }
 
 void rc__fatal_ptr(const char *call, const char *what, const void *ptr) {
@@ -53,6 +50,14 @@ void rc__fatal_ptr(const char *call, const char *what, const void *ptr) {
 
 const rc_type *rc__type(const rc_heap *h, const rc_head *head) {
     return h->types[head->info >> RC_TYPE_SHIFT];
+}
+
+/* The name reports show for obj's type ("object" when it has none). Safe
+ * on a dead object whose header is still readable. */
+const char *rc__type_name(const rc_heap *h, const void *obj) {
+    uint32_t idx = rc_head_of(obj)->info >> RC_TYPE_SHIFT;
+    const char *name = idx < h->ntypes ? h->types[idx]->name : NULL;
+    return name ? name : "object";
 }
 
 /* The heap's index for type t, registering it on first use; -1 + ENOMEM. */
