@@ -227,17 +227,20 @@ void rc__drop_references(const rc_type *t, void *obj) {
 }
 
 /* Runs the finalizer of a dying object with the object alive again; true
- * when the finalizer resurrected it (stored a new reference somewhere). */
+ * when the finalizer resurrected it (stored a new reference somewhere). As
+ * CPython's subtype_dealloc does, a tracked object first moves to the end
+ * of generation 0 (without counting as an allocation), so a resurrected
+ * object is young again and a frozen one leaves the permanent generation. */
 static bool finalize_dying(rc_heap *h, const rc_type *t, void *obj) {
     rc_head *hd = rc_head_of(obj);
+    if (hd->info & RC_F_GC) {
+        rc_gc_unlink(rc_gc_of(obj));
+        rc_gc_retrack(h, rc_gc_of(obj));
+    }
     hd->info |= RC_F_FINALIZED;
     hd->refcnt = 1;
     t->finalize(obj);
-    if (--hd->refcnt == 0)
-        return false;
-    if ((hd->info & RC_F_GC) && rc_gc_of(obj)->next == 0)
-        rc_gc_retrack(h, rc_gc_of(obj));
-    return true;
+    return --hd->refcnt != 0;
 }
 
 /* Gives a dead object's memory back; its rc_head stays readable as dead. */
