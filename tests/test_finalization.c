@@ -9,6 +9,7 @@
  * The legacy (tp_del) tests have no counterpart: C types have no tp_del.
  */
 #include "check_main.h"
+#include "test_support.h"
 
 #include <rcgc.h>
 
@@ -252,7 +253,6 @@ static void check_chain(const char *kinds, long first, long second) {
     ck_assert_int_eq(nsurvivors, 0);
     for (int i = 0; i < n; i++)
         rc_decref(wrs[i]);
-
 }
 
 /* CycleChainFinalizationTest.test_homogenous */
@@ -288,28 +288,31 @@ END_TEST
 START_TEST(test_heterogenous_resurrect_three) { check_chain("RRPPSS", 0, 6); }
 END_TEST
 
-static void add(Suite *s, TCase *tc, const TTest *fn) {
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, fn);
-    suite_add_tcase(s, tc);
-}
-
 Suite *test_suite(void) {
     Suite *s = suite_create("finalization");
-    add(s, tcase_create("simple"), test_simple);
-    add(s, tcase_create("simple_resurrect"), test_simple_resurrect);
-    add(s, tcase_create("non_gc"), test_non_gc);
-    add(s, tcase_create("non_gc_resurrect"), test_non_gc_resurrect);
-    add(s, tcase_create("self_cycle_simple"), test_self_cycle_simple);
-    add(s, tcase_create("self_cycle_resurrect"), test_self_cycle_resurrect);
-    add(s, tcase_create("self_cycle_suicide"), test_self_cycle_suicide);
-    add(s, tcase_create("homogenous"), test_homogenous);
-    add(s, tcase_create("homogenous_resurrect"), test_homogenous_resurrect);
-    add(s, tcase_create("homogenous_suicidal"), test_homogenous_suicidal);
-    add(s, tcase_create("heterogenous_suicidal_one"), test_heterogenous_suicidal_one);
-    add(s, tcase_create("heterogenous_suicidal_two"), test_heterogenous_suicidal_two);
-    add(s, tcase_create("heterogenous_resurrect_one"), test_heterogenous_resurrect_one);
-    add(s, tcase_create("heterogenous_resurrect_two"), test_heterogenous_resurrect_two);
-    add(s, tcase_create("heterogenous_resurrect_three"), test_heterogenous_resurrect_three);
+    add_case_fixture(s, tcase_create("simple"), test_simple, setup, teardown);
+    add_case_fixture(s, tcase_create("simple_resurrect"), test_simple_resurrect, setup, teardown);
+    add_case_fixture(s, tcase_create("non_gc"), test_non_gc, setup, teardown);
+    add_case_fixture(s, tcase_create("non_gc_resurrect"), test_non_gc_resurrect, setup, teardown);
+    add_case_fixture(s, tcase_create("self_cycle_simple"), test_self_cycle_simple, setup, teardown);
+    add_case_fixture(s, tcase_create("self_cycle_resurrect"), test_self_cycle_resurrect,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("self_cycle_suicide"), test_self_cycle_suicide,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("homogenous"), test_homogenous, setup, teardown);
+    add_case_fixture(s, tcase_create("homogenous_resurrect"), test_homogenous_resurrect,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("homogenous_suicidal"), test_homogenous_suicidal,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("heterogenous_suicidal_one"), test_heterogenous_suicidal_one,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("heterogenous_suicidal_two"), test_heterogenous_suicidal_two,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("heterogenous_resurrect_one"), test_heterogenous_resurrect_one,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("heterogenous_resurrect_two"), test_heterogenous_resurrect_two,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("heterogenous_resurrect_three"),
+                     test_heterogenous_resurrect_three, setup, teardown);
     return s;
 }

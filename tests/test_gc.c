@@ -9,6 +9,7 @@
  * log lines, callbacks, freeze, SAVEALL, walks, heap teardown.
  */
 #include "check_main.h"
+#include "test_support.h"
 
 #include <rcgc.h>
 
@@ -729,17 +730,26 @@ static void detector_init(detector *d) {
     d->wr = rc_weakref_new(n, gc_happened, d);
 }
 
-/* Allocates junk until an automatic collection happened; ouch stays empty
- * until then. */
-static void until_gc(detector *d, node **junk, int *njunk) {
-    for (int i = 1; !d->happened; i++) {
+/* Allocates junk until a GC_Detector saw an automatic collection; ouch
+ * stays empty until then, and after it holds the one NULL that c2wr gave
+ * the callback or finalizer run in that collection. */
+static void until_gc_expect_ouch_null(void) {
+    nouch = 0;
+    detector d;
+    detector_init(&d);
+    node *junk = NULL;
+    for (int i = 1; !d.happened; i++) {
         ck_assert_int_le(i, 10000);
         ck_assert_int_eq(nouch, 0);
         node *j = make();
-        j->a = *junk;
-        *junk = j;
-        ++*njunk;
+        j->a = junk;
+        junk = j;
     }
+    ck_assert_int_eq(nouch, 1);
+    ck_assert_ptr_null(ouch[0]);
+    rc_gc_disable(H);
+    rc_decref(junk);
+    rc_decref(d.wr);
 }
 
 static rc_weakref *c2wr;
@@ -766,19 +776,9 @@ START_TEST(test_bug1055820c) {
     rc_weakref *c0wr = rc_weakref_new(c0, c0_callback, NULL);
     rc_decref(c1);
     rc_decref(c2);
-    nouch = 0;
-    detector d;
-    detector_init(&d);
-    node *junk = NULL;
-    int njunk = 0;
-    until_gc(&d, &junk, &njunk);
-    ck_assert_int_eq(nouch, 1);
-    ck_assert_ptr_null(ouch[0]);
-    rc_gc_disable(H);
-    rc_decref(junk);
+    until_gc_expect_ouch_null();
     rc_decref(c0wr);
     rc_decref(c2wr);
-    rc_decref(d.wr);
 }
 END_TEST
 
@@ -805,18 +805,8 @@ START_TEST(test_bug1055820d) {
     c2wr = rc_weakref_new(c2, NULL, NULL);
     rc_decref(c1);
     rc_decref(c2);
-    nouch = 0;
-    detector d;
-    detector_init(&d);
-    node *junk = NULL;
-    int njunk = 0;
-    until_gc(&d, &junk, &njunk);
-    ck_assert_int_eq(nouch, 1);
-    ck_assert_ptr_null(ouch[0]);
-    rc_gc_disable(H);
-    rc_decref(junk);
+    until_gc_expect_ouch_null();
     rc_decref(c2wr);
-    rc_decref(d.wr);
 }
 END_TEST
 
@@ -1099,36 +1089,20 @@ START_TEST(test_callbacks_add_remove) {
 }
 END_TEST
 
-/* An allocator that fails when its budget is exhausted (-1: never). */
-static long budget = -1;
-
-static void *failing_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
-    (void)ud;
-    (void)old_size;
-    if (new_size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    if (budget == 0)
-        return NULL;
-    if (budget > 0)
-        budget--;
-    return realloc(ptr, new_size);
-}
-
 /* Growing the callback list: -1 + ENOMEM, the list as it was. */
 START_TEST(test_callbacks_enomem) {
-    rc_heap *h = rc_heap_new_with(failing_alloc, NULL);
-    budget = 0;
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    c.limit = 1; /* every request fails until the limit is lifted */
     errno = 0;
     ck_assert_int_eq(rc_gc_callback_add(h, cb_record, (void *)1), -1);
     ck_assert_int_eq(errno, ENOMEM);
-    budget = -1;
+    c.limit = 0;
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(rc_gc_callback_add(h, cb_record, (void *)1), 0);
-    budget = 0;
+    c.limit = 1;
     ck_assert_int_eq(rc_gc_callback_add(h, cb_record, (void *)2), -1);
-    budget = -1;
+    c.limit = 0;
     rc_gc_collect(h, 0);
     ck_assert_int_eq(nvisits, 8);
     ck_assert_uint_eq(rc_heap_free(h), 0);
@@ -1143,17 +1117,18 @@ static void count_finalize(void *self) { (void)self; fin_calls++; }
 
 START_TEST(test_saveall_enomem) {
     static const rc_type f = {"f", sizeof(node), node_traverse, NULL, count_finalize, NULL};
-    rc_heap *h = rc_heap_new_with(failing_alloc, NULL);
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
     rc_gc_disable(h);
     rc_gc_set_debug(h, RC_GC_DEBUG_SAVEALL);
     node *x = rc_new(h, &f);
     x->a = rc_incref(x);
     rc_decref(x);
-    budget = 0;
+    c.limit = 1; /* every request fails until the limit is lifted */
     errno = 0;
     ck_assert_int_eq(rc_gc_collect(h, 0), -1);
     ck_assert_int_eq(errno, ENOMEM);
-    budget = -1;
+    c.limit = 0;
     ck_assert_int_eq(fin_calls, 1);
     ck_assert_uint_eq(rc_gc_garbage_count(h), 0);
     ck_assert_ptr_eq(x->a, x); /* not cleared */
@@ -1416,61 +1391,72 @@ START_TEST(test_survivors_move_up) {
 }
 END_TEST
 
-static void add(Suite *s, TCase *tc, const TTest *fn) {
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, fn);
-    suite_add_tcase(s, tc);
-}
-
 Suite *test_suite(void) {
     Suite *s = suite_create("gc");
-    add(s, tcase_create("list"), test_list);
-    add(s, tcase_create("tuple"), test_tuple);
-    add(s, tcase_create("saveall"), test_saveall);
-    add(s, tcase_create("del"), test_del);
-    add(s, tcase_create("get_count"), test_get_count);
-    add(s, tcase_create("collect_generations"), test_collect_generations);
-    add(s, tcase_create("trashcan"), test_trashcan);
-    add(s, tcase_create("boom"), test_boom);
-    add(s, tcase_create("get_referents"), test_get_referents);
-    add(s, tcase_create("is_tracked"), test_is_tracked);
-    add(s, tcase_create("is_finalized"), test_is_finalized);
-    add(s, tcase_create("bug1055820b"), test_bug1055820b);
-    add(s, tcase_create("bug21435"), test_bug21435);
-    add(s, tcase_create("get_stats"), test_get_stats);
-    add(s, tcase_create("freeze"), test_freeze);
-    add(s, tcase_create("get_objects"), test_get_objects);
-    add(s, tcase_create("get_objects_arguments"), test_get_objects_arguments);
-    add(s, tcase_create("resurrection_only_once"), test_resurrection_only_happens_once_per_object);
-    add(s, tcase_create("resurrection_is_transitive"), test_resurrection_is_transitive);
-    add(s, tcase_create("resurrection_does_not_block_cleanup"),
-        test_resurrection_does_not_block_cleanup_of_other_objects);
-    add(s, tcase_create("trash_weakref_clear"), test_trash_weakref_clear);
-    add(s, tcase_create("callbacks_collect"), test_callbacks_collect);
-    add(s, tcase_create("callbacks_collect_generation"), test_callbacks_collect_generation);
-    add(s, tcase_create("callbacks_collect_garbage"), test_callbacks_collect_garbage);
-    add(s, tcase_create("refcount_errors"), test_refcount_errors);
-    add(s, tcase_create("bug1055820c"), test_bug1055820c);
-    add(s, tcase_create("bug1055820d"), test_bug1055820d);
-    add(s, tcase_create("collect_einval"), test_collect_einval);
-    add(s, tcase_create("collect_reentrant"), test_collect_reentrant);
-    add(s, tcase_create("disabled_and_threshold0"), test_disabled_and_threshold0);
-    add(s, tcase_create("automatic_threshold"), test_automatic_threshold);
-    add(s, tcase_create("long_lived_rule"), test_long_lived_rule);
-    add(s, tcase_create("debug_stats_log"), test_debug_stats_log);
-    add(s, tcase_create("debug_collectable_log"), test_debug_collectable_log);
-    add(s, tcase_create("callbacks_add_remove"), test_callbacks_add_remove);
-    add(s, tcase_create("callbacks_enomem"), test_callbacks_enomem);
-    add(s, tcase_create("saveall_enomem"), test_saveall_enomem);
-    add(s, tcase_create("saveall_finalizers_once"), test_saveall_finalizers_once);
-    add(s, tcase_create("garbage_walk_and_clear"), test_garbage_walk_and_clear);
-    add(s, tcase_create("freeze_not_examined"), test_freeze_not_examined);
-    add(s, tcase_create("get_referrers"), test_get_referrers);
-    add(s, tcase_create("walk_mutation"), test_walk_mutation);
-    add(s, tcase_create("heap_free_uncollectable_log"), test_heap_free_uncollectable_log);
-    add(s, tcase_create("immortal_to_permanent"), test_immortal_to_permanent);
-    add(s, tcase_create("finalizer_side_effects"), test_finalizer_side_effects);
-    add(s, tcase_create("deep_garbage"), test_deep_garbage);
-    add(s, tcase_create("survivors_move_up"), test_survivors_move_up);
+    add_case_fixture(s, tcase_create("list"), test_list, setup, teardown);
+    add_case_fixture(s, tcase_create("tuple"), test_tuple, setup, teardown);
+    add_case_fixture(s, tcase_create("saveall"), test_saveall, setup, teardown);
+    add_case_fixture(s, tcase_create("del"), test_del, setup, teardown);
+    add_case_fixture(s, tcase_create("get_count"), test_get_count, setup, teardown);
+    add_case_fixture(s, tcase_create("collect_generations"), test_collect_generations,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("trashcan"), test_trashcan, setup, teardown);
+    add_case_fixture(s, tcase_create("boom"), test_boom, setup, teardown);
+    add_case_fixture(s, tcase_create("get_referents"), test_get_referents, setup, teardown);
+    add_case_fixture(s, tcase_create("is_tracked"), test_is_tracked, setup, teardown);
+    add_case_fixture(s, tcase_create("is_finalized"), test_is_finalized, setup, teardown);
+    add_case_fixture(s, tcase_create("bug1055820b"), test_bug1055820b, setup, teardown);
+    add_case_fixture(s, tcase_create("bug21435"), test_bug21435, setup, teardown);
+    add_case_fixture(s, tcase_create("get_stats"), test_get_stats, setup, teardown);
+    add_case_fixture(s, tcase_create("freeze"), test_freeze, setup, teardown);
+    add_case_fixture(s, tcase_create("get_objects"), test_get_objects, setup, teardown);
+    add_case_fixture(s, tcase_create("get_objects_arguments"), test_get_objects_arguments,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("resurrection_only_once"),
+                     test_resurrection_only_happens_once_per_object, setup, teardown);
+    add_case_fixture(s, tcase_create("resurrection_is_transitive"), test_resurrection_is_transitive,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("resurrection_does_not_block_cleanup"),
+                     test_resurrection_does_not_block_cleanup_of_other_objects, setup, teardown);
+    add_case_fixture(s, tcase_create("trash_weakref_clear"), test_trash_weakref_clear,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("callbacks_collect"), test_callbacks_collect, setup, teardown);
+    add_case_fixture(s, tcase_create("callbacks_collect_generation"),
+                     test_callbacks_collect_generation, setup, teardown);
+    add_case_fixture(s, tcase_create("callbacks_collect_garbage"), test_callbacks_collect_garbage,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("refcount_errors"), test_refcount_errors, setup, teardown);
+    add_case_fixture(s, tcase_create("bug1055820c"), test_bug1055820c, setup, teardown);
+    add_case_fixture(s, tcase_create("bug1055820d"), test_bug1055820d, setup, teardown);
+    add_case_fixture(s, tcase_create("collect_einval"), test_collect_einval, setup, teardown);
+    add_case_fixture(s, tcase_create("collect_reentrant"), test_collect_reentrant, setup, teardown);
+    add_case_fixture(s, tcase_create("disabled_and_threshold0"), test_disabled_and_threshold0,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("automatic_threshold"), test_automatic_threshold,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("long_lived_rule"), test_long_lived_rule, setup, teardown);
+    add_case_fixture(s, tcase_create("debug_stats_log"), test_debug_stats_log, setup, teardown);
+    add_case_fixture(s, tcase_create("debug_collectable_log"), test_debug_collectable_log,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("callbacks_add_remove"), test_callbacks_add_remove,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("callbacks_enomem"), test_callbacks_enomem, setup, teardown);
+    add_case_fixture(s, tcase_create("saveall_enomem"), test_saveall_enomem, setup, teardown);
+    add_case_fixture(s, tcase_create("saveall_finalizers_once"), test_saveall_finalizers_once,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("garbage_walk_and_clear"), test_garbage_walk_and_clear,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("freeze_not_examined"), test_freeze_not_examined,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("get_referrers"), test_get_referrers, setup, teardown);
+    add_case_fixture(s, tcase_create("walk_mutation"), test_walk_mutation, setup, teardown);
+    add_case_fixture(s, tcase_create("heap_free_uncollectable_log"),
+                     test_heap_free_uncollectable_log, setup, teardown);
+    add_case_fixture(s, tcase_create("immortal_to_permanent"), test_immortal_to_permanent,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("finalizer_side_effects"), test_finalizer_side_effects,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("deep_garbage"), test_deep_garbage, setup, teardown);
+    add_case_fixture(s, tcase_create("survivors_move_up"), test_survivors_move_up, setup, teardown);
     return s;
 }

@@ -6,6 +6,7 @@
  * every truncated and corrupted file.
  */
 #include "check_main.h"
+#include "test_support.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -718,29 +719,24 @@ START_TEST(print_top_text) {
 }
 END_TEST
 
-static void add(Suite *s, TCase *tc, const TTest *fn, bool files) {
-    if (files)
-        tcase_add_checked_fixture(tc, dump_setup, dump_teardown);
-    tcase_add_test(tc, fn);
-    suite_add_tcase(s, tc);
-}
-
 Suite *test_suite(void) {
     Suite *s = suite_create("snapshot");
-    add(s, tcase_create("group_by_line"), group_by_line, false);
-    add(s, tcase_create("group_by_file"), group_by_file, false);
-    add(s, tcase_create("group_by_traceback"), group_by_traceback, false);
-    add(s, tcase_create("group_by_cumulative"), group_by_cumulative, false);
-    add(s, tcase_create("cumulative_counts_every_frame"), cumulative_counts_every_frame, false);
-    add(s, tcase_create("filter_traces"), filter_traces, false);
-    add(s, tcase_create("filter_traces_domain"), filter_traces_domain, false);
-    add(s, tcase_create("filter_match_trace"), filter_match_trace, false);
-    add(s, tcase_create("fnmatch_against_python"), fnmatch_against_python, false);
-    add(s, tcase_create("random_against_python"), random_against_python, false);
-    add(s, tcase_create("dump_load_roundtrip"), dump_load_roundtrip, true);
-    add(s, tcase_create("load_rejects_bad_files"), load_rejects_bad_files, true);
-    add(s, tcase_create("dump_errors"), dump_errors, true);
-    add(s, tcase_create("statistics_errors_and_empty"), statistics_errors_and_empty, false);
-    add(s, tcase_create("print_top_text"), print_top_text, false);
+    add_case(s, tcase_create("group_by_line"), group_by_line);
+    add_case(s, tcase_create("group_by_file"), group_by_file);
+    add_case(s, tcase_create("group_by_traceback"), group_by_traceback);
+    add_case(s, tcase_create("group_by_cumulative"), group_by_cumulative);
+    add_case(s, tcase_create("cumulative_counts_every_frame"), cumulative_counts_every_frame);
+    add_case(s, tcase_create("filter_traces"), filter_traces);
+    add_case(s, tcase_create("filter_traces_domain"), filter_traces_domain);
+    add_case(s, tcase_create("filter_match_trace"), filter_match_trace);
+    add_case(s, tcase_create("fnmatch_against_python"), fnmatch_against_python);
+    add_case(s, tcase_create("random_against_python"), random_against_python);
+    add_case_fixture(s, tcase_create("dump_load_roundtrip"), dump_load_roundtrip,
+                     dump_setup, dump_teardown);
+    add_case_fixture(s, tcase_create("load_rejects_bad_files"), load_rejects_bad_files,
+                     dump_setup, dump_teardown);
+    add_case_fixture(s, tcase_create("dump_errors"), dump_errors, dump_setup, dump_teardown);
+    add_case(s, tcase_create("statistics_errors_and_empty"), statistics_errors_and_empty);
+    add_case(s, tcase_create("print_top_text"), print_top_text);
     return s;
 }

@@ -1,7 +1,8 @@
 /*
  * test_support.h — what several test files share: an alloc function that
  * counts and fails on demand, workload sizes scaled for Valgrind, the heap's
- * figures as a value, and adding a test as its own tcase.
+ * figures as a value, and adding a test as its own tcase (with or without a
+ * fixture).
  *
  * counting_fn counts every byte and block it hands out and gets back, checks
  * that the heap passes each block's true old_size, and can refuse its Nth
@@ -97,5 +98,12 @@ static inline rc_heap_stats stats_of(const rc_heap *h) {
 static inline void add_case(Suite *s, TCase *tc, const TTest *test) {
     tcase_add_test(tc, test);
     suite_add_tcase(s, tc);
+}
+
+/* add_case with setup and teardown run around the test in its own process. */
+static inline void add_case_fixture(Suite *s, TCase *tc, const TTest *test, SFun setup,
+                                    SFun teardown) {
+    tcase_add_checked_fixture(tc, setup, teardown);
+    add_case(s, tc, test);
 }
 #endif

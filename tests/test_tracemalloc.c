@@ -4,6 +4,7 @@
  * track/untrack, memory per trace, and running out of memory.
  */
 #include "check_main.h"
+#include "test_support.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -458,26 +459,24 @@ START_TEST(tracing_survives_heap_free) {
 }
 END_TEST
 
-static void add(Suite *s, TCase *tc, const TTest *fn) {
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, fn);
-    suite_add_tcase(s, tc);
-}
-
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc");
-    add(s, tcase_create("start_and_limits"), start_and_limits);
-    add(s, tcase_create("sizes_current_peak"), sizes_current_peak);
-    add(s, tcase_create("site_is_frame_zero"), site_is_frame_zero);
-    add(s, tcase_create("unwound_callers"), unwound_callers);
-    add(s, tcase_create("nframe_limits_frames"), nframe_limits_frames);
-    add(s, tcase_create("tracebacks_interned"), tracebacks_interned);
-    add(s, tcase_create("memory_per_trace"), memory_per_trace);
-    add(s, tcase_create("track_untrack"), track_untrack);
-    add(s, tcase_create("churn_keeps_traces_exact"), churn_keeps_traces_exact);
-    add(s, tcase_create("frame_provider"), frame_provider);
-    add(s, tcase_create("out_of_memory_leaves_untraced"), out_of_memory_leaves_untraced);
-    add(s, tcase_create("describe_for_misuse"), describe_for_misuse);
-    add(s, tcase_create("tracing_survives_heap_free"), tracing_survives_heap_free);
+    add_case_fixture(s, tcase_create("start_and_limits"), start_and_limits, setup, teardown);
+    add_case_fixture(s, tcase_create("sizes_current_peak"), sizes_current_peak, setup, teardown);
+    add_case_fixture(s, tcase_create("site_is_frame_zero"), site_is_frame_zero, setup, teardown);
+    add_case_fixture(s, tcase_create("unwound_callers"), unwound_callers, setup, teardown);
+    add_case_fixture(s, tcase_create("nframe_limits_frames"), nframe_limits_frames,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
+    add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
+    add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
+    add_case_fixture(s, tcase_create("churn_keeps_traces_exact"), churn_keeps_traces_exact,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("frame_provider"), frame_provider, setup, teardown);
+    add_case_fixture(s, tcase_create("out_of_memory_leaves_untraced"),
+                     out_of_memory_leaves_untraced, setup, teardown);
+    add_case_fixture(s, tcase_create("describe_for_misuse"), describe_for_misuse, setup, teardown);
+    add_case_fixture(s, tcase_create("tracing_survives_heap_free"), tracing_survives_heap_free,
+                     setup, teardown);
     return s;
 }

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "check_main.h"
+#include "test_support.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -322,17 +323,10 @@ END_TEST
 
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_e2e");
-    TCase *tc = tcase_create("rcgc_finds_lines_and_callers");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, rcgc_finds_lines_and_callers);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("callers_without_debug_info");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, callers_without_debug_info);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("rcgc_errors");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, rcgc_errors);
-    suite_add_tcase(s, tc);
+    add_case_fixture(s, tcase_create("rcgc_finds_lines_and_callers"), rcgc_finds_lines_and_callers,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("callers_without_debug_info"), callers_without_debug_info,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("rcgc_errors"), rcgc_errors, setup, teardown);
     return s;
 }

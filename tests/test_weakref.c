@@ -6,6 +6,7 @@
  * were checked against python3.12 with __slots__ classes.
  */
 #include "check_main.h"
+#include "test_support.h"
 
 #include <rcgc.h>
 
@@ -256,6 +257,22 @@ START_TEST(test_callback_in_cycle) {
 }
 END_TEST
 
+/* How the two tests below end: no callback has run yet; a full collection
+ * frees five objects and runs one callback, that of wr, the external weak
+ * reference (recording tag), and leaves wr dead; a second one frees and
+ * runs nothing. Drops wr. */
+static void collect_five_one_callback(rc_weakref *wr, int tag) {
+    ck_assert_int_eq(norder, 0);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 5);
+    ck_assert_int_eq(norder, 1);
+    ck_assert_int_eq(order[0], tag);
+    ck_assert(dead(wr));
+    norder = 0;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_int_eq(norder, 0);
+    rc_decref(wr);
+}
+
 static void went_away(rc_weakref *ref, void *arg) {
     (void)arg;
     ck_assert_ptr_null(rc_weakref_get(ref));
@@ -278,15 +295,7 @@ START_TEST(test_callback_in_cycle_resurrection) {
     rc_weakref *wr = rc_weakref_new(klass, went_away, NULL);
     rc_decref(c1);
     rc_decref(c2);
-    ck_assert_int_eq(norder, 0);
-    ck_assert_int_eq(rc_gc_collect(H, 2), 5);
-    ck_assert_int_eq(norder, 1);
-    ck_assert_int_eq(order[0], 99);
-    ck_assert(dead(wr));
-    norder = 0;
-    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
-    ck_assert_int_eq(norder, 0);
-    rc_decref(wr);
+    collect_five_one_callback(wr, 99);
 }
 END_TEST
 
@@ -307,15 +316,7 @@ START_TEST(test_callbacks_on_callback) {
     rc_decref(got);
     rc_decref(c);
     rc_decref(d);
-    ck_assert_int_eq(norder, 0);
-    ck_assert_int_eq(rc_gc_collect(H, 2), 5);
-    ck_assert_int_eq(norder, 1);
-    ck_assert_int_eq(order[0], 3);
-    ck_assert(dead(external));
-    norder = 0;
-    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
-    ck_assert_int_eq(norder, 0);
-    rc_decref(external);
+    collect_five_one_callback(external, 3);
 }
 END_TEST
 
@@ -528,27 +529,11 @@ START_TEST(test_no_cost_and_einval) {
 }
 END_TEST
 
-/* ENOMEM: an allocator that fails once armed. */
-static long budget = -1; /* allocations left; -1: unlimited */
-
-static void *failing_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
-    (void)ud;
-    (void)old_size;
-    if (new_size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    if (budget == 0)
-        return NULL;
-    if (budget > 0)
-        budget--;
-    return realloc(ptr, new_size);
-}
-
 /* Creating a weak reference fails cleanly whether the object or the map
  * entry cannot be allocated: NULL + ENOMEM, nothing leaked or linked. */
 START_TEST(test_enomem) {
-    rc_heap *h = rc_heap_new_with(failing_alloc, NULL);
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
     rc_gc_disable(h);
     obj *targets[64];
     for (int i = 0; i < 64; i++)
@@ -557,10 +542,10 @@ START_TEST(test_enomem) {
     for (int i = 0; i < 64; i++) {
         rc_heap_stats before, after;
         rc_heap_get_stats(h, &before);
-        budget = i % 3; /* fail at the object, the map, or not at all */
+        counting_fail_next(&c, 1 + i % 3); /* the object, the map, or not at all */
         errno = 0;
         rc_weakref *wr = rc_weakref_new(targets[i], callback, NULL);
-        budget = -1;
+        c.fail_at = 0;
         if (wr == NULL) {
             failures++;
             ck_assert_int_eq(errno, ENOMEM);
@@ -593,35 +578,39 @@ START_TEST(test_heap_free_runs_no_callbacks) {
 }
 END_TEST
 
-static void add(Suite *s, TCase *tc, const TTest *fn) {
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, fn);
-    suite_add_tcase(s, tc);
-}
-
 Suite *test_suite(void) {
     Suite *s = suite_create("weakref");
-    add(s, tcase_create("basic_ref"), test_basic_ref);
-    add(s, tcase_create("basic_callback"), test_basic_callback);
-    add(s, tcase_create("multiple_callbacks"), test_multiple_callbacks);
-    add(s, tcase_create("multiple_selfref_callbacks"), test_multiple_selfref_callbacks);
-    add(s, tcase_create("callback_order"), test_callback_order);
-    add(s, tcase_create("ref_reuse"), test_ref_reuse);
-    add(s, tcase_create("getweakrefcount"), test_getweakrefcount);
-    add(s, tcase_create("sf_bug_840829"), test_sf_bug_840829);
-    add(s, tcase_create("callback_in_cycle"), test_callback_in_cycle);
-    add(s, tcase_create("callback_in_cycle_resurrection"), test_callback_in_cycle_resurrection);
-    add(s, tcase_create("callbacks_on_callback"), test_callbacks_on_callback);
-    add(s, tcase_create("gc_during_ref_creation"), test_gc_during_ref_creation);
-    add(s, tcase_create("ref_created_during_del"), test_ref_created_during_del);
-    add(s, tcase_create("trashcan_16602"), test_trashcan_16602);
-    add(s, tcase_create("callback_gcs"), test_callback_gcs);
-    add(s, tcase_create("cleared_before_callbacks_and_finalizers"),
-        test_cleared_before_callbacks_and_finalizers);
-    add(s, tcase_create("finalizer_before_callbacks"), test_finalizer_before_callbacks);
-    add(s, tcase_create("ref_created_during_callback"), test_ref_created_during_callback);
-    add(s, tcase_create("no_cost_and_einval"), test_no_cost_and_einval);
-    add(s, tcase_create("enomem"), test_enomem);
-    add(s, tcase_create("heap_free_runs_no_callbacks"), test_heap_free_runs_no_callbacks);
+    add_case_fixture(s, tcase_create("basic_ref"), test_basic_ref, setup, teardown);
+    add_case_fixture(s, tcase_create("basic_callback"), test_basic_callback, setup, teardown);
+    add_case_fixture(s, tcase_create("multiple_callbacks"), test_multiple_callbacks,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("multiple_selfref_callbacks"), test_multiple_selfref_callbacks,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("callback_order"), test_callback_order, setup, teardown);
+    add_case_fixture(s, tcase_create("ref_reuse"), test_ref_reuse, setup, teardown);
+    add_case_fixture(s, tcase_create("getweakrefcount"), test_getweakrefcount, setup, teardown);
+    add_case_fixture(s, tcase_create("sf_bug_840829"), test_sf_bug_840829, setup, teardown);
+    add_case_fixture(s, tcase_create("callback_in_cycle"), test_callback_in_cycle, setup, teardown);
+    add_case_fixture(s, tcase_create("callback_in_cycle_resurrection"),
+                     test_callback_in_cycle_resurrection, setup, teardown);
+    add_case_fixture(s, tcase_create("callbacks_on_callback"), test_callbacks_on_callback,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("gc_during_ref_creation"), test_gc_during_ref_creation,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("ref_created_during_del"), test_ref_created_during_del,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("trashcan_16602"), test_trashcan_16602, setup, teardown);
+    add_case_fixture(s, tcase_create("callback_gcs"), test_callback_gcs, setup, teardown);
+    add_case_fixture(s, tcase_create("cleared_before_callbacks_and_finalizers"),
+                     test_cleared_before_callbacks_and_finalizers, setup, teardown);
+    add_case_fixture(s, tcase_create("finalizer_before_callbacks"), test_finalizer_before_callbacks,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("ref_created_during_callback"),
+                     test_ref_created_during_callback, setup, teardown);
+    add_case_fixture(s, tcase_create("no_cost_and_einval"), test_no_cost_and_einval,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("enomem"), test_enomem, setup, teardown);
+    add_case_fixture(s, tcase_create("heap_free_runs_no_callbacks"),
+                     test_heap_free_runs_no_callbacks, setup, teardown);
     return s;
 }
