@@ -120,7 +120,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
         p = a->free_pools; /* pool_retire left its header addressable */
         a->free_pools = p->next;
     } else {
-        p = (rc_pool *)(a->first_pool + (a->npools - a->nfresh) * RC_POOL_SIZE);
+        p = rc_pool_at(a->first_pool + (a->npools - a->nfresh) * RC_POOL_SIZE);
         a->nfresh--;
         rc_mem_live(p, POOL_HEADER, false);
     }
@@ -133,7 +133,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     p->block_size = (uint16_t)block_size;
     p->cls = (uint8_t)(block_size / RC_GRAIN - 1);
     p->fresh = (char *)p + POOL_HEADER + (kind == RC_KIND_RAW ? 0 : 8);
-    p->capacity = (uint32_t)(((char *)p + RC_POOL_SIZE - p->fresh) / block_size);
+    p->capacity = (uint32_t)((rc_pool_base(p) + RC_POOL_SIZE - p->fresh) / block_size);
     p->end = p->fresh + (size_t)p->capacity * block_size;
     return p;
 }
@@ -143,7 +143,7 @@ static void pool_retire(rc_heap *h, rc_pool *p) {
     rc_arena *a = p->arena;
     p->next = a->free_pools;
     a->free_pools = p;
-    rc_mem_dead((char *)p + POOL_HEADER, RC_POOL_SIZE - POOL_HEADER);
+    rc_mem_dead((char *)p + POOL_HEADER, (size_t)(rc_pool_base(p) + RC_POOL_SIZE - ((char *)p + POOL_HEADER)));
     if (a->nfree++ == 0)
         usable_push(h, a);
     if (a->nfree == a->npools) {
@@ -327,8 +327,8 @@ void rc__large_free(rc_heap *h, void *payload) {
 /* ----------------------------------------------------------- walking */
 
 rc_pool *rc__pool_lookup(const rc_heap *h, const void *p) {
-    rc_pool *pool = rc_pool_of(p);
-    return rc_ptrmap_get(&h->pools, (uintptr_t)pool) ? pool : NULL;
+    uintptr_t base = (uintptr_t)p & ~(uintptr_t)(RC_POOL_SIZE - 1);
+    return rc_ptrmap_get(&h->pools, base) ? rc_pool_at((void *)base) : NULL;
 }
 
 /* Calls fn on each live object: pool blocks by their live bits (pools of
@@ -336,7 +336,7 @@ rc_pool *rc__pool_lookup(const rc_heap *h, const void *p) {
 void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
     for (rc_arena *a = h->arenas; a; a = a->next) {
         for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
-            rc_pool *p = (rc_pool *)(a->first_pool + i * RC_POOL_SIZE);
+            rc_pool *p = rc_pool_at(a->first_pool + i * RC_POOL_SIZE);
             if (p->used == 0 || p->kind == RC_KIND_RAW)
                 continue;
             /* Object blocks start 8 bytes into their first granule. */

@@ -18,7 +18,7 @@
  *     pool blocks start at 0 mod 16. Large blocks come from rc_alloc_fn,
  *     16-byte aligned, with the payload at +48.
  *   - Every pool is RC_POOL_SIZE bytes and RC_POOL_SIZE-aligned, so the pool
- *     of any pointer into it is one mask away (rc_pool_of).
+ *     header of any pointer into it is a mask and a colour away (rc_pool_of).
  *   - A pool's `live` bitmap has one bit per 16-byte granule; the bit of a
  *     block's first granule is set exactly while the block is allocated.
  *   - A freed object block keeps its rc_head readable with refcnt 0 and
@@ -130,8 +130,20 @@ typedef struct rc_pool {
     uint64_t live[RC_POOL_GRAINS / 64];
 } rc_pool;
 
+/* Pool headers do not all sit at the pool's first byte: 16 KiB-aligned
+ * headers would all fall in the same few cache sets and evict each other.
+ * Each pool's header is offset by a colour, 64-byte steps taken from the
+ * pool's address, so it is still found from any pointer into the pool. */
+#define RC_POOL_COLORS 8u
+static inline rc_pool *rc_pool_at(const void *base) {
+    uintptr_t b = (uintptr_t)base;
+    return (rc_pool *)(b + ((b / RC_POOL_SIZE) % RC_POOL_COLORS) * 64u);
+}
 static inline rc_pool *rc_pool_of(const void *p) {
-    return (rc_pool *)((uintptr_t)p & ~(uintptr_t)(RC_POOL_SIZE - 1));
+    return rc_pool_at((void *)((uintptr_t)p & ~(uintptr_t)(RC_POOL_SIZE - 1)));
+}
+static inline char *rc_pool_base(const rc_pool *p) {
+    return (char *)((uintptr_t)p & ~(uintptr_t)(RC_POOL_SIZE - 1));
 }
 
 /* Pools carved from RC_ARENA_SIZE bytes obtained from rc_alloc_fn. */

@@ -152,7 +152,8 @@ START_TEST(pool_lookup) {
         char *raw = rc_malloc(h, size);
         rc_pool *p = rc__pool_lookup(h, raw);
         ck_assert_ptr_eq(p, rc_pool_of(raw));
-        ck_assert_uint_eq((uintptr_t)p % RC_POOL_SIZE, 0);
+        ck_assert_uint_eq((uintptr_t)rc_pool_base(p) % RC_POOL_SIZE, 0);
+        ck_assert_ptr_eq(rc_pool_at(rc_pool_base(p)), p);
         ck_assert_ptr_eq(p->heap, h);
         ck_assert_uint_eq(p->kind, RC_KIND_RAW);
         ck_assert_uint_eq(p->block_size, size < 16 ? 16 : round16(size));
@@ -218,7 +219,7 @@ START_TEST(class_lists) {
     size_t used = 0;
     for (rc_arena *a = h->arenas; a; a = a->next) {
         for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
-            rc_pool *p = (rc_pool *)(a->first_pool + i * RC_POOL_SIZE);
+            rc_pool *p = rc_pool_at(a->first_pool + i * RC_POOL_SIZE);
             if (p->used > 0 && p->used < p->capacity)
                 ck_assert(p->in_list);
             used += p->used;
