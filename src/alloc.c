@@ -395,15 +395,24 @@ static void *raw_alloc(rc_heap *h, size_t size) {
     return rc__large_alloc(h, size, RC_F_RAW);
 }
 
+/* rc_malloc while tracing, out of line so that the untraced path does not
+ * keep the call site alive across the allocation. */
+static __attribute__((noinline)) void *traced_malloc(rc_heap *h, size_t size, const char *file,
+                                                     int line, const char *func) {
+    void *p = raw_alloc(h, size);
+    if (p)
+        rc__trace_alloc(h, p, size, file, line, func);
+    return p;
+}
+
 void *rc_malloc_at(rc_heap *h, size_t size, const char *file, int line, const char *func) {
     if (h == NULL) {
         errno = EINVAL;
         return NULL;
     }
-    void *p = raw_alloc(h, size);
-    if (p && h->tracer)
-        rc__trace_alloc(h, p, size, file, line, func);
-    return p;
+    if (RC_UNLIKELY(h->tracer != NULL))
+        return traced_malloc(h, size, file, line, func);
+    return raw_alloc(h, size);
 }
 
 void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line,
