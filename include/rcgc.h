@@ -177,27 +177,42 @@ void rc_free(rc_heap *h, void *ptr);
  * unreachable objects found; -1 + EINVAL for a generation outside 0..2; 0
  * without collecting when a collection of h is already running. */
 long rc_gc_collect(rc_heap *h, int generation);
+/* Automatic collection on (the default) or off; rc_gc_collect works either
+ * way. rc_gc_isenabled says which. */
 void rc_gc_enable(rc_heap *h);
 void rc_gc_disable(rc_heap *h);
 bool rc_gc_isenabled(const rc_heap *h);
 /* Defaults 700, 10, 10. threshold0 == 0 disables automatic collection. */
 void rc_gc_set_threshold(rc_heap *h, long threshold0, long threshold1, long threshold2);
+/* Copies the three thresholds into out. */
 void rc_gc_get_threshold(const rc_heap *h, long out[3]);
+/* Copies the counts into out, as gc.get_count(): tracked allocations minus
+ * deallocations since the last collection, then collections of the
+ * younger generation since the last collection of this one. */
 void rc_gc_get_count(const rc_heap *h, long out[3]);
 
 typedef struct rc_gc_stats { size_t collections, collected, uncollectable; } rc_gc_stats;
+/* Copies each generation's figures since the heap was made (gc.get_stats());
+ * uncollectable is always 0: C types have no legacy finalizer. */
 void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3]);
 
 /* Walk callback: obj is borrowed; return non-zero to stop the walk. */
 typedef int (*rc_each_fn)(void *obj, void *arg);
-/* Calls fn for each tracked object of generation (0..2, -1 for all); returns
- * fn's first non-zero value, or 0; -1 + EINVAL for a bad generation. */
+/* Calls fn for each tracked object of generation (0..2, -1 for all three;
+ * frozen objects are left out, as gc.get_objects() does); returns fn's first
+ * non-zero value, or 0; -1 + EINVAL for a bad generation. The walks allocate
+ * nothing; no collection starts while one runs (rc_gc_collect returns 0),
+ * and fn must not freeze or unfreeze. */
 int rc_gc_get_objects(rc_heap *h, int generation, rc_each_fn fn, void *arg);
-/* Calls fn for each tracked, unfrozen object whose traverse visits obj. */
+/* Calls fn for each tracked, unfrozen object whose traverse visits obj;
+ * returns as rc_gc_get_objects. */
 int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg);
-/* Calls fn for each object obj's traverse visits. */
+/* Calls fn for each object obj's traverse visits (none for an untracked
+ * type); returns fn's first non-zero value, or 0. */
 int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg);
+/* Whether obj is on a collector list (false for types without traverse). */
 bool rc_gc_is_tracked(const void *obj);
+/* Whether obj's finalizer has run (or started). */
 bool rc_gc_is_finalized(const void *obj);
 
 /* Moves every tracked object to the permanent generation, never examined. */
@@ -211,14 +226,17 @@ size_t rc_gc_get_freeze_count(const rc_heap *h);
 #define RC_GC_DEBUG_UNCOLLECTABLE 4
 #define RC_GC_DEBUG_SAVEALL       32
 #define RC_GC_DEBUG_LEAK (RC_GC_DEBUG_COLLECTABLE | RC_GC_DEBUG_UNCOLLECTABLE | RC_GC_DEBUG_SAVEALL)
+/* The RC_GC_DEBUG_* flags, as gc.set_debug()/gc.get_debug(). */
 void rc_gc_set_debug(rc_heap *h, unsigned flags);
 unsigned rc_gc_get_debug(const rc_heap *h);
 /* Debug lines go to log, one line per call without its newline; NULL
  * restores the default (stderr, with a newline). */
 void rc_gc_set_log(rc_heap *h, void (*log)(const char *line, void *arg), void *arg);
 
-/* Walks the garbage list (objects kept by RC_GC_DEBUG_SAVEALL). */
+/* Walks the garbage list (objects kept by RC_GC_DEBUG_SAVEALL; each object
+ * is borrowed from the list); returns fn's first non-zero value, or 0. */
 int rc_gc_garbage(rc_heap *h, rc_each_fn fn, void *arg);
+/* len(gc.garbage). */
 size_t rc_gc_garbage_count(const rc_heap *h);
 /* Drops the garbage list's references. */
 void rc_gc_garbage_clear(rc_heap *h);
@@ -259,22 +277,30 @@ int rc_tracemalloc_start(rc_heap *h, int nframe);
 /* Stops tracing and forgets every trace. */
 void rc_tracemalloc_stop(rc_heap *h);
 bool rc_tracemalloc_is_tracing(const rc_heap *h);
+/* Forgets every trace and traceback; tracing goes on. */
 void rc_tracemalloc_clear_traces(rc_heap *h);
+/* Bytes of the live traces (sizes asked for) and the most there were since
+ * tracing started or the peak was reset; 0 and 0 when not tracing. Either
+ * pointer may be NULL. */
 void rc_tracemalloc_get_traced_memory(const rc_heap *h, size_t *current, size_t *peak);
+/* Sets the peak to the current size. */
 void rc_tracemalloc_reset_peak(rc_heap *h);
 /* Bytes tracemalloc itself uses to store traces and tracebacks. */
 size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h);
+/* nframe of the running trace, or of the last one (1 before any). */
 int rc_tracemalloc_get_traceback_limit(const rc_heap *h);
 /* The traceback where ptr (an object or rc_malloc block) was allocated, or
  * NULL when it is not traced. Valid until the block dies or tracing stops. */
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr);
 /* 0, -1 + ENOMEM, or -2 when not tracing. Tracking again replaces the trace. */
 int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size);
+/* Forgets (domain, ptr)'s trace if any: 0, or -2 when not tracing. */
 int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr);
 
 /* Fills frames[0..max) with the caller's stack, most recent first; returns
  * how many it wrote. Replaces native frames (an interpreter's script stack). */
 typedef int (*rc_frame_provider)(rc_frame *frames, int max, void *arg);
+/* A heap setting, kept across stop and start; NULL: native frames again. */
 void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *arg);
 
 /* ------------------------------------------------------------- snapshots */
@@ -290,18 +316,43 @@ typedef struct rc_filter {
 } rc_filter; /* lineno 0: any line; domain -1: any domain; pattern as fnmatch;
                 filename_pattern NULL: a domain-only filter (tracemalloc.DomainFilter) */
 
-rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h); /* NULL + EINVAL when not tracing */
+/* A new snapshot (the caller frees it) of every live trace, with its
+ * frames resolved to file:line. NULL + EINVAL when not tracing; NULL +
+ * ENOMEM. Snapshots are independent of the heap and use malloc. */
+rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h);
+/* Frees a snapshot and the tracebacks its statistics point into. NULL is
+ * allowed. */
 void rc_snapshot_free(rc_snapshot *s);
+/* Writes s to path in rcgc's versioned binary format (docs/tracemalloc.md).
+ * 0, or -1 + errno (EINVAL, or what opening/writing the file set). */
 int rc_snapshot_dump(const rc_snapshot *s, const char *path);
-rc_snapshot *rc_snapshot_load(const char *path); /* NULL + errno for a missing or bad file */
+/* A new snapshot read from path; NULL + ENOENT/EISDIR/... for a file that
+ * cannot be read, NULL + EINVAL for a truncated, corrupted, foreign or
+ * other-version file. Never reads out of bounds. */
+rc_snapshot *rc_snapshot_load(const char *path);
+/* How many traces s holds. */
 size_t rc_snapshot_trace_count(const rc_snapshot *s);
+/* A new snapshot with the traces of s that the n filters keep
+ * (Snapshot.filter_traces: inclusive filters OR-ed, exclusive ones AND-ed).
+ * NULL + EINVAL for a NULL s, or NULL filters with n > 0; NULL + ENOMEM. */
 rc_snapshot *rc_snapshot_filter_traces(const rc_snapshot *s, const rc_filter *filters, size_t n);
+/* Snapshot.statistics(key, cumulative): a malloc'ed array (the caller frees
+ * it) of *count statistics, sorted as tracemalloc sorts them; its
+ * tracebacks point into s. NULL + EINVAL for cumulative with
+ * RC_KEY_TRACEBACK or a NULL argument; NULL + ENOMEM. */
 rc_statistic *rc_snapshot_statistics(const rc_snapshot *s, rc_key_type key, bool cumulative,
                                      size_t *count);
+/* Snapshot.compare_to(old, key, cumulative): as rc_snapshot_statistics,
+ * with the differences from old; tracebacks point into s or old. */
 rc_statistic_diff *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapshot *old,
                                           rc_key_type key, bool cumulative, size_t *count);
+/* str(Statistic) into buf, snprintf's contract: returns the length the text
+ * needs (it is cut to fit len); -1 + EINVAL for a NULL statistic. */
 int rc_statistic_format(const rc_statistic *st, char *buf, size_t len);
+/* str(StatisticDiff), as rc_statistic_format. */
 int rc_statistic_diff_format(const rc_statistic_diff *d, char *buf, size_t len);
+/* Prints "[ Top N ]" and the first `limit` statistics by key, a line each,
+ * as the tracemalloc documentation's recipe does. 0, or -1 + errno. */
 int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size_t limit);
 
 /* ------------------------------------------- call-site capturing variants */
