@@ -34,24 +34,41 @@ void rc__mem_init(void) {
 #endif
 }
 
+/* Intrusive doubly linked lists with a head pointer: all arenas, the
+ * arenas with free pools, and each class's pools with free blocks. */
+#define LIST_PUSH(head, node, prev, next)                                   \
+    do {                                                                    \
+        (node)->prev = NULL;                                                \
+        (node)->next = (head);                                              \
+        if (head)                                                           \
+            (head)->prev = (node);                                          \
+        (head) = (node);                                                    \
+    } while (0)
+#define LIST_REMOVE(head, node, prev, next)                                 \
+    do {                                                                    \
+        if ((node)->prev)                                                   \
+            (node)->prev->next = (node)->next;                              \
+        else                                                                \
+            (head) = (node)->next;                                          \
+        if ((node)->next)                                                   \
+            (node)->next->prev = (node)->prev;                              \
+    } while (0)
+
+/* Where a pool's first block starts: after its header, at 8 mod 16 for
+ * objects (so that the object after its 8- or 24-byte header is aligned). */
+static inline char *first_block(const rc_pool *p) {
+    return (char *)p + POOL_HEADER + (p->kind == RC_KIND_RAW ? 0 : 8);
+}
+
 /* ---------------------------------------------------------------- arenas */
 
 static void usable_push(rc_heap *h, rc_arena *a) {
+    LIST_PUSH(h->usable_arenas, a, uprev, unext);
     a->in_usable = 1;
-    a->uprev = NULL;
-    a->unext = h->usable_arenas;
-    if (h->usable_arenas)
-        h->usable_arenas->uprev = a;
-    h->usable_arenas = a;
 }
 
 static void usable_remove(rc_heap *h, rc_arena *a) {
-    if (a->uprev)
-        a->uprev->unext = a->unext;
-    else
-        h->usable_arenas = a->unext;
-    if (a->unext)
-        a->unext->uprev = a->uprev;
+    LIST_REMOVE(h->usable_arenas, a, uprev, unext);
     a->in_usable = 0;
 }
 
@@ -73,10 +90,7 @@ static rc_arena *arena_new(rc_heap *h) {
     for (uint32_t i = 0; i < a->npools; i++)
         rc_ptrmap_put(h, &h->pools, (uintptr_t)(a->first_pool + i * RC_POOL_SIZE), a);
     rc_mem_dead(a->base, RC_ARENA_SIZE);
-    a->next = h->arenas;
-    if (h->arenas)
-        h->arenas->prev = a;
-    h->arenas = a;
+    LIST_PUSH(h->arenas, a, prev, next);
     usable_push(h, a);
     return a;
 fail:
@@ -90,12 +104,7 @@ static void arena_free(rc_heap *h, rc_arena *a) {
         rc_ptrmap_remove(&h->pools, (uintptr_t)(a->first_pool + i * RC_POOL_SIZE));
     if (a->in_usable)
         usable_remove(h, a);
-    if (a->prev)
-        a->prev->next = a->next;
-    else
-        h->arenas = a->next;
-    if (a->next)
-        a->next->prev = a->prev;
+    LIST_REMOVE(h->arenas, a, prev, next);
     rc_mem_live(a->base, RC_ARENA_SIZE, false);
     rc__sys_free(h, a->base, RC_ARENA_SIZE);
     rc__sys_free(h, a, sizeof *a);
@@ -132,7 +141,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     p->kind = (uint8_t)kind;
     p->block_size = (uint16_t)block_size;
     p->cls = (uint8_t)(block_size / RC_GRAIN - 1);
-    p->fresh = (char *)p + POOL_HEADER + (kind == RC_KIND_RAW ? 0 : 8);
+    p->fresh = first_block(p);
     p->capacity = (uint32_t)((rc_pool_base(p) + RC_POOL_SIZE - p->fresh) / block_size);
     p->end = p->fresh + (size_t)p->capacity * block_size;
     return p;
@@ -156,22 +165,12 @@ static void pool_retire(rc_heap *h, rc_pool *p) {
 }
 
 static void class_push(rc_heap *h, rc_pool *p) {
-    rc_pool **head = &h->classes[p->kind][p->cls];
-    p->prev = NULL;
-    p->next = *head;
-    if (*head)
-        (*head)->prev = p;
-    *head = p;
+    LIST_PUSH(h->classes[p->kind][p->cls], p, prev, next);
     p->in_list = 1;
 }
 
 static void class_remove(rc_heap *h, rc_pool *p) {
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        h->classes[p->kind][p->cls] = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
+    LIST_REMOVE(h->classes[p->kind][p->cls], p, prev, next);
     p->in_list = 0;
 }
 
@@ -340,7 +339,7 @@ void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
             if (p->used == 0 || p->kind == RC_KIND_RAW)
                 continue;
             /* Object blocks start 8 bytes into their first granule. */
-            size_t hdr = 8 + (p->kind == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE);
+            size_t hdr = 8 + RC_OBJ_OFFSET(p->kind);
             for (size_t w = 0; w < RC_POOL_GRAINS / 64; w++) {
                 for (uint64_t bits = p->live[w]; bits; bits &= bits - 1) {
                     size_t g = w * 64 + (size_t)__builtin_ctzll(bits);
@@ -431,9 +430,8 @@ void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line
 /* Names what is wrong with a pointer into one of h's pools that is not a live
  * raw block, and aborts. */
 static _Noreturn void raw_misuse(rc_pool *p, void *ptr, const char *call) {
-    char *first = (char *)p + POOL_HEADER + (p->kind == RC_KIND_RAW ? 0 : 8);
-    size_t hdr = p->kind == RC_KIND_RAW ? 0 : p->kind == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE;
-    char *block = (char *)ptr - hdr;
+    char *first = first_block(p);
+    char *block = (char *)ptr - RC_OBJ_OFFSET(p->kind);
     bool boundary = block >= first && block < p->end &&
                     (size_t)(block - first) % p->block_size == 0;
     if (!boundary || p->used == 0)

@@ -57,6 +57,9 @@ enum rc_kind { RC_KIND_PLAIN = 0, RC_KIND_GC = 1, RC_KIND_RAW = 2, RC_NKINDS = 3
 /* Offset of the free-list link inside a free block: past the rc_head of an
  * untracked object, on the gc prev word of a tracked one; 0 for raw blocks. */
 #define RC_LINK_OFFSET(kind) ((kind) == RC_KIND_RAW ? 0u : 8u)
+/* Offset of the object (the payload) in a block of kind: its headers. */
+#define RC_OBJ_OFFSET(kind)                                                 \
+    ((kind) == RC_KIND_RAW ? 0u : (kind) == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE)
 /* Offset of the rc_head in an object block (the word kept readable when dead). */
 #define RC_HEAD_OFFSET(kind) ((kind) == RC_KIND_GC ? 16u : 0u)
 
