@@ -467,6 +467,14 @@ static size_t raw_owned(rc_heap *h, void *ptr, const char *call, bool *large) {
     return lg->request;
 }
 
+/* Gives back a raw block raw_owned vouched for. */
+static void raw_release(rc_heap *h, void *ptr, bool large) {
+    if (large)
+        rc__large_free(h, ptr);
+    else
+        rc_pool_free(h, ptr);
+}
+
 void rc_free(rc_heap *h, void *ptr) {
     if (ptr == NULL)
         return;
@@ -474,10 +482,7 @@ void rc_free(rc_heap *h, void *ptr) {
     raw_owned(h, ptr, "rc_free", &large);
     if (h->tracer)
         rc__trace_free(h, ptr);
-    if (large)
-        rc__large_free(h, ptr);
-    else
-        rc_pool_free(h, ptr);
+    raw_release(h, ptr, large);
 }
 
 void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int line,
@@ -493,15 +498,11 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
         if ((p = raw_alloc(h, size)) == NULL)
             return NULL;
         memcpy(p, ptr, old < size ? old : size);
-        if (h->tracer)
-            rc__trace_free(h, ptr);
-        if (large)
-            rc__large_free(h, ptr);
-        else
-            rc_pool_free(h, ptr);
-    } else if (h->tracer) {
-        rc__trace_free(h, ptr);
     }
+    if (h->tracer)
+        rc__trace_free(h, ptr);
+    if (!stays)
+        raw_release(h, ptr, large);
     if (h->tracer)
         rc__trace_alloc(h, p, size, file, line, func);
     return p;
