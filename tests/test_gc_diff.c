@@ -21,6 +21,7 @@
  * `gc_diff_driver FILE` rerun it.
  */
 #include "check_main.h"
+#include "test_support.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -185,11 +186,7 @@ END_TEST
 
 Suite *test_suite(void) {
     Suite *s = suite_create("gc_diff");
-    TCase *tc = tcase_create("random_programs");
-    tcase_add_test(tc, random_programs);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("finalizer_programs");
-    tcase_add_test(tc, finalizer_programs);
-    suite_add_tcase(s, tc);
+    add_case(s, tcase_create("random_programs"), random_programs);
+    add_case(s, tcase_create("finalizer_programs"), finalizer_programs);
     return s;
 }

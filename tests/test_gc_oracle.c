@@ -18,6 +18,7 @@
  * replay_fuzz_gc on a directory holding it, runs it again.
  */
 #include "check_main.h"
+#include "test_support.h"
 #include "gc_model.h"
 
 #include <limits.h>
@@ -134,17 +135,9 @@ END_TEST
 
 Suite *test_suite(void) {
     Suite *s = suite_create("gc_oracle");
-    TCase *tc = tcase_create("random_graphs");
-    tcase_add_test(tc, random_graphs);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("automatic_collections");
-    tcase_add_test(tc, automatic_collections);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("chains_and_rings");
-    tcase_add_test(tc, chains_and_rings);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("teardown_with_leaks");
-    tcase_add_test(tc, teardown_with_leaks);
-    suite_add_tcase(s, tc);
+    add_case(s, tcase_create("random_graphs"), random_graphs);
+    add_case(s, tcase_create("automatic_collections"), automatic_collections);
+    add_case(s, tcase_create("chains_and_rings"), chains_and_rings);
+    add_case(s, tcase_create("teardown_with_leaks"), teardown_with_leaks);
     return s;
 }

@@ -5,6 +5,7 @@
  * (python3 runs once, as the oracle, over the whole batch).
  */
 #include "check_main.h"
+#include "test_support.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -175,14 +176,8 @@ END_TEST
 
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_format");
-    TCase *tc = tcase_create("known_texts");
-    tcase_add_test(tc, known_texts);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("buffer_contract");
-    tcase_add_test(tc, buffer_contract);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("python_oracle");
-    tcase_add_test(tc, python_oracle);
-    suite_add_tcase(s, tc);
+    add_case(s, tcase_create("known_texts"), known_texts);
+    add_case(s, tcase_create("buffer_contract"), buffer_contract);
+    add_case(s, tcase_create("python_oracle"), python_oracle);
     return s;
 }
