@@ -72,7 +72,65 @@ static void usable_remove(rc_heap *h, rc_arena *a) {
     a->in_usable = 0;
 }
 
-/* A new arena with every pool registered in h->pools; NULL + ENOMEM. */
+/* The arena map: rc_free's ownership test must not touch memory at the
+ * pointer, so it asks h->arena_map, keyed by MiB-aligned addresses. The
+ * pools of an arena lie in one MiB, its head, or run on into the next, its
+ * tail. Pool ranges do not overlap and each starts within 16 KiB of its
+ * arena's 1 MiB block, so at most one arena starts in a MiB and at most one
+ * ends there: a MiB's entry is the arena that starts in it, else the one
+ * that ends in it, and an arena's `below` is the arena that ends in its
+ * head MiB. One probe, in a map of a few entries that stays in cache. */
+#define MIB_OF(p) ((uintptr_t)(p) & ~(uintptr_t)(RC_ARENA_SIZE - 1))
+
+static char *pools_end(const rc_arena *a) { return a->first_pool + (size_t)a->npools * RC_POOL_SIZE; }
+
+/* The MiB an arena's pools run on into, or 0. */
+static uintptr_t tail_mib(const rc_arena *a) {
+    uintptr_t t = MIB_OF(pools_end(a) - 1);
+    return t != MIB_OF(a->first_pool) ? t : 0;
+}
+
+static int arena_map_add(rc_heap *h, rc_arena *a) {
+    if (rc_ptrmap_reserve(h, &h->arena_map, 2) != 0)
+        return -1;
+    uintptr_t head = MIB_OF(a->first_pool), tail = tail_mib(a);
+    a->below = rc_ptrmap_get(&h->arena_map, head);
+    rc_ptrmap_put(h, &h->arena_map, head, a);
+    if (tail) {
+        rc_arena *starts_there = rc_ptrmap_get(&h->arena_map, tail);
+        if (starts_there)
+            starts_there->below = a;
+        else
+            rc_ptrmap_put(h, &h->arena_map, tail, a);
+    }
+    return 0;
+}
+
+static void arena_map_remove(rc_heap *h, rc_arena *a) {
+    uintptr_t head = MIB_OF(a->first_pool), tail = tail_mib(a);
+    if (a->below)
+        rc_ptrmap_put(h, &h->arena_map, head, a->below); /* the key exists: no allocation */
+    else
+        rc_ptrmap_remove(&h->arena_map, head);
+    if (tail) {
+        rc_arena *entry = rc_ptrmap_get(&h->arena_map, tail);
+        if (entry == a)
+            rc_ptrmap_remove(&h->arena_map, tail);
+        else
+            entry->below = NULL;
+    }
+}
+
+/* The arena of h whose pools hold p, or NULL. */
+static inline rc_arena *arena_lookup(const rc_heap *h, const void *p) {
+    const char *c = p;
+    rc_arena *a = rc_ptrmap_get(&h->arena_map, MIB_OF(c));
+    if (a && c < a->first_pool)
+        a = a->below;
+    return a && c < pools_end(a) ? a : NULL;
+}
+
+/* A new arena, in the arena map; NULL + ENOMEM. */
 static rc_arena *arena_new(rc_heap *h) {
     rc_arena *a = rc__sys_alloc(h, NULL, 0, sizeof *a);
     if (a == NULL)
@@ -85,10 +143,8 @@ static rc_arena *arena_new(rc_heap *h) {
     a->first_pool = (char *)first;
     a->npools = (uint32_t)(((uintptr_t)a->base + RC_ARENA_SIZE - first) / RC_POOL_SIZE);
     a->nfresh = a->nfree = a->npools;
-    if (rc_ptrmap_reserve(h, &h->pools, a->npools) != 0)
+    if (arena_map_add(h, a) != 0)
         goto fail;
-    for (uint32_t i = 0; i < a->npools; i++)
-        rc_ptrmap_put(h, &h->pools, (uintptr_t)(a->first_pool + i * RC_POOL_SIZE), a);
     rc_mem_dead(a->base, RC_ARENA_SIZE);
     LIST_PUSH(h->arenas, a, prev, next);
     usable_push(h, a);
@@ -100,8 +156,7 @@ fail:
 }
 
 static void arena_free(rc_heap *h, rc_arena *a) {
-    for (uint32_t i = 0; i < a->npools; i++)
-        rc_ptrmap_remove(&h->pools, (uintptr_t)(a->first_pool + i * RC_POOL_SIZE));
+    arena_map_remove(h, a);
     if (a->in_usable)
         usable_remove(h, a);
     LIST_REMOVE(h->arenas, a, prev, next);
@@ -144,6 +199,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     p->fresh = first_block(p);
     p->capacity = (uint32_t)((rc_pool_base(p) + RC_POOL_SIZE - p->fresh) / block_size);
     p->end = p->fresh + (size_t)p->capacity * block_size;
+    p->recip = (uint32_t)((((uint64_t)1) << 32) / block_size + 1);
     return p;
 }
 
@@ -164,46 +220,112 @@ static void pool_retire(rc_heap *h, rc_pool *p) {
     }
 }
 
-static void class_push(rc_heap *h, rc_pool *p) {
-    LIST_PUSH(h->classes[p->kind][p->cls], p, prev, next);
-    p->in_list = 1;
-}
+/* Class lists (the rules are at rc_pool in internal.h). */
+static rc_pool **class_head(rc_heap *h, const rc_pool *p) { return &h->classes[p->kind][p->cls]; }
+static rc_pool **class_tail(rc_heap *h, const rc_pool *p) { return &h->class_tails[p->kind][p->cls]; }
 
 static void class_remove(rc_heap *h, rc_pool *p) {
-    LIST_REMOVE(h->classes[p->kind][p->cls], p, prev, next);
+    rc_pool **head = class_head(h, p), **tail = class_tail(h, p);
+    if (*head == p) {
+        *head = p->next ? p->next : &h->no_pool; /* the new head's prev goes stale */
+        if (*tail == p)
+            *tail = NULL;
+    } else {
+        p->prev->next = p->next;
+        if (p->next)
+            p->next->prev = p->prev;
+        else
+            *tail = p->prev;
+    }
     p->in_list = 0;
 }
 
-/* rc_pool_alloc's slow path: no pool yet, or the pool starts being used,
- * or it fills up and leaves the class list. NULL + ENOMEM. */
+/* A listed pool with no block to give (only ever the head). */
+static bool pool_full(const rc_pool *p) { return !p->free && p->fresh >= p->end && !p->parked; }
+
+/* Puts a new pool at the head; a full head leaves first, as only the head
+ * may be full. */
+static void class_push(rc_heap *h, rc_pool *p) {
+    rc_pool **head = class_head(h, p);
+    if (*head != &h->no_pool && pool_full(*head))
+        class_remove(h, *head);
+    p->next = *head == &h->no_pool ? NULL : *head;
+    if (p->next)
+        p->next->prev = p;
+    else
+        *class_tail(h, p) = p;
+    *head = p;
+    p->in_list = 1;
+}
+
+/* Puts a pool that was full, and now has one free block, at the tail. It
+ * gathers more frees while the pools before it serve allocations, so each
+ * pool that reaches the head has many blocks to give: few slow paths
+ * (pushing it at the head made nearly every allocation fill a pool, and
+ * nearly every free un-fill one, in a random churn). */
+static void class_append(rc_heap *h, rc_pool *p) {
+    rc_pool **tail = class_tail(h, p);
+    if (*tail == NULL) {
+        class_push(h, p);
+        return;
+    }
+    (*tail)->next = p;
+    p->prev = *tail;
+    p->next = NULL;
+    *tail = p;
+    p->in_list = 1;
+}
+
+/* A kept empty pool and its return to service (see rc_pool). */
+static void pool_park(rc_heap *h, rc_pool *p) {
+    p->parked = 1;
+    p->parked_free = p->free;
+    p->parked_fresh = p->fresh;
+    p->free = NULL;
+    p->fresh = p->end;
+    h->empty_pools++;
+}
+
+static void pool_unpark(rc_heap *h, rc_pool *p) {
+    p->parked = 0;
+    p->free = p->parked_free;
+    p->fresh = p->parked_fresh;
+    h->empty_pools--;
+}
+
+/* rc_pool_alloc's slow path: the head pool of the class is parked, full or
+ * the sentinel. A full head leaves the list; the next pool has a free block
+ * (the rules at rc_pool); with none, a new pool heads the list. NULL +
+ * ENOMEM. */
 char *rc__pool_alloc_slow(rc_heap *h, unsigned kind, size_t block_size) {
     rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
-    if (p == NULL) {
-        if ((p = pool_new(h, kind, block_size)) == NULL)
-            return NULL;
-        class_push(h, p);
-        h->empty_pools++;
+    if (p->parked) {
+        pool_unpark(h, p);
+    } else {
+        if (p != &h->no_pool)
+            class_remove(h, p);
+        p = h->classes[kind][block_size / RC_GRAIN - 1];
+        if (p == &h->no_pool) {
+            if ((p = pool_new(h, kind, block_size)) == NULL)
+                return NULL;
+            class_push(h, p);
+        }
     }
-    if (p->used == 0)
-        h->empty_pools--;
-    char *block = rc_pool_pop(h, p);
-    if (p->used == p->capacity)
-        class_remove(h, p);
-    return block;
+    return rc_pool_alloc(h, kind, block_size);
 }
 
 /* The class list after a block went back to p: a full pool rejoins it, an
  * empty one leaves (for its arena) unless it is worth keeping. */
-static void pool_after_free(rc_heap *h, rc_pool *p) {
+void rc__pool_after_free(rc_heap *h, rc_pool *p) {
     if (!p->in_list)
-        class_push(h, p);
+        class_append(h, p);
     if (p->used == 0) {
         /* Keep a class's last pool even when empty, so a class that empties
          * and refills does not thrash; but only a few per heap, or scattered
          * empty pools would pin whole arenas. */
-        bool alone = p->prev == NULL && p->next == NULL;
+        bool alone = *class_head(h, p) == p && p->next == NULL;
         if (alone && h->empty_pools < RC_KEPT_EMPTY_POOLS) {
-            h->empty_pools++;
+            pool_park(h, p);
         } else {
             class_remove(h, p);
             pool_retire(h, p);
@@ -226,8 +348,8 @@ static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
             rc__sys_free(h, q.block, q.size);
         } else {
             rc_pool *p = rc_pool_of(q.block);
-            rc_pool_link(p, q.block);
-            pool_after_free(h, p);
+            rc_pool_link(p, p->kind, q.block);
+            rc__pool_after_free(h, p);
         }
     }
 }
@@ -250,27 +372,23 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
 
 /* ------------------------------------------------------ freeing blocks */
 
-/* rc_pool_free's slow path: the pool empties or un-fills, or the heap is
- * in debug mode (poison, quarantine) or dying (teardown frees arenas whole
- * and walks the pools meanwhile: they must not change). */
+/* rc_pool_free's slow path: the heap is in debug mode (poison, quarantine)
+ * or dying (teardown frees arenas whole and walks the pools meanwhile:
+ * they must not change). */
 void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
     if (h->dying) {
-        size_t g = rc_grain_of(p, block);
-        p->live[g / 64] &= ~((uint64_t)1 << (g % 64));
         h->bytes_in_use -= p->block_size;
         return;
     }
-    if (h->debug) {
-        unsigned keep = p->kind == RC_KIND_RAW ? ~0u : RC_HEAD_OFFSET(p->kind);
-        for (unsigned off = 0; off < p->block_size; off += 8)
-            if (off != keep && off != RC_LINK_OFFSET(p->kind))
-                memset(block + off, DEBUG_FILL, 8);
-    }
-    rc_pool_mark_dead(h, p, block);
-    if (h->debug && quarantine_hold(h, block, p->block_size, p->kind, false))
+    unsigned keep = p->kind == RC_KIND_RAW ? 8u : RC_HEAD_OFFSET(p->kind); /* mark, head */
+    for (unsigned off = 0; off < p->block_size; off += 8)
+        if (off != keep && off != RC_LINK_OFFSET(p->kind))
+            memset(block + off, DEBUG_FILL, 8);
+    rc_pool_mark_dead(h, p, p->kind, block);
+    if (quarantine_hold(h, block, p->block_size, p->kind, false))
         return;
-    rc_pool_link(p, block);
-    pool_after_free(h, p);
+    rc_pool_link(p, p->kind, block);
+    rc__pool_after_free(h, p);
 }
 
 /* ------------------------------------------------------------ large blocks */
@@ -325,27 +443,31 @@ void rc__large_free(rc_heap *h, void *payload) {
 
 /* ----------------------------------------------------------- walking */
 
-rc_pool *rc__pool_lookup(const rc_heap *h, const void *p) {
-    uintptr_t base = (uintptr_t)p & ~(uintptr_t)(RC_POOL_SIZE - 1);
-    return rc_ptrmap_get(&h->pools, base) ? rc_pool_at((void *)base) : NULL;
+/* The pool of h holding p: in one of h's arenas, in a pool carved and not
+ * given back (a retired pool's header says used 0, which callers treat as
+ * "not a live block"). NULL if none. */
+static inline rc_pool *pool_lookup(const rc_heap *h, const void *p) {
+    rc_arena *a = arena_lookup(h, p);
+    if (a == NULL)
+        return NULL;
+    size_t i = (size_t)((const char *)p - a->first_pool) / RC_POOL_SIZE;
+    return i < a->npools - a->nfresh ? rc_pool_of(p) : NULL;
 }
 
-/* Calls fn on each live object: pool blocks by their live bits (pools of
- * carved, in-use object kinds), then large blocks that are not raw. */
+rc_pool *rc__pool_lookup(const rc_heap *h, const void *p) { return pool_lookup(h, p); }
+
+/* Calls fn on each live object: the carved blocks of object pools whose
+ * rc_head is not dead, then large blocks that are not raw. */
 void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
     for (rc_arena *a = h->arenas; a; a = a->next) {
         for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
             rc_pool *p = rc_pool_at(a->first_pool + i * RC_POOL_SIZE);
             if (p->used == 0 || p->kind == RC_KIND_RAW)
                 continue;
-            /* Object blocks start 8 bytes into their first granule. */
-            size_t hdr = 8 + RC_OBJ_OFFSET(p->kind);
-            for (size_t w = 0; w < RC_POOL_GRAINS / 64; w++) {
-                for (uint64_t bits = p->live[w]; bits; bits &= bits - 1) {
-                    size_t g = w * 64 + (size_t)__builtin_ctzll(bits);
-                    fn((char *)p + g * RC_GRAIN + hdr, arg);
-                }
-            }
+            size_t obj = RC_OBJ_OFFSET(p->kind);
+            for (char *block = first_block(p); block < p->fresh; block += p->block_size)
+                if (!(rc_head_of(block + obj)->info & RC_F_DEAD))
+                    fn(block + obj, arg);
         }
     }
     for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
@@ -361,6 +483,7 @@ void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
  * system: the end of a heap. */
 void rc__alloc_release_all(rc_heap *h) {
     h->dying = false;
+    h->slow_free = h->debug;
     quarantine_evict(h, RC_QUARANTINE_SLOTS, RC_QUARANTINE_BYTES);
     rc__sys_free(h, h->quarantine, h->quarantine ? RC_QUARANTINE_SLOTS * sizeof *h->quarantine : 0);
     h->quarantine = NULL;
@@ -376,7 +499,7 @@ void rc__alloc_release_all(rc_heap *h) {
     while (h->arenas)
         arena_free(h, h->arenas);
     h->empty_arena = NULL; /* it was on h->arenas too */
-    rc_ptrmap_free(h, &h->pools);
+    rc_ptrmap_free(h, &h->arena_map);
 }
 
 /* ------------------------------------------------------------ raw memory */
@@ -427,60 +550,88 @@ void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line
     return p;
 }
 
+/* The end of p's carved blocks (none starts at or after it). */
+static char *carved_end(const rc_pool *p) { return p->parked ? p->parked_fresh : p->fresh; }
+
+/* Whether the pool block at `block` is on one of p's free lists or in the
+ * quarantine: the slow half of the raw block test. */
+static bool block_is_free(const rc_heap *h, const rc_pool *p, const char *block) {
+    for (const char *f = p->parked ? p->parked_free : p->free; f; f = *(char *const *)f)
+        if (f == block)
+            return true;
+    for (size_t i = 0; i < h->q_len; i++)
+        if (h->quarantine[(h->q_head + i) % RC_QUARANTINE_SLOTS].block == block)
+            return true;
+    return false;
+}
+
+bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block) {
+    if (p->used == 0 || block >= carved_end(p))
+        return false;
+    if (p->kind != RC_KIND_RAW)
+        return !(rc_head_of(block + RC_OBJ_OFFSET(p->kind))->info & RC_F_DEAD);
+    return !rc_raw_has_mark(h, block) || !block_is_free(h, p, block);
+}
+
+/* Whether ptr starts a block of p: p's offset arithmetic, no division. */
+static inline bool at_block_start(const rc_pool *p, const char *ptr) {
+    const char *first = first_block(p);
+    uint32_t off = (uint32_t)(ptr - first);
+    uint32_t index = (uint32_t)(((uint64_t)off * p->recip) >> 32);
+    return ptr >= first && ptr < carved_end(p) && index * p->block_size == off;
+}
+
 /* Names what is wrong with a pointer into one of h's pools that is not a live
  * raw block, and aborts. */
-static _Noreturn void raw_misuse(rc_pool *p, void *ptr, const char *call) {
-    char *first = first_block(p);
+static _Noreturn void raw_misuse(const rc_heap *h, rc_pool *p, void *ptr, const char *call) {
     char *block = (char *)ptr - RC_OBJ_OFFSET(p->kind);
-    bool boundary = block >= first && block < p->end &&
-                    (size_t)(block - first) % p->block_size == 0;
-    if (!boundary || p->used == 0)
+    if (!at_block_start(p, block) || p->used == 0)
         rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
     if (p->kind == RC_KIND_RAW)
         rc__fatal_ptr(call, "of a block already freed", ptr);
-    if (rc_pool_block_live(p, block))
+    if (rc__pool_block_live(h, p, block))
         rc__fatal(call, "of an rc object (use rc_decref)", ptr);
     rc__fatal(call, "of a dead object", ptr);
 }
 
-/* What the heap knows of a raw block it owns: its usable size and whether it
- * is large. Aborts, naming the error, on a pointer that is not a live raw
- * block of h. */
-static size_t raw_owned(rc_heap *h, void *ptr, const char *call, bool *large) {
-    rc_pool *p = rc__pool_lookup(h, ptr);
-    if (p) {
-        /* Live bits are set only at block starts, so this is the whole test. */
-        bool ok = ((uintptr_t)ptr % RC_GRAIN) == 0 && p->kind == RC_KIND_RAW && p->used &&
-                  rc_pool_block_live(p, ptr);
-        if (RC_LIKELY(ok)) {
-            *large = false;
-            return p->block_size;
-        }
-        raw_misuse(p, ptr, call);
-    }
+/* Whether ptr is a live raw block of pool p (of h, or NULL): at a block
+ * start of a raw pool, and without the free mark or not on a free list. */
+static inline bool raw_pool_block(const rc_heap *h, const rc_pool *p, const void *ptr) {
+    if (p == NULL || p->kind != RC_KIND_RAW || !at_block_start(p, ptr) || p->used == 0)
+        return false;
+    return RC_LIKELY(!rc_raw_has_mark(h, ptr)) || !block_is_free(h, p, ptr);
+}
+
+/* What the heap knows of a raw block it owns that is not a pool block: a
+ * large block's rc_large. Aborts, naming the error, on a pointer that is
+ * not a live raw block of h (p: its pool, if any). */
+static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call) {
+    if (p)
+        raw_misuse(h, p, ptr, call);
     rc_large *lg = rc_ptrmap_get(&h->large, (uintptr_t)ptr);
     if (lg == NULL)
         rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
     if (!(rc_head_of(ptr)->info & RC_F_RAW))
         rc__fatal(call, "of an rc object (use rc_decref)", ptr);
-    *large = true;
-    return lg->request;
+    return lg;
 }
 
-/* Gives back a raw block raw_owned vouched for. */
-static void raw_release(rc_heap *h, void *ptr, bool large) {
-    if (large)
+/* Gives back a raw block of h: a pool block, or a large one. */
+static inline void raw_release(rc_heap *h, void *ptr, bool large) {
+    if (RC_UNLIKELY(large))
         rc__large_free(h, ptr);
     else
-        rc_pool_free(h, ptr);
+        rc_pool_free(h, RC_KIND_RAW, ptr);
 }
 
 void rc_free(rc_heap *h, void *ptr) {
     if (ptr == NULL)
         return;
-    bool large;
-    raw_owned(h, ptr, "rc_free", &large);
-    if (h->tracer)
+    rc_pool *p = pool_lookup(h, ptr);
+    bool large = !raw_pool_block(h, p, ptr);
+    if (RC_UNLIKELY(large))
+        large_owned(h, p, ptr, "rc_free");
+    if (RC_UNLIKELY(h->tracer != NULL))
         rc__trace_free(h, ptr);
     raw_release(h, ptr, large);
 }
@@ -489,8 +640,9 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
                     const char *func) {
     if (ptr == NULL)
         return rc_malloc_at(h, size, file, line, func);
-    bool large;
-    size_t old = raw_owned(h, ptr, "rc_realloc", &large);
+    rc_pool *pool = pool_lookup(h, ptr);
+    bool large = !raw_pool_block(h, pool, ptr);
+    size_t old = large ? large_owned(h, pool, ptr, "rc_realloc")->request : pool->block_size;
     /* Same pool class: the block already fits, nothing moves. */
     bool stays = !large && size <= RC_SMALL_MAX && raw_block_size(size) == old;
     void *p = ptr;

@@ -19,11 +19,17 @@
  *     16-byte aligned, with the payload at +48.
  *   - Every pool is RC_POOL_SIZE bytes and RC_POOL_SIZE-aligned, so the pool
  *     header of any pointer into it is a mask and a colour away (rc_pool_of).
- *   - A pool's `live` bitmap has one bit per 16-byte granule; the bit of a
- *     block's first granule is set exactly while the block is allocated.
  *   - A freed object block keeps its rc_head readable with refcnt 0 and
  *     RC_F_DEAD set until reused; the free-list link is stored elsewhere in the
  *     block (RC_LINK_OFFSET), so a stale rc_decref is caught.
+ *   - A freed raw block (on a free list or quarantined) holds the free link
+ *     and then its free mark (rc_raw_mark), both kept readable; a block being
+ *     handed out has its second word zeroed, so a live block carries the mark
+ *     only if the program wrote exactly that value there. rc_free trusts a
+ *     block without the mark and confirms one with it on the free lists.
+ *   - An object pool block below `fresh` is live exactly when its rc_head is
+ *     not RC_F_DEAD; a raw one exactly when it is on no free list and not
+ *     quarantined.
  *   - rc_gchead.next == 0 exactly when the object is not on a collector list.
  *   - Every byte the heap holds came through rc__sys_alloc, which keeps
  *     bytes_reserved exact.
@@ -55,7 +61,8 @@
 enum rc_kind { RC_KIND_PLAIN = 0, RC_KIND_GC = 1, RC_KIND_RAW = 2, RC_NKINDS = 3 };
 
 /* Offset of the free-list link inside a free block: past the rc_head of an
- * untracked object, on the gc prev word of a tracked one; 0 for raw blocks. */
+ * untracked object, on the gc prev word of a tracked one; 0 for raw blocks,
+ * whose second word then holds the free mark (rc_raw_mark). */
 #define RC_LINK_OFFSET(kind) ((kind) == RC_KIND_RAW ? 0u : 8u)
 /* Offset of the object (the payload) in a block of kind: its headers. */
 #define RC_OBJ_OFFSET(kind)                                                 \
@@ -116,21 +123,35 @@ static inline rc_large *rc_large_of(const void *payload) {
 
 typedef struct rc_arena rc_arena;
 
-/* A pool: RC_POOL_SIZE bytes of equal blocks of one kind and size class. */
+/* A pool: RC_POOL_SIZE bytes of equal blocks of one kind and size class.
+ * The fields the fast paths touch come first, in one cache line.
+ *
+ * Class lists: h->classes[kind][cls] heads a list, linked through next and
+ * prev, of the pools of that class that may have a free block. Only the
+ * head can be full (allocation takes from the head and notices it is full
+ * at its next call, which unlinks it); every other listed pool has a free
+ * block. The head's prev is stale and never read; every other listed pool's
+ * prev is right. An empty class points at h->no_pool, which has no block,
+ * so the fast path needs no test for "no pool". A pool kept empty while
+ * the class is idle is "parked": its free list and fresh blocks are moved
+ * to parked_free and parked_fresh, so that allocating from it takes the
+ * slow path, which counts it as no longer empty. */
 typedef struct rc_pool {
-    struct rc_pool *next, *prev; /* in its class's list of pools with free blocks */
-    rc_heap *heap;
-    rc_arena *arena;
     char *free;          /* first free block; link at RC_LINK_OFFSET(kind) */
     char *fresh;         /* next never-used block */
     char *end;           /* no block starts at or after end */
     uint32_t used;       /* allocated blocks */
-    uint32_t capacity;   /* blocks the pool holds */
     uint16_t block_size;
-    uint8_t cls;         /* block_size / RC_GRAIN - 1 */
     uint8_t kind;        /* enum rc_kind */
-    uint32_t in_list;    /* on its class list */
-    uint64_t live[RC_POOL_GRAINS / 64];
+    uint8_t in_list;     /* on its class list */
+    struct rc_pool *next, *prev;
+    rc_heap *heap;
+    rc_arena *arena;
+    char *parked_free, *parked_fresh;
+    uint32_t capacity;   /* blocks the pool holds */
+    uint32_t recip;      /* 2^32 / block_size + 1: offset / block_size by a multiply */
+    uint8_t cls;         /* block_size / RC_GRAIN - 1 */
+    uint8_t parked;
 } rc_pool;
 
 /* Pool headers do not all sit at the pool's first byte: 16 KiB-aligned
@@ -160,6 +181,7 @@ struct rc_arena {
     uint32_t nfree;         /* free_pools + nfresh */
     uint32_t in_usable;     /* on heap->usable_arenas */
     rc_arena *unext, *uprev;
+    rc_arena *below;        /* the arena whose pools end in this one's first MiB */
 };
 
 /* ---------------------------------------------------------- pointer maps */
@@ -234,12 +256,16 @@ struct rc_heap {
     void *ud;
 
     /* allocator */
-    rc_pool *classes[RC_NKINDS][RC_NCLASSES]; /* pools with free blocks */
+    rc_pool *classes[RC_NKINDS][RC_NCLASSES]; /* class lists (see rc_pool) */
+    rc_pool *class_tails[RC_NKINDS][RC_NCLASSES]; /* their last pools; NULL if empty */
+    rc_pool no_pool;           /* the head of an empty class list */
+    bool slow_free;            /* debug || dying: every free takes the slow path */
+    uintptr_t free_mark;       /* see rc_raw_mark */
     rc_arena *arenas;          /* all arenas */
     rc_arena *usable_arenas;   /* arenas with free pools */
     rc_arena *empty_arena;     /* at most one wholly free arena kept */
     unsigned empty_pools;      /* pools on class lists with no block in use */
-    rc_ptrmap pools;           /* pool address -> pool, for rc_free */
+    rc_ptrmap arena_map;       /* MiB -> arena, for rc_free (see alloc.c) */
     rc_ptrmap large;           /* payload address -> rc_large */
 
     /* types: rc_head.info holds an index into types */
@@ -286,9 +312,15 @@ RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
  * payload, walks and teardown. */
 RC_INTERNAL char *rc__pool_alloc_slow(rc_heap *h, unsigned kind, size_t block_size);
 RC_INTERNAL void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block);
+/* After a block went back to p: a full pool rejoins its class list, an
+ * empty one is parked or retired. */
+RC_INTERNAL void rc__pool_after_free(rc_heap *h, rc_pool *p);
 RC_INTERNAL void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info);
 RC_INTERNAL void rc__large_free(rc_heap *h, void *payload);
 RC_INTERNAL rc_pool *rc__pool_lookup(const rc_heap *h, const void *p); /* NULL if not ours */
+/* Whether a block of p (at a block boundary) is allocated. O(1) for object
+ * blocks and raw blocks without the free mark; else walks the free lists. */
+RC_INTERNAL bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block);
 RC_INTERNAL void rc__alloc_release_all(rc_heap *h);
 /* Calls fn on each live object (not raw blocks), in no particular order.
  * fn must not allocate or free objects. */
@@ -463,74 +495,83 @@ static inline void rc_mem_word(void *p) {
     (void)p;
 }
 
-static inline size_t rc_grain_of(const rc_pool *p, const char *block) {
-    return (size_t)(block - (const char *)p) / RC_GRAIN;
+/* The free mark of a raw block of h: a word no program stores by chance. */
+static inline uintptr_t rc_raw_mark(const rc_heap *h, const void *block) {
+    return h->free_mark ^ (uintptr_t)block;
 }
 
-static inline bool rc_pool_block_live(const rc_pool *p, const char *block) {
-    size_t g = rc_grain_of(p, block);
-    return (p->live[g / 64] >> (g % 64)) & 1;
-}
-
-/* Takes a block from a pool that has one: pops the free list, or carves the
- * next fresh block; marks it live. The caller keeps the class list right. */
-static inline char *rc_pool_pop(rc_heap *h, rc_pool *p) {
-    char *block = p->free;
-    if (block)
-        p->free = *(char **)(block + RC_LINK_OFFSET(p->kind));
-    else {
-        block = p->fresh;
-        p->fresh += p->block_size;
-    }
-    size_t g = rc_grain_of(p, block);
-    p->live[g / 64] |= (uint64_t)1 << (g % 64);
-    p->used++;
-    h->bytes_in_use += p->block_size;
-    rc_mem_live(block, p->block_size, false);
-    return block;
+/* Whether the second word of raw block holds its free mark. The word of a
+ * live block may be undefined to Valgrind: a copy is declared defined so
+ * that only the comparison, not the program, is judged. */
+static inline bool rc_raw_has_mark(const rc_heap *h, const char *block) {
+    uintptr_t word;
+    memcpy(&word, block + sizeof(char *), sizeof word);
+    RC_VALGRIND(VALGRIND_MAKE_MEM_DEFINED(&word, sizeof word));
+    return word == rc_raw_mark(h, block);
 }
 
 /* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX)
- * from a pool of `kind`; its bytes are undefined. NULL + ENOMEM. O(1): the
- * common case neither fills nor starts using a pool. */
+ * from a pool of `kind` (a constant at every call site); its bytes are
+ * undefined. NULL + ENOMEM. O(1): the head pool of the class list gives a
+ * freed block or carves a fresh one; only when it has neither (full,
+ * parked, or no pool) does the slow path run. */
 static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
     rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
-    if (RC_UNLIKELY(p == NULL || p->used == 0 || p->used + 1 == p->capacity))
+    char *block = p->free;
+    if (RC_LIKELY(block != NULL)) {
+        p->free = *(char **)(block + RC_LINK_OFFSET(kind));
+    } else if (p->fresh < p->end) {
+        block = p->fresh;
+        p->fresh += block_size;
+    } else {
         return rc__pool_alloc_slow(h, kind, block_size);
-    return rc_pool_pop(h, p);
+    }
+    p->used++;
+    h->bytes_in_use += block_size;
+    rc_mem_live(block, block_size, false);
+    if (kind == RC_KIND_RAW) {
+        ((uintptr_t *)block)[1] = 0; /* no free mark; still undefined to Valgrind */
+        RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
+    }
+    return block;
 }
 
-/* Marks a block dead: live bit, figures, poisoning. A dead object's rc_head
- * (refcnt 0 and RC_F_DEAD, written by the caller) stays readable until the
- * block is reused. */
-static inline void rc_pool_mark_dead(rc_heap *h, rc_pool *p, char *block) {
-    size_t g = rc_grain_of(p, block);
-    p->live[g / 64] &= ~((uint64_t)1 << (g % 64));
+/* Marks a block dead: figures, poisoning, the free mark of a raw block. A
+ * dead object's rc_head (refcnt 0 and RC_F_DEAD, written by the caller)
+ * stays readable until the block is reused. */
+static inline void rc_pool_mark_dead(rc_heap *h, rc_pool *p, unsigned kind, char *block) {
     h->bytes_in_use -= p->block_size;
     rc_mem_dead(block, p->block_size);
-    if (p->kind != RC_KIND_RAW)
-        rc_mem_word(block + RC_HEAD_OFFSET(p->kind));
+    if (kind == RC_KIND_RAW) {
+        rc_mem_word(block + sizeof(char *));
+        ((uintptr_t *)block)[1] = rc_raw_mark(h, block);
+    } else {
+        rc_mem_word(block + RC_HEAD_OFFSET(kind));
+    }
 }
 
 /* Pushes a dead block on its pool's free list. */
-static inline void rc_pool_link(rc_pool *p, char *block) {
-    char *link = block + RC_LINK_OFFSET(p->kind);
+static inline void rc_pool_link(rc_pool *p, unsigned kind, char *block) {
+    char *link = block + RC_LINK_OFFSET(kind);
     rc_mem_word(link);
     *(char **)link = p->free;
     p->free = block;
     p->used--;
 }
 
-/* Frees a pool block (live, of h). O(1): the common case neither empties
- * nor un-fills a pool, and the heap is neither in debug mode nor dying. */
-static inline void rc_pool_free(rc_heap *h, char *block) {
+/* Frees a block of `kind` (a constant at every call site), live, of h. O(1):
+ * the common case neither empties the pool nor finds it off its class
+ * list (full), and the heap is neither in debug mode nor dying. */
+static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
     rc_pool *p = rc_pool_of(block);
-    if (RC_UNLIKELY(h->debug || h->dying || p->used <= 1 || p->used == p->capacity)) {
+    if (RC_UNLIKELY(h->slow_free)) {
         rc__pool_free_slow(h, p, block);
-    } else {
-        rc_pool_mark_dead(h, p, block);
-        rc_pool_link(p, block);
+        return;
     }
+    rc_pool_mark_dead(h, p, kind, block);
+    rc_pool_link(p, kind, block);
+    if (RC_UNLIKELY(p->used == 0 || !p->in_list))
+        rc__pool_after_free(h, p);
 }
 
 

@@ -273,8 +273,10 @@ static void free_object(rc_heap *h, void *obj) {
     hd->info |= RC_F_DEAD;
     if (hd->info & RC_F_LARGE)
         rc__large_free(h, obj);
+    else if (hd->info & RC_F_GC)
+        rc_pool_free(h, RC_KIND_GC, (char *)obj - RC_GC_HEAD_SIZE);
     else
-        rc_pool_free(h, (char *)obj - ((hd->info & RC_F_GC) ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE));
+        rc_pool_free(h, RC_KIND_PLAIN, (char *)obj - RC_HEAD_SIZE);
 }
 
 /* The whole death of an object whose count reached zero. */

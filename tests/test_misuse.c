@@ -232,11 +232,14 @@ END_TEST
 /* ---------------------------------------------------------- RCGC_DEBUG */
 
 /* Copies n bytes of a freed (poisoned) region for inspection, then poisons
- * it again. */
-static void peek(void *p, size_t n, unsigned char *out) {
+ * it again, except the words at offsets kept[0..nkept) (those the allocator
+ * keeps readable: it reads them again, at the latest in rc_heap_free). */
+static void peek(void *p, size_t n, unsigned char *out, const size_t *kept, size_t nkept) {
     rc_mem_live(p, n, true);
     memcpy(out, p, n);
     rc_mem_dead(p, n);
+    for (size_t i = 0; i < nkept; i++)
+        rc_mem_word((char *)p + kept[i]);
 }
 
 /* The first byte of b[from..to) that is not 0xDB, or to. */
@@ -247,21 +250,25 @@ static size_t poisoned_until(const unsigned char *b, size_t from, size_t to) {
 }
 
 /* Freed memory is filled with 0xDB, except the words the allocator keeps:
- * the free-list link and a dead object's header (count 0, marked dead). */
+ * a raw block's free-list link and free mark, a dead object's header (count
+ * 0, marked dead). */
 START_TEST(debug_poisons_freed_memory) {
     rc_heap *h = heap(true);
     unsigned char b[3000];
 
-    char *raw = rc_malloc(h, 64); /* link at 0 */
+    char *raw = rc_malloc(h, 64); /* link at 0, mark at 8 */
     memset(raw, 0x11, 64);
     rc_free(h, raw);
-    peek(raw, 64, b);
-    ck_assert_uint_eq(poisoned_until(b, 8, 64), 64);
+    peek(raw, 64, b, (size_t[]){0, 8}, 2);
+    ck_assert_uint_eq(poisoned_until(b, 16, 64), 64);
+    uintptr_t mark;
+    memcpy(&mark, b + 8, sizeof mark);
+    ck_assert_uint_eq(mark, rc_raw_mark(h, raw));
 
     char *big = rc_malloc(h, 3000);
     memset(big, 0x11, 3000);
     rc_free(h, big);
-    peek(big, 3000, b);
+    peek(big, 3000, b, NULL, 0);
     ck_assert_uint_eq(poisoned_until(b, 0, 3000), 3000);
 
     /* leaf block: [head 8][link 8][16 bytes]; node block: [gc next 8][link 8]
@@ -271,13 +278,13 @@ START_TEST(debug_poisons_freed_memory) {
     memset(tracked + 8, 0x11, 16);
     rc_decref(leaf);
     rc_decref(tracked);
-    peek(leaf - 8, 32, b);
+    peek(leaf - 8, 32, b, (size_t[]){0, 8}, 2);
     ck_assert_uint_eq(poisoned_until(b, 16, 32), 32);
     rc_head hd;
     memcpy(&hd, b, sizeof hd);
     ck_assert_uint_eq(hd.refcnt, 0);
     ck_assert(hd.info & RC_F_DEAD);
-    peek(tracked - 24, 48, b);
+    peek(tracked - 24, 48, b, (size_t[]){8, 16}, 2);
     ck_assert_uint_eq(poisoned_until(b, 0, 8), 8);
     ck_assert_uint_eq(poisoned_until(b, 24, 48), 48);
     memcpy(&hd, b + 16, sizeof hd);
@@ -287,7 +294,7 @@ START_TEST(debug_poisons_freed_memory) {
     char *large_obj = rc_new_sized(h, &leaf_type, 3000);
     memset(large_obj, 0x11, 3000);
     rc_decref(large_obj);
-    peek(large_obj, 3000, b);
+    peek(large_obj, 3000, b, NULL, 0);
     ck_assert_uint_eq(poisoned_until(b, 0, 3000), 3000);
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
@@ -330,14 +337,14 @@ START_TEST(tools_see_freed_blocks) {
     rc_free(h, gone);
     rc_decref(dead);
     rc_pool *p = rc_pool_of(keep);
-    ck_assert(rc_pool_block_live(p, keep));
-    ck_assert(!rc_pool_block_live(p, gone));
-    ck_assert(rc_pool_block_live(rc_pool_of(o), (char *)o - RC_GC_HEAD_SIZE));
-    ck_assert(!rc_pool_block_live(rc_pool_of(dead), (char *)dead - RC_GC_HEAD_SIZE));
+    ck_assert(rc__pool_block_live(h, p, keep));
+    ck_assert(!rc__pool_block_live(h, p, gone));
+    ck_assert(rc__pool_block_live(h, rc_pool_of(o), (char *)o - RC_GC_HEAD_SIZE));
+    ck_assert(!rc__pool_block_live(h, rc_pool_of(dead), (char *)dead - RC_GC_HEAD_SIZE));
 #ifdef TEST_ASAN
     ck_assert(!__asan_region_is_poisoned(keep, 64));
     ck_assert(!__asan_region_is_poisoned(o, sizeof *o));
-    ck_assert(__asan_address_is_poisoned(gone + 8));
+    ck_assert(__asan_address_is_poisoned(gone + 16));
     ck_assert(__asan_address_is_poisoned(gone + 63));
     ck_assert(__asan_address_is_poisoned((char *)dead + sizeof(void *)));
 #endif
@@ -345,7 +352,7 @@ START_TEST(tools_see_freed_blocks) {
     if (RUNNING_ON_VALGRIND) { /* GET_VBITS: 1 addressable, 3 not */
         char vbits[64];
         ck_assert_int_eq(VALGRIND_GET_VBITS(keep, vbits, 64), 1);
-        ck_assert_int_eq(VALGRIND_GET_VBITS(gone + 8, vbits, 8), 3);
+        ck_assert_int_eq(VALGRIND_GET_VBITS(gone + 16, vbits, 8), 3);
         ck_assert_int_eq(VALGRIND_GET_VBITS((char *)dead + 8, vbits, 8), 3);
     }
 #endif
