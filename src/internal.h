@@ -512,10 +512,11 @@ static inline bool rc_raw_has_mark(const rc_heap *h, const char *block) {
 
 /* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX)
  * from a pool of `kind` (a constant at every call site); its bytes are
- * undefined. NULL + ENOMEM. O(1): the head pool of the class list gives a
- * freed block or carves a fresh one; only when it has neither (full,
- * parked, or no pool) does the slow path run. */
-static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
+ * undefined. rc_pool_take: the head pool of the class list gives a freed
+ * block or carves a fresh one, else NULL (it is full, parked, or no pool:
+ * nothing changed). rc_pool_alloc: that, else the slow path; NULL + ENOMEM.
+ * Both O(1). */
+static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size) {
     rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
     char *block = p->free;
     if (RC_LIKELY(block != NULL)) {
@@ -524,7 +525,7 @@ static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) 
         block = p->fresh;
         p->fresh += block_size;
     } else {
-        return rc__pool_alloc_slow(h, kind, block_size);
+        return NULL;
     }
     p->used++;
     h->bytes_in_use += block_size;
@@ -534,6 +535,11 @@ static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) 
         RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
     }
     return block;
+}
+
+static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
+    char *block = rc_pool_take(h, kind, block_size);
+    return RC_LIKELY(block != NULL) ? block : rc__pool_alloc_slow(h, kind, block_size);
 }
 
 /* Marks a block dead: figures, poisoning, the free mark of a raw block. A
@@ -598,7 +604,19 @@ static inline void rc_gc_list_remove(rc_gchead *node) {
 }
 
 /* A new tracked object joins generation 0; first, if count0 passes its
- * threshold, the automatic collection runs (the new object is not in it). */
+ * threshold, the automatic collection runs (the new object is not in it).
+ * rc_gc_link_quiet: the same when the caller saw that no collection is due
+ * (rc_gc_due false). */
+static inline bool rc_gc_due(const rc_heap *h) {
+    return h->gc.gen[0].count >= h->gc.gen[0].threshold && h->gc.enabled;
+}
+
+static inline void rc_gc_link_quiet(rc_heap *h, rc_gchead *g) {
+    h->gc.gen[0].count++;
+    g->prev = 0;
+    rc_gc_list_append(g, &h->gc.gen[0].head);
+}
+
 static inline void rc_gc_link(rc_heap *h, rc_gchead *g) {
     rc_gcstate *gc = &h->gc;
     if (RC_UNLIKELY(++gc->gen[0].count > gc->gen[0].threshold) && gc->enabled)

@@ -60,10 +60,9 @@ const char *rc__type_name(const rc_heap *h, const void *obj) {
     return name ? name : "object";
 }
 
-/* The heap's index for type t, registering it on first use; -1 + ENOMEM. */
-static int64_t type_index(rc_heap *h, const rc_type *t) {
-    if (RC_LIKELY(t == h->last_type))
-        return h->last_index;
+/* The heap's index for type t, registering it on first use; -1 + ENOMEM.
+ * type_index_of below answers for the type used last without a call. */
+static __attribute__((noinline)) int64_t type_index(rc_heap *h, const rc_type *t) {
     uintptr_t v = (uintptr_t)rc_ptrmap_get(&h->type_index, (uintptr_t)t);
     if (v == 0) {
         if (h->ntypes == h->types_cap) {
@@ -89,59 +88,111 @@ static int64_t type_index(rc_heap *h, const rc_type *t) {
     return h->last_index;
 }
 
+static inline int64_t type_index_of(rc_heap *h, const rc_type *t) {
+    return RC_LIKELY(t == h->last_type) ? h->last_index : type_index(h, t);
+}
+
 /* ------------------------------------------------------------- creation */
 
-/* Zeroes n bytes (a multiple of 8, 8-aligned) of a small object. GCC turns
- * memset with a run-time size into `rep stos`, whose start-up cost was a
- * third of a small object's creation; plain stores are cheaper at this
- * size (the empty asm keeps the loop from becoming that memset again). */
+/* Zeroes the n bytes of a small object from p to the end of its block: an
+ * odd number of words, as blocks are multiples of 16 bytes and both
+ * headers 8 mod 16. GCC turns memset with a run-time size into `rep stos`,
+ * whose start-up cost was a third of a small object's creation; plain
+ * stores are cheaper at this size (the empty asm keeps the loop from
+ * becoming that memset again). */
 static inline void zero_words(void *p, size_t n) {
     uint64_t *w = p;
-    size_t i = 0, k = n / 8;
-    for (; i + 2 <= k; i += 2) {
+    w[0] = 0;
+    for (size_t i = 1; i < n / 8; i += 2) {
         w[i] = 0;
         w[i + 1] = 0;
         __asm__("");
     }
-    if (i < k)
-        w[i] = 0;
 }
 
-/* An object without tracing (inlined into each creation call, so none pays
- * a chain of calls). */
-static inline void *new_object(rc_heap *h, const rc_type *type, size_t size) {
-    if (h == NULL || type == NULL || size == 0) {
-        errno = EINVAL;
-        return NULL;
-    }
-    int64_t idx = type_index(h, type);
-    if (idx < 0)
-        return NULL;
-    bool gc = type->traverse != NULL;
-    size_t hdr = gc ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE;
-    uint32_t info = ((uint32_t)idx << RC_TYPE_SHIFT) | (gc ? RC_F_GC : 0);
+/* Turns a block of block_size bytes into a new object of `kind` (a
+ * constant at each call site): zeroed, count 1, rc_head.info, counted. */
+static inline void *init_object(rc_heap *h, char *block, size_t block_size, uint32_t info,
+                                unsigned kind) {
+    char *obj = block + RC_OBJ_OFFSET(kind);
+    zero_words(obj, block_size - RC_OBJ_OFFSET(kind));
+    rc_head *hd = rc_head_of(obj);
+    hd->refcnt = 1;
+    hd->info = info;
+    h->objects++;
+    h->tracked += kind == RC_KIND_GC;
+    return obj;
+}
+
+/* The block size of a small object of `size` bytes and `kind`. */
+static inline size_t object_block_size(size_t size, unsigned kind) {
+    return (size + RC_OBJ_OFFSET(kind) + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1);
+}
+
+/* An object of `kind` whose rc_head.info is info, by every path: pool slow
+ * paths, large blocks, an automatic collection. */
+static void *new_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind) {
     char *obj;
-    if (size <= RC_SMALL_MAX - hdr) {
-        size_t bs = (size + hdr + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1);
-        char *block = rc_pool_alloc(h, gc ? RC_KIND_GC : RC_KIND_PLAIN, bs);
+    if (size <= RC_SMALL_MAX - RC_OBJ_OFFSET(kind)) {
+        size_t bs = object_block_size(size, kind);
+        char *block = rc_pool_alloc(h, kind, bs);
         if (block == NULL)
             return NULL;
-        obj = block + hdr;
-        zero_words(obj, bs - hdr);
-        rc_head *hd = rc_head_of(obj);
-        hd->refcnt = 1;
-        hd->info = info;
+        obj = init_object(h, block, bs, info, kind);
     } else {
         if ((obj = rc__large_alloc(h, size, info)) == NULL)
             return NULL;
         memset(obj, 0, size);
+        h->objects++;
+        h->tracked += kind == RC_KIND_GC;
     }
-    h->objects++;
-    if (gc) {
-        h->tracked++;
+    if (kind == RC_KIND_GC)
         rc_gc_link(h, rc_gc_of(obj));
-    }
     return obj;
+}
+
+/* An object without tracing, by every path (out of line: new_fast is the
+ * common case). */
+static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *type, size_t size) {
+    if (h == NULL || type == NULL || size == 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int64_t idx = type_index_of(h, type);
+    if (idx < 0)
+        return NULL;
+    uint32_t info = (uint32_t)idx << RC_TYPE_SHIFT;
+    if (type->traverse != NULL)
+        return new_of_kind(h, info | RC_F_GC, size, RC_KIND_GC);
+    return new_of_kind(h, info, size, RC_KIND_PLAIN);
+}
+
+/* The common creation: a small object of the type made last, its pool's
+ * head has a block, no collection is due. NULL, with nothing changed,
+ * when any of that does not hold. Inlined into each creation call; nothing
+ * it calls is out of line, so it saves no registers. */
+static inline void *new_fast_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind) {
+    if (size - 1 >= RC_SMALL_MAX - RC_OBJ_OFFSET(kind)) /* 0 or large */
+        return NULL;
+    if (kind == RC_KIND_GC && rc_gc_due(h))
+        return NULL;
+    size_t bs = object_block_size(size, kind);
+    char *block = rc_pool_take(h, kind, bs);
+    if (RC_UNLIKELY(block == NULL))
+        return NULL;
+    void *obj = init_object(h, block, bs, info, kind);
+    if (kind == RC_KIND_GC)
+        rc_gc_link_quiet(h, rc_gc_of(obj));
+    return obj;
+}
+
+static inline void *new_fast(rc_heap *h, const rc_type *type, size_t size) {
+    if (h == NULL || type != h->last_type || type == NULL)
+        return NULL;
+    uint32_t info = h->last_index << RC_TYPE_SHIFT;
+    if (type->traverse != NULL)
+        return new_fast_of_kind(h, info | RC_F_GC, size, RC_KIND_GC);
+    return new_fast_of_kind(h, info, size, RC_KIND_PLAIN);
 }
 
 /* An object while tracing, out of line so that the untraced path does not
@@ -159,7 +210,8 @@ static inline void *create(rc_heap *h, const rc_type *type, size_t size, const c
                            int line, const char *func) {
     if (RC_UNLIKELY(h != NULL && h->tracer != NULL))
         return new_traced(h, type, size, file, line, func);
-    return new_object(h, type, size);
+    void *obj = new_fast(h, type, size);
+    return RC_LIKELY(obj != NULL) ? obj : new_object(h, type, size);
 }
 
 void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size, const char *file,
@@ -259,7 +311,7 @@ static bool finalize_dying(rc_heap *h, const rc_type *t, void *obj) {
 }
 
 /* Gives a dead object's memory back; its rc_head stays readable as dead. */
-static void free_object(rc_heap *h, void *obj) {
+static inline void free_object(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     if (h->tracer)
         rc__trace_free(h, obj);
