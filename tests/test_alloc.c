@@ -187,6 +187,97 @@ START_TEST(pool_lookup) {
 }
 END_TEST
 
+/* Arenas placed by hand: 1 MiB requests are served from one reserved,
+ * MiB-aligned region at `offset` from a MiB boundary, `gap` bytes apart, so
+ * that arenas share MiBs (the arena map's hard case); the rest is malloc. */
+typedef struct placed_alloc {
+    char *region, *next;
+    size_t region_size, gap;
+} placed_alloc;
+
+static void *placed_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    placed_alloc *pa = ud;
+    bool ours = (char *)ptr >= pa->region && (char *)ptr < pa->region + pa->region_size;
+    if (ptr == NULL && new_size == RC_ARENA_SIZE) {
+        if (pa->next + RC_ARENA_SIZE > pa->region + pa->region_size)
+            return NULL;
+        char *p = pa->next;
+        pa->next += RC_ARENA_SIZE + pa->gap;
+        return p;
+    }
+    if (ours) {
+        ck_assert_uint_eq(old_size, RC_ARENA_SIZE);
+        ck_assert_uint_eq(new_size, 0); /* freed arenas are not reused here */
+        return NULL;
+    }
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, new_size);
+}
+
+/* For arenas that start anywhere in a MiB and share MiBs with neighbours
+ * (touching, or with small gaps), the pool lookup behind rc_free finds the
+ * pool of every block, answers NULL for every 16 KiB step of the region
+ * outside the arenas' pools, and stays right as arenas go away in any
+ * order. */
+static void check_arena_map(size_t offset, size_t gap) {
+    enum { ARENAS = 6 };
+    size_t region_size = (ARENAS + 2) * (RC_ARENA_SIZE + gap) + 2 * RC_ARENA_SIZE;
+    char *raw = malloc(region_size + RC_ARENA_SIZE);
+    ck_assert_ptr_nonnull(raw);
+    char *region = (char *)(((uintptr_t)raw + RC_ARENA_SIZE - 1) & ~(uintptr_t)(RC_ARENA_SIZE - 1));
+    placed_alloc pa = {region, region + offset, region_size, gap};
+    rc_heap *h = rc_heap_new_with(placed_fn, &pa);
+    /* 512-byte blocks: about 2000 per arena. */
+    size_t n = ARENAS * 1900;
+    char **blocks = malloc(n * sizeof *blocks);
+    for (size_t i = 0; i < n; i++)
+        blocks[i] = rc_malloc(h, RC_SMALL_MAX);
+    ck_assert_uint_ge((size_t)(pa.next - region - offset) / (RC_ARENA_SIZE + gap), ARENAS - 1);
+    for (size_t round = 0;; round++) {
+        size_t left = 0;
+        for (char *p = region; p < region + region_size; p += RC_POOL_SIZE / 2) {
+            rc_pool *pool = rc__pool_lookup(h, p);
+            bool in_arena = false;
+            for (rc_arena *a = h->arenas; a; a = a->next)
+                in_arena |= p >= a->first_pool &&
+                            p < a->first_pool + (size_t)(a->npools - a->nfresh) * RC_POOL_SIZE;
+            ck_assert_msg((pool != NULL) == in_arena, "round %zu: lookup of %p", round, (void *)p);
+            if (pool)
+                ck_assert_ptr_eq(pool, rc_pool_of(p));
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (blocks[i])
+                ck_assert_ptr_eq(rc__pool_lookup(h, blocks[i]), rc_pool_of(blocks[i]));
+            left += blocks[i] != NULL;
+        }
+        if (left == 0)
+            break;
+        /* Free a random half of what is left: whole arenas empty and go. */
+        for (size_t i = 0; i < n; i++) {
+            if (blocks[i] && (round == 4 || rng() % 2)) {
+                rc_free(h, blocks[i]);
+                blocks[i] = NULL;
+            }
+        }
+    }
+    ck_assert_uint_eq(in_use(h), 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    free(blocks);
+    free(raw);
+}
+
+START_TEST(arena_map) {
+    size_t offsets[] = {0, 16, (16 << 10) + 16, RC_ARENA_SIZE / 2, RC_ARENA_SIZE - 16};
+    size_t gaps[] = {0, 48, 100 << 10};
+    for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++)
+        for (size_t j = 0; j < sizeof gaps / sizeof *gaps; j++)
+            check_arena_map(offsets[i], gaps[j]);
+}
+END_TEST
+
 /* Allocation is O(1) because at most the first pool on a class list is full
  * (it leaves at the next allocation) and the second then has a free block:
  * after random churn, every listed pool but the head has room, every pool
@@ -468,6 +559,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("alignment_malloc"), alignment_malloc);
     add_case(s, tcase_create("pool_lookup"), pool_lookup);
     add_case(s, tcase_create("class_lists"), class_lists);
+    add_case(s, tcase_create("arena_map"), arena_map);
     add_case(s, tcase_create("empty_pools_go_back"), empty_pools_go_back);
     add_case(s, tcase_create("empty_pools_go_back_mixed"), empty_pools_go_back_mixed);
     add_case(s, tcase_create("large_blocks"), large_blocks);
