@@ -6,10 +6,12 @@
  * blocks) and one size class (16-byte steps up to RC_SMALL_MAX). Allocation
  * pops the pool's free list or carves the next fresh block: O(1). Freeing
  * pushes on the free list of the block's pool, found by masking the address:
- * O(1). A pool whose last block goes back returns to its arena, and an arena
- * whose pools are all free returns to rc_alloc_fn (a few empty pools and
- * one wholly free arena are kept to damp thrashing). Blocks larger than RC_SMALL_MAX come straight from
- * rc_alloc_fn with an rc_large header.
+ * O(1). A pool that was full joins the tail of its class list; one whose
+ * last block goes back returns to its arena, and an arena whose pools are
+ * all free returns to rc_alloc_fn (a few empty pools and one wholly free
+ * arena are kept to damp thrashing). Blocks larger than RC_SMALL_MAX come
+ * straight from rc_alloc_fn with an rc_large header. docs/design.md says
+ * why each of these choices.
  *
  * ASan (manual poisoning) and Valgrind (client requests) are told which
  * blocks are live, so both catch use of a freed block inside a pool. With

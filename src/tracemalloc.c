@@ -9,13 +9,14 @@
  *
  * Data and invariants:
  *   traces      per domain, a hash table on the address: buckets of four
- *               16-byte slots {ptr, tb, size} (one cache line), probed
- *               bucket by bucket from the key's home. A slot is free
- *               exactly when tb == 0 (traceback ids start at 1). Each
- *               bucket counts the live keys placed past it (stuck once at
- *               255, until the next growth), so a lookup stops at the first
- *               bucket with a zero count and a removal is a store plus, for
- *               a key away from home, a few decrements. The table grows by
+ *               slots {ptr, tb, size} stored as three arrays (one aligned
+ *               cache line), probed bucket by bucket from the key's home.
+ *               A slot is free exactly when tb == 0 (traceback ids start
+ *               at 1). Each bucket counts the live keys placed past it
+ *               (stuck once at 255, until the next growth), so a lookup
+ *               stops at the first bucket with a zero count and a removal
+ *               is a store plus, for a key away from home, a few
+ *               decrements. The table grows by
  *               half when 4/5 full, so it stays between 8/15 and 4/5 full:
  *               at most 31 bytes per live trace.
  *               A block's address has no trace when it is allocated (every
@@ -38,25 +39,38 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define BIG_SIZE UINT32_MAX
 #define BUCKET 4 /* slots per bucket: one 64-byte line */
+#define LINE 64
 #define OVERFLOW_STUCK UINT8_MAX
 /* The few functions of a traced allocation and free, inlined into them. */
 #define HOT static inline __attribute__((always_inline))
 #define UNKNOWN_FILE "<unknown>"
 
-typedef struct trace_slot {
-    uintptr_t ptr;
-    uint32_t tb;
-    uint32_t size;
-} trace_slot;
+/* Four traces, one cache line: the slot of lane i is {ptr[i], tb[i],
+ * size[i]}, so that the four ids (and pointers) are contiguous. */
+typedef struct trace_bucket {
+    uintptr_t ptr[BUCKET];
+    uint32_t tb[BUCKET]; /* 0: the slot is free */
+    uint32_t size[BUCKET];
+} trace_bucket;
+
+/* One slot: lane i of bucket b; b == NULL for none. */
+typedef struct slot_ref {
+    trace_bucket *b;
+    unsigned i;
+} slot_ref;
 
 typedef struct trace_table {
-    trace_slot *slots;    /* nbuckets * BUCKET, then the overflow counts */
-    uint8_t *overflow;    /* per bucket: live keys placed past it; stuck at 255 */
+    trace_bucket *buckets; /* nbuckets, cache-line aligned in mem */
+    uint8_t *overflow;     /* per bucket: live keys placed past it; stuck at 255 */
+    void *mem;             /* what holds both (table_bytes) */
     size_t nbuckets, count;
-    size_t limit;         /* count at which the table grows: 4/5 of the slots */
+    size_t limit;          /* count at which the table grows: 4/5 of the slots */
 } trace_table;
 
 typedef struct domain_traces {
@@ -162,7 +176,7 @@ static int tr_reserve(rc_heap *h, void **arr, size_t *cap, size_t need, size_t e
 
 /* The home bucket of ptr: Fibonacci hashing mapped onto any number of
  * buckets (multiply-high), so a table can grow by half. */
-static inline size_t home_of(uintptr_t ptr, size_t nbuckets) {
+HOT size_t home_of(uintptr_t ptr, size_t nbuckets) {
     uint64_t x = (uint64_t)ptr * 0x9E3779B97F4A7C15ull;
     return (size_t)(((unsigned __int128)x * nbuckets) >> 64);
 }
@@ -171,132 +185,146 @@ static inline size_t next_bucket(const trace_table *t, size_t b) {
     return b + 1 == t->nbuckets ? 0 : b + 1;
 }
 
-/* Bit i set when slot i of the bucket at s holds ptr / is free: computed
- * without branches, as which slot it is cannot be predicted. */
-HOT unsigned match_mask(const trace_slot *s, uintptr_t ptr) {
-    return (unsigned)(s[0].ptr == ptr && s[0].tb) | (unsigned)(s[1].ptr == ptr && s[1].tb) << 1 |
-           (unsigned)(s[2].ptr == ptr && s[2].tb) << 2 | (unsigned)(s[3].ptr == ptr && s[3].tb) << 3;
+/* Bit i set when slot i of b is free. The masks are computed without
+ * branches, as which slot it is cannot be predicted; with SSE2 the four
+ * ids are one compare. */
+HOT unsigned free_mask(const trace_bucket *b) {
+#ifdef __SSE2__
+    __m128i ids = _mm_load_si128((const __m128i *)(const void *)b->tb);
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(ids, _mm_setzero_si128())));
+#else
+    return (unsigned)(b->tb[0] == 0) | (unsigned)(b->tb[1] == 0) << 1 |
+           (unsigned)(b->tb[2] == 0) << 2 | (unsigned)(b->tb[3] == 0) << 3;
+#endif
 }
 
-HOT unsigned free_mask(const trace_slot *s) {
-    return (unsigned)(s[0].tb == 0) | (unsigned)(s[1].tb == 0) << 1 | (unsigned)(s[2].tb == 0) << 2 |
-           (unsigned)(s[3].tb == 0) << 3;
+/* Bit i set when slot i of b holds ptr. */
+HOT unsigned match_mask(const trace_bucket *b, uintptr_t ptr) {
+    unsigned m = (unsigned)(b->ptr[0] == ptr) | (unsigned)(b->ptr[1] == ptr) << 1 |
+                 (unsigned)(b->ptr[2] == ptr) << 2 | (unsigned)(b->ptr[3] == ptr) << 3;
+    return m & ~free_mask(b);
 }
 
-/* The slot of ptr, searched from bucket b (its home), or NULL. */
-HOT trace_slot *table_find_from(const trace_table *t, size_t b, uintptr_t ptr) {
+HOT void slot_set(slot_ref r, uintptr_t ptr, uint32_t tb, uint32_t size) {
+    r.b->ptr[r.i] = ptr;
+    r.b->tb[r.i] = tb;
+    r.b->size[r.i] = size;
+}
+
+/* The slot of ptr, searched from bucket b (its home), or none. */
+static slot_ref table_find_from(const trace_table *t, size_t b, uintptr_t ptr) {
     for (;; b = next_bucket(t, b)) {
-        trace_slot *s = &t->slots[b * BUCKET];
-        unsigned m = match_mask(s, ptr);
-        if (RC_LIKELY(m))
-            return &s[__builtin_ctz(m)];
+        unsigned m = match_mask(&t->buckets[b], ptr);
+        if (m)
+            return (slot_ref){&t->buckets[b], (unsigned)__builtin_ctz(m)};
         if (t->overflow[b] == 0)
-            return NULL;
+            return (slot_ref){NULL, 0};
     }
 }
 
-HOT trace_slot *table_find(const trace_table *t, uintptr_t ptr) {
-    return t->count ? table_find_from(t, home_of(ptr, t->nbuckets), ptr) : NULL;
+static slot_ref table_find(const trace_table *t, uintptr_t ptr) {
+    return t->count ? table_find_from(t, home_of(ptr, t->nbuckets), ptr) : (slot_ref){NULL, 0};
 }
 
-/* A free slot for a key not in slots[] (nbuckets buckets), from its home
- * bucket on, counting the key in the overflow count of each full bucket it
+/* A free slot for a key not in buckets[0..nbuckets), from its home bucket
+ * on, counting the key in the overflow count of each full bucket it
  * passes. There is one: the table is never full. */
-HOT trace_slot *bucket_claim(trace_slot *slots, uint8_t *overflow, size_t nbuckets,
-                              uintptr_t ptr) {
+static slot_ref bucket_claim(trace_bucket *buckets, uint8_t *overflow, size_t nbuckets,
+                             uintptr_t ptr) {
     for (size_t b = home_of(ptr, nbuckets);; b = b + 1 == nbuckets ? 0 : b + 1) {
-        unsigned m = free_mask(&slots[b * BUCKET]);
-        if (RC_LIKELY(m))
-            return &slots[b * BUCKET + __builtin_ctz(m)];
+        unsigned m = free_mask(&buckets[b]);
+        if (m)
+            return (slot_ref){&buckets[b], (unsigned)__builtin_ctz(m)};
         if (overflow[b] != OVERFLOW_STUCK)
             overflow[b]++;
     }
 }
 
+/* The bytes of a table of nbuckets buckets: the buckets, aligned to a
+ * cache line, then the overflow counts. */
+static size_t table_bytes(size_t nbuckets) {
+    return nbuckets ? nbuckets * (sizeof(trace_bucket) + 1) + LINE - 1 : 0;
+}
+
 /* Rebuilds t with nbuckets buckets; 0 or -1 ENOMEM (t unchanged). */
 static int table_rebuild(rc_heap *h, trace_table *t, size_t nbuckets) {
-    size_t bytes = nbuckets * (BUCKET * sizeof(trace_slot) + 1);
-    trace_slot *slots = tr_alloc(h, NULL, 0, bytes);
-    if (slots == NULL)
+    size_t bytes = table_bytes(nbuckets);
+    void *mem = tr_alloc(h, NULL, 0, bytes);
+    if (mem == NULL)
         return -1;
-    memset(slots, 0, bytes);
-    uint8_t *overflow = (uint8_t *)(slots + nbuckets * BUCKET);
-    for (size_t i = 0; i < t->nbuckets * BUCKET; i++)
-        if (t->slots[i].tb)
-            *bucket_claim(slots, overflow, nbuckets, t->slots[i].ptr) = t->slots[i];
-    tr_free(h, t->slots, t->nbuckets * (BUCKET * sizeof(trace_slot) + 1));
-    t->slots = slots;
+    memset(mem, 0, bytes);
+    trace_bucket *buckets = (trace_bucket *)(((uintptr_t)mem + LINE - 1) & ~(uintptr_t)(LINE - 1));
+    uint8_t *overflow = (uint8_t *)(buckets + nbuckets);
+    for (size_t b = 0; b < t->nbuckets; b++) {
+        const trace_bucket *old = &t->buckets[b];
+        for (unsigned i = 0; i < BUCKET; i++)
+            if (old->tb[i])
+                slot_set(bucket_claim(buckets, overflow, nbuckets, old->ptr[i]), old->ptr[i],
+                         old->tb[i], old->size[i]);
+    }
+    tr_free(h, t->mem, table_bytes(t->nbuckets));
+    t->mem = mem;
+    t->buckets = buckets;
     t->overflow = overflow;
     t->nbuckets = nbuckets;
     t->limit = nbuckets * BUCKET * 4 / 5;
     return 0;
 }
 
-/* A new slot (tb == 0) for ptr, which must have none; NULL + ENOMEM.
- * Grows by half past 4/5 full. */
-HOT trace_slot *table_claim(rc_heap *h, trace_table *t, uintptr_t ptr) {
+/* A free slot for ptr, which must have none, counted in t; none + ENOMEM.
+ * Grows the table by half past 4/5 full. */
+static slot_ref table_claim(rc_heap *h, trace_table *t, uintptr_t ptr) {
     if (RC_UNLIKELY(t->count == t->limit) &&
         table_rebuild(h, t, t->nbuckets ? t->nbuckets + t->nbuckets / 2 : 16) < 0)
-        return NULL;
-    trace_slot *s = bucket_claim(t->slots, t->overflow, t->nbuckets, ptr);
-    s->ptr = ptr;
-    s->size = 0; /* a free slot's size is stale */
+        return (slot_ref){NULL, 0};
     t->count++;
-    return s;
+    return bucket_claim(t->buckets, t->overflow, t->nbuckets, ptr);
 }
 
-/* Empties slot s, whose key has home bucket home, and uncounts the key
- * from the buckets it had passed. */
-HOT void table_remove_from(trace_table *t, size_t home, trace_slot *s) {
-    size_t at = (size_t)(s - t->slots) / BUCKET;
-    for (size_t b = home; RC_UNLIKELY(b != at); b = next_bucket(t, b))
+/* Empties slot r of t and uncounts its key from the buckets it had
+ * passed on the way from its home. */
+static void table_remove(trace_table *t, slot_ref r) {
+    size_t at = (size_t)(r.b - t->buckets);
+    for (size_t b = home_of(r.b->ptr[r.i], t->nbuckets); b != at; b = next_bucket(t, b))
         if (t->overflow[b] != OVERFLOW_STUCK)
             t->overflow[b]--;
-    s->tb = 0;
+    r.b->tb[r.i] = 0;
     t->count--;
 }
 
-HOT void table_remove(trace_table *t, trace_slot *s) {
-    table_remove_from(t, home_of(s->ptr, t->nbuckets), s);
-}
-
 static void table_free(rc_heap *h, trace_table *t) {
-    tr_free(h, t->slots, t->nbuckets * (BUCKET * sizeof(trace_slot) + 1));
+    tr_free(h, t->mem, table_bytes(t->nbuckets));
 }
 
-HOT size_t slot_size(const rc_tracer *tr, const trace_slot *s) {
-    return s->size == BIG_SIZE ? tr->bigs[s->tb - 1].size : s->size;
+static size_t slot_size(const rc_tracer *tr, slot_ref r) {
+    uint32_t size = r.b->size[r.i];
+    return size == BIG_SIZE ? tr->bigs[r.b->tb[r.i] - 1].size : size;
 }
 
-static uint32_t slot_tb(const rc_tracer *tr, const trace_slot *s) {
-    return s->size == BIG_SIZE ? tr->bigs[s->tb - 1].tb : s->tb;
+static uint32_t slot_tb(const rc_tracer *tr, slot_ref r) {
+    return r.b->size[r.i] == BIG_SIZE ? tr->bigs[r.b->tb[r.i] - 1].tb : r.b->tb[r.i];
 }
 
-/* Gives back the big-size record a slot may hold. */
-HOT void slot_drop_big(rc_tracer *tr, trace_slot *s) {
-    if (RC_LIKELY(s->size != BIG_SIZE))
-        return;
-    big_size *b = &tr->bigs[s->tb - 1];
-    b->tb = 0;
-    b->next = tr->big_free;
-    tr->big_free = s->tb;
-}
-
-/* Stores (tb, size), size >= BIG_SIZE, in the new slot s through a
- * big-size record; 0 or -1 ENOMEM. */
-static int slot_set_big(rc_heap *h, rc_tracer *tr, trace_slot *s, uint32_t tb, size_t size) {
+/* A big-size record holding (tb, size): 1 + its index, or 0 + ENOMEM. */
+static uint32_t big_new(rc_heap *h, rc_tracer *tr, uint32_t tb, size_t size) {
     uint32_t idx = tr->big_free;
     if (idx == 0) {
         if (tr_reserve(h, (void **)&tr->bigs, &tr->bigs_cap, tr->nbigs + 1, sizeof *tr->bigs) < 0)
-            return -1;
+            return 0;
         idx = (uint32_t)++tr->nbigs;
     } else {
         tr->big_free = tr->bigs[idx - 1].next;
     }
     tr->bigs[idx - 1] = (big_size){size, tb, 0};
-    s->tb = idx;
-    s->size = BIG_SIZE;
-    return 0;
+    return idx;
+}
+
+/* Gives back big-size record idx (1 + its index). */
+static void big_release(rc_tracer *tr, uint32_t idx) {
+    big_size *b = &tr->bigs[idx - 1];
+    b->tb = 0;
+    b->next = tr->big_free;
+    tr->big_free = idx;
 }
 
 static trace_table *domain_table(rc_tracer *tr, unsigned domain) {
@@ -317,32 +345,39 @@ static trace_table *domain_table_make(rc_heap *h, rc_tracer *tr, unsigned domain
                    sizeof *tr->domains) < 0)
         return NULL;
     domain_traces *d = &tr->domains[tr->ndomains++];
-    *d = (domain_traces){domain, {NULL, NULL, 0, 0, 0}};
+    *d = (domain_traces){.domain = domain};
     return &d->table;
 }
 
-HOT void trace_drop(rc_tracer *tr, trace_table *t, trace_slot *s) {
-    tr->current -= slot_size(tr, s);
-    slot_drop_big(tr, s);
-    table_remove(t, s);
-}
-
-/* Records (tb, size) for ptr, which has no trace in t; 0 or -1 ENOMEM. */
-HOT int trace_add(rc_heap *h, rc_tracer *tr, trace_table *t, uintptr_t ptr, uint32_t tb,
-                   size_t size) {
-    trace_slot *s = table_claim(h, t, ptr);
-    if (s == NULL)
-        return -1;
-    if (RC_LIKELY(size < BIG_SIZE)) {
-        s->tb = tb;
-        s->size = (uint32_t)size;
-    } else if (slot_set_big(h, tr, s, tb, size) < 0) {
-        table_remove(t, s);
-        return -1;
-    }
+/* current and peak after a new trace of size bytes. */
+HOT void count_add(rc_tracer *tr, size_t size) {
     tr->current += size;
     if (tr->current > tr->peak)
         tr->peak = tr->current;
+}
+
+/* Forgets trace r of t. */
+static void trace_drop(rc_tracer *tr, trace_table *t, slot_ref r) {
+    tr->current -= slot_size(tr, r);
+    if (r.b->size[r.i] == BIG_SIZE)
+        big_release(tr, r.b->tb[r.i]);
+    table_remove(t, r);
+}
+
+/* Records (tb, size) for ptr, which has no trace in t; 0 or -1 ENOMEM. */
+static int trace_add(rc_heap *h, rc_tracer *tr, trace_table *t, uintptr_t ptr, uint32_t tb,
+                     size_t size) {
+    bool big = size >= BIG_SIZE;
+    if (big && (tb = big_new(h, tr, tb, size)) == 0)
+        return -1;
+    slot_ref r = table_claim(h, t, ptr);
+    if (r.b == NULL) {
+        if (big)
+            big_release(tr, tb);
+        return -1;
+    }
+    slot_set(r, ptr, tb, big ? BIG_SIZE : (uint32_t)size);
+    count_add(tr, size);
     return 0;
 }
 
@@ -455,10 +490,10 @@ static inline site_entry *site_slot(rc_tracer *tr, const char *file, int line) {
 
 /* With nframe 1, no provider and a call site, the site is the whole
  * traceback: its id from the cache, or 0. The stack is not walked, so its
- * depth is unknown: total_nframe 0 (Python's None). */
-static inline uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *func) {
-    if (tr->nframe != 1 || file == NULL || tr->provider)
-        return 0;
+ * depth is unknown: total_nframe 0 (Python's None). The cache holds
+ * entries only in that case (capture fills it then, setting a provider
+ * empties it), and an empty entry's id is 0, so a hit needs no other test. */
+HOT uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *func) {
     const site_entry *e = site_slot(tr, file, line);
     return e->file == file && e->line == (unsigned)line && e->func == func ? e->tb : 0;
 }
@@ -490,7 +525,7 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
         /* The call site is the whole traceback (site_cache missed). */
         f[0] = (raw_frame){file, func, (uintptr_t)(unsigned)line};
         uint32_t tb = tb_intern(h, tr, f, 1, 0);
-        if (tb)
+        if (tb && tr->provider == NULL) /* else inside the provider */
             *site_slot(tr, file, line) = (site_entry){file, func, (uintptr_t)(unsigned)line, tb};
         return tb;
     } else {
@@ -531,8 +566,12 @@ static void tb_frame(rc_tracer *tr, rc_resolver *res, const tb_rec *r, unsigned 
 
 /* ------------------------------------------------------------- the hooks */
 
-void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
-                     const char *func) {
+/* A traced allocation that the fast path below leaves: a call site not
+ * in the cache (or none), a full home bucket, a table that must grow, a
+ * size of 4 GiB or more. */
+static __attribute__((noinline)) void trace_alloc_slow(rc_heap *h, const void *ptr, size_t size,
+                                                       const char *file, int line,
+                                                       const char *func) {
     rc_tracer *tr = h->tracer;
     uint32_t tb = site_cached(tr, file, line, func);
     if (tb == 0)
@@ -541,18 +580,54 @@ void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file,
         tr->untraced++;
 }
 
+/* Every traced allocation comes here. The common case (nframe 1, a cached
+ * call site, a free slot in the home bucket) is inserted with no call, so
+ * it needs no stack frame; the rest is a tail call. */
+void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
+                     const char *func) {
+    rc_tracer *tr = h->tracer;
+    trace_table *t = &tr->traces;
+    uint32_t tb = site_cached(tr, file, line, func);
+    if (RC_LIKELY(tb != 0 && size < BIG_SIZE && t->count < t->limit)) {
+        trace_bucket *b = &t->buckets[home_of((uintptr_t)ptr, t->nbuckets)];
+        unsigned m = free_mask(b);
+        if (RC_LIKELY(m != 0)) {
+            slot_set((slot_ref){b, (unsigned)__builtin_ctz(m)}, (uintptr_t)ptr, tb, (uint32_t)size);
+            t->count++;
+            count_add(tr, size);
+            return;
+        }
+    }
+    trace_alloc_slow(h, ptr, size, file, line, func);
+}
+
+/* A traced free that the fast path below leaves: ptr away from its home
+ * bucket, untraced, or with a big size. */
+static __attribute__((noinline)) void trace_free_slow(rc_tracer *tr, const void *ptr) {
+    slot_ref r = table_find(&tr->traces, (uintptr_t)ptr);
+    if (r.b)
+        trace_drop(tr, &tr->traces, r);
+}
+
+/* Every free while tracing comes here; the common case (the trace in its
+ * home bucket) is removed with no call, as in rc__trace_alloc. */
 void rc__trace_free(rc_heap *h, const void *ptr) {
     rc_tracer *tr = h->tracer;
     trace_table *t = &tr->traces;
     if (t->count == 0)
         return;
-    size_t home = home_of((uintptr_t)ptr, t->nbuckets);
-    trace_slot *s = table_find_from(t, home, (uintptr_t)ptr);
-    if (s) {
-        tr->current -= slot_size(tr, s);
-        slot_drop_big(tr, s);
-        table_remove_from(t, home, s);
+    trace_bucket *b = &t->buckets[home_of((uintptr_t)ptr, t->nbuckets)];
+    unsigned m = match_mask(b, (uintptr_t)ptr);
+    if (RC_LIKELY(m != 0)) {
+        unsigned i = (unsigned)__builtin_ctz(m);
+        if (RC_LIKELY(b->size[i] != BIG_SIZE)) {
+            tr->current -= b->size[i];
+            b->tb[i] = 0;
+            t->count--;
+            return;
+        }
     }
+    trace_free_slow(tr, ptr);
 }
 
 void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
@@ -560,12 +635,12 @@ void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
         return;
     buf[0] = '\0';
     rc_tracer *tr = h->tracer;
-    trace_slot *s = tr ? table_find(&tr->traces, (uintptr_t)ptr) : NULL;
-    rc_resolver *res = s ? resolver(tr) : NULL;
+    slot_ref r = tr ? table_find(&tr->traces, (uintptr_t)ptr) : (slot_ref){NULL, 0};
+    rc_resolver *res = r.b ? resolver(tr) : NULL;
     if (res == NULL)
         return;
     rc_frame fr;
-    tb_frame(tr, res, &tr->tbs[slot_tb(tr, s) - 1], 0, &fr);
+    tb_frame(tr, res, &tr->tbs[slot_tb(tr, r) - 1], 0, &fr);
     snprintf(buf, len, " allocated at %s:%u", fr.filename, fr.lineno);
 }
 
@@ -673,10 +748,10 @@ int rc_tracemalloc_get_traceback_limit(const rc_heap *h) {
 
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr) {
     rc_tracer *tr = h ? h->tracer : NULL;
-    trace_slot *s = tr ? table_find(&tr->traces, (uintptr_t)ptr) : NULL;
-    if (s == NULL)
+    slot_ref slot = tr ? table_find(&tr->traces, (uintptr_t)ptr) : (slot_ref){NULL, 0};
+    if (slot.b == NULL)
         return NULL;
-    tb_rec *r = &tr->tbs[slot_tb(tr, s) - 1];
+    tb_rec *r = &tr->tbs[slot_tb(tr, slot) - 1];
     if (r->resolved)
         return r->resolved;
     rc_resolver *res = resolver(tr);
@@ -701,8 +776,8 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     trace_table *t = tb ? domain_table_make(h, tr, domain) : NULL;
     if (t == NULL)
         return -1;
-    trace_slot *old = table_find(t, ptr); /* replaced */
-    if (old)
+    slot_ref old = table_find(t, ptr); /* replaced */
+    if (old.b)
         trace_drop(tr, t, old);
     return trace_add(h, tr, t, ptr, tb, size);
 }
@@ -712,9 +787,9 @@ int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {
     if (tr == NULL)
         return -2;
     trace_table *t = domain_table(tr, domain);
-    trace_slot *s = t ? table_find(t, ptr) : NULL;
-    if (s)
-        trace_drop(tr, t, s);
+    slot_ref r = t ? table_find(t, ptr) : (slot_ref){NULL, 0};
+    if (r.b)
+        trace_drop(tr, t, r);
     return 0;
 }
 
@@ -728,6 +803,7 @@ void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *a
     if (h->tracer) {
         h->tracer->provider = fn;
         h->tracer->provider_arg = h->trace_provider_arg;
+        memset(h->tracer->sites, 0, sizeof h->tracer->sites); /* see site_cached */
     }
 }
 
@@ -755,8 +831,8 @@ static int64_t snapshot_traceback(rc_snapshot *s, rc_tracer *tr, rc_resolver *re
 static int snapshot_table(rc_snapshot *s, rc_tracer *tr, rc_resolver *res, unsigned domain,
                           const trace_table *t, uint32_t *map) {
     for (size_t i = 0; i < t->nbuckets * BUCKET; i++) {
-        const trace_slot *slot = &t->slots[i];
-        if (slot->tb == 0)
+        slot_ref slot = {&t->buckets[i / BUCKET], (unsigned)(i % BUCKET)};
+        if (slot.b->tb[slot.i] == 0)
             continue;
         uint32_t id = slot_tb(tr, slot);
         if (map[id] == 0) {

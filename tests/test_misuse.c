@@ -327,9 +327,10 @@ START_TEST(debug_quarantine_bounded) {
 }
 END_TEST
 
-/* The allocator tells the tools which pool blocks are live: its live bits
- * always; under ASan the freed block is poisoned; under Valgrind it is not
- * addressable. */
+/* The allocator knows which pool blocks are live (free mark and free lists
+ * for raw blocks, the dead header for objects) and tells the tools: under
+ * ASan the freed block is poisoned; under Valgrind it is not addressable,
+ * except the words the allocator keeps. */
 START_TEST(tools_see_freed_blocks) {
     rc_heap *h = heap(false);
     char *keep = rc_malloc(h, 64), *gone = rc_malloc(h, 64);
