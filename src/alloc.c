@@ -397,7 +397,7 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
 
 /* A large block with `payload` bytes at RC_LARGE_OFFSET; its rc_head gets
  * head_info and refcount 1. Bytes undefined. NULL + ENOMEM. */
-void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info) {
+__attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info) {
     if (payload > SIZE_MAX - RC_LARGE_OFFSET) {
         errno = ENOMEM;
         return NULL;
@@ -575,19 +575,20 @@ bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block) 
     return !rc_raw_has_mark(h, block) || !block_is_free(h, p, block);
 }
 
-/* Whether ptr starts a block of p: p's offset arithmetic, no division. */
-static inline bool at_block_start(const rc_pool *p, const char *ptr) {
+/* Whether ptr starts a carved block of p, below `carved` (p's fresh
+ * pointer, or where it is parked): offset arithmetic, no division. */
+static inline bool at_block_start(const rc_pool *p, const char *ptr, const char *carved) {
     const char *first = first_block(p);
     uint32_t off = (uint32_t)(ptr - first);
     uint32_t index = (uint32_t)(((uint64_t)off * p->recip) >> 32);
-    return ptr >= first && ptr < carved_end(p) && index * p->block_size == off;
+    return ptr >= first && ptr < carved && index * p->block_size == off;
 }
 
 /* Names what is wrong with a pointer into one of h's pools that is not a live
  * raw block, and aborts. */
 static _Noreturn void raw_misuse(const rc_heap *h, rc_pool *p, void *ptr, const char *call) {
     char *block = (char *)ptr - RC_OBJ_OFFSET(p->kind);
-    if (!at_block_start(p, block) || p->used == 0)
+    if (!at_block_start(p, block, carved_end(p)) || p->used == 0)
         rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
     if (p->kind == RC_KIND_RAW)
         rc__fatal_ptr(call, "of a block already freed", ptr);
@@ -599,7 +600,8 @@ static _Noreturn void raw_misuse(const rc_heap *h, rc_pool *p, void *ptr, const 
 /* Whether ptr is a live raw block of pool p (of h, or NULL): at a block
  * start of a raw pool, and without the free mark or not on a free list. */
 static inline bool raw_pool_block(const rc_heap *h, const rc_pool *p, const void *ptr) {
-    if (p == NULL || p->kind != RC_KIND_RAW || !at_block_start(p, ptr) || p->used == 0)
+    /* A pool with blocks in use is not parked: fresh is where carving stopped. */
+    if (p == NULL || p->kind != RC_KIND_RAW || p->used == 0 || !at_block_start(p, ptr, p->fresh))
         return false;
     return RC_LIKELY(!rc_raw_has_mark(h, ptr)) || !block_is_free(h, p, ptr);
 }
@@ -626,16 +628,28 @@ static inline void raw_release(rc_heap *h, void *ptr, bool large) {
         rc_pool_free(h, RC_KIND_RAW, ptr);
 }
 
+/* rc_free of anything but an untraced pool block without the free mark. */
+static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *ptr) {
+    bool large = !raw_pool_block(h, p, ptr);
+    if (large)
+        large_owned(h, p, ptr, "rc_free");
+    if (h->tracer != NULL)
+        rc__trace_free(h, ptr);
+    raw_release(h, ptr, large);
+}
+
 void rc_free(rc_heap *h, void *ptr) {
     if (ptr == NULL)
         return;
     rc_pool *p = pool_lookup(h, ptr);
-    bool large = !raw_pool_block(h, p, ptr);
-    if (RC_UNLIKELY(large))
-        large_owned(h, p, ptr, "rc_free");
-    if (RC_UNLIKELY(h->tracer != NULL))
-        rc__trace_free(h, ptr);
-    raw_release(h, ptr, large);
+    /* raw_pool_block's common case, every step inline (nothing to save). */
+    if (RC_LIKELY(p != NULL && p->kind == RC_KIND_RAW && p->used != 0 &&
+                  at_block_start(p, ptr, p->fresh) && !rc_raw_has_mark(h, ptr) &&
+                  h->tracer == NULL)) {
+        rc_pool_free(h, RC_KIND_RAW, ptr);
+        return;
+    }
+    free_slow(h, p, ptr);
 }
 
 void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int line,

@@ -137,6 +137,7 @@ typedef struct rc_arena rc_arena;
  * to parked_free and parked_fresh, so that allocating from it takes the
  * slow path, which counts it as no longer empty. */
 typedef struct rc_pool {
+    /* first cache line: what allocation, free and rc_free's checks read */
     char *free;          /* first free block; link at RC_LINK_OFFSET(kind) */
     char *fresh;         /* next never-used block */
     char *end;           /* no block starts at or after end */
@@ -144,14 +145,15 @@ typedef struct rc_pool {
     uint16_t block_size;
     uint8_t kind;        /* enum rc_kind */
     uint8_t in_list;     /* on its class list */
+    uint32_t recip;      /* 2^32 / block_size + 1: offset / block_size by a multiply */
+    uint8_t parked;
+    uint8_t cls;         /* block_size / RC_GRAIN - 1 */
     struct rc_pool *next, *prev;
     rc_heap *heap;
+    /* the rest */
     rc_arena *arena;
     char *parked_free, *parked_fresh;
     uint32_t capacity;   /* blocks the pool holds */
-    uint32_t recip;      /* 2^32 / block_size + 1: offset / block_size by a multiply */
-    uint8_t cls;         /* block_size / RC_GRAIN - 1 */
-    uint8_t parked;
 } rc_pool;
 
 /* Pool headers do not all sit at the pool's first byte: 16 KiB-aligned

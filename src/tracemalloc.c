@@ -198,11 +198,21 @@ HOT unsigned free_mask(const trace_bucket *b) {
 #endif
 }
 
-/* Bit i set when slot i of b holds ptr. */
+/* Bit i set when slot i of b holds ptr. With SSE2: the low and the high
+ * halves of the four pointers are compared at once. */
 HOT unsigned match_mask(const trace_bucket *b, uintptr_t ptr) {
+#ifdef __SSE2__
+    __m128i key = _mm_set1_epi64x((long long)ptr);
+    __m128 e01 = _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)b->ptr), key));
+    __m128 e23 = _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)&b->ptr[2]), key));
+    __m128 eq = _mm_and_ps(_mm_shuffle_ps(e01, e23, _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm_shuffle_ps(e01, e23, _MM_SHUFFLE(3, 1, 3, 1)));
+    return (unsigned)_mm_movemask_ps(eq) & ~free_mask(b);
+#else
     unsigned m = (unsigned)(b->ptr[0] == ptr) | (unsigned)(b->ptr[1] == ptr) << 1 |
                  (unsigned)(b->ptr[2] == ptr) << 2 | (unsigned)(b->ptr[3] == ptr) << 3;
     return m & ~free_mask(b);
+#endif
 }
 
 HOT void slot_set(slot_ref r, uintptr_t ptr, uint32_t tb, uint32_t size) {
@@ -212,7 +222,7 @@ HOT void slot_set(slot_ref r, uintptr_t ptr, uint32_t tb, uint32_t size) {
 }
 
 /* The slot of ptr, searched from bucket b (its home), or none. */
-static slot_ref table_find_from(const trace_table *t, size_t b, uintptr_t ptr) {
+HOT slot_ref table_find_from(const trace_table *t, size_t b, uintptr_t ptr) {
     for (;; b = next_bucket(t, b)) {
         unsigned m = match_mask(&t->buckets[b], ptr);
         if (m)
@@ -229,7 +239,7 @@ static slot_ref table_find(const trace_table *t, uintptr_t ptr) {
 /* A free slot for a key not in buckets[0..nbuckets), from its home bucket
  * on, counting the key in the overflow count of each full bucket it
  * passes. There is one: the table is never full. */
-static slot_ref bucket_claim(trace_bucket *buckets, uint8_t *overflow, size_t nbuckets,
+HOT slot_ref bucket_claim(trace_bucket *buckets, uint8_t *overflow, size_t nbuckets,
                              uintptr_t ptr) {
     for (size_t b = home_of(ptr, nbuckets);; b = b + 1 == nbuckets ? 0 : b + 1) {
         unsigned m = free_mask(&buckets[b]);
@@ -357,7 +367,7 @@ HOT void count_add(rc_tracer *tr, size_t size) {
 }
 
 /* Forgets trace r of t. */
-static void trace_drop(rc_tracer *tr, trace_table *t, slot_ref r) {
+static __attribute__((noinline)) void trace_drop(rc_tracer *tr, trace_table *t, slot_ref r) {
     tr->current -= slot_size(tr, r);
     if (r.b->size[r.i] == BIG_SIZE)
         big_release(tr, r.b->tb[r.i]);
@@ -567,8 +577,7 @@ static void tb_frame(rc_tracer *tr, rc_resolver *res, const tb_rec *r, unsigned 
 /* ------------------------------------------------------------- the hooks */
 
 /* A traced allocation that the fast path below leaves: a call site not
- * in the cache (or none), a full home bucket, a table that must grow, a
- * size of 4 GiB or more. */
+ * in the cache (or none), a table that must grow, a size of 4 GiB or more. */
 static __attribute__((noinline)) void trace_alloc_slow(rc_heap *h, const void *ptr, size_t size,
                                                        const char *file, int line,
                                                        const char *func) {
@@ -581,53 +590,42 @@ static __attribute__((noinline)) void trace_alloc_slow(rc_heap *h, const void *p
 }
 
 /* Every traced allocation comes here. The common case (nframe 1, a cached
- * call site, a free slot in the home bucket) is inserted with no call, so
- * it needs no stack frame; the rest is a tail call. */
+ * call site) is inserted with no call, so it needs no stack frame; the
+ * rest is a tail call. */
 void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
                      const char *func) {
     rc_tracer *tr = h->tracer;
     trace_table *t = &tr->traces;
     uint32_t tb = site_cached(tr, file, line, func);
-    if (RC_LIKELY(tb != 0 && size < BIG_SIZE && t->count < t->limit)) {
-        trace_bucket *b = &t->buckets[home_of((uintptr_t)ptr, t->nbuckets)];
-        unsigned m = free_mask(b);
-        if (RC_LIKELY(m != 0)) {
-            slot_set((slot_ref){b, (unsigned)__builtin_ctz(m)}, (uintptr_t)ptr, tb, (uint32_t)size);
-            t->count++;
-            count_add(tr, size);
-            return;
-        }
+    if (RC_UNLIKELY(tb == 0 || size >= BIG_SIZE || t->count == t->limit)) {
+        trace_alloc_slow(h, ptr, size, file, line, func);
+        return;
     }
-    trace_alloc_slow(h, ptr, size, file, line, func);
+    t->count++;
+    slot_set(bucket_claim(t->buckets, t->overflow, t->nbuckets, (uintptr_t)ptr), (uintptr_t)ptr,
+             tb, (uint32_t)size);
+    count_add(tr, size);
 }
 
-/* A traced free that the fast path below leaves: ptr away from its home
- * bucket, untraced, or with a big size. */
-static __attribute__((noinline)) void trace_free_slow(rc_tracer *tr, const void *ptr) {
-    slot_ref r = table_find(&tr->traces, (uintptr_t)ptr);
-    if (r.b)
-        trace_drop(tr, &tr->traces, r);
-}
-
-/* Every free while tracing comes here; the common case (the trace in its
- * home bucket) is removed with no call, as in rc__trace_alloc. */
+/* Every free while tracing comes here: a lookup and, for a trace in its
+ * home bucket with a 32-bit size, a removal with no call. */
 void rc__trace_free(rc_heap *h, const void *ptr) {
     rc_tracer *tr = h->tracer;
     trace_table *t = &tr->traces;
     if (t->count == 0)
         return;
-    trace_bucket *b = &t->buckets[home_of((uintptr_t)ptr, t->nbuckets)];
-    unsigned m = match_mask(b, (uintptr_t)ptr);
-    if (RC_LIKELY(m != 0)) {
-        unsigned i = (unsigned)__builtin_ctz(m);
-        if (RC_LIKELY(b->size[i] != BIG_SIZE)) {
-            tr->current -= b->size[i];
-            b->tb[i] = 0;
-            t->count--;
-            return;
-        }
+    trace_bucket *home = &t->buckets[home_of((uintptr_t)ptr, t->nbuckets)];
+    slot_ref r = table_find_from(t, (size_t)(home - t->buckets), (uintptr_t)ptr);
+    if (r.b == NULL)
+        return;
+    uint32_t size = r.b->size[r.i];
+    if (RC_UNLIKELY(r.b != home || size == BIG_SIZE)) {
+        trace_drop(tr, t, r);
+        return;
     }
-    trace_free_slow(tr, ptr);
+    tr->current -= size;
+    r.b->tb[r.i] = 0;
+    t->count--;
 }
 
 void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
