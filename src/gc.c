@@ -116,15 +116,115 @@ static inline const rc_type *type_of(const rc_heap *h, const rc_gchead *g) {
     return h->types[head_of(g)->info >> RC_TYPE_SHIFT];
 }
 
-/* The tracked object a slot refers to, or NULL (empty slot, untracked type). */
-static inline rc_gchead *tracked_in(void **slot) {
-    void *o = *slot;
-    if (o == NULL || !(rc_head_of(o)->info & RC_F_GC))
-        return NULL;
-    return rc_gc_of(o);
+/* --------------------------------------------------------- trial deletion */
+
+/* The passes that traverse visit referents anywhere in the heap: one cache
+ * miss each on a heap whose references jump around, which the list walk's
+ * own prefetch does not cover. So a visit only prefetches the referent and
+ * queues it; it is handled VISIT_QUEUE visits later, in visit order, when
+ * its memory has arrived (a full collection of a random graph of a million
+ * objects runs twice as fast). The queue is drained before anything depends on what is in it.
+ * Referents near their referrer do without it, and so do passes over a
+ * heap where few are far (see SAMPLE). */
+#ifndef VISIT_QUEUE /* this and the sizes below: tests build the library with tiny ones */
+#define VISIT_QUEUE 64
+#endif
+typedef struct visit_queue {
+    size_t far;              /* referents queued before the queue was last empty */
+    size_t n;                /* referents queued since */
+    void *slot[VISIT_QUEUE]; /* the last min(n, VISIT_QUEUE) of them */
+} visit_queue;
+
+/* Whether the referent o of the object holding slot may be far from the
+ * objects being walked, and so worth queueing. Referents near their
+ * referrer are cached, or on their way by prefetch_ahead. */
+static inline bool is_far(void **slot, const void *o) {
+#ifdef RCGC_GC_FAR_BY_HASH /* tests: about half the referents, at random */
+    (void)slot;
+    return (((uintptr_t)o >> 4) * 0x9E3779B97F4A7C15u) >> 63;
+#else
+    return (uintptr_t)o - (uintptr_t)slot + PREFETCH_DISTANCE >= 2 * PREFETCH_DISTANCE;
+#endif
 }
 
-/* --------------------------------------------------------- trial deletion */
+/* Queues o (not NULL); returns the referent it displaces, or NULL. */
+static inline void *enqueue(visit_queue *q, void *o) {
+    __builtin_prefetch((char *)o - 16, 1); /* gc prev and rc_head: one line */
+    void **s = &q->slot[q->n % VISIT_QUEUE];
+    void *old = q->n++ >= VISIT_QUEUE ? *s : NULL;
+    *s = o;
+    return old;
+}
+
+/* Hands what the queue holds to fn, oldest first, and empties it. */
+#define DRAIN(q, fn, arg)                                                   \
+    do {                                                                    \
+        size_t n_ = (q)->n, k_ = n_ < VISIT_QUEUE ? n_ : VISIT_QUEUE;       \
+        for (size_t i_ = n_ - k_; i_ != n_; i_++)                           \
+            fn(arg, (q)->slot[i_ % VISIT_QUEUE]);                           \
+        (q)->far += n_;                                                     \
+        (q)->n = 0;                                                         \
+    } while (0)
+
+/* A refs pass over a big generation gives the first SAMPLE objects of every
+ * PERIOD the queued visitor, and the rest of the period too if it paid for
+ * them (one far referent per 8 objects or more); a large object, which may
+ * hold any number of far references, always gets it. A pass over fewer
+ * than QUEUE_MIN objects, which are in cache, does without. */
+#ifndef SAMPLE
+#define SAMPLE 1024
+#endif
+#ifndef PERIOD
+#define PERIOD 65536
+#endif
+#ifndef QUEUE_MIN
+#define QUEUE_MIN 8192
+#endif
+
+static inline bool pays(size_t far, size_t objects) { return far >= objects / 8; }
+
+/* Whether a pass over n objects is big enough for the queue. */
+static inline bool big_pass(size_t n) {
+    static const size_t queue_min = QUEUE_MIN; /* a variable: tests set it to 0 */
+    return n >= queue_min;
+}
+
+static inline size_t far_so_far(const visit_queue *q) { return q->far + q->n; }
+
+/* Where a big refs pass is in its period. */
+typedef struct sampler {
+    size_t left;   /* objects before the next change */
+    size_t mark;   /* far_so_far when the sample began */
+    bool sampling; /* the first SAMPLE objects of the period */
+    bool queued;   /* the objects now get the queue */
+} sampler;
+
+#define SAMPLER_INIT {1, 0, false, false}
+
+/* Whether the next object gets the queue. */
+static inline bool sample(sampler *s, const visit_queue *q) {
+    if (RC_UNLIKELY(--s->left == 0)) {
+        if (s->sampling) {
+            s->queued = pays(far_so_far(q) - s->mark, SAMPLE);
+            s->left = PERIOD - SAMPLE;
+        } else {
+            s->mark = far_so_far(q);
+            s->queued = true;
+            s->left = SAMPLE;
+        }
+        s->sampling = !s->sampling;
+    }
+    return s->queued;
+}
+
+/* A loop compiled twice, with and without the queue (its bool parameter a
+ * constant at each call): a pass that does without pays nothing for it. */
+#define TWICE static inline __attribute__((always_inline))
+
+/* The tracked object o is (NULL for an untracked one). */
+static inline rc_gchead *tracked(void *o) {
+    return rc_head_of(o)->info & RC_F_GC ? rc_gc_of(o) : NULL;
+}
 
 /* What the passes computing gc_refs count on the way: how many examined
  * objects end with gc_refs 0 (none: nothing can be unreachable), and the
@@ -132,6 +232,7 @@ static inline rc_gchead *tracked_in(void **slot) {
 typedef struct refs_count {
     size_t zeros;
     size_t immortals;
+    visit_queue *q;
 } refs_count;
 
 /* gc_refs = refcount for each object of young, which is marked collecting.
@@ -159,9 +260,9 @@ static _Noreturn void refcount_too_small(rc_gchead *g) {
     rc__fatal("rc_gc_collect", "found more references than the count of", obj_of(g));
 }
 
-static void visit_decref(void **slot, void *arg) {
-    refs_count *c = arg;
-    rc_gchead *g = tracked_in(slot);
+/* One reference less for o, a referent of an examined object. */
+static void decref(refs_count *c, void *o) {
+    rc_gchead *g = tracked(o);
     if (g && is_collecting(g)) {
         intptr_t refs = get_refs(g);
         if (RC_UNLIKELY(refs == 0))
@@ -171,49 +272,94 @@ static void visit_decref(void **slot, void *arg) {
     }
 }
 
-/* Subtracts the references between objects of young from their gc_refs. */
-static void subtract_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
-    for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
-        prefetch_ahead(g);
-        type_of(h, g)->traverse(obj_of(g), visit_decref, c);
-    }
+static void visit_decref(void **slot, void *arg) {
+    if (*slot)
+        decref(arg, *slot);
 }
 
-static void visit_decref_all(void **slot, void *arg) {
+static void visit_decref_queued(void **slot, void *arg) {
     refs_count *c = arg;
-    rc_gchead *g = tracked_in(slot);
+    void *o = *slot;
+    if (o && (!is_far(slot, o) || (o = enqueue(c->q, o))))
+        decref(c, o);
+}
+
+TWICE void subtract_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool big) {
+    sampler s = SAMPLER_INIT;
+    for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
+        prefetch_ahead(g);
+        uint32_t info = head_of(g)->info;
+        bool queued = big && (sample(&s, c->q) || (info & RC_F_LARGE));
+        h->types[info >> RC_TYPE_SHIFT]->traverse(obj_of(g),
+                                                  queued ? visit_decref_queued : visit_decref, c);
+    }
+    DRAIN(c->q, decref, c);
+}
+
+/* Subtracts the references between the n objects of young from their
+ * gc_refs. */
+static void subtract_refs(rc_heap *h, rc_gchead *young, size_t n, refs_count *c) {
+    if (!big_pass(n))
+        subtract_loop(h, young, c, false);
+    else
+        subtract_loop(h, young, c, true);
+}
+
+/* decref for the fused pass, where o's turn may not have come yet: it is
+ * then below zero until its turn, so only a drop from 1 makes a zero (in a
+ * heap whose counts are right; a count too small is caught by the scan). */
+static void decref_all(refs_count *c, void *o) {
+    rc_gchead *g = tracked(o);
     if (g == NULL)
         return;
     if (is_collecting(g)) {
-        intptr_t refs = get_refs(g);
-        c->zeros += (size_t)(refs == 1) - (size_t)(refs == 0);
+        c->zeros += get_refs(g) == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
     } else {
         set_collecting_refs(g, -1); /* its turn comes later and adds its count */
     }
 }
 
+static void visit_decref_all(void **slot, void *arg) {
+    if (*slot)
+        decref_all(arg, *slot);
+}
+
+static void visit_decref_all_queued(void **slot, void *arg) {
+    refs_count *c = arg;
+    void *o = *slot;
+    if (o && (!is_far(slot, o) || (o = enqueue(c->q, o))))
+        decref_all(c, o);
+}
+
 /* update_refs and subtract_refs in one pass, for a full collection with
  * nothing frozen: every tracked object that is alive and linked is then in
  * young, so an unmarked object a traverse visits is one whose turn has not
- * come yet (an object visited before its turn starts below zero). A count
- * too small shows as a negative sum, which move_unreachable reports.
- * Immortal objects stay (their huge count keeps them reachable), counted
- * to go to the permanent generation afterwards. */
+ * come yet (an object visited before its turn starts below zero; the
+ * subtraction commutes, so the queue's delay changes nothing). A count too
+ * small shows as a negative sum, which move_unreachable reports. Immortal
+ * objects stay (their huge count keeps them reachable), counted to go to
+ * the permanent generation afterwards. */
 static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
-    size_t n = 0;
+    size_t n = 0, immortals = 0, zeros = 0;
+    const rc_type *const *types = h->types;
+    sampler s = SAMPLER_INIT;
     for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
         prefetch_ahead(g);
-        uint32_t refcnt = head_of(g)->refcnt;
-        c->immortals += refcnt == RC_IMMORTAL;
-        intptr_t refs = is_collecting(g) ? get_refs(g) : 0;
-        c->zeros -= is_collecting(g) && refs == 0;
-        refs += refcnt;
-        c->zeros += refs == 0;
+        rc_head hd = *head_of(g);
+        if (RC_UNLIKELY(hd.refcnt == RC_IMMORTAL))
+            immortals++;
+        intptr_t refs = (intptr_t)hd.refcnt + (is_collecting(g) ? get_refs(g) : 0);
+        zeros += refs == 0;
         set_collecting_refs(g, refs);
-        type_of(h, g)->traverse(obj_of(g), visit_decref_all, c);
+        bool queued = sample(&s, c->q) || (hd.info & RC_F_LARGE);
+        types[hd.info >> RC_TYPE_SHIFT]->traverse(
+            obj_of(g), queued ? visit_decref_all_queued : visit_decref_all, c);
         n++;
     }
+    DRAIN(c->q, decref_all, c);
+    c->zeros += zeros;
+    c->immortals = immortals;
     return n;
 }
 
@@ -234,30 +380,55 @@ static size_t move_immortals(rc_heap *h, rc_gchead *young) {
 
 /* What move_unreachable found: how many objects, and whether any of them
  * needs more than clearing (a finalizer due, weak references to it, or it
- * is one) — an over-estimate, as objects found reachable later keep it. */
+ * is one) — an over-estimate, as objects found reachable later keep it —
+ * and, for deduce_unreachable's passes, their state. */
 typedef struct found {
-    rc_gchead *young;
     size_t unreachable;
     bool special;
+    rc_gchead *young;
+    /* while the queue drains during the scan: the first object not scanned
+     * (or young itself), whose prev may hold gc_refs, and the scanned
+     * object before it; edge is NULL otherwise */
+    rc_gchead *edge, *edge_prev;
+    uint32_t plain; /* a type index whose objects are never special, or -1 */
+    visit_queue q;  /* the refs passes' too (refs_count.q) */
 } found;
 
-static bool is_special(const rc_heap *h, const rc_gchead *g) {
-    const rc_head *hd = head_of(g);
-    const rc_type *t = type_of(h, g);
-    return (hd->info & RC_F_WEAKREFS) || t == &rc__weakref_type ||
-           (t->finalize && !(hd->info & RC_F_FINALIZED));
+/* Notes in f whether g needs more than clearing. The type of the last
+ * object that did not, if no object of that type can, is remembered: most
+ * objects then cost a comparison. */
+static void note_special(const rc_heap *h, found *f, const rc_gchead *g) {
+    uint32_t info = head_of(g)->info;
+    if (info & RC_F_WEAKREFS) {
+        f->special = true;
+    } else if (info >> RC_TYPE_SHIFT != f->plain) {
+        const rc_type *t = h->types[info >> RC_TYPE_SHIFT];
+        if (t == &rc__weakref_type || (t->finalize && !(info & RC_F_FINALIZED)))
+            f->special = true;
+        else if (t->finalize == NULL)
+            f->plain = info >> RC_TYPE_SHIFT;
+    }
 }
 
-/* Tells move_unreachable that what a reachable object refers to is
- * reachable: back from the unreachable list to the end of young if it was
- * moved there already, else gc_refs 1 so it will not be. */
-static void visit_reachable(void **slot, void *arg) {
-    found *f = arg;
-    rc_gchead *g = tracked_in(slot);
+/* Tells move_unreachable that o, a referent of a reachable object, is
+ * reachable: if it was set aside as unreachable, it leaves its place and
+ * goes to the end of young to be scanned (CPython's move back from the
+ * unreachable list), else if it is still to be scanned it gets gc_refs 1. */
+static void reach(found *f, void *o) {
+    rc_gchead *g = tracked(o);
     if (g == NULL || !is_collecting(g))
         return; /* another generation, or already scanned */
     if (g->prev & RC_GC_PREV_UNREACHABLE) {
-        list_move(g, f->young);
+        rc_gchead *prev = gc_prev(g), *next = gc_next(g);
+        prev->next = (uintptr_t)next;
+        if (next != f->edge || next == f->young) /* an edge object's prev holds gc_refs */
+            set_prev(next, prev);
+        if (next == f->edge)
+            f->edge_prev = prev;
+        rc_gchead *young = f->young, *last = gc_prev(young);
+        last->next = (uintptr_t)g;
+        g->next = (uintptr_t)young;
+        young->prev = (uintptr_t)g;
         g->prev = RC_GC_PREV_COLLECTING | ((uintptr_t)1 << RC_GC_REFS_SHIFT);
         f->unreachable--;
     } else if (get_refs(g) == 0) {
@@ -265,37 +436,100 @@ static void visit_reachable(void **slot, void *arg) {
     }
 }
 
-/* Moves what is not reachable from outside young to unreachable, which is
- * an ordinary list all along (its objects keep COLLECTING and get
- * UNREACHABLE). Scanned objects of young get their prev pointer back and
- * lose the flags. While this runs, young is singly linked: right of the
- * scan, prev holds gc_refs. */
-static void move_unreachable(rc_heap *h, rc_gchead *young, rc_gchead *unreachable, found *f) {
-    rc_gchead *prev = young;
-    rc_gchead *g = gc_next(young);
-    while (g != young) {
+static void visit_reachable(void **slot, void *arg) {
+    if (*slot)
+        reach(arg, *slot);
+}
+
+/* A far referent is queued. A near one is handled at once, unless it would
+ * move to the end of young while referents still queued may move there
+ * first (the order of young is CPython's): the other cases commute with
+ * what is queued. */
+static void visit_reachable_queued(void **slot, void *arg) {
+    found *f = arg;
+    void *o = *slot;
+    if (o == NULL)
+        return;
+    if (is_far(slot, o) ||
+        (f->q.n && tracked(o) && (rc_gc_of(o)->prev & RC_GC_PREV_UNREACHABLE))) {
+        if ((o = enqueue(&f->q, o)) == NULL)
+            return;
+    }
+    reach(f, o);
+}
+
+/* Moves the objects of young marked unreachable to the end of unreachable,
+ * in their order. */
+static void split_unreachable(rc_gchead *young, rc_gchead *unreachable, bool all) {
+    if (all) { /* one splice */
+        list_merge(young, unreachable);
+        return;
+    }
+    rc_gchead *next;
+    for (rc_gchead *g = gc_next(young); g != young; g = next) {
+        prefetch_ahead(g);
+        next = gc_next(g);
+        if (g->prev & RC_GC_PREV_UNREACHABLE)
+            list_move(g, unreachable);
+    }
+}
+
+/* move_unreachable's scan, with or without the queue; returns the last
+ * object of young. */
+TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued) {
+    visit_queue *q = &f->q;
+    rc_gchead *prev = young, *g = gc_next(young);
+    for (;;) {
+        if (queued && q->n && (g == young || get_refs(g) == 0)) {
+            /* g (or the end of young) waits for the queued visits */
+            f->edge = g;
+            f->edge_prev = prev;
+            DRAIN(q, reach, f);
+            f->edge = NULL;
+            prev = f->edge_prev;
+            g = gc_next(prev);
+        }
+        if (g == young)
+            return prev;
         prefetch_ahead(g);
         intptr_t refs = get_refs(g);
         if (RC_UNLIKELY(refs < 0))
             refcount_too_small(g);
         if (refs) {
-            /* traverse may append to young: read next only afterwards */
-            type_of(h, g)->traverse(obj_of(g), visit_reachable, f);
             g->prev = (uintptr_t)prev;
-            prev = g;
+            /* traverse may append to young: read next only afterwards */
+            type_of(h, g)->traverse(obj_of(g),
+                                    queued ? visit_reachable_queued : visit_reachable, f);
         } else {
-            prev->next = g->next;
-            rc_gchead *last = gc_prev(unreachable);
-            last->next = (uintptr_t)g;
-            g->prev = (uintptr_t)last | RC_GC_PREV_COLLECTING | RC_GC_PREV_UNREACHABLE;
-            g->next = (uintptr_t)unreachable;
-            unreachable->prev = (uintptr_t)g;
+            g->prev = (uintptr_t)prev | RC_GC_PREV_COLLECTING | RC_GC_PREV_UNREACHABLE;
             f->unreachable++;
-            f->special |= is_special(h, g);
+            note_special(h, f, g);
         }
-        g = gc_next(prev);
+        prev = g;
+        g = gc_next(g);
     }
-    young->prev = (uintptr_t)prev;
+}
+
+/* Moves what is not reachable from outside young to unreachable (CPython's
+ * move_unreachable, same result and same order). The scan walks young: an
+ * object with gc_refs > 0 is reachable and its referents are made so; one
+ * with gc_refs 0 may still be reached from an object scanned later, so it
+ * is only marked UNREACHABLE where it stands (CPython moves it to the
+ * unreachable list right away) and, when reached, moves to the end of
+ * young to be scanned in turn. What stays marked moves to unreachable at
+ * the end, in scan order, which is CPython's order. Scanned objects have
+ * their prev pointer back (with the flags of the marked ones), so the
+ * scanned part is doubly linked; right of the scan, prev holds gc_refs and
+ * young is singly linked. Every queued visit is handled before an object
+ * with gc_refs 0 is judged, and before the scan ends. young holds n
+ * objects; the refs pass has told whether the queue pays.
+ */
+static void move_unreachable(rc_heap *h, rc_gchead *young, size_t n, rc_gchead *unreachable,
+                             found *f) {
+    bool queued = big_pass(n) && pays(far_so_far(&f->q), n);
+    young->prev = (uintptr_t)(queued ? scan(h, young, f, true) : scan(h, young, f, false));
+    if (f->unreachable)
+        split_unreachable(young, unreachable, f->unreachable == n);
 }
 
 /* move_unreachable when no object has gc_refs 0: everything is reachable
@@ -318,18 +552,23 @@ static void relink_reachable(rc_gchead *young) {
  * were examined; *f says what was found. */
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
                                  bool everything, found *f) {
-    refs_count c = {0, 0};
+    f->q.n = f->q.far = 0;
+    refs_count c = {0, 0, &f->q};
     size_t n;
     if (everything) {
         n = update_and_subtract_refs(h, base, &c);
     } else {
         n = update_refs(h, base);
-        subtract_refs(h, base, &c);
+        subtract_refs(h, base, n, &c);
     }
     list_init(unreachable);
-    *f = (found){base, 0, false};
+    f->unreachable = 0;
+    f->special = false;
+    f->young = base;
+    f->edge = NULL;
+    f->plain = UINT32_MAX;
     if (c.zeros)
-        move_unreachable(h, base, unreachable, f);
+        move_unreachable(h, base, n, unreachable, f);
     else
         relink_reachable(base);
     if (RC_UNLIKELY(c.immortals))

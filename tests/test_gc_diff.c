@@ -127,10 +127,11 @@ static void run_both(run_files *f, const char *profile, unsigned long seed, unsi
     int status = run_to_file(py_argv, f->py_log);
     ck_assert_msg(status == 0, "%s %s failed (status %d); see %s", RCGC_GC_DIFF_PYTHON, run_py,
                   status, f->dir);
-    char *rc_argv[] = {RCGC_GC_DIFF_DRIVER, f->programs, NULL};
+    const char *driver = getenv("RCGC_GC_DIFF_DRIVER") ? getenv("RCGC_GC_DIFF_DRIVER")
+                                                        : RCGC_GC_DIFF_DRIVER;
+    char *rc_argv[] = {(char *)driver, f->programs, NULL};
     status = run_to_file(rc_argv, f->rc_log);
-    ck_assert_msg(status == 0, "%s failed (status %d); see %s", RCGC_GC_DIFF_DRIVER, status,
-                  f->dir);
+    ck_assert_msg(status == 0, "%s failed (status %d); see %s", driver, status, f->dir);
 }
 
 /* Generates programs, runs them both ways and requires identical logs,
