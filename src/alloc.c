@@ -628,7 +628,7 @@ static inline void raw_release(rc_heap *h, void *ptr, bool large) {
         rc_pool_free(h, RC_KIND_RAW, ptr);
 }
 
-/* rc_free of anything but an untraced pool block without the free mark. */
+/* rc_free of anything but a pool block without the free mark. */
 static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *ptr) {
     bool large = !raw_pool_block(h, p, ptr);
     if (large)
@@ -638,15 +638,24 @@ static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *pt
     raw_release(h, ptr, large);
 }
 
+/* rc_free of a live pool block while tracing (a tail call from rc_free, so
+ * that the untraced path keeps nothing across it). */
+static __attribute__((noinline)) void free_traced(rc_heap *h, void *ptr) {
+    rc__trace_free(h, ptr);
+    rc_pool_free(h, RC_KIND_RAW, ptr);
+}
+
 void rc_free(rc_heap *h, void *ptr) {
     if (ptr == NULL)
         return;
     rc_pool *p = pool_lookup(h, ptr);
     /* raw_pool_block's common case, every step inline (nothing to save). */
     if (RC_LIKELY(p != NULL && p->kind == RC_KIND_RAW && p->used != 0 &&
-                  at_block_start(p, ptr, p->fresh) && !rc_raw_has_mark(h, ptr) &&
-                  h->tracer == NULL)) {
-        rc_pool_free(h, RC_KIND_RAW, ptr);
+                  at_block_start(p, ptr, p->fresh) && !rc_raw_has_mark(h, ptr))) {
+        if (RC_UNLIKELY(h->tracer != NULL))
+            free_traced(h, ptr);
+        else
+            rc_pool_free(h, RC_KIND_RAW, ptr);
         return;
     }
     free_slow(h, p, ptr);

@@ -185,28 +185,36 @@ static inline size_t next_bucket(const trace_table *t, size_t b) {
     return b + 1 == t->nbuckets ? 0 : b + 1;
 }
 
+#ifdef __SSE2__
+/* The 16 aligned bytes at p as a vector. */
+HOT __m128i vec_at(const void *p) {
+    return _mm_load_si128((const __m128i *)p);
+}
+#endif
+
 /* Bit i set when slot i of b is free. The masks are computed without
  * branches, as which slot it is cannot be predicted; with SSE2 the four
  * ids are one compare. */
 HOT unsigned free_mask(const trace_bucket *b) {
 #ifdef __SSE2__
-    __m128i ids = _mm_load_si128((const __m128i *)(const void *)b->tb);
-    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(ids, _mm_setzero_si128())));
+    __m128i empty = _mm_cmpeq_epi32(vec_at(b->tb), _mm_setzero_si128());
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(empty));
 #else
     return (unsigned)(b->tb[0] == 0) | (unsigned)(b->tb[1] == 0) << 1 |
            (unsigned)(b->tb[2] == 0) << 2 | (unsigned)(b->tb[3] == 0) << 3;
 #endif
 }
 
-/* Bit i set when slot i of b holds ptr. With SSE2: the low and the high
- * halves of the four pointers are compared at once. */
+/* Bit i set when slot i of b holds ptr. With SSE2 the 32-bit halves of
+ * the four pointers are compared at once; a pointer matches where both of
+ * its halves do. */
 HOT unsigned match_mask(const trace_bucket *b, uintptr_t ptr) {
 #ifdef __SSE2__
     __m128i key = _mm_set1_epi64x((long long)ptr);
-    __m128 e01 = _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)b->ptr), key));
-    __m128 e23 = _mm_castsi128_ps(_mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)&b->ptr[2]), key));
-    __m128 eq = _mm_and_ps(_mm_shuffle_ps(e01, e23, _MM_SHUFFLE(2, 0, 2, 0)),
-                           _mm_shuffle_ps(e01, e23, _MM_SHUFFLE(3, 1, 3, 1)));
+    __m128 e01 = _mm_castsi128_ps(_mm_cmpeq_epi32(vec_at(&b->ptr[0]), key));
+    __m128 e23 = _mm_castsi128_ps(_mm_cmpeq_epi32(vec_at(&b->ptr[2]), key));
+    __m128 eq = _mm_and_ps(_mm_shuffle_ps(e01, e23, _MM_SHUFFLE(2, 0, 2, 0)),  /* low halves */
+                           _mm_shuffle_ps(e01, e23, _MM_SHUFFLE(3, 1, 3, 1))); /* high */
     return (unsigned)_mm_movemask_ps(eq) & ~free_mask(b);
 #else
     unsigned m = (unsigned)(b->ptr[0] == ptr) | (unsigned)(b->ptr[1] == ptr) << 1 |
@@ -590,7 +598,7 @@ static __attribute__((noinline)) void trace_alloc_slow(rc_heap *h, const void *p
 }
 
 /* Every traced allocation comes here. The common case (nframe 1, a cached
- * call site) is inserted with no call, so it needs no stack frame; the
+ * call site) is inserted with no call, so that it saves few registers; the
  * rest is a tail call. */
 void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
                      const char *func) {
