@@ -145,7 +145,7 @@ def sections(build):
                   (young10, "rcgc"), (young0, "rcgc"), 2)],
         notes=["The old objects are a 10M-node chain moved to generation 2 by a full collection."]))
 
-    ab = ["--blocks", "20", "--ops", "1000000"]
+    ab = ["--blocks", "40", "--ops", "1000000"]
     ratio = "malloc/free churn: off / compiled out"
     obj_ratio = "rc_new/rc_decref churn: off / compiled out"
     out.append(Section(
@@ -161,7 +161,9 @@ def sections(build):
                "constant, so the compiler drops the tracing branches and calls "
                "(bench/strip_tracer.cmake), its symbols renamed nt_* so that both libraries run "
                "in one process (bench/trace_ab.c): they take turns in blocks of 1M churn steps "
-               "(ABBA), each with its own heap and live set; the ratio is taken per block. "
+               "(AB BA BA AB), each with its own heap and live set; the ratio is taken per "
+               "four blocks, in which each side runs first and second equally often (the order "
+               "alone moved single blocks by up to 40%). "
                "Timed in CPU time of the process (other load on the machine is not counted)."]))
     out.append(Section(
         5, "tracemalloc on: cost of a traced rc_malloc/rc_free pair (2M churn, 20 calls deep)", 5,
