@@ -209,6 +209,28 @@ START_TEST(free_twice) {
 }
 END_TEST
 
+/* The free mark is a hint, never a verdict: a live block whose program
+ * stored exactly the mark in its second word is freed like any other (the
+ * free lists say it is live), and once freed, freeing it again is still
+ * caught; in debug mode a block held in the quarantine is caught too. */
+START_TEST(free_mark_in_live_block) {
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        char *other = rc_malloc(h, 32);
+        rc_free(h, other); /* the pool's free list is not empty */
+        char *raw = rc_malloc(h, 32), *keep = rc_malloc(h, 32);
+        uintptr_t mark = rc_raw_mark(h, raw);
+        memcpy(raw + sizeof(char *), &mark, sizeof mark);
+        ck_assert(rc__pool_block_live(h, rc_pool_of(raw), raw));
+        rc_free(h, raw);
+        ck_assert(!rc__pool_block_live(h, rc_pool_of(raw), raw));
+        expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
+        rc_free(h, keep);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
 /* Objects are dropped with rc_decref, never rc_free: live or dead, small
  * or large, tracked or not. */
 START_TEST(free_object) {
@@ -372,6 +394,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
     add_case(s, tcase_create("free_object"), free_object);
+    add_case(s, tcase_create("free_mark_in_live_block"), free_mark_in_live_block);
     add_case(s, tcase_create("debug_poisons_freed_memory"), debug_poisons_freed_memory);
     add_case(s, tcase_create("debug_quarantine_bounded"), debug_quarantine_bounded);
     add_case(s, tcase_create("tools_see_freed_blocks"), tools_see_freed_blocks);
