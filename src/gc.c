@@ -272,17 +272,21 @@ static void decref(refs_count *c, void *o) {
     }
 }
 
-static void visit_decref(void **slot, void *arg) {
-    if (*slot)
-        decref(arg, *slot);
-}
+/* The two visitors of a refs pass's handler fn(refs_count *, void *o): one
+ * for every referent, and one that queues the far ones (visit_queue). */
+#define REFS_VISITORS(fn)                                                   \
+    static void visit_##fn(void **slot, void *arg) {                        \
+        if (*slot)                                                          \
+            fn(arg, *slot);                                                 \
+    }                                                                       \
+    static void visit_##fn##_queued(void **slot, void *arg) {               \
+        refs_count *c = arg;                                                \
+        void *o = *slot;                                                    \
+        if (o && (!is_far(slot, o) || (o = enqueue(c->q, o))))             \
+            fn(c, o);                                                       \
+    }
 
-static void visit_decref_queued(void **slot, void *arg) {
-    refs_count *c = arg;
-    void *o = *slot;
-    if (o && (!is_far(slot, o) || (o = enqueue(c->q, o))))
-        decref(c, o);
-}
+REFS_VISITORS(decref)
 
 TWICE void subtract_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool big) {
     sampler s = SAMPLER_INIT;
@@ -320,17 +324,7 @@ static void decref_all(refs_count *c, void *o) {
     }
 }
 
-static void visit_decref_all(void **slot, void *arg) {
-    if (*slot)
-        decref_all(arg, *slot);
-}
-
-static void visit_decref_all_queued(void **slot, void *arg) {
-    refs_count *c = arg;
-    void *o = *slot;
-    if (o && (!is_far(slot, o) || (o = enqueue(c->q, o))))
-        decref_all(c, o);
-}
+REFS_VISITORS(decref_all)
 
 /* update_refs and subtract_refs in one pass, for a full collection with
  * nothing frozen: every tracked object that is alive and linked is then in
