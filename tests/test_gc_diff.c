@@ -89,15 +89,16 @@ static int line_length(const char *s, size_t n) {
     return (int)(nl ? (size_t)(nl - s) : n);
 }
 
-/* The first line where a and b (of lengths la, lb) differ, both shown. */
-static void first_difference(const char *a, size_t la, const char *b, size_t lb, char *out,
-                             size_t size) {
+/* The first line where a and b (of lengths la, lb) differ, both shown
+ * under their names. */
+static void first_difference(const char *name_a, const char *a, size_t la, const char *name_b,
+                             const char *b, size_t lb, char *out, size_t size) {
     size_t i = 0, line = 0;
     while (i < la && i < lb && a[i] == b[i])
         if (a[i++] == '\n')
             line = i;
-    snprintf(out, size, "python: \"%.*s\", rcgc: \"%.*s\"", line_length(a + line, la - line),
-             a + line, line_length(b + line, lb - line), b + line);
+    snprintf(out, size, "%s: \"%.*s\", %s: \"%.*s\"", name_a, line_length(a + line, la - line),
+             a + line, name_b, line_length(b + line, lb - line), b + line);
 }
 
 static unsigned long env_number(const char *name, unsigned long fallback) {
@@ -160,7 +161,7 @@ static void differential(const char *profile, unsigned long seed, unsigned long 
         if (out)
             fclose(out);
         if (b)
-            first_difference(a, la, b, lb, diff, sizeof diff);
+            first_difference("python", a, la, "rcgc", b, lb, diff, sizeof diff);
         ck_abort_msg("program %lu of seed %lu (%s): %s; program in %s", n, seed, profile, diff,
                      path);
     }
@@ -174,6 +175,40 @@ static void differential(const char *profile, unsigned long seed, unsigned long 
     unlink(f.rc_log);
     rmdir(f.dir);
 }
+
+/* The collector's visit queue (src/gc.c) keeps CPython's order: the
+ * library built with the queue always on (rcgc_gcqueue) logs the same
+ * events in the same order as the normal build, inside collections too
+ * (where the comparison with CPython sorts them). */
+START_TEST(queue_keeps_order) {
+    unsigned long count = env_number("RCGC_DIFF_PROGRAMS", 500);
+    if (getenv("RCGC_VALGRIND"))
+        count = (count + 29) / 30;
+    run_files f;
+    setenv("RCGC_DIFF_UNSORTED", "1", 1);
+    run_both(&f, "finalizers", env_number("RCGC_DIFF_SEED", 3), count);
+    char queued_log[PATH_MAX + 32];
+    snprintf(queued_log, sizeof queued_log, "%s/queued.log", f.dir);
+    char *argv[] = {RCGC_GC_DIFF_DRIVER_QUEUED, f.programs, NULL};
+    int status = run_to_file(argv, queued_log);
+    unsetenv("RCGC_DIFF_UNSORTED");
+    ck_assert_msg(status == 0, "%s failed (status %d); see %s", argv[0], status, f.dir);
+    char *plain = slurp(f.rc_log), *queued = slurp(queued_log);
+    size_t lp = strlen(plain), lq = strlen(queued);
+    char diff[512] = "";
+    if (lp != lq || memcmp(plain, queued, lp) != 0)
+        first_difference("rcgc", plain, lp, "rcgc_gcqueue", queued, lq, diff, sizeof diff);
+    ck_assert_msg(diff[0] == '\0', "the logs differ (%s); see %s", diff, f.dir);
+    ck_assert_uint_gt(lp, 0);
+    free(plain);
+    free(queued);
+    unlink(f.programs);
+    unlink(f.py_log);
+    unlink(f.rc_log);
+    unlink(queued_log);
+    rmdir(f.dir);
+}
+END_TEST
 
 /* Mixed programs: cycles, leaves, weak references, a third of the nodes
  * with finalizers. */
@@ -189,5 +224,6 @@ Suite *test_suite(void) {
     Suite *s = suite_create("gc_diff");
     add_case(s, tcase_create("random_programs"), random_programs);
     add_case(s, tcase_create("finalizer_programs"), finalizer_programs);
+    add_case(s, tcase_create("queue_keeps_order"), queue_keeps_order);
     return s;
 }

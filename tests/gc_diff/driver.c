@@ -16,6 +16,8 @@
  *
  * Usage: driver FILE. Each program runs on a fresh heap with automatic
  * collection off; what a program leaves is freed silently by rc_heap_free.
+ * With RCGC_DIFF_UNSORTED set, the events of a collection are printed in
+ * the order they happened (to compare two builds of rcgc, not with CPython).
  */
 #include "rcgc.h"
 
@@ -43,6 +45,7 @@ typedef struct leaf { long nid; } leaf;
 static char *events[MAX_EVENTS];
 static size_t nevents;
 static bool logging;
+static bool unsorted; /* RCGC_DIFF_UNSORTED: events in the order they happened */
 
 static void logf_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_event(const char *fmt, ...) {
@@ -118,7 +121,7 @@ static void node_finalize(void *self) {
     } else if (n->mode == 4) {
         size_t mark = nevents;
         long found = rc_gc_collect(heap, 2);
-        if (logging)
+        if (logging && !unsorted)
             qsort(events + mark, nevents - mark, sizeof events[0], cmp_str);
         logf_event("inner %ld", found);
     }
@@ -241,7 +244,7 @@ static long step(const char *op, const long *a) {
 }
 
 static void print_events(long k, bool sorted) {
-    if (sorted)
+    if (sorted && !unsorted)
         qsort(events, nevents, sizeof events[0], cmp_str);
     for (size_t i = 0; i < nevents; i++) {
         printf("%ld: %s\n", k, events[i]);
@@ -265,6 +268,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s PROGRAMS\n", argv[0]);
         return 2;
     }
+    unsorted = getenv("RCGC_DIFF_UNSORTED") != NULL;
     FILE *f = fopen(argv[1], "r");
     if (f == NULL) {
         perror(argv[1]);
