@@ -54,7 +54,6 @@
 #define RC_NCLASSES (RC_SMALL_MAX / RC_GRAIN)
 #define RC_POOL_SIZE ((size_t)16 << 10)    /* 16 KiB, aligned */
 #define RC_ARENA_SIZE ((size_t)1 << 20)    /* 1 MiB from rc_alloc_fn */
-#define RC_POOL_GRAINS (RC_POOL_SIZE / RC_GRAIN)
 #define RC_LARGE_OFFSET 48u                /* payload offset in a large block */
 
 /* What a pool's blocks hold: untracked objects, tracked objects, raw blocks. */
