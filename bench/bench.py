@@ -179,10 +179,16 @@ def sections(build):
     out.append(Section(
         5, "tracemalloc memory per live trace (1M traces of one traceback)", 3,
         [Job("rcgc", exe("bench_tracemalloc", "memory")),
+         Job("rcgc", exe("bench_tracemalloc", "memory-objects")),
          Job("CPython", py("tracemalloc_bench.py", "memory"))],
-        targets=[("<= 32 B per trace beyond the traceback table", ("memory per live trace", "rcgc"), 32, 1)],
+        targets=[("<= 32 B per trace beyond the traceback table (rc_malloc)",
+                  ("memory per live trace (rc_malloc: prefix)", "rcgc"), 32, 1),
+                 ("<= 32 B per trace beyond the traceback table (objects)",
+                  ("memory per live trace (objects: table)", "rcgc"), 32, 1)],
         notes=["Growth of rc_tracemalloc_get_tracemalloc_memory() (CPython: "
-               "tracemalloc.get_tracemalloc_memory()) over 1M live traces sharing one traceback."]))
+               "tracemalloc.get_tracemalloc_memory()) over 1M live traces sharing one traceback. "
+               "A small rc_malloc block keeps its trace in a 16-byte prefix (counted there); "
+               "objects' traces are in the trace table."]))
     out.append(Section(
         5, "tracemalloc snapshot of 1M live traces + statistics(lineno)", 3,
         [Job("rcgc", exe("bench_tracemalloc", "snapshot")),

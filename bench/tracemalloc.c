@@ -8,6 +8,10 @@
  *     bench_tracemalloc memory    rc_tracemalloc_get_tracemalloc_memory()
  *                                 growth per live trace: what a trace costs
  *                                 beyond the (here constant) traceback table
+ *                                 (a small rc_malloc block keeps its trace
+ *                                 in a prefix: 16 bytes, counted there)
+ *     bench_tracemalloc memory-objects  the same with untracked objects of
+ *                                 40 bytes, whose traces are in the table
  *     bench_tracemalloc snapshot  seconds for rc_tracemalloc_take_snapshot +
  *                                 rc_snapshot_statistics(RC_KEY_LINENO)
  *
@@ -24,22 +28,31 @@ static void *must(void *p) {
     return p;
 }
 
+static const rc_type blob_type = {.name = "blob", .size = BLOCK};
+static int objects; /* memory-objects: rc_new instead of rc_malloc */
+
 /* Fills blocks[0..count) with traced blocks of one traceback. */
 static BENCH_NOINLINE void allocate(rc_heap *h, void **blocks, long count) {
     for (long i = 0; i < count; i++)
-        blocks[i] = must(rc_malloc(h, BLOCK));
+        blocks[i] = must(objects ? rc_new(h, &blob_type) : rc_malloc(h, BLOCK));
 }
 
 static void release(rc_heap *h, void **blocks, long count) {
-    for (long i = 0; i < count; i++)
-        rc_free(h, blocks[i]);
+    for (long i = 0; i < count; i++) {
+        if (objects)
+            rc_decref(blocks[i]);
+        else
+            rc_free(h, blocks[i]);
+    }
 }
 
 static void memory(rc_heap *h, void **blocks, long count) {
     size_t before = rc_tracemalloc_get_tracemalloc_memory(h);
     allocate(h, blocks, count);
     size_t after = rc_tracemalloc_get_tracemalloc_memory(h);
-    bench_result("memory per live trace", (double)(after - before) / (double)count, "B");
+    bench_result(objects ? "memory per live trace (objects: table)"
+                         : "memory per live trace (rc_malloc: prefix)",
+                 (double)(after - before) / (double)count, "B");
     release(h, blocks, count);
 }
 
@@ -64,11 +77,13 @@ int main(int argc, char **argv) {
     long count = bench_arg(argc, argv, "--count", 1000000);
     long reps = bench_arg(argc, argv, "--reps", 1);
     const char *what = argc > 1 ? argv[1] : "";
-    void (*measure)(rc_heap *, void **, long) = strcmp(what, "memory") == 0     ? memory
-                                                : strcmp(what, "snapshot") == 0 ? snapshot
-                                                                                : NULL;
+    objects = strcmp(what, "memory-objects") == 0;
+    void (*measure)(rc_heap *, void **, long) =
+        strcmp(what, "memory") == 0 || objects ? memory
+        : strcmp(what, "snapshot") == 0         ? snapshot
+                                                : NULL;
     if (measure == NULL)
-        bench_fail("usage: bench_tracemalloc memory|snapshot [--count N] [--reps N]");
+        bench_fail("usage: bench_tracemalloc memory|memory-objects|snapshot [--count N] [--reps N]");
     rc_heap *h = must(rc_heap_new());
     void **blocks = must(malloc((size_t)count * sizeof *blocks));
     for (long r = 0; r < reps; r++) {

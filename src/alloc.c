@@ -59,7 +59,7 @@ void rc__mem_init(void) {
 /* Where a pool's first block starts: after its header, at 8 mod 16 for
  * objects (so that the object after its 8- or 24-byte header is aligned). */
 static inline char *first_block(const rc_pool *p) {
-    return (char *)p + POOL_HEADER + (p->kind == RC_KIND_RAW ? 0 : 8);
+    return (char *)p + POOL_HEADER + (RC_KIND_IS_RAW(p->kind) ? 0 : 8);
 }
 
 /* ---------------------------------------------------------------- arenas */
@@ -382,7 +382,7 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
         h->bytes_in_use -= p->block_size;
         return;
     }
-    unsigned keep = p->kind == RC_KIND_RAW ? 8u : RC_HEAD_OFFSET(p->kind); /* mark, head */
+    unsigned keep = RC_KIND_IS_RAW(p->kind) ? 8u : RC_HEAD_OFFSET(p->kind); /* mark, head */
     for (unsigned off = 0; off < p->block_size; off += 8)
         if (off != keep && off != RC_LINK_OFFSET(p->kind))
             memset(block + off, DEBUG_FILL, 8);
@@ -464,7 +464,7 @@ void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
     for (rc_arena *a = h->arenas; a; a = a->next) {
         for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
             rc_pool *p = rc_pool_at(a->first_pool + i * RC_POOL_SIZE);
-            if (p->used == 0 || p->kind == RC_KIND_RAW)
+            if (p->used == 0 || RC_KIND_IS_RAW(p->kind))
                 continue;
             size_t obj = RC_OBJ_OFFSET(p->kind);
             for (char *block = first_block(p); block < p->fresh; block += p->block_size)
@@ -519,14 +519,38 @@ static void *raw_alloc(rc_heap *h, size_t size) {
     return rc__large_alloc(h, size, RC_F_RAW);
 }
 
+/* A raw block of size bytes for a trace: small ones from the traced raw
+ * pools, their prefix not yet a trace; NULL + ENOMEM. */
+static void *raw_alloc_traced_kind(rc_heap *h, size_t size) {
+    if (size > RC_SMALL_MAX - RC_TRACE_PREFIX)
+        return raw_alloc(h, size);
+    char *block = rc_pool_alloc(h, RC_KIND_RAW_TRACED, raw_block_size(size) + RC_TRACE_PREFIX);
+    if (block == NULL)
+        return NULL;
+    ((rc_trace_prefix *)block)->tb = 0;
+    return block + RC_TRACE_PREFIX;
+}
+
+/* Starts the trace of p, a live raw block of size bytes made while tracing
+ * by raw_alloc_traced_kind: in its prefix, or in the table if large. */
+static void *raw_trace(rc_heap *h, void *p, size_t size, const char *file, int line,
+                       const char *func) {
+    if (size > RC_SMALL_MAX - RC_TRACE_PREFIX)
+        rc__trace_alloc(h, p, size, file, line, func);
+    else
+        rc__trace_prefix_set(h, (rc_trace_prefix *)((char *)p - RC_TRACE_PREFIX), size, file, line,
+                             func);
+    return p;
+}
+
 /* rc_malloc while tracing, out of line so that the untraced path does not
- * keep the call site alive across the allocation. */
+ * keep the call site alive across the allocation. A small block keeps its
+ * trace in its prefix: no table to look up, in the line the allocation
+ * touches anyway. */
 static __attribute__((noinline)) void *traced_malloc(rc_heap *h, size_t size, const char *file,
                                                      int line, const char *func) {
-    void *p = raw_alloc(h, size);
-    if (p)
-        rc__trace_alloc(h, p, size, file, line, func);
-    return p;
+    void *p = raw_alloc_traced_kind(h, size);
+    return p ? raw_trace(h, p, size, file, line, func) : NULL;
 }
 
 void *rc_malloc_at(rc_heap *h, size_t size, const char *file, int line, const char *func) {
@@ -570,7 +594,7 @@ static bool block_is_free(const rc_heap *h, const rc_pool *p, const char *block)
 bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block) {
     if (p->used == 0 || block >= carved_end(p))
         return false;
-    if (p->kind != RC_KIND_RAW)
+    if (!RC_KIND_IS_RAW(p->kind))
         return !(rc_head_of(block + RC_OBJ_OFFSET(p->kind))->info & RC_F_DEAD);
     return !rc_raw_has_mark(h, block) || !block_is_free(h, p, block);
 }
@@ -590,20 +614,43 @@ static _Noreturn void raw_misuse(const rc_heap *h, rc_pool *p, void *ptr, const 
     char *block = (char *)ptr - RC_OBJ_OFFSET(p->kind);
     if (!at_block_start(p, block, carved_end(p)) || p->used == 0)
         rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
-    if (p->kind == RC_KIND_RAW)
+    if (RC_KIND_IS_RAW(p->kind))
         rc__fatal_ptr(call, "of a block already freed", ptr);
     if (rc__pool_block_live(h, p, block))
         rc__fatal(call, "of an rc object (use rc_decref)", ptr);
     rc__fatal(call, "of a dead object", ptr);
 }
 
-/* Whether ptr is a live raw block of pool p (of h, or NULL): at a block
- * start of a raw pool, and without the free mark or not on a free list. */
+/* Whether ptr is a live raw block of pool p (of h, or NULL): the payload
+ * of a block of a raw pool, without the free mark or not on a free list. */
 static inline bool raw_pool_block(const rc_heap *h, const rc_pool *p, const void *ptr) {
-    /* A pool with blocks in use is not parked: fresh is where carving stopped. */
-    if (p == NULL || p->kind != RC_KIND_RAW || p->used == 0 || !at_block_start(p, ptr, p->fresh))
+    if (p == NULL || !RC_KIND_IS_RAW(p->kind) || p->used == 0)
         return false;
-    return RC_LIKELY(!rc_raw_has_mark(h, ptr)) || !block_is_free(h, p, ptr);
+    /* A pool with blocks in use is not parked: fresh is where carving stopped. */
+    const char *block = (const char *)ptr - RC_OBJ_OFFSET(p->kind);
+    if (!at_block_start(p, block, p->fresh))
+        return false;
+    return RC_LIKELY(!rc_raw_has_mark(h, block)) || !block_is_free(h, p, block);
+}
+
+rc_trace_prefix *rc__trace_prefix_of(const rc_heap *h, const void *ptr) {
+    rc_pool *p = pool_lookup(h, ptr);
+    if (p == NULL || p->kind != RC_KIND_RAW_TRACED || !raw_pool_block(h, p, ptr))
+        return NULL;
+    return (rc_trace_prefix *)((char *)ptr - RC_TRACE_PREFIX);
+}
+
+void rc__each_trace_prefix(rc_heap *h, void (*fn)(rc_trace_prefix *pre, void *arg), void *arg) {
+    for (rc_arena *a = h->arenas; a; a = a->next) {
+        for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
+            rc_pool *p = rc_pool_at(a->first_pool + i * RC_POOL_SIZE);
+            if (p->used == 0 || p->kind != RC_KIND_RAW_TRACED)
+                continue;
+            for (char *block = first_block(p); block < p->fresh; block += p->block_size)
+                if (raw_pool_block(h, p, block + RC_TRACE_PREFIX))
+                    fn((rc_trace_prefix *)block, arg);
+        }
+    }
 }
 
 /* What the heap knows of a raw block it owns that is not a pool block: a
@@ -620,22 +667,34 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
     return lg;
 }
 
-/* Gives back a raw block of h: a pool block, or a large one. */
-static inline void raw_release(rc_heap *h, void *ptr, bool large) {
-    if (RC_UNLIKELY(large))
+/* Ends the trace of a live raw block of h (p: its pool; NULL if large),
+ * if it has one: in its prefix, or in the tracer's table. */
+static void raw_untrace(rc_heap *h, const rc_pool *p, void *ptr) {
+    if (p && p->kind == RC_KIND_RAW_TRACED)
+        rc__trace_prefix_drop(h, (rc_trace_prefix *)((char *)ptr - RC_TRACE_PREFIX));
+    else if (h->tracer)
+        rc__trace_free(h, ptr);
+}
+
+/* Gives back a live raw block of h (p: its pool; NULL if large). */
+static inline void raw_release(rc_heap *h, rc_pool *p, void *ptr) {
+    if (RC_UNLIKELY(p == NULL))
         rc__large_free(h, ptr);
+    else if (p->kind == RC_KIND_RAW_TRACED)
+        rc_pool_free(h, RC_KIND_RAW_TRACED, (char *)ptr - RC_TRACE_PREFIX);
     else
         rc_pool_free(h, RC_KIND_RAW, ptr);
 }
 
-/* rc_free of anything but a pool block without the free mark. */
+/* rc_free of anything but an untraced-kind pool block without the free
+ * mark. */
 static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *ptr) {
-    bool large = !raw_pool_block(h, p, ptr);
-    if (large)
+    if (!raw_pool_block(h, p, ptr)) {
         large_owned(h, p, ptr, "rc_free");
-    if (h->tracer != NULL)
-        rc__trace_free(h, ptr);
-    raw_release(h, ptr, large);
+        p = NULL;
+    }
+    raw_untrace(h, p, ptr);
+    raw_release(h, p, ptr);
 }
 
 /* rc_free of a live pool block while tracing (a tail call from rc_free, so
@@ -666,23 +725,34 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
     if (ptr == NULL)
         return rc_malloc_at(h, size, file, line, func);
     rc_pool *pool = pool_lookup(h, ptr);
-    bool large = !raw_pool_block(h, pool, ptr);
-    size_t old = large ? large_owned(h, pool, ptr, "rc_realloc")->request : pool->block_size;
+    size_t old, hdr = 0;
+    if (raw_pool_block(h, pool, ptr)) {
+        hdr = RC_OBJ_OFFSET(pool->kind);
+        old = pool->block_size - hdr;
+    } else {
+        old = large_owned(h, pool, ptr, "rc_realloc")->request;
+        pool = NULL;
+    }
     /* Same pool class: the block already fits, nothing moves. */
-    bool stays = !large && size <= RC_SMALL_MAX && raw_block_size(size) == old;
+    bool stays = pool && size <= RC_SMALL_MAX - hdr && raw_block_size(size) + hdr == pool->block_size;
     void *p = ptr;
     if (!stays) {
-        if ((p = raw_alloc(h, size)) == NULL)
+        p = h->tracer ? raw_alloc_traced_kind(h, size) : raw_alloc(h, size);
+        if (p == NULL)
             return NULL;
         memcpy(p, ptr, old < size ? old : size);
     }
-    if (h->tracer)
-        rc__trace_free(h, ptr);
+    /* CPython's order: the old trace goes before the new one comes. */
+    raw_untrace(h, pool, ptr);
     if (!stays)
-        raw_release(h, ptr, large);
-    if (h->tracer)
+        raw_release(h, pool, ptr);
+    if (h->tracer == NULL)
+        return p;
+    if (stays && pool->kind == RC_KIND_RAW) { /* an untraced-kind block: its trace in the table */
         rc__trace_alloc(h, p, size, file, line, func);
-    return p;
+        return p;
+    }
+    return raw_trace(h, p, size, file, line, func);
 }
 
 #undef rc_malloc

@@ -56,16 +56,37 @@
 #define RC_ARENA_SIZE ((size_t)1 << 20)    /* 1 MiB from rc_alloc_fn */
 #define RC_LARGE_OFFSET 48u                /* payload offset in a large block */
 
-/* What a pool's blocks hold: untracked objects, tracked objects, raw blocks. */
-enum rc_kind { RC_KIND_PLAIN = 0, RC_KIND_GC = 1, RC_KIND_RAW = 2, RC_NKINDS = 3 };
+/* What a pool's blocks hold: untracked objects, tracked objects, raw
+ * blocks, and raw blocks made while tracing, which carry their trace in a
+ * 16-byte prefix (rc_trace_prefix). The raw kinds come last. */
+enum rc_kind {
+    RC_KIND_PLAIN = 0,
+    RC_KIND_GC = 1,
+    RC_KIND_RAW = 2,
+    RC_KIND_RAW_TRACED = 3,
+    RC_NKINDS = 4
+};
+#define RC_KIND_IS_RAW(kind) ((kind) >= RC_KIND_RAW)
 
 /* Offset of the free-list link inside a free block: past the rc_head of an
  * untracked object, on the gc prev word of a tracked one; 0 for raw blocks,
  * whose second word then holds the free mark (rc_raw_mark). */
-#define RC_LINK_OFFSET(kind) ((kind) == RC_KIND_RAW ? 0u : 8u)
+#define RC_LINK_OFFSET(kind) (RC_KIND_IS_RAW(kind) ? 0u : 8u)
 /* Offset of the object (the payload) in a block of kind: its headers. */
 #define RC_OBJ_OFFSET(kind)                                                 \
-    ((kind) == RC_KIND_RAW ? 0u : (kind) == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE)
+    ((kind) == RC_KIND_RAW ? 0u                                             \
+     : (kind) == RC_KIND_RAW_TRACED ? RC_TRACE_PREFIX                       \
+     : (kind) == RC_KIND_GC ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE)
+#define RC_TRACE_PREFIX 16u
+
+/* The prefix of a live RC_KIND_RAW_TRACED block: the trace of the block
+ * after it (domain 0), valid while epoch is the heap's trace_epoch and tb
+ * is not 0. Freed, the block holds the free link and the free mark there. */
+typedef struct rc_trace_prefix {
+    uint32_t tb;     /* tracer traceback id; 0: untraced */
+    uint32_t size;   /* bytes asked for */
+    uint64_t epoch;  /* h->trace_epoch when traced */
+} rc_trace_prefix;
 /* Offset of the rc_head in an object block (the word kept readable when dead). */
 #define RC_HEAD_OFFSET(kind) ((kind) == RC_KIND_GC ? 16u : 0u)
 
@@ -262,6 +283,7 @@ struct rc_heap {
     rc_pool no_pool;           /* the head of an empty class list */
     bool slow_free;            /* debug || dying: every free takes the slow path */
     uintptr_t free_mark;       /* see rc_raw_mark */
+    uint64_t trace_epoch;      /* see rc_trace_prefix: changes at clear_traces and stop */
     rc_arena *arenas;          /* all arenas */
     rc_arena *usable_arenas;   /* arenas with free pools */
     rc_arena *empty_arena;     /* at most one wholly free arena kept */
@@ -322,6 +344,11 @@ RC_INTERNAL rc_pool *rc__pool_lookup(const rc_heap *h, const void *p); /* NULL i
 /* Whether a block of p (at a block boundary) is allocated. O(1) for object
  * blocks and raw blocks without the free mark; else walks the free lists. */
 RC_INTERNAL bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block);
+/* The prefix of ptr if it is a live block of a traced raw pool, else NULL. */
+RC_INTERNAL rc_trace_prefix *rc__trace_prefix_of(const rc_heap *h, const void *ptr);
+/* Calls fn on the prefix of each live block of the traced raw pools. */
+RC_INTERNAL void rc__each_trace_prefix(rc_heap *h, void (*fn)(rc_trace_prefix *pre, void *arg),
+                                       void *arg);
 RC_INTERNAL void rc__alloc_release_all(rc_heap *h);
 /* Calls fn on each live object (not raw blocks), in no particular order.
  * fn must not allocate or free objects. */
@@ -375,6 +402,13 @@ RC_INTERNAL void rc__weakref_fini(rc_heap *h); /* heap teardown: no callbacks */
 RC_INTERNAL void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size,
                                  const char *file, int line, const char *func);
 RC_INTERNAL void rc__trace_free(rc_heap *h, const void *ptr);
+/* The trace of a small raw block made while tracing lives in its prefix
+ * (rc_trace_prefix): set makes pre the trace of the size bytes after it
+ * (tb 0 when it cannot be stored: counted as untraced); drop ends it, if
+ * it is a trace of the running tracer. drop may be called with no tracer. */
+RC_INTERNAL void rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size,
+                                      const char *file, int line, const char *func);
+RC_INTERNAL void rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre);
 RC_INTERNAL void rc__tracer_fini(rc_heap *h);
 /* Appends " allocated at file:line" to buf for misuse messages; "" if none. */
 RC_INTERNAL void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len);
@@ -531,7 +565,7 @@ static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size) {
     p->used++;
     h->bytes_in_use += block_size;
     rc_mem_live(block, block_size, false);
-    if (kind == RC_KIND_RAW) {
+    if (kind == RC_KIND_RAW) { /* (a traced block's prefix is written by its maker) */
         ((uintptr_t *)block)[1] = 0; /* no free mark; still undefined to Valgrind */
         RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
     }
@@ -549,7 +583,7 @@ static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) 
 static inline void rc_pool_mark_dead(rc_heap *h, rc_pool *p, unsigned kind, char *block) {
     h->bytes_in_use -= p->block_size;
     rc_mem_dead(block, p->block_size);
-    if (kind == RC_KIND_RAW) {
+    if (RC_KIND_IS_RAW(kind)) {
         rc_mem_word(block + sizeof(char *));
         ((uintptr_t *)block)[1] = rc_raw_mark(h, block);
     } else {

@@ -111,6 +111,7 @@ typedef struct rc_tracer rc_tracer;
 struct rc_tracer {
     int nframe;
     size_t current, peak, untraced, memory;
+    size_t prefixes;               /* live traces kept in block prefixes (alloc.c) */
     rc_frame_provider provider;
     void *provider_arg;
     bool in_provider;              /* its own allocations get native frames */
@@ -636,17 +637,63 @@ void rc__trace_free(rc_heap *h, const void *ptr) {
     t->count--;
 }
 
+/* Makes pre the trace (tb, size) of the running tracer (tb not 0). */
+static void prefix_trace(rc_heap *h, rc_tracer *tr, rc_trace_prefix *pre, uint32_t tb,
+                         size_t size) {
+    pre->tb = tb;
+    pre->size = (uint32_t)size;
+    pre->epoch = h->trace_epoch;
+    tr->prefixes++;
+    count_add(tr, size);
+}
+
+/* Whether pre is a trace of the running tracer. */
+static bool prefix_live(const rc_heap *h, const rc_trace_prefix *pre) {
+    return h->tracer && pre->tb && pre->epoch == h->trace_epoch;
+}
+
+void rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size, const char *file,
+                          int line, const char *func) {
+    rc_tracer *tr = h->tracer;
+    uint32_t tb = site_cached(tr, file, line, func);
+    if (tb == 0)
+        tb = capture(h, tr, file, line, func);
+    pre->tb = 0;
+    if (tb == 0)
+        tr->untraced++;
+    else
+        prefix_trace(h, tr, pre, tb, size);
+}
+
+void rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre) {
+    if (!prefix_live(h, pre))
+        return;
+    h->tracer->current -= pre->size;
+    h->tracer->prefixes--;
+    pre->tb = 0;
+}
+
+/* The traceback id of the trace of ptr in domain 0 (its prefix, or the
+ * table), 0 if none. */
+static uint32_t trace_tb_of(rc_heap *h, rc_tracer *tr, const void *ptr) {
+    rc_trace_prefix *pre = rc__trace_prefix_of(h, ptr);
+    if (pre)
+        return prefix_live(h, pre) ? pre->tb : 0;
+    slot_ref r = table_find(&tr->traces, (uintptr_t)ptr);
+    return r.b ? slot_tb(tr, r) : 0;
+}
+
 void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
     if (len == 0)
         return;
     buf[0] = '\0';
     rc_tracer *tr = h->tracer;
-    slot_ref r = tr ? table_find(&tr->traces, (uintptr_t)ptr) : (slot_ref){NULL, 0};
-    rc_resolver *res = r.b ? resolver(tr) : NULL;
+    uint32_t id = tr ? trace_tb_of(h, tr, ptr) : 0;
+    rc_resolver *res = id ? resolver(tr) : NULL;
     if (res == NULL)
         return;
     rc_frame fr;
-    tb_frame(tr, res, &tr->tbs[slot_tb(tr, r) - 1], 0, &fr);
+    tb_frame(tr, res, &tr->tbs[id - 1], 0, &fr);
     snprintf(buf, len, " allocated at %s:%u", fr.filename, fr.lineno);
 }
 
@@ -678,6 +725,7 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
 
 /* Forgets every trace, traceback and string; keeps settings and resolver. */
 static void forget(rc_heap *h, rc_tracer *tr) {
+    h->trace_epoch++; /* every prefix trace ends at once */
     table_free(h, &tr->traces);
     for (size_t i = 0; i < tr->ndomains; i++)
         table_free(h, &tr->domains[i].table);
@@ -744,7 +792,8 @@ void rc_tracemalloc_reset_peak(rc_heap *h) {
 }
 
 size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h) {
-    return h && h->tracer ? h->tracer->memory : 0;
+    const rc_tracer *tr = h ? h->tracer : NULL;
+    return tr ? tr->memory + tr->prefixes * RC_TRACE_PREFIX : 0;
 }
 
 /* The limit of the running trace, or of the last one (1 before any). */
@@ -754,10 +803,10 @@ int rc_tracemalloc_get_traceback_limit(const rc_heap *h) {
 
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr) {
     rc_tracer *tr = h ? h->tracer : NULL;
-    slot_ref slot = tr ? table_find(&tr->traces, (uintptr_t)ptr) : (slot_ref){NULL, 0};
-    if (slot.b == NULL)
+    uint32_t id = tr ? trace_tb_of(h, tr, ptr) : 0;
+    if (id == 0)
         return NULL;
-    tb_rec *r = &tr->tbs[slot_tb(tr, slot) - 1];
+    tb_rec *r = &tr->tbs[id - 1];
     if (r->resolved)
         return r->resolved;
     rc_resolver *res = resolver(tr);
@@ -778,6 +827,17 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     rc_tracer *tr = h ? h->tracer : NULL;
     if (tr == NULL)
         return -2;
+    rc_trace_prefix *pre = domain == 0 ? rc__trace_prefix_of(h, (void *)ptr) : NULL;
+    if (pre && size <= UINT32_MAX) { /* a traced raw block: the trace is its prefix */
+        rc__trace_prefix_drop(h, pre);
+        uint32_t tb = capture(h, tr, NULL, 0, NULL);
+        if (tb == 0)
+            return -1;
+        prefix_trace(h, tr, pre, tb, size);
+        return 0;
+    }
+    if (pre)
+        rc__trace_prefix_drop(h, pre); /* too big for a prefix: the table takes it */
     uint32_t tb = capture(h, tr, NULL, 0, NULL);
     trace_table *t = tb ? domain_table_make(h, tr, domain) : NULL;
     if (t == NULL)
@@ -792,6 +852,9 @@ int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {
     rc_tracer *tr = h ? h->tracer : NULL;
     if (tr == NULL)
         return -2;
+    rc_trace_prefix *pre = domain == 0 ? rc__trace_prefix_of(h, (void *)ptr) : NULL;
+    if (pre)
+        rc__trace_prefix_drop(h, pre);
     trace_table *t = domain_table(tr, domain);
     slot_ref r = t ? table_find(t, ptr) : (slot_ref){NULL, 0};
     if (r.b)
@@ -853,6 +916,33 @@ static int snapshot_table(rc_snapshot *s, rc_tracer *tr, rc_resolver *res, unsig
     return 0;
 }
 
+/* snapshot_table for the traces kept in block prefixes (domain 0). */
+typedef struct prefix_walk {
+    rc_heap *h;
+    rc_snapshot *s;
+    rc_tracer *tr;
+    rc_resolver *res;
+    uint32_t *map;
+    int status;
+} prefix_walk;
+
+static void snapshot_prefix(rc_trace_prefix *pre, void *arg) {
+    prefix_walk *w = arg;
+    if (w->status != 0 || !prefix_live(w->h, pre))
+        return;
+    uint32_t id = pre->tb;
+    if (w->map[id] == 0) {
+        int64_t idx = snapshot_traceback(w->s, w->tr, w->res, &w->tr->tbs[id - 1]);
+        if (idx < 0) {
+            w->status = -1;
+            return;
+        }
+        w->map[id] = (uint32_t)idx + 1;
+    }
+    if (rc__snapshot_add_trace(w->s, 0, w->map[id] - 1, pre->size) < 0)
+        w->status = -1;
+}
+
 rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h) {
     rc_tracer *tr = h ? h->tracer : NULL;
     if (tr == NULL) {
@@ -863,6 +953,11 @@ rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h) {
     rc_snapshot *s = res ? rc__snapshot_new((unsigned)tr->nframe, tr->untraced) : NULL;
     uint32_t *map = s ? calloc(tr->ntbs + 1, sizeof *map) : NULL;
     int ok = map ? snapshot_table(s, tr, res, 0, &tr->traces, map) : -1;
+    if (ok == 0 && tr->prefixes) {
+        prefix_walk w = {h, s, tr, res, map, 0};
+        rc__each_trace_prefix(h, snapshot_prefix, &w);
+        ok = w.status;
+    }
     for (size_t i = 0; ok == 0 && i < tr->ndomains; i++)
         ok = snapshot_table(s, tr, res, tr->domains[i].domain, &tr->domains[i].table, map);
     free(map);

@@ -216,6 +216,69 @@ START_TEST(memory_per_trace) {
 }
 END_TEST
 
+/* A small rc_malloc block made while tracing keeps its trace in a prefix
+ * before it (its pool is of the traced raw kind): every way a trace ends
+ * or changes works on it as on a table trace. */
+START_TEST(prefix_traces) {
+    rc_tracemalloc_start(h, 1);
+    char *a = rc_malloc(h, 40), *b = rc_malloc(h, 40), *c = rc_malloc(h, 100);
+    rc_pool *pool = rc__pool_lookup(h, a);
+    ck_assert_uint_eq(pool->kind, RC_KIND_RAW_TRACED);
+    ck_assert_ptr_nonnull(rc__trace_prefix_of(h, a));
+    ck_assert_uint_eq(current(), 180);
+    size_t mem = rc_tracemalloc_get_tracemalloc_memory(h);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    rc_snapshot_info info;
+    rc__snapshot_info(s, &info);
+    ck_assert_uint_eq(info.traces, 3);
+    ck_assert_uint_eq(info.size, 180);
+    free(info.domains);
+    rc_snapshot_free(s);
+
+    /* realloc in the same class keeps the block and takes the new size */
+    ck_assert_ptr_eq(rc_realloc(h, a, 48), a);
+    ck_assert_uint_eq(current(), 188);
+    /* a move: the old trace goes before the new one comes (CPython's peak) */
+    size_t peak_before = peak();
+    char *a2 = rc_realloc(h, a, 300);
+    ck_assert_ptr_ne(a2, a);
+    ck_assert_uint_eq(current(), 440);
+    ck_assert_uint_eq(peak(), peak_before > 440 ? peak_before : 440);
+    ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, a2));
+
+    /* track replaces a prefix trace; untrack ends it; free then counts nothing */
+    ck_assert_int_eq(rc_tracemalloc_track(h, 0, (uintptr_t)b, 7), 0);
+    ck_assert_uint_eq(current(), 407);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 0, (uintptr_t)b), 0);
+    ck_assert_uint_eq(current(), 400);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, b));
+    rc_free(h, b);
+    ck_assert_uint_eq(current(), 400);
+
+    /* clear_traces ends every prefix trace at once; the blocks live on */
+    rc_tracemalloc_clear_traces(h);
+    ck_assert_uint_eq(current(), 0);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, c));
+    rc_free(h, c);
+    ck_assert_uint_eq(current(), 0);
+    char *d = rc_malloc(h, 64);
+    ck_assert_uint_eq(current(), 64);
+
+    /* stop and start again: old prefixes are not traces of the new run */
+    rc_tracemalloc_stop(h);
+    rc_tracemalloc_start(h, 1);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, d));
+    char *e = rc_malloc(h, 64);
+    ck_assert_uint_eq(current(), 64);
+    rc_free(h, d);
+    ck_assert_uint_eq(current(), 64);
+    rc_tracemalloc_stop(h);
+    rc_free(h, e); /* after stop: nothing to count, nothing to break */
+    rc_free(h, a2);
+    ck_assert_uint_gt(mem, 0);
+}
+END_TEST
+
 START_TEST(track_untrack) {
     ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 10), -2);
     ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 0x1000), -2);
@@ -400,16 +463,17 @@ START_TEST(out_of_memory_leaves_untraced) {
     budget = (size_t)64 << 20;
     h = rc_heap_new_with(limited, NULL);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
-    enum { N = 30000 };
+    enum { N = 20000 };
+    static const rc_type blob = {"blob", 16, NULL, NULL, NULL, NULL};
     void **v = malloc(N * sizeof *v);
     for (int i = 0; i < 100; i++)
-        v[i] = rc_malloc(h, 16);
+        v[i] = rc_new(h, &blob);
     const rc_traceback *first = rc_tracemalloc_get_object_traceback(h, v[0]);
     ck_assert_ptr_nonnull(first);
     budget = 0; /* the allocator has its arena; the trace table cannot grow */
     int made = 100;
     for (; made < N; made++)
-        if ((v[made] = rc_malloc(h, 16)) == NULL)
+        if ((v[made] = rc_new(h, &blob)) == NULL)
             break;
     ck_assert_int_gt(made, 200); /* allocations went on, untraced */
     size_t untraced = rc__tracer_untraced(h);
@@ -417,10 +481,22 @@ START_TEST(out_of_memory_leaves_untraced) {
     ck_assert_uint_eq(current(), (size_t)(made - untraced) * 16);
     ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, v[made - 1]));
     ck_assert_ptr_eq(rc_tracemalloc_get_object_traceback(h, v[0]), first);
+    /* Small raw blocks keep their trace in their own prefix: no table to
+     * grow, so they stay traced (while the arena has room). */
+    void *raw[100];
+    for (int i = 0; i < 100; i++) {
+        raw[i] = rc_malloc(h, 16);
+        ck_assert_ptr_nonnull(raw[i]);
+    }
+    ck_assert_uint_eq(rc__tracer_untraced(h), untraced);
+    ck_assert_uint_eq(current(), (size_t)(made - untraced) * 16 + 100 * 16);
+    budget = (size_t)64 << 20; /* resolving a traceback takes memory */
+    ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, raw[99]));
+    for (int i = 0; i < 100; i++)
+        rc_free(h, raw[i]);
     for (int i = 0; i < made; i++)
-        rc_free(h, v[i]);
+        rc_decref(v[i]);
     ck_assert_uint_eq(current(), 0);
-    budget = (size_t)64 << 20;
     rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
     rc_snapshot_info info;
     rc__snapshot_info(s, &info);
@@ -470,6 +546,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
+    add_case_fixture(s, tcase_create("prefix_traces"), prefix_traces, setup, teardown);
     add_case_fixture(s, tcase_create("churn_keeps_traces_exact"), churn_keeps_traces_exact,
                      setup, teardown);
     add_case_fixture(s, tcase_create("frame_provider"), frame_provider, setup, teardown);
