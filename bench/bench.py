@@ -16,6 +16,7 @@ machine that others keep busy: every peer is single-threaded); --only runs
 the numbered benchmarks; --markdown also writes the tables as Markdown (what
 bench/RESULTS.md is made from)."""
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,15 @@ class Section:
     def __init__(self, number, title, rounds, jobs, targets=(), reports=(), notes=()):
         self.number, self.title, self.rounds = number, title, rounds
         self.jobs, self.targets, self.reports, self.notes = jobs, targets, reports, notes
+
+
+def heaptrack_version(path):
+    """What `heaptrack --version` says, or "version unknown"."""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "version unknown"
 
 
 def sections(build):
@@ -165,17 +175,34 @@ def sections(build):
                "four blocks, in which each side runs first and second equally often (the order "
                "alone moved single blocks by up to 40%). "
                "Timed in CPU time of the process (other load on the machine is not counted)."]))
+    # heaptrack (Debian's package) traces the glibc peer of the same churn:
+    # every malloc and free with its whole native stack, as rcgc at nframe 16.
+    heaptrack = shutil.which("heaptrack")
+    ht_jobs, ht_reports, ht_notes = [], [], []
+    if heaptrack:
+        ht_out = os.path.join(build, "heaptrack-churn")
+        ht_jobs = [Job("glibc malloc, untraced", exe("bench_churn_glibc", *deep)),
+                   Job("glibc malloc under heaptrack",
+                       [heaptrack, "-o", ht_out, *exe("bench_churn_glibc", *deep)])]
+        ht_reports = [("heaptrack slowdown (glibc malloc, every stack)",
+                       (churn, "glibc malloc under heaptrack"), (churn, "glibc malloc, untraced"))]
+        ht_notes = ["heaptrack: `heaptrack -o FILE bench_churn_glibc ...` (heaptrack "
+                    + heaptrack_version(heaptrack) + "), the churn's own timing of its loop; "
+                    "heaptrack writes its trace to a compressed file as it goes."]
     out.append(Section(
         5, "tracemalloc on: cost of a traced rc_malloc/rc_free pair (2M churn, 20 calls deep)", 5,
         [Job("tracing off", exe("bench_churn_rc", *deep)),
          Job("nframe 1", exe("bench_churn_rc", *deep, "--nframe", "1")),
          Job("nframe 16", exe("bench_churn_rc", *deep, "--nframe", "16")),
+         *ht_jobs,
          Job("CPython", py("tracemalloc_bench.py", "slowdown"), 3)],
         targets=[("nframe 1 <= 2x untraced", (churn, "nframe 1"), (churn, "tracing off"), 2)],
         reports=[("rcgc slowdown, nframe 1", (churn, "nframe 1"), (churn, "tracing off")),
                  ("rcgc slowdown, nframe 16", (churn, "nframe 16"), (churn, "tracing off")),
+                 *ht_reports,
                  ("CPython tracemalloc slowdown, nframe 1 (bytes() churn)",
-                  ("bytes() churn, traced nframe 1", "CPython"), ("bytes() churn, untraced", "CPython"))]))
+                  ("bytes() churn, traced nframe 1", "CPython"), ("bytes() churn, untraced", "CPython"))],
+        notes=ht_notes))
     out.append(Section(
         5, "tracemalloc memory per live trace (1M traces of one traceback)", 3,
         [Job("rcgc", exe("bench_tracemalloc", "memory")),

@@ -12,7 +12,7 @@ set -euo pipefail
 
 packages=(pkg-config check libdw-dev valgrind python3)
 if [[ "${1:-}" == bench ]]; then
-    packages+=(libmimalloc-dev libjemalloc-dev libgc-dev python3-dev)
+    packages+=(libmimalloc-dev libjemalloc-dev libgc-dev python3-dev heaptrack)
 elif [[ $# -gt 0 ]]; then
     echo "usage: $0 [bench]" >&2
     exit 2
