@@ -252,12 +252,12 @@ typedef struct rc_gen {
 typedef struct rc_gc_cb { rc_gc_callback cb; void *arg; } rc_gc_cb;
 
 typedef struct rc_gcstate {
-    rc_gen gen[RC_GC_GENERATIONS];
-    rc_gchead permanent;  /* frozen objects, never examined */
-    bool enabled;
+    bool enabled;         /* first, beside gen[0]: every tracked allocation reads both */
     bool collecting;      /* a collection runs: rc_gc_collect returns 0 */
     unsigned walks;       /* walks in progress: no collection starts */
     unsigned debug;
+    rc_gen gen[RC_GC_GENERATIONS];
+    rc_gchead permanent;  /* frozen objects, never examined */
     void (*log)(const char *line, void *arg);
     void *log_arg;
     rc_gc_stats stats[RC_GC_GENERATIONS];
@@ -274,6 +274,21 @@ typedef struct rc_gcstate {
 typedef struct rc_quarantined { char *block; uint32_t size; uint8_t kind, large; } rc_quarantined;
 
 struct rc_heap {
+    /* What every allocation, free and death reads, together at the start
+     * (with gc's first fields), so that they share few cache lines. */
+    struct rc_tracer *tracer;  /* NULL when not tracing */
+    bool slow_free;            /* debug || dying: every free takes the slow path */
+    bool dying;                /* inside rc_heap_free's teardown */
+    bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
+    unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */
+    rc_gchead *deferred;       /* ...here, linked through next */
+    const rc_type *last_type;  /* the type made last, and its index */
+    uint32_t last_index;
+    const rc_type **types;     /* rc_head.info holds an index into types */
+    size_t objects, tracked, bytes_in_use; /* figures */
+    uintptr_t free_mark;       /* see rc_raw_mark */
+    rc_gcstate gc;
+
     rc_alloc_fn alloc;
     void *ud;
 
@@ -281,8 +296,6 @@ struct rc_heap {
     rc_pool *classes[RC_NKINDS][RC_NCLASSES]; /* class lists (see rc_pool) */
     rc_pool *class_tails[RC_NKINDS][RC_NCLASSES]; /* their last pools; NULL if empty */
     rc_pool no_pool;           /* the head of an empty class list */
-    bool slow_free;            /* debug || dying: every free takes the slow path */
-    uintptr_t free_mark;       /* see rc_raw_mark */
     uint64_t trace_epoch;      /* see rc_trace_prefix: changes at clear_traces and stop */
     rc_arena *arenas;          /* all arenas */
     rc_arena *usable_arenas;   /* arenas with free pools */
@@ -291,29 +304,17 @@ struct rc_heap {
     rc_ptrmap arena_map;       /* MiB -> arena, for rc_free (see alloc.c) */
     rc_ptrmap large;           /* payload address -> rc_large */
 
-    /* types: rc_head.info holds an index into types */
-    const rc_type **types;
+    /* the type table */
     uint32_t ntypes, types_cap;
     rc_ptrmap type_index;      /* type -> index + 1 */
-    const rc_type *last_type;
-    uint32_t last_index;
 
-    /* figures */
-    size_t objects, tracked, bytes_in_use, bytes_reserved;
+    size_t bytes_reserved;
 
-    /* destruction without recursion: deaths deferred past RC_DEALLOC_DEPTH */
-    unsigned dealloc_depth;
-    rc_gchead *deferred;       /* linked through next */
-    bool dying;                /* inside rc_heap_free's teardown */
-
-    /* RCGC_DEBUG=1: poison and quarantine freed blocks */
-    bool debug;
+    /* RCGC_DEBUG=1's quarantine of freed blocks */
     rc_quarantined *quarantine;
     size_t q_head, q_len, q_bytes;
 
-    rc_gcstate gc;
     rc_ptrmap weakrefs;        /* object -> newest rc_weakref on it */
-    struct rc_tracer *tracer;  /* NULL when not tracing */
     /* tracemalloc settings that outlive a stop, as in CPython */
     int trace_limit;                  /* nframe of the last start; 1 at first */
     rc_frame_provider trace_provider; /* NULL: native frames */
