@@ -374,10 +374,20 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
 
 /* ------------------------------------------------------ freeing blocks */
 
-/* rc_pool_free's slow path: the heap is in debug mode (poison, quarantine)
- * or dying (teardown frees arenas whole and walks the pools meanwhile:
- * they must not change). */
+/* rc_pool_free's slow path: tracing (the block's trace in the table ends;
+ * a traced raw block's prefix trace was ended by its caller), debug mode
+ * (poison, quarantine) or teardown (arenas are freed whole and the pools
+ * walked meanwhile: they must not change). */
 void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
+    if (h->tracer && p->kind != RC_KIND_RAW_TRACED)
+        rc__trace_free(h, block + RC_OBJ_OFFSET(p->kind));
+    if (!h->debug && !h->dying) { /* only tracing sent it here */
+        rc_pool_mark_dead(h, p, p->kind, block);
+        rc_pool_link(p, p->kind, block);
+        if (p->used == 0 || !p->in_list)
+            rc__pool_after_free(h, p);
+        return;
+    }
     if (h->dying) {
         h->bytes_in_use -= p->block_size;
         return;
@@ -485,7 +495,7 @@ void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
  * system: the end of a heap. */
 void rc__alloc_release_all(rc_heap *h) {
     h->dying = false;
-    h->slow_free = h->debug;
+    rc_slow_free_update(h);
     quarantine_evict(h, RC_QUARANTINE_SLOTS, RC_QUARANTINE_BYTES);
     rc__sys_free(h, h->quarantine, h->quarantine ? RC_QUARANTINE_SLOTS * sizeof *h->quarantine : 0);
     h->quarantine = NULL;
@@ -668,11 +678,13 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
 }
 
 /* Ends the trace of a live raw block of h (p: its pool; NULL if large),
- * if it has one: in its prefix, or in the tracer's table. */
-static void raw_untrace(rc_heap *h, const rc_pool *p, void *ptr) {
+ * if it has one: a traced raw block's prefix trace, else its table trace,
+ * except when a plain raw block is about to go back to its pool (`freeing`):
+ * tracing sends every pool free to rc__pool_free_slow, which ends it. */
+static void raw_untrace(rc_heap *h, const rc_pool *p, void *ptr, bool freeing) {
     if (p && p->kind == RC_KIND_RAW_TRACED)
         rc__trace_prefix_drop(h, (rc_trace_prefix *)((char *)ptr - RC_TRACE_PREFIX));
-    else if (h->tracer)
+    else if (h->tracer && (p == NULL || !freeing))
         rc__trace_free(h, ptr);
 }
 
@@ -693,28 +705,19 @@ static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *pt
         large_owned(h, p, ptr, "rc_free");
         p = NULL;
     }
-    raw_untrace(h, p, ptr);
+    raw_untrace(h, p, ptr, true);
     raw_release(h, p, ptr);
-}
-
-/* rc_free of a live pool block while tracing (a tail call from rc_free, so
- * that the untraced path keeps nothing across it). */
-static __attribute__((noinline)) void free_traced(rc_heap *h, void *ptr) {
-    rc__trace_free(h, ptr);
-    rc_pool_free(h, RC_KIND_RAW, ptr);
 }
 
 void rc_free(rc_heap *h, void *ptr) {
     if (ptr == NULL)
         return;
     rc_pool *p = pool_lookup(h, ptr);
-    /* raw_pool_block's common case, every step inline (nothing to save). */
+    /* raw_pool_block's common case, every step inline (nothing to save);
+     * while tracing, rc_pool_free's slow path ends the block's trace. */
     if (RC_LIKELY(p != NULL && p->kind == RC_KIND_RAW && p->used != 0 &&
                   at_block_start(p, ptr, p->fresh) && !rc_raw_has_mark(h, ptr))) {
-        if (RC_UNLIKELY(h->tracer != NULL))
-            free_traced(h, ptr);
-        else
-            rc_pool_free(h, RC_KIND_RAW, ptr);
+        rc_pool_free(h, RC_KIND_RAW, ptr);
         return;
     }
     free_slow(h, p, ptr);
@@ -743,7 +746,7 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
         memcpy(p, ptr, old < size ? old : size);
     }
     /* CPython's order: the old trace goes before the new one comes. */
-    raw_untrace(h, pool, ptr);
+    raw_untrace(h, pool, ptr, !stays);
     if (!stays)
         raw_release(h, pool, ptr);
     if (h->tracer == NULL)

@@ -277,7 +277,8 @@ struct rc_heap {
     /* What every allocation, free and death reads, together at the start
      * (with gc's first fields), so that they share few cache lines. */
     struct rc_tracer *tracer;  /* NULL when not tracing */
-    bool slow_free;            /* debug || dying: every free takes the slow path */
+    bool slow_free;            /* debug || dying || tracing: frees take the slow path
+                                  (rc_slow_free_update) */
     bool dying;                /* inside rc_heap_free's teardown */
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
     unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */
@@ -616,6 +617,13 @@ static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
         rc__pool_after_free(h, p);
 }
 
+
+/* Keeps h->slow_free true exactly while a free needs more than the fast
+ * path: debug mode, teardown, or tracing (the trace of a pool block is
+ * ended in rc__pool_free_slow, so the fast path has no tracing test). */
+static inline void rc_slow_free_update(rc_heap *h) {
+    h->slow_free = h->debug || h->dying || h->tracer != NULL;
+}
 
 /* Collector lists (gc.c's, inline for object.c's hot paths). prev's low bits
  * may hold collector flags during a collection: masked, and kept. */

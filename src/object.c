@@ -310,11 +310,10 @@ static bool finalize_dying(rc_heap *h, const rc_type *t, void *obj) {
     return --hd->refcnt != 0;
 }
 
-/* Gives a dead object's memory back; its rc_head stays readable as dead. */
+/* Gives a dead object's memory back; its rc_head stays readable as dead.
+ * While tracing, a pool object's trace ends in rc_pool_free's slow path. */
 static inline void free_object(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
-    if (h->tracer)
-        rc__trace_free(h, obj);
     h->objects--;
     if (hd->info & RC_F_GC) {
         h->tracked--;
@@ -323,9 +322,11 @@ static inline void free_object(rc_heap *h, void *obj) {
     }
     hd->refcnt = 0;
     hd->info |= RC_F_DEAD;
-    if (hd->info & RC_F_LARGE)
+    if (hd->info & RC_F_LARGE) {
+        if (h->tracer)
+            rc__trace_free(h, obj);
         rc__large_free(h, obj);
-    else if (hd->info & RC_F_GC)
+    } else if (hd->info & RC_F_GC)
         rc_pool_free(h, RC_KIND_GC, (char *)obj - RC_GC_HEAD_SIZE);
     else
         rc_pool_free(h, RC_KIND_PLAIN, (char *)obj - RC_HEAD_SIZE);

@@ -720,6 +720,7 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
     tr->provider_arg = h->trace_provider_arg;
     h->trace_limit = nframe;
     h->tracer = tr;
+    rc_slow_free_update(h); /* frees go where traces end */
     return 0;
 }
 
@@ -762,6 +763,7 @@ void rc_tracemalloc_stop(rc_heap *h) {
     forget(h, tr);
     rc__resolver_free(tr->resolver);
     h->tracer = NULL;
+    rc_slow_free_update(h);
     rc__sys_free(h, tr, sizeof *tr);
 }
 

@@ -279,6 +279,29 @@ START_TEST(prefix_traces) {
 }
 END_TEST
 
+/* A block made before tracing started lives in a plain raw pool: when
+ * rc_realloc keeps it in place while tracing, it gets one table trace
+ * (the old one, if any, is replaced), and its free ends that trace. */
+START_TEST(realloc_in_place_while_tracing) {
+    char *x = rc_malloc(h, 40);
+    rc_tracemalloc_start(h, 1);
+    ck_assert_ptr_eq(rc_realloc(h, x, 44), x);
+    ck_assert_uint_eq(current(), 44);
+    ck_assert_ptr_eq(rc_realloc(h, x, 48), x); /* again: still one trace */
+    ck_assert_uint_eq(current(), 48);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    rc_snapshot_info info;
+    rc__snapshot_info(s, &info);
+    ck_assert_uint_eq(info.traces, 1);
+    ck_assert_uint_eq(info.size, 48);
+    free(info.domains);
+    rc_snapshot_free(s);
+    rc_free(h, x);
+    ck_assert_uint_eq(current(), 0);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, x));
+}
+END_TEST
+
 START_TEST(track_untrack) {
     ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 10), -2);
     ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 0x1000), -2);
@@ -547,6 +570,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
     add_case_fixture(s, tcase_create("prefix_traces"), prefix_traces, setup, teardown);
+    add_case_fixture(s, tcase_create("realloc_in_place_while_tracing"),
+                     realloc_in_place_while_tracing, setup, teardown);
     add_case_fixture(s, tcase_create("churn_keeps_traces_exact"), churn_keeps_traces_exact,
                      setup, teardown);
     add_case_fixture(s, tcase_create("frame_provider"), frame_provider, setup, teardown);
