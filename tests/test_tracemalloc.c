@@ -216,6 +216,18 @@ START_TEST(memory_per_trace) {
 }
 END_TEST
 
+/* Takes a snapshot of h: it holds `traces` traces of `size` bytes in all. */
+static void check_snapshot(size_t traces, size_t size) {
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    ck_assert_ptr_nonnull(s);
+    rc_snapshot_info info;
+    ck_assert_int_eq(rc__snapshot_info(s, &info), 0);
+    ck_assert_uint_eq(info.traces, traces);
+    ck_assert_uint_eq(info.size, size);
+    free(info.domains);
+    rc_snapshot_free(s);
+}
+
 /* A small rc_malloc block made while tracing keeps its trace in a prefix
  * before it (its pool is of the traced raw kind): every way a trace ends
  * or changes works on it as on a table trace. */
@@ -227,13 +239,7 @@ START_TEST(prefix_traces) {
     ck_assert_ptr_nonnull(rc__trace_prefix_of(h, a));
     ck_assert_uint_eq(current(), 180);
     size_t mem = rc_tracemalloc_get_tracemalloc_memory(h);
-    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
-    rc_snapshot_info info;
-    rc__snapshot_info(s, &info);
-    ck_assert_uint_eq(info.traces, 3);
-    ck_assert_uint_eq(info.size, 180);
-    free(info.domains);
-    rc_snapshot_free(s);
+    check_snapshot(3, 180);
 
     /* realloc in the same class keeps the block and takes the new size */
     ck_assert_ptr_eq(rc_realloc(h, a, 48), a);
@@ -289,13 +295,7 @@ START_TEST(realloc_in_place_while_tracing) {
     ck_assert_uint_eq(current(), 44);
     ck_assert_ptr_eq(rc_realloc(h, x, 48), x); /* again: still one trace */
     ck_assert_uint_eq(current(), 48);
-    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
-    rc_snapshot_info info;
-    rc__snapshot_info(s, &info);
-    ck_assert_uint_eq(info.traces, 1);
-    ck_assert_uint_eq(info.size, 48);
-    free(info.domains);
-    rc_snapshot_free(s);
+    check_snapshot(1, 48);
     rc_free(h, x);
     ck_assert_uint_eq(current(), 0);
     ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, x));
