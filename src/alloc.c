@@ -650,14 +650,34 @@ rc_trace_prefix *rc__trace_prefix_of(const rc_heap *h, const void *ptr) {
     return (rc_trace_prefix *)((char *)ptr - RC_TRACE_PREFIX);
 }
 
+/* Sets bit i of bits for each block i of p that is free: on its free list
+ * or quarantined. One pass over each, not one per block. */
+static void free_blocks(const rc_heap *h, const rc_pool *p, uint64_t *bits) {
+    const char *first = first_block(p);
+    for (const char *f = p->free; f; f = *(char *const *)f) {
+        size_t i = (size_t)(f - first) / p->block_size;
+        bits[i / 64] |= (uint64_t)1 << (i % 64);
+    }
+    for (size_t q = 0; q < h->q_len; q++) {
+        const char *b = h->quarantine[(h->q_head + q) % RC_QUARANTINE_SLOTS].block;
+        if (b >= first && b < p->end && rc_pool_of(b) == p) {
+            size_t i = (size_t)(b - first) / p->block_size;
+            bits[i / 64] |= (uint64_t)1 << (i % 64);
+        }
+    }
+}
+
 void rc__each_trace_prefix(rc_heap *h, void (*fn)(rc_trace_prefix *pre, void *arg), void *arg) {
     for (rc_arena *a = h->arenas; a; a = a->next) {
         for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
             rc_pool *p = rc_pool_at(a->first_pool + i * RC_POOL_SIZE);
             if (p->used == 0 || p->kind != RC_KIND_RAW_TRACED)
                 continue;
-            for (char *block = first_block(p); block < p->fresh; block += p->block_size)
-                if (raw_pool_block(h, p, block + RC_TRACE_PREFIX))
+            uint64_t free_bits[RC_POOL_SIZE / RC_GRAIN / 64] = {0}; /* a bit per block */
+            free_blocks(h, p, free_bits);
+            size_t k = 0;
+            for (char *block = first_block(p); block < p->fresh; block += p->block_size, k++)
+                if (!(free_bits[k / 64] >> (k % 64) & 1))
                     fn((rc_trace_prefix *)block, arg);
         }
     }

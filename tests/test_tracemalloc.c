@@ -260,6 +260,7 @@ START_TEST(prefix_traces) {
     ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, b));
     rc_free(h, b);
     ck_assert_uint_eq(current(), 400);
+    check_snapshot(2, 400); /* a2 and c; the freed blocks of their pool are skipped */
 
     /* clear_traces ends every prefix trace at once; the blocks live on */
     rc_tracemalloc_clear_traces(h);
