@@ -537,7 +537,7 @@ static void *raw_alloc_traced_kind(rc_heap *h, size_t size) {
     char *block = rc_pool_alloc(h, RC_KIND_RAW_TRACED, raw_block_size(size) + RC_TRACE_PREFIX);
     if (block == NULL)
         return NULL;
-    ((rc_trace_prefix *)block)->tb = 0;
+    *(rc_trace_prefix *)block = (rc_trace_prefix){0, 0, 0}; /* no trace, no free mark */
     return block + RC_TRACE_PREFIX;
 }
 
