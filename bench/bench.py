@@ -188,7 +188,7 @@ def sections(build):
                        [heaptrack, "-o", ht_out, *exe("bench_churn_glibc", *deep)])]
         ht_reports = [("heaptrack slowdown (glibc malloc, every stack)",
                        (churn, "glibc malloc under heaptrack"), (churn, "glibc malloc, untraced"))]
-        ht_notes = ["heaptrack: `heaptrack -o FILE bench_churn_glibc ...` (heaptrack "
+        ht_notes = ["heaptrack: `heaptrack -o FILE bench_churn_glibc ...` ("
                     + heaptrack_version(heaptrack) + "), the churn's own timing of its loop; "
                     "heaptrack writes its trace to a compressed file as it goes."]
     out.append(Section(
