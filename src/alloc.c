@@ -589,16 +589,30 @@ void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line
 /* The end of p's carved blocks (none starts at or after it). */
 static char *carved_end(const rc_pool *p) { return p->parked ? p->parked_fresh : p->fresh; }
 
+/* Sets bit i of bits for each block i of p that is free: on its free list
+ * or quarantined. One pass over each, not one per block. */
+static void free_blocks(const rc_heap *h, const rc_pool *p, uint64_t *bits) {
+    const char *first = first_block(p);
+    for (const char *f = p->parked ? p->parked_free : p->free; f; f = *(char *const *)f) {
+        size_t i = (size_t)(f - first) / p->block_size;
+        bits[i / 64] |= (uint64_t)1 << (i % 64);
+    }
+    for (size_t q = 0; q < h->q_len; q++) {
+        const char *b = h->quarantine[(h->q_head + q) % RC_QUARANTINE_SLOTS].block;
+        if (b >= first && b < p->end && rc_pool_of(b) == p) {
+            size_t i = (size_t)(b - first) / p->block_size;
+            bits[i / 64] |= (uint64_t)1 << (i % 64);
+        }
+    }
+}
+
 /* Whether the pool block at `block` is on one of p's free lists or in the
  * quarantine: the slow half of the raw block test. */
 static bool block_is_free(const rc_heap *h, const rc_pool *p, const char *block) {
-    for (const char *f = p->parked ? p->parked_free : p->free; f; f = *(char *const *)f)
-        if (f == block)
-            return true;
-    for (size_t i = 0; i < h->q_len; i++)
-        if (h->quarantine[(h->q_head + i) % RC_QUARANTINE_SLOTS].block == block)
-            return true;
-    return false;
+    uint64_t bits[RC_POOL_SIZE / RC_GRAIN / 64] = {0}; /* a bit per block */
+    free_blocks(h, p, bits);
+    size_t i = (size_t)(block - first_block(p)) / p->block_size;
+    return bits[i / 64] >> (i % 64) & 1;
 }
 
 bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block) {
@@ -650,22 +664,6 @@ rc_trace_prefix *rc__trace_prefix_of(const rc_heap *h, const void *ptr) {
     return (rc_trace_prefix *)((char *)ptr - RC_TRACE_PREFIX);
 }
 
-/* Sets bit i of bits for each block i of p that is free: on its free list
- * or quarantined. One pass over each, not one per block. */
-static void free_blocks(const rc_heap *h, const rc_pool *p, uint64_t *bits) {
-    const char *first = first_block(p);
-    for (const char *f = p->free; f; f = *(char *const *)f) {
-        size_t i = (size_t)(f - first) / p->block_size;
-        bits[i / 64] |= (uint64_t)1 << (i % 64);
-    }
-    for (size_t q = 0; q < h->q_len; q++) {
-        const char *b = h->quarantine[(h->q_head + q) % RC_QUARANTINE_SLOTS].block;
-        if (b >= first && b < p->end && rc_pool_of(b) == p) {
-            size_t i = (size_t)(b - first) / p->block_size;
-            bits[i / 64] |= (uint64_t)1 << (i % 64);
-        }
-    }
-}
 
 void rc__each_trace_prefix(rc_heap *h, void (*fn)(rc_trace_prefix *pre, void *arg), void *arg) {
     for (rc_arena *a = h->arenas; a; a = a->next) {

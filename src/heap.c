@@ -140,7 +140,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     h->trace_limit = 1;
     const char *dbg = getenv("RCGC_DEBUG");
     h->debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
-    h->slow_free = h->debug;
+    rc_slow_free_update(h);
     h->free_mark = ((uintptr_t)h * 0x9E3779B97F4A7C15u) ^ (uintptr_t)0xD1B54A32D192ED03u;
     for (unsigned kind = 0; kind < RC_NKINDS; kind++)
         for (unsigned cls = 0; cls < RC_NCLASSES; cls++)
@@ -234,7 +234,8 @@ size_t rc_heap_free(rc_heap *h) {
     if (leaks && (h->gc.debug & RC_GC_DEBUG_UNCOLLECTABLE))
         rc__each_object(h, log_leak, h);
     finalize_survivors(h);
-    h->dying = h->slow_free = true;
+    h->dying = true;
+    rc_slow_free_update(h);
     rc__each_object(h, make_immortal, NULL);
     rc__each_object(h, release_one, h);
     rc__weakref_fini(h);

@@ -26,7 +26,8 @@
  *     and then its free mark (rc_raw_mark), both kept readable; a block being
  *     handed out has its second word zeroed, so a live block carries the mark
  *     only if the program wrote exactly that value there. rc_free trusts a
- *     block without the mark and confirms one with it on the free lists.
+ *     block without the mark and confirms one with it on the free lists
+ *     and in the quarantine.
  *   - An object pool block below `fresh` is live exactly when its rc_head is
  *     not RC_F_DEAD; a raw one exactly when it is on no free list and not
  *     quarantined.
