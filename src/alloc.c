@@ -350,7 +350,7 @@ static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
             rc__sys_free(h, q.block, q.size);
         } else {
             rc_pool *p = rc_pool_of(q.block);
-            rc_pool_link(p, p->kind, q.block);
+            rc_pool_link(p, p->kind, q.block, true);
             rc__pool_after_free(h, p);
         }
     }
@@ -374,16 +374,16 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
 
 /* ------------------------------------------------------ freeing blocks */
 
-/* rc_pool_free's slow path: tracing (the block's trace in the table ends;
- * a traced raw block's prefix trace was ended by its caller), debug mode
- * (poison, quarantine) or teardown (arenas are freed whole and the pools
- * walked meanwhile: they must not change). */
+/* rc_pool_free's slow path: Valgrind (told of the free), tracing (the
+ * block's trace in the table ends; a traced raw block's prefix trace was
+ * ended by its caller), debug mode (poison, quarantine) or teardown (arenas
+ * are freed whole and the pools walked meanwhile: they must not change). */
 void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
     if (h->tracer && p->kind != RC_KIND_RAW_TRACED)
         rc__trace_free(h, block + RC_OBJ_OFFSET(p->kind));
-    if (!h->debug && !h->dying) { /* only tracing sent it here */
-        rc_pool_mark_dead(h, p, p->kind, block);
-        rc_pool_link(p, p->kind, block);
+    if (!h->debug && !h->dying) { /* tracing or Valgrind sent it here */
+        rc_pool_mark_dead(h, p, p->kind, block, true);
+        rc_pool_link(p, p->kind, block, true);
         if (p->used == 0 || !p->in_list)
             rc__pool_after_free(h, p);
         return;
@@ -396,10 +396,10 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
     for (unsigned off = 0; off < p->block_size; off += 8)
         if (off != keep && off != RC_LINK_OFFSET(p->kind))
             memset(block + off, DEBUG_FILL, 8);
-    rc_pool_mark_dead(h, p, p->kind, block);
+    rc_pool_mark_dead(h, p, p->kind, block, true);
     if (quarantine_hold(h, block, p->block_size, p->kind, false))
         return;
-    rc_pool_link(p, p->kind, block);
+    rc_pool_link(p, p->kind, block, true);
     rc__pool_after_free(h, p);
 }
 

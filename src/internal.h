@@ -107,6 +107,7 @@ typedef struct rc_head {
 #define RC_F_DEAD 0x10u      /* freed; set with refcnt 0 */
 #define RC_F_RAW 0x20u       /* a large raw block, not an object */
 #define RC_F_RELEASED 0x40u  /* release ran (heap teardown) */
+#define RC_F_PLAIN 0x80u     /* its type has no finalize, clear or release */
 #define RC_TYPE_SHIFT 8
 
 /* Collector links of a tracked object, 16 bytes before its rc_head. The low
@@ -284,8 +285,8 @@ struct rc_heap {
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
     unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */
     rc_gchead *deferred;       /* ...here, linked through next */
-    const rc_type *last_type;  /* the type made last, and its index */
-    uint32_t last_index;
+    const rc_type *last_type;  /* the type made last, and the rc_head.info */
+    uint32_t last_info;        /* of its new objects (rc__type_info) */
     const rc_type **types;     /* rc_head.info holds an index into types */
     size_t objects, tracked, bytes_in_use; /* figures */
     uintptr_t free_mark;       /* see rc_raw_mark */
@@ -505,14 +506,27 @@ RC_INTERNAL extern int rc__under_valgrind;
 #define RC_VALGRIND(stmt) ((void)0)
 #endif
 
-/* p..p+n is no longer to be touched by the program. */
-static inline void rc_mem_dead(void *p, size_t n) {
+/* Whether the program runs under Valgrind: then every free takes the slow
+ * path (rc_slow_free_update), and only it needs to tell Valgrind. */
+static inline bool rc_under_valgrind(void) {
+#ifdef RCGC_HAVE_VALGRIND
+    return __atomic_load_n(&rc__under_valgrind, __ATOMIC_RELAXED) != 0;
+#else
+    return false;
+#endif
+}
+
+/* p..p+n is no longer to be touched by the program. rc_mem_dead_if tells
+ * Valgrind only if `valgrind` (a constant: false on the fast free path). */
+static inline void rc_mem_dead_if(void *p, size_t n, bool valgrind) {
 #ifdef RC_ASAN
     ASAN_POISON_MEMORY_REGION(p, n);
 #endif
-    RC_VALGRIND(VALGRIND_MAKE_MEM_NOACCESS(p, n));
+    if (valgrind)
+        RC_VALGRIND(VALGRIND_MAKE_MEM_NOACCESS(p, n));
     (void)p, (void)n;
 }
+static inline void rc_mem_dead(void *p, size_t n) { rc_mem_dead_if(p, n, true); }
 
 /* p..p+n may be used again; zeroed says whether its bytes are defined. */
 static inline void rc_mem_live(void *p, size_t n, bool zeroed) {
@@ -524,14 +538,17 @@ static inline void rc_mem_live(void *p, size_t n, bool zeroed) {
     (void)p, (void)n, (void)zeroed;
 }
 
-/* The word at p stays readable inside a dead block (a link, a dead header). */
-static inline void rc_mem_word(void *p) {
+/* The word at p stays readable inside a dead block (a link, a dead header);
+ * `valgrind` as for rc_mem_dead_if. */
+static inline void rc_mem_word_if(void *p, bool valgrind) {
 #ifdef RC_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, sizeof(void *));
 #endif
-    RC_VALGRIND(VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *)));
+    if (valgrind)
+        RC_VALGRIND(VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *)));
     (void)p;
 }
+static inline void rc_mem_word(void *p) { rc_mem_word_if(p, true); }
 
 /* The free mark of a raw block of h: a word no program stores by chance. */
 static inline uintptr_t rc_raw_mark(const rc_heap *h, const void *block) {
@@ -582,48 +599,55 @@ static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) 
 
 /* Marks a block dead: figures, poisoning, the free mark of a raw block. A
  * dead object's rc_head (refcnt 0 and RC_F_DEAD, written by the caller)
- * stays readable until the block is reused. */
-static inline void rc_pool_mark_dead(rc_heap *h, rc_pool *p, unsigned kind, char *block) {
+ * stays readable until the block is reused. `valgrind` (a constant): tell
+ * Valgrind too, as every path but rc_pool_free's fast one does. */
+static inline void rc_pool_mark_dead(rc_heap *h, rc_pool *p, unsigned kind, char *block,
+                                     bool valgrind) {
     h->bytes_in_use -= p->block_size;
-    rc_mem_dead(block, p->block_size);
+    rc_mem_dead_if(block, p->block_size, valgrind);
     if (RC_KIND_IS_RAW(kind)) {
-        rc_mem_word(block + sizeof(char *));
+        rc_mem_word_if(block + sizeof(char *), valgrind);
         ((uintptr_t *)block)[1] = rc_raw_mark(h, block);
     } else {
-        rc_mem_word(block + RC_HEAD_OFFSET(kind));
+        rc_mem_word_if(block + RC_HEAD_OFFSET(kind), valgrind);
     }
 }
 
-/* Pushes a dead block on its pool's free list. */
-static inline void rc_pool_link(rc_pool *p, unsigned kind, char *block) {
+/* Pushes a dead block on its pool's free list (`valgrind` as above). */
+static inline void rc_pool_link(rc_pool *p, unsigned kind, char *block, bool valgrind) {
     char *link = block + RC_LINK_OFFSET(kind);
-    rc_mem_word(link);
+    rc_mem_word_if(link, valgrind);
     *(char **)link = p->free;
     p->free = block;
     p->used--;
 }
 
-/* Frees a block of `kind` (a constant at every call site), live, of h. O(1):
- * the common case neither empties the pool nor finds it off its class
- * list (full), and the heap is neither in debug mode nor dying. */
-static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
-    rc_pool *p = rc_pool_of(block);
+/* Frees a block of `kind` (a constant at every call site), live, of h;
+ * rc_pool_free_in when its pool p is known. O(1): the common case neither
+ * empties the pool nor finds it off its class list (full), and
+ * h->slow_free is false. */
+static inline void rc_pool_free_in(rc_heap *h, rc_pool *p, unsigned kind, char *block) {
     if (RC_UNLIKELY(h->slow_free)) {
         rc__pool_free_slow(h, p, block);
         return;
     }
-    rc_pool_mark_dead(h, p, kind, block);
-    rc_pool_link(p, kind, block);
+    rc_pool_mark_dead(h, p, kind, block, false);
+    rc_pool_link(p, kind, block, false);
     if (RC_UNLIKELY(p->used == 0 || !p->in_list))
         rc__pool_after_free(h, p);
 }
 
+static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
+    rc_pool_free_in(h, rc_pool_of(block), kind, block);
+}
+
 
 /* Keeps h->slow_free true exactly while a free needs more than the fast
- * path: debug mode, teardown, or tracing (the trace of a pool block is
- * ended in rc__pool_free_slow, so the fast path has no tracing test). */
+ * path: debug mode, teardown, tracing (the trace of a pool block is ended
+ * in rc__pool_free_slow, so the fast path has no tracing test), or
+ * Valgrind (told of each free there, so the fast path does not ask). */
 static inline void rc_slow_free_update(rc_heap *h) {
-    h->slow_free = h->debug || h->dying || h->tracer != NULL;
+    h->slow_free = h->debug || h->dying || h->tracer != NULL || rc_under_valgrind();
 }
 
 /* Collector lists (gc.c's, inline for object.c's hot paths). prev's low bits

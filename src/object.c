@@ -60,9 +60,11 @@ const char *rc__type_name(const rc_heap *h, const void *obj) {
     return name ? name : "object";
 }
 
-/* The heap's index for type t, registering it on first use; -1 + ENOMEM.
- * type_index_of below answers for the type used last without a call. */
-static __attribute__((noinline)) int64_t type_index(rc_heap *h, const rc_type *t) {
+/* The rc_head.info of a new object of type t: its index in the heap's
+ * table (registered on first use), RC_F_GC when the type has traverse,
+ * RC_F_PLAIN when it has no finalize, clear or release; -1 + ENOMEM.
+ * type_info_of below answers for the type used last without a call. */
+static __attribute__((noinline)) int64_t type_info(rc_heap *h, const rc_type *t) {
     uintptr_t v = (uintptr_t)rc_ptrmap_get(&h->type_index, (uintptr_t)t);
     if (v == 0) {
         if (h->ntypes == h->types_cap) {
@@ -83,13 +85,18 @@ static __attribute__((noinline)) int64_t type_index(rc_heap *h, const rc_type *t
         h->types[h->ntypes] = t;
         v = ++h->ntypes;
     }
+    uint32_t info = (uint32_t)(v - 1) << RC_TYPE_SHIFT;
+    if (t->traverse)
+        info |= RC_F_GC;
+    if (!t->finalize && !t->clear && !t->release)
+        info |= RC_F_PLAIN;
     h->last_type = t;
-    h->last_index = (uint32_t)(v - 1);
-    return h->last_index;
+    h->last_info = info;
+    return info;
 }
 
-static inline int64_t type_index_of(rc_heap *h, const rc_type *t) {
-    return RC_LIKELY(t == h->last_type) ? h->last_index : type_index(h, t);
+static inline int64_t type_info_of(rc_heap *h, const rc_type *t) {
+    return RC_LIKELY(t == h->last_type) ? h->last_info : type_info(h, t);
 }
 
 /* ------------------------------------------------------------- creation */
@@ -158,13 +165,12 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *typ
         errno = EINVAL;
         return NULL;
     }
-    int64_t idx = type_index_of(h, type);
-    if (idx < 0)
+    int64_t info = type_info_of(h, type);
+    if (info < 0)
         return NULL;
-    uint32_t info = (uint32_t)idx << RC_TYPE_SHIFT;
-    if (type->traverse != NULL)
-        return new_of_kind(h, info | RC_F_GC, size, RC_KIND_GC);
-    return new_of_kind(h, info, size, RC_KIND_PLAIN);
+    if (info & RC_F_GC)
+        return new_of_kind(h, (uint32_t)info, size, RC_KIND_GC);
+    return new_of_kind(h, (uint32_t)info, size, RC_KIND_PLAIN);
 }
 
 /* The common creation: a small object of the type made last, its pool's
@@ -189,9 +195,9 @@ static inline void *new_fast_of_kind(rc_heap *h, uint32_t info, size_t size, uns
 static inline void *new_fast(rc_heap *h, const rc_type *type, size_t size) {
     if (h == NULL || type != h->last_type || type == NULL)
         return NULL;
-    uint32_t info = h->last_index << RC_TYPE_SHIFT;
-    if (type->traverse != NULL)
-        return new_fast_of_kind(h, info | RC_F_GC, size, RC_KIND_GC);
+    uint32_t info = h->last_info;
+    if (info & RC_F_GC)
+        return new_fast_of_kind(h, info, size, RC_KIND_GC);
     return new_fast_of_kind(h, info, size, RC_KIND_PLAIN);
 }
 
@@ -310,31 +316,46 @@ static bool finalize_dying(rc_heap *h, const rc_type *t, void *obj) {
     return --hd->refcnt != 0;
 }
 
-/* Gives a dead object's memory back; its rc_head stays readable as dead.
- * While tracing, a pool object's trace ends in rc_pool_free's slow path. */
-static inline void free_object(rc_heap *h, void *obj) {
+/* Gives the memory of a dead object in pool p back (gc: it is tracked);
+ * its rc_head stays readable as dead. While tracing, its trace ends in
+ * rc_pool_free's slow path. */
+static inline void free_pool_object(rc_heap *h, rc_pool *p, void *obj, bool gc) {
     rc_head *hd = rc_head_of(obj);
     h->objects--;
-    if (hd->info & RC_F_GC) {
+    if (gc) {
         h->tracked--;
-        if (h->gc.gen[0].count > 0)
-            h->gc.gen[0].count--;
+        h->gc.gen[0].count -= h->gc.gen[0].count > 0;
     }
     hd->refcnt = 0;
     hd->info |= RC_F_DEAD;
+    if (gc)
+        rc_pool_free_in(h, p, RC_KIND_GC, (char *)obj - RC_GC_HEAD_SIZE);
+    else
+        rc_pool_free_in(h, p, RC_KIND_PLAIN, (char *)obj - RC_HEAD_SIZE);
+}
+
+/* Gives any dead object's memory back. */
+static inline void free_object(rc_heap *h, void *obj) {
+    rc_head *hd = rc_head_of(obj);
     if (hd->info & RC_F_LARGE) {
+        h->objects--;
+        if (hd->info & RC_F_GC) {
+            h->tracked--;
+            h->gc.gen[0].count -= h->gc.gen[0].count > 0;
+        }
+        hd->refcnt = 0;
+        hd->info |= RC_F_DEAD;
         if (h->tracer)
             rc__trace_free(h, obj);
         rc__large_free(h, obj);
-    } else if (hd->info & RC_F_GC)
-        rc_pool_free(h, RC_KIND_GC, (char *)obj - RC_GC_HEAD_SIZE);
-    else
-        rc_pool_free(h, RC_KIND_PLAIN, (char *)obj - RC_HEAD_SIZE);
+    } else {
+        free_pool_object(h, rc_pool_of(obj), obj, (hd->info & RC_F_GC) != 0);
+    }
 }
 
-/* The whole death of an object whose count reached zero. Always inline:
- * left to itself GCC stopped inlining it into rc__dealloc's two call sites
- * once it grew, which cost a call per death. */
+/* The whole death of an object whose count reached zero, in the spec's
+ * order. Always inline: left to itself GCC stopped inlining it into
+ * dealloc_slow's two call sites once it grew, which cost a call per death. */
 static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     const rc_type *t = rc__type(h, hd);
@@ -354,8 +375,20 @@ static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj)
     free_object(h, obj);
 }
 
-void rc__dealloc(void *obj) {
-    rc_heap *h = heap_of(obj);
+/* Destroys what deaths nested too deeply left on h->deferred; called by
+ * the outermost death, with dealloc_depth 1. */
+static void destroy_deferred(rc_heap *h) {
+    while (h->deferred) {
+        rc_gchead *g = h->deferred;
+        h->deferred = (rc_gchead *)g->next;
+        g->next = 0;
+        destroy(h, rc_obj_of_gc(g));
+    }
+}
+
+/* Any death: a tracked object past RC_DEALLOC_DEPTH nested deaths waits on
+ * h->deferred; the outermost death destroys what waits. */
+static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     if (h->dealloc_depth >= RC_DEALLOC_DEPTH && (hd->info & RC_F_GC)) {
         rc_gchead *g = rc_gc_of(obj);
@@ -366,13 +399,35 @@ void rc__dealloc(void *obj) {
     }
     h->dealloc_depth++;
     destroy(h, obj);
-    if (h->dealloc_depth == 1) {
-        while (h->deferred) {
-            rc_gchead *g = h->deferred;
-            h->deferred = (rc_gchead *)g->next;
-            g->next = 0;
-            destroy(h, rc_obj_of_gc(g));
+    if (h->dealloc_depth == 1)
+        destroy_deferred(h);
+    h->dealloc_depth--;
+}
+
+/* The common death, kept short: a pool object of a plain type (RC_F_PLAIN)
+ * with no weak references, not nested too deeply. Its death is destroy's
+ * with nothing to run: unlinked, references dropped through traverse
+ * (deaths they cause nest one deeper), memory freed. Anything else takes
+ * dealloc_slow. */
+void rc__dealloc(void *obj) {
+    uint32_t info = rc_head_of(obj)->info;
+    if ((info & (RC_F_PLAIN | RC_F_WEAKREFS | RC_F_LARGE)) == RC_F_PLAIN) {
+        rc_pool *p = rc_pool_of(obj);
+        rc_heap *h = p->heap;
+        if (!(info & RC_F_GC)) {
+            free_pool_object(h, p, obj, false);
+            return;
+        }
+        if (RC_LIKELY(h->dealloc_depth < RC_DEALLOC_DEPTH)) {
+            rc_gc_unlink(rc_gc_of(obj));
+            h->dealloc_depth++;
+            h->types[info >> RC_TYPE_SHIFT]->traverse(obj, visit_drop, NULL);
+            free_pool_object(h, p, obj, true);
+            if (RC_UNLIKELY(h->deferred != NULL) && h->dealloc_depth == 1)
+                destroy_deferred(h);
+            h->dealloc_depth--;
+            return;
         }
     }
-    h->dealloc_depth--;
+    dealloc_slow(heap_of(obj), obj);
 }

@@ -376,6 +376,64 @@ START_TEST(order_with_traverse) {
 }
 END_TEST
 
+/* Types without finalize, clear or release die by a shorter path than the
+ * others (RC_F_PLAIN, decided when an object is made): objects of both
+ * kinds, made in turns so that the type made last keeps changing, each
+ * holding a child of the other kind, die exactly as the spec says — each
+ * release and finalizer once, children with their parents — and every
+ * figure (objects, tracked, bytes in use, count0) is back where it was. */
+static void count_clear(void *self) {
+    finalized += 100;
+    RC_CLEAR(((node *)self)->next);
+}
+static const rc_type released_node_type = {"released node", sizeof(node), node_traverse, NULL,
+                                           NULL, count_release};
+static const rc_type cleared_node_type = {"cleared node", sizeof(node), node_traverse,
+                                          count_clear, NULL, NULL};
+
+START_TEST(plain_and_other_deaths) {
+    static const rc_type *const types[] = {&node_type, &counted_type, &plain_type,
+                                           &released_node_type, &node_type, &cleared_node_type,
+                                           &leaf_type, &node_type};
+    enum { NT = sizeof types / sizeof *types, ROUNDS = 50 };
+    reset();
+    rc_heap *h = rc_heap_new();
+    rc_gc_disable(h);
+    rc_heap_stats s0 = stats_of(h);
+    long count0[3];
+    rc_gc_get_count(h, count0);
+    int want_finalized = 0, want_released = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < NT; i++) {
+            const rc_type *t = types[i], *ct = types[(i + 1 + r) % NT];
+            node *o = rc_new(h, t);
+            if (t->traverse) {
+                node *child = rc_new(h, ct);
+                o->next = child;
+                want_finalized += (ct->finalize != NULL) + (ct->clear ? 100 : 0);
+                want_released += ct->release == count_release;
+            }
+            want_finalized += (t->finalize != NULL) + (t->clear ? 100 : 0);
+            want_released += t->release == count_release;
+            nevents = 0;
+            rc_decref(o);
+            ck_assert_int_eq(finalized, want_finalized);
+            ck_assert_int_eq(released, want_released);
+            ck_assert_int_eq(nevents, (t->release == log_release) +
+                                          (t->traverse && ct->release == log_release));
+            rc_heap_stats s = stats_of(h);
+            ck_assert_uint_eq(s.objects, s0.objects);
+            ck_assert_uint_eq(s.tracked, s0.tracked);
+            ck_assert_uint_eq(s.bytes_in_use, s0.bytes_in_use);
+            long count[3];
+            rc_gc_get_count(h, count);
+            ck_assert_int_eq(count[0], count0[0]);
+        }
+    }
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* -------------------------------------------------- finalizers, resurrection */
 
 static void *resurrected;
@@ -581,6 +639,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("type_and_heap_of"), type_and_heap_of);
     add_case(s, tcase_create("order_with_clear"), order_with_clear);
     add_case(s, tcase_create("order_with_traverse"), order_with_traverse);
+    add_case(s, tcase_create("plain_and_other_deaths"), plain_and_other_deaths);
     add_case(s, tcase_create("finalizer_once"), finalizer_once);
     add_case(s, tcase_create("resurrection_tracked"), resurrection_tracked);
     add_case(s, tcase_create("resurrection_untracked"), resurrection_untracked);
