@@ -1352,6 +1352,83 @@ START_TEST(test_finalizer_side_effects) {
 }
 END_TEST
 
+/* Much garbage whose references point far away (a random graph of 50000
+ * objects, two references each) is held whole and cleared before any of
+ * it dies (src/gc.c, clear_held): the collection's clear of each object
+ * (its first; its death clears it again, as CPython's dealloc does) comes
+ * before every release, each release runs once, and a graph still
+ * reachable, which the garbage refers to, is untouched: alive, its counts
+ * exact. */
+static long held_clears, held_releases, held_clear_after_release;
+static void held_clear(void *self) {
+    node *n = self;
+    if (n->id == 0) {
+        n->id = 1;
+        held_clears++;
+        held_clear_after_release += held_releases != 0;
+    }
+    RC_CLEAR(n->a);
+    RC_CLEAR(n->b);
+}
+static void held_release(void *self) {
+    (void)self;
+    held_releases++;
+}
+static const rc_type held_type = {"held", sizeof(node), node_traverse, held_clear, NULL,
+                                  held_release};
+
+/* n new nodes of held_type, each referring to two of to[0..m) at random. */
+static node **random_nodes(uint64_t *x, int n, node **to, int m) {
+    node **nodes = malloc(n * sizeof *nodes);
+    ck_assert_ptr_nonnull(nodes);
+    for (int i = 0; i < n; i++)
+        nodes[i] = make_typed(&held_type);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < 2; k++) {
+            *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17; /* xorshift64 */
+            node *target = to ? to[*x % m] : nodes[*x % n];
+            *(k ? &nodes[i]->b : &nodes[i]->a) = rc_incref(target);
+        }
+    }
+    return nodes;
+}
+
+START_TEST(test_far_garbage_held) {
+    enum { N = 50000, M = 1000 };
+    uint64_t x = 88172645463325252u;
+    node **kept = random_nodes(&x, M, NULL, 0);
+    node **garbage = random_nodes(&x, N, NULL, 0);
+    for (int i = 0; i < N; i += 10) /* and some of it refers to kept */
+        RC_SET(garbage[i]->b, rc_incref(kept[i % M]));
+    size_t kept_counts[M];
+    for (int i = 0; i < M; i++)
+        kept_counts[i] = rc_refcount(kept[i]);
+    for (int i = 0; i < N; i++)
+        rc_decref(garbage[i]); /* what is in no cycle dies now */
+    size_t cyclic = stats_of(H).objects - M;
+    held_clears = held_releases = held_clear_after_release = 0;
+    ck_assert_int_eq(rc_gc_collect(H, 2), (long)cyclic);
+    ck_assert_int_gt(cyclic, N / 2);
+    ck_assert_int_eq(held_clears, (long)cyclic);
+    ck_assert_int_eq(held_releases, (long)cyclic);
+    ck_assert_int_eq(held_clear_after_release, 0);
+    ck_assert_uint_eq(stats_of(H).objects, M);
+    for (int i = 0; i < M; i++) {
+        long dropped = 0; /* references the garbage held to kept[i] */
+        for (int j = 0; j < N; j += 10)
+            dropped += j % M == i;
+        ck_assert_uint_eq(rc_refcount(kept[i]), kept_counts[i] - (size_t)dropped);
+    }
+    for (int i = 0; i < M; i++)
+        rc_decref(kept[i]);
+    long left = (long)stats_of(H).objects;
+    ck_assert_int_eq(rc_gc_collect(H, 2), left);
+    ck_assert_uint_eq(stats_of(H).objects, 0);
+    free(kept);
+    free(garbage);
+}
+END_TEST
+
 /* Large garbage: a ring of 200000 objects and a long chain hanging off a
  * cycle are freed without deep recursion. */
 START_TEST(test_deep_garbage) {
@@ -1457,6 +1534,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("finalizer_side_effects"), test_finalizer_side_effects,
                      setup, teardown);
     add_case_fixture(s, tcase_create("deep_garbage"), test_deep_garbage, setup, teardown);
+    add_case_fixture(s, tcase_create("far_garbage_held"), test_far_garbage_held, setup, teardown);
     add_case_fixture(s, tcase_create("survivors_move_up"), test_survivors_move_up, setup, teardown);
     return s;
 }
