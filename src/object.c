@@ -316,11 +316,10 @@ static bool finalize_dying(rc_heap *h, const rc_type *t, void *obj) {
     return --hd->refcnt != 0;
 }
 
-/* Gives the memory of a dead object in pool p back (gc: it is tracked);
- * its rc_head stays readable as dead. While tracing, its trace ends in
- * rc_pool_free's slow path. */
-static inline void free_pool_object(rc_heap *h, rc_pool *p, void *obj, bool gc) {
-    rc_head *hd = rc_head_of(obj);
+/* A dead object (gc: tracked) leaves the heap's figures and count0, as
+ * CPython's gc_dealloc lowers it; its rc_head says dead until the block is
+ * reused. */
+static inline void count_death(rc_heap *h, rc_head *hd, bool gc) {
     h->objects--;
     if (gc) {
         h->tracked--;
@@ -328,6 +327,12 @@ static inline void free_pool_object(rc_heap *h, rc_pool *p, void *obj, bool gc) 
     }
     hd->refcnt = 0;
     hd->info |= RC_F_DEAD;
+}
+
+/* Gives the memory of a dead object in pool p back (gc: it is tracked).
+ * While tracing, its trace ends in rc_pool_free's slow path. */
+static inline void free_pool_object(rc_heap *h, rc_pool *p, void *obj, bool gc) {
+    count_death(h, rc_head_of(obj), gc);
     if (gc)
         rc_pool_free_in(h, p, RC_KIND_GC, (char *)obj - RC_GC_HEAD_SIZE);
     else
@@ -338,13 +343,7 @@ static inline void free_pool_object(rc_heap *h, rc_pool *p, void *obj, bool gc) 
 static inline void free_object(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     if (hd->info & RC_F_LARGE) {
-        h->objects--;
-        if (hd->info & RC_F_GC) {
-            h->tracked--;
-            h->gc.gen[0].count -= h->gc.gen[0].count > 0;
-        }
-        hd->refcnt = 0;
-        hd->info |= RC_F_DEAD;
+        count_death(h, hd, (hd->info & RC_F_GC) != 0);
         if (h->tracer)
             rc__trace_free(h, obj);
         rc__large_free(h, obj);
