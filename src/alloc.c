@@ -468,19 +468,33 @@ static inline rc_pool *pool_lookup(const rc_heap *h, const void *p) {
 
 rc_pool *rc__pool_lookup(const rc_heap *h, const void *p) { return pool_lookup(h, p); }
 
+/* A walk over the pools of a heap that have blocks in use (a pool with
+ * none may be parked: its fresh pointer is not where carving stopped). */
+typedef struct pool_walk { rc_arena *arena; uint32_t next; } pool_walk;
+
+static rc_pool *next_used_pool(pool_walk *w) {
+    for (; w->arena; w->arena = w->arena->next, w->next = 0) {
+        rc_arena *a = w->arena;
+        while (w->next < a->npools - a->nfresh) {
+            rc_pool *p = rc_pool_at(a->first_pool + w->next++ * RC_POOL_SIZE);
+            if (p->used)
+                return p;
+        }
+    }
+    return NULL;
+}
+
 /* Calls fn on each live object: the carved blocks of object pools whose
  * rc_head is not dead, then large blocks that are not raw. */
 void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
-    for (rc_arena *a = h->arenas; a; a = a->next) {
-        for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
-            rc_pool *p = rc_pool_at(a->first_pool + i * RC_POOL_SIZE);
-            if (p->used == 0 || RC_KIND_IS_RAW(p->kind))
-                continue;
-            size_t obj = RC_OBJ_OFFSET(p->kind);
-            for (char *block = first_block(p); block < p->fresh; block += p->block_size)
-                if (!(rc_head_of(block + obj)->info & RC_F_DEAD))
-                    fn(block + obj, arg);
-        }
+    pool_walk w = {h->arenas, 0};
+    for (rc_pool *p; (p = next_used_pool(&w)) != NULL;) {
+        if (RC_KIND_IS_RAW(p->kind))
+            continue;
+        size_t obj = RC_OBJ_OFFSET(p->kind);
+        for (char *block = first_block(p); block < p->fresh; block += p->block_size)
+            if (!(rc_head_of(block + obj)->info & RC_F_DEAD))
+                fn(block + obj, arg);
     }
     for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
         if (h->large.slots[i].key == 0)
@@ -664,20 +678,18 @@ rc_trace_prefix *rc__trace_prefix_of(const rc_heap *h, const void *ptr) {
     return (rc_trace_prefix *)((char *)ptr - RC_TRACE_PREFIX);
 }
 
-
+/* Calls fn on the prefix of each live block of the traced raw pools. */
 void rc__each_trace_prefix(rc_heap *h, void (*fn)(rc_trace_prefix *pre, void *arg), void *arg) {
-    for (rc_arena *a = h->arenas; a; a = a->next) {
-        for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
-            rc_pool *p = rc_pool_at(a->first_pool + i * RC_POOL_SIZE);
-            if (p->used == 0 || p->kind != RC_KIND_RAW_TRACED)
-                continue;
-            uint64_t free_bits[RC_POOL_SIZE / RC_GRAIN / 64] = {0}; /* a bit per block */
-            free_blocks(h, p, free_bits);
-            size_t k = 0;
-            for (char *block = first_block(p); block < p->fresh; block += p->block_size, k++)
-                if (!(free_bits[k / 64] >> (k % 64) & 1))
-                    fn((rc_trace_prefix *)block, arg);
-        }
+    pool_walk w = {h->arenas, 0};
+    for (rc_pool *p; (p = next_used_pool(&w)) != NULL;) {
+        if (p->kind != RC_KIND_RAW_TRACED)
+            continue;
+        uint64_t free_bits[RC_POOL_SIZE / RC_GRAIN / 64] = {0}; /* a bit per block */
+        free_blocks(h, p, free_bits);
+        size_t k = 0;
+        for (char *block = first_block(p); block < p->fresh; block += p->block_size, k++)
+            if (!(free_bits[k / 64] >> (k % 64) & 1))
+                fn((rc_trace_prefix *)block, arg);
     }
 }
 
