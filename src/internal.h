@@ -275,6 +275,16 @@ typedef struct rc_gcstate {
 
 typedef struct rc_quarantined { char *block; uint32_t size; uint8_t kind, large; } rc_quarantined;
 
+/* What rc_free needs of arena_map for one MiB, found without probing: bit i
+ * of carved says whether the i-th RC_POOL_SIZE bytes of MiB mib are a
+ * carved pool of the heap (mib 0: an empty slot). */
+typedef struct rc_mib_slot {
+    uintptr_t mib;
+    uint64_t carved;
+} rc_mib_slot;
+_Static_assert(RC_ARENA_SIZE / RC_POOL_SIZE == 64, "a MiB's pools are the 64 bits of carved");
+#define RC_MIB_SLOTS 512u /* slots of the direct-mapped table: 512 MiB of arenas */
+
 struct rc_heap {
     /* What every allocation, free and death reads, together at the start
      * (with gc's first fields), so that they share few cache lines. */
@@ -322,6 +332,9 @@ struct rc_heap {
     int trace_limit;                  /* nframe of the last start; 1 at first */
     rc_frame_provider trace_provider; /* NULL: native frames */
     void *trace_provider_arg;
+
+    /* arena_map's entries again, direct-mapped by MiB (see alloc.c) */
+    rc_mib_slot mib_table[RC_MIB_SLOTS];
 };
 
 #define RC_DEALLOC_DEPTH 50

@@ -4,6 +4,8 @@
  * O(1), empty pools going back, large blocks, rc_realloc, rc_calloc.
  */
 #include "check_main.h"
+
+#include <sys/mman.h>
 #include "test_support.h"
 #include "internal.h"
 
@@ -189,7 +191,9 @@ END_TEST
 
 /* Arenas placed by hand: 1 MiB requests are served from one reserved,
  * MiB-aligned region at `offset` from a MiB boundary, `gap` bytes apart, so
- * that arenas share MiBs (the arena map's hard case); the rest is malloc. */
+ * that arenas share MiBs (the arena map's hard case) or fall in the same
+ * slot of the heap's MiB table; the rest is malloc. The region is reserved
+ * inaccessible and each arena made accessible as it is handed out. */
 typedef struct placed_alloc {
     char *region, *next;
     size_t region_size, gap;
@@ -203,6 +207,8 @@ static void *placed_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
             return NULL;
         char *p = pa->next;
         pa->next += RC_ARENA_SIZE + pa->gap;
+        ck_assert_int_eq(mprotect(p - (uintptr_t)p % 4096, RC_ARENA_SIZE + 4096,
+                                  PROT_READ | PROT_WRITE), 0);
         return p;
     }
     if (ours) {
@@ -225,8 +231,9 @@ static void *placed_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
 static void check_arena_map(size_t offset, size_t gap) {
     enum { ARENAS = 6 };
     size_t region_size = (ARENAS + 2) * (RC_ARENA_SIZE + gap) + 2 * RC_ARENA_SIZE;
-    char *raw = malloc(region_size + RC_ARENA_SIZE);
-    ck_assert_ptr_nonnull(raw);
+    char *raw = mmap(NULL, region_size + RC_ARENA_SIZE, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ck_assert_ptr_ne(raw, MAP_FAILED);
     char *region = (char *)(((uintptr_t)raw + RC_ARENA_SIZE - 1) & ~(uintptr_t)(RC_ARENA_SIZE - 1));
     placed_alloc pa = {region, region + offset, region_size, gap};
     rc_heap *h = rc_heap_new_with(placed_fn, &pa);
@@ -238,15 +245,28 @@ static void check_arena_map(size_t offset, size_t gap) {
     ck_assert_uint_ge((size_t)(pa.next - region - offset) / (RC_ARENA_SIZE + gap), ARENAS - 1);
     for (size_t round = 0;; round++) {
         size_t left = 0;
-        for (char *p = region; p < region + region_size; p += RC_POOL_SIZE / 2) {
-            rc_pool *pool = rc__pool_lookup(h, p);
-            bool in_arena = false;
-            for (rc_arena *a = h->arenas; a; a = a->next)
-                in_arena |= p >= a->first_pool &&
-                            p < a->first_pool + (size_t)(a->npools - a->nfresh) * RC_POOL_SIZE;
-            ck_assert_msg((pool != NULL) == in_arena, "round %zu: lookup of %p", round, (void *)p);
-            if (pool)
-                ck_assert_ptr_eq(pool, rc_pool_of(p));
+        /* every 8 KiB of the MiBs around each place an arena may take */
+        char *done = region;
+        for (size_t k = 0; k < ARENAS + 2; k++) {
+            char *at = region + k * (RC_ARENA_SIZE + gap) + offset;
+            at -= (uintptr_t)at % RC_ARENA_SIZE;
+            char *from = at > region ? at - RC_ARENA_SIZE : region, *to = at + 2 * RC_ARENA_SIZE;
+            if (from < done)
+                from = done;
+            if (to > region + region_size)
+                to = region + region_size;
+            done = to;
+            for (char *p = from; p < to; p += RC_POOL_SIZE / 2) {
+                rc_pool *pool = rc__pool_lookup(h, p);
+                bool in_arena = false;
+                for (rc_arena *a = h->arenas; a; a = a->next)
+                    in_arena |= p >= a->first_pool &&
+                                p < a->first_pool + (size_t)(a->npools - a->nfresh) * RC_POOL_SIZE;
+                ck_assert_msg((pool != NULL) == in_arena, "round %zu: lookup of %p", round,
+                              (void *)p);
+                if (pool)
+                    ck_assert_ptr_eq(pool, rc_pool_of(p));
+            }
         }
         for (size_t i = 0; i < n; i++) {
             if (blocks[i])
@@ -266,7 +286,7 @@ static void check_arena_map(size_t offset, size_t gap) {
     ck_assert_uint_eq(in_use(h), 0);
     ck_assert_uint_eq(rc_heap_free(h), 0);
     free(blocks);
-    free(raw);
+    munmap(raw, region_size + RC_ARENA_SIZE);
 }
 
 START_TEST(arena_map) {
@@ -275,6 +295,14 @@ START_TEST(arena_map) {
     for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++)
         for (size_t j = 0; j < sizeof gaps / sizeof *gaps; j++)
             check_arena_map(offsets[i], gaps[j]);
+}
+END_TEST
+
+/* Arenas RC_MIB_SLOTS MiB apart share their slots in the MiB table, which
+ * keeps one MiB per slot: the others are found through the arena map. */
+START_TEST(mib_table_collisions) {
+    check_arena_map(16, (RC_MIB_SLOTS - 1) * RC_ARENA_SIZE);
+    check_arena_map(RC_ARENA_SIZE / 2, (RC_MIB_SLOTS - 1) * RC_ARENA_SIZE - RC_ARENA_SIZE / 4);
 }
 END_TEST
 
@@ -560,6 +588,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("pool_lookup"), pool_lookup);
     add_case(s, tcase_create("class_lists"), class_lists);
     add_case(s, tcase_create("arena_map"), arena_map);
+    add_case(s, tcase_create("mib_table_collisions"), mib_table_collisions);
     add_case(s, tcase_create("empty_pools_go_back"), empty_pools_go_back);
     add_case(s, tcase_create("empty_pools_go_back_mixed"), empty_pools_go_back_mixed);
     add_case(s, tcase_create("large_blocks"), large_blocks);
