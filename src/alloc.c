@@ -790,17 +790,32 @@ static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *pt
     raw_release(h, p, ptr);
 }
 
+/* Whether ptr is, at first sight, the payload of a live block of p, a pool
+ * of `kind` (a constant): carved, at a block start, without the free mark
+ * (the mark is read as is: callers saw h->slow_pool_free false, so
+ * Valgrind is not running). raw_pool_block's common case, inline. */
+static inline bool raw_block_at_sight(const rc_heap *h, const rc_pool *p, unsigned kind,
+                                      const void *ptr) {
+    const char *block = (const char *)ptr - RC_OBJ_OFFSET(kind);
+    return p->kind == kind && p->used != 0 && at_block_start(p, block, p->fresh) &&
+           ((const uintptr_t *)block)[1] != rc_raw_mark(h, block);
+}
+
 void rc_free(rc_heap *h, void *ptr) {
     if (ptr == NULL)
         return;
     rc_pool *p = pool_lookup(h, ptr);
-    /* raw_pool_block's common case, every step inline (nothing to save),
-     * when the heap has no reason for the slow path (h->slow_free: tracing,
-     * debug mode, Valgrind, under which the free mark is read only there). */
-    if (RC_LIKELY(p != NULL && !h->slow_free && p->kind == RC_KIND_RAW && p->used != 0 &&
-                  at_block_start(p, ptr, p->fresh) &&
-                  ((const uintptr_t *)ptr)[1] != rc_raw_mark(h, ptr))) {
-        rc_pool_free_in(h, p, RC_KIND_RAW, ptr);
+    /* The common cases, every step inline (nothing to save): an untraced
+     * block when no free needs the slow path, and a traced block whose
+     * prefix trace rc__trace_prefix_drop ends when only tracing does. */
+    if (RC_LIKELY(p != NULL && !h->slow_free && raw_block_at_sight(h, p, RC_KIND_RAW, ptr))) {
+        rc_pool_give_back(h, p, RC_KIND_RAW, ptr);
+        return;
+    }
+    if (p != NULL && !h->slow_pool_free && raw_block_at_sight(h, p, RC_KIND_RAW_TRACED, ptr)) {
+        char *block = (char *)ptr - RC_TRACE_PREFIX;
+        rc__trace_prefix_drop(h, (rc_trace_prefix *)block);
+        rc_pool_give_back(h, p, RC_KIND_RAW_TRACED, block);
         return;
     }
     free_slow(h, p, ptr);

@@ -289,8 +289,10 @@ struct rc_heap {
     /* What every allocation, free and death reads, together at the start
      * (with gc's first fields), so that they share few cache lines. */
     struct rc_tracer *tracer;  /* NULL when not tracing */
-    bool slow_free;            /* debug || dying || tracing: frees take the slow path
+    bool slow_free;            /* slow_pool_free || tracing: frees take the slow path
                                   (rc_slow_free_update) */
+    bool slow_pool_free;       /* debug || dying || Valgrind: even a traced raw
+                                  block's free takes it */
     bool dying;                /* inside rc_heap_free's teardown */
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
     unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */
@@ -635,19 +637,24 @@ static inline void rc_pool_link(rc_pool *p, unsigned kind, char *block, bool val
     p->used--;
 }
 
-/* Frees a block of `kind` (a constant at every call site), live, of h;
- * rc_pool_free_in when its pool p is known. O(1): the common case neither
- * empties the pool nor finds it off its class list (full), and
- * h->slow_free is false. */
-static inline void rc_pool_free_in(rc_heap *h, rc_pool *p, unsigned kind, char *block) {
-    if (RC_UNLIKELY(h->slow_free)) {
-        rc__pool_free_slow(h, p, block);
-        return;
-    }
+/* Gives a dead block of `kind` (a constant at every call site) back to its
+ * pool p, without the slow path's work: for callers that saw h->slow_free
+ * false, or only tracing behind it and nothing to trace. O(1): the common
+ * case neither empties the pool nor finds it off its class list (full). */
+static inline void rc_pool_give_back(rc_heap *h, rc_pool *p, unsigned kind, char *block) {
     rc_pool_mark_dead(h, p, kind, block, false);
     rc_pool_link(p, kind, block, false);
     if (RC_UNLIKELY(p->used == 0 || !p->in_list))
         rc__pool_after_free(h, p);
+}
+
+/* Frees a block of `kind` (a constant at every call site), live, of h;
+ * rc_pool_free_in when its pool p is known. O(1). */
+static inline void rc_pool_free_in(rc_heap *h, rc_pool *p, unsigned kind, char *block) {
+    if (RC_UNLIKELY(h->slow_free))
+        rc__pool_free_slow(h, p, block);
+    else
+        rc_pool_give_back(h, p, kind, block);
 }
 
 static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
@@ -658,9 +665,12 @@ static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
 /* Keeps h->slow_free true exactly while a free needs more than the fast
  * path: debug mode, teardown, tracing (the trace of a pool block is ended
  * in rc__pool_free_slow, so the fast path has no tracing test), or
- * Valgrind (told of each free there, so the fast path does not ask). */
+ * Valgrind (told of each free there, so the fast path does not ask); and
+ * h->slow_pool_free for all but tracing (rc_free ends a traced raw block's
+ * prefix trace itself, then needs nothing more). */
 static inline void rc_slow_free_update(rc_heap *h) {
-    h->slow_free = h->debug || h->dying || h->tracer != NULL || rc_under_valgrind();
+    h->slow_pool_free = h->debug || h->dying || rc_under_valgrind();
+    h->slow_free = h->slow_pool_free || h->tracer != NULL;
 }
 
 /* Collector lists (gc.c's, inline for object.c's hot paths). prev's low bits
