@@ -102,7 +102,9 @@ typedef struct rc_type {
 
 /* A new reference to a zeroed object of type->size bytes, 16-byte aligned,
  * count 1, tracked when the type has traverse. The type must outlive the
- * heap. NULL + EINVAL for a NULL heap or type or a size of 0; NULL + ENOMEM. */
+ * heap, and its functions must not change meanwhile (which of them it has
+ * is read when its objects are made). NULL + EINVAL for a NULL heap or type
+ * or a size of 0; NULL + ENOMEM. */
 void *rc_new(rc_heap *h, const rc_type *type);
 
 /* As rc_new with size bytes instead of type->size (variable-sized objects). */
