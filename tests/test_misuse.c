@@ -193,6 +193,28 @@ START_TEST(free_foreign_pointer) {
 }
 END_TEST
 
+/* The same while tracing, for blocks that carry their trace in a prefix
+ * (rc_free checks those at sight too): a pointer into one, and a second
+ * free of one, are named; so after tracing stopped. */
+START_TEST(traced_free_misuse) {
+    rc_heap *h = heap(false);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *later = rc_malloc(h, 64);
+    ck_assert_uint_eq(rc__pool_lookup(h, raw)->kind, RC_KIND_RAW_TRACED);
+    const char *no = "of a pointer the heap does not own";
+    void *bad[] = {raw + 16, raw + 8, raw + 1, raw - 16};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_fatal(do_free, h, bad[i], pointer_line("rc_free", no, bad[i]));
+    rc_free(h, raw);
+    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
+    rc_tracemalloc_stop(h);
+    rc_free(h, later);
+    expect_fatal(do_free, h, later, pointer_line("rc_free", "of a block already freed", later));
+    rc_free(h, sibling);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* A second rc_free of a small block is named as such; a large block went
  * back to the system and is no longer the heap's. */
 START_TEST(free_twice) {
@@ -393,6 +415,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
+    add_case(s, tcase_create("traced_free_misuse"), traced_free_misuse);
     add_case(s, tcase_create("free_object"), free_object);
     add_case(s, tcase_create("free_mark_in_live_block"), free_mark_in_live_block);
     add_case(s, tcase_create("debug_poisons_freed_memory"), debug_poisons_freed_memory);
