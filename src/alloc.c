@@ -87,11 +87,11 @@ static void usable_remove(rc_heap *h, rc_arena *a) {
  * that ran a data-dependent number of times, then the arena's bounds and
  * carved pools, about 40 instructions, which kept fewer of the churn's
  * cache misses in flight at once. So h->mib_table holds, in a slot per MiB
- * modulo RC_MIB_SLOTS tagged with the MiB, the carved pool ranges of that
- * MiB: the test is one slot and two range checks, and asks the map only
- * when the tag differs (a foreign pointer, or two MiBs sharing a slot: the
- * slot keeps the first). mib_refresh brings a MiB's slot up to date after
- * the map or an arena's carved pools change. */
+ * modulo RC_MIB_SLOTS tagged with the MiB, a mask of which of the MiB's 64
+ * pool-sized steps are carved pools of the heap: the test is one slot and
+ * one bit, and asks the map only when the tag differs (a foreign pointer,
+ * or two MiBs sharing a slot: the slot keeps the first). mib_refresh brings
+ * a MiB's slot up to date after the map or an arena's carved pools change. */
 #define MIB_OF(p) ((uintptr_t)(p) & ~(uintptr_t)(RC_ARENA_SIZE - 1))
 
 static inline size_t mib_index(uintptr_t mib) { return (mib / RC_ARENA_SIZE) % RC_MIB_SLOTS; }
