@@ -801,24 +801,33 @@ static inline bool raw_block_at_sight(const rc_heap *h, const rc_pool *p, unsign
            ((const uintptr_t *)block)[1] != rc_raw_mark(h, block);
 }
 
-void rc_free(rc_heap *h, void *ptr) {
-    if (ptr == NULL)
-        return;
-    rc_pool *p = pool_lookup(h, ptr);
-    /* The common cases, every step inline (nothing to save): an untraced
-     * block when no free needs the slow path, and a traced block whose
-     * prefix trace rc__trace_prefix_drop ends when only tracing does. */
-    if (RC_LIKELY(p != NULL && !h->slow_free && raw_block_at_sight(h, p, RC_KIND_RAW, ptr))) {
-        rc_pool_give_back(h, p, RC_KIND_RAW, ptr);
-        return;
-    }
-    if (p != NULL && !h->slow_pool_free && raw_block_at_sight(h, p, RC_KIND_RAW_TRACED, ptr)) {
+/* rc_free of a block of p, a traced raw pool: when only tracing could call
+ * for the slow path, its prefix trace ends (rc__trace_prefix_drop) and it
+ * goes back at once. Out of line, so that rc_free saves no registers. */
+static __attribute__((noinline)) void free_traced(rc_heap *h, rc_pool *p, void *ptr) {
+    if (!h->slow_pool_free && raw_block_at_sight(h, p, RC_KIND_RAW_TRACED, ptr)) {
         char *block = (char *)ptr - RC_TRACE_PREFIX;
         rc__trace_prefix_drop(h, (rc_trace_prefix *)block);
         rc_pool_give_back(h, p, RC_KIND_RAW_TRACED, block);
         return;
     }
     free_slow(h, p, ptr);
+}
+
+void rc_free(rc_heap *h, void *ptr) {
+    if (ptr == NULL)
+        return;
+    rc_pool *p = pool_lookup(h, ptr);
+    /* The common case, every step inline (nothing to save): an untraced
+     * block when no free needs the slow path. */
+    if (RC_LIKELY(p != NULL && !h->slow_free && raw_block_at_sight(h, p, RC_KIND_RAW, ptr))) {
+        rc_pool_give_back(h, p, RC_KIND_RAW, ptr);
+        return;
+    }
+    if (p != NULL && p->kind == RC_KIND_RAW_TRACED)
+        free_traced(h, p, ptr);
+    else
+        free_slow(h, p, ptr);
 }
 
 void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int line,
