@@ -425,10 +425,7 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
     if (h->tracer && p->kind != RC_KIND_RAW_TRACED)
         rc__trace_free(h, block + RC_OBJ_OFFSET(p->kind));
     if (!h->debug && !h->dying) { /* tracing or Valgrind sent it here */
-        rc_pool_mark_dead(h, p, p->kind, block, true);
-        rc_pool_link(p, p->kind, block, true);
-        if (p->used == 0 || !p->in_list)
-            rc__pool_after_free(h, p);
+        rc_pool_give_back(h, p, p->kind, block, true);
         return;
     }
     if (h->dying) {
@@ -808,7 +805,7 @@ static __attribute__((noinline)) void free_traced(rc_heap *h, rc_pool *p, void *
     if (!h->slow_pool_free && raw_block_at_sight(h, p, RC_KIND_RAW_TRACED, ptr)) {
         char *block = (char *)ptr - RC_TRACE_PREFIX;
         rc__trace_prefix_drop(h, (rc_trace_prefix *)block);
-        rc_pool_give_back(h, p, RC_KIND_RAW_TRACED, block);
+        rc_pool_give_back(h, p, RC_KIND_RAW_TRACED, block, false);
         return;
     }
     free_slow(h, p, ptr);
@@ -821,7 +818,7 @@ void rc_free(rc_heap *h, void *ptr) {
     /* The common case, every step inline (nothing to save): an untraced
      * block when no free needs the slow path. */
     if (RC_LIKELY(p != NULL && !h->slow_free && raw_block_at_sight(h, p, RC_KIND_RAW, ptr))) {
-        rc_pool_give_back(h, p, RC_KIND_RAW, ptr);
+        rc_pool_give_back(h, p, RC_KIND_RAW, ptr, false);
         return;
     }
     if (p != NULL && p->kind == RC_KIND_RAW_TRACED)

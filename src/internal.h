@@ -614,8 +614,8 @@ static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) 
 
 /* Marks a block dead: figures, poisoning, the free mark of a raw block. A
  * dead object's rc_head (refcnt 0 and RC_F_DEAD, written by the caller)
- * stays readable until the block is reused. `valgrind` (a constant): tell
- * Valgrind too, as every path but rc_pool_free's fast one does. */
+ * stays readable until the block is reused. `valgrind` (a constant at the
+ * fast paths): tell Valgrind too, as the slow paths do. */
 static inline void rc_pool_mark_dead(rc_heap *h, rc_pool *p, unsigned kind, char *block,
                                      bool valgrind) {
     h->bytes_in_use -= p->block_size;
@@ -637,13 +637,15 @@ static inline void rc_pool_link(rc_pool *p, unsigned kind, char *block, bool val
     p->used--;
 }
 
-/* Gives a dead block of `kind` (a constant at every call site) back to its
- * pool p, without the slow path's work: for callers that saw h->slow_free
- * false, or only tracing behind it and nothing to trace. O(1): the common
- * case neither empties the pool nor finds it off its class list (full). */
-static inline void rc_pool_give_back(rc_heap *h, rc_pool *p, unsigned kind, char *block) {
-    rc_pool_mark_dead(h, p, kind, block, false);
-    rc_pool_link(p, kind, block, false);
+/* Gives a dead block of `kind` back to its pool p, with nothing to trace,
+ * poison or quarantine: the fast paths (kind a constant, valgrind false:
+ * they saw no reason for the slow path) and the slow path when only
+ * tracing or Valgrind sent it there. O(1): the common case neither empties
+ * the pool nor finds it off its class list (full). */
+static inline void rc_pool_give_back(rc_heap *h, rc_pool *p, unsigned kind, char *block,
+                                     bool valgrind) {
+    rc_pool_mark_dead(h, p, kind, block, valgrind);
+    rc_pool_link(p, kind, block, valgrind);
     if (RC_UNLIKELY(p->used == 0 || !p->in_list))
         rc__pool_after_free(h, p);
 }
@@ -654,13 +656,12 @@ static inline void rc_pool_free_in(rc_heap *h, rc_pool *p, unsigned kind, char *
     if (RC_UNLIKELY(h->slow_free))
         rc__pool_free_slow(h, p, block);
     else
-        rc_pool_give_back(h, p, kind, block);
+        rc_pool_give_back(h, p, kind, block, false);
 }
 
 static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
     rc_pool_free_in(h, rc_pool_of(block), kind, block);
 }
-
 
 /* Keeps h->slow_free true exactly while a free needs more than the fast
  * path: debug mode, teardown, tracing (the trace of a pool block is ended
