@@ -226,12 +226,20 @@ static inline rc_gchead *tracked(void *o) {
     return rc_head_of(o)->info & RC_F_GC ? rc_gc_of(o) : NULL;
 }
 
+/* Nonzero unless the object with this info dies without running user
+ * code: a plain type (RC_F_PLAIN) and no weak references. */
+static inline uint32_t not_plain(uint32_t info) {
+    return (info ^ RC_F_PLAIN) & (RC_F_PLAIN | RC_F_WEAKREFS);
+}
+
 /* What the passes computing gc_refs count on the way: how many examined
- * objects end with gc_refs 0 (none: nothing can be unreachable), and the
- * immortal ones the fused pass left in young. */
+ * objects end with gc_refs 0 (none: nothing can be unreachable; all: all
+ * are), the immortal ones the fused pass left in young, and whether any
+ * examined object is not plain (not_plain). */
 typedef struct refs_count {
     size_t zeros;
     size_t immortals;
+    uint32_t mixed;
     visit_queue *q;
 } refs_count;
 
@@ -239,20 +247,23 @@ typedef struct refs_count {
  * An object with a saturated (immortal) count goes to the permanent
  * generation: its count says nothing (CPython 3.12 does the same). Returns
  * how many objects stay in young. */
-static size_t update_refs(rc_heap *h, rc_gchead *young) {
+static size_t update_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
     size_t n = 0;
+    uint32_t mixed = 0;
     rc_gchead *next;
     for (rc_gchead *g = gc_next(young); g != young; g = next) {
         prefetch_ahead(g);
         next = gc_next(g);
-        uint32_t refcnt = head_of(g)->refcnt;
-        if (RC_UNLIKELY(refcnt == RC_IMMORTAL)) {
+        rc_head hd = *head_of(g);
+        if (RC_UNLIKELY(hd.refcnt == RC_IMMORTAL)) {
             list_move(g, &h->gc.permanent);
             continue;
         }
-        set_collecting_refs(g, refcnt);
+        set_collecting_refs(g, hd.refcnt);
+        mixed |= not_plain(hd.info);
         n++;
     }
+    c->mixed = mixed;
     return n;
 }
 
@@ -336,6 +347,7 @@ REFS_VISITORS(decref_all)
  * the permanent generation afterwards. */
 static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
     size_t n = 0, immortals = 0, zeros = 0;
+    uint32_t mixed = 0;
     const rc_type *const *types = h->types;
     sampler s = SAMPLER_INIT;
     for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
@@ -345,6 +357,7 @@ static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count 
             immortals++;
         intptr_t refs = (intptr_t)hd.refcnt + (is_collecting(g) ? get_refs(g) : 0);
         zeros += refs == 0;
+        mixed |= not_plain(hd.info);
         set_collecting_refs(g, refs);
         bool queued = sample(&s, c->q) || (hd.info & RC_F_LARGE);
         types[hd.info >> RC_TYPE_SHIFT]->traverse(
@@ -354,6 +367,7 @@ static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count 
     DRAIN(c->q, decref_all, c);
     c->zeros += zeros;
     c->immortals = immortals;
+    c->mixed = mixed;
     return n;
 }
 
@@ -379,6 +393,8 @@ static size_t move_immortals(rc_heap *h, rc_gchead *young) {
 typedef struct found {
     size_t unreachable;
     bool special;
+    uint32_t mixed; /* some of them may not be plain (not_plain): the same over-estimate */
+    bool linked;    /* their prev pointers are back (false: they hold gc_refs) */
     bool far;       /* most references examined point far away (visit_queue) */
     rc_gchead *young;
     /* while the queue drains during the scan: the first object not scanned
@@ -394,6 +410,7 @@ typedef struct found {
  * objects then cost a comparison. */
 static void note_special(const rc_heap *h, found *f, const rc_gchead *g) {
     uint32_t info = head_of(g)->info;
+    f->mixed |= not_plain(info);
     if (info & RC_F_WEAKREFS) {
         f->special = true;
     } else if (info >> RC_TYPE_SHIFT != f->plain) {
@@ -540,32 +557,52 @@ static void relink_reachable(rc_gchead *young) {
     }
 }
 
+/* Whether delete_garbage may sweep plain garbage: not while it is to be
+ * saved (RC_GC_DEBUG_SAVEALL). */
+static bool may_sweep(const rc_heap *h) {
+    return !(h->gc.debug & RC_GC_DEBUG_SAVEALL);
+}
+
 /* The three steps: base keeps what is reachable from outside it, the rest
  * goes to unreachable. `everything`: base holds every tracked object that
- * is alive and linked (the first two steps fuse). Returns how many objects
- * were examined; *f says what was found. */
+ * is alive and linked (the first two steps fuse). `sweep`: the caller
+ * hands what is found to delete_garbage, which may sweep it; then, when
+ * every object of base is plain garbage, the third step is skipped: base
+ * is garbage as it stands, its prev pointers still holding gc_refs (0).
+ * Returns how many objects were examined; *f says what was found. */
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
-                                 bool everything, found *f) {
+                                 bool everything, bool sweep, found *f) {
     f->q.n = f->q.far = 0;
-    refs_count c = {0, 0, &f->q};
+    refs_count c = {0, 0, 0, &f->q};
     size_t n;
     if (everything) {
         n = update_and_subtract_refs(h, base, &c);
     } else {
-        n = update_refs(h, base);
+        n = update_refs(h, base, &c);
         subtract_refs(h, base, n, &c);
     }
     list_init(unreachable);
     f->unreachable = 0;
     f->special = false;
+    f->mixed = 0;
+    f->linked = true;
     f->far = big_pass(n) && pays(far_so_far(&f->q), n);
     f->young = base;
     f->edge = NULL;
     f->plain = UINT32_MAX;
-    if (c.zeros)
+    if (sweep && c.zeros == n && !c.mixed && n) {
+        /* list_merge, but singly linked: the first object's prev is its gc_refs */
+        unreachable->next = base->next;
+        unreachable->prev = base->prev;
+        gc_prev(base)->next = (uintptr_t)unreachable;
+        list_init(base);
+        f->unreachable = n;
+        f->linked = false;
+    } else if (c.zeros) {
         move_unreachable(h, base, n, unreachable, f);
-    else
+    } else {
         relink_reachable(base);
+    }
     if (RC_UNLIKELY(c.immortals))
         n -= move_immortals(h, base);
     return n;
@@ -662,14 +699,12 @@ static bool finalize_garbage(rc_heap *h, rc_gchead *collectable) {
 
 /* After finalizers: examines the unreachable set again; what is reachable
  * from outside it now (resurrected, with all it reaches) goes to old, the
- * rest to still (still marked collecting). Returns the size of still. */
-static size_t handle_resurrected(rc_heap *h, rc_gchead *unreachable, rc_gchead *still,
-                                 rc_gchead *old) {
-    found f;
+ * rest to still, which *f describes, for delete_garbage. */
+static void handle_resurrected(rc_heap *h, rc_gchead *unreachable, rc_gchead *still,
+                               rc_gchead *old, found *f) {
     clear_flags(unreachable);
-    deduce_unreachable(h, unreachable, still, false, &f);
+    deduce_unreachable(h, unreachable, still, false, may_sweep(h), f);
     list_merge(unreachable, old);
-    return f.unreachable;
 }
 
 /* Room for n more entries in the garbage list; -1 + ENOMEM. */
@@ -717,6 +752,32 @@ static inline void prefetch_referents(rc_heap *h, rc_gchead *g) {
     type_of(h, g)->traverse(obj_of(g), visit_prefetch, NULL);
 }
 
+/* Drops the references of each object of list, in order, with visit
+ * (rc__drop_references when NULL); when far, the referents of the object
+ * HELD_AHEAD places on are asked for first. Stops early, returning false,
+ * when *stop becomes true. */
+static bool drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_fn visit, bool *stop) {
+    rc_gchead *ahead = gc_next(list);
+    if (far)
+        for (int i = 0; i < HELD_AHEAD && ahead != list; i++, ahead = gc_next(ahead))
+            prefetch_referents(h, ahead);
+    for (rc_gchead *g = gc_next(list); g != list; g = gc_next(g)) {
+        prefetch_ahead(g);
+        if (far && ahead != list) {
+            prefetch_referents(h, ahead);
+            ahead = gc_next(ahead);
+        }
+        if (visit == NULL) {
+            rc__drop_references(type_of(h, g), obj_of(g));
+        } else {
+            type_of(h, g)->traverse(obj_of(g), visit, stop);
+            if (*stop)
+                return false;
+        }
+    }
+    return true;
+}
+
 /* Clearing garbage one object at a time frees others on the spot, and on a
  * heap whose references jump around each such death is a chain of cache
  * misses (a random graph of a million objects spent 200 ns per object).
@@ -732,38 +793,98 @@ static void clear_held(rc_heap *h, rc_gchead *collectable) {
         prefetch_ahead(g);
         head_of(g)->refcnt++; /* garbage is never immortal */
     }
-    rc_gchead *ahead = gc_next(collectable);
-    for (int i = 0; i < HELD_AHEAD && ahead != collectable; i++, ahead = gc_next(ahead))
-        prefetch_referents(h, ahead);
-    for (rc_gchead *g = gc_next(collectable); g != collectable; g = gc_next(g)) {
-        prefetch_ahead(g);
-        if (ahead != collectable) {
-            prefetch_referents(h, ahead);
-            ahead = gc_next(ahead);
-        }
-        rc__drop_references(type_of(h, g), obj_of(g));
-    }
+    drop_in_order(h, collectable, true, NULL, NULL);
 }
 
-/* Breaks the cycles: drops each object's references with a reference of our
- * own held, so clearing one object may free another safely (or, for n far
- * linked objects, holds and clears them all first: clear_held). What is
+/* sweep_garbage's visitor. A referent that is garbage too (marked
+ * collecting) or immortal stays as it is; one whose death runs nothing and
+ * that only this reference keeps (untracked, plain, no weak references,
+ * count 1) dies now, unseen; anything else sets *stop. */
+static void visit_sweep(void **slot, void *stop) {
+    void *o = *slot;
+    if (o == NULL || *(bool *)stop)
+        return;
+    rc_head *hd = rc_head_of(o);
+    if (hd->refcnt == RC_IMMORTAL || ((hd->info & RC_F_GC) && is_collecting(rc_gc_of(o))))
+        return;
+    if (!(hd->info & RC_F_GC) && hd->refcnt == 1 && !not_plain(hd->info)) {
+        *slot = NULL;
+        rc_decref(o);
+        return;
+    }
+    *(bool *)stop = true;
+}
+
+/* Gives garbage swept with nothing stopping it back; !linked: the prev
+ * pointers hold gc_refs, which must be 0. */
+static void free_swept(rc_heap *h, rc_gchead *collectable, bool linked) {
+    rc_gchead *next;
+    for (rc_gchead *g = gc_next(collectable); g != collectable; g = next) {
+        prefetch_ahead(g);
+        next = gc_next(g);
+        if (!linked && RC_UNLIKELY(get_refs(g) != 0))
+            refcount_too_small(g);
+        rc__free_swept(h, obj_of(g));
+    }
+    list_init(collectable);
+}
+
+/* What deduce_unreachable left singly linked (!linked) gets its prev
+ * pointers back, marked as move_unreachable marks the unreachable. */
+static void link_unreachable(rc_gchead *collectable) {
+    rc_gchead *prev = collectable;
+    for (rc_gchead *g = gc_next(collectable); g != collectable; g = gc_next(g)) {
+        prefetch_ahead(g);
+        if (RC_UNLIKELY(get_refs(g) != 0))
+            refcount_too_small(g);
+        g->prev = (uintptr_t)prev | RC_GC_PREV_COLLECTING | RC_GC_PREV_UNREACHABLE;
+        prev = g;
+    }
+    collectable->prev = (uintptr_t)prev;
+}
+
+/* Garbage of plain objects (not_plain) that references nothing outside
+ * itself but immortal objects and unseen deaths (visit_sweep) runs no user
+ * code as it dies, so no one can tell in which order its objects die: here
+ * none is unlinked and no count changes; their references are looked at in
+ * one walk and then all are freed in another. So their prev pointers are
+ * never read, and deduce_unreachable need not put them back (!linked).
+ * Returns false, having changed nothing anyone could see (the list linked
+ * again), when some object references something else: CPython's way then
+ * decides in which order those deaths come. */
+static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, bool linked, bool far) {
+    bool stop = false;
+    if (drop_in_order(h, collectable, far, visit_sweep, &stop)) {
+        free_swept(h, collectable, linked);
+        return true;
+    }
+    if (!linked)
+        link_unreachable(collectable);
+    return false;
+}
+
+/* Breaks the cycles that *f describes: drops each object's references with
+ * a reference of our own held, so clearing one object may free another
+ * safely (or, for far linked objects, holds and clears them all first:
+ * clear_held; or, for plain ones, sweeps them: sweep_garbage). What is
  * still alive afterwards (kept by RC_GC_DEBUG_SAVEALL, or held from outside
  * by a death still pending) moves to old. With SAVEALL and no room for the
  * garbage list, nothing is cleared and the objects wait in old for the next
  * collection: returns -1 + ENOMEM then. */
-static int delete_garbage(rc_heap *h, rc_gchead *collectable, size_t n, bool far,
-                          rc_gchead *old) {
+static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc_gchead *old) {
     rc_gcstate *gc = &h->gc;
     int status = 0;
+    size_t n = f->unreachable;
     bool save = (gc->debug & RC_GC_DEBUG_SAVEALL) != 0;
+    if ((!f->linked || (!save && !f->mixed)) && sweep_garbage(h, collectable, f->linked, f->far))
+        return 0;
     if (save && garbage_reserve(h, n) != 0) {
         status = -1;
         save = false;
         clear_flags(collectable);
         list_merge(collectable, old);
     }
-    bool cleared = !save && held_pays(n, far);
+    bool cleared = !save && held_pays(n, f->far);
     if (cleared)
         clear_held(h, collectable);
     while (!list_is_empty(collectable)) {
@@ -850,7 +971,8 @@ static collect_result collect(rc_heap *h, int generation) {
     list_init(&callbacks);
     bool everything = young == old && list_is_empty(&gc->permanent);
     found f;
-    size_t survivors = deduce_unreachable(h, young, &unreachable, everything, &f) - f.unreachable;
+    size_t survivors =
+        deduce_unreachable(h, young, &unreachable, everything, may_sweep(h), &f) - f.unreachable;
     bool finalizers = f.special && scan_unreachable(h, &unreachable, &callbacks);
     if (young != old) {
         if (generation == RC_GC_GENERATIONS - 2)
@@ -865,13 +987,12 @@ static collect_result collect(rc_heap *h, int generation) {
         log_objects(h, "collectable", &unreachable);
     r.collected = run_weakref_callbacks(&callbacks, old);
     rc_gchead *garbage = &unreachable;
-    size_t n = f.unreachable;
     if (finalizers && finalize_garbage(h, &unreachable)) {
-        n = handle_resurrected(h, &unreachable, &still, old);
+        handle_resurrected(h, &unreachable, &still, old, &f);
         garbage = &still;
     }
-    r.collected += n;
-    r.status = delete_garbage(h, garbage, n, f.far, old);
+    r.collected += f.unreachable;
+    r.status = delete_garbage(h, garbage, &f, old);
 
     if (gc->debug & RC_GC_DEBUG_STATS)
         rc__gc_logf(h, "gc: done, %zu unreachable, %zu uncollectable, %.4fs elapsed",

@@ -386,6 +386,9 @@ RC_INTERNAL _Noreturn void rc__fatal(const char *call, const char *what, const v
 RC_INTERNAL _Noreturn void rc__fatal_ptr(const char *call, const char *what, const void *ptr);
 /* Drops each reference of a dying or garbage object: clear, or traverse. */
 RC_INTERNAL void rc__drop_references(const rc_type *t, void *obj);
+/* Frees plain garbage the collector swept (its count is not zero, it is
+ * on no list): counted as a death, memory back. */
+RC_INTERNAL void rc__free_swept(rc_heap *h, void *obj);
 
 /* gc.c */
 RC_INTERNAL void rc__gc_init(rc_heap *h);

@@ -352,6 +352,13 @@ static inline void free_object(rc_heap *h, void *obj) {
     }
 }
 
+/* The collector's sweep (gc.c, sweep_garbage): obj, plain garbage whose
+ * references are dropped and that no list holds any more, dies without a
+ * word to its neighbours. */
+void rc__free_swept(rc_heap *h, void *obj) {
+    free_object(h, obj);
+}
+
 /* The whole death of an object whose count reached zero, in the spec's
  * order. Always inline: left to itself GCC stopped inlining it into
  * dealloc_slow's two call sites once it grew, which cost a call per death. */
