@@ -234,12 +234,14 @@ static inline uint32_t not_plain(uint32_t info) {
 
 /* What the passes computing gc_refs count on the way: how many examined
  * objects end with gc_refs 0 (none: nothing can be unreachable; all: all
- * are), the immortal ones the fused pass left in young, and whether any
- * examined object is not plain (not_plain). */
+ * are), the immortal ones the fused pass left in young, whether any
+ * examined object is not plain (not_plain), and whether any refers to an
+ * object not examined (untracked, or in another generation). */
 typedef struct refs_count {
     size_t zeros;
     size_t immortals;
     uint32_t mixed;
+    bool escapes;
     visit_queue *q;
 } refs_count;
 
@@ -280,6 +282,8 @@ static void decref(refs_count *c, void *o) {
             refcount_too_small(g);
         c->zeros += refs == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
+    } else {
+        c->escapes = true;
     }
 }
 
@@ -325,8 +329,10 @@ static void subtract_refs(rc_heap *h, rc_gchead *young, size_t n, refs_count *c)
  * heap whose counts are right; a count too small is caught by the scan). */
 static void decref_all(refs_count *c, void *o) {
     rc_gchead *g = tracked(o);
-    if (g == NULL)
+    if (g == NULL) {
+        c->escapes = true;
         return;
+    }
     if (is_collecting(g)) {
         c->zeros += get_refs(g) == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
@@ -395,6 +401,7 @@ typedef struct found {
     bool special;
     uint32_t mixed; /* some of them may not be plain (not_plain): the same over-estimate */
     bool linked;    /* their prev pointers are back (false: they hold gc_refs) */
+    bool escapes;   /* !linked: some refers to an object that is not garbage */
     bool far;       /* most references examined point far away (visit_queue) */
     rc_gchead *young;
     /* while the queue drains during the scan: the first object not scanned
@@ -573,7 +580,7 @@ static bool may_sweep(const rc_heap *h) {
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
                                  bool everything, bool sweep, found *f) {
     f->q.n = f->q.far = 0;
-    refs_count c = {0, 0, 0, &f->q};
+    refs_count c = {0, 0, 0, false, &f->q};
     size_t n;
     if (everything) {
         n = update_and_subtract_refs(h, base, &c);
@@ -598,6 +605,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
         list_init(base);
         f->unreachable = n;
         f->linked = false;
+        f->escapes = c.escapes;
     } else if (c.zeros) {
         move_unreachable(h, base, n, unreachable, f);
     } else {
@@ -876,6 +884,10 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
     int status = 0;
     size_t n = f->unreachable;
     bool save = (gc->debug & RC_GC_DEBUG_SAVEALL) != 0;
+    if (!f->linked && !f->escapes) { /* nothing to drop but garbage */
+        free_swept(h, collectable, false);
+        return 0;
+    }
     if ((!f->linked || (!save && !f->mixed)) && sweep_garbage(h, collectable, f->linked, f->far))
         return 0;
     if (save && garbage_reserve(h, n) != 0) {

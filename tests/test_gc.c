@@ -1558,6 +1558,28 @@ START_TEST(test_plain_garbage_not_swept) {
 }
 END_TEST
 
+/* Young plain garbage that refers to an old object drops that reference
+ * (it is not garbage: its count must come out exact), and garbage that
+ * refers to nothing else is freed whole. */
+START_TEST(test_plain_garbage_refers_old) {
+    node *old = make();
+    rc_gc_collect(H, 2);
+    ck_assert(in_gen(old, 2));
+    for (int i = 0; i < 100; i++) {
+        node *x = make(), *y = make();
+        x->a = rc_incref(y);
+        y->a = x;
+        y->b = rc_incref(old);
+        rc_decref(y);
+    }
+    ck_assert_uint_eq(rc_refcount(old), 101);
+    ck_assert_int_eq(rc_gc_collect(H, 0), 200);
+    ck_assert_uint_eq(rc_refcount(old), 1);
+    ck_assert_uint_eq(stats_of(H).objects, 1);
+    rc_decref(old);
+}
+END_TEST
+
 /* The order in which garbage's references to the outside die is CPython's
  * even when the garbage is plain: n1 -> n2 -> n3 -> n1, made in the order
  * n1, n3, n2, each the only holder of an old tag that logs its death.
@@ -1693,6 +1715,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("plain_garbage_swept"), test_plain_garbage_swept, setup,
                      teardown);
     add_case_fixture(s, tcase_create("plain_garbage_not_swept"), test_plain_garbage_not_swept,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("plain_garbage_refers_old"), test_plain_garbage_refers_old,
                      setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_outside_order"),
                      test_plain_garbage_outside_order, setup, teardown);
