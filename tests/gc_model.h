@@ -21,7 +21,14 @@
  * list (the program's "resurrected" roots); a node may have one that drops
  * the reference in its slot 0, which may free other garbage by reference
  * counting in the middle of a collection. Either may be large (past the
- * small-object allocator). Weak references, with or without a callback, to
+ * small-object allocator). With gm_config.plain, most objects are plain
+ * (their types have at most traverse: no finalizer, clear or release), so
+ * that the garbage of whole collections is often plain and the collector
+ * sweeps it, or falls back to clearing it object by object when some of it
+ * refers to what it may not sweep (a live object, a leaf held elsewhere too
+ * or with a finalizer); a plain object's death runs nothing the model could
+ * see, so the heap's object counts are checked after every operation, and
+ * ASan sees to the rest. Weak references, with or without a callback, to
  * either are held and stored in slots like any object: the model knows when
  * each is cleared, which callbacks run (never that of a weak reference that
  * is garbage itself) and counts garbage weak references in rc_gc_collect's
@@ -80,7 +87,8 @@ _Noreturn static void gm_fail(const char *msg);
 
 /* ------------------------------------------------------------ objects */
 
-/* Kind bits of an object. A leaf has none of GM_NODE, GM_CLEAR, GM_WEAKREF. */
+/* Kind bits of an object. A leaf has none of GM_NODE, GM_CLEAR, GM_WEAKREF.
+ * A plain object has none of GM_CLEAR, GM_WEAKREF and the finalizers. */
 enum {
     GM_NODE = 1,      /* a node: its type has traverse */
     GM_CLEAR = 2,     /* its type has clear (else the collector uses traverse) */
@@ -90,6 +98,7 @@ enum {
     GM_WEAKREF = 32,  /* an rc_weakref */
     GM_CALLBACK = 64, /* a weak reference with a callback */
     GM_FIN_DROP = 128, /* a node's finalizer that drops the reference in its slot 0 */
+    GM_PLAIN = 256,   /* a plain type: no release either, so no event at its death */
 };
 
 static bool gm_has_finalizer(unsigned kind) {
@@ -114,7 +123,7 @@ typedef struct gm_obj {
     int32_t slot[GM_SLOTS];  /* ids, -1 when empty */
     uint32_t rc;             /* true reference count */
     uint32_t alive_pos;      /* index in gm_world.alive */
-    uint8_t kind;
+    uint16_t kind;
     int8_t gen;              /* 0..2, GM_FROZEN for a live node; -1 otherwise */
     bool alive, finalized, in_res;
     bool in_garbage;         /* held by the collector's garbage list (SAVEALL) */
@@ -139,6 +148,7 @@ typedef struct gm_config {
     bool automatic;          /* automatic collections on, with small thresholds */
     long threshold[3];
     bool leak;               /* end with objects alive: rc_heap_free cleans up */
+    bool plain;              /* most objects plain (gm_plainer, gm_create) */
     bool trace;              /* print each operation to stderr */
 } gm_config;
 
@@ -298,10 +308,10 @@ static void gm_release(void *self) {
 }
 
 /* Types: nodes by (clear; no finalizer, one that logs or drops, one that
- * resurrects), then leaves by finalizer. */
+ * resurrects), then leaves by finalizer, then the plain node and leaf. */
 #define GM_NODE_TYPE(name, clr, fin) {name, sizeof(gm_real), gm_traverse, clr, fin, gm_release}
 #define GM_LEAF_TYPE(name, fin) {name, 2 * sizeof(uint32_t), NULL, NULL, fin, gm_release}
-static const rc_type gm_types[9] = {
+static const rc_type gm_types[11] = {
     GM_NODE_TYPE("node", NULL, NULL),
     GM_NODE_TYPE("node_fin", NULL, gm_finalize),
     GM_NODE_TYPE("node_res", NULL, gm_finalize),
@@ -311,6 +321,8 @@ static const rc_type gm_types[9] = {
     GM_LEAF_TYPE("leaf", NULL),
     GM_LEAF_TYPE("leaf_fin", gm_finalize),
     GM_LEAF_TYPE("leaf_res", gm_finalize),
+    {"pnode", sizeof(gm_real), gm_traverse, NULL, NULL, NULL},
+    {"pleaf", 2 * sizeof(uint32_t), NULL, NULL, NULL, NULL},
 };
 
 /* Whether p (a live rc object) is a node or leaf, not a weak reference. */
@@ -346,6 +358,8 @@ static void gm_callback(rc_weakref *ref, void *arg) {
 }
 
 static const rc_type *gm_type_of_kind(unsigned kind) {
+    if (kind & GM_PLAIN)
+        return &gm_types[(kind & GM_NODE) ? 9 : 10];
     unsigned fin = (kind & GM_FIN_RES) ? 2 : gm_has_finalizer(kind) ? 1 : 0;
     if (!(kind & GM_NODE))
         return &gm_types[6 + fin];
@@ -368,6 +382,15 @@ static unsigned gm_kind_of_byte(unsigned b) {
     return kind;
 }
 
+/* In a plain program (gm_config.plain), seven kinds in eight (by byte b)
+ * lose their clear and finalizer, so become plain (gm_create): the garbage
+ * of whole collections is then often plain. */
+static unsigned gm_plainer(const gm_world *w, unsigned kind, unsigned b) {
+    if (w->cfg.plain && b % 8)
+        kind &= ~(unsigned)(GM_CLEAR | GM_FIN_LOG | GM_FIN_RES | GM_FIN_DROP);
+    return kind;
+}
+
 /* ------------------------------------------------------ the model itself */
 
 static void gm_model_decref(gm_world *w, int32_t id);
@@ -380,7 +403,7 @@ static uint32_t gm_register(gm_world *w, unsigned kind, gm_real *p, int gen) {
     for (int s = 0; s < GM_SLOTS; s++)
         o->slot[s] = -1;
     o->rc = 1;
-    o->kind = (uint8_t)kind;
+    o->kind = (uint16_t)kind;
     o->gen = gm_tracked(kind) ? (int8_t)gen : -1;
     o->target = -1;
     o->alive = true;
@@ -396,7 +419,8 @@ static uint32_t gm_register(gm_world *w, unsigned kind, gm_real *p, int gen) {
     return id;
 }
 
-/* The object leaves the model: it must be released during this operation. */
+/* The object leaves the model: it must be released during this operation
+ * (a plain one, which has no release, freed: see gm_check_population). */
 static void gm_model_free(gm_world *w, int32_t id) {
     gm_obj *o = &w->obj[id];
     o->alive = false;
@@ -417,7 +441,7 @@ static void gm_model_free(gm_world *w, int32_t id) {
         w->obj[o->target].nweak--;
         o->target = -1;
     }
-    if (!(o->kind & GM_WEAKREF))
+    if (!(o->kind & (GM_WEAKREF | GM_PLAIN)))
         gm_expect_event(w, GM_EV_REL, (uint32_t)id);
 }
 
@@ -866,6 +890,17 @@ static void gm_check_walks(gm_world *w, int32_t id) {
              "get_referrers of #%d: %u objects, %u expected", id, wk.n, referrers);
 }
 
+/* The heap holds the objects the model says are alive, no more: the one
+ * check that a plain object died (it has no release), cheap enough to run
+ * after every operation, so that it died in the right one. */
+static void gm_check_population(gm_world *w) {
+    rc_heap_stats hs;
+    rc_heap_get_stats(w->h, &hs);
+    GM_CHECK(hs.objects == w->nalive && hs.tracked == w->ntracked,
+             "heap stats: %zu objects, %zu tracked; model %u, %u", hs.objects, hs.tracked,
+             w->nalive, w->ntracked);
+}
+
 /* Everything observable about the heap agrees with the model. */
 static void gm_check_state(gm_world *w) {
     for (uint32_t i = 0; i < w->nalive; i++) {
@@ -898,11 +933,7 @@ static void gm_check_state(gm_world *w) {
              rc_gc_garbage_count(w->h), w->ngarbage);
     if (w->nalive)
         gm_check_walks(w, (int32_t)w->alive[w->op % w->nalive]);
-    rc_heap_stats hs;
-    rc_heap_get_stats(w->h, &hs);
-    GM_CHECK(hs.objects == w->nalive && hs.tracked == w->ntracked,
-             "heap stats: %zu objects, %zu tracked; model %u, %u", hs.objects, hs.tracked,
-             w->nalive, w->ntracked);
+    gm_check_population(w);
     long count[3];
     rc_gc_get_count(w->h, count);
     GM_CHECK(count[0] == w->count[0] && count[1] == w->count[1] && count[2] == w->count[2],
@@ -919,11 +950,15 @@ static void gm_check_state(gm_world *w) {
 }
 
 /* Creates an object the program holds as a new root: with rc_new, or for a
- * weak reference with rc_weakref_new on target. An automatic collection may
- * run inside, exactly when CPython's rules say. Returns its id or -1. */
+ * weak reference with rc_weakref_new on target. In a plain program, a kind
+ * with neither clear nor finalizer that is not a weak reference is plain.
+ * An automatic collection may run inside, exactly when CPython's rules
+ * say. Returns its id or -1. */
 static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
     if (w->nalive >= GM_MAX_ALIVE || w->nobj >= GM_MAX_OBJECTS || w->nroots >= GM_MAX_ROOTS)
         return -1;
+    if (w->cfg.plain && !(kind & (GM_CLEAR | GM_WEAKREF)) && !gm_has_finalizer(kind))
+        kind |= GM_PLAIN;
     if (gm_tracked(kind)) {
         w->count[0]++;
         if (w->cfg.automatic && w->count[0] > w->cfg.threshold[0])
@@ -1086,16 +1121,17 @@ static void gm_collect(gm_world *w, int g) {
              w->cur_result);
 }
 
-/* A list (ring) of k nodes linked through slot 0; the program holds the head. */
-static void gm_chain(gm_world *w, unsigned k, unsigned kindbits, bool ring) {
-    int32_t head = gm_new(w, GM_NODE | gm_kind_of_byte(kindbits));
+/* A list (ring) of k nodes linked through slot 0; the program holds the head.
+ * In a plain program, all plain unless plainbits says otherwise (gm_plainer). */
+static void gm_chain(gm_world *w, unsigned k, unsigned kindbits, unsigned plainbits, bool ring) {
+    int32_t head = gm_new(w, gm_plainer(w, GM_NODE | gm_kind_of_byte(kindbits), plainbits));
     if (head < 0)
         return;
     int32_t prev = head;
     for (unsigned i = 1; i < k; i++) {
         static const unsigned fins[4] = {0, GM_FIN_LOG, GM_FIN_RES, GM_FIN_DROP};
-        int32_t n = gm_new(w, GM_NODE | (i % 3 == 0 ? GM_CLEAR : 0) |
-                                  fins[(kindbits >> (i % 7)) & 3]);
+        unsigned kind = GM_NODE | (i % 3 == 0 ? GM_CLEAR : 0) | fins[(kindbits >> (i % 7)) & 3];
+        int32_t n = gm_new(w, gm_plainer(w, kind, plainbits));
         if (n < 0)
             break;
         gm_link(w, prev, 0, n);
@@ -1133,7 +1169,8 @@ static const uint8_t gm_ops[40] = {
 };
 
 /* Runs one operation read from rd: an operation byte, then three operands
- * (a and c pick roots, b a slot, generation, length or flag). */
+ * (a and c pick roots, b a slot, generation, length or flag; the kinds of
+ * new objects come from those the operation leaves unused). */
 static void gm_step(gm_world *w, gm_reader *rd) {
     unsigned op = gm_ops[gm_byte(rd) % 40], a = gm_byte(rd), b = gm_byte(rd), c = gm_byte(rd);
     int i = gm_root_index(w, a), j = gm_root_index(w, c);
@@ -1147,8 +1184,8 @@ static void gm_step(gm_world *w, gm_reader *rd) {
     snprintf(what, n, "skipped");
     switch (op) {
     case GM_OP_NEW:
-        snprintf(what, n, "new kind %#x", gm_kind_of_byte(a));
-        gm_new(w, gm_kind_of_byte(a));
+        snprintf(what, n, "new kind %#x", gm_plainer(w, gm_kind_of_byte(a), b));
+        gm_new(w, gm_plainer(w, gm_kind_of_byte(a), b));
         break;
     case GM_OP_LINK:
         if (node && idc >= 0) {
@@ -1196,7 +1233,7 @@ static void gm_step(gm_world *w, gm_reader *rd) {
     case GM_OP_CHAIN:
     case GM_OP_RING:
         snprintf(what, n, "%s of %u", op == GM_OP_CHAIN ? "chain" : "ring", 1 + b % 96);
-        gm_chain(w, 1 + b % 96, c, op == GM_OP_RING);
+        gm_chain(w, 1 + b % 96, c, a, op == GM_OP_RING);
         break;
     case GM_OP_DROP_ALL:
         snprintf(what, n, "drop all");
@@ -1231,6 +1268,7 @@ static void gm_step(gm_world *w, gm_reader *rd) {
     if (w->cfg.trace)
         fprintf(stderr, "gc_model: op %lu: %s\n", w->op, what);
     gm_check_events(w);
+    gm_check_population(w);
     if (w->op % 8 == 0 || op == GM_OP_COLLECT || op == GM_OP_COLLECT_FULL)
         gm_check_state(w);
 }
@@ -1287,12 +1325,15 @@ static void gm_finish(gm_world *w) {
     gm_check_events(w);
     for (uint32_t id = 0; id < w->nobj; id++)
         GM_CHECK((w->obj[id].kind & GM_WEAKREF) ||
-                     (w->obj[id].releases == 1 && w->obj[id].fin_runs == w->obj[id].finalized),
-                 "#%u: released %u times, finalized %u times, expected 1, %d", id,
-                 w->obj[id].releases, w->obj[id].fin_runs, w->obj[id].finalized);
+                     (w->obj[id].releases == !(w->obj[id].kind & GM_PLAIN) &&
+                      w->obj[id].fin_runs == w->obj[id].finalized),
+                 "#%u: released %u times, finalized %u times, expected %d, %d", id,
+                 w->obj[id].releases, w->obj[id].fin_runs, !(w->obj[id].kind & GM_PLAIN),
+                 w->obj[id].finalized);
 }
 
-/* Config from the first bytes (the fuzz target's way). */
+/* Config from the first bytes (the fuzz target's way). No byte chooses
+ * plain, lest the corpus change its meaning: the includer sets it. */
 static gm_config gm_config_of_bytes(gm_reader *rd) {
     unsigned flags = gm_byte(rd);
     gm_config cfg = {0};
@@ -1304,8 +1345,8 @@ static gm_config gm_config_of_bytes(gm_reader *rd) {
     return cfg;
 }
 
-/* Runs the program in data on a fresh heap against the model. cfg NULL:
- * the configuration comes from the first bytes. */
+/* Runs the program in data (what follows the bytes gm_config_of_bytes
+ * read) on a fresh heap against the model, configured by cfg. */
 static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
     gm_reader rd = {data, data + len};
     gm_world *w = calloc(1, sizeof *w);
@@ -1323,7 +1364,7 @@ static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
     w->work = work;
     w->garbage = garbage;
     w->dead = dead;
-    w->cfg = cfg ? *cfg : gm_config_of_bytes(&rd);
+    w->cfg = *cfg;
     w->pending_kind = -1;
     w->want_gen = -1;
     gm_w = w;

@@ -11,11 +11,15 @@
  * rc_gc_collect returned the model's count of unreachable objects; ASan (in
  * `make test`) sees that nothing live or dead is touched wrongly.
  *
+ * Every third seed runs with most objects plain (gm_config.plain), so that
+ * the collector sweeps whole collections' garbage, or falls back.
+ *
  * Environment: RCGC_ORACLE_ROUNDS=n runs n rounds per test (default 800 or
  * 1500, a few seconds under ASan), RCGC_ORACLE_SEED=s starts at seed s,
  * RCGC_ORACLE_TRACE=1 prints every operation. A failing program is saved
  * (path in the message) in the fuzz target's format: `fuzz_gc FILE`, or
- * replay_fuzz_gc on a directory holding it, runs it again.
+ * replay_fuzz_gc on a directory holding it, runs it again (both with and
+ * without plain objects).
  */
 #include "check_main.h"
 #include "test_support.h"
@@ -63,11 +67,11 @@ typedef struct program_shape {
     unsigned chain_percent;            /* extra share of chain/ring operations */
 } program_shape;
 
-/* Runs `rounds` seeded programs of the given shape. */
+/* Runs `rounds` seeded programs of the given shape, one in three plain. */
 static void run_rounds(const program_shape *shape, unsigned long rounds) {
     static uint8_t program[2 + 4 * 2048];
     uint64_t base = env_number("RCGC_ORACLE_SEED", 1);
-    gm_config trace = {.trace = env_number("RCGC_ORACLE_TRACE", 0) != 0};
+    bool trace = env_number("RCGC_ORACLE_TRACE", 0) != 0;
     for (unsigned long round = 0; round < rounds; round++) {
         uint64_t s = current_seed = base + round;
         size_t n = 0;
@@ -85,15 +89,14 @@ static void run_rounds(const program_shape *shape, unsigned long rounds) {
         }
         current_program = program;
         current_length = n;
-        if (trace.trace) {
-            fprintf(stderr, "gc_oracle: seed %llu\n", (unsigned long long)current_seed);
-            gm_reader rd = {program, program + n};
-            gm_config cfg = gm_config_of_bytes(&rd);
-            cfg.trace = true;
-            gm_run(rd.p, (size_t)(rd.end - rd.p), &cfg);
-        } else {
-            gm_run(program, n, NULL);
-        }
+        gm_reader rd = {program, program + n};
+        gm_config cfg = gm_config_of_bytes(&rd);
+        cfg.plain = current_seed % 3 == 0;
+        cfg.trace = trace;
+        if (trace)
+            fprintf(stderr, "gc_oracle: seed %llu%s\n", (unsigned long long)current_seed,
+                    cfg.plain ? " (plain)" : "");
+        gm_run(rd.p, (size_t)(rd.end - rd.p), &cfg);
     }
 }
 

@@ -3,7 +3,9 @@
  * program of heap operations for tests/gc_model.h (its first bytes choose
  * automatic collections, thresholds and a leaking end), checked after
  * every operation against the model's own reachability; any difference
- * aborts. The corpus, tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
+ * aborts. Each input runs twice: as its bytes say, then with most objects
+ * plain (gm_config.plain, which no byte chooses, so that the corpus keeps
+ * its meaning). The corpus, tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
  */
 #include "../gc_model.h"
 
@@ -13,6 +15,10 @@ _Noreturn static void gm_fail(const char *msg) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    gm_run(data, size, NULL);
+    gm_reader rd = {data, data + size};
+    gm_config cfg = gm_config_of_bytes(&rd);
+    gm_run(rd.p, (size_t)(rd.end - rd.p), &cfg);
+    cfg.plain = true;
+    gm_run(rd.p, (size_t)(rd.end - rd.p), &cfg);
     return 0;
 }
