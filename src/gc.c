@@ -760,11 +760,20 @@ static inline void prefetch_referents(rc_heap *h, rc_gchead *g) {
     type_of(h, g)->traverse(obj_of(g), visit_prefetch, NULL);
 }
 
+/* Where sweep_garbage's walk is: whether it stopped, and how many visits
+ * the current object's traverse has made before (see visit_sweep). */
+typedef struct sweep_state {
+    bool stop;
+    size_t visits;
+} sweep_state;
+
 /* Drops the references of each object of list, in order, with visit
  * (rc__drop_references when NULL); when far, the referents of the object
- * HELD_AHEAD places on are asked for first. Stops early, returning false,
- * when *stop becomes true. */
-static bool drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_fn visit, bool *stop) {
+ * HELD_AHEAD places on are asked for first. Stops early when s->stop
+ * becomes true, returning the object whose traverse was running; NULL when
+ * the walk went through. */
+static rc_gchead *drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_fn visit,
+                                sweep_state *s) {
     rc_gchead *ahead = gc_next(list);
     if (far)
         for (int i = 0; i < HELD_AHEAD && ahead != list; i++, ahead = gc_next(ahead))
@@ -778,12 +787,13 @@ static bool drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_fn vis
         if (visit == NULL) {
             rc__drop_references(type_of(h, g), obj_of(g));
         } else {
-            type_of(h, g)->traverse(obj_of(g), visit, stop);
-            if (*stop)
-                return false;
+            s->visits = 0;
+            type_of(h, g)->traverse(obj_of(g), visit, s);
+            if (s->stop)
+                return g;
         }
     }
-    return true;
+    return NULL;
 }
 
 /* Clearing garbage one object at a time frees others on the spot, and on a
@@ -804,23 +814,62 @@ static void clear_held(rc_heap *h, rc_gchead *collectable) {
     drop_in_order(h, collectable, true, NULL, NULL);
 }
 
-/* sweep_garbage's visitor. A referent that is garbage too (marked
- * collecting) or immortal stays as it is; one whose death runs nothing and
- * that only this reference keeps (untracked, plain, no weak references,
- * count 1) dies now, unseen; anything else sets *stop. */
-static void visit_sweep(void **slot, void *stop) {
+/* Whether o, a referent of garbage, is garbage too (marked collecting) or
+ * immortal: the sweep leaves those alone. */
+static inline bool sweep_ignores(void *o) {
+    const rc_head *hd = rc_head_of(o);
+    return hd->refcnt == RC_IMMORTAL || ((hd->info & RC_F_GC) && is_collecting(rc_gc_of(o)));
+}
+
+/* sweep_garbage's visitor (arg: its sweep_state). Of a referent that is
+ * not sweep_ignores: one whose death runs nothing and that only this
+ * reference keeps (untracked, plain, no weak references, count 1) dies
+ * now, unseen; one that someone else keeps too loses a count, unless it is
+ * such an untracked plain object (the only kind that dies unseen: so none
+ * loses a count and later dies); anything else, a death that could be
+ * seen, stops the walk. Every visit before that is counted. */
+static void visit_sweep(void **slot, void *arg) {
+    sweep_state *s = arg;
     void *o = *slot;
-    if (o == NULL || *(bool *)stop)
+    if (s->stop)
         return;
-    rc_head *hd = rc_head_of(o);
-    if (hd->refcnt == RC_IMMORTAL || ((hd->info & RC_F_GC) && is_collecting(rc_gc_of(o))))
-        return;
-    if (!(hd->info & RC_F_GC) && hd->refcnt == 1 && !not_plain(hd->info)) {
-        *slot = NULL;
-        rc_decref(o);
-        return;
+    if (o && !sweep_ignores(o)) {
+        rc_head *hd = rc_head_of(o);
+        bool unseen = !(hd->info & RC_F_GC) && !not_plain(hd->info);
+        if (unseen && hd->refcnt == 1) {
+            *slot = NULL;
+            rc_decref(o);
+        } else if (!unseen && hd->refcnt > 1) {
+            hd->refcnt--;
+        } else {
+            s->stop = true;
+            return;
+        }
     }
-    *(bool *)stop = true;
+    s->visits++;
+}
+
+/* Undoes visit_sweep's lost counts, for the first *left visits of a
+ * traverse: those referents are alive still, and their slots set. */
+static void visit_unsweep(void **slot, void *left) {
+    void *o = *slot;
+    if (*(size_t *)left == 0)
+        return;
+    --*(size_t *)left;
+    if (o && !sweep_ignores(o))
+        rc_head_of(o)->refcnt++;
+}
+
+/* Gives back the counts a sweep took until it stopped in the traverse of
+ * stopped, after s->visits visits. */
+static void undo_sweep(rc_heap *h, rc_gchead *collectable, rc_gchead *stopped,
+                       const sweep_state *s) {
+    for (rc_gchead *g = gc_next(collectable); g != stopped; g = gc_next(g)) {
+        size_t all = SIZE_MAX;
+        type_of(h, g)->traverse(obj_of(g), visit_unsweep, &all);
+    }
+    size_t visits = s->visits;
+    type_of(h, stopped)->traverse(obj_of(stopped), visit_unsweep, &visits);
 }
 
 /* Gives garbage swept with nothing stopping it back; !linked: the prev
@@ -851,21 +900,24 @@ static void link_unreachable(rc_gchead *collectable) {
     collectable->prev = (uintptr_t)prev;
 }
 
-/* Garbage of plain objects (not_plain) that references nothing outside
- * itself but immortal objects and unseen deaths (visit_sweep) runs no user
- * code as it dies, so no one can tell in which order its objects die: here
- * none is unlinked and no count changes; their references are looked at in
- * one walk and then all are freed in another. So their prev pointers are
- * never read, and deduce_unreachable need not put them back (!linked).
- * Returns false, having changed nothing anyone could see (the list linked
- * again), when some object references something else: CPython's way then
- * decides in which order those deaths come. */
+/* Garbage of plain objects (not_plain) whose references outside itself
+ * kill nothing but what dies unseen (visit_sweep) runs no user code as it
+ * dies, so no one can tell in which order its objects die: here none is
+ * unlinked or counted down; their references are looked at in one walk
+ * (what they keep alive loses a count) and then all are freed in another.
+ * So their prev pointers are never read, and deduce_unreachable need not
+ * put them back (!linked). Returns false, having changed nothing anyone
+ * could see (counts given back, the list linked again), when a death that
+ * could be seen is met: CPython's way then decides in which order such
+ * deaths come. */
 static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, bool linked, bool far) {
-    bool stop = false;
-    if (drop_in_order(h, collectable, far, visit_sweep, &stop)) {
+    sweep_state s = {false, 0};
+    rc_gchead *stopped = drop_in_order(h, collectable, far, visit_sweep, &s);
+    if (stopped == NULL) {
         free_swept(h, collectable, linked);
         return true;
     }
+    undo_sweep(h, collectable, stopped, &s);
     if (!linked)
         link_unreachable(collectable);
     return false;

@@ -1558,6 +1558,39 @@ START_TEST(test_plain_garbage_not_swept) {
 }
 END_TEST
 
+/* A sweep that has taken counts from live objects and then meets a death
+ * that could be seen gives them back before CPython's way runs: x <-> z,
+ * x -> w, w -> kept (old, also held by the test), w -> an untracked object
+ * whose release logs. The counts come out exact, the release runs once. */
+static int untracked_releases;
+static void count_release(void *self) {
+    (void)self;
+    untracked_releases++;
+}
+
+START_TEST(test_plain_garbage_sweep_undone) {
+    static const rc_type logged_type = {"logged", sizeof(node), NULL, NULL, NULL, count_release};
+    node *kept = make();
+    rc_gc_collect(H, 2);
+    for (int generation = 0; generation <= 2; generation += 2) {
+        node *x = make(), *z = make(), *w = make();
+        x->a = z;
+        z->a = rc_incref(x);
+        x->b = w;
+        w->a = rc_incref(kept);
+        w->b = make_typed(&logged_type);
+        rc_decref(x);
+        untracked_releases = 0;
+        ck_assert_uint_eq(rc_refcount(kept), 2);
+        ck_assert_int_eq(rc_gc_collect(H, generation), 3);
+        ck_assert_int_eq(untracked_releases, 1);
+        ck_assert_uint_eq(rc_refcount(kept), 1);
+        ck_assert_uint_eq(stats_of(H).objects, 1);
+    }
+    rc_decref(kept);
+}
+END_TEST
+
 /* Young plain garbage that refers to an old object drops that reference
  * (it is not garbage: its count must come out exact), and garbage that
  * refers to nothing else is freed whole. */
@@ -1716,6 +1749,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("plain_garbage_not_swept"), test_plain_garbage_not_swept,
                      setup, teardown);
+    add_case_fixture(s, tcase_create("plain_garbage_sweep_undone"),
+                     test_plain_garbage_sweep_undone, setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_refers_old"), test_plain_garbage_refers_old,
                      setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_outside_order"),
