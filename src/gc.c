@@ -21,7 +21,8 @@
  * RC_GC_DEBUG_SAVEALL fills, grown at one point where failing is harmless.
  * The bits of rc_gchead used during a collection are described in
  * internal.h; whenever user code runs, every list is a valid doubly-linked
- * list, because any object may die then and unlink itself.
+ * list, because any object may die then and unlink itself (but garbage whose
+ * scan was skipped, of which none can die then: see deduce_unreachable).
  */
 #include "internal.h"
 
