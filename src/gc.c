@@ -823,12 +823,14 @@ static inline bool sweep_ignores(void *o) {
 }
 
 /* sweep_garbage's visitor (arg: its sweep_state). Of a referent that is
- * not sweep_ignores: one whose death runs nothing and that only this
- * reference keeps (untracked, plain, no weak references, count 1) dies
- * now, unseen; one that someone else keeps too loses a count, unless it is
- * such an untracked plain object (the only kind that dies unseen: so none
- * loses a count and later dies); anything else, a death that could be
- * seen, stops the walk. Every visit before that is counted. */
+ * not sweep_ignores: one that someone else keeps too (count above 1) loses
+ * a count; one whose death runs nothing (untracked, plain, no weak
+ * references) and that only this reference keeps dies now, unseen, unless
+ * this sweep took a count from it before (RC_F_SWEPT: a slot visited
+ * earlier still points to it, which a stop would make the undo touch);
+ * anything else, a death that could be seen, stops the walk. Every visit
+ * before that is counted. RC_F_SWEPT stays on survivors: it only makes a
+ * later sweep stop where it could have freed the object unseen. */
 static void visit_sweep(void **slot, void *arg) {
     sweep_state *s = arg;
     void *o = *slot;
@@ -837,11 +839,13 @@ static void visit_sweep(void **slot, void *arg) {
     if (o && !sweep_ignores(o)) {
         rc_head *hd = rc_head_of(o);
         bool unseen = !(hd->info & RC_F_GC) && !not_plain(hd->info);
-        if (unseen && hd->refcnt == 1) {
+        if (hd->refcnt > 1) {
+            hd->refcnt--;
+            if (unseen)
+                hd->info |= RC_F_SWEPT;
+        } else if (unseen && hd->refcnt == 1 && !(hd->info & RC_F_SWEPT)) {
             *slot = NULL;
             rc_decref(o);
-        } else if (!unseen && hd->refcnt > 1) {
-            hd->refcnt--;
         } else {
             s->stop = true;
             return;
@@ -851,14 +855,17 @@ static void visit_sweep(void **slot, void *arg) {
 }
 
 /* Undoes visit_sweep's lost counts, for the first *left visits of a
- * traverse: those referents are alive still, and their slots set. */
+ * traverse: those referents are alive still (only one never counted down
+ * died), and their slots set. */
 static void visit_unsweep(void **slot, void *left) {
     void *o = *slot;
     if (*(size_t *)left == 0)
         return;
     --*(size_t *)left;
-    if (o && !sweep_ignores(o))
+    if (o && !sweep_ignores(o)) {
         rc_head_of(o)->refcnt++;
+        rc_head_of(o)->info &= ~RC_F_SWEPT;
+    }
 }
 
 /* Gives back the counts a sweep took until it stopped in the traverse of

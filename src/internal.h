@@ -96,7 +96,7 @@ typedef struct rc_trace_prefix {
 /* The 8 bytes before every object. refcnt saturates at RC_IMMORTAL. */
 typedef struct rc_head {
     uint32_t refcnt;
-    uint32_t info; /* flags in the low 8 bits, type index above */
+    uint32_t info; /* flags in the low 9 bits, type index above */
 } rc_head;
 
 #define RC_IMMORTAL UINT32_MAX
@@ -108,7 +108,8 @@ typedef struct rc_head {
 #define RC_F_RAW 0x20u       /* a large raw block, not an object */
 #define RC_F_RELEASED 0x40u  /* release ran (heap teardown) */
 #define RC_F_PLAIN 0x80u     /* its type has no finalize, clear or release */
-#define RC_TYPE_SHIFT 8
+#define RC_F_SWEPT 0x100u    /* untracked plain: a sweep took a count (gc.c; may stay set) */
+#define RC_TYPE_SHIFT 9
 
 /* Collector links of a tracked object, 16 bytes before its rc_head. The low
  * two bits of prev carry collector flags, and during a collection prev holds
