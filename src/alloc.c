@@ -244,7 +244,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     p->fresh = first_block(p);
     p->capacity = (uint32_t)((rc_pool_base(p) + RC_POOL_SIZE - p->fresh) / block_size);
     p->end = p->fresh + (size_t)p->capacity * block_size;
-    p->recip = (uint32_t)((((uint64_t)1) << 32) / block_size + 1);
+    p->divc = UINT64_MAX / block_size + 1;
     return p;
 }
 
@@ -506,12 +506,18 @@ static __attribute__((noinline)) rc_pool *pool_lookup_map(const rc_heap *h, cons
     return i < a->npools - a->nfresh ? rc_pool_of(p) : NULL;
 }
 
+/* Whether the pool holding p is carved, by e, the MiB table's slot of p's
+ * MiB (e->mib checked by the caller). */
+static inline bool mib_carved(const rc_mib_slot *e, const void *p) {
+    return e->carved >> ((uintptr_t)p / RC_POOL_SIZE % 64) & 1;
+}
+
 static inline rc_pool *pool_lookup(const rc_heap *h, const void *p) {
     uintptr_t mib = MIB_OF(p);
     const rc_mib_slot *e = &h->mib_table[mib_index(mib)];
     if (RC_UNLIKELY(e->mib != mib))
         return pool_lookup_map(h, p);
-    return e->carved >> ((uintptr_t)p / RC_POOL_SIZE % 64) & 1 ? rc_pool_of(p) : NULL;
+    return mib_carved(e, p) ? rc_pool_of(p) : NULL;
 }
 
 rc_pool *rc__pool_lookup(const rc_heap *h, const void *p) { return pool_lookup(h, p); }
@@ -625,14 +631,27 @@ static __attribute__((noinline)) void *traced_malloc(rc_heap *h, size_t size, co
     return p ? raw_trace(h, p, size, file, line, func) : NULL;
 }
 
+/* rc_malloc untraced when its fast path cannot serve: a large or empty
+ * request, no block at hand, or Valgrind, debug mode or teardown. */
+static __attribute__((noinline)) void *malloc_slow(rc_heap *h, size_t size) {
+    return raw_alloc(h, size);
+}
+
 void *rc_malloc_at(rc_heap *h, size_t size, const char *file, int line, const char *func) {
     if (h == NULL) {
         errno = EINVAL;
         return NULL;
     }
-    if (RC_UNLIKELY(h->tracer != NULL))
+    /* The common case inline, calling nothing: slow_free is also set while
+     * tracing and under Valgrind, so the block needs no word to either. */
+    if (RC_LIKELY(!h->slow_free && size - 1 < RC_SMALL_MAX)) {
+        char *block = rc_pool_take(h, RC_KIND_RAW, raw_block_size(size), false);
+        if (RC_LIKELY(block != NULL))
+            return block;
+    }
+    if (h->tracer != NULL)
         return traced_malloc(h, size, file, line, func);
-    return raw_alloc(h, size);
+    return malloc_slow(h, size);
 }
 
 void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line,
@@ -686,12 +705,12 @@ bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block) 
 }
 
 /* Whether ptr starts a carved block of p, below `carved` (p's fresh
- * pointer, or where it is parked): offset arithmetic, no division. */
+ * pointer, or where it is parked): one compare (below first_block, the
+ * offset wraps), one multiply, no division. */
 static inline bool at_block_start(const rc_pool *p, const char *ptr, const char *carved) {
     const char *first = first_block(p);
-    uint32_t off = (uint32_t)(ptr - first);
-    uint32_t index = (uint32_t)(((uint64_t)off * p->recip) >> 32);
-    return ptr >= first && ptr < carved && index * p->block_size == off;
+    uint64_t off = (uintptr_t)ptr - (uintptr_t)first;
+    return off < (uintptr_t)carved - (uintptr_t)first && off * p->divc <= p->divc - 1;
 }
 
 /* Names what is wrong with a pointer into one of h's pools that is not a live
@@ -811,20 +830,33 @@ static __attribute__((noinline)) void free_traced(rc_heap *h, rc_pool *p, void *
     free_slow(h, p, ptr);
 }
 
-void rc_free(rc_heap *h, void *ptr) {
-    if (ptr == NULL)
-        return;
-    rc_pool *p = pool_lookup(h, ptr);
-    /* The common case, every step inline (nothing to save): an untraced
-     * block when no free needs the slow path. */
-    if (RC_LIKELY(p != NULL && !h->slow_free && raw_block_at_sight(h, p, RC_KIND_RAW, ptr))) {
+/* rc_free of ptr, whose pool is p (NULL: no carved pool of h). The common
+ * case, every step inline (nothing to save): an untraced block when no free
+ * needs the slow path; then a traced one (free_traced). */
+static inline void free_in(rc_heap *h, rc_pool *p, void *ptr) {
+    if (RC_LIKELY(p != NULL && !h->slow_free && raw_block_at_sight(h, p, RC_KIND_RAW, ptr)))
         rc_pool_give_back(h, p, RC_KIND_RAW, ptr, false);
-        return;
-    }
-    if (p != NULL && p->kind == RC_KIND_RAW_TRACED)
+    else if (p != NULL && p->kind == RC_KIND_RAW_TRACED)
         free_traced(h, p, ptr);
     else
         free_slow(h, p, ptr);
+}
+
+/* rc_free of what the MiB table does not place at once. */
+static __attribute__((noinline)) void free_checked(rc_heap *h, void *ptr) {
+    if (ptr != NULL)
+        free_in(h, pool_lookup(h, ptr), ptr);
+}
+
+void rc_free(rc_heap *h, void *ptr) {
+    /* A pool the MiB table knows at once. NULL fails the table's test (no
+     * pool starts at address 0), so it needs no test of its own here. */
+    uintptr_t mib = MIB_OF(ptr);
+    const rc_mib_slot *e = &h->mib_table[mib_index(mib)];
+    if (RC_LIKELY(e->mib == mib && mib_carved(e, ptr)))
+        free_in(h, rc_pool_of(ptr), ptr);
+    else
+        free_checked(h, ptr);
 }
 
 void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int line,

@@ -168,12 +168,14 @@ typedef struct rc_pool {
     uint16_t block_size;
     uint8_t kind;        /* enum rc_kind */
     uint8_t in_list;     /* on its class list */
-    uint32_t recip;      /* 2^32 / block_size + 1: offset / block_size by a multiply */
     uint8_t parked;
     uint8_t cls;         /* block_size / RC_GRAIN - 1 */
-    struct rc_pool *next, *prev;
+    uint64_t divc;       /* UINT64_MAX / block_size + 1: off % block_size == 0 iff
+                            off * divc <= divc - 1 (off < 2^32; Lemire's test) */
+    struct rc_pool *next;
     rc_heap *heap;
     /* the rest */
+    struct rc_pool *prev;
     rc_arena *arena;
     char *parked_free, *parked_fresh;
     uint32_t capacity;   /* blocks the pool holds */
@@ -548,14 +550,20 @@ static inline void rc_mem_dead_if(void *p, size_t n, bool valgrind) {
 }
 static inline void rc_mem_dead(void *p, size_t n) { rc_mem_dead_if(p, n, true); }
 
-/* p..p+n may be used again; zeroed says whether its bytes are defined. */
-static inline void rc_mem_live(void *p, size_t n, bool zeroed) {
+/* p..p+n may be used again; zeroed says whether its bytes are defined.
+ * Valgrind is told only if `valgrind` (a constant: false on a fast path
+ * that runs only when Valgrind does not). */
+static inline void rc_mem_live_if(void *p, size_t n, bool zeroed, bool valgrind) {
 #ifdef RC_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif
-    RC_VALGRIND(if (zeroed) VALGRIND_MAKE_MEM_DEFINED(p, n);
-                else VALGRIND_MAKE_MEM_UNDEFINED(p, n));
+    if (valgrind)
+        RC_VALGRIND(if (zeroed) VALGRIND_MAKE_MEM_DEFINED(p, n);
+                    else VALGRIND_MAKE_MEM_UNDEFINED(p, n));
     (void)p, (void)n, (void)zeroed;
+}
+static inline void rc_mem_live(void *p, size_t n, bool zeroed) {
+    rc_mem_live_if(p, n, zeroed, true);
 }
 
 /* The word at p stays readable inside a dead block (a link, a dead header);
@@ -589,9 +597,9 @@ static inline bool rc_raw_has_mark(const rc_heap *h, const char *block) {
  * from a pool of `kind` (a constant at every call site); its bytes are
  * undefined. rc_pool_take: the head pool of the class list gives a freed
  * block or carves a fresh one, else NULL (it is full, parked, or no pool:
- * nothing changed). rc_pool_alloc: that, else the slow path; NULL + ENOMEM.
- * Both O(1). */
-static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size) {
+ * nothing changed); Valgrind is told if `valgrind` (a constant). rc_pool_alloc:
+ * that, else the slow path; NULL + ENOMEM. Both O(1). */
+static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size, bool valgrind) {
     rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
     char *block = p->free;
     if (RC_LIKELY(block != NULL)) {
@@ -604,16 +612,17 @@ static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size) {
     }
     p->used++;
     h->bytes_in_use += block_size;
-    rc_mem_live(block, block_size, false);
+    rc_mem_live_if(block, block_size, false, valgrind);
     if (kind == RC_KIND_RAW) { /* (a traced block's prefix is written by its maker) */
         ((uintptr_t *)block)[1] = 0; /* no free mark; still undefined to Valgrind */
-        RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
+        if (valgrind)
+            RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
     }
     return block;
 }
 
 static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {
-    char *block = rc_pool_take(h, kind, block_size);
+    char *block = rc_pool_take(h, kind, block_size, true);
     return RC_LIKELY(block != NULL) ? block : rc__pool_alloc_slow(h, kind, block_size);
 }
 

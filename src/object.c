@@ -183,7 +183,7 @@ static inline void *new_fast_of_kind(rc_heap *h, uint32_t info, size_t size, uns
     if (kind == RC_KIND_GC && rc_gc_due(h))
         return NULL;
     size_t bs = object_block_size(size, kind);
-    char *block = rc_pool_take(h, kind, bs);
+    char *block = rc_pool_take(h, kind, bs, true);
     if (RC_UNLIKELY(block == NULL))
         return NULL;
     void *obj = init_object(h, block, bs, info, kind);
