@@ -402,7 +402,7 @@ typedef struct found {
     bool special;
     uint32_t mixed; /* some of them may not be plain (not_plain): the same over-estimate */
     bool linked;    /* their prev pointers are back (false: they hold gc_refs) */
-    bool escapes;   /* !linked: some refers to an object that is not garbage */
+    bool escapes;   /* some examined object refers to one not examined (refs_count) */
     bool far;       /* most references examined point far away (visit_queue) */
     rc_gchead *young;
     /* while the queue drains during the scan: the first object not scanned
@@ -594,6 +594,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     f->special = false;
     f->mixed = 0;
     f->linked = true;
+    f->escapes = c.escapes;
     f->far = big_pass(n) && pays(far_so_far(&f->q), n);
     f->young = base;
     f->edge = NULL;
@@ -606,7 +607,6 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
         list_init(base);
         f->unreachable = n;
         f->linked = false;
-        f->escapes = c.escapes;
     } else if (c.zeros) {
         move_unreachable(h, base, n, unreachable, f);
     } else {
@@ -917,16 +917,20 @@ static void link_unreachable(rc_gchead *collectable) {
  * put them back (!linked). Returns false, having changed nothing anyone
  * could see (counts given back, the list linked again), when a death that
  * could be seen is met: CPython's way then decides in which order such
- * deaths come. */
-static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, bool linked, bool far) {
+ * deaths come. f describes the garbage; when its scan was skipped and no
+ * reference left it (f->escapes false), there is nothing to look at: the
+ * free walk alone runs. */
+static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, const found *f) {
     sweep_state s = {false, 0};
-    rc_gchead *stopped = drop_in_order(h, collectable, far, visit_sweep, &s);
+    rc_gchead *stopped = NULL;
+    if (f->linked || f->escapes)
+        stopped = drop_in_order(h, collectable, f->far, visit_sweep, &s);
     if (stopped == NULL) {
-        free_swept(h, collectable, linked);
+        free_swept(h, collectable, f->linked);
         return true;
     }
     undo_sweep(h, collectable, stopped, &s);
-    if (!linked)
+    if (!f->linked)
         link_unreachable(collectable);
     return false;
 }
@@ -944,11 +948,7 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
     int status = 0;
     size_t n = f->unreachable;
     bool save = (gc->debug & RC_GC_DEBUG_SAVEALL) != 0;
-    if (!f->linked && !f->escapes) { /* nothing to drop but garbage */
-        free_swept(h, collectable, false);
-        return 0;
-    }
-    if ((!f->linked || (!save && !f->mixed)) && sweep_garbage(h, collectable, f->linked, f->far))
+    if ((!f->linked || (!save && !f->mixed)) && sweep_garbage(h, collectable, f))
         return 0;
     if (save && garbage_reserve(h, n) != 0) {
         status = -1;
