@@ -75,7 +75,9 @@ typedef struct rc_heap_stats {
     size_t bytes_reserved; /* bytes obtained from the system (or rc_alloc_fn) and not returned */
 } rc_heap_stats;
 
-/* Fills *out with the heap's current figures. */
+/* Fills *out with the heap's current figures. Allocates nothing; O(pools):
+ * bytes_in_use is added up over the heap's pools (64 KiB each) when asked,
+ * not kept by every allocation and free. */
 void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out);
 
 /* ------------------------------------------------------ types and objects */

@@ -75,100 +75,100 @@ static void usable_remove(rc_heap *h, rc_arena *a) {
 }
 
 /* The arena map: rc_free's ownership test must not touch memory at the
- * pointer, so it asks h->arena_map, keyed by MiB-aligned addresses. The
- * pools of an arena lie in one MiB, its head, or run on into the next, its
- * tail. Pool ranges do not overlap and each starts within 16 KiB of its
- * arena's 1 MiB block, so at most one arena starts in a MiB and at most one
- * ends there: a MiB's entry is the arena that starts in it, else the one
- * that ends in it, and an arena's `below` is the arena that ends in its
- * head MiB.
+ * pointer, so it asks h->arena_map, keyed by zone: an RC_ARENA_SIZE-aligned
+ * stretch of addresses (4 MiB). The pools of an arena lie in one zone, its
+ * head, or run on into the next, its tail. Pool ranges do not overlap and
+ * each starts within RC_POOL_SIZE of its arena's RC_ARENA_SIZE block, so at
+ * most one arena starts in a zone and at most one ends there: a zone's entry
+ * is the arena that starts in it, else the one that ends in it, and an
+ * arena's `below` is the arena that ends in its head zone.
  *
  * rc_free's ownership test took a quarter of a churn's time: a probe loop
  * that ran a data-dependent number of times, then the arena's bounds and
  * carved pools, about 40 instructions, which kept fewer of the churn's
- * cache misses in flight at once. So h->mib_table holds, in a slot per MiB
- * modulo RC_MIB_SLOTS tagged with the MiB, a mask of which of the MiB's 64
+ * cache misses in flight at once. So h->zone_table holds, in a slot per zone
+ * modulo RC_ZONE_SLOTS tagged with the zone, a mask of which of the zone's 64
  * pool-sized steps are carved pools of the heap: the test is one slot and
  * one bit, and asks the map only when the tag differs (a foreign pointer,
- * or two MiBs sharing a slot: the slot keeps the first). mib_refresh brings
- * a MiB's slot up to date after the map or an arena's carved pools change. */
-#define MIB_OF(p) ((uintptr_t)(p) & ~(uintptr_t)(RC_ARENA_SIZE - 1))
+ * or two zones sharing a slot: the slot keeps the first). zone_refresh brings
+ * a zone's slot up to date after the map or an arena's carved pools change. */
+#define ZONE_OF(p) ((uintptr_t)(p) & ~(uintptr_t)(RC_ARENA_SIZE - 1))
 
-static inline size_t mib_index(uintptr_t mib) { return (mib / RC_ARENA_SIZE) % RC_MIB_SLOTS; }
+static inline size_t zone_index(uintptr_t zone) { return (zone / RC_ARENA_SIZE) % RC_ZONE_SLOTS; }
 
 static char *pools_end(const rc_arena *a) { return a->first_pool + (size_t)a->npools * RC_POOL_SIZE; }
 
-/* The bits of the carved pools of a (if any) within MiB mib: bit i for
- * the pool at mib + i * RC_POOL_SIZE. */
-static uint64_t carved_in_mib(const rc_arena *a, uintptr_t mib) {
+/* The bits of the carved pools of a (if any) within zone: bit i for
+ * the pool at zone + i * RC_POOL_SIZE. */
+static uint64_t carved_in_zone(const rc_arena *a, uintptr_t zone) {
     uint64_t bits = 0;
     for (uint32_t i = 0; a && i < a->npools - a->nfresh; i++) {
         uintptr_t pool = (uintptr_t)a->first_pool + (uintptr_t)i * RC_POOL_SIZE;
-        if (MIB_OF(pool) == mib)
-            bits |= (uint64_t)1 << ((pool - mib) / RC_POOL_SIZE);
+        if (ZONE_OF(pool) == zone)
+            bits |= (uint64_t)1 << ((pool - zone) / RC_POOL_SIZE);
     }
     return bits;
 }
 
-/* Makes mib's slot agree with the map and the arenas' carved pools. */
-static void mib_refresh(rc_heap *h, uintptr_t mib) {
-    rc_mib_slot *e = &h->mib_table[mib_index(mib)];
-    if (e->mib != mib && e->mib != 0)
-        return; /* another MiB's: lookups of this one ask the map */
-    rc_arena *entry = rc_ptrmap_get(&h->arena_map, mib);
+/* Makes zone's slot agree with the map and the arenas' carved pools. */
+static void zone_refresh(rc_heap *h, uintptr_t zone) {
+    rc_zone_slot *e = &h->zone_table[zone_index(zone)];
+    if (e->zone != zone && e->zone != 0)
+        return; /* another zone's: lookups of this one ask the map */
+    rc_arena *entry = rc_ptrmap_get(&h->arena_map, zone);
     if (entry == NULL) {
-        *e = (rc_mib_slot){0, 0};
+        *e = (rc_zone_slot){0, 0};
         return;
     }
-    e->mib = mib;
-    e->carved = carved_in_mib(entry, mib) | carved_in_mib(entry->below, mib);
+    e->zone = zone;
+    e->carved = carved_in_zone(entry, zone) | carved_in_zone(entry->below, zone);
 }
 
-/* The MiB an arena's pools run on into, or 0. */
-static uintptr_t tail_mib(const rc_arena *a) {
-    uintptr_t t = MIB_OF(pools_end(a) - 1);
-    return t != MIB_OF(a->first_pool) ? t : 0;
+/* The zone an arena's pools run on into, or 0. */
+static uintptr_t tail_zone(const rc_arena *a) {
+    uintptr_t t = ZONE_OF(pools_end(a) - 1);
+    return t != ZONE_OF(a->first_pool) ? t : 0;
 }
 
 static int arena_map_add(rc_heap *h, rc_arena *a) {
     if (rc_ptrmap_reserve(h, &h->arena_map, 2) != 0)
         return -1;
-    uintptr_t head = MIB_OF(a->first_pool), tail = tail_mib(a);
+    uintptr_t head = ZONE_OF(a->first_pool), tail = tail_zone(a);
     a->below = rc_ptrmap_get(&h->arena_map, head);
     rc_ptrmap_put(h, &h->arena_map, head, a);
-    mib_refresh(h, head);
+    zone_refresh(h, head);
     if (tail) {
         rc_arena *starts_there = rc_ptrmap_get(&h->arena_map, tail);
         if (starts_there)
             starts_there->below = a;
         else
             rc_ptrmap_put(h, &h->arena_map, tail, a);
-        mib_refresh(h, tail);
+        zone_refresh(h, tail);
     }
     return 0;
 }
 
 static void arena_map_remove(rc_heap *h, rc_arena *a) {
-    uintptr_t head = MIB_OF(a->first_pool), tail = tail_mib(a);
+    uintptr_t head = ZONE_OF(a->first_pool), tail = tail_zone(a);
     if (a->below)
         rc_ptrmap_put(h, &h->arena_map, head, a->below); /* the key exists: no allocation */
     else
         rc_ptrmap_remove(&h->arena_map, head);
-    mib_refresh(h, head);
+    zone_refresh(h, head);
     if (tail) {
         rc_arena *entry = rc_ptrmap_get(&h->arena_map, tail);
         if (entry == a)
             rc_ptrmap_remove(&h->arena_map, tail);
         else
             entry->below = NULL;
-        mib_refresh(h, tail);
+        zone_refresh(h, tail);
     }
 }
 
 /* The arena of h whose pools hold p, or NULL. */
 static rc_arena *arena_lookup(const rc_heap *h, const void *p) {
     const char *c = p;
-    rc_arena *a = rc_ptrmap_get(&h->arena_map, MIB_OF(c));
+    rc_arena *a = rc_ptrmap_get(&h->arena_map, ZONE_OF(c));
     if (a && c < a->first_pool)
         a = a->below;
     return a && c < pools_end(a) ? a : NULL;
@@ -230,7 +230,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     } else {
         p = rc_pool_at(a->first_pool + (a->npools - a->nfresh) * RC_POOL_SIZE);
         a->nfresh--;
-        mib_refresh(h, MIB_OF(p));
+        zone_refresh(h, ZONE_OF(p));
         rc_mem_live(p, POOL_HEADER, false);
     }
     if (--a->nfree == 0)
@@ -248,9 +248,18 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     return p;
 }
 
+/* Makes an empty pool, parked or retired, look as if nothing were carved
+ * in it and nothing could be: allocation's fast path finds no block (fresh
+ * is end) and rc_free's finds no block start below fresh, so neither needs
+ * a test of its own for such a pool. */
+static void pool_close(rc_pool *p) {
+    p->fresh = p->end = first_block(p);
+}
+
 /* Gives an empty pool back to its arena, and the arena back when all free. */
 static void pool_retire(rc_heap *h, rc_pool *p) {
     rc_arena *a = p->arena;
+    pool_close(p);
     p->next = a->free_pools;
     a->free_pools = p;
     rc_mem_dead((char *)p + POOL_HEADER, (size_t)(rc_pool_base(p) + RC_POOL_SIZE - ((char *)p + POOL_HEADER)));
@@ -322,12 +331,13 @@ static void class_append(rc_heap *h, rc_pool *p) {
 }
 
 /* A kept empty pool and its return to service (see rc_pool). */
+static void pool_close(rc_pool *p);
 static void pool_park(rc_heap *h, rc_pool *p) {
     p->parked = 1;
     p->parked_free = p->free;
     p->parked_fresh = p->fresh;
     p->free = NULL;
-    p->fresh = p->end;
+    pool_close(p);
     h->empty_pools++;
 }
 
@@ -335,6 +345,7 @@ static void pool_unpark(rc_heap *h, rc_pool *p) {
     p->parked = 0;
     p->free = p->parked_free;
     p->fresh = p->parked_fresh;
+    p->end = first_block(p) + (size_t)p->capacity * p->block_size;
     h->empty_pools--;
 }
 
@@ -393,6 +404,7 @@ static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
             rc__sys_free(h, q.block, q.size);
         } else {
             rc_pool *p = rc_pool_of(q.block);
+            h->pool_bytes_idle -= q.size;
             rc_pool_link(p, p->kind, q.block, true);
             rc__pool_after_free(h, p);
         }
@@ -429,7 +441,7 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
         return;
     }
     if (h->dying) {
-        h->bytes_in_use -= p->block_size;
+        h->pool_bytes_idle += p->block_size;
         return;
     }
     unsigned keep = RC_KIND_IS_RAW(p->kind) ? 8u : RC_HEAD_OFFSET(p->kind); /* mark, head */
@@ -437,8 +449,10 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
         if (off != keep && off != RC_LINK_OFFSET(p->kind))
             memset(block + off, DEBUG_FILL, 8);
     rc_pool_mark_dead(h, p, p->kind, block, true);
-    if (quarantine_hold(h, block, p->block_size, p->kind, false))
+    if (quarantine_hold(h, block, p->block_size, p->kind, false)) {
+        h->pool_bytes_idle += p->block_size;
         return;
+    }
     rc_pool_link(p, p->kind, block, true);
     rc__pool_after_free(h, p);
 }
@@ -467,7 +481,7 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
     hd->refcnt = 1;
     hd->info = head_info | RC_F_LARGE;
     rc_ptrmap_put(h, &h->large, (uintptr_t)obj, lg);
-    h->bytes_in_use += total;
+    h->large_bytes += total;
     return obj;
 }
 
@@ -479,7 +493,7 @@ void rc__large_free(rc_heap *h, void *payload) {
         return;
     }
     rc_large *lg = rc_ptrmap_remove(&h->large, (uintptr_t)payload);
-    h->bytes_in_use -= lg->total;
+    h->large_bytes -= lg->total;
     size_t total = lg->total;
     if (h->debug) {
         memset(payload, DEBUG_FILL, total - RC_LARGE_OFFSET);
@@ -506,18 +520,18 @@ static __attribute__((noinline)) rc_pool *pool_lookup_map(const rc_heap *h, cons
     return i < a->npools - a->nfresh ? rc_pool_of(p) : NULL;
 }
 
-/* Whether the pool holding p is carved, by e, the MiB table's slot of p's
- * MiB (e->mib checked by the caller). */
-static inline bool mib_carved(const rc_mib_slot *e, const void *p) {
+/* Whether the pool holding p is carved, by e, the zone table's slot of p's
+ * zone (e->zone checked by the caller). */
+static inline bool zone_carved(const rc_zone_slot *e, const void *p) {
     return e->carved >> ((uintptr_t)p / RC_POOL_SIZE % 64) & 1;
 }
 
 static inline rc_pool *pool_lookup(const rc_heap *h, const void *p) {
-    uintptr_t mib = MIB_OF(p);
-    const rc_mib_slot *e = &h->mib_table[mib_index(mib)];
-    if (RC_UNLIKELY(e->mib != mib))
+    uintptr_t zone = ZONE_OF(p);
+    const rc_zone_slot *e = &h->zone_table[zone_index(zone)];
+    if (RC_UNLIKELY(e->zone != zone))
         return pool_lookup_map(h, p);
-    return mib_carved(e, p) ? rc_pool_of(p) : NULL;
+    return zone_carved(e, p) ? rc_pool_of(p) : NULL;
 }
 
 rc_pool *rc__pool_lookup(const rc_heap *h, const void *p) { return pool_lookup(h, p); }
@@ -536,6 +550,18 @@ static rc_pool *next_used_pool(pool_walk *w) {
         }
     }
     return NULL;
+}
+
+/* The pools' figure is their blocks in use, less those that are not live;
+ * counting it here keeps it off every allocation and free, at the price of
+ * a walk over the pools (as CPython's sys.getallocatedblocks walks its
+ * arenas). */
+size_t rc__bytes_in_use(const rc_heap *h) {
+    size_t bytes = h->large_bytes - h->pool_bytes_idle;
+    pool_walk w = {h->arenas, 0};
+    for (rc_pool *p; (p = next_used_pool(&w)) != NULL;)
+        bytes += (size_t)p->used * p->block_size;
+    return bytes;
 }
 
 /* Calls fn on each live object: the carved blocks of object pools whose
@@ -645,7 +671,8 @@ void *rc_malloc_at(rc_heap *h, size_t size, const char *file, int line, const ch
     /* The common case inline, calling nothing: slow_free is also set while
      * tracing and under Valgrind, so the block needs no word to either. */
     if (RC_LIKELY(!h->slow_free && size - 1 < RC_SMALL_MAX)) {
-        char *block = rc_pool_take(h, RC_KIND_RAW, raw_block_size(size), false);
+        size_t block_size = (size + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1); /* size >= 1 */
+        char *block = rc_pool_take(h, RC_KIND_RAW, block_size, false);
         if (RC_LIKELY(block != NULL))
             return block;
     }
@@ -680,7 +707,7 @@ static void free_blocks(const rc_heap *h, const rc_pool *p, uint64_t *bits) {
     }
     for (size_t q = 0; q < h->q_len; q++) {
         const char *b = h->quarantine[(h->q_head + q) % RC_QUARANTINE_SLOTS].block;
-        if (b >= first && b < p->end && rc_pool_of(b) == p) {
+        if (b >= first && rc_pool_of(b) == p) {
             size_t i = (size_t)(b - first) / p->block_size;
             bits[i / 64] |= (uint64_t)1 << (i % 64);
         }
@@ -813,7 +840,7 @@ static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *pt
 static inline bool raw_block_at_sight(const rc_heap *h, const rc_pool *p, unsigned kind,
                                       const void *ptr) {
     const char *block = (const char *)ptr - RC_OBJ_OFFSET(kind);
-    return p->kind == kind && p->used != 0 && at_block_start(p, block, p->fresh) &&
+    return p->kind == kind && at_block_start(p, block, p->fresh) &&
            ((const uintptr_t *)block)[1] != rc_raw_mark(h, block);
 }
 
@@ -830,30 +857,35 @@ static __attribute__((noinline)) void free_traced(rc_heap *h, rc_pool *p, void *
     free_slow(h, p, ptr);
 }
 
-/* rc_free of ptr, whose pool is p (NULL: no carved pool of h). The common
- * case, every step inline (nothing to save): an untraced block when no free
+/* rc_free of ptr, whose pool is p (a carved pool of h). The common case,
+ * every step inline (nothing to save): an untraced block when no free
  * needs the slow path; then a traced one (free_traced). */
 static inline void free_in(rc_heap *h, rc_pool *p, void *ptr) {
-    if (RC_LIKELY(p != NULL && !h->slow_free && raw_block_at_sight(h, p, RC_KIND_RAW, ptr)))
+    if (RC_LIKELY(!h->slow_free && raw_block_at_sight(h, p, RC_KIND_RAW, ptr)))
         rc_pool_give_back(h, p, RC_KIND_RAW, ptr, false);
-    else if (p != NULL && p->kind == RC_KIND_RAW_TRACED)
+    else if (p->kind == RC_KIND_RAW_TRACED)
         free_traced(h, p, ptr);
     else
         free_slow(h, p, ptr);
 }
 
-/* rc_free of what the MiB table does not place at once. */
+/* rc_free of what the zone table does not place at once. */
 static __attribute__((noinline)) void free_checked(rc_heap *h, void *ptr) {
-    if (ptr != NULL)
-        free_in(h, pool_lookup(h, ptr), ptr);
+    if (ptr == NULL)
+        return;
+    rc_pool *p = pool_lookup(h, ptr);
+    if (p != NULL)
+        free_in(h, p, ptr);
+    else
+        free_slow(h, NULL, ptr);
 }
 
 void rc_free(rc_heap *h, void *ptr) {
-    /* A pool the MiB table knows at once. NULL fails the table's test (no
+    /* A pool the zone table knows at once. NULL fails the table's test (no
      * pool starts at address 0), so it needs no test of its own here. */
-    uintptr_t mib = MIB_OF(ptr);
-    const rc_mib_slot *e = &h->mib_table[mib_index(mib)];
-    if (RC_LIKELY(e->mib == mib && mib_carved(e, ptr)))
+    uintptr_t zone = ZONE_OF(ptr);
+    const rc_zone_slot *e = &h->zone_table[zone_index(zone)];
+    if (RC_LIKELY(e->zone == zone && zone_carved(e, ptr)))
         free_in(h, rc_pool_of(ptr), ptr);
     else
         free_checked(h, ptr);

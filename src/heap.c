@@ -152,7 +152,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
 void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out) {
     out->objects = h->objects;
     out->tracked = h->tracked;
-    out->bytes_in_use = h->bytes_in_use;
+    out->bytes_in_use = rc__bytes_in_use(h);
     out->bytes_reserved = h->bytes_reserved;
 }
 

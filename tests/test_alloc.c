@@ -189,10 +189,10 @@ START_TEST(pool_lookup) {
 }
 END_TEST
 
-/* Arenas placed by hand: 1 MiB requests are served from one reserved,
- * MiB-aligned region at `offset` from a MiB boundary, `gap` bytes apart, so
- * that arenas share MiBs (the arena map's hard case) or fall in the same
- * slot of the heap's MiB table; the rest is malloc. The region is reserved
+/* Arenas placed by hand: RC_ARENA_SIZE requests are served from one reserved,
+ * zone-aligned region at `offset` from a zone boundary, `gap` bytes apart, so
+ * that arenas share zones (the arena map's hard case) or fall in the same
+ * slot of the heap's zone table; the rest is malloc. The region is reserved
  * inaccessible and each arena made accessible as it is handed out. */
 typedef struct placed_alloc {
     char *region, *next;
@@ -223,9 +223,9 @@ static void *placed_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
     return realloc(ptr, new_size);
 }
 
-/* For arenas that start anywhere in a MiB and share MiBs with neighbours
+/* For arenas that start anywhere in a zone and share zones with neighbours
  * (touching, or with small gaps), the pool lookup behind rc_free finds the
- * pool of every block, answers NULL for every 16 KiB step of the region
+ * pool of every block, answers NULL for every half-pool step of the region
  * outside the arenas' pools, and stays right as arenas go away in any
  * order. */
 static void check_arena_map(size_t offset, size_t gap) {
@@ -237,15 +237,15 @@ static void check_arena_map(size_t offset, size_t gap) {
     char *region = (char *)(((uintptr_t)raw + RC_ARENA_SIZE - 1) & ~(uintptr_t)(RC_ARENA_SIZE - 1));
     placed_alloc pa = {region, region + offset, region_size, gap};
     rc_heap *h = rc_heap_new_with(placed_fn, &pa);
-    /* 512-byte blocks: about 2000 per arena. */
-    size_t n = ARENAS * 1900;
+    /* 512-byte blocks: a little fewer than an arena holds, per arena. */
+    size_t n = ARENAS * (RC_ARENA_SIZE / RC_SMALL_MAX / 16 * 15);
     char **blocks = malloc(n * sizeof *blocks);
     for (size_t i = 0; i < n; i++)
         blocks[i] = rc_malloc(h, RC_SMALL_MAX);
     ck_assert_uint_ge((size_t)(pa.next - region - offset) / (RC_ARENA_SIZE + gap), ARENAS - 1);
     for (size_t round = 0;; round++) {
         size_t left = 0;
-        /* every 8 KiB of the MiBs around each place an arena may take */
+        /* every half pool of the zones around each place an arena may take */
         char *done = region;
         for (size_t k = 0; k < ARENAS + 2; k++) {
             char *at = region + k * (RC_ARENA_SIZE + gap) + offset;
@@ -290,7 +290,7 @@ static void check_arena_map(size_t offset, size_t gap) {
 }
 
 START_TEST(arena_map) {
-    size_t offsets[] = {0, 16, (16 << 10) + 16, RC_ARENA_SIZE / 2, RC_ARENA_SIZE - 16};
+    size_t offsets[] = {0, 16, RC_POOL_SIZE + 16, RC_ARENA_SIZE / 2, RC_ARENA_SIZE - 16};
     size_t gaps[] = {0, 48, 100 << 10};
     for (size_t i = 0; i < sizeof offsets / sizeof *offsets; i++)
         for (size_t j = 0; j < sizeof gaps / sizeof *gaps; j++)
@@ -298,11 +298,11 @@ START_TEST(arena_map) {
 }
 END_TEST
 
-/* Arenas RC_MIB_SLOTS MiB apart share their slots in the MiB table, which
- * keeps one MiB per slot: the others are found through the arena map. */
-START_TEST(mib_table_collisions) {
-    check_arena_map(16, (RC_MIB_SLOTS - 1) * RC_ARENA_SIZE);
-    check_arena_map(RC_ARENA_SIZE / 2, (RC_MIB_SLOTS - 1) * RC_ARENA_SIZE - RC_ARENA_SIZE / 4);
+/* Arenas RC_ZONE_SLOTS zones apart share their slots in the zone table, which
+ * keeps one zone per slot: the others are found through the arena map. */
+START_TEST(zone_table_collisions) {
+    check_arena_map(16, (RC_ZONE_SLOTS - 1) * RC_ARENA_SIZE);
+    check_arena_map(RC_ARENA_SIZE / 2, (RC_ZONE_SLOTS - 1) * RC_ARENA_SIZE - RC_ARENA_SIZE / 4);
 }
 END_TEST
 
@@ -588,7 +588,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("pool_lookup"), pool_lookup);
     add_case(s, tcase_create("class_lists"), class_lists);
     add_case(s, tcase_create("arena_map"), arena_map);
-    add_case(s, tcase_create("mib_table_collisions"), mib_table_collisions);
+    add_case(s, tcase_create("zone_table_collisions"), zone_table_collisions);
     add_case(s, tcase_create("empty_pools_go_back"), empty_pools_go_back);
     add_case(s, tcase_create("empty_pools_go_back_mixed"), empty_pools_go_back_mixed);
     add_case(s, tcase_create("large_blocks"), large_blocks);

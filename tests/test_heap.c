@@ -238,8 +238,17 @@ END_TEST
 
 /* ------------------------------------------------------------------ stats */
 
-START_TEST(stats_follow_objects) {
+/* The figures follow each birth and death exactly; in debug mode too, where
+ * freed blocks wait in the quarantine (dead, though their pools still
+ * count them) and then go back to their pools. */
+static void check_stats(bool debug) {
+    if (debug)
+        setenv("RCGC_DEBUG", "1", 1);
+    else
+        unsetenv("RCGC_DEBUG");
     rc_heap *h = rc_heap_new();
+    unsetenv("RCGC_DEBUG");
+    ck_assert(h->debug == debug);
     rc_heap_stats s0 = stats_of(h);
     leaf *a = rc_new(h, &leaf_type);       /* 8 + 8 bytes: one 16-byte grain */
     holder *b = rc_new(h, &holder_type);   /* 24 + 16 bytes: 48 */
@@ -264,8 +273,27 @@ START_TEST(stats_follow_objects) {
     ck_assert_uint_eq(s.objects, 0);
     ck_assert_uint_eq(s.tracked, 0);
     ck_assert_uint_eq(s.bytes_in_use, 0);
+    ck_assert(!debug || h->q_len == 4);
+    /* Enough churn to push them out of the quarantine, and 40 blocks kept. */
+    void *kept[40];
+    for (int i = 0; i < 40000; i++) {
+        void *p = rc_malloc(h, 100);
+        if (i % 1000 == 0)
+            kept[i / 1000] = p;
+        else
+            rc_free(h, p);
+    }
+    ck_assert_uint_eq(stats_of(h).bytes_in_use, 40 * 112);
+    for (int i = 0; i < 40; i++)
+        rc_free(h, kept[i]);
+    ck_assert_uint_eq(stats_of(h).bytes_in_use, 0);
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
+
+START_TEST(stats_follow_objects) { check_stats(false); }
+END_TEST
+
+START_TEST(stats_follow_objects_debug) { check_stats(true); }
 END_TEST
 
 /* Heaps are independent: objects know their heap, figures are per heap. */
@@ -298,6 +326,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_many_leaks_no_memory"), free_many_leaks_no_memory);
     add_case(s, tcase_create("free_debug_heap"), free_debug_heap);
     add_case(s, tcase_create("stats_follow_objects"), stats_follow_objects);
+    add_case(s, tcase_create("stats_follow_objects_debug"), stats_follow_objects_debug);
     add_case(s, tcase_create("heaps_are_separate"), heaps_are_separate);
     return s;
 }

@@ -231,6 +231,42 @@ START_TEST(free_twice) {
 }
 END_TEST
 
+/* A pool whose last block went back is parked (kept for its class) or
+ * retired to its arena; either way a free of one of its blocks, freed or
+ * never handed out, is named, and reads nothing in the pool's blocks
+ * (ASan would report a read of a retired pool's poisoned memory). */
+START_TEST(free_in_empty_pool) {
+    rc_heap *h = heap(false);
+    const char *no = "of a pointer the heap does not own";
+    char *alone = rc_malloc(h, 48);
+    rc_pool *parked = rc_pool_of(alone);
+    rc_free(h, alone);
+    ck_assert(parked->parked);
+    expect_fatal(do_free, h, alone, pointer_line("rc_free", no, alone));
+    expect_fatal(do_free, h, alone + 48, pointer_line("rc_free", no, alone + 48));
+    /* Fill that pool and put one block in a second; free one of the first
+     * (it rejoins the class list), then the second's only block. */
+    size_t n = parked->capacity + 1;
+    char **b = malloc(n * sizeof *b);
+    for (size_t i = 0; i < n; i++)
+        b[i] = rc_malloc(h, 48);
+    rc_pool *retired = rc_pool_of(b[n - 1]);
+    ck_assert_ptr_ne(retired, parked);
+    ck_assert_ptr_eq(rc_pool_of(b[0]), parked);
+    rc_free(h, b[0]);
+    rc_free(h, b[n - 1]);
+    ck_assert_ptr_eq(retired->arena->free_pools, retired);
+    ck_assert_ptr_eq(rc__pool_lookup(h, b[n - 1]), retired); /* still a carved pool */
+    expect_fatal(do_free, h, b[n - 1], pointer_line("rc_free", no, b[n - 1]));
+    expect_fatal(do_free, h, b[n - 1] + 48, pointer_line("rc_free", no, b[n - 1] + 48));
+    expect_fatal(do_realloc, h, b[n - 1], pointer_line("rc_realloc", no, b[n - 1]));
+    for (size_t i = 1; i < n - 1; i++)
+        rc_free(h, b[i]);
+    free(b);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* The free mark is a hint, never a verdict: a live block whose program
  * stored exactly the mark in its second word is freed like any other (the
  * free lists say it is live), and once freed, freeing it again is still
@@ -415,6 +451,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
+    add_case(s, tcase_create("free_in_empty_pool"), free_in_empty_pool);
     add_case(s, tcase_create("traced_free_misuse"), traced_free_misuse);
     add_case(s, tcase_create("free_object"), free_object);
     add_case(s, tcase_create("free_mark_in_live_block"), free_mark_in_live_block);
