@@ -14,7 +14,8 @@
  *               A slot is free exactly when tb == 0 (traceback ids start
  *               at 1). Each bucket counts the live keys placed past it
  *               (stuck once at 255, until the next growth), so a lookup
- *               stops at the first bucket with a zero count and a removal
+ *               stops at the first bucket with a zero count (or after every
+ *               bucket: all counts can be non-zero at once) and a removal
  *               is a store plus, for a key away from home, a few
  *               decrements. The table grows by
  *               half when 4/5 full, so it stays between 8/15 and 4/5 full:
@@ -230,15 +231,19 @@ HOT void slot_set(slot_ref r, uintptr_t ptr, uint32_t tb, uint32_t size) {
     r.b->size[r.i] = size;
 }
 
-/* The slot of ptr, searched from bucket b (its home), or none. */
+/* The slot of ptr, searched from bucket b (its home), or none. At most
+ * every bucket once: removals can leave every bucket with a key placed past
+ * it (each bucket filled in turn, one key spilled on, the rest removed), and
+ * then only the count of buckets ends the search for an absent key. */
 HOT slot_ref table_find_from(const trace_table *t, size_t b, uintptr_t ptr) {
-    for (;; b = next_bucket(t, b)) {
+    for (size_t left = t->nbuckets; left > 0; left--, b = next_bucket(t, b)) {
         unsigned m = match_mask(&t->buckets[b], ptr);
         if (m)
             return (slot_ref){&t->buckets[b], (unsigned)__builtin_ctz(m)};
         if (t->overflow[b] == 0)
-            return (slot_ref){NULL, 0};
+            break;
     }
+    return (slot_ref){NULL, 0};
 }
 
 static slot_ref table_find(const trace_table *t, uintptr_t ptr) {

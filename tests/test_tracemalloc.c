@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static rc_heap *h;
 static void *volatile sink;
@@ -303,6 +304,48 @@ START_TEST(realloc_in_place_while_tracing) {
 }
 END_TEST
 
+/* The home bucket of key in a trace table of nbuckets buckets: the table's
+ * own hash (tracemalloc.c, home_of), so that keys can be chosen by bucket. */
+static size_t home_bucket(uintptr_t key, size_t nbuckets) {
+    uint64_t x = (uint64_t)key * 0x9E3779B97F4A7C15ull;
+    return (size_t)(((unsigned __int128)x * nbuckets) >> 64);
+}
+
+/* The n-th key (from 0) whose home is bucket b of 16. */
+static uintptr_t key_at_home(size_t b, unsigned n) {
+    for (uintptr_t key = 16;; key += 16)
+        if (home_bucket(key, 16) == b && n-- == 0)
+            return key;
+}
+
+/* A domain's table starts with 16 buckets of 4 slots. Filling each bucket
+ * in turn from its own home keys, spilling one or two past it, then
+ * removing the others leaves every bucket with a key placed past it, and
+ * only 32 keys in 64 slots (no growth). Looking up a key that is not there
+ * must still end: it hung (each bucket's count said "look further"). */
+START_TEST(lookup_ends_when_every_bucket_overflowed) {
+    alarm(20); /* a hang fails the test, not the run's timeout */
+    rc_tracemalloc_start(h, 1);
+    for (size_t b = 0; b < 16; b++) {
+        for (unsigned n = 0; n < 5; n++)
+            ck_assert_int_eq(rc_tracemalloc_track(h, 3, key_at_home(b, n), 1), 0);
+        for (unsigned n = 0; n < 3; n++)
+            ck_assert_int_eq(rc_tracemalloc_untrack(h, 3, key_at_home(b, n)), 0);
+    }
+    ck_assert_uint_eq(current(), 32);
+    uintptr_t absent = key_at_home(0, 5);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 3, absent), 0);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 3, absent, 10), 0); /* looks first */
+    ck_assert_uint_eq(current(), 42);
+    for (size_t b = 0; b < 16; b++)
+        for (unsigned n = 3; n < 5; n++)
+            ck_assert_int_eq(rc_tracemalloc_untrack(h, 3, key_at_home(b, n)), 0);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 3, absent), 0);
+    ck_assert_uint_eq(current(), 0);
+    alarm(0);
+}
+END_TEST
+
 START_TEST(track_untrack) {
     ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 10), -2);
     ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 0x1000), -2);
@@ -570,6 +613,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
+    add_case_fixture(s, tcase_create("lookup_ends_when_every_bucket_overflowed"),
+                     lookup_ends_when_every_bucket_overflowed, setup, teardown);
     add_case_fixture(s, tcase_create("prefix_traces"), prefix_traces, setup, teardown);
     add_case_fixture(s, tcase_create("realloc_in_place_while_tracing"),
                      realloc_in_place_while_tracing, setup, teardown);
