@@ -331,7 +331,6 @@ static void class_append(rc_heap *h, rc_pool *p) {
 }
 
 /* A kept empty pool and its return to service (see rc_pool). */
-static void pool_close(rc_pool *p);
 static void pool_park(rc_heap *h, rc_pool *p) {
     p->parked = 1;
     p->parked_free = p->free;
