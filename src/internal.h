@@ -290,8 +290,8 @@ typedef struct rc_quarantined { char *block; uint32_t size; uint8_t kind, large;
 
 /* What rc_free needs of arena_map for one zone (an RC_ARENA_SIZE-aligned
  * stretch of addresses), found without probing: bit i of carved says
- * whether the i-th RC_POOL_SIZE bytes of the zone are a
- * carved pool of the heap (zone 0: an empty slot). */
+ * whether the i-th RC_POOL_SIZE bytes of the zone are a carved pool of the
+ * heap (zone 0: an empty slot). */
 typedef struct rc_zone_slot {
     uintptr_t zone;
     uint64_t carved;
