@@ -456,6 +456,10 @@ RC_INTERNAL void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size
 /* Allocations left untraced because tracing them ran out of memory (they
  * succeed; the trace is missing). Reset by clear_traces and stop. */
 RC_INTERNAL size_t rc__tracer_untraced(const rc_heap *h);
+/* Whether every trace table of h keeps its invariants (tracemalloc.c's
+ * trace_table); true with no tracer. For tests and fuzz targets: it walks
+ * every slot, and every bucket as far as the farthest-placed key. */
+RC_INTERNAL bool rc__trace_tables_valid(const rc_heap *h);
 
 /* frames.c: native stacks. Walks the caller's stack by frame pointers,
  * dropping the leading frames that are inside librcgc, then (skip_first)

@@ -316,6 +316,57 @@ static void table_remove(trace_table *t, slot_ref r) {
     t->count--;
 }
 
+/* Buckets from `from` on to `to`, going round: how far a key placed in
+ * bucket to went from its home bucket from. */
+static size_t bucket_distance(const trace_table *t, size_t from, size_t to) {
+    return to >= from ? to - from : to + t->nbuckets - from;
+}
+
+/* Whether t keeps the invariants stated at trace_table: count is its live
+ * slots, each live key is found from its home, and each bucket's overflow
+ * count is the number of live keys placed past it (or stuck). Allocates
+ * nothing: a bucket's keys placed past it sit at most `reach` buckets on. */
+static bool table_valid(const trace_table *t) {
+    size_t live = 0, reach = 0;
+    for (size_t b = 0; b < t->nbuckets; b++)
+        for (unsigned i = 0; i < BUCKET; i++) {
+            uintptr_t ptr = t->buckets[b].ptr[i];
+            if (t->buckets[b].tb[i] == 0)
+                continue;
+            live++;
+            size_t d = bucket_distance(t, home_of(ptr, t->nbuckets), b);
+            reach = d > reach ? d : reach;
+            if (table_find(t, ptr).b != &t->buckets[b])
+                return false;
+        }
+    if (live != t->count || (t->nbuckets && live >= t->nbuckets * BUCKET))
+        return false;
+    for (size_t b = 0; b < t->nbuckets; b++) {
+        size_t past = 0;
+        for (size_t k = 1, at = b; k <= reach; k++) {
+            at = next_bucket(t, at);
+            for (unsigned i = 0; i < BUCKET; i++)
+                past += t->buckets[at].tb[i] &&
+                        bucket_distance(t, home_of(t->buckets[at].ptr[i], t->nbuckets), at) >= k;
+        }
+        if (t->overflow[b] != OVERFLOW_STUCK && t->overflow[b] != past)
+            return false;
+    }
+    return true;
+}
+
+bool rc__trace_tables_valid(const rc_heap *h) {
+    const rc_tracer *tr = h->tracer;
+    if (tr == NULL)
+        return true;
+    if (!table_valid(&tr->traces))
+        return false;
+    for (size_t i = 0; i < tr->ndomains; i++)
+        if (!table_valid(&tr->domains[i].table))
+            return false;
+    return true;
+}
+
 static void table_free(rc_heap *h, trace_table *t) {
     tr_free(h, t->mem, table_bytes(t->nbuckets));
 }

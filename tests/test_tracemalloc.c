@@ -346,6 +346,39 @@ START_TEST(lookup_ends_when_every_bucket_overflowed) {
 }
 END_TEST
 
+/* Keys crowded into four of the first table's sixteen home buckets spill
+ * far past them; tracked, replaced and untracked in a random order across
+ * two domains, through the table's growth, the tables keep their
+ * invariants after every step (each bucket's count of keys placed past it
+ * follows removals: left too high, lookups of absent keys would walk on)
+ * and the traced total stays the model's. */
+START_TEST(trace_table_counts_follow_removals) {
+    enum { KEYS = 160 };
+    static size_t sizes[2][KEYS]; /* per domain (0 and 3), 0: not tracked */
+    rc_tracemalloc_start(h, 1);
+    uint64_t rng = 12345;
+    size_t total = 0;
+    for (int step = 0; step < 4000; step++) {
+        rng = rng * 6364136223846793005u + 1442695040888963407u;
+        unsigned r = (unsigned)(rng >> 33);
+        unsigned d = r & 1, k = (r >> 1) % KEYS;
+        uintptr_t key = key_at_home(k % 4, k / 4);
+        size_t size = 1 + (r >> 9) % 1000;
+        if (sizes[d][k] && (r >> 20) % 3 == 0) {
+            ck_assert_int_eq(rc_tracemalloc_untrack(h, d * 3, key), 0);
+            total -= sizes[d][k];
+            sizes[d][k] = 0;
+        } else {
+            ck_assert_int_eq(rc_tracemalloc_track(h, d * 3, key, size), 0);
+            total += size - sizes[d][k];
+            sizes[d][k] = size;
+        }
+        ck_assert_msg(rc__trace_tables_valid(h), "step %d", step);
+        ck_assert_uint_eq(current(), total);
+    }
+}
+END_TEST
+
 START_TEST(track_untrack) {
     ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 10), -2);
     ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 0x1000), -2);
@@ -615,6 +648,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
     add_case_fixture(s, tcase_create("lookup_ends_when_every_bucket_overflowed"),
                      lookup_ends_when_every_bucket_overflowed, setup, teardown);
+    add_case_fixture(s, tcase_create("trace_table_counts_follow_removals"),
+                     trace_table_counts_follow_removals, setup, teardown);
     add_case_fixture(s, tcase_create("prefix_traces"), prefix_traces, setup, teardown);
     add_case_fixture(s, tcase_create("realloc_in_place_while_tracing"),
                      realloc_in_place_while_tracing, setup, teardown);

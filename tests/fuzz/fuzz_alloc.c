@@ -44,6 +44,7 @@
  *     while tracing, which may leave an allocation untraced, until the
  *     traces are cleared or tracing restarts); a block or object has a
  *     traceback (this file's call site) exactly when the model says so;
+ *     the trace tables keep their invariants (rc__trace_tables_valid);
  *   - reference counts, rc_heap_of, rc_type_of, rc_gc_is_tracked; the
  *     collector never finds garbage (the model makes no cycles);
  *   - failures: NULL + ENOMEM (or EINVAL) and nothing changed, the block
@@ -630,6 +631,7 @@ NO_COVERAGE static void check_all(bool full) {
                traced == M.traced_bytes,
            "model: sums");
     check_pools();
+    EXPECT(rc__trace_tables_valid(M.h), "trace tables: a bucket's count or a lookup is wrong");
     qsort(spans, n, sizeof *spans, span_cmp);
     for (size_t i = 1; i < n; i++)
         EXPECT(spans[i - 1].hi <= spans[i].lo, "blocks #%u and #%u overlap", spans[i - 1].id,
