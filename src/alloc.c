@@ -180,7 +180,7 @@ static rc_arena *arena_new(rc_heap *h) {
     if (a == NULL)
         return NULL;
     memset(a, 0, sizeof *a);
-    a->base = rc__sys_alloc(h, NULL, 0, RC_ARENA_SIZE);
+    a->base = rc__sys_arena_alloc(h, h->arenas != NULL);
     if (a->base == NULL)
         goto fail;
     uintptr_t first = ((uintptr_t)a->base + RC_POOL_SIZE - 1) & ~(uintptr_t)(RC_POOL_SIZE - 1);
@@ -194,7 +194,8 @@ static rc_arena *arena_new(rc_heap *h) {
     usable_push(h, a);
     return a;
 fail:
-    rc__sys_free(h, a->base, RC_ARENA_SIZE);
+    if (a->base)
+        rc__sys_arena_free(h, a->base);
     rc__sys_free(h, a, sizeof *a);
     return NULL;
 }
@@ -205,7 +206,7 @@ static void arena_free(rc_heap *h, rc_arena *a) {
         usable_remove(h, a);
     LIST_REMOVE(h->arenas, a, prev, next);
     rc_mem_live(a->base, RC_ARENA_SIZE, false);
-    rc__sys_free(h, a->base, RC_ARENA_SIZE);
+    rc__sys_arena_free(h, a->base);
     rc__sys_free(h, a, sizeof *a);
 }
 

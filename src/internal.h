@@ -32,8 +32,8 @@
  *     not RC_F_DEAD; a raw one exactly when it is on no free list and not
  *     quarantined.
  *   - rc_gchead.next == 0 exactly when the object is not on a collector list.
- *   - Every byte the heap holds came through rc__sys_alloc, which keeps
- *     bytes_reserved exact.
+ *   - Every byte the heap holds came through rc__sys_alloc (arenas through
+ *     rc__sys_arena_alloc), which keeps bytes_reserved exact.
  */
 #ifndef RCGC_INTERNAL_H
 #define RCGC_INTERNAL_H
@@ -363,9 +363,12 @@ struct rc_heap {
 
 /* ------------------------------------------------- calls between parts */
 
-/* heap.c: every byte from rc_alloc_fn goes through this (bytes_reserved). */
+/* heap.c: every byte from rc_alloc_fn goes through these (bytes_reserved);
+ * a default heap's arenas come aligned to huge pages (see heap.c). */
 RC_INTERNAL void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size);
 RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
+RC_INTERNAL void *rc__sys_arena_alloc(rc_heap *h, bool more);
+RC_INTERNAL void rc__sys_arena_free(rc_heap *h, void *base);
 
 /* alloc.c: pools (the fast paths are inline below), large blocks keyed by
  * payload, walks and teardown. */
