@@ -64,8 +64,10 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud);
 /* Runs a full collection, then the finalizer of every object still alive
  * that was not finalized, then releases every object and all memory of the
  * heap. Returns how many objects were still alive after that full
- * collection: references the program forgot to drop (0 without leaks).
- * NULL is allowed and returns 0. */
+ * collection: references the program forgot to drop (0 without leaks), and
+ * objects kept by the garbage list or frozen. Those are released (each
+ * release once, in no set order) without their references being dropped
+ * first. NULL is allowed and returns 0. */
 size_t rc_heap_free(rc_heap *h);
 
 typedef struct rc_heap_stats {
@@ -93,7 +95,9 @@ typedef struct rc_type {
      * objects are not tracked and carry no collector header. */
     void (*traverse)(void *self, rc_visit_fn visit, void *arg);
     /* Drops every reference with rc_decref/RC_CLEAR. Optional: without it
-     * the library clears each slot traverse visits. */
+     * the library clears each slot traverse visits. Runs when the object
+     * dies (tracked or not), and on cyclic garbage before that: it may run
+     * twice on one object, so it leaves every field it drops NULL. */
     void (*clear)(void *self);
     /* Runs at most once, before the object dies (PEP 442); may resurrect. */
     void (*finalize)(void *self);
@@ -178,8 +182,11 @@ void rc_free(rc_heap *h, void *ptr);
 #define RC_GC_GENERATIONS 3
 
 /* Collects generations 0..generation (2 = full). Returns the number of
- * unreachable objects found; -1 + EINVAL for a generation outside 0..2; 0
- * without collecting when a collection of h is already running. */
+ * unreachable objects found (as gc.collect(): not those a finalizer
+ * resurrected); -1 + EINVAL for a generation outside 0..2; 0 without
+ * collecting when a collection of h is already running; -1 + ENOMEM when
+ * RC_GC_DEBUG_SAVEALL's garbage list cannot grow (the garbage then waits,
+ * uncleared, for the next collection). */
 long rc_gc_collect(rc_heap *h, int generation);
 /* Automatic collection on (the default) or off; rc_gc_collect works either
  * way. rc_gc_isenabled says which. */

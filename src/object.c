@@ -372,10 +372,9 @@ static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj)
         rc__weakref_clear_on_death(h, obj);
         hd->refcnt = 0;
     }
-    if (hd->info & RC_F_GC) {
+    if (hd->info & RC_F_GC)
         rc_gc_unlink(rc_gc_of(obj));
-        rc__drop_references(t, obj);
-    }
+    rc__drop_references(t, obj); /* an untracked type's clear runs too */
     if (t->release)
         t->release(obj);
     free_object(h, obj);

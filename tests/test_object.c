@@ -376,6 +376,34 @@ START_TEST(order_with_traverse) {
 }
 END_TEST
 
+/* The spec: when an object dies the library calls clear when the type has
+ * one, tracked or not; an untracked type's clear runs before its release,
+ * once, by reference counting and at the collector's hand alike. */
+static void leaf_clear(void *self) { event("clear", self); }
+static const rc_type cleared_leaf_type = {"leaf", 8, NULL, leaf_clear, NULL, child_release};
+typedef struct pair { void *first, *second; } pair;
+static void pair_traverse(void *self, rc_visit_fn visit, void *arg) {
+    visit(&((pair *)self)->first, arg);
+    visit(&((pair *)self)->second, arg);
+}
+static const rc_type pair_type = {"pair", sizeof(pair), pair_traverse, NULL, NULL, NULL};
+
+START_TEST(order_untracked_with_clear) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    rc_decref(rc_new(h, &cleared_leaf_type));
+    check_events((const char *[]){"clear leaf", "release leaf"}, 2);
+    reset();
+    pair *cycle = rc_new(h, &pair_type); /* holds itself and a leaf */
+    cycle->first = rc_incref(cycle);
+    cycle->second = rc_new(h, &cleared_leaf_type);
+    rc_decref(cycle);
+    ck_assert_int_eq(rc_gc_collect(h, 2), 1);
+    check_events((const char *[]){"clear leaf", "release leaf"}, 2);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* Types without finalize, clear or release die by a shorter path than the
  * others (RC_F_PLAIN, decided when an object is made): objects of both
  * kinds, made in turns so that the type made last keeps changing, each
@@ -639,6 +667,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("type_and_heap_of"), type_and_heap_of);
     add_case(s, tcase_create("order_with_clear"), order_with_clear);
     add_case(s, tcase_create("order_with_traverse"), order_with_traverse);
+    add_case(s, tcase_create("order_untracked_with_clear"), order_untracked_with_clear);
     add_case(s, tcase_create("plain_and_other_deaths"), plain_and_other_deaths);
     add_case(s, tcase_create("finalizer_once"), finalizer_once);
     add_case(s, tcase_create("resurrection_tracked"), resurrection_tracked);
