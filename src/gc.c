@@ -1301,6 +1301,8 @@ static void visit_referent(void **slot, void *arg) {
 }
 
 int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
+    if (obj == NULL)
+        return 0;
     const rc_type *t = rc_type_of(obj);
     if (t->traverse == NULL)
         return 0;

@@ -285,6 +285,8 @@ START_TEST(test_get_referents) {
     node *leaf = make_typed(&leaf_type);
     ck_assert_int_eq(rc_gc_get_referents(leaf, collect_fn, got), 0);
     ck_assert_ptr_null(got[0]);
+    ck_assert_int_eq(rc_gc_get_referents(NULL, collect_fn, got), 0);
+    ck_assert_ptr_null(got[0]);
     void *first = NULL;
     ck_assert_int_eq(rc_gc_get_referents(x, first_fn, &first), 1); /* early stop */
     ck_assert_ptr_eq(first, y);
