@@ -741,10 +741,11 @@ static inline bool at_block_start(const rc_pool *p, const char *ptr, const char 
 }
 
 /* Names what is wrong with a pointer into one of h's pools that is not a live
- * raw block, and aborts. */
+ * raw block, and aborts. A parked pool knows what it had carved, so a block of
+ * it is named freed; a retired one does not, so its blocks are not owned. */
 static _Noreturn void raw_misuse(const rc_heap *h, rc_pool *p, void *ptr, const char *call) {
     char *block = (char *)ptr - RC_OBJ_OFFSET(p->kind);
-    if (!at_block_start(p, block, carved_end(p)) || p->used == 0)
+    if (!at_block_start(p, block, carved_end(p)) || (p->used == 0 && !p->parked))
         rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
     if (RC_KIND_IS_RAW(p->kind))
         rc__fatal_ptr(call, "of a block already freed", ptr);

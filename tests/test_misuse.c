@@ -234,7 +234,9 @@ END_TEST
 /* A pool whose last block went back is parked (kept for its class) or
  * retired to its arena; either way a free of one of its blocks, freed or
  * never handed out, is named, and reads nothing in the pool's blocks
- * (ASan would report a read of a retired pool's poisoned memory). */
+ * (ASan would report a read of a retired pool's poisoned memory). A parked
+ * pool still knows what it had carved: a second free of its last block is
+ * named as such. */
 START_TEST(free_in_empty_pool) {
     rc_heap *h = heap(false);
     const char *no = "of a pointer the heap does not own";
@@ -242,7 +244,9 @@ START_TEST(free_in_empty_pool) {
     rc_pool *parked = rc_pool_of(alone);
     rc_free(h, alone);
     ck_assert(parked->parked);
-    expect_fatal(do_free, h, alone, pointer_line("rc_free", no, alone));
+    expect_fatal(do_free, h, alone, pointer_line("rc_free", "of a block already freed", alone));
+    expect_fatal(do_realloc, h, alone,
+                 pointer_line("rc_realloc", "of a block already freed", alone));
     expect_fatal(do_free, h, alone + 48, pointer_line("rc_free", no, alone + 48));
     /* Fill that pool and put one block in a second; free one of the first
      * (it rejoins the class list), then the second's only block. */
