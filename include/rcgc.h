@@ -54,7 +54,11 @@ typedef void *(*rc_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_si
 
 /* A new heap whose memory comes from malloc. NULL + ENOMEM.
  * With RCGC_DEBUG=1 in the environment, freed memory is poisoned and held
- * back (quarantine) so that use of a dead object is detected. */
+ * back (quarantine) so that use of a dead object is detected. Where the
+ * system has transparent huge pages (Linux), the heap's memory past its
+ * first 2 MiB of small objects asks for them (faster collections and
+ * allocation on big heaps; resident memory grows 2 MiB at a time there);
+ * RCGC_HUGEPAGES=0 in the environment turns that off. */
 rc_heap *rc_heap_new(void);
 
 /* A new heap all of whose memory, bookkeeping included, comes from alloc

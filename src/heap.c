@@ -50,7 +50,8 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
  * objects ran in 0.74x-0.80x the time, a churn with 100k live blocks
  * 0.87x). An arena's pools are carved from its start, so a heap of less
  * than 2 MiB of pools touches no more pages than before. The memory is
- * still malloc's, which keeps freed arenas for reuse as it did. */
+ * still malloc's, which keeps freed arenas for reuse as it did.
+ * RCGC_HUGEPAGES=0 in the environment leaves every arena unadvised. */
 #define HUGE_PAGE ((size_t)2 << 20)
 _Static_assert(RC_ARENA_SIZE % HUGE_PAGE == 0, "an arena is whole huge pages");
 
@@ -66,7 +67,8 @@ void *rc__sys_arena_alloc(rc_heap *h, bool more) {
     }
 #ifdef MADV_HUGEPAGE
     size_t small = more ? 0 : HUGE_PAGE; /* a small heap's pools */
-    (void)madvise((char *)base + small, RC_ARENA_SIZE - small, MADV_HUGEPAGE); /* advice only */
+    if (h->huge_pages) /* advice only: failing changes nothing */
+        (void)madvise((char *)base + small, RC_ARENA_SIZE - small, MADV_HUGEPAGE);
 #else
     (void)more;
 #endif
@@ -182,8 +184,9 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     h->ud = ud;
     h->bytes_reserved = sizeof *h;
     h->trace_limit = 1;
-    const char *dbg = getenv("RCGC_DEBUG");
+    const char *dbg = getenv("RCGC_DEBUG"), *huge = getenv("RCGC_HUGEPAGES");
     h->debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
+    h->huge_pages = huge == NULL || strcmp(huge, "0") != 0;
     rc_slow_free_update(h);
     h->free_mark = ((uintptr_t)h * 0x9E3779B97F4A7C15u) ^ (uintptr_t)0xD1B54A32D192ED03u;
     for (unsigned kind = 0; kind < RC_NKINDS; kind++)

@@ -309,6 +309,7 @@ struct rc_heap {
                                   block's free takes it */
     bool dying;                /* inside rc_heap_free's teardown */
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
+    bool huge_pages;           /* advise arenas MADV_HUGEPAGE (not RCGC_HUGEPAGES=0) */
     unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */
     rc_gchead *deferred;       /* ...here, linked through next */
     const rc_type *last_type;  /* the type made last, and the rc_head.info */

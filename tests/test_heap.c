@@ -297,6 +297,68 @@ START_TEST(stats_follow_objects_debug) { check_stats(true); }
 END_TEST
 
 /* Heaps are independent: objects know their heap, figures are per heap. */
+/* THPeligible of the mapping holding p, from /proc/self/smaps (1: the
+ * kernel may back it with huge pages), or -1 when it cannot be read. */
+static int thp_eligible(const void *p) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f == NULL)
+        return -1;
+    char line[512];
+    int inside = 0, found = -1;
+    while (found < 0 && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        int eligible;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (inside && sscanf(line, "THPeligible: %d", &eligible) == 1)
+            found = eligible;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Whether the kernel gives huge pages to advised memory only (the mode in
+ * which advice shows in THPeligible). */
+static bool thp_on_advice(void) {
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    char mode[128] = "";
+    if (f) {
+        if (fgets(mode, sizeof mode, f) == NULL)
+            mode[0] = '\0';
+        fclose(f);
+    }
+    return strstr(mode, "[madvise]") != NULL;
+}
+
+/* A default heap asks for transparent huge pages past its first 2 MiB of
+ * pools, none within them, and none at all with RCGC_HUGEPAGES=0. Where the
+ * kernel gives them without advice, or never, or under Valgrind, there is
+ * nothing to tell apart: the test checks only that the heap works. */
+START_TEST(huge_pages_past_first_2mib) {
+    bool visible = thp_on_advice() && getenv("RCGC_VALGRIND") == NULL;
+    for (int off = 0; off < 2; off++) {
+        if (off)
+            setenv("RCGC_HUGEPAGES", "0", 1);
+        rc_heap *h = rc_heap_new();
+        enum { N = 200000 }; /* 32-byte blocks: 6.4 MB of pools, two arenas */
+        leaf **objs = malloc(N * sizeof *objs);
+        ck_assert_ptr_nonnull(objs);
+        for (size_t i = 0; i < N; i++)
+            ck_assert_ptr_nonnull(objs[i] = rc_new(h, &leaf_type));
+        char *first = (char *)objs[0], *last = (char *)objs[N - 1];
+        if (visible) {
+            ck_assert_int_eq(thp_eligible(first), 0);
+            ck_assert_int_eq(thp_eligible(last), !off);
+        }
+        for (size_t i = 0; i < N; i++)
+            rc_decref(objs[i]);
+        free(objs);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+    unsetenv("RCGC_HUGEPAGES");
+}
+END_TEST
+
 START_TEST(heaps_are_separate) {
     rc_heap *h1 = rc_heap_new(), *h2 = rc_heap_new();
     leaf *a = rc_new(h1, &leaf_type);
@@ -328,5 +390,6 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("stats_follow_objects"), stats_follow_objects);
     add_case(s, tcase_create("stats_follow_objects_debug"), stats_follow_objects_debug);
     add_case(s, tcase_create("heaps_are_separate"), heaps_are_separate);
+    add_case(s, tcase_create("huge_pages_past_first_2mib"), huge_pages_past_first_2mib);
     return s;
 }
