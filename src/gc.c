@@ -761,11 +761,16 @@ static inline void prefetch_referents(rc_heap *h, rc_gchead *g) {
     type_of(h, g)->traverse(obj_of(g), visit_prefetch, NULL);
 }
 
-/* Where sweep_garbage's walk is: whether it stopped, and how many visits
- * the current object's traverse has made before (see visit_sweep). */
+/* Where sweep_garbage's walk is: whether it stopped, how many visits the
+ * current object's traverse has made before, and the untracked plain
+ * objects it took every count from (doomed[0..ndoomed): count 0, freed
+ * when the walk goes through; the array from rc__sys_alloc, cap slots). */
 typedef struct sweep_state {
     bool stop;
     size_t visits;
+    rc_heap *h;
+    void **doomed;
+    size_t ndoomed, cap;
 } sweep_state;
 
 /* Drops the references of each object of list, in order, with visit
@@ -822,15 +827,31 @@ static inline bool sweep_ignores(void *o) {
     return hd->refcnt == RC_IMMORTAL || ((hd->info & RC_F_GC) && is_collecting(rc_gc_of(o)));
 }
 
+/* Adds o to s's doomed objects; false (nothing changed) when the array
+ * cannot grow, which only makes the sweep stop. */
+static bool doom(sweep_state *s, void *o) {
+    if (s->ndoomed == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        void **a = rc__sys_alloc(s->h, s->doomed, s->cap * sizeof *a, cap * sizeof *a);
+        if (a == NULL)
+            return false;
+        s->doomed = a;
+        s->cap = cap;
+    }
+    s->doomed[s->ndoomed++] = o;
+    return true;
+}
+
 /* sweep_garbage's visitor (arg: its sweep_state). Of a referent that is
  * not sweep_ignores: one that someone else keeps too (count above 1) loses
  * a count; one whose death runs nothing (untracked, plain, no weak
  * references) and that only this reference keeps dies now, unseen, unless
- * this sweep took a count from it before (RC_F_SWEPT: a slot visited
- * earlier still points to it, which a stop would make the undo touch);
+ * this sweep may have taken a count from it before (RC_F_SWEPT: a slot
+ * visited earlier may still point to it, which a stop would make the undo
+ * touch): then its count goes to 0 and it is doomed, freed after the walk;
  * anything else, a death that could be seen, stops the walk. Every visit
- * before that is counted. RC_F_SWEPT stays on survivors: it only makes a
- * later sweep stop where it could have freed the object unseen. */
+ * before that is counted. RC_F_SWEPT stays on survivors (harmless: such an
+ * object is doomed rather than freed at once). */
 static void visit_sweep(void **slot, void *arg) {
     sweep_state *s = arg;
     void *o = *slot;
@@ -846,6 +867,8 @@ static void visit_sweep(void **slot, void *arg) {
         } else if (unseen && hd->refcnt == 1 && !(hd->info & RC_F_SWEPT)) {
             *slot = NULL;
             rc_decref(o);
+        } else if (unseen && hd->refcnt == 1 && doom(s, o)) {
+            hd->refcnt = 0;
         } else {
             s->stop = true;
             return;
@@ -921,18 +944,21 @@ static void link_unreachable(rc_gchead *collectable) {
  * reference left it (f->escapes false), there is nothing to look at: the
  * free walk alone runs. */
 static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, const found *f) {
-    sweep_state s = {false, 0};
+    sweep_state s = {false, 0, h, NULL, 0, 0};
     rc_gchead *stopped = NULL;
     if (f->linked || f->escapes)
         stopped = drop_in_order(h, collectable, f->far, visit_sweep, &s);
     if (stopped == NULL) {
         free_swept(h, collectable, f->linked);
-        return true;
+        for (size_t i = 0; i < s.ndoomed; i++)
+            rc__free_swept(h, s.doomed[i]);
+    } else {
+        undo_sweep(h, collectable, stopped, &s);
+        if (!f->linked)
+            link_unreachable(collectable);
     }
-    undo_sweep(h, collectable, stopped, &s);
-    if (!f->linked)
-        link_unreachable(collectable);
-    return false;
+    rc__sys_free(h, s.doomed, s.cap * sizeof *s.doomed);
+    return stopped == NULL;
 }
 
 /* Breaks the cycles that *f describes: drops each object's references with

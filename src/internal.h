@@ -409,8 +409,9 @@ RC_INTERNAL _Noreturn void rc__fatal_ptr(const char *call, const char *what, con
 /* Drops each reference of a dying or garbage object: clear, or traverse. */
 RC_INTERNAL void rc__drop_references(const rc_type *t, void *obj);
 /* Frees plain garbage the collector swept (its count is not zero, it is
- * on no list, its references go to garbage only): counted as a death,
- * memory back. */
+ * on no list, its references go to garbage only), or an untracked plain
+ * object whose every count the sweep took: counted as a death, memory
+ * back. */
 RC_INTERNAL void rc__free_swept(rc_heap *h, void *obj);
 
 /* gc.c */

@@ -354,7 +354,8 @@ static inline void free_object(rc_heap *h, void *obj) {
 
 /* The collector's sweep (gc.c, sweep_garbage): obj, plain garbage whose
  * references now point only to garbage or to nothing, and that no list
- * holds any more, dies without a word to its neighbours. */
+ * holds any more, or an untracked plain object only garbage held, dies
+ * without a word to its neighbours. */
 void rc__free_swept(rc_heap *h, void *obj) {
     free_object(h, obj);
 }

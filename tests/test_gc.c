@@ -1566,14 +1566,15 @@ END_TEST
 
 /* Untracked plain leaves and the sweep, on x -> y -> z -> x. Round 0: y
  * and z share a leaf nothing else holds: y takes a count from it
- * (RC_F_SWEPT), z finds it at count 1, may not free it (y's slot still
- * points there) and stops; the counts come back and CPython's way frees
- * it all (x -> w, made after z, holding a leaf whose release counts: had z
- * freed the shared leaf, w's stop would make the undo touch freed memory,
- * which ASan reports). Round 1: x holds a leaf of its own (it dies unseen
- * at once), y one the test holds too: swept, that leaf's count exact,
- * RC_F_SWEPT left on it. Round 2: its only holder is now garbage: the flag
- * makes the sweep stop there rather than free it; CPython's way does. */
+ * (RC_F_SWEPT), z finds it at count 1 and may not free it (y's slot still
+ * points there): it is doomed (count 0); then x -> w, made after z, holding
+ * a leaf whose release counts, stops the sweep; the counts come back (the
+ * doomed leaf's too: had z freed it, the undo would touch freed memory,
+ * which ASan reports) and CPython's way frees it all. Round 1: x holds a
+ * leaf of its own (it dies unseen at once), y one the test holds too:
+ * swept, that leaf's count exact, RC_F_SWEPT left on it. Round 2: its only
+ * holder is now garbage: with the stale flag it is doomed rather than
+ * freed at once, and freed when the sweep goes through. */
 START_TEST(test_plain_garbage_leaves) {
     static const rc_type logged_type = {"logged", sizeof(node), NULL, NULL, NULL, count_release};
     node *kept = make_typed(&leaf_type);
@@ -1602,6 +1603,45 @@ START_TEST(test_plain_garbage_leaves) {
             ck_assert_uint_eq(rc_refcount(kept), 1);
             ck_assert(rc_head_of(kept)->info & RC_F_SWEPT);
         }
+    }
+}
+END_TEST
+
+/* Plain garbage whose untracked leaves only garbage holds, each through two
+ * references (n pairs, both nodes holding the pair's leaf): the sweep
+ * dooms each leaf at its last reference and frees it after the garbage, in
+ * one walk; its list of doomed leaves (the one thing a sweep allocates)
+ * grows five times for 1000 of them. When that growth fails, the sweep
+ * gives every count back and CPython's way frees the same objects. Every
+ * byte goes back either way. */
+START_TEST(test_plain_garbage_shared_leaves) {
+    enum { N = 1000 };
+    for (size_t fail = 0; fail <= 6; fail++) {
+        counting_alloc c = {0};
+        rc_heap *h = rc_heap_new_with(counting_fn, &c);
+        ck_assert_ptr_nonnull(h);
+        rc_gc_disable(h);
+        for (int i = 0; i < N; i++) {
+            node *x = rc_new(h, &node_type), *y = rc_new(h, &node_type);
+            ck_assert(x && y);
+            x->a = rc_incref(y);
+            y->a = x;
+            x->b = rc_new(h, &leaf_type);
+            y->b = rc_incref(x->b);
+            rc_decref(y);
+        }
+        ck_assert_uint_eq(stats_of(h).objects, 3 * N);
+        size_t requests = c.requests;
+        if (fail)
+            counting_fail_next(&c, fail);
+        ck_assert_int_eq(rc_gc_collect(h, 2), 2 * N);
+        ck_assert_uint_eq(stats_of(h).objects, 0);
+        ck_assert_uint_eq(c.requests - requests, fail && fail <= 5 ? fail : 5);
+        ck_assert_uint_eq(c.refused, fail && fail <= 5);
+        ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+        ck_assert_uint_eq(c.outstanding, 0);
+        ck_assert_uint_eq(c.blocks, 0);
     }
 }
 END_TEST
@@ -1764,6 +1804,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("plain_garbage_leaves"), test_plain_garbage_leaves, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("plain_garbage_shared_leaves"),
+                     test_plain_garbage_shared_leaves, setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_sweep_undone"),
                      test_plain_garbage_sweep_undone, setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_refers_old"), test_plain_garbage_refers_old,
