@@ -13,6 +13,11 @@
  *   - "stolen": the callee takes over the caller's reference.
  *   - A call that can fail returns NULL or -1 and sets errno.
  *   - A heap and all its objects are used by one thread at a time.
+ *   - An object may refer to an object of another heap that the same thread
+ *     uses: each heap's collector counts such references as coming from
+ *     outside, so a cycle through two heaps is never collected (break it by
+ *     hand). rc_heap_free drops no reference of the objects it releases,
+ *     so references into another heap must be dropped before it.
  *
  * The allocating calls (rc_new, rc_new_sized, rc_malloc, rc_calloc, rc_realloc,
  * rc_weakref_new) are macros that pass the caller's __FILE__, __LINE__ and
@@ -188,7 +193,8 @@ void rc_free(rc_heap *h, void *ptr);
 /* Collects generations 0..generation (2 = full). Returns the number of
  * unreachable objects found (as gc.collect(): not those a finalizer
  * resurrected); -1 + EINVAL for a generation outside 0..2; 0 without
- * collecting when a collection of h is already running; -1 + ENOMEM when
+ * collecting when a collection is already running in this thread (of h,
+ * or of another heap: automatic ones wait too); -1 + ENOMEM when
  * RC_GC_DEBUG_SAVEALL's garbage list cannot grow (the garbage then waits,
  * uncleared, for the next collection). */
 long rc_gc_collect(rc_heap *h, int generation);

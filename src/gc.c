@@ -244,6 +244,7 @@ typedef struct refs_count {
     uint32_t mixed;
     bool escapes;
     visit_queue *q;
+    const rc_heap *h; /* the heap collected */
 } refs_count;
 
 /* gc_refs = refcount for each object of young, which is marked collecting.
@@ -327,8 +328,11 @@ static void subtract_refs(rc_heap *h, rc_gchead *young, size_t n, refs_count *c)
 
 /* decref for the fused pass, where o's turn may not have come yet: it is
  * then below zero until its turn, so only a drop from 1 makes a zero (in a
- * heap whose counts are right; a count too small is caught by the scan). */
-static void decref_all(refs_count *c, void *o) {
+ * heap whose counts are right; a count too small is caught by the scan).
+ * An object of another heap has no turn: like an untracked one, it is
+ * outside (its own heap's lists are left alone). `between_heaps` (a
+ * constant at each use): other heaps are alive, so o may be theirs. */
+static inline void decref_all_in(refs_count *c, void *o, bool between_heaps) {
     rc_gchead *g = tracked(o);
     if (g == NULL) {
         c->escapes = true;
@@ -337,22 +341,22 @@ static void decref_all(refs_count *c, void *o) {
     if (is_collecting(g)) {
         c->zeros += get_refs(g) == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
-    } else {
+    } else if (!between_heaps || rc_obj_heap(o) == c->h) {
         set_collecting_refs(g, -1); /* its turn comes later and adds its count */
+    } else {
+        c->escapes = true;
     }
 }
 
-REFS_VISITORS(decref_all)
+static void decref_all(refs_count *c, void *o) { decref_all_in(c, o, false); }
+static void decref_between_heaps(refs_count *c, void *o) { decref_all_in(c, o, true); }
 
-/* update_refs and subtract_refs in one pass, for a full collection with
- * nothing frozen: every tracked object that is alive and linked is then in
- * young, so an unmarked object a traverse visits is one whose turn has not
- * come yet (an object visited before its turn starts below zero; the
- * subtraction commutes, so the queue's delay changes nothing). A count too
- * small shows as a negative sum, which move_unreachable reports. Immortal
- * objects stay (their huge count keeps them reachable), counted to go to
- * the permanent generation afterwards. */
-static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
+REFS_VISITORS(decref_all)
+REFS_VISITORS(decref_between_heaps)
+
+/* update_and_subtract_refs's walk, compiled for one heap alive and for
+ * several (between_heaps: a referent may be another heap's). */
+TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool between_heaps) {
     size_t n = 0, immortals = 0, zeros = 0;
     uint32_t mixed = 0;
     const rc_type *const *types = h->types;
@@ -367,15 +371,33 @@ static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count 
         mixed |= not_plain(hd.info);
         set_collecting_refs(g, refs);
         bool queued = sample(&s, c->q) || (hd.info & RC_F_LARGE);
-        types[hd.info >> RC_TYPE_SHIFT]->traverse(
-            obj_of(g), queued ? visit_decref_all_queued : visit_decref_all, c);
+        rc_visit_fn visit = between_heaps ? (queued ? visit_decref_between_heaps_queued
+                                                    : visit_decref_between_heaps)
+                                          : (queued ? visit_decref_all_queued : visit_decref_all);
+        types[hd.info >> RC_TYPE_SHIFT]->traverse(obj_of(g), visit, c);
         n++;
     }
-    DRAIN(c->q, decref_all, c);
+    if (between_heaps)
+        DRAIN(c->q, decref_between_heaps, c);
+    else
+        DRAIN(c->q, decref_all, c);
     c->zeros += zeros;
     c->immortals = immortals;
     c->mixed = mixed;
     return n;
+}
+
+/* update_refs and subtract_refs in one pass, for a full collection with
+ * nothing frozen: every tracked object of h that is alive and linked is
+ * then in young, so an unmarked object of h a traverse visits is one whose
+ * turn has not come yet (an object visited before its turn starts below
+ * zero; the subtraction commutes, so the queue's delay changes nothing);
+ * another heap's is outside. A count too small shows as a negative sum,
+ * which move_unreachable reports. Immortal objects stay (their huge count
+ * keeps them reachable), counted to go to the permanent generation
+ * afterwards. */
+static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
+    return rc__one_heap() ? fused_loop(h, young, c, false) : fused_loop(h, young, c, true);
 }
 
 /* Moves the immortal objects of young (scanned, so linked both ways again)
@@ -581,7 +603,7 @@ static bool may_sweep(const rc_heap *h) {
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
                                  bool everything, bool sweep, found *f) {
     f->q.n = f->q.far = 0;
-    refs_count c = {0, 0, 0, false, &f->q};
+    refs_count c = {0, 0, 0, false, &f->q, h};
     size_t n;
     if (everything) {
         n = update_and_subtract_refs(h, base, &c);
@@ -1127,7 +1149,15 @@ static long collect_with_callbacks(rc_heap *h, int generation) {
     return (long)(r.collected + r.uncollectable);
 }
 
-static bool busy(const rc_gcstate *gc) { return gc->collecting || gc->walks; }
+/* A collection running in this thread, of any heap: while one does, no
+ * other starts. Its marks (collecting, gc_refs in prev) are on its own
+ * objects, which another heap's collection could reach through a
+ * reference between heaps and would misread. */
+static _Thread_local bool thread_collecting;
+
+static bool busy(const rc_gcstate *gc) {
+    return gc->collecting || gc->walks || thread_collecting;
+}
 
 /* The automatic collection: the oldest generation over its threshold, a
  * full one only when enough objects reached generation 2 since the last
@@ -1135,7 +1165,7 @@ static bool busy(const rc_gcstate *gc) { return gc->collecting || gc->walks; }
 static void collect_generations(rc_heap *h) {
     rc_gcstate *gc = &h->gc;
     int saved_errno = errno;
-    gc->collecting = true;
+    gc->collecting = thread_collecting = true;
     for (int i = RC_GC_GENERATIONS - 1; i >= 0; i--) {
         if (gc->gen[i].count > gc->gen[i].threshold) {
             if (i == RC_GC_GENERATIONS - 1 && gc->long_lived_pending < gc->long_lived_total / 4)
@@ -1144,7 +1174,7 @@ static void collect_generations(rc_heap *h) {
             break;
         }
     }
-    gc->collecting = false;
+    gc->collecting = thread_collecting = false;
     errno = saved_errno;
 }
 
@@ -1155,9 +1185,9 @@ long rc_gc_collect(rc_heap *h, int generation) {
     }
     if (busy(&h->gc))
         return 0;
-    h->gc.collecting = true;
+    h->gc.collecting = thread_collecting = true;
     long n = collect_with_callbacks(h, generation);
-    h->gc.collecting = false;
+    h->gc.collecting = thread_collecting = false;
     return n;
 }
 

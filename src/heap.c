@@ -4,10 +4,16 @@
  */
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 const char *rc_version(void) { return RC_VERSION_STRING; }
+
+/* Heaps alive in the process, for rc__one_heap. */
+static atomic_size_t live_heaps;
+
+bool rc__one_heap(void) { return atomic_load_explicit(&live_heaps, memory_order_relaxed) == 1; }
 
 /* ------------------------------------------------------------ the system */
 
@@ -193,6 +199,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
         for (unsigned cls = 0; cls < RC_NCLASSES; cls++)
             h->classes[kind][cls] = &h->no_pool;
     rc__gc_init(h);
+    atomic_fetch_add_explicit(&live_heaps, 1, memory_order_relaxed);
     return h;
 }
 
@@ -294,5 +301,6 @@ size_t rc_heap_free(rc_heap *h) {
     rc__sys_free(h, h->types, h->types_cap * sizeof *h->types);
     rc_alloc_fn alloc = h->alloc;
     alloc(h->ud, h, sizeof *h, 0);
+    atomic_fetch_sub_explicit(&live_heaps, 1, memory_order_relaxed);
     return leaks;
 }

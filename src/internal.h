@@ -207,6 +207,11 @@ static inline char *rc_pool_base(const rc_pool *p) {
     return (char *)((uintptr_t)p & ~(uintptr_t)(RC_POOL_SIZE - 1));
 }
 
+/* The heap an object (alive, or dead in a block not yet reused) lives in. */
+static inline rc_heap *rc_obj_heap(const void *obj) {
+    return (rc_head_of(obj)->info & RC_F_LARGE) ? rc_large_of(obj)->heap : rc_pool_of(obj)->heap;
+}
+
 /* Pools carved from RC_ARENA_SIZE bytes obtained from rc_alloc_fn. */
 struct rc_arena {
     rc_arena *next, *prev;  /* all arenas of the heap */
@@ -370,6 +375,9 @@ RC_INTERNAL void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t n
 RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
 RC_INTERNAL void *rc__sys_arena_alloc(rc_heap *h, bool more);
 RC_INTERNAL void rc__sys_arena_free(rc_heap *h, void *base);
+/* Whether only one heap is alive in the process: then no object refers to
+ * another heap's (the collector skips that test). */
+RC_INTERNAL bool rc__one_heap(void);
 
 /* alloc.c: pools (the fast paths are inline below), large blocks keyed by
  * payload, walks and teardown. */

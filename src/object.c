@@ -32,13 +32,8 @@ static _Noreturn void report(const char *call, const char *what, const char *typ
     abort();
 }
 
-static rc_heap *heap_of(const void *obj) {
-    const rc_head *hd = rc_head_of(obj);
-    return (hd->info & RC_F_LARGE) ? rc_large_of(obj)->heap : rc_pool_of(obj)->heap;
-}
-
 void rc__fatal(const char *call, const char *what, const void *obj) {
-    rc_heap *h = heap_of(obj);
+    rc_heap *h = rc_obj_heap(obj);
     report(call, what, rc__type_name(h, obj), obj, h);
 }
 
@@ -240,9 +235,9 @@ void *rc_new_sized(rc_heap *h, const rc_type *type, size_t size) {
 
 /* ------------------------------------------------------------ inspection */
 
-const rc_type *rc_type_of(const void *obj) { return rc__type(heap_of(obj), rc_head_of(obj)); }
+const rc_type *rc_type_of(const void *obj) { return rc__type(rc_obj_heap(obj), rc_head_of(obj)); }
 
-rc_heap *rc_heap_of(const void *obj) { return heap_of(obj); }
+rc_heap *rc_heap_of(const void *obj) { return rc_obj_heap(obj); }
 
 size_t rc_sizeof(const void *obj) {
     const rc_head *hd = rc_head_of(obj);
@@ -435,5 +430,5 @@ void rc__dealloc(void *obj) {
             return;
         }
     }
-    dealloc_slow(heap_of(obj), obj);
+    dealloc_slow(rc_obj_heap(obj), obj);
 }

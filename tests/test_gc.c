@@ -1646,6 +1646,66 @@ START_TEST(test_plain_garbage_shared_leaves) {
 }
 END_TEST
 
+/* References between heaps (of one thread): each heap's collector counts
+ * the other's references as outside, and leaves the other's objects and
+ * lists alone. A full collection of H, whose node holds one of B's, then
+ * that object's death (it unlinks itself from B's list: the full
+ * collection must not have marked it), then a young one; a cycle through
+ * both heaps, which neither collector frees (each sees the other's
+ * reference), until the program breaks it; and a collection of B started
+ * from a finalizer while H's runs: it does not start (0), and B's own
+ * garbage waits for the next one. */
+static rc_heap *other_heap;
+static long nested_result = -2;
+static void collect_other(void *self) {
+    (void)self;
+    nested_result = rc_gc_collect(other_heap, 2);
+}
+
+START_TEST(test_heaps_refer_to_each_other) {
+    static const rc_type collecting_type = {"collecting", sizeof(node), node_traverse, NULL,
+                                            collect_other, NULL};
+    rc_heap *b = other_heap = rc_heap_new();
+    rc_gc_disable(b);
+    for (int generation = 2; generation >= 0; generation -= 2) {
+        node *b0 = rc_new(b, &node_type), *b1 = rc_new(b, &node_type);
+        node *b2 = rc_new(b, &node_type);
+        node *x = make();
+        x->a = b1; /* x holds B's b1 (stolen) */
+        ck_assert_int_eq(rc_gc_collect(H, generation), 0);
+        ck_assert_uint_eq(rc_refcount(b1), 1);
+        rc_decref(x); /* b1 dies, leaving B's list */
+        ck_assert_int_eq(rc_gc_collect(b, 2), 0);
+        size_t in_b = 0;
+        ck_assert_int_eq(rc_gc_get_objects(b, -1, count_fn, &in_b), 0);
+        ck_assert_uint_eq(in_b, 2);
+        rc_decref(b0);
+        rc_decref(b2);
+        ck_assert_uint_eq(stats_of(b).objects, 0);
+    }
+    node *x = make(), *y = rc_new(b, &node_type);
+    x->a = y;
+    y->a = rc_incref(x);
+    rc_decref(x);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_int_eq(rc_gc_collect(b, 2), 0);
+    ck_assert_uint_eq(rc_refcount(x), 1);
+    ck_assert_uint_eq(rc_refcount(y), 1);
+    RC_CLEAR(y->a); /* the program breaks the cycle: both die */
+    ck_assert_uint_eq(stats_of(H).objects + stats_of(b).objects, 0);
+    node *g = self_cycle(&collecting_type); /* H's garbage whose finalizer collects B */
+    (void)g;
+    self_cycle(&node_type);
+    node *bc = rc_new(b, &node_type); /* B's garbage */
+    bc->a = rc_incref(bc);
+    rc_decref(bc);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_int_eq(nested_result, 0);
+    ck_assert_int_eq(rc_gc_collect(b, 2), 1);
+    ck_assert_uint_eq(rc_heap_free(b), 0);
+}
+END_TEST
+
 /* Young plain garbage that refers to an old object drops that reference
  * (it is not garbage: its count must come out exact), and garbage that
  * refers to nothing else is freed whole. */
@@ -1804,6 +1864,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("plain_garbage_leaves"), test_plain_garbage_leaves, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("heaps_refer_to_each_other"), test_heaps_refer_to_each_other,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_shared_leaves"),
                      test_plain_garbage_shared_leaves, setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_sweep_undone"),
