@@ -18,7 +18,8 @@
  * Objects live on circular lists threaded through their rc_gchead: three
  * generations and the permanent one (freeze). Every list operation is
  * intrusive, so a collection allocates nothing, except the garbage list that
- * RC_GC_DEBUG_SAVEALL fills, grown at one point where failing is harmless.
+ * RC_GC_DEBUG_SAVEALL fills and the sweep's list of doomed leaves, each grown
+ * where failing is harmless.
  * The bits of rc_gchead used during a collection are described in
  * internal.h; whenever user code runs, every list is a valid doubly-linked
  * list, because any object may die then and unlink itself (but garbage whose
