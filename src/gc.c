@@ -1134,8 +1134,8 @@ static void invoke_callbacks(rc_heap *h, const char *phase, const rc_gc_info *in
     }
 }
 
-/* A collection between the "start" and "stop" callbacks; gc->collecting is
- * set by the caller. Returns what rc_gc_collect returns. */
+/* A collection between the "start" and "stop" callbacks; thread_collecting
+ * is set by the caller. Returns what rc_gc_collect returns. */
 static long collect_with_callbacks(rc_heap *h, int generation) {
     rc_gc_info info = {generation, 0, 0};
     invoke_callbacks(h, "start", &info);
@@ -1150,15 +1150,15 @@ static long collect_with_callbacks(rc_heap *h, int generation) {
     return (long)(r.collected + r.uncollectable);
 }
 
-/* A collection running in this thread, of any heap: while one does, no
- * other starts. Its marks (collecting, gc_refs in prev) are on its own
- * objects, which another heap's collection could reach through a
- * reference between heaps and would misread. */
+/* A collection running in this thread, of any heap (a heap is used by one
+ * thread at a time): while one does, no other starts, of the same heap
+ * (rc_gc_collect from a finalizer returns 0) or of another: its marks
+ * (collecting, gc_refs in prev) are on its own objects, which another
+ * heap's collection could reach through a reference between heaps and
+ * would misread. */
 static _Thread_local bool thread_collecting;
 
-static bool busy(const rc_gcstate *gc) {
-    return gc->collecting || gc->walks || thread_collecting;
-}
+static bool busy(const rc_gcstate *gc) { return gc->walks || thread_collecting; }
 
 /* The automatic collection: the oldest generation over its threshold, a
  * full one only when enough objects reached generation 2 since the last
@@ -1166,7 +1166,7 @@ static bool busy(const rc_gcstate *gc) {
 static void collect_generations(rc_heap *h) {
     rc_gcstate *gc = &h->gc;
     int saved_errno = errno;
-    gc->collecting = thread_collecting = true;
+    thread_collecting = true;
     for (int i = RC_GC_GENERATIONS - 1; i >= 0; i--) {
         if (gc->gen[i].count > gc->gen[i].threshold) {
             if (i == RC_GC_GENERATIONS - 1 && gc->long_lived_pending < gc->long_lived_total / 4)
@@ -1175,7 +1175,7 @@ static void collect_generations(rc_heap *h) {
             break;
         }
     }
-    gc->collecting = thread_collecting = false;
+    thread_collecting = false;
     errno = saved_errno;
 }
 
@@ -1186,9 +1186,9 @@ long rc_gc_collect(rc_heap *h, int generation) {
     }
     if (busy(&h->gc))
         return 0;
-    h->gc.collecting = thread_collecting = true;
+    thread_collecting = true;
     long n = collect_with_callbacks(h, generation);
-    h->gc.collecting = thread_collecting = false;
+    thread_collecting = false;
     return n;
 }
 

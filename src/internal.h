@@ -273,7 +273,6 @@ typedef struct rc_gc_cb { rc_gc_callback cb; void *arg; } rc_gc_cb;
 
 typedef struct rc_gcstate {
     bool enabled;         /* first, beside gen[0]: every tracked allocation reads both */
-    bool collecting;      /* a collection runs: rc_gc_collect returns 0 */
     unsigned walks;       /* walks in progress: no collection starts */
     unsigned debug;
     rc_gen gen[RC_GC_GENERATIONS];
