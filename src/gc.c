@@ -125,7 +125,8 @@ static inline const rc_type *type_of(const rc_heap *h, const rc_gchead *g) {
  * own prefetch does not cover. So a visit only prefetches the referent and
  * queues it; it is handled VISIT_QUEUE visits later, in visit order, when
  * its memory has arrived (a full collection of a random graph of a million
- * objects runs twice as fast). The queue is drained before anything depends on what is in it.
+ * objects runs twice as fast). The queue is drained before anything
+ * depends on what is in it (the refs passes' queue: refs_queue).
  * Referents near their referrer do without it, and so do passes over a
  * heap where few are far (see SAMPLE). */
 #ifndef VISIT_QUEUE /* this and the sizes below: tests build the library with tiny ones */
@@ -136,6 +137,27 @@ typedef struct visit_queue {
     size_t n;                /* referents queued since */
     void *slot[VISIT_QUEUE]; /* the last min(n, VISIT_QUEUE) of them */
 } visit_queue;
+
+/* The refs passes' queue: visit_queue's ring, and an index from a
+ * referent's address to its place in the ring. Before an object's own
+ * turn in the pass, a decrement of it still queued is done, so none arrives
+ * after its turn, where it would look like a reference back to an earlier
+ * object (refs_count.back). */
+#ifndef REFS_INDEX
+#define REFS_INDEX 1024 /* a power of two, well above VISIT_QUEUE */
+#endif
+_Static_assert(VISIT_QUEUE < 256, "refs_queue.index holds a ring place + 1 in a byte");
+typedef struct refs_queue {
+    size_t far;  /* referents queued in this pass */
+    size_t n;    /* referents queued since the ring was last empty */
+    size_t held; /* entries of the ring still to be handled */
+    void *slot[VISIT_QUEUE];
+    uint8_t index[REFS_INDEX]; /* ring place + 1 of the referent hashing here, or 0 */
+} refs_queue;
+
+static inline size_t index_of(const void *o) {
+    return (uintptr_t)o >> 4 & (REFS_INDEX - 1);
+}
 
 /* Whether the referent o of the object holding slot may be far from the
  * objects being walked, and so worth queueing. Referents near their
@@ -191,12 +213,10 @@ static inline bool big_pass(size_t n) {
     return n >= queue_min;
 }
 
-static inline size_t far_so_far(const visit_queue *q) { return q->far + q->n; }
-
 /* Where a big refs pass is in its period. */
 typedef struct sampler {
     size_t left;   /* objects before the next change */
-    size_t mark;   /* far_so_far when the sample began */
+    size_t mark;   /* refs_queue.far when the sample began */
     bool sampling; /* the first SAMPLE objects of the period */
     bool queued;   /* the objects now get the queue */
 } sampler;
@@ -204,13 +224,13 @@ typedef struct sampler {
 #define SAMPLER_INIT {1, 0, false, false}
 
 /* Whether the next object gets the queue. */
-static inline bool sample(sampler *s, const visit_queue *q) {
+static inline bool sample(sampler *s, const refs_queue *q) {
     if (RC_UNLIKELY(--s->left == 0)) {
         if (s->sampling) {
-            s->queued = pays(far_so_far(q) - s->mark, SAMPLE);
+            s->queued = pays(q->far - s->mark, SAMPLE);
             s->left = PERIOD - SAMPLE;
         } else {
-            s->mark = far_so_far(q);
+            s->mark = q->far;
             s->queued = true;
             s->left = SAMPLE;
         }
@@ -237,16 +257,86 @@ static inline uint32_t not_plain(uint32_t info) {
 /* What the passes computing gc_refs count on the way: how many examined
  * objects end with gc_refs 0 (none: nothing can be unreachable; all: all
  * are), the immortal ones the fused pass left in young, whether any
- * examined object is not plain (not_plain), and whether any refers to an
- * object not examined (untracked, or in another generation). */
+ * examined object is not plain (not_plain), whether any refers to an
+ * object not examined (untracked, or in another generation), and whether
+ * any refers back: to an examined object whose turn came before its own
+ * (or to itself), or has a count of zero (false: no cycle, see
+ * deduce_unreachable). */
 typedef struct refs_count {
     size_t zeros;
     size_t immortals;
     uint32_t mixed;
     bool escapes;
-    visit_queue *q;
+    bool back;
+    refs_queue *q;
     const rc_heap *h; /* the heap collected */
 } refs_count;
+
+/* Queues o (not NULL) at the end of q's ring; returns the referent it
+ * displaces, or NULL. */
+static inline void *push(refs_queue *q, void *o) {
+    __builtin_prefetch((char *)o - 16, 1); /* gc prev and rc_head: one line */
+    void **s = &q->slot[q->n++ % VISIT_QUEUE];
+    void *old = *s;
+    *s = o;
+    q->far++;
+    return old;
+}
+
+/* push, keeping the index. *early: the referent whose index entry o takes
+ * (older than o, so probably arrived), to handle now too, or NULL. */
+static inline void *defer(refs_queue *q, void *o, void **early) {
+    uint8_t *x = &q->index[index_of(o)];
+    *early = NULL;
+    if (*x) {
+        *early = q->slot[*x - 1];
+        q->slot[*x - 1] = NULL;
+        q->held--;
+    }
+    size_t place = q->n % VISIT_QUEUE;
+    void *old = push(q, o);
+    if (old)
+        q->index[index_of(old)] = 0;
+    else
+        q->held++;
+    *x = (uint8_t)(place + 1);
+    return old;
+}
+
+/* Hands every queued referent to fn(arg, o), oldest first, and empties q. */
+#define DRAIN_REFS(q, fn, arg)                                              \
+    do {                                                                    \
+        size_t n_ = (q)->n, k_ = n_ < VISIT_QUEUE ? n_ : VISIT_QUEUE;       \
+        for (size_t i_ = n_ - k_; i_ != n_; i_++) {                         \
+            void *o_ = (q)->slot[i_ % VISIT_QUEUE];                         \
+            if (o_) {                                                       \
+                (q)->slot[i_ % VISIT_QUEUE] = NULL;                         \
+                (q)->index[index_of(o_)] = 0;                               \
+                fn(arg, o_);                                                \
+            }                                                               \
+        }                                                                   \
+        (q)->n = (q)->held = 0;                                             \
+    } while (0)
+
+/* Before the turn of obj: its queued decrement, if any, is done; before
+ * the turn of an object whose visits are not queued, every one is. Once a
+ * reference back is found, what comes later no longer matters: the index
+ * is left behind (push) and not read again. */
+#define SETTLE(c, obj, queued, fn)                                          \
+    do {                                                                    \
+        refs_queue *q_ = (c)->q;                                            \
+        if (!(c)->back && RC_UNLIKELY(q_->held)) {                          \
+            uint8_t *x_ = &q_->index[index_of(obj)];                        \
+            if (!(queued)) {                                                \
+                DRAIN_REFS(q_, fn, c);                                      \
+            } else if (*x_ && q_->slot[*x_ - 1] == (obj)) {                 \
+                q_->slot[*x_ - 1] = NULL;                                   \
+                *x_ = 0;                                                    \
+                q_->held--;                                                 \
+                fn(c, obj);                                                 \
+            }                                                               \
+        }                                                                   \
+    } while (0)
 
 /* gc_refs = refcount for each object of young, which is marked collecting.
  * An object with a saturated (immortal) count goes to the permanent
@@ -255,6 +345,7 @@ typedef struct refs_count {
 static size_t update_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
     size_t n = 0;
     uint32_t mixed = 0;
+    bool zero = false;
     rc_gchead *next;
     for (rc_gchead *g = gc_next(young); g != young; g = next) {
         prefetch_ahead(g);
@@ -265,10 +356,13 @@ static size_t update_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
             continue;
         }
         set_collecting_refs(g, hd.refcnt);
+        g->prev |= RC_GC_PREV_PENDING;
+        zero |= hd.refcnt == 0;
         mixed |= not_plain(hd.info);
         n++;
     }
     c->mixed = mixed;
+    c->back = zero;
     return n;
 }
 
@@ -276,10 +370,20 @@ static _Noreturn void refcount_too_small(rc_gchead *g) {
     rc__fatal("rc_gc_collect", "found more references than the count of", obj_of(g));
 }
 
+/* Whether the refs passes still look for a reference back (refs_count):
+ * they run in that mode until they find one, then in the other, without
+ * the queue's index (a constant in each copy of a TWICE loop). */
+#define DAG_MODES(turns, ...)                                               \
+    do {                                                                    \
+        rc_gchead *g_ = turns(__VA_ARGS__, gc_next(young), true);           \
+        turns(__VA_ARGS__, g_, false);                                      \
+    } while (0)
+
 /* One reference less for o, a referent of an examined object. */
 static void decref(refs_count *c, void *o) {
     rc_gchead *g = tracked(o);
     if (g && is_collecting(g)) {
+        c->back |= !(g->prev & RC_GC_PREV_PENDING);
         intptr_t refs = get_refs(g);
         if (RC_UNLIKELY(refs == 0))
             refcount_too_small(g);
@@ -291,7 +395,7 @@ static void decref(refs_count *c, void *o) {
 }
 
 /* The two visitors of a refs pass's handler fn(refs_count *, void *o): one
- * for every referent, and one that queues the far ones (visit_queue). */
+ * for every referent, and one that queues the far ones (refs_queue). */
 #define REFS_VISITORS(fn)                                                   \
     static void visit_##fn(void **slot, void *arg) {                        \
         if (*slot)                                                          \
@@ -300,22 +404,52 @@ static void decref(refs_count *c, void *o) {
     static void visit_##fn##_queued(void **slot, void *arg) {               \
         refs_count *c = arg;                                                \
         void *o = *slot;                                                    \
-        if (o && (!is_far(slot, o) || (o = enqueue(c->q, o))))             \
+        if (o && (!is_far(slot, o) || (o = push(c->q, o))))                \
+            fn(c, o);                                                       \
+    }                                                                       \
+    static void visit_##fn##_indexed(void **slot, void *arg) {              \
+        refs_count *c = arg;                                                \
+        void *o = *slot, *early;                                            \
+        if (o == NULL)                                                      \
+            return;                                                         \
+        if (is_far(slot, o)) {                                              \
+            o = defer(c->q, o, &early);                                     \
+            if (early)                                                      \
+                fn(c, early);                                               \
+        }                                                                   \
+        if (o)                                                              \
             fn(c, o);                                                       \
     }
 
+/* The visitor of fn for an object: `queued` (its far referents wait in the
+ * queue), `dag` (no reference back found yet: the queue keeps its index). */
+#define REFS_VISITOR(fn, queued, dag)                                       \
+    ((queued) ? ((dag) ? visit_##fn##_indexed : visit_##fn##_queued) : visit_##fn)
+
 REFS_VISITORS(decref)
+
+/* subtract_refs's turns from g on, until the end of young or (dag) a
+ * reference back; returns where it stopped. */
+TWICE rc_gchead *subtract_turns(rc_heap *h, rc_gchead *young, refs_count *c, sampler *s,
+                                bool big, rc_gchead *g, bool dag) {
+    for (; g != young; g = gc_next(g)) {
+        if (dag && c->back)
+            break;
+        prefetch_ahead(g);
+        uint32_t info = head_of(g)->info;
+        bool queued = big && (sample(s, c->q) || (info & RC_F_LARGE));
+        if (big && dag)
+            SETTLE(c, obj_of(g), queued, decref);
+        g->prev &= ~RC_GC_PREV_PENDING; /* its turn */
+        h->types[info >> RC_TYPE_SHIFT]->traverse(obj_of(g), REFS_VISITOR(decref, queued, dag), c);
+    }
+    return g;
+}
 
 TWICE void subtract_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool big) {
     sampler s = SAMPLER_INIT;
-    for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
-        prefetch_ahead(g);
-        uint32_t info = head_of(g)->info;
-        bool queued = big && (sample(&s, c->q) || (info & RC_F_LARGE));
-        h->types[info >> RC_TYPE_SHIFT]->traverse(obj_of(g),
-                                                  queued ? visit_decref_queued : visit_decref, c);
-    }
-    DRAIN(c->q, decref, c);
+    DAG_MODES(subtract_turns, h, young, c, &s, big);
+    DRAIN_REFS(c->q, decref, c);
 }
 
 /* Subtracts the references between the n objects of young from their
@@ -340,10 +474,13 @@ static inline void decref_all_in(refs_count *c, void *o, bool between_heaps) {
         return;
     }
     if (is_collecting(g)) {
+        c->back |= !(g->prev & RC_GC_PREV_PENDING);
         c->zeros += get_refs(g) == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
     } else if (!between_heaps || rc_obj_heap(o) == c->h) {
-        set_collecting_refs(g, -1); /* its turn comes later and adds its count */
+        /* its turn comes later and adds its count */
+        set_collecting_refs(g, -1);
+        g->prev |= RC_GC_PREV_PENDING;
     } else {
         c->escapes = true;
     }
@@ -355,37 +492,54 @@ static void decref_between_heaps(refs_count *c, void *o) { decref_all_in(c, o, t
 REFS_VISITORS(decref_all)
 REFS_VISITORS(decref_between_heaps)
 
+/* What the fused pass counts on the way, for refs_count. */
+typedef struct fused_tally {
+    size_t n, zeros;
+    uint32_t mixed;
+    bool odd; /* an object with a count of zero, or immortal */
+} fused_tally;
+
+/* The fused pass's turn of g. `dag`: no reference back found yet. */
+TWICE void fused_turn(rc_heap *h, refs_count *c, fused_tally *t, sampler *s, rc_gchead *g,
+                      bool between_heaps, bool dag) {
+    prefetch_ahead(g);
+    rc_head hd = *head_of(g);
+    bool queued = sample(s, c->q) || (hd.info & RC_F_LARGE);
+    if (dag && between_heaps)
+        SETTLE(c, obj_of(g), queued, decref_between_heaps);
+    else if (dag)
+        SETTLE(c, obj_of(g), queued, decref_all);
+    intptr_t refs = (intptr_t)hd.refcnt + (is_collecting(g) ? get_refs(g) : 0);
+    t->zeros += refs == 0;
+    t->odd |= hd.refcnt + 1 <= 1;
+    t->mixed |= not_plain(hd.info);
+    set_collecting_refs(g, refs); /* its turn: PENDING goes */
+    rc_visit_fn visit = between_heaps ? REFS_VISITOR(decref_between_heaps, queued, dag)
+                                      : REFS_VISITOR(decref_all, queued, dag);
+    h->types[hd.info >> RC_TYPE_SHIFT]->traverse(obj_of(g), visit, c);
+    t->n++;
+}
+
 /* update_and_subtract_refs's walk, compiled for one heap alive and for
- * several (between_heaps: a referent may be another heap's). */
+ * several (between_heaps: a referent may be another heap's). Its turns
+ * look for a reference back until they find one. */
 TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool between_heaps) {
-    size_t n = 0, immortals = 0, zeros = 0;
-    uint32_t mixed = 0;
-    const rc_type *const *types = h->types;
+    fused_tally t = {0, 0, 0, false};
     sampler s = SAMPLER_INIT;
-    for (rc_gchead *g = gc_next(young); g != young; g = gc_next(g)) {
-        prefetch_ahead(g);
-        rc_head hd = *head_of(g);
-        if (RC_UNLIKELY(hd.refcnt == RC_IMMORTAL))
-            immortals++;
-        intptr_t refs = (intptr_t)hd.refcnt + (is_collecting(g) ? get_refs(g) : 0);
-        zeros += refs == 0;
-        mixed |= not_plain(hd.info);
-        set_collecting_refs(g, refs);
-        bool queued = sample(&s, c->q) || (hd.info & RC_F_LARGE);
-        rc_visit_fn visit = between_heaps ? (queued ? visit_decref_between_heaps_queued
-                                                    : visit_decref_between_heaps)
-                                          : (queued ? visit_decref_all_queued : visit_decref_all);
-        types[hd.info >> RC_TYPE_SHIFT]->traverse(obj_of(g), visit, c);
-        n++;
-    }
+    rc_gchead *g = gc_next(young);
+    for (; g != young && !c->back; g = gc_next(g))
+        fused_turn(h, c, &t, &s, g, between_heaps, true);
+    for (; g != young; g = gc_next(g))
+        fused_turn(h, c, &t, &s, g, between_heaps, false);
     if (between_heaps)
-        DRAIN(c->q, decref_between_heaps, c);
+        DRAIN_REFS(c->q, decref_between_heaps, c);
     else
-        DRAIN(c->q, decref_all, c);
-    c->zeros += zeros;
-    c->immortals = immortals;
-    c->mixed = mixed;
-    return n;
+        DRAIN_REFS(c->q, decref_all, c);
+    c->zeros += t.zeros;
+    c->immortals = t.odd; /* move_immortals counts them */
+    c->mixed = t.mixed;
+    c->back |= t.odd;
+    return t.n;
 }
 
 /* update_refs and subtract_refs in one pass, for a full collection with
@@ -433,7 +587,7 @@ typedef struct found {
      * object before it; edge is NULL otherwise */
     rc_gchead *edge, *edge_prev;
     uint32_t plain; /* a type index whose objects are never special, or -1 */
-    visit_queue q;  /* the refs passes' too (refs_count.q) */
+    visit_queue q;
 } found;
 
 /* Notes in f whether g needs more than clearing. The type of the last
@@ -600,11 +754,24 @@ static bool may_sweep(const rc_heap *h) {
  * hands what is found to delete_garbage, which may sweep it; then, when
  * every object of base is plain garbage, the third step is skipped: base
  * is garbage as it stands, its prev pointers still holding gc_refs (0).
+ * The third step is also skipped, for one sequential pass that relinks,
+ * when no object has gc_refs 0 or no reference between examined objects
+ * points back (c.back false: each points to an object whose turn came
+ * later, and every count is above zero). Then everything is reachable, by
+ * induction in list order: an object with gc_refs 0 has a referrer among
+ * the examined, all of them earlier, so reachable, and CPython's scan
+ * would have found each object reachable at its turn, moving none: the
+ * order is CPython's too. Lists are in allocation order unless a scan
+ * moved something, so a structure built parents first (a tree, a list of
+ * new items) is examined in two passes, one of them traversing.
  * Returns how many objects were examined; *f says what was found. */
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
                                  bool everything, bool sweep, found *f) {
-    f->q.n = f->q.far = 0;
-    refs_count c = {0, 0, 0, false, &f->q, h};
+    refs_queue rq;
+    rq.far = rq.n = rq.held = 0;
+    memset(rq.slot, 0, sizeof rq.slot);
+    memset(rq.index, 0, sizeof rq.index);
+    refs_count c = {0, 0, 0, false, false, &rq, h};
     size_t n;
     if (everything) {
         n = update_and_subtract_refs(h, base, &c);
@@ -618,7 +785,8 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     f->mixed = 0;
     f->linked = true;
     f->escapes = c.escapes;
-    f->far = big_pass(n) && pays(far_so_far(&f->q), n);
+    f->q.n = f->q.far = 0;
+    f->far = big_pass(n) && pays(rq.far, n);
     f->young = base;
     f->edge = NULL;
     f->plain = UINT32_MAX;
@@ -630,7 +798,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
         list_init(base);
         f->unreachable = n;
         f->linked = false;
-    } else if (c.zeros) {
+    } else if (c.zeros && c.back) {
         move_unreachable(h, base, n, unreachable, f);
     } else {
         relink_reachable(base);

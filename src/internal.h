@@ -259,6 +259,10 @@ RC_INTERNAL void rc_ptrmap_free(rc_heap *h, rc_ptrmap *m);
  * (finalizer, callback, clear, release) runs. */
 #define RC_GC_REFS_SHIFT 2
 #define RC_GC_PREV_UNREACHABLE ((uintptr_t)1)
+/* The same bit, earlier: during the passes computing gc_refs, an examined
+ * object whose turn (its own traverse) has not come yet; cleared at its
+ * turn, so it is free again for UNREACHABLE when the scan starts. */
+#define RC_GC_PREV_PENDING RC_GC_PREV_UNREACHABLE
 #define RC_GC_PREV_COLLECTING ((uintptr_t)2)
 #define RC_GC_PREV_FLAGS ((uintptr_t)3)
 

@@ -1792,6 +1792,139 @@ START_TEST(test_survivors_move_up) {
 }
 END_TEST
 
+/* Objects of generation gen in list order, by id (a node's id; a letter). */
+typedef struct id_list {
+    char ids[32];
+    size_t n;
+} id_list;
+
+static int add_id(void *obj, void *arg) {
+    id_list *l = arg;
+    if (rc_type_of(obj) == &node_type && l->n + 1 < sizeof l->ids)
+        l->ids[l->n++] = (char)((node *)obj)->id;
+    return 0;
+}
+
+static const char *ids_of(int gen, id_list *l) {
+    l->n = 0;
+    ck_assert_int_eq(rc_gc_get_objects(H, gen, add_id, l), 0);
+    l->ids[l->n] = 0;
+    return l->ids;
+}
+
+static node *named(char id) {
+    node *n = make();
+    n->id = id;
+    return n;
+}
+
+/* Survivors keep CPython's order whether the scan runs or is skipped (a
+ * set with no reference back: deduce_unreachable). b, made before a and
+ * held only by a, is reached after its turn and moves to the end; c -> d
+ * and e -> f, made parents first, stay. python3 (__slots__ class, names in
+ * an id slot): after gc.collect(0) twice, gc.get_objects(1) gives
+ * ['a', 'c', 'd', 'b', 'e', 'f']; after h, g (g -> h), i -> j and
+ * gc.collect() == 0, gc.get_objects(2) gives ['g', 'i', 'j', 'a', 'c', 'd',
+ * 'b', 'e', 'f', 'h'] (younger generations join the oldest youngest
+ * first). */
+START_TEST(test_survivor_order) {
+    id_list l;
+    node *b = named('b'), *a = named('a');
+    a->a = b;
+    node *c = named('c');
+    c->a = named('d');
+    ck_assert_int_eq(rc_gc_collect(H, 0), 0);
+    ck_assert_str_eq(ids_of(1, &l), "acdb");
+    node *e = named('e');
+    e->a = named('f');
+    ck_assert_int_eq(rc_gc_collect(H, 0), 0);
+    ck_assert_str_eq(ids_of(1, &l), "acdbef");
+    node *h = named('h'), *g = named('g');
+    g->a = h;
+    node *i = named('i');
+    i->a = named('j');
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_str_eq(ids_of(2, &l), "gijacdbefh");
+    node *roots[] = {a, c, e, g, i};
+    for (size_t k = 0; k < sizeof roots / sizeof *roots; k++)
+        rc_decref(roots[k]);
+    ck_assert_uint_eq(count_gen(2), 0);
+}
+END_TEST
+
+/* A tree, made parents first, of more objects than a pass queues far
+ * references for (and the queue's sample), collected while held: nothing
+ * found and the order kept, young or old. Then one reference back from a
+ * leaf to the root makes it all a cycle; dropped, it is all found, whether
+ * that reference is far (queued) or near the end, beside a live object
+ * (so not all of what is examined is garbage). */
+enum { TREE_DEPTH = 14, TREE_NODES = (1 << TREE_DEPTH) - 1 };
+static node *tree_nodes[TREE_NODES];
+static size_t ntree_nodes;
+
+static node *make_tree(int depth) {
+    node *n = make();
+    tree_nodes[ntree_nodes++] = n;
+    if (depth > 1) {
+        n->a = make_tree(depth - 1);
+        n->b = make_tree(depth - 1);
+    }
+    return n;
+}
+
+typedef struct order_check {
+    size_t next;
+    bool same;
+} order_check;
+
+static int check_order(void *obj, void *arg) {
+    order_check *o = arg;
+    o->same &= o->next < ntree_nodes && tree_nodes[o->next++] == obj;
+    return 0;
+}
+
+static bool in_tree_order(int gen) {
+    order_check o = {0, true};
+    ck_assert_int_eq(rc_gc_get_objects(H, gen, check_order, &o), 0);
+    return o.same && o.next == ntree_nodes;
+}
+
+START_TEST(test_tree_with_one_cycle) {
+    size_t leaves[] = {2 * TREE_DEPTH, TREE_NODES - 1}; /* a leaf among the first; the last */
+    for (size_t k = 0; k < sizeof leaves / sizeof *leaves; k++) {
+        node *keep = make();
+        ntree_nodes = 0;
+        node *root = make_tree(TREE_DEPTH);
+        ck_assert_uint_eq(ntree_nodes, TREE_NODES);
+        ck_assert_int_eq(rc_gc_collect(H, 0), 0);
+        ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+        rc_decref(keep); /* the tree alone, in order */
+        ck_assert(in_tree_order(2));
+        keep = make();
+        node *leaf = tree_nodes[leaves[k]];
+        ck_assert_ptr_null(leaf->a);
+        leaf->a = rc_incref(root);
+        rc_decref(root);
+        ck_assert_int_eq(rc_gc_collect(H, 2), TREE_NODES);
+        ck_assert(in_gen(keep, 2));
+        rc_decref(keep);
+        /* the same in a young collection */
+        ntree_nodes = 0;
+        root = make_tree(TREE_DEPTH);
+        ck_assert_int_eq(rc_gc_collect(H, 0), 0);
+        ck_assert(in_tree_order(1));
+        keep = make();
+        leaf = tree_nodes[leaves[k]];
+        leaf->a = rc_incref(root);
+        rc_decref(root);
+        ck_assert_int_eq(rc_gc_collect(H, 1), TREE_NODES);
+        ck_assert(in_gen(keep, 2));
+        rc_decref(keep);
+        ck_assert_uint_eq(count_gen(0) + count_gen(1) + count_gen(2), 0);
+    }
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("gc");
     add_case_fixture(s, tcase_create("list"), test_list, setup, teardown);
@@ -1860,6 +1993,9 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("deep_garbage"), test_deep_garbage, setup, teardown);
     add_case_fixture(s, tcase_create("far_garbage_held"), test_far_garbage_held, setup, teardown);
     add_case_fixture(s, tcase_create("survivors_move_up"), test_survivors_move_up, setup, teardown);
+    add_case_fixture(s, tcase_create("survivor_order"), test_survivor_order, setup, teardown);
+    add_case_fixture(s, tcase_create("tree_with_one_cycle"), test_tree_with_one_cycle, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("plain_garbage_swept"), test_plain_garbage_swept, setup,
                      teardown);
     add_case_fixture(s, tcase_create("plain_garbage_leaves"), test_plain_garbage_leaves, setup,
