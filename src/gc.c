@@ -268,8 +268,8 @@ typedef struct refs_count {
     uint32_t mixed;
     bool escapes;
     bool back;
-    refs_queue *q;
     const rc_heap *h; /* the heap collected */
+    refs_queue q;
 } refs_count;
 
 /* Queues o (not NULL) at the end of q's ring; returns the referent it
@@ -318,14 +318,14 @@ static inline void *defer(refs_queue *q, void *o, void **early) {
         (q)->n = (q)->held = 0;                                             \
     } while (0)
 
-/* Before the turn of obj: its queued decrement, if any, is done; before
- * the turn of an object whose visits are not queued, every one is. Once a
- * reference back is found, what comes later no longer matters: the index
- * is left behind (push) and not read again. */
+/* Before the turn of obj, while no reference back is found: its queued
+ * decrement, if any, is done; before the turn of an object whose visits
+ * are not queued, every one is. Once one is found, the passes use push
+ * and no longer read the index. */
 #define SETTLE(c, obj, queued, fn)                                          \
     do {                                                                    \
-        refs_queue *q_ = (c)->q;                                            \
-        if (!(c)->back && RC_UNLIKELY(q_->held)) {                          \
+        refs_queue *q_ = &(c)->q;                                           \
+        if (RC_UNLIKELY(q_->held)) {                                        \
             uint8_t *x_ = &q_->index[index_of(obj)];                        \
             if (!(queued)) {                                                \
                 DRAIN_REFS(q_, fn, c);                                      \
@@ -370,15 +370,6 @@ static _Noreturn void refcount_too_small(rc_gchead *g) {
     rc__fatal("rc_gc_collect", "found more references than the count of", obj_of(g));
 }
 
-/* Whether the refs passes still look for a reference back (refs_count):
- * they run in that mode until they find one, then in the other, without
- * the queue's index (a constant in each copy of a TWICE loop). */
-#define DAG_MODES(turns, ...)                                               \
-    do {                                                                    \
-        rc_gchead *g_ = turns(__VA_ARGS__, gc_next(young), true);           \
-        turns(__VA_ARGS__, g_, false);                                      \
-    } while (0)
-
 /* One reference less for o, a referent of an examined object. */
 static void decref(refs_count *c, void *o) {
     rc_gchead *g = tracked(o);
@@ -394,8 +385,9 @@ static void decref(refs_count *c, void *o) {
     }
 }
 
-/* The two visitors of a refs pass's handler fn(refs_count *, void *o): one
- * for every referent, and one that queues the far ones (refs_queue). */
+/* The visitors of a refs pass's handler fn(refs_count *, void *o): one for
+ * every referent, one that queues the far ones (refs_queue), and one that
+ * also keeps the queue's index. */
 #define REFS_VISITORS(fn)                                                   \
     static void visit_##fn(void **slot, void *arg) {                        \
         if (*slot)                                                          \
@@ -404,7 +396,7 @@ static void decref(refs_count *c, void *o) {
     static void visit_##fn##_queued(void **slot, void *arg) {               \
         refs_count *c = arg;                                                \
         void *o = *slot;                                                    \
-        if (o && (!is_far(slot, o) || (o = push(c->q, o))))                \
+        if (o && (!is_far(slot, o) || (o = push(&c->q, o))))               \
             fn(c, o);                                                       \
     }                                                                       \
     static void visit_##fn##_indexed(void **slot, void *arg) {              \
@@ -413,7 +405,7 @@ static void decref(refs_count *c, void *o) {
         if (o == NULL)                                                      \
             return;                                                         \
         if (is_far(slot, o)) {                                              \
-            o = defer(c->q, o, &early);                                     \
+            o = defer(&c->q, o, &early);                                    \
             if (early)                                                      \
                 fn(c, early);                                               \
         }                                                                   \
@@ -422,34 +414,34 @@ static void decref(refs_count *c, void *o) {
     }
 
 /* The visitor of fn for an object: `queued` (its far referents wait in the
- * queue), `dag` (no reference back found yet: the queue keeps its index). */
+ * queue), `dag` (no reference back found yet: the queue keeps its index).
+ * Each refs pass runs its turns with dag true until it finds a reference
+ * back, then in a second copy of its loop with dag false. */
 #define REFS_VISITOR(fn, queued, dag)                                       \
     ((queued) ? ((dag) ? visit_##fn##_indexed : visit_##fn##_queued) : visit_##fn)
 
 REFS_VISITORS(decref)
 
-/* subtract_refs's turns from g on, until the end of young or (dag) a
- * reference back; returns where it stopped. */
-TWICE rc_gchead *subtract_turns(rc_heap *h, rc_gchead *young, refs_count *c, sampler *s,
-                                bool big, rc_gchead *g, bool dag) {
-    for (; g != young; g = gc_next(g)) {
-        if (dag && c->back)
-            break;
-        prefetch_ahead(g);
-        uint32_t info = head_of(g)->info;
-        bool queued = big && (sample(s, c->q) || (info & RC_F_LARGE));
-        if (big && dag)
-            SETTLE(c, obj_of(g), queued, decref);
-        g->prev &= ~RC_GC_PREV_PENDING; /* its turn */
-        h->types[info >> RC_TYPE_SHIFT]->traverse(obj_of(g), REFS_VISITOR(decref, queued, dag), c);
-    }
-    return g;
+/* subtract_refs's turn of g (`dag`: no reference back found yet). */
+TWICE void subtract_turn(rc_heap *h, refs_count *c, sampler *s, rc_gchead *g, bool big,
+                         bool dag) {
+    prefetch_ahead(g);
+    uint32_t info = head_of(g)->info;
+    bool queued = big && (sample(s, &c->q) || (info & RC_F_LARGE));
+    if (big && dag)
+        SETTLE(c, obj_of(g), queued, decref);
+    g->prev &= ~RC_GC_PREV_PENDING; /* its turn */
+    h->types[info >> RC_TYPE_SHIFT]->traverse(obj_of(g), REFS_VISITOR(decref, queued, dag), c);
 }
 
 TWICE void subtract_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool big) {
     sampler s = SAMPLER_INIT;
-    DAG_MODES(subtract_turns, h, young, c, &s, big);
-    DRAIN_REFS(c->q, decref, c);
+    rc_gchead *g = gc_next(young);
+    for (; g != young && !c->back; g = gc_next(g))
+        subtract_turn(h, c, &s, g, big, true);
+    for (; g != young; g = gc_next(g))
+        subtract_turn(h, c, &s, g, big, false);
+    DRAIN_REFS(&c->q, decref, c);
 }
 
 /* Subtracts the references between the n objects of young from their
@@ -499,12 +491,12 @@ typedef struct fused_tally {
     bool odd; /* an object with a count of zero, or immortal */
 } fused_tally;
 
-/* The fused pass's turn of g. `dag`: no reference back found yet. */
+/* The fused pass's turn of g (`dag`: no reference back found yet). */
 TWICE void fused_turn(rc_heap *h, refs_count *c, fused_tally *t, sampler *s, rc_gchead *g,
                       bool between_heaps, bool dag) {
     prefetch_ahead(g);
     rc_head hd = *head_of(g);
-    bool queued = sample(s, c->q) || (hd.info & RC_F_LARGE);
+    bool queued = sample(s, &c->q) || (hd.info & RC_F_LARGE);
     if (dag && between_heaps)
         SETTLE(c, obj_of(g), queued, decref_between_heaps);
     else if (dag)
@@ -521,8 +513,7 @@ TWICE void fused_turn(rc_heap *h, refs_count *c, fused_tally *t, sampler *s, rc_
 }
 
 /* update_and_subtract_refs's walk, compiled for one heap alive and for
- * several (between_heaps: a referent may be another heap's). Its turns
- * look for a reference back until they find one. */
+ * several (between_heaps: a referent may be another heap's). */
 TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool between_heaps) {
     fused_tally t = {0, 0, 0, false};
     sampler s = SAMPLER_INIT;
@@ -532,9 +523,9 @@ TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool betwee
     for (; g != young; g = gc_next(g))
         fused_turn(h, c, &t, &s, g, between_heaps, false);
     if (between_heaps)
-        DRAIN_REFS(c->q, decref_between_heaps, c);
+        DRAIN_REFS(&c->q, decref_between_heaps, c);
     else
-        DRAIN_REFS(c->q, decref_all, c);
+        DRAIN_REFS(&c->q, decref_all, c);
     c->zeros += t.zeros;
     c->immortals = t.odd; /* move_immortals counts them */
     c->mixed = t.mixed;
@@ -767,11 +758,9 @@ static bool may_sweep(const rc_heap *h) {
  * Returns how many objects were examined; *f says what was found. */
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
                                  bool everything, bool sweep, found *f) {
-    refs_queue rq;
-    rq.far = rq.n = rq.held = 0;
-    memset(rq.slot, 0, sizeof rq.slot);
-    memset(rq.index, 0, sizeof rq.index);
-    refs_count c = {0, 0, 0, false, false, &rq, h};
+    refs_count c;
+    memset(&c, 0, sizeof c);
+    c.h = h;
     size_t n;
     if (everything) {
         n = update_and_subtract_refs(h, base, &c);
@@ -786,7 +775,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     f->linked = true;
     f->escapes = c.escapes;
     f->q.n = f->q.far = 0;
-    f->far = big_pass(n) && pays(rq.far, n);
+    f->far = big_pass(n) && pays(c.q.far, n);
     f->young = base;
     f->edge = NULL;
     f->plain = UINT32_MAX;
