@@ -55,14 +55,14 @@ static inline void prefetch_ahead(const rc_gchead *g) {
  * the load of next arrives, instead of waiting for it at every step (a
  * chain of dependent loads otherwise bounds a pass, even in cache). A
  * wrong guess costs a mispredicted branch and learns the new stride. */
-static inline rc_gchead *walk_next(const rc_gchead *g, ptrdiff_t *stride) {
-    rc_gchead *next = gc_next(g), *guess = (rc_gchead *)((char *)g + *stride);
+static inline rc_gchead *walk_next(const rc_gchead *g, uintptr_t *stride) {
+    uintptr_t next = g->next, guess = (uintptr_t)g + *stride; /* integers: no object bounds */
     if (RC_LIKELY(next == guess)) {
         __asm__("" : "+r"(guess)); /* or the compiler uses next, and waits */
-        return guess;
+        return (rc_gchead *)guess;
     }
-    *stride = (char *)next - (char *)g;
-    return next;
+    *stride = next - (uintptr_t)g;
+    return (rc_gchead *)next;
 }
 
 static void list_init(rc_gchead *l) { l->next = l->prev = (uintptr_t)l; }
@@ -362,7 +362,7 @@ static size_t update_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
     size_t n = 0;
     uint32_t mixed = 0;
     bool zero = false;
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     rc_gchead *next;
     for (rc_gchead *g = gc_next(young); g != young; g = next) {
         prefetch_ahead(g);
@@ -453,7 +453,7 @@ TWICE void subtract_turn(rc_heap *h, refs_count *c, sampler *s, rc_gchead *g, bo
 
 TWICE void subtract_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool big) {
     sampler s = SAMPLER_INIT;
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     rc_gchead *g = gc_next(young);
     for (; g != young && !c->back; g = walk_next(g, &stride))
         subtract_turn(h, c, &s, g, big, true);
@@ -535,7 +535,7 @@ TWICE void fused_turn(rc_heap *h, refs_count *c, fused_tally *t, sampler *s, rc_
 TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool between_heaps) {
     fused_tally t = {0, 0, 0, false};
     sampler s = SAMPLER_INIT;
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     rc_gchead *g = gc_next(young);
     for (; g != young && !c->back; g = walk_next(g, &stride))
         fused_turn(h, c, &t, &s, g, between_heaps, true);
@@ -672,7 +672,7 @@ static void split_unreachable(rc_gchead *young, rc_gchead *unreachable, bool all
         list_merge(young, unreachable);
         return;
     }
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     rc_gchead *next;
     for (rc_gchead *g = gc_next(young); g != young; g = next) {
         prefetch_ahead(g);
@@ -686,7 +686,7 @@ static void split_unreachable(rc_gchead *young, rc_gchead *unreachable, bool all
  * object of young. */
 TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued) {
     visit_queue *q = &f->q;
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     rc_gchead *prev = young, *g = gc_next(young);
     for (;;) {
         if (queued && q->n && (g == young || get_refs(g) == 0)) {
@@ -745,7 +745,7 @@ static void move_unreachable(rc_heap *h, rc_gchead *young, size_t n, rc_gchead *
  * (and checks the sums), in one sequential pass without traversing. */
 static void relink_reachable(rc_gchead *young) {
     rc_gchead *prev = young;
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     for (rc_gchead *g = gc_next(young); g != young; g = walk_next(g, &stride)) {
         prefetch_ahead(g);
         if (RC_UNLIKELY(get_refs(g) < 0))
@@ -821,7 +821,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
 
 /* Ends a list's part in the collection: no collector flag left. */
 static void clear_flags(rc_gchead *list) {
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     for (rc_gchead *g = gc_next(list); g != list; g = walk_next(g, &stride))
         g->prev &= ~RC_GC_PREV_FLAGS;
 }
@@ -847,7 +847,7 @@ static void weakref_due(rc_weakref *ref, void *callbacks) {
  * `callbacks`. Runs no user code. */
 static bool scan_unreachable(rc_heap *h, rc_gchead *unreachable, rc_gchead *callbacks) {
     bool finalizers = false;
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     for (rc_gchead *g = gc_next(unreachable); g != unreachable; g = walk_next(g, &stride)) {
         prefetch_ahead(g);
         rc_head *hd = head_of(g);
@@ -988,7 +988,7 @@ static rc_gchead *drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_
     if (far)
         for (int i = 0; i < HELD_AHEAD && ahead != list; i++, ahead = gc_next(ahead))
             prefetch_referents(h, ahead);
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     for (rc_gchead *g = gc_next(list); g != list; g = walk_next(g, &stride)) {
         prefetch_ahead(g);
         if (far && ahead != list) {
@@ -1111,7 +1111,7 @@ static void undo_sweep(rc_heap *h, rc_gchead *collectable, rc_gchead *stopped,
 /* Gives garbage swept with nothing stopping it back; !linked: the prev
  * pointers hold gc_refs, which must be 0. */
 static void free_swept(rc_heap *h, rc_gchead *collectable, bool linked) {
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     rc_gchead *next;
     for (rc_gchead *g = gc_next(collectable); g != collectable; g = next) {
         prefetch_ahead(g);
@@ -1127,7 +1127,7 @@ static void free_swept(rc_heap *h, rc_gchead *collectable, bool linked) {
  * pointers back, marked as move_unreachable marks the unreachable. */
 static void link_unreachable(rc_gchead *collectable) {
     rc_gchead *prev = collectable;
-    ptrdiff_t stride = 0;
+    uintptr_t stride = 0;
     for (rc_gchead *g = gc_next(collectable); g != collectable; g = walk_next(g, &stride)) {
         prefetch_ahead(g);
         if (RC_UNLIKELY(get_refs(g) != 0))
