@@ -164,10 +164,8 @@ typedef struct visit_queue {
 #endif
 _Static_assert(VISIT_QUEUE < 256, "refs_queue.index holds a ring place + 1 in a byte");
 typedef struct refs_queue {
-    size_t far;  /* referents queued in this pass */
-    size_t n;    /* referents queued since the ring was last empty */
-    size_t held; /* entries of the ring still to be handled */
-    void *slot[VISIT_QUEUE];
+    visit_queue ring; /* a slot handled early is NULL */
+    size_t held;      /* entries of the ring still to be handled */
     uint8_t index[REFS_INDEX]; /* ring place + 1 of the referent hashing here, or 0 */
 } refs_queue;
 
@@ -201,7 +199,8 @@ static inline void *enqueue(visit_queue *q, void *o) {
     do {                                                                    \
         size_t n_ = (q)->n, k_ = n_ < VISIT_QUEUE ? n_ : VISIT_QUEUE;       \
         for (size_t i_ = n_ - k_; i_ != n_; i_++)                           \
-            fn(arg, (q)->slot[i_ % VISIT_QUEUE]);                           \
+            if ((q)->slot[i_ % VISIT_QUEUE])                                \
+                fn(arg, (q)->slot[i_ % VISIT_QUEUE]);                       \
         (q)->far += n_;                                                     \
         (q)->n = 0;                                                         \
     } while (0)
@@ -229,10 +228,12 @@ static inline bool big_pass(size_t n) {
     return n >= queue_min;
 }
 
+static inline size_t far_so_far(const visit_queue *q) { return q->far + q->n; }
+
 /* Where a big refs pass is in its period. */
 typedef struct sampler {
     size_t left;   /* objects before the next change */
-    size_t mark;   /* refs_queue.far when the sample began */
+    size_t mark;   /* far_so_far when the sample began */
     bool sampling; /* the first SAMPLE objects of the period */
     bool queued;   /* the objects now get the queue */
 } sampler;
@@ -240,13 +241,13 @@ typedef struct sampler {
 #define SAMPLER_INIT {1, 0, false, false}
 
 /* Whether the next object gets the queue. */
-static inline bool sample(sampler *s, const refs_queue *q) {
+static inline bool sample(sampler *s, const visit_queue *q) {
     if (RC_UNLIKELY(--s->left == 0)) {
         if (s->sampling) {
-            s->queued = pays(q->far - s->mark, SAMPLE);
+            s->queued = pays(far_so_far(q) - s->mark, SAMPLE);
             s->left = PERIOD - SAMPLE;
         } else {
-            s->mark = q->far;
+            s->mark = far_so_far(q);
             s->queued = true;
             s->left = SAMPLE;
         }
@@ -288,29 +289,19 @@ typedef struct refs_count {
     refs_queue q;
 } refs_count;
 
-/* Queues o (not NULL) at the end of q's ring; returns the referent it
- * displaces, or NULL. */
-static inline void *push(refs_queue *q, void *o) {
-    __builtin_prefetch((char *)o - 16, 1); /* gc prev and rc_head: one line */
-    void **s = &q->slot[q->n++ % VISIT_QUEUE];
-    void *old = *s;
-    *s = o;
-    q->far++;
-    return old;
-}
-
-/* push, keeping the index. *early: the referent whose index entry o takes
- * (older than o, so probably arrived), to handle now too, or NULL. */
+/* enqueue, keeping the index. *early: the referent whose index entry o
+ * takes (older than o, so probably arrived), to handle now too, or NULL. */
 static inline void *defer(refs_queue *q, void *o, void **early) {
     uint8_t *x = &q->index[index_of(o)];
+    void **slot = q->ring.slot;
     *early = NULL;
     if (*x) {
-        *early = q->slot[*x - 1];
-        q->slot[*x - 1] = NULL;
+        *early = slot[*x - 1];
+        slot[*x - 1] = NULL;
         q->held--;
     }
-    size_t place = q->n % VISIT_QUEUE;
-    void *old = push(q, o);
+    size_t place = q->ring.n % VISIT_QUEUE;
+    void *old = enqueue(&q->ring, o);
     if (old)
         q->index[index_of(old)] = 0;
     else
@@ -319,24 +310,21 @@ static inline void *defer(refs_queue *q, void *o, void **early) {
     return old;
 }
 
-/* Hands every queued referent to fn(arg, o), oldest first, and empties q. */
+/* DRAIN for the refs queue: its index emptied too. */
 #define DRAIN_REFS(q, fn, arg)                                              \
     do {                                                                    \
-        size_t n_ = (q)->n, k_ = n_ < VISIT_QUEUE ? n_ : VISIT_QUEUE;       \
-        for (size_t i_ = n_ - k_; i_ != n_; i_++) {                         \
-            void *o_ = (q)->slot[i_ % VISIT_QUEUE];                         \
-            if (o_) {                                                       \
-                (q)->slot[i_ % VISIT_QUEUE] = NULL;                         \
-                (q)->index[index_of(o_)] = 0;                               \
-                fn(arg, o_);                                                \
-            }                                                               \
-        }                                                                   \
-        (q)->n = (q)->held = 0;                                             \
+        visit_queue *r_ = &(q)->ring;                                       \
+        size_t n_ = r_->n, k_ = n_ < VISIT_QUEUE ? n_ : VISIT_QUEUE;        \
+        for (size_t i_ = n_ - k_; i_ != n_; i_++)                           \
+            if (r_->slot[i_ % VISIT_QUEUE])                                 \
+                (q)->index[index_of(r_->slot[i_ % VISIT_QUEUE])] = 0;       \
+        DRAIN(r_, fn, arg);                                                 \
+        (q)->held = 0;                                                      \
     } while (0)
 
 /* Before the turn of obj, while no reference back is found: its queued
  * decrement, if any, is done; before the turn of an object whose visits
- * are not queued, every one is. Once one is found, the passes use push
+ * are not queued, every one is. Once one is found, the passes use enqueue
  * and no longer read the index. */
 #define SETTLE(c, obj, queued, fn)                                          \
     do {                                                                    \
@@ -345,8 +333,8 @@ static inline void *defer(refs_queue *q, void *o, void **early) {
             uint8_t *x_ = &q_->index[index_of(obj)];                        \
             if (!(queued)) {                                                \
                 DRAIN_REFS(q_, fn, c);                                      \
-            } else if (*x_ && q_->slot[*x_ - 1] == (obj)) {                 \
-                q_->slot[*x_ - 1] = NULL;                                   \
+            } else if (*x_ && q_->ring.slot[*x_ - 1] == (obj)) {            \
+                q_->ring.slot[*x_ - 1] = NULL;                              \
                 *x_ = 0;                                                    \
                 q_->held--;                                                 \
                 fn(c, obj);                                                 \
@@ -413,7 +401,7 @@ static void decref(refs_count *c, void *o) {
     static void visit_##fn##_queued(void **slot, void *arg) {               \
         refs_count *c = arg;                                                \
         void *o = *slot;                                                    \
-        if (o && (!is_far(slot, o) || (o = push(&c->q, o))))               \
+        if (o && (!is_far(slot, o) || (o = enqueue(&c->q.ring, o))))       \
             fn(c, o);                                                       \
     }                                                                       \
     static void visit_##fn##_indexed(void **slot, void *arg) {              \
@@ -444,7 +432,7 @@ TWICE void subtract_turn(rc_heap *h, refs_count *c, sampler *s, rc_gchead *g, bo
                          bool dag) {
     prefetch_ahead(g);
     uint32_t info = head_of(g)->info;
-    bool queued = big && (sample(s, &c->q) || (info & RC_F_LARGE));
+    bool queued = big && (sample(s, &c->q.ring) || (info & RC_F_LARGE));
     if (big && dag)
         SETTLE(c, obj_of(g), queued, decref);
     g->prev &= ~RC_GC_PREV_PENDING; /* its turn */
@@ -514,7 +502,7 @@ TWICE void fused_turn(rc_heap *h, refs_count *c, fused_tally *t, sampler *s, rc_
                       bool between_heaps, bool dag) {
     prefetch_ahead(g);
     rc_head hd = *head_of(g);
-    bool queued = sample(s, &c->q) || (hd.info & RC_F_LARGE);
+    bool queued = sample(s, &c->q.ring) || (hd.info & RC_F_LARGE);
     if (dag && between_heaps)
         SETTLE(c, obj_of(g), queued, decref_between_heaps);
     else if (dag)
@@ -797,7 +785,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     f->linked = true;
     f->escapes = c.escapes;
     f->q.n = f->q.far = 0;
-    f->far = big_pass(n) && pays(c.q.far, n);
+    f->far = big_pass(n) && pays(far_so_far(&c.q.ring), n);
     f->young = base;
     f->edge = NULL;
     f->plain = UINT32_MAX;
