@@ -273,7 +273,8 @@ static inline uint32_t not_plain(uint32_t info) {
 
 /* What the passes computing gc_refs count on the way: how many examined
  * objects end with gc_refs 0 (none: nothing can be unreachable; all: all
- * are), the immortal ones the fused pass left in young, whether any
+ * are), whether the fused pass may have left immortal objects in young
+ * (move_immortals counts them), whether any
  * examined object is not plain (not_plain), whether any refers to an
  * object not examined (untracked, or in another generation), and whether
  * any refers back: to an examined object whose turn came before its own
@@ -281,7 +282,7 @@ static inline uint32_t not_plain(uint32_t info) {
  * deduce_unreachable). */
 typedef struct refs_count {
     size_t zeros;
-    size_t immortals;
+    bool immortals;
     uint32_t mixed;
     bool escapes;
     bool back;
