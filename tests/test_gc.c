@@ -1856,7 +1856,7 @@ END_TEST
  * references for (and the queue's sample), collected while held: nothing
  * found and the order kept, young or old. Then one reference back from a
  * leaf to the root makes it all a cycle; dropped, it is all found, whether
- * that reference is far (queued) or near the end, beside a live object
+ * that reference is near, far (queued) or at the end, beside a live object
  * (so not all of what is examined is garbage). */
 enum { TREE_DEPTH = 14, TREE_NODES = (1 << TREE_DEPTH) - 1 };
 static node *tree_nodes[TREE_NODES];
@@ -1890,7 +1890,9 @@ static bool in_tree_order(int gen) {
 }
 
 START_TEST(test_tree_with_one_cycle) {
-    size_t leaves[] = {2 * TREE_DEPTH, TREE_NODES - 1}; /* a leaf among the first; the last */
+    /* a leaf near the root (its reference back is near), one 129 nodes on
+     * (6 KiB: far, queued, in the refs passes' first sample), the last */
+    size_t leaves[] = {2 * TREE_DEPTH, 129, TREE_NODES - 1};
     for (size_t k = 0; k < sizeof leaves / sizeof *leaves; k++) {
         node *keep = make();
         ntree_nodes = 0;
