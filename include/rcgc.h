@@ -172,6 +172,18 @@ size_t rc_refcount(const void *obj);
 static inline void rc__auto_drop(void *slot) { rc_decref(*(void **)slot); }
 #define rc_auto __attribute__((cleanup(rc__auto_drop)))
 
+/* Hands over the reference ptr holds: evaluates to ptr's value (a new
+ * reference for whoever takes it, or NULL) and leaves ptr NULL, so that an
+ * rc_auto variable's reference can be returned or stored without being
+ * dropped at scope exit: `return RC_STEAL(n);`. GCC and Clang. */
+#define RC_STEAL(ptr)                                                       \
+    __extension__({                                                         \
+        __typeof__(ptr) *rc__slot = &(ptr);                                 \
+        __typeof__(ptr) rc__ref = *rc__slot;                                \
+        *rc__slot = NULL;                                                   \
+        rc__ref;                                                            \
+    })
+
 /* --------------------------------------------------------- raw memory */
 
 /* size bytes, 16-byte aligned, uninitialised; rc_malloc(h, 0) returns a

@@ -257,6 +257,34 @@ START_TEST(auto_scope) {
 }
 END_TEST
 
+/* RC_STEAL hands an rc_auto variable's reference to the caller: the
+ * variable is NULL at scope exit, so nothing is dropped there, and the
+ * object lives on with its one count; a plain variable is moved the same
+ * way, and NULL steals as NULL. */
+static void *made_in_scope(rc_heap *h) {
+    rc_auto void *n = rc_new(h, &leaf_type);
+    ck_assert_uint_eq(rc_refcount(n), 1);
+    return RC_STEAL(n);
+}
+
+START_TEST(steal_from_scope) {
+    reset();
+    rc_heap *h = rc_heap_new();
+    void *kept = made_in_scope(h);
+    ck_assert_ptr_nonnull(kept);
+    ck_assert_int_eq(nevents, 0);
+    ck_assert_uint_eq(rc_refcount(kept), 1);
+    void *moved = RC_STEAL(kept);
+    ck_assert_ptr_null(kept);
+    ck_assert_uint_eq(rc_refcount(moved), 1);
+    void *none = NULL;
+    ck_assert_ptr_null(RC_STEAL(none));
+    rc_decref(moved);
+    check_events((const char *[]){"release leaf"}, 1);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ inspection */
 
 START_TEST(type_and_heap_of) {
@@ -664,6 +692,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("clear_macro"), clear_macro);
     add_case(s, tcase_create("set_macro"), set_macro);
     add_case(s, tcase_create("auto_scope"), auto_scope);
+    add_case(s, tcase_create("steal_from_scope"), steal_from_scope);
     add_case(s, tcase_create("type_and_heap_of"), type_and_heap_of);
     add_case(s, tcase_create("order_with_clear"), order_with_clear);
     add_case(s, tcase_create("order_with_traverse"), order_with_traverse);
