@@ -131,6 +131,11 @@ static inline void set_refs(rc_gchead *g, intptr_t refs) {
 static inline void set_collecting_refs(rc_gchead *g, intptr_t refs) {
     g->prev = ((uintptr_t)refs << RC_GC_REFS_SHIFT) | RC_GC_PREV_COLLECTING;
 }
+/* An examined object whose turn in the refs passes has not come yet. */
+static inline void set_pending_refs(rc_gchead *g, intptr_t refs) {
+    set_collecting_refs(g, refs);
+    g->prev |= RC_GC_PREV_PENDING;
+}
 static inline bool is_collecting(const rc_gchead *g) {
     return (g->prev & RC_GC_PREV_COLLECTING) != 0;
 }
@@ -280,12 +285,11 @@ static inline uint32_t not_plain(uint32_t info) {
 /* What the passes computing gc_refs count on the way: how many examined
  * objects end with gc_refs 0 (none: nothing can be unreachable; all: all
  * are), whether the fused pass may have left immortal objects in young
- * (move_immortals counts them), whether any
- * examined object is not plain (not_plain), whether any refers to an
- * object not examined (untracked, or in another generation), and whether
- * any refers back: to an examined object whose turn came before its own
- * (or to itself), or has a count of zero (false: no cycle, see
- * deduce_unreachable). */
+ * (move_immortals counts them), whether any examined object is not plain
+ * (not_plain), whether any refers to an object not examined (untracked,
+ * or in another generation), and whether any refers back: to an examined
+ * object whose turn came before its own (or to itself), or has a count of
+ * zero (false: no cycle, see deduce_unreachable). */
 typedef struct refs_count {
     size_t zeros;
     bool immortals;
@@ -367,8 +371,7 @@ static size_t update_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
             list_move(g, &h->gc.permanent);
             continue;
         }
-        set_collecting_refs(g, hd.refcnt);
-        g->prev |= RC_GC_PREV_PENDING;
+        set_pending_refs(g, hd.refcnt);
         zero |= hd.refcnt == 0;
         mixed |= not_plain(hd.info);
         n++;
@@ -483,9 +486,7 @@ static inline void decref_all_in(refs_count *c, void *o, bool between_heaps) {
         c->zeros += get_refs(g) == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
     } else if (!between_heaps || rc_obj_heap(o) == c->h) {
-        /* its turn comes later and adds its count */
-        set_collecting_refs(g, -1);
-        g->prev |= RC_GC_PREV_PENDING;
+        set_pending_refs(g, -1); /* its turn comes later and adds its count */
     } else {
         c->escapes = true;
     }

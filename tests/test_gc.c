@@ -1827,22 +1827,23 @@ static node *named(char id) {
  * gc.collect() == 0, gc.get_objects(2) gives ['g', 'i', 'j', 'a', 'c', 'd',
  * 'b', 'e', 'f', 'h'] (younger generations join the oldest youngest
  * first). */
+/* parent -> child, made in that order or (child_first) the other way;
+ * returns parent, which holds child's only reference. */
+static node *pair_of(char parent, char child, bool child_first) {
+    node *c = child_first ? named(child) : NULL, *p = named(parent);
+    p->a = child_first ? c : named(child);
+    return p;
+}
+
 START_TEST(test_survivor_order) {
     id_list l;
-    node *b = named('b'), *a = named('a');
-    a->a = b;
-    node *c = named('c');
-    c->a = named('d');
+    node *a = pair_of('a', 'b', true), *c = pair_of('c', 'd', false);
     ck_assert_int_eq(rc_gc_collect(H, 0), 0);
     ck_assert_str_eq(ids_of(1, &l), "acdb");
-    node *e = named('e');
-    e->a = named('f');
+    node *e = pair_of('e', 'f', false);
     ck_assert_int_eq(rc_gc_collect(H, 0), 0);
     ck_assert_str_eq(ids_of(1, &l), "acdbef");
-    node *h = named('h'), *g = named('g');
-    g->a = h;
-    node *i = named('i');
-    i->a = named('j');
+    node *g = pair_of('g', 'h', true), *i = pair_of('i', 'j', false);
     ck_assert_int_eq(rc_gc_collect(H, 2), 0);
     ck_assert_str_eq(ids_of(2, &l), "gijacdbefh");
     node *roots[] = {a, c, e, g, i};
