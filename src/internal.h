@@ -101,7 +101,7 @@ typedef struct rc_trace_prefix {
 /* The 8 bytes before every object. refcnt saturates at RC_IMMORTAL. */
 typedef struct rc_head {
     uint32_t refcnt;
-    uint32_t info; /* flags in the low 9 bits, type index above */
+    uint32_t info; /* flags in the low 10 bits, type index above */
 } rc_head;
 
 #define RC_IMMORTAL UINT32_MAX
@@ -114,7 +114,8 @@ typedef struct rc_head {
 #define RC_F_RELEASED 0x40u  /* release ran (heap teardown) */
 #define RC_F_PLAIN 0x80u     /* its type has no finalize, clear or release */
 #define RC_F_SWEPT 0x100u    /* untracked plain: a sweep took a count (gc.c; may stay set) */
-#define RC_TYPE_SHIFT 9
+#define RC_F_EPOCH 0x200u    /* tracked: the gc epoch of its last full collection (gc.c) */
+#define RC_TYPE_SHIFT 10
 
 /* Collector links of a tracked object, 16 bytes before its rc_head. The low
  * two bits of prev carry collector flags, and during a collection prev holds
@@ -286,6 +287,8 @@ typedef struct rc_gcstate {
     rc_gc_stats stats[RC_GC_GENERATIONS];
     size_t long_lived_total;   /* survivors of the last full collection */
     size_t long_lived_pending; /* objects that reached gen 2 since then */
+    uint32_t epoch;     /* RC_F_EPOCH or 0: new objects' (h->last_info has it) */
+    bool acyclic;       /* the last full collection found no reference back */
     void **garbage;     /* RC_GC_DEBUG_SAVEALL: strong references */
     size_t ngarbage, garbage_cap;
     rc_gc_cb *callbacks;
@@ -757,10 +760,25 @@ static inline void rc_gc_link_quiet(rc_heap *h, rc_gchead *g) {
     rc_gc_list_append(g, &h->gc.gen[0].head);
 }
 
+/* Gives a tracked object joining a list the heap's epoch (gc.c's light
+ * pass): it may have missed a full collection's change of epoch. Tests
+ * build the library with RCGC_GC_STALE_EPOCHS, which gives it the other
+ * one: the next full collection takes it for an object whose turn came. */
+static inline void rc_gc_stamp(rc_heap *h, rc_gchead *g) {
+    rc_head *hd = (rc_head *)(g + 1);
+#ifdef RCGC_GC_STALE_EPOCHS
+    hd->info = (hd->info & ~RC_F_EPOCH) | (h->gc.epoch ^ RC_F_EPOCH);
+#else
+    hd->info = (hd->info & ~RC_F_EPOCH) | h->gc.epoch;
+#endif
+}
+
 static inline void rc_gc_link(rc_heap *h, rc_gchead *g) {
     rc_gcstate *gc = &h->gc;
-    if (RC_UNLIKELY(++gc->gen[0].count > gc->gen[0].threshold) && gc->enabled)
+    if (RC_UNLIKELY(++gc->gen[0].count > gc->gen[0].threshold) && gc->enabled) {
         rc__gc_collect_auto(h);
+        rc_gc_stamp(h, g);
+    }
     g->prev = 0;
     rc_gc_list_append(g, &gc->gen[0].head);
 }
@@ -768,6 +786,7 @@ static inline void rc_gc_link(rc_heap *h, rc_gchead *g) {
 /* An object resurrected by its finalizer while dying joins generation 0
  * again, without counting as an allocation. */
 static inline void rc_gc_retrack(rc_heap *h, rc_gchead *g) {
+    rc_gc_stamp(h, g);
     g->prev = 0;
     rc_gc_list_append(g, &h->gc.gen[0].head);
 }

@@ -80,7 +80,7 @@ static __attribute__((noinline)) int64_t type_info(rc_heap *h, const rc_type *t)
         h->types[h->ntypes] = t;
         v = ++h->ntypes;
     }
-    uint32_t info = (uint32_t)(v - 1) << RC_TYPE_SHIFT;
+    uint32_t info = (uint32_t)(v - 1) << RC_TYPE_SHIFT | h->gc.epoch;
     if (t->traverse)
         info |= RC_F_GC;
     if (!t->finalize && !t->clear && !t->release)

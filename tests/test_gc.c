@@ -1855,10 +1855,11 @@ END_TEST
 
 /* A tree, made parents first, of more objects than a pass queues far
  * references for (and the queue's sample), collected while held: nothing
- * found and the order kept, young or old. Then one reference back from a
- * leaf to the root makes it all a cycle; dropped, it is all found, whether
- * that reference is near, far (queued) or at the end, beside a live object
- * (so not all of what is examined is garbage). */
+ * found and the order kept, young or old (a second full collection after
+ * one that found no reference back takes the light pass). Then one
+ * reference back from a leaf to the root makes it all a cycle; dropped, it
+ * is all found, whether that reference is near, far (queued) or at the
+ * end, beside a live object (so not all of what is examined is garbage). */
 enum { TREE_DEPTH = 14, TREE_NODES = (1 << TREE_DEPTH) - 1 };
 static node *tree_nodes[TREE_NODES];
 static size_t ntree_nodes;
@@ -1902,6 +1903,8 @@ START_TEST(test_tree_with_one_cycle) {
         ck_assert_int_eq(rc_gc_collect(H, 0), 0);
         ck_assert_int_eq(rc_gc_collect(H, 2), 0);
         rc_decref(keep); /* the tree alone, in order */
+        ck_assert(in_tree_order(2));
+        ck_assert_int_eq(rc_gc_collect(H, 2), 0);
         ck_assert(in_tree_order(2));
         keep = make();
         node *leaf = tree_nodes[leaves[k]];
