@@ -9,6 +9,11 @@
  *   3. move_unreachable: what has gc_refs > 0, and all it reaches, is
  *      reachable; the rest moves to the unreachable list.
  *
+ * Collections do steps 1 and 2 in one pass (update_and_subtract_refs),
+ * which tells an examined object by the generation tag each tracked object
+ * carries (RC_F_GEN); the separate passes examine the unreachable set again.
+ * Often step 3 is a relink, or nothing (deduce_unreachable).
+ *
  * Then, for the unreachable (PEP 442, CPython 3.12 order): weak references
  * to them are cleared and the callbacks of those that are not garbage
  * themselves run; finalizers run, each once per object; the set is examined
@@ -142,6 +147,13 @@ static inline bool is_collecting(const rc_gchead *g) {
     return (g->prev & RC_GC_PREV_COLLECTING) != 0;
 }
 
+/* An object's generation tag (RC_F_GEN): kept equal to the generation
+ * whose list holds it, at every move between generations, so that the
+ * fused pass tells an examined object at a visit. */
+static inline void set_gen(rc_gchead *g, uint32_t gen) {
+    head_of(g)->info = (head_of(g)->info & ~RC_F_GEN) | gen << RC_F_GEN_SHIFT;
+}
+
 /* rc__type, inlined: the collector's loops call it once per object. */
 static inline const rc_type *type_of(const rc_heap *h, const rc_gchead *g) {
     return h->types[head_of(g)->info >> RC_TYPE_SHIFT];
@@ -222,7 +234,9 @@ static inline void *enqueue(visit_queue *q, void *o) {
  * PERIOD the queued visitor, and the rest of the period too if it paid for
  * them (one far referent per 8 objects or more); a large object, which may
  * hold any number of far references, always gets it. A pass over fewer
- * than QUEUE_MIN objects, which are in cache, does without. */
+ * than QUEUE_MIN objects, which are in cache, does without; the fused
+ * pass, which does not know how many objects a young collection has, takes
+ * its first period after QUEUE_MIN of them. */
 #ifndef SAMPLE
 #define SAMPLE 1024
 #endif
@@ -252,6 +266,14 @@ typedef struct sampler {
 } sampler;
 
 #define SAMPLER_INIT {1, 0, false, false}
+
+/* The sampler of the fused pass (`young`: not a full collection). */
+static inline sampler fused_sampler(bool young) {
+    sampler s = SAMPLER_INIT;
+    if (young && QUEUE_MIN > 1)
+        s.left = QUEUE_MIN;
+    return s;
+}
 
 /* Whether the next object gets the queue. */
 static inline bool sample(sampler *s, const visit_queue *q) {
@@ -298,8 +320,11 @@ typedef struct refs_count {
     uint32_t mixed;
     bool escapes;
     bool back;
+    bool light;     /* the fused pass tries the light pass first */
     bool relinked;  /* light_pass gave every object its prev pointer back */
     uint32_t epoch; /* a full collection's: RC_F_EPOCH or 0 */
+    uint32_t young_tags; /* the fused pass: an examined object's RC_F_GEN is at most this */
+    uint32_t turn_keep, turn_set; /* its info at its turn: (info & keep) | set */
     const rc_heap *h; /* the heap collected */
     refs_queue q;
 } refs_count;
@@ -357,24 +382,17 @@ static inline void *defer(refs_queue *q, void *o, void **early) {
         }                                                                   \
     } while (0)
 
-/* gc_refs = refcount for each object of young, which is marked collecting.
- * An object with a saturated (immortal) count goes to the permanent
- * generation: its count says nothing (CPython 3.12 does the same). Returns
- * how many objects stay in young. */
-static size_t update_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
+/* gc_refs = refcount for each object of young, which is marked collecting
+ * (the unreachable set examined again: collections use the fused pass).
+ * Returns how many objects young holds. */
+static size_t update_refs(rc_gchead *young, refs_count *c) {
     size_t n = 0;
     uint32_t mixed = 0;
     bool zero = false;
     uintptr_t stride = 0;
-    rc_gchead *next;
-    for (rc_gchead *g = gc_next(young); g != young; g = next) {
+    for (rc_gchead *g = gc_next(young); g != young; g = walk_next(g, &stride)) {
         prefetch_ahead(g);
-        next = walk_next(g, &stride);
         rc_head hd = *head_of(g);
-        if (RC_UNLIKELY(hd.refcnt == RC_IMMORTAL)) {
-            list_move(g, &h->gc.permanent);
-            continue;
-        }
         set_pending_refs(g, hd.refcnt);
         zero |= hd.refcnt == 0;
         mixed |= not_plain(hd.info);
@@ -464,8 +482,8 @@ TWICE void subtract_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool big) 
     DRAIN_REFS(&c->q, decref, c);
 }
 
-/* Subtracts the references between the n objects of young from their
- * gc_refs. */
+/* Subtracts the references between the n objects of young (marked by
+ * update_refs) from their gc_refs. */
 static void subtract_refs(rc_heap *h, rc_gchead *young, size_t n, refs_count *c) {
     if (!big_pass(n))
         subtract_loop(h, young, c, false);
@@ -489,7 +507,8 @@ static inline void decref_all_in(refs_count *c, void *o, bool between_heaps) {
         c->back |= !(g->prev & RC_GC_PREV_PENDING);
         c->zeros += get_refs(g) == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
-    } else if (!between_heaps || rc_obj_heap(o) == c->h) {
+    } else if ((head_of(g)->info & RC_F_GEN) <= c->young_tags &&
+               (!between_heaps || rc_obj_heap(o) == c->h)) {
         set_pending_refs(g, -1); /* its turn comes later and adds its count */
     } else {
         c->escapes = true;
@@ -524,7 +543,7 @@ TWICE void fused_turn(rc_heap *h, refs_count *c, fused_tally *t, sampler *s, rc_
     t->odd |= hd.refcnt + 1 <= 1;
     t->mixed |= not_plain(hd.info);
     set_collecting_refs(g, refs); /* its turn: PENDING goes */
-    head_of(g)->info = (hd.info & ~RC_F_EPOCH) | c->epoch;
+    head_of(g)->info = (hd.info & c->turn_keep) | c->turn_set;
     rc_visit_fn visit = between_heaps ? REFS_VISITOR(decref_between_heaps, queued, dag)
                                       : REFS_VISITOR(decref_all, queued, dag);
     h->types[hd.info >> RC_TYPE_SHIFT]->traverse(obj_of(g), visit, c);
@@ -580,7 +599,7 @@ static bool light_turn(rc_heap *h, refs_count *c, fused_tally *t, sampler *s, rc
     if (is_collecting(g) && RC_UNLIKELY((intptr_t)hd.refcnt + get_refs(g) < 0))
         refcount_too_small(g); /* every reference from an earlier object is counted */
     g->prev = (uintptr_t)prev;
-    head_of(g)->info = (hd.info & ~RC_F_EPOCH) | c->epoch;
+    head_of(g)->info = (hd.info & c->turn_keep) | c->turn_set;
     t->mixed |= not_plain(hd.info);
     t->n++;
     h->types[hd.info >> RC_TYPE_SHIFT]->traverse(obj_of(g),
@@ -645,9 +664,9 @@ static rc_gchead *light_pass(rc_heap *h, rc_gchead *young, refs_count *c, fused_
  * several (between_heaps: a referent may be another heap's). */
 TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool between_heaps) {
     fused_tally t = {0, 0, 0, false};
-    sampler s = SAMPLER_INIT;
+    sampler s = fused_sampler(c->young_tags < (RC_GC_GENERATIONS - 1) << RC_F_GEN_SHIFT);
     rc_gchead *g = gc_next(young);
-    if (!between_heaps && h->gc.acyclic)
+    if (!between_heaps && c->light)
         g = light_pass(h, young, c, &t, &s);
     for (; g != young && !c->back; g = gc_next(g))
         fused_turn(h, c, &t, &s, g, between_heaps, true);
@@ -664,19 +683,32 @@ TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool betwee
     return t.n;
 }
 
-/* update_refs and subtract_refs in one pass, for a full collection with
- * nothing frozen: every tracked object of h that is alive and linked is
- * then in young, so an unmarked object of h a traverse visits is one whose
- * turn has not come yet (an object visited before its turn starts below
- * zero; the subtraction commutes, so the queue's delay changes nothing);
- * another heap's is outside. A count too small shows as a negative sum,
- * which move_unreachable reports. Immortal objects stay (their huge count
- * keeps them reachable), counted to go to the permanent generation
+/* update_refs and subtract_refs in one pass, for a collection of
+ * generation (young: every object of h whose generation tag is at most
+ * that, when alive and linked). An unmarked object of h a traverse visits
+ * with such a tag is one whose turn has not come yet (it starts below zero
+ * and adds its count at its turn; the subtraction commutes, so the queue's
+ * delay changes nothing); any other is outside. At its turn an object
+ * takes the tag of the generation it goes to if it survives (a survivor,
+ * or anything resurrected, goes there), and in a full collection the
+ * heap's new epoch (the light pass). A count too small shows as a negative
+ * sum, which move_unreachable reports. Immortal objects stay (their huge
+ * count keeps them reachable), counted to go to the permanent generation
  * afterwards. */
-static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, refs_count *c) {
-    h->gc.epoch ^= RC_F_EPOCH;
-    h->last_info ^= RC_F_EPOCH;
-    c->epoch = h->gc.epoch;
+static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, int generation,
+                                       refs_count *c) {
+    uint32_t dest = generation + 1 < RC_GC_GENERATIONS ? (uint32_t)generation + 1 : RC_GC_GENERATIONS - 1;
+    c->young_tags = (uint32_t)generation << RC_F_GEN_SHIFT;
+    c->turn_keep = ~RC_F_GEN;
+    c->turn_set = dest << RC_F_GEN_SHIFT;
+    if (generation == RC_GC_GENERATIONS - 1) {
+        h->gc.epoch ^= RC_F_EPOCH;
+        h->last_info ^= RC_F_EPOCH;
+        c->epoch = h->gc.epoch;
+        c->turn_keep &= ~RC_F_EPOCH;
+        c->turn_set |= c->epoch;
+        c->light = h->gc.acyclic && list_is_empty(&h->gc.permanent);
+    }
     return rc__one_heap() ? fused_loop(h, young, c, false) : fused_loop(h, young, c, true);
 }
 
@@ -688,6 +720,7 @@ static size_t move_immortals(rc_heap *h, rc_gchead *young) {
     for (rc_gchead *g = gc_next(young); g != young; g = next) {
         next = gc_next(g);
         if (head_of(g)->refcnt == RC_IMMORTAL) {
+            set_gen(g, RC_GC_PERMANENT);
             list_move(g, &h->gc.permanent);
             n++;
         }
@@ -877,8 +910,9 @@ static bool may_sweep(const rc_heap *h) {
 }
 
 /* The three steps: base keeps what is reachable from outside it, the rest
- * goes to unreachable. `everything`: base holds every tracked object that
- * is alive and linked (the first two steps fuse). `sweep`: the caller
+ * goes to unreachable. `generation`: base is that generation with the
+ * younger ones merged in (the first two steps fuse), or -1: base is any
+ * list (the unreachable set, examined again). `sweep`: the caller
  * hands what is found to delete_garbage, which may sweep it; then, when
  * every object of base is plain garbage, the third step is skipped: base
  * is garbage as it stands, its prev pointers still holding gc_refs (0).
@@ -895,15 +929,15 @@ static bool may_sweep(const rc_heap *h) {
  * when the light pass took it all (c.relinked, full collections only).
  * Returns how many objects were examined; *f says what was found. */
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
-                                 bool everything, bool sweep, found *f) {
+                                 int generation, bool sweep, found *f) {
     refs_count c;
     memset(&c, 0, sizeof c);
     c.h = h;
     size_t n;
-    if (everything) {
-        n = update_and_subtract_refs(h, base, &c);
+    if (generation >= 0) {
+        n = update_and_subtract_refs(h, base, generation, &c);
     } else {
-        n = update_refs(h, base, &c);
+        n = update_refs(base, &c);
         subtract_refs(h, base, n, &c);
     }
     list_init(unreachable);
@@ -930,7 +964,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     } else if (!c.relinked) {
         relink_reachable(base);
     }
-    if (everything)
+    if (generation == RC_GC_GENERATIONS - 1)
         h->gc.acyclic = !c.back;
     if (RC_UNLIKELY(c.immortals))
         n -= move_immortals(h, base);
@@ -980,18 +1014,21 @@ static bool scan_unreachable(rc_heap *h, rc_gchead *unreachable, rc_gchead *call
 }
 
 /* Runs the callbacks scan_unreachable queued, each with the weak reference
- * held; those that survive go to old. Returns how many died when that hold
+ * held; those that survive go to old, generation old_gen (a weak reference
+ * of any generation may be there). Returns how many died when that hold
  * was dropped (gc.collect() counts them). */
-static size_t run_weakref_callbacks(rc_gchead *callbacks, rc_gchead *old) {
+static size_t run_weakref_callbacks(rc_gchead *callbacks, rc_gchead *old, int old_gen) {
     size_t freed = 0;
     while (!list_is_empty(callbacks)) {
         rc_gchead *g = gc_next(callbacks);
         rc__weakref_fire(obj_of(g));
         rc_decref(obj_of(g));
-        if (gc_next(callbacks) == g)
+        if (gc_next(callbacks) == g) {
+            set_gen(g, (uint32_t)old_gen);
             list_move(g, old);
-        else
+        } else {
             freed++;
+        }
     }
     return freed;
 }
@@ -1034,7 +1071,7 @@ static bool finalize_garbage(rc_heap *h, rc_gchead *collectable) {
 static void handle_resurrected(rc_heap *h, rc_gchead *unreachable, rc_gchead *still,
                                rc_gchead *old, found *f) {
     clear_flags(unreachable);
-    deduce_unreachable(h, unreachable, still, false, may_sweep(h), f);
+    deduce_unreachable(h, unreachable, still, -1, may_sweep(h), f);
     list_merge(unreachable, old);
 }
 
@@ -1390,10 +1427,9 @@ static collect_result collect(rc_heap *h, int generation) {
     rc_gchead *old = generation + 1 < RC_GC_GENERATIONS ? &gc->gen[generation + 1].head : young;
     rc_gchead unreachable, still, callbacks;
     list_init(&callbacks);
-    bool everything = young == old && list_is_empty(&gc->permanent);
     found f;
     size_t survivors =
-        deduce_unreachable(h, young, &unreachable, everything, may_sweep(h), &f) - f.unreachable;
+        deduce_unreachable(h, young, &unreachable, generation, may_sweep(h), &f) - f.unreachable;
     bool finalizers = f.special && scan_unreachable(h, &unreachable, &callbacks);
     if (young != old) {
         if (generation == RC_GC_GENERATIONS - 2)
@@ -1406,7 +1442,7 @@ static collect_result collect(rc_heap *h, int generation) {
 
     if (gc->debug & RC_GC_DEBUG_COLLECTABLE)
         log_objects(h, "collectable", &unreachable);
-    r.collected = run_weakref_callbacks(&callbacks, old);
+    r.collected = run_weakref_callbacks(&callbacks, old, generation + (young != old));
     rc_gchead *garbage = &unreachable;
     if (finalizers && finalize_garbage(h, &unreachable)) {
         handle_resurrected(h, &unreachable, &still, old, &f);
@@ -1564,16 +1600,24 @@ static void check_not_walking(rc_heap *h, const char *call) {
         rc__fatal_ptr(call, "called from a walk's callback", h);
 }
 
+/* Moves the objects of from to the end of to, generation gen. */
+static void list_merge_as(rc_gchead *from, rc_gchead *to, uint32_t gen) {
+    for (rc_gchead *g = gc_next(from); g != from; g = gc_next(g))
+        set_gen(g, gen);
+    list_merge(from, to);
+}
+
 void rc_gc_freeze(rc_heap *h) {
     check_not_walking(h, "rc_gc_freeze");
     for (int i = 0; i < RC_GC_GENERATIONS; i++)
-        list_merge(&h->gc.gen[i].head, &h->gc.permanent);
+        list_merge_as(&h->gc.gen[i].head, &h->gc.permanent, RC_GC_PERMANENT);
     h->gc.gen[0].count = 0;
 }
 
 void rc_gc_unfreeze(rc_heap *h) {
     check_not_walking(h, "rc_gc_unfreeze");
-    list_merge(&h->gc.permanent, &h->gc.gen[RC_GC_GENERATIONS - 1].head);
+    list_merge_as(&h->gc.permanent, &h->gc.gen[RC_GC_GENERATIONS - 1].head,
+                  RC_GC_GENERATIONS - 1);
 }
 
 size_t rc_gc_get_freeze_count(const rc_heap *h) { return list_size(&h->gc.permanent); }

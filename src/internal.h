@@ -101,7 +101,7 @@ typedef struct rc_trace_prefix {
 /* The 8 bytes before every object. refcnt saturates at RC_IMMORTAL. */
 typedef struct rc_head {
     uint32_t refcnt;
-    uint32_t info; /* flags in the low 10 bits, type index above */
+    uint32_t info; /* flags in the low 12 bits, type index above */
 } rc_head;
 
 #define RC_IMMORTAL UINT32_MAX
@@ -115,7 +115,10 @@ typedef struct rc_head {
 #define RC_F_PLAIN 0x80u     /* its type has no finalize, clear or release */
 #define RC_F_SWEPT 0x100u    /* untracked plain: a sweep took a count (gc.c; may stay set) */
 #define RC_F_EPOCH 0x200u    /* tracked: the gc epoch of its last full collection (gc.c) */
-#define RC_TYPE_SHIFT 10
+#define RC_F_GEN_SHIFT 10    /* tracked: 2 bits, the generation whose list holds it */
+#define RC_F_GEN (3u << RC_F_GEN_SHIFT) /* (RC_GC_PERMANENT: frozen; gc.c) */
+#define RC_GC_PERMANENT 3u
+#define RC_TYPE_SHIFT 12
 
 /* Collector links of a tracked object, 16 bytes before its rc_head. The low
  * two bits of prev carry collector flags, and during a collection prev holds
@@ -760,16 +763,17 @@ static inline void rc_gc_link_quiet(rc_heap *h, rc_gchead *g) {
     rc_gc_list_append(g, &h->gc.gen[0].head);
 }
 
-/* Gives a tracked object joining a list the heap's epoch (gc.c's light
- * pass): it may have missed a full collection's change of epoch. Tests
- * build the library with RCGC_GC_STALE_EPOCHS, which gives it the other
- * one: the next full collection takes it for an object whose turn came. */
+/* Gives a tracked object joining generation 0 late its generation and the
+ * heap's epoch (gc.c's light pass): it may have missed a full collection's
+ * change of epoch. Tests build the library with RCGC_GC_STALE_EPOCHS, which
+ * gives it the other one: the next full collection takes it for an object
+ * whose turn came. */
 static inline void rc_gc_stamp(rc_heap *h, rc_gchead *g) {
     rc_head *hd = (rc_head *)(g + 1);
 #ifdef RCGC_GC_STALE_EPOCHS
-    hd->info = (hd->info & ~RC_F_EPOCH) | (h->gc.epoch ^ RC_F_EPOCH);
+    hd->info = (hd->info & ~(RC_F_EPOCH | RC_F_GEN)) | (h->gc.epoch ^ RC_F_EPOCH);
 #else
-    hd->info = (hd->info & ~RC_F_EPOCH) | h->gc.epoch;
+    hd->info = (hd->info & ~(RC_F_EPOCH | RC_F_GEN)) | h->gc.epoch;
 #endif
 }
 

@@ -65,6 +65,8 @@
 
 #include "rcgc.h"
 
+#include "internal.h" /* the generation tags (gm_sync_generations) */
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -691,6 +693,9 @@ static int gm_sync_one(void *p, void *arg) {
     uint32_t id = (uint32_t)(o - w->obj);
     GM_CHECK(gm_tracked(o->kind), "get_objects reports untracked #%u", id);
     GM_CHECK(o->seen != w->stamp, "get_objects reports #%u twice", id);
+    GM_CHECK((rc_head_of(p)->info & RC_F_GEN) >> RC_F_GEN_SHIFT == (uint32_t)sy->gen,
+             "#%u is in generation %d, its tag says %u", id, sy->gen,
+             (rc_head_of(p)->info & RC_F_GEN) >> RC_F_GEN_SHIFT);
     o->seen = w->stamp;
     if (o->gen != sy->gen) {
         GM_CHECK(o->loose_gen || (int32_t)id == w->pending_id,
@@ -723,6 +728,11 @@ static void gm_sync_generations(gm_world *w) {
     }
     GM_CHECK(rc_gc_get_freeze_count(w->h) == frozen, "freeze count %zu, the model %zu",
              rc_gc_get_freeze_count(w->h), frozen);
+    const rc_gchead *perm = &w->h->gc.permanent;
+    for (const rc_gchead *g = rc_gc_prev(perm); g != perm; g = rc_gc_prev(g))
+        GM_CHECK((((const rc_head *)(g + 1))->info & RC_F_GEN) >> RC_F_GEN_SHIFT == RC_GC_PERMANENT,
+                 "a frozen object's tag says generation %u",
+                 (((const rc_head *)(g + 1))->info & RC_F_GEN) >> RC_F_GEN_SHIFT);
 }
 
 static void gm_gc_callback(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {

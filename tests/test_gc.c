@@ -1318,7 +1318,8 @@ END_TEST
 
 /* An object whose count saturated (immortal) says nothing about its
  * references: like CPython 3.12, the collector moves it to the permanent
- * generation instead of examining it. */
+ * generation instead of examining it, then or later (its generation tag
+ * says so: a full collection examining y leaves it alone). */
 START_TEST(test_immortal_to_permanent) {
     for (int generation = 0; generation <= 2; generation += 2) {
         node *x = make(), *y = make();
@@ -1330,6 +1331,9 @@ START_TEST(test_immortal_to_permanent) {
         ck_assert_uint_eq(rc_gc_get_freeze_count(H), 1);
         ck_assert_uint_eq(count_gen(-1), 1);
         ck_assert(in_gen(y, generation == 0 ? 1 : 2));
+        ck_assert_uint_eq((rc_head_of(x)->info & RC_F_GEN) >> RC_F_GEN_SHIFT, RC_GC_PERMANENT);
+        ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+        ck_assert_uint_eq(rc_gc_of(x)->prev & RC_GC_PREV_FLAGS, 0);
         rc_head_of(x)->refcnt = 2;
         rc_gc_unfreeze(H);
         rc_decref(x);

@@ -578,6 +578,55 @@ START_TEST(test_heap_free_runs_no_callbacks) {
 }
 END_TEST
 
+/* A weak reference older than the garbage it refers to: after its callback
+ * it goes to the old generation of that collection (CPython's
+ * handle_weakrefs moves it there from generation 2), and is examined
+ * there: a cycle holding it, collected with generation 1, finds it too.
+ * The figures are python3's for the same program (__slots__ classes, a
+ * __del__ that resurrects once). */
+static obj *phoenix_saved;
+
+static void phoenix_finalize(void *self) { phoenix_saved = rc_incref(self); }
+
+static const rc_type phoenix_type = {"phoenix", sizeof(obj), obj_traverse, NULL,
+                                     phoenix_finalize, NULL};
+
+typedef struct find { const void *target; bool found; } find;
+
+static int find_one(void *o, void *arg) {
+    find *f = arg;
+    f->found |= o == f->target;
+    return 0;
+}
+
+static bool in_gen(int gen, const void *o) {
+    find f = {o, false};
+    ck_assert_int_eq(rc_gc_get_objects(H, gen, find_one, &f), 0);
+    return f.found;
+}
+
+START_TEST(test_old_weakref_joins_old) {
+    obj *t = rc_new(H, &phoenix_type);
+    rc_weakref *wr = rc_weakref_new(t, callback, NULL);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    rc_decref(t); /* resurrected by its finalizer, tracked again in generation 0 */
+    ck_assert_ptr_eq(phoenix_saved, t);
+    phoenix_saved = NULL;
+    ck_assert(in_gen(0, t) && in_gen(2, wr));
+    t->a = t; /* the reference the finalizer took */
+    ck_assert_int_eq(rc_gc_collect(H, 0), 1);
+    ck_assert_int_eq(cbcalled, 1);
+    ck_assert(in_gen(1, wr));
+    ck_assert_uint_eq((rc_head_of(wr)->info & RC_F_GEN) >> RC_F_GEN_SHIFT, 1);
+    obj *x = make(), *y = make();
+    x->a = y;
+    y->a = rc_incref(x);
+    x->wr = wr; /* our reference */
+    rc_decref(x);
+    ck_assert_int_eq(rc_gc_collect(H, 1), 3);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("weakref");
     add_case_fixture(s, tcase_create("basic_ref"), test_basic_ref, setup, teardown);
@@ -612,5 +661,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("enomem"), test_enomem, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_runs_no_callbacks"),
                      test_heap_free_runs_no_callbacks, setup, teardown);
+    add_case_fixture(s, tcase_create("old_weakref_joins_old"), test_old_weakref_joins_old,
+                     setup, teardown);
     return s;
 }
