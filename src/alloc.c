@@ -413,7 +413,8 @@ static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
 
 /* Holds a freed block back instead of reusing it; true when it was held. A
  * block that cannot be held (no ring) is freed at once. */
-static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind, bool large) {
+static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind, bool large,
+                            uint32_t tb) {
     if (h->quarantine == NULL) {
         h->quarantine = rc__sys_alloc(h, NULL, 0, RC_QUARANTINE_SLOTS * sizeof *h->quarantine);
         if (h->quarantine == NULL)
@@ -421,10 +422,25 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
     }
     quarantine_evict(h, 1, size);
     size_t tail = (h->q_head + h->q_len) % RC_QUARANTINE_SLOTS;
-    h->quarantine[tail] = (rc_quarantined){block, (uint32_t)size, (uint8_t)kind, large};
+    h->quarantine[tail] = (rc_quarantined){block, (uint32_t)size, tb, (uint8_t)kind, large};
     h->q_len++;
     h->q_bytes += size;
     return true;
+}
+
+/* A misuse report's search (cold): the ring holds each block once. */
+uint32_t rc__quarantine_tb(const rc_heap *h, const void *ptr) {
+    for (size_t i = 0; i < h->q_len; i++) {
+        const rc_quarantined *q = &h->quarantine[(h->q_head + i) % RC_QUARANTINE_SLOTS];
+        if ((const char *)ptr >= q->block && (const char *)ptr < q->block + q->size)
+            return q->tb;
+    }
+    return 0;
+}
+
+void rc__quarantine_forget_traces(rc_heap *h) {
+    for (size_t i = 0; i < h->q_len; i++)
+        h->quarantine[(h->q_head + i) % RC_QUARANTINE_SLOTS].tb = 0;
 }
 
 /* ------------------------------------------------------ freeing blocks */
@@ -434,8 +450,9 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
  * ended by its caller), debug mode (poison, quarantine) or teardown (arenas
  * are freed whole and the pools walked meanwhile: they must not change). */
 void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
+    uint32_t tb = 0;
     if (h->tracer && p->kind != RC_KIND_RAW_TRACED)
-        rc__trace_free(h, block + RC_OBJ_OFFSET(p->kind));
+        tb = rc__trace_free(h, block + RC_OBJ_OFFSET(p->kind));
     if (!h->debug && !h->dying) { /* tracing or Valgrind sent it here */
         rc_pool_give_back(h, p, p->kind, block, true);
         return;
@@ -449,7 +466,7 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
         if (off != keep && off != RC_LINK_OFFSET(p->kind))
             memset(block + off, DEBUG_FILL, 8);
     rc_pool_mark_dead(h, p, p->kind, block, true);
-    if (quarantine_hold(h, block, p->block_size, p->kind, false)) {
+    if (quarantine_hold(h, block, p->block_size, p->kind, false, tb)) {
         h->pool_bytes_idle += p->block_size;
         return;
     }
@@ -486,7 +503,7 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
 }
 
 /* Frees a large block. Its rc_head stays readable while quarantined. */
-void rc__large_free(rc_heap *h, void *payload) {
+void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     if (h->dying) {
         /* Teardown walks h->large: leave it whole; the block goes at the end. */
         rc_head_of(payload)->info |= RC_F_DEAD;
@@ -500,7 +517,7 @@ void rc__large_free(rc_heap *h, void *payload) {
         rc_mem_dead(lg, total);
         rc_mem_word(rc_head_of(payload));
         rc_mem_word(&lg->heap); /* a misuse report finds the heap here */
-        if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true))
+        if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true, tb))
             return;
         rc_mem_live(lg, total, false);
     }
@@ -816,7 +833,7 @@ static void raw_untrace(rc_heap *h, const rc_pool *p, void *ptr, bool freeing) {
 /* Gives back a live raw block of h (p: its pool; NULL if large). */
 static inline void raw_release(rc_heap *h, rc_pool *p, void *ptr) {
     if (RC_UNLIKELY(p == NULL))
-        rc__large_free(h, ptr);
+        rc__large_free(h, ptr, 0);
     else if (p->kind == RC_KIND_RAW_TRACED)
         rc_pool_free(h, RC_KIND_RAW_TRACED, (char *)ptr - RC_TRACE_PREFIX);
     else

@@ -300,7 +300,14 @@ typedef struct rc_gcstate {
 
 /* ------------------------------------------------------------------ heap */
 
-typedef struct rc_quarantined { char *block; uint32_t size; uint8_t kind, large; } rc_quarantined;
+/* A freed block held back (RCGC_DEBUG); tb: the traceback its trace had
+ * (tracemalloc.c's id, 0 if none), so that a misuse of the dead object
+ * still names where it was made. */
+typedef struct rc_quarantined {
+    char *block;
+    uint32_t size, tb;
+    uint8_t kind, large;
+} rc_quarantined;
 
 /* What rc_free needs of arena_map for one zone (an RC_ARENA_SIZE-aligned
  * stretch of addresses), found without probing: bit i of carved says
@@ -396,7 +403,11 @@ RC_INTERNAL void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block);
  * empty one is parked or retired. */
 RC_INTERNAL void rc__pool_after_free(rc_heap *h, rc_pool *p);
 RC_INTERNAL void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info);
-RC_INTERNAL void rc__large_free(rc_heap *h, void *payload);
+RC_INTERNAL void rc__large_free(rc_heap *h, void *payload, uint32_t tb); /* tb: see rc_quarantined */
+/* The traceback id a quarantined block holding ptr keeps, or 0; forget:
+ * every such id ends (the tracer forgets its tracebacks). */
+RC_INTERNAL uint32_t rc__quarantine_tb(const rc_heap *h, const void *ptr);
+RC_INTERNAL void rc__quarantine_forget_traces(rc_heap *h);
 RC_INTERNAL rc_pool *rc__pool_lookup(const rc_heap *h, const void *p); /* NULL if not ours */
 RC_INTERNAL size_t rc__bytes_in_use(const rc_heap *h); /* live blocks' bytes: O(pools) */
 /* Whether a block of p (at a block boundary) is allocated. O(1) for object
@@ -464,7 +475,8 @@ RC_INTERNAL void rc__weakref_fini(rc_heap *h); /* heap teardown: no callbacks */
 /* tracemalloc.c: called only when h->tracer != NULL */
 RC_INTERNAL void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size,
                                  const char *file, int line, const char *func);
-RC_INTERNAL void rc__trace_free(rc_heap *h, const void *ptr);
+/* Ends the trace of ptr; returns the traceback id it had, or 0. */
+RC_INTERNAL uint32_t rc__trace_free(rc_heap *h, const void *ptr);
 /* The trace of a small raw block made while tracing lives in its prefix
  * (rc_trace_prefix): set makes pre the trace of the size bytes after it
  * (tb 0 when it cannot be stored: counted as untraced); drop ends it, if
@@ -473,7 +485,8 @@ RC_INTERNAL void rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t s
                                       const char *file, int line, const char *func);
 RC_INTERNAL void rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre);
 RC_INTERNAL void rc__tracer_fini(rc_heap *h);
-/* Appends " allocated at file:line" to buf for misuse messages; "" if none. */
+/* Appends " allocated at file:line" to buf for misuse messages, for a live
+ * traced object or a dead one held back by RCGC_DEBUG; "" if none. */
 RC_INTERNAL void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len);
 /* Allocations left untraced because tracing them ran out of memory (they
  * succeed; the trace is missing). Reset by clear_traces and stop. */

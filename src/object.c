@@ -339,9 +339,7 @@ static inline void free_object(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     if (hd->info & RC_F_LARGE) {
         count_death(h, hd, (hd->info & RC_F_GC) != 0);
-        if (h->tracer)
-            rc__trace_free(h, obj);
-        rc__large_free(h, obj);
+        rc__large_free(h, obj, h->tracer ? rc__trace_free(h, obj) : 0);
     } else {
         free_pool_object(h, rc_pool_of(obj), obj, (hd->info & RC_F_GC) != 0);
     }

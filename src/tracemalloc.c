@@ -674,23 +674,24 @@ void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file,
 
 /* Every free while tracing comes here: a lookup and, for a trace in its
  * home bucket with a 32-bit size, a removal with no call. */
-void rc__trace_free(rc_heap *h, const void *ptr) {
+uint32_t rc__trace_free(rc_heap *h, const void *ptr) {
     rc_tracer *tr = h->tracer;
     trace_table *t = &tr->traces;
     if (t->count == 0)
-        return;
+        return 0;
     trace_bucket *home = &t->buckets[home_of((uintptr_t)ptr, t->nbuckets)];
     slot_ref r = table_find_from(t, (size_t)(home - t->buckets), (uintptr_t)ptr);
     if (r.b == NULL)
-        return;
-    uint32_t size = r.b->size[r.i];
+        return 0;
+    uint32_t size = r.b->size[r.i], tb = slot_tb(tr, r);
     if (RC_UNLIKELY(r.b != home || size == BIG_SIZE)) {
         trace_drop(tr, t, r);
-        return;
+        return tb;
     }
     tr->current -= size;
     r.b->tb[r.i] = 0;
     t->count--;
+    return tb;
 }
 
 /* Makes pre the trace (tb, size) of the running tracer (tb not 0). */
@@ -745,6 +746,8 @@ void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
     buf[0] = '\0';
     rc_tracer *tr = h->tracer;
     uint32_t id = tr ? trace_tb_of(h, tr, ptr) : 0;
+    if (tr && id == 0)
+        id = rc__quarantine_tb(h, ptr);
     rc_resolver *res = id ? resolver(tr) : NULL;
     if (res == NULL)
         return;
@@ -783,6 +786,7 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
 /* Forgets every trace, traceback and string; keeps settings and resolver. */
 static void forget(rc_heap *h, rc_tracer *tr) {
     h->trace_epoch++; /* every prefix trace ends at once */
+    rc__quarantine_forget_traces(h);
     table_free(h, &tr->traces);
     for (size_t i = 0; i < tr->ndomains; i++)
         table_free(h, &tr->domains[i].table);

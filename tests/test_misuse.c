@@ -125,6 +125,41 @@ END_TEST
 START_TEST(decref_dead_large_debug) { check_dead(true, 3000); }
 END_TEST
 
+/* While tracing, a misuse line names where the object was made: a live
+ * object from its trace, a dead one (small, tracked, large) from the record
+ * RCGC_DEBUG's quarantine keeps, until the traces are cleared. */
+static const char *sited_line(const char *call, const char *what, const char *type,
+                              const void *obj, unsigned line) {
+    static char buf[512];
+    snprintf(buf, sizeof buf, "rcgc: fatal: %s %s <%s %p> allocated at %s:%u\n", call, what,
+             type, obj, __FILE__, line);
+    return buf;
+}
+
+START_TEST(misuse_names_site_debug) {
+    rc_heap *h = heap(true);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    size_t sizes[] = {16, 3000};
+    for (int k = 0; k < 3; k++) {
+        const rc_type *t = k == 1 ? &node_type : &leaf_type;
+        void *sibling = rc_new_sized(h, t, sizes[k == 2]); /* keeps the pool in use */
+        void *o = rc_new_sized(h, t, sizes[k == 2]); const unsigned line = __LINE__;
+        rc_incref(o);
+        rc_decref(o);
+        expect_fatal(do_free, h, o, sited_line("rc_free", "of an rc object (use rc_decref)", t->name, o, line));
+        rc_decref(o);
+        expect_fatal(do_decref, h, o, sited_line("rc_decref", "of a dead object", t->name, o, line));
+        expect_fatal(do_incref, h, o, sited_line("rc_incref", "of a dead object", t->name, o, line));
+        rc_decref(sibling);
+    }
+    void *o = rc_new(h, &leaf_type);
+    rc_decref(o);
+    rc_tracemalloc_clear_traces(h);
+    expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", "leaf", o));
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* Without RCGC_DEBUG the next object of the same class takes the dead one's
  * block at once (so a stale pointer then names a live object) ... */
 START_TEST(reuse_without_debug) {
@@ -452,6 +487,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
+    add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
