@@ -320,7 +320,6 @@ typedef struct refs_count {
     uint32_t mixed;
     bool escapes;
     bool back;
-    bool full;      /* the fused pass: a full collection */
     bool light;     /* the fused pass tries the light pass first */
     bool relinked;  /* light_pass gave every object its prev pointer back */
     uint32_t epoch; /* a full collection's: RC_F_EPOCH or 0 */
@@ -665,7 +664,7 @@ static rc_gchead *light_pass(rc_heap *h, rc_gchead *young, refs_count *c, fused_
  * several (between_heaps: a referent may be another heap's). */
 TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool between_heaps) {
     fused_tally t = {0, 0, 0, false};
-    sampler s = fused_sampler(!c->full);
+    sampler s = fused_sampler(c->young_tags < (RC_GC_GENERATIONS - 1) << RC_F_GEN_SHIFT);
     rc_gchead *g = gc_next(young);
     if (!between_heaps && c->light)
         g = light_pass(h, young, c, &t, &s);
@@ -698,12 +697,11 @@ TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool betwee
  * afterwards. */
 static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, int generation,
                                        refs_count *c) {
-    c->full = generation == RC_GC_GENERATIONS - 1;
-    uint32_t dest = (uint32_t)generation + !c->full; /* where survivors go */
+    uint32_t dest = generation + 1 < RC_GC_GENERATIONS ? (uint32_t)generation + 1 : RC_GC_GENERATIONS - 1;
     c->young_tags = (uint32_t)generation << RC_F_GEN_SHIFT;
     c->turn_keep = ~RC_F_GEN;
     c->turn_set = dest << RC_F_GEN_SHIFT;
-    if (c->full) {
+    if (generation == RC_GC_GENERATIONS - 1) {
         h->gc.epoch ^= RC_F_EPOCH;
         h->last_info ^= RC_F_EPOCH;
         c->epoch = h->gc.epoch;
@@ -966,7 +964,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     } else if (!c.relinked) {
         relink_reachable(base);
     }
-    if (c.full)
+    if (generation == RC_GC_GENERATIONS - 1)
         h->gc.acyclic = !c.back;
     if (RC_UNLIKELY(c.immortals))
         n -= move_immortals(h, base);
