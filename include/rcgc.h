@@ -119,7 +119,7 @@ typedef struct rc_type {
  * count 1, tracked when the type has traverse. The type must outlive the
  * heap, and its functions must not change meanwhile (which of them it has
  * is read when its objects are made). NULL + EINVAL for a NULL heap or type
- * or a size of 0; NULL + ENOMEM. */
+ * or a size of 0; NULL + ENOMEM (also past 2^20 distinct types in a heap). */
 void *rc_new(rc_heap *h, const rc_type *type);
 
 /* As rc_new with size bytes instead of type->size (variable-sized objects). */
