@@ -569,19 +569,24 @@ TWICE void fused_turn(rc_heap *h, refs_count *c, fused_tally *t, sampler *s, rc_
  * turn all the same is taken for a reference back and costs a stop, and
  * its skipped references are counted by the recount. */
 
+/* One reference less for g, whose turn has not come. */
+static inline void decref_ahead(rc_gchead *g) {
+    if (is_collecting(g))
+        g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
+    else
+        set_pending_refs(g, -1); /* its turn comes later and adds its count */
+}
+
 /* The light pass's decrement of o, a referent of an object taken. A
  * reference to a taken object is left for recount_prefix. */
 static void light_decref(refs_count *c, void *o) {
     rc_gchead *g = tracked(o);
-    if (g == NULL) {
+    if (g == NULL)
         c->escapes = true;
-    } else if ((head_of(g)->info & RC_F_EPOCH) == c->epoch) {
+    else if ((head_of(g)->info & RC_F_EPOCH) == c->epoch)
         c->back = true;
-    } else if (is_collecting(g)) {
-        g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
-    } else {
-        set_pending_refs(g, -1); /* its turn comes later and adds its count */
-    }
+    else
+        decref_ahead(g);
 }
 
 REFS_VISITORS(light_decref)
@@ -621,10 +626,7 @@ static void visit_recount(void **slot, void *arg) {
         c->zeros += get_refs(g) == 1;
         g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
     } else if ((head_of(g)->info & RC_F_EPOCH) == c->epoch) {
-        if (is_collecting(g))
-            g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
-        else
-            set_pending_refs(g, -1);
+        decref_ahead(g);
     }
 }
 
