@@ -248,9 +248,12 @@ bool rc_gc_is_tracked(const void *obj);
 /* Whether obj's finalizer has run (or started). */
 bool rc_gc_is_finalized(const void *obj);
 
-/* Moves every tracked object to the permanent generation, never examined. */
+/* Moves every tracked object to the permanent generation, never examined.
+ * It writes each object's header once (its generation), so call it before
+ * fork(), as gc.freeze() is meant to be: collections in the child then
+ * leave those pages alone. */
 void rc_gc_freeze(rc_heap *h);
-/* Moves the permanent generation back into the oldest generation. */
+/* Moves the permanent generation back into the oldest generation (a walk). */
 void rc_gc_unfreeze(rc_heap *h);
 size_t rc_gc_get_freeze_count(const rc_heap *h);
 
