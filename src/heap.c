@@ -198,6 +198,8 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     for (unsigned kind = 0; kind < RC_NKINDS; kind++)
         for (unsigned cls = 0; cls < RC_NCLASSES; cls++)
             h->classes[kind][cls] = &h->no_pool;
+    for (unsigned i = 0; i < RC_POOL_SLOTS; i++)
+        h->pool_slots[i] = RC_POOL_SLOT_EMPTY;
     rc__gc_init(h);
     atomic_fetch_add_explicit(&live_heaps, 1, memory_order_relaxed);
     return h;

@@ -319,6 +319,8 @@ typedef struct rc_zone_slot {
 } rc_zone_slot;
 _Static_assert(RC_ARENA_SIZE / RC_POOL_SIZE == 64, "a zone's pools are the 64 bits of carved");
 #define RC_ZONE_SLOTS 512u /* slots of the direct-mapped table: 2 GiB of arenas */
+#define RC_POOL_SLOTS 2048u /* h->pool_slots: 128 MiB of pools (see alloc.c) */
+#define RC_POOL_SLOT_EMPTY UINTPTR_MAX /* no pointer's test matches it, NULL's included */
 
 struct rc_heap {
     /* What every allocation, free and death reads, together at the start
@@ -374,8 +376,10 @@ struct rc_heap {
     rc_frame_provider trace_provider; /* NULL: native frames */
     void *trace_provider_arg;
 
-    /* arena_map's entries again, direct-mapped by zone (see alloc.c) */
+    /* arena_map's entries again, direct-mapped by zone, and carved pools'
+     * header addresses direct-mapped by pool (see alloc.c) */
     rc_zone_slot zone_table[RC_ZONE_SLOTS];
+    uintptr_t pool_slots[RC_POOL_SLOTS];
 };
 
 #define RC_DEALLOC_DEPTH 50

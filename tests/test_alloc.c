@@ -306,6 +306,17 @@ START_TEST(zone_table_collisions) {
 }
 END_TEST
 
+/* Arenas RC_POOL_SLOTS pools apart share their pools' slots (rc_free's first
+ * test), which keep the pool made first: the others are found through the
+ * zone table, and a slot empties when its arena goes (a lookup in an arena
+ * gone would otherwise find its old pool). */
+START_TEST(pool_slot_collisions) {
+    size_t apart = (size_t)RC_POOL_SLOTS * RC_POOL_SIZE - RC_ARENA_SIZE;
+    check_arena_map(16, apart);
+    check_arena_map(RC_ARENA_SIZE / 2, apart + 3 * RC_POOL_SIZE);
+}
+END_TEST
+
 /* Allocation is O(1) because at most the first pool on a class list is full
  * (it leaves at the next allocation) and the second then has a free block:
  * after random churn, every listed pool but the head has room, every pool
@@ -589,6 +600,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("class_lists"), class_lists);
     add_case(s, tcase_create("arena_map"), arena_map);
     add_case(s, tcase_create("zone_table_collisions"), zone_table_collisions);
+    add_case(s, tcase_create("pool_slot_collisions"), pool_slot_collisions);
     add_case(s, tcase_create("empty_pools_go_back"), empty_pools_go_back);
     add_case(s, tcase_create("empty_pools_go_back_mixed"), empty_pools_go_back_mixed);
     add_case(s, tcase_create("large_blocks"), large_blocks);
