@@ -193,13 +193,12 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     const char *dbg = getenv("RCGC_DEBUG"), *huge = getenv("RCGC_HUGEPAGES");
     h->debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
     h->huge_pages = huge == NULL || strcmp(huge, "0") != 0;
+    rc__pool_slots_reset(h);
     rc_slow_free_update(h);
     h->free_mark = ((uintptr_t)h * 0x9E3779B97F4A7C15u) ^ (uintptr_t)0xD1B54A32D192ED03u;
     for (unsigned kind = 0; kind < RC_NKINDS; kind++)
         for (unsigned cls = 0; cls < RC_NCLASSES; cls++)
             h->classes[kind][cls] = &h->no_pool;
-    for (unsigned i = 0; i < RC_POOL_SLOTS; i++)
-        h->pool_slots[i] = RC_POOL_SLOT_EMPTY;
     rc__gc_init(h);
     atomic_fetch_add_explicit(&live_heaps, 1, memory_order_relaxed);
     return h;

@@ -319,7 +319,7 @@ typedef struct rc_zone_slot {
 } rc_zone_slot;
 _Static_assert(RC_ARENA_SIZE / RC_POOL_SIZE == 64, "a zone's pools are the 64 bits of carved");
 #define RC_ZONE_SLOTS 512u /* slots of the direct-mapped table: 2 GiB of arenas */
-#define RC_POOL_SLOTS 2048u /* h->pool_slots: 128 MiB of pools (see alloc.c) */
+#define RC_POOL_SLOTS 2048u /* h->pool_slots: 128 MiB of raw pools (see alloc.c) */
 #define RC_POOL_SLOT_EMPTY UINTPTR_MAX /* no pointer's test matches it, NULL's included */
 
 struct rc_heap {
@@ -413,6 +413,7 @@ RC_INTERNAL void rc__large_free(rc_heap *h, void *payload, uint32_t tb); /* tb: 
 RC_INTERNAL uint32_t rc__quarantine_tb(const rc_heap *h, const void *ptr);
 RC_INTERNAL void rc__quarantine_forget_traces(rc_heap *h);
 RC_INTERNAL rc_pool *rc__pool_lookup(const rc_heap *h, const void *p); /* NULL if not ours */
+RC_INTERNAL void rc__pool_slots_reset(rc_heap *h); /* after slow_free changes (alloc.c) */
 RC_INTERNAL size_t rc__bytes_in_use(const rc_heap *h); /* live blocks' bytes: O(pools) */
 /* Whether a block of p (at a block boundary) is allocated. O(1) for object
  * blocks and raw blocks without the free mark; else walks the free lists. */
@@ -740,8 +741,11 @@ static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
  * h->slow_pool_free for all but tracing (rc_free ends a traced raw block's
  * prefix trace itself, then needs nothing more). */
 static inline void rc_slow_free_update(rc_heap *h) {
+    bool was = h->slow_free;
     h->slow_pool_free = h->debug || h->dying || rc_under_valgrind();
     h->slow_free = h->slow_pool_free || h->tracer != NULL;
+    if (h->slow_free != was)
+        rc__pool_slots_reset(h);
 }
 
 /* Collector lists (gc.c's, inline for object.c's hot paths). prev's low bits

@@ -328,6 +328,38 @@ START_TEST(free_mark_in_live_block) {
 }
 END_TEST
 
+/* A pool of raw blocks that empties goes back to its arena and may come
+ * back holding objects: rc_free of one of them is still named, not taken
+ * for a raw block of the pool it was (rc_free's pool slots, src/alloc.c). */
+START_TEST(free_object_in_reused_raw_pool) {
+    rc_heap *h = heap(false);
+    void *keep = rc_malloc(h, 100); /* keeps the arena */
+    enum { RAW = 20 * (RC_POOL_SIZE / RC_SMALL_MAX), NODES = 5 * (RC_POOL_SIZE / 32) };
+    static void *raw[RAW], *nodes[NODES];
+    for (int i = 0; i < RAW; i++)
+        raw[i] = rc_malloc(h, RC_SMALL_MAX);
+    for (int i = 0; i < RAW; i++)
+        rc_free(h, raw[i]);
+    bool reused = false;
+    for (int i = 0; i < NODES; i++) {
+        nodes[i] = rc_new(h, &node_type); /* a 32-byte block: its payload at a raw block start */
+        bool was_raw = false;
+        for (int j = 0; j < RAW; j++)
+            was_raw |= rc_pool_of(raw[j]) == rc_pool_of(nodes[i]);
+        if (was_raw && (i == 0 || rc_pool_of(nodes[i - 1]) != rc_pool_of(nodes[i]))) {
+            reused = true;
+            expect_fatal(do_free, h, nodes[i], object_line("rc_free", "of an rc object (use rc_decref)",
+                                                           "node", nodes[i]));
+        }
+    }
+    ck_assert(reused);
+    for (int i = 0; i < NODES; i++)
+        rc_decref(nodes[i]);
+    rc_free(h, keep);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* Objects are dropped with rc_decref, never rc_free: live or dead, small
  * or large, tracked or not. */
 START_TEST(free_object) {
@@ -485,6 +517,7 @@ END_TEST
 Suite *test_suite(void) {
     Suite *s = suite_create("misuse");
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
+    add_case(s, tcase_create("free_object_in_reused_raw_pool"), free_object_in_reused_raw_pool);
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
