@@ -321,6 +321,7 @@ _Static_assert(RC_ARENA_SIZE / RC_POOL_SIZE == 64, "a zone's pools are the 64 bi
 #define RC_ZONE_SLOTS 512u /* slots of the direct-mapped table: 2 GiB of arenas */
 #define RC_POOL_SLOTS 2048u /* h->pool_slots: 128 MiB of raw pools (see alloc.c) */
 #define RC_POOL_SLOT_EMPTY UINTPTR_MAX /* no pointer's test matches it, NULL's included */
+#define RC_POOL_SLOT_FULL_PATH ((uintptr_t)1 << 63) /* a raw pool rc_free's fast path must not take */
 
 struct rc_heap {
     /* What every allocation, free and death reads, together at the start
@@ -484,11 +485,16 @@ RC_INTERNAL void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size,
 RC_INTERNAL uint32_t rc__trace_free(rc_heap *h, const void *ptr);
 /* The trace of a small raw block made while tracing lives in its prefix
  * (rc_trace_prefix): set makes pre the trace of the size bytes after it
- * (tb 0 when it cannot be stored: counted as untraced); drop ends it, if
- * it is a trace of the running tracer. drop may be called with no tracer. */
-RC_INTERNAL void rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size,
-                                      const char *file, int line, const char *func);
+ * (tb 0 when it cannot be stored: counted as untraced) and returns their
+ * address (so that a caller may end with it, in tail position); drop ends it, if
+ * it is a trace of the running tracer; ended does what drop does but for
+ * clearing the prefix, given a copy of one its block no longer holds
+ * (freed: the free link and mark are there). drop and ended may be called
+ * with no tracer. */
+RC_INTERNAL void *rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size,
+                                       const char *file, int line, const char *func);
 RC_INTERNAL void rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre);
+RC_INTERNAL void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre);
 RC_INTERNAL void rc__tracer_fini(rc_heap *h);
 /* Appends " allocated at file:line" to buf for misuse messages, for a live
  * traced object or a dead one held back by RCGC_DEBUG; "" if none. */
@@ -665,7 +671,7 @@ static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size, b
         p->free = *(char **)(block + RC_LINK_OFFSET(kind));
     } else if (p->fresh < p->end) {
         block = p->fresh;
-        p->fresh += block_size;
+        p->fresh += p->block_size; /* (not block_size: rc_malloc would keep it in a register) */
     } else {
         return NULL;
     }
@@ -712,12 +718,17 @@ static inline void rc_pool_link(rc_pool *p, unsigned kind, char *block, bool val
  * poison or quarantine: the fast paths (kind a constant, valgrind false:
  * they saw no reason for the slow path) and the slow path when only
  * tracing or Valgrind sent it there. O(1): the common case neither empties
- * the pool nor finds it off its class list (full). */
-static inline void rc_pool_give_back(rc_heap *h, rc_pool *p, unsigned kind, char *block,
-                                     bool valgrind) {
+ * the pool nor finds it off its class list (full). rc_pool_put_back leaves
+ * rc__pool_after_free to the caller, when it returns true (rarely). */
+static inline bool rc_pool_put_back(rc_heap *h, rc_pool *p, unsigned kind, char *block,
+                                    bool valgrind) {
     rc_pool_mark_dead(h, p, kind, block, valgrind);
     rc_pool_link(p, kind, block, valgrind);
-    if (RC_UNLIKELY(p->used == 0 || !p->in_list))
+    return RC_UNLIKELY(p->used == 0 || !p->in_list);
+}
+static inline void rc_pool_give_back(rc_heap *h, rc_pool *p, unsigned kind, char *block,
+                                     bool valgrind) {
+    if (rc_pool_put_back(h, p, kind, block, valgrind))
         rc__pool_after_free(h, p);
 }
 

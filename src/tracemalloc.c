@@ -709,24 +709,40 @@ static bool prefix_live(const rc_heap *h, const rc_trace_prefix *pre) {
     return h->tracer && pre->tb && pre->epoch == h->trace_epoch;
 }
 
-void rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size, const char *file,
-                          int line, const char *func) {
+/* rc__trace_prefix_set when the site cache misses: the traceback is
+ * captured. Out of line, so that a hit builds no stack frame. */
+static __attribute__((noinline)) void *prefix_set_captured(rc_heap *h, rc_trace_prefix *pre,
+                                                           size_t size, const char *file,
+                                                           int line, const char *func) {
     rc_tracer *tr = h->tracer;
-    uint32_t tb = site_cached(tr, file, line, func);
-    if (tb == 0)
-        tb = capture(h, tr, file, line, func);
+    uint32_t tb = capture(h, tr, file, line, func);
     pre->tb = 0;
     if (tb == 0)
         tr->untraced++;
     else
         prefix_trace(h, tr, pre, tb, size);
+    return pre + 1;
+}
+
+void *rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size, const char *file,
+                           int line, const char *func) {
+    rc_tracer *tr = h->tracer;
+    uint32_t tb = site_cached(tr, file, line, func);
+    if (RC_UNLIKELY(tb == 0))
+        return prefix_set_captured(h, pre, size, file, line, func);
+    prefix_trace(h, tr, pre, tb, size);
+    return pre + 1;
+}
+
+void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre) {
+    if (!prefix_live(h, &pre))
+        return;
+    h->tracer->current -= pre.size;
+    h->tracer->prefixes--;
 }
 
 void rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre) {
-    if (!prefix_live(h, pre))
-        return;
-    h->tracer->current -= pre->size;
-    h->tracer->prefixes--;
+    rc__trace_prefix_ended(h, *pre);
     pre->tb = 0;
 }
 
