@@ -565,7 +565,7 @@ TWICE void fused_turn(rc_heap *h, refs_count *c, size_t *zeros, rc_gchead *g,
  * objects `sampled` or not, a constant: the choice is made once per state,
  * not per object), up to young or, if `dag`, a reference back. Returns
  * where it stopped. Its counts stay in registers (young collections of
- * binary-trees 9% faster than with a sample and the counts per object). */
+ * binary-trees 6% faster than with a sample and the counts per object). */
 TWICE rc_gchead *fused_span(rc_heap *h, rc_gchead *young, refs_count *c, sampler *s,
                             rc_gchead *g, bool between_heaps, bool dag, bool sampled) {
     size_t left = s->left, zeros = 0;
