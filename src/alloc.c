@@ -998,8 +998,10 @@ static __attribute__((noinline)) void free_checked(rc_heap *h, void *ptr) {
 }
 
 /* rc_free of ptr whose pool slot, untagged, is `header`, when its fast
- * path cannot take it. A tagged slot holds a traced pool, or an untraced
- * one while every free takes the slow path. */
+ * path cannot take it: the slot is another pool's or empty, or tagged (a
+ * traced pool, or an untraced one while every free takes the slow path),
+ * or ptr failed the fast path's test (not a block start, or the free
+ * mark: free_slow tells a misuse from a live block). */
 static inline void free_tagged(rc_heap *h, void *ptr, uintptr_t header) {
     rc_pool *p = (rc_pool *)header;
     if (!slot_holds(header, ptr))
