@@ -377,8 +377,8 @@ struct rc_heap {
     rc_frame_provider trace_provider; /* NULL: native frames */
     void *trace_provider_arg;
 
-    /* arena_map's entries again, direct-mapped by zone, and carved pools'
-     * header addresses direct-mapped by pool (see alloc.c) */
+    /* arena_map's entries again, direct-mapped by zone, and raw pools'
+     * header addresses direct-mapped by pool, tagged (see alloc.c) */
     rc_zone_slot zone_table[RC_ZONE_SLOTS];
     uintptr_t pool_slots[RC_POOL_SLOTS];
 };
@@ -750,7 +750,8 @@ static inline void rc_pool_free(rc_heap *h, unsigned kind, char *block) {
  * in rc__pool_free_slow, so the fast path has no tracing test), or
  * Valgrind (told of each free there, so the fast path does not ask); and
  * h->slow_pool_free for all but tracing (rc_free ends a traced raw block's
- * prefix trace itself, then needs nothing more). */
+ * prefix trace itself, then needs nothing more). A change of slow_free
+ * tags the pool slots anew (rc_free's fast path reads no slow_free). */
 static inline void rc_slow_free_update(rc_heap *h) {
     bool was = h->slow_free;
     h->slow_pool_free = h->debug || h->dying || rc_under_valgrind();
