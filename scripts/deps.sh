@@ -10,7 +10,7 @@
 # says so and leaves the checks to CMake.
 set -euo pipefail
 
-packages=(pkg-config check libdw-dev valgrind python3)
+packages=(pkg-config check libdw-dev valgrind python3 g++)
 if [[ "${1:-}" == bench ]]; then
     packages+=(libmimalloc-dev libjemalloc-dev libgc-dev python3-dev heaptrack)
 elif [[ $# -gt 0 ]]; then

@@ -2,7 +2,8 @@
 # run.sh BUILD_DIR [CC] — the install smoke test: installs BUILD_DIR into a
 # fresh prefix with `cmake --install`, then builds consumer.c against it the
 # two ways users do, pkg-config (shared and static) and find_package(rcgc),
-# and runs each program. The static programs must not need librcgc.so.
+# and runs each program; and consumer.cpp, the header used from C++ (c++,
+# pkg-config, shared). The static programs must not need librcgc.so.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 cc=${2:-cc}
@@ -41,6 +42,12 @@ libs=${libs/-lrcgc/-Wl,-Bstatic -lrcgc -Wl,-Bdynamic}
 needs_no_shared_rcgc "$work/pc_static"
 "$work/pc_static"
 
+step "C++, pkg-config, shared"
+# shellcheck disable=SC2046
+c++ -std=c++11 -Wall -Wextra -pedantic -Werror -o "$work/pc_cxx" "$here/consumer.cpp" \
+    $(pkg-config --cflags --libs rcgc)
+LD_LIBRARY_PATH=$libdir "$work/pc_cxx"
+
 step "find_package(rcgc)"
 cmake -S "$here" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
       -DCMAKE_C_COMPILER="$cc" >/dev/null
@@ -48,4 +55,4 @@ cmake --build "$work/consumer" >/dev/null
 "$work/consumer/consumer_shared"
 needs_no_shared_rcgc "$work/consumer/consumer_static"
 "$work/consumer/consumer_static"
-echo "install test: pkg-config (shared, static) and find_package (shared, static) all ran"
+echo "install test: pkg-config (shared, static, C++) and find_package (shared, static) all ran"
