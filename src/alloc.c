@@ -479,14 +479,29 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
     return true;
 }
 
-/* A misuse report's search (cold): the ring holds each block once. */
-uint32_t rc__quarantine_tb(const rc_heap *h, const void *ptr) {
+/* The quarantined block holding ptr, or NULL. A misuse report's search
+ * (cold): the ring holds each block once. */
+static const rc_quarantined *quarantined(const rc_heap *h, const void *ptr) {
     for (size_t i = 0; i < h->q_len; i++) {
         const rc_quarantined *q = &h->quarantine[(h->q_head + i) % RC_QUARANTINE_SLOTS];
         if ((const char *)ptr >= q->block && (const char *)ptr < q->block + q->size)
-            return q->tb;
+            return q;
     }
-    return 0;
+    return NULL;
+}
+
+/* Gives the block holding ptr, if the quarantine has just taken it, the
+ * traceback id of the trace its caller ended (a traced raw block's, which
+ * the pool's slow path no longer sees), for misuse reports. */
+static void quarantine_name_site(rc_heap *h, const void *ptr, uint32_t tb) {
+    rc_quarantined *q = &h->quarantine[(h->q_head + h->q_len - 1) % RC_QUARANTINE_SLOTS];
+    if ((const char *)ptr >= q->block && (const char *)ptr < q->block + q->size)
+        q->tb = tb;
+}
+
+uint32_t rc__quarantine_tb(const rc_heap *h, const void *ptr) {
+    const rc_quarantined *q = quarantined(h, ptr);
+    return q ? q->tb : 0;
 }
 
 void rc__quarantine_forget_traces(rc_heap *h) {
@@ -845,12 +860,12 @@ static inline bool at_block_start(const rc_pool *p, unsigned kind, const char *p
 /* Names what is wrong with a pointer into one of h's pools that is not a live
  * raw block, and aborts. A parked pool knows what it had carved, so a block of
  * it is named freed; a retired one does not, so its blocks are not owned. */
-static _Noreturn void raw_misuse(const rc_heap *h, rc_pool *p, void *ptr, const char *call) {
+static _Noreturn void raw_misuse(rc_heap *h, rc_pool *p, void *ptr, const char *call) {
     char *block = (char *)ptr - RC_OBJ_OFFSET(p->kind);
     if (!at_block_start(p, p->kind, block, carved_end(p)) || (p->used == 0 && !p->parked))
-        rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
+        rc__fatal_ptr(NULL, call, "of a pointer the heap does not own", ptr);
     if (RC_KIND_IS_RAW(p->kind))
-        rc__fatal_ptr(call, "of a block already freed", ptr);
+        rc__fatal_ptr(h, call, "of a block already freed", ptr);
     if (rc__pool_block_live(h, p, block))
         rc__fatal(call, "of an rc object (use rc_decref)", ptr);
     rc__fatal(call, "of a dead object", ptr);
@@ -897,8 +912,10 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
     if (p)
         raw_misuse(h, p, ptr, call);
     rc_large *lg = rc_ptrmap_get(&h->large, (uintptr_t)ptr);
+    if (lg == NULL && quarantined(h, ptr))
+        rc__fatal_ptr(h, call, "of a block already freed", ptr);
     if (lg == NULL)
-        rc__fatal_ptr(call, "of a pointer the heap does not own", ptr);
+        rc__fatal_ptr(NULL, call, "of a pointer the heap does not own", ptr);
     if (!(rc_head_of(ptr)->info & RC_F_RAW))
         rc__fatal(call, "of an rc object (use rc_decref)", ptr);
     return lg;
@@ -907,12 +924,14 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
 /* Ends the trace of a live raw block of h (p: its pool; NULL if large),
  * if it has one: a traced raw block's prefix trace, else its table trace,
  * except when a plain raw block is about to go back to its pool (`freeing`):
- * tracing sends every pool free to rc__pool_free_slow, which ends it. */
-static void raw_untrace(rc_heap *h, const rc_pool *p, void *ptr, bool freeing) {
+ * tracing sends every pool free to rc__pool_free_slow, which ends it.
+ * Returns the traceback id of the trace it ended, or 0. */
+static uint32_t raw_untrace(rc_heap *h, const rc_pool *p, void *ptr, bool freeing) {
     if (p && p->kind == RC_KIND_RAW_TRACED)
-        rc__trace_prefix_drop(h, (rc_trace_prefix *)((char *)ptr - RC_TRACE_PREFIX));
-    else if (h->tracer && (p == NULL || !freeing))
-        rc__trace_free(h, ptr);
+        return rc__trace_prefix_drop(h, (rc_trace_prefix *)((char *)ptr - RC_TRACE_PREFIX));
+    if (h->tracer && (p == NULL || !freeing))
+        return rc__trace_free(h, ptr);
+    return 0;
 }
 
 /* Gives back a live raw block of h (p: its pool; NULL if large). */
@@ -932,8 +951,10 @@ static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *pt
         large_owned(h, p, ptr, "rc_free");
         p = NULL;
     }
-    raw_untrace(h, p, ptr, true);
+    uint32_t tb = raw_untrace(h, p, ptr, true);
     raw_release(h, p, ptr);
+    if (tb && h->q_len)
+        quarantine_name_site(h, ptr, tb);
 }
 
 /* Whether ptr is, at first sight, the payload of a live block of p, a pool

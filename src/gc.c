@@ -1631,7 +1631,7 @@ void rc_gc_set_log(rc_heap *h, void (*log)(const char *line, void *arg), void *a
 /* A walk's callback moving objects between lists would derail the walk. */
 static void check_not_walking(rc_heap *h, const char *call) {
     if (h->gc.walks)
-        rc__fatal_ptr(call, "called from a walk's callback", h);
+        rc__fatal_ptr(NULL, call, "called from a walk's callback", h);
 }
 
 /* Moves the objects of from to the end of to, generation gen. */

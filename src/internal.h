@@ -438,8 +438,10 @@ RC_INTERNAL const char *rc__type_name(const rc_heap *h, const void *obj);
 /* Misuse: prints "rcgc: fatal: <call> <what> <type 0xaddr>" (and where the
  * object was allocated, when traced) to stderr, then abort(). */
 RC_INTERNAL _Noreturn void rc__fatal(const char *call, const char *what, const void *obj);
-/* The same for a pointer that is not (known to be) an object. */
-RC_INTERNAL _Noreturn void rc__fatal_ptr(const char *call, const char *what, const void *ptr);
+/* The same for a pointer that is not (known to be) an object: "(0xaddr)",
+ * and where h's tracer saw it allocated, if h (may be NULL) knows. */
+RC_INTERNAL _Noreturn void rc__fatal_ptr(rc_heap *h, const char *call, const char *what,
+                                         const void *ptr);
 /* Drops each reference of a dying or garbage object: clear, or traverse. */
 RC_INTERNAL void rc__drop_references(const rc_type *t, void *obj);
 /* Frees plain garbage the collector swept (its count is not zero, it is
@@ -487,13 +489,14 @@ RC_INTERNAL uint32_t rc__trace_free(rc_heap *h, const void *ptr);
  * (rc_trace_prefix): set makes pre the trace of the size bytes after it
  * (tb 0 when it cannot be stored: counted as untraced) and returns their
  * address (so that a caller may end with it, in tail position); drop ends it, if
- * it is a trace of the running tracer; ended does what drop does but for
+ * it is a trace of the running tracer, and returns its traceback id (or 0);
+ * ended does what drop does but for
  * clearing the prefix, given a copy of one its block no longer holds
  * (freed: the free link and mark are there). drop and ended may be called
  * with no tracer. */
 RC_INTERNAL void *rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size,
                                        const char *file, int line, const char *func);
-RC_INTERNAL void rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre);
+RC_INTERNAL uint32_t rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre);
 RC_INTERNAL void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre);
 RC_INTERNAL void rc__tracer_fini(rc_heap *h);
 /* Appends " allocated at file:line" to buf for misuse messages, for a live

@@ -27,7 +27,7 @@ static _Noreturn void report(const char *call, const char *what, const char *typ
     if (type)
         fprintf(stderr, "rcgc: fatal: %s %s <%s %p>%s\n", call, what, type, p, site);
     else
-        fprintf(stderr, "rcgc: fatal: %s %s (%p)\n", call, what, p);
+        fprintf(stderr, "rcgc: fatal: %s %s (%p)%s\n", call, what, p, site);
     fflush(stderr);
     abort();
 }
@@ -37,8 +37,8 @@ void rc__fatal(const char *call, const char *what, const void *obj) {
     report(call, what, rc__type_name(h, obj), obj, h);
 }
 
-void rc__fatal_ptr(const char *call, const char *what, const void *ptr) {
-    report(call, what, NULL, ptr, NULL);
+void rc__fatal_ptr(rc_heap *h, const char *call, const char *what, const void *ptr) {
+    report(call, what, NULL, ptr, h);
 }
 
 /* ---------------------------------------------------------------- types */

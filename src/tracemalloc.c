@@ -741,9 +741,11 @@ void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre) {
     h->tracer->prefixes--;
 }
 
-void rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre) {
+uint32_t rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre) {
+    uint32_t tb = prefix_live(h, pre) ? pre->tb : 0;
     rc__trace_prefix_ended(h, *pre);
     pre->tb = 0;
+    return tb;
 }
 
 /* The traceback id of the trace of ptr in domain 0 (its prefix, or the

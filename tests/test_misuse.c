@@ -4,7 +4,8 @@
  * (rc_decref or rc_incref of a dead object), rc_free/rc_realloc of a pointer
  * the heap does not own, of a block already freed, of an object. With
  * RCGC_DEBUG=1 freed memory is poisoned (0xDB) and quarantined, so a dead
- * object is recognised even after many allocations. Each misuse runs in a
+ * object is recognised even after many allocations, and while tracing the
+ * line names where the object or block was allocated. Each misuse runs in a
  * forked child whose stderr and death the test reads.
  */
 #include "check_main.h"
@@ -156,6 +157,42 @@ START_TEST(misuse_names_site_debug) {
     rc_decref(o);
     rc_tracemalloc_clear_traces(h);
     expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", "leaf", o));
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* The same for raw blocks: a second free of a small block (its trace in a
+ * prefix), of one allocated before tracing began (in the table), and of a
+ * large one names where it was allocated; the large one, which went back to
+ * the system without RCGC_DEBUG (free_twice), is held and named freed. */
+static const char *sited_pointer_line(const char *call, const char *what, const void *p,
+                                      unsigned line) {
+    static char buf[512];
+    snprintf(buf, sizeof buf, "rcgc: fatal: %s %s (%p) allocated at %s:%u\n", call, what, p,
+             __FILE__, line);
+    return buf;
+}
+
+START_TEST(raw_misuse_names_site_debug) {
+    rc_heap *h = heap(true);
+    const char *freed = "of a block already freed";
+    char *sibling = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
+    rc_free(h, big);
+    expect_fatal(do_free, h, big, pointer_line("rc_free", freed, big)); /* not traced */
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    size_t sizes[] = {64, 5000};
+    for (int k = 0; k < 2; k++) {
+        char *raw = rc_malloc(h, sizes[k]); const unsigned line = __LINE__;
+        rc_free(h, raw);
+        expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", freed, raw, line));
+        expect_fatal(do_realloc, h, raw, sited_pointer_line("rc_realloc", freed, raw, line));
+    }
+    rc_tracemalloc_clear_traces(h);
+    char *raw = rc_malloc(h, 64);
+    rc_free(h, raw);
+    rc_tracemalloc_clear_traces(h);
+    expect_fatal(do_free, h, raw, pointer_line("rc_free", freed, raw)); /* its trace is gone */
+    rc_free(h, sibling);
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
 END_TEST
@@ -521,6 +558,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
+    add_case(s, tcase_create("raw_misuse_names_site_debug"), raw_misuse_names_site_debug);
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
