@@ -1003,27 +1003,10 @@ static size_t string_slot(const rc_snapshot *s, const char *str) {
     return i;
 }
 
-int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
-    if (s == NULL || path == NULL) {
-        errno = EINVAL;
-        return -1;
-    }
-    if (s->nstrings > UINT32_MAX - 1 || s->ntbs > UINT32_MAX) {
-        errno = EOVERFLOW;
-        return -1;
-    }
-    /* number[slot]: the dump index of the string in that slot of strset */
-    uint32_t *number = malloc((s->strset_cap ? s->strset_cap : 1) * sizeof *number);
-    writer *w = malloc(sizeof *w);
-    FILE *f = number && w ? fopen(path, "wb") : NULL;
-    if (f == NULL) {
-        if (number == NULL || w == NULL)
-            errno = ENOMEM;
-        free(number);
-        free(w);
-        return -1;
-    }
-    *w = (writer){.f = f};
+/* Writes s to w, all but the checksum: the header, the strings (numbering
+ * each in number[], by its slot in the string set), the tracebacks, the
+ * traces. */
+static void dump_contents(writer *w, const rc_snapshot *s, uint32_t *number) {
     w_bytes(w, MAGIC, 8);
     w_u32(w, FORMAT_VERSION);
     w_u32(w, s->traceback_limit);
@@ -1056,6 +1039,30 @@ int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
         w_u32(w, s->traces[i].tb);
         w_u64(w, s->traces[i].size);
     }
+}
+
+int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
+    if (s == NULL || path == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->nstrings > UINT32_MAX - 1 || s->ntbs > UINT32_MAX) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    /* number[slot]: the dump index of the string in that slot of strset */
+    uint32_t *number = malloc((s->strset_cap ? s->strset_cap : 1) * sizeof *number);
+    writer *w = malloc(sizeof *w);
+    FILE *f = number && w ? fopen(path, "wb") : NULL;
+    if (f == NULL) {
+        if (number == NULL || w == NULL)
+            errno = ENOMEM;
+        free(number);
+        free(w);
+        return -1;
+    }
+    *w = (writer){.f = f};
+    dump_contents(w, s, number);
     w_flush(w);
     uint32_t crc = w->crc;
     w_u32(w, crc);
@@ -1092,6 +1099,23 @@ static bool r_u64(reader *r, uint64_t *v) {
     return true;
 }
 
+/* The parsers of a dump's sections return 0, -1 (the file is bad) or -2
+ * (out of memory). */
+
+/* Reads the strings of a dump, interning each in s: strings[i] is the i-th. */
+static int parse_strings(rc_snapshot *s, reader *r, uint64_t nstrings, const char **strings) {
+    for (uint64_t i = 0; i < nstrings; i++) {
+        uint32_t n;
+        if (!r_u32(r, &n) || n > (size_t)(r->end - r->p) || memchr(r->p, '\0', n))
+            return -1;
+        strings[i] = rc__snapshot_string(s, (const char *)r->p, n);
+        if (strings[i] == NULL)
+            return -2;
+        r->p += n;
+    }
+    return 0;
+}
+
 /* Reads the tracebacks of a dump; strings[] are the interned strings. */
 static int parse_tracebacks(rc_snapshot *s, reader *r, uint64_t ntbs, const char **strings,
                             uint64_t nstrings) {
@@ -1109,6 +1133,20 @@ static int parse_tracebacks(rc_snapshot *s, reader *r, uint64_t ntbs, const char
             frames[i] = (rc_frame){strings[file], line, func ? strings[func - 1] : NULL};
         }
         if (rc__snapshot_add_traceback(s, frames, nframe, total) < 0)
+            return -2;
+    }
+    return 0;
+}
+
+/* Reads the traces of a dump, whose tracebacks number ntbs. */
+static int parse_traces(rc_snapshot *s, reader *r, uint64_t ntraces, uint64_t ntbs) {
+    for (uint64_t i = 0; i < ntraces; i++) {
+        uint32_t domain, tb;
+        uint64_t size;
+        if (!r_u32(r, &domain) || !r_u32(r, &tb) || !r_u64(r, &size) || tb >= ntbs ||
+            size > SIZE_MAX)
+            return -1;
+        if (rc__snapshot_add_trace(s, domain, tb, (size_t)size) < 0)
             return -2;
     }
     return 0;
@@ -1145,28 +1183,11 @@ rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool chec
         errno = ENOMEM;
         return NULL;
     }
-    int rc = 0;
-    for (uint64_t i = 0; i < nstrings && rc == 0; i++) {
-        uint32_t n;
-        if (!r_u32(&r, &n) || n > (size_t)(r.end - r.p) || memchr(r.p, '\0', n)) {
-            rc = -1;
-            break;
-        }
-        strings[i] = rc__snapshot_string(s, (const char *)r.p, n);
-        rc = strings[i] ? 0 : -2;
-        r.p += n;
-    }
+    int rc = parse_strings(s, &r, nstrings, strings);
     if (rc == 0)
         rc = parse_tracebacks(s, &r, ntbs, strings, nstrings);
-    for (uint64_t i = 0; i < ntraces && rc == 0; i++) {
-        uint32_t domain, tb;
-        uint64_t size;
-        if (!r_u32(&r, &domain) || !r_u32(&r, &tb) || !r_u64(&r, &size) || tb >= ntbs ||
-            size > SIZE_MAX)
-            rc = -1;
-        else if (rc__snapshot_add_trace(s, domain, tb, (size_t)size) < 0)
-            rc = -2;
-    }
+    if (rc == 0)
+        rc = parse_traces(s, &r, ntraces, ntbs);
     free(strings);
     if (rc == 0 && r.p != r.end)
         rc = -1;
