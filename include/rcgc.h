@@ -205,8 +205,10 @@ void rc_free(rc_heap *h, void *ptr);
 /* Collects generations 0..generation (2 = full). Returns the number of
  * unreachable objects found (as gc.collect(): not those a finalizer
  * resurrected); -1 + EINVAL for a generation outside 0..2; 0 without
- * collecting when a collection is already running in this thread (of h,
- * or of another heap: automatic ones wait too); -1 + ENOMEM when
+ * collecting when a collection of h is already running (called from a
+ * finalizer, callback, clear or release), or when one of another heap runs
+ * in this thread and an object of h it would examine refers to an object
+ * of another heap (automatic collections wait for it); -1 + ENOMEM when
  * RC_GC_DEBUG_SAVEALL's garbage list cannot grow (the garbage then waits,
  * uncleared, for the next collection). */
 long rc_gc_collect(rc_heap *h, int generation);

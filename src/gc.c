@@ -1504,8 +1504,8 @@ static void invoke_callbacks(rc_heap *h, const char *phase, const rc_gc_info *in
     }
 }
 
-/* A collection between the "start" and "stop" callbacks; thread_collecting
- * is set by the caller. Returns what rc_gc_collect returns. */
+/* A collection between the "start" and "stop" callbacks; the caller marks
+ * it running (start_collecting). Returns what rc_gc_collect returns. */
 static long collect_with_callbacks(rc_heap *h, int generation) {
     rc_gc_info info = {generation, 0, 0};
     invoke_callbacks(h, "start", &info);
@@ -1520,15 +1520,52 @@ static long collect_with_callbacks(rc_heap *h, int generation) {
     return (long)(r.collected + r.uncollectable);
 }
 
-/* A collection running in this thread, of any heap (a heap is used by one
- * thread at a time): while one does, no other starts, of the same heap
- * (rc_gc_collect from a finalizer returns 0) or of another: its marks
- * (collecting, gc_refs in prev) are on its own objects, which another
- * heap's collection could reach through a reference between heaps and
- * would misread. */
-static _Thread_local bool thread_collecting;
+/* Collections running in this thread, of any heap (a heap is used by one
+ * thread at a time). While one of a heap runs, no other of that heap
+ * starts (rc_gc_collect from a finalizer returns 0). Its marks (collecting,
+ * gc_refs in prev) are on its own objects, which another heap's collection
+ * would misread if it reached them through a reference between heaps: so
+ * a nested collection of another heap runs only if none of the objects it
+ * examines refers to another heap's (refers_within), and an automatic one
+ * waits. */
+static _Thread_local unsigned thread_collections;
 
-static bool busy(const rc_gcstate *gc) { return gc->walks || thread_collecting; }
+static bool busy(const rc_gcstate *gc) { return gc->walks || gc->collecting; }
+
+static void start_collecting(rc_heap *h) {
+    h->gc.collecting = true;
+    thread_collections++;
+}
+
+static void stop_collecting(rc_heap *h) {
+    h->gc.collecting = false;
+    thread_collections--;
+}
+
+/* visit_within's state: the heap, and whether a referent was another's. */
+typedef struct within {
+    const rc_heap *h;
+    bool foreign;
+} within;
+
+static void visit_within(void **slot, void *arg) {
+    within *w = arg;
+    if (*slot && rc_obj_heap(*slot) != w->h)
+        w->foreign = true;
+}
+
+/* Whether no object of generations 0..generation of h refers to an object
+ * of another heap: one traverse each, only for a collection nested in
+ * another heap's. */
+static bool refers_within(rc_heap *h, int generation) {
+    within w = {h, false};
+    for (int i = 0; i <= generation && !w.foreign; i++) {
+        rc_gchead *list = &h->gc.gen[i].head;
+        for (rc_gchead *g = gc_next(list); g != list && !w.foreign; g = gc_next(g))
+            type_of(h, g)->traverse(obj_of(g), visit_within, &w);
+    }
+    return !w.foreign;
+}
 
 /* The automatic collection: the oldest generation over its threshold, a
  * full one only when enough objects reached generation 2 since the last
@@ -1536,7 +1573,7 @@ static bool busy(const rc_gcstate *gc) { return gc->walks || thread_collecting; 
 static void collect_generations(rc_heap *h) {
     rc_gcstate *gc = &h->gc;
     int saved_errno = errno;
-    thread_collecting = true;
+    start_collecting(h);
     for (int i = RC_GC_GENERATIONS - 1; i >= 0; i--) {
         if (gc->gen[i].count > gc->gen[i].threshold) {
             if (i == RC_GC_GENERATIONS - 1 && gc->long_lived_pending < gc->long_lived_total / 4)
@@ -1545,7 +1582,7 @@ static void collect_generations(rc_heap *h) {
             break;
         }
     }
-    thread_collecting = false;
+    stop_collecting(h);
     errno = saved_errno;
 }
 
@@ -1554,11 +1591,11 @@ long rc_gc_collect(rc_heap *h, int generation) {
         errno = EINVAL;
         return -1;
     }
-    if (busy(&h->gc))
+    if (busy(&h->gc) || (thread_collections && !refers_within(h, generation)))
         return 0;
-    thread_collecting = true;
+    start_collecting(h);
     long n = collect_with_callbacks(h, generation);
-    thread_collecting = false;
+    stop_collecting(h);
     return n;
 }
 
@@ -1577,7 +1614,7 @@ void rc__gc_init(rc_heap *h) {
 /* The automatic collection rc_gc_link asks for: count0 passed threshold0. */
 void rc__gc_collect_auto(rc_heap *h) {
     rc_gcstate *gc = &h->gc;
-    if (gc->enabled && gc->gen[0].threshold && !busy(gc) && !h->dying)
+    if (gc->enabled && gc->gen[0].threshold && !busy(gc) && !thread_collections && !h->dying)
         collect_generations(h);
 }
 

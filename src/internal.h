@@ -282,6 +282,7 @@ typedef struct rc_gc_cb { rc_gc_callback cb; void *arg; } rc_gc_cb;
 typedef struct rc_gcstate {
     bool enabled;         /* first, beside gen[0]: every tracked allocation reads both */
     unsigned walks;       /* walks in progress: no collection starts */
+    bool collecting;      /* a collection of this heap runs: no other starts */
     unsigned debug;
     rc_gen gen[RC_GC_GENERATIONS];
     rc_gchead permanent;  /* frozen objects, never examined */

@@ -1657,13 +1657,24 @@ END_TEST
  * collection must not have marked it), then a young one; a cycle through
  * both heaps, which neither collector frees (each sees the other's
  * reference), until the program breaks it; and a collection of B started
- * from a finalizer while H's runs: it does not start (0), and B's own
- * garbage waits for the next one. */
+ * from a finalizer while H's runs: it runs when no object of B refers to
+ * another heap's (H's objects bear the marks of H's collection), else it
+ * does not start (0) and B's garbage waits for the next one. */
 static rc_heap *other_heap;
 static long nested_result = -2;
 static void collect_other(void *self) {
     (void)self;
     nested_result = rc_gc_collect(other_heap, 2);
+}
+
+/* H's garbage whose finalizer collects B, beside other garbage of H;
+ * returns what H's collection found. */
+static long collect_with_nested(const rc_type *collecting_type) {
+    node *g = self_cycle(collecting_type);
+    (void)g;
+    self_cycle(&node_type);
+    nested_result = -2;
+    return rc_gc_collect(H, 2);
 }
 
 START_TEST(test_heaps_refer_to_each_other) {
@@ -1697,16 +1708,53 @@ START_TEST(test_heaps_refer_to_each_other) {
     ck_assert_uint_eq(rc_refcount(y), 1);
     RC_CLEAR(y->a); /* the program breaks the cycle: both die */
     ck_assert_uint_eq(stats_of(H).objects + stats_of(b).objects, 0);
-    node *g = self_cycle(&collecting_type); /* H's garbage whose finalizer collects B */
-    (void)g;
-    self_cycle(&node_type);
-    node *bc = rc_new(b, &node_type); /* B's garbage */
+    node *bc = rc_new(b, &node_type); /* B's garbage, B self-contained */
     bc->a = rc_incref(bc);
     rc_decref(bc);
-    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_int_eq(collect_with_nested(&collecting_type), 2);
+    ck_assert_int_eq(nested_result, 1);
+    ck_assert_uint_eq(stats_of(b).objects, 0);
+    node *holder = rc_new(b, &node_type); /* now B refers to H */
+    holder->a = make();
+    bc = rc_new(b, &node_type);
+    bc->a = rc_incref(bc);
+    rc_decref(bc);
+    ck_assert_int_eq(collect_with_nested(&collecting_type), 2);
     ck_assert_int_eq(nested_result, 0);
     ck_assert_int_eq(rc_gc_collect(b, 2), 1);
+    rc_decref(holder);
     ck_assert_uint_eq(rc_heap_free(b), 0);
+}
+END_TEST
+
+/* rc_heap_free of a heap from a finalizer that runs during another heap's
+ * collection: its collection runs (the heap refers to no other), so its
+ * garbage is collected, not counted as leaked, and its finalizers run
+ * during that collection. */
+static int freed_finalized;
+static size_t nested_leaks = 99;
+static void count_finalized(void *self) {
+    (void)self;
+    freed_finalized++;
+}
+static void free_other(void *self) {
+    (void)self;
+    nested_leaks = rc_heap_free(other_heap);
+}
+
+START_TEST(test_heap_free_nested) {
+    static const rc_type freeing_type = {"freeing", sizeof(node), node_traverse, NULL,
+                                         free_other, NULL};
+    static const rc_type counted_type = {"counted", sizeof(node), node_traverse, NULL,
+                                         count_finalized, NULL};
+    rc_heap *b = other_heap = rc_heap_new();
+    node *x = rc_new(b, &counted_type), *y = rc_new(b, &counted_type);
+    x->a = y;
+    y->a = x; /* a cycle of B, unreachable (both references stolen) */
+    freed_finalized = 0;
+    ck_assert_int_eq(collect_with_nested(&freeing_type), 2);
+    ck_assert_uint_eq(nested_leaks, 0);
+    ck_assert_int_eq(freed_finalized, 2);
 }
 END_TEST
 
@@ -1994,6 +2042,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("get_referrers"), test_get_referrers, setup, teardown);
     add_case_fixture(s, tcase_create("walk_mutation"), test_walk_mutation, setup, teardown);
+    add_case_fixture(s, tcase_create("heap_free_nested"), test_heap_free_nested, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("heap_free_uncollectable_log"),
                      test_heap_free_uncollectable_log, setup, teardown);
     add_case_fixture(s, tcase_create("immortal_to_permanent"), test_immortal_to_permanent,
