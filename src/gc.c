@@ -1476,9 +1476,12 @@ static collect_result collect(rc_heap *h, int generation) {
 
     if (gc->debug & RC_GC_DEBUG_COLLECTABLE)
         log_objects(h, "collectable", &unreachable);
+    /* user code may resurrect: a finalizer, or a callback whose argument is
+     * garbage (C hands it a pointer where Python could not) */
+    bool user_code = !list_is_empty(&callbacks);
     r.collected = run_weakref_callbacks(&callbacks, old, generation + (young != old));
     rc_gchead *garbage = &unreachable;
-    if (finalizers && finalize_garbage(h, &unreachable)) {
+    if ((finalizers && finalize_garbage(h, &unreachable)) || user_code) {
         handle_resurrected(h, &unreachable, &still, old, &f);
         garbage = &still;
     }

@@ -627,8 +627,43 @@ START_TEST(test_old_weakref_joins_old) {
 }
 END_TEST
 
+/* A callback resurrects garbage it was handed as its argument, which a C
+ * program can do where Python cannot (the callback gets a pointer, not a
+ * weak reference): the collection examines the garbage again, as after a
+ * finalizer (CPython 3.12 always does), so the resurrected cycle survives
+ * whole, its references intact, and is not counted as collected. */
+static obj *rescued;
+static void rescue(rc_weakref *ref, void *arg) {
+    (void)ref;
+    rescued = rc_incref(arg);
+}
+
+START_TEST(callback_resurrects_its_argument) {
+    obj *a = make(), *b = make();
+    a->a = b;
+    b->a = a; /* a cycle, both references stolen */
+    b->id = 7;
+    rc_weakref *wr = rc_weakref_new(a, rescue, b);
+    rescued = NULL;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_ptr_eq(rescued, b);
+    ck_assert(dead(wr)); /* cleared before the callback ran */
+    ck_assert_ptr_eq(b->a, a);
+    ck_assert_ptr_eq(a->a, b);
+    ck_assert_int_eq(b->id, 7);
+    ck_assert_uint_eq(rc_refcount(a), 1);
+    ck_assert_uint_eq(rc_refcount(b), 2);
+    ck_assert(in_gen(2, b) && in_gen(2, a));
+    rc_decref(wr);
+    RC_CLEAR(rescued);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("weakref");
+    add_case_fixture(s, tcase_create("callback_resurrects_its_argument"),
+                     callback_resurrects_its_argument, setup, teardown);
     add_case_fixture(s, tcase_create("basic_ref"), test_basic_ref, setup, teardown);
     add_case_fixture(s, tcase_create("basic_callback"), test_basic_callback, setup, teardown);
     add_case_fixture(s, tcase_create("multiple_callbacks"), test_multiple_callbacks,
