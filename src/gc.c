@@ -1419,16 +1419,28 @@ static double seconds_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* A line longer than the buffer (a long type name) is formatted again in
+ * memory from the heap's allocator; cut short only if that fails. */
 void rc__gc_logf(rc_heap *h, const char *fmt, ...) {
-    char line[1024];
+    char buf[256], *line = buf;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    size_t size = n >= (int)sizeof buf ? (size_t)n + 1 : 0;
+    if (size && (line = rc__sys_alloc(h, NULL, 0, size)) != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(line, size, fmt, ap);
+        va_end(ap);
+    } else if (size) {
+        line = buf;
+    }
     if (h->gc.log)
         h->gc.log(line, h->gc.log_arg);
     else
         fprintf(stderr, "%s\n", line);
+    if (line != buf)
+        rc__sys_free(h, line, size);
 }
 
 /* ------------------------------------------------------------ collection */

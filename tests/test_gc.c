@@ -1056,6 +1056,30 @@ START_TEST(test_debug_collectable_log) {
 }
 END_TEST
 
+/* A line is not cut short, whatever the length of the type's name. */
+static char long_line[4200];
+static void capture_long(const char *line, void *arg) {
+    (void)arg;
+    snprintf(long_line, sizeof long_line, "%s", line);
+}
+
+START_TEST(test_debug_log_long_name) {
+    static char name[4000];
+    memset(name, 'n', sizeof name - 1);
+    const rc_type long_named = {name, sizeof(node), node_traverse, NULL, NULL, NULL};
+    node *a = rc_new(H, &long_named);
+    a->a = a;
+    char want[sizeof long_line];
+    snprintf(want, sizeof want, "gc: collectable <%s %p>", name, (void *)a);
+    rc_gc_set_log(H, capture_long, NULL);
+    rc_gc_set_debug(H, RC_GC_DEBUG_COLLECTABLE);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    ck_assert_uint_gt(strlen(want), 4000);
+    ck_assert_str_eq(long_line, want);
+    rc_gc_set_debug(H, 0);
+}
+END_TEST
+
 /* Callbacks: the same (cb, arg) twice is called twice; remove takes the
  * first; ENOENT for an unknown one; a callback removing itself at "start"
  * makes the next one miss "start" (CPython iterates by index too). */
@@ -2030,6 +2054,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("debug_stats_log"), test_debug_stats_log, setup, teardown);
     add_case_fixture(s, tcase_create("debug_collectable_log"), test_debug_collectable_log,
                      setup, teardown);
+    add_case_fixture(s, tcase_create("debug_log_long_name"), test_debug_log_long_name, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("callbacks_add_remove"), test_callbacks_add_remove,
                      setup, teardown);
     add_case_fixture(s, tcase_create("callbacks_enomem"), test_callbacks_enomem, setup, teardown);
