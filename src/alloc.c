@@ -975,9 +975,9 @@ static inline bool raw_block_at_sight(const rc_heap *h, const rc_pool *p, unsign
 
 /* free_traced's rare end: p's class list changes, then the trace ends. */
 static __attribute__((noinline)) void traced_after_free(rc_heap *h, rc_pool *p,
-                                                        rc_trace_prefix trace) {
+                                                        rc_trace_prefix trace, void *ptr) {
     rc__pool_after_free(h, p);
-    rc__trace_prefix_ended(h, trace);
+    rc__trace_prefix_ended(h, trace, ptr);
 }
 
 /* rc_free of a block of p, a traced raw pool: when only tracing could call
@@ -989,9 +989,9 @@ static __attribute__((noinline)) void free_traced(rc_heap *h, rc_pool *p, void *
         char *block = (char *)ptr - RC_TRACE_PREFIX;
         rc_trace_prefix trace = *(rc_trace_prefix *)block;
         if (rc_pool_put_back(h, p, RC_KIND_RAW_TRACED, block, false))
-            traced_after_free(h, p, trace);
+            traced_after_free(h, p, trace, ptr);
         else
-            rc__trace_prefix_ended(h, trace);
+            rc__trace_prefix_ended(h, trace, ptr);
         return;
     }
     free_slow(h, p, ptr);

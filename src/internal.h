@@ -489,16 +489,17 @@ RC_INTERNAL uint32_t rc__trace_free(rc_heap *h, const void *ptr);
 /* The trace of a small raw block made while tracing lives in its prefix
  * (rc_trace_prefix): set makes pre the trace of the size bytes after it
  * (tb 0 when it cannot be stored: counted as untraced) and returns their
- * address (so that a caller may end with it, in tail position); drop ends it, if
- * it is a trace of the running tracer, and returns its traceback id (or 0);
- * ended does what drop does but for
- * clearing the prefix, given a copy of one its block no longer holds
- * (freed: the free link and mark are there). drop and ended may be called
- * with no tracer. */
+ * address (so that a caller may end with it, in tail position); drop ends
+ * it, if it is a trace of the running tracer, and returns its traceback id
+ * (or 0); ended does what drop does but for clearing the prefix, given a
+ * copy of one its block (payload at ptr) no longer holds (freed: the free
+ * link and mark are there). Where the prefix holds no trace, both end the
+ * table trace rc_tracemalloc_track may have given the block. drop and
+ * ended may be called with no tracer. */
 RC_INTERNAL void *rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size,
                                        const char *file, int line, const char *func);
 RC_INTERNAL uint32_t rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre);
-RC_INTERNAL void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre);
+RC_INTERNAL void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre, const void *ptr);
 RC_INTERNAL void rc__tracer_fini(rc_heap *h);
 /* Appends " allocated at file:line" to buf for misuse messages, for a live
  * traced object or a dead one held back by RCGC_DEBUG; "" if none. */

@@ -113,6 +113,11 @@ struct rc_tracer {
     int nframe;
     size_t current, peak, untraced, memory;
     size_t prefixes;               /* live traces kept in block prefixes (alloc.c) */
+    /* domain-0 traces rc_tracemalloc_track put in the table since the last
+     * forget: while there are any, an address may hold one that no free
+     * ends (the block made there later, or a traced raw block whose trace
+     * went to the table), so allocations and prefix frees look for it */
+    size_t tracked0;
     rc_frame_provider provider;
     void *provider_arg;
     bool in_provider;              /* its own allocations get native frames */
@@ -641,12 +646,23 @@ static void tb_frame(rc_tracer *tr, rc_resolver *res, const tb_rec *r, unsigned 
 
 /* ------------------------------------------------------------- the hooks */
 
+/* Ends the table trace of ptr in domain 0, if any: one rc_tracemalloc_track
+ * left (a new trace at an address replaces the old, as in CPython). */
+static void untrack0(rc_tracer *tr, const void *ptr) {
+    slot_ref r = table_find(&tr->traces, (uintptr_t)ptr);
+    if (r.b)
+        trace_drop(tr, &tr->traces, r);
+}
+
 /* A traced allocation that the fast path below leaves: a call site not
- * in the cache (or none), a table that must grow, a size of 4 GiB or more. */
+ * in the cache (or none), a table that must grow, a size of 4 GiB or more,
+ * a trace that rc_tracemalloc_track may have left at ptr. */
 static __attribute__((noinline)) void trace_alloc_slow(rc_heap *h, const void *ptr, size_t size,
                                                        const char *file, int line,
                                                        const char *func) {
     rc_tracer *tr = h->tracer;
+    if (tr->tracked0)
+        untrack0(tr, ptr);
     uint32_t tb = site_cached(tr, file, line, func);
     if (tb == 0)
         tb = capture(h, tr, file, line, func);
@@ -662,7 +678,7 @@ void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file,
     rc_tracer *tr = h->tracer;
     trace_table *t = &tr->traces;
     uint32_t tb = site_cached(tr, file, line, func);
-    if (RC_UNLIKELY(tb == 0 || size >= BIG_SIZE || t->count == t->limit)) {
+    if (RC_UNLIKELY(tb == 0 || size >= BIG_SIZE || t->count == t->limit || tr->tracked0)) {
         trace_alloc_slow(h, ptr, size, file, line, func);
         return;
     }
@@ -709,13 +725,18 @@ static bool prefix_live(const rc_heap *h, const rc_trace_prefix *pre) {
     return h->tracer && pre->tb && pre->epoch == h->trace_epoch;
 }
 
-/* rc__trace_prefix_set when the site cache misses: the traceback is
- * captured. Out of line, so that a hit builds no stack frame. */
-static __attribute__((noinline)) void *prefix_set_captured(rc_heap *h, rc_trace_prefix *pre,
-                                                           size_t size, const char *file,
-                                                           int line, const char *func) {
+/* rc__trace_prefix_set when the site cache misses (the traceback is
+ * captured) or rc_tracemalloc_track may have left a table trace at the
+ * block. Out of line, so that a hit builds no stack frame. */
+static __attribute__((noinline)) void *prefix_set_slow(rc_heap *h, rc_trace_prefix *pre,
+                                                       size_t size, const char *file, int line,
+                                                       const char *func) {
     rc_tracer *tr = h->tracer;
-    uint32_t tb = capture(h, tr, file, line, func);
+    if (tr->tracked0)
+        untrack0(tr, pre + 1);
+    uint32_t tb = site_cached(tr, file, line, func);
+    if (tb == 0)
+        tb = capture(h, tr, file, line, func);
     pre->tb = 0;
     if (tb == 0)
         tr->untraced++;
@@ -728,22 +749,32 @@ void *rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size, const 
                            int line, const char *func) {
     rc_tracer *tr = h->tracer;
     uint32_t tb = site_cached(tr, file, line, func);
-    if (RC_UNLIKELY(tb == 0))
-        return prefix_set_captured(h, pre, size, file, line, func);
+    if (RC_UNLIKELY(tb == 0 || tr->tracked0))
+        return prefix_set_slow(h, pre, size, file, line, func);
     prefix_trace(h, tr, pre, tb, size);
     return pre + 1;
 }
 
-void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre) {
-    if (!prefix_live(h, &pre))
+/* rc__trace_prefix_ended of a prefix that holds no trace: the block's
+ * trace may be in the table (rc_tracemalloc_track with a size of 4 GiB or
+ * more), and it ends too. */
+static __attribute__((noinline)) void prefix_ended_untraced(rc_heap *h, const void *ptr) {
+    if (h->tracer && h->tracer->tracked0)
+        untrack0(h->tracer, ptr);
+}
+
+void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre, const void *ptr) {
+    if (!prefix_live(h, &pre)) {
+        prefix_ended_untraced(h, ptr);
         return;
+    }
     h->tracer->current -= pre.size;
     h->tracer->prefixes--;
 }
 
 uint32_t rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre) {
     uint32_t tb = prefix_live(h, pre) ? pre->tb : 0;
-    rc__trace_prefix_ended(h, *pre);
+    rc__trace_prefix_ended(h, *pre, pre + 1);
     pre->tb = 0;
     return tb;
 }
@@ -752,8 +783,8 @@ uint32_t rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre) {
  * table), 0 if none. */
 static uint32_t trace_tb_of(rc_heap *h, rc_tracer *tr, const void *ptr) {
     rc_trace_prefix *pre = rc__trace_prefix_of(h, ptr);
-    if (pre)
-        return prefix_live(h, pre) ? pre->tb : 0;
+    if (pre && prefix_live(h, pre))
+        return pre->tb;
     slot_ref r = table_find(&tr->traces, (uintptr_t)ptr);
     return r.b ? slot_tb(tr, r) : 0;
 }
@@ -925,7 +956,10 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     slot_ref old = table_find(t, ptr); /* replaced */
     if (old.b)
         trace_drop(tr, t, old);
-    return trace_add(h, tr, t, ptr, tb, size);
+    if (trace_add(h, tr, t, ptr, tb, size) < 0)
+        return -1;
+    tr->tracked0 += domain == 0;
+    return 0;
 }
 
 int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {

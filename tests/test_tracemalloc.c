@@ -426,6 +426,62 @@ START_TEST(track_untrack) {
 }
 END_TEST
 
+/* One trace per address in domain 0, as CPython keeps (tracemalloc_add_trace
+ * replaces, a free removes what is there): an allocation at an address that
+ * rc_tracemalloc_track left a trace at replaces it (a raw block, whose trace
+ * is its prefix, and an object, whose trace is in the table), and a traced
+ * raw block that track gave a size beyond the prefix's 32 bits ends that
+ * trace when freed or moved by realloc. */
+static size_t traces_now(void) {
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    size_t n = rc_snapshot_trace_count(s);
+    rc_snapshot_free(s);
+    return n;
+}
+
+START_TEST(track_then_allocate_there) {
+    rc_tracemalloc_start(h, 1);
+    char *sibling = rc_malloc(h, 32), *m = rc_malloc(h, 32); /* the sibling keeps the pool */
+    rc_free(h, m);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 0, (uintptr_t)m, 100), 0);
+    ck_assert_ptr_eq(rc_malloc(h, 32), m);
+    ck_assert_uint_eq(current(), 64);
+    ck_assert_uint_eq(traces_now(), 2);
+    rc_free(h, m);
+    ck_assert_uint_eq(current(), 32);
+    ck_assert_uint_eq(traces_now(), 1);
+    void *keep = rc_new(h, &plain_type), *o = rc_new(h, &plain_type);
+    rc_decref(o);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 0, (uintptr_t)o, 100), 0);
+    ck_assert_ptr_eq(rc_new(h, &plain_type), o);
+    ck_assert_uint_eq(current(), 32 + 48);
+    ck_assert_uint_eq(traces_now(), 3);
+    rc_decref(o);
+    rc_decref(keep);
+    ck_assert_uint_eq(current(), 32);
+    ck_assert_uint_eq(traces_now(), 1);
+
+    size_t huge = (size_t)5 << 30;
+    char *b = rc_malloc(h, 32);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 0, (uintptr_t)b, huge), 0);
+    ck_assert_uint_eq(current(), 32 + huge);
+    ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, b));
+    rc_free(h, b);
+    ck_assert_uint_eq(current(), 32);
+    ck_assert_uint_eq(traces_now(), 1);
+    b = rc_malloc(h, 32);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 0, (uintptr_t)b, huge), 0);
+    char *moved = rc_realloc(h, b, 300);
+    ck_assert_ptr_ne(moved, b);
+    ck_assert_uint_eq(current(), 32 + 300);
+    ck_assert_uint_eq(traces_now(), 2);
+    rc_free(h, moved);
+    rc_free(h, sibling);
+    ck_assert_uint_eq(current(), 0);
+    ck_assert_uint_eq(traces_now(), 0);
+}
+END_TEST
+
 /* Random churn of traced blocks and tracked addresses against a model: the
  * tables (buckets, overflow counts, removal, replacement, big sizes) must
  * keep exactly the live traces. */
@@ -646,6 +702,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
+    add_case_fixture(s, tcase_create("track_then_allocate_there"), track_then_allocate_there,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("lookup_ends_when_every_bucket_overflowed"),
                      lookup_ends_when_every_bucket_overflowed, setup, teardown);
     add_case_fixture(s, tcase_create("trace_table_counts_follow_removals"),
