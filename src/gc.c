@@ -1688,6 +1688,14 @@ static void check_not_walking(rc_heap *h, const char *call) {
         rc__fatal_ptr(NULL, call, "called from a walk's callback", h);
 }
 
+/* rc_heap_free from a finalizer, callback or walk of the heap would free
+ * the lists and objects the collection or walk is going through. */
+void rc__gc_check_idle(rc_heap *h, const char *call) {
+    if (h->gc.collecting)
+        rc__fatal_ptr(NULL, call, "called during a collection of the heap", h);
+    check_not_walking(h, call);
+}
+
 /* Moves the objects of from to the end of to, generation gen. */
 static void list_merge_as(rc_gchead *from, rc_gchead *to, uint32_t gen) {
     for (rc_gchead *g = gc_next(from); g != from; g = gc_next(g))

@@ -458,6 +458,8 @@ RC_INTERNAL void rc__gc_init(rc_heap *h);
 /* The automatic collection, when count0 passed threshold0 (rc_gc_link). */
 RC_INTERNAL void rc__gc_collect_auto(rc_heap *h);
 RC_INTERNAL void rc__gc_fini(rc_heap *h);                 /* free collector memory */
+/* Misuse: aborts, naming call, if a collection or a walk of h is running. */
+RC_INTERNAL void rc__gc_check_idle(rc_heap *h, const char *call);
 RC_INTERNAL void rc__gc_logf(rc_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

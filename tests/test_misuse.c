@@ -551,6 +551,42 @@ START_TEST(tools_see_freed_blocks) {
 }
 END_TEST
 
+/* rc_heap_free of the heap from its own collection (a finalizer), from a
+ * death in it (the same finalizer, the object dying by its count) or from a
+ * walk of it would pull the heap from under them. */
+static rc_heap *doomed;
+static void free_heap_in_finalizer(void *self) {
+    (void)self;
+    rc_heap_free(doomed);
+}
+static int free_heap_in_walk(void *obj, void *arg) {
+    (void)obj;
+    rc_heap_free(arg);
+    return 0;
+}
+static void do_collect(rc_heap *h, void *p) { (void)p; rc_gc_collect(h, 2); }
+static void do_decref_only(rc_heap *h, void *p) { (void)h; rc_decref(p); }
+static void do_walk(rc_heap *h, void *p) { (void)p; rc_gc_get_objects(h, -1, free_heap_in_walk, h); }
+
+START_TEST(heap_free_while_collecting) {
+    static const rc_type freeing = {"freeing", sizeof(node), node_traverse, NULL,
+                                    free_heap_in_finalizer, NULL};
+    rc_heap *h = doomed = heap(false);
+    node *n = rc_new(h, &freeing);
+    char want[128];
+    snprintf(want, sizeof want, "rcgc: fatal: rc_heap_free called during a death in the heap (%p)\n", (void *)h);
+    expect_fatal(do_decref_only, h, n, want);
+    n->next = rc_incref(n);
+    rc_decref(n); /* garbage now */
+    snprintf(want, sizeof want, "rcgc: fatal: rc_heap_free called during a collection of the heap (%p)\n", (void *)h);
+    expect_fatal(do_collect, h, NULL, want);
+    snprintf(want, sizeof want, "rcgc: fatal: rc_heap_free called from a walk's callback (%p)\n", (void *)h);
+    expect_fatal(do_walk, h, NULL, want);
+    doomed = NULL; /* the finalizer's rc_heap_free(NULL) does nothing */
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("misuse");
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
@@ -569,5 +605,6 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("debug_poisons_freed_memory"), debug_poisons_freed_memory);
     add_case(s, tcase_create("debug_quarantine_bounded"), debug_quarantine_bounded);
     add_case(s, tcase_create("tools_see_freed_blocks"), tools_see_freed_blocks);
+    add_case(s, tcase_create("heap_free_while_collecting"), heap_free_while_collecting);
     return s;
 }
