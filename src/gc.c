@@ -1430,19 +1430,19 @@ void rc__gc_logf(rc_heap *h, const char *fmt, ...) {
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     size_t size = n >= (int)sizeof buf ? (size_t)n + 1 : 0;
-    if (size && (line = rc__sys_alloc(h, NULL, 0, size)) != NULL) {
+    char *whole = size ? rc__sys_alloc(h, NULL, 0, size) : NULL;
+    if (whole) {
         va_start(ap, fmt);
-        vsnprintf(line, size, fmt, ap);
+        vsnprintf(whole, size, fmt, ap);
         va_end(ap);
-    } else if (size) {
-        line = buf;
+        line = whole;
     }
     if (h->gc.log)
         h->gc.log(line, h->gc.log_arg);
     else
         fprintf(stderr, "%s\n", line);
-    if (line != buf)
-        rc__sys_free(h, line, size);
+    if (whole)
+        rc__sys_free(h, whole, size);
 }
 
 /* ------------------------------------------------------------ collection */
