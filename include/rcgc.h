@@ -192,10 +192,11 @@ void *rc_malloc(rc_heap *h, size_t size);
 /* n * size zeroed bytes; NULL + ENOMEM when n * size overflows. */
 void *rc_calloc(rc_heap *h, size_t n, size_t size);
 /* realloc's contract: ptr NULL acts as rc_malloc; on failure NULL + ENOMEM
- * and ptr is untouched. size 0 gives a minimal block (ptr is freed). */
+ * and ptr is untouched; NULL + EINVAL for a NULL heap. size 0 gives a
+ * minimal block (ptr is freed). */
 void *rc_realloc(rc_heap *h, void *ptr, size_t size);
 /* Frees a block of rc_malloc/rc_calloc/rc_realloc. NULL is allowed. A
- * pointer the heap does not own aborts with a message. */
+ * pointer the heap does not own (or a NULL heap) aborts with a message. */
 void rc_free(rc_heap *h, void *ptr);
 
 /* ------------------------------------------------------ the cycle collector */

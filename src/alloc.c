@@ -1039,7 +1039,17 @@ static inline void free_tagged(rc_heap *h, void *ptr, uintptr_t header) {
         free_checked(h, ptr);
 }
 
+/* rc_free without a heap: nothing to do for NULL, misuse otherwise. */
+static __attribute__((noinline, cold)) void free_without_heap(void *ptr) {
+    if (ptr)
+        rc__fatal_ptr(NULL, "rc_free", "with a NULL heap", ptr);
+}
+
 void rc_free(rc_heap *h, void *ptr) {
+    if (RC_UNLIKELY(h == NULL)) {
+        free_without_heap(ptr);
+        return;
+    }
     /* A pool its slot holds untagged: untraced raw blocks, no reason for
      * the slow path; tagged, any raw pool. NULL fails the slot's test (no
      * pool starts at address 0), so it needs no test of its own here. */
@@ -1054,6 +1064,10 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
                     const char *func) {
     if (ptr == NULL)
         return rc_malloc_at(h, size, file, line, func);
+    if (h == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
     rc_pool *pool = pool_lookup(h, ptr);
     size_t old, hdr = 0;
     if (raw_pool_block(h, pool, ptr)) {

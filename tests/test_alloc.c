@@ -583,6 +583,13 @@ START_TEST(calloc_overflow_and_huge) {
     errno = 0;
     ck_assert_ptr_null(rc_calloc(NULL, 1, 8));
     ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_realloc(NULL, NULL, 8));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_realloc(NULL, keep, 8)); /* keep is untouched */
+    ck_assert_int_eq(errno, EINVAL);
+    rc_free(NULL, NULL); /* nothing to free: fine */
     rc_free(h, keep);
     ck_assert_uint_eq(rc_heap_free(h), 0);
     ck_assert_uint_eq(c.outstanding, 0);

@@ -289,6 +289,15 @@ END_TEST
 
 /* A second rc_free of a small block is named as such; a large block went
  * back to the system and is no longer the heap's. */
+START_TEST(free_with_null_heap) {
+    rc_heap *h = heap(false);
+    char *raw = rc_malloc(h, 64);
+    expect_fatal(do_free, NULL, raw, pointer_line("rc_free", "with a NULL heap", raw));
+    rc_free(h, raw);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 START_TEST(free_twice) {
     rc_heap *h = heap(false);
     char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
@@ -598,6 +607,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
+    add_case(s, tcase_create("free_with_null_heap"), free_with_null_heap);
     add_case(s, tcase_create("free_in_empty_pool"), free_in_empty_pool);
     add_case(s, tcase_create("traced_free_misuse"), traced_free_misuse);
     add_case(s, tcase_create("free_object"), free_object);
