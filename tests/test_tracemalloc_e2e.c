@@ -290,6 +290,19 @@ START_TEST(rcgc_errors) {
     free(rcgc_out(2, args));
     snprintf(args, sizeof args, "top %s --limit -3", good);
     free(rcgc_out(2, args));
+    snprintf(args, sizeof args, "top %s --limit ' -1'", good); /* strtoull would take it */
+    out = rcgc_out(2, args);
+    ck_assert_str_eq(out, "rcgc: bad limit ' -1' (a number of lines)\nTry 'rcgc --help'.\n");
+    free(out);
+    snprintf(args, sizeof args, "top --limit 1 -- %s", good); /* "--" ends the options */
+    out = rcgc_out(0, args);
+    ck_assert(strncmp(out, "[ Top 1 ]\n", 10) == 0);
+    free(out);
+    snprintf(args, sizeof args, "top -- %s %s", good, good);
+    free(rcgc_out(2, args));
+    /* output lost: not success (2>&1 follows stdout to /dev/full: no message to read) */
+    snprintf(args, sizeof args, "top %s > /dev/full", good);
+    free(rcgc_out(1, args));
     snprintf(args, sizeof args, "top %s --limit", good);
     free(rcgc_out(2, args));
     snprintf(args, sizeof args, "top %s --cumulative --key traceback", good);

@@ -8,10 +8,12 @@
  * Output is tracemalloc's text: "[ Top N ]" or "[ Top N differences ]" then
  * one statistic per line, as Python's recipes print them; with --key
  * traceback each statistic is followed by its frames, most recent first.
- * Exit status: 0 done, 1 a file could not be read, 2 bad usage.
+ * Exit status: 0 done, 1 a file could not be read or the output written,
+ * 2 bad usage. "--" ends the options (a file named "-x" follows it).
  */
 #include "../src/internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +52,16 @@ static int bad_usage(const char *fmt, const char *arg) {
 /* Parses argv[first..] into o; 0, or the exit status of a usage error. */
 static int parse_options(int argc, char **argv, int first, int want_files, bool stats, options *o) {
     *o = (options){RC_KEY_LINENO, false, 10, {NULL, NULL}, 0};
+    bool options_end = false; /* after "--" every argument is a file */
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
-        if (stats && strcmp(a, "--key") == 0) {
+        if (options_end) {
+            if (o->nfiles == want_files)
+                return bad_usage("unexpected argument '%s'", a);
+            o->files[o->nfiles++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            options_end = true;
+        } else if (stats && strcmp(a, "--key") == 0) {
             if (++i == argc)
                 return bad_usage("%s needs a value", a);
             if (strcmp(argv[i], "lineno") == 0)
@@ -71,7 +80,7 @@ static int parse_options(int argc, char **argv, int first, int want_files, bool 
             char *end;
             errno = 0;
             unsigned long long n = strtoull(argv[i], &end, 10);
-            if (argv[i][0] == '-' || *end != '\0' || end == argv[i] || errno)
+            if (!isdigit((unsigned char)argv[i][0]) || *end != '\0' || errno)
                 return bad_usage("bad limit '%s' (a number of lines)", argv[i]);
             o->limit = (size_t)n;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -197,6 +206,16 @@ static int show(const options *o) {
     return 0;
 }
 
+/* A command's exit status, or 1 when its output could not be written (a
+ * full disk, a closed pipe): a report cut short must not look complete. */
+static int written(int rc) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "rcgc: writing the output: %s\n", strerror(errno));
+        return 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2)
         return bad_usage("%s", "missing command (top, diff or show)");
@@ -213,10 +232,10 @@ int main(int argc, char **argv) {
     options o;
     int rc;
     if (strcmp(cmd, "top") == 0)
-        return (rc = parse_options(argc, argv, 2, 1, true, &o)) ? rc : top(&o);
+        return (rc = parse_options(argc, argv, 2, 1, true, &o)) ? rc : written(top(&o));
     if (strcmp(cmd, "diff") == 0)
-        return (rc = parse_options(argc, argv, 2, 2, true, &o)) ? rc : diff(&o);
+        return (rc = parse_options(argc, argv, 2, 2, true, &o)) ? rc : written(diff(&o));
     if (strcmp(cmd, "show") == 0)
-        return (rc = parse_options(argc, argv, 2, 1, false, &o)) ? rc : show(&o);
+        return (rc = parse_options(argc, argv, 2, 1, false, &o)) ? rc : written(show(&o));
     return bad_usage("unknown command '%s' (top, diff or show)", cmd);
 }
