@@ -114,7 +114,8 @@ typedef struct rc_type {
     /* Runs at most once, before the object dies (PEP 442); may resurrect. */
     void (*finalize)(void *self);
     /* Frees what the object owns that is not an rc object; runs exactly
-     * once, after its references were dropped. */
+     * once, after its references were dropped (at rc_heap_free, on objects
+     * still alive then, without dropping them: see rc_heap_free). */
     void (*release)(void *self);
 } rc_type;
 
@@ -394,7 +395,8 @@ int rc_statistic_format(const rc_statistic *st, char *buf, size_t len);
 /* str(StatisticDiff), as rc_statistic_format. */
 int rc_statistic_diff_format(const rc_statistic_diff *d, char *buf, size_t len);
 /* Prints "[ Top N ]" and the first `limit` statistics by key, a line each,
- * as the tracemalloc documentation's recipe does. 0, or -1 + errno. */
+ * as the tracemalloc documentation's recipe does, and flushes out. 0, or
+ * -1 + errno (a write or the flush failed). */
 int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size_t limit);
 
 /* ------------------------------------------- call-site capturing variants */

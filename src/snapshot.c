@@ -923,6 +923,8 @@ int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size
             free(text);
     }
     free(st);
+    if (rc == 0 && fflush(out) != 0) /* what waits in the stream's buffer must arrive too */
+        rc = -1;
     return rc;
 }
 

@@ -715,6 +715,13 @@ START_TEST(print_top_text) {
     errno = 0;
     ck_assert_int_eq(rc_snapshot_print_top(stdout, NULL, RC_KEY_LINENO, 2), -1);
     ck_assert_int_eq(errno, EINVAL);
+    FILE *full = fopen("/dev/full", "w"); /* a short report still in the buffer fails too */
+    if (full) {
+        errno = 0;
+        ck_assert_int_eq(rc_snapshot_print_top(full, s, RC_KEY_LINENO, 2), -1);
+        ck_assert_int_eq(errno, ENOSPC);
+        fclose(full);
+    }
     rc_snapshot_free(s);
 }
 END_TEST

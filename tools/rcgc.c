@@ -207,7 +207,8 @@ static int show(const options *o) {
 }
 
 /* A command's exit status, or 1 when its output could not be written (a
- * full disk, a closed pipe): a report cut short must not look complete. */
+ * full disk; a closed pipe sends SIGPIPE first): a report cut short must
+ * not look complete. */
 static int written(int rc) {
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "rcgc: writing the output: %s\n", strerror(errno));
