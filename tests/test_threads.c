@@ -1,0 +1,181 @@
+/*
+ * test_threads.c — different heaps in different threads, with no locking
+ * between them (the contract's Conventions): each thread runs a workload of
+ * its own on a heap of its own (objects tracked and not, cycles collected
+ * by hand and automatically, finalizers, weak references with callbacks,
+ * raw blocks, tracemalloc with snapshots, freezing) and checks exact
+ * results as it goes. The library's process-wide state (the count of live
+ * heaps, the symbol tables, the CRC table, Valgrind's flag) must stand
+ * that. The tsan.* twin runs it on the library built with ThreadSanitizer
+ * (tests/CMakeLists.txt), which names any data race.
+ */
+#include "check_main.h"
+#include "test_support.h"
+
+#include <rcgc.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#define THREADS 4
+#define ROUNDS 100
+
+typedef struct node {
+    struct node *a, *b;
+    int *finalized; /* the thread's counter */
+} node;
+
+static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
+    node *n = self;
+    visit((void **)&n->a, arg);
+    visit((void **)&n->b, arg);
+}
+
+static void node_finalize(void *self) { ++*((node *)self)->finalized; }
+
+static const rc_type node_type = {"node", sizeof(node), node_traverse, NULL, node_finalize, NULL};
+static const rc_type leaf_type = {"leaf", 40, NULL, NULL, NULL, NULL};
+
+static void count_callback(rc_weakref *ref, void *arg) {
+    (void)ref;
+    ++*(int *)arg;
+}
+
+/* What one thread found wrong: the first failed check, or NULL. */
+typedef struct worker {
+    unsigned seed;
+    const char *failed;
+    int line;
+} worker;
+
+#define CHECK(w, cond)                                                      \
+    do {                                                                    \
+        if (!(cond) && (w)->failed == NULL) {                               \
+            (w)->failed = #cond;                                            \
+            (w)->line = __LINE__;                                           \
+        }                                                                   \
+    } while (0)
+
+static unsigned next_random(unsigned *s) {
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 16;
+}
+
+/* k two-node cycles (finalizers count into *finalized), dropped. */
+static void make_cycles(rc_heap *h, int k, int *finalized) {
+    for (int i = 0; i < k; i++) {
+        node *x = rc_new(h, &node_type), *y = rc_new(h, &node_type);
+        x->finalized = y->finalized = finalized;
+        x->a = y;
+        y->a = x;
+    }
+}
+
+/* One round: cycles found exactly by a full collection, a weak reference
+ * cleared with its callback, raw blocks that keep their contents across
+ * rc_realloc, leaves held and dropped. */
+static void round_of(worker *w, rc_heap *h) {
+    int finalized = 0, callbacks = 0;
+    int k = 1 + (int)(next_random(&w->seed) % 50);
+    make_cycles(h, k, &finalized);
+    node *target = rc_new(h, &node_type);
+    target->finalized = &finalized;
+    target->a = rc_incref(target);
+    rc_weakref *wr = rc_weakref_new(target, count_callback, &callbacks);
+    rc_decref(target);
+    CHECK(w, rc_gc_collect(h, 2) == 2 * k + 1);
+    CHECK(w, finalized == 2 * k + 1);
+    CHECK(w, callbacks == 1);
+    CHECK(w, rc_weakref_get(wr) == NULL);
+    rc_decref(wr);
+
+    size_t n = 1 + next_random(&w->seed) % 2000;
+    unsigned char *raw = rc_malloc(h, n);
+    memset(raw, (int)(n & 0xff), n);
+    raw = rc_realloc(h, raw, n * 2);
+    for (size_t i = 0; i < n; i++)
+        CHECK(w, raw[i] == (unsigned char)(n & 0xff));
+    rc_free(h, raw);
+
+    void *leaves[64];
+    for (int i = 0; i < 64; i++)
+        leaves[i] = rc_new(h, &leaf_type);
+    for (int i = 0; i < 64; i++)
+        rc_decref(leaves[i]);
+}
+
+/* Automatic collections (threshold 50) find the cycles that pass through
+ * generation 0; tracemalloc sees this thread's raw blocks only. */
+static void automatic_and_traced(worker *w, rc_heap *h) {
+    int finalized = 0;
+    rc_gc_set_threshold(h, 50, 10, 10);
+    make_cycles(h, 500, &finalized);
+    rc_gc_collect(h, 2);
+    CHECK(w, finalized == 1000);
+    rc_gc_stats stats[RC_GC_GENERATIONS];
+    rc_gc_get_stats(h, stats);
+    CHECK(w, stats[0].collections + stats[1].collections >= 1000 / 51);
+
+    CHECK(w, rc_tracemalloc_start(h, 4) == 0);
+    void *blocks[100];
+    for (int i = 0; i < 100; i++)
+        blocks[i] = rc_malloc(h, 100);
+    size_t current, peak;
+    rc_tracemalloc_get_traced_memory(h, &current, &peak);
+    CHECK(w, current == 100 * 100);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    CHECK(w, s != NULL && rc_snapshot_trace_count(s) == 100);
+    size_t nstats = 0;
+    rc_statistic *st = rc_snapshot_statistics(s, RC_KEY_LINENO, false, &nstats);
+    CHECK(w, st != NULL && nstats == 1 && st[0].count == 100 && st[0].size == 10000);
+    free(st);
+    rc_snapshot_free(s);
+    CHECK(w, rc_tracemalloc_get_object_traceback(h, blocks[7]) != NULL);
+    for (int i = 0; i < 100; i++)
+        rc_free(h, blocks[i]);
+    rc_tracemalloc_stop(h);
+}
+
+static void *work(void *arg) {
+    worker *w = arg;
+    rc_heap *h = rc_heap_new();
+    CHECK(w, h != NULL);
+    if (h == NULL)
+        return NULL;
+    rc_gc_disable(h);
+    int kept_finalized = 0;
+    node *kept = rc_new(h, &node_type); /* frozen: never examined */
+    kept->finalized = &kept_finalized;
+    rc_gc_freeze(h);
+    for (int r = 0; r < ROUNDS; r++)
+        round_of(w, h);
+    rc_gc_enable(h);
+    automatic_and_traced(w, h);
+    CHECK(w, rc_gc_get_freeze_count(h) == 1);
+    rc_decref(kept);
+    CHECK(w, kept_finalized == 1 && rc_gc_get_freeze_count(h) == 0);
+    CHECK(w, rc_heap_free(h) == 0);
+    return NULL;
+}
+
+START_TEST(heaps_in_threads) {
+    pthread_t threads[THREADS];
+    worker workers[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        workers[i] = (worker){.seed = 1000u + (unsigned)i};
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, work, &workers[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+    for (int i = 0; i < THREADS; i++)
+        ck_assert_msg(workers[i].failed == NULL, "thread %d: %s failed (line %d)", i,
+                      workers[i].failed, workers[i].line);
+}
+END_TEST
+
+Suite *test_suite(void) {
+    Suite *s = suite_create("threads");
+    add_case(s, tcase_create("heaps_in_threads"), heaps_in_threads);
+    return s;
+}
