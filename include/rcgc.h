@@ -12,6 +12,10 @@
  *     owner keeps the object alive.
  *   - "stolen": the callee takes over the caller's reference.
  *   - A call that can fail returns NULL or -1 and sets errno.
+ *   - NULL where a heap, object, callback or out-array is wanted: a call
+ *     that can fail gives NULL or -1 + EINVAL; a setter does nothing; a
+ *     getter gives false, 0, NULL or nothing (rc_free(NULL, p) of a pointer
+ *     is a misuse; rc_incref/rc_decref(NULL) do nothing).
  *   - A heap and all its objects are used by one thread at a time.
  *   - An object may refer to an object of another heap that the same thread
  *     uses: each heap's collector counts such references as coming from

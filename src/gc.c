@@ -1604,7 +1604,7 @@ static void collect_generations(rc_heap *h) {
 }
 
 long rc_gc_collect(rc_heap *h, int generation) {
-    if (generation < 0 || generation >= RC_GC_GENERATIONS) {
+    if (h == NULL || generation < 0 || generation >= RC_GC_GENERATIONS) {
         errno = EINVAL;
         return -1;
     }
@@ -1648,34 +1648,54 @@ void rc__gc_fini(rc_heap *h) {
 
 /* ------------------------------------------------------------ settings */
 
-void rc_gc_enable(rc_heap *h) { h->gc.enabled = true; }
-void rc_gc_disable(rc_heap *h) { h->gc.enabled = false; }
-bool rc_gc_isenabled(const rc_heap *h) { return h->gc.enabled; }
+/* A NULL heap (or out array): the setters do nothing, the getters give
+ * false, 0 or nothing, as tracemalloc's do. */
+
+void rc_gc_enable(rc_heap *h) {
+    if (h)
+        h->gc.enabled = true;
+}
+
+void rc_gc_disable(rc_heap *h) {
+    if (h)
+        h->gc.enabled = false;
+}
+
+bool rc_gc_isenabled(const rc_heap *h) { return h && h->gc.enabled; }
 
 void rc_gc_set_threshold(rc_heap *h, long threshold0, long threshold1, long threshold2) {
+    if (h == NULL)
+        return;
     h->gc.gen[0].threshold = threshold0;
     h->gc.gen[1].threshold = threshold1;
     h->gc.gen[2].threshold = threshold2;
 }
 
 void rc_gc_get_threshold(const rc_heap *h, long out[3]) {
-    for (int i = 0; i < RC_GC_GENERATIONS; i++)
+    for (int i = 0; h && out && i < RC_GC_GENERATIONS; i++)
         out[i] = h->gc.gen[i].threshold;
 }
 
 void rc_gc_get_count(const rc_heap *h, long out[3]) {
-    for (int i = 0; i < RC_GC_GENERATIONS; i++)
+    for (int i = 0; h && out && i < RC_GC_GENERATIONS; i++)
         out[i] = h->gc.gen[i].count;
 }
 
 void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3]) {
-    memcpy(out, h->gc.stats, sizeof h->gc.stats);
+    if (h && out)
+        memcpy(out, h->gc.stats, sizeof h->gc.stats);
 }
 
-void rc_gc_set_debug(rc_heap *h, unsigned flags) { h->gc.debug = flags; }
-unsigned rc_gc_get_debug(const rc_heap *h) { return h->gc.debug; }
+void rc_gc_set_debug(rc_heap *h, unsigned flags) {
+    if (h)
+        h->gc.debug = flags;
+}
+
+unsigned rc_gc_get_debug(const rc_heap *h) { return h ? h->gc.debug : 0; }
 
 void rc_gc_set_log(rc_heap *h, void (*log)(const char *line, void *arg), void *arg) {
+    if (h == NULL)
+        return;
     h->gc.log = log;
     h->gc.log_arg = log ? arg : NULL;
 }
@@ -1704,6 +1724,8 @@ static void list_merge_as(rc_gchead *from, rc_gchead *to, uint32_t gen) {
 }
 
 void rc_gc_freeze(rc_heap *h) {
+    if (h == NULL)
+        return;
     check_not_walking(h, "rc_gc_freeze");
     for (int i = 0; i < RC_GC_GENERATIONS; i++)
         list_merge_as(&h->gc.gen[i].head, &h->gc.permanent, RC_GC_PERMANENT);
@@ -1711,12 +1733,14 @@ void rc_gc_freeze(rc_heap *h) {
 }
 
 void rc_gc_unfreeze(rc_heap *h) {
+    if (h == NULL)
+        return;
     check_not_walking(h, "rc_gc_unfreeze");
     list_merge_as(&h->gc.permanent, &h->gc.gen[RC_GC_GENERATIONS - 1].head,
                   RC_GC_GENERATIONS - 1);
 }
 
-size_t rc_gc_get_freeze_count(const rc_heap *h) { return list_size(&h->gc.permanent); }
+size_t rc_gc_get_freeze_count(const rc_heap *h) { return h ? list_size(&h->gc.permanent) : 0; }
 
 /* ----------------------------------------------------------------- walks */
 
@@ -1770,7 +1794,7 @@ static int walk_generations(rc_heap *h, int lo, int hi, const void *referent, rc
 }
 
 int rc_gc_get_objects(rc_heap *h, int generation, rc_each_fn fn, void *arg) {
-    if (generation < -1 || generation >= RC_GC_GENERATIONS) {
+    if (h == NULL || fn == NULL || generation < -1 || generation >= RC_GC_GENERATIONS) {
         errno = EINVAL;
         return -1;
     }
@@ -1780,6 +1804,10 @@ int rc_gc_get_objects(rc_heap *h, int generation, rc_each_fn fn, void *arg) {
 }
 
 int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg) {
+    if (h == NULL || fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
     if (obj == NULL)
         return 0;
     return walk_generations(h, 0, RC_GC_GENERATIONS - 1, obj, fn, arg);
@@ -1798,6 +1826,10 @@ static void visit_referent(void **slot, void *arg) {
 }
 
 int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
+    if (fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
     if (obj == NULL)
         return 0;
     const rc_type *t = rc_type_of(obj);
@@ -1811,16 +1843,20 @@ int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
 }
 
 bool rc_gc_is_tracked(const void *obj) {
-    return (rc_head_of(obj)->info & RC_F_GC) && rc_gc_of(obj)->next != 0;
+    return obj && (rc_head_of(obj)->info & RC_F_GC) && rc_gc_of(obj)->next != 0;
 }
 
 bool rc_gc_is_finalized(const void *obj) {
-    return (rc_head_of(obj)->info & RC_F_FINALIZED) != 0;
+    return obj && (rc_head_of(obj)->info & RC_F_FINALIZED) != 0;
 }
 
 /* --------------------------------------------------------------- garbage */
 
 int rc_gc_garbage(rc_heap *h, rc_each_fn fn, void *arg) {
+    if (h == NULL || fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
     rc_gcstate *gc = &h->gc;
     for (size_t i = 0; i < gc->ngarbage; i++) {
         void *obj = rc_incref(gc->garbage[i]);
@@ -1832,11 +1868,13 @@ int rc_gc_garbage(rc_heap *h, rc_each_fn fn, void *arg) {
     return 0;
 }
 
-size_t rc_gc_garbage_count(const rc_heap *h) { return h->gc.ngarbage; }
+size_t rc_gc_garbage_count(const rc_heap *h) { return h ? h->gc.ngarbage : 0; }
 
 /* The list is detached before its references are dropped: a dying object's
  * finalizer may run a collection that fills a new one. */
 void rc_gc_garbage_clear(rc_heap *h) {
+    if (h == NULL)
+        return;
     rc_gcstate *gc = &h->gc;
     void **objs = gc->garbage;
     size_t n = gc->ngarbage, cap = gc->garbage_cap;
@@ -1850,6 +1888,10 @@ void rc_gc_garbage_clear(rc_heap *h) {
 /* ------------------------------------------------------------- callbacks */
 
 int rc_gc_callback_add(rc_heap *h, rc_gc_callback cb, void *arg) {
+    if (h == NULL || cb == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
     rc_gcstate *gc = &h->gc;
     if (gc->ncallbacks == gc->callbacks_cap) {
         size_t cap = gc->callbacks_cap ? gc->callbacks_cap * 2 : 4;
@@ -1865,6 +1907,10 @@ int rc_gc_callback_add(rc_heap *h, rc_gc_callback cb, void *arg) {
 }
 
 int rc_gc_callback_remove(rc_heap *h, rc_gc_callback cb, void *arg) {
+    if (h == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
     rc_gcstate *gc = &h->gc;
     for (size_t i = 0; i < gc->ncallbacks; i++) {
         if (gc->callbacks[i].cb == cb && gc->callbacks[i].arg == arg) {

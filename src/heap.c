@@ -205,6 +205,12 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
 }
 
 void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out) {
+    if (out == NULL)
+        return;
+    if (h == NULL) {
+        *out = (rc_heap_stats){0, 0, 0, 0};
+        return;
+    }
     out->objects = h->objects;
     out->tracked = h->tracked;
     out->bytes_in_use = rc__bytes_in_use(h);

@@ -235,16 +235,22 @@ void *rc_new_sized(rc_heap *h, const rc_type *type, size_t size) {
 
 /* ------------------------------------------------------------ inspection */
 
-const rc_type *rc_type_of(const void *obj) { return rc__type(rc_obj_heap(obj), rc_head_of(obj)); }
+/* A NULL object: NULL, or 0. */
 
-rc_heap *rc_heap_of(const void *obj) { return rc_obj_heap(obj); }
+const rc_type *rc_type_of(const void *obj) {
+    return obj ? rc__type(rc_obj_heap(obj), rc_head_of(obj)) : NULL;
+}
+
+rc_heap *rc_heap_of(const void *obj) { return obj ? rc_obj_heap(obj) : NULL; }
 
 size_t rc_sizeof(const void *obj) {
+    if (obj == NULL)
+        return 0;
     const rc_head *hd = rc_head_of(obj);
     return (hd->info & RC_F_LARGE) ? rc_large_of(obj)->total : rc_pool_of(obj)->block_size;
 }
 
-size_t rc_refcount(const void *obj) { return rc_head_of(obj)->refcnt; }
+size_t rc_refcount(const void *obj) { return obj ? rc_head_of(obj)->refcnt : 0; }
 
 /* ------------------------------------------------------------ counting */
 

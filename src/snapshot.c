@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -469,6 +470,15 @@ rc_statistic *rc_snapshot_statistics(const rc_snapshot *s, rc_key_type key, bool
     return st;
 }
 
+/* now - before as a long long, held at LLONG_MAX or LLONG_MIN where it does
+ * not fit (sizes past 2^63 come only from rc_tracemalloc_track; Python's
+ * integers have no such limit). */
+static long long difference(size_t now, size_t before) {
+    if (now >= before)
+        return now - before > (size_t)LLONG_MAX ? LLONG_MAX : (long long)(now - before);
+    return before - now > (size_t)LLONG_MAX ? LLONG_MIN : -(long long)(before - now);
+}
+
 rc_statistic_diff *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapshot *old,
                                           rc_key_type key, bool cumulative, size_t *count) {
     grouping now, then;
@@ -492,13 +502,13 @@ rc_statistic_diff *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapsho
             size_t psize = p ? p->size : 0, pcount = p ? p->count : 0;
             if (p)
                 matched[p - then.g] = true;
-            d[n++] = (rc_statistic_diff){g->key, g->size, (long long)g->size - (long long)psize,
-                                         g->count, (long long)g->count - (long long)pcount};
+            d[n++] = (rc_statistic_diff){g->key, g->size, difference(g->size, psize), g->count,
+                                         difference(g->count, pcount)};
         }
         for (size_t i = 0; i < then.n; i++)
             if (!matched[i])
-                d[n++] = (rc_statistic_diff){then.g[i].key, 0, -(long long)then.g[i].size, 0,
-                                             -(long long)then.g[i].count};
+                d[n++] = (rc_statistic_diff){then.g[i].key, 0, difference(0, then.g[i].size), 0,
+                                             difference(0, then.g[i].count)};
         qsort(d, n, sizeof *d, diff_cmp);
         *count = n;
     } else {

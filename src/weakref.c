@@ -195,7 +195,7 @@ rc_weakref *rc_weakref_new(void *target, rc_weakref_callback cb, void *arg) {
 }
 
 void *rc_weakref_get(rc_weakref *ref) {
-    void *t = ref->target;
+    void *t = ref ? ref->target : NULL;
     if (t == NULL || rc_head_of(t)->refcnt == 0)
         return NULL;
     return rc_incref(t);
@@ -203,6 +203,8 @@ void *rc_weakref_get(rc_weakref *ref) {
 
 size_t rc_weakref_count(const void *target) {
     size_t n = 0;
+    if (target == NULL)
+        return 0;
     for (rc_weakref *ref = list_of(rc_heap_of(target), target); ref; ref = ref->older)
         n++;
     return n;

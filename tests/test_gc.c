@@ -2007,6 +2007,69 @@ START_TEST(test_tree_with_one_cycle) {
 }
 END_TEST
 
+/* NULL where a heap, a callback or an array is wanted: the calls with an
+ * error return give -1 + EINVAL, the setters do nothing, the getters give
+ * false, 0 or nothing; a NULL object is not tracked, not finalized. */
+static int never_called(void *obj, void *arg) {
+    (void)obj;
+    (void)arg;
+    ck_abort_msg("a walk called fn");
+    return 1;
+}
+static void no_callback(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    (void)h, (void)phase, (void)info, (void)arg;
+}
+
+START_TEST(test_null_arguments) {
+    node *x = make();
+    errno = 0;
+    ck_assert_int_eq(rc_gc_collect(NULL, 2), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    struct { int got; } cases[] = {
+        {rc_gc_get_objects(NULL, -1, never_called, NULL)},
+        {rc_gc_get_objects(H, -1, NULL, NULL)},
+        {rc_gc_get_referrers(NULL, x, never_called, NULL)},
+        {rc_gc_get_referrers(H, x, NULL, NULL)},
+        {rc_gc_get_referents(x, NULL, NULL)},
+        {rc_gc_garbage(NULL, never_called, NULL)},
+        {rc_gc_garbage(H, NULL, NULL)},
+        {rc_gc_callback_add(NULL, no_callback, NULL)},
+        {rc_gc_callback_add(H, NULL, NULL)},
+        {rc_gc_callback_remove(NULL, no_callback, NULL)},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        ck_assert_msg(cases[i].got == -1, "case %zu gave %d", i, cases[i].got);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_gc_callback_add(H, NULL, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0); /* no NULL callback was kept */
+    rc_gc_enable(NULL);
+    rc_gc_disable(NULL);
+    rc_gc_set_threshold(NULL, 1, 2, 3);
+    rc_gc_set_debug(NULL, RC_GC_DEBUG_STATS);
+    rc_gc_set_log(NULL, capture, NULL);
+    rc_gc_freeze(NULL);
+    rc_gc_unfreeze(NULL);
+    rc_gc_garbage_clear(NULL);
+    ck_assert(!rc_gc_isenabled(NULL));
+    ck_assert_uint_eq(rc_gc_get_debug(NULL), 0);
+    ck_assert_uint_eq(rc_gc_get_freeze_count(NULL), 0);
+    ck_assert_uint_eq(rc_gc_garbage_count(NULL), 0);
+    long out[3] = {7, 7, 7};
+    rc_gc_get_threshold(NULL, out);
+    rc_gc_get_count(NULL, out);
+    ck_assert(out[0] == 7 && out[1] == 7 && out[2] == 7);
+    rc_gc_get_threshold(H, NULL);
+    rc_gc_get_count(H, NULL);
+    rc_gc_get_stats(H, NULL);
+    ck_assert(!rc_gc_is_tracked(NULL));
+    ck_assert(!rc_gc_is_finalized(NULL));
+    rc_decref(x);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("gc");
     add_case_fixture(s, tcase_create("list"), test_list, setup, teardown);
@@ -2070,6 +2133,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("walk_mutation"), test_walk_mutation, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_nested"), test_heap_free_nested, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("null_arguments"), test_null_arguments, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_uncollectable_log"),
                      test_heap_free_uncollectable_log, setup, teardown);
     add_case_fixture(s, tcase_create("immortal_to_permanent"), test_immortal_to_permanent,

@@ -83,6 +83,23 @@ START_TEST(new_einval) {
 END_TEST
 
 /* New objects are zeroed, also where dirty dead objects' blocks are reused. */
+/* A NULL object or heap where one is read: NULL, 0, zeros. */
+START_TEST(null_object_queries) {
+    ck_assert_ptr_null(rc_type_of(NULL));
+    ck_assert_ptr_null(rc_heap_of(NULL));
+    ck_assert_uint_eq(rc_sizeof(NULL), 0);
+    ck_assert_uint_eq(rc_refcount(NULL), 0);
+    ck_assert_uint_eq(rc_weakref_count(NULL), 0);
+    ck_assert_ptr_null(rc_weakref_get(NULL));
+    rc_heap_stats st = {1, 2, 3, 4};
+    rc_heap_get_stats(NULL, &st);
+    ck_assert(st.objects == 0 && st.tracked == 0 && st.bytes_in_use == 0 && st.bytes_reserved == 0);
+    rc_heap *h = rc_heap_new();
+    rc_heap_get_stats(h, NULL);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 START_TEST(new_zeroed) {
     enum { N = 200 };
     static const size_t sizes[] = {8, 40, 200, 488, 2000};
@@ -688,6 +705,7 @@ Suite *test_suite(void) {
     Suite *s = suite_create("object");
     add_case(s, tcase_create("new_einval"), new_einval);
     add_case(s, tcase_create("new_zeroed"), new_zeroed);
+    add_case(s, tcase_create("null_object_queries"), null_object_queries);
     add_case(s, tcase_create("refcount_walk"), refcount_walk);
     add_case(s, tcase_create("clear_macro"), clear_macro);
     add_case(s, tcase_create("set_macro"), set_macro);

@@ -7,6 +7,7 @@
 #include "test_support.h"
 #include "internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -426,6 +427,33 @@ START_TEST(track_untrack) {
 }
 END_TEST
 
+/* compare_to with sizes past 2^63 (only track can make them): each
+ * difference is held at LLONG_MAX or LLONG_MIN, never wrapped. */
+START_TEST(compare_huge_sizes) {
+    rc_tracemalloc_start(h, 1);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 4, 0x1000, SIZE_MAX), 0);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 4, 0x2000, 1), 0);
+    rc_snapshot *old = rc_tracemalloc_take_snapshot(h);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 4, 0x1000), 0);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 4, 0x2000, SIZE_MAX - 1), 0);
+    rc_snapshot *now = rc_tracemalloc_take_snapshot(h);
+    size_t n;
+    rc_statistic_diff *d = rc_snapshot_compare_to(now, old, RC_KEY_TRACEBACK, false, &n);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(n, 3); /* each track call its own traceback */
+    bool grew = false, gone = false;
+    for (size_t i = 0; i < n; i++) {
+        grew |= d[i].size == SIZE_MAX - 1 && d[i].size_diff == LLONG_MAX && d[i].count_diff == 1;
+        gone |= d[i].size == 0 && d[i].size_diff == LLONG_MIN && d[i].count_diff == -1;
+    }
+    ck_assert(grew && gone);
+    free(d);
+    rc_snapshot_free(old);
+    rc_snapshot_free(now);
+    rc_tracemalloc_stop(h);
+}
+END_TEST
+
 /* One trace per address in domain 0, as CPython keeps (tracemalloc_add_trace
  * replaces, a free removes what is there): an allocation at an address that
  * rc_tracemalloc_track left a trace at replaces it (a raw block, whose trace
@@ -702,6 +730,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
+    add_case_fixture(s, tcase_create("compare_huge_sizes"), compare_huge_sizes, setup, teardown);
     add_case_fixture(s, tcase_create("track_then_allocate_there"), track_then_allocate_there,
                      setup, teardown);
     add_case_fixture(s, tcase_create("lookup_ends_when_every_bucket_overflowed"),
