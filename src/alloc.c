@@ -800,6 +800,10 @@ void *rc_malloc_at(rc_heap *h, size_t size, const char *file, int line, const ch
 void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line,
                    const char *func) {
     size_t total;
+    if (h == NULL) { /* both wrong (and overflowing): the heap is named */
+        errno = EINVAL;
+        return NULL;
+    }
     if (__builtin_mul_overflow(n, size, &total)) {
         errno = ENOMEM;
         return NULL;

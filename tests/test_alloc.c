@@ -584,6 +584,9 @@ START_TEST(calloc_overflow_and_huge) {
     ck_assert_ptr_null(rc_calloc(NULL, 1, 8));
     ck_assert_int_eq(errno, EINVAL);
     errno = 0;
+    ck_assert_ptr_null(rc_calloc(NULL, SIZE_MAX, 2)); /* both wrong: the heap is named */
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
     ck_assert_ptr_null(rc_realloc(NULL, NULL, 8));
     ck_assert_int_eq(errno, EINVAL);
     errno = 0;
