@@ -360,7 +360,8 @@ typedef struct rc_statistic_diff {
 } rc_statistic_diff;
 typedef struct rc_filter {
     bool inclusive; const char *filename_pattern; unsigned lineno; bool all_frames; int domain;
-} rc_filter; /* lineno 0: any line; domain -1: any domain; pattern as fnmatch;
+} rc_filter; /* lineno 0: any line; domain -1: any domain (another negative one
+                matches none, as in Python); pattern as fnmatch;
                 filename_pattern NULL: a domain-only filter (tracemalloc.DomainFilter) */
 
 /* A new snapshot (the caller frees it) of every live trace, with its

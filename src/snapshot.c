@@ -744,12 +744,13 @@ static int traceback_matches(const rc_filter *f, const pattern *pt, const rc_tra
 }
 
 /* Filter._match / DomainFilter._match for a trace whose traceback part
- * (Filter only) is tb_match. */
+ * (Filter only) is tb_match. Domain -1 is any (Python's None); another
+ * negative one is a domain no trace has, as in Python. */
 static bool trace_matches(const rc_filter *f, bool tb_match, unsigned domain) {
-    bool same = f->domain < 0 || domain == (unsigned)f->domain;
+    bool same = f->domain == -1 || (f->domain >= 0 && domain == (unsigned)f->domain);
     if (f->filename_pattern == NULL)
         return same == f->inclusive;
-    if (f->domain < 0)
+    if (f->domain == -1)
         return tb_match;
     return f->inclusive ? tb_match && same : tb_match || !same;
 }

@@ -269,6 +269,18 @@ START_TEST(filter_traces_domain) {
     rc_snapshot *all = rc_snapshot_filter_traces(s, &any, 1);
     ck_assert_uint_eq(rc_snapshot_trace_count(all), 6);
     rc_snapshot_free(all);
+    /* another negative domain is one no trace has (Python: DomainFilter(True, -5)) */
+    rc_filter none = {true, NULL, 0, false, -5}, not_none = {false, NULL, 0, false, -5};
+    rc_snapshot *empty = rc_snapshot_filter_traces(s, &none, 1);
+    ck_assert_uint_eq(rc_snapshot_trace_count(empty), 0);
+    rc_snapshot_free(empty);
+    all = rc_snapshot_filter_traces(s, &not_none, 1);
+    ck_assert_uint_eq(rc_snapshot_trace_count(all), 6);
+    rc_snapshot_free(all);
+    rc_filter a_none = {true, "a.py", 0, false, -5};
+    empty = rc_snapshot_filter_traces(s, &a_none, 1);
+    ck_assert_uint_eq(rc_snapshot_trace_count(empty), 0);
+    rc_snapshot_free(empty);
     rc_snapshot_free(s);
 }
 END_TEST
