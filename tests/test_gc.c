@@ -234,10 +234,11 @@ START_TEST(test_trashcan) {
 }
 END_TEST
 
-/* GCTests.test_boom: breaking the cycle while the collector works on it
- * (there, a __getattr__ asked whether __del__ exists; here, clear drops the
- * partner's last reference first, so the partner dies inside delete_garbage
- * while the collector still lists it). Both are counted: 2. */
+/* GCTests.test_boom (and test_boom_new, its new-style-class twin):
+ * breaking the cycle while the collector works on it (there, a __getattr__
+ * asked whether __del__ exists; here, clear drops the partner's last
+ * reference first, so the partner dies inside delete_garbage while the
+ * collector still lists it). Both are counted: 2. */
 static void boom_clear(void *self) {
     node *n = self;
     RC_CLEAR(n->a);
@@ -269,6 +270,83 @@ static int collect_fn(void *obj, void *arg) {
     }
     return 0;
 }
+
+/* GCTests.test_boom2 (and test_boom2_new): like test_boom, but the hook
+ * the collector consults (there __getattr__; here the finalizer, the one
+ * hook rcgc calls before breaking a cycle) would cut the cycle only when
+ * consulted a second time. It is consulted once per object, so the cycle is
+ * simply collected: 2, the garbage list unchanged (python3, __slots__). */
+static int boom2_calls;
+
+static void boom2_finalize(void *self) {
+    node *n = self;
+    boom2_calls++;
+    if (++n->id > 1)
+        RC_CLEAR(n->a); /* del self.attr */
+}
+
+START_TEST(test_boom2) {
+    static const rc_type boom2 = {"Boom2", sizeof(node), node_traverse, NULL, boom2_finalize,
+                                  NULL};
+    node *a = make_typed(&boom2), *b = make_typed(&boom2);
+    a->a = rc_incref(b);
+    b->a = rc_incref(a);
+    rc_gc_collect(H, 2);
+    size_t garbagelen = rc_gc_garbage_count(H);
+    rc_decref(a);
+    rc_decref(b);
+    boom2_calls = 0;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), garbagelen);
+    ck_assert_int_eq(boom2_calls, 2);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+}
+END_TEST
+
+/* GCTests.test_function_tp_clear_leaves_consistent_state (gh-91636), with
+ * plain objects for the function and the tuple subclass: cyc <-> func are
+ * cyclic garbage; cyc's finalizer makes a weak reference to func (after the
+ * collector cleared those to the garbage, so it lives) and hands it to
+ * latefin, outside the garbage, whose last reference it moves into cyc.
+ * Clearing func frees cyc, which frees latefin, whose finalizer asks the
+ * weak reference for func while func is being cleared: it gets func back,
+ * already cleared (its fields NULL) and consistent. python3 (3.11,
+ * __slots__): collect() 2, func handed back with a count of 1, then 0. */
+static node *latefin_global, *func_global;
+
+static void latefin_finalize(void *self) {
+    node *l = self;
+    func_global = rc_weakref_get((rc_weakref *)l->a); /* func = self.ref() */
+}
+
+static void cyclic_finalize(void *self) {
+    node *c = self;
+    RC_SET(c->b->a, (node *)rc_weakref_new(c->a, NULL, NULL)); /* self[1].ref = ref(self[0]) */
+    RC_CLEAR(latefin_global);                                   /* del latefin */
+}
+
+START_TEST(test_function_tp_clear_leaves_consistent_state) {
+    static const rc_type func_type = {"func", sizeof(node), node_traverse, NULL, NULL, NULL};
+    static const rc_type latefin_type = {"LateFin", sizeof(node), node_traverse, NULL,
+                                         latefin_finalize, NULL};
+    static const rc_type cyclic_type = {"Cyclic", sizeof(node), node_traverse, NULL,
+                                        cyclic_finalize, NULL};
+    latefin_global = make_typed(&latefin_type);
+    node *func = make_typed(&func_type), *cyc = make_typed(&cyclic_type);
+    cyc->a = func;                          /* the creation reference, stolen */
+    cyc->b = rc_incref(latefin_global);
+    func->a = cyc;                          /* func.__module__ = cyc, stolen */
+    func_global = NULL;
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_ptr_null(latefin_global);
+    ck_assert_ptr_eq(func_global, func);
+    ck_assert_ptr_null(func_global->a);
+    ck_assert_ptr_null(func_global->b);
+    ck_assert_uint_eq(rc_refcount(func_global), 1);
+    RC_CLEAR(func_global);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+}
+END_TEST
 
 START_TEST(test_get_referents) {
     node *x = make(), *y = make();
@@ -565,7 +643,10 @@ END_TEST
  * report it (ContainerNoGC), so the collector cannot see that Z is trash;
  * WZ, a trash weak reference to Z with a callback kept alive a little
  * longer by a second cycle, must be cleared before Z dies in
- * delete_garbage, so the callback never runs. */
+ * delete_garbage, so the callback never runs. Both count 4, not the same
+ * 4: CPython's ContainerNoGC is untracked and its callback is a function
+ * object in the garbage; here Y is tracked (an untracked type may hold no
+ * references) and reports nothing, and a callback is not an object. */
 typedef struct nogc { void *value; } nogc;
 
 static void nogc_clear(void *self) { RC_CLEAR(((nogc *)self)->value); }
@@ -2081,6 +2162,9 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("trashcan"), test_trashcan, setup, teardown);
     add_case_fixture(s, tcase_create("boom"), test_boom, setup, teardown);
+    add_case_fixture(s, tcase_create("boom2"), test_boom2, setup, teardown);
+    add_case_fixture(s, tcase_create("function_tp_clear_leaves_consistent_state"),
+                     test_function_tp_clear_leaves_consistent_state, setup, teardown);
     add_case_fixture(s, tcase_create("get_referents"), test_get_referents, setup, teardown);
     add_case_fixture(s, tcase_create("is_tracked"), test_is_tracked, setup, teardown);
     add_case_fixture(s, tcase_create("is_finalized"), test_is_finalized, setup, teardown);

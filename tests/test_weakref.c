@@ -362,10 +362,11 @@ START_TEST(test_ref_created_during_del) {
 }
 END_TEST
 
-/* test_trashcan_16602: a long chain dies through weak-reference callbacks
- * (WeakKeyDictionary entries dropping the next node); the deaths nest past
- * the depth where they are deferred. A callback asking a dying object's
- * weak reference must get NULL, never an object whose count is zero. */
+/* ReferencesTestCase.test_trashcan_16602: a long chain dies through
+ * weak-reference callbacks (WeakKeyDictionary entries dropping the next
+ * node); the deaths nest past the depth where they are deferred. A
+ * callback asking a dying object's weak reference must get NULL, never an
+ * object whose count is zero. */
 typedef struct node16602 { rc_weakref *wself, *wparent; } node16602;
 static void node16602_traverse(void *self, rc_visit_fn visit, void *arg) {
     node16602 *n = self;
