@@ -43,8 +43,13 @@ needs_no_shared_rcgc "$work/pc_static"
 "$work/pc_static"
 
 step "C++, pkg-config, shared"
+cxx=${CXX:-$(command -v c++ || command -v g++ || command -v clang++ || true)}
+if [[ -z "$cxx" ]]; then
+    echo "no C++ compiler (scripts/deps.sh installs g++)" >&2
+    exit 1
+fi
 # shellcheck disable=SC2046
-c++ -std=c++11 -Wall -Wextra -pedantic -Werror -o "$work/pc_cxx" "$here/consumer.cpp" \
+"$cxx" -std=c++11 -Wall -Wextra -pedantic -Werror -o "$work/pc_cxx" "$here/consumer.cpp" \
     $(pkg-config --cflags --libs rcgc)
 LD_LIBRARY_PATH=$libdir "$work/pc_cxx"
 
