@@ -55,7 +55,7 @@ static int parse_options(int argc, char **argv, int first, int want_files, bool 
     bool options_end = false; /* after "--" every argument is a file */
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
-        if (options_end) {
+        if (options_end || a[0] != '-' || a[1] == '\0') { /* a file ("-" too) */
             if (o->nfiles == want_files)
                 return bad_usage("unexpected argument '%s'", a);
             o->files[o->nfiles++] = a;
@@ -83,12 +83,8 @@ static int parse_options(int argc, char **argv, int first, int want_files, bool 
             if (!isdigit((unsigned char)argv[i][0]) || *end != '\0' || errno)
                 return bad_usage("bad limit '%s' (a number of lines)", argv[i]);
             o->limit = (size_t)n;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return bad_usage("unknown option '%s'", a);
-        } else if (o->nfiles < want_files) {
-            o->files[o->nfiles++] = a;
         } else {
-            return bad_usage("unexpected argument '%s'", a);
+            return bad_usage("unknown option '%s'", a);
         }
     }
     if (o->nfiles < want_files)
