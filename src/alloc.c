@@ -568,7 +568,36 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
     return obj;
 }
 
-/* Frees a large block. Its rc_head stays readable while quarantined. */
+/* Really frees the oldest held dead large object (see rc_large_dead). */
+static void large_dead_evict(rc_heap *h) {
+    rc_large_dead *d = &h->large_dead[h->large_dead_head];
+    h->large_dead_head = (h->large_dead_head + 1) % RC_LARGE_DEAD_SLOTS;
+    h->large_dead_len--;
+    rc__sys_free(h, d->block, d->size);
+}
+
+/* Whether ptr is the payload of a dead large object held back. */
+static bool large_dead_held(const rc_heap *h, const void *ptr) {
+    for (unsigned i = 0; i < h->large_dead_len; i++)
+        if (h->large_dead[(h->large_dead_head + i) % RC_LARGE_DEAD_SLOTS].block + RC_LARGE_OFFSET ==
+            (const char *)ptr)
+            return true;
+    return false;
+}
+
+/* Holds back the block of a large object that died, of size bytes (its
+ * rc_head says dead), in place of the oldest one held. Of a block past
+ * RC_LARGE_DEAD_WHOLE only the head stays in memory (rc__sys_keep_head). */
+static void large_dead_hold(rc_heap *h, char *block, size_t size) {
+    if (size > RC_LARGE_DEAD_WHOLE && (size = rc__sys_keep_head(h, block, size, RC_LARGE_OFFSET)) == 0)
+        return;
+    if (h->large_dead_len == RC_LARGE_DEAD_SLOTS)
+        large_dead_evict(h);
+    unsigned tail = (h->large_dead_head + h->large_dead_len++) % RC_LARGE_DEAD_SLOTS;
+    h->large_dead[tail] = (rc_large_dead){block, size};
+}
+
+/* Frees a large block. An object's rc_head stays readable while held. */
 void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     if (h->dying) {
         /* Teardown walks h->large: leave it whole; the block goes at the end. */
@@ -586,6 +615,9 @@ void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
         if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true, tb))
             return;
         rc_mem_live(lg, total, false);
+    } else if (!(rc_head_of(payload)->info & RC_F_RAW)) {
+        large_dead_hold(h, (char *)lg, total);
+        return;
     }
     rc__sys_free(h, lg, total);
 }
@@ -686,6 +718,8 @@ void rc__alloc_release_all(rc_heap *h) {
     quarantine_evict(h, RC_QUARANTINE_SLOTS, RC_QUARANTINE_BYTES);
     rc__sys_free(h, h->quarantine, h->quarantine ? RC_QUARANTINE_SLOTS * sizeof *h->quarantine : 0);
     h->quarantine = NULL;
+    while (h->large_dead_len)
+        large_dead_evict(h);
     for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
         if (h->large.slots[i].key == 0)
             continue;
@@ -918,6 +952,8 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
     rc_large *lg = rc_ptrmap_get(&h->large, (uintptr_t)ptr);
     if (lg == NULL && quarantined(h, ptr))
         rc__fatal_ptr(h, call, "of a block already freed", ptr);
+    if (lg == NULL && large_dead_held(h, ptr))
+        rc__fatal(call, "of a dead object", ptr);
     if (lg == NULL)
         rc__fatal_ptr(NULL, call, "of a pointer the heap does not own", ptr);
     if (!(rc_head_of(ptr)->info & RC_F_RAW))

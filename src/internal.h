@@ -310,6 +310,19 @@ typedef struct rc_quarantined {
     uint8_t kind, large;
 } rc_quarantined;
 
+/* The last RC_LARGE_DEAD_SLOTS large objects that died, held back in every
+ * build so that a second rc_decref finds a dead rc_head instead of memory
+ * the system allocator took back (or unmapped): the whole block up to
+ * RC_LARGE_DEAD_WHOLE bytes, past that with only its first RC_LARGE_OFFSET
+ * bytes kept in memory (rc__sys_keep_head). With RCGC_DEBUG=1 the
+ * quarantine holds them instead. */
+#define RC_LARGE_DEAD_SLOTS 16u
+#define RC_LARGE_DEAD_WHOLE ((size_t)64 << 10)
+typedef struct rc_large_dead {
+    char *block;
+    size_t size; /* bytes of block still obtained from rc_alloc_fn */
+} rc_large_dead;
+
 /* What rc_free needs of arena_map for one zone (an RC_ARENA_SIZE-aligned
  * stretch of addresses), found without probing: bit i of carved says
  * whether the i-th RC_POOL_SIZE bytes of the zone are a carved pool of the
@@ -368,6 +381,9 @@ struct rc_heap {
     size_t pool_bytes_idle;    /* of pool blocks a pool counts as used that are not
                                   live: quarantined, or freed during teardown */
 
+    rc_large_dead large_dead[RC_LARGE_DEAD_SLOTS]; /* a ring, oldest at large_dead_head */
+    unsigned large_dead_head, large_dead_len;
+
     /* RCGC_DEBUG=1's quarantine of freed blocks */
     rc_quarantined *quarantine;
     size_t q_head, q_len, q_bytes;
@@ -395,6 +411,7 @@ struct rc_heap {
  * a default heap's arenas come aligned to huge pages (see heap.c). */
 RC_INTERNAL void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size);
 RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
+RC_INTERNAL size_t rc__sys_keep_head(rc_heap *h, char *block, size_t size, size_t head);
 RC_INTERNAL void *rc__sys_arena_alloc(rc_heap *h, bool more);
 RC_INTERNAL void rc__sys_arena_free(rc_heap *h, void *base);
 /* Whether only one heap is alive in the process: then no object refers to

@@ -126,6 +126,25 @@ END_TEST
 START_TEST(decref_dead_large_debug) { check_dead(true, 3000); }
 END_TEST
 
+/* Every build holds back the last RC_LARGE_DEAD_SLOTS (16) large objects
+ * that died: whole up to 64 KiB, past that their head only. */
+START_TEST(decref_dead_large) {
+    check_dead(false, 3000);
+    check_dead(false, 300000);
+    rc_heap *h = heap(false);
+    void *o = rc_new_sized(h, &node_type, 100000);
+    rc_decref(o);
+    for (int i = 0; i < 15; i++) /* the held ones: o stays among them */
+        rc_decref(rc_new_sized(h, &leaf_type, 1000 + (size_t)i * 5000));
+    expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", "node", o));
+    expect_fatal(do_free, h, o, object_line("rc_free", "of a dead object", "node", o));
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    ck_assert_uint_eq(st.objects, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* While tracing, a misuse line names where the object was made: a live
  * object from its trace, a dead one (small, tracked, large) from the record
  * RCGC_DEBUG's quarantine keeps, until the traces are cleared. */
@@ -601,6 +620,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
     add_case(s, tcase_create("free_object_in_reused_raw_pool"), free_object_in_reused_raw_pool);
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
+    add_case(s, tcase_create("decref_dead_large"), decref_dead_large);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
     add_case(s, tcase_create("raw_misuse_names_site_debug"), raw_misuse_names_site_debug);
