@@ -568,11 +568,21 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
     return obj;
 }
 
+/* Tells ASan and Valgrind that a large block of size bytes held back
+ * dead is not to be touched, but for what a misuse report reads: its
+ * rc_head and its heap. */
+static void large_mark_dead(rc_large *lg, size_t size) {
+    rc_mem_dead(lg, size);
+    rc_mem_word(rc_head_of((char *)lg + RC_LARGE_OFFSET));
+    rc_mem_word(&lg->heap);
+}
+
 /* Really frees the oldest held dead large object (see rc_large_dead). */
 static void large_dead_evict(rc_heap *h) {
     rc_large_dead *d = &h->large_dead[h->large_dead_head];
     h->large_dead_head = (h->large_dead_head + 1) % RC_LARGE_DEAD_SLOTS;
     h->large_dead_len--;
+    rc_mem_live(d->block, d->size, false);
     rc__sys_free(h, d->block, d->size);
 }
 
@@ -591,6 +601,7 @@ static bool large_dead_held(const rc_heap *h, const void *ptr) {
 static void large_dead_hold(rc_heap *h, char *block, size_t size) {
     if (size > RC_LARGE_DEAD_WHOLE && (size = rc__sys_keep_head(h, block, size, RC_LARGE_OFFSET)) == 0)
         return;
+    large_mark_dead((rc_large *)block, size);
     if (h->large_dead_len == RC_LARGE_DEAD_SLOTS)
         large_dead_evict(h);
     unsigned tail = (h->large_dead_head + h->large_dead_len++) % RC_LARGE_DEAD_SLOTS;
@@ -609,9 +620,7 @@ void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     size_t total = lg->total;
     if (h->debug) {
         memset(payload, DEBUG_FILL, total - RC_LARGE_OFFSET);
-        rc_mem_dead(lg, total);
-        rc_mem_word(rc_head_of(payload));
-        rc_mem_word(&lg->heap); /* a misuse report finds the heap here */
+        large_mark_dead(lg, total);
         if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true, tb))
             return;
         rc_mem_live(lg, total, false);

@@ -64,11 +64,14 @@ size_t rc__sys_keep_head(rc_heap *h, char *block, size_t size, size_t head) {
         return size;
     }
     char *kept = h->alloc(h->ud, block, size, head);
-    if (kept == block) {
-        h->bytes_reserved -= size - head;
-        return head;
+    if (kept == NULL) {
+        rc__sys_free(h, block, size);
+        return 0;
     }
-    rc__sys_free(h, kept ? kept : block, kept ? head : size);
+    h->bytes_reserved -= size - head;
+    if (kept == block)
+        return head;
+    rc__sys_free(h, kept, head);
     return 0;
 }
 
