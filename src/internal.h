@@ -349,7 +349,10 @@ struct rc_heap {
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
     bool huge_pages;           /* advise arenas MADV_HUGEPAGE (not RCGC_HUGEPAGES=0) */
     unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */
-    rc_gchead *deferred;       /* ...here, linked through next */
+    rc_gchead *deferred;       /* ...here, linked through next, if tracked, */
+    size_t deferred_untracked; /* ...else on this stack, of that many */
+    void **untracked_stack;    /* (grown by rc__sys_alloc, kept until rc_heap_free) */
+    size_t untracked_stack_cap;
     const rc_type *last_type;  /* the type made last, and the rc_head.info */
     uint32_t last_info;        /* of its new objects (rc__type_info) */
     const rc_type **types;     /* rc_head.info holds an index into types */

@@ -9,11 +9,13 @@
  *
  * Deaths do not recurse without bound: past RC_DEALLOC_DEPTH nested deaths
  * a dying tracked object is put on h->deferred (linked through its free
- * rc_gchead) and destroyed when the outermost death returns, so a chain of
- * ten million nodes dies in constant stack.
+ * rc_gchead), an untracked one (whose clear may drop references) on
+ * h->untracked_stack, and destroyed when the outermost death returns, so a
+ * chain of ten million nodes dies in constant stack.
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -380,27 +382,57 @@ static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj)
     free_object(h, obj);
 }
 
-/* Destroys what deaths nested too deeply left on h->deferred; called by
- * the outermost death, with dealloc_depth 1. */
+/* Destroys what deaths nested too deeply left waiting; called by the
+ * outermost death, with dealloc_depth 1. */
 static void destroy_deferred(rc_heap *h) {
-    while (h->deferred) {
-        rc_gchead *g = h->deferred;
-        h->deferred = (rc_gchead *)g->next;
-        g->next = 0;
-        destroy(h, rc_obj_of_gc(g));
+    for (;;) {
+        if (h->deferred) {
+            rc_gchead *g = h->deferred;
+            h->deferred = (rc_gchead *)g->next;
+            g->next = 0;
+            destroy(h, rc_obj_of_gc(g));
+        } else if (h->deferred_untracked) {
+            destroy(h, h->untracked_stack[--h->deferred_untracked]);
+        } else {
+            return;
+        }
     }
 }
 
-/* Any death: a tracked object past RC_DEALLOC_DEPTH nested deaths waits on
- * h->deferred; the outermost death destroys what waits. */
+/* Puts the untracked obj, whose death nested too deeply, on the stack of
+ * those waiting; false when the stack cannot grow (errno unchanged). */
+static bool defer_untracked(rc_heap *h, void *obj) {
+    if (h->deferred_untracked == h->untracked_stack_cap) {
+        int saved = errno;
+        size_t cap = h->untracked_stack_cap ? 2 * h->untracked_stack_cap : 64;
+        void **grown = rc__sys_alloc(h, h->untracked_stack, h->untracked_stack_cap * sizeof *grown,
+                                     cap * sizeof *grown);
+        errno = saved;
+        if (grown == NULL)
+            return false;
+        h->untracked_stack = grown;
+        h->untracked_stack_cap = cap;
+    }
+    h->untracked_stack[h->deferred_untracked++] = obj;
+    return true;
+}
+
+/* Any death: past RC_DEALLOC_DEPTH nested deaths the object waits (tracked
+ * on h->deferred, untracked on h->untracked_stack, or, if that cannot
+ * grow, dies nested all the same); the outermost death destroys what
+ * waits. */
 static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
-    if (h->dealloc_depth >= RC_DEALLOC_DEPTH && (hd->info & RC_F_GC)) {
-        rc_gchead *g = rc_gc_of(obj);
-        rc_gc_unlink(g);
-        g->next = (uintptr_t)h->deferred;
-        h->deferred = g;
-        return;
+    if (h->dealloc_depth >= RC_DEALLOC_DEPTH) {
+        if (hd->info & RC_F_GC) {
+            rc_gchead *g = rc_gc_of(obj);
+            rc_gc_unlink(g);
+            g->next = (uintptr_t)h->deferred;
+            h->deferred = g;
+            return;
+        }
+        if (defer_untracked(h, obj))
+            return;
     }
     h->dealloc_depth++;
     destroy(h, obj);
@@ -428,7 +460,8 @@ void rc__dealloc(void *obj) {
             h->dealloc_depth++;
             h->types[info >> RC_TYPE_SHIFT]->traverse(obj, visit_drop, NULL);
             free_pool_object(h, p, obj, true);
-            if (RC_UNLIKELY(h->deferred != NULL) && h->dealloc_depth == 1)
+            if (RC_UNLIKELY(h->deferred != NULL || h->deferred_untracked) &&
+                h->dealloc_depth == 1)
                 destroy_deferred(h);
             h->dealloc_depth--;
             return;

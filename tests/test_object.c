@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "test_support.h"
 
+#include <errno.h>
 #include <pthread.h>
 
 /* ---------------------------------------------------------------- events */
@@ -582,7 +583,7 @@ static void run_on_small_stack(void *(*fn)(void *), void *arg) {
 }
 
 typedef struct chain {
-    const rc_type *type;
+    const rc_type *type, *odd; /* odd: of every second node, if not NULL */
     size_t length, size;
     rc_heap *h;
 } chain;
@@ -592,7 +593,7 @@ static void *build_and_drop(void *arg) {
     chain *c = arg;
     node *head = NULL;
     for (size_t i = 0; i < c->length; i++) {
-        node *n = rc_new_sized(c->h, c->type, c->size);
+        node *n = rc_new_sized(c->h, c->odd && i % 2 ? c->odd : c->type, c->size);
         n->next = head; /* steals the reference */
         head = n;
     }
@@ -600,20 +601,24 @@ static void *build_and_drop(void *arg) {
     return NULL;
 }
 
-static void check_chain(const rc_type *t, size_t length, size_t size) {
+static void check_mixed_chain(const rc_type *t, const rc_type *odd, size_t length, size_t size) {
     reset();
-    chain c = {t, length, size, rc_heap_new()};
+    chain c = {t, odd, length, size, rc_heap_new()};
     rc_gc_disable(c.h); /* this is about counting: no collection walks the chain */
     run_on_small_stack(build_and_drop, &c);
     rc_heap_stats s = stats_of(c.h);
     ck_assert_uint_eq(s.objects, 0);
     ck_assert_uint_eq(s.tracked, 0);
     ck_assert_uint_eq(s.bytes_in_use, 0);
-    if (t->release)
+    if (t->release && !odd)
         ck_assert_uint_eq((size_t)released, length);
-    if (t->finalize)
+    if (t->finalize && !odd)
         ck_assert_uint_eq((size_t)finalized, length);
     ck_assert_uint_eq(rc_heap_free(c.h), 0);
+}
+
+static void check_chain(const rc_type *t, size_t length, size_t size) {
+    check_mixed_chain(t, NULL, length, size);
 }
 
 START_TEST(chain_ten_million) { check_chain(&node_type, scaled(10000000), sizeof(node)); }
@@ -629,6 +634,45 @@ START_TEST(chain_with_clear_and_finalizers) {
 END_TEST
 
 START_TEST(chain_of_large_objects) { check_chain(&counted_type, scaled(20000), 1000); }
+END_TEST
+
+/* An untracked type whose clear drops references: its deaths wait on a
+ * stack of their own when nested too deeply. */
+static const rc_type untracked_clearing_type = {"untracked clearing", sizeof(node), NULL,
+                                                node_clear, count_finalize, count_release};
+static const rc_type untracked_clear_type = {"untracked clear", sizeof(node), NULL, node_clear,
+                                             NULL, NULL};
+
+START_TEST(chain_untracked_with_clear) {
+    check_chain(&untracked_clear_type, scaled(1000000), sizeof(node));
+    check_chain(&untracked_clearing_type, scaled(1000000), sizeof(node));
+    check_chain(&untracked_clear_type, scaled(20000), 1000);
+    check_mixed_chain(&untracked_clear_type, &node_type, scaled(1000000), sizeof(node));
+    check_mixed_chain(&node_type, &untracked_clearing_type, scaled(1000000), sizeof(node));
+    ck_assert_uint_eq((size_t)released, scaled(1000000) / 2);
+}
+END_TEST
+
+/* When that stack cannot grow, the deaths nest instead: all die, errno is
+ * untouched. */
+START_TEST(chain_untracked_stack_refused) {
+    counting_alloc ca = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &ca);
+    node *head = NULL;
+    for (int i = 0; i < 3000; i++) {
+        node *n = rc_new(h, &untracked_clear_type);
+        n->next = head;
+        head = n;
+    }
+    counting_fail_next(&ca, 1);
+    errno = 1234;
+    rc_decref(head);
+    ck_assert_int_eq(errno, 1234);
+    ck_assert_uint_eq(ca.refused, 1);
+    ck_assert_uint_eq(stats_of(h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(ca.outstanding, 0);
+}
 END_TEST
 
 /* A node deep in a dying chain resurrects itself: the nodes before it die,
@@ -722,6 +766,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("chain_ten_million"), chain_ten_million);
     add_case(s, tcase_create("chain_with_clear_and_finalizers"), chain_with_clear_and_finalizers);
     add_case(s, tcase_create("chain_of_large_objects"), chain_of_large_objects);
+    add_case(s, tcase_create("chain_untracked_with_clear"), chain_untracked_with_clear);
+    add_case(s, tcase_create("chain_untracked_stack_refused"), chain_untracked_stack_refused);
     add_case(s, tcase_create("chain_resurrection_deep"), chain_resurrection_deep);
     add_case(s, tcase_create("count_saturates"), count_saturates);
     return s;
