@@ -349,10 +349,8 @@ struct rc_heap {
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
     bool huge_pages;           /* advise arenas MADV_HUGEPAGE (not RCGC_HUGEPAGES=0) */
     unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */
-    rc_gchead *deferred;       /* ...here, linked through next, if tracked, */
-    size_t deferred_untracked; /* ...else on this stack, of that many */
-    void **untracked_stack;    /* (grown by rc__sys_alloc, kept until rc_heap_free) */
-    size_t untracked_stack_cap;
+    rc_gchead *deferred;       /* ...here, linked through next, if tracked, else on
+                                  untracked_stack, while untracked_mark is here */
     const rc_type *last_type;  /* the type made last, and the rc_head.info */
     uint32_t last_info;        /* of its new objects (rc__type_info) */
     const rc_type **types;     /* rc_head.info holds an index into types */
@@ -383,6 +381,11 @@ struct rc_heap {
     size_t large_bytes;        /* of live large blocks */
     size_t pool_bytes_idle;    /* of pool blocks a pool counts as used that are not
                                   live: quarantined, or freed during teardown */
+
+    /* untracked deaths nested too deeply (see deferred) */
+    rc_gchead untracked_mark;  /* on h->deferred exactly while deferred_untracked > 0 */
+    void **untracked_stack;    /* grown by rc__sys_alloc, kept until rc_heap_free */
+    size_t deferred_untracked, untracked_stack_cap;
 
     rc_large_dead large_dead[RC_LARGE_DEAD_SLOTS]; /* a ring, oldest at large_dead_head */
     unsigned large_dead_head, large_dead_len;

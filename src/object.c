@@ -382,25 +382,34 @@ static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj)
     free_object(h, obj);
 }
 
+/* Puts h->untracked_mark on h->deferred: untracked deaths wait. */
+static void defer_mark(rc_heap *h) {
+    h->untracked_mark.next = (uintptr_t)h->deferred;
+    h->deferred = &h->untracked_mark;
+}
+
 /* Destroys what deaths nested too deeply left waiting; called by the
  * outermost death, with dealloc_depth 1. */
 static void destroy_deferred(rc_heap *h) {
-    for (;;) {
-        if (h->deferred) {
-            rc_gchead *g = h->deferred;
-            h->deferred = (rc_gchead *)g->next;
+    while (h->deferred) {
+        rc_gchead *g = h->deferred;
+        h->deferred = (rc_gchead *)g->next;
+        if (g == &h->untracked_mark) {
+            void *obj = h->untracked_stack[--h->deferred_untracked];
+            if (h->deferred_untracked)
+                defer_mark(h);
+            destroy(h, obj);
+        } else {
             g->next = 0;
             destroy(h, rc_obj_of_gc(g));
-        } else if (h->deferred_untracked) {
-            destroy(h, h->untracked_stack[--h->deferred_untracked]);
-        } else {
-            return;
         }
     }
 }
 
 /* Puts the untracked obj, whose death nested too deeply, on the stack of
- * those waiting; false when the stack cannot grow (errno unchanged). */
+ * those waiting (and h->untracked_mark on h->deferred, so that the deaths'
+ * fast path tests one field); false when the stack cannot grow (errno
+ * unchanged). */
 static bool defer_untracked(rc_heap *h, void *obj) {
     if (h->deferred_untracked == h->untracked_stack_cap) {
         int saved = errno;
@@ -413,6 +422,8 @@ static bool defer_untracked(rc_heap *h, void *obj) {
         h->untracked_stack = grown;
         h->untracked_stack_cap = cap;
     }
+    if (h->deferred_untracked == 0)
+        defer_mark(h);
     h->untracked_stack[h->deferred_untracked++] = obj;
     return true;
 }
@@ -460,8 +471,7 @@ void rc__dealloc(void *obj) {
             h->dealloc_depth++;
             h->types[info >> RC_TYPE_SHIFT]->traverse(obj, visit_drop, NULL);
             free_pool_object(h, p, obj, true);
-            if (RC_UNLIKELY(h->deferred != NULL || h->deferred_untracked) &&
-                h->dealloc_depth == 1)
+            if (RC_UNLIKELY(h->deferred != NULL) && h->dealloc_depth == 1)
                 destroy_deferred(h);
             h->dealloc_depth--;
             return;
