@@ -1109,6 +1109,37 @@ void rc_free(rc_heap *h, void *ptr) {
         free_tagged(h, ptr, slot & ~RC_POOL_SLOT_FULL_PATH);
 }
 
+/* rc_realloc of a live large raw block to a size that stays large:
+ * rc_alloc_fn resizes it, in place when it can (glibc grows into free
+ * space or remaps), so a buffer grown step by step is not copied at every
+ * step (that was quadratic: 1 MB in 16-byte steps took seconds). Returns
+ * its payload, moved or not; NULL + ENOMEM leaves it as it was. Not in
+ * debug mode, whose moved blocks go through the quarantine, nor during
+ * teardown, which walks the large map. */
+static void *large_resize(rc_heap *h, void *payload, size_t size) {
+    if (size > SIZE_MAX - RC_LARGE_OFFSET) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    rc_large *lg = rc_large_of(payload);
+    size_t old_total = lg->total, total = RC_LARGE_OFFSET + size;
+    /* room for the entry first: nothing can fail once the block moved */
+    if (rc_ptrmap_reserve(h, &h->large, 1) != 0)
+        return NULL;
+    rc_large *moved = rc__sys_alloc(h, lg, old_total, total);
+    if (moved == NULL)
+        return NULL;
+    moved->total = total;
+    moved->request = size;
+    h->large_bytes += total - old_total;
+    char *p = (char *)moved + RC_LARGE_OFFSET;
+    if (moved != lg) {
+        rc_ptrmap_remove(&h->large, (uintptr_t)payload);
+        rc_ptrmap_put(h, &h->large, (uintptr_t)p, moved);
+    }
+    return p;
+}
+
 void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int line,
                     const char *func) {
     if (ptr == NULL)
@@ -1125,6 +1156,13 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
     } else {
         old = large_owned(h, pool, ptr, "rc_realloc")->request;
         pool = NULL;
+    }
+    if (pool == NULL && size > RC_SMALL_MAX && !h->debug && !h->dying) {
+        void *p = large_resize(h, ptr, size);
+        if (p == NULL)
+            return NULL;
+        raw_untrace(h, NULL, ptr, false);
+        return h->tracer ? raw_trace(h, p, size, file, line, func) : p;
     }
     /* Same pool class: the block already fits, nothing moves. */
     bool stays = pool && size <= RC_SMALL_MAX - hdr && raw_block_size(size) + hdr == pool->block_size;

@@ -547,6 +547,72 @@ START_TEST(realloc_keeps_contents) {
 }
 END_TEST
 
+/* Calls of the two allocators below that resize a block. */
+static size_t resizes;
+
+/* counting_fn, counting resizes. */
+static void *resizing_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    resizes += ptr && new_size;
+    return counting_fn(ud, ptr, old_size, new_size);
+}
+
+/* counting_fn that moves every block it resizes. */
+static void *relocating_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    if (ptr == NULL || new_size == 0)
+        return counting_fn(ud, ptr, old_size, new_size);
+    resizes++;
+    void *moved = counting_fn(ud, NULL, 0, new_size);
+    if (moved) {
+        memcpy(moved, ptr, old_size < new_size ? old_size : new_size);
+        counting_fn(ud, ptr, old_size, 0);
+    }
+    return moved;
+}
+
+/* A large block resized to a size that stays large is resized by
+ * rc_alloc_fn (one call, no second block: a buffer grown step by step is
+ * not copied by the library each time), whether the allocator keeps it
+ * in place or moves it; contents, figures and its trace follow. */
+START_TEST(realloc_large_resizes) {
+    for (int k = 0; k < 2; k++) {
+        counting_alloc c = {0};
+        rc_heap *h = rc_heap_new_with(k ? relocating_fn : resizing_fn, &c);
+        ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+        size_t size = 1000;
+        char *p = rc_malloc(h, size);
+        fill(p, size, 7);
+        size_t blocks = c.blocks;
+        for (size_t next = 1000; next <= 200000; next += next / 2 + 1) {
+            size_t requests = c.requests, resized = resizes;
+            char *q = rc_realloc(h, p, next);
+            ck_assert_ptr_nonnull(q);
+            ck_assert_uint_eq(resizes - resized, 1);
+            ck_assert_uint_eq(c.requests - requests, 1); /* the resize alone */
+            ck_assert_uint_eq(c.blocks, blocks);
+            ck_assert(holds(q, size, 7));
+            fill(q, next, 7);
+            ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + next);
+            ck_assert_uint_eq(reserved(h), c.outstanding);
+            size_t current, peak;
+            rc_tracemalloc_get_traced_memory(h, &current, &peak);
+            ck_assert_uint_eq(current, next);
+            p = q;
+            size = next;
+        }
+        p = rc_realloc(h, p, 600); /* shrinks, still large */
+        ck_assert(holds(p, 600, 7));
+        ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 600);
+        ck_assert_uint_eq(reserved(h), c.outstanding);
+        ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, p));
+        rc_free(h, p);
+        ck_assert_uint_eq(in_use(h), 0);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+        ck_assert_uint_eq(c.outstanding, 0);
+        ck_assert_uint_eq(c.bad_old_size, 0);
+    }
+}
+END_TEST
+
 /* Within one class a block already fits: rc_realloc does not move it. */
 START_TEST(realloc_same_class_stays) {
     rc_heap *h = rc_heap_new();
@@ -649,6 +715,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("size_classes_tracked"), size_classes_tracked);
     add_case(s, tcase_create("header_bytes"), header_bytes);
     add_case(s, tcase_create("dead_large_kept_head"), dead_large_kept_head);
+    add_case(s, tcase_create("realloc_large_resizes"), realloc_large_resizes);
     add_case(s, tcase_create("alignment_objects"), alignment_objects);
     add_case(s, tcase_create("alignment_malloc"), alignment_malloc);
     add_case(s, tcase_create("pool_lookup"), pool_lookup);
