@@ -337,7 +337,8 @@ size_t rc_heap_free(rc_heap *h) {
     rc__alloc_release_all(h);
     rc_ptrmap_free(h, &h->type_index);
     rc__sys_free(h, h->types, h->types_cap * sizeof *h->types);
-    rc__sys_free(h, h->untracked_stack, h->untracked_stack_cap * sizeof *h->untracked_stack);
+    if (h->untracked_stack != h->untracked_first)
+        rc__sys_free(h, h->untracked_stack, h->untracked_stack_cap * sizeof *h->untracked_stack);
     rc_alloc_fn alloc = h->alloc;
     alloc(h->ud, h, sizeof *h, 0);
     atomic_fetch_sub_explicit(&live_heaps, 1, memory_order_relaxed);

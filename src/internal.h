@@ -310,6 +310,8 @@ typedef struct rc_quarantined {
     uint8_t kind, large;
 } rc_quarantined;
 
+#define RC_UNTRACKED_FIRST 32 /* untracked deaths that wait without memory asked (object.c) */
+
 /* The last RC_LARGE_DEAD_SLOTS large objects that died, held back in every
  * build so that a second rc_decref finds a dead rc_head instead of memory
  * the system allocator took back (or unmapped): the whole block up to
@@ -384,8 +386,10 @@ struct rc_heap {
 
     /* untracked deaths nested too deeply (see deferred) */
     rc_gchead untracked_mark;  /* on h->deferred exactly while deferred_untracked > 0 */
-    void **untracked_stack;    /* grown by rc__sys_alloc, kept until rc_heap_free */
+    void **untracked_stack;    /* untracked_first, or grown by rc__sys_alloc (kept
+                                  until rc_heap_free) once more wait at once */
     size_t deferred_untracked, untracked_stack_cap;
+    void *untracked_first[RC_UNTRACKED_FIRST]; /* a chain needs one: never fails */
 
     rc_large_dead large_dead[RC_LARGE_DEAD_SLOTS]; /* a ring, oldest at large_dead_head */
     unsigned large_dead_head, large_dead_len;

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* --------------------------------------------------------------- misuse */
 
@@ -406,22 +407,35 @@ static void destroy_deferred(rc_heap *h) {
     }
 }
 
+/* Grows the stack of untracked deaths waiting: its first slots are in the
+ * heap, the rest from rc_alloc_fn. False when it cannot (errno unchanged). */
+static bool grow_untracked_stack(rc_heap *h) {
+    if (h->untracked_stack == NULL) {
+        h->untracked_stack = h->untracked_first;
+        h->untracked_stack_cap = RC_UNTRACKED_FIRST;
+        return true;
+    }
+    int saved = errno;
+    bool first = h->untracked_stack == h->untracked_first;
+    size_t cap = 2 * h->untracked_stack_cap, old = first ? 0 : h->untracked_stack_cap;
+    void **grown = rc__sys_alloc(h, first ? NULL : h->untracked_stack, old * sizeof *grown,
+                                 cap * sizeof *grown);
+    errno = saved;
+    if (grown == NULL)
+        return false;
+    if (first)
+        memcpy(grown, h->untracked_first, sizeof h->untracked_first);
+    h->untracked_stack = grown;
+    h->untracked_stack_cap = cap;
+    return true;
+}
+
 /* Puts the untracked obj, whose death nested too deeply, on the stack of
  * those waiting (and h->untracked_mark on h->deferred, so that the deaths'
- * fast path tests one field); false when the stack cannot grow (errno
- * unchanged). */
+ * fast path tests one field); false when the stack cannot grow. */
 static bool defer_untracked(rc_heap *h, void *obj) {
-    if (h->deferred_untracked == h->untracked_stack_cap) {
-        int saved = errno;
-        size_t cap = h->untracked_stack_cap ? 2 * h->untracked_stack_cap : 64;
-        void **grown = rc__sys_alloc(h, h->untracked_stack, h->untracked_stack_cap * sizeof *grown,
-                                     cap * sizeof *grown);
-        errno = saved;
-        if (grown == NULL)
-            return false;
-        h->untracked_stack = grown;
-        h->untracked_stack_cap = cap;
-    }
+    if (h->deferred_untracked == h->untracked_stack_cap && !grow_untracked_stack(h))
+        return false;
     if (h->deferred_untracked == 0)
         defer_mark(h);
     h->untracked_stack[h->deferred_untracked++] = obj;

@@ -653,24 +653,87 @@ START_TEST(chain_untracked_with_clear) {
 }
 END_TEST
 
-/* When that stack cannot grow, the deaths nest instead: all die, errno is
- * untouched. */
-START_TEST(chain_untracked_stack_refused) {
+/* A fan: an untracked object holding n references, dropped by its clear. */
+typedef struct fan {
+    size_t n;
+    node *child[];
+} fan;
+static void fan_clear(void *self) {
+    fan *f = self;
+    for (size_t i = 0; i < f->n; i++)
+        RC_CLEAR(f->child[i]);
+}
+static const rc_type fan_type = {"fan", sizeof(fan), NULL, fan_clear, NULL, NULL};
+
+/* Brooms: for each depth d around RC_DEALLOC_DEPTH, a chain of d untracked
+ * nodes ending in a fan of `width` chains of `length` untracked nodes.
+ * The fan that dies just short of the limit has every child's death wait
+ * at once: more than the heap's own slots. */
+#define BROOMS 7
+typedef struct brooms {
+    rc_heap *h;
+    node *head[BROOMS];
+} brooms;
+
+static void build_brooms(brooms *b, size_t width, size_t length) {
+    for (int j = 0; j < BROOMS; j++) {
+        fan *f = rc_new_sized(b->h, &fan_type, sizeof(fan) + width * sizeof(node *));
+        f->n = width;
+        for (size_t i = 0; i < width; i++)
+            for (size_t k = 0; k < length; k++) {
+                node *n = rc_new(b->h, &untracked_clear_type);
+                n->next = f->child[i];
+                f->child[i] = n;
+            }
+        node *head = (node *)f;
+        for (int k = 0; k < RC_DEALLOC_DEPTH - BROOMS / 2 + j; k++) {
+            node *n = rc_new(b->h, &untracked_clear_type);
+            n->next = head;
+            head = n;
+        }
+        b->head[j] = head;
+    }
+}
+
+static void *drop_brooms(void *arg) {
+    brooms *b = arg;
+    for (int j = 0; j < BROOMS; j++)
+        rc_decref(b->head[j]);
+    return NULL;
+}
+
+/* Many untracked deaths waiting at once: the stack grows, in constant C
+ * stack. */
+START_TEST(untracked_deaths_wait_in_numbers) {
+    brooms b = {rc_heap_new(), {NULL}};
+    build_brooms(&b, 200, scaled(20000));
+    run_on_small_stack(drop_brooms, &b);
+    ck_assert_uint_eq(stats_of(b.h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(b.h), 0);
+}
+END_TEST
+
+/* A chain needs no memory to die; when the stack cannot grow past the
+ * heap's own slots, those deaths nest instead: all die, errno untouched. */
+START_TEST(untracked_stack_refused) {
     counting_alloc ca = {0};
-    rc_heap *h = rc_heap_new_with(counting_fn, &ca);
+    brooms b = {rc_heap_new_with(counting_fn, &ca), {NULL}};
     node *head = NULL;
-    for (int i = 0; i < 3000; i++) {
-        node *n = rc_new(h, &untracked_clear_type);
+    for (size_t i = 0; i < scaled(1000000); i++) {
+        node *n = rc_new(b.h, &untracked_clear_type);
         n->next = head;
         head = n;
     }
-    counting_fail_next(&ca, 1);
+    build_brooms(&b, 200, 2000);
+    ca.limit = 1; /* refuses every request from now on */
     errno = 1234;
     rc_decref(head);
+    ck_assert_uint_eq(ca.refused, 0);
+    drop_brooms(&b);
+    ck_assert_uint_gt(ca.refused, 0);
     ck_assert_int_eq(errno, 1234);
-    ck_assert_uint_eq(ca.refused, 1);
-    ck_assert_uint_eq(stats_of(h).objects, 0);
-    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(stats_of(b.h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(b.h), 0);
     ck_assert_uint_eq(ca.outstanding, 0);
 }
 END_TEST
@@ -767,7 +830,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("chain_with_clear_and_finalizers"), chain_with_clear_and_finalizers);
     add_case(s, tcase_create("chain_of_large_objects"), chain_of_large_objects);
     add_case(s, tcase_create("chain_untracked_with_clear"), chain_untracked_with_clear);
-    add_case(s, tcase_create("chain_untracked_stack_refused"), chain_untracked_stack_refused);
+    add_case(s, tcase_create("untracked_deaths_wait_in_numbers"), untracked_deaths_wait_in_numbers);
+    add_case(s, tcase_create("untracked_stack_refused"), untracked_stack_refused);
     add_case(s, tcase_create("chain_resurrection_deep"), chain_resurrection_deep);
     add_case(s, tcase_create("count_saturates"), count_saturates);
     return s;
