@@ -543,8 +543,10 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
 /* ------------------------------------------------------------ large blocks */
 
 /* A large block with `payload` bytes at RC_LARGE_OFFSET; its rc_head gets
- * head_info and refcount 1. Bytes undefined. NULL + ENOMEM. */
-__attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info) {
+ * head_info and refcount 1. Bytes zero if `zeroed`, else undefined. NULL +
+ * ENOMEM. */
+__attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info,
+                                                bool zeroed) {
     if (payload > SIZE_MAX - RC_LARGE_OFFSET) {
         errno = ENOMEM;
         return NULL;
@@ -552,7 +554,7 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
     size_t total = RC_LARGE_OFFSET + payload;
     if (rc_ptrmap_reserve(h, &h->large, 1) != 0)
         return NULL;
-    char *block = rc__sys_alloc(h, NULL, 0, total);
+    char *block = zeroed ? rc__sys_alloc_zeroed(h, total) : rc__sys_alloc(h, NULL, 0, total);
     if (block == NULL)
         return NULL;
     rc_large *lg = (rc_large *)block;
@@ -756,7 +758,7 @@ static void *raw_alloc(rc_heap *h, size_t size) {
         size_t bs = raw_block_size(size);
         return rc_pool_alloc(h, RC_KIND_RAW, bs);
     }
-    return rc__large_alloc(h, size, RC_F_RAW);
+    return rc__large_alloc(h, size, RC_F_RAW, false);
 }
 
 /* A raw block of size bytes for a trace: small ones from the traced raw
@@ -850,6 +852,10 @@ void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line
     if (__builtin_mul_overflow(n, size, &total)) {
         errno = ENOMEM;
         return NULL;
+    }
+    if (total > RC_SMALL_MAX) { /* large, traced or not: zeroed by the allocator */
+        void *p = rc__large_alloc(h, total, RC_F_RAW, true);
+        return p && h->tracer ? raw_trace(h, p, total, file, line, func) : p;
     }
     void *p = rc_malloc_at(h, total, file, line, func);
     if (p)

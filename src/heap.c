@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -38,6 +39,25 @@ void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size) {
         return NULL;
     }
     h->bytes_reserved += new_size - (ptr ? old_size : 0);
+    return p;
+}
+
+/* rc__sys_alloc of size zeroed bytes. The default allocator's calloc knows
+ * which memory the system gave it zeroed (fresh pages): a big zeroed block
+ * costs neither the time of a memset nor resident pages until touched. */
+void *rc__sys_alloc_zeroed(rc_heap *h, size_t size) {
+    if (h->alloc != default_alloc) {
+        void *p = rc__sys_alloc(h, NULL, 0, size);
+        if (p)
+            memset(p, 0, size);
+        return p;
+    }
+    void *p = calloc(1, size);
+    if (p == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    h->bytes_reserved += size;
     return p;
 }
 

@@ -421,6 +421,7 @@ struct rc_heap {
  * a default heap's arenas come aligned to huge pages (see heap.c). */
 RC_INTERNAL void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size);
 RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
+RC_INTERNAL void *rc__sys_alloc_zeroed(rc_heap *h, size_t size);
 RC_INTERNAL size_t rc__sys_keep_head(rc_heap *h, char *block, size_t size, size_t head);
 RC_INTERNAL void *rc__sys_arena_alloc(rc_heap *h, bool more);
 RC_INTERNAL void rc__sys_arena_free(rc_heap *h, void *base);
@@ -435,7 +436,7 @@ RC_INTERNAL void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block);
 /* After a block went back to p: a full pool rejoins its class list, an
  * empty one is parked or retired. */
 RC_INTERNAL void rc__pool_after_free(rc_heap *h, rc_pool *p);
-RC_INTERNAL void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info);
+RC_INTERNAL void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info, bool zeroed);
 RC_INTERNAL void rc__large_free(rc_heap *h, void *payload, uint32_t tb); /* tb: see rc_quarantined */
 /* The traceback id a quarantined block holding ptr keeps, or 0; forget:
  * every such id ends (the tracer forgets its tracebacks). */

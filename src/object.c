@@ -145,9 +145,8 @@ static void *new_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind) 
             return NULL;
         obj = init_object(h, block, bs, info, kind);
     } else {
-        if ((obj = rc__large_alloc(h, size, info)) == NULL)
+        if ((obj = rc__large_alloc(h, size, info, true)) == NULL)
             return NULL;
-        memset(obj, 0, size);
         h->objects++;
         h->tracked += kind == RC_KIND_GC;
     }

@@ -7,6 +7,9 @@
 
 #include <sys/mman.h>
 #include "test_support.h"
+
+#include <stdio.h>
+#include <unistd.h>
 #include "internal.h"
 
 static const rc_type plain_type = {"plain", 16, NULL, NULL, NULL, NULL};
@@ -547,6 +550,50 @@ START_TEST(realloc_keeps_contents) {
 }
 END_TEST
 
+/* Resident bytes of the process (Linux), or 0 if unknown. */
+static size_t resident_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0, resident = 0;
+    if (f == NULL)
+        return 0;
+    int got = fscanf(f, "%lu %lu", &pages, &resident);
+    fclose(f);
+    return got == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* A big zeroed block (rc_calloc, a large rc_new_sized) is zero without the
+ * library writing it: a default heap asks calloc, which knows fresh pages
+ * are zero, so they stay out of memory until touched. Another allocator's
+ * block is cleared by the library. */
+START_TEST(big_zeroed_blocks) {
+    static const rc_type big = {"big", 16, NULL, NULL, NULL, NULL};
+    const size_t size = (size_t)64 << 20;
+    for (int k = 0; k < 2; k++) {
+        counting_alloc c = {0};
+        rc_heap *h = k ? rc_heap_new_with(counting_fn, &c) : rc_heap_new();
+        for (int j = 0; j < 2; j++) {
+            size_t before = resident_bytes();
+            unsigned char *p = j ? rc_new_sized(h, &big, size) : rc_calloc(h, 1, size);
+            ck_assert_ptr_nonnull(p);
+            if (k == 0 && before && !getenv("RCGC_VALGRIND"))
+                ck_assert_uint_lt(resident_bytes() - before, size / 4);
+            for (size_t i = 0; i < size; i += 4093)
+                ck_assert_uint_eq(p[i], 0);
+            ck_assert_uint_eq(p[size - 1], 0);
+            ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + size);
+            if (j)
+                rc_decref(p);
+            else
+                rc_free(h, p);
+            if (k)
+                ck_assert_uint_eq(reserved(h), c.outstanding);
+        }
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+        ck_assert_uint_eq(c.outstanding, 0);
+    }
+}
+END_TEST
+
 /* Calls of the two allocators below that resize a block. */
 static size_t resizes;
 
@@ -716,6 +763,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("header_bytes"), header_bytes);
     add_case(s, tcase_create("dead_large_kept_head"), dead_large_kept_head);
     add_case(s, tcase_create("realloc_large_resizes"), realloc_large_resizes);
+    add_case(s, tcase_create("big_zeroed_blocks"), big_zeroed_blocks);
     add_case(s, tcase_create("alignment_objects"), alignment_objects);
     add_case(s, tcase_create("alignment_malloc"), alignment_malloc);
     add_case(s, tcase_create("pool_lookup"), pool_lookup);
