@@ -18,8 +18,10 @@
  *               bucket: all counts can be non-zero at once) and a removal
  *               is a store plus, for a key away from home, a few
  *               decrements. The table grows by
- *               half when 4/5 full, so it stays between 8/15 and 4/5 full:
- *               at most 31 bytes per live trace.
+ *               half when 4/5 full, so it stays between 8/15 and 4/5 full
+ *               as it grows: at most 31 bytes per live trace. It shrinks
+ *               to a quarter below 1/8 full (table_shrink), so its size
+ *               follows the live traces, not their peak.
  *               A block's address has no trace when it is allocated (every
  *               free of a traced block calls rc__trace_free), so
  *               rc__trace_alloc inserts without looking first.
@@ -39,6 +41,7 @@
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -48,6 +51,7 @@
 #define BUCKET 4 /* slots per bucket: one 64-byte line */
 #define LINE 64
 #define OVERFLOW_STUCK UINT8_MAX
+#define MIN_BUCKETS 16 /* a trace table's first size, and its smallest */
 /* The few functions of a traced allocation and free, inlined into them. */
 #define HOT static inline __attribute__((always_inline))
 #define UNKNOWN_FILE "<unknown>"
@@ -72,6 +76,7 @@ typedef struct trace_table {
     void *mem;             /* what holds both (table_bytes) */
     size_t nbuckets, count;
     size_t limit;          /* count at which the table grows: 4/5 of the slots */
+    size_t shrink_at;      /* count below which it shrinks: 1/8 of the slots, 0 at 16 buckets */
 } trace_table;
 
 typedef struct domain_traces {
@@ -297,14 +302,28 @@ static int table_rebuild(rc_heap *h, trace_table *t, size_t nbuckets) {
     t->overflow = overflow;
     t->nbuckets = nbuckets;
     t->limit = nbuckets * BUCKET * 4 / 5;
+    t->shrink_at = nbuckets > MIN_BUCKETS ? nbuckets * BUCKET / 8 : 0;
     return 0;
+}
+
+/* Rebuilds t a quarter the size (under half full then) once it is under
+ * 1/8 full, so that a table that held a peak of traces costs what its live
+ * ones do (a snapshot walks every bucket), as CPython's hashtable shrinks.
+ * Each shrink follows at least 3/8 of its slots' removals: O(1) amortized.
+ * Failing changes nothing but when the next try comes; errno is kept. */
+static __attribute__((noinline)) void table_shrink(rc_heap *h, trace_table *t) {
+    int saved = errno;
+    size_t nbuckets = t->nbuckets / 4 > MIN_BUCKETS ? t->nbuckets / 4 : MIN_BUCKETS;
+    if (table_rebuild(h, t, nbuckets) < 0)
+        t->shrink_at = t->count / 2;
+    errno = saved;
 }
 
 /* A free slot for ptr, which must have none, counted in t; none + ENOMEM.
  * Grows the table by half past 4/5 full. */
 static slot_ref table_claim(rc_heap *h, trace_table *t, uintptr_t ptr) {
     if (RC_UNLIKELY(t->count == t->limit) &&
-        table_rebuild(h, t, t->nbuckets ? t->nbuckets + t->nbuckets / 2 : 16) < 0)
+        table_rebuild(h, t, t->nbuckets ? t->nbuckets + t->nbuckets / 2 : MIN_BUCKETS) < 0)
         return (slot_ref){NULL, 0};
     t->count++;
     return bucket_claim(t->buckets, t->overflow, t->nbuckets, ptr);
@@ -702,11 +721,13 @@ uint32_t rc__trace_free(rc_heap *h, const void *ptr) {
     uint32_t size = r.b->size[r.i], tb = slot_tb(tr, r);
     if (RC_UNLIKELY(r.b != home || size == BIG_SIZE)) {
         trace_drop(tr, t, r);
-        return tb;
+    } else {
+        tr->current -= size;
+        r.b->tb[r.i] = 0;
+        t->count--;
     }
-    tr->current -= size;
-    r.b->tb[r.i] = 0;
-    t->count--;
+    if (RC_UNLIKELY(t->count < t->shrink_at))
+        table_shrink(h, t);
     return tb;
 }
 
@@ -973,6 +994,8 @@ int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {
     slot_ref r = t ? table_find(t, ptr) : (slot_ref){NULL, 0};
     if (r.b)
         trace_drop(tr, t, r);
+    if (t && t->count < t->shrink_at)
+        table_shrink(h, t);
     return 0;
 }
 

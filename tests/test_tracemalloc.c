@@ -230,6 +230,40 @@ static void check_snapshot(size_t traces, size_t size) {
     rc_snapshot_free(s);
 }
 
+/* A trace table that held a peak of traces shrinks as they end, in every
+ * domain: the tracer's memory (and a snapshot's walk) follows the live
+ * traces, as CPython's hashtable does; the traces left are intact. */
+START_TEST(trace_tables_shrink_after_peak) {
+    rc_tracemalloc_start(h, 1);
+    enum { N = 200000, KEEP = 10 };
+    void **v = malloc(N * sizeof *v);
+    size_t base = rc_tracemalloc_get_tracemalloc_memory(h);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            v[i] = rc_new(h, &plain_type); /* objects: table traces */
+            ck_assert_int_eq(rc_tracemalloc_track(h, 5, (uintptr_t)(i + 1) * 16, 3), 0);
+        }
+        size_t at_peak = rc_tracemalloc_get_tracemalloc_memory(h);
+        ck_assert_uint_gt(at_peak - base, (size_t)N * 2 * 16);
+        for (int i = KEEP; i < N; i++) {
+            rc_decref(v[i]);
+            ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, (uintptr_t)(i + 1) * 16), 0);
+        }
+        ck_assert(rc__trace_tables_valid(h));
+        ck_assert_uint_lt(rc_tracemalloc_get_tracemalloc_memory(h) - base, (at_peak - base) / 20);
+        ck_assert_uint_eq(current(), KEEP * 24 + KEEP * 3);
+        check_snapshot(2 * KEEP, KEEP * 24 + KEEP * 3);
+        for (int i = 0; i < KEEP; i++) {
+            ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, v[i]));
+            rc_decref(v[i]);
+            ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, (uintptr_t)(i + 1) * 16), 0);
+        }
+        ck_assert_uint_eq(current(), 0);
+    }
+    free(v);
+}
+END_TEST
+
 /* A small rc_malloc block made while tracing keeps its trace in a prefix
  * before it (its pool is of the traced raw kind): every way a trace ends
  * or changes works on it as on a table trace. */
@@ -729,6 +763,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
+    add_case_fixture(s, tcase_create("trace_tables_shrink_after_peak"),
+                     trace_tables_shrink_after_peak, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
     add_case_fixture(s, tcase_create("compare_huge_sizes"), compare_huge_sizes, setup, teardown);
     add_case_fixture(s, tcase_create("track_then_allocate_there"), track_then_allocate_there,
