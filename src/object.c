@@ -203,7 +203,7 @@ static inline void *new_fast(rc_heap *h, const rc_type *type, size_t size) {
 static __attribute__((noinline)) void *new_traced(rc_heap *h, const rc_type *type, size_t size,
                                                   const char *file, int line, const char *func) {
     void *obj = new_object(h, type, size);
-    if (obj)
+    if (obj && h->tracer) /* the automatic collection it ran may have stopped tracing */
         rc__trace_alloc(h, obj, size, file, line, func);
     return obj;
 }

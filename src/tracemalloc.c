@@ -597,7 +597,10 @@ HOT uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *
     return e->file == file && e->line == (unsigned)line && e->func == func ? e->tb : 0;
 }
 
-/* The traceback of the allocation being traced, interned; 0 + ENOMEM.
+/* The traceback of the allocation being traced, interned; 0 + ENOMEM, or
+ * 0 when code the frame provider ran stopped tracing (a finalizer of an
+ * object it dropped): h->tracer is then no longer tr, which the caller
+ * must not touch.
  * With a frame provider its frames are the provider's alone (allocations
  * the provider itself makes are traced with native frames). Otherwise
  * frames[0] is the call site the public macros passed (the function's own
@@ -611,6 +614,8 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
         rc_frame given[RC_TRACEMALLOC_MAX_NFRAME];
         tr->in_provider = true;
         int k = tr->provider(given, tr->nframe, tr->provider_arg);
+        if (h->tracer != tr)
+            return 0; /* code the provider ran (a finalizer) stopped tracing */
         tr->in_provider = false;
         for (; n < (unsigned)(k < 0 ? 0 : k) && n < (unsigned)tr->nframe; n++) {
             f[n].file = tr_string(h, tr, given[n].filename ? given[n].filename : UNKNOWN_FILE);
@@ -683,8 +688,8 @@ static __attribute__((noinline)) void trace_alloc_slow(rc_heap *h, const void *p
     if (tr->tracked0)
         untrack0(tr, ptr);
     uint32_t tb = site_cached(tr, file, line, func);
-    if (tb == 0)
-        tb = capture(h, tr, file, line, func);
+    if (tb == 0 && (tb = capture(h, tr, file, line, func)) == 0 && h->tracer != tr)
+        return;
     if (tb == 0 || trace_add(h, tr, &tr->traces, (uintptr_t)ptr, tb, size) < 0)
         tr->untraced++;
 }
@@ -759,10 +764,10 @@ static __attribute__((noinline)) void *prefix_set_slow(rc_heap *h, rc_trace_pref
     if (tb == 0)
         tb = capture(h, tr, file, line, func);
     pre->tb = 0;
-    if (tb == 0)
-        tr->untraced++;
-    else
+    if (tb)
         prefix_trace(h, tr, pre, tb, size);
+    else if (h->tracer == tr)
+        tr->untraced++;
     return pre + 1;
 }
 
@@ -878,7 +883,9 @@ static void forget(rc_heap *h, rc_tracer *tr) {
     rc_frame_provider provider = tr->provider;
     void *arg = tr->provider_arg;
     rc_resolver *res = tr->resolver;
+    bool in_provider = tr->in_provider; /* cleared from inside it: still inside */
     memset(tr, 0, sizeof *tr);
+    tr->in_provider = in_provider;
     tr->memory = keep;
     tr->nframe = nframe;
     tr->provider = provider;
@@ -964,13 +971,15 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
         rc__trace_prefix_drop(h, pre);
         uint32_t tb = capture(h, tr, NULL, 0, NULL);
         if (tb == 0)
-            return -1;
+            return h->tracer == tr ? -1 : -2;
         prefix_trace(h, tr, pre, tb, size);
         return 0;
     }
     if (pre)
         rc__trace_prefix_drop(h, pre); /* too big for a prefix: the table takes it */
     uint32_t tb = capture(h, tr, NULL, 0, NULL);
+    if (tb == 0 && h->tracer != tr)
+        return -2;
     trace_table *t = tb ? domain_table_make(h, tr, domain) : NULL;
     if (t == NULL)
         return -1;

@@ -661,6 +661,101 @@ START_TEST(frame_provider) {
 }
 END_TEST
 
+/* What code run inside a traced allocation does to tracing: a finalizer
+ * (of a cycle an automatic collection finds, or of an object a frame
+ * provider drops) stops or clears it. The allocation goes on without a
+ * trace if tracing is off by then, and the provider is still not called
+ * from inside itself. */
+typedef struct stopper {
+    struct stopper *self; /* a cycle */
+    int action;           /* 0: stop, 1: clear traces */
+} stopper;
+static void stopper_traverse(void *o, rc_visit_fn visit, void *arg) {
+    visit((void **)&((stopper *)o)->self, arg);
+}
+static void stopper_finalize(void *o) {
+    if (((stopper *)o)->action == 0)
+        rc_tracemalloc_stop(h);
+    else
+        rc_tracemalloc_clear_traces(h);
+}
+static const rc_type stopper_type = {"stopper", sizeof(stopper), stopper_traverse, NULL,
+                                     stopper_finalize, NULL};
+
+static void make_stopper_cycle(int action) {
+    stopper *s = rc_new(h, &stopper_type);
+    s->self = rc_incref(s);
+    s->action = action;
+    rc_decref(s); /* garbage, for the next collection */
+}
+
+static void ignore_callback(rc_weakref *ref, void *arg) { (void)ref, (void)arg; }
+
+START_TEST(automatic_collection_stops_tracing) {
+    static const rc_type leaf = {"leaf", 16, NULL, NULL, NULL, NULL};
+    static const rc_type node = {"node", sizeof(stopper), stopper_traverse, NULL, NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        rc_gc_collect(h, 2);
+        rc_gc_set_threshold(h, 3, 10, 10);
+        ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+        make_stopper_cycle(0);
+        void *target = rc_new(h, &leaf), *made[8] = {NULL};
+        int n = 0;
+        while (rc_tracemalloc_is_tracing(h) && n < 8) {
+            /* tracked allocations count towards the threshold */
+            made[n] = k ? (void *)rc_weakref_new(target, ignore_callback, NULL) : rc_new(h, &node);
+            ck_assert_ptr_nonnull(made[n]);
+            n++;
+        }
+        ck_assert_msg(!rc_tracemalloc_is_tracing(h), "k %d", k);
+        ck_assert_int_eq(n, 3); /* the third one ran the collection */
+        ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, made[n - 1]));
+        for (int i = n - 1; i >= 0; i--)
+            rc_decref(made[i]);
+        rc_decref(target);
+    }
+    rc_gc_set_threshold(h, 700, 10, 10);
+}
+END_TEST
+
+static int provider_calls, provider_depth, provider_max_depth;
+static int dropping_provider(rc_frame *frames, int max, void *arg) {
+    (void)max;
+    provider_calls++;
+    if (++provider_depth > provider_max_depth)
+        provider_max_depth = provider_depth;
+    stopper *s = rc_new(h, &stopper_type); /* no cycle: dies at once */
+    s->action = *(int *)arg;
+    rc_decref(s);
+    rc_free(h, rc_malloc(h, 8)); /* after the clear: still not a call of the provider */
+    provider_depth--;
+    frames[0] = (rc_frame){"script.py", 1, NULL};
+    return 1;
+}
+
+START_TEST(provider_code_stops_or_clears_tracing) {
+    for (int action = 0; action < 2; action++) {
+        provider_calls = provider_max_depth = 0;
+        rc_tracemalloc_set_frame_provider(h, dropping_provider, &action);
+        ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+        void *p = rc_malloc(h, 40);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(provider_max_depth, 1);
+        ck_assert(rc_tracemalloc_is_tracing(h) == (action == 1));
+        if (action == 1) /* cleared during its own traceback: traced after the clear */
+            ck_assert_uint_eq(current(), 40);
+        rc_free(h, p);
+        if (action == 0) {
+            ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+            ck_assert_int_eq(rc_tracemalloc_track(h, 7, 0x1000, 5), -2); /* stopped inside */
+            ck_assert(!rc_tracemalloc_is_tracing(h));
+        }
+        rc_tracemalloc_stop(h);
+        rc_tracemalloc_set_frame_provider(h, NULL, NULL);
+    }
+}
+END_TEST
+
 /* An allocator that fails once `budget` bytes of requests have passed. */
 static size_t budget;
 static void *limited(void *ud, void *ptr, size_t old, size_t size) {
@@ -763,6 +858,10 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
+    add_case_fixture(s, tcase_create("automatic_collection_stops_tracing"),
+                     automatic_collection_stops_tracing, setup, teardown);
+    add_case_fixture(s, tcase_create("provider_code_stops_or_clears_tracing"),
+                     provider_code_stops_or_clears_tracing, setup, teardown);
     add_case_fixture(s, tcase_create("trace_tables_shrink_after_peak"),
                      trace_tables_shrink_after_peak, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
