@@ -253,13 +253,14 @@ int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out) {
         return -1;
     }
     *out = (rc_snapshot_info){s->traceback_limit, s->ntraces, 0, s->ntbs, s->untraced, 0, NULL};
-    size_t cap = 0;
+    size_t cap = 0, d = 0;
     for (size_t i = 0; i < s->ntraces; i++) {
         const snap_trace *t = &s->traces[i];
         out->size += t->size;
-        size_t d = 0;
-        while (d < out->ndomains && out->domains[d].domain != t->domain)
-            d++;
+        /* a snapshot's traces come domain by domain: a search per run */
+        if (d == out->ndomains || out->domains[d].domain != t->domain)
+            for (d = 0; d < out->ndomains && out->domains[d].domain != t->domain; d++)
+                ;
         if (d == out->ndomains) {
             if (reserve((void **)&out->domains, &cap, d + 1, sizeof *out->domains) < 0) {
                 free(out->domains);

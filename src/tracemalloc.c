@@ -130,6 +130,8 @@ struct rc_tracer {
     trace_table traces;            /* domain 0 */
     domain_traces *domains;        /* the others */
     size_t ndomains, domains_cap;
+    uint32_t *domain_index;        /* open addressing, at most half full: index + 1, or 0 */
+    size_t domain_index_cap;       /* a power of two */
     big_size *bigs;
     size_t nbigs, bigs_cap;
     uint32_t big_free;
@@ -426,13 +428,38 @@ static void big_release(rc_tracer *tr, uint32_t idx) {
     tr->big_free = idx;
 }
 
+/* The slot of domain in tr->domain_index: holding its index + 1, or 0
+ * where it goes. */
+static uint32_t *domain_slot(const rc_tracer *tr, unsigned domain) {
+    size_t mask = tr->domain_index_cap - 1;
+    for (size_t i = (domain * 0x9E3779B1u) & mask;; i = (i + 1) & mask) {
+        uint32_t k = tr->domain_index[i];
+        if (k == 0 || tr->domains[k - 1].domain == domain)
+            return &tr->domain_index[i];
+    }
+}
+
+/* The table of domain, or NULL: O(1) however many domains there are. */
 static trace_table *domain_table(rc_tracer *tr, unsigned domain) {
     if (domain == 0)
         return &tr->traces;
+    uint32_t k = tr->ndomains ? *domain_slot(tr, domain) : 0;
+    return k ? &tr->domains[k - 1].table : NULL;
+}
+
+/* Doubles tr->domain_index; 0 or -1 ENOMEM (unchanged). */
+static int domain_index_grow(rc_heap *h, rc_tracer *tr) {
+    size_t cap = tr->domain_index_cap ? 2 * tr->domain_index_cap : 16;
+    uint32_t *index = tr_alloc(h, NULL, 0, cap * sizeof *index);
+    if (index == NULL)
+        return -1;
+    memset(index, 0, cap * sizeof *index);
+    tr_free(h, tr->domain_index, tr->domain_index_cap * sizeof *index);
+    tr->domain_index = index;
+    tr->domain_index_cap = cap;
     for (size_t i = 0; i < tr->ndomains; i++)
-        if (tr->domains[i].domain == domain)
-            return &tr->domains[i].table;
-    return NULL;
+        *domain_slot(tr, tr->domains[i].domain) = (uint32_t)(i + 1);
+    return 0;
 }
 
 /* The table of domain, made if new; NULL + ENOMEM. */
@@ -440,11 +467,13 @@ static trace_table *domain_table_make(rc_heap *h, rc_tracer *tr, unsigned domain
     trace_table *t = domain_table(tr, domain);
     if (t)
         return t;
-    if (tr_reserve(h, (void **)&tr->domains, &tr->domains_cap, tr->ndomains + 1,
+    if (((tr->ndomains + 1) * 2 > tr->domain_index_cap && domain_index_grow(h, tr) < 0) ||
+        tr_reserve(h, (void **)&tr->domains, &tr->domains_cap, tr->ndomains + 1,
                    sizeof *tr->domains) < 0)
         return NULL;
     domain_traces *d = &tr->domains[tr->ndomains++];
     *d = (domain_traces){.domain = domain};
+    *domain_slot(tr, domain) = (uint32_t)tr->ndomains;
     return &d->table;
 }
 
@@ -866,6 +895,7 @@ static void forget(rc_heap *h, rc_tracer *tr) {
     for (size_t i = 0; i < tr->ndomains; i++)
         table_free(h, &tr->domains[i].table);
     tr_free(h, tr->domains, tr->domains_cap * sizeof *tr->domains);
+    tr_free(h, tr->domain_index, tr->domain_index_cap * sizeof *tr->domain_index);
     tr_free(h, tr->bigs, tr->bigs_cap * sizeof *tr->bigs);
     for (size_t i = 0; i < tr->ntbs; i++)
         if (tr->tbs[i].resolved)

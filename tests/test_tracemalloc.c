@@ -7,6 +7,7 @@
 #include "test_support.h"
 #include "internal.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +412,70 @@ START_TEST(trace_table_counts_follow_removals) {
         ck_assert_msg(rc__trace_tables_valid(h), "step %d", step);
         ck_assert_uint_eq(current(), total);
     }
+}
+END_TEST
+
+/* Thousands of domains: each keeps its own traces (found in O(1) by
+ * track and untrack), and a snapshot totals them per domain, domain 0
+ * (the heap's own blocks) apart. */
+START_TEST(many_domains) {
+    enum { DOMAINS = 3000 };
+    rc_tracemalloc_start(h, 1);
+    for (int round = 0; round < 2; round++)
+        for (unsigned i = 0; i < DOMAINS; i++)
+            for (uintptr_t k = 1; k <= 3; k++) /* again in round 1: replaced */
+                ck_assert_int_eq(rc_tracemalloc_track(h, i * 7 + 1, k * 16, i % 100 + k), 0);
+    for (unsigned i = 0; i < DOMAINS; i += 2)
+        ck_assert_int_eq(rc_tracemalloc_untrack(h, i * 7 + 1, 2 * 16), 0);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 16), 0); /* a domain never tracked */
+    ck_assert(rc__trace_tables_valid(h));
+    rc_snapshot *snap = rc_tracemalloc_take_snapshot(h);
+    rc_snapshot_info info;
+    ck_assert_int_eq(rc__snapshot_info(snap, &info), 0);
+    ck_assert_uint_eq(info.ndomains, DOMAINS);
+    size_t traces = 0;
+    for (unsigned i = 0; i < DOMAINS; i++) {
+        rc_domain_total d = info.domains[i]; /* sorted by domain */
+        bool halved = i % 2 == 0;
+        ck_assert_uint_eq(d.domain, i * 7 + 1);
+        ck_assert_uint_eq(d.traces, halved ? 2 : 3);
+        ck_assert_uint_eq(d.size, halved ? 2 * (i % 100) + 1 + 3 : 3 * (i % 100) + 1 + 2 + 3);
+        traces += d.traces;
+    }
+    ck_assert_uint_eq(info.traces, traces);
+    free(info.domains);
+    rc_snapshot_free(snap);
+}
+END_TEST
+
+/* A new domain when the allocator fails each request in turn: track gives
+ * -1 + ENOMEM and changes nothing, until it succeeds. */
+START_TEST(new_domain_out_of_memory) {
+    rc_heap_free(h);
+    static counting_alloc c; /* the fixture's teardown frees the heap */
+    c = (counting_alloc){0};
+    h = rc_heap_new_with(counting_fn, &c);
+    rc_tracemalloc_start(h, 1);
+    for (unsigned d = 1; d <= 8; d++) /* the domain index is half full */
+        ck_assert_int_eq(rc_tracemalloc_track(h, d, 16, 1), 0);
+    for (size_t n = 1;; n++) {
+        counting_fail_next(&c, n);
+        errno = 0;
+        int r = rc_tracemalloc_track(h, 100, 32, 7);
+        ck_assert(rc__trace_tables_valid(h));
+        if (r == 0)
+            break;
+        ck_assert_int_eq(r, -1);
+        ck_assert_int_eq(errno, ENOMEM);
+        ck_assert_uint_eq(current(), 8);
+        ck_assert_uint_lt(n, 10);
+    }
+    c.fail_at = 0;
+    ck_assert_uint_eq(current(), 8 + 7);
+    for (unsigned d = 1; d <= 8; d++)
+        ck_assert_int_eq(rc_tracemalloc_untrack(h, d, 16), 0);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 100, 32), 0);
+    ck_assert_uint_eq(current(), 0);
 }
 END_TEST
 
@@ -858,6 +923,9 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
+    add_case_fixture(s, tcase_create("many_domains"), many_domains, setup, teardown);
+    add_case_fixture(s, tcase_create("new_domain_out_of_memory"), new_domain_out_of_memory, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("automatic_collection_stops_tracing"),
                      automatic_collection_stops_tracing, setup, teardown);
     add_case_fixture(s, tcase_create("provider_code_stops_or_clears_tracing"),
