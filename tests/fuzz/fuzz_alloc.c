@@ -318,7 +318,9 @@ static void raw_block(size_t size, bool tracing, uint8_t *kind, size_t *bytes) {
 }
 
 /* Whether rc_realloc keeps a block of `kind` and `bytes` for size bytes
- * (rc_realloc_at's `stays`: the same pool class; a large block always moves). */
+ * (rc_realloc_at's `stays`: the same pool class; a large block resized to
+ * a large size is resized by rc_alloc_fn, and count_alloc moves every
+ * block it resizes). */
 static bool realloc_stays(uint8_t kind, size_t bytes, size_t size) {
     size_t rbs = size <= RC_GRAIN ? RC_GRAIN : round16(size);
     if (kind == K_RAW)
