@@ -52,6 +52,8 @@
 #define LINE 64
 #define OVERFLOW_STUCK UINT8_MAX
 #define MIN_BUCKETS 16 /* a trace table's first size, and its smallest */
+#define STRING_CACHE_BITS 6 /* the provider strings' cache: 64 entries */
+#define STRING_CACHE (1u << STRING_CACHE_BITS)
 /* The few functions of a traced allocation and free, inlined into them. */
 #define HOT static inline __attribute__((always_inline))
 #define UNKNOWN_FILE "<unknown>"
@@ -145,6 +147,9 @@ struct rc_tracer {
 
     char **strings;                /* interned provider strings, NULL free */
     size_t nstrings, strings_cap;
+    struct {                       /* the provider's last pointers: their copies, */
+        const char *given, *copy;  /* equal when last looked (see tr_string) */
+    } string_cache[STRING_CACHE];
 
     rc_resolver *resolver;         /* malloc-based, created on first need */
     site_entry sites[SITE_CACHE];  /* nframe 1, no provider; cleared with tbs */
@@ -573,7 +578,7 @@ static uint32_t tb_intern(rc_heap *h, rc_tracer *tr, const raw_frame *f, unsigne
 }
 
 /* The tracer's copy of s, interned by content; NULL + ENOMEM. */
-static const char *tr_string(rc_heap *h, rc_tracer *tr, const char *s) {
+static const char *string_intern(rc_heap *h, rc_tracer *tr, const char *s) {
     size_t len = strlen(s), mask = tr->strings_cap - 1;
     uint32_t hash = rc__hash_bytes(s, len);
     if (tr->strings_cap)
@@ -609,6 +614,24 @@ static const char *tr_string(rc_heap *h, rc_tracer *tr, const char *s) {
         i = (i + 1) & mask;
     tr->strings[i] = copy;
     tr->nstrings++;
+    return copy;
+}
+
+/* tr_string's answer for s, through a cache keyed by the pointer: a
+ * provider hands in the same pointers call after call (an interpreter's
+ * file and function names), and one strcmp then finds the copy, where
+ * hashing every byte made 1000-byte names cost 11x CPython's tracing (its
+ * key is the string object). The strcmp keeps it right when a buffer
+ * holds other bytes now. */
+static const char *tr_string(rc_heap *h, rc_tracer *tr, const char *s) {
+    size_t slot = (size_t)(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull) >> (64 - STRING_CACHE_BITS));
+    if (tr->string_cache[slot].given == s && strcmp(tr->string_cache[slot].copy, s) == 0)
+        return tr->string_cache[slot].copy;
+    const char *copy = string_intern(h, tr, s);
+    if (copy) {
+        tr->string_cache[slot].given = s;
+        tr->string_cache[slot].copy = copy;
+    }
     return copy;
 }
 
