@@ -10,7 +10,9 @@
  * last block goes back returns to its arena, and an arena whose pools are
  * all free returns to rc_alloc_fn (a few empty pools and one wholly free
  * arena are kept to damp thrashing). Blocks larger than RC_SMALL_MAX come
- * straight from rc_alloc_fn with an rc_large header. docs/design.md says
+ * straight from rc_alloc_fn with an rc_large header (zeroed ones from
+ * calloc in a default heap), and the last large objects to die are held
+ * back a while (rc_large_dead). docs/design.md says
  * why each of these choices.
  *
  * ASan (manual poisoning) and Valgrind (client requests) are told which
@@ -584,6 +586,7 @@ static void large_dead_evict(rc_heap *h) {
     rc_large_dead *d = &h->large_dead[h->large_dead_head];
     h->large_dead_head = (h->large_dead_head + 1) % RC_LARGE_DEAD_SLOTS;
     h->large_dead_len--;
+    h->large_dead_bytes -= d->size;
     rc_mem_live(d->block, d->size, false);
     rc__sys_free(h, d->block, d->size);
 }
@@ -598,16 +601,22 @@ static bool large_dead_held(const rc_heap *h, const void *ptr) {
 }
 
 /* Holds back the block of a large object that died, of size bytes (its
- * rc_head says dead), in place of the oldest one held. Of a block past
- * RC_LARGE_DEAD_WHOLE only the head stays in memory (rc__sys_keep_head). */
+ * rc_head says dead), in place of the oldest ones held; one past
+ * RC_LARGE_DEAD_BYTES is freed at once. Whole blocks, delayed: no system
+ * call (keeping only the head of bigger ones, with MADV_DONTNEED or a
+ * shrink, made a 100 KB object's life 17x longer). */
 static void large_dead_hold(rc_heap *h, char *block, size_t size) {
-    if (size > RC_LARGE_DEAD_WHOLE && (size = rc__sys_keep_head(h, block, size, RC_LARGE_OFFSET)) == 0)
+    if (size > RC_LARGE_DEAD_BYTES) {
+        rc__sys_free(h, block, size);
         return;
-    large_mark_dead((rc_large *)block, size);
-    if (h->large_dead_len == RC_LARGE_DEAD_SLOTS)
+    }
+    while (h->large_dead_len == RC_LARGE_DEAD_SLOTS ||
+           h->large_dead_bytes + size > RC_LARGE_DEAD_BYTES)
         large_dead_evict(h);
+    large_mark_dead((rc_large *)block, size);
     unsigned tail = (h->large_dead_head + h->large_dead_len++) % RC_LARGE_DEAD_SLOTS;
     h->large_dead[tail] = (rc_large_dead){block, size};
+    h->large_dead_bytes += size;
 }
 
 /* Frees a large block. An object's rc_head stays readable while held. */

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 const char *rc_version(void) { return RC_VERSION_STRING; }
 
@@ -30,8 +29,9 @@ static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size
     return realloc(ptr, new_size);
 }
 
-/* Every byte the heap holds passes here, so bytes_reserved is exact. On
- * failure returns NULL, sets ENOMEM and leaves ptr as it was. */
+/* Every byte the heap holds passes here (or through rc__sys_alloc_zeroed),
+ * so bytes_reserved is exact. On failure returns NULL, sets ENOMEM and
+ * leaves ptr as it was. */
 void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size) {
     void *p = h->alloc(h->ud, ptr, ptr ? old_size : 0, new_size);
     if (p == NULL) {
@@ -66,33 +66,6 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
         return;
     h->alloc(h->ud, ptr, size, 0);
     h->bytes_reserved -= size;
-}
-
-/* Keeps only the first `head` bytes of a block of size bytes in memory,
- * the block staying where it is; returns how many bytes of it are still
- * obtained, or 0 when the block is gone (freed whole). The default
- * allocator's block stays allocated with its other pages given back to the
- * system (MADV_DONTNEED: advice, so a failure only keeps them); another
- * rc_alloc_fn shrinks it, and a block it moves is freed. */
-size_t rc__sys_keep_head(rc_heap *h, char *block, size_t size, size_t head) {
-    if (h->alloc == default_alloc) {
-        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-        uintptr_t from = ((uintptr_t)block + head + page - 1) & ~(page - 1);
-        uintptr_t to = ((uintptr_t)block + size) & ~(page - 1);
-        if (from < to)
-            (void)madvise((void *)from, to - from, MADV_DONTNEED);
-        return size;
-    }
-    char *kept = h->alloc(h->ud, block, size, head);
-    if (kept == NULL) {
-        rc__sys_free(h, block, size);
-        return 0;
-    }
-    h->bytes_reserved -= size - head;
-    if (kept == block)
-        return head;
-    rc__sys_free(h, kept, head);
-    return 0;
 }
 
 /* A default heap (rc_heap_new) takes its arenas from posix_memalign,

@@ -312,17 +312,16 @@ typedef struct rc_quarantined {
 
 #define RC_UNTRACKED_FIRST 32 /* untracked deaths that wait without memory asked (object.c) */
 
-/* The last RC_LARGE_DEAD_SLOTS large objects that died, held back in every
- * build so that a second rc_decref finds a dead rc_head instead of memory
- * the system allocator took back (or unmapped): the whole block up to
- * RC_LARGE_DEAD_WHOLE bytes, past that with only its first RC_LARGE_OFFSET
- * bytes kept in memory (rc__sys_keep_head). With RCGC_DEBUG=1 the
- * quarantine holds them instead. */
+/* The last large objects that died, held back whole in every build so
+ * that a second rc_decref finds a dead rc_head instead of memory the
+ * system allocator took back (or unmapped): at most RC_LARGE_DEAD_SLOTS
+ * of them and RC_LARGE_DEAD_BYTES in all; a bigger one is freed at once.
+ * With RCGC_DEBUG=1 the quarantine holds them instead. */
 #define RC_LARGE_DEAD_SLOTS 16u
-#define RC_LARGE_DEAD_WHOLE ((size_t)64 << 10)
+#define RC_LARGE_DEAD_BYTES ((size_t)1 << 20)
 typedef struct rc_large_dead {
     char *block;
-    size_t size; /* bytes of block still obtained from rc_alloc_fn */
+    size_t size; /* bytes obtained from rc_alloc_fn */
 } rc_large_dead;
 
 /* What rc_free needs of arena_map for one zone (an RC_ARENA_SIZE-aligned
@@ -393,6 +392,7 @@ struct rc_heap {
 
     rc_large_dead large_dead[RC_LARGE_DEAD_SLOTS]; /* a ring, oldest at large_dead_head */
     unsigned large_dead_head, large_dead_len;
+    size_t large_dead_bytes;   /* what the ring holds */
 
     /* RCGC_DEBUG=1's quarantine of freed blocks */
     rc_quarantined *quarantine;
@@ -422,7 +422,6 @@ struct rc_heap {
 RC_INTERNAL void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size);
 RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
 RC_INTERNAL void *rc__sys_alloc_zeroed(rc_heap *h, size_t size);
-RC_INTERNAL size_t rc__sys_keep_head(rc_heap *h, char *block, size_t size, size_t head);
 RC_INTERNAL void *rc__sys_arena_alloc(rc_heap *h, bool more);
 RC_INTERNAL void rc__sys_arena_free(rc_heap *h, void *base);
 /* Whether only one heap is alive in the process: then no object refers to

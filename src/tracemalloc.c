@@ -19,9 +19,11 @@
  *               is a store plus, for a key away from home, a few
  *               decrements. The table grows by
  *               half when 4/5 full, so it stays between 8/15 and 4/5 full
- *               as it grows: at most 31 bytes per live trace. It shrinks
- *               to a quarter below 1/8 full (table_shrink), so its size
- *               follows the live traces, not their peak.
+ *               as it grows: at most 31 bytes per live trace then. It
+ *               shrinks to a quarter below 1/8 full (table_shrink), so its
+ *               size follows the live traces, not their peak (at most 8
+ *               slots, about 130 bytes, per live trace; 16 buckets at
+ *               least).
  *               A block's address has no trace when it is allocated (every
  *               free of a traced block calls rc__trace_free), so
  *               rc__trace_alloc inserts without looking first.

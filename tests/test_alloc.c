@@ -478,43 +478,31 @@ START_TEST(large_blocks) {
 }
 END_TEST
 
-/* counting_fn that never shrinks a block in place: it moves it. */
-static void *moving_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
-    if (ptr == NULL || new_size == 0 || new_size >= old_size)
-        return counting_fn(ud, ptr, old_size, new_size);
-    void *moved = counting_fn(ud, NULL, 0, new_size);
-    if (moved) {
-        memcpy(moved, ptr, new_size);
-        counting_fn(ud, ptr, old_size, 0);
-    }
-    return moved;
-}
-
-/* A large object past 64 KiB that dies keeps only its head while it is
- * held back (for misuse detection): the heap's figures stay exact whether
- * rc_alloc_fn shrinks it in place, moves it (then it is freed at once) or
- * refuses (freed whole). */
-START_TEST(dead_large_kept_head) {
-    for (int k = 0; k < 3; k++) {
-        counting_alloc c = {0};
-        rc_heap *h = rc_heap_new_with(k == 1 ? moving_fn : counting_fn, &c);
-        void *keep = rc_new_sized(h, &tracked_type, 1000);
-        size_t before = c.outstanding;
-        void *o = rc_new_sized(h, &tracked_type, 100000);
-        if (k == 2)
-            counting_fail_next(&c, 1);
-        rc_decref(o);
+/* Large objects that die are held back whole (for misuse detection): the
+ * last 16, 1 MiB in all; a bigger one goes back at once. The heap's
+ * figures stay exact throughout. */
+START_TEST(dead_large_held_within_budget) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    void *keep = rc_new_sized(h, &tracked_type, 1000);
+    size_t before = c.outstanding;
+    rc_decref(rc_new_sized(h, &tracked_type, 100000));
+    ck_assert_uint_eq(c.outstanding - before, RC_LARGE_OFFSET + 100000); /* held */
+    ck_assert_uint_eq(reserved(h), c.outstanding);
+    rc_decref(rc_new_sized(h, &tracked_type, (size_t)2 << 20));
+    ck_assert_uint_eq(c.outstanding - before, RC_LARGE_OFFSET + 100000); /* not held */
+    for (int i = 0; i < 20; i++) {
+        rc_decref(rc_new_sized(h, &tracked_type, 70000));
+        ck_assert_uint_le(c.outstanding - before, (size_t)1 << 20);
         ck_assert_uint_eq(reserved(h), c.outstanding);
-        ck_assert_uint_le(c.outstanding - before, RC_LARGE_OFFSET); /* the head at most */
-        for (int i = 0; i < 20; i++)
-            rc_decref(rc_new_sized(h, &tracked_type, 70000));
-        ck_assert_uint_eq(reserved(h), c.outstanding);
-        rc_decref(keep);
-        ck_assert_uint_eq(rc_heap_free(h), 0);
-        ck_assert_uint_eq(c.outstanding, 0);
-        ck_assert_uint_eq(c.blocks, 0);
-        ck_assert_uint_eq(c.bad_old_size, 0);
     }
+    ck_assert_uint_eq(c.outstanding - before, 14 * (RC_LARGE_OFFSET + 70000)); /* 1 MiB holds 14 */
+    ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 1000);
+    rc_decref(keep);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
+    ck_assert_uint_eq(c.bad_old_size, 0);
 }
 END_TEST
 
@@ -761,7 +749,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("size_classes_untracked"), size_classes_untracked);
     add_case(s, tcase_create("size_classes_tracked"), size_classes_tracked);
     add_case(s, tcase_create("header_bytes"), header_bytes);
-    add_case(s, tcase_create("dead_large_kept_head"), dead_large_kept_head);
+    add_case(s, tcase_create("dead_large_held_within_budget"), dead_large_held_within_budget);
     add_case(s, tcase_create("realloc_large_resizes"), realloc_large_resizes);
     add_case(s, tcase_create("big_zeroed_blocks"), big_zeroed_blocks);
     add_case(s, tcase_create("alignment_objects"), alignment_objects);

@@ -126,8 +126,8 @@ END_TEST
 START_TEST(decref_dead_large_debug) { check_dead(true, 3000); }
 END_TEST
 
-/* Every build holds back the last RC_LARGE_DEAD_SLOTS (16) large objects
- * that died: whole up to 64 KiB, past that their head only. */
+/* Every build holds back the last large objects that died (16, 1 MiB in
+ * all). */
 START_TEST(decref_dead_large) {
     check_dead(false, 3000);
     check_dead(false, 300000);
