@@ -310,7 +310,7 @@ typedef struct rc_quarantined {
     uint8_t kind, large;
 } rc_quarantined;
 
-#define RC_UNTRACKED_FIRST 32 /* untracked deaths that wait without memory asked (object.c) */
+#define RC_UNTRACKED_FIRST 32 /* holders whose slots are in the heap (object.c) */
 
 /* The last large objects that died, held back whole in every build so
  * that a second rc_decref finds a dead rc_head instead of memory the
@@ -383,12 +383,15 @@ struct rc_heap {
     size_t pool_bytes_idle;    /* of pool blocks a pool counts as used that are not
                                   live: quarantined, or freed during teardown */
 
-    /* untracked deaths nested too deeply (see deferred) */
+    /* untracked deaths nested too deeply (see deferred): those of holders,
+     * untracked objects whose type has clear. The stack has a slot for every
+     * live holder, taken when it is made, so a death never asks for memory:
+     * deferred_untracked <= untracked_holders <= untracked_stack_cap. */
     rc_gchead untracked_mark;  /* on h->deferred exactly while deferred_untracked > 0 */
-    void **untracked_stack;    /* untracked_first, or grown by rc__sys_alloc (kept
-                                  until rc_heap_free) once more wait at once */
-    size_t deferred_untracked, untracked_stack_cap;
-    void *untracked_first[RC_UNTRACKED_FIRST]; /* a chain needs one: never fails */
+    void **untracked_stack;    /* untracked_first, or from rc__sys_alloc once more
+                                  holders live (kept until rc_heap_free) */
+    size_t deferred_untracked, untracked_stack_cap, untracked_holders;
+    void *untracked_first[RC_UNTRACKED_FIRST];
 
     rc_large_dead large_dead[RC_LARGE_DEAD_SLOTS]; /* a ring, oldest at large_dead_head */
     unsigned large_dead_head, large_dead_len;

@@ -9,9 +9,10 @@
  *
  * Deaths do not recurse without bound: past RC_DEALLOC_DEPTH nested deaths
  * a dying tracked object is put on h->deferred (linked through its free
- * rc_gchead), an untracked one (whose clear may drop references) on
- * h->untracked_stack, and destroyed when the outermost death returns, so a
- * chain of ten million nodes dies in constant stack.
+ * rc_gchead), an untracked one whose type has clear (a holder: clear may
+ * drop references) on h->untracked_stack, which has a slot for every live
+ * holder, and destroyed when the outermost death returns, so a chain of ten
+ * million nodes dies in constant stack and no death asks for memory.
  */
 #include "internal.h"
 
@@ -58,6 +59,10 @@ const char *rc__type_name(const rc_heap *h, const void *obj) {
     return name ? name : "object";
 }
 
+/* Whether objects of t are holders: untracked, yet their clear may drop
+ * references (see untracked_stack). */
+static inline bool is_holder(const rc_type *t) { return !t->traverse && t->clear; }
+
 /* The rc_head.info of a new object of type t: its index in the heap's
  * table (registered on first use), RC_F_GC when the type has traverse,
  * RC_F_PLAIN when it has no finalize, clear or release; -1 + ENOMEM.
@@ -88,8 +93,10 @@ static __attribute__((noinline)) int64_t type_info(rc_heap *h, const rc_type *t)
         info |= RC_F_GC;
     if (!t->finalize && !t->clear && !t->release)
         info |= RC_F_PLAIN;
-    h->last_type = t;
-    h->last_info = info;
+    if (!is_holder(t)) { /* a holder's creation takes new_object's path */
+        h->last_type = t;
+        h->last_info = info;
+    }
     return info;
 }
 
@@ -155,6 +162,28 @@ static void *new_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind) 
     return obj;
 }
 
+/* Doubles the room of the stack of untracked deaths waiting (its first
+ * slots are in the heap, the rest from rc_alloc_fn) for a new holder; false
+ * + ENOMEM when it cannot. */
+static bool grow_untracked_stack(rc_heap *h) {
+    if (h->untracked_stack == NULL) {
+        h->untracked_stack = h->untracked_first;
+        h->untracked_stack_cap = RC_UNTRACKED_FIRST;
+        return true;
+    }
+    bool first = h->untracked_stack == h->untracked_first;
+    size_t cap = 2 * h->untracked_stack_cap, old = first ? 0 : h->untracked_stack_cap;
+    void **grown = rc__sys_alloc(h, first ? NULL : h->untracked_stack, old * sizeof *grown,
+                                 cap * sizeof *grown);
+    if (grown == NULL)
+        return false;
+    if (first)
+        memcpy(grown, h->untracked_first, sizeof h->untracked_first);
+    h->untracked_stack = grown;
+    h->untracked_stack_cap = cap;
+    return true;
+}
+
 /* An object without tracing, by every path (out of line: new_fast is the
  * common case). */
 static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *type, size_t size) {
@@ -167,7 +196,12 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *typ
         return NULL;
     if (info & RC_F_GC)
         return new_of_kind(h, (uint32_t)info, size, RC_KIND_GC);
-    return new_of_kind(h, (uint32_t)info, size, RC_KIND_PLAIN);
+    if (is_holder(type) && h->untracked_holders == h->untracked_stack_cap &&
+        !grow_untracked_stack(h))
+        return NULL;
+    void *obj = new_of_kind(h, (uint32_t)info, size, RC_KIND_PLAIN);
+    h->untracked_holders += obj && is_holder(type);
+    return obj;
 }
 
 /* The common creation: a small object of the type made last, its pool's
@@ -379,6 +413,7 @@ static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj)
     rc__drop_references(t, obj); /* an untracked type's clear runs too */
     if (t->release)
         t->release(obj);
+    h->untracked_holders -= is_holder(t);
     free_object(h, obj);
 }
 
@@ -406,45 +441,19 @@ static void destroy_deferred(rc_heap *h) {
     }
 }
 
-/* Grows the stack of untracked deaths waiting: its first slots are in the
- * heap, the rest from rc_alloc_fn. False when it cannot (errno unchanged). */
-static bool grow_untracked_stack(rc_heap *h) {
-    if (h->untracked_stack == NULL) {
-        h->untracked_stack = h->untracked_first;
-        h->untracked_stack_cap = RC_UNTRACKED_FIRST;
-        return true;
-    }
-    int saved = errno;
-    bool first = h->untracked_stack == h->untracked_first;
-    size_t cap = 2 * h->untracked_stack_cap, old = first ? 0 : h->untracked_stack_cap;
-    void **grown = rc__sys_alloc(h, first ? NULL : h->untracked_stack, old * sizeof *grown,
-                                 cap * sizeof *grown);
-    errno = saved;
-    if (grown == NULL)
-        return false;
-    if (first)
-        memcpy(grown, h->untracked_first, sizeof h->untracked_first);
-    h->untracked_stack = grown;
-    h->untracked_stack_cap = cap;
-    return true;
-}
-
-/* Puts the untracked obj, whose death nested too deeply, on the stack of
- * those waiting (and h->untracked_mark on h->deferred, so that the deaths'
- * fast path tests one field); false when the stack cannot grow. */
-static bool defer_untracked(rc_heap *h, void *obj) {
-    if (h->deferred_untracked == h->untracked_stack_cap && !grow_untracked_stack(h))
-        return false;
+/* Puts the holder obj, whose death nested too deeply, on the stack of
+ * those waiting, in the slot it took when made (and h->untracked_mark on
+ * h->deferred, so that the deaths' fast path tests one field). */
+static void defer_untracked(rc_heap *h, void *obj) {
     if (h->deferred_untracked == 0)
         defer_mark(h);
     h->untracked_stack[h->deferred_untracked++] = obj;
-    return true;
 }
 
 /* Any death: past RC_DEALLOC_DEPTH nested deaths the object waits (tracked
- * on h->deferred, untracked on h->untracked_stack, or, if that cannot
- * grow, dies nested all the same); the outermost death destroys what
- * waits. */
+ * on h->deferred, a holder on h->untracked_stack; any other untracked
+ * object drops no references, so its death goes no deeper); the outermost
+ * death destroys what waits. */
 static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     if (h->dealloc_depth >= RC_DEALLOC_DEPTH) {
@@ -455,8 +464,10 @@ static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
             h->deferred = g;
             return;
         }
-        if (defer_untracked(h, obj))
+        if (is_holder(rc__type(h, hd))) {
+            defer_untracked(h, obj);
             return;
+        }
     }
     h->dealloc_depth++;
     destroy(h, obj);

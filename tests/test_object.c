@@ -713,28 +713,40 @@ START_TEST(untracked_deaths_wait_in_numbers) {
 }
 END_TEST
 
-/* A chain needs no memory to die; when the stack cannot grow past the
- * heap's own slots, those deaths nest instead: all die, errno untouched. */
-START_TEST(untracked_stack_refused) {
-    counting_alloc ca = {0};
-    brooms b = {rc_heap_new_with(counting_fn, &ca), {NULL}};
-    node *head = NULL;
-    for (size_t i = 0; i < scaled(1000000); i++) {
-        node *n = rc_new(b.h, &untracked_clear_type);
-        n->next = head;
-        head = n;
-    }
-    build_brooms(&b, 200, 2000);
-    ca.limit = 1; /* refuses every request from now on */
+/* A holder (an untracked object whose type has clear) takes its slot in
+ * the stack of deaths that wait when it is made, so no death asks for
+ * memory: everything dies in constant stack with the allocator refusing
+ * all. Making a holder when that slot cannot be had fails with ENOMEM,
+ * and the heap goes on. */
+static counting_alloc refusing;
+START_TEST(holder_slots_taken_when_made) {
+    refusing = (counting_alloc){0};
+    brooms b = {rc_heap_new_with(counting_fn, &refusing), {NULL}};
+    build_brooms(&b, 200, scaled(20000));
+    refusing.limit = 1; /* refuses every request from now on */
     errno = 1234;
-    rc_decref(head);
-    ck_assert_uint_eq(ca.refused, 0);
-    drop_brooms(&b);
-    ck_assert_uint_gt(ca.refused, 0);
+    run_on_small_stack(drop_brooms, &b);
     ck_assert_int_eq(errno, 1234);
+    ck_assert_uint_eq(refusing.refused, 0);
     ck_assert_uint_eq(stats_of(b.h).objects, 0);
+    refusing.limit = 0;
     ck_assert_uint_eq(rc_heap_free(b.h), 0);
-    ck_assert_uint_eq(ca.outstanding, 0);
+    ck_assert_uint_eq(refusing.outstanding, 0);
+
+    rc_heap *h = rc_heap_new_with(counting_fn, &refusing);
+    node *held[RC_UNTRACKED_FIRST + 1];
+    for (int i = 0; i < RC_UNTRACKED_FIRST; i++) /* slots in the heap: nothing asked */
+        ck_assert_ptr_nonnull(held[i] = rc_new(h, &untracked_clear_type));
+    counting_fail_next(&refusing, 1);
+    errno = 0;
+    ck_assert_ptr_null(rc_new(h, &untracked_clear_type));
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_uint_eq(stats_of(h).objects, RC_UNTRACKED_FIRST);
+    ck_assert_ptr_nonnull(held[RC_UNTRACKED_FIRST] = rc_new(h, &untracked_clear_type));
+    for (int i = 0; i <= RC_UNTRACKED_FIRST; i++)
+        rc_decref(held[i]);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(refusing.outstanding, 0);
 }
 END_TEST
 
@@ -831,7 +843,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("chain_of_large_objects"), chain_of_large_objects);
     add_case(s, tcase_create("chain_untracked_with_clear"), chain_untracked_with_clear);
     add_case(s, tcase_create("untracked_deaths_wait_in_numbers"), untracked_deaths_wait_in_numbers);
-    add_case(s, tcase_create("untracked_stack_refused"), untracked_stack_refused);
+    add_case(s, tcase_create("holder_slots_taken_when_made"), holder_slots_taken_when_made);
     add_case(s, tcase_create("chain_resurrection_deep"), chain_resurrection_deep);
     add_case(s, tcase_create("count_saturates"), count_saturates);
     return s;
