@@ -169,8 +169,8 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
     }
     rc_heap *h = rc_heap_of(target);
     rc_weakref *head = list_of(h, target);
-    if (cb == NULL && head && head->cb == NULL)
-        return rc_incref(head);
+    if (cb == NULL && head && head->cb == NULL && rc_head_of(head)->refcnt > 0)
+        return rc_incref(head); /* not one whose death waits (count 0) */
     /* Allocating may run a collection that changes target's list: the list
      * is read again below. */
     rc_weakref *ref = rc_new_at(h, &rc__weakref_type, file, line, func);
@@ -206,6 +206,6 @@ size_t rc_weakref_count(const void *target) {
     if (target == NULL)
         return 0;
     for (rc_weakref *ref = list_of(rc_heap_of(target), target); ref; ref = ref->older)
-        n++;
+        n += rc_head_of(ref)->refcnt > 0; /* a dying one is gone, as in CPython */
     return n;
 }

@@ -209,6 +209,32 @@ START_TEST(free_many_leaks_no_memory) {
 }
 END_TEST
 
+/* Releases at rc_heap_free that allocate large blocks (which can rehash
+ * the heap's map of large blocks while teardown walks it): every leaked
+ * object is still released exactly once. */
+static rc_heap *allocating_heap;
+static int allocating_releases;
+static void allocating_release(void *self) {
+    (void)self;
+    allocating_releases++;
+    rc_free(allocating_heap, rc_malloc(allocating_heap, 5000));
+}
+static const rc_type allocating_type = {"allocating", 16, NULL, NULL, NULL, allocating_release};
+
+START_TEST(free_releases_that_allocate) {
+    for (int n = 10; n <= 1000; n *= 10) {
+        allocating_releases = 0;
+        counting_alloc c = {0};
+        allocating_heap = rc_heap_new_with(counting_fn, &c);
+        for (int i = 0; i < n; i++)
+            ck_assert_ptr_nonnull(rc_new_sized(allocating_heap, &allocating_type, 1000));
+        ck_assert_uint_eq(rc_heap_free(allocating_heap), (size_t)n);
+        ck_assert_int_eq(allocating_releases, n);
+        ck_assert_uint_eq(c.outstanding, 0);
+    }
+}
+END_TEST
+
 /* With RCGC_DEBUG=1, freed blocks wait in the quarantine; rc_heap_free
  * still counts only the live objects and returns every byte, quarantined
  * ones included. */
@@ -386,6 +412,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_skips_finalized"), free_skips_finalized);
     add_case(s, tcase_create("free_finalizers_drop_and_create"), free_finalizers_drop_and_create);
     add_case(s, tcase_create("free_many_leaks_no_memory"), free_many_leaks_no_memory);
+    add_case(s, tcase_create("free_releases_that_allocate"), free_releases_that_allocate);
     add_case(s, tcase_create("free_debug_heap"), free_debug_heap);
     add_case(s, tcase_create("stats_follow_objects"), stats_follow_objects);
     add_case(s, tcase_create("stats_follow_objects_debug"), stats_follow_objects_debug);

@@ -567,6 +567,60 @@ START_TEST(test_enomem) {
 }
 END_TEST
 
+/* A weak reference whose own death waits (its count reached 0 past the
+ * nesting limit, in a long chain of deaths) is gone already, as CPython's
+ * is at its dealloc: rc_weakref_count leaves it out, and a new weak
+ * reference without callback is a new one, not it revived. Each position
+ * around the limit is tried: a chain node holds the weak reference, the
+ * next node's finalizer asks for another. */
+typedef struct chain_node {
+    struct chain_node *next;
+    rc_weakref *wr;
+    int k;
+} chain_node;
+static void *chain_target;
+static int chain_asker, chain_asked;
+static void chain_traverse(void *self, rc_visit_fn visit, void *arg) {
+    chain_node *n = self;
+    visit((void **)&n->wr, arg);
+    visit((void **)&n->next, arg);
+}
+static void chain_finalize(void *self) {
+    if (((chain_node *)self)->k != chain_asker)
+        return;
+    rc_weakref *w = rc_weakref_new(chain_target, NULL, NULL);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_uint_eq(rc_weakref_count(chain_target), 1);
+    ck_assert_ptr_eq(rc_weakref_get(w), chain_target);
+    rc_decref(chain_target);
+    rc_decref(w);
+    chain_asked++;
+}
+static const rc_type chain_type = {"chain", sizeof(chain_node), chain_traverse, NULL,
+                                   chain_finalize, NULL};
+
+START_TEST(test_dying_ref_not_revived) {
+    chain_target = make();
+    for (int at = 40; at < 60; at++) {
+        chain_asker = at + 1;
+        chain_asked = 0;
+        chain_node *head = NULL;
+        for (int k = 100; k >= 0; k--) {
+            chain_node *n = rc_new(H, &chain_type);
+            n->k = k;
+            n->next = head;
+            if (k == at)
+                n->wr = rc_weakref_new(chain_target, NULL, NULL);
+            head = n;
+        }
+        rc_decref(head);
+        ck_assert_int_eq(chain_asked, 1);
+        ck_assert_uint_eq(rc_weakref_count(chain_target), 0);
+    }
+    rc_decref(chain_target);
+}
+END_TEST
+
 /* At heap teardown the callbacks of leaked objects' weak references do not
  * run (every object is released at once). */
 START_TEST(test_heap_free_runs_no_callbacks) {
@@ -695,6 +749,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("no_cost_and_einval"), test_no_cost_and_einval,
                      setup, teardown);
     add_case_fixture(s, tcase_create("enomem"), test_enomem, setup, teardown);
+    add_case_fixture(s, tcase_create("dying_ref_not_revived"), test_dying_ref_not_revived,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_runs_no_callbacks"),
                      test_heap_free_runs_no_callbacks, setup, teardown);
     add_case_fixture(s, tcase_create("old_weakref_joins_old"), test_old_weakref_joins_old,
