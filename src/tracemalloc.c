@@ -1027,6 +1027,7 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
         uint32_t tb = capture(h, tr, NULL, 0, NULL);
         if (tb == 0)
             return h->tracer == tr ? -1 : -2;
+        rc__trace_prefix_drop(h, pre); /* one the provider's code made meanwhile */
         prefix_trace(h, tr, pre, tb, size);
         return 0;
     }
@@ -1035,6 +1036,8 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     uint32_t tb = capture(h, tr, NULL, 0, NULL);
     if (tb == 0 && h->tracer != tr)
         return -2;
+    if (pre)
+        rc__trace_prefix_drop(h, pre); /* likewise */
     trace_table *t = tb ? domain_table_make(h, tr, domain) : NULL;
     if (t == NULL)
         return -1;

@@ -734,6 +734,35 @@ START_TEST(frame_provider) {
 }
 END_TEST
 
+/* A provider that tracks the very block whose track asked it for frames:
+ * the outer track's trace replaces the inner one, and the traced total
+ * counts the block once. */
+static void *tracked_block;
+static int tracking_provider(rc_frame *frames, int max, void *arg) {
+    (void)max;
+    (void)arg;
+    ck_assert_int_eq(rc_tracemalloc_track(h, 0, (uintptr_t)tracked_block, 7), 0);
+    frames[0] = (rc_frame){"script.py", 2, NULL};
+    return 1;
+}
+
+START_TEST(provider_tracks_the_same_block) {
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    tracked_block = rc_malloc(h, 40); /* a prefix trace */
+    ck_assert_uint_eq(current(), 40);
+    rc_tracemalloc_set_frame_provider(h, tracking_provider, NULL);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 0, (uintptr_t)tracked_block, 30), 0);
+    ck_assert_uint_eq(current(), 30);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 0, (uintptr_t)tracked_block, (size_t)5 << 32), 0);
+    ck_assert_uint_eq(current(), (size_t)5 << 32); /* the table's, past 32 bits */
+    check_snapshot(1, (size_t)5 << 32);
+    rc_tracemalloc_set_frame_provider(h, NULL, NULL);
+    rc_free(h, tracked_block);
+    ck_assert_uint_eq(current(), 0);
+    rc_tracemalloc_stop(h);
+}
+END_TEST
+
 /* What code run inside a traced allocation does to tracing: a finalizer
  * (of a cycle an automatic collection finds, or of an object a frame
  * provider drops) stops or clears it. The allocation goes on without a
@@ -936,6 +965,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("automatic_collection_stops_tracing"),
                      automatic_collection_stops_tracing, setup, teardown);
+    add_case_fixture(s, tcase_create("provider_tracks_the_same_block"),
+                     provider_tracks_the_same_block, setup, teardown);
     add_case_fixture(s, tcase_create("provider_code_stops_or_clears_tracing"),
                      provider_code_stops_or_clears_tracing, setup, teardown);
     add_case_fixture(s, tcase_create("trace_tables_shrink_after_peak"),
