@@ -150,7 +150,10 @@ void *rc_incref(void *obj);
 
 /* Drops a reference; at zero the object dies: finalizer (once), weak
  * references cleared and their callbacks run, references dropped, release,
- * memory freed. NULL is allowed and ignored. Dropping below zero aborts. */
+ * memory freed. NULL is allowed and ignored. Dropping below zero aborts,
+ * naming the object, while its memory has not been reused (a large
+ * object's, past 512 bytes, is held back among the heap's last 16 to die,
+ * 1 MiB in all). */
 void rc_decref(void *obj);
 
 /* The object's true reference count (sys.getrefcount minus its argument). */
