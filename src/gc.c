@@ -1727,9 +1727,10 @@ void rc_gc_freeze(rc_heap *h) {
     if (h == NULL)
         return;
     check_not_walking(h, "rc_gc_freeze");
-    for (int i = 0; i < RC_GC_GENERATIONS; i++)
+    for (int i = 0; i < RC_GC_GENERATIONS; i++) {
         list_merge_as(&h->gc.gen[i].head, &h->gc.permanent, RC_GC_PERMANENT);
-    h->gc.gen[0].count = 0;
+        h->gc.gen[i].count = 0; /* every count, as CPython's gc_freeze_impl */
+    }
 }
 
 void rc_gc_unfreeze(rc_heap *h) {
