@@ -1068,8 +1068,9 @@ static void gm_res_pop(gm_world *w) {
     gm_model_decref(w, (int32_t)(o - w->obj));
 }
 
-/* rc_gc_freeze: every tracked object to the permanent generation, count 0
- * reset (CPython's gc_freeze_impl); rc_gc_unfreeze: back into generation 2. */
+/* rc_gc_freeze: every tracked object to the permanent generation, every
+ * count reset (CPython's gc_freeze_impl); rc_gc_unfreeze: back into
+ * generation 2. */
 static void gm_freeze(gm_world *w, bool freeze) {
     for (uint32_t i = 0; i < w->nalive; i++) {
         gm_obj *o = &w->obj[w->alive[i]];
@@ -1077,7 +1078,8 @@ static void gm_freeze(gm_world *w, bool freeze) {
             o->gen = freeze ? GM_FROZEN : o->gen == GM_FROZEN ? 2 : o->gen;
     }
     if (freeze) {
-        w->count[0] = 0;
+        for (int g = 0; g < RC_GC_GENERATIONS; g++)
+            w->count[g] = 0;
         rc_gc_freeze(w->h);
     } else {
         rc_gc_unfreeze(w->h);
