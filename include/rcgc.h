@@ -262,7 +262,8 @@ bool rc_gc_is_tracked(const void *obj);
 /* Whether obj's finalizer has run (or started). */
 bool rc_gc_is_finalized(const void *obj);
 
-/* Moves every tracked object to the permanent generation, never examined.
+/* Moves every tracked object to the permanent generation, never examined,
+ * and sets every generation's count to 0 (as gc.freeze() does).
  * It writes each object's header once (its generation), so call it before
  * fork(), as gc.freeze() is meant to be: collections in the child then
  * leave those pages alone. */
