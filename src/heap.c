@@ -311,13 +311,14 @@ static void release_one(void *obj, void *arg) {
 /* Releases every live object once. A release may allocate, a large block
  * too, which can rehash the map of large blocks under the walk and hide
  * some of them from it (2 of 100 releases were lost): the walk goes again
- * until one leaves the map as it found it (release_one skips those done). */
+ * until one leaves the map's size as it found it (maps only grow, so any
+ * rehash changes it; release_one skips those done). */
 static void release_all(rc_heap *h) {
-    const void *slots;
+    size_t mask;
     do {
-        slots = h->large.slots;
+        mask = h->large.mask;
         rc__each_object(h, release_one, h);
-    } while (h->large.slots != slots);
+    } while (h->large.mask != mask);
 }
 
 size_t rc_heap_free(rc_heap *h) {
