@@ -367,6 +367,8 @@ struct rc_heap {
     rc_pool *class_tails[RC_NKINDS][RC_NCLASSES]; /* their last pools; NULL if empty */
     rc_pool no_pool;           /* the head of an empty class list */
     uint64_t trace_epoch;      /* see rc_trace_prefix: changes at clear_traces and stop */
+    uint64_t trace_stops;      /* tracers stopped: one the frame provider stopped is gone
+                                  even if a new one took its address */
     rc_arena *arenas;          /* all arenas */
     rc_arena *usable_arenas;   /* arenas with free pools */
     rc_arena *empty_arena;     /* at most one wholly free arena kept */
@@ -406,6 +408,7 @@ struct rc_heap {
     int trace_limit;                  /* nframe of the last start; 1 at first */
     rc_frame_provider trace_provider; /* NULL: native frames */
     void *trace_provider_arg;
+    bool in_trace_provider;           /* its allocations get native frames */
 
     /* arena_map's entries again, direct-mapped by zone, and raw pools'
      * header addresses direct-mapped by pool, tagged (see alloc.c) */

@@ -129,7 +129,6 @@ struct rc_tracer {
     size_t tracked0;
     rc_frame_provider provider;
     void *provider_arg;
-    bool in_provider;              /* its own allocations get native frames */
 
     trace_table traces;            /* domain 0 */
     domain_traces *domains;        /* the others */
@@ -651,10 +650,13 @@ HOT uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *
     return e->file == file && e->line == (unsigned)line && e->func == func ? e->tb : 0;
 }
 
+/* capture's answer when code the frame provider ran stopped tracing (a
+ * finalizer of an object it dropped), perhaps starting it anew: tr is
+ * gone, and the allocation goes untraced (no traceback id is this high). */
+#define TRACER_GONE UINT32_MAX
+
 /* The traceback of the allocation being traced, interned; 0 + ENOMEM, or
- * 0 when code the frame provider ran stopped tracing (a finalizer of an
- * object it dropped): h->tracer is then no longer tr, which the caller
- * must not touch.
+ * TRACER_GONE, after which the caller must not touch tr.
  * With a frame provider its frames are the provider's alone (allocations
  * the provider itself makes are traced with native frames). Otherwise
  * frames[0] is the call site the public macros passed (the function's own
@@ -664,13 +666,14 @@ __attribute__((noinline))
 static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, const char *func) {
     raw_frame f[RC_TRACEMALLOC_MAX_NFRAME];
     unsigned n = 0, total;
-    if (tr->provider && !tr->in_provider) {
+    if (tr->provider && !h->in_trace_provider) {
         rc_frame given[RC_TRACEMALLOC_MAX_NFRAME];
-        tr->in_provider = true;
+        uint64_t stops = h->trace_stops;
+        h->in_trace_provider = true; /* on the heap: a tracer started inside sees it */
         int k = tr->provider(given, tr->nframe, tr->provider_arg);
-        if (h->tracer != tr)
-            return 0; /* code the provider ran (a finalizer) stopped tracing */
-        tr->in_provider = false;
+        h->in_trace_provider = false;
+        if (h->trace_stops != stops)
+            return TRACER_GONE;
         for (; n < (unsigned)(k < 0 ? 0 : k) && n < (unsigned)tr->nframe; n++) {
             f[n].file = tr_string(h, tr, given[n].filename ? given[n].filename : UNKNOWN_FILE);
             f[n].func = given[n].function ? tr_string(h, tr, given[n].function) : NULL;
@@ -742,7 +745,7 @@ static __attribute__((noinline)) void trace_alloc_slow(rc_heap *h, const void *p
     if (tr->tracked0)
         untrack0(tr, ptr);
     uint32_t tb = site_cached(tr, file, line, func);
-    if (tb == 0 && (tb = capture(h, tr, file, line, func)) == 0 && h->tracer != tr)
+    if (tb == 0 && (tb = capture(h, tr, file, line, func)) == TRACER_GONE)
         return;
     if (tb == 0 || trace_add(h, tr, &tr->traces, (uintptr_t)ptr, tb, size) < 0)
         tr->untraced++;
@@ -818,9 +821,11 @@ static __attribute__((noinline)) void *prefix_set_slow(rc_heap *h, rc_trace_pref
     if (tb == 0)
         tb = capture(h, tr, file, line, func);
     pre->tb = 0;
+    if (tb == TRACER_GONE)
+        return pre + 1;
     if (tb)
         prefix_trace(h, tr, pre, tb, size);
-    else if (h->tracer == tr)
+    else
         tr->untraced++;
     return pre + 1;
 }
@@ -938,9 +943,7 @@ static void forget(rc_heap *h, rc_tracer *tr) {
     rc_frame_provider provider = tr->provider;
     void *arg = tr->provider_arg;
     rc_resolver *res = tr->resolver;
-    bool in_provider = tr->in_provider; /* cleared from inside it: still inside */
     memset(tr, 0, sizeof *tr);
-    tr->in_provider = in_provider;
     tr->memory = keep;
     tr->nframe = nframe;
     tr->provider = provider;
@@ -955,6 +958,7 @@ void rc_tracemalloc_stop(rc_heap *h) {
     forget(h, tr);
     rc__resolver_free(tr->resolver);
     h->tracer = NULL;
+    h->trace_stops++;
     rc_slow_free_update(h);
     rc__sys_free(h, tr, sizeof *tr);
 }
@@ -1025,8 +1029,8 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     if (pre && size <= UINT32_MAX) { /* a traced raw block: the trace is its prefix */
         rc__trace_prefix_drop(h, pre);
         uint32_t tb = capture(h, tr, NULL, 0, NULL);
-        if (tb == 0)
-            return h->tracer == tr ? -1 : -2;
+        if (tb == 0 || tb == TRACER_GONE)
+            return tb ? -2 : -1;
         rc__trace_prefix_drop(h, pre); /* one the provider's code made meanwhile */
         prefix_trace(h, tr, pre, tb, size);
         return 0;
@@ -1034,7 +1038,7 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     if (pre)
         rc__trace_prefix_drop(h, pre); /* too big for a prefix: the table takes it */
     uint32_t tb = capture(h, tr, NULL, 0, NULL);
-    if (tb == 0 && h->tracer != tr)
+    if (tb == TRACER_GONE)
         return -2;
     if (pre)
         rc__trace_prefix_drop(h, pre); /* likewise */

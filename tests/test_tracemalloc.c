@@ -766,20 +766,23 @@ END_TEST
 /* What code run inside a traced allocation does to tracing: a finalizer
  * (of a cycle an automatic collection finds, or of an object a frame
  * provider drops) stops or clears it. The allocation goes on without a
- * trace if tracing is off by then, and the provider is still not called
- * from inside itself. */
+ * trace if tracing is off by then or was started anew, and the provider is
+ * still not called from inside itself. */
 typedef struct stopper {
     struct stopper *self; /* a cycle */
-    int action;           /* 0: stop, 1: clear traces */
+    int action;           /* 0: stop, 1: clear traces, 2: stop and start again, 3: none */
 } stopper;
 static void stopper_traverse(void *o, rc_visit_fn visit, void *arg) {
     visit((void **)&((stopper *)o)->self, arg);
 }
 static void stopper_finalize(void *o) {
-    if (((stopper *)o)->action == 0)
-        rc_tracemalloc_stop(h);
-    else
+    int action = ((stopper *)o)->action;
+    if (action == 1)
         rc_tracemalloc_clear_traces(h);
+    if (action == 0 || action == 2)
+        rc_tracemalloc_stop(h);
+    if (action == 2)
+        ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
 }
 static const rc_type stopper_type = {"stopper", sizeof(stopper), stopper_traverse, NULL,
                                      stopper_finalize, NULL};
@@ -836,17 +839,28 @@ static int dropping_provider(rc_frame *frames, int max, void *arg) {
 }
 
 START_TEST(provider_code_stops_or_clears_tracing) {
-    for (int action = 0; action < 2; action++) {
+    for (int action = 0; action < 3; action++) {
+        int mode = action;
         provider_calls = provider_max_depth = 0;
-        rc_tracemalloc_set_frame_provider(h, dropping_provider, &action);
+        rc_tracemalloc_set_frame_provider(h, dropping_provider, &mode);
         ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
         void *p = rc_malloc(h, 40);
         ck_assert_ptr_nonnull(p);
         ck_assert_int_eq(provider_max_depth, 1);
-        ck_assert(rc_tracemalloc_is_tracing(h) == (action == 1));
-        if (action == 1) /* cleared during its own traceback: traced after the clear */
-            ck_assert_uint_eq(current(), 40);
+        ck_assert_int_eq(provider_calls, 1);
+        ck_assert(rc_tracemalloc_is_tracing(h) == (action != 0));
+        /* cleared during its own traceback: traced after the clear; traced
+         * by the tracer that stopped: not traced by the new one */
+        ck_assert_msg(current() == (action == 1 ? 40u : 0u), "action %d: %zu", action, current());
+        ck_assert(rc_tracemalloc_get_object_traceback(h, p) == NULL || action == 1);
         rc_free(h, p);
+        if (action == 2) { /* the new tracer's provider works as before */
+            mode = 3;
+            void *q = rc_malloc(h, 24);
+            ck_assert_int_eq(provider_calls, 2);
+            ck_assert_uint_eq(current(), 24);
+            rc_free(h, q);
+        }
         if (action == 0) {
             ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
             ck_assert_int_eq(rc_tracemalloc_track(h, 7, 0x1000, 5), -2); /* stopped inside */
