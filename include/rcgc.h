@@ -378,8 +378,8 @@ void rc_snapshot_free(rc_snapshot *s);
 /* Writes s to path in rcgc's versioned binary format (docs/tracemalloc.md).
  * 0, or -1 + errno (EINVAL, or what opening/writing the file set). */
 int rc_snapshot_dump(const rc_snapshot *s, const char *path);
-/* A new snapshot read from path; NULL + ENOENT/EISDIR/... for a file that
- * cannot be read, NULL + EINVAL for a truncated, corrupted, foreign or
+/* A new snapshot read from path (a regular file, or a pipe or device read
+ * to its end); NULL + ENOENT/EISDIR/... for a file that cannot be read, NULL + EINVAL for a truncated, corrupted, foreign or
  * other-version file. Never reads out of bounds. */
 rc_snapshot *rc_snapshot_load(const char *path);
 /* How many traces s holds. */

@@ -216,14 +216,15 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, bool skip_first, unsigned 
     uintptr_t top = thread_stack_top();
     const frame_record *fr = __builtin_frame_address(0);
     unsigned stored = 0, seen = 0;
-    bool leading = true;
     while (top != 0 && (uintptr_t)fr + sizeof *fr <= top) {
         uintptr_t pc = fr->ret;
         if (pc == 0)
             break;
-        /* pc - 1 lies in the call instruction, inside the caller. */
-        if (!(leading && in_library(pc - 1))) {
-            leading = false;
+        /* pc - 1 lies in the call instruction, inside the caller. Library
+         * frames deeper down are those of code the library called back (a
+         * finalizer allocating inside rc_decref): dropped too, as CPython's
+         * own C frames never show between Python ones. */
+        if (!in_library(pc - 1)) {
             if (stored < max && !(skip_first && seen == 0))
                 pcs[stored++] = pc;
             if (++seen == UINT16_MAX)

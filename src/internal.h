@@ -548,8 +548,9 @@ RC_INTERNAL size_t rc__tracer_untraced(const rc_heap *h);
 RC_INTERNAL bool rc__trace_tables_valid(const rc_heap *h);
 
 /* frames.c: native stacks. Walks the caller's stack by frame pointers,
- * dropping the leading frames that are inside librcgc, then (skip_first)
- * the first program frame; stores up to max return addresses, most recent
+ * dropping every frame inside librcgc (the leading ones, and those between
+ * program frames when the library called the program back), then
+ * (skip_first) the first program frame; stores up to max return addresses, most recent
  * first, and returns how many. *total: program frames on the stack, the
  * skipped one included, at most UINT16_MAX. */
 RC_INTERNAL unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, bool skip_first,

@@ -247,6 +247,10 @@ static int domain_cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* a + b, or SIZE_MAX past it: totals of sizes given to rc_tracemalloc_track
+ * (or read from a file) may not fit, and a wrapped total would look small. */
+static inline size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
 int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out) {
     if (s == NULL || out == NULL) {
         errno = EINVAL;
@@ -256,7 +260,7 @@ int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out) {
     size_t cap = 0, d = 0;
     for (size_t i = 0; i < s->ntraces; i++) {
         const snap_trace *t = &s->traces[i];
-        out->size += t->size;
+        out->size = add_sat(out->size, t->size);
         /* a snapshot's traces come domain by domain: a search per run */
         if (d == out->ndomains || out->domains[d].domain != t->domain)
             for (d = 0; d < out->ndomains && out->domains[d].domain != t->domain; d++)
@@ -270,7 +274,7 @@ int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out) {
             out->domains[out->ndomains++] = (rc_domain_total){t->domain, 0, 0};
         }
         out->domains[d].traces++;
-        out->domains[d].size += t->size;
+        out->domains[d].size = add_sat(out->domains[d].size, t->size);
     }
     if (out->ndomains)
         qsort(out->domains, out->ndomains, sizeof *out->domains, domain_cmp);
@@ -355,7 +359,7 @@ static int group_add(grouping *gr, rc_traceback key, size_t size, size_t count) 
         g = &gr->g[gr->n++];
         *g = (group){key, hash, 0, 0};
     }
-    g->size += size;
+    g->size = add_sat(g->size, size);
     g->count += count;
     return 0;
 }
@@ -386,7 +390,7 @@ static int group_by(const rc_snapshot *s, rc_key_type key, bool cumulative, grou
         return -1;
     }
     for (size_t i = 0; i < s->ntraces; i++) {
-        sum[2 * s->traces[i].tb] += s->traces[i].size;
+        sum[2 * s->traces[i].tb] = add_sat(sum[2 * s->traces[i].tb], s->traces[i].size);
         sum[2 * s->traces[i].tb + 1]++;
     }
     int rc = 0;
@@ -1217,6 +1221,36 @@ invalid:
     return NULL;
 }
 
+/* Every byte of f, read until its end (a pipe or a device as well as a
+ * regular file, whose size is only a first guess): 0 with *data (malloc'ed)
+ * and *len, or an errno value. A stream that does not begin with the magic
+ * is given up after its first bytes, so /dev/zero is not read forever. */
+static int read_all(FILE *f, size_t hint, unsigned char **data, size_t *len) {
+    size_t cap = hint + 1 > 4096 ? hint + 1 : 4096, n = 0; /* +1: EOF seen at once */
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        if (buf == NULL)
+            return ENOMEM;
+        n += fread(buf + n, 1, cap - n, f);
+        if (ferror(f)) {
+            int err = errno ? errno : EIO;
+            free(buf);
+            return err;
+        }
+        if (n >= 8 && memcmp(buf, MAGIC, 8) != 0)
+            break; /* not a snapshot: the parse says so */
+        if (feof(f))
+            break;
+        unsigned char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
+        if (grown == NULL)
+            free(buf);
+        buf = grown;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
 rc_snapshot *rc_snapshot_load(const char *path) {
     if (path == NULL) {
         errno = EINVAL;
@@ -1229,17 +1263,12 @@ rc_snapshot *rc_snapshot_load(const char *path) {
     unsigned char *data = NULL;
     size_t len = 0;
     int err = 0;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fileno(f), &st) != 0)
         err = errno;
-    } else if (!S_ISREG(st.st_mode)) {
-        err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-    } else if ((data = malloc(st.st_size ? (size_t)st.st_size : 1)) == NULL) {
-        err = ENOMEM;
-    } else {
-        len = fread(data, 1, (size_t)st.st_size, f);
-        if (ferror(f))
-            err = errno ? errno : EIO;
-    }
+    else if (S_ISDIR(st.st_mode))
+        err = EISDIR;
+    else
+        err = read_all(f, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, &data, &len);
     fclose(f);
     rc_snapshot *s = NULL;
     if (err == 0)

@@ -598,6 +598,38 @@ START_TEST(dump_load_roundtrip) {
 }
 END_TEST
 
+/* A snapshot comes through a pipe (`cat snap | rcgc top /dev/stdin`) as
+ * from a file; a stream of anything else ends in EINVAL without being
+ * read to its end (/dev/zero never ends). */
+START_TEST(load_from_pipe_and_devices) {
+    rc_snapshot *s = make_snapshot(raw1, N(raw1));
+    ck_assert_int_eq(rc_snapshot_dump(s, path), 0);
+    size_t len;
+    unsigned char *bytes = read_all(path, &len);
+    ck_assert_uint_lt(len, 4096); /* fits a pipe's buffer: written before the load */
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(write(fds[1], bytes, len), (ssize_t)len);
+    close(fds[1]);
+    char fd_path[64];
+    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fds[0]);
+    rc_snapshot *l = rc_snapshot_load(fd_path);
+    close(fds[0]);
+    ck_assert_ptr_nonnull(l);
+    char a[1024], b[1024];
+    ck_assert_str_eq(contents(l, a, sizeof a), contents(s, b, sizeof b));
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_load("/dev/zero"));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(rc_snapshot_load("/dev/null"));
+    ck_assert_int_eq(errno, EINVAL);
+    rc_snapshot_free(l);
+    rc_snapshot_free(s);
+    free(bytes);
+}
+END_TEST
+
 START_TEST(load_rejects_bad_files) {
     errno = 0;
     ck_assert_ptr_null(rc_snapshot_load("/nonexistent/rcgc.snap"));
@@ -751,6 +783,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("fnmatch_against_python"), fnmatch_against_python);
     add_case(s, tcase_create("random_against_python"), random_against_python);
     add_case_fixture(s, tcase_create("dump_load_roundtrip"), dump_load_roundtrip,
+                     dump_setup, dump_teardown);
+    add_case_fixture(s, tcase_create("load_from_pipe_and_devices"), load_from_pipe_and_devices,
                      dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("load_rejects_bad_files"), load_rejects_bad_files,
                      dump_setup, dump_teardown);

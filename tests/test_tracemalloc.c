@@ -166,6 +166,36 @@ START_TEST(unwound_callers) {
 }
 END_TEST
 
+/* Code the library calls back (a finalizer inside rc_decref) allocates:
+ * its traceback is the finalizer's line, then the program frames under
+ * it, with no library frame between (as CPython shows no C frame). */
+static void *made_in_finalizer;
+static void allocating_finalize(void *o) {
+    (void)o;
+    made_in_finalizer = rc_malloc(h, 24); /* the call site: frames[0] */
+}
+static const rc_type allocating_type = {"allocating", 16, NULL, NULL, allocating_finalize, NULL};
+__attribute__((noinline)) static void drop_it(void *o) { rc_decref(o); sink = o; } enum { DROP_LINE = __LINE__ };
+
+START_TEST(callbacks_show_no_library_frames) {
+    rc_tracemalloc_start(h, 8);
+    drop_it(rc_new(h, &allocating_type)); const unsigned line = __LINE__;
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, made_in_finalizer);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_uint_ge(tb->nframe, 3);
+    ck_assert_str_eq(tb->frames[0].function, "allocating_finalize");
+    ck_assert(ends_with(tb->frames[1].filename, "test_tracemalloc.c"));
+    ck_assert_uint_eq(tb->frames[1].lineno, DROP_LINE);
+    ck_assert_str_eq(tb->frames[1].function, "drop_it");
+    ck_assert(ends_with(tb->frames[2].filename, "test_tracemalloc.c"));
+    ck_assert_uint_eq(tb->frames[2].lineno, line);
+    for (unsigned i = 0; i < tb->nframe; i++)
+        ck_assert_msg(tb->frames[i].filename == NULL || !strstr(tb->frames[i].filename, "/src/"),
+                      "frame %u: %s:%u", i, tb->frames[i].filename, tb->frames[i].lineno);
+    rc_free(h, made_in_finalizer);
+}
+END_TEST
+
 START_TEST(nframe_limits_frames) {
     rc_tracemalloc_start(h, 2);
     void *p = middle(h);
@@ -527,7 +557,8 @@ START_TEST(track_untrack) {
 END_TEST
 
 /* compare_to with sizes past 2^63 (only track can make them): each
- * difference is held at LLONG_MAX or LLONG_MIN, never wrapped. */
+ * difference is held at LLONG_MAX or LLONG_MIN, and each total at
+ * SIZE_MAX, never wrapped. */
 START_TEST(compare_huge_sizes) {
     rc_tracemalloc_start(h, 1);
     ck_assert_int_eq(rc_tracemalloc_track(h, 4, 0x1000, SIZE_MAX), 0);
@@ -547,6 +578,20 @@ START_TEST(compare_huge_sizes) {
     }
     ck_assert(grew && gone);
     free(d);
+    /* Totals past SIZE_MAX are held there, not wrapped to a small size. */
+    rc_statistic *st = rc_snapshot_statistics(old, RC_KEY_FILENAME, false, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(st[0].size, SIZE_MAX);
+    ck_assert_uint_eq(st[0].count, 2);
+    char text[128];
+    rc_statistic_format(&st[0], text, sizeof text);
+    ck_assert(strstr(text, ": size=16777216 TiB, count=2, average=8388608 TiB")); /* Python's */
+    free(st);
+    rc_snapshot_info info;
+    ck_assert_int_eq(rc__snapshot_info(old, &info), 0);
+    ck_assert_uint_eq(info.size, SIZE_MAX);
+    ck_assert_uint_eq(info.domains[0].size, SIZE_MAX);
+    free(info.domains);
     rc_snapshot_free(old);
     rc_snapshot_free(now);
     rc_tracemalloc_stop(h);
@@ -977,6 +1022,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("many_domains"), many_domains, setup, teardown);
     add_case_fixture(s, tcase_create("new_domain_out_of_memory"), new_domain_out_of_memory, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("callbacks_show_no_library_frames"),
+                     callbacks_show_no_library_frames, setup, teardown);
     add_case_fixture(s, tcase_create("automatic_collection_stops_tracing"),
                      automatic_collection_stops_tracing, setup, teardown);
     add_case_fixture(s, tcase_create("provider_tracks_the_same_block"),

@@ -300,6 +300,14 @@ START_TEST(rcgc_errors) {
     free(out);
     snprintf(args, sizeof args, "top -- %s %s", good, good);
     free(rcgc_out(2, args));
+    out = rcgc_out(1, "top -- --help"); /* after --, a file name */
+    ck_assert_str_eq(out, "rcgc: --help: No such file or directory\n");
+    free(out);
+    snprintf(args, sizeof args, "cat %s | %s top /dev/stdin", good, rcgc); /* a pipe */
+    ck_assert_int_eq(run(args, &out), 0);
+    ck_assert(strncmp(out, "[ Top 10 ]\n", 11) == 0);
+    free(out);
+    free(rcgc_out(1, "--help > /dev/full"));
     /* output lost: not success (2>&1 follows stdout to /dev/full: no message to read) */
     snprintf(args, sizeof args, "top %s > /dev/full", good);
     free(rcgc_out(1, args));

@@ -219,12 +219,12 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
-        return 0;
+        return written(0);
     }
-    for (int i = 2; i < argc; i++)
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) /* after --: file names */
         if (strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
-            return 0;
+            return written(0);
         }
     options o;
     int rc;
