@@ -792,15 +792,25 @@ static void *raw_alloc_traced_kind(rc_heap *h, size_t size) {
 }
 
 /* Starts the trace of p, a live raw block of size bytes made while tracing
- * by raw_alloc_traced_kind: in its prefix, or in the table if large. */
+ * by raw_alloc_traced_kind: in its prefix, or in the table if large.
+ * Returns p, or, when the trace cannot be stored, frees p and returns NULL
+ * + ENOMEM; `kept` (rc_realloc's new block: the old one is gone): p all
+ * the same, untraced. */
 static void *raw_trace(rc_heap *h, void *p, size_t size, const char *file, int line,
-                       const char *func) {
-    if (size > RC_SMALL_MAX - RC_TRACE_PREFIX) {
-        rc__trace_alloc(h, p, size, file, line, func);
-        return p;
+                       const char *func, bool kept) {
+    if (size <= RC_SMALL_MAX - RC_TRACE_PREFIX) {
+        rc_trace_prefix *pre = (rc_trace_prefix *)((char *)p - RC_TRACE_PREFIX);
+        return kept ? rc__trace_prefix_kept(h, pre, size, file, line, func)
+                    : rc__trace_prefix_set(h, pre, size, file, line, func);
     }
-    return rc__trace_prefix_set(h, (rc_trace_prefix *)((char *)p - RC_TRACE_PREFIX), size, file,
-                                line, func);
+    if (kept)
+        rc__trace_alloc_kept(h, p, size, file, line, func);
+    else if (rc__trace_alloc(h, p, size, file, line, func) < 0) {
+        rc_free(h, p);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return p;
 }
 
 /* traced_malloc when the head pool of the class has no block, the block
@@ -809,7 +819,7 @@ static __attribute__((noinline)) void *traced_malloc_slow(rc_heap *h, size_t siz
                                                           const char *file, int line,
                                                           const char *func) {
     void *p = raw_alloc_traced_kind(h, size);
-    return p ? raw_trace(h, p, size, file, line, func) : NULL;
+    return p ? raw_trace(h, p, size, file, line, func, false) : NULL;
 }
 
 /* rc_malloc while tracing, out of line so that the untraced path does not
@@ -864,7 +874,7 @@ void *rc_calloc_at(rc_heap *h, size_t n, size_t size, const char *file, int line
     }
     if (total > RC_SMALL_MAX) { /* large, traced or not: zeroed by the allocator */
         void *p = rc__large_alloc(h, total, RC_F_RAW, true);
-        return p && h->tracer ? raw_trace(h, p, total, file, line, func) : p;
+        return p && h->tracer ? raw_trace(h, p, total, file, line, func, false) : p;
     }
     void *p = rc_malloc_at(h, total, file, line, func);
     if (p)
@@ -1177,7 +1187,7 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
         if (p == NULL)
             return NULL;
         raw_untrace(h, NULL, ptr, false);
-        return h->tracer ? raw_trace(h, p, size, file, line, func) : p;
+        return h->tracer ? raw_trace(h, p, size, file, line, func, true) : p;
     }
     /* Same pool class: the block already fits, nothing moves. */
     bool stays = pool && size <= RC_SMALL_MAX - hdr && raw_block_size(size) + hdr == pool->block_size;
@@ -1195,10 +1205,10 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
     if (h->tracer == NULL)
         return p;
     if (stays && pool->kind == RC_KIND_RAW) { /* an untraced-kind block: its trace in the table */
-        rc__trace_alloc(h, p, size, file, line, func);
+        rc__trace_alloc_kept(h, p, size, file, line, func);
         return p;
     }
-    return raw_trace(h, p, size, file, line, func);
+    return raw_trace(h, p, size, file, line, func, true);
 }
 
 #undef rc_malloc

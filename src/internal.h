@@ -517,14 +517,24 @@ RC_INTERNAL void rc__weakref_fire(rc_weakref *ref);
 RC_INTERNAL void rc__weakref_fini(rc_heap *h); /* heap teardown: no callbacks */
 
 /* tracemalloc.c: called only when h->tracer != NULL */
-RC_INTERNAL void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size,
-                                 const char *file, int line, const char *func);
+/* Starts the trace of ptr in the table: 0, or -1 + ENOMEM with nothing
+ * traced (the caller gives the allocation back and fails, as CPython's
+ * tracemalloc_alloc does). 0 too when code the frame provider ran stopped
+ * tracing: the allocation goes on untraced. kept: for a block that cannot
+ * be given back (rc_realloc released the old one), which then stays
+ * untraced, counted (rc__tracer_untraced). */
+RC_INTERNAL int rc__trace_alloc(rc_heap *h, const void *ptr, size_t size,
+                                const char *file, int line, const char *func);
+RC_INTERNAL void rc__trace_alloc_kept(rc_heap *h, const void *ptr, size_t size,
+                                      const char *file, int line, const char *func);
 /* Ends the trace of ptr; returns the traceback id it had, or 0. */
 RC_INTERNAL uint32_t rc__trace_free(rc_heap *h, const void *ptr);
 /* The trace of a small raw block made while tracing lives in its prefix
  * (rc_trace_prefix): set makes pre the trace of the size bytes after it
- * (tb 0 when it cannot be stored: counted as untraced) and returns their
- * address (so that a caller may end with it, in tail position); drop ends
+ * and returns their address (so that a caller may end with it, in tail
+ * position), or, when the traceback cannot be stored, frees the block and
+ * returns NULL + ENOMEM; kept is set for rc_realloc's new block, left
+ * untraced (counted) in that case; drop ends
  * it, if it is a trace of the running tracer, and returns its traceback id
  * (or 0); ended does what drop does but for clearing the prefix, given a
  * copy of one its block (payload at ptr) no longer holds (freed: the free
@@ -533,14 +543,17 @@ RC_INTERNAL uint32_t rc__trace_free(rc_heap *h, const void *ptr);
  * ended may be called with no tracer. */
 RC_INTERNAL void *rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size,
                                        const char *file, int line, const char *func);
+RC_INTERNAL void *rc__trace_prefix_kept(rc_heap *h, rc_trace_prefix *pre, size_t size,
+                                        const char *file, int line, const char *func);
 RC_INTERNAL uint32_t rc__trace_prefix_drop(rc_heap *h, rc_trace_prefix *pre);
 RC_INTERNAL void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre, const void *ptr);
 RC_INTERNAL void rc__tracer_fini(rc_heap *h);
 /* Appends " allocated at file:line" to buf for misuse messages, for a live
  * traced object or a dead one held back by RCGC_DEBUG; "" if none. */
 RC_INTERNAL void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len);
-/* Allocations left untraced because tracing them ran out of memory (they
- * succeed; the trace is missing). Reset by clear_traces and stop. */
+/* rc_realloc calls left untraced because tracing the block ran out of
+ * memory (they succeed; the trace is missing). Reset by clear_traces and
+ * stop. */
 RC_INTERNAL size_t rc__tracer_untraced(const rc_heap *h);
 /* Whether every trace table of h keeps its invariants (tracemalloc.c's
  * trace_table); true with no tracer. For tests and fuzz targets: it walks

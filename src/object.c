@@ -141,9 +141,22 @@ static inline size_t object_block_size(size_t size, unsigned kind) {
     return (size + RC_OBJ_OFFSET(kind) + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1);
 }
 
+/* Where a traced creation was called from (rc_new_at's arguments). */
+typedef struct call_site {
+    const char *file;
+    int line;
+    const char *func;
+} call_site;
+
+static inline void free_object(rc_heap *h, void *obj);
+
 /* An object of `kind` whose rc_head.info is info, by every path: pool slow
- * paths, large blocks, an automatic collection. */
-static void *new_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind) {
+ * paths, large blocks, an automatic collection. With a call site, traced
+ * before it joins generation 0, as CPython traces the memory before
+ * _PyObject_GC_Link counts it (and may collect); if the trace cannot be
+ * stored, the object goes back unseen and the creation fails (ENOMEM). */
+static void *new_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind,
+                         const call_site *traced) {
     char *obj;
     if (size <= RC_SMALL_MAX - RC_OBJ_OFFSET(kind)) {
         size_t bs = object_block_size(size, kind);
@@ -156,6 +169,12 @@ static void *new_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind) 
             return NULL;
         h->objects++;
         h->tracked += kind == RC_KIND_GC;
+    }
+    if (traced && rc__trace_alloc(h, obj, size, traced->file, traced->line, traced->func) < 0) {
+        h->gc.gen[0].count += kind == RC_KIND_GC; /* free_object takes back a link's count */
+        free_object(h, obj);
+        errno = ENOMEM;
+        return NULL;
     }
     if (kind == RC_KIND_GC)
         rc_gc_link(h, rc_gc_of(obj));
@@ -184,9 +203,10 @@ static bool grow_untracked_stack(rc_heap *h) {
     return true;
 }
 
-/* An object without tracing, by every path (out of line: new_fast is the
- * common case). */
-static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *type, size_t size) {
+/* An object by every path (out of line: new_fast is the common case),
+ * traced when there is a call site (see new_of_kind). */
+static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *type, size_t size,
+                                                  const call_site *traced) {
     if (h == NULL || type == NULL || size == 0) {
         errno = EINVAL;
         return NULL;
@@ -195,11 +215,11 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *typ
     if (info < 0)
         return NULL;
     if (info & RC_F_GC)
-        return new_of_kind(h, (uint32_t)info, size, RC_KIND_GC);
+        return new_of_kind(h, (uint32_t)info, size, RC_KIND_GC, traced);
     if (is_holder(type) && h->untracked_holders == h->untracked_stack_cap &&
         !grow_untracked_stack(h))
         return NULL;
-    void *obj = new_of_kind(h, (uint32_t)info, size, RC_KIND_PLAIN);
+    void *obj = new_of_kind(h, (uint32_t)info, size, RC_KIND_PLAIN, traced);
     h->untracked_holders += obj && is_holder(type);
     return obj;
 }
@@ -236,10 +256,7 @@ static inline void *new_fast(rc_heap *h, const rc_type *type, size_t size) {
  * keep the call site alive across the creation. */
 static __attribute__((noinline)) void *new_traced(rc_heap *h, const rc_type *type, size_t size,
                                                   const char *file, int line, const char *func) {
-    void *obj = new_object(h, type, size);
-    if (obj && h->tracer) /* the automatic collection it ran may have stopped tracing */
-        rc__trace_alloc(h, obj, size, file, line, func);
-    return obj;
+    return new_object(h, type, size, &(call_site){file, line, func});
 }
 
 /* Every creation call: the one predictable branch tracing costs when off. */
@@ -248,7 +265,7 @@ static inline void *create(rc_heap *h, const rc_type *type, size_t size, const c
     if (RC_UNLIKELY(h != NULL && h->tracer != NULL))
         return new_traced(h, type, size, file, line, func);
     void *obj = new_fast(h, type, size);
-    return RC_LIKELY(obj != NULL) ? obj : new_object(h, type, size);
+    return RC_LIKELY(obj != NULL) ? obj : new_object(h, type, size, NULL);
 }
 
 void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size, const char *file,

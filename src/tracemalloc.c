@@ -738,35 +738,39 @@ static void untrack0(rc_tracer *tr, const void *ptr) {
 /* A traced allocation that the fast path below leaves: a call site not
  * in the cache (or none), a table that must grow, a size of 4 GiB or more,
  * a trace that rc_tracemalloc_track may have left at ptr. */
-static __attribute__((noinline)) void trace_alloc_slow(rc_heap *h, const void *ptr, size_t size,
-                                                       const char *file, int line,
-                                                       const char *func) {
+static __attribute__((noinline)) int trace_alloc_slow(rc_heap *h, const void *ptr, size_t size,
+                                                      const char *file, int line,
+                                                      const char *func) {
     rc_tracer *tr = h->tracer;
     if (tr->tracked0)
         untrack0(tr, ptr);
     uint32_t tb = site_cached(tr, file, line, func);
     if (tb == 0 && (tb = capture(h, tr, file, line, func)) == TRACER_GONE)
-        return;
-    if (tb == 0 || trace_add(h, tr, &tr->traces, (uintptr_t)ptr, tb, size) < 0)
-        tr->untraced++;
+        return 0;
+    return tb == 0 ? -1 : trace_add(h, tr, &tr->traces, (uintptr_t)ptr, tb, size);
 }
 
 /* Every traced allocation comes here. The common case (nframe 1, a cached
  * call site) is inserted with no call, so that it saves few registers; the
  * rest is a tail call. */
-void rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
-                     const char *func) {
+int rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
+                    const char *func) {
     rc_tracer *tr = h->tracer;
     trace_table *t = &tr->traces;
     uint32_t tb = site_cached(tr, file, line, func);
-    if (RC_UNLIKELY(tb == 0 || size >= BIG_SIZE || t->count == t->limit || tr->tracked0)) {
-        trace_alloc_slow(h, ptr, size, file, line, func);
-        return;
-    }
+    if (RC_UNLIKELY(tb == 0 || size >= BIG_SIZE || t->count == t->limit || tr->tracked0))
+        return trace_alloc_slow(h, ptr, size, file, line, func);
     t->count++;
     slot_set(bucket_claim(t->buckets, t->overflow, t->nbuckets, (uintptr_t)ptr), (uintptr_t)ptr,
              tb, (uint32_t)size);
     count_add(tr, size);
+    return 0;
+}
+
+void rc__trace_alloc_kept(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
+                          const char *func) {
+    if (rc__trace_alloc(h, ptr, size, file, line, func) < 0)
+        h->tracer->untraced++;
 }
 
 /* Every free while tracing comes here: a lookup and, for a trace in its
@@ -810,10 +814,11 @@ static bool prefix_live(const rc_heap *h, const rc_trace_prefix *pre) {
 
 /* rc__trace_prefix_set when the site cache misses (the traceback is
  * captured) or rc_tracemalloc_track may have left a table trace at the
- * block. Out of line, so that a hit builds no stack frame. */
+ * block, and rc__trace_prefix_kept (`kept`). Out of line, so that a hit
+ * builds no stack frame. */
 static __attribute__((noinline)) void *prefix_set_slow(rc_heap *h, rc_trace_prefix *pre,
                                                        size_t size, const char *file, int line,
-                                                       const char *func) {
+                                                       const char *func, bool kept) {
     rc_tracer *tr = h->tracer;
     if (tr->tracked0)
         untrack0(tr, pre + 1);
@@ -823,10 +828,15 @@ static __attribute__((noinline)) void *prefix_set_slow(rc_heap *h, rc_trace_pref
     pre->tb = 0;
     if (tb == TRACER_GONE)
         return pre + 1;
-    if (tb)
+    if (tb) {
         prefix_trace(h, tr, pre, tb, size);
-    else
+    } else if (kept) {
         tr->untraced++;
+    } else { /* CPython's tracemalloc_alloc: no trace, no block */
+        rc_free(h, pre + 1);
+        errno = ENOMEM;
+        return NULL;
+    }
     return pre + 1;
 }
 
@@ -835,9 +845,14 @@ void *rc__trace_prefix_set(rc_heap *h, rc_trace_prefix *pre, size_t size, const 
     rc_tracer *tr = h->tracer;
     uint32_t tb = site_cached(tr, file, line, func);
     if (RC_UNLIKELY(tb == 0 || tr->tracked0))
-        return prefix_set_slow(h, pre, size, file, line, func);
+        return prefix_set_slow(h, pre, size, file, line, func, false);
     prefix_trace(h, tr, pre, tb, size);
     return pre + 1;
+}
+
+void *rc__trace_prefix_kept(rc_heap *h, rc_trace_prefix *pre, size_t size, const char *file,
+                            int line, const char *func) {
+    return prefix_set_slow(h, pre, size, file, line, func, true);
 }
 
 /* rc__trace_prefix_ended of a prefix that holds no trace: the block's

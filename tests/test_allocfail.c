@@ -4,6 +4,9 @@
  * call succeeds: the call returns NULL + ENOMEM, the heap stays fully usable
  * (the same call then succeeds, everything else works), its figures are as
  * before, and at rc_heap_free every byte obtained has been returned.
+ * While tracing, the same holds when it is the trace that cannot be stored
+ * (as CPython's tracemalloc gives the block back), and a call that succeeds
+ * is traced.
  */
 #include "check_main.h"
 #include "test_support.h"
@@ -128,6 +131,8 @@ static void check_every_failure(const scenario *sc) {
         sc->setup(h, &st);
         ck_assert_uint_eq(st.missing, 0);
         rc_heap_stats before = stats_of(h);
+        size_t traced_before, traced_after;
+        rc_tracemalloc_get_traced_memory(h, &traced_before, NULL);
         counting_fail_next(&c, n);
         errno = 0;
         void *r = sc->call(h, &st);
@@ -144,9 +149,13 @@ static void check_every_failure(const scenario *sc) {
             ck_assert_uint_eq(after.tracked, before.tracked);
             ck_assert_uint_eq(after.bytes_in_use, before.bytes_in_use);
             ck_assert_uint_eq(after.bytes_reserved, c.outstanding);
+            rc_tracemalloc_get_traced_memory(h, &traced_after, NULL);
+            ck_assert_uint_eq(traced_after, traced_before);
             r = sc->call(h, &st); /* the same call, now with memory */
             ck_assert_ptr_nonnull(r);
         }
+        if (rc_tracemalloc_is_tracing(h))
+            ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, r));
         ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
         check_usable(h);
         sc->finish(h, &st, r);
@@ -348,6 +357,36 @@ START_TEST(fail_realloc_large_to_small) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- tracing */
+
+/* The first traced allocation of each kind makes the tracer's tables: a
+ * trace table (objects, large blocks) or only the traceback store (small
+ * blocks, whose trace is their prefix). */
+static void tracing(rc_heap *h, state *st) {
+    (void)st;
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+}
+
+START_TEST(fail_traced_object) {
+    check_every_failure(&(scenario){tracing, new_node, drop_object});
+}
+END_TEST
+
+START_TEST(fail_traced_large_object) {
+    check_every_failure(&(scenario){tracing, new_large, drop_object});
+}
+END_TEST
+
+START_TEST(fail_traced_malloc_small) {
+    check_every_failure(&(scenario){tracing, malloc_small, free_block});
+}
+END_TEST
+
+START_TEST(fail_traced_calloc_large) {
+    check_every_failure(&(scenario){tracing, calloc_large, free_block});
+}
+END_TEST
+
 /* With RCGC_DEBUG=1 the first free makes the quarantine ring; when that
  * allocation fails the block is freed at once, and nothing is lost. */
 START_TEST(fail_quarantine_ring) {
@@ -394,6 +433,10 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("fail_realloc_small_to_large"), fail_realloc_small_to_large);
     add_case(s, tcase_create("fail_realloc_large_to_larger"), fail_realloc_large_to_larger);
     add_case(s, tcase_create("fail_realloc_large_to_small"), fail_realloc_large_to_small);
+    add_case(s, tcase_create("fail_traced_object"), fail_traced_object);
+    add_case(s, tcase_create("fail_traced_large_object"), fail_traced_large_object);
+    add_case(s, tcase_create("fail_traced_malloc_small"), fail_traced_malloc_small);
+    add_case(s, tcase_create("fail_traced_calloc_large"), fail_traced_calloc_large);
     add_case(s, tcase_create("fail_quarantine_ring"), fail_quarantine_ring);
     return s;
 }

@@ -932,40 +932,88 @@ static void *limited(void *ud, void *ptr, size_t old, size_t size) {
     return realloc(ptr, size);
 }
 
-START_TEST(out_of_memory_leaves_untraced) {
+/* When a trace cannot be stored, the allocation fails (NULL + ENOMEM, as
+ * CPython's tracemalloc_alloc gives the block back), leaving no trace of
+ * itself: every object or block handed out is traced. rc_realloc, whose
+ * old block is gone by then, succeeds untraced (counted; CPython aborts). */
+static unsigned next_line;
+static int numbered_provider(rc_frame *frames, int max, void *arg) {
+    (void)max, (void)arg;
+    frames[0] = (rc_frame){"script.py", ++next_line, NULL}; /* a new traceback each time */
+    return 1;
+}
+
+START_TEST(out_of_memory_fails_traced_allocation) {
     rc_heap_free(h);
     budget = (size_t)64 << 20;
     h = rc_heap_new_with(limited, NULL);
+    rc_gc_disable(h);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
     enum { N = 20000 };
     static const rc_type blob = {"blob", 16, NULL, NULL, NULL, NULL};
+    static const rc_type cell = {"cell", sizeof(stopper), stopper_traverse, NULL, NULL, NULL};
     void **v = malloc(N * sizeof *v);
     for (int i = 0; i < 100; i++)
-        v[i] = rc_new(h, &blob);
+        v[i] = rc_new(h, i % 2 ? &blob : &cell);
     const rc_traceback *first = rc_tracemalloc_get_object_traceback(h, v[0]);
     ck_assert_ptr_nonnull(first);
     budget = 0; /* the allocator has its arena; the trace table cannot grow */
     int made = 100;
-    for (; made < N; made++)
-        if ((v[made] = rc_new(h, &blob)) == NULL)
+    rc_heap_stats before, after;
+    long count[3], count_before[3];
+    for (; made < N; made++) {
+        rc_heap_get_stats(h, &before);
+        rc_gc_get_count(h, count_before);
+        errno = 0;
+        if ((v[made] = rc_new(h, made % 2 ? &blob : &cell)) == NULL)
             break;
-    ck_assert_int_gt(made, 200); /* allocations went on, untraced */
-    size_t untraced = rc__tracer_untraced(h);
-    ck_assert_uint_gt(untraced, 0);
-    ck_assert_uint_eq(current(), (size_t)(made - untraced) * 16);
-    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, v[made - 1]));
-    ck_assert_ptr_eq(rc_tracemalloc_get_object_traceback(h, v[0]), first);
+    }
+    ck_assert_int_gt(made, 100);
+    ck_assert_int_lt(made, N); /* the table filled */
+    ck_assert_int_eq(errno, ENOMEM);
+    rc_heap_get_stats(h, &after); /* the failed one left nothing behind */
+    ck_assert_uint_eq(after.objects, before.objects);
+    ck_assert_uint_eq(after.tracked, before.tracked);
+    ck_assert_uint_eq(after.bytes_in_use, before.bytes_in_use);
+    rc_gc_get_count(h, count);
+    ck_assert_int_eq(count[0], count_before[0]);
+    ck_assert_uint_eq(current(), (size_t)(made / 2) * 16 + (size_t)(made - made / 2) * sizeof(stopper));
+    ck_assert_uint_eq(rc__tracer_untraced(h), 0);
+    size_t objects_traced = current();
     /* Small raw blocks keep their trace in their own prefix: no table to
-     * grow, so they stay traced (while the arena has room). */
+     * grow, so they are made and traced (while the arena has room). */
     void *raw[100];
     for (int i = 0; i < 100; i++) {
         raw[i] = rc_malloc(h, 16);
         ck_assert_ptr_nonnull(raw[i]);
     }
-    ck_assert_uint_eq(rc__tracer_untraced(h), untraced);
-    ck_assert_uint_eq(current(), (size_t)(made - untraced) * 16 + 100 * 16);
+    ck_assert_uint_eq(current(), objects_traced + 100 * 16);
+    /* A new traceback each time: the traceback store fills. */
+    rc_tracemalloc_set_frame_provider(h, numbered_provider, NULL);
+    void *more[4096];
+    int n = 0;
+    for (; n < 4096; n++)
+        if ((more[n] = rc_malloc(h, 24)) == NULL)
+            break;
+    ck_assert_int_lt(n, 4096);
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_uint_eq(current(), objects_traced + 100 * 16 + (size_t)n * 24);
+    /* rc_realloc to another class cannot fail on it: untraced, counted. */
+    memset(raw[0], 7, 16);
+    unsigned char *moved = rc_realloc(h, raw[0], 100);
+    ck_assert_ptr_nonnull(moved);
+    ck_assert_uint_eq(moved[15], 7);
+    ck_assert_uint_eq(rc__tracer_untraced(h), 1);
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, moved));
+    ck_assert_uint_eq(current(), objects_traced + 99 * 16 + (size_t)n * 24);
+    raw[0] = moved;
+    rc_tracemalloc_set_frame_provider(h, NULL, NULL);
     budget = (size_t)64 << 20; /* resolving a traceback takes memory */
     ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, raw[99]));
+    ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, v[made - 1]));
+    ck_assert_ptr_eq(rc_tracemalloc_get_object_traceback(h, v[0]), first);
+    for (int i = 0; i < n; i++)
+        rc_free(h, more[i]);
     for (int i = 0; i < 100; i++)
         rc_free(h, raw[i]);
     for (int i = 0; i < made; i++)
@@ -974,7 +1022,7 @@ START_TEST(out_of_memory_leaves_untraced) {
     rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
     rc_snapshot_info info;
     rc__snapshot_info(s, &info);
-    ck_assert_uint_eq(info.untraced, untraced);
+    ck_assert_uint_eq(info.untraced, 1);
     ck_assert_uint_eq(info.traces, 0);
     free(info.domains);
     rc_snapshot_free(s);
@@ -1046,8 +1094,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("churn_keeps_traces_exact"), churn_keeps_traces_exact,
                      setup, teardown);
     add_case_fixture(s, tcase_create("frame_provider"), frame_provider, setup, teardown);
-    add_case_fixture(s, tcase_create("out_of_memory_leaves_untraced"),
-                     out_of_memory_leaves_untraced, setup, teardown);
+    add_case_fixture(s, tcase_create("out_of_memory_fails_traced_allocation"),
+                     out_of_memory_fails_traced_allocation, setup, teardown);
     add_case_fixture(s, tcase_create("describe_for_misuse"), describe_for_misuse, setup, teardown);
     add_case_fixture(s, tcase_create("tracing_survives_heap_free"), tracing_survives_heap_free,
                      setup, teardown);
