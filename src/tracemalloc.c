@@ -116,6 +116,19 @@ typedef struct site_entry {
     uint32_t tb; /* 0: empty */
 } site_entry;
 
+/* The traceback ids of the last blocks to die, direct-mapped by address, so
+ * that misuse of a dead object or block names where it was made (as
+ * RCGC_DEBUG's quarantine does for the ones it holds), without a lookup on
+ * any allocation. Every end of a domain-0 trace at an address writes its
+ * entry, tb 0 for a block that had none, and so does a block left untraced
+ * (rc_realloc out of memory): an entry is the block last seen at that
+ * address, never an older one's. */
+#define DEATHS 1024
+typedef struct death {
+    uintptr_t ptr;
+    uint32_t tb; /* 0: untraced */
+} death;
+
 typedef struct rc_tracer rc_tracer;
 
 struct rc_tracer {
@@ -154,7 +167,18 @@ struct rc_tracer {
 
     rc_resolver *resolver;         /* malloc-based, created on first need */
     site_entry sites[SITE_CACHE];  /* nframe 1, no provider; cleared with tbs */
+    death deaths[DEATHS];          /* cleared with tbs */
 };
+
+static inline void note_death(rc_tracer *tr, const void *ptr, uint32_t tb) {
+    tr->deaths[((uintptr_t)ptr >> 4) % DEATHS] = (death){(uintptr_t)ptr, tb};
+}
+
+/* The traceback id of the block last seen dying at ptr, or 0. */
+static uint32_t death_tb(const rc_tracer *tr, const void *ptr) {
+    const death *d = &tr->deaths[((uintptr_t)ptr >> 4) % DEATHS];
+    return d->ptr == (uintptr_t)ptr ? d->tb : 0;
+}
 
 /* ------------------------------------------------------------- memory */
 
@@ -769,14 +793,15 @@ int rc__trace_alloc(rc_heap *h, const void *ptr, size_t size, const char *file, 
 
 void rc__trace_alloc_kept(rc_heap *h, const void *ptr, size_t size, const char *file, int line,
                           const char *func) {
-    if (rc__trace_alloc(h, ptr, size, file, line, func) < 0)
+    if (rc__trace_alloc(h, ptr, size, file, line, func) < 0) {
         h->tracer->untraced++;
+        note_death(h->tracer, ptr, 0); /* what was there before is not this block */
+    }
 }
 
-/* Every free while tracing comes here: a lookup and, for a trace in its
+/* rc__trace_free's removal from the table: a lookup and, for a trace in its
  * home bucket with a 32-bit size, a removal with no call. */
-uint32_t rc__trace_free(rc_heap *h, const void *ptr) {
-    rc_tracer *tr = h->tracer;
+static inline uint32_t table_end(rc_heap *h, rc_tracer *tr, const void *ptr) {
     trace_table *t = &tr->traces;
     if (t->count == 0)
         return 0;
@@ -794,6 +819,15 @@ uint32_t rc__trace_free(rc_heap *h, const void *ptr) {
     }
     if (RC_UNLIKELY(t->count < t->shrink_at))
         table_shrink(h, t);
+    return tb;
+}
+
+/* Every free while tracing comes here (but a traced raw block's, whose
+ * trace is its prefix: rc__trace_prefix_ended). */
+uint32_t rc__trace_free(rc_heap *h, const void *ptr) {
+    rc_tracer *tr = h->tracer;
+    uint32_t tb = table_end(h, tr, ptr);
+    note_death(tr, ptr, tb);
     return tb;
 }
 
@@ -832,6 +866,7 @@ static __attribute__((noinline)) void *prefix_set_slow(rc_heap *h, rc_trace_pref
         prefix_trace(h, tr, pre, tb, size);
     } else if (kept) {
         tr->untraced++;
+        note_death(tr, pre + 1, 0); /* what was there before is not this block */
     } else { /* CPython's tracemalloc_alloc: no trace, no block */
         rc_free(h, pre + 1);
         errno = ENOMEM;
@@ -865,9 +900,12 @@ static __attribute__((noinline)) void prefix_ended_untraced(rc_heap *h, const vo
 
 void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre, const void *ptr) {
     if (!prefix_live(h, &pre)) {
+        if (h->tracer)
+            note_death(h->tracer, ptr, 0);
         prefix_ended_untraced(h, ptr);
         return;
     }
+    note_death(h->tracer, ptr, pre.tb);
     h->tracer->current -= pre.size;
     h->tracer->prefixes--;
 }
@@ -897,6 +935,8 @@ void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
     uint32_t id = tr ? trace_tb_of(h, tr, ptr) : 0;
     if (tr && id == 0)
         id = rc__quarantine_tb(h, ptr);
+    if (tr && id == 0)
+        id = death_tb(tr, ptr);
     rc_resolver *res = id ? resolver(tr) : NULL;
     if (res == NULL)
         return;

@@ -147,7 +147,8 @@ END_TEST
 
 /* While tracing, a misuse line names where the object was made: a live
  * object from its trace, a dead one (small, tracked, large) from the record
- * RCGC_DEBUG's quarantine keeps, until the traces are cleared. */
+ * RCGC_DEBUG's quarantine keeps or, without it, from the tracer's record of
+ * the last deaths, until the traces are cleared. */
 static const char *sited_line(const char *call, const char *what, const char *type,
                               const void *obj, unsigned line) {
     static char buf[512];
@@ -156,8 +157,8 @@ static const char *sited_line(const char *call, const char *what, const char *ty
     return buf;
 }
 
-START_TEST(misuse_names_site_debug) {
-    rc_heap *h = heap(true);
+static void check_names_site(bool debug) {
+    rc_heap *h = heap(debug);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
     size_t sizes[] = {16, 3000};
     for (int k = 0; k < 3; k++) {
@@ -178,12 +179,18 @@ START_TEST(misuse_names_site_debug) {
     expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", "leaf", o));
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
+
+START_TEST(misuse_names_site_debug) { check_names_site(true); }
+END_TEST
+
+START_TEST(misuse_names_site) { check_names_site(false); }
 END_TEST
 
 /* The same for raw blocks: a second free of a small block (its trace in a
  * prefix), of one allocated before tracing began (in the table), and of a
- * large one names where it was allocated; the large one, which went back to
- * the system without RCGC_DEBUG (free_twice), is held and named freed. */
+ * large one names where it was allocated; the large one, which goes back to
+ * the system without RCGC_DEBUG (free_twice), is held with it and named
+ * freed. */
 static const char *sited_pointer_line(const char *call, const char *what, const void *p,
                                       unsigned line) {
     static char buf[512];
@@ -192,17 +199,21 @@ static const char *sited_pointer_line(const char *call, const char *what, const 
     return buf;
 }
 
-START_TEST(raw_misuse_names_site_debug) {
-    rc_heap *h = heap(true);
-    const char *freed = "of a block already freed";
+static void check_raw_names_site(bool debug) {
+    rc_heap *h = heap(debug);
+    const char *freed = "of a block already freed", *foreign = "of a pointer the heap does not own";
     char *sibling = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
     rc_free(h, big);
-    expect_fatal(do_free, h, big, pointer_line("rc_free", freed, big)); /* not traced */
+    expect_fatal(do_free, h, big, pointer_line("rc_free", debug ? freed : foreign, big)); /* not traced */
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
     size_t sizes[] = {64, 5000};
     for (int k = 0; k < 2; k++) {
         char *raw = rc_malloc(h, sizes[k]); const unsigned line = __LINE__;
         rc_free(h, raw);
+        if (!debug && k == 1) { /* a large one went back: not the heap's, not named */
+            expect_fatal(do_free, h, raw, pointer_line("rc_free", foreign, raw));
+            continue;
+        }
         expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", freed, raw, line));
         expect_fatal(do_realloc, h, raw, sited_pointer_line("rc_realloc", freed, raw, line));
     }
@@ -214,6 +225,11 @@ START_TEST(raw_misuse_names_site_debug) {
     rc_free(h, sibling);
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
+
+START_TEST(raw_misuse_names_site_debug) { check_raw_names_site(true); }
+END_TEST
+
+START_TEST(raw_misuse_names_site) { check_raw_names_site(false); }
 END_TEST
 
 /* Without RCGC_DEBUG the next object of the same class takes the dead one's
@@ -290,14 +306,14 @@ END_TEST
 START_TEST(traced_free_misuse) {
     rc_heap *h = heap(false);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
-    char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *later = rc_malloc(h, 64);
+    char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *later = rc_malloc(h, 64); const unsigned line = __LINE__;
     ck_assert_uint_eq(rc__pool_lookup(h, raw)->kind, RC_KIND_RAW_TRACED);
     const char *no = "of a pointer the heap does not own";
     void *bad[] = {raw + 16, raw + 8, raw + 1, raw - 16};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_fatal(do_free, h, bad[i], pointer_line("rc_free", no, bad[i]));
     rc_free(h, raw);
-    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
+    expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", "of a block already freed", raw, line));
     rc_tracemalloc_stop(h);
     rc_free(h, later);
     expect_fatal(do_free, h, later, pointer_line("rc_free", "of a block already freed", later));
@@ -624,6 +640,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
     add_case(s, tcase_create("raw_misuse_names_site_debug"), raw_misuse_names_site_debug);
+    add_case(s, tcase_create("misuse_names_site"), misuse_names_site);
+    add_case(s, tcase_create("raw_misuse_names_site"), raw_misuse_names_site);
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
