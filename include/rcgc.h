@@ -259,7 +259,9 @@ int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg);
 int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg);
 /* Whether obj is on a collector list (false for types without traverse). */
 bool rc_gc_is_tracked(const void *obj);
-/* Whether obj's finalizer has run (or started). */
+/* Whether obj's finalizer has run: inside it, true when the collector
+ * called it (it was marked first), false when its count reached zero (it is
+ * marked when the finalizer returns), as CPython's gc.is_finalized. */
 bool rc_gc_is_finalized(const void *obj);
 
 /* Moves every tracked object to the permanent generation, never examined,
@@ -308,7 +310,8 @@ typedef void (*rc_weakref_callback)(rc_weakref *ref, void *arg);
 /* A new reference to a weak reference to target. Without a callback the
  * existing callback-less weak reference is reused, as weakref.ref does.
  * cb(ref, arg) runs when target dies, if ref is still alive; callbacks on one
- * target run newest first. NULL + EINVAL for a NULL target; NULL + ENOMEM. */
+ * target run newest first. NULL + EINVAL for a NULL target or a weak
+ * reference (not weakly referenceable, as in CPython); NULL + ENOMEM. */
 rc_weakref *rc_weakref_new(void *target, rc_weakref_callback cb, void *arg);
 /* A new strong reference to the target, or NULL once it is dead. */
 void *rc_weakref_get(rc_weakref *ref);

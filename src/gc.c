@@ -1714,6 +1714,8 @@ void rc__gc_check_idle(rc_heap *h, const char *call) {
     if (h->gc.collecting)
         rc__fatal_ptr(NULL, call, "called during a collection of the heap", h);
     check_not_walking(h, call);
+    if (h->gc.holds)
+        rc__fatal_ptr(NULL, call, "called from a walk's callback", h);
 }
 
 /* Moves the objects of from to the end of to, generation gen. */
@@ -1837,8 +1839,11 @@ int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
     if (t->traverse == NULL)
         return 0;
     referents w = {fn, arg, 0};
+    rc_heap *h = rc_heap_of(obj);
     void *self = rc_incref((void *)obj);
+    h->gc.holds++;
     t->traverse(self, visit_referent, &w);
+    h->gc.holds--;
     rc_decref(self);
     return w.result;
 }
@@ -1848,7 +1853,12 @@ bool rc_gc_is_tracked(const void *obj) {
 }
 
 bool rc_gc_is_finalized(const void *obj) {
-    return obj && (rc_head_of(obj)->info & RC_F_FINALIZED) != 0;
+    if (obj == NULL || !(rc_head_of(obj)->info & RC_F_FINALIZED))
+        return false;
+    for (const rc_finalizing *f = rc_heap_of(obj)->finalizing; f; f = f->outer)
+        if (f->obj == obj)
+            return false; /* dying by its count: finalized when its finalizer returns */
+    return true;
 }
 
 /* --------------------------------------------------------------- garbage */
@@ -1859,14 +1869,15 @@ int rc_gc_garbage(rc_heap *h, rc_each_fn fn, void *arg) {
         return -1;
     }
     rc_gcstate *gc = &h->gc;
-    for (size_t i = 0; i < gc->ngarbage; i++) {
+    int r = 0;
+    gc->holds++;
+    for (size_t i = 0; i < gc->ngarbage && r == 0; i++) {
         void *obj = rc_incref(gc->garbage[i]);
-        int r = fn(obj, arg);
+        r = fn(obj, arg);
         rc_decref(obj);
-        if (r)
-            return r;
     }
-    return 0;
+    gc->holds--;
+    return r;
 }
 
 size_t rc_gc_garbage_count(const rc_heap *h) { return h ? h->gc.ngarbage : 0; }

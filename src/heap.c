@@ -327,6 +327,9 @@ size_t rc_heap_free(rc_heap *h) {
     if (h->dealloc_depth) /* from a finalizer, clear or release of a dying object */
         rc__fatal_ptr(NULL, "rc_heap_free", "called during a death in the heap", h);
     rc__gc_check_idle(h, "rc_heap_free");
+    if (h->freeing) /* from a finalizer or release it runs */
+        rc__fatal_ptr(NULL, "rc_heap_free", "called during rc_heap_free of the heap", h);
+    h->freeing = true;
     rc_gc_collect(h, 2);
     size_t leaks = h->objects;
     if (leaks && (h->gc.debug & RC_GC_DEBUG_UNCOLLECTABLE))

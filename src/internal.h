@@ -282,6 +282,8 @@ typedef struct rc_gc_cb { rc_gc_callback cb; void *arg; } rc_gc_cb;
 typedef struct rc_gcstate {
     bool enabled;         /* first, beside gen[0]: every tracked allocation reads both */
     unsigned walks;       /* walks in progress: no collection starts */
+    unsigned holds;       /* garbage and referent walks: collections may run,
+                             but rc_heap_free would free what they hold */
     bool collecting;      /* a collection of this heap runs: no other starts */
     unsigned debug;
     rc_gen gen[RC_GC_GENERATIONS];
@@ -338,6 +340,15 @@ _Static_assert(RC_ARENA_SIZE / RC_POOL_SIZE == 64, "a zone's pools are the 64 bi
 #define RC_POOL_SLOT_EMPTY UINTPTR_MAX /* no pointer's test matches it, NULL's included */
 #define RC_POOL_SLOT_FULL_PATH ((uintptr_t)1 << 63) /* a raw pool rc_free's fast path must not take */
 
+/* A death by reference counting whose finalizer runs (object.c's
+ * finalize_dying), on the C stack; innermost first. The object is marked
+ * finalized before (so nothing finalizes it twice), but reported so only
+ * once its finalizer returns, as CPython's PyObject_CallFinalizer marks it. */
+typedef struct rc_finalizing {
+    const void *obj;
+    const struct rc_finalizing *outer;
+} rc_finalizing;
+
 struct rc_heap {
     /* What every allocation, free and death reads, together at the start
      * (with gc's first fields), so that they share few cache lines. */
@@ -347,6 +358,8 @@ struct rc_heap {
     bool slow_pool_free;       /* debug || dying || Valgrind: even a traced raw
                                   block's free takes it */
     bool dying;                /* inside rc_heap_free's teardown */
+    bool freeing;              /* inside rc_heap_free: calling it again is misuse */
+    const rc_finalizing *finalizing; /* see rc_finalizing */
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
     bool huge_pages;           /* advise arenas MADV_HUGEPAGE (not RCGC_HUGEPAGES=0) */
     unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */

@@ -366,7 +366,10 @@ static bool finalize_dying(rc_heap *h, const rc_type *t, void *obj) {
     }
     hd->info |= RC_F_FINALIZED;
     hd->refcnt = 1;
+    rc_finalizing f = {obj, h->finalizing};
+    h->finalizing = &f;
     t->finalize(obj);
+    h->finalizing = f.outer;
     return --hd->refcnt != 0;
 }
 

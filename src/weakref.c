@@ -163,10 +163,13 @@ void rc__weakref_fini(rc_heap *h) { rc_ptrmap_free(h, &h->weakrefs); }
 
 rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
                               const char *file, int line, const char *func) {
-    if (target == NULL) {
+    /* CPython's weak references cannot be weakly referenced (TypeError) */
+    if (target == NULL || rc_type_of(target) == &rc__weakref_type) {
         errno = EINVAL;
         return NULL;
     }
+    if (rc_head_of(target)->refcnt == 0) /* its weak references were cleared */
+        rc__fatal("rc_weakref_new", "of a dead object", target);
     rc_heap *h = rc_heap_of(target);
     rc_weakref *head = list_of(h, target);
     if (cb == NULL && head && head->cb == NULL && rc_head_of(head)->refcnt > 0)

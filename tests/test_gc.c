@@ -391,10 +391,17 @@ START_TEST(test_is_tracked) {
 }
 END_TEST
 
-/* GCTests.test_is_finalized: Lazarus resurrects itself from a cycle. */
+/* GCTests.test_is_finalized: Lazarus resurrects itself from a cycle. And
+ * inside its finalizer, as CPython 3.12 answers: true when the collector
+ * runs it (marked first, finalize_garbage), false when its count reached
+ * zero (PyObject_CallFinalizer marks it after). */
 static node *storage;
+static int finalized_inside = -1;
 
-static void lazarus_finalize(void *self) { storage = rc_incref(self); }
+static void lazarus_finalize(void *self) {
+    finalized_inside = rc_gc_is_finalized(self);
+    storage = rc_incref(self);
+}
 
 static const rc_type lazarus_type = {"Lazarus", sizeof(node), node_traverse, NULL,
                                      lazarus_finalize, NULL};
@@ -409,9 +416,16 @@ START_TEST(test_is_finalized) {
     rc_decref(lazarus);
     ck_assert_int_eq(rc_gc_collect(H, 2), 0);
     ck_assert_ptr_eq(storage, lazarus);
+    ck_assert_int_eq(finalized_inside, 1);
     ck_assert(rc_gc_is_finalized(lazarus));
     RC_CLEAR(storage);
     ck_assert_int_eq(rc_gc_collect(H, 2), 1);
+    node *by_count = make_typed(&lazarus_type);
+    rc_decref(by_count); /* resurrected into storage */
+    ck_assert_int_eq(finalized_inside, 0);
+    ck_assert_ptr_eq(storage, by_count);
+    ck_assert(rc_gc_is_finalized(by_count));
+    RC_CLEAR(storage);
 }
 END_TEST
 

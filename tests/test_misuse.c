@@ -631,6 +631,63 @@ START_TEST(heap_free_while_collecting) {
 }
 END_TEST
 
+/* ... or from what rc_heap_free itself runs: the finalizer of a leaked
+ * object, or a release, during the teardown; or from the walks that hold
+ * an object while their callback runs (the garbage list, referents), where
+ * a collection may run. */
+static void release_frees_heap(void *self) {
+    (void)self;
+    rc_heap_free(doomed);
+}
+static void do_heap_free(rc_heap *h, void *p) { (void)p; rc_heap_free(h); }
+static void do_garbage_walk(rc_heap *h, void *p) { (void)p; rc_gc_garbage(h, free_heap_in_walk, h); }
+static void do_referents_walk(rc_heap *h, void *p) { rc_gc_get_referents(p, free_heap_in_walk, h); }
+
+START_TEST(heap_free_while_freeing_or_holding) {
+    static const rc_type finalizing = {"finalizing", sizeof(node), node_traverse, NULL,
+                                       free_heap_in_finalizer, NULL};
+    static const rc_type releasing = {"releasing", sizeof(node), node_traverse, NULL, NULL,
+                                      release_frees_heap};
+    char want[128];
+    for (int k = 0; k < 2; k++) {
+        rc_heap *h = doomed = heap(false);
+        rc_new(h, k ? &releasing : &finalizing); /* leaked: rc_heap_free runs its code */
+        snprintf(want, sizeof want,
+                 "rcgc: fatal: rc_heap_free called during rc_heap_free of the heap (%p)\n",
+                 (void *)h);
+        expect_fatal(do_heap_free, h, NULL, want);
+        doomed = NULL;
+        ck_assert_uint_eq(rc_heap_free(h), 1);
+    }
+    rc_heap *h = heap(false);
+    node *a = rc_new(h, &node_type), *b = rc_new(h, &node_type);
+    a->next = b; /* a holds b */
+    snprintf(want, sizeof want, "rcgc: fatal: rc_heap_free called from a walk's callback (%p)\n",
+             (void *)h);
+    expect_fatal(do_referents_walk, h, a, want);
+    b->next = rc_incref(a);
+    rc_gc_set_debug(h, RC_GC_DEBUG_SAVEALL);
+    rc_decref(a); /* a cycle, kept in the garbage list */
+    ck_assert_int_eq(rc_gc_collect(h, 2), 2);
+    expect_fatal(do_garbage_walk, h, NULL, want);
+    rc_gc_set_debug(h, 0);
+    rc_gc_garbage_clear(h); /* the cycle again, for rc_heap_free's collection */
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* A weak reference to an object whose count reached zero (from its
+ * release) would outlive it and hand out whatever takes its place. */
+static void weakref_to_self(void *self) { rc_weakref_new(self, NULL, NULL); }
+START_TEST(weakref_new_of_dead_object) {
+    static const rc_type t = {"mourner", 16, NULL, NULL, NULL, weakref_to_self};
+    rc_heap *h = heap(false);
+    void *o = rc_new(h, &t);
+    expect_fatal(do_decref_only, h, o, object_line("rc_weakref_new", "of a dead object", "mourner", o));
+    ck_assert_uint_eq(rc_heap_free(h), 1); /* released, silently: no count reaches zero */
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("misuse");
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
@@ -654,5 +711,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("debug_quarantine_bounded"), debug_quarantine_bounded);
     add_case(s, tcase_create("tools_see_freed_blocks"), tools_see_freed_blocks);
     add_case(s, tcase_create("heap_free_while_collecting"), heap_free_while_collecting);
+    add_case(s, tcase_create("heap_free_while_freeing_or_holding"),
+             heap_free_while_freeing_or_holding);
+    add_case(s, tcase_create("weakref_new_of_dead_object"), weakref_new_of_dead_object);
     return s;
 }

@@ -517,7 +517,9 @@ START_TEST(test_ref_created_during_callback) {
 END_TEST
 
 /* An object that never had a weak reference pays nothing: no flag, no map
- * entry; rc_weakref_new(NULL) is EINVAL. */
+ * entry; rc_weakref_new(NULL) is EINVAL, and so is a weak reference to a
+ * weak reference (CPython: TypeError, cannot create weak reference to
+ * 'weakref.ReferenceType' object). */
 START_TEST(test_no_cost_and_einval) {
     obj *o = make();
     ck_assert(!(rc_head_of(o)->info & RC_F_WEAKREFS));
@@ -526,6 +528,12 @@ START_TEST(test_no_cost_and_einval) {
     errno = 0;
     ck_assert_ptr_null(rc_weakref_new(NULL, NULL, NULL));
     ck_assert_int_eq(errno, EINVAL);
+    rc_weakref *wr = rc_weakref_new(o, NULL, NULL);
+    errno = 0;
+    ck_assert_ptr_null(rc_weakref_new(wr, NULL, NULL));
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_uint_eq(rc_weakref_count(wr), 0);
+    rc_decref(wr);
     rc_decref(o);
 }
 END_TEST
