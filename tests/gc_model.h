@@ -16,22 +16,34 @@
  * and which must not return.
  *
  * The objects: nodes (tracked, GM_SLOTS reference slots, with or without a
- * clear function) and leaves (untracked, no references). Either may have a
- * finalizer that only logs, or one that resurrects the object into a global
- * list (the program's "resurrected" roots); a node may have one that drops
- * the reference in its slot 0, which may free other garbage by reference
- * counting in the middle of a collection. Either may be large (past the
- * small-object allocator). With gm_config.plain, most objects are plain
- * (their types have at most traverse: no finalizer, clear or release), so
- * that the garbage of whole collections is often plain and the collector
- * sweeps it, or falls back to clearing it object by object when some of it
- * refers to what it may not sweep (a live object, a leaf held elsewhere too
- * or with a finalizer); a plain object's death runs nothing the model could
- * see, so the heap's object counts are checked after every operation, and
- * ASan sees to the rest. Weak references, with or without a callback, to
- * either are held and stored in slots like any object: the model knows when
- * each is cleared, which callbacks run (never that of a weak reference that
- * is garbage itself) and counts garbage weak references in rc_gc_collect's
+ * clear function), leaves (untracked, no references) and holders (untracked
+ * yet with GM_SLOTS slots: their type has clear but no traverse). The
+ * collector does not see a holder's references, so what a holder refers to
+ * is reachable, and a cycle through a holder is never garbage: it leaks, as
+ * in CPython, and the model's trial deletion says so as the collector's
+ * does (the program breaks such cycles before its end). A holder's death
+ * past the destructor's nesting limit waits in a slot taken when it was
+ * made (src/object.c, untracked_stack); the heap's rc_alloc_fn can fail on
+ * demand while a holder is made, and once the live holders fill that
+ * stack rc_new must then fail with ENOMEM, changing nothing. Any object
+ * may have a finalizer that only logs, or one that resurrects the object
+ * into a global list (the program's "resurrected" roots); a node or holder
+ * may have one that drops the reference in its slot 0, which may free
+ * other garbage by reference counting in the middle of a collection. Any
+ * may be large (past the small-object allocator). Chains and rings mix
+ * holders into their links, so that long chains of holders, and of
+ * holders and nodes, die past the nesting limit. With gm_config.plain,
+ * most objects are plain (their types have at most traverse: no
+ * finalizer, clear or release), so that the garbage of whole collections
+ * is often plain and the collector sweeps it, or falls back to clearing it
+ * object by object when some of it refers to what it may not sweep (a live
+ * object, a leaf held elsewhere too or with a finalizer, a holder); a plain
+ * object's death runs nothing the model could see, so the heap's object
+ * counts are checked after every operation, and ASan sees to the rest.
+ * Weak references, with or without a callback, to any of them are held
+ * and stored in slots like any object: the model knows when each is
+ * cleared, which callbacks run (never that of a weak reference that is
+ * garbage itself) and counts garbage weak references in rc_gc_collect's
  * result, as CPython does. Programs also freeze and unfreeze the heap, set
  * RC_GC_DEBUG_SAVEALL (the garbage is then kept whole in the garbage list,
  * its finalizers still run once) and clear the garbage list, and
@@ -65,8 +77,9 @@
 
 #include "rcgc.h"
 
-#include "internal.h" /* the generation tags (gm_sync_generations) */
+#include "internal.h" /* generation tags (gm_sync_generations), holders' slots */
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -89,8 +102,9 @@ _Noreturn static void gm_fail(const char *msg);
 
 /* ------------------------------------------------------------ objects */
 
-/* Kind bits of an object. A leaf has none of GM_NODE, GM_CLEAR, GM_WEAKREF.
- * A plain object has none of GM_CLEAR, GM_WEAKREF and the finalizers. */
+/* Kind bits of an object. A leaf has none of GM_NODE, GM_CLEAR, GM_WEAKREF,
+ * GM_HOLDER. A plain object has none of GM_CLEAR, GM_WEAKREF, GM_HOLDER
+ * and the finalizers. */
 enum {
     GM_NODE = 1,      /* a node: its type has traverse */
     GM_CLEAR = 2,     /* its type has clear (else the collector uses traverse) */
@@ -99,8 +113,9 @@ enum {
     GM_FIN_RES = 16,  /* finalizer that resurrects into the global list */
     GM_WEAKREF = 32,  /* an rc_weakref */
     GM_CALLBACK = 64, /* a weak reference with a callback */
-    GM_FIN_DROP = 128, /* a node's finalizer that drops the reference in its slot 0 */
+    GM_FIN_DROP = 128, /* a finalizer that drops the reference in slot 0 (node, holder) */
     GM_PLAIN = 256,   /* a plain type: no release either, so no event at its death */
+    GM_HOLDER = 512,  /* untracked with slots: its type has clear, no traverse */
 };
 
 static bool gm_has_finalizer(unsigned kind) {
@@ -110,6 +125,9 @@ static bool gm_has_finalizer(unsigned kind) {
 /* Whether objects of this kind are tracked by the collector: nodes, and weak
  * references (as in CPython, so that garbage weak references are found). */
 static bool gm_tracked(unsigned kind) { return kind & (GM_NODE | GM_WEAKREF); }
+
+/* Whether objects of this kind have GM_SLOTS reference slots. */
+static bool gm_has_slots(unsigned kind) { return kind & (GM_NODE | GM_HOLDER); }
 
 /* A real object; a leaf uses only id and magic. */
 typedef struct gm_real {
@@ -176,6 +194,12 @@ typedef struct gm_world {
     int32_t doomed[GM_MAX_OBJECTS][2];
     uint32_t ndoomed;
     unsigned depth, max_depth;   /* nesting of deaths by reference counting */
+    /* live holders, and the slots the heap must have for their deaths: 0,
+     * then RC_UNTRACKED_FIRST, doubled whenever a holder is made with all
+     * taken (src/object.c, grow_untracked_stack); never shrinks */
+    uint32_t nholders;
+    size_t holder_cap;
+    bool starved;            /* the heap's rc_alloc_fn fails (gm_new_starved) */
     bool unordered;              /* a collection or teardown ran in this operation */
     /* the collector, as the model sees it */
     bool saveall;            /* RC_GC_DEBUG_SAVEALL is set */
@@ -234,7 +258,7 @@ static gm_obj *gm_of(const void *p, const char *who) {
     return &gm_w->obj[r->id];
 }
 
-static bool gm_is_ours(const void *p); /* a node or leaf: defined with the types */
+static bool gm_is_ours(const void *p); /* not a weak reference: defined with the types */
 
 static void gm_seen_event(int what, uint32_t id) {
     gm_world *w = gm_w;
@@ -278,7 +302,7 @@ static void gm_finalize(void *self) {
     gm_real *r = o->ptr;
     GM_CHECK(o->fin_runs == 0, "finalizer of #%u ran twice", r->id);
     o->fin_runs++;
-    if (o->kind & GM_NODE)
+    if (gm_has_slots(o->kind))
         for (int s = 0; s < GM_SLOTS; s++)
             if (r->slot[s] && gm_is_ours(r->slot[s]))
                 gm_of(r->slot[s], "a finalizer's referent");
@@ -299,7 +323,7 @@ static void gm_release(void *self) {
     gm_real *r = o->ptr;
     GM_CHECK(o->releases == 0, "#%u released twice", r->id);
     o->releases++;
-    if ((o->kind & GM_NODE) && !gm_w->tearing_down)
+    if (gm_has_slots(o->kind) && !gm_w->tearing_down)
         for (int s = 0; s < GM_SLOTS; s++)
             GM_CHECK(r->slot[s] == NULL, "#%u released with slot %d still set", r->id, s);
     GM_CHECK(!gm_w->collecting || gm_w->trash_fins == 0 || o->early,
@@ -310,10 +334,12 @@ static void gm_release(void *self) {
 }
 
 /* Types: nodes by (clear; no finalizer, one that logs or drops, one that
- * resurrects), then leaves by finalizer, then the plain node and leaf. */
+ * resurrects), then leaves by finalizer, then the plain node and leaf, then
+ * holders by finalizer. */
 #define GM_NODE_TYPE(name, clr, fin) {name, sizeof(gm_real), gm_traverse, clr, fin, gm_release}
 #define GM_LEAF_TYPE(name, fin) {name, 2 * sizeof(uint32_t), NULL, NULL, fin, gm_release}
-static const rc_type gm_types[11] = {
+#define GM_HOLDER_TYPE(name, fin) {name, sizeof(gm_real), NULL, gm_clear, fin, gm_release}
+static const rc_type gm_types[14] = {
     GM_NODE_TYPE("node", NULL, NULL),
     GM_NODE_TYPE("node_fin", NULL, gm_finalize),
     GM_NODE_TYPE("node_res", NULL, gm_finalize),
@@ -325,9 +351,12 @@ static const rc_type gm_types[11] = {
     GM_LEAF_TYPE("leaf_res", gm_finalize),
     {"pnode", sizeof(gm_real), gm_traverse, NULL, NULL, NULL},
     {"pleaf", 2 * sizeof(uint32_t), NULL, NULL, NULL, NULL},
+    GM_HOLDER_TYPE("holder", NULL),
+    GM_HOLDER_TYPE("holder_fin", gm_finalize),
+    GM_HOLDER_TYPE("holder_res", gm_finalize),
 };
 
-/* Whether p (a live rc object) is a node or leaf, not a weak reference. */
+/* Whether p (a live rc object) is a node, leaf or holder, not a weak reference. */
 static bool gm_is_ours(const void *p) {
     const rc_type *t = rc_type_of(p);
     for (size_t i = 0; i < sizeof gm_types / sizeof gm_types[0]; i++)
@@ -363,15 +392,18 @@ static const rc_type *gm_type_of_kind(unsigned kind) {
     if (kind & GM_PLAIN)
         return &gm_types[(kind & GM_NODE) ? 9 : 10];
     unsigned fin = (kind & GM_FIN_RES) ? 2 : gm_has_finalizer(kind) ? 1 : 0;
+    if (kind & GM_HOLDER)
+        return &gm_types[11 + fin];
     if (!(kind & GM_NODE))
         return &gm_types[6 + fin];
     return &gm_types[((kind & GM_CLEAR) ? 3 : 0) + fin];
 }
 
-/* A kind from a byte: mostly nodes, some leaves, some finalizers. */
+/* A kind from a byte: mostly nodes, some leaves, some holders, some
+ * finalizers. */
 static unsigned gm_kind_of_byte(unsigned b) {
-    unsigned kind = (b & 7) < 6 ? GM_NODE : 0;
-    if (kind && (b & 8))
+    unsigned kind = (b & 7) < 6 ? GM_NODE : (b & 7) == 7 ? GM_HOLDER : 0;
+    if ((kind & GM_NODE) && (b & 8))
         kind |= GM_CLEAR;
     if ((b >> 4) % 4 == 1)
         kind |= GM_FIN_LOG;
@@ -386,7 +418,8 @@ static unsigned gm_kind_of_byte(unsigned b) {
 
 /* In a plain program (gm_config.plain), seven kinds in eight (by byte b)
  * lose their clear and finalizer, so become plain (gm_create): the garbage
- * of whole collections is then often plain. */
+ * of whole collections is then often plain. A holder stays one (its clear
+ * is what makes it a holder). */
 static unsigned gm_plainer(const gm_world *w, unsigned kind, unsigned b) {
     if (w->cfg.plain && b % 8)
         kind &= ~(unsigned)(GM_CLEAR | GM_FIN_LOG | GM_FIN_RES | GM_FIN_DROP);
@@ -412,6 +445,11 @@ static uint32_t gm_register(gm_world *w, unsigned kind, gm_real *p, int gen) {
     o->alive_pos = w->nalive;
     w->alive[w->nalive++] = id;
     w->ntracked += gm_tracked(kind);
+    if (kind & GM_HOLDER) {
+        if (w->nholders == w->holder_cap)
+            w->holder_cap = w->holder_cap ? 2 * w->holder_cap : RC_UNTRACKED_FIRST;
+        w->nholders++;
+    }
     if (kind & GM_WEAKREF) {
         w->wrefs[w->nwrefs++] = id;
     } else {
@@ -430,6 +468,7 @@ static void gm_model_free(gm_world *w, int32_t id) {
     w->alive[o->alive_pos] = last;
     w->obj[last].alive_pos = o->alive_pos;
     o->early = w->finalizing;
+    w->nholders -= (o->kind & GM_HOLDER) != 0;
     if (gm_tracked(o->kind)) {
         w->ntracked--;
         if (w->count[0] > 0)
@@ -875,10 +914,10 @@ static int gm_referrer(void *p, void *arg) {
 static void gm_check_walks(gm_world *w, int32_t id) {
     gm_obj *o = &w->obj[id];
     gm_walk wk = {w, 0, id};
-    if (o->kind & GM_NODE) {
+    if (gm_has_slots(o->kind)) { /* a holder has no traverse: no referents */
         uint32_t slots = 0;
         GM_CHECK(rc_gc_get_referents(o->ptr, gm_referent, &wk) == 0, "get_referents failed");
-        for (int s = 0; s < GM_SLOTS; s++)
+        for (int s = 0; (o->kind & GM_NODE) && s < GM_SLOTS; s++)
             slots += o->slot[s] >= 0;
         GM_CHECK(wk.n == slots, "get_referents of #%d: %u objects, %u expected", id, wk.n, slots);
     }
@@ -902,13 +941,21 @@ static void gm_check_walks(gm_world *w, int32_t id) {
 
 /* The heap holds the objects the model says are alive, no more: the one
  * check that a plain object died (it has no release), cheap enough to run
- * after every operation, so that it died in the right one. */
+ * after every operation, so that it died in the right one. Each live
+ * holder has its slot for a deferred death (internal.h), and no death
+ * waits. */
 static void gm_check_population(gm_world *w) {
     rc_heap_stats hs;
     rc_heap_get_stats(w->h, &hs);
     GM_CHECK(hs.objects == w->nalive && hs.tracked == w->ntracked,
              "heap stats: %zu objects, %zu tracked; model %u, %u", hs.objects, hs.tracked,
              w->nalive, w->ntracked);
+    const rc_heap *h = w->h;
+    GM_CHECK(h->untracked_holders == w->nholders && h->untracked_stack_cap == w->holder_cap &&
+                 h->deferred_untracked == 0 && h->deferred == NULL,
+             "holders: %zu live, %zu slots, %zu deaths waiting; model %u, %zu, 0",
+             h->untracked_holders, h->untracked_stack_cap, h->deferred_untracked, w->nholders,
+             w->holder_cap);
 }
 
 /* Everything observable about the heap agrees with the model. */
@@ -931,7 +978,7 @@ static void gm_check_state(gm_world *w) {
                  o->fin_runs, o->finalized);
         GM_CHECK(rc_weakref_count(r) == o->nweak, "#%u has %zu weak references, the model %u",
                  id, rc_weakref_count(r), o->nweak);
-        for (int s = 0; (o->kind & GM_NODE) && s < GM_SLOTS; s++)
+        for (int s = 0; gm_has_slots(o->kind) && s < GM_SLOTS; s++)
             GM_CHECK(r->slot[s] == (o->slot[s] < 0 ? NULL : w->obj[o->slot[s]].ptr),
                      "#%u slot %d changed", id, s);
     }
@@ -967,7 +1014,7 @@ static void gm_check_state(gm_world *w) {
 static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
     if (w->nalive >= GM_MAX_ALIVE || w->nobj >= GM_MAX_OBJECTS || w->nroots >= GM_MAX_ROOTS)
         return -1;
-    if (w->cfg.plain && !(kind & (GM_CLEAR | GM_WEAKREF)) && !gm_has_finalizer(kind))
+    if (w->cfg.plain && !(kind & (GM_CLEAR | GM_WEAKREF | GM_HOLDER)) && !gm_has_finalizer(kind))
         kind |= GM_PLAIN;
     if (gm_tracked(kind)) {
         w->count[0]++;
@@ -986,6 +1033,10 @@ static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
     else
         p = rc_new(w->h, gm_type_of_kind(kind));
     w->pending_kind = -1;
+    if (p == NULL && w->starved) {
+        GM_CHECK(errno == ENOMEM, "creating kind %#x with no memory: errno %d", kind, errno);
+        return -1;
+    }
     GM_CHECK(p != NULL, "creating kind %#x failed", kind);
     GM_CHECK(w->want_gen < 0 && w->starts == w->stops,
              "an automatic collection of generation %d did not run", w->want_gen);
@@ -1004,6 +1055,25 @@ static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
 }
 
 static int32_t gm_new(gm_world *w, unsigned kind) { return gm_create(w, kind, -1); }
+
+/* A holder made while the heap's rc_alloc_fn fails every request. Once the
+ * live holders have every slot of the stack of deferred deaths past its
+ * first RC_UNTRACKED_FIRST (in the heap), a new one's slot needs memory:
+ * rc_new must fail with ENOMEM. Otherwise it may be made, or fail for want
+ * of a pool, a large block or room in the type table. A failure changes
+ * nothing (the population and holder counts are checked after the
+ * operation), but that the first holder may have taken the heap's own
+ * slots, which costs no memory, before it failed. */
+static void gm_new_starved(gm_world *w, unsigned kind) {
+    bool must_fail = w->nholders == w->holder_cap && w->holder_cap > 0;
+    w->starved = true;
+    errno = 0;
+    int32_t id = gm_create(w, kind, -1);
+    w->starved = false;
+    GM_CHECK(id < 0 || !must_fail, "holder #%d made with no room for its deferred death", id);
+    if (id < 0 && w->holder_cap == 0 && w->h->untracked_stack_cap == RC_UNTRACKED_FIRST)
+        w->holder_cap = RC_UNTRACKED_FIRST;
+}
 
 /* A new weak reference to target, held as a root. Without a callback, an
  * existing callback-less one is returned again (weakref.ref's rule). */
@@ -1024,7 +1094,7 @@ static void gm_weakref(gm_world *w, int32_t target, bool callback) {
 }
 
 
-/* Stores a new reference to object b in slot s of node a. */
+/* Stores a new reference to object b in slot s of node or holder a. */
 static void gm_link(gm_world *w, int32_t a, int s, int32_t b) {
     gm_obj *o = &w->obj[a];
     int32_t old = o->slot[s];
@@ -1133,16 +1203,22 @@ static void gm_collect(gm_world *w, int g) {
              w->cur_result);
 }
 
-/* A list (ring) of k nodes linked through slot 0; the program holds the head.
- * In a plain program, all plain unless plainbits says otherwise (gm_plainer). */
-static void gm_chain(gm_world *w, unsigned k, unsigned kindbits, unsigned plainbits, bool ring) {
-    int32_t head = gm_new(w, gm_plainer(w, GM_NODE | gm_kind_of_byte(kindbits), plainbits));
+/* A list (ring) of k nodes and holders linked through slot 0; the program
+ * holds the head. Link i is a holder when bit i % 3 of holders is set. In a
+ * plain program, all plain unless plainbits says otherwise (gm_plainer). A
+ * ring with a holder in it is never garbage. */
+static void gm_chain(gm_world *w, unsigned k, unsigned kindbits, unsigned plainbits,
+                     unsigned holders, bool ring) {
+    unsigned kind = gm_kind_of_byte(kindbits) & ~(unsigned)(GM_NODE | GM_HOLDER);
+    kind = holders & 1 ? (kind & ~(unsigned)GM_CLEAR) | GM_HOLDER : kind | GM_NODE;
+    int32_t head = gm_new(w, gm_plainer(w, kind, plainbits));
     if (head < 0)
         return;
     int32_t prev = head;
     for (unsigned i = 1; i < k; i++) {
         static const unsigned fins[4] = {0, GM_FIN_LOG, GM_FIN_RES, GM_FIN_DROP};
-        unsigned kind = GM_NODE | (i % 3 == 0 ? GM_CLEAR : 0) | fins[(kindbits >> (i % 7)) & 3];
+        kind = (holders >> (i % 3)) & 1 ? GM_HOLDER : GM_NODE | (i % 3 == 0 ? GM_CLEAR : 0);
+        kind |= fins[(kindbits >> (i % 7)) & 3];
         int32_t n = gm_new(w, gm_plainer(w, kind, plainbits));
         if (n < 0)
             break;
@@ -1188,25 +1264,31 @@ static void gm_step(gm_world *w, gm_reader *rd) {
     int i = gm_root_index(w, a), j = gm_root_index(w, c);
     int32_t ida = i >= 0 ? w->roots[i] : -1, idc = j >= 0 ? w->roots[j] : -1;
     unsigned kind = ida >= 0 ? w->obj[ida].kind : 0;
-    bool node = ida >= 0 && (kind & GM_NODE);
+    bool slots = ida >= 0 && gm_has_slots(kind);
     unsigned slot = b % GM_SLOTS;
     char *what = w->what;
     size_t n = sizeof w->what;
     w->op++;
     snprintf(what, n, "skipped");
     switch (op) {
-    case GM_OP_NEW:
-        snprintf(what, n, "new kind %#x", gm_plainer(w, gm_kind_of_byte(a), b));
-        gm_new(w, gm_plainer(w, gm_kind_of_byte(a), b));
+    case GM_OP_NEW: {
+        unsigned k = gm_plainer(w, gm_kind_of_byte(a), b);
+        bool starved = (k & GM_HOLDER) && b >= 0xe0; /* b % 8 is gm_plainer's */
+        snprintf(what, n, "new kind %#x%s", k, starved ? " with no memory" : "");
+        if (starved)
+            gm_new_starved(w, k);
+        else
+            gm_new(w, k);
         break;
+    }
     case GM_OP_LINK:
-        if (node && idc >= 0) {
+        if (slots && idc >= 0) {
             snprintf(what, n, "link #%d.%u = #%d", ida, slot, idc);
             gm_link(w, ida, (int)slot, idc);
         }
         break;
     case GM_OP_UNLINK:
-        if (node) {
+        if (slots) {
             snprintf(what, n, "unlink #%d.%u", ida, slot);
             gm_unlink(w, ida, (int)slot);
         }
@@ -1224,7 +1306,7 @@ static void gm_step(gm_world *w, gm_reader *rd) {
         }
         break;
     case GM_OP_LOAD:
-        if (node) {
+        if (slots) {
             snprintf(what, n, "load #%d.%u", ida, slot);
             gm_hold(w, w->obj[ida].slot[slot]);
         }
@@ -1243,10 +1325,13 @@ static void gm_step(gm_world *w, gm_reader *rd) {
         }
         break;
     case GM_OP_CHAIN:
-    case GM_OP_RING:
-        snprintf(what, n, "%s of %u", op == GM_OP_CHAIN ? "chain" : "ring", 1 + b % 96);
-        gm_chain(w, 1 + b % 96, c, a, op == GM_OP_RING);
+    case GM_OP_RING: {
+        unsigned holders = a & 0x80 ? (a >> 4) & 7 : 0; /* a % 8 is gm_plainer's */
+        snprintf(what, n, "%s of %u (holders %u)", op == GM_OP_CHAIN ? "chain" : "ring",
+                 1 + b % 96, holders);
+        gm_chain(w, 1 + b % 96, c, a, holders, op == GM_OP_RING);
         break;
+    }
     case GM_OP_DROP_ALL:
         snprintf(what, n, "drop all");
         while (w->nroots)
@@ -1285,8 +1370,23 @@ static void gm_step(gm_world *w, gm_reader *rd) {
         gm_check_state(w);
 }
 
-/* Ends the program: without cfg.leak, unfreezes, drops everything and
- * collects until nothing is left, then rc_heap_free must find no leak; with
+/* Empties every holder's slots: a cycle through a holder is never garbage,
+ * so the program breaks it, as a CPython program must. */
+static void gm_empty_holders(gm_world *w) {
+    int32_t *holders = w->garbage;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < w->nalive; i++)
+        if (w->obj[w->alive[i]].kind & GM_HOLDER)
+            holders[n++] = (int32_t)w->alive[i];
+    for (uint32_t k = 0; k < n; k++)
+        for (int s = 0; s < GM_SLOTS; s++)
+            if (w->obj[holders[k]].alive && w->obj[holders[k]].slot[s] >= 0)
+                gm_unlink(w, holders[k], s);
+}
+
+/* Ends the program: without cfg.leak, unfreezes, breaks the cycles through
+ * holders, drops everything and collects until nothing is left, then
+ * rc_heap_free must find no leak; with
  * cfg.leak, rc_heap_free must collect (frozen objects stay, as in a full
  * collection), finalize and release what is still alive. */
 static void gm_finish(gm_world *w) {
@@ -1297,6 +1397,7 @@ static void gm_finish(gm_world *w) {
         gm_freeze(w, false);
         for (unsigned round = 0; w->nalive > 0; round++) {
             GM_CHECK(round <= GM_MAX_OBJECTS, "objects survive every collection");
+            gm_empty_holders(w);
             while (w->nroots)
                 gm_drop_root(w, w->nroots - 1);
             while (w->nres)
@@ -1357,6 +1458,18 @@ static gm_config gm_config_of_bytes(gm_reader *rd) {
     return cfg;
 }
 
+/* The heap's rc_alloc_fn: realloc and free, failing every request while
+ * the world is starved (gm_new_starved). */
+static void *gm_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    const gm_world *w = ud;
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return w->starved ? NULL : realloc(ptr, new_size);
+}
+
 /* Runs the program in data (what follows the bytes gm_config_of_bytes
  * read) on a fresh heap against the model, configured by cfg. */
 static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
@@ -1381,8 +1494,8 @@ static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
     w->want_gen = -1;
     gm_w = w;
     snprintf(w->what, sizeof w->what, "setup");
-    w->h = rc_heap_new();
-    GM_CHECK(w->h != NULL, "rc_heap_new failed");
+    w->h = rc_heap_new_with(gm_alloc, w);
+    GM_CHECK(w->h != NULL, "rc_heap_new_with failed");
     if (w->cfg.automatic)
         rc_gc_set_threshold(w->h, w->cfg.threshold[0], w->cfg.threshold[1], w->cfg.threshold[2]);
     else

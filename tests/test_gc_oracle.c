@@ -4,7 +4,9 @@
  * Each round runs a seeded random program of heap operations on a fresh heap
  * (tests/gc_model.h reads bytes as create / link a slot / unlink / drop /
  * collect(g) / build a chain or a ring / pop the resurrected list / weak
- * references / freeze ...) beside a model that computes reachability itself.
+ * references / freeze ...) beside a model that computes reachability itself;
+ * among the objects are holders, untracked objects that hold references,
+ * whose cycles the collector cannot see.
  * After every operation exactly the objects the model found dead were
  * released, every finalizer and weak reference callback ran when the model
  * says and at most once, every reference count is the model's, and

@@ -3,9 +3,14 @@
  * program of heap operations for tests/gc_model.h (its first bytes choose
  * automatic collections, thresholds and a leaking end), checked after
  * every operation against the model's own reachability; any difference
- * aborts. Each input runs twice: as its bytes say, then with most objects
- * plain (gm_config.plain, which no byte chooses, so that the corpus keeps
- * its meaning). The corpus, tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
+ * aborts. The objects are tracked nodes, leaves, weak references and
+ * holders (untracked objects whose clear drops references: cycles through
+ * them leak, long chains of them die past the destructor's nesting limit,
+ * and some are made while the heap's rc_alloc_fn fails, so that rc_new
+ * reports ENOMEM when the slot for a deferred death needs memory). Each
+ * input runs twice: as its bytes say, then with most objects plain
+ * (gm_config.plain, which no byte chooses, so that the corpus keeps its
+ * meaning). The corpus, tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
  */
 #include "../gc_model.h"
 
