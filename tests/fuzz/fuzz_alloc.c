@@ -5,8 +5,9 @@
  * of them that die in cascade, tracing switched on and off mid-program,
  * bursts that fill pools and empty them so that pools are parked or
  * retired and arenas kept, freed and reused, allocation failures injected
- * through the heap's rc_alloc_fn), run on one heap against a model the
- * target keeps itself. Any difference aborts with a message naming the
+ * through the heap's rc_alloc_fn, which resizes a block in place or moves
+ * it as the input says), run on one heap against a model the target keeps
+ * itself. Any difference aborts with a message naming the
  * operation. The corpus, tests/fuzz/corpus/alloc/, replays as
  * fuzz_replay.alloc.
  *
@@ -27,7 +28,10 @@
  *     object's reference slot holds what the model put there;
  *   - pointers are 16-byte aligned and live payloads do not overlap;
  *   - rc_realloc stays in place exactly when the new size needs the same
- *     block (rc_realloc_at's rule), and moves otherwise;
+ *     block (rc_realloc_at's rule), or a large block stays large and the
+ *     rc_alloc_fn resized it in place (the input chooses whether it may,
+ *     and it can when the block has the room: count_alloc), and moves
+ *     otherwise;
  *   - after every operation, rc_heap_get_stats: objects, tracked and
  *     bytes_in_use equal the model's figures exactly, and bytes_reserved
  *     equals what the counting rc_alloc_fn has handed out and not got
@@ -189,13 +193,40 @@ static bool place_give(placement *pl, void *p) {
     return false;
 }
 
-/* The rest comes from malloc with the size it was obtained with in a
- * 16-byte header, so that every free and resize is checked against it. */
+/* The rest comes from malloc with a 16-byte header: the size it was
+ * obtained with, so that every free and resize is checked against it, and
+ * its room, the size rounded up to ROOM_GRAIN. A resize stays in place when
+ * the input asks for it (in_place, for the rc_realloc of op_realloc) and
+ * the new size fits the room, else the block moves: rc_realloc's resizes
+ * of large blocks through rc_alloc_fn (alloc.c: large_resize) meet both.
+ * Under ASan the room past the size is poisoned. */
+#define ROOM_GRAIN ((size_t)1024)
+
 typedef struct counter {
     size_t bytes, blocks, arenas; /* handed out and not given back */
     long fail_after;              /* -1: never fail; else requests that still succeed */
+    bool in_place;                /* resize in place when the room allows */
     placement place;
 } counter;
+
+static size_t room_for(size_t size) { return (size + ROOM_GRAIN - 1) & ~(ROOM_GRAIN - 1); }
+
+/* The room of a block count_alloc made (not an arena it placed). */
+static size_t room_of(const void *ptr) {
+    size_t room;
+    memcpy(&room, (const char *)ptr - 16 + sizeof(size_t), sizeof room);
+    return room;
+}
+
+/* Records the size of a block (header at base) and poisons its room past it. */
+static void set_size(char *base, size_t size) {
+    memcpy(base, &size, sizeof size);
+#ifdef RC_ASAN
+    size_t room = room_of(base + 16);
+    ASAN_UNPOISON_MEMORY_REGION(base + 16, size);
+    ASAN_POISON_MEMORY_REGION(base + 16 + size, room - size);
+#endif
+}
 
 static void *count_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
     counter *c = ud;
@@ -227,6 +258,11 @@ static void *count_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) 
         return NULL;
     if (c->fail_after > 0)
         c->fail_after--;
+    if (base && c->in_place && new_size <= room_of(ptr)) {
+        set_size(base, new_size);
+        c->bytes += new_size - old_size;
+        return ptr;
+    }
     if (ptr == NULL && new_size == RC_ARENA_SIZE && c->place.how != PLACE_MALLOC) {
         void *p = place_take(&c->place);
         if (p) {
@@ -236,10 +272,12 @@ static void *count_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) 
             return p;
         }
     }
-    char *fresh = aligned_alloc(16, (new_size + 16 + 15) & ~(size_t)15);
+    size_t room = room_for(new_size);
+    char *fresh = aligned_alloc(16, room + 16);
     if (fresh == NULL)
         return NULL;
-    memcpy(fresh, &new_size, sizeof new_size);
+    memcpy(fresh + sizeof(size_t), &room, sizeof room);
+    set_size(fresh, new_size);
     if (base) {
         memcpy(fresh + 16, ptr, old_size < new_size ? old_size : new_size);
         c->bytes -= old_size;
@@ -318,9 +356,8 @@ static void raw_block(size_t size, bool tracing, uint8_t *kind, size_t *bytes) {
 }
 
 /* Whether rc_realloc keeps a block of `kind` and `bytes` for size bytes
- * (rc_realloc_at's `stays`: the same pool class; a large block resized to
- * a large size is resized by rc_alloc_fn, and count_alloc moves every
- * block it resizes). */
+ * in its pool (rc_realloc_at's `stays`: the same pool class; a large block
+ * resized to a large size is resized by rc_alloc_fn: see op_realloc). */
 static bool realloc_stays(uint8_t kind, size_t bytes, size_t size) {
     size_t rbs = size <= RC_GRAIN ? RC_GRAIN : round16(size);
     if (kind == K_RAW)
@@ -744,8 +781,14 @@ static void op_realloc(item *it, reader *r) {
         it->word1 = false;
     }
     bool stays = realloc_stays(it->kind, it->bytes, size);
+    /* large to large, not in debug mode (alloc.c: large_resize): moved
+     * unless count_alloc resizes it in place, as bit 6 of mode asks */
+    bool in_place = it->kind == K_RAW_LARGE && size > RC_SMALL_MAX && !M.debug &&
+                    (mode & 0x40) && RC_LARGE_OFFSET + size <= room_of(it->p - RC_LARGE_OFFSET);
     errno = 0;
+    M.cnt.in_place = mode & 0x40;
     unsigned char *p = rc_realloc(M.h, it->p, size);
+    M.cnt.in_place = false;
     if (p == NULL) {
         EXPECT(armed() && errno == ENOMEM && !stays, "rc_realloc(%zu -> %zu) failed, errno %d",
                old, size, errno);
@@ -754,20 +797,20 @@ static void op_realloc(item *it, reader *r) {
     }
     item before = *it;
     account(it, -1);
-    if (stays) {
+    if (stays || in_place)
         EXPECT(p == it->p, "rc_realloc(%zu -> %zu) of a block of %zu bytes moved", old, size,
                it->bytes);
-    } else {
+    else
         EXPECT(p != it->p, "rc_realloc(%zu -> %zu) did not move", old, size);
+    if (!stays)
         raw_block(size, M.tracing, &it->kind, &it->bytes);
-    }
     it->p = p;
     it->size = size;
     it->traced = M.tracing;
     account(it, 1);
     check_bytes(it, old < size ? old : size, "prefix after rc_realloc");
     EXPECT(((uintptr_t)p & 15) == 0, "rc_realloc: %p not aligned", (void *)p);
-    if (!stays)
+    if (!stays && !in_place)
         check_poisoned(&before);
     fill(it, old);
 }
