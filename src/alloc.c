@@ -475,7 +475,7 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
     }
     quarantine_evict(h, 1, size);
     size_t tail = (h->q_head + h->q_len) % RC_QUARANTINE_SLOTS;
-    h->quarantine[tail] = (rc_quarantined){block, (uint32_t)size, tb, (uint8_t)kind, large};
+    h->quarantine[tail] = (rc_quarantined){block, size, tb, (uint8_t)kind, large};
     h->q_len++;
     h->q_bytes += size;
     return true;
@@ -629,7 +629,7 @@ void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     rc_large *lg = rc_ptrmap_remove(&h->large, (uintptr_t)payload);
     h->large_bytes -= lg->total;
     size_t total = lg->total;
-    if (h->debug) {
+    if (h->debug && total <= RC_QUARANTINE_BYTES) { /* a bigger one would push out all others */
         memset(payload, DEBUG_FILL, total - RC_LARGE_OFFSET);
         large_mark_dead(lg, total);
         if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true, tb))

@@ -76,8 +76,8 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
  * miss, which huge pages all but remove (full collections of a million
  * objects ran in 0.74x-0.80x the time, a churn with 100k live blocks
  * 0.87x). An arena's pools are carved from its start, so a heap of less
- * than 2 MiB of pools touches no more pages than before. The memory is
- * still malloc's, which keeps freed arenas for reuse as it did.
+ * than 2 MiB of pools touches no more pages than before. An arena that
+ * empties is retired, not freed (retire_arena).
  * RCGC_HUGEPAGES=0 in the environment leaves every arena unadvised. */
 #define HUGE_PAGE ((size_t)2 << 20)
 _Static_assert(RC_ARENA_SIZE % HUGE_PAGE == 0, "an arena is whole huge pages");
@@ -87,6 +87,10 @@ _Static_assert(RC_ARENA_SIZE % HUGE_PAGE == 0, "an arena is whole huge pages");
 void *rc__sys_arena_alloc(rc_heap *h, bool more) {
     if (h->alloc != default_alloc)
         return rc__sys_alloc(h, NULL, 0, RC_ARENA_SIZE);
+    if (h->nretired) { /* its pages come back zeroed as they are touched */
+        h->bytes_reserved += RC_ARENA_SIZE;
+        return h->retired[--h->nretired];
+    }
     void *base;
     if (posix_memalign(&base, HUGE_PAGE, RC_ARENA_SIZE) != 0) {
         errno = ENOMEM;
@@ -103,14 +107,46 @@ void *rc__sys_arena_alloc(rc_heap *h, bool more) {
     return base;
 }
 
-/* Gives back an arena rc__sys_arena_alloc made. */
+/* Keeps an emptied arena of a default heap mapped, its pages given back
+ * (MADV_DONTNEED: they read as zeros from now on), so that a stale
+ * rc_decref or rc_incref of an object that lived there reads a count of
+ * zero and is named, where free() would have unmapped it and the read
+ * faulted. The next arena the heap needs is one of these. False when it
+ * cannot be kept (no room to note it: freed instead). */
+static bool retire_arena(rc_heap *h, void *base) {
+    if (h->nretired == h->retired_cap) {
+        size_t cap = h->retired_cap ? 2 * h->retired_cap : 8;
+        void **grown = rc__sys_alloc(h, h->retired, h->retired_cap * sizeof *grown,
+                                     cap * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        h->retired = grown;
+        h->retired_cap = cap;
+    }
+    if (madvise(base, RC_ARENA_SIZE, MADV_DONTNEED) != 0)
+        return false;
+    h->retired[h->nretired++] = base;
+    return true;
+}
+
+/* Gives back an arena rc__sys_arena_alloc made: to the system at
+ * rc_heap_free, else retired (above). Either way it leaves bytes_reserved:
+ * a retired arena holds no memory. */
 void rc__sys_arena_free(rc_heap *h, void *base) {
     if (h->alloc != default_alloc) {
         rc__sys_free(h, base, RC_ARENA_SIZE);
         return;
     }
-    free(base);
+    if (h->freeing || !retire_arena(h, base))
+        free(base);
     h->bytes_reserved -= RC_ARENA_SIZE;
+}
+
+/* rc_heap_free's end of the retired arenas. */
+static void free_retired_arenas(rc_heap *h) {
+    while (h->nretired)
+        free(h->retired[--h->nretired]);
+    rc__sys_free(h, h->retired, h->retired_cap * sizeof *h->retired);
 }
 
 /* ------------------------------------------------------------ pointer maps */
@@ -344,6 +380,7 @@ size_t rc_heap_free(rc_heap *h) {
         rc__tracer_fini(h);
     rc__gc_fini(h);
     rc__alloc_release_all(h);
+    free_retired_arenas(h);
     rc_ptrmap_free(h, &h->type_index);
     rc__sys_free(h, h->types, h->types_cap * sizeof *h->types);
     if (h->untracked_stack != h->untracked_first)

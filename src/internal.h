@@ -308,7 +308,8 @@ typedef struct rc_gcstate {
  * still names where it was made. */
 typedef struct rc_quarantined {
     char *block;
-    uint32_t size, tb;
+    size_t size; /* as obtained: what rc_alloc_fn is told when it goes back */
+    uint32_t tb;
     uint8_t kind, large;
 } rc_quarantined;
 
@@ -359,6 +360,8 @@ struct rc_heap {
                                   block's free takes it */
     bool dying;                /* inside rc_heap_free's teardown */
     bool freeing;              /* inside rc_heap_free: calling it again is misuse */
+    void **retired;            /* emptied arenas of a default heap (heap.c) */
+    size_t nretired, retired_cap;
     const rc_finalizing *finalizing; /* see rc_finalizing */
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
     bool huge_pages;           /* advise arenas MADV_HUGEPAGE (not RCGC_HUGEPAGES=0) */

@@ -38,6 +38,8 @@ static _Noreturn void report(const char *call, const char *what, const char *typ
 
 void rc__fatal(const char *call, const char *what, const void *obj) {
     rc_heap *h = rc_obj_heap(obj);
+    if (h == NULL) /* in an arena that emptied and went back: all zeros */
+        report(call, "of a dead object", NULL, obj, NULL);
     report(call, what, rc__type_name(h, obj), obj, h);
 }
 

@@ -126,6 +126,31 @@ END_TEST
 START_TEST(decref_dead_large_debug) { check_dead(true, 3000); }
 END_TEST
 
+/* An arena whose objects all died goes back to the system but stays
+ * mapped (its pages read as zeros), so a second drop of one of them is
+ * named, though its type no longer is (a freed arena made it segfault). */
+START_TEST(decref_dead_in_retired_arena) {
+    rc_heap *h = heap(false);
+    enum { N = 3 * RC_ARENA_SIZE / 32 }; /* three arenas of 32-byte blocks */
+    void **v = malloc(N * sizeof *v);
+    for (size_t i = 0; i < N; i++)
+        v[i] = rc_new(h, &leaf_type);
+    size_t second = 0; /* the first object of the second arena */
+    while (rc_pool_of(v[second])->arena == rc_pool_of(v[0])->arena)
+        second++;
+    for (size_t i = 0; i < N; i++)
+        rc_decref(v[i]);
+    void *o = v[second]; /* the first arena to empty is kept whole; this one's went back */
+    expect_fatal(do_decref, h, o, pointer_line("rc_decref", "of a dead object", o));
+    expect_fatal(do_incref, h, o, pointer_line("rc_incref", "of a dead object", o));
+    rc_heap_stats st = stats_of(h);
+    ck_assert_uint_eq(st.objects, 0);
+    ck_assert_uint_lt(st.bytes_reserved, 3 * RC_ARENA_SIZE); /* retired arenas hold nothing */
+    free(v);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* Every build holds back the last large objects that died (16, 1 MiB in
  * all). */
 START_TEST(decref_dead_large) {
@@ -553,9 +578,20 @@ START_TEST(debug_quarantine_bounded) {
     rc_heap_stats s = stats_of(h);
     ck_assert_uint_lt(s.bytes_reserved, 4 * RC_ARENA_SIZE);
     ck_assert_uint_eq(s.bytes_reserved, c.outstanding);
+    /* A block bigger than the whole quarantine goes back at once (its
+     * exact size to rc_alloc_fn), pushing no other out. */
+    rc_free(h, rc_malloc(h, RC_QUARANTINE_BYTES + 1)); /* the large map is made */
+    size_t held = h->q_len, outstanding = c.outstanding;
+    char *huge = rc_malloc(h, RC_QUARANTINE_BYTES + 1);
+    ck_assert_ptr_nonnull(huge);
+    rc_free(h, huge);
+    ck_assert_uint_eq(h->q_len, held);
+    ck_assert_uint_eq(c.outstanding, outstanding);
+    ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
     ck_assert_uint_eq(rc_heap_free(h), 0);
     ck_assert_uint_eq(c.outstanding, 0);
     ck_assert_uint_eq(c.blocks, 0);
+    ck_assert_uint_eq(c.bad_old_size, 0);
 }
 END_TEST
 
@@ -694,6 +730,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_object_in_reused_raw_pool"), free_object_in_reused_raw_pool);
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("decref_dead_large"), decref_dead_large);
+    add_case(s, tcase_create("decref_dead_in_retired_arena"), decref_dead_in_retired_arena);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
     add_case(s, tcase_create("raw_misuse_names_site_debug"), raw_misuse_names_site_debug);
