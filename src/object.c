@@ -475,9 +475,13 @@ static void defer_untracked(rc_heap *h, void *obj) {
 /* Any death: past RC_DEALLOC_DEPTH nested deaths the object waits (tracked
  * on h->deferred, a holder on h->untracked_stack; any other untracked
  * object drops no references, so its death goes no deeper); the outermost
- * death destroys what waits. */
+ * death destroys what waits. An rc_malloc block handed to rc_decref is
+ * named here: a large one's head says raw; a small one is seen when its
+ * false header sends it here (the fast paths spend no test on it). */
 static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
+    if ((hd->info & RC_F_RAW) || (!(hd->info & RC_F_LARGE) && RC_KIND_IS_RAW(rc_pool_of(obj)->kind)))
+        rc__fatal_ptr(h, "rc_decref", "of an rc_malloc block (use rc_free)", obj);
     if (h->dealloc_depth >= RC_DEALLOC_DEPTH) {
         if (hd->info & RC_F_GC) {
             rc_gchead *g = rc_gc_of(obj);

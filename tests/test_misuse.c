@@ -126,6 +126,18 @@ END_TEST
 START_TEST(decref_dead_large_debug) { check_dead(true, 3000); }
 END_TEST
 
+/* rc_decref of an rc_malloc block: a large one carries a head that says
+ * so (a small one is caught only when its false count takes the slow path). */
+START_TEST(decref_raw_block) {
+    rc_heap *h = heap(false);
+    char *large = rc_malloc(h, 5000);
+    expect_fatal(do_decref, h, large,
+                 pointer_line("rc_decref", "of an rc_malloc block (use rc_free)", large));
+    rc_free(h, large);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* An arena whose objects all died goes back to the system but stays
  * mapped (its pages read as zeros), so a second drop of one of them is
  * named, though its type no longer is (a freed arena made it segfault). */
@@ -768,6 +780,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("decref_dead_large"), decref_dead_large);
     add_case(s, tcase_create("decref_dead_in_retired_arena"), decref_dead_in_retired_arena);
+    add_case(s, tcase_create("decref_raw_block"), decref_raw_block);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
     add_case(s, tcase_create("raw_misuse_names_site_debug"), raw_misuse_names_site_debug);
