@@ -1,8 +1,9 @@
 /*
  * driver.c — runs tests/gc_diff programs (see gen.py) on rcgc and prints the
  * event log run.py prints for CPython, line for line: "program N", then
- * "K: fin ID", "K: cb ID", "K: death ID", "K: get H ID|none" and
- * "K: collect G -> N", with the events of a collect operation sorted.
+ * "K: EVENT" (fin, inner, cb, see, death, get, gc start, gc stop, collect,
+ * count, frozen, stats, gen: run.py's docstring lists them), with the events
+ * between a collection's "gc start" and "gc stop" sorted.
  *
  * The objects mirror run.py's classes: a node is a tracked object with four
  * slots whose clear logs its death before dropping the slots in order (as
@@ -12,10 +13,12 @@
  * untracked object whose release logs its death; weak references are rcgc's,
  * with a callback that logs the weak reference's id and what the weak
  * references in handles return, and may empty the handle holding it (its
- * argument encodes both).
+ * argument encodes both). A collector callback (rc_gc_callback_add) logs
+ * every collection's start and stop, automatic ones included.
  *
  * Usage: driver FILE. Each program runs on a fresh heap with automatic
- * collection off; what a program leaves is freed silently by rc_heap_free.
+ * collection off until an enable operation turns it on; what a program
+ * leaves is freed silently by rc_heap_free.
  * With RCGC_DIFF_UNSORTED set, the events of a collection are printed in
  * the order they happened (to compare two builds of rcgc, not with CPython).
  */
@@ -31,6 +34,7 @@
 #define SLOTS 4
 #define MAX_EVENTS 4096
 #define MAX_RESURRECTED 1024
+#define MAX_NODES 256 /* more than a gen.py program makes */
 
 typedef struct node {
     long nid;
@@ -44,6 +48,9 @@ typedef struct leaf { long nid; } leaf;
 /* The event log of the current operation. */
 static char *events[MAX_EVENTS];
 static size_t nevents;
+/* Positions in events: each collection's first event and its end. */
+static size_t marks[MAX_EVENTS];
+static size_t nmarks;
 static bool logging;
 static bool unsorted; /* RCGC_DIFF_UNSORTED: events in the order they happened */
 
@@ -55,7 +62,7 @@ static void logf_event(const char *fmt, ...) {
         fprintf(stderr, "driver: too many events\n");
         exit(2);
     }
-    char buf[64];
+    char buf[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
@@ -119,12 +126,24 @@ static void node_finalize(void *self) {
     } else if (n->mode == 3) {
         RC_CLEAR(n->slot[0]);
     } else if (n->mode == 4) {
-        size_t mark = nevents;
-        long found = rc_gc_collect(heap, 2);
-        if (logging && !unsorted)
-            qsort(events + mark, nevents - mark, sizeof events[0], cmp_str);
-        logf_event("inner %ld", found);
+        logf_event("inner %ld", rc_gc_collect(heap, 2));
     }
+}
+
+/* Logs a collection's start and stop; what happens in between is sorted
+ * when printed (marks). */
+static void on_gc(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    (void)h;
+    (void)arg;
+    if (!logging)
+        return;
+    bool start = strcmp(phase, "start") == 0;
+    if (start)
+        logf_event("gc start %d", info->generation);
+    marks[nmarks++] = nevents; /* each mark has its own "gc" event: never more */
+    if (!start)
+        logf_event("gc stop %d %zu %zu", info->generation, info->collected,
+                   info->uncollectable);
 }
 
 static void leaf_release(void *self) { logf_event("death %ld", ((leaf *)self)->nid); }
@@ -165,6 +184,9 @@ static const struct operation { const char *name, *operands; } operations[] = {
     {"new", "hnn"},  {"leaf", "hn"}, {"set", "hsh"}, {"clr", "hs"},  {"load", "hsh"},
     {"drop", "h"},   {"wref", "hhnn"}, {"wget", "h"}, {"collect", "g"}, {"gpop", "h"},
     {"gclear", ""},  {"saveall", "f"}, {"gfree", ""},
+    /* the "auto" profile's */
+    {"enable", "f"}, {"thresh", "nnn"}, {"count", ""}, {"freeze", ""}, {"unfreeze", ""},
+    {"fcount", ""},  {"stats", ""},    {"gens", ""},
 };
 
 /* Whether op has its operands, each in range. */
@@ -189,8 +211,39 @@ static bool well_formed(const char *op, int n, const long *a) {
     return false;
 }
 
-/* Runs one well-formed operation; returns the collect count, or -1. */
-static long step(const char *op, const long *a) {
+/* rc_gc_get_objects' callback for the gens operation: counts the objects,
+ * collects the nodes' ids. */
+typedef struct census { size_t objects, nodes; long nid[MAX_NODES]; } census;
+
+static int count_object(void *obj, void *arg) {
+    census *c = arg;
+    c->objects++;
+    if (is_node(obj) && c->nodes < MAX_NODES)
+        c->nid[c->nodes++] = ((node *)obj)->nid;
+    return 0;
+}
+
+static int cmp_long(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Logs "gen G N: IDS" for each generation, as run.py does. */
+static void log_generations(void) {
+    for (int g = 0; g < 3; g++) {
+        census c = {0, 0, {0}};
+        rc_gc_get_objects(heap, g, count_object, &c);
+        qsort(c.nid, c.nodes, sizeof c.nid[0], cmp_long);
+        char line[256];
+        size_t len = (size_t)snprintf(line, sizeof line, "gen %d %zu:", g, c.objects);
+        for (size_t i = 0; i < c.nodes && len < sizeof line; i++)
+            len += (size_t)snprintf(line + len, sizeof line - len, " %ld", c.nid[i]);
+        logf_event("%s", line);
+    }
+}
+
+/* Runs one well-formed operation, its events into the log. */
+static void step(const char *op, const long *a) {
     if (strcmp(op, "new") == 0) {
         node *n = must(rc_new(heap, a[2] ? &fnode_type : &node_type));
         n->nid = a[1];
@@ -228,7 +281,7 @@ static long step(const char *op, const long *a) {
             rc_decref(target);
         }
     } else if (strcmp(op, "collect") == 0) {
-        return rc_gc_collect(heap, (int)a[0]);
+        logf_event("collect %ld -> %ld", a[0], rc_gc_collect(heap, (int)a[0]));
     } else if (strcmp(op, "gpop") == 0) {
         if (nresurrected)
             RC_SET(handle[a[0]], resurrected[--nresurrected]);
@@ -236,21 +289,46 @@ static long step(const char *op, const long *a) {
         rc_gc_set_debug(heap, a[0] ? RC_GC_DEBUG_SAVEALL : 0);
     } else if (strcmp(op, "gfree") == 0) {
         rc_gc_garbage_clear(heap);
+    } else if (strcmp(op, "enable") == 0) {
+        if (a[0])
+            rc_gc_enable(heap);
+        else
+            rc_gc_disable(heap);
+    } else if (strcmp(op, "thresh") == 0) {
+        rc_gc_set_threshold(heap, a[0], a[1], a[2]);
+    } else if (strcmp(op, "count") == 0) {
+        long c[3];
+        rc_gc_get_count(heap, c);
+        logf_event("count %ld %ld %ld", c[0], c[1], c[2]);
+    } else if (strcmp(op, "freeze") == 0) {
+        rc_gc_freeze(heap);
+    } else if (strcmp(op, "unfreeze") == 0) {
+        rc_gc_unfreeze(heap);
+    } else if (strcmp(op, "fcount") == 0) {
+        logf_event("frozen %zu", rc_gc_get_freeze_count(heap));
+    } else if (strcmp(op, "stats") == 0) {
+        rc_gc_stats st[3];
+        rc_gc_get_stats(heap, st);
+        for (int g = 0; g < 3; g++)
+            logf_event("stats %d %zu %zu %zu", g, st[g].collections, st[g].collected,
+                       st[g].uncollectable);
+    } else if (strcmp(op, "gens") == 0) {
+        log_generations();
     } else { /* gclear */
         while (nresurrected)
             rc_decref(resurrected[--nresurrected]);
     }
-    return -1;
 }
 
-static void print_events(long k, bool sorted) {
-    if (sorted && !unsorted)
-        qsort(events, nevents, sizeof events[0], cmp_str);
+/* Prints the events of operation k, each collection's sorted. */
+static void print_events(long k) {
+    for (size_t i = 0; i + 1 < nmarks && !unsorted; i += 2)
+        qsort(events + marks[i], marks[i + 1] - marks[i], sizeof events[0], cmp_str);
     for (size_t i = 0; i < nevents; i++) {
         printf("%ld: %s\n", k, events[i]);
         free(events[i]);
     }
-    nevents = 0;
+    nevents = nmarks = 0;
 }
 
 /* Ends a program: its leftovers go silently with the heap. */
@@ -285,6 +363,10 @@ int main(int argc, char **argv) {
         if (strcmp(op, "program") == 0) {
             heap = must(rc_heap_new());
             rc_gc_disable(heap);
+            if (rc_gc_callback_add(heap, on_gc, NULL) != 0) {
+                perror("driver: rc_gc_callback_add");
+                return 2;
+            }
             logging = true;
             k = 0;
             printf("program %ld\n", a[0]);
@@ -295,11 +377,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "driver: bad line: %s", line);
                 return 2;
             }
-            k++;
-            long got = step(op, a);
-            if (got >= 0)
-                printf("%ld: collect %ld -> %ld\n", k, a[0], got);
-            print_events(k, got >= 0);
+            step(op, a);
+            print_events(++k);
         }
     }
     fclose(f);

@@ -29,9 +29,28 @@ and by driver.c on rcgc. Handles 0..HANDLES-1 are the program's variables
                       their garbage in the garbage list instead of freeing it
     gfree             clear the garbage list (the objects stay cyclic garbage)
 
+The "auto" profile adds operations on the collector itself; a program using
+any of them runs in CPython with its gc counts kept exact (run.py):
+
+    enable F          automatic collection on (F 1) or off (F 0); every
+                      program starts with it off
+    thresh T0 T1 T2   the three thresholds (T0 0: no automatic collection)
+    count             log the three generations' counts
+    freeze            move every tracked object to the permanent generation
+    unfreeze          move the permanent generation back into generation 2
+    fcount            log how many objects are frozen
+    gens              log, for each generation, how many objects it holds
+                      and which nodes (by id)
+    stats             log each generation's collections, collected and
+                      uncollectable
+
+It also writes, in the operations above, pairs of new nodes linked in a
+cycle and dropped at once: garbage that only a collection frees.
+
 An operation naming an empty handle, or the wrong kind of object, does
-nothing in both runners. A file holds several programs, each introduced by
-"program N" and closed by "end".
+nothing in both runners. Every collection, explicit or automatic, logs its
+start and its stop (gc.callbacks, rc_gc_callback_add). A file holds several
+programs, each introduced by "program N" and closed by "end".
 """
 import argparse
 import random
@@ -43,6 +62,10 @@ SLOTS = 4
 # CPython's trashcan and rcgc's deferred destruction both start there, in
 # different orders.
 MAX_OBJECTS = 44
+# At most this many weak references with callbacks in an "auto" program: an
+# object dying with several has CPython hold them in a tuple meanwhile, which
+# must come from the tuple free lists (run.py), as those of up to 20 items do.
+MAX_CALLBACKS = 10
 
 PROFILES = {
     # operation: weight
@@ -52,7 +75,26 @@ PROFILES = {
     "finalizers": {"new": 22, "leaf": 2, "set": 28, "clr": 3, "load": 4, "drop": 12,
                    "wref": 8, "wget": 3, "collect": 10, "gpop": 5, "gclear": 2,
                    "saveall": 1, "gfree": 1},
+    # Automatic collections: the collector mostly on, small thresholds so
+    # that allocations set off collections of every generation, and reads of
+    # the collector's state between operations. Programs are longer, and
+    # full collections that reset the counts (collect, finalizer mode 4) and
+    # freezes rarer, so that the counts climb to generation 2's turn.
+    "auto": {"new": 52, "leaf": 4, "set": 48, "clr": 8, "load": 8, "drop": 16,
+             "wref": 16, "wget": 4, "collect": 2, "gpop": 8, "gclear": 2,
+             "saveall": 2, "gfree": 2, "enable": 4, "thresh": 6, "count": 12,
+             "freeze": 1, "unfreeze": 1, "fcount": 2, "stats": 2, "gens": 3,
+             "cycle": 8},
 }
+
+
+def thresholds(rng):
+    """Random thresholds between (1, 1, 1) and the defaults (700, 10, 10),
+    mostly small so that a program's few dozen allocations set off
+    collections of every generation; now and then a 0."""
+    t0 = rng.choices((1, 2, 3, 4, rng.randint(5, 30), rng.randint(31, 700), 0),
+                     (30, 20, 10, 5, 20, 12, 3))[0]
+    return [t0] + rng.choices((0, 1, 2, 3, 4, 6, 10), (4, 12, 6, 3, 1, 1, 1), k=2)
 
 
 def program(rng, profile):
@@ -60,8 +102,10 @@ def program(rng, profile):
     weights = PROFILES[profile]
     ops, w = zip(*weights.items())
     kinds = [None] * HANDLES  # what the generator believes each handle holds
-    lines, next_id, objects = [], 1, 0
-    fin_share = 0.35 if profile == "mixed" else 0.6
+    lines, next_id, objects, callbacks = [], 1, 0, 0
+    fin_share = {"mixed": 0.35, "finalizers": 0.6, "auto": 0.45}[profile]
+    if profile == "auto":
+        lines += ["enable 1", "thresh %d %d %d" % tuple(thresholds(rng))]
 
     def handle(want=None):
         held = [h for h in range(HANDLES) if kinds[h] == want or (want is None and kinds[h])]
@@ -69,15 +113,27 @@ def program(rng, profile):
             return rng.choice(held)
         return rng.randrange(HANDLES)
 
-    for _ in range(rng.randint(20, 110)):
+    for _ in range(rng.randint(40, 200) if profile == "auto" else rng.randint(20, 110)):
         op = rng.choices(ops, w)[0]
-        if op in ("new", "leaf", "wref") and objects >= MAX_OBJECTS:
+        if op in ("new", "leaf", "wref", "cycle") and objects + (op == "cycle") >= MAX_OBJECTS:
             op = "drop"
         if op == "new":
             h = rng.randrange(HANDLES)
-            mode = rng.choice((1, 2, 2, 3, 3, 4)) if rng.random() < fin_share else 0
+            if profile == "auto" and None in kinds and rng.random() < 0.6:
+                h = kinds.index(None)  # keep more alive, for older generations
+            modes = (1, 2, 3) * 12 + (4,) if profile == "auto" else (1, 2, 2, 3, 3, 4)
+            mode = rng.choice(modes) if rng.random() < fin_share else 0
             lines.append(f"new {h} {next_id} {mode}")
             kinds[h], next_id, objects = "node", next_id + 1, objects + 1
+        elif op == "cycle":
+            # two new nodes in a cycle, dropped: garbage that keeps its
+            # count until a collection, whose survivors it does not add to
+            # (generation 2's turn then hangs on long_lived_pending)
+            a, b = rng.sample(range(HANDLES), 2)
+            lines += [f"new {a} {next_id} 0", f"new {b} {next_id + 1} 0", f"set {a} 0 {b}",
+                      f"set {b} 0 {a}", f"drop {a}", f"drop {b}"]
+            kinds[a] = kinds[b] = None
+            next_id, objects = next_id + 2, objects + 2
         elif op == "leaf":
             h = rng.randrange(HANDLES)
             lines.append(f"leaf {h} {next_id}")
@@ -96,8 +152,12 @@ def program(rng, profile):
             kinds[h] = None
         elif op == "wref":
             h, target = rng.randrange(HANDLES), handle("node")
-            lines.append(f"wref {h} {target} {next_id} {rng.choices((0, 1, 2), (2, 5, 3))[0]}")
+            cb = rng.choices((0, 1, 2), (2, 5, 3))[0]
+            if profile == "auto" and cb and callbacks == MAX_CALLBACKS:
+                cb = 0
+            lines.append(f"wref {h} {target} {next_id} {cb}")
             kinds[h], next_id, objects = "weakref", next_id + 1, objects + 1
+            callbacks += cb != 0
         elif op == "wget":
             lines.append(f"wget {handle('weakref')}")
         elif op == "collect":
@@ -110,12 +170,22 @@ def program(rng, profile):
             lines.append(f"saveall {rng.randrange(2)}")
         elif op == "gfree":
             lines.append("gfree")
+        elif op == "enable":
+            lines.append(f"enable {rng.choices((0, 1), (1, 3))[0]}")
+        elif op == "thresh":
+            lines.append("thresh %d %d %d" % tuple(thresholds(rng)))
+        elif op in ("count", "freeze", "unfreeze", "fcount", "stats", "gens"):
+            lines.append(op)
         else:
             lines.append("gclear")
     # The end: drop everything, collect what is left, including what
-    # finalizers resurrected.
+    # finalizers resurrected (and froze, in the auto profile).
     lines += ["saveall 0", "gfree"] + [f"drop {h}" for h in range(HANDLES)]
+    if profile == "auto":
+        lines.append("unfreeze")
     lines += ["collect 2", "gclear", "collect 2", "gclear", "collect 2"]
+    if profile == "auto":
+        lines += ["count", "fcount", "stats", "gens"]
     return lines
 
 

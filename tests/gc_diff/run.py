@@ -9,8 +9,8 @@ For each program: "program N", then one line per event, "K: EVENT", where K
 is the operation's line number within the program (1 = first operation):
 
     fin ID            the finalizer (__del__) of node ID ran
-    inner N           a finalizer's gc.collect() returned N; the events of
-                      that collection come just before, sorted
+    inner N           a finalizer's gc.collect() returned N (0 during a
+                      collection)
     cb ID             the callback of weak reference ID ran
     see H ID|none     what weak reference H returned, for every handle H
                       holding one, seen from each callback and from the
@@ -18,14 +18,22 @@ is the operation's line number within the program (1 = first operation):
                       every weak reference to its garbage is already clear
     death ID          node or leaf ID died (its references were dropped)
     get H ID|none     what weak reference H returned
+    gc start G        a collection of generation G starts (gc.callbacks)
+    gc stop G C U     it stops, having collected C and found U uncollectable
     collect G -> N    gc.collect(G) returned N
+    count C0 C1 C2    gc.get_count()
+    frozen N          gc.get_freeze_count(), less the run's own objects
+    stats G N C U     gc.get_stats()[G]: collections, collected, uncollectable
+    gen G N: IDS      gc.get_objects(G): how many, and the ids of its nodes
 
 Order: outside collections the log is in the order things happened, which
 the spec fixes (finalizer, then callbacks newest first, then the death and
-the deaths it causes, slot 0 first). Inside one gc.collect() CPython's order
+the deaths it causes, slot 0 first). Inside one collection CPython's order
 across objects follows its generation lists (allocation order, shuffled by
-earlier collections), an implementation detail: the events of one collect
-operation are printed sorted, so the two logs compare as sets there.
+earlier collections), an implementation detail: the events between a "gc
+start" and its "gc stop" are printed sorted, so the two logs compare as sets
+there. That holds for automatic collections too, which run inside the
+allocation of a node or weak reference.
 
 How the events are observed: finalizers are __del__ of FNode; weak reference
 callbacks are one global function; deaths come from a tag that only the
@@ -39,10 +47,54 @@ referenceable) watched by a weak reference held in the global DEATHS list,
 whose callback logs the death. A leaf is such a tag alone. Only these
 objects enter a program: no interned strings or small ints, and each
 program starts with gc.freeze() so nothing else is ever examined.
-gc.disable(): only explicit collections run.
+The collector is off (gc.disable()) unless a program turns it on.
+
+Exact counts. A program using an operation of gen.py's "auto" profile
+(enable, thresh, count, freeze, unfreeze, fcount, stats, gens) needs CPython's gc
+state to be what rcgc's is, a fresh heap holding only the program's nodes and
+weak references: the same counts, so that automatic collections start at
+the same allocations; the same generation lists and long-lived figures, so
+that they choose the same generation. This needs CPython 3.11 (3.12 runs
+the collection at the next bytecode boundary instead of inside the
+allocation) and reaches into its gc state with ctypes (GCState below):
+
+  - The runner's own work between operations (making tags, formatting the
+    log, calling gc functions that take a tuple of arguments) runs "hushed":
+    with the collector off, and count 0 put back afterwards to what it was,
+    whatever that work allocated. Only the part of an operation rcgc also
+    does runs "live": the node or weak reference allocation, slot stores,
+    drops, collections. Live code, and the finalizers and callbacks it runs,
+    allocates no container besides the program's objects: no tuple (a call
+    of str() or of a class with arguments builds one: format with "%d" % x,
+    call classes with a prebuilt argument tuple), no enumerate, no list
+    slice. Even a short-lived one counts: a tuple, list or dict goes to
+    CPython's free list when it dies, not through PyObject_GC_Del, so a
+    fresh one (taken when its free list is empty) adds 1 to count 0 that
+    its death never takes back, and one from the free list adds nothing.
+  - Tags' Death weak references and prebuilt argument tuples are untracked,
+    so that the generation lists hold nothing rcgc's do not.
+  - CPython allocates two such containers itself. An object dying with n > 1
+    weak references with callbacks has PyObject_ClearWeakRefs hold them in
+    a tuple of 2n items: live() leaves a tuple in the free list of each such
+    size (gen.py allows at most 10 callbacks, 20 items, the largest size
+    with a free list). The collector hands gc.callbacks a dict, which comes
+    from the free list, where the previous collection's went, except at
+    the "stop" of a full collection: that collection has just emptied the
+    free lists (clear_freelists), so the dict is fresh and counted, and
+    on_gc takes that count back. Without it, count 0 would stay one above
+    rcgc's (which has no free lists) after every full collection.
+  - Each program starts from counts, statistics and long-lived figures of
+    0 (written), thresholds 700, 10, 10 and the collector off. The objects
+    the runner froze at the start stay frozen: "frozen" leaves them out, and
+    unfreeze moves only what the program froze (the part of the permanent
+    list after them) back to generation 2, as gc.unfreeze() would.
+  - With another python3, run.py exits with status 77, and the test says it
+    could not compare.
 """
+import ctypes
 import gc
 import os
+import struct
 import sys
 import weakref
 
@@ -52,6 +104,8 @@ import gen  # noqa: E402
 
 LOG = []
 LOGGING = [True]
+MARKS = []   # LOG positions: each collection's first event and its end
+EXACT = [False]  # the current program needs exact counts
 
 
 class Death(weakref.ref):
@@ -65,6 +119,9 @@ def on_death(ref):
 
 
 TAG_CODE = compile("0", "<tag>", "eval")
+# replace()'s first call makes the tuple of its keyword names, a tracked
+# object kept for good: made now, it is frozen with the rest of the runner.
+TAG_CODE.replace(co_name="tag")
 DEATHS = []  # the Death weak references of the current program
 
 
@@ -73,7 +130,7 @@ def mortal(nid):
     tag = TAG_CODE.replace(co_name="tag%d" % nid)
     ref = Death(tag, on_death)
     ref.nid = nid
-    DEATHS.append(ref)
+    DEATHS.append(untracked(ref))
     return tag
 
 
@@ -84,10 +141,11 @@ class Node:
 
 def log_view():
     """Logs what each weak reference held in a handle returns now."""
-    for h, ref in enumerate(R):
+    for h in range(gen.HANDLES):  # range and its iterator are not containers
+        ref = R[h]
         if isinstance(ref, weakref.ref):
             target = ref()
-            LOG.append("see %d %s" % (h, "none" if target is None else target.nid))
+            LOG.append("see %d " % h + ("none" if target is None else "%d" % target.nid))
             del target
 
 
@@ -103,10 +161,7 @@ class FNode(Node):
         elif self.fm == 3:
             self.s0 = None
         elif self.fm == 4:
-            mark = len(LOG)
-            n = gc.collect()
-            LOG[mark:] = sorted(LOG[mark:])
-            LOG.append("inner %d" % n)
+            LOG.append("inner %d" % gc.collect())
 
 
 class WR(weakref.ref):
@@ -120,26 +175,220 @@ def on_callback(ref):
         R[ref.handle] = None
 
 
+def on_gc(phase, info):
+    """gc.callbacks: logs each collection's start and stop; what happens in
+    between is sorted when printed (MARKS)."""
+    if not LOGGING[0]:
+        return
+    if phase == "start":
+        LOG.append("gc start %d" % info["generation"])
+        MARKS.append(len(LOG))
+    else:
+        MARKS.append(len(LOG))
+        LOG.append("gc stop %d" % info["generation"] + " %d" % info["collected"]
+                   + " %d" % info["uncollectable"])
+        if EXACT[0] and info["generation"] == 2:
+            GEN[0].count -= 1  # info was a fresh dict (see the docstring)
+
+
 SLOT_NAMES = ("s0", "s1", "s2", "s3")
 R = [None] * gen.HANDLES  # the handles
 G = []                    # objects finalizers resurrected
 
+# ------------------------------------------------------------ exact counts
 
-def new_node(nid, mode):
+EXACT_OPS = {"enable", "thresh", "count", "freeze", "unfreeze", "fcount", "stats", "gens"}
+
+
+class GCHead(ctypes.Structure):  # PyGC_Head; prev's 2 low bits are flags
+    _fields_ = [("next", ctypes.c_size_t), ("prev", ctypes.c_size_t)]
+
+
+class Generation(ctypes.Structure):
+    _fields_ = [("head", GCHead), ("threshold", ctypes.c_int), ("count", ctypes.c_int)]
+
+
+class GenerationStats(ctypes.Structure):
+    _fields_ = [("collections", ctypes.c_ssize_t), ("collected", ctypes.c_ssize_t),
+                ("uncollectable", ctypes.c_ssize_t)]
+
+
+class GCState(ctypes.Structure):
+    """struct _gc_runtime_state, Include/internal/pycore_gc.h in 3.11."""
+    _fields_ = [("trash_delete_later", ctypes.c_void_p),
+                ("trash_delete_nesting", ctypes.c_int), ("enabled", ctypes.c_int),
+                ("debug", ctypes.c_int), ("generations", Generation * 3),
+                ("generation0", ctypes.c_void_p), ("permanent", Generation),
+                ("stats", GenerationStats * 3), ("collecting", ctypes.c_int),
+                ("garbage", ctypes.c_void_p), ("callbacks", ctypes.c_void_p),
+                ("long_lived_total", ctypes.c_ssize_t),
+                ("long_lived_pending", ctypes.c_ssize_t)]
+
+
+# Views made once, before anything is frozen, as reading or writing through
+# them allocates nothing tracked.
+STATE = []         # the gc state
+GEN = []           # the three generations, then the permanent one
+STATS = []         # the three generations' statistics
+SAVED = [0]        # count 0 when the runner last hushed
+ENABLED = [False]  # the program's gc.enable()/gc.disable()
+BOUNDARY = [0, None]  # the last object the runner froze: its gc head, itself
+BASE_FROZEN = [0]  # how many objects the runner froze
+UNTRACK = ctypes.pythonapi.PyObject_GC_UnTrack
+UNTRACK.argtypes, UNTRACK.restype = [ctypes.py_object], None
+
+
+def exact_setup():
+    """Finds CPython 3.11's gc state inside the interpreter's, by the two
+    lists it points to, and makes the views."""
+    if STATE:
+        return
+    if sys.version_info[:2] != (3, 11):
+        sys.stderr.write("run.py: automatic collections need CPython 3.11, not %s\n"
+                         % sys.version.split()[0])
+        sys.exit(77)  # test_gc_diff.c's PYTHON_UNSUITED
+    get = ctypes.pythonapi.PyInterpreterState_Get
+    get.restype = ctypes.c_void_p
+    interp = get()
+    at = ctypes.string_at(interp, 1 << 14).find(struct.pack("@PP", id(gc.garbage),
+                                                            id(gc.callbacks)))
+    state = GCState.from_address(interp + at - GCState.garbage.offset) if at >= 0 else None
+    if state is None or state.generation0 != ctypes.addressof(state.generations[0]) \
+            or [g.threshold for g in state.generations] != list(gc.get_threshold()):
+        sys.exit("run.py: CPython's gc state is not where expected")
+    STATE.append(state)
+    GEN[:] = [state.generations[i] for i in range(3)] + [state.permanent]
+    STATS[:] = [state.stats[i] for i in range(3)]
+
+
+def untracked(obj):
+    """obj, out of the generation lists in an exact program."""
+    if EXACT[0]:
+        UNTRACK(obj)
+    return obj
+
+
+def hush():
+    """The runner's own work follows: the collector off, count 0 saved."""
+    if EXACT[0]:
+        SAVED[0] = GEN[0].count
+        gc.disable()
+
+
+def live():
+    """The program's work follows: count 0 as saved, the collector as the
+    program set it, and a tuple in each free list PyObject_ClearWeakRefs may
+    take from (see the docstring)."""
+    if EXACT[0]:
+        for size in range(2, 2 * gen.MAX_CALLBACKS + 1, 2):
+            (None,) * size  # noqa: B018 - freed at once, into the free list
+        GEN[0].count = SAVED[0]
+        if ENABLED[0]:
+            gc.enable()
+
+
+def exact_start():
+    """The gc state of a fresh rcgc heap, right after the program start's
+    gc.freeze(); the program starts hushed."""
+    BOUNDARY[0] = GEN[3].head.prev
+    BOUNDARY[1] = ctypes.cast(BOUNDARY[0] + ctypes.sizeof(GCHead), ctypes.py_object).value
+    BASE_FROZEN[0] = gc.get_freeze_count()
+    gc.set_threshold(700, 10, 10)
+    for s in STATS:
+        s.collections = s.collected = s.uncollectable = 0
+    STATE[0].long_lived_total = STATE[0].long_lived_pending = 0
+    ENABLED[0] = False
+    for g in GEN[:3]:
+        g.count = 0
+    hush()
+
+
+def unfreeze():
+    """gc.unfreeze() for what the program froze: the permanent list's part
+    after BOUNDARY goes to the end of generation 2, as gc_list_merge does."""
+    perm, old = GEN[3].head, GEN[2].head
+    boundary = GCHead.from_address(BOUNDARY[0])
+    if boundary.next == ctypes.addressof(perm):
+        return
+    first_at, last_at, tail_at = boundary.next, perm.prev, old.prev
+    first, last, tail = (GCHead.from_address(a) for a in (first_at, last_at, tail_at))
+    boundary.next, perm.prev = ctypes.addressof(perm), BOUNDARY[0]
+    tail.next, first.prev = first_at, (first.prev & 3) | tail_at
+    last.next, old.prev = ctypes.addressof(old), last_at
+
+
+# ------------------------------------------------------------- operations
+
+def new_node(nid, mode, tag):
     n = FNode() if mode else Node()
     n.nid, n.fm = nid, mode
     n.s0 = n.s1 = n.s2 = n.s3 = None
-    n._tag = mortal(nid)
+    n._tag = tag
     return n
 
 
 def step(op, a):
-    """Runs one operation; returns the collect count or None."""
+    """Runs one operation, called hushed and returning hushed; its events go
+    to LOG."""
     if op == "new":
-        R[a[0]] = new_node(a[1], a[2])
+        tag = mortal(a[1])
+        live()
+        R[a[0]] = new_node(a[1], a[2], tag)
+        hush()
     elif op == "leaf":
-        R[a[0]] = mortal(a[1])
-    elif op == "set":
+        tag = mortal(a[1])
+        live()
+        R[a[0]] = tag
+        hush()
+    elif op == "wref":
+        if isinstance(R[a[1]], Node):
+            args = untracked((R[a[1]], on_callback) if a[3] else (R[a[1]],))
+            live()
+            ref = WR(*args) if a[3] else weakref.ref(*args)
+            del args
+            if a[3]:
+                ref.wid, ref.handle = a[2], a[0] if a[3] == 2 else -1
+            R[a[0]] = ref
+            del ref
+            hush()
+    elif op == "wget":
+        if isinstance(R[a[0]], weakref.ref):
+            target = R[a[0]]()
+            LOG.append("get %d %s" % (a[0], "none" if target is None else target.nid))
+    elif op == "collect":
+        live()
+        n = gc.collect(a[0])
+        hush()
+        LOG.append("collect %d -> %d" % (a[0], n))
+    elif op == "saveall":
+        gc.set_debug(gc.DEBUG_SAVEALL if a[0] else 0)
+    elif op == "enable":
+        ENABLED[0] = bool(a[0])
+    elif op == "thresh":
+        gc.set_threshold(*a)
+    elif op == "count":
+        LOG.append("count %d %d %d" % (SAVED[0], GEN[1].count, GEN[2].count))
+    elif op == "unfreeze":
+        unfreeze()
+    elif op == "fcount":
+        LOG.append("frozen %d" % (gc.get_freeze_count() - BASE_FROZEN[0]))
+    elif op == "stats":
+        for g, s in enumerate(STATS):
+            LOG.append("stats %d %d %d %d" % (g, s.collections, s.collected, s.uncollectable))
+    elif op == "gens":
+        for g in range(3):
+            objects = gc.get_objects(g)
+            nids = sorted(o.nid for o in objects if isinstance(o, Node))
+            LOG.append("gen %d %d:" % (g, len(objects)) + "".join(" %d" % n for n in nids))
+    else:
+        live()
+        live_step(op, a)
+        hush()
+
+
+def live_step(op, a):
+    """The operations that are all the program's work."""
+    if op == "set":
         if isinstance(R[a[0]], Node) and R[a[2]] is not None:
             setattr(R[a[0]], SLOT_NAMES[a[1]], R[a[2]])
     elif op == "clr":
@@ -150,33 +399,18 @@ def step(op, a):
             R[a[2]] = getattr(R[a[0]], SLOT_NAMES[a[1]])
     elif op == "drop":
         R[a[0]] = None
-    elif op == "wref":
-        if isinstance(R[a[1]], Node):
-            if a[3]:
-                ref = WR(R[a[1]], on_callback)
-                ref.wid, ref.handle = a[2], a[0] if a[3] == 2 else -1
-                R[a[0]] = ref
-            else:
-                R[a[0]] = weakref.ref(R[a[1]])
-    elif op == "wget":
-        if isinstance(R[a[0]], weakref.ref):
-            target = R[a[0]]()
-            LOG.append("get %d %s" % (a[0], "none" if target is None else target.nid))
-    elif op == "collect":
-        return gc.collect(a[0])
     elif op == "gpop":
         if G:
             R[a[0]] = G.pop()
     elif op == "gclear":
         while G:
             G.pop()
-    elif op == "saveall":
-        gc.set_debug(gc.DEBUG_SAVEALL if a[0] else 0)
     elif op == "gfree":
-        del gc.garbage[:]
+        gc.garbage.clear()
+    elif op == "freeze":
+        gc.freeze()
     else:
         raise ValueError("unknown operation " + op)
-    return None
 
 
 def clean_up():
@@ -190,32 +424,54 @@ def clean_up():
         if gc.collect() == 0 and not G:
             break
     LOG.clear()
+    MARKS.clear()
     DEATHS.clear()
+    BOUNDARY[1] = None
     LOGGING[0] = True
 
 
-def run(text, out):
-    number, k = None, 0
+def flush(k, out):
+    """Prints the events of operation k, each collection's sorted."""
+    for i in range(0, len(MARKS), 2):
+        LOG[MARKS[i]:MARKS[i + 1]] = sorted(LOG[MARKS[i]:MARKS[i + 1]])
+    out.extend("%d: %s" % (k, e) for e in LOG)
+    LOG.clear()
+    MARKS.clear()
+
+
+def parse(text):
+    """The programs of text: (number, [(op, operands)], exact)."""
+    programs = []
     for line in text.splitlines():
         words = line.split()
-        if not words:
+        if not words or words[0] == "end":
             continue
         if words[0] == "program":
-            number, k = words[1], 0
-            clean_up()
-            gc.freeze()
-            out.append("program " + number)
+            programs.append((words[1], [], False))
             continue
-        if words[0] == "end":
-            continue
-        k += 1
-        LOG.clear()
-        n = step(words[0], [int(w) for w in words[1:]])
-        if n is not None:
-            out.append("%d: collect %s -> %d" % (k, words[1], n))
-            LOG.sort()
-        out.extend("%d: %s" % (k, e) for e in LOG)
-        LOG.clear()
+        number, ops, exact = programs[-1]
+        ops.append((words[0], tuple(int(w) for w in words[1:])))
+        programs[-1] = (number, ops, exact or words[0] in EXACT_OPS)
+    return programs
+
+
+def run(text, out):
+    programs = parse(text)
+    if any(exact for _, _, exact in programs):
+        exact_setup()
+    for number, ops, exact in programs:
+        clean_up()
+        EXACT[0] = False
+        gc.freeze()
+        out.append("program " + number)
+        if exact:
+            EXACT[0] = True
+            exact_start()
+        for k in range(len(ops)):
+            step(*ops[k])
+            flush(k + 1, out)
+        EXACT[0] = False
+        gc.disable()
 
 
 def main():
@@ -226,6 +482,7 @@ def main():
         sys.exit("run.py needs CPython 3.9 to 3.13, not %s %s"
                  % (sys.implementation.name, sys.version.split()[0]))
     gc.disable()
+    gc.callbacks.append(on_gc)
     args = sys.argv[1:]
     if args and not args[0].startswith("--"):
         with open(args[0]) as f:
