@@ -425,13 +425,15 @@ static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj)
     const rc_type *t = rc__type(h, hd);
     if (t->finalize && !(hd->info & RC_F_FINALIZED) && finalize_dying(h, t, obj))
         return;
+    /* off its list before the callbacks, as CPython's subtype_dealloc: a
+     * collection one runs must not examine it or count it as a survivor */
+    if (hd->info & RC_F_GC)
+        rc_gc_unlink(rc_gc_of(obj));
     if (hd->info & RC_F_WEAKREFS) {
         hd->refcnt = 1; /* a callback must not see a count of zero */
         rc__weakref_clear_on_death(h, obj);
         hd->refcnt = 0;
     }
-    if (hd->info & RC_F_GC)
-        rc_gc_unlink(rc_gc_of(obj));
     rc__drop_references(t, obj); /* an untracked type's clear runs too */
     if (t->release)
         t->release(obj);
