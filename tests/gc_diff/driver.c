@@ -12,8 +12,8 @@
  * the node into G, clears its slot 0 or runs a full collection; a leaf is an
  * untracked object whose release logs its death; weak references are rcgc's,
  * with a callback that logs the weak reference's id and what the weak
- * references in handles return, and may empty the handle holding it (its
- * argument encodes both). A collector callback (rc_gc_callback_add) logs
+ * references in handles return, and may empty the handle holding it or run
+ * a full collection (its argument encodes all three). A collector callback (rc_gc_callback_add) logs
  * every collection's start and stop, automatic ones included.
  *
  * Usage: driver FILE. Each program runs on a fresh heap with automatic
@@ -161,13 +161,16 @@ static bool is_weakref(const void *p) {
     return p && !is_node(p) && rc_type_of(p) != &leaf_type;
 }
 
-/* arg: the weak reference's id * 16 + the handle to empty, or + 15. */
+/* arg: (the weak reference's id * 2 + whether it collects) * 16 + the
+ * handle to empty, or + 15. */
 static void on_callback(rc_weakref *ref, void *arg) {
     long code = (long)(intptr_t)arg, h = code % 16;
-    logf_event("cb %ld", code / 16);
+    logf_event("cb %ld", code / 32);
     log_view();
     if (h < HANDLES && handle[h] == ref)
         RC_CLEAR(handle[h]);
+    if (code / 16 % 2)
+        logf_event("inner %ld", rc_gc_collect(heap, 2));
 }
 
 static void *must(void *p) {
@@ -266,7 +269,7 @@ static void step(const char *op, const long *a) {
         RC_CLEAR(handle[a[0]]);
     } else if (strcmp(op, "wref") == 0) {
         if (is_node(handle[a[1]])) {
-            intptr_t code = (intptr_t)a[2] * 16 + (a[3] == 2 ? a[0] : 15);
+            intptr_t code = ((intptr_t)a[2] * 2 + (a[3] == 3)) * 16 + (a[3] == 2 ? a[0] : 15);
             rc_weakref *ref = a[3] ? rc_weakref_new(handle[a[1]], on_callback, (void *)code)
                                    : rc_weakref_new(handle[a[1]], NULL, NULL);
             RC_SET(handle[a[0]], must(ref));

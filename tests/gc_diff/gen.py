@@ -20,7 +20,9 @@ and by driver.c on rcgc. Handles 0..HANDLES-1 are the program's variables
                       callback that logs (CB 1), one that also empties
                       handle H if it still holds this weak reference (CB 2:
                       the collector then frees a weak reference it did not
-                      find unreachable, and counts it), or none (CB 0)
+                      find unreachable, and counts it), one that also runs a
+                      full collection and logs "inner N" (CB 3, "auto"
+                      profile), or none (CB 0)
     wget H            log what weak reference H returns
     collect G         collect generations 0..G, log the count
     gpop H            H = the last of G, popped (if G is not empty)
@@ -152,9 +154,10 @@ def program(rng, profile):
             kinds[h] = None
         elif op == "wref":
             h, target = rng.randrange(HANDLES), handle("node")
-            cb = rng.choices((0, 1, 2), (2, 5, 3))[0]
-            if profile == "auto" and cb and callbacks == MAX_CALLBACKS:
-                cb = 0
+            if profile == "auto":
+                cb = rng.choices((0, 1, 2, 3), (2, 5, 3, 2))[0] if callbacks < MAX_CALLBACKS else 0
+            else:
+                cb = rng.choices((0, 1, 2), (2, 5, 3))[0]
             lines.append(f"wref {h} {target} {next_id} {cb}")
             kinds[h], next_id, objects = "weakref", next_id + 1, objects + 1
             callbacks += cb != 0

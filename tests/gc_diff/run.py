@@ -9,8 +9,8 @@ For each program: "program N", then one line per event, "K: EVENT", where K
 is the operation's line number within the program (1 = first operation):
 
     fin ID            the finalizer (__del__) of node ID ran
-    inner N           a finalizer's gc.collect() returned N (0 during a
-                      collection)
+    inner N           a finalizer's or callback's gc.collect() returned N (0
+                      during a collection)
     cb ID             the callback of weak reference ID ran
     see H ID|none     what weak reference H returned, for every handle H
                       holding one, seen from each callback and from the
@@ -82,7 +82,11 @@ allocation) and reaches into its gc state with ctypes (GCState below):
     the "stop" of a full collection: that collection has just emptied the
     free lists (clear_freelists), so the dict is fresh and counted, and
     on_gc takes that count back. Without it, count 0 would stay one above
-    rcgc's (which has no free lists) after every full collection.
+    rcgc's (which has no free lists) after every full collection. The same
+    clear_freelists frees the lists' objects through PyObject_GC_Del, which
+    lowers count 0 if it is above 0: it is 0 there (reset when the
+    collection started, and nothing the collection runs allocates a tracked
+    object), so that never shows.
   - Each program starts from counts, statistics and long-lived figures of
     0 (written), thresholds 700, 10, 10 and the collector off. The objects
     the runner froze at the start stay frozen: "frozen" leaves them out, and
@@ -165,7 +169,7 @@ class FNode(Node):
 
 
 class WR(weakref.ref):
-    __slots__ = ("wid", "handle")  # handle: the one to empty, or -1
+    __slots__ = ("wid", "handle", "collects")  # handle: the one to empty, or -1
 
 
 def on_callback(ref):
@@ -173,6 +177,8 @@ def on_callback(ref):
     log_view()
     if ref.handle >= 0 and R[ref.handle] is ref:
         R[ref.handle] = None
+    if ref.collects:
+        LOG.append("inner %d" % gc.collect())
 
 
 def on_gc(phase, info):
@@ -348,6 +354,7 @@ def step(op, a):
             del args
             if a[3]:
                 ref.wid, ref.handle = a[2], a[0] if a[3] == 2 else -1
+                ref.collects = a[3] == 3
             R[a[0]] = ref
             del ref
             hush()
