@@ -130,7 +130,7 @@ void rc__weakref_fire(rc_weakref *ref) {
 typedef struct due_list { rc_weakref *first, **tail; } due_list;
 
 /* Queues a due callback on the older links (free once cleared), holding a
- * reference so the weak reference outlives its callback. */
+ * reference so the weak reference outlives the callbacks. */
 static void queue_due(rc_weakref *ref, void *ctx) {
     due_list *d = ctx;
     rc_incref(ref);
@@ -144,10 +144,14 @@ static void queue_due(rc_weakref *ref, void *ctx) {
 void rc__weakref_clear_on_death(rc_heap *h, void *obj) {
     due_list d = {NULL, &d.first};
     rc__weakref_clear_all(h, obj, queue_due, &d);
+    /* Every due weak reference is held until the last callback has run, as
+     * CPython holds them in a tuple: one whose callback ran is still
+     * reachable to a collection a later callback runs. */
+    for (rc_weakref *ref = d.first; ref; ref = ref->older)
+        rc__weakref_fire(ref);
     for (rc_weakref *ref = d.first, *next; ref; ref = next) {
         next = ref->older;
         ref->older = NULL;
-        rc__weakref_fire(ref);
         rc_decref(ref);
     }
     while (rc_head_of(obj)->info & RC_F_WEAKREFS) {
