@@ -77,7 +77,10 @@ allocation) and reaches into its gc state with ctypes (GCState below):
     weak references with callbacks has PyObject_ClearWeakRefs hold them in
     a tuple of 2n items: live() leaves a tuple in the free list of each such
     size (gen.py allows at most 10 callbacks, 20 items, the largest size
-    with a free list). The collector hands gc.callbacks a dict, which comes
+    with a free list), and a callback that collects first untracks the
+    tuple, which would otherwise be one more survivor of that collection
+    (and of long_lived_total) than rcgc, holding its weak references in C,
+    has. The collector hands gc.callbacks a dict, which comes
     from the free list, where the previous collection's went, except at
     the "stop" of a full collection: that collection has just emptied the
     free lists (clear_freelists), so the dict is fresh and counted, and
@@ -178,6 +181,7 @@ def on_callback(ref):
     if ref.handle >= 0 and R[ref.handle] is ref:
         R[ref.handle] = None
     if ref.collects:
+        hide_weakref_tuple(ref)
         LOG.append("inner %d" % gc.collect())
 
 
@@ -291,6 +295,18 @@ def live():
         GEN[0].count = SAVED[0]
         if ENABLED[0]:
             gc.enable()
+
+
+def hide_weakref_tuple(ref):
+    """Untracks the tuple in which PyObject_ClearWeakRefs holds ref and the
+    other weak references of an object dying with several callbacks, in an
+    exact program, before ref's callback collects (see the docstring)."""
+    if EXACT[0]:
+        hush()
+        for o in gc.get_objects():
+            if type(o) is tuple and ref in o:
+                UNTRACK(o)
+        live()
 
 
 def exact_start():
