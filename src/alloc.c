@@ -824,18 +824,11 @@ static void *raw_alloc_traced_kind(rc_heap *h, size_t size) {
     return block ? untraced_prefix(block) + 1 : NULL;
 }
 
-/* Starts the trace of p, a live raw block of size bytes made while tracing
- * by raw_alloc_traced_kind: in its prefix, or in the table if large.
- * Returns p, or, when the trace cannot be stored, frees p and returns NULL
- * + ENOMEM; `kept` (rc_realloc's new block: the old one is gone): p all
- * the same, untraced. */
-static void *raw_trace(rc_heap *h, void *p, size_t size, const char *file, int line,
-                       const char *func, bool kept) {
-    if (size <= RC_SMALL_MAX - RC_TRACE_PREFIX) {
-        rc_trace_prefix *pre = (rc_trace_prefix *)((char *)p - RC_TRACE_PREFIX);
-        return kept ? rc__trace_prefix_kept(h, pre, size, file, line, func)
-                    : rc__trace_prefix_set(h, pre, size, file, line, func);
-    }
+/* raw_trace of a large block, in the table (out of line: the small case
+ * then stays a tail call, with no frame to build). */
+static __attribute__((noinline)) void *raw_trace_large(rc_heap *h, void *p, size_t size,
+                                                       const char *file, int line,
+                                                       const char *func, bool kept) {
     if (kept)
         rc__trace_alloc_kept(h, p, size, file, line, func);
     else if (rc__trace_alloc(h, p, size, file, line, func) < 0) {
@@ -844,6 +837,20 @@ static void *raw_trace(rc_heap *h, void *p, size_t size, const char *file, int l
         return NULL;
     }
     return p;
+}
+
+/* Starts the trace of p, a live raw block of size bytes made while tracing
+ * by raw_alloc_traced_kind: in its prefix, or in the table if large.
+ * Returns p, or, when the trace cannot be stored, frees p and returns NULL
+ * + ENOMEM; `kept` (rc_realloc's new block: the old one is gone): p all
+ * the same, untraced. */
+static inline void *raw_trace(rc_heap *h, void *p, size_t size, const char *file, int line,
+                              const char *func, bool kept) {
+    if (size > RC_SMALL_MAX - RC_TRACE_PREFIX)
+        return raw_trace_large(h, p, size, file, line, func, kept);
+    rc_trace_prefix *pre = (rc_trace_prefix *)((char *)p - RC_TRACE_PREFIX);
+    return kept ? rc__trace_prefix_kept(h, pre, size, file, line, func)
+                : rc__trace_prefix_set(h, pre, size, file, line, func);
 }
 
 /* traced_malloc when the head pool of the class has no block, the block

@@ -116,13 +116,17 @@ typedef struct site_entry {
     uint32_t tb; /* 0: empty */
 } site_entry;
 
-/* The traceback ids of the last blocks to die, direct-mapped by address, so
- * that misuse of a dead object or block names where it was made (as
- * RCGC_DEBUG's quarantine does for the ones it holds), without a lookup on
- * any allocation. Every end of a domain-0 trace at an address writes its
- * entry, tb 0 for a block that had none, and so does a block left untraced
- * (rc_realloc out of memory): an entry is the block last seen at that
- * address, never an older one's. */
+/* The traceback ids of the last objects and table-traced blocks to die,
+ * direct-mapped by address, so that misuse of a dead object or freed large
+ * block names where it was made (as RCGC_DEBUG's quarantine does for the
+ * ones it holds), without a lookup on any allocation. Every end of a trace
+ * in the domain-0 table writes its entry, tb 0 for a block that had none,
+ * and so does a block left untraced (rc_realloc out of memory): an entry is
+ * the block last seen at that address, never an older one's. A small raw
+ * block, whose trace is its prefix, writes none (its traced pair would pay
+ * a store to a cold line; its free overwrites the prefix, so its misuse
+ * names no site), and no entry is read for a pointer into a raw pool (one
+ * may be an object's from before the pool was reused). */
 #define DEATHS 1024
 typedef struct death {
     uintptr_t ptr;
@@ -866,7 +870,6 @@ static __attribute__((noinline)) void *prefix_set_slow(rc_heap *h, rc_trace_pref
         prefix_trace(h, tr, pre, tb, size);
     } else if (kept) {
         tr->untraced++;
-        note_death(tr, pre + 1, 0); /* what was there before is not this block */
     } else { /* CPython's tracemalloc_alloc: no trace, no block */
         rc_free(h, pre + 1);
         errno = ENOMEM;
@@ -900,12 +903,9 @@ static __attribute__((noinline)) void prefix_ended_untraced(rc_heap *h, const vo
 
 void rc__trace_prefix_ended(rc_heap *h, rc_trace_prefix pre, const void *ptr) {
     if (!prefix_live(h, &pre)) {
-        if (h->tracer)
-            note_death(h->tracer, ptr, 0);
         prefix_ended_untraced(h, ptr);
         return;
     }
-    note_death(h->tracer, ptr, pre.tb);
     h->tracer->current -= pre.size;
     h->tracer->prefixes--;
 }
@@ -935,7 +935,8 @@ void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
     uint32_t id = tr ? trace_tb_of(h, tr, ptr) : 0;
     if (tr && id == 0)
         id = rc__quarantine_tb(h, ptr);
-    if (tr && id == 0)
+    const rc_pool *p = tr && id == 0 ? rc__pool_lookup(h, ptr) : NULL;
+    if (tr && id == 0 && !(p && RC_KIND_IS_RAW(p->kind)))
         id = death_tb(tr, ptr);
     rc_resolver *res = id ? resolver(tr) : NULL;
     if (res == NULL)

@@ -185,7 +185,8 @@ END_TEST
 /* While tracing, a misuse line names where the object was made: a live
  * object from its trace, a dead one (small, tracked, large) from the record
  * RCGC_DEBUG's quarantine keeps or, without it, from the tracer's record of
- * the last deaths, until the traces are cleared. */
+ * the last deaths (objects and table-traced blocks), until the traces are
+ * cleared. */
 static const char *sited_line(const char *call, const char *what, const char *type,
                               const void *obj, unsigned line) {
     static char buf[512];
@@ -223,11 +224,12 @@ END_TEST
 START_TEST(misuse_names_site) { check_names_site(false); }
 END_TEST
 
-/* The same for raw blocks: a second free of a small block (its trace in a
- * prefix), of one allocated before tracing began (in the table), and of a
- * large one names where it was allocated; the large one, which goes back to
- * the system without RCGC_DEBUG (free_twice), is held with it and named
- * freed. */
+/* The same for raw blocks with RCGC_DEBUG: a second free of a small block
+ * (its trace in a prefix), of one allocated before tracing began (in the
+ * table), and of a large one names where it was allocated; the large one,
+ * which goes back to the system without RCGC_DEBUG (free_twice), is held
+ * with it and named freed. Without it neither is named: the small block's
+ * free overwrote its prefix, the large one is no longer the heap's. */
 static const char *sited_pointer_line(const char *call, const char *what, const void *p,
                                       unsigned line) {
     static char buf[512];
@@ -247,8 +249,9 @@ static void check_raw_names_site(bool debug) {
     for (int k = 0; k < 2; k++) {
         char *raw = rc_malloc(h, sizes[k]); const unsigned line = __LINE__;
         rc_free(h, raw);
-        if (!debug && k == 1) { /* a large one went back: not the heap's, not named */
-            expect_fatal(do_free, h, raw, pointer_line("rc_free", foreign, raw));
+        if (!debug) { /* a small one's trace was its prefix, which its free
+                       * overwrote; a large one went back: not the heap's */
+            expect_fatal(do_free, h, raw, pointer_line("rc_free", k ? foreign : freed, raw));
             continue;
         }
         expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", freed, raw, line));
@@ -343,14 +346,14 @@ END_TEST
 START_TEST(traced_free_misuse) {
     rc_heap *h = heap(false);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
-    char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *later = rc_malloc(h, 64); const unsigned line = __LINE__;
+    char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *later = rc_malloc(h, 64);
     ck_assert_uint_eq(rc__pool_lookup(h, raw)->kind, RC_KIND_RAW_TRACED);
     const char *no = "of a pointer the heap does not own";
     void *bad[] = {raw + 16, raw + 8, raw + 1, raw - 16};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_fatal(do_free, h, bad[i], pointer_line("rc_free", no, bad[i]));
     rc_free(h, raw);
-    expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", "of a block already freed", raw, line));
+    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
     rc_tracemalloc_stop(h);
     rc_free(h, later);
     expect_fatal(do_free, h, later, pointer_line("rc_free", "of a block already freed", later));
