@@ -1117,6 +1117,8 @@ int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {
     rc_trace_prefix *pre = domain == 0 ? rc__trace_prefix_of(h, (void *)ptr) : NULL;
     if (pre)
         rc__trace_prefix_drop(h, pre);
+    if (domain == 0) /* an older block's entry must not name this one */
+        note_death(tr, (void *)ptr, 0);
     trace_table *t = domain_table(tr, domain);
     slot_ref r = t ? table_find(t, ptr) : (slot_ref){NULL, 0};
     if (r.b)

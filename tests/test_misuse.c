@@ -218,6 +218,24 @@ static void check_names_site(bool debug) {
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
 
+/* The record of the last deaths never names a live object after the one
+ * that died at its address before: untracking its trace forgets the site. */
+START_TEST(untracked_object_not_named_for_another) {
+    rc_heap *h = heap(false);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    void *sibling = rc_new(h, &leaf_type), *first = rc_new(h, &leaf_type);
+    rc_decref(first);
+    void *second = rc_new(h, &leaf_type);
+    ck_assert_ptr_eq(second, first); /* the block again */
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 0, (uintptr_t)second), 0);
+    expect_fatal(do_free, h, second,
+                 object_line("rc_free", "of an rc object (use rc_decref)", "leaf", second));
+    rc_decref(second);
+    rc_decref(sibling);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 START_TEST(misuse_names_site_debug) { check_names_site(true); }
 END_TEST
 
@@ -788,6 +806,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
     add_case(s, tcase_create("raw_misuse_names_site_debug"), raw_misuse_names_site_debug);
     add_case(s, tcase_create("misuse_names_site"), misuse_names_site);
+    add_case(s, tcase_create("untracked_object_not_named_for_another"),
+             untracked_object_not_named_for_another);
     add_case(s, tcase_create("raw_misuse_names_site"), raw_misuse_names_site);
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
