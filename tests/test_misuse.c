@@ -127,13 +127,23 @@ START_TEST(decref_dead_large_debug) { check_dead(true, 3000); }
 END_TEST
 
 /* rc_decref of an rc_malloc block: a large one carries a head that says
- * so (a small one is caught only when its false count takes the slow path). */
+ * so; a small one is caught when its false count (the bytes before it)
+ * takes a slow path: zero (below zero) or one (a death). */
 START_TEST(decref_raw_block) {
     rc_heap *h = heap(false);
     char *large = rc_malloc(h, 5000);
     expect_fatal(do_decref, h, large,
                  pointer_line("rc_decref", "of an rc_malloc block (use rc_free)", large));
     rc_free(h, large);
+    /* A small one whose false count (the block before's last bytes) is 0. */
+    char *before = rc_calloc(h, 1, 64), *small = rc_malloc(h, 64);
+    ck_assert_ptr_eq(small, before + 64);
+    expect_fatal(do_decref, h, small,
+                 pointer_line("rc_decref", "of an rc_malloc block (use rc_free)", small));
+    expect_fatal(do_incref, h, small,
+                 pointer_line("rc_incref", "of an rc_malloc block (use rc_free)", small));
+    rc_free(h, small);
+    rc_free(h, before);
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
 END_TEST
