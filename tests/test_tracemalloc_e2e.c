@@ -342,6 +342,135 @@ files:
 }
 END_TEST
 
+/* The frames the provider of rcgc_filters hands out: a script's stack, most
+ * recent first. */
+static const rc_frame *script_frames;
+static int script_nframe;
+
+static int script_provider(rc_frame *frames, int max, void *arg) {
+    (void)arg;
+    int n = script_nframe < max ? script_nframe : max;
+    memcpy(frames, script_frames, (size_t)n * sizeof *frames);
+    return n;
+}
+
+/* An allocation of size bytes in the script at these two frames (the
+ * second: NULL for none); domain 0 an rc_malloc block, else a trace of
+ * rc_tracemalloc_track at address addr. */
+static void *script_alloc(rc_heap *h, const char *file, unsigned line, const char *caller,
+                          unsigned caller_line, size_t size, unsigned domain, uintptr_t addr) {
+    rc_frame f[2] = {{file, line, "f"}, {caller, caller_line, "g"}};
+    script_frames = f;
+    script_nframe = caller ? 2 : 1;
+    if (domain == 0)
+        return rc_malloc(h, size);
+    ck_assert_int_eq(rc_tracemalloc_track(h, domain, addr, size), 0);
+    return NULL;
+}
+
+/* The filters of `rcgc top`, `diff` and `show` (Snapshot.filter_traces),
+ * with the statistics python3's tracemalloc prints for the same traces
+ * (Snapshot built from the raw traces, filter_traces, statistics and
+ * compare_to by lineno). */
+START_TEST(rcgc_filters) {
+    char one[128], two[128], args[512];
+    snprintf(one, sizeof one, "%s/one.snap", dir);
+    snprintf(two, sizeof two, "%s/two.snap", dir);
+    rc_heap *h = rc_heap_new();
+    ck_assert_int_eq(rc_tracemalloc_start(h, 8), 0);
+    rc_tracemalloc_set_frame_provider(h, script_provider, NULL);
+    void *a = script_alloc(h, "app/parser.c", 10, "app/main.c", 5, 100, 0, 0);
+    void *b = script_alloc(h, "app/parser.c", 20, "app/main.c", 5, 200, 0, 0);
+    void *c = script_alloc(h, "lib/util.c", 7, "app/parser.c", 10, 400, 0, 0);
+    script_alloc(h, "lib/util.c", 7, NULL, 0, 1000, 5, 0x1000);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    ck_assert_int_eq(rc_snapshot_dump(s, one), 0);
+    rc_snapshot_free(s);
+    rc_free(h, b);
+    void *e = script_alloc(h, "app/parser.c", 10, "app/main.c", 5, 50, 0, 0);
+    s = rc_tracemalloc_take_snapshot(h);
+    ck_assert_int_eq(rc_snapshot_dump(s, two), 0);
+    rc_snapshot_free(s);
+    rc_free(h, a);
+    rc_free(h, c);
+    rc_free(h, e);
+    rc_heap_free(h);
+
+    static const struct {
+        const char *options, *want;
+    } tops[] = {
+        {"--include 'app/*'", "[ Top 10 ]\n"
+                              "app/parser.c:20: size=200 B, count=1, average=200 B\n"
+                              "app/parser.c:10: size=100 B, count=1, average=100 B\n"},
+        {"--include 'app/*' --all-frames", "[ Top 10 ]\n"
+                                           "lib/util.c:7: size=400 B, count=1, average=400 B\n"
+                                           "app/parser.c:20: size=200 B, count=1, average=200 B\n"
+                                           "app/parser.c:10: size=100 B, count=1, average=100 B\n"},
+        {"--exclude app/parser.c:10", "[ Top 10 ]\n"
+                                      "lib/util.c:7: size=1400 B, count=2, average=700 B\n"
+                                      "app/parser.c:20: size=200 B, count=1, average=200 B\n"},
+        {"--domain 5", "[ Top 10 ]\nlib/util.c:7: size=1000 B, count=1, average=1000 B\n"},
+        {"--exclude-domain 5", "[ Top 10 ]\n"
+                               "lib/util.c:7: size=400 B, count=1, average=400 B\n"
+                               "app/parser.c:20: size=200 B, count=1, average=200 B\n"
+                               "app/parser.c:10: size=100 B, count=1, average=100 B\n"},
+        /* inclusive filters OR-ed */
+        {"--include 'lib/*' --include app/parser.c:20",
+         "[ Top 10 ]\n"
+         "lib/util.c:7: size=1400 B, count=2, average=700 B\n"
+         "app/parser.c:20: size=200 B, count=1, average=200 B\n"},
+        /* exclusive ones AND-ed, each on every frame */
+        {"--all-frames --exclude '*:10' --exclude 'app/main.c'",
+         "[ Top 10 ]\nlib/util.c:7: size=1000 B, count=1, average=1000 B\n"},
+        {"--include '*.h'", "[ Top 10 ]\n"},
+    };
+    /* under valgrind each run costs a second: the twin runs the first of
+     * each kind */
+    bool quick = getenv("RCGC_VALGRIND") != NULL;
+    for (size_t i = 0; i < (quick ? 1 : sizeof tops / sizeof tops[0]); i++) {
+        snprintf(args, sizeof args, "top %s %s", one, tops[i].options);
+        char *out = rcgc_out(0, args);
+        ck_assert_msg(strcmp(out, tops[i].want) == 0, "rcgc %s:\n%s", args, out);
+        free(out);
+    }
+    snprintf(args, sizeof args, "diff %s %s --include 'app/*'", one, two);
+    char *out = rcgc_out(0, args);
+    ck_assert_str_eq(out, "[ Top 10 differences ]\n"
+                          "app/parser.c:20: size=0 B (-200 B), count=0 (-1)\n"
+                          "app/parser.c:10: size=150 B (+50 B), count=2 (+1), average=75 B\n");
+    free(out);
+    snprintf(args, sizeof args, "show %s --domain 5", one);
+    out = rcgc_out(0, args);
+    ck_assert_msg(strstr(out, "\ntraces: 1\ntotal size: 1000 B\n") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\ndomains: 1\n  domain 5: 1 traces, 1000 B\n") != NULL, "%s", out);
+    free(out);
+
+    static const struct {
+        const char *options, *message;
+    } errors[] = {
+        {"--include", "rcgc: --include needs a value\n"},
+        {"--include 'app/*:0'", "rcgc: bad line number in 'app/*:0' (PATTERN:LINE, LINE from 1)\n"},
+        {"--exclude f.c:99999999999", "rcgc: bad line number in 'f.c:99999999999' (PATTERN:LINE, LINE from 1)\n"},
+        {"--domain -1", "rcgc: bad domain '-1' (a number)\n"},
+        {"--exclude-domain 2147483648", "rcgc: bad domain '2147483648' (a number)\n"},
+        {"--all-frames=1", "rcgc: unknown option '--all-frames=1'\n"},
+    };
+    for (size_t i = 0; i < (quick ? 1 : sizeof errors / sizeof errors[0]); i++) {
+        snprintf(args, sizeof args, "top %s %s", one, errors[i].options);
+        out = rcgc_out(2, args);
+        char want[256];
+        snprintf(want, sizeof want, "%sTry 'rcgc --help'.\n", errors[i].message);
+        ck_assert_str_eq(out, want);
+        free(out);
+    }
+    /* a colon followed by no number is part of the pattern */
+    snprintf(args, sizeof args, "top %s --include 'app/*:x'", one);
+    out = rcgc_out(0, args);
+    ck_assert_str_eq(out, "[ Top 10 ]\n");
+    free(out);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_e2e");
     add_case_fixture(s, tcase_create("rcgc_finds_lines_and_callers"), rcgc_finds_lines_and_callers,
@@ -349,5 +478,6 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("callers_without_debug_info"), callers_without_debug_info,
                      setup, teardown);
     add_case_fixture(s, tcase_create("rcgc_errors"), rcgc_errors, setup, teardown);
+    add_case_fixture(s, tcase_create("rcgc_filters"), rcgc_filters, setup, teardown);
     return s;
 }

@@ -2,8 +2,14 @@
  * rcgc — reads tracemalloc snapshot dumps (rc_snapshot_dump).
  *
  *   rcgc top FILE [--key lineno|filename|traceback] [--cumulative] [--limit N]
+ *            [FILTERS]
  *   rcgc diff OLD NEW [same options]
- *   rcgc show FILE
+ *   rcgc show FILE [FILTERS]
+ *
+ * FILTERS are Snapshot.filter_traces's, applied to every snapshot read
+ * before anything is counted: --include/--exclude PATTERN[:LINE] (fnmatch
+ * on a frame's file name; --all-frames: any frame, not only the most
+ * recent), --domain/--exclude-domain N.
  *
  * Output is tracemalloc's text: "[ Top N ]" or "[ Top N differences ]" then
  * one statistic per line, as Python's recipes print them; with --key
@@ -15,14 +21,18 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
     "usage: rcgc top FILE [--key lineno|filename|traceback] [--cumulative] [--limit N]\n"
+    "                [FILTERS]\n"
     "       rcgc diff OLD NEW [--key lineno|filename|traceback] [--cumulative] [--limit N]\n"
-    "       rcgc show FILE\n"
+    "                [FILTERS]\n"
+    "       rcgc show FILE [FILTERS]\n"
     "\n"
     "Reads snapshots written by rc_snapshot_dump and prints tracemalloc's statistics.\n"
     "  top    the biggest allocation sites of FILE\n"
@@ -32,7 +42,17 @@ static const char usage[] =
     "  --key K       group by lineno (default), filename or traceback\n"
     "  --cumulative  count every frame of each traceback, not only the most recent\n"
     "  --limit N     print at most N statistics (default 10)\n"
-    "  --help        print this help\n";
+    "  --help        print this help\n"
+    "filters (tracemalloc's Filter and DomainFilter; the snapshots keep the traces\n"
+    "that match an --include or --domain, if any is given, and no --exclude or\n"
+    "--exclude-domain):\n"
+    "  --include PATTERN[:LINE]  traces allocated in a file matching PATTERN\n"
+    "                            (fnmatch: * ? [...]), at line LINE if given\n"
+    "  --exclude PATTERN[:LINE]  traces not allocated there\n"
+    "  --all-frames              --include and --exclude look at every frame of a\n"
+    "                            traceback, not only the most recent one\n"
+    "  --domain N                traces of domain N\n"
+    "  --exclude-domain N        traces of any other domain\n";
 
 typedef struct options {
     rc_key_type key;
@@ -40,6 +60,9 @@ typedef struct options {
     size_t limit;
     const char *files[2];
     int nfiles;
+    rc_filter *filters; /* malloc'ed; their patterns point into argv */
+    size_t nfilters;
+    bool all_frames;
 } options;
 
 static int bad_usage(const char *fmt, const char *arg) {
@@ -49,42 +72,117 @@ static int bad_usage(const char *fmt, const char *arg) {
     return 2;
 }
 
-/* Parses argv[first..] into o; 0, or the exit status of a usage error. */
+/* A decimal number of at most max in *out; false if a is not one. */
+static bool parse_number(const char *a, unsigned long long max, unsigned long long *out) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(a, &end, 10);
+    if (!isdigit((unsigned char)a[0]) || *end != '\0' || errno || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* Appends f to o's filters; 0, or 1 (the exit status) when memory runs out. */
+static int add_filter(options *o, rc_filter f) {
+    rc_filter *grown = realloc(o->filters, (o->nfilters + 1) * sizeof *grown);
+    if (grown == NULL) {
+        fprintf(stderr, "rcgc: %s\n", strerror(errno));
+        return 1;
+    }
+    o->filters = grown;
+    o->filters[o->nfilters++] = f;
+    return 0;
+}
+
+/* --include/--exclude's value: PATTERN, or PATTERN:LINE when what follows
+ * the last colon is a number (the colon is cut from the argument). */
+static int add_file_filter(options *o, bool inclusive, char *value) {
+    unsigned long long line = 0;
+    char *colon = strrchr(value, ':');
+    if (colon && isdigit((unsigned char)colon[1])) {
+        if (!parse_number(colon + 1, UINT_MAX, &line) || line == 0)
+            return bad_usage("bad line number in '%s' (PATTERN:LINE, LINE from 1)", value);
+        *colon = '\0';
+    }
+    return add_filter(o, (rc_filter){inclusive, value, (unsigned)line, false, -1});
+}
+
+/* --domain/--exclude-domain's value. */
+static int add_domain_filter(options *o, bool inclusive, const char *value) {
+    unsigned long long domain;
+    if (!parse_number(value, INT_MAX, &domain))
+        return bad_usage("bad domain '%s' (a number)", value);
+    return add_filter(o, (rc_filter){inclusive, NULL, 0, false, (int)domain});
+}
+
+/* The options: whether a value follows, whether only the commands that
+ * print statistics (top, diff) take it. */
+static const struct option_kind {
+    const char *name;
+    bool valued, stats;
+} option_kinds[] = {
+    {"--key", true, true},       {"--cumulative", false, true},   {"--limit", true, true},
+    {"--include", true, false},  {"--exclude", true, false},      {"--all-frames", false, false},
+    {"--domain", true, false},   {"--exclude-domain", true, false},
+};
+
+/* One option of argv at *i (*i moves past its value, if it takes one);
+ * 0, or the exit status of an error. `stats`: the command prints
+ * statistics. */
+static int parse_option(int argc, char **argv, int *i, bool stats, options *o) {
+    const char *a = argv[*i];
+    const struct option_kind *k = NULL;
+    for (size_t j = 0; j < sizeof option_kinds / sizeof option_kinds[0] && !k; j++)
+        if (strcmp(a, option_kinds[j].name) == 0 && (stats || !option_kinds[j].stats))
+            k = &option_kinds[j];
+    if (k == NULL)
+        return bad_usage("unknown option '%s'", a);
+    if (k->valued && *i + 1 == argc)
+        return bad_usage("%s needs a value", a);
+    char *value = k->valued ? argv[++*i] : NULL;
+    unsigned long long n;
+    if (strcmp(a, "--key") == 0) {
+        if (strcmp(value, "lineno") == 0)
+            o->key = RC_KEY_LINENO;
+        else if (strcmp(value, "filename") == 0)
+            o->key = RC_KEY_FILENAME;
+        else if (strcmp(value, "traceback") == 0)
+            o->key = RC_KEY_TRACEBACK;
+        else
+            return bad_usage("unknown key '%s' (lineno, filename or traceback)", value);
+    } else if (strcmp(a, "--cumulative") == 0) {
+        o->cumulative = true;
+    } else if (strcmp(a, "--limit") == 0) {
+        if (!parse_number(value, SIZE_MAX, &n))
+            return bad_usage("bad limit '%s' (a number of lines)", value);
+        o->limit = (size_t)n;
+    } else if (strcmp(a, "--all-frames") == 0) {
+        o->all_frames = true;
+    } else if (strcmp(a, "--include") == 0 || strcmp(a, "--exclude") == 0) {
+        return add_file_filter(o, a[2] == 'i', value);
+    } else { /* --domain, --exclude-domain */
+        return add_domain_filter(o, a[2] == 'd', value);
+    }
+    return 0;
+}
+
+/* Parses argv[first..] into o (whose filters the caller frees, whatever
+ * this returns); 0, or the exit status of an error. */
 static int parse_options(int argc, char **argv, int first, int want_files, bool stats, options *o) {
-    *o = (options){RC_KEY_LINENO, false, 10, {NULL, NULL}, 0};
+    *o = (options){RC_KEY_LINENO, false, 10, {NULL, NULL}, 0, NULL, 0, false};
     bool options_end = false; /* after "--" every argument is a file */
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
+        int rc = 0;
         if (options_end || a[0] != '-' || a[1] == '\0') { /* a file ("-" too) */
             if (o->nfiles == want_files)
                 return bad_usage("unexpected argument '%s'", a);
             o->files[o->nfiles++] = a;
         } else if (strcmp(a, "--") == 0) {
             options_end = true;
-        } else if (stats && strcmp(a, "--key") == 0) {
-            if (++i == argc)
-                return bad_usage("%s needs a value", a);
-            if (strcmp(argv[i], "lineno") == 0)
-                o->key = RC_KEY_LINENO;
-            else if (strcmp(argv[i], "filename") == 0)
-                o->key = RC_KEY_FILENAME;
-            else if (strcmp(argv[i], "traceback") == 0)
-                o->key = RC_KEY_TRACEBACK;
-            else
-                return bad_usage("unknown key '%s' (lineno, filename or traceback)", argv[i]);
-        } else if (stats && strcmp(a, "--cumulative") == 0) {
-            o->cumulative = true;
-        } else if (stats && strcmp(a, "--limit") == 0) {
-            if (++i == argc)
-                return bad_usage("%s needs a value", a);
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(argv[i], &end, 10);
-            if (!isdigit((unsigned char)argv[i][0]) || *end != '\0' || errno)
-                return bad_usage("bad limit '%s' (a number of lines)", argv[i]);
-            o->limit = (size_t)n;
-        } else {
-            return bad_usage("unknown option '%s'", a);
+        } else if ((rc = parse_option(argc, argv, &i, stats, o)) != 0) {
+            return rc;
         }
     }
     if (o->nfiles < want_files)
@@ -92,16 +190,27 @@ static int parse_options(int argc, char **argv, int first, int want_files, bool 
                                                : "missing snapshot file");
     if (o->cumulative && o->key == RC_KEY_TRACEBACK)
         return bad_usage("%s", "--cumulative works with --key lineno or filename only");
+    for (size_t k = 0; k < o->nfilters; k++)
+        o->filters[k].all_frames = o->all_frames && o->filters[k].filename_pattern;
     return 0;
 }
 
-static rc_snapshot *load(const char *path) {
+/* The snapshot in path, with o's filters applied; NULL after a message. */
+static rc_snapshot *load(const options *o, const char *path) {
     rc_snapshot *s = rc_snapshot_load(path);
-    if (s == NULL)
+    if (s == NULL) {
         fprintf(stderr, "rcgc: %s: %s\n", path,
                 errno == EINVAL ? "not a valid rcgc snapshot (truncated, corrupted or another format)"
                                 : strerror(errno));
-    return s;
+        return NULL;
+    }
+    if (o->nfilters == 0)
+        return s;
+    rc_snapshot *kept = rc_snapshot_filter_traces(s, o->filters, o->nfilters);
+    if (kept == NULL)
+        fprintf(stderr, "rcgc: %s: %s\n", path, strerror(errno));
+    rc_snapshot_free(s);
+    return kept;
 }
 
 static void print_frames(const rc_traceback *tb) {
@@ -131,7 +240,7 @@ static void print_line(const rc_statistic *st, const rc_statistic_diff *d) {
 }
 
 static int top(const options *o) {
-    rc_snapshot *s = load(o->files[0]);
+    rc_snapshot *s = load(o, o->files[0]);
     if (s == NULL)
         return 1;
     size_t n;
@@ -153,8 +262,8 @@ static int top(const options *o) {
 }
 
 static int diff(const options *o) {
-    rc_snapshot *old = load(o->files[0]);
-    rc_snapshot *now = old ? load(o->files[1]) : NULL;
+    rc_snapshot *old = load(o, o->files[0]);
+    rc_snapshot *now = old ? load(o, o->files[1]) : NULL;
     if (now == NULL) {
         rc_snapshot_free(old);
         return 1;
@@ -178,7 +287,7 @@ static int diff(const options *o) {
 }
 
 static int show(const options *o) {
-    rc_snapshot *s = load(o->files[0]);
+    rc_snapshot *s = load(o, o->files[0]);
     if (s == NULL)
         return 1;
     rc_snapshot_info info;
@@ -226,13 +335,16 @@ int main(int argc, char **argv) {
             fputs(usage, stdout);
             return written(0);
         }
+    int (*run)(const options *) = strcmp(cmd, "top") == 0    ? top
+                                  : strcmp(cmd, "diff") == 0 ? diff
+                                  : strcmp(cmd, "show") == 0 ? show
+                                                             : NULL;
+    if (run == NULL)
+        return bad_usage("unknown command '%s' (top, diff or show)", cmd);
     options o;
-    int rc;
-    if (strcmp(cmd, "top") == 0)
-        return (rc = parse_options(argc, argv, 2, 1, true, &o)) ? rc : written(top(&o));
-    if (strcmp(cmd, "diff") == 0)
-        return (rc = parse_options(argc, argv, 2, 2, true, &o)) ? rc : written(diff(&o));
-    if (strcmp(cmd, "show") == 0)
-        return (rc = parse_options(argc, argv, 2, 1, false, &o)) ? rc : written(show(&o));
-    return bad_usage("unknown command '%s' (top, diff or show)", cmd);
+    int rc = parse_options(argc, argv, 2, run == diff ? 2 : 1, run != show, &o);
+    if (rc == 0)
+        rc = written(run(&o));
+    free(o.filters);
+    return rc;
 }
