@@ -160,9 +160,9 @@ static int parse_option(int argc, char **argv, int *i, bool stats, options *o) {
     } else if (strcmp(a, "--all-frames") == 0) {
         o->all_frames = true;
     } else if (strcmp(a, "--include") == 0 || strcmp(a, "--exclude") == 0) {
-        return add_file_filter(o, a[2] == 'i', value);
+        return add_file_filter(o, strcmp(a, "--include") == 0, value);
     } else { /* --domain, --exclude-domain */
-        return add_domain_filter(o, a[2] == 'd', value);
+        return add_domain_filter(o, strcmp(a, "--domain") == 0, value);
     }
     return 0;
 }
