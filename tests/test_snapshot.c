@@ -22,24 +22,14 @@ typedef struct raw_trace {
     rc_frame frames[2]; /* most recent first, as _tracemalloc gives them */
 } raw_trace;
 
-static const rc_frame *scripted;
-static int scripted_n;
-
-static int provide(rc_frame *frames, int max, void *arg) {
-    (void)arg;
-    int n = scripted_n < max ? scripted_n : max;
-    memcpy(frames, scripted, (size_t)n * sizeof *frames);
-    return n;
-}
-
 /* A snapshot (traceback limit 2) holding exactly the traces t[0..n). */
 static rc_snapshot *make_snapshot(const raw_trace *t, size_t n) {
     rc_heap *h = rc_heap_new();
     ck_assert_int_eq(rc_tracemalloc_start(h, 2), 0);
-    rc_tracemalloc_set_frame_provider(h, provide, NULL);
+    scripted_frames sf;
+    rc_tracemalloc_set_frame_provider(h, scripted_provider, &sf);
     for (size_t i = 0; i < n; i++) {
-        scripted = t[i].frames;
-        scripted_n = t[i].nframe;
+        sf = (scripted_frames){t[i].frames, t[i].nframe};
         ck_assert_int_eq(rc_tracemalloc_track(h, t[i].domain, 0x1000 + i, t[i].size), 0);
     }
     rc_snapshot *s = rc_tracemalloc_take_snapshot(h);

@@ -2,7 +2,7 @@
  * test_support.h — what several test files share: an alloc function that
  * counts and fails on demand, workload sizes scaled for Valgrind, the heap's
  * figures as a value, and adding a test as its own tcase (with or without a
- * fixture).
+ * fixture), and a frame provider that hands out a scripted stack.
  *
  * counting_fn counts every byte and block it hands out and gets back, checks
  * that the heap passes each block's true old_size, and can refuse its Nth
@@ -106,4 +106,21 @@ static inline void add_case_fixture(Suite *s, TCase *tc, const TTest *test, SFun
     tcase_add_checked_fixture(tc, setup, teardown);
     add_case(s, tc, test);
 }
+/* A frame provider's script: the frames of the next traced allocation,
+ * most recent first. Set it before each allocation and pass it as the
+ * provider's argument:
+ *   scripted_frames sf;
+ *   rc_tracemalloc_set_frame_provider(h, scripted_provider, &sf); */
+typedef struct scripted_frames {
+    const rc_frame *frames;
+    int n;
+} scripted_frames;
+
+static inline int scripted_provider(rc_frame *frames, int max, void *arg) {
+    const scripted_frames *sf = arg;
+    int n = sf->n < max ? sf->n : max;
+    memcpy(frames, sf->frames, (size_t)n * sizeof *frames);
+    return n;
+}
+
 #endif

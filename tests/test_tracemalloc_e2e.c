@@ -342,17 +342,8 @@ files:
 }
 END_TEST
 
-/* The frames the provider of rcgc_filters hands out: a script's stack, most
- * recent first. */
-static const rc_frame *script_frames;
-static int script_nframe;
-
-static int script_provider(rc_frame *frames, int max, void *arg) {
-    (void)arg;
-    int n = script_nframe < max ? script_nframe : max;
-    memcpy(frames, script_frames, (size_t)n * sizeof *frames);
-    return n;
-}
+/* The frames rcgc_filters's provider hands out (test_support.h). */
+static scripted_frames script;
 
 /* An allocation of size bytes in the script at these two frames (the
  * second: NULL for none); domain 0 an rc_malloc block, else a trace of
@@ -360,8 +351,7 @@ static int script_provider(rc_frame *frames, int max, void *arg) {
 static void *script_alloc(rc_heap *h, const char *file, unsigned line, const char *caller,
                           unsigned caller_line, size_t size, unsigned domain, uintptr_t addr) {
     rc_frame f[2] = {{file, line, "f"}, {caller, caller_line, "g"}};
-    script_frames = f;
-    script_nframe = caller ? 2 : 1;
+    script = (scripted_frames){f, caller ? 2 : 1};
     if (domain == 0)
         return rc_malloc(h, size);
     ck_assert_int_eq(rc_tracemalloc_track(h, domain, addr, size), 0);
@@ -378,7 +368,7 @@ START_TEST(rcgc_filters) {
     snprintf(two, sizeof two, "%s/two.snap", dir);
     rc_heap *h = rc_heap_new();
     ck_assert_int_eq(rc_tracemalloc_start(h, 8), 0);
-    rc_tracemalloc_set_frame_provider(h, script_provider, NULL);
+    rc_tracemalloc_set_frame_provider(h, scripted_provider, &script);
     void *a = script_alloc(h, "app/parser.c", 10, "app/main.c", 5, 100, 0, 0);
     void *b = script_alloc(h, "app/parser.c", 20, "app/main.c", 5, 200, 0, 0);
     void *c = script_alloc(h, "lib/util.c", 7, "app/parser.c", 10, 400, 0, 0);
