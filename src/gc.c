@@ -1628,10 +1628,13 @@ void rc__gc_init(rc_heap *h) {
     h->gc.enabled = true;
 }
 
-/* The automatic collection rc_gc_link asks for: count0 passed threshold0. */
+/* The automatic collection of a tracked allocation, when count0 passed
+ * threshold0 (CPython's _PyObject_GC_Link conditions, checked when the new
+ * object is made). */
 void rc__gc_collect_auto(rc_heap *h) {
     rc_gcstate *gc = &h->gc;
-    if (gc->enabled && gc->gen[0].threshold && !busy(gc) && !thread_collections && !h->dying)
+    if (gc->gen[0].count > gc->gen[0].threshold && gc->enabled && gc->gen[0].threshold &&
+        !busy(gc) && !thread_collections && !h->dying)
         collect_generations(h);
 }
 

@@ -285,6 +285,8 @@ typedef struct rc_gcstate {
     unsigned holds;       /* garbage and referent walks: collections may run,
                              but rc_heap_free would free what they hold */
     bool collecting;      /* a collection of this heap runs: no other starts */
+    bool auto_later;      /* rc_weakref_new: its creation's automatic
+                             collection waits until the reference is made */
     unsigned debug;
     rc_gen gen[RC_GC_GENERATIONS];
     rc_gchead permanent;  /* frozen objects, never examined */
@@ -502,9 +504,8 @@ RC_INTERNAL void rc__free_swept(rc_heap *h, void *obj);
 
 /* gc.c */
 RC_INTERNAL void rc__gc_init(rc_heap *h);
-/* A new tracked object: counts it, may run an automatic collection first
- * (the object is not on any list yet), then links it into generation 0. */
-/* The automatic collection, when count0 passed threshold0 (rc_gc_link). */
+/* The automatic collection, if one is due: count0 past threshold0, the
+ * collector enabled and idle (rc_gc_link; rc_weakref_new). */
 RC_INTERNAL void rc__gc_collect_auto(rc_heap *h);
 RC_INTERNAL void rc__gc_fini(rc_heap *h);                 /* free collector memory */
 /* Misuse: aborts, naming call, if a collection or a walk of h is running. */
@@ -852,10 +853,12 @@ static inline void rc_gc_list_remove(rc_gchead *node) {
     node->next = 0;
 }
 
-/* A new tracked object joins generation 0; first, if count0 passes its
- * threshold, the automatic collection runs (the new object is not in it).
- * rc_gc_link_quiet: the same when the caller saw that no collection is due
- * (rc_gc_due false). */
+/* A new tracked object joins generation 0; then, if count0 passed its
+ * threshold, the automatic collection runs, with the new object in it (it
+ * survives: its creator holds it). This is CPython 3.12's timing:
+ * _PyObject_GC_Link counts and schedules, the collection runs at the next
+ * bytecode boundary, once the object is made. rc_gc_link_quiet: the same
+ * when the caller saw that no collection is due (rc_gc_due false). */
 static inline bool rc_gc_due(const rc_heap *h) {
     return h->gc.gen[0].count >= h->gc.gen[0].threshold && h->gc.enabled;
 }
@@ -882,12 +885,9 @@ static inline void rc_gc_stamp(rc_heap *h, rc_gchead *g) {
 
 static inline void rc_gc_link(rc_heap *h, rc_gchead *g) {
     rc_gcstate *gc = &h->gc;
-    if (RC_UNLIKELY(++gc->gen[0].count > gc->gen[0].threshold) && gc->enabled) {
+    rc_gc_link_quiet(h, g);
+    if (RC_UNLIKELY(gc->gen[0].count > gc->gen[0].threshold) && gc->enabled && !gc->auto_later)
         rc__gc_collect_auto(h);
-        rc_gc_stamp(h, g);
-    }
-    g->prev = 0;
-    rc_gc_list_append(g, &gc->gen[0].head);
 }
 
 /* An object resurrected by its finalizer while dying joins generation 0

@@ -178,9 +178,11 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
     rc_weakref *head = list_of(h, target);
     if (cb == NULL && head && head->cb == NULL && rc_head_of(head)->refcnt > 0)
         return rc_incref(head); /* not one whose death waits (count 0) */
-    /* Allocating may run a collection that changes target's list: the list
-     * is read again below. */
+    /* The automatic collection its allocation may call for runs once the
+     * reference is made (CPython 3.12: at the next bytecode boundary). */
+    h->gc.auto_later = true;
     rc_weakref *ref = rc_new_at(h, &rc__weakref_type, file, line, func);
+    h->gc.auto_later = false;
     if (ref == NULL)
         return NULL;
     if (!(rc_head_of(target)->info & RC_F_WEAKREFS) &&
@@ -193,6 +195,7 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
     ref->cb = cb;
     ref->arg = arg;
     link_ref(h, ref);
+    rc__gc_collect_auto(h);
     return ref;
 }
 

@@ -65,9 +65,6 @@
  *     same operation as its target, where the order of those deaths is not
  *     the program's (inside a collection, past the destructor's nesting
  *     limit, at teardown);
- *   - whether an object allocated as an automatic collection starts takes
- *     part in it (CPython 3.11 tracks it after the collection, 3.12 collects
- *     later): the model follows what get_objects reports.
  * rc_heap_free runs no callbacks when it releases what is left (rcgc's
  * choice, which CPython's shutdown does not define). Everything else is
  * checked exactly.
@@ -725,6 +722,7 @@ static int gm_sync_one(void *p, void *arg) {
     gm_obj *o = gm_find(w, p, "rc_gc_get_objects");
     if ((o == NULL || !o->alive) && w->pending_kind >= 0 && w->pending_id < 0) {
         GM_CHECK(w->nobj < GM_MAX_OBJECTS, "too many objects");
+        GM_CHECK(sy->gen == 0, "the new object is in generation %d", sy->gen);
         w->pending_id = (int32_t)gm_register(w, (unsigned)w->pending_kind, p, sy->gen);
         o = &w->obj[w->pending_id];
     }
@@ -1010,7 +1008,8 @@ static void gm_check_state(gm_world *w) {
  * weak reference with rc_weakref_new on target. In a plain program, a kind
  * with neither clear nor finalizer that is not a weak reference is plain.
  * An automatic collection may run inside, exactly when CPython's rules
- * say. Returns its id or -1. */
+ * say, once the object is made: it is in generation 0 then, and survives
+ * (CPython 3.12). Returns its id or -1. */
 static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
     if (w->nalive >= GM_MAX_ALIVE || w->nobj >= GM_MAX_OBJECTS || w->nroots >= GM_MAX_ROOTS)
         return -1;
@@ -1023,7 +1022,7 @@ static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
     }
     w->pending_kind = (int)kind;
     w->pending_id = -1;
-    uint32_t planned = w->nobj;
+    uint32_t planned = w->nobj, starts = w->starts;
     gm_real *p;
     if (kind & GM_WEAKREF)
         p = (gm_real *)rc_weakref_new(w->obj[target].ptr, (kind & GM_CALLBACK) ? gm_callback : NULL,
@@ -1045,6 +1044,9 @@ static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
         GM_CHECK(w->obj[id].ptr == p, "the object in a collection was not the new one");
     else
         id = (int32_t)gm_register(w, kind, p, 0);
+    GM_CHECK((id == w->pending_id) == (w->starts > starts),
+             "the new object %s in the automatic collection",
+             w->starts > starts ? "was not" : "was, without one");
     GM_CHECK(id == (int32_t)planned, "objects registered during rc_new");
     if (kind & GM_WEAKREF) {
         w->obj[id].target = target;

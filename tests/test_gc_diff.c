@@ -14,15 +14,19 @@
  *
  * Those programs run with the collector disabled: only their collect
  * operations collect. The "auto" profile turns it on, so automatic
- * collections start inside allocations on both sides, and adds operations on
+ * collections start at allocations on both sides, and adds operations on
  * the collector (thresholds, enable/disable, freeze/unfreeze) and reads of
  * its state (counts, freeze count, statistics): they must agree too, which
- * needs CPython 3.11's timing and run.py's care to keep CPython's gc counts
- * to the program's own objects (run.py's docstring). With another python3
- * that case says so on stderr and passes.
+ * needs CPython 3.12's timing (the collection runs once the new object is
+ * made, with it) and run.py's care to keep CPython's gc counts to the
+ * program's own objects (run.py's docstring). Without CPython 3.12 that case
+ * compares with CPython 3.12's log of its programs, recorded (RECORDED_LOG
+ * below); with other programs (RCGC_DIFF_SEED, more of them) it says on
+ * stderr that it could not compare, and passes.
  *
- * python3 is the one found on PATH when the build was configured
- * (RCGC_GC_DIFF_PYTHON, tests/gc_diff/CMakeLists.txt).
+ * The python is CPython 3.12 if the build found one when it was configured,
+ * else python3 (RCGC_GC_DIFF_PYTHON, tests/gc_diff/CMakeLists.txt); the
+ * environment variable RCGC_GC_DIFF_PYTHON names another.
  *
  * Environment: RCGC_DIFF_PROGRAMS=n runs n programs per test (default a few
  * hundred; thousands for a long run), RCGC_DIFF_SEED=s changes the seed. On
@@ -116,17 +120,50 @@ static unsigned long env_number(const char *name, unsigned long fallback) {
     return v && *v ? strtoul(v, NULL, 0) : fallback;
 }
 
-/* The files of one run, in a fresh directory. */
+/* The files of one run, in a fresh directory; recorded: python's log is
+ * CPython 3.12's recorded one. */
 typedef struct run_files { char dir[PATH_MAX], programs[PATH_MAX + 32], py_log[PATH_MAX + 32],
-                           rc_log[PATH_MAX + 32]; } run_files;
+                           rc_log[PATH_MAX + 32]; bool recorded; } run_files;
 
 /* run.py's exit status when this python3 cannot run the programs at all
- * (automatic collections need CPython 3.11). */
+ * (automatic collections need CPython 3.12). */
 #define PYTHON_UNSUITED 77
 
+/* CPython 3.12's log of the first RECORDED_COUNT "auto" programs of seed
+ * RECORDED_SEED, compared with when there is no CPython 3.12 (Debian 12 has
+ * 3.11). Made, and made again when gen.py or run.py change (the test says
+ * so when CPython 3.12's log differs from it), by
+ *   python3.12 tests/gc_diff/run.py --seed 4 --count 500 --profile auto \
+ *       | gzip -9n > tests/gc_diff/auto-seed4.cpython3.12.log.gz
+ * A program's log does not depend on how many programs follow it. */
+#define RECORDED_LOG RCGC_GC_DIFF_DIR "/auto-seed4.cpython3.12.log.gz"
+#define RECORDED_SEED 4
+#define RECORDED_COUNT 500
+
+static bool is_recorded(const char *profile, unsigned long seed, unsigned long count) {
+    return strcmp(profile, "auto") == 0 && seed == RECORDED_SEED && count <= RECORDED_COUNT;
+}
+
+/* The recorded log, decompressed into path. */
+static void unpack_recorded(const char *path) {
+    char *argv[] = {"gzip", "-dc", RECORDED_LOG, NULL};
+    int status = run_to_file(argv, path);
+    ck_assert_msg(status == 0, "gzip -dc %s failed (status %d)", RECORDED_LOG, status);
+}
+
+/* Cuts log (in place) after its first count programs. */
+static void first_programs(char *log, unsigned long count) {
+    const char *pos = log;
+    size_t len;
+    for (unsigned long n = 0; n < count && next_block(&pos, &len); n++)
+        ;
+    log[pos - log] = '\0';
+}
+
 /* Generates `count` programs of a profile, runs them in python3 (run.py
- * saves them) and on rcgc (the driver), each log into its file. False when
- * python3 is unsuited (the files are removed). */
+ * saves them) and on rcgc (the driver), each log into its file. When
+ * python3 is unsuited, python's log is the recorded one if that covers the
+ * programs (f->recorded); otherwise false (the files are removed). */
 static bool run_both(run_files *f, const char *profile, unsigned long seed, unsigned long count) {
     snprintf(f->dir, sizeof f->dir, "%s/rcgc_diff_XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -138,16 +175,22 @@ static bool run_both(run_files *f, const char *profile, unsigned long seed, unsi
     snprintf(run_py, sizeof run_py, "%s/run.py", RCGC_GC_DIFF_DIR);
     snprintf(seed_s, sizeof seed_s, "%lu", seed);
     snprintf(count_s, sizeof count_s, "%lu", count);
-    char *py_argv[] = {RCGC_GC_DIFF_PYTHON, run_py, "--seed", seed_s, "--count", count_s,
+    char *python = getenv("RCGC_GC_DIFF_PYTHON") ? getenv("RCGC_GC_DIFF_PYTHON")
+                                                  : RCGC_GC_DIFF_PYTHON;
+    char *py_argv[] = {python, run_py, "--seed", seed_s, "--count", count_s,
                        "--profile", (char *)profile, "--save", f->programs, NULL};
     int status = run_to_file(py_argv, f->py_log);
-    if (status == PYTHON_UNSUITED) {
+    f->recorded = status == PYTHON_UNSUITED && is_recorded(profile, seed, count);
+    if (f->recorded) {
+        unpack_recorded(f->py_log);
+        fprintf(stderr, "%s programs compared with CPython 3.12's recorded log\n", profile);
+    } else if (status == PYTHON_UNSUITED) {
         unlink(f->programs);
         unlink(f->py_log);
         rmdir(f->dir);
         return false;
     }
-    ck_assert_msg(status == 0, "%s %s failed (status %d); see %s", RCGC_GC_DIFF_PYTHON, run_py,
+    ck_assert_msg(f->recorded || status == 0, "%s %s failed (status %d); see %s", python, run_py,
                   status, f->dir);
     const char *driver = getenv("RCGC_GC_DIFF_DRIVER") ? getenv("RCGC_GC_DIFF_DRIVER")
                                                         : RCGC_GC_DIFF_DRIVER;
@@ -155,6 +198,25 @@ static bool run_both(run_files *f, const char *profile, unsigned long seed, unsi
     status = run_to_file(rc_argv, f->rc_log);
     ck_assert_msg(status == 0, "%s failed (status %d); see %s", driver, status, f->dir);
     return true;
+}
+
+/* CPython 3.12 ran programs the recorded log covers: its log py (cut to
+ * count programs) must be the recording's beginning, or the recording is
+ * stale. */
+static void check_recording(const run_files *f, const char *py, unsigned long count) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/recorded.log", f->dir);
+    unpack_recorded(path);
+    char *recorded = slurp(path);
+    first_programs(recorded, count);
+    char diff[512] = "";
+    if (strcmp(py, recorded) != 0)
+        first_difference("python", py, strlen(py), "recorded", recorded, strlen(recorded), diff,
+                         sizeof diff);
+    ck_assert_msg(diff[0] == '\0', "%s is stale (%s): record it again (test_gc_diff.c)",
+                  RECORDED_LOG, diff);
+    free(recorded);
+    unlink(path);
 }
 
 /* Generates programs, runs them both ways and requires identical logs,
@@ -171,6 +233,11 @@ static void differential(const char *profile, unsigned long seed, unsigned long 
         return;
     }
     char *py = slurp(f.py_log), *rc = slurp(f.rc_log), *text = slurp(f.programs);
+    if (is_recorded(profile, seed, count)) {
+        first_programs(py, count);
+        if (!f.recorded)
+            check_recording(&f, py, count);
+    }
     const char *pp = py, *rp = rc, *tp = text, *a, *b, *prog;
     size_t la, lb, lp;
     unsigned long n = 0;

@@ -32,7 +32,7 @@ the deaths it causes, slot 0 first). Inside one collection CPython's order
 across objects follows its generation lists (allocation order, shuffled by
 earlier collections), an implementation detail: the events between a "gc
 start" and its "gc stop" are printed sorted, so the two logs compare as sets
-there. That holds for automatic collections too, which run inside the
+there. That holds for automatic collections too, which run right after the
 allocation of a node or weak reference.
 
 How the events are observed: finalizers are __del__ of FNode; weak reference
@@ -54,9 +54,12 @@ Exact counts. A program using an operation of gen.py's "auto" profile
 state to be what rcgc's is, a fresh heap holding only the program's nodes and
 weak references: the same counts, so that automatic collections start at
 the same allocations; the same generation lists and long-lived figures, so
-that they choose the same generation. This needs CPython 3.11 (3.12 runs
-the collection at the next bytecode boundary instead of inside the
-allocation) and reaches into its gc state with ctypes (GCState below):
+that they choose the same generation. This needs CPython 3.12, whose timing
+rcgc has: the allocation counts and schedules the collection, which runs at
+the next bytecode boundary (the end of the call that made the node or weak
+reference), with the new object in it; 3.11 runs it inside the allocation,
+before the object is tracked. It reaches into the gc state with ctypes
+(GCState below):
 
   - The runner's own work between operations (making tags, formatting the
     log, calling gc functions that take a tuple of arguments) runs "hushed":
@@ -95,8 +98,9 @@ allocation) and reaches into its gc state with ctypes (GCState below):
     the runner froze at the start stay frozen: "frozen" leaves them out, and
     unfreeze moves only what the program froze (the part of the permanent
     list after them) back to generation 2, as gc.unfreeze() would.
-  - With another python3, run.py exits with status 77, and the test says it
-    could not compare.
+  - With another python3, run.py exits with status 77, and the test compares
+    with CPython 3.12's recorded log of the same programs, or says it could
+    not compare (test_gc_diff.c).
 """
 import ctypes
 import gc
@@ -224,7 +228,7 @@ class GenerationStats(ctypes.Structure):
 
 
 class GCState(ctypes.Structure):
-    """struct _gc_runtime_state, Include/internal/pycore_gc.h in 3.11."""
+    """struct _gc_runtime_state, Include/internal/pycore_gc.h in 3.12."""
     _fields_ = [("trash_delete_later", ctypes.c_void_p),
                 ("trash_delete_nesting", ctypes.c_int), ("enabled", ctypes.c_int),
                 ("debug", ctypes.c_int), ("generations", Generation * 3),
@@ -249,12 +253,12 @@ UNTRACK.argtypes, UNTRACK.restype = [ctypes.py_object], None
 
 
 def exact_setup():
-    """Finds CPython 3.11's gc state inside the interpreter's, by the two
+    """Finds CPython 3.12's gc state inside the interpreter's, by the two
     lists it points to, and makes the views."""
     if STATE:
         return
-    if sys.version_info[:2] != (3, 11):
-        sys.stderr.write("run.py: automatic collections need CPython 3.11, not %s\n"
+    if sys.version_info[:2] != (3, 12):
+        sys.stderr.write("run.py: automatic collections need CPython 3.12, not %s\n"
                          % sys.version.split()[0])
         sys.exit(77)  # test_gc_diff.c's PYTHON_UNSUITED
     get = ctypes.pythonapi.PyInterpreterState_Get
