@@ -1136,8 +1136,8 @@ END_TEST
  * holds them all until its last callback has run, as CPython's
  * PyObject_ClearWeakRefs holds them in a tuple: one whose callback already
  * ran, referred to only by cyclic garbage, is not garbage to a collection a
- * later callback runs (python3.11 on the same graph: 2; rcgc dropped each
- * after its own callback and found 3). */
+ * later callback runs (python3.11 and 3.12 on the same graph: 2; rcgc
+ * dropped each after its own callback and found 3). */
 static long collected_in_callback;
 
 static void cb_quiet(rc_weakref *ref, void *arg) {
