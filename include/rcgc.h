@@ -225,7 +225,13 @@ void rc_free(rc_heap *h, void *ptr);
  * uncleared, for the next collection). */
 long rc_gc_collect(rc_heap *h, int generation);
 /* Automatic collection on (the default) or off; rc_gc_collect works either
- * way. rc_gc_isenabled says which. */
+ * way. rc_gc_isenabled says which. When on, the tracked allocation
+ * (rc_new of a type with traverse, rc_weakref_new) that takes count 0 past
+ * threshold 0 collects once its object is made (CPython 3.12's timing): the
+ * oldest generation over its threshold, generation 2 only if the objects
+ * that reached it since the last full collection are at least a quarter of
+ * that collection's survivors. The new object takes part, zeroed (traverse
+ * must accept a zeroed object), and survives. */
 void rc_gc_enable(rc_heap *h);
 void rc_gc_disable(rc_heap *h);
 bool rc_gc_isenabled(const rc_heap *h);
