@@ -16,7 +16,8 @@
  * operations collect. The "auto" profile turns it on, so automatic
  * collections start at allocations on both sides, and adds operations on
  * the collector (thresholds, enable/disable, freeze/unfreeze) and reads of
- * its state (counts, freeze count, statistics): they must agree too, which
+ * its state (counts, freeze count, statistics, each generation's objects in
+ * their order): they must agree too, which
  * needs CPython 3.12's timing (the collection runs once the new object is
  * made, with it) and run.py's care to keep CPython's gc counts to the
  * program's own objects (run.py's docstring). Without CPython 3.12 that case

@@ -226,18 +226,13 @@ static int count_object(void *obj, void *arg) {
     return 0;
 }
 
-static int cmp_long(const void *a, const void *b) {
-    long x = *(const long *)a, y = *(const long *)b;
-    return (x > y) - (x < y);
-}
-
-/* Logs "gen G N: IDS" for each generation, as run.py does. */
+/* Logs "gen G N: IDS" for each generation, as run.py does: the nodes in
+ * the generation's order. */
 static void log_generations(void) {
     for (int g = 0; g < 3; g++) {
         census c = {0, 0, {0}};
         rc_gc_get_objects(heap, g, count_object, &c);
-        qsort(c.nid, c.nodes, sizeof c.nid[0], cmp_long);
-        char line[256];
+        char line[32 + 12 * MAX_NODES]; /* every id fits */
         size_t len = (size_t)snprintf(line, sizeof line, "gen %d %zu:", g, c.objects);
         for (size_t i = 0; i < c.nodes && len < sizeof line; i++)
             len += (size_t)snprintf(line + len, sizeof line - len, " %ld", c.nid[i]);

@@ -42,7 +42,7 @@ any of them runs in CPython with its gc counts kept exact (run.py):
     unfreeze          move the permanent generation back into generation 2
     fcount            log how many objects are frozen
     gens              log, for each generation, how many objects it holds
-                      and which nodes (by id)
+                      and which nodes (by id), in the generation's order
     stats             log each generation's collections, collected and
                       uncollectable
 

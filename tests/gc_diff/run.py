@@ -25,6 +25,8 @@ is the operation's line number within the program (1 = first operation):
     frozen N          gc.get_freeze_count(), less the run's own objects
     stats G N C U     gc.get_stats()[G]: collections, collected, uncollectable
     gen G N: IDS      gc.get_objects(G): how many, and the ids of its nodes
+                      in its order (allocation order, as earlier collections
+                      left it: rcgc keeps CPython's)
 
 Order: outside collections the log is in the order things happened, which
 the spec fixes (finalizer, then callbacks newest first, then the death and
@@ -405,7 +407,7 @@ def step(op, a):
     elif op == "gens":
         for g in range(3):
             objects = gc.get_objects(g)
-            nids = sorted(o.nid for o in objects if isinstance(o, Node))
+            nids = [o.nid for o in objects if isinstance(o, Node)]
             LOG.append("gen %d %d:" % (g, len(objects)) + "".join(" %d" % n for n in nids))
     else:
         live()
