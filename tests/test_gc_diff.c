@@ -17,10 +17,10 @@
  * collections start at allocations on both sides, and adds operations on
  * the collector (thresholds, enable/disable, freeze/unfreeze) and reads of
  * its state (counts, freeze count, statistics, each generation's objects in
- * their order): they must agree too, which
- * needs CPython 3.12's timing (the collection runs once the new object is
- * made, with it) and run.py's care to keep CPython's gc counts to the
- * program's own objects (run.py's docstring). Without CPython 3.12 that case
+ * their order): they must agree too, which needs CPython 3.12's timing (the
+ * collection runs once the new object is made, with it) and run.py's care
+ * to keep CPython's gc counts to the program's own objects (run.py's
+ * docstring). Without CPython 3.12 that case
  * compares with CPython 3.12's log of its programs, recorded (RECORDED_LOG
  * below); with other programs (RCGC_DIFF_SEED, more of them) it says on
  * stderr that it could not compare, and passes.
