@@ -2,8 +2,8 @@
  * driver.c — runs tests/gc_diff programs (see gen.py) on rcgc and prints the
  * event log run.py prints for CPython, line for line: "program N", then
  * "K: EVENT" (fin, inner, cb, see, death, get, gc start, gc stop, collect,
- * count, frozen, stats, gen: run.py's docstring lists them), with the events
- * between a collection's "gc start" and "gc stop" sorted.
+ * count, frozen, stats, gen: run.py's docstring lists them), in the order
+ * they happened, inside collections too (CPython's order: run.py).
  *
  * The objects mirror run.py's classes: a node is a tracked object with four
  * slots whose clear logs its death before dropping the slots in order (as
@@ -19,8 +19,6 @@
  * Usage: driver FILE. Each program runs on a fresh heap with automatic
  * collection off until an enable operation turns it on; what a program
  * leaves is freed silently by rc_heap_free.
- * With RCGC_DIFF_UNSORTED set, the events of a collection are printed in
- * the order they happened (to compare two builds of rcgc, not with CPython).
  */
 #include "rcgc.h"
 
@@ -48,11 +46,7 @@ typedef struct leaf { long nid; } leaf;
 /* The event log of the current operation. */
 static char *events[MAX_EVENTS];
 static size_t nevents;
-/* Positions in events: each collection's first event and its end. */
-static size_t marks[MAX_EVENTS];
-static size_t nmarks;
 static bool logging;
-static bool unsorted; /* RCGC_DIFF_UNSORTED: events in the order they happened */
 
 static void logf_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_event(const char *fmt, ...) {
@@ -74,10 +68,6 @@ static rc_heap *heap;              /* the current program's */
 static void *handle[HANDLES];       /* the program's variables: strong references */
 static void *resurrected[MAX_RESURRECTED]; /* G: strong references */
 static size_t nresurrected;
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static bool is_node(const void *p);
 static bool is_weakref(const void *p);
@@ -130,18 +120,15 @@ static void node_finalize(void *self) {
     }
 }
 
-/* Logs a collection's start and stop; what happens in between is sorted
- * when printed (marks). */
+/* Logs a collection's start and stop. */
 static void on_gc(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
     (void)h;
     (void)arg;
     if (!logging)
         return;
-    bool start = strcmp(phase, "start") == 0;
-    if (start)
+    if (strcmp(phase, "start") == 0)
         logf_event("gc start %d", info->generation);
-    marks[nmarks++] = nevents; /* each mark has its own "gc" event: never more */
-    if (!start)
+    else
         logf_event("gc stop %d %zu %zu", info->generation, info->collected,
                    info->uncollectable);
 }
@@ -318,15 +305,13 @@ static void step(const char *op, const long *a) {
     }
 }
 
-/* Prints the events of operation k, each collection's sorted. */
+/* Prints the events of operation k. */
 static void print_events(long k) {
-    for (size_t i = 0; i + 1 < nmarks && !unsorted; i += 2)
-        qsort(events + marks[i], marks[i + 1] - marks[i], sizeof events[0], cmp_str);
     for (size_t i = 0; i < nevents; i++) {
         printf("%ld: %s\n", k, events[i]);
         free(events[i]);
     }
-    nevents = nmarks = 0;
+    nevents = 0;
 }
 
 /* Ends a program: its leftovers go silently with the heap. */
@@ -344,7 +329,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s PROGRAMS\n", argv[0]);
         return 2;
     }
-    unsorted = getenv("RCGC_DIFF_UNSORTED") != NULL;
     FILE *f = fopen(argv[1], "r");
     if (f == NULL) {
         perror(argv[1]);

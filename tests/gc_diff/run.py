@@ -28,14 +28,15 @@ is the operation's line number within the program (1 = first operation):
                       in its order (allocation order, as earlier collections
                       left it: rcgc keeps CPython's)
 
-Order: outside collections the log is in the order things happened, which
-the spec fixes (finalizer, then callbacks newest first, then the death and
-the deaths it causes, slot 0 first). Inside one collection CPython's order
-across objects follows its generation lists (allocation order, shuffled by
-earlier collections), an implementation detail: the events between a "gc
-start" and its "gc stop" are printed sorted, so the two logs compare as sets
-there. That holds for automatic collections too, which run right after the
-allocation of a node or weak reference.
+Order: the log is in the order things happened. Outside collections the
+spec fixes it (finalizer, then callbacks newest first, then the death and
+the deaths it causes, slot 0 first). Inside one collection it follows the
+generation lists (allocation order, moved about by earlier collections:
+survivors in CPython's scan order), which rcgc keeps as CPython does, so
+the events of a collection compare in their order too: which weak
+reference is cleared and which callback and finalizer runs first, and the
+order of the deaths. That holds for automatic collections too, which run
+right after the allocation of a node or weak reference.
 
 How the events are observed: finalizers are __del__ of FNode; weak reference
 callbacks are one global function; deaths come from a tag that only the
@@ -117,7 +118,6 @@ import gen  # noqa: E402
 
 LOG = []
 LOGGING = [True]
-MARKS = []   # LOG positions: each collection's first event and its end
 EXACT = [False]  # the current program needs exact counts
 
 
@@ -192,15 +192,12 @@ def on_callback(ref):
 
 
 def on_gc(phase, info):
-    """gc.callbacks: logs each collection's start and stop; what happens in
-    between is sorted when printed (MARKS)."""
+    """gc.callbacks: logs each collection's start and stop."""
     if not LOGGING[0]:
         return
     if phase == "start":
         LOG.append("gc start %d" % info["generation"])
-        MARKS.append(len(LOG))
     else:
-        MARKS.append(len(LOG))
         LOG.append("gc stop %d" % info["generation"] + " %d" % info["collected"]
                    + " %d" % info["uncollectable"])
         if EXACT[0] and info["generation"] == 2:
@@ -453,19 +450,15 @@ def clean_up():
         if gc.collect() == 0 and not G:
             break
     LOG.clear()
-    MARKS.clear()
     DEATHS.clear()
     BOUNDARY[1] = None
     LOGGING[0] = True
 
 
 def flush(k, out):
-    """Prints the events of operation k, each collection's sorted."""
-    for i in range(0, len(MARKS), 2):
-        LOG[MARKS[i]:MARKS[i + 1]] = sorted(LOG[MARKS[i]:MARKS[i + 1]])
+    """Prints the events of operation k."""
     out.extend("%d: %s" % (k, e) for e in LOG)
     LOG.clear()
-    MARKS.clear()
 
 
 def parse(text):
