@@ -21,10 +21,10 @@
  * their order): they must agree too, which needs CPython 3.12's timing (the
  * collection runs once the new object is made, with it) and run.py's care
  * to keep CPython's gc counts to the program's own objects (run.py's
- * docstring). Without CPython 3.12 that case
- * compares with CPython 3.12's log of its programs, recorded (RECORDED_LOG
- * below); with other programs (RCGC_DIFF_SEED, more of them) it says on
- * stderr that it could not compare, and passes.
+ * docstring). Without CPython 3.12 that case compares with CPython 3.12's
+ * log of its programs, recorded (RECORDED_LOG below); with other programs
+ * (RCGC_DIFF_SEED, more of them) it says on stderr that it could not
+ * compare, and passes.
  *
  * The python is CPython 3.12 if the build found one when it was configured,
  * else python3 (RCGC_GC_DIFF_PYTHON, tests/gc_diff/CMakeLists.txt); the
@@ -33,10 +33,9 @@
  * Environment: RCGC_DIFF_PROGRAMS=n runs n programs per test (default a few
  * hundred; thousands for a long run), RCGC_DIFF_SEED=s changes the seed,
  * RCGC_DIFF_SORTED=1 compares what happens inside each collection as a set
- * (sort_collections). On
- * a mismatch the programs, both logs and the failing program alone are kept
- * in the directory the message names; `python3 run.py FILE` and
- * `gc_diff_driver FILE` rerun it.
+ * (sort_collections). On a mismatch the programs, both logs and the failing
+ * program alone are kept in the directory the message names; `python3
+ * run.py FILE` and `gc_diff_driver FILE` rerun it.
  */
 #include "check_main.h"
 #include "test_support.h"
@@ -237,9 +236,10 @@ static void sort_collections(char *log) {
         n += log[i] == '\n';
     char **line = malloc((n + 1) * sizeof *line), *copy = strdup(log);
     ck_assert_msg(line != NULL && copy != NULL, "out of memory");
-    for (char *p = copy, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+    char *rest = copy, *nl; /* after the loop: an unfinished last line */
+    for (; (nl = strchr(rest, '\n')) != NULL; rest = nl + 1) {
         *nl = '\0';
-        line[k++] = p;
+        line[k++] = rest;
     }
     for (size_t i = 0; i < k; i++) {
         if (strstr(line[i], ": gc start ") == NULL)
@@ -250,9 +250,10 @@ static void sort_collections(char *log) {
         qsort(line + i + 1, j - i - 1, sizeof *line, cmp_line);
         i = j;
     }
-    char *out = log;
+    char *out = log; /* the same lines: the same length */
     for (size_t i = 0; i < k; i++)
         out += sprintf(out, "%s\n", line[i]);
+    strcpy(out, rest);
     free(line);
     free(copy);
 }
