@@ -413,6 +413,16 @@ START_TEST(rcgc_filters) {
         {"--all-frames --exclude '*:10' --exclude 'app/main.c'",
          "[ Top 10 ]\nlib/util.c:7: size=1000 B, count=1, average=1000 B\n"},
         {"--include '*.h'", "[ Top 10 ]\n"},
+        /* all_frames per filter: c has app/parser.c:10 below lib/util.c:7 */
+        {"--include-any 'app/*' --exclude app/parser.c",
+         "[ Top 10 ]\nlib/util.c:7: size=400 B, count=1, average=400 B\n"},
+        {"--include-any 'app/*' --exclude app/parser.c --all-frames", "[ Top 10 ]\n"},
+        {"--exclude-any app/main.c",
+         "[ Top 10 ]\nlib/util.c:7: size=1400 B, count=2, average=700 B\n"},
+        {"--include app/parser.c:20 --include-any lib/util.c:7",
+         "[ Top 10 ]\n"
+         "lib/util.c:7: size=1400 B, count=2, average=700 B\n"
+         "app/parser.c:20: size=200 B, count=1, average=200 B\n"},
     };
     /* under valgrind each run costs a second: the twin runs the first of
      * each kind */
@@ -439,6 +449,8 @@ START_TEST(rcgc_filters) {
         const char *options, *message;
     } errors[] = {
         {"--include", "rcgc: --include needs a value\n"},
+        {"--exclude-any", "rcgc: --exclude-any needs a value\n"},
+        {"--include-any 'app/*:0'", "rcgc: bad line number in 'app/*:0' (PATTERN:LINE, LINE from 1)\n"},
         {"--include 'app/*:0'", "rcgc: bad line number in 'app/*:0' (PATTERN:LINE, LINE from 1)\n"},
         {"--exclude f.c:99999999999", "rcgc: bad line number in 'f.c:99999999999' (PATTERN:LINE, LINE from 1)\n"},
         {"--domain -1", "rcgc: bad domain '-1' (a number)\n"},

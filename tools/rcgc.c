@@ -8,8 +8,9 @@
  *
  * FILTERS are Snapshot.filter_traces's, applied to every snapshot read
  * before anything is counted: --include/--exclude PATTERN[:LINE] (fnmatch
- * on a frame's file name; --all-frames: any frame, not only the most
- * recent), --domain/--exclude-domain N.
+ * on the most recent frame's file name), --include-any/--exclude-any
+ * PATTERN[:LINE] (on any frame: all_frames=True), --all-frames (every file
+ * filter on any frame), --domain/--exclude-domain N.
  *
  * Output is tracemalloc's text: "[ Top N ]" or "[ Top N differences ]" then
  * one statistic per line, as Python's recipes print them; with --key
@@ -44,13 +45,17 @@ static const char usage[] =
     "  --limit N     print at most N statistics (default 10)\n"
     "  --help        print this help\n"
     "filters (tracemalloc's Filter and DomainFilter; the snapshots keep the traces\n"
-    "that match an --include or --domain, if any is given, and no --exclude or\n"
-    "--exclude-domain):\n"
+    "that match an --include, --include-any or --domain, if any is given, and no\n"
+    "--exclude, --exclude-any or --exclude-domain):\n"
     "  --include PATTERN[:LINE]  traces allocated in a file matching PATTERN\n"
     "                            (fnmatch: * ? [...]), at line LINE if given\n"
     "  --exclude PATTERN[:LINE]  traces not allocated there\n"
-    "  --all-frames              --include and --exclude look at every frame of a\n"
-    "                            traceback, not only the most recent one\n"
+    "  --include-any PATTERN[:LINE]\n"
+    "                            traces with any frame of their traceback there\n"
+    "  --exclude-any PATTERN[:LINE]\n"
+    "                            traces with no frame there\n"
+    "  --all-frames              every --include and --exclude looks at every frame\n"
+    "                            of a traceback, as --include-any and --exclude-any\n"
     "  --domain N                traces of domain N\n"
     "  --exclude-domain N        traces of any other domain\n";
 
@@ -62,7 +67,7 @@ typedef struct options {
     int nfiles;
     rc_filter *filters; /* malloc'ed; their patterns point into argv */
     size_t nfilters;
-    bool all_frames;
+    bool all_frames;    /* --all-frames: every file filter on every frame */
 } options;
 
 static int bad_usage(const char *fmt, const char *arg) {
@@ -95,9 +100,10 @@ static int add_filter(options *o, rc_filter f) {
     return 0;
 }
 
-/* --include/--exclude's value: PATTERN, or PATTERN:LINE when what follows
- * the last colon is a number (the colon is cut from the argument). */
-static int add_file_filter(options *o, bool inclusive, char *value) {
+/* A file filter's value: PATTERN, or PATTERN:LINE when what follows the
+ * last colon is a number (the colon is cut from the argument); the filter
+ * looks at every frame when all_frames (--include-any, --exclude-any). */
+static int add_file_filter(options *o, bool inclusive, bool all_frames, char *value) {
     unsigned long long line = 0;
     char *colon = strrchr(value, ':');
     if (colon && isdigit((unsigned char)colon[1])) {
@@ -105,7 +111,7 @@ static int add_file_filter(options *o, bool inclusive, char *value) {
             return bad_usage("bad line number in '%s' (PATTERN:LINE, LINE from 1)", value);
         *colon = '\0';
     }
-    return add_filter(o, (rc_filter){inclusive, value, (unsigned)line, false, -1});
+    return add_filter(o, (rc_filter){inclusive, value, (unsigned)line, all_frames, -1});
 }
 
 /* --domain/--exclude-domain's value. */
@@ -116,15 +122,27 @@ static int add_domain_filter(options *o, bool inclusive, const char *value) {
     return add_filter(o, (rc_filter){inclusive, NULL, 0, false, (int)domain});
 }
 
+enum { NOT_A_FILTER, FILE_FILTER, DOMAIN_FILTER };
+
 /* The options: whether a value follows, whether only the commands that
- * print statistics (top, diff) take it. */
+ * print statistics (top, diff) take it; for a filter, its kind and its
+ * Filter.inclusive and all_frames. */
 static const struct option_kind {
     const char *name;
     bool valued, stats;
+    unsigned char filter;
+    bool inclusive, all_frames;
 } option_kinds[] = {
-    {"--key", true, true},       {"--cumulative", false, true},   {"--limit", true, true},
-    {"--include", true, false},  {"--exclude", true, false},      {"--all-frames", false, false},
-    {"--domain", true, false},   {"--exclude-domain", true, false},
+    {"--key", true, true, NOT_A_FILTER, false, false},
+    {"--cumulative", false, true, NOT_A_FILTER, false, false},
+    {"--limit", true, true, NOT_A_FILTER, false, false},
+    {"--all-frames", false, false, NOT_A_FILTER, false, false},
+    {"--include", true, false, FILE_FILTER, true, false},
+    {"--exclude", true, false, FILE_FILTER, false, false},
+    {"--include-any", true, false, FILE_FILTER, true, true},
+    {"--exclude-any", true, false, FILE_FILTER, false, true},
+    {"--domain", true, false, DOMAIN_FILTER, true, false},
+    {"--exclude-domain", true, false, DOMAIN_FILTER, false, false},
 };
 
 /* One option of argv at *i (*i moves past its value, if it takes one);
@@ -141,6 +159,10 @@ static int parse_option(int argc, char **argv, int *i, bool stats, options *o) {
     if (k->valued && *i + 1 == argc)
         return bad_usage("%s needs a value", a);
     char *value = k->valued ? argv[++*i] : NULL;
+    if (k->filter == FILE_FILTER)
+        return add_file_filter(o, k->inclusive, k->all_frames, value);
+    if (k->filter == DOMAIN_FILTER)
+        return add_domain_filter(o, k->inclusive, value);
     unsigned long long n;
     if (strcmp(a, "--key") == 0) {
         if (strcmp(value, "lineno") == 0)
@@ -157,12 +179,8 @@ static int parse_option(int argc, char **argv, int *i, bool stats, options *o) {
         if (!parse_number(value, SIZE_MAX, &n))
             return bad_usage("bad limit '%s' (a number of lines)", value);
         o->limit = (size_t)n;
-    } else if (strcmp(a, "--all-frames") == 0) {
+    } else { /* --all-frames */
         o->all_frames = true;
-    } else if (strcmp(a, "--include") == 0 || strcmp(a, "--exclude") == 0) {
-        return add_file_filter(o, strcmp(a, "--include") == 0, value);
-    } else { /* --domain, --exclude-domain */
-        return add_domain_filter(o, strcmp(a, "--domain") == 0, value);
     }
     return 0;
 }
@@ -191,7 +209,7 @@ static int parse_options(int argc, char **argv, int first, int want_files, bool 
     if (o->cumulative && o->key == RC_KEY_TRACEBACK)
         return bad_usage("%s", "--cumulative works with --key lineno or filename only");
     for (size_t k = 0; k < o->nfilters; k++)
-        o->filters[k].all_frames = o->all_frames && o->filters[k].filename_pattern;
+        o->filters[k].all_frames |= o->all_frames && o->filters[k].filename_pattern;
     return 0;
 }
 
