@@ -51,6 +51,28 @@ class Section:
         self.jobs, self.targets, self.reports, self.notes = jobs, targets, reports, notes
 
 
+def python312():
+    """A CPython 3.12 to measure beside the one running this script (the
+    contract's version; found as tests/gc_diff/CMakeLists.txt finds it), or
+    None when there is none or this script already runs on 3.12."""
+    if sys.version_info[:2] == (3, 12):
+        return None
+    home = os.path.expanduser("~/.pyenv/versions")
+    pyenv = sorted(os.path.join(home, v, "bin", "python3.12") for v in
+                   (os.listdir(home) if os.path.isdir(home) else ()) if v.startswith("3.12"))
+    for cand in [shutil.which("python3.12")] + pyenv:
+        if not cand:
+            continue
+        try:
+            out = subprocess.run([cand, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
+                                 capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out.returncode == 0 and out.stdout.strip() == "True":
+            return cand
+    return None
+
+
 def heaptrack_version(path):
     """What `heaptrack --version` says, or "version unknown"."""
     try:
@@ -121,12 +143,23 @@ def sections(build):
                    "depth 18 takes 40 s to 2 min on the 2-core machine this was written on)."]))
 
     live_jobs, dead_jobs, live_targets, dead_targets = [], [], [], []
+    live_reports, dead_reports = [], []
+    py312 = python312()
+    py312_peer = "CPython 3.12 gc.collect()"
     for shape, factor in (("pairs", 1 / 5), ("ring", 1 / 5), ("random", 1 / 3)):
         live_jobs += [Job("rcgc rc_gc_collect(h, 2)", exe("bench_collector", "live", shape)),
                       Job("CPython gc.collect()", py("collector.py", "live", shape)),
                       Job("Boehm GC_gcollect()", exe("bench_collector_boehm", shape))]
         dead_jobs += [Job("rcgc rc_gc_collect(h, 2)", exe("bench_collector", "dead", shape)),
                       Job("CPython gc.collect()", py("collector.py", "dead", shape))]
+        if py312:  # the contract's CPython, reported beside the targets' one
+            for state, jobs, reports in (("live", live_jobs, live_reports),
+                                         ("dead", dead_jobs, dead_reports)):
+                jobs.append(Job(py312_peer, [py312, os.path.join(HERE, "py", "collector.py"),
+                                             state, shape]))
+                wl = f"{state} heap, {shape}"
+                reports.append((f"{shape}: rcgc / CPython 3.12", (wl, "rcgc rc_gc_collect(h, 2)"),
+                                (wl, py312_peer)))
         wl = f"live heap, {shape}"
         live_targets += [
             (f"{shape}: rcgc <= {'1/5' if factor == 1 / 5 else '1/3'} of CPython",
@@ -139,10 +172,13 @@ def sections(build):
                    "out-degree 2 (identical edges in C and Python); held by one container "
                    "(rc: a tracked holder object; Python: a list; Boehm: a GC_MALLOC'ed array). "
                    "CPython's own objects are frozen (gc.freeze) so only the shape is examined.")
+    py_notes = ["\"CPython\" is the python3 running the benchmarks, which the targets use; "
+                "\"CPython 3.12\", the contract's version, is reported beside it."] if py312 else []
     out.append(Section(4, "Collector, live heap (all reachable; a full collection frees nothing): ns per object", 3,
-                       live_jobs, targets=live_targets, notes=[shapes_note]))
+                       live_jobs, targets=live_targets, reports=live_reports,
+                       notes=[shapes_note] + py_notes))
     out.append(Section(4, "Collector, dead heap (all unreachable): ns per object", 3, dead_jobs,
-                       targets=dead_targets,
+                       targets=dead_targets, reports=dead_reports,
                        notes=["The holder is dropped first (reference counting frees what it can, "
                               "untimed), then the collection that frees the rest is timed."]))
     young0 = "gen-0 pause, 700 young, 0M old"
