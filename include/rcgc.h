@@ -297,7 +297,8 @@ void rc_gc_set_log(rc_heap *h, void (*log)(const char *line, void *arg), void *a
 int rc_gc_garbage(rc_heap *h, rc_each_fn fn, void *arg);
 /* len(gc.garbage). */
 size_t rc_gc_garbage_count(const rc_heap *h);
-/* Drops the garbage list's references. */
+/* Drops the garbage list's references, last first (del gc.garbage[:]); the
+ * list is empty while they are dropped. */
 void rc_gc_garbage_clear(rc_heap *h);
 
 typedef struct rc_gc_info { int generation; size_t collected, uncollectable; } rc_gc_info;

@@ -1362,9 +1362,14 @@ static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, const found *f) {
  * safely (or, for far linked objects, holds and clears them all first:
  * clear_held; or, for plain ones, sweeps them: sweep_garbage). What is
  * still alive afterwards (kept by RC_GC_DEBUG_SAVEALL, or held from outside
- * by a death still pending) moves to old. With SAVEALL and no room for the
- * garbage list, nothing is cleared and the objects wait in old for the next
- * collection: returns -1 + ENOMEM then. */
+ * by a death still pending) moves to old. SAVEALL is read for each object,
+ * as CPython's delete_garbage does: what clearing one object runs (a clear,
+ * a release, the finalizer of an object only garbage held) may turn it on
+ * or off for the next (clear_held and the sweep read it once: the sweep
+ * runs no user code; clear_held's clears all come first). An object that
+ * should be saved but finds no room in the garbage list is neither saved
+ * nor cleared and waits in old for the next collection: returns -1 + ENOMEM
+ * then. */
 static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc_gchead *old) {
     rc_gcstate *gc = &h->gc;
     int status = 0;
@@ -1373,10 +1378,9 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
     if ((!f->linked || (!save && !f->mixed)) && sweep_garbage(h, collectable, f))
         return 0;
     if (save && garbage_reserve(h, n) != 0) {
-        status = -1;
-        save = false;
         clear_flags(collectable);
         list_merge(collectable, old);
+        return -1;
     }
     bool cleared = !save && held_pays(n, f->far);
     if (cleared)
@@ -1385,10 +1389,13 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
         rc_gchead *g = gc_next(collectable);
         prefetch_ahead(g);
         void *obj = obj_of(g);
-        if (save) {
-            gc->garbage[gc->ngarbage++] = rc_incref(obj);
-        } else if (cleared) {
+        if (cleared) {
             rc_decref(obj); /* clear_held's hold */
+        } else if (gc->debug & RC_GC_DEBUG_SAVEALL) {
+            if (garbage_reserve(h, 1) == 0) /* reserved for all n when it was on at first */
+                gc->garbage[gc->ngarbage++] = rc_incref(obj);
+            else
+                status = -1;
         } else {
             head_of(g)->refcnt++; /* garbage is never immortal */
             rc__drop_references(type_of(h, g), obj);
@@ -1895,7 +1902,7 @@ void rc_gc_garbage_clear(rc_heap *h) {
     size_t n = gc->ngarbage, cap = gc->garbage_cap;
     gc->garbage = NULL;
     gc->ngarbage = gc->garbage_cap = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = n; i-- > 0;) /* last first, as CPython's list clear */
         rc_decref(objs[i]);
     rc__sys_free(h, objs, cap * sizeof *objs);
 }

@@ -1400,6 +1400,91 @@ START_TEST(test_garbage_walk_and_clear) {
 }
 END_TEST
 
+/* garbage_clear drops the references last first, as del gc.garbage[:]
+ * (CPython's list clear): python3.12, three self-cycles saved, each
+ * self-reference then cleared and a weak reference with a callback taken,
+ * prints "died N3", "died N2", "died N1" at gc.garbage.clear(). */
+static char died_order[8];
+
+static void note_died(rc_weakref *ref, void *arg) {
+    (void)ref;
+    died_order[strlen(died_order)] = (char)('0' + *(int *)arg);
+}
+
+static int unlink_and_watch(void *obj, void *arg) {
+    node *n = obj;
+    rc_weakref **refs = arg;
+    RC_CLEAR(n->a);
+    refs[n->id - 1] = rc_weakref_new(n, note_died, &n->id);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 3);
+    return 0;
+}
+
+START_TEST(test_garbage_clear_last_first) {
+    for (int i = 1; i <= 3; i++)
+        self_cycle(&node_type)->id = i;
+    rc_gc_set_debug(H, RC_GC_DEBUG_SAVEALL);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 3);
+    rc_gc_set_debug(H, 0);
+    rc_weakref *refs[3];
+    ck_assert_int_eq(rc_gc_garbage(H, unlink_and_watch, refs), 0);
+    memset(died_order, 0, sizeof died_order);
+    rc_gc_garbage_clear(H);
+    ck_assert_str_eq(died_order, "321");
+    for (int i = 0; i < 3; i++)
+        rc_decref(refs[i]);
+}
+END_TEST
+
+/* SAVEALL is read for each garbage object, as CPython's delete_garbage
+ * does: the finalizer of an object that only garbage holds, dying as the
+ * first cycle is cleared, turns it on, and the next cycle is saved.
+ * python3.12 (a -> b -> c -> a, a's __del__ storing a new G in a.b, G's
+ * __del__ calling gc.set_debug(gc.DEBUG_SAVEALL); then d <-> e):
+ * collect() == 5, gc.garbage holds d and e. */
+static void saveall_on(void *self) {
+    (void)self;
+    rc_gc_set_debug(H, RC_GC_DEBUG_SAVEALL);
+}
+
+static void store_saver(void *self) {
+    static const rc_type saver = {"G", sizeof(node), node_traverse, NULL, saveall_on, NULL};
+    ((node *)self)->b = make_typed(&saver);
+}
+
+static int ids_fn(void *obj, void *arg) {
+    char *ids = arg;
+    ids[strlen(ids)] = (char)('0' + ((node *)obj)->id);
+    return 0;
+}
+
+START_TEST(test_saveall_read_per_object) {
+    static const rc_type f = {"F", sizeof(node), node_traverse, NULL, store_saver, NULL};
+    node *n[5] = {make_typed(&f), make(), make(), make(), make()};
+    for (int i = 0; i < 5; i++)
+        n[i]->id = i + 1;
+    n[0]->a = rc_incref(n[1]);
+    n[1]->a = rc_incref(n[2]);
+    n[2]->a = rc_incref(n[0]);
+    n[3]->a = rc_incref(n[4]);
+    n[4]->a = rc_incref(n[3]);
+    for (int i = 0; i < 5; i++)
+        rc_decref(n[i]);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 5);
+    char ids[8] = "";
+    ck_assert_int_eq(rc_gc_garbage(H, ids_fn, ids), 0);
+#ifdef RCGC_TEST_VARIANT_held /* clear_held reads SAVEALL once, before its clears */
+    ck_assert_str_eq(ids, "");
+#else
+    ck_assert_str_eq(ids, "45");
+    RC_CLEAR(n[3]->a);
+#endif
+    rc_gc_set_debug(H, 0);
+    rc_gc_garbage_clear(H);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
 /* Frozen objects are never examined nor reported as referrers, and
  * get_objects(-1) leaves them out, as CPython; unfreeze puts them back. */
 START_TEST(test_freeze_not_examined) {
@@ -2298,6 +2383,10 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("callbacks_enomem"), test_callbacks_enomem, setup, teardown);
     add_case_fixture(s, tcase_create("saveall_enomem"), test_saveall_enomem, setup, teardown);
     add_case_fixture(s, tcase_create("saveall_finalizers_once"), test_saveall_finalizers_once,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("garbage_clear_last_first"), test_garbage_clear_last_first,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("saveall_read_per_object"), test_saveall_read_per_object,
                      setup, teardown);
     add_case_fixture(s, tcase_create("garbage_walk_and_clear"), test_garbage_walk_and_clear,
                      setup, teardown);
