@@ -120,6 +120,14 @@ typedef struct rc_head {
 #define RC_GC_PERMANENT 3u
 #define RC_TYPE_SHIFT 12
 
+/* Whether an untracked object's death may run code, which may drop
+ * references and so nest deaths (object.c's untracked_stack): its type has
+ * clear, finalize or release, or it has weak references (their callbacks
+ * run). */
+static inline bool rc_untracked_may_nest(uint32_t info) {
+    return !(info & RC_F_GC) && (info & (RC_F_PLAIN | RC_F_WEAKREFS)) != RC_F_PLAIN;
+}
+
 /* Collector links of a tracked object, 16 bytes before its rc_head. The low
  * two bits of prev carry collector flags, and during a collection prev holds
  * the object's gc_refs shifted by RC_GC_REFS_SHIFT (CPython's layout). */
@@ -403,9 +411,12 @@ struct rc_heap {
     size_t pool_bytes_idle;    /* of pool blocks a pool counts as used that are not
                                   live: quarantined, or freed during teardown */
 
-    /* untracked deaths nested too deeply (see deferred): those of holders,
-     * untracked objects whose type has clear. The stack has a slot for every
-     * live holder, taken when it is made, so a death never asks for memory:
+    /* untracked deaths nested too deeply (see deferred): those that may run
+     * code (rc_untracked_may_nest). The stack has a slot for every live such
+     * object, untracked_holders of them: a holder (a type with clear,
+     * finalize or release) takes its slot when it is made, a plain untracked
+     * object when it gets its first weak reference (and gives it back with
+     * the last), so a death never asks for memory:
      * deferred_untracked <= untracked_holders <= untracked_stack_cap. */
     rc_gchead untracked_mark;  /* on h->deferred exactly while deferred_untracked > 0 */
     void **untracked_stack;    /* untracked_first, or from rc__sys_alloc once more
@@ -501,6 +512,9 @@ RC_INTERNAL void rc__drop_references(const rc_type *t, void *obj);
  * object whose every count the sweep took: counted as a death, memory
  * back. */
 RC_INTERNAL void rc__free_swept(rc_heap *h, void *obj);
+/* Makes sure h->untracked_stack has a free slot for one more untracked
+ * object whose death may nest (rc_untracked_may_nest); false + ENOMEM. */
+RC_INTERNAL bool rc__untracked_room(rc_heap *h);
 
 /* gc.c */
 RC_INTERNAL void rc__gc_init(rc_heap *h);

@@ -9,10 +9,13 @@
  *
  * Deaths do not recurse without bound: past RC_DEALLOC_DEPTH nested deaths
  * a dying tracked object is put on h->deferred (linked through its free
- * rc_gchead), an untracked one whose type has clear (a holder: clear may
- * drop references) on h->untracked_stack, which has a slot for every live
- * holder, and destroyed when the outermost death returns, so a chain of ten
- * million nodes dies in constant stack and no death asks for memory.
+ * rc_gchead), an untracked one whose death runs code that may drop
+ * references (a holder, whose type has clear, finalize or release, or one
+ * with weak references, whose callbacks run: rc_untracked_may_nest) on
+ * h->untracked_stack, which has a slot for every live such object, and
+ * destroyed when the outermost death returns, so a chain of ten million
+ * nodes dies in constant stack, whatever links it, and no death asks for
+ * memory.
  */
 #include "internal.h"
 
@@ -63,9 +66,12 @@ const char *rc__type_name(const rc_heap *h, const void *obj) {
     return name ? name : "object";
 }
 
-/* Whether objects of t are holders: untracked, yet their clear may drop
- * references (see untracked_stack). */
-static inline bool is_holder(const rc_type *t) { return !t->traverse && t->clear; }
+/* Whether objects of t are holders: untracked, yet their death runs code
+ * (clear, finalize, release) that may drop references (see
+ * untracked_stack). */
+static inline bool is_holder(const rc_type *t) {
+    return !t->traverse && (t->clear || t->finalize || t->release);
+}
 
 /* The rc_head.info of a new object of type t: its index in the heap's
  * table (registered on first use), RC_F_GC when the type has traverse,
@@ -97,10 +103,8 @@ static __attribute__((noinline)) int64_t type_info(rc_heap *h, const rc_type *t)
         info |= RC_F_GC;
     if (!t->finalize && !t->clear && !t->release)
         info |= RC_F_PLAIN;
-    if (!is_holder(t)) { /* a holder's creation takes new_object's path */
-        h->last_type = t;
-        h->last_info = info;
-    }
+    h->last_type = t;
+    h->last_info = info;
     return info;
 }
 
@@ -185,10 +189,12 @@ static void *new_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind,
     return obj;
 }
 
-/* Doubles the room of the stack of untracked deaths waiting (its first
- * slots are in the heap, the rest from rc_alloc_fn) for a new holder; false
- * + ENOMEM when it cannot. */
-static bool grow_untracked_stack(rc_heap *h) {
+/* Makes room for one more slot in the stack of untracked deaths waiting,
+ * doubling it when full (its first slots are in the heap, the rest from
+ * rc_alloc_fn); false + ENOMEM when it cannot. */
+bool rc__untracked_room(rc_heap *h) {
+    if (h->untracked_holders < h->untracked_stack_cap)
+        return true;
     if (h->untracked_stack == NULL) {
         h->untracked_stack = h->untracked_first;
         h->untracked_stack_cap = RC_UNTRACKED_FIRST;
@@ -220,8 +226,7 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *typ
         return NULL;
     if (info & RC_F_GC)
         return new_of_kind(h, (uint32_t)info, size, RC_KIND_GC, traced);
-    if (is_holder(type) && h->untracked_holders == h->untracked_stack_cap &&
-        !grow_untracked_stack(h))
+    if (is_holder(type) && !rc__untracked_room(h))
         return NULL;
     void *obj = new_of_kind(h, (uint32_t)info, size, RC_KIND_PLAIN, traced);
     h->untracked_holders += obj && is_holder(type);
@@ -229,7 +234,8 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *typ
 }
 
 /* The common creation: a small object of the type made last, its pool's
- * head has a block, no collection is due. NULL, with nothing changed,
+ * head has a block, no collection is due, a holder's slot is free. NULL,
+ * with nothing changed,
  * when any of that does not hold. Inlined into each creation call; nothing
  * it calls is out of line, so it saves no registers. */
 static inline void *new_fast_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind) {
@@ -237,6 +243,9 @@ static inline void *new_fast_of_kind(rc_heap *h, uint32_t info, size_t size, uns
         return NULL;
     if (kind == RC_KIND_GC && rc_gc_due(h))
         return NULL;
+    bool holder = kind == RC_KIND_PLAIN && !(info & RC_F_PLAIN); /* is_holder */
+    if (holder && h->untracked_holders == h->untracked_stack_cap)
+        return NULL; /* new_object makes room */
     size_t bs = object_block_size(size, kind);
     char *block = rc_pool_take(h, kind, bs, true);
     if (RC_UNLIKELY(block == NULL))
@@ -244,6 +253,7 @@ static inline void *new_fast_of_kind(rc_heap *h, uint32_t info, size_t size, uns
     void *obj = init_object(h, block, bs, info, kind);
     if (kind == RC_KIND_GC)
         rc_gc_link_quiet(h, rc_gc_of(obj));
+    h->untracked_holders += holder;
     return obj;
 }
 
@@ -477,9 +487,10 @@ static void defer_untracked(rc_heap *h, void *obj) {
 }
 
 /* Any death: past RC_DEALLOC_DEPTH nested deaths the object waits (tracked
- * on h->deferred, a holder on h->untracked_stack; any other untracked
- * object drops no references, so its death goes no deeper); the outermost
- * death destroys what waits. An rc_malloc block handed to rc_decref is
+ * on h->deferred, an untracked one whose death may run code on
+ * h->untracked_stack: rc_untracked_may_nest; any other untracked object runs
+ * nothing and drops no references, so its death goes no deeper); the
+ * outermost death destroys what waits. An rc_malloc block handed to rc_decref is
  * named here: a large one's head says raw; a small one is seen when its
  * false header sends it here (the fast paths spend no test on it). */
 static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
@@ -494,7 +505,7 @@ static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
             h->deferred = g;
             return;
         }
-        if (is_holder(rc__type(h, hd))) {
+        if (rc_untracked_may_nest(hd->info)) {
             defer_untracked(h, obj);
             return;
         }

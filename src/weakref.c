@@ -57,15 +57,21 @@ static rc_weakref *list_of(const rc_heap *h, const void *obj) {
 }
 
 /* Makes ref (NULL: none) the head of obj's list. obj has an entry already,
- * or room was reserved for one. Never allocates: the map keeps count * 2 <=
- * capacity, so a put right after a remove always finds room. */
+ * or room was reserved for one (and, untracked and plain, a slot in the
+ * stack of deaths that wait: its death now runs callbacks). Never
+ * allocates: the map keeps count * 2 <= capacity, so a put right after a
+ * remove always finds room. */
 static void set_list(rc_heap *h, void *obj, rc_weakref *ref) {
     rc_head *hd = rc_head_of(obj);
-    if (hd->info & RC_F_WEAKREFS)
+    bool slot = (hd->info & (RC_F_GC | RC_F_PLAIN)) == RC_F_PLAIN;
+    if (hd->info & RC_F_WEAKREFS) {
         rc_ptrmap_remove(&h->weakrefs, (uintptr_t)obj);
+        h->untracked_holders -= slot;
+    }
     if (ref) {
         rc_ptrmap_put(h, &h->weakrefs, (uintptr_t)obj, ref);
         hd->info |= RC_F_WEAKREFS;
+        h->untracked_holders += slot;
     } else {
         hd->info &= ~RC_F_WEAKREFS;
     }
@@ -185,8 +191,10 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
     h->gc.auto_later = false;
     if (ref == NULL)
         return NULL;
-    if (!(rc_head_of(target)->info & RC_F_WEAKREFS) &&
-        rc_ptrmap_reserve(h, &h->weakrefs, 1) != 0) {
+    uint32_t info = rc_head_of(target)->info;
+    if (!(info & RC_F_WEAKREFS) &&
+        (rc_ptrmap_reserve(h, &h->weakrefs, 1) != 0 ||
+         ((info & (RC_F_GC | RC_F_PLAIN)) == RC_F_PLAIN && !rc__untracked_room(h)))) {
         rc_decref(ref);
         errno = ENOMEM;
         return NULL;

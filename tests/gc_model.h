@@ -21,11 +21,14 @@
  * collector does not see a holder's references, so what a holder refers to
  * is reachable, and a cycle through a holder is never garbage: it leaks, as
  * in CPython, and the model's trial deletion says so as the collector's
- * does (the program breaks such cycles before its end). A holder's death
- * past the destructor's nesting limit waits in a slot taken when it was
- * made (src/object.c, untracked_stack); the heap's rc_alloc_fn can fail on
- * demand while a holder is made, and once the live holders fill that
- * stack rc_new must then fail with ENOMEM, changing nothing. Any object
+ * does (the program breaks such cycles before its end). The death of an
+ * untracked object that runs code (a holder; a leaf, whose type has a
+ * release; a plain leaf with weak references) past the destructor's
+ * nesting limit waits in a slot taken when it was made, or got its first
+ * weak reference (src/object.c, untracked_stack; gm_slot_kind); the heap's
+ * rc_alloc_fn can fail on demand while a holder is made, and once such
+ * objects fill that stack rc_new must then fail with ENOMEM, changing
+ * nothing. Any object
  * may have a finalizer that only logs, or one that resurrects the object
  * into a global list (the program's "resurrected" roots); a node or holder
  * may have one that drops the reference in its slot 0, which may free
@@ -125,6 +128,12 @@ static bool gm_tracked(unsigned kind) { return kind & (GM_NODE | GM_WEAKREF); }
 
 /* Whether objects of this kind have GM_SLOTS reference slots. */
 static bool gm_has_slots(unsigned kind) { return kind & (GM_NODE | GM_HOLDER); }
+
+/* Whether objects of this kind take a slot of the heap's stack of deaths
+ * that wait (internal.h, untracked_holders) when made: untracked ones whose
+ * death runs code (a release, a clear or a finalizer). An untracked plain
+ * one takes a slot while it has weak references (gm_weak_change). */
+static bool gm_slot_kind(unsigned kind) { return !gm_tracked(kind) && !(kind & GM_PLAIN); }
 
 /* A real object; a leaf uses only id and magic. */
 typedef struct gm_real {
@@ -427,6 +436,25 @@ static unsigned gm_plainer(const gm_world *w, unsigned kind, unsigned b) {
 
 static void gm_model_decref(gm_world *w, int32_t id);
 
+/* One more live object with a slot for its deferred death: the heap
+ * doubles its stack when it is full (RC_UNTRACKED_FIRST slots at first). */
+static void gm_take_slot(gm_world *w) {
+    if (w->nholders == w->holder_cap)
+        w->holder_cap = w->holder_cap ? 2 * w->holder_cap : RC_UNTRACKED_FIRST;
+    w->nholders++;
+}
+
+/* Object id gains (d = 1) or loses (d = -1) a weak reference not cleared:
+ * an untracked plain object holds a slot while it has any. */
+static void gm_weak_change(gm_world *w, int32_t id, int d) {
+    gm_obj *o = &w->obj[id];
+    bool slot = !gm_tracked(o->kind) && (o->kind & GM_PLAIN);
+    if (d > 0 && o->nweak++ == 0 && slot)
+        gm_take_slot(w);
+    if (d < 0 && --o->nweak == 0 && slot)
+        w->nholders--;
+}
+
 static uint32_t gm_register(gm_world *w, unsigned kind, gm_real *p, int gen) {
     uint32_t id = w->nobj++;
     gm_obj *o = &w->obj[id];
@@ -442,11 +470,8 @@ static uint32_t gm_register(gm_world *w, unsigned kind, gm_real *p, int gen) {
     o->alive_pos = w->nalive;
     w->alive[w->nalive++] = id;
     w->ntracked += gm_tracked(kind);
-    if (kind & GM_HOLDER) {
-        if (w->nholders == w->holder_cap)
-            w->holder_cap = w->holder_cap ? 2 * w->holder_cap : RC_UNTRACKED_FIRST;
-        w->nholders++;
-    }
+    if (gm_slot_kind(kind))
+        gm_take_slot(w);
     if (kind & GM_WEAKREF) {
         w->wrefs[w->nwrefs++] = id;
     } else {
@@ -465,7 +490,7 @@ static void gm_model_free(gm_world *w, int32_t id) {
     w->alive[o->alive_pos] = last;
     w->obj[last].alive_pos = o->alive_pos;
     o->early = w->finalizing;
-    w->nholders -= (o->kind & GM_HOLDER) != 0;
+    w->nholders -= gm_slot_kind(o->kind);
     if (gm_tracked(o->kind)) {
         w->ntracked--;
         if (w->count[0] > 0)
@@ -476,7 +501,7 @@ static void gm_model_free(gm_world *w, int32_t id) {
             w->doomed[w->ndoomed][0] = id;
             w->doomed[w->ndoomed++][1] = o->target;
         }
-        w->obj[o->target].nweak--;
+        gm_weak_change(w, o->target, -1);
         o->target = -1;
     }
     if (!(o->kind & (GM_WEAKREF | GM_PLAIN)))
@@ -490,7 +515,7 @@ static void gm_clear_weakrefs(gm_world *w, int32_t id, bool collecting) {
         gm_obj *r = &w->obj[w->wrefs[i]];
         if (r->alive && r->target == id) {
             r->target = -1;
-            w->obj[id].nweak--;
+            gm_weak_change(w, id, -1);
             if (!(r->kind & GM_CALLBACK) || (collecting && w->mark[w->wrefs[i]] == 1))
                 continue;
             if (!collecting)
@@ -613,7 +638,7 @@ static long gm_model_collect(gm_world *w, int g) {
     for (uint32_t i = 0; i < w->nwrefs; i++) {
         gm_obj *r = &w->obj[w->wrefs[i]];
         if (r->alive && r->target >= 0 && w->mark[w->wrefs[i]] == 1) {
-            w->obj[r->target].nweak--;
+            gm_weak_change(w, r->target, -1);
             r->target = -1;
         }
     }
@@ -1050,7 +1075,7 @@ static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
     GM_CHECK(id == (int32_t)planned, "objects registered during rc_new");
     if (kind & GM_WEAKREF) {
         w->obj[id].target = target;
-        w->obj[target].nweak++;
+        gm_weak_change(w, target, 1);
     }
     w->roots[w->nroots++] = id;
     return id;
@@ -1059,8 +1084,8 @@ static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
 static int32_t gm_new(gm_world *w, unsigned kind) { return gm_create(w, kind, -1); }
 
 /* A holder made while the heap's rc_alloc_fn fails every request. Once the
- * live holders have every slot of the stack of deferred deaths past its
- * first RC_UNTRACKED_FIRST (in the heap), a new one's slot needs memory:
+ * live objects with slots fill the stack of deferred deaths past its first
+ * RC_UNTRACKED_FIRST slots (in the heap), a new one's slot needs memory:
  * rc_new must fail with ENOMEM. Otherwise it may be made, or fail for want
  * of a pool, a large block or room in the type table. A failure changes
  * nothing (the population and holder counts are checked after the

@@ -653,6 +653,71 @@ START_TEST(chain_untracked_with_clear) {
 }
 END_TEST
 
+/* Untracked objects whose deaths drop the next one through code the
+ * library runs, not through clear: a weak reference's callback (its
+ * argument is the next object, one reference), or a finalizer dropping a
+ * reference the object keeps in its payload. Past the nesting limit these
+ * deaths wait too, so a chain of a million dies in constant stack. */
+static void drop_arg(rc_weakref *ref, void *arg) {
+    (void)ref;
+    rc_decref(arg);
+}
+
+static void drop_next(void *self) { RC_CLEAR(((node *)self)->next); }
+
+static const rc_type untracked_plain_type = {"untracked plain", sizeof(node), NULL, NULL, NULL,
+                                             NULL};
+static const rc_type untracked_dropping_type = {"untracked dropping", sizeof(node), NULL, NULL,
+                                                drop_next, count_release};
+
+typedef struct linked_chain {
+    rc_heap *h;
+    size_t length;
+    bool by_callback; /* else by finalizer */
+    rc_weakref **refs;
+} linked_chain;
+
+static void *build_and_drop_linked(void *arg) {
+    linked_chain *c = arg;
+    const rc_type *t = c->by_callback ? &untracked_plain_type : &untracked_dropping_type;
+    node *first = rc_new(c->h, t), *prev = first;
+    for (size_t i = 1; i < c->length; i++) {
+        node *next = rc_new(c->h, t);
+        if (c->by_callback)
+            ck_assert_ptr_nonnull(c->refs[i] = rc_weakref_new(prev, drop_arg, next));
+        else
+            prev->next = next; /* steals the reference */
+        prev = next;
+    }
+    rc_decref(first);
+    return NULL;
+}
+
+static void check_linked_chain(bool by_callback, size_t length) {
+    reset();
+    linked_chain c = {rc_heap_new(), length, by_callback, NULL};
+    if (by_callback)
+        ck_assert_ptr_nonnull(c.refs = calloc(length, sizeof *c.refs));
+    run_on_small_stack(build_and_drop_linked, &c);
+    ck_assert_uint_eq(stats_of(c.h).objects, by_callback ? length - 1 : 0); /* the refs */
+    if (!by_callback)
+        ck_assert_uint_eq((size_t)released, length);
+    for (size_t i = 1; by_callback && i < length; i++) {
+        ck_assert_uint_eq(rc_weakref_count(c.refs[i]), 0);
+        rc_decref(c.refs[i]);
+    }
+    ck_assert_uint_eq(stats_of(c.h).objects, 0);
+    ck_assert_uint_eq(c.h->untracked_holders, 0);
+    ck_assert_uint_eq(rc_heap_free(c.h), 0);
+    free(c.refs);
+}
+
+START_TEST(chain_untracked_through_callbacks) { check_linked_chain(true, scaled(1000000)); }
+END_TEST
+
+START_TEST(chain_untracked_through_finalizers) { check_linked_chain(false, scaled(1000000)); }
+END_TEST
+
 /* A fan: an untracked object holding n references, dropped by its clear. */
 typedef struct fan {
     size_t n;
@@ -750,6 +815,53 @@ START_TEST(holder_slots_taken_when_made) {
 }
 END_TEST
 
+/* An untracked plain object takes its slot in the stack of deaths that
+ * wait when it gets its first weak reference (its death then runs
+ * callbacks) and gives it back with the last: once the heap's own slots
+ * are taken, a weak reference whose slot cannot be had fails with ENOMEM,
+ * changing nothing, and succeeds when memory comes back. */
+START_TEST(weak_slots_taken_when_referenced) {
+    refusing = (counting_alloc){0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &refusing);
+    enum { N = RC_UNTRACKED_FIRST + 1 };
+    node *objs[N];
+    rc_weakref *refs[N];
+    for (int i = 0; i < N; i++)
+        ck_assert_ptr_nonnull(objs[i] = rc_new(h, &untracked_plain_type));
+    ck_assert_uint_eq(h->untracked_holders, 0);
+    for (int i = 0; i < RC_UNTRACKED_FIRST; i++)
+        ck_assert_ptr_nonnull(refs[i] = rc_weakref_new(objs[i], NULL, NULL));
+    ck_assert_uint_eq(h->untracked_holders, RC_UNTRACKED_FIRST);
+    ck_assert_uint_eq(h->untracked_stack_cap, RC_UNTRACKED_FIRST);
+    ck_assert_ptr_eq(rc_weakref_new(objs[0], NULL, NULL), refs[0]); /* reused: no new slot */
+    rc_decref(refs[0]);
+    size_t n;
+    for (n = 1;; n++) { /* fail each request in turn until none is needed */
+        counting_fail_next(&refusing, n);
+        errno = 0;
+        refs[N - 1] = rc_weakref_new(objs[N - 1], drop_arg, NULL);
+        if (refs[N - 1] != NULL)
+            break;
+        ck_assert_int_eq(errno, ENOMEM);
+        ck_assert_uint_eq(rc_weakref_count(objs[N - 1]), 0);
+        ck_assert_uint_eq(h->untracked_holders, RC_UNTRACKED_FIRST);
+    }
+    refusing.fail_at = 0;
+    ck_assert_uint_gt(n, 1); /* the slot needed memory */
+    ck_assert_uint_eq(h->untracked_holders, N);
+    ck_assert_uint_eq(h->untracked_stack_cap, 2 * RC_UNTRACKED_FIRST);
+    rc_decref(refs[N - 1]); /* the last weak reference gives the slot back */
+    ck_assert_uint_eq(h->untracked_holders, RC_UNTRACKED_FIRST);
+    for (int i = 0; i < N; i++)
+        rc_decref(objs[i]); /* refs[0..FIRST) are cleared, their slots given back */
+    ck_assert_uint_eq(h->untracked_holders, 0);
+    for (int i = 0; i < RC_UNTRACKED_FIRST; i++)
+        rc_decref(refs[i]);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(refusing.outstanding, 0);
+}
+END_TEST
+
 /* A node deep in a dying chain resurrects itself: the nodes before it die,
  * it lives on with everything after it, tracked; then the rest dies. */
 static node *phoenix_at;
@@ -842,6 +954,12 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("chain_with_clear_and_finalizers"), chain_with_clear_and_finalizers);
     add_case(s, tcase_create("chain_of_large_objects"), chain_of_large_objects);
     add_case(s, tcase_create("chain_untracked_with_clear"), chain_untracked_with_clear);
+    add_case(s, tcase_create("chain_untracked_through_callbacks"),
+             chain_untracked_through_callbacks);
+    add_case(s, tcase_create("chain_untracked_through_finalizers"),
+             chain_untracked_through_finalizers);
+    add_case(s, tcase_create("weak_slots_taken_when_referenced"),
+             weak_slots_taken_when_referenced);
     add_case(s, tcase_create("untracked_deaths_wait_in_numbers"), untracked_deaths_wait_in_numbers);
     add_case(s, tcase_create("holder_slots_taken_when_made"), holder_slots_taken_when_made);
     add_case(s, tcase_create("chain_resurrection_deep"), chain_resurrection_deep);
