@@ -73,8 +73,9 @@ rc_heap *rc_heap_new(void);
 /* A new heap all of whose memory, bookkeeping included, comes from alloc
  * (called with ud). NULL + EINVAL when alloc is NULL; NULL + ENOMEM. One
  * exception: tracemalloc's symbol resolver (file:line for native frames,
- * made the first time a traceback deeper than its call site is shown)
- * lives in libdw, which takes its memory from malloc. */
+ * made the first time a traceback deeper than its call site is shown):
+ * its cache of resolved frames, and libdw beneath it, take their memory
+ * from malloc. */
 rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud);
 
 /* Runs a full collection, then the finalizer of every object still alive
