@@ -235,9 +235,9 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *typ
 
 /* The common creation: a small object of the type made last, its pool's
  * head has a block, no collection is due, a holder's slot is free. NULL,
- * with nothing changed,
- * when any of that does not hold. Inlined into each creation call; nothing
- * it calls is out of line, so it saves no registers. */
+ * with nothing changed, when any of that does not hold. Inlined into each
+ * creation call; nothing it calls is out of line, so it saves no
+ * registers. */
 static inline void *new_fast_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind) {
     if (size - 1 >= RC_SMALL_MAX - RC_OBJ_OFFSET(kind)) /* 0 or large */
         return NULL;
