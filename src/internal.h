@@ -128,6 +128,13 @@ static inline bool rc_untracked_may_nest(uint32_t info) {
     return !(info & RC_F_GC) && (info & (RC_F_PLAIN | RC_F_WEAKREFS)) != RC_F_PLAIN;
 }
 
+/* An untracked object of a plain type: its death runs code only while it
+ * has weak references, so it holds a slot of untracked_stack only then
+ * (weakref.c). */
+static inline bool rc_untracked_plain(uint32_t info) {
+    return (info & (RC_F_GC | RC_F_PLAIN)) == RC_F_PLAIN;
+}
+
 /* Collector links of a tracked object, 16 bytes before its rc_head. The low
  * two bits of prev carry collector flags, and during a collection prev holds
  * the object's gc_refs shifted by RC_GC_REFS_SHIFT (CPython's layout). */

@@ -63,7 +63,7 @@ static rc_weakref *list_of(const rc_heap *h, const void *obj) {
  * remove always finds room. */
 static void set_list(rc_heap *h, void *obj, rc_weakref *ref) {
     rc_head *hd = rc_head_of(obj);
-    bool slot = (hd->info & (RC_F_GC | RC_F_PLAIN)) == RC_F_PLAIN;
+    bool slot = rc_untracked_plain(hd->info);
     if (hd->info & RC_F_WEAKREFS) {
         rc_ptrmap_remove(&h->weakrefs, (uintptr_t)obj);
         h->untracked_holders -= slot;
@@ -194,7 +194,7 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
     uint32_t info = rc_head_of(target)->info;
     if (!(info & RC_F_WEAKREFS) &&
         (rc_ptrmap_reserve(h, &h->weakrefs, 1) != 0 ||
-         ((info & (RC_F_GC | RC_F_PLAIN)) == RC_F_PLAIN && !rc__untracked_room(h)))) {
+         (rc_untracked_plain(info) && !rc__untracked_room(h)))) {
         rc_decref(ref);
         errno = ENOMEM;
         return NULL;
