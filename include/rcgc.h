@@ -20,8 +20,8 @@
  *   - An object may refer to an object of another heap that the same thread
  *     uses: each heap's collector counts such references as coming from
  *     outside, so a cycle through two heaps is never collected (break it by
- *     hand). rc_heap_free drops no reference of the objects it releases,
- *     so references into another heap must be dropped before it.
+ *     hand). rc_heap_free drops the references of the objects it releases,
+ *     those into other heaps too.
  *
  * The allocating calls (rc_new, rc_new_sized, rc_malloc, rc_calloc, rc_realloc,
  * rc_weakref_new) are macros that pass the caller's __FILE__, __LINE__ and
@@ -82,9 +82,12 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud);
  * that was not finalized, then releases every object and all memory of the
  * heap. Returns how many objects were still alive after that full
  * collection: references the program forgot to drop (0 without leaks), and
- * objects kept by the garbage list or frozen. Those are released (each
- * release once, in no set order) without their references being dropped
- * first. NULL is allowed and returns 0. */
+ * objects kept by the garbage list or frozen. Those are then released in
+ * no set order, each as a death would: its references dropped (its clear,
+ * or each slot traverse visits set to NULL), then its release, once. The
+ * drops end no object of this heap (all die together, and no weak
+ * reference callback runs); a reference into another heap is dropped as
+ * any drop is. NULL is allowed and returns 0. */
 size_t rc_heap_free(rc_heap *h);
 
 typedef struct rc_heap_stats {
@@ -119,8 +122,7 @@ typedef struct rc_type {
     /* Runs at most once, before the object dies (PEP 442); may resurrect. */
     void (*finalize)(void *self);
     /* Frees what the object owns that is not an rc object; runs exactly
-     * once, after its references were dropped (at rc_heap_free, on objects
-     * still alive then, without dropping them: see rc_heap_free). */
+     * once, after its references were dropped (at rc_heap_free too). */
     void (*release)(void *self);
 } rc_type;
 

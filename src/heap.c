@@ -327,32 +327,39 @@ static void finalize_survivors(rc_heap *h) {
     }
 }
 
-/* Makes every object immortal so that drops during release change nothing. */
+/* Makes every object immortal so that the drops of release_one end none. */
 static void make_immortal(void *obj, void *arg) {
     (void)arg;
     rc_head_of(obj)->refcnt = RC_IMMORTAL;
 }
 
+/* Drops an object's references (its clear, or each visited slot set to
+ * NULL), then runs its release, once, as a death does. Every object of the
+ * heap is immortal by now, so the drops free nothing here; a reference into
+ * another heap is dropped for real and may end its referent there. */
 static void release_one(void *obj, void *arg) {
     rc_heap *h = arg;
     rc_head *hd = rc_head_of(obj);
     const rc_type *t = rc__type(h, hd);
     if (!(hd->info & RC_F_RELEASED)) {
         hd->info |= RC_F_RELEASED;
+        rc__drop_references(t, obj);
         if (t->release)
             t->release(obj);
     }
 }
 
-/* Releases every live object once. A release may allocate, a large block
- * too, which can rehash the map of large blocks under the walk and hide
- * some of them from it (2 of 100 releases were lost): the walk goes again
- * until one leaves the map's size as it found it (maps only grow, so any
- * rehash changes it; release_one skips those done). */
+/* Releases every live object once. A clear or release may allocate, a
+ * large block too, which can rehash the map of large blocks under the walk
+ * and hide some of them from it (2 of 100 releases were lost): the walks go
+ * again until one leaves the map's size as it found it (maps only grow, so
+ * any rehash changes it; release_one skips those done), each making what
+ * is alive immortal first, objects made since the last walk too. */
 static void release_all(rc_heap *h) {
     size_t mask;
     do {
         mask = h->large.mask;
+        rc__each_object(h, make_immortal, NULL);
         rc__each_object(h, release_one, h);
     } while (h->large.mask != mask);
 }
@@ -373,7 +380,6 @@ size_t rc_heap_free(rc_heap *h) {
     finalize_survivors(h);
     h->dying = true;
     rc_slow_free_update(h);
-    rc__each_object(h, make_immortal, NULL);
     release_all(h);
     rc__weakref_fini(h);
     if (h->tracer)

@@ -235,6 +235,66 @@ START_TEST(free_releases_that_allocate) {
 }
 END_TEST
 
+/* rc_heap_free drops a leaked object's references before its release, as a
+ * death does: through its type's clear, or each slot set to NULL. The
+ * release below sees the slots empty. */
+static int released_empty;
+static void check_empty_release(void *self) {
+    holder *o = self;
+    released++;
+    released_empty += o->child == NULL && o->keep == NULL;
+}
+static int clears;
+static void holder_clear(void *self) {
+    clears++;
+    RC_CLEAR(((holder *)self)->child);
+    RC_CLEAR(((holder *)self)->keep);
+}
+
+START_TEST(free_drops_references_before_release) {
+    static const rc_type visited_type = {"visited", sizeof(holder), holder_traverse, NULL, NULL,
+                                         check_empty_release};
+    static const rc_type cleared_type = {"cleared", sizeof(holder), holder_traverse,
+                                         holder_clear, NULL, check_empty_release};
+    reset_counts();
+    released_empty = clears = 0;
+    rc_heap *h = rc_heap_new();
+    rc_gc_disable(h);
+    for (int i = 0; i < 2; i++) {
+        holder *a = rc_new(h, i ? &cleared_type : &visited_type);
+        holder *b = rc_new(h, i ? &cleared_type : &visited_type);
+        a->child = rc_incref(b); /* a cycle the program keeps a reference into */
+        b->child = rc_incref(a);
+        a->keep = rc_new(h, &leaf_type);
+        rc_decref(b);
+    }
+    ck_assert_uint_eq(rc_heap_free(h), 6);
+    ck_assert_int_eq(clears, 2);
+    ck_assert_int_eq(released_empty, 4);
+    ck_assert_int_eq(released, 6); /* the two leaves too */
+}
+END_TEST
+
+/* A leaked object's reference into another heap is dropped at its heap's
+ * rc_heap_free: the other heap's object dies when that was its last
+ * reference, and is one count lower when it was not. */
+START_TEST(free_drops_references_into_another_heap) {
+    reset_counts();
+    rc_heap *h = rc_heap_new(), *other = rc_heap_new();
+    leaf *kept = rc_new(other, &leaf_type), *lone = rc_new(other, &leaf_type);
+    holder *o = rc_new(h, &holder_type);
+    o->child = lone;             /* stolen: o holds lone's only reference */
+    o->keep = rc_incref(kept);
+    ck_assert_uint_eq(rc_heap_free(h), 1);
+    ck_assert_int_eq(finalized, 2); /* o at rc_heap_free, lone as it died */
+    ck_assert_int_eq(released, 2);
+    ck_assert_uint_eq(stats_of(other).objects, 1);
+    ck_assert_uint_eq(rc_refcount(kept), 1);
+    rc_decref(kept);
+    ck_assert_uint_eq(rc_heap_free(other), 0);
+}
+END_TEST
+
 /* With RCGC_DEBUG=1, freed blocks wait in the quarantine; rc_heap_free
  * still counts only the live objects and returns every byte, quarantined
  * ones included. */
@@ -413,6 +473,10 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_finalizers_drop_and_create"), free_finalizers_drop_and_create);
     add_case(s, tcase_create("free_many_leaks_no_memory"), free_many_leaks_no_memory);
     add_case(s, tcase_create("free_releases_that_allocate"), free_releases_that_allocate);
+    add_case(s, tcase_create("free_drops_references_before_release"),
+             free_drops_references_before_release);
+    add_case(s, tcase_create("free_drops_references_into_another_heap"),
+             free_drops_references_into_another_heap);
     add_case(s, tcase_create("free_debug_heap"), free_debug_heap);
     add_case(s, tcase_create("stats_follow_objects"), stats_follow_objects);
     add_case(s, tcase_create("stats_follow_objects_debug"), stats_follow_objects_debug);
