@@ -1,5 +1,5 @@
 # The front door. CMake does the building; this file only names the usual
-# commands. Each of demo, test and bench first installs missing Debian
+# commands. Each of demo, test, bench and install first installs missing Debian
 # packages (scripts/deps.sh).
 #
 #   make demo                  build and run examples/tour.c
@@ -14,6 +14,7 @@ JOBS ?= 2
 BUILD := build
 ASAN_BUILD := build-asan
 BENCH_BUILD := build-bench
+INSTALL_BUILD := build-install
 # Per-test time limits (seconds), far above what any test needs.
 CTEST := ctest -j$(JOBS) --output-on-failure --no-tests=error
 TEST_TIMEOUT ?= 600
@@ -62,11 +63,14 @@ bench:
 	if [ -f bench/run.sh ]; then sh bench/run.sh $(BENCH_BUILD); \
 	else cmake --build $(BENCH_BUILD) --target bench; fi
 
-# Configured with the prefix itself, so rcgc.pc and the CMake package name it.
-install: deps
-	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
-	cmake --build $(BUILD) -j$(JOBS)
-	cmake --install $(BUILD)
+# The library and the rcgc command alone, in a build of their own configured
+# with the prefix itself; it installs only what building them needs.
+install:
+	bash scripts/deps.sh lib
+	cmake -S . -B $(INSTALL_BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
+	  -DRCGC_TESTS=OFF -DRCGC_EXAMPLES=OFF -DRCGC_BENCH=OFF
+	cmake --build $(INSTALL_BUILD) -j$(JOBS)
+	cmake --install $(INSTALL_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) $(INSTALL_BUILD)

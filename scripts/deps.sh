@@ -3,18 +3,22 @@
 # nothing else. Quiet when there is nothing to do or the install succeeds.
 #
 #   scripts/deps.sh          what the library, its tests and the demo need
-#   scripts/deps.sh bench    that, plus the allocators the benchmarks compare
-#                            and CPython's headers (the PyMem peer)
+#   scripts/deps.sh lib      what building the library alone needs (install)
+#   scripts/deps.sh bench    the first list, plus the allocators the benchmarks
+#                            compare and CPython's headers (the PyMem peer)
 #
 # Runs apt-get as root, or through sudo otherwise. On a system without dpkg it
 # says so and leaves the checks to CMake.
 set -euo pipefail
 
-packages=(pkg-config check libdw-dev valgrind python3 g++)
+packages=(pkg-config libdw-dev)
+if [[ "${1:-}" != lib ]]; then
+    packages+=(check valgrind python3 g++)
+fi
 if [[ "${1:-}" == bench ]]; then
     packages+=(libmimalloc-dev libjemalloc-dev libgc-dev python3-dev heaptrack)
-elif [[ $# -gt 0 ]]; then
-    echo "usage: $0 [bench]" >&2
+elif [[ $# -gt 0 && "$1" != lib ]]; then
+    echo "usage: $0 [lib|bench]" >&2
     exit 2
 fi
 

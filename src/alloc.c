@@ -154,18 +154,18 @@ static uintptr_t tail_zone(const rc_arena *a) {
 }
 
 static int arena_map_add(rc_heap *h, rc_arena *a) {
-    if (rc_ptrmap_reserve(h, &h->arena_map, 2) != 0)
+    if (rc__ptrmap_reserve(h, &h->arena_map, 2) != 0)
         return -1;
     uintptr_t head = ZONE_OF(a->first_pool), tail = tail_zone(a);
     a->below = rc_ptrmap_get(&h->arena_map, head);
-    rc_ptrmap_put(h, &h->arena_map, head, a);
+    rc__ptrmap_put(h, &h->arena_map, head, a);
     zone_refresh(h, head);
     if (tail) {
         rc_arena *starts_there = rc_ptrmap_get(&h->arena_map, tail);
         if (starts_there)
             starts_there->below = a;
         else
-            rc_ptrmap_put(h, &h->arena_map, tail, a);
+            rc__ptrmap_put(h, &h->arena_map, tail, a);
         zone_refresh(h, tail);
     }
     return 0;
@@ -174,14 +174,14 @@ static int arena_map_add(rc_heap *h, rc_arena *a) {
 static void arena_map_remove(rc_heap *h, rc_arena *a) {
     uintptr_t head = ZONE_OF(a->first_pool), tail = tail_zone(a);
     if (a->below)
-        rc_ptrmap_put(h, &h->arena_map, head, a->below); /* the key exists: no allocation */
+        rc__ptrmap_put(h, &h->arena_map, head, a->below); /* the key exists: no allocation */
     else
-        rc_ptrmap_remove(&h->arena_map, head);
+        rc__ptrmap_remove(&h->arena_map, head);
     zone_refresh(h, head);
     if (tail) {
         rc_arena *entry = rc_ptrmap_get(&h->arena_map, tail);
         if (entry == a)
-            rc_ptrmap_remove(&h->arena_map, tail);
+            rc__ptrmap_remove(&h->arena_map, tail);
         else
             entry->below = NULL;
         zone_refresh(h, tail);
@@ -587,7 +587,7 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
         return NULL;
     }
     size_t total = RC_LARGE_OFFSET + payload;
-    if (rc_ptrmap_reserve(h, &h->large, 1) != 0)
+    if (rc__ptrmap_reserve(h, &h->large, 1) != 0)
         return NULL;
     char *block = zeroed ? rc__sys_alloc_zeroed(h, total) : rc__sys_alloc(h, NULL, 0, total);
     if (block == NULL)
@@ -600,7 +600,7 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
     rc_head *hd = rc_head_of(obj);
     hd->refcnt = 1;
     hd->info = head_info | RC_F_LARGE;
-    rc_ptrmap_put(h, &h->large, (uintptr_t)obj, lg);
+    rc__ptrmap_put(h, &h->large, (uintptr_t)obj, lg);
     h->large_bytes += total;
     return obj;
 }
@@ -659,7 +659,7 @@ void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
         rc_head_of(payload)->info |= RC_F_DEAD;
         return;
     }
-    rc_large *lg = rc_ptrmap_remove(&h->large, (uintptr_t)payload);
+    rc_large *lg = rc__ptrmap_remove(&h->large, (uintptr_t)payload);
     h->large_bytes -= lg->total;
     size_t total = lg->total;
     if (h->debug && total <= RC_QUARANTINE_BYTES) { /* a bigger one would push out all others */
@@ -781,11 +781,11 @@ void rc__alloc_release_all(rc_heap *h) {
         rc_mem_live(lg, total, false);
         rc__sys_free(h, lg, total);
     }
-    rc_ptrmap_free(h, &h->large);
+    rc__ptrmap_free(h, &h->large);
     while (h->arenas)
         arena_free(h, h->arenas);
     h->empty_arena = NULL; /* it was on h->arenas too */
-    rc_ptrmap_free(h, &h->arena_map);
+    rc__ptrmap_free(h, &h->arena_map);
 }
 
 /* ------------------------------------------------------------ raw memory */
@@ -1189,7 +1189,7 @@ static void *large_resize(rc_heap *h, void *payload, size_t size) {
     rc_large *lg = rc_large_of(payload);
     size_t old_total = lg->total, total = RC_LARGE_OFFSET + size;
     /* room for the entry first: nothing can fail once the block moved */
-    if (rc_ptrmap_reserve(h, &h->large, 1) != 0)
+    if (rc__ptrmap_reserve(h, &h->large, 1) != 0)
         return NULL;
     rc_large *moved = rc__sys_alloc(h, lg, old_total, total);
     if (moved == NULL)
@@ -1199,8 +1199,8 @@ static void *large_resize(rc_heap *h, void *payload, size_t size) {
     h->large_bytes += total - old_total;
     char *p = (char *)moved + RC_LARGE_OFFSET;
     if (moved != lg) {
-        rc_ptrmap_remove(&h->large, (uintptr_t)payload);
-        rc_ptrmap_put(h, &h->large, (uintptr_t)p, moved);
+        rc__ptrmap_remove(&h->large, (uintptr_t)payload);
+        rc__ptrmap_put(h, &h->large, (uintptr_t)p, moved);
     }
     return p;
 }

@@ -775,6 +775,7 @@ typedef struct found {
     bool linked;    /* their prev pointers are back (false: they hold gc_refs) */
     bool escapes;   /* some examined object refers to one not examined (refs_count) */
     bool far;       /* most references examined point far away (visit_queue) */
+    size_t weakrefs_made; /* gc.weakrefs_made once weak references to them were cleared */
     rc_gchead *young;
     /* while the queue drains during the scan: the first object not scanned
      * (or young itself), whose prev may hold gc_refs, and the scanned
@@ -1129,7 +1130,8 @@ static int garbage_reserve(rc_heap *h, size_t n) {
 
 /* delete_garbage holds every object before it clears any (clear_held)
  * when the garbage is at least HELD_MIN objects whose references mostly
- * point far away (the refs pass's queue paid); RCGC_GC_ALWAYS_HELD, for
+ * point far away (the refs pass's queue paid), and no weak reference was
+ * made since those to the garbage were cleared; RCGC_GC_ALWAYS_HELD, for
  * tests, whenever it can. */
 #ifndef HELD_MIN
 #define HELD_MIN 8192
@@ -1205,8 +1207,10 @@ static rc_gchead *drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_
  * places on are asked for before they are dropped. delete_garbage then
  * drops the holds; each object dies with nothing left to drop. The same
  * objects die as when they are cleared in turns (CPython's way); their
- * clears all come before their deaths. No object leaves the list meanwhile:
- * all are held. */
+ * clears all come before their deaths, so a weak reference held by garbage
+ * to garbage would die before its target (delete_garbage does not come
+ * here when one may exist). No object leaves the list meanwhile: all are
+ * held. */
 static void clear_held(rc_heap *h, rc_gchead *collectable) {
     for (rc_gchead *g = gc_next(collectable); g != collectable; g = gc_next(g)) {
         prefetch_ahead(g);
@@ -1382,7 +1386,11 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
         list_merge(collectable, old);
         return -1;
     }
-    bool cleared = !save && held_pays(n, f->far);
+    /* A weak reference a finalizer or callback made to garbage must see its
+     * target die as clearing in turns has it die (CPython's: a death as one
+     * object is cleared may run the callback of a weak reference another,
+     * not yet cleared, holds); clear_held would clear that holder first. */
+    bool cleared = !save && held_pays(n, f->far) && gc->weakrefs_made == f->weakrefs_made;
     if (cleared)
         clear_held(h, collectable);
     while (!list_is_empty(collectable)) {
@@ -1486,6 +1494,7 @@ static collect_result collect(rc_heap *h, int generation) {
     size_t survivors =
         deduce_unreachable(h, young, &unreachable, generation, may_sweep(h), &f) - f.unreachable;
     bool finalizers = f.special && scan_unreachable(h, &unreachable, &callbacks);
+    f.weakrefs_made = gc->weakrefs_made;
     if (young != old) {
         if (generation == RC_GC_GENERATIONS - 2)
             gc->long_lived_pending += survivors;

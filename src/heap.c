@@ -167,13 +167,13 @@ static int map_resize(rc_heap *h, rc_ptrmap *m, size_t new_cap) {
         slots[j] = m->slots[i];
         bigger.count++;
     }
-    rc_ptrmap_free(h, m);
+    rc__ptrmap_free(h, m);
     *m = bigger;
     return 0;
 }
 
 /* Makes room for `extra` more keys without another allocation (load <= 1/2). */
-int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
+int rc__ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
     size_t cap = m->slots ? m->mask + 1 : 0;
     size_t need = (m->count + extra) * 2;
     if (need <= cap)
@@ -184,8 +184,8 @@ int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
     return map_resize(h, m, new_cap);
 }
 
-int rc_ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val) {
-    if (rc_ptrmap_reserve(h, m, 1) != 0)
+int rc__ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val) {
+    if (rc__ptrmap_reserve(h, m, 1) != 0)
         return -1;
     size_t i = rc_ptrmap_home(m, key);
     while (m->slots[i].key != 0 && m->slots[i].key != key)
@@ -197,7 +197,7 @@ int rc_ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val) {
 }
 
 /* Linear-probing removal with backward shift: no tombstones. */
-void *rc_ptrmap_remove(rc_ptrmap *m, uintptr_t key) {
+void *rc__ptrmap_remove(rc_ptrmap *m, uintptr_t key) {
     if (m->count == 0)
         return NULL;
     size_t i = rc_ptrmap_home(m, key);
@@ -221,7 +221,7 @@ void *rc_ptrmap_remove(rc_ptrmap *m, uintptr_t key) {
     return old;
 }
 
-void rc_ptrmap_free(rc_heap *h, rc_ptrmap *m) {
+void rc__ptrmap_free(rc_heap *h, rc_ptrmap *m) {
     if (m->slots)
         rc__sys_free(h, m->slots, (m->mask + 1) * sizeof *m->slots);
     memset(m, 0, sizeof *m);
@@ -387,7 +387,7 @@ size_t rc_heap_free(rc_heap *h) {
     rc__gc_fini(h);
     rc__alloc_release_all(h);
     free_retired_arenas(h);
-    rc_ptrmap_free(h, &h->type_index);
+    rc__ptrmap_free(h, &h->type_index);
     rc__sys_free(h, h->types, h->types_cap * sizeof *h->types);
     if (h->untracked_stack != h->untracked_first)
         rc__sys_free(h, h->untracked_stack, h->untracked_stack_cap * sizeof *h->untracked_stack);

@@ -260,10 +260,10 @@ typedef struct rc_ptrmap {
     size_t count;
 } rc_ptrmap;
 
-RC_INTERNAL int rc_ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val); /* 0 / -1 ENOMEM */
-RC_INTERNAL void *rc_ptrmap_remove(rc_ptrmap *m, uintptr_t key); /* old value or NULL */
-RC_INTERNAL int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra); /* room for extra more */
-RC_INTERNAL void rc_ptrmap_free(rc_heap *h, rc_ptrmap *m);
+RC_INTERNAL int rc__ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val); /* 0 / -1 ENOMEM */
+RC_INTERNAL void *rc__ptrmap_remove(rc_ptrmap *m, uintptr_t key); /* old value or NULL */
+RC_INTERNAL int rc__ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra); /* room for extra more */
+RC_INTERNAL void rc__ptrmap_free(rc_heap *h, rc_ptrmap *m);
 
 /* ----------------------------------------------------------- collector */
 
@@ -312,6 +312,7 @@ typedef struct rc_gcstate {
     size_t long_lived_pending; /* objects that reached gen 2 since then */
     uint32_t epoch;     /* RC_F_EPOCH or 0: new objects' (h->last_info has it) */
     bool acyclic;       /* the last full collection found no reference back */
+    size_t weakrefs_made; /* new weak references ever linked (gc.c's clear_held) */
     void **garbage;     /* RC_GC_DEBUG_SAVEALL: strong references */
     size_t ngarbage, garbage_cap;
     rc_gc_cb *callbacks;
@@ -361,7 +362,9 @@ _Static_assert(RC_ARENA_SIZE / RC_POOL_SIZE == 64, "a zone's pools are the 64 bi
 /* A death by reference counting whose finalizer runs (object.c's
  * finalize_dying), on the C stack; innermost first. The object is marked
  * finalized before (so nothing finalizes it twice), but reported so only
- * once its finalizer returns, as CPython's PyObject_CallFinalizer marks it. */
+ * once its finalizer returns, as CPython's PyObject_CallFinalizer marks it.
+ * The same links make h->mourning: deaths whose weak reference callbacks
+ * run (weakref.c). */
 typedef struct rc_finalizing {
     const void *obj;
     const struct rc_finalizing *outer;
@@ -380,6 +383,7 @@ struct rc_heap {
     void **retired;            /* emptied arenas of a default heap (heap.c) */
     size_t nretired, retired_cap;
     const rc_finalizing *finalizing; /* see rc_finalizing */
+    const rc_finalizing *mourning;   /* see rc_finalizing */
     bool debug;                /* RCGC_DEBUG=1: poison and quarantine freed blocks */
     bool huge_pages;           /* advise arenas MADV_HUGEPAGE (not RCGC_HUGEPAGES=0) */
     unsigned dealloc_depth;    /* nested deaths; past RC_DEALLOC_DEPTH they wait... */
@@ -540,8 +544,10 @@ RC_INTERNAL void rc__gc_logf(rc_heap *h, const char *fmt, ...)
  * newest first (CPython's order). RC_F_WEAKREFS is set exactly while the
  * object has an entry in h->weakrefs. */
 RC_INTERNAL extern const rc_type rc__weakref_type;
-/* Death by reference counting (obj's count is 1 meanwhile): clears every
- * weak reference to obj, then runs their callbacks, newest first. */
+/* Death by reference counting (obj's count is 0 meanwhile, as in CPython;
+ * obj is on h->mourning): clears every weak reference to obj, then runs
+ * their callbacks, newest first; those the callbacks made to obj are then
+ * cleared silently. */
 RC_INTERNAL void rc__weakref_clear_on_death(rc_heap *h, void *obj);
 /* Clears every weak reference to obj and forgets its entry; calls due(ref,
  * ctx) for each one whose callback should run (it has one and is not dying),

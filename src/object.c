@@ -93,7 +93,7 @@ static __attribute__((noinline)) int64_t type_info(rc_heap *h, const rc_type *t)
             h->types = types;
             h->types_cap = cap;
         }
-        if (rc_ptrmap_put(h, &h->type_index, (uintptr_t)t, (void *)(uintptr_t)(h->ntypes + 1)))
+        if (rc__ptrmap_put(h, &h->type_index, (uintptr_t)t, (void *)(uintptr_t)(h->ntypes + 1)))
             return -1;
         h->types[h->ntypes] = t;
         v = ++h->ntypes;
@@ -441,11 +441,10 @@ static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj)
      * collection one runs must not examine it or count it as a survivor */
     if (hd->info & RC_F_GC)
         rc_gc_unlink(rc_gc_of(obj));
-    if (hd->info & RC_F_WEAKREFS) {
-        hd->refcnt = 1; /* a callback must not see a count of zero */
+    /* The callbacks see a count of 0, as CPython's do: rc_weakref_get of
+     * the object gives NULL, rc_incref of it is fatal. */
+    if (hd->info & RC_F_WEAKREFS)
         rc__weakref_clear_on_death(h, obj);
-        hd->refcnt = 0;
-    }
     rc__drop_references(t, obj); /* an untracked type's clear runs too */
     if (t->release)
         t->release(obj);

@@ -65,11 +65,11 @@ static void set_list(rc_heap *h, void *obj, rc_weakref *ref) {
     rc_head *hd = rc_head_of(obj);
     bool slot = rc_untracked_plain(hd->info);
     if (hd->info & RC_F_WEAKREFS) {
-        rc_ptrmap_remove(&h->weakrefs, (uintptr_t)obj);
+        rc__ptrmap_remove(&h->weakrefs, (uintptr_t)obj);
         h->untracked_holders -= slot;
     }
     if (ref) {
-        rc_ptrmap_put(h, &h->weakrefs, (uintptr_t)obj, ref);
+        rc__ptrmap_put(h, &h->weakrefs, (uintptr_t)obj, ref);
         hd->info |= RC_F_WEAKREFS;
         h->untracked_holders += slot;
     } else {
@@ -149,6 +149,8 @@ static void queue_due(rc_weakref *ref, void *ctx) {
  * (as CPython's subtype_dealloc does), so none outlives obj. */
 void rc__weakref_clear_on_death(rc_heap *h, void *obj) {
     due_list d = {NULL, &d.first};
+    rc_finalizing m = {obj, h->mourning};
+    h->mourning = &m;
     rc__weakref_clear_all(h, obj, queue_due, &d);
     /* Every due weak reference is held until the last callback has run, as
      * CPython holds them in a tuple: one whose callback ran is still
@@ -160,6 +162,7 @@ void rc__weakref_clear_on_death(rc_heap *h, void *obj) {
         ref->older = NULL;
         rc_decref(ref);
     }
+    h->mourning = m.outer;
     while (rc_head_of(obj)->info & RC_F_WEAKREFS) {
         rc_weakref *ref = list_of(h, obj);
         ref->cb = NULL;
@@ -167,9 +170,17 @@ void rc__weakref_clear_on_death(rc_heap *h, void *obj) {
     }
 }
 
-void rc__weakref_fini(rc_heap *h) { rc_ptrmap_free(h, &h->weakrefs); }
+void rc__weakref_fini(rc_heap *h) { rc__ptrmap_free(h, &h->weakrefs); }
 
 /* ------------------------------------------------------------ public API */
+
+/* Whether the callbacks of obj's death are running. */
+static bool mourned(const void *obj) {
+    for (const rc_finalizing *m = rc_heap_of(obj)->mourning; m; m = m->outer)
+        if (m->obj == obj)
+            return true;
+    return false;
+}
 
 rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
                               const char *file, int line, const char *func) {
@@ -178,7 +189,9 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
         errno = EINVAL;
         return NULL;
     }
-    if (rc_head_of(target)->refcnt == 0) /* its weak references were cleared */
+    /* An object whose count is 0 gets one only while the callbacks of its
+     * death run (cleared after them, silently): later it would outlive it. */
+    if (rc_head_of(target)->refcnt == 0 && !mourned(target))
         rc__fatal("rc_weakref_new", "of a dead object", target);
     rc_heap *h = rc_heap_of(target);
     rc_weakref *head = list_of(h, target);
@@ -193,7 +206,7 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
         return NULL;
     uint32_t info = rc_head_of(target)->info;
     if (!(info & RC_F_WEAKREFS) &&
-        (rc_ptrmap_reserve(h, &h->weakrefs, 1) != 0 ||
+        (rc__ptrmap_reserve(h, &h->weakrefs, 1) != 0 ||
          (rc_untracked_plain(info) && !rc__untracked_room(h)))) {
         rc_decref(ref);
         errno = ENOMEM;
@@ -203,6 +216,7 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
     ref->cb = cb;
     ref->arg = arg;
     link_ref(h, ref);
+    h->gc.weakrefs_made++;
     rc__gc_collect_auto(h);
     return ref;
 }

@@ -307,6 +307,13 @@ START_TEST(rcgc_errors) {
     ck_assert_int_eq(run(args, &out), 0);
     ck_assert(strncmp(out, "[ Top 10 ]\n", 11) == 0);
     free(out);
+    snprintf(args, sizeof args, "cat %s | %s show -", good, rcgc); /* "-": the same */
+    ck_assert_int_eq(run(args, &out), 0);
+    ck_assert(strstr(out, "snapshot: -\ntraces: 1\n") != NULL);
+    free(out);
+    out = rcgc_out(0, "--version");
+    ck_assert_str_eq(out, "rcgc " RC_VERSION_STRING "\n");
+    free(out);
     free(rcgc_out(1, "--help > /dev/full"));
     /* output lost: not success (2>&1 follows stdout to /dev/full: no message to read) */
     snprintf(args, sizeof args, "top %s > /dev/full", good);

@@ -16,7 +16,8 @@
  * one statistic per line, as Python's recipes print them; with --key
  * traceback each statistic is followed by its frames, most recent first.
  * Exit status: 0 done, 1 a file could not be read or the output written,
- * 2 bad usage. "--" ends the options (a file named "-x" follows it).
+ * 2 bad usage. "--" ends the options (a file named "-x" follows it); a
+ * FILE of "-" is the standard input. `rcgc --version` prints the version.
  */
 #include "../src/internal.h"
 
@@ -35,7 +36,10 @@ static const char usage[] =
     "                [FILTERS]\n"
     "       rcgc show FILE [FILTERS]\n"
     "\n"
-    "Reads snapshots written by rc_snapshot_dump and prints tracemalloc's statistics.\n"
+    "       rcgc --version\n"
+    "\n"
+    "Reads snapshots written by rc_snapshot_dump (FILE - : the standard input) and\n"
+    "prints tracemalloc's statistics.\n"
     "  top    the biggest allocation sites of FILE\n"
     "  diff   what changed from OLD to NEW, biggest changes first\n"
     "  show   trace count, total size, traceback limit and domains of FILE\n"
@@ -213,9 +217,10 @@ static int parse_options(int argc, char **argv, int first, int want_files, bool 
     return 0;
 }
 
-/* The snapshot in path, with o's filters applied; NULL after a message. */
+/* The snapshot in path ("-": the standard input), with o's filters
+ * applied; NULL after a message. */
 static rc_snapshot *load(const options *o, const char *path) {
-    rc_snapshot *s = rc_snapshot_load(path);
+    rc_snapshot *s = rc_snapshot_load(strcmp(path, "-") == 0 ? "/dev/stdin" : path);
     if (s == NULL) {
         fprintf(stderr, "rcgc: %s: %s\n", path,
                 errno == EINVAL ? "not a valid rcgc snapshot (truncated, corrupted or another format)"
@@ -346,6 +351,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
+        return written(0);
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("rcgc %s\n", rc_version());
         return written(0);
     }
     for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) /* after --: file names */

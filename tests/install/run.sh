@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR [CC] — the install smoke test: installs BUILD_DIR into a
 # fresh prefix with `cmake --install`, then builds consumer.c against it the
-# two ways users do, pkg-config (shared and static) and find_package(rcgc),
-# and runs each program; and consumer.cpp, the header used from C++ (c++,
-# pkg-config, shared). The static programs must not need librcgc.so.
+# two ways users do, pkg-config (shared, static, fully static) and
+# find_package(rcgc) (the same three), and runs each program; consumer.cpp,
+# the header used from C++ (c++, pkg-config, shared); and consumer.c in a
+# project that takes rcgc's sources in with add_subdirectory. The static
+# programs must not need librcgc.so, the fully static ones nothing at all.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 cc=${2:-cc}
@@ -16,6 +18,21 @@ step() { echo "== $*"; }
 needs_no_shared_rcgc() {
     if readelf -d "$1" | grep -q 'NEEDED.*librcgc'; then
         echo "$1 links librcgc.so but was meant to be static" >&2
+        exit 1
+    fi
+}
+needs_nothing() {
+    if readelf -d "$1" | grep -q 'NEEDED'; then
+        echo "$1 needs shared libraries but was meant to be fully static" >&2
+        exit 1
+    fi
+}
+# Runs a link, showing its output only when it fails (a static link with
+# libdw warns about dlopen in static programs).
+quiet_link() {
+    local out
+    if ! out=$("$@" 2>&1); then
+        echo "$out" >&2
         exit 1
     fi
 }
@@ -42,6 +59,13 @@ libs=${libs/-lrcgc/-Wl,-Bstatic -lrcgc -Wl,-Bdynamic}
 needs_no_shared_rcgc "$work/pc_static"
 "$work/pc_static"
 
+step "pkg-config, fully static"
+# shellcheck disable=SC2046
+quiet_link "$cc" -static -o "$work/pc_full_static" "$here/consumer.c" \
+    $(pkg-config --cflags --static --libs rcgc)
+needs_nothing "$work/pc_full_static"
+"$work/pc_full_static"
+
 step "C++, pkg-config, shared"
 cxx=${CXX:-$(command -v c++ || command -v g++ || command -v clang++ || true)}
 if [[ -z "$cxx" ]]; then
@@ -56,8 +80,17 @@ LD_LIBRARY_PATH=$libdir "$work/pc_cxx"
 step "find_package(rcgc)"
 cmake -S "$here" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
       -DCMAKE_C_COMPILER="$cc" >/dev/null
-cmake --build "$work/consumer" >/dev/null
+quiet_link cmake --build "$work/consumer"
 "$work/consumer/consumer_shared"
 needs_no_shared_rcgc "$work/consumer/consumer_static"
 "$work/consumer/consumer_static"
-echo "install test: pkg-config (shared, static, C++) and find_package (shared, static) all ran"
+needs_nothing "$work/consumer/consumer_full_static"
+"$work/consumer/consumer_full_static"
+
+step "add_subdirectory(rcgc)"
+cmake -S "$here" -B "$work/sub" -DRCGC_SOURCE="$here/../.." \
+      -DCMAKE_C_COMPILER="$cc" >/dev/null
+quiet_link cmake --build "$work/sub" -j2
+"$work/sub/consumer_sub"
+echo "install test: pkg-config (shared, static, fully static, C++), find_package" \
+     "(shared, static, fully static) and add_subdirectory all ran"
