@@ -81,13 +81,39 @@ static const Dwfl_Callbacks proc_callbacks = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
-/* A Dwfl describing this process's loaded objects, or NULL. */
+/* dl_iterate_phdr callback: reports info's object to the Dwfl arg, when it
+ * has code and a file (the vDSO has none: dladdr names its functions),
+ * with the dynamic linker's own load bias. */
+static int report_object(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    char exe[4096];
+    const char *path = info->dlpi_name;
+    if (path == NULL || path[0] == '\0') { /* the program */
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0)
+            return 0;
+        exe[n] = '\0';
+        path = exe;
+    }
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X)) {
+            dwfl_report_elf(arg, path, path, -1, info->dlpi_addr, true);
+            break;
+        }
+    return 0;
+}
+
+/* A Dwfl describing the objects loaded now, or NULL. They are taken from
+ * the dynamic linker, not /proc/self/maps: there libdw's own mappings of
+ * the files it reads (an earlier Dwfl's) stretched a module over code
+ * loaded since, which then took that module's name. */
 static Dwfl *open_self(void) {
     Dwfl *d = dwfl_begin(&proc_callbacks);
     if (d == NULL)
         return NULL;
     dwfl_report_begin(d);
-    if (dwfl_linux_proc_report(d, getpid()) != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
+    dl_iterate_phdr(report_object, d);
+    if (dwfl_report_end(d, NULL, NULL) != 0) {
         dwfl_end(d);
         return NULL;
     }
@@ -211,7 +237,7 @@ typedef struct frame_record {
 } frame_record;
 
 __attribute__((noinline))
-unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, bool skip_first, unsigned *total) {
+unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
     pthread_once(&lib_once, find_library);
     uintptr_t top = thread_stack_top();
     const frame_record *fr = __builtin_frame_address(0);
@@ -225,7 +251,7 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, bool skip_first, unsigned 
          * finalizer allocating inside rc_decref): dropped too, as CPython's
          * own C frames never show between Python ones. */
         if (!in_library(pc - 1)) {
-            if (stored < max && !(skip_first && seen == 0))
+            if (stored < max)
                 pcs[stored++] = pc;
             if (++seen == UINT16_MAX)
                 break;
@@ -244,19 +270,67 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, bool skip_first, unsigned 
 /* A resolved return address; strings belong to the resolver. */
 typedef struct resolved { uintptr_t pc; rc_frame frame; } resolved;
 
+/* The resolver describes the objects loaded when it last looked (adds,
+ * subs: dl_iterate_phdr's counts of loads and unloads); when they change
+ * (dlopen, dlclose), its cache goes, for an address may now hold other
+ * code, and so does its Dwfl (which would place code loaded since in a
+ * neighbour). Strings it handed out stay valid until it is freed: old
+ * Dwfls are kept (retired), its own strings are in owned. */
 struct rc_resolver {
 #ifdef RCGC_HAVE_LIBDW
-    Dwfl *dwfl;           /* NULL until first needed; kept: its strings are ours */
-    bool refreshed;       /* modules re-reported once for a pc found nowhere */
+    Dwfl *dwfl;           /* NULL until first needed */
+    Dwfl **retired;
+    size_t nretired;
 #endif
+    unsigned long long adds, subs;
     resolved *cache;      /* open addressing on pc; pc 0 marks a free slot */
     size_t mask, count;
-    char **owned;         /* strings we formatted (binary+0xOFFSET) */
+    char **owned;         /* strings we made (binary+0xOFFSET, dladdr's names) */
     size_t nowned, owned_cap;
 };
 
+/* dl_iterate_phdr callback: the counts of loads and unloads, from the
+ * first object (every call reports the same). */
+static int read_counts(struct dl_phdr_info *info, size_t size, void *arg) {
+    unsigned long long *counts = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        counts[0] = info->dlpi_adds;
+        counts[1] = info->dlpi_subs;
+    }
+    return 1;
+}
+
 rc_resolver *rc__resolver_new(void) {
-    return calloc(1, sizeof(rc_resolver));
+    rc_resolver *r = calloc(1, sizeof(rc_resolver));
+    if (r) {
+        unsigned long long counts[2] = {0, 0};
+        dl_iterate_phdr(read_counts, counts);
+        r->adds = counts[0];
+        r->subs = counts[1];
+    }
+    return r;
+}
+
+void rc__resolver_sync(rc_resolver *r) {
+    unsigned long long counts[2] = {r->adds, r->subs};
+    dl_iterate_phdr(read_counts, counts);
+    if (counts[0] == r->adds && counts[1] == r->subs)
+        return;
+    r->adds = counts[0];
+    r->subs = counts[1];
+#ifdef RCGC_HAVE_LIBDW
+    if (r->dwfl) {
+        Dwfl **retired = realloc(r->retired, (r->nretired + 1) * sizeof *retired);
+        if (retired == NULL)
+            return; /* memory short: keep what we have, look again next time */
+        r->retired = retired;
+        r->retired[r->nretired++] = r->dwfl;
+        r->dwfl = NULL;
+    }
+#endif
+    if (r->cache)
+        memset(r->cache, 0, (r->mask + 1) * sizeof *r->cache);
+    r->count = 0;
 }
 
 void rc__resolver_free(rc_resolver *r) {
@@ -265,6 +339,9 @@ void rc__resolver_free(rc_resolver *r) {
 #ifdef RCGC_HAVE_LIBDW
     if (r->dwfl)
         dwfl_end(r->dwfl);
+    for (size_t i = 0; i < r->nretired; i++)
+        dwfl_end(r->retired[i]);
+    free(r->retired);
 #endif
     for (size_t i = 0; i < r->nowned; i++)
         free(r->owned[i]);
@@ -273,24 +350,32 @@ void rc__resolver_free(rc_resolver *r) {
     free(r);
 }
 
-/* "binary+0xOFFSET" for pc in the object loaded at base from path, kept by
- * the resolver; NULL + ENOMEM. */
-static const char *format_offset(rc_resolver *r, const char *path, uintptr_t base, uintptr_t pc) {
-    if (r->nowned == r->owned_cap) {
+/* Keeps s (malloc'ed, or NULL) as the resolver's; s, or NULL + ENOMEM. */
+static const char *own(rc_resolver *r, char *s) {
+    if (s && r->nowned == r->owned_cap) {
         size_t cap = r->owned_cap ? r->owned_cap * 2 : 16;
         char **owned = realloc(r->owned, cap * sizeof *owned);
-        if (owned == NULL)
+        if (owned == NULL) {
+            free(s);
             return NULL;
+        }
         r->owned = owned;
         r->owned_cap = cap;
     }
+    if (s)
+        r->owned[r->nowned++] = s;
+    return s;
+}
+
+/* "binary+0xOFFSET" for pc in the object loaded at base from path, kept by
+ * the resolver; NULL + ENOMEM. */
+static const char *format_offset(rc_resolver *r, const char *path, uintptr_t base, uintptr_t pc) {
     const char *name = path && *path ? path : "?";
     const char *slash = strrchr(name, '/');
     char *s;
     if (asprintf(&s, "%s+0x%lx", slash ? slash + 1 : name, (unsigned long)(pc - base)) < 0)
         return NULL;
-    r->owned[r->nowned++] = s;
-    return s;
+    return own(r, s);
 }
 
 #ifdef RCGC_HAVE_LIBDW
@@ -322,14 +407,6 @@ static void resolve(rc_resolver *r, uintptr_t pc, rc_frame *out) {
     if (r->dwfl == NULL)
         r->dwfl = open_self();
     Dwfl_Module *mod = r->dwfl ? dwfl_addrmodule(r->dwfl, at) : NULL;
-    if (mod == NULL && r->dwfl && !r->refreshed) {
-        /* Loaded since we looked (dlopen): report the new objects once. */
-        r->refreshed = true;
-        dwfl_report_begin_add(r->dwfl);
-        dwfl_linux_proc_report(r->dwfl, getpid());
-        dwfl_report_end(r->dwfl, NULL, NULL);
-        mod = dwfl_addrmodule(r->dwfl, at);
-    }
     if (mod) {
         out->function = dwfl_module_addrname(mod, at);
         Dwfl_Line *line = dwfl_module_getsrc(mod, at);
@@ -346,11 +423,12 @@ static void resolve(rc_resolver *r, uintptr_t pc, rc_frame *out) {
         return;
     }
 #endif
+    /* dladdr's name lies in the object, which dlclose may unmap: copied. */
     Dl_info info;
     if (dladdr((void *)at, &info) && info.dli_fname) {
-        out->function = info.dli_sname;
-        out->filename = info.dli_sname ? info.dli_sname
-                                       : format_offset(r, info.dli_fname, (uintptr_t)info.dli_fbase, pc);
+        out->function = info.dli_sname ? own(r, strdup(info.dli_sname)) : NULL;
+        out->filename = out->function ? out->function
+                                      : format_offset(r, info.dli_fname, (uintptr_t)info.dli_fbase, pc);
     }
 }
 

@@ -606,18 +606,19 @@ RC_INTERNAL bool rc__trace_tables_valid(const rc_heap *h);
 
 /* frames.c: native stacks. Walks the caller's stack by frame pointers,
  * dropping every frame inside librcgc (the leading ones, and those between
- * program frames when the library called the program back), then
- * (skip_first) the first program frame; stores up to max return addresses, most recent
- * first, and returns how many. *total: program frames on the stack, the
- * skipped one included, at most UINT16_MAX. */
-RC_INTERNAL unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, bool skip_first,
-                                    unsigned *total);
+ * program frames when the library called the program back); stores up to
+ * max return addresses, most recent first, and returns how many. *total:
+ * program frames on the stack, at most UINT16_MAX. */
+RC_INTERNAL unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total);
 /* Turns return addresses into frames (DWARF file:line, else function name,
  * else binary+0xOFFSET), cached per address. malloc-based; the strings live
- * as long as the resolver. rc__resolve never fails ("<unknown>" at worst). */
+ * as long as the resolver. rc__resolve never fails ("<unknown>" at worst).
+ * rc__resolver_sync, before a batch of rc__resolve calls, makes the
+ * resolver look at the objects loaded now (after dlopen or dlclose). */
 typedef struct rc_resolver rc_resolver;
 RC_INTERNAL rc_resolver *rc__resolver_new(void); /* NULL + ENOMEM */
 RC_INTERNAL void rc__resolver_free(rc_resolver *r);
+RC_INTERNAL void rc__resolver_sync(rc_resolver *r);
 RC_INTERNAL void rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out);
 
 /* snapshot.c: building a snapshot (take_snapshot, load, filter_traces,

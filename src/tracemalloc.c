@@ -100,10 +100,23 @@ typedef struct raw_frame {
     uintptr_t where;
 } raw_frame;
 
+/* A traceback as captured (nframe frames from raw[first], total frames on
+ * the stack, what interning compares) and as shown (shown frames out of
+ * shown_total). They differ for a call site followed by native frames:
+ * the first native frame is the return address into the function that
+ * called the library, which is the call site's own function, already
+ * frame 0, unless that function tail-called the library (then the frame
+ * is its caller's, and the function's own is gone from the stack). Which
+ * one it is takes resolving it, so it waits until the traceback is first
+ * shown (tb_settle); meanwhile the capture keeps one frame more than the
+ * limit. */
 typedef struct tb_rec {
     uint32_t hash;
     uint16_t nframe, total;
     uint32_t first;          /* index of its first frame in raw[] */
+    uint16_t shown, shown_total;
+    bool unsettled;          /* raw[first + 1] may be frame 0's own function */
+    bool skip;               /* settled: raw[first + 1] is frame 0's, not shown */
     rc_traceback *resolved;  /* built on demand by get_object_traceback */
 } tb_rec;
 
@@ -600,7 +613,9 @@ static uint32_t tb_intern(rc_heap *h, rc_tracer *tr, const raw_frame *f, unsigne
             ;
     }
     memcpy(&tr->raw[tr->nraw], f, n * sizeof *f);
-    tr->tbs[tr->ntbs] = (tb_rec){hash, (uint16_t)n, (uint16_t)total, (uint32_t)tr->nraw, NULL};
+    bool unsettled = n >= 2 && f[0].file != NULL && f[1].file == NULL;
+    tr->tbs[tr->ntbs] = (tb_rec){hash, (uint16_t)n, (uint16_t)total, (uint32_t)tr->nraw,
+                                 (uint16_t)n, (uint16_t)total, unsettled, false, NULL};
     tr->nraw += n;
     tr->tb_set[i] = (uint32_t)++tr->ntbs;
     return tr->tb_set[i];
@@ -678,6 +693,17 @@ HOT uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *
     return e->file == file && e->line == (unsigned)line && e->func == func ? e->tb : 0;
 }
 
+/* The frame of a call site the macros passed, with the tracer's copies of
+ * its strings: the caller's literals go when code loaded with dlopen is
+ * unloaded, and its traces may outlive it. false + ENOMEM. */
+static bool site_frame(rc_heap *h, rc_tracer *tr, const char *file, int line, const char *func,
+                       raw_frame *out) {
+    out->file = tr_string(h, tr, file);
+    out->func = func ? tr_string(h, tr, func) : NULL;
+    out->where = (uintptr_t)(unsigned)line;
+    return out->file != NULL && (func == NULL || out->func != NULL);
+}
+
 /* capture's answer when code the frame provider ran stopped tracing (a
  * finalizer of an object it dropped), perhaps starting it anew: tr is
  * gone, and the allocation goes untraced (no traceback id is this high). */
@@ -688,11 +714,12 @@ HOT uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *
  * With a frame provider its frames are the provider's alone (allocations
  * the provider itself makes are traced with native frames). Otherwise
  * frames[0] is the call site the public macros passed (the function's own
- * native frame is then skipped) or, without one, the first native frame
- * outside the library; deeper frames are native return addresses. */
+ * native frame, which then comes next, is dropped when the traceback is
+ * shown: tb_settle) or, without one, the first native frame outside the
+ * library; deeper frames are native return addresses. */
 __attribute__((noinline))
 static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, const char *func) {
-    raw_frame f[RC_TRACEMALLOC_MAX_NFRAME];
+    raw_frame f[RC_TRACEMALLOC_MAX_NFRAME + 1]; /* a call site, then nframe native frames */
     unsigned n = 0, total;
     if (tr->provider && !h->in_trace_provider) {
         rc_frame given[RC_TRACEMALLOC_MAX_NFRAME];
@@ -712,20 +739,22 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
         total = n;
     } else if (tr->nframe == 1 && file != NULL) {
         /* The call site is the whole traceback (site_cache missed). */
-        f[0] = (raw_frame){file, func, (uintptr_t)(unsigned)line};
+        if (!site_frame(h, tr, file, line, func, &f[0]))
+            return 0;
         uint32_t tb = tb_intern(h, tr, f, 1, 0);
         if (tb && tr->provider == NULL) /* else inside the provider */
             *site_slot(tr, file, line) = (site_entry){file, func, (uintptr_t)(unsigned)line, tb};
         return tb;
     } else {
         uintptr_t pcs[RC_TRACEMALLOC_MAX_NFRAME];
-        bool site = file != NULL;
-        if (site)
-            f[n++] = (raw_frame){file, func, (uintptr_t)(unsigned)line};
-        unsigned got = rc__stack_walk(pcs, (unsigned)tr->nframe - n, site, &total);
+        if (file != NULL && !site_frame(h, tr, file, line, func, &f[n++]))
+            return 0;
+        /* with a call site, total counts the site's own native frame once:
+         * as frame 0 when the walk found none */
+        unsigned got = rc__stack_walk(pcs, (unsigned)tr->nframe, &total);
         for (unsigned k = 0; k < got; k++)
             f[n++] = (raw_frame){NULL, NULL, pcs[k]};
-        if (total < n)
+        if (total == 0)
             total = n;
     }
     if (n == 0) { /* CPython's empty traceback: <unknown>:0 */
@@ -735,15 +764,43 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
     return tb_intern(h, tr, f, n, total);
 }
 
+/* The tracer's resolver, in step with the objects loaded now; NULL +
+ * ENOMEM. */
 static rc_resolver *resolver(rc_tracer *tr) {
     if (tr->resolver == NULL)
         tr->resolver = rc__resolver_new();
+    else
+        rc__resolver_sync(tr->resolver);
     return tr->resolver;
 }
 
-/* Frame i of the tracer's traceback record r, resolved. */
+/* Decides what r shows (see tb_rec): its first native frame is the call
+ * site's own function when it resolves to that function's name or to the
+ * call site's line (the call instruction's line: also when the function
+ * was inlined), or to no name at all (nothing to tell by: dropped, as a
+ * duplicate is the likelier). */
+static void tb_settle(rc_tracer *tr, rc_resolver *res, tb_rec *r) {
+    if (!r->unsettled)
+        return;
+    r->unsettled = false;
+    const raw_frame *site = &tr->raw[r->first];
+    rc_frame f;
+    rc__resolve(res, site[1].where, &f);
+    r->skip = f.function == NULL || (site->func && strcmp(f.function, site->func) == 0) ||
+              (f.lineno == site->where && strcmp(f.filename, site->file) == 0);
+    if (r->skip) {
+        r->shown = (uint16_t)(r->nframe - 1);
+        r->shown_total = r->total;
+    } else { /* a tail call: the frame is the caller's, one more on the stack */
+        r->shown = (uint16_t)(r->nframe < tr->nframe ? r->nframe : tr->nframe);
+        r->shown_total = (uint16_t)(r->total < UINT16_MAX ? r->total + 1 : UINT16_MAX);
+    }
+}
+
+/* Frame i (below r->shown) of the tracer's settled traceback record r,
+ * resolved. */
 static void tb_frame(rc_tracer *tr, rc_resolver *res, const tb_rec *r, unsigned i, rc_frame *out) {
-    const raw_frame *f = &tr->raw[r->first + i];
+    const raw_frame *f = &tr->raw[r->first + i + (i > 0 && r->skip)];
     if (f->file) {
         out->filename = f->file;
         out->lineno = (unsigned)f->where;
@@ -986,7 +1043,7 @@ static void forget(rc_heap *h, rc_tracer *tr) {
     for (size_t i = 0; i < tr->ntbs; i++)
         if (tr->tbs[i].resolved)
             tr_free(h, tr->tbs[i].resolved,
-                    sizeof(rc_traceback) + tr->tbs[i].nframe * sizeof(rc_frame));
+                    sizeof(rc_traceback) + tr->tbs[i].shown * sizeof(rc_frame));
     tr_free(h, tr->tbs, tr->tbs_cap * sizeof *tr->tbs);
     tr_free(h, tr->raw, tr->raw_cap * sizeof *tr->raw);
     tr_free(h, tr->tb_set, tr->tb_set_cap * sizeof *tr->tb_set);
@@ -1064,13 +1121,16 @@ const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *
     if (r->resolved)
         return r->resolved;
     rc_resolver *res = resolver(tr);
-    rc_traceback *tb = res ? tr_alloc(h, NULL, 0, sizeof *tb + r->nframe * sizeof(rc_frame)) : NULL;
+    if (res == NULL)
+        return NULL;
+    tb_settle(tr, res, r);
+    rc_traceback *tb = tr_alloc(h, NULL, 0, sizeof *tb + r->shown * sizeof(rc_frame));
     if (tb == NULL)
         return NULL;
     rc_frame *frames = (rc_frame *)(tb + 1);
-    for (unsigned i = 0; i < r->nframe; i++)
+    for (unsigned i = 0; i < r->shown; i++)
         tb_frame(tr, res, r, i, &frames[i]);
-    *tb = (rc_traceback){r->nframe, r->total, frames};
+    *tb = (rc_traceback){r->shown, r->shown_total, frames};
     r->resolved = tb;
     return tb;
 }
@@ -1145,10 +1205,10 @@ void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *a
 /* ------------------------------------------------------------ snapshots */
 
 /* Adds tracer traceback r, resolved, to snapshot s; its index or -1. */
-static int64_t snapshot_traceback(rc_snapshot *s, rc_tracer *tr, rc_resolver *res,
-                                  const tb_rec *r) {
+static int64_t snapshot_traceback(rc_snapshot *s, rc_tracer *tr, rc_resolver *res, tb_rec *r) {
     rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
-    for (unsigned i = 0; i < r->nframe; i++) {
+    tb_settle(tr, res, r);
+    for (unsigned i = 0; i < r->shown; i++) {
         rc_frame f;
         tb_frame(tr, res, r, i, &f);
         frames[i].filename = rc__snapshot_string(s, f.filename, strlen(f.filename));
@@ -1158,7 +1218,7 @@ static int64_t snapshot_traceback(rc_snapshot *s, rc_tracer *tr, rc_resolver *re
         if (frames[i].filename == NULL || (f.function && frames[i].function == NULL))
             return -1;
     }
-    return rc__snapshot_add_traceback(s, frames, r->nframe, r->total);
+    return rc__snapshot_add_traceback(s, frames, r->shown, r->shown_total);
 }
 
 /* Adds the traces of one domain table; map[id] is 1 + the snapshot index of

@@ -480,6 +480,72 @@ START_TEST(rcgc_filters) {
 }
 END_TEST
 
+/* Code loaded with dlopen and unloaded with dlclose while what it made
+ * lives on (tests/programs): the frames of the macros' call sites keep their
+ * names (the tracer copies the plugin's __FILE__), a return address into
+ * code gone is <unknown>, and a plugin loaded since (most likely where the
+ * first was) gets its own lines, not what was cached for the address. */
+START_TEST(plugins_loaded_and_unloaded) {
+    if (getenv("RCGC_VALGRIND"))
+        return; /* see rcgc_finds_lines_and_callers */
+#if defined(__SANITIZE_ADDRESS__)
+    const char *san = "-fsanitize=address,undefined";
+#else
+    const char *san = "";
+#endif
+    const char *src = env("RCGC_SOURCE_DIR"), *bin = env("RCGC_BINARY_DIR");
+    char *cmd, *out;
+    ck_assert_int_ge(asprintf(&cmd,
+                              "cd %s && cp %s/tests/programs/*.c . && for p in plugb plugc; do "
+                              "cc -g -O0 %s -fPIC -shared -I%s/include $p.c -o $p.so || exit 1; "
+                              "done && cc -g -O0 -fno-omit-frame-pointer -rdynamic %s "
+                              "-I%s/include host.c %s/librcgc.a $(pkg-config --libs libdw) "
+                              "-ldl -lpthread -o host 2>&1 && ./host",
+                              dir, src, san, src, san, src, bin),
+                     0);
+    ck_assert_int_eq(run(cmd, &out), 0);
+    const char *head = "loaded: 32 B plugb.c:9 plugb.c:15\n"
+                       "unloaded: 32 B plugb.c:9 <unknown>:0\n"
+                       "b after unload: plugb.c:9 <unknown>:0\n"
+                       "reloaded: 64 B plugc.c:8 plugc.c:14\n"
+                       "reloaded: 32 B plugb.c:9 "; /* then what the address holds now */
+    ck_assert_msg(strncmp(out, head, strlen(head)) == 0, "%s", out);
+    const char *last = strchr(out + strlen(head), '\n');
+    ck_assert_msg(last && strcmp(last, "\nc: plugc.c:8 plugc.c:14\n") == 0, "%s", out);
+    free(out);
+    free(cmd);
+}
+END_TEST
+
+/* A function that tail-calls the library (tests/programs/tail_call.c, at
+ * -O2 a jump to rc_new_at) is gone from the stack: the first native frame
+ * is its caller's and stays (it was taken for the function's own and
+ * dropped); a function that calls the library normally shows once. */
+START_TEST(tail_call_keeps_caller) {
+    if (getenv("RCGC_VALGRIND"))
+        return; /* see rcgc_finds_lines_and_callers */
+#if defined(__SANITIZE_ADDRESS__)
+    const char *san = "-fsanitize=address,undefined";
+#else
+    const char *san = "";
+#endif
+    char *cmd, *out;
+    ck_assert_int_ge(asprintf(&cmd,
+                              "cd %s && cp %s/tests/programs/tail_call.c . && "
+                              "cc -O2 -g -fno-omit-frame-pointer %s -I%s/include tail_call.c "
+                              "%s/librcgc.a $(pkg-config --libs libdw) -lpthread -o tail_call "
+                              "2>&1 && ./tail_call",
+                              dir, env("RCGC_SOURCE_DIR"), san, env("RCGC_SOURCE_DIR"),
+                              env("RCGC_BINARY_DIR")),
+                     0);
+    ck_assert_int_eq(run(cmd, &out), 0);
+    ck_assert_str_eq(out, "tail: make_tail:12 outer:22 main:39\n"
+                          "kept: make_kept:16 outer:23 main:40\n");
+    free(out);
+    free(cmd);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_e2e");
     add_case_fixture(s, tcase_create("rcgc_finds_lines_and_callers"), rcgc_finds_lines_and_callers,
@@ -488,5 +554,9 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("rcgc_errors"), rcgc_errors, setup, teardown);
     add_case_fixture(s, tcase_create("rcgc_filters"), rcgc_filters, setup, teardown);
+    add_case_fixture(s, tcase_create("plugins_loaded_and_unloaded"), plugins_loaded_and_unloaded,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("tail_call_keeps_caller"), tail_call_keeps_caller, setup,
+                     teardown);
     return s;
 }
