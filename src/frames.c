@@ -32,10 +32,11 @@
 /* ------------------------------------------------ the library's own code */
 
 /* Address ranges of librcgc's machine code, found once per process: the
- * executable segments of librcgc.so, or, when the library is linked into
- * the program, the ranges of the compilation units from its source
- * directory (DWARF), or failing that the span of its rc_* functions (symbol
- * table). A stripped program linked with the static library has none. */
+ * executable segments of librcgc.so, or, when the static library is linked
+ * into the program or into another shared object, the ranges of the
+ * compilation units from its source directory (DWARF), or failing that the
+ * span of its rc_* functions (symbol table). A stripped object linked with
+ * the static library has none. */
 #define RC_MAX_RANGES 1024 /* compilation units x their ranges; merged when sorted */
 static struct { uintptr_t lo, hi; } lib_ranges[RC_MAX_RANGES];
 static unsigned lib_nranges;
@@ -49,20 +50,23 @@ static void add_range(uintptr_t lo, uintptr_t hi) {
     }
 }
 
-typedef struct self_object { uintptr_t self; bool found, is_main; } self_object;
+typedef struct self_object { uintptr_t self; bool found, linked; } self_object;
 
 /* dl_iterate_phdr callback: when info is the object holding self, records
- * its executable segments if it is a shared object (librcgc.so). */
+ * its executable segments if it is librcgc.so; otherwise the library is
+ * linked into it (linked). */
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
     self_object *so = arg;
-    bool first = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    bool shared = strncmp(base, "librcgc.so", 10) == 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         if (ph->p_type == PT_LOAD && so->self >= lo && so->self < lo + ph->p_memsz) {
             so->found = true;
-            so->is_main = first;
-            if (!first)
+            so->linked = !shared;
+            if (shared)
                 for (int j = 0; j < info->dlpi_phnum; j++) {
                     const ElfW(Phdr) *x = &info->dlpi_phdr[j];
                     if (x->p_type == PT_LOAD && (x->p_flags & PF_X))
@@ -120,8 +124,9 @@ static Dwfl *open_self(void) {
     return d;
 }
 
-/* Static link: the library's code is what the compilation units of its
- * source directory cover; without DWARF, what its rc_* functions cover. */
+/* Static link (into the program or a shared object): the library's code is
+ * what the compilation units of its source directory cover; without DWARF,
+ * what its rc_* functions cover. */
 static void find_linked_ranges(uintptr_t self) {
     Dwfl *d = open_self();
     Dwfl_Module *mod = d ? dwfl_addrmodule(d, self) : NULL;
@@ -203,7 +208,7 @@ static void find_library(void) {
     self_object so = {(uintptr_t)&rc__stack_walk, false, false};
     dl_iterate_phdr(find_self, &so);
 #ifdef RCGC_HAVE_LIBDW
-    if (so.found && so.is_main)
+    if (so.found && so.linked)
         find_linked_ranges(so.self);
 #endif
     sort_ranges();

@@ -546,6 +546,37 @@ START_TEST(tail_call_keeps_caller) {
 }
 END_TEST
 
+/* librcgc.a linked into a shared object (tests/programs/in_shared.c), as a
+ * library embedding rcgc would: only rcgc's code in that object is left
+ * out of tracebacks (all of the object's code was, which lost the
+ * object's own frames and the program's caller of a real function). */
+START_TEST(static_library_in_shared_object) {
+    if (getenv("RCGC_VALGRIND"))
+        return; /* see rcgc_finds_lines_and_callers */
+#if defined(__SANITIZE_ADDRESS__)
+    const char *san = "-fsanitize=address,undefined";
+#else
+    const char *san = "";
+#endif
+    const char *src = env("RCGC_SOURCE_DIR");
+    char *cmd, *out;
+    ck_assert_int_ge(asprintf(&cmd,
+                              "cd %s && cp %s/tests/programs/in_shared*.c . && "
+                              "cc -g -O0 %s -fPIC -shared -I%s/include in_shared.c -o libin.so "
+                              "-Wl,--whole-archive %s/librcgc.a -Wl,--no-whole-archive "
+                              "$(pkg-config --libs libdw) -lpthread 2>&1 && "
+                              "cc -g -O0 %s -I%s/include in_shared_main.c -L. -lin "
+                              "-Wl,-rpath,. -o in_shared_main 2>&1 && ./in_shared_main",
+                              dir, src, san, src, env("RCGC_BINARY_DIR"), san, src),
+                     0);
+    ck_assert_int_eq(run(cmd, &out), 0);
+    ck_assert_str_eq(out, "macro: in_shared.c:10 in_shared.c:16 in_shared_main.c:20\n"
+                          "real: in_shared.c:22 in_shared_main.c:21\n");
+    free(out);
+    free(cmd);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_e2e");
     add_case_fixture(s, tcase_create("rcgc_finds_lines_and_callers"), rcgc_finds_lines_and_callers,
@@ -558,5 +589,7 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("tail_call_keeps_caller"), tail_call_keeps_caller, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("static_library_in_shared_object"),
+                     static_library_in_shared_object, setup, teardown);
     return s;
 }
