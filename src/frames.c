@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -214,6 +215,133 @@ static void find_library(void) {
     sort_ranges();
 }
 
+/* --------------------------------------------------- all loaded code */
+
+/* dl_iterate_phdr callback: the counts of loads and unloads, from the
+ * first object (every call reports the same). */
+static int read_counts(struct dl_phdr_info *info, size_t size, void *arg) {
+    unsigned long long *counts = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        counts[0] = info->dlpi_adds;
+        counts[1] = info->dlpi_subs;
+    }
+    return 1;
+}
+
+/* The executable segments of every object loaded (sorted, merged), as of
+ * the dynamic linker's counts of loads and unloads (adds, subs). A return
+ * address outside them is no return address: code without frame pointers
+ * left something else where the walk looks (or the frame is JIT code,
+ * which no object holds); the walk ends there. A table is replaced, never
+ * changed, when those counts move (dlopen, dlclose): walks in other
+ * threads may still read an old one, so old ones are kept (on `older`). */
+typedef struct code_table {
+    unsigned long long adds, subs;
+    struct code_table *older;
+    unsigned n, cap;
+    struct { uintptr_t lo, hi; } r[];
+} code_table;
+
+static code_table *_Atomic code_now;
+static pthread_mutex_t code_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The index of t's range holding at, or -1. */
+static int code_find(const code_table *t, uintptr_t at) {
+    unsigned lo = 0, hi = t ? t->n : 0;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (at < t->r[mid].lo)
+            hi = mid;
+        else if (at >= t->r[mid].hi)
+            lo = mid + 1;
+        else
+            return (int)mid;
+    }
+    return -1;
+}
+
+/* dl_iterate_phdr callback: adds info's executable segments to the table
+ * *arg, growing it (it stays NULL when memory is short). */
+static int collect_code(struct dl_phdr_info *info, size_t size, void *arg) {
+    code_table **tp = arg;
+    for (int i = 0; *tp && i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        code_table *t = *tp;
+        if (t->n == t->cap) {
+            code_table *bigger = realloc(t, sizeof *t + 2 * t->cap * sizeof t->r[0]);
+            if (bigger == NULL) {
+                free(t);
+                *tp = NULL;
+                return 1;
+            }
+            t = *tp = bigger;
+            t->cap *= 2;
+        }
+        t->r[t->n].lo = info->dlpi_addr + ph->p_vaddr;
+        t->r[t->n].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        t->n++;
+    }
+    if (*tp) {
+        unsigned long long counts[2] = {0, 0};
+        read_counts(info, size, counts);
+        (*tp)->adds = counts[0];
+        (*tp)->subs = counts[1];
+    }
+    return 0;
+}
+
+/* Makes code_now describe the objects loaded now, if they changed since
+ * `seen` was made; false when nothing changed (or memory is short). */
+static bool code_refresh(const code_table *seen) {
+    unsigned long long counts[2] = {0, 0};
+    dl_iterate_phdr(read_counts, counts);
+    if (seen && counts[0] == seen->adds && counts[1] == seen->subs)
+        return false;
+    pthread_mutex_lock(&code_lock);
+    code_table *old = atomic_load(&code_now), *t = NULL;
+    if (old == seen) {
+        t = malloc(sizeof *t + 64 * sizeof t->r[0]);
+        if (t) {
+            t->n = 0;
+            t->cap = 64;
+            dl_iterate_phdr(collect_code, &t);
+        }
+        if (t) {
+            qsort(t->r, t->n, sizeof t->r[0], range_cmp);
+            t->older = old;
+            atomic_store(&code_now, t);
+        }
+    }
+    pthread_mutex_unlock(&code_lock);
+    return old != seen || t != NULL;
+}
+
+/* Whether `at` lies in the code of an object loaded now; if so, *range is
+ * the segment holding it (a walk's next frames are mostly in the same one:
+ * it tests that first). A miss asks the dynamic linker whether objects came
+ * or went (about as long as the rest of a walk), unless it is the calling
+ * thread's last miss: most walks end on the same bytes past the outermost
+ * frame. */
+static __thread uintptr_t last_miss;
+
+static __attribute__((noinline)) bool in_code(uintptr_t at, uintptr_t range[2]) {
+    const code_table *t = atomic_load_explicit(&code_now, memory_order_acquire);
+    int i = code_find(t, at);
+    if (i < 0 && at != last_miss && code_refresh(t)) {
+        t = atomic_load_explicit(&code_now, memory_order_acquire);
+        i = code_find(t, at);
+    }
+    if (i < 0) {
+        last_miss = at;
+        return false;
+    }
+    range[0] = t->r[i].lo;
+    range[1] = t->r[i].hi;
+    return true;
+}
+
 /* ------------------------------------------------------------- the walk */
 
 /* The top (highest address) of the calling thread's stack, found once per
@@ -247,8 +375,14 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
     uintptr_t top = thread_stack_top();
     const frame_record *fr = __builtin_frame_address(0);
     unsigned stored = 0, seen = 0;
+    uintptr_t code[2] = {0, 0}; /* the code segment of the last frame */
     while (top != 0 && (uintptr_t)fr + sizeof *fr <= top) {
         uintptr_t pc = fr->ret;
+        const frame_record *next = fr->next;
+        /* a record of code without frame pointers may be any stack bytes,
+         * never written: Valgrind would report each test on them */
+        RC_VALGRIND(VALGRIND_MAKE_MEM_DEFINED(&pc, sizeof pc);
+                    VALGRIND_MAKE_MEM_DEFINED(&next, sizeof next));
         if (pc == 0)
             break;
         /* pc - 1 lies in the call instruction, inside the caller. Library
@@ -256,12 +390,13 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
          * finalizer allocating inside rc_decref): dropped too, as CPython's
          * own C frames never show between Python ones. */
         if (!in_library(pc - 1)) {
+            if (pc - 1 - code[0] >= code[1] - code[0] && !in_code(pc - 1, code))
+                break;
             if (stored < max)
                 pcs[stored++] = pc;
             if (++seen == UINT16_MAX)
                 break;
         }
-        const frame_record *next = fr->next;
         if (next <= fr || ((uintptr_t)next & (sizeof(void *) - 1)) != 0)
             break;
         fr = next;
@@ -293,17 +428,6 @@ struct rc_resolver {
     char **owned;         /* strings we made (binary+0xOFFSET, dladdr's names) */
     size_t nowned, owned_cap;
 };
-
-/* dl_iterate_phdr callback: the counts of loads and unloads, from the
- * first object (every call reports the same). */
-static int read_counts(struct dl_phdr_info *info, size_t size, void *arg) {
-    unsigned long long *counts = arg;
-    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
-        counts[0] = info->dlpi_adds;
-        counts[1] = info->dlpi_subs;
-    }
-    return 1;
-}
 
 rc_resolver *rc__resolver_new(void) {
     rc_resolver *r = calloc(1, sizeof(rc_resolver));

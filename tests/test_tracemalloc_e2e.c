@@ -577,6 +577,35 @@ START_TEST(static_library_in_shared_object) {
 }
 END_TEST
 
+/* Code without frame pointers that keeps a pointer into its own stack
+ * where the frame pointer would be (tests/programs/no_fp.c at -O2): the
+ * walk finds stack bytes above it, not a return address into code, and
+ * ends there instead of reporting a made-up frame. */
+START_TEST(walk_ends_outside_code) {
+    if (getenv("RCGC_VALGRIND"))
+        return; /* see rcgc_finds_lines_and_callers */
+#if defined(__SANITIZE_ADDRESS__)
+    const char *san = "-fsanitize=address,undefined";
+#else
+    const char *san = "";
+#endif
+    const char *src = env("RCGC_SOURCE_DIR");
+    char *cmd, *out;
+    ck_assert_int_ge(asprintf(&cmd,
+                              "cd %s && cp %s/tests/programs/no_fp*.c . && "
+                              "cc -O2 -g -fomit-frame-pointer %s -I%s/include -c no_fp.c && "
+                              "cc -O0 -g -fno-omit-frame-pointer %s -I%s/include no_fp_main.c "
+                              "no_fp.o %s/librcgc.a $(pkg-config --libs libdw) -lpthread "
+                              "-o no_fp 2>&1 && ./no_fp",
+                              dir, src, san, src, san, src, env("RCGC_BINARY_DIR")),
+                     0);
+    ck_assert_int_eq(run(cmd, &out), 0);
+    ck_assert_str_eq(out, "no_fp_main.c:11\nno_fp.c:16\n");
+    free(out);
+    free(cmd);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_e2e");
     add_case_fixture(s, tcase_create("rcgc_finds_lines_and_callers"), rcgc_finds_lines_and_callers,
@@ -591,5 +620,7 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("static_library_in_shared_object"),
                      static_library_in_shared_object, setup, teardown);
+    add_case_fixture(s, tcase_create("walk_ends_outside_code"), walk_ends_outside_code, setup,
+                     teardown);
     return s;
 }
