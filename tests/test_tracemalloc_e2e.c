@@ -137,6 +137,35 @@ static const char *trace_program(const char *prog, int nframe, char *dump, size_
     return dump;
 }
 
+/* Runs script (sh) in dir, with $SRC the source tree, $BIN the build tree
+ * and $SAN the sanitizer flags this test was built with (programs linked
+ * with librcgc.a need them too); its output (stderr too) and exit code. */
+static int run_script(const char *script, char **out) {
+#if defined(__SANITIZE_ADDRESS__)
+    setenv("SAN", "-fsanitize=address,undefined", 1);
+#else
+    setenv("SAN", "", 1);
+#endif
+    setenv("SRC", env("RCGC_SOURCE_DIR"), 1);
+    setenv("BIN", env("RCGC_BINARY_DIR"), 1);
+    char *cmd;
+    ck_assert_int_ge(asprintf(&cmd, "cd %s && { %s; } 2>&1", dir, script), 0);
+    int rc = run(cmd, out);
+    free(cmd);
+    return rc;
+}
+
+/* Runs script as run_script does and checks that it succeeds with output
+ * want. Not under Valgrind: see rcgc_finds_lines_and_callers. */
+static void expect_script(const char *script, const char *want) {
+    if (getenv("RCGC_VALGRIND"))
+        return;
+    char *out;
+    ck_assert_int_eq(run_script(script, &out), 0);
+    ck_assert_str_eq(out, want);
+    free(out);
+}
+
 /* rcgc with args; its stdout, and its exit code checked. */
 static char *rcgc_out(int want_rc, const char *args) {
     char *cmd, *out;
@@ -488,22 +517,12 @@ END_TEST
 START_TEST(plugins_loaded_and_unloaded) {
     if (getenv("RCGC_VALGRIND"))
         return; /* see rcgc_finds_lines_and_callers */
-#if defined(__SANITIZE_ADDRESS__)
-    const char *san = "-fsanitize=address,undefined";
-#else
-    const char *san = "";
-#endif
-    const char *src = env("RCGC_SOURCE_DIR"), *bin = env("RCGC_BINARY_DIR");
-    char *cmd, *out;
-    ck_assert_int_ge(asprintf(&cmd,
-                              "cd %s && cp %s/tests/programs/*.c . && for p in plugb plugc; do "
-                              "cc -g -O0 %s -fPIC -shared -I%s/include $p.c -o $p.so || exit 1; "
-                              "done && cc -g -O0 -fno-omit-frame-pointer -rdynamic %s "
-                              "-I%s/include host.c %s/librcgc.a $(pkg-config --libs libdw) "
-                              "-ldl -lpthread -o host 2>&1 && ./host",
-                              dir, src, san, src, san, src, bin),
-                     0);
-    ck_assert_int_eq(run(cmd, &out), 0);
+    char *out;
+    ck_assert_int_eq(run_script("cp $SRC/tests/programs/*.c . && for p in plugb plugc; do "
+                                "cc -g -O0 $SAN -fPIC -shared -I$SRC/include $p.c -o $p.so || exit 1; "
+                                "done && cc -g -O0 -fno-omit-frame-pointer -rdynamic $SAN "
+                                "-I$SRC/include host.c $BIN/librcgc.a $(pkg-config --libs libdw) "
+                                "-ldl -lpthread -o host && ./host", &out), 0);
     const char *head = "loaded: 32 B plugb.c:9 plugb.c:15\n"
                        "unloaded: 32 B plugb.c:9 <unknown>:0\n"
                        "b after unload: plugb.c:9 <unknown>:0\n"
@@ -513,7 +532,6 @@ START_TEST(plugins_loaded_and_unloaded) {
     const char *last = strchr(out + strlen(head), '\n');
     ck_assert_msg(last && strcmp(last, "\nc: plugc.c:8 plugc.c:14\n") == 0, "%s", out);
     free(out);
-    free(cmd);
 }
 END_TEST
 
@@ -522,27 +540,12 @@ END_TEST
  * is its caller's and stays (it was taken for the function's own and
  * dropped); a function that calls the library normally shows once. */
 START_TEST(tail_call_keeps_caller) {
-    if (getenv("RCGC_VALGRIND"))
-        return; /* see rcgc_finds_lines_and_callers */
-#if defined(__SANITIZE_ADDRESS__)
-    const char *san = "-fsanitize=address,undefined";
-#else
-    const char *san = "";
-#endif
-    char *cmd, *out;
-    ck_assert_int_ge(asprintf(&cmd,
-                              "cd %s && cp %s/tests/programs/tail_call.c . && "
-                              "cc -O2 -g -fno-omit-frame-pointer %s -I%s/include tail_call.c "
-                              "%s/librcgc.a $(pkg-config --libs libdw) -lpthread -o tail_call "
-                              "2>&1 && ./tail_call",
-                              dir, env("RCGC_SOURCE_DIR"), san, env("RCGC_SOURCE_DIR"),
-                              env("RCGC_BINARY_DIR")),
-                     0);
-    ck_assert_int_eq(run(cmd, &out), 0);
-    ck_assert_str_eq(out, "tail: make_tail:12 outer:22 main:39\n"
-                          "kept: make_kept:16 outer:23 main:40\n");
-    free(out);
-    free(cmd);
+    expect_script("cp $SRC/tests/programs/tail_call.c . && "
+                  "cc -O2 -g -fno-omit-frame-pointer $SAN -I$SRC/include tail_call.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o tail_call "
+                  "&& ./tail_call",
+                  "tail: make_tail:12 outer:22 main:39\n"
+                  "kept: make_kept:16 outer:23 main:40\n");
 }
 END_TEST
 
@@ -551,29 +554,14 @@ END_TEST
  * out of tracebacks (all of the object's code was, which lost the
  * object's own frames and the program's caller of a real function). */
 START_TEST(static_library_in_shared_object) {
-    if (getenv("RCGC_VALGRIND"))
-        return; /* see rcgc_finds_lines_and_callers */
-#if defined(__SANITIZE_ADDRESS__)
-    const char *san = "-fsanitize=address,undefined";
-#else
-    const char *san = "";
-#endif
-    const char *src = env("RCGC_SOURCE_DIR");
-    char *cmd, *out;
-    ck_assert_int_ge(asprintf(&cmd,
-                              "cd %s && cp %s/tests/programs/in_shared*.c . && "
-                              "cc -g -O0 %s -fPIC -shared -I%s/include in_shared.c -o libin.so "
-                              "-Wl,--whole-archive %s/librcgc.a -Wl,--no-whole-archive "
-                              "$(pkg-config --libs libdw) -lpthread 2>&1 && "
-                              "cc -g -O0 %s -I%s/include in_shared_main.c -L. -lin "
-                              "-Wl,-rpath,. -o in_shared_main 2>&1 && ./in_shared_main",
-                              dir, src, san, src, env("RCGC_BINARY_DIR"), san, src),
-                     0);
-    ck_assert_int_eq(run(cmd, &out), 0);
-    ck_assert_str_eq(out, "macro: in_shared.c:10 in_shared.c:16 in_shared_main.c:20\n"
-                          "real: in_shared.c:22 in_shared_main.c:21\n");
-    free(out);
-    free(cmd);
+    expect_script("cp $SRC/tests/programs/in_shared*.c . && "
+                  "cc -g -O0 $SAN -fPIC -shared -I$SRC/include in_shared.c -o libin.so "
+                  "-Wl,--whole-archive $BIN/librcgc.a -Wl,--no-whole-archive "
+                  "$(pkg-config --libs libdw) -lpthread && "
+                  "cc -g -O0 $SAN -I$SRC/include in_shared_main.c -L. -lin "
+                  "-Wl,-rpath,. -o in_shared_main && ./in_shared_main",
+                  "macro: in_shared.c:10 in_shared.c:16 in_shared_main.c:20\n"
+                  "real: in_shared.c:22 in_shared_main.c:21\n");
 }
 END_TEST
 
@@ -582,27 +570,12 @@ END_TEST
  * walk finds stack bytes above it, not a return address into code, and
  * ends there instead of reporting a made-up frame. */
 START_TEST(walk_ends_outside_code) {
-    if (getenv("RCGC_VALGRIND"))
-        return; /* see rcgc_finds_lines_and_callers */
-#if defined(__SANITIZE_ADDRESS__)
-    const char *san = "-fsanitize=address,undefined";
-#else
-    const char *san = "";
-#endif
-    const char *src = env("RCGC_SOURCE_DIR");
-    char *cmd, *out;
-    ck_assert_int_ge(asprintf(&cmd,
-                              "cd %s && cp %s/tests/programs/no_fp*.c . && "
-                              "cc -O2 -g -fomit-frame-pointer %s -I%s/include -c no_fp.c && "
-                              "cc -O0 -g -fno-omit-frame-pointer %s -I%s/include no_fp_main.c "
-                              "no_fp.o %s/librcgc.a $(pkg-config --libs libdw) -lpthread "
-                              "-o no_fp 2>&1 && ./no_fp",
-                              dir, src, san, src, san, src, env("RCGC_BINARY_DIR")),
-                     0);
-    ck_assert_int_eq(run(cmd, &out), 0);
-    ck_assert_str_eq(out, "no_fp_main.c:11\nno_fp.c:16\n");
-    free(out);
-    free(cmd);
+    expect_script("cp $SRC/tests/programs/no_fp*.c . && "
+                  "cc -O2 -g -fomit-frame-pointer $SAN -I$SRC/include -c no_fp.c && "
+                  "cc -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include no_fp_main.c "
+                  "no_fp.o $BIN/librcgc.a $(pkg-config --libs libdw) -lpthread "
+                  "-o no_fp && ./no_fp",
+                  "no_fp_main.c:11\nno_fp.c:16\n");
 }
 END_TEST
 
