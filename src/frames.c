@@ -407,8 +407,15 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
 
 /* ----------------------------------------------------------- resolution */
 
-/* A resolved return address; strings belong to the resolver. */
-typedef struct resolved { uintptr_t pc; rc_frame frame; } resolved;
+/* A resolved return address: its frame, and when functions were inlined
+ * there, the frames of their callers inside the real function (outer,
+ * innermost first, malloc'ed); strings belong to the resolver. */
+typedef struct resolved {
+    uintptr_t pc;
+    rc_frame frame;
+    rc_frame *outer;
+    unsigned nouter;
+} resolved;
 
 /* The resolver describes the objects loaded when it last looked (adds,
  * subs: dl_iterate_phdr's counts of loads and unloads); when they change
@@ -428,6 +435,15 @@ struct rc_resolver {
     char **owned;         /* strings we made (binary+0xOFFSET, dladdr's names) */
     size_t nowned, owned_cap;
 };
+
+/* Empties the cache (its outer arrays go; the strings stay). */
+static void cache_clear(rc_resolver *r) {
+    for (size_t i = 0; r->cache && i <= r->mask; i++)
+        free(r->cache[i].outer);
+    if (r->cache)
+        memset(r->cache, 0, (r->mask + 1) * sizeof *r->cache);
+    r->count = 0;
+}
 
 rc_resolver *rc__resolver_new(void) {
     rc_resolver *r = calloc(1, sizeof(rc_resolver));
@@ -457,9 +473,7 @@ void rc__resolver_sync(rc_resolver *r) {
         r->dwfl = NULL;
     }
 #endif
-    if (r->cache)
-        memset(r->cache, 0, (r->mask + 1) * sizeof *r->cache);
-    r->count = 0;
+    cache_clear(r);
 }
 
 void rc__resolver_free(rc_resolver *r) {
@@ -475,6 +489,7 @@ void rc__resolver_free(rc_resolver *r) {
     for (size_t i = 0; i < r->nowned; i++)
         free(r->owned[i]);
     free(r->owned);
+    cache_clear(r);
     free(r->cache);
     free(r);
 }
@@ -526,12 +541,87 @@ static const char *primary_spelling(Dwfl_Module *mod, uintptr_t at, const char *
 }
 #endif
 
-/* Resolves pc without the cache. */
-static void resolve(rc_resolver *r, uintptr_t pc, rc_frame *out) {
-    uintptr_t at = pc - 1;
+#ifdef RCGC_HAVE_LIBDW
+/* The name of the function die is (an inlined instance's is on its
+ * abstract origin), or NULL. */
+static const char *die_function(Dwarf_Die *die) {
+    Dwarf_Attribute attr;
+    return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+}
+
+/* The scopes around `at` in mod (innermost first), following the concrete
+ * parents of the innermost one: dwarf_getscopes, past an inlined
+ * instance, goes on through its abstract origin's scopes instead of the
+ * function it was inlined into (eu-addr2line -i goes the same way). How
+ * many, 0 when none; *scopes is to be freed. */
+static int concrete_scopes(Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, at, &bias), *from_pc = NULL, inner;
+    *scopes = NULL;
+    int n = cu ? dwarf_getscopes(cu, at - bias, &from_pc) : 0;
+    Dwarf *dw = n > 0 ? dwfl_module_getdwarf(mod, &bias) : NULL;
+    bool found = dw && dwarf_offdie(dw, dwarf_dieoffset(&from_pc[0]), &inner) != NULL;
+    free(from_pc);
+    n = found ? dwarf_getscopes_die(&inner, scopes) : 0;
+    return n > 0 ? n : 0;
+}
+
+/* Names functions by their DWARF names (C++'s unmangled, a clone's without
+ * its ".constprop.0"), the symbol's when there is none. When functions
+ * were inlined at `at`, names the innermost one in out->frame and gives
+ * out->outer the frames of their callers, up to the real function: each
+ * inlined instance's call site (DW_AT_call_file, DW_AT_call_line) is a
+ * frame of the function around it. Without debug information or memory,
+ * out keeps one frame, named by the symbol. */
+static void expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
+    Dwarf_Die *scopes;
+    int n = concrete_scopes(mod, at, &scopes);
+    unsigned k = 0; /* inlined instances around at */
+    for (int i = 0; i < n && dwarf_tag(&scopes[i]) != DW_TAG_subprogram; i++)
+        k += dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
+    Dwarf_Die cu;
+    Dwarf_Files *files = NULL;
+    size_t nfiles = 0;
+    if (k && (dwarf_diecu(&scopes[0], &cu, NULL, NULL) == NULL ||
+              dwarf_getsrcfiles(&cu, &files, &nfiles) != 0))
+        k = 0;
+    rc_frame *outer = k ? calloc(k, sizeof *outer) : NULL;
+    rc_frame *named = &out->frame; /* the frame the next function found is */
+    unsigned j = 0;
+    for (int i = 0; i < n; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+            continue;
+        const char *name = die_function(&scopes[i]);
+        if (name)
+            named->function = name;
+        if (tag == DW_TAG_subprogram || outer == NULL)
+            break;
+        Dwarf_Attribute attr;
+        Dwarf_Word line = 0, file = 0;
+        dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &line);
+        dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file);
+        const char *path = file < nfiles ? dwarf_filesrc(files, file, NULL, NULL) : NULL;
+        named = &outer[j++];
+        named->filename = path ? primary_spelling(mod, at, path) : "<unknown>";
+        named->lineno = (unsigned)line;
+        named->function = out->frame.function; /* the symbol's until a DWARF name */
+    }
+    out->outer = outer;
+    out->nouter = outer ? j : 0;
+    free(scopes);
+}
+#endif
+
+/* Resolves out->pc without the cache. */
+static void resolve(rc_resolver *r, resolved *res) {
+    uintptr_t pc = res->pc, at = pc - 1;
+    rc_frame *out = &res->frame;
     out->filename = NULL;
     out->lineno = 0;
     out->function = NULL;
+    res->outer = NULL;
+    res->nouter = 0;
 #ifdef RCGC_HAVE_LIBDW
     if (r->dwfl == NULL)
         r->dwfl = open_self();
@@ -544,6 +634,7 @@ static void resolve(rc_resolver *r, uintptr_t pc, rc_frame *out) {
         if (file && lineno > 0) {
             out->filename = primary_spelling(mod, at, file);
             out->lineno = (unsigned)lineno;
+            expand_inlined(mod, at, res);
             return;
         }
         Dwarf_Addr base;
@@ -588,22 +679,35 @@ static bool cache_reserve(rc_resolver *r) {
     return true;
 }
 
-void rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out) {
+/* Copies res's frames (inlined callers included) into out[0..max); how
+ * many. */
+static unsigned frames_of(const resolved *res, rc_frame *out, unsigned max) {
+    unsigned n = 0;
+    if (n < max)
+        out[n++] = res->frame;
+    for (unsigned j = 0; j < res->nouter && n < max; j++)
+        out[n++] = res->outer[j];
+    return n;
+}
+
+unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max) {
     size_t i = 0;
     if (r->cache)
         for (i = pc_slot(pc, r->mask); r->cache[i].pc; i = (i + 1) & r->mask)
-            if (r->cache[i].pc == pc) {
-                *out = r->cache[i].frame;
-                return;
-            }
-    resolve(r, pc, out);
-    if (out->filename == NULL)
-        out->filename = "<unknown>";
-    if (!cache_reserve(r))
-        return;
+            if (r->cache[i].pc == pc)
+                return frames_of(&r->cache[i], out, max);
+    resolved res = {.pc = pc};
+    resolve(r, &res);
+    if (res.frame.filename == NULL)
+        res.frame.filename = "<unknown>";
+    unsigned n = frames_of(&res, out, max);
+    if (!cache_reserve(r)) {
+        free(res.outer);
+        return n;
+    }
     for (i = pc_slot(pc, r->mask); r->cache[i].pc; i = (i + 1) & r->mask)
         ;
-    r->cache[i].pc = pc;
-    r->cache[i].frame = *out;
+    r->cache[i] = res;
     r->count++;
+    return n;
 }

@@ -612,14 +612,18 @@ RC_INTERNAL bool rc__trace_tables_valid(const rc_heap *h);
 RC_INTERNAL unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total);
 /* Turns return addresses into frames (DWARF file:line, else function name,
  * else binary+0xOFFSET), cached per address. malloc-based; the strings live
- * as long as the resolver. rc__resolve never fails ("<unknown>" at worst).
- * rc__resolver_sync, before a batch of rc__resolve calls, makes the
- * resolver look at the objects loaded now (after dlopen or dlclose). */
+ * as long as the resolver. rc__resolve gives the frames of pc in out[0..max),
+ * most recent first: the function whose code holds pc, and when it was
+ * inlined there, the functions it was inlined into, each at the line of its
+ * call, up to the real function; it returns how many (at least 1 when max
+ * is: "<unknown>" at worst). rc__resolver_sync, before a batch of
+ * rc__resolve calls, makes the resolver look at the objects loaded now
+ * (after dlopen or dlclose). */
 typedef struct rc_resolver rc_resolver;
 RC_INTERNAL rc_resolver *rc__resolver_new(void); /* NULL + ENOMEM */
 RC_INTERNAL void rc__resolver_free(rc_resolver *r);
 RC_INTERNAL void rc__resolver_sync(rc_resolver *r);
-RC_INTERNAL void rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out);
+RC_INTERNAL unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max);
 
 /* snapshot.c: building a snapshot (take_snapshot, load, filter_traces,
  * tests). Strings are interned in the snapshot; frames must use strings

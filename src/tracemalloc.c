@@ -100,24 +100,22 @@ typedef struct raw_frame {
     uintptr_t where;
 } raw_frame;
 
-/* A traceback as captured (nframe frames from raw[first], total frames on
- * the stack, what interning compares) and as shown (shown frames out of
- * shown_total). They differ for a call site followed by native frames:
- * the first native frame is the return address into the function that
- * called the library, which is the call site's own function, already
- * frame 0, unless that function tail-called the library (then the frame
- * is its caller's, and the function's own is gone from the stack). Which
- * one it is takes resolving it, so it waits until the traceback is first
- * shown (tb_settle); meanwhile the capture keeps one frame more than the
- * limit. */
+/* A traceback as captured: nframe frames from raw[first], total frames on
+ * the stack (what interning compares), and as shown: resolved, made the
+ * first time it is shown (tb_resolved) and kept, so that a frame resolved
+ * while its code was loaded keeps its name after a dlclose. They differ:
+ * a return address becomes a frame per function inlined there; and for a
+ * call site followed by native frames, the first native frame is the
+ * return address into the function that called the library, which is the
+ * call site's own function, already frame 0, unless that function
+ * tail-called the library (then the frame is its caller's, and the
+ * function's own is gone from the stack). Which one it is takes resolving
+ * it, so the capture keeps one frame more than the limit. */
 typedef struct tb_rec {
     uint32_t hash;
     uint16_t nframe, total;
     uint32_t first;          /* index of its first frame in raw[] */
-    uint16_t shown, shown_total;
-    bool unsettled;          /* raw[first + 1] may be frame 0's own function */
-    bool skip;               /* settled: raw[first + 1] is frame 0's, not shown */
-    rc_traceback *resolved;  /* built on demand by get_object_traceback */
+    rc_traceback *resolved;  /* as shown, made on demand */
 } tb_rec;
 
 /* A direct-mapped cache of nframe-1 tracebacks by call site: the common
@@ -613,9 +611,7 @@ static uint32_t tb_intern(rc_heap *h, rc_tracer *tr, const raw_frame *f, unsigne
             ;
     }
     memcpy(&tr->raw[tr->nraw], f, n * sizeof *f);
-    bool unsettled = n >= 2 && f[0].file != NULL && f[1].file == NULL;
-    tr->tbs[tr->ntbs] = (tb_rec){hash, (uint16_t)n, (uint16_t)total, (uint32_t)tr->nraw,
-                                 (uint16_t)n, (uint16_t)total, unsettled, false, NULL};
+    tr->tbs[tr->ntbs] = (tb_rec){hash, (uint16_t)n, (uint16_t)total, (uint32_t)tr->nraw, NULL};
     tr->nraw += n;
     tr->tb_set[i] = (uint32_t)++tr->ntbs;
     return tr->tb_set[i];
@@ -715,7 +711,7 @@ static bool site_frame(rc_heap *h, rc_tracer *tr, const char *file, int line, co
  * the provider itself makes are traced with native frames). Otherwise
  * frames[0] is the call site the public macros passed (the function's own
  * native frame, which then comes next, is dropped when the traceback is
- * shown: tb_settle) or, without one, the first native frame outside the
+ * shown: tb_resolved) or, without one, the first native frame outside the
  * library; deeper frames are native return addresses. */
 __attribute__((noinline))
 static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, const char *func) {
@@ -774,40 +770,57 @@ static rc_resolver *resolver(rc_tracer *tr) {
     return tr->resolver;
 }
 
-/* Decides what r shows (see tb_rec): its first native frame is the call
- * site's own function when it resolves to that function's name or to the
- * call site's line (the call instruction's line: also when the function
- * was inlined), or to no name at all (nothing to tell by: dropped, as a
- * duplicate is the likelier). */
-static void tb_settle(rc_tracer *tr, rc_resolver *res, tb_rec *r) {
-    if (!r->unsettled)
-        return;
-    r->unsettled = false;
-    const raw_frame *site = &tr->raw[r->first];
-    rc_frame f;
-    rc__resolve(res, site[1].where, &f);
-    r->skip = f.function == NULL || (site->func && strcmp(f.function, site->func) == 0) ||
-              (f.lineno == site->where && strcmp(f.filename, site->file) == 0);
-    if (r->skip) {
-        r->shown = (uint16_t)(r->nframe - 1);
-        r->shown_total = r->total;
-    } else { /* a tail call: the frame is the caller's, one more on the stack */
-        r->shown = (uint16_t)(r->nframe < tr->nframe ? r->nframe : tr->nframe);
-        r->shown_total = (uint16_t)(r->total < UINT16_MAX ? r->total + 1 : UINT16_MAX);
-    }
+/* Whether f, the first frame of the first native return address after a
+ * call site, is the call site's own function: it has the site's function
+ * name or its line (the call instruction's line), or no name at all
+ * (nothing to tell by: a duplicate is the likelier). */
+static bool is_site_function(const raw_frame *site, const rc_frame *f) {
+    return f->function == NULL || (site->func && strcmp(f->function, site->func) == 0) ||
+           (f->lineno == site->where && strcmp(f->filename, site->file) == 0);
 }
 
-/* Frame i (below r->shown) of the tracer's settled traceback record r,
- * resolved. */
-static void tb_frame(rc_tracer *tr, rc_resolver *res, const tb_rec *r, unsigned i, rc_frame *out) {
-    const raw_frame *f = &tr->raw[r->first + i + (i > 0 && r->skip)];
-    if (f->file) {
-        out->filename = f->file;
-        out->lineno = (unsigned)f->where;
-        out->function = f->func;
-    } else {
-        rc__resolve(res, f->where, out);
+/* Frame `raw` as given (a call site or a provider's frame). */
+static rc_frame given_frame(const raw_frame *raw) {
+    return (rc_frame){raw->file, (unsigned)raw->where, raw->func};
+}
+
+/* r as shown (see tb_rec), made once; NULL + ENOMEM. Its frames are the
+ * given ones and each return address's, inlined functions' included, up
+ * to the limit; total_nframe is the stack's frames plus the inlined ones
+ * found among those resolved. */
+static const rc_traceback *tb_resolved(rc_heap *h, rc_tracer *tr, rc_resolver *res, tb_rec *r) {
+    if (r->resolved)
+        return r->resolved;
+    rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
+    unsigned limit = (unsigned)tr->nframe, n = 0, total = r->total;
+    const raw_frame *raw = &tr->raw[r->first];
+    for (unsigned i = 0; i < r->nframe && n < limit; i++) {
+        if (raw[i].file) {
+            frames[n++] = given_frame(&raw[i]);
+            continue;
+        }
+        rc_frame e[RC_TRACEMALLOC_MAX_NFRAME];
+        unsigned k = rc__resolve(res, raw[i].where, e, RC_TRACEMALLOC_MAX_NFRAME), from = 0;
+        if (i == 1 && raw[0].file) {
+            if (is_site_function(&raw[0], &e[0]))
+                from = 1; /* the site's own frame, counted in total already */
+            else
+                total++; /* a tail call: the site's function is gone */
+        }
+        total += k - 1;
+        for (unsigned j = from; j < k && n < limit; j++)
+            frames[n++] = e[j];
     }
+    rc_traceback *tb = tr_alloc(h, NULL, 0, sizeof *tb + n * sizeof(rc_frame));
+    if (tb == NULL)
+        return NULL;
+    memcpy(tb + 1, frames, n * sizeof(rc_frame));
+    if (total > UINT16_MAX)
+        total = UINT16_MAX;
+    /* total 0: unknown (nframe 1 and a call site: the stack was not walked) */
+    *tb = (rc_traceback){n, r->total == 0 ? 0 : total < n ? n : total, (rc_frame *)(tb + 1)};
+    r->resolved = tb;
+    return tb;
 }
 
 /* ------------------------------------------------------------- the hooks */
@@ -996,11 +1009,9 @@ void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
     if (tr && id == 0 && !(p && RC_KIND_IS_RAW(p->kind)))
         id = death_tb(tr, ptr);
     rc_resolver *res = id ? resolver(tr) : NULL;
-    if (res == NULL)
-        return;
-    rc_frame fr;
-    tb_frame(tr, res, &tr->tbs[id - 1], 0, &fr);
-    snprintf(buf, len, " allocated at %s:%u", fr.filename, fr.lineno);
+    const rc_traceback *tb = res ? tb_resolved(h, tr, res, &tr->tbs[id - 1]) : NULL;
+    if (tb)
+        snprintf(buf, len, " allocated at %s:%u", tb->frames[0].filename, tb->frames[0].lineno);
 }
 
 size_t rc__tracer_untraced(const rc_heap *h) {
@@ -1043,7 +1054,7 @@ static void forget(rc_heap *h, rc_tracer *tr) {
     for (size_t i = 0; i < tr->ntbs; i++)
         if (tr->tbs[i].resolved)
             tr_free(h, tr->tbs[i].resolved,
-                    sizeof(rc_traceback) + tr->tbs[i].shown * sizeof(rc_frame));
+                    sizeof(rc_traceback) + tr->tbs[i].resolved->nframe * sizeof(rc_frame));
     tr_free(h, tr->tbs, tr->tbs_cap * sizeof *tr->tbs);
     tr_free(h, tr->raw, tr->raw_cap * sizeof *tr->raw);
     tr_free(h, tr->tb_set, tr->tb_set_cap * sizeof *tr->tb_set);
@@ -1121,18 +1132,7 @@ const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *
     if (r->resolved)
         return r->resolved;
     rc_resolver *res = resolver(tr);
-    if (res == NULL)
-        return NULL;
-    tb_settle(tr, res, r);
-    rc_traceback *tb = tr_alloc(h, NULL, 0, sizeof *tb + r->shown * sizeof(rc_frame));
-    if (tb == NULL)
-        return NULL;
-    rc_frame *frames = (rc_frame *)(tb + 1);
-    for (unsigned i = 0; i < r->shown; i++)
-        tb_frame(tr, res, r, i, &frames[i]);
-    *tb = (rc_traceback){r->shown, r->shown_total, frames};
-    r->resolved = tb;
-    return tb;
+    return res ? tb_resolved(h, tr, res, r) : NULL;
 }
 
 /* PyTraceMalloc_Track: a new trace replaces the address's old one (which
@@ -1204,13 +1204,14 @@ void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *a
 
 /* ------------------------------------------------------------ snapshots */
 
-/* Adds tracer traceback r, resolved, to snapshot s; its index or -1. */
-static int64_t snapshot_traceback(rc_snapshot *s, rc_tracer *tr, rc_resolver *res, tb_rec *r) {
+/* Adds h's tracer traceback r, resolved, to snapshot s; its index or -1. */
+static int64_t snapshot_traceback(rc_snapshot *s, rc_heap *h, rc_resolver *res, tb_rec *r) {
     rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
-    tb_settle(tr, res, r);
-    for (unsigned i = 0; i < r->shown; i++) {
-        rc_frame f;
-        tb_frame(tr, res, r, i, &f);
+    const rc_traceback *tb = tb_resolved(h, h->tracer, res, r);
+    if (tb == NULL)
+        return -1;
+    for (unsigned i = 0; i < tb->nframe; i++) {
+        rc_frame f = tb->frames[i];
         frames[i].filename = rc__snapshot_string(s, f.filename, strlen(f.filename));
         frames[i].lineno = f.lineno;
         frames[i].function = f.function ? rc__snapshot_string(s, f.function, strlen(f.function))
@@ -1218,20 +1219,21 @@ static int64_t snapshot_traceback(rc_snapshot *s, rc_tracer *tr, rc_resolver *re
         if (frames[i].filename == NULL || (f.function && frames[i].function == NULL))
             return -1;
     }
-    return rc__snapshot_add_traceback(s, frames, r->shown, r->shown_total);
+    return rc__snapshot_add_traceback(s, frames, tb->nframe, tb->total_nframe);
 }
 
 /* Adds the traces of one domain table; map[id] is 1 + the snapshot index of
  * tracer traceback id, 0 until added. */
-static int snapshot_table(rc_snapshot *s, rc_tracer *tr, rc_resolver *res, unsigned domain,
+static int snapshot_table(rc_snapshot *s, rc_heap *h, rc_resolver *res, unsigned domain,
                           const trace_table *t, uint32_t *map) {
+    rc_tracer *tr = h->tracer;
     for (size_t i = 0; i < t->nbuckets * BUCKET; i++) {
         slot_ref slot = {&t->buckets[i / BUCKET], (unsigned)(i % BUCKET)};
         if (slot.b->tb[slot.i] == 0)
             continue;
         uint32_t id = slot_tb(tr, slot);
         if (map[id] == 0) {
-            int64_t idx = snapshot_traceback(s, tr, res, &tr->tbs[id - 1]);
+            int64_t idx = snapshot_traceback(s, h, res, &tr->tbs[id - 1]);
             if (idx < 0)
                 return -1;
             map[id] = (uint32_t)idx + 1;
@@ -1258,7 +1260,7 @@ static void snapshot_prefix(rc_trace_prefix *pre, void *arg) {
         return;
     uint32_t id = pre->tb;
     if (w->map[id] == 0) {
-        int64_t idx = snapshot_traceback(w->s, w->tr, w->res, &w->tr->tbs[id - 1]);
+        int64_t idx = snapshot_traceback(w->s, w->h, w->res, &w->tr->tbs[id - 1]);
         if (idx < 0) {
             w->status = -1;
             return;
@@ -1278,14 +1280,14 @@ rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h) {
     rc_resolver *res = resolver(tr);
     rc_snapshot *s = res ? rc__snapshot_new((unsigned)tr->nframe, tr->untraced) : NULL;
     uint32_t *map = s ? calloc(tr->ntbs + 1, sizeof *map) : NULL;
-    int ok = map ? snapshot_table(s, tr, res, 0, &tr->traces, map) : -1;
+    int ok = map ? snapshot_table(s, h, res, 0, &tr->traces, map) : -1;
     if (ok == 0 && tr->prefixes) {
         prefix_walk w = {h, s, tr, res, map, 0};
         rc__each_trace_prefix(h, snapshot_prefix, &w);
         ok = w.status;
     }
     for (size_t i = 0; ok == 0 && i < tr->ndomains; i++)
-        ok = snapshot_table(s, tr, res, tr->domains[i].domain, &tr->domains[i].table, map);
+        ok = snapshot_table(s, h, res, tr->domains[i].domain, &tr->domains[i].table, map);
     free(map);
     if (ok == 0 && rc__snapshot_seal(s) == 0)
         return s;

@@ -1,7 +1,8 @@
-/* host.c — loads plugb.so, keeps an object it made, unloads it, then loads
- * plugc.so; after each step prints the two innermost frames of every
- * statistic of a snapshot (by traceback), and of each kept object's own
- * traceback. Run from the directory holding the plugins. */
+/* host.c — loads plugb.so, keeps an object it made and shows it, keeps a
+ * second one made on another path and not shown, unloads the plugin, then
+ * loads plugc.so; after each step prints the two innermost frames of every
+ * statistic of a snapshot (by traceback), and of kept objects' own
+ * tracebacks. Run from the directory holding the plugins. */
 #include <dlfcn.h>
 #include <rcgc.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ int main(void) {
     void *hb, *hc;
     void *b = ((alloc_fn)load("./plugb.so", &hb))(h);
     top(h, "loaded");
+    void *late = ((alloc_fn)dlsym(hb, "plugin_alloc_late"))(h);
     dlclose(hb);
     top(h, "unloaded");
     printf("b after unload:");
@@ -53,6 +55,7 @@ int main(void) {
     printf("c:");
     frames(rc_tracemalloc_get_object_traceback(h, c));
     rc_decref(b);
+    rc_decref(late);
     rc_decref(c);
     dlclose(hc);
     return (int)rc_heap_free(h);

@@ -5,14 +5,20 @@
 
 static const rc_type b_type = {.name = "b_obj", .size = 32};
 
-__attribute__((noinline)) static void *b_inner(rc_heap *h) {
-    void *p = rc_new(h, &b_type); /* B_NEW: line 9 */
+__attribute__((noinline)) static void *b_inner(rc_heap *h, size_t size) {
+    void *p = rc_new_sized(h, &b_type, size); /* B_NEW: line 9 */
     __asm__ volatile("" ::: "memory");
     return p;
 }
 
 __attribute__((noinline)) void *plugin_alloc(rc_heap *h) {
-    void *p = b_inner(h); /* B_CALL: line 15 */
+    void *p = b_inner(h, 32); /* B_CALL: line 15 */
+    __asm__ volatile("" ::: "memory");
+    return p;
+}
+
+__attribute__((noinline)) void *plugin_alloc_late(rc_heap *h) {
+    void *p = b_inner(h, 48); /* B_LATE: line 21 */
     __asm__ volatile("" ::: "memory");
     return p;
 }
