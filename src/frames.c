@@ -318,20 +318,30 @@ static bool code_refresh(const code_table *seen) {
     return old != seen || t != NULL;
 }
 
-/* Whether `at` lies in the code of an object loaded now; if so, *range is
+/* What the calling thread's walks found in seen_table: the segment of the
+ * last walk's first program frame (the next walk's is most likely there
+ * too), and the last address found in no segment (most walks end on the
+ * same bytes past the outermost frame). */
+static __thread const code_table *seen_table;
+static __thread uintptr_t seen_first[2], last_miss;
+
+/* Whether `at` lies in the code of an object loaded now; if so, range is
  * the segment holding it (a walk's next frames are mostly in the same one:
  * it tests that first). A miss asks the dynamic linker whether objects came
- * or went (about as long as the rest of a walk), unless it is the calling
- * thread's last miss: most walks end on the same bytes past the outermost
- * frame. */
-static __thread uintptr_t last_miss;
-
+ * or went (about as long as the rest of a walk), unless it is the thread's
+ * last miss. */
 static __attribute__((noinline)) bool in_code(uintptr_t at, uintptr_t range[2]) {
     const code_table *t = atomic_load_explicit(&code_now, memory_order_acquire);
+    if (t == seen_table && at == last_miss)
+        return false;
     int i = code_find(t, at);
-    if (i < 0 && at != last_miss && code_refresh(t)) {
+    if (i < 0 && code_refresh(t)) {
         t = atomic_load_explicit(&code_now, memory_order_acquire);
         i = code_find(t, at);
+    }
+    if (t != seen_table) {
+        seen_table = t;
+        seen_first[0] = seen_first[1] = last_miss = 0;
     }
     if (i < 0) {
         last_miss = at;
@@ -375,7 +385,9 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
     uintptr_t top = thread_stack_top();
     const frame_record *fr = __builtin_frame_address(0);
     unsigned stored = 0, seen = 0;
-    uintptr_t code[2] = {0, 0}; /* the code segment of the last frame */
+    /* the code segment of the last frame; at first, the last walk's first */
+    bool same = atomic_load_explicit(&code_now, memory_order_relaxed) == seen_table;
+    uintptr_t code[2] = {same ? seen_first[0] : 0, same ? seen_first[1] : 0};
     while (top != 0 && (uintptr_t)fr + sizeof *fr <= top) {
         uintptr_t pc = fr->ret;
         const frame_record *next = fr->next;
@@ -392,6 +404,10 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
         if (!in_library(pc - 1)) {
             if (pc - 1 - code[0] >= code[1] - code[0] && !in_code(pc - 1, code))
                 break;
+            if (seen == 0) {
+                seen_first[0] = code[0];
+                seen_first[1] = code[1];
+            }
             if (stored < max)
                 pcs[stored++] = pc;
             if (++seen == UINT16_MAX)
