@@ -165,26 +165,26 @@ size_t rc_refcount(const void *obj);
 /* Sets the lvalue ptr to NULL, then drops the reference it held (Py_CLEAR). */
 #define RC_CLEAR(ptr)                                                       \
     do {                                                                    \
-        __typeof__(ptr) *rc__slot = &(ptr);                                 \
-        void *rc__old = (void *)*rc__slot;                                  \
-        *rc__slot = NULL;                                                   \
-        rc_decref(rc__old);                                                 \
+        __typeof__(ptr) *rc_slot_ = &(ptr);                                 \
+        void *rc_old_ = (void *)*rc_slot_;                                  \
+        *rc_slot_ = NULL;                                                   \
+        rc_decref(rc_old_);                                                 \
     } while (0)
 
 /* Stores value (a new reference, stolen) in the lvalue ptr, then drops the
  * reference ptr held before (Py_XSETREF). */
 #define RC_SET(ptr, value)                                                  \
     do {                                                                    \
-        __typeof__(ptr) *rc__slot = &(ptr);                                 \
-        void *rc__old = (void *)*rc__slot;                                  \
-        *rc__slot = (value);                                                \
-        rc_decref(rc__old);                                                 \
+        __typeof__(ptr) *rc_slot_ = &(ptr);                                 \
+        void *rc_old_ = (void *)*rc_slot_;                                  \
+        *rc_slot_ = (value);                                                \
+        rc_decref(rc_old_);                                                 \
     } while (0)
 
 /* Scope-bound reference: `rc_auto node *n = rc_new(h, &node_type);` drops n
  * (rc_decref) when n goes out of scope. GCC and Clang. */
-static inline void rc__auto_drop(void *slot) { rc_decref(*(void **)slot); }
-#define rc_auto __attribute__((cleanup(rc__auto_drop)))
+static inline void rc_auto_drop_(void *slot) { rc_decref(*(void **)slot); }
+#define rc_auto __attribute__((cleanup(rc_auto_drop_)))
 
 /* Hands over the reference ptr holds: evaluates to ptr's value (a new
  * reference for whoever takes it, or NULL) and leaves ptr NULL, so that an
@@ -192,10 +192,10 @@ static inline void rc__auto_drop(void *slot) { rc_decref(*(void **)slot); }
  * dropped at scope exit: `return RC_STEAL(n);`. GCC and Clang. */
 #define RC_STEAL(ptr)                                                       \
     __extension__({                                                         \
-        __typeof__(ptr) *rc__slot = &(ptr);                                 \
-        __typeof__(ptr) rc__ref = *rc__slot;                                \
-        *rc__slot = NULL;                                                   \
-        rc__ref;                                                            \
+        __typeof__(ptr) *rc_slot_ = &(ptr);                                 \
+        __typeof__(ptr) rc_ref_ = *rc_slot_;                                \
+        *rc_slot_ = NULL;                                                   \
+        rc_ref_;                                                            \
     })
 
 /* --------------------------------------------------------- raw memory */
