@@ -257,8 +257,10 @@ typedef int (*rc_each_fn)(void *obj, void *arg);
 /* Calls fn for each tracked object of generation (0..2, -1 for all three;
  * frozen objects are left out, as gc.get_objects() does); returns fn's first
  * non-zero value, or 0; -1 + EINVAL for a bad generation. The walks allocate
- * nothing; no collection starts while one runs (rc_gc_collect returns 0),
- * and fn must not freeze or unfreeze. */
+ * nothing; they see the objects there when they start (objects fn makes are
+ * not walked, as a list from gc.get_objects() does not hold them); no
+ * collection starts while one runs (rc_gc_collect returns 0), and fn must
+ * not freeze or unfreeze. */
 int rc_gc_get_objects(rc_heap *h, int generation, rc_each_fn fn, void *arg);
 /* Calls fn for each tracked, unfrozen object whose traverse visits obj;
  * returns as rc_gc_get_objects. NULL obj: none, 0. */

@@ -1781,26 +1781,32 @@ static bool refers_to(const rc_heap *h, const rc_gchead *g, const void *target) 
 }
 
 /* Calls fn on each object of list (each one that refers to `referent`, when
- * not NULL), in order, without allocating. No collection starts meanwhile,
- * so objects stay on their lists; the current and the next object are held,
- * so fn may drop any reference, even the last one. Objects on a list have a
- * count of at least 1 whenever user code runs, so the holds are safe. */
+ * not NULL), in order, without allocating: the objects on it when the walk
+ * starts, as CPython's get_objects lists them (objects fn makes join the
+ * list's end, after the last one, which ends the walk). No collection
+ * starts meanwhile, so objects stay on their lists; the current, the next
+ * and the last object are held, so fn may drop any reference, even the last
+ * one. Objects on a list have a count of at least 1 whenever user code
+ * runs, so the holds are safe. */
 static int walk_list(rc_heap *h, rc_gchead *list, const void *referent, rc_each_fn fn,
                      void *arg) {
-    rc_gchead *g = gc_next(list);
-    if (g != list)
-        rc_incref(obj_of(g));
+    rc_gchead *g = gc_next(list), *last = gc_prev(list);
+    if (g == list)
+        return 0;
+    rc_incref(obj_of(last));
+    rc_incref(obj_of(g));
     int r = 0;
     while (g != list) {
         void *obj = obj_of(g);
         if (referent == NULL || refers_to(h, g, referent))
             r = fn(obj, arg);
-        rc_gchead *next = r ? list : gc_next(g);
+        rc_gchead *next = r || g == last ? list : gc_next(g);
         if (next != list)
             rc_incref(obj_of(next));
         rc_decref(obj);
         g = next;
     }
+    rc_decref(obj_of(last));
     return r;
 }
 

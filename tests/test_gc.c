@@ -1567,6 +1567,43 @@ START_TEST(test_walk_mutation) {
 }
 END_TEST
 
+/* A walk calls fn on the objects there when it started, as CPython's
+ * gc.get_objects() and gc.get_referrers() list them: objects fn makes,
+ * referrers too, are not walked (they join generation 0 behind the last
+ * one; a walk whose fn made one each time never ended). fn gives up past
+ * 100 calls, so that the old behaviour fails instead of hanging. */
+static node *made[200];
+static size_t nmade, ncalls;
+static int make_one(void *obj, void *arg) {
+    (void)obj;
+    node *target = arg;
+    made[nmade] = make();
+    made[nmade++]->a = rc_incref(target); /* a referrer of target, if any */
+    return ++ncalls > 100;
+}
+
+START_TEST(test_walk_sees_objects_there_at_start) {
+    node *target = make();
+    node *refs[3];
+    for (int i = 0; i < 3; i++) {
+        refs[i] = make();
+        refs[i]->a = rc_incref(target);
+    }
+    nmade = ncalls = 0;
+    ck_assert_int_eq(rc_gc_get_objects(H, -1, make_one, NULL), 0);
+    ck_assert_uint_eq(ncalls, 4);
+    ncalls = 0;
+    ck_assert_int_eq(rc_gc_get_referrers(H, target, make_one, target), 0);
+    ck_assert_uint_eq(ncalls, 3);
+    ck_assert_uint_eq(count_gen(-1), 4 + 4 + 3);
+    for (size_t i = 0; i < nmade; i++)
+        rc_decref(made[i]);
+    for (int i = 0; i < 3; i++)
+        rc_decref(refs[i]);
+    rc_decref(target);
+}
+END_TEST
+
 /* rc_heap_free: a full collection first (garbage is not a leak), then one
  * log line per leaked object with RC_GC_DEBUG_UNCOLLECTABLE. */
 START_TEST(test_heap_free_uncollectable_log) {
@@ -2394,6 +2431,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("get_referrers"), test_get_referrers, setup, teardown);
     add_case_fixture(s, tcase_create("walk_mutation"), test_walk_mutation, setup, teardown);
+    add_case_fixture(s, tcase_create("walk_sees_objects_there_at_start"),
+                     test_walk_sees_objects_there_at_start, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_nested"), test_heap_free_nested, setup,
                      teardown);
     add_case_fixture(s, tcase_create("null_arguments"), test_null_arguments, setup, teardown);
