@@ -228,7 +228,7 @@ static int read_counts(struct dl_phdr_info *info, size_t size, void *arg) {
     return 1;
 }
 
-/* The executable segments of every object loaded (sorted, merged), as of
+/* The executable segments of every object loaded (sorted), as of
  * the dynamic linker's counts of loads and unloads (adds, subs). A return
  * address outside them is no return address: code without frame pointers
  * left something else where the walk looks (or the frame is JIT code,
@@ -477,8 +477,6 @@ void rc__resolver_sync(rc_resolver *r) {
     dl_iterate_phdr(read_counts, counts);
     if (counts[0] == r->adds && counts[1] == r->subs)
         return;
-    r->adds = counts[0];
-    r->subs = counts[1];
 #ifdef RCGC_HAVE_LIBDW
     if (r->dwfl) {
         Dwfl **retired = realloc(r->retired, (r->nretired + 1) * sizeof *retired);
@@ -489,6 +487,8 @@ void rc__resolver_sync(rc_resolver *r) {
         r->dwfl = NULL;
     }
 #endif
+    r->adds = counts[0];
+    r->subs = counts[1];
     cache_clear(r);
 }
 
@@ -603,6 +603,7 @@ static void expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
         k = 0;
     rc_frame *outer = k ? calloc(k, sizeof *outer) : NULL;
     rc_frame *named = &out->frame; /* the frame the next function found is */
+    const char *symbol = out->frame.function;
     unsigned j = 0;
     for (int i = 0; i < n; i++) {
         int tag = dwarf_tag(&scopes[i]);
@@ -621,7 +622,7 @@ static void expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
         named = &outer[j++];
         named->filename = path ? primary_spelling(mod, at, path) : "<unknown>";
         named->lineno = (unsigned)line;
-        named->function = out->frame.function; /* the symbol's until a DWARF name */
+        named->function = symbol; /* until a DWARF name */
     }
     out->outer = outer;
     out->nouter = outer ? j : 0;
