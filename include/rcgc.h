@@ -346,8 +346,8 @@ bool rc_tracemalloc_is_tracing(const rc_heap *h);
 /* Forgets every trace and traceback; tracing goes on. */
 void rc_tracemalloc_clear_traces(rc_heap *h);
 /* Bytes of the live traces (sizes asked for) and the most there were since
- * tracing started or the peak was reset; 0 and 0 when not tracing. Either
- * pointer may be NULL. */
+ * tracing started, the traces were cleared or the peak was reset; 0 and 0
+ * when not tracing. Either pointer may be NULL. */
 void rc_tracemalloc_get_traced_memory(const rc_heap *h, size_t *current, size_t *peak);
 /* Sets the peak to the current size. */
 void rc_tracemalloc_reset_peak(rc_heap *h);
@@ -356,11 +356,14 @@ size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h);
 /* nframe of the running trace, or of the last one (1 before any). */
 int rc_tracemalloc_get_traceback_limit(const rc_heap *h);
 /* The traceback where ptr (an object or rc_malloc block) was allocated, or
- * NULL when it is not traced. Valid until the block dies or tracing stops. */
+ * NULL when it is not traced. Valid until the block dies, clear_traces or
+ * tracing stops. */
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr);
-/* 0, -1 + ENOMEM, or -2 when not tracing. Tracking again replaces the trace. */
+/* 0, -1 + ENOMEM, or -2 when not tracing (or h is NULL). Tracking again
+ * replaces the trace. */
 int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size);
-/* Forgets (domain, ptr)'s trace if any: 0, or -2 when not tracing. */
+/* Forgets (domain, ptr)'s trace if any: 0, or -2 when not tracing (or h is
+ * NULL). */
 int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr);
 
 /* Fills frames[0..max) with the caller's stack, most recent first; returns
@@ -426,8 +429,10 @@ int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size
 /* ------------------------------------------- call-site capturing variants */
 
 /* The allocating calls with the caller's site, for tracemalloc's frames[0].
- * Use the macros below; file and func must be string literals (or strings
- * that outlive the heap). */
+ * Use the macros below. The tracer copies file and func (they may go, a
+ * plugin's with it at dlclose), but knows a site again by their addresses
+ * and line: a buffer passed as file or func must not hold another name
+ * later while tracing runs (string literals never do). */
 void *rc_new_at(rc_heap *h, const rc_type *type, const char *file, int line, const char *func);
 void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size,
                       const char *file, int line, const char *func);
