@@ -86,6 +86,24 @@ static const Dwfl_Callbacks proc_callbacks = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
+/* Looks for no separate debug information: its search can dlopen libdw's
+ * debuginfod client, which takes the dynamic linker's lock. */
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                        const char *file_name, const char *debuglink_file,
+                        GElf_Word debuglink_crc, char **debuginfo_file_name) {
+    (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+    (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+    return -1;
+}
+
+/* For finding librcgc's own code, once, inside a pthread_once that a walk
+ * in a constructor run by dlopen (the loader's lock held) may wait on: the
+ * program's own DWARF only. */
+static const Dwfl_Callbacks self_callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = no_debuginfo,
+};
+
 /* dl_iterate_phdr callback: reports info's object to the Dwfl arg, when it
  * has code and a file (the vDSO has none: dladdr names its functions),
  * with the dynamic linker's own load bias. */
@@ -112,8 +130,8 @@ static int report_object(struct dl_phdr_info *info, size_t size, void *arg) {
  * the dynamic linker, not /proc/self/maps: there libdw's own mappings of
  * the files it reads (an earlier Dwfl's) stretched a module over code
  * loaded since, which then took that module's name. */
-static Dwfl *open_self(void) {
-    Dwfl *d = dwfl_begin(&proc_callbacks);
+static Dwfl *open_self(const Dwfl_Callbacks *callbacks) {
+    Dwfl *d = dwfl_begin(callbacks);
     if (d == NULL)
         return NULL;
     dwfl_report_begin(d);
@@ -129,7 +147,7 @@ static Dwfl *open_self(void) {
  * what the compilation units of its source directory cover; without DWARF,
  * what its rc_* functions cover. */
 static void find_linked_ranges(uintptr_t self) {
-    Dwfl *d = open_self();
+    Dwfl *d = open_self(&self_callbacks);
     Dwfl_Module *mod = d ? dwfl_addrmodule(d, self) : NULL;
     if (mod == NULL)
         goto out;
@@ -437,19 +455,19 @@ typedef struct resolved {
  * subs: dl_iterate_phdr's counts of loads and unloads); when they change
  * (dlopen, dlclose), its cache goes, for an address may now hold other
  * code, and so does its Dwfl (which would place code loaded since in a
- * neighbour). Strings it handed out stay valid until it is freed: old
- * Dwfls are kept (retired), its own strings are in owned. */
+ * neighbour; a Dwfl holds its objects' files open and mapped, some 17 MB
+ * each with libc's debug information, so the old one is ended). Every
+ * string it hands out is its own copy (strings: one per distinct string),
+ * valid until it is freed. */
 struct rc_resolver {
 #ifdef RCGC_HAVE_LIBDW
     Dwfl *dwfl;           /* NULL until first needed */
-    Dwfl **retired;
-    size_t nretired;
 #endif
     unsigned long long adds, subs;
     resolved *cache;      /* open addressing on pc; pc 0 marks a free slot */
     size_t mask, count;
-    char **owned;         /* strings we made (binary+0xOFFSET, dladdr's names) */
-    size_t nowned, owned_cap;
+    char **strings;       /* open addressing on the bytes; NULL marks a free slot */
+    size_t strings_cap, nstrings;
 };
 
 /* Empties the cache (its outer arrays go; the strings stay). */
@@ -478,14 +496,9 @@ void rc__resolver_sync(rc_resolver *r) {
     if (counts[0] == r->adds && counts[1] == r->subs)
         return;
 #ifdef RCGC_HAVE_LIBDW
-    if (r->dwfl) {
-        Dwfl **retired = realloc(r->retired, (r->nretired + 1) * sizeof *retired);
-        if (retired == NULL)
-            return; /* memory short: keep what we have, look again next time */
-        r->retired = retired;
-        r->retired[r->nretired++] = r->dwfl;
-        r->dwfl = NULL;
-    }
+    if (r->dwfl)
+        dwfl_end(r->dwfl);
+    r->dwfl = NULL;
 #endif
     r->adds = counts[0];
     r->subs = counts[1];
@@ -498,44 +511,57 @@ void rc__resolver_free(rc_resolver *r) {
 #ifdef RCGC_HAVE_LIBDW
     if (r->dwfl)
         dwfl_end(r->dwfl);
-    for (size_t i = 0; i < r->nretired; i++)
-        dwfl_end(r->retired[i]);
-    free(r->retired);
 #endif
-    for (size_t i = 0; i < r->nowned; i++)
-        free(r->owned[i]);
-    free(r->owned);
+    for (size_t i = 0; i < r->strings_cap; i++)
+        free(r->strings[i]);
+    free(r->strings);
     cache_clear(r);
     free(r->cache);
     free(r);
 }
 
-/* Keeps s (malloc'ed, or NULL) as the resolver's; s, or NULL + ENOMEM. */
-static const char *own(rc_resolver *r, char *s) {
-    if (s && r->nowned == r->owned_cap) {
-        size_t cap = r->owned_cap ? r->owned_cap * 2 : 16;
-        char **owned = realloc(r->owned, cap * sizeof *owned);
-        if (owned == NULL) {
-            free(s);
-            return NULL;
-        }
-        r->owned = owned;
-        r->owned_cap = cap;
-    }
-    if (s)
-        r->owned[r->nowned++] = s;
-    return s;
+/* The slot of s in a string set of cap (a power of two) slots: its copy's,
+ * or the free one where it would go. */
+static size_t string_slot(char **set, size_t cap, const char *s) {
+    size_t i = rc__hash_bytes(s, strlen(s)) & (cap - 1);
+    while (set[i] && strcmp(set[i], s) != 0)
+        i = (i + 1) & (cap - 1);
+    return i;
 }
 
-/* "binary+0xOFFSET" for pc in the object loaded at base from path, kept by
- * the resolver; NULL + ENOMEM. */
+/* The resolver's copy of s (NULL for NULL), or NULL when memory is short. */
+static const char *keep(rc_resolver *r, const char *s) {
+    if (s == NULL)
+        return NULL;
+    if ((r->nstrings + 1) * 2 > r->strings_cap) {
+        size_t cap = r->strings_cap ? 2 * r->strings_cap : 64;
+        char **set = calloc(cap, sizeof *set);
+        if (set == NULL)
+            return NULL;
+        for (size_t i = 0; i < r->strings_cap; i++)
+            if (r->strings[i])
+                set[string_slot(set, cap, r->strings[i])] = r->strings[i];
+        free(r->strings);
+        r->strings = set;
+        r->strings_cap = cap;
+    }
+    size_t i = string_slot(r->strings, r->strings_cap, s);
+    if (r->strings[i] == NULL) {
+        if ((r->strings[i] = strdup(s)) == NULL)
+            return NULL;
+        r->nstrings++;
+    }
+    return r->strings[i];
+}
+
+/* "binary+0xOFFSET" for pc in the object loaded at base from path, as the
+ * resolver's string; NULL when memory is short. */
 static const char *format_offset(rc_resolver *r, const char *path, uintptr_t base, uintptr_t pc) {
     const char *name = path && *path ? path : "?";
     const char *slash = strrchr(name, '/');
-    char *s;
-    if (asprintf(&s, "%s+0x%lx", slash ? slash + 1 : name, (unsigned long)(pc - base)) < 0)
-        return NULL;
-    return own(r, s);
+    char s[512];
+    snprintf(s, sizeof s, "%s+0x%lx", slash ? slash + 1 : name, (unsigned long)(pc - base));
+    return keep(r, s);
 }
 
 #ifdef RCGC_HAVE_LIBDW
@@ -630,6 +656,38 @@ static void expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
 }
 #endif
 
+/* The object holding `at`: its path (the program's read from /proc) and
+ * load address, copied while dl_iterate_phdr holds the loader's lock, so a
+ * dlclose in another thread cannot take them away meanwhile. */
+typedef struct object_at {
+    uintptr_t at;
+    char path[512];
+    uintptr_t base;
+    bool found;
+} object_at;
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    object_at *o = arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || o->at < lo || o->at >= lo + ph->p_memsz)
+            continue;
+        const char *name = info->dlpi_name;
+        if (name && name[0]) {
+            snprintf(o->path, sizeof o->path, "%s", name);
+        } else {
+            ssize_t n = readlink("/proc/self/exe", o->path, sizeof o->path - 1);
+            o->path[n > 0 ? n : 0] = '\0';
+        }
+        o->base = info->dlpi_addr;
+        o->found = true;
+        return 1;
+    }
+    return 0;
+}
+
 /* Resolves out->pc without the cache. */
 static void resolve(rc_resolver *r, resolved *res) {
     uintptr_t pc = res->pc, at = pc - 1;
@@ -641,7 +699,7 @@ static void resolve(rc_resolver *r, resolved *res) {
     res->nouter = 0;
 #ifdef RCGC_HAVE_LIBDW
     if (r->dwfl == NULL)
-        r->dwfl = open_self();
+        r->dwfl = open_self(&proc_callbacks);
     Dwfl_Module *mod = r->dwfl ? dwfl_addrmodule(r->dwfl, at) : NULL;
     if (mod) {
         out->function = dwfl_module_addrname(mod, at);
@@ -659,14 +717,21 @@ static void resolve(rc_resolver *r, resolved *res) {
         out->filename = out->function ? out->function : format_offset(r, path, base, pc);
         return;
     }
-#endif
-    /* dladdr's name lies in the object, which dlclose may unmap: copied. */
+    /* In no object libdw knows (the vDSO; code unloaded: none at all). */
+    object_at o = {at, {0}, 0, false};
+    dl_iterate_phdr(find_object, &o);
+    if (o.found)
+        out->filename = format_offset(r, o.path, o.base, pc);
+#else
+    /* dladdr's names lie in the object, which a dlclose in another thread
+     * may unmap meanwhile: without libdw that window stays. */
     Dl_info info;
     if (dladdr((void *)at, &info) && info.dli_fname) {
-        out->function = info.dli_sname ? own(r, strdup(info.dli_sname)) : NULL;
+        out->function = keep(r, info.dli_sname);
         out->filename = out->function ? out->function
                                       : format_offset(r, info.dli_fname, (uintptr_t)info.dli_fbase, pc);
     }
+#endif
 }
 
 static size_t pc_slot(uintptr_t pc, size_t mask) {
@@ -696,6 +761,15 @@ static bool cache_reserve(rc_resolver *r) {
     return true;
 }
 
+/* Makes f's strings the resolver's copies (libdw's go with their Dwfl);
+ * "<unknown>" for a file not known or not copied. */
+static void keep_frame(rc_resolver *r, rc_frame *f) {
+    f->filename = keep(r, f->filename);
+    f->function = keep(r, f->function);
+    if (f->filename == NULL)
+        f->filename = "<unknown>";
+}
+
 /* Copies res's frames (inlined callers included) into out[0..max); how
  * many. */
 static unsigned frames_of(const resolved *res, rc_frame *out, unsigned max) {
@@ -715,8 +789,9 @@ unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max) 
                 return frames_of(&r->cache[i], out, max);
     resolved res = {.pc = pc};
     resolve(r, &res);
-    if (res.frame.filename == NULL)
-        res.frame.filename = "<unknown>";
+    keep_frame(r, &res.frame);
+    for (unsigned j = 0; j < res.nouter; j++)
+        keep_frame(r, &res.outer[j]);
     unsigned n = frames_of(&res, out, max);
     if (!cache_reserve(r)) {
         free(res.outer);

@@ -596,6 +596,35 @@ START_TEST(inlined_functions_keep_their_frames) {
 }
 END_TEST
 
+/* A traced allocation in a plugin's constructor (the dynamic linker's lock
+ * held) while another thread makes the process's first stack walk, in a
+ * stripped program (tests/programs/ctor_host.c): the first walk's search
+ * for librcgc's code looked for separate debug information, which dlopened
+ * libdw's debuginfod client and waited for the lock the constructor's
+ * thread held, while that thread's walk waited for the search. */
+START_TEST(first_walk_during_dlopen) {
+    expect_script("cp $SRC/tests/programs/ctor_*.c . && "
+                  "cc -g -O0 $SAN -fPIC -shared ctor_plugin.c -o ctor_plugin.so && "
+                  "cc -g -O0 -fno-omit-frame-pointer -rdynamic -s $SAN -I$SRC/include ctor_host.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -ldl -lpthread -o ctor_host && "
+                  "timeout 60 ./ctor_host",
+                  "no deadlock\n");
+}
+END_TEST
+
+/* Plugins loaded and unloaded over and over with a snapshot each time
+ * (tests/programs/churn_host.c): the resolver rebuilt for each keeps no
+ * files or memory of the ones before (each was kept, some 17 MB). */
+START_TEST(plugin_churn_keeps_nothing) {
+    expect_script("cp $SRC/tests/programs/plugb.c $SRC/tests/programs/churn_host.c . && "
+                  "cc -g -O0 $SAN -fPIC -shared -I$SRC/include plugb.c -o plugb.so && "
+                  "cc -g -O0 -fno-omit-frame-pointer -rdynamic $SAN -I$SRC/include "
+                  "churn_host.c $BIN/librcgc.a $(pkg-config --libs libdw) -ldl -lpthread "
+                  "-o churn_host && ./churn_host",
+                  "open files same, resident memory within 8 MB\n");
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_e2e");
     add_case_fixture(s, tcase_create("rcgc_finds_lines_and_callers"), rcgc_finds_lines_and_callers,
@@ -614,5 +643,9 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames"),
                      inlined_functions_keep_their_frames, setup, teardown);
+    add_case_fixture(s, tcase_create("first_walk_during_dlopen"), first_walk_during_dlopen, setup,
+                     teardown);
+    add_case_fixture(s, tcase_create("plugin_churn_keeps_nothing"), plugin_churn_keeps_nothing,
+                     setup, teardown);
     return s;
 }
