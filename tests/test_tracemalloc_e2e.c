@@ -614,14 +614,21 @@ END_TEST
 
 /* Plugins loaded and unloaded over and over with a snapshot each time
  * (tests/programs/churn_host.c): the resolver rebuilt for each keeps no
- * files or memory of the ones before (each was kept, some 17 MB). */
+ * files or memory of the ones before (each was kept, some 17 MB). Under
+ * ASan, whose quarantine holds freed memory, only the files tell. */
 START_TEST(plugin_churn_keeps_nothing) {
     expect_script("cp $SRC/tests/programs/plugb.c $SRC/tests/programs/churn_host.c . && "
                   "cc -g -O0 $SAN -fPIC -shared -I$SRC/include plugb.c -o plugb.so && "
                   "cc -g -O0 -fno-omit-frame-pointer -rdynamic $SAN -I$SRC/include "
                   "churn_host.c $BIN/librcgc.a $(pkg-config --libs libdw) -ldl -lpthread "
-                  "-o churn_host && ./churn_host",
+                  "-o churn_host && ./churn_host"
+#if defined(__SANITIZE_ADDRESS__)
+                  " | cut -d, -f1",
+                  "open files same\n");
+#else
+                  "",
                   "open files same, resident memory within 8 MB\n");
+#endif
 }
 END_TEST
 
