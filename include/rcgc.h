@@ -25,7 +25,8 @@
  *
  * The allocating calls (rc_new, rc_new_sized, rc_malloc, rc_calloc, rc_realloc,
  * rc_weakref_new) are macros that pass the caller's __FILE__, __LINE__ and
- * __func__ to the library for tracemalloc; every argument is evaluated once.
+ * __func__ (in C++, __builtin_FUNCTION(): see RC_CALLER_) to the library for
+ * tracemalloc; every argument is evaluated once.
  * Real functions of the same names exist too: (rc_new)(h, type) calls one.
  */
 #ifndef RCGC_H
@@ -442,12 +443,22 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
 rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
                               const char *file, int line, const char *func);
 
-#define rc_new(h, type) rc_new_at((h), (type), __FILE__, __LINE__, __func__)
-#define rc_new_sized(h, type, size) rc_new_sized_at((h), (type), (size), __FILE__, __LINE__, __func__)
-#define rc_malloc(h, size) rc_malloc_at((h), (size), __FILE__, __LINE__, __func__)
-#define rc_calloc(h, n, size) rc_calloc_at((h), (n), (size), __FILE__, __LINE__, __func__)
-#define rc_realloc(h, ptr, size) rc_realloc_at((h), (ptr), (size), __FILE__, __LINE__, __func__)
-#define rc_weakref_new(target, cb, arg) rc_weakref_new_at((target), (cb), (arg), __FILE__, __LINE__, __func__)
+/* The function name the macros pass: __func__, which C++ leaves undefined
+ * outside a function (g++ warns at a default member initialiser or a
+ * namespace-scope initialiser that allocates); there GCC's and Clang's
+ * __builtin_FUNCTION() names the enclosing function, or gives "". */
+#if defined(__cplusplus) && defined(__GNUC__)
+#define RC_CALLER_ __builtin_FUNCTION()
+#else
+#define RC_CALLER_ __func__
+#endif
+
+#define rc_new(h, type) rc_new_at((h), (type), __FILE__, __LINE__, RC_CALLER_)
+#define rc_new_sized(h, type, size) rc_new_sized_at((h), (type), (size), __FILE__, __LINE__, RC_CALLER_)
+#define rc_malloc(h, size) rc_malloc_at((h), (size), __FILE__, __LINE__, RC_CALLER_)
+#define rc_calloc(h, n, size) rc_calloc_at((h), (n), (size), __FILE__, __LINE__, RC_CALLER_)
+#define rc_realloc(h, ptr, size) rc_realloc_at((h), (ptr), (size), __FILE__, __LINE__, RC_CALLER_)
+#define rc_weakref_new(target, cb, arg) rc_weakref_new_at((target), (cb), (arg), __FILE__, __LINE__, RC_CALLER_)
 
 #ifdef __cplusplus
 }

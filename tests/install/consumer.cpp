@@ -29,10 +29,24 @@ static pair *made_in_scope(rc_heap *h) {
     return static_cast<pair *>(RC_STEAL(p));
 }
 
+// An allocation in a default member initialiser, outside any function,
+// where C++ leaves __func__ undefined (g++ warned, so -Werror failed).
+static rc_heap *scratch_heap;
+struct holder {
+    void *block = rc_malloc(scratch_heap, 32);
+};
+
 int main() {
     rc_heap *h = rc_heap_new();
     if (h == nullptr)
         return 1;
+    scratch_heap = h;
+    rc_tracemalloc_start(h, 1);
+    holder held;
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, held.block);
+    bool traced = tb != nullptr && tb->frames[0].lineno == 36; // the initialiser's line
+    rc_free(h, held.block);
+    rc_tracemalloc_stop(h);
     pair *a = new_pair(h, 1), *b = new_pair(h, 2);
     a->next = static_cast<pair *>(rc_incref(b));
     b->next = static_cast<pair *>(rc_incref(a)); // a two-object cycle
@@ -46,7 +60,9 @@ int main() {
     RC_CLEAR(a);
     long found = rc_gc_collect(h, 2);             // the cycle
     size_t leaks = rc_heap_free(h);
-    std::printf("C++: counts %zu %zu, value %d, found %ld, leaks %zu\n", a_count, c_count,
-                c_value, found, leaks);
-    return a_count == 2 && c_count == 1 && c_value == 3 && found == 2 && leaks == 0 ? 0 : 1;
+    std::printf("C++: counts %zu %zu, value %d, found %ld, leaks %zu, traced %d\n", a_count,
+                c_count, c_value, found, leaks, traced);
+    return a_count == 2 && c_count == 1 && c_value == 3 && found == 2 && leaks == 0 && traced
+               ? 0
+               : 1;
 }
