@@ -104,20 +104,27 @@ static const Dwfl_Callbacks self_callbacks = {
     .find_debuginfo = no_debuginfo,
 };
 
+/* The file of info's object: its name, or for the program (no name) its
+ * path read from /proc into buf; NULL when unknown. */
+static const char *object_path(const struct dl_phdr_info *info, char *buf, size_t len) {
+    if (info->dlpi_name && info->dlpi_name[0])
+        return info->dlpi_name;
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
 /* dl_iterate_phdr callback: reports info's object to the Dwfl arg, when it
  * has code and a file (the vDSO has none: dladdr names its functions),
  * with the dynamic linker's own load bias. */
 static int report_object(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
     char exe[4096];
-    const char *path = info->dlpi_name;
-    if (path == NULL || path[0] == '\0') { /* the program */
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0)
-            return 0;
-        exe[n] = '\0';
-        path = exe;
-    }
+    const char *path = object_path(info, exe, sizeof exe);
+    if (path == NULL)
+        return 0;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X)) {
             dwfl_report_elf(arg, path, path, -1, info->dlpi_addr, true);
@@ -656,6 +663,7 @@ static void expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
 }
 #endif
 
+#ifdef RCGC_HAVE_LIBDW
 /* The object holding `at`: its path (the program's read from /proc) and
  * load address, copied while dl_iterate_phdr holds the loader's lock, so a
  * dlclose in another thread cannot take them away meanwhile. */
@@ -674,19 +682,18 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         if (ph->p_type != PT_LOAD || o->at < lo || o->at >= lo + ph->p_memsz)
             continue;
-        const char *name = info->dlpi_name;
-        if (name && name[0]) {
-            snprintf(o->path, sizeof o->path, "%s", name);
-        } else {
-            ssize_t n = readlink("/proc/self/exe", o->path, sizeof o->path - 1);
-            o->path[n > 0 ? n : 0] = '\0';
-        }
+        const char *path = object_path(info, o->path, sizeof o->path);
+        if (path == NULL)
+            o->path[0] = '\0';
+        else if (path != o->path) /* the object's name, copied under the lock */
+            snprintf(o->path, sizeof o->path, "%s", path);
         o->base = info->dlpi_addr;
         o->found = true;
         return 1;
     }
     return 0;
 }
+#endif
 
 /* Resolves out->pc without the cache. */
 static void resolve(rc_resolver *r, resolved *res) {
