@@ -515,12 +515,20 @@ static bool quarantine_hold(rc_heap *h, char *block, size_t size, unsigned kind,
     return true;
 }
 
+/* Whether the quarantined block q holds ptr: a large block, its payload
+ * (which may lie past a block shrunk to its head). */
+static bool quarantine_holds(const rc_quarantined *q, const void *ptr) {
+    if (q->large)
+        return (const char *)ptr == q->block + RC_LARGE_OFFSET;
+    return (const char *)ptr >= q->block && (const char *)ptr < q->block + q->size;
+}
+
 /* The quarantined block holding ptr, or NULL. A misuse report's search
  * (cold): the ring holds each block once. */
 static const rc_quarantined *quarantined(const rc_heap *h, const void *ptr) {
     for (size_t i = 0; i < h->q_len; i++) {
         const rc_quarantined *q = &h->quarantine[(h->q_head + i) % RC_QUARANTINE_SLOTS];
-        if ((const char *)ptr >= q->block && (const char *)ptr < q->block + q->size)
+        if (quarantine_holds(q, ptr))
             return q;
     }
     return NULL;
@@ -531,7 +539,7 @@ static const rc_quarantined *quarantined(const rc_heap *h, const void *ptr) {
  * the pool's slow path no longer sees), for misuse reports. */
 static void quarantine_name_site(rc_heap *h, const void *ptr, uint32_t tb) {
     rc_quarantined *q = &h->quarantine[(h->q_head + h->q_len - 1) % RC_QUARANTINE_SLOTS];
-    if ((const char *)ptr >= q->block && (const char *)ptr < q->block + q->size)
+    if (quarantine_holds(q, ptr))
         q->tb = tb;
 }
 
@@ -652,6 +660,19 @@ static void large_dead_hold(rc_heap *h, char *block, size_t size) {
     h->large_dead_bytes += size;
 }
 
+/* Shrinks a freed large block of size bytes to its head (rc_large and
+ * rc_head), in place, through rc_alloc_fn's realloc; true when it did. Else
+ * (the allocator moved it or failed) the block is freed. errno is kept. */
+static bool large_shrink_to_head(rc_heap *h, char *block, size_t size) {
+    int saved = errno;
+    char *head = rc__sys_alloc(h, block, size, RC_LARGE_OFFSET);
+    errno = saved;
+    if (head == block)
+        return true;
+    rc__sys_free(h, head ? head : block, head ? RC_LARGE_OFFSET : size);
+    return false;
+}
+
 /* Frees a large block. An object's rc_head stays readable while held. */
 void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     if (h->dying) {
@@ -662,7 +683,14 @@ void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     rc_large *lg = rc__ptrmap_remove(&h->large, (uintptr_t)payload);
     h->large_bytes -= lg->total;
     size_t total = lg->total;
-    if (h->debug && total <= RC_QUARANTINE_BYTES) { /* a bigger one would push out all others */
+    if (h->debug && total > RC_QUARANTINE_BYTES) {
+        /* whole, it would push out all others: its head is held instead
+         * (the rest faulted in again by the next big block: debug only) */
+        if (!large_shrink_to_head(h, (char *)lg, total))
+            return;
+        total = RC_LARGE_OFFSET;
+    }
+    if (h->debug) {
         memset(payload, DEBUG_FILL, total - RC_LARGE_OFFSET);
         large_mark_dead(lg, total);
         if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true, tb))
