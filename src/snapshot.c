@@ -413,13 +413,36 @@ static int group_by(const rc_snapshot *s, rc_key_type key, bool cumulative, grou
     return rc;
 }
 
+static uint32_t next_cp(const unsigned char **pp, const unsigned char *end);
+
+/* Python's str order of two file names (code points, as next_cp decodes
+ * them). Byte order is the same unless a name is not valid UTF-8: then an
+ * escaped byte (U+DC80..U+DCFF) sorts after U+0080..U+DBFF and before
+ * U+E000 and up, whatever its byte value. */
+static int name_cmp(const char *a, const char *b) {
+    size_t i = 0;
+    while (a[i] && a[i] == b[i])
+        i++;
+    unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+    if (x < 0x80 && y < 0x80) /* both cut any sequence before them short */
+        return (x > y) - (x < y);
+    const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+    const unsigned char *pe = p + i + strlen(a + i), *qe = q + i + strlen(b + i);
+    while (p < pe && q < qe) {
+        uint32_t u = next_cp(&p, pe), v = next_cp(&q, qe);
+        if (u != v)
+            return u < v ? -1 : 1;
+    }
+    return (p < pe) - (q < qe);
+}
+
 /* Traceback order of Python: tuples of (filename, lineno), oldest first. */
 static int traceback_cmp(const rc_traceback *a, const rc_traceback *b) {
     unsigned n = a->nframe < b->nframe ? a->nframe : b->nframe;
     for (unsigned i = 0; i < n; i++) {
         const rc_frame *x = &a->frames[a->nframe - 1 - i], *y = &b->frames[b->nframe - 1 - i];
         if (x->filename != y->filename) {
-            int c = strcmp(x->filename, y->filename);
+            int c = name_cmp(x->filename, y->filename);
             if (c)
                 return c;
         }
@@ -550,31 +573,42 @@ typedef struct pattern {
     size_t nranges, ranges_cap;
 } pattern;
 
+/* The next code point of [*p, end), as Python's strict UTF-8 decoder with
+ * surrogateescape reads it (os.fsdecode): a well-formed sequence (no
+ * overlong form, no surrogate, nothing past U+10FFFF) is its code point;
+ * any other byte stands for itself as U+DC80..U+DCFF, one at a time. */
+static uint32_t next_cp(const unsigned char **pp, const unsigned char *end) {
+    const unsigned char *p = *pp;
+    unsigned c = *p;
+    unsigned need = c >= 0xF0 && c < 0xF5 ? 3 : c >= 0xE0 && c < 0xF0 ? 2 : c >= 0xC2 && c < 0xE0 ? 1 : 0;
+    if (c < 0x80) {
+        *pp = p + 1;
+        return c;
+    }
+    /* the second byte's range excludes overlong forms, surrogates and
+     * code points past U+10FFFF */
+    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    bool ok = need > 0 && (size_t)(end - p) > need && p[1] >= lo && p[1] <= hi;
+    uint32_t cp = c & (0x3F >> need);
+    for (unsigned k = 1; k <= need && ok; k++) {
+        ok = (p[k] & 0xC0) == 0x80;
+        cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if (!ok) {
+        *pp = p + 1;
+        return 0xDC00 + c;
+    }
+    *pp = p + need + 1;
+    return cp;
+}
+
 /* Decodes s[0..len) into out (room for len code points); returns the count. */
 static size_t decode(const char *s, size_t len, uint32_t *out) {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     size_t n = 0;
-    while (p < end) {
-        unsigned c = *p, need = c >= 0xF0 && c < 0xF5 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 0;
-        if (c >= 0x80 && (need == 0 || (size_t)(end - p) <= need)) {
-            out[n++] = 0xDC00 + c;
-            p++;
-            continue;
-        }
-        uint32_t cp = need == 0 ? c : c & (0x3F >> need);
-        bool ok = true;
-        for (unsigned k = 1; k <= need && ok; k++) {
-            ok = (p[k] & 0xC0) == 0x80;
-            cp = (cp << 6) | (p[k] & 0x3F);
-        }
-        if (!ok) {
-            out[n++] = 0xDC00 + c;
-            p++;
-            continue;
-        }
-        out[n++] = cp;
-        p += need + 1;
-    }
+    while (p < end)
+        out[n++] = next_cp(&p, end);
     return n;
 }
 
@@ -869,6 +903,21 @@ static int format_size(char *buf, size_t len, double size, bool sign) {
     }
 }
 
+/* size / count correctly rounded, as Python's int / int: converting a
+ * size or count of 2^53 or more to double first rounds twice, which can
+ * move a halfway average (10994566521946113 / 7 is 1428.5000000000002 TiB:
+ * Python prints 1429 TiB, the double-rounded 1428.5 prints 1428). */
+static double average(size_t size, size_t count) {
+#ifdef __SIZEOF_INT128__
+    if ((size >> 53) || (count >> 53)) {
+        unsigned __int128 n = (unsigned __int128)size << 64, q = n / count;
+        q |= n % count != 0; /* sticky bit: under the 53 kept whenever q >= 2^55 (else < 2^-9) */
+        return ldexp((double)q, -64);
+    }
+#endif
+    return (double)size / (double)count;
+}
+
 /* Statistic.__str__ and StatisticDiff.__str__ (diffs NULL for the
  * former); snprintf's contract. */
 static int format_statistic(char *buf, size_t len, const rc_traceback *tb, size_t size,
@@ -886,7 +935,7 @@ static int format_statistic(char *buf, size_t len, const rc_traceback *tb, size_
     if (diffs)
         format_size(sd, sizeof sd, (double)diffs[0], true);
     if (count)
-        format_size(avg, sizeof avg, (double)size / (double)count, false);
+        format_size(avg, sizeof avg, average(size, count), false);
     const rc_frame *f = &tb->frames[0];
     if (diffs)
         return snprintf(buf, len, "%s:%u: size=%s (%s), count=%zu (%+lld)%s%s", f->filename,

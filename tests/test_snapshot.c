@@ -174,6 +174,18 @@ START_TEST(group_by_cumulative) {
 }
 END_TEST
 
+/* Python orders file names by code point: a byte that is not UTF-8 is
+ * U+DC80..U+DCFF (surrogateescape), after U+00E9 whatever the bytes say. */
+START_TEST(order_of_names_not_utf8) {
+    static const raw_trace raw[] = {T1(0, 8, F("\xc3\xa9.c", 1)), T1(0, 8, F("\x80.c", 1)),
+                                    T1(0, 8, F("\xee\x80\x80.c", 1)), T1(0, 8, F("\xc3", 1))};
+    rc_snapshot *s = make_snapshot(raw, N(raw));
+    STATS(s, RC_KEY_FILENAME, false, {"\xee\x80\x80.c:0", 8, 1}, {"\xc3:0", 8, 1},
+          {"\x80.c:0", 8, 1}, {"\xc3\xa9.c:0", 8, 1});
+    rc_snapshot_free(s);
+}
+END_TEST
+
 /* Recursion: Python adds a trace once per frame, so a line twice in one
  * traceback counts it twice. */
 START_TEST(cumulative_counts_every_frame) {
@@ -310,6 +322,10 @@ static const char *const names[] = {
     "", "abc", "bbc", "xbc", "ax", "bx", "]x", "!x", "-x", "ex", "dx", "zx", "a.py", "a.pyc",
     "a.pyo", "dir/b/c.c", "\xc3\xa9", ("\xc3\xa9" "a"), "\xc3\xb1x", "\\x", "^x", "&x", "b-x", "aaxz",
     "cqa", "a[", "[", "aqq", "ABC", "a/b", "a\\b", "abcdcx", "abcdce", "abcbdefeg", "abcdd",
+    /* not UTF-8 (Python: a code point U+DC80.. per byte): a surrogate, overlong
+     * forms, past U+10FFFF, a lead byte above F4, a stray byte */
+    "\xed\xa0\x80", "\xe0\x80\x80", "\xf0\x80\x80\x80", "\xf4\x90\x80\x80", "\xf8\x88\x80",
+    "\x80x",
 };
 static const char *const patterns[] = {
     "", "*", "abc", "a*", "a*c", "?bc", "[abc]bc", "[!a]bc", "[a-c]*", "[z-a]x", "[!z-a]x",
@@ -317,6 +333,7 @@ static const char *const patterns[] = {
     "*.pyc", "a.py", "a.pyc", "*/b/*", "\xc3\xa9*", "[\xc3\xa9-\xc3\xbc]x", "**a**", "[\\]x",
     "[a\\-z]x", "[--0]x", "[!-]x", "[^a]x", "[&]x", "[a-c]?[!x-z]*", "?", "??", "*x", "[!]",
     "a\\b", "a/b", "ABc", "a*cx", "a*c*e", "a*bd*eg", "[b-b]x", "[a-a-a]x", "[z-ab-c]x", "[!a-]x",
+    "???", "????", "\xe0\x80\x80", "\xed*", "[\x80-\xff]x",
 };
 
 /* Under valgrind (RCGC_VALGRIND=1) python3 would run inside it for
@@ -332,14 +349,14 @@ START_TEST(fnmatch_against_python) {
         fprintf(f, "b'");
         for (const char *p = names[i]; *p; p++)
             fprintf(f, "\\x%02x", (unsigned char)*p);
-        fprintf(f, "'.decode(),");
+        fprintf(f, "'.decode('utf-8', 'surrogateescape'),");
     }
     fprintf(f, "]\npats = [");
     for (size_t i = 0; i < N(patterns); i++) {
         fprintf(f, "b'");
         for (const char *p = patterns[i]; *p; p++)
             fprintf(f, "\\x%02x", (unsigned char)*p);
-        fprintf(f, "'.decode(),");
+        fprintf(f, "'.decode('utf-8', 'surrogateescape'),");
     }
     fprintf(f, "]\nfor p in pats:\n    f = tracemalloc.Filter(True, p)\n"
                "    print(''.join('1' if f._match_frame(n, 0) else '0' for n in names))\n");
@@ -766,6 +783,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("group_by_file"), group_by_file);
     add_case(s, tcase_create("group_by_traceback"), group_by_traceback);
     add_case(s, tcase_create("group_by_cumulative"), group_by_cumulative);
+    add_case(s, tcase_create("order_of_names_not_utf8"), order_of_names_not_utf8);
     add_case(s, tcase_create("cumulative_counts_every_frame"), cumulative_counts_every_frame);
     add_case(s, tcase_create("filter_traces"), filter_traces);
     add_case(s, tcase_create("filter_traces_domain"), filter_traces_domain);
