@@ -163,11 +163,21 @@ void rc_decref(void *obj);
 /* The object's true reference count (sys.getrefcount minus its argument). */
 size_t rc_refcount(const void *obj);
 
+/* The macros' casts: C++'s named ones there (-Wold-style-cast). RC_VOID_
+ * makes a void * of any object pointer, const or not. */
+#ifdef __cplusplus
+#define RC_VOID_(p) const_cast<void *>(static_cast<const void *>(p))
+#define RC_SLOT_(p) static_cast<void **>(p)
+#else
+#define RC_VOID_(p) ((void *)(p))
+#define RC_SLOT_(p) ((void **)(p))
+#endif
+
 /* Sets the lvalue ptr to NULL, then drops the reference it held (Py_CLEAR). */
 #define RC_CLEAR(ptr)                                                       \
     do {                                                                    \
         __typeof__(ptr) *rc_slot_ = &(ptr);                                 \
-        void *rc_old_ = (void *)*rc_slot_;                                  \
+        void *rc_old_ = RC_VOID_(*rc_slot_);                                \
         *rc_slot_ = NULL;                                                   \
         rc_decref(rc_old_);                                                 \
     } while (0)
@@ -177,14 +187,14 @@ size_t rc_refcount(const void *obj);
 #define RC_SET(ptr, value)                                                  \
     do {                                                                    \
         __typeof__(ptr) *rc_slot_ = &(ptr);                                 \
-        void *rc_old_ = (void *)*rc_slot_;                                  \
+        void *rc_old_ = RC_VOID_(*rc_slot_);                                \
         *rc_slot_ = (value);                                                \
         rc_decref(rc_old_);                                                 \
     } while (0)
 
 /* Scope-bound reference: `rc_auto node *n = rc_new(h, &node_type);` drops n
  * (rc_decref) when n goes out of scope. GCC and Clang. */
-static inline void rc_auto_drop_(void *slot) { rc_decref(*(void **)slot); }
+static inline void rc_auto_drop_(void *slot) { rc_decref(*RC_SLOT_(slot)); }
 #define rc_auto __attribute__((cleanup(rc_auto_drop_)))
 
 /* Hands over the reference ptr holds: evaluates to ptr's value (a new

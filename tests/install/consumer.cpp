@@ -1,6 +1,7 @@
 // consumer.cpp — the installed <rcgc.h> used from C++ (the contract: C11,
 // usable from C++ through extern "C"), with the reference macros a C++
-// user reaches for. Built with -Wall -Wextra -pedantic -Werror by run.sh.
+// user reaches for. Built with -Wall -Wextra -pedantic -Wold-style-cast
+// -Wcast-qual -Werror by run.sh (the macros use C++ casts there).
 #include <rcgc.h>
 
 #include <cstdio>
@@ -26,12 +27,13 @@ static pair *new_pair(rc_heap *h, int value) {
 // A new pair handed out of an rc_auto scope with RC_STEAL.
 static pair *made_in_scope(rc_heap *h) {
     rc_auto pair *p = new_pair(h, 7);
-    return static_cast<pair *>(RC_STEAL(p));
+    return RC_STEAL(p);
 }
 
 // An allocation in a default member initialiser, outside any function,
 // where C++ leaves __func__ undefined (g++ warned, so -Werror failed).
 static rc_heap *scratch_heap;
+static const unsigned holder_line = __LINE__ + 2;
 struct holder {
     void *block = rc_malloc(scratch_heap, 32);
 };
@@ -44,7 +46,7 @@ int main() {
     rc_tracemalloc_start(h, 1);
     holder held;
     const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, held.block);
-    bool traced = tb != nullptr && tb->frames[0].lineno == 36; // the initialiser's line
+    bool traced = tb != nullptr && tb->frames[0].lineno == holder_line; // the initialiser's
     rc_free(h, held.block);
     rc_tracemalloc_stop(h);
     pair *a = new_pair(h, 1), *b = new_pair(h, 2);
@@ -57,6 +59,8 @@ int main() {
     RC_SET(c, new_pair(h, 3));                    // the old c dies here
     int c_value = c->value;
     RC_CLEAR(c);
+    const pair *k = new_pair(h, 4);               // a reference held through a const pointer
+    RC_CLEAR(k);
     RC_CLEAR(a);
     long found = rc_gc_collect(h, 2);             // the cycle
     size_t leaks = rc_heap_free(h);

@@ -73,7 +73,7 @@ if [[ -z "$cxx" ]]; then
     exit 1
 fi
 # shellcheck disable=SC2046
-"$cxx" -std=c++11 -Wall -Wextra -pedantic -Werror -o "$work/pc_cxx" "$here/consumer.cpp" \
+"$cxx" -std=c++11 -Wall -Wextra -pedantic -Wold-style-cast -Wcast-qual -Werror -o "$work/pc_cxx" "$here/consumer.cpp" \
     $(pkg-config --cflags --libs rcgc)
 LD_LIBRARY_PATH=$libdir "$work/pc_cxx"
 
