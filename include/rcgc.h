@@ -59,7 +59,8 @@ typedef struct rc_heap rc_heap;
 /* lua_Alloc's contract: new_size == 0 frees ptr (NULL allowed) and returns
  * NULL; otherwise it behaves as realloc(ptr, new_size) and returns NULL on
  * failure (leaving ptr untouched). old_size is the size ptr was obtained with
- * (0 when ptr is NULL). Returned memory must be 16-byte aligned. */
+ * (0 when ptr is NULL). Returned memory must be 16-byte aligned (else the
+ * library aborts, naming the misuse). */
 typedef void *(*rc_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
 
 /* A new heap whose memory comes from malloc. NULL + ENOMEM.

@@ -29,6 +29,14 @@ static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size
     return realloc(ptr, new_size);
 }
 
+/* Aborts, naming it, when rc_alloc_fn gave memory that is not 16-byte
+ * aligned (h NULL: the heap's own struct): objects and blocks made in it
+ * would not be, which the contract promises. */
+static void check_aligned(rc_heap *h, const void *p) {
+    if (RC_UNLIKELY((uintptr_t)p % RC_GRAIN != 0))
+        rc__fatal_ptr(h, "rc_alloc_fn", "returned memory not 16-byte aligned", p);
+}
+
 /* Every byte the heap holds passes here (or through rc__sys_alloc_zeroed),
  * so bytes_reserved is exact. On failure returns NULL, sets ENOMEM and
  * leaves ptr as it was. */
@@ -38,6 +46,7 @@ void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size) {
         errno = ENOMEM;
         return NULL;
     }
+    check_aligned(h, p);
     h->bytes_reserved += new_size - (ptr ? old_size : 0);
     return p;
 }
@@ -242,6 +251,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
         errno = ENOMEM;
         return NULL;
     }
+    check_aligned(NULL, h);
     memset(h, 0, sizeof *h);
     h->alloc = alloc;
     h->ud = ud;

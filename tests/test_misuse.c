@@ -408,8 +408,6 @@ START_TEST(traced_free_misuse) {
 }
 END_TEST
 
-/* A second rc_free of a small block is named as such; a large block went
- * back to the system and is no longer the heap's. */
 START_TEST(free_with_null_heap) {
     rc_heap *h = heap(false);
     char *raw = rc_malloc(h, 64);
@@ -419,6 +417,48 @@ START_TEST(free_with_null_heap) {
 }
 END_TEST
 
+/* An rc_alloc_fn that, once asked to, hands out memory 8 bytes past a
+ * 16-byte boundary: skew_buf + 8. */
+static _Alignas(16) char skew_buf[1 << 20];
+static void *skew_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    (void)old_size;
+    if (new_size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (*(bool *)ud && ptr == NULL && new_size + 8 <= sizeof skew_buf)
+        return skew_buf + 8;
+    return realloc(ptr, new_size);
+}
+
+static void skewed_malloc(rc_heap *h, void *skew) {
+    *(bool *)skew = true;
+    rc_malloc(h, 5000);
+}
+
+static void skewed_heap(rc_heap *h, void *skew) {
+    (void)h;
+    *(bool *)skew = true;
+    rc_heap_new_with(skew_fn, skew);
+}
+
+/* rc_alloc_fn must give 16-byte aligned memory (objects are): one that
+ * does not is named, when the heap is made or later, instead of handing
+ * out misaligned objects and blocks. */
+START_TEST(alloc_fn_misaligned) {
+    bool skew = false;
+    rc_heap *h = rc_heap_new_with(skew_fn, &skew);
+    ck_assert_ptr_nonnull(h);
+    const char *want = pointer_line("rc_alloc_fn", "returned memory not 16-byte aligned",
+                                    skew_buf + 8);
+    expect_fatal(skewed_malloc, h, &skew, want);
+    expect_fatal(skewed_heap, NULL, &skew, want);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* A second rc_free of a small block is named as such; a large block went
+ * back to the system and is no longer the heap's. */
 START_TEST(free_twice) {
     rc_heap *h = heap(false);
     char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
@@ -848,6 +888,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
     add_case(s, tcase_create("free_with_null_heap"), free_with_null_heap);
+    add_case(s, tcase_create("alloc_fn_misaligned"), alloc_fn_misaligned);
     add_case(s, tcase_create("free_in_empty_pool"), free_in_empty_pool);
     add_case(s, tcase_create("traced_free_misuse"), traced_free_misuse);
     add_case(s, tcase_create("free_object"), free_object);
