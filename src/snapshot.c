@@ -413,7 +413,38 @@ static int group_by(const rc_snapshot *s, rc_key_type key, bool cumulative, grou
     return rc;
 }
 
-static uint32_t next_cp(const unsigned char **pp, const unsigned char *end);
+/* The next code point of [*p, end), as Python's strict UTF-8 decoder with
+ * surrogateescape reads it (os.fsdecode): a well-formed sequence (no
+ * overlong form, no surrogate, nothing past U+10FFFF) is its code point;
+ * any other byte stands for itself as U+DC80..U+DCFF, one at a time. */
+static uint32_t next_cp(const unsigned char **pp, const unsigned char *end) {
+    const unsigned char *p = *pp;
+    unsigned c = *p;
+    unsigned need = c >= 0xF0 && c < 0xF5   ? 3
+                    : c >= 0xE0 && c < 0xF0 ? 2
+                    : c >= 0xC2 && c < 0xE0 ? 1
+                                            : 0;
+    if (c < 0x80) {
+        *pp = p + 1;
+        return c;
+    }
+    /* the second byte's range excludes overlong forms, surrogates and
+     * code points past U+10FFFF */
+    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    bool ok = need > 0 && (size_t)(end - p) > need && p[1] >= lo && p[1] <= hi;
+    uint32_t cp = c & (0x3F >> need);
+    for (unsigned k = 1; k <= need && ok; k++) {
+        ok = (p[k] & 0xC0) == 0x80;
+        cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if (!ok) {
+        *pp = p + 1;
+        return 0xDC00 + c;
+    }
+    *pp = p + need + 1;
+    return cp;
+}
 
 /* Python's str order of two file names (code points, as next_cp decodes
  * them). Byte order is the same unless a name is not valid UTF-8: then an
@@ -572,36 +603,6 @@ typedef struct pattern {
     uint32_t (*ranges)[2];
     size_t nranges, ranges_cap;
 } pattern;
-
-/* The next code point of [*p, end), as Python's strict UTF-8 decoder with
- * surrogateescape reads it (os.fsdecode): a well-formed sequence (no
- * overlong form, no surrogate, nothing past U+10FFFF) is its code point;
- * any other byte stands for itself as U+DC80..U+DCFF, one at a time. */
-static uint32_t next_cp(const unsigned char **pp, const unsigned char *end) {
-    const unsigned char *p = *pp;
-    unsigned c = *p;
-    unsigned need = c >= 0xF0 && c < 0xF5 ? 3 : c >= 0xE0 && c < 0xF0 ? 2 : c >= 0xC2 && c < 0xE0 ? 1 : 0;
-    if (c < 0x80) {
-        *pp = p + 1;
-        return c;
-    }
-    /* the second byte's range excludes overlong forms, surrogates and
-     * code points past U+10FFFF */
-    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    bool ok = need > 0 && (size_t)(end - p) > need && p[1] >= lo && p[1] <= hi;
-    uint32_t cp = c & (0x3F >> need);
-    for (unsigned k = 1; k <= need && ok; k++) {
-        ok = (p[k] & 0xC0) == 0x80;
-        cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if (!ok) {
-        *pp = p + 1;
-        return 0xDC00 + c;
-    }
-    *pp = p + need + 1;
-    return cp;
-}
 
 /* Decodes s[0..len) into out (room for len code points); returns the count. */
 static size_t decode(const char *s, size_t len, uint32_t *out) {
