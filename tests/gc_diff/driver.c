@@ -20,6 +20,7 @@
  * collection off until an enable operation turns it on; what a program
  * leaves is freed silently by rc_heap_free.
  */
+#define _GNU_SOURCE /* vasprintf */
 #include "rcgc.h"
 
 #include <stdarg.h>
@@ -56,12 +57,16 @@ static void logf_event(const char *fmt, ...) {
         fprintf(stderr, "driver: too many events\n");
         exit(2);
     }
-    char buf[256];
+    char *buf;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vasprintf(&buf, fmt, ap); /* a "gen" line can exceed 256 bytes */
     va_end(ap);
-    events[nevents++] = strdup(buf);
+    if (n < 0) {
+        fprintf(stderr, "driver: out of memory\n");
+        exit(2);
+    }
+    events[nevents++] = buf;
 }
 
 static rc_heap *heap;              /* the current program's */
