@@ -372,7 +372,7 @@ int rc_tracemalloc_get_traceback_limit(const rc_heap *h);
  * tracing stops. */
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr);
 /* 0, -1 + ENOMEM, or -2 when not tracing (or h is NULL). Tracking again
- * replaces the trace. */
+ * replaces the trace (kept when that fails). */
 int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size);
 /* Forgets (domain, ptr)'s trace if any: 0, or -2 when not tracing (or h is
  * NULL). */

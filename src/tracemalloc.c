@@ -452,15 +452,22 @@ static uint32_t slot_tb(const rc_tracer *tr, slot_ref r) {
 }
 
 /* A big-size record holding (tb, size): 1 + its index, or 0 + ENOMEM. */
+/* Room for one more big-size record, so that big_new cannot fail; 0 or -1
+ * ENOMEM. */
+static int big_reserve(rc_heap *h, rc_tracer *tr) {
+    if (tr->big_free)
+        return 0;
+    return tr_reserve(h, (void **)&tr->bigs, &tr->bigs_cap, tr->nbigs + 1, sizeof *tr->bigs);
+}
+
 static uint32_t big_new(rc_heap *h, rc_tracer *tr, uint32_t tb, size_t size) {
+    if (big_reserve(h, tr) < 0)
+        return 0;
     uint32_t idx = tr->big_free;
-    if (idx == 0) {
-        if (tr_reserve(h, (void **)&tr->bigs, &tr->bigs_cap, tr->nbigs + 1, sizeof *tr->bigs) < 0)
-            return 0;
+    if (idx == 0)
         idx = (uint32_t)++tr->nbigs;
-    } else {
+    else
         tr->big_free = tr->bigs[idx - 1].next;
-    }
     tr->bigs[idx - 1] = (big_size){size, tb, 0};
     return idx;
 }
@@ -1142,26 +1149,22 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     if (tr == NULL)
         return -2;
     rc_trace_prefix *pre = domain == 0 ? rc__trace_prefix_of(h, (void *)ptr) : NULL;
+    /* The traceback first: when it cannot be had, the old trace stays (as
+     * CPython's). The provider's code may have traced the block anew. */
+    uint32_t tb = capture(h, tr, NULL, 0, NULL);
+    if (tb == 0 || tb == TRACER_GONE)
+        return tb ? -2 : -1;
     if (pre && size <= UINT32_MAX) { /* a traced raw block: the trace is its prefix */
         rc__trace_prefix_drop(h, pre);
-        uint32_t tb = capture(h, tr, NULL, 0, NULL);
-        if (tb == 0 || tb == TRACER_GONE)
-            return tb ? -2 : -1;
-        rc__trace_prefix_drop(h, pre); /* one the provider's code made meanwhile */
         prefix_trace(h, tr, pre, tb, size);
         return 0;
     }
+    trace_table *t = domain_table_make(h, tr, domain);
+    if (t == NULL || (size >= BIG_SIZE && big_reserve(h, tr) < 0))
+        return -1;
     if (pre)
         rc__trace_prefix_drop(h, pre); /* too big for a prefix: the table takes it */
-    uint32_t tb = capture(h, tr, NULL, 0, NULL);
-    if (tb == TRACER_GONE)
-        return -2;
-    if (pre)
-        rc__trace_prefix_drop(h, pre); /* likewise */
-    trace_table *t = tb ? domain_table_make(h, tr, domain) : NULL;
-    if (t == NULL)
-        return -1;
-    slot_ref old = table_find(t, ptr); /* replaced */
+    slot_ref old = table_find(t, ptr); /* replaced: its slot makes room */
     if (old.b)
         trace_drop(tr, t, old);
     if (trace_add(h, tr, t, ptr, tb, size) < 0)

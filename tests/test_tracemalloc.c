@@ -478,6 +478,61 @@ START_TEST(many_domains) {
 }
 END_TEST
 
+/* A frame provider naming a file never seen before at each call, whose
+ * copy the tracer must allocate. */
+static int fresh_file_provider(rc_frame *frames, int max, void *arg) {
+    static char name[32];
+    (void)max;
+    snprintf(name, sizeof name, "fresh%u.c", ++*(unsigned *)arg);
+    frames[0] = (rc_frame){name, 1, NULL};
+    return 1;
+}
+
+/* Tracking an address again when the allocator fails each request in
+ * turn: track gives -1 + ENOMEM and the old trace stays, as CPython's
+ * (which takes the traceback first), until it succeeds; for a traced small
+ * block (its prefix: the traceback cannot be had) and for a table trace
+ * growing past 4 GiB (its size needs a record of its own). */
+START_TEST(retrack_out_of_memory) {
+    rc_heap_free(h);
+    static counting_alloc c; /* the fixture's teardown frees the heap */
+    c = (counting_alloc){0};
+    h = rc_heap_new_with(counting_fn, &c);
+    unsigned calls = 0;
+    rc_tracemalloc_set_frame_provider(h, fresh_file_provider, &calls);
+    rc_tracemalloc_start(h, 1);
+    char *block = rc_malloc(h, 64);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 3, 4096, 10), 0);
+    const size_t huge = (size_t)UINT32_MAX + 5;
+    struct { unsigned domain; uintptr_t ptr; size_t size, old_size; } cases[] = {
+        {0, (uintptr_t)block, 100, 64}, {3, 4096, huge, 10}};
+    size_t others = 64 + 10;
+    for (int k = 0; k < 2; k++) {
+        if (k == 1) /* the traceback comes without memory from now on */
+            rc_tracemalloc_set_frame_provider(h, NULL, NULL);
+        for (size_t n = 1;; n++) {
+            counting_fail_next(&c, n);
+            errno = 0;
+            int r = rc_tracemalloc_track(h, cases[k].domain, cases[k].ptr, cases[k].size);
+            ck_assert(rc__trace_tables_valid(h));
+            if (r == 0)
+                break;
+            ck_assert_int_eq(r, -1);
+            ck_assert_int_eq(errno, ENOMEM);
+            ck_assert_uint_eq(current(), others);
+            ck_assert_uint_lt(n, 10);
+        }
+        c.fail_at = 0;
+        others += cases[k].size - cases[k].old_size;
+        ck_assert_uint_eq(current(), others);
+    }
+    ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, block)->frames[0].lineno, 1);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 3, 4096), 0);
+    rc_free(h, block);
+    ck_assert_uint_eq(current(), 0);
+}
+END_TEST
+
 /* A new domain when the allocator fails each request in turn: track gives
  * -1 + ENOMEM and changes nothing, until it succeeds. */
 START_TEST(new_domain_out_of_memory) {
@@ -1069,6 +1124,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("memory_per_trace"), memory_per_trace, setup, teardown);
     add_case_fixture(s, tcase_create("many_domains"), many_domains, setup, teardown);
     add_case_fixture(s, tcase_create("new_domain_out_of_memory"), new_domain_out_of_memory, setup,
+                     teardown);
+    add_case_fixture(s, tcase_create("retrack_out_of_memory"), retrack_out_of_memory, setup,
                      teardown);
     add_case_fixture(s, tcase_create("callbacks_show_no_library_frames"),
                      callbacks_show_no_library_frames, setup, teardown);
