@@ -1052,8 +1052,12 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
     if (p)
         raw_misuse(h, p, ptr, call);
     rc_large *lg = rc_ptrmap_get(&h->large, (uintptr_t)ptr);
-    if (lg == NULL && quarantined(h, ptr))
-        rc__fatal_ptr(h, call, "of a block already freed", ptr);
+    if (lg == NULL && quarantined(h, ptr)) {
+        /* a held large block keeps its head: a dead object's says so */
+        if (rc_head_of(ptr)->info & RC_F_RAW)
+            rc__fatal_ptr(h, call, "of a block already freed", ptr);
+        rc__fatal(call, "of a dead object", ptr);
+    }
     if (lg == NULL && large_dead_held(h, ptr))
         rc__fatal(call, "of a dead object", ptr);
     if (lg == NULL)

@@ -227,7 +227,12 @@ rc_weakref *rc_weakref_new(void *target, rc_weakref_callback cb, void *arg) {
 }
 
 void *rc_weakref_get(rc_weakref *ref) {
-    void *t = ref ? ref->target : NULL;
+    if (ref == NULL)
+        return NULL;
+    /* a weak reference dropped for good: its fields are a free block's */
+    if (RC_UNLIKELY(rc_head_of(ref)->refcnt == 0))
+        rc__fatal("rc_weakref_get", "of a dead object", ref);
+    void *t = ref->target;
     if (t == NULL || rc_head_of(t)->refcnt == 0)
         return NULL;
     return rc_incref(t);

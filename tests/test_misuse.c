@@ -869,6 +869,48 @@ START_TEST(weakref_new_of_dead_object) {
 }
 END_TEST
 
+/* rc_weakref_get of a weak reference already dropped (a cache that kept the
+ * pointer): its fields are a free block's, poisoned in a debug heap, so it
+ * must be named, not followed. */
+static void do_weakref_get(rc_heap *h, void *p) { (void)h; rc_decref(rc_weakref_get(p)); }
+static void no_callback(rc_weakref *ref, void *arg) { (void)ref, (void)arg; }
+START_TEST(weakref_get_of_dead_weakref) {
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        node *target = rc_new(h, &node_type);
+        rc_weakref *sibling = rc_weakref_new(target, NULL, NULL); /* keeps the pool in use */
+        rc_weakref *dead = rc_weakref_new(target, no_callback, NULL); /* its own object */
+        const char *name = rc_type_of(dead)->name;
+        rc_decref(dead);
+        expect_fatal(do_weakref_get, h, dead,
+                     object_line("rc_weakref_get", "of a dead object", name, dead));
+        rc_decref(sibling);
+        rc_decref(target);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
+/* rc_free and rc_realloc of a dead large object held in a debug heap's
+ * quarantine: named as a dead object, as in every other heap, not as a
+ * freed raw block. */
+START_TEST(free_dead_large_object_debug) {
+    rc_heap *h = heap(true);
+    for (int k = 0; k < 2; k++) {
+        const rc_type *t = k ? &node_type : &leaf_type;
+        void *dead = rc_new_sized(h, t, 3000);
+        rc_decref(dead);
+        expect_fatal(do_free, h, dead, object_line("rc_free", "of a dead object", t->name, dead));
+        expect_fatal(do_realloc, h, dead,
+                     object_line("rc_realloc", "of a dead object", t->name, dead));
+    }
+    void *raw = rc_malloc(h, 3000); /* a raw block is still "already freed" */
+    rc_free(h, raw);
+    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("misuse");
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
@@ -901,5 +943,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("heap_free_while_freeing_or_holding"),
              heap_free_while_freeing_or_holding);
     add_case(s, tcase_create("weakref_new_of_dead_object"), weakref_new_of_dead_object);
+    add_case(s, tcase_create("weakref_get_of_dead_weakref"), weakref_get_of_dead_weakref);
+    add_case(s, tcase_create("free_dead_large_object_debug"), free_dead_large_object_debug);
     return s;
 }
