@@ -104,8 +104,9 @@ static void do_realloc(rc_heap *h, void *p) { rc_realloc(h, p, 100); }
 
 /* ----------------------------------------------------- counts below zero */
 
-/* rc_decref and rc_incref of a dead object, small (tracked and not) and, in
- * a debug heap where its memory is held back, large. */
+/* rc_decref, rc_incref, rc_free and rc_realloc of a dead object, small
+ * (tracked and not) and, in a debug heap where its memory is held back,
+ * large: each names a dead object of its type. */
 static void check_dead(bool debug, size_t size) {
     rc_heap *h = heap(debug);
     for (int k = 0; k < 2; k++) {
@@ -115,6 +116,8 @@ static void check_dead(bool debug, size_t size) {
         rc_decref(o);
         expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", t->name, o));
         expect_fatal(do_incref, h, o, object_line("rc_incref", "of a dead object", t->name, o));
+        expect_fatal(do_free, h, o, object_line("rc_free", "of a dead object", t->name, o));
+        expect_fatal(do_realloc, h, o, object_line("rc_realloc", "of a dead object", t->name, o));
         rc_decref(sibling);
     }
     ck_assert_uint_eq(rc_heap_free(h), 0);
@@ -891,26 +894,6 @@ START_TEST(weakref_get_of_dead_weakref) {
 }
 END_TEST
 
-/* rc_free and rc_realloc of a dead large object held in a debug heap's
- * quarantine: named as a dead object, as in every other heap, not as a
- * freed raw block. */
-START_TEST(free_dead_large_object_debug) {
-    rc_heap *h = heap(true);
-    for (int k = 0; k < 2; k++) {
-        const rc_type *t = k ? &node_type : &leaf_type;
-        void *dead = rc_new_sized(h, t, 3000);
-        rc_decref(dead);
-        expect_fatal(do_free, h, dead, object_line("rc_free", "of a dead object", t->name, dead));
-        expect_fatal(do_realloc, h, dead,
-                     object_line("rc_realloc", "of a dead object", t->name, dead));
-    }
-    void *raw = rc_malloc(h, 3000); /* a raw block is still "already freed" */
-    rc_free(h, raw);
-    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
-    ck_assert_uint_eq(rc_heap_free(h), 0);
-}
-END_TEST
-
 Suite *test_suite(void) {
     Suite *s = suite_create("misuse");
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
@@ -944,6 +927,5 @@ Suite *test_suite(void) {
              heap_free_while_freeing_or_holding);
     add_case(s, tcase_create("weakref_new_of_dead_object"), weakref_new_of_dead_object);
     add_case(s, tcase_create("weakref_get_of_dead_weakref"), weakref_get_of_dead_weakref);
-    add_case(s, tcase_create("free_dead_large_object_debug"), free_dead_large_object_debug);
     return s;
 }
