@@ -451,7 +451,6 @@ static uint32_t slot_tb(const rc_tracer *tr, slot_ref r) {
     return r.b->size[r.i] == BIG_SIZE ? tr->bigs[r.b->tb[r.i] - 1].tb : r.b->tb[r.i];
 }
 
-/* A big-size record holding (tb, size): 1 + its index, or 0 + ENOMEM. */
 /* Room for one more big-size record, so that big_new cannot fail; 0 or -1
  * ENOMEM. */
 static int big_reserve(rc_heap *h, rc_tracer *tr) {
@@ -460,6 +459,7 @@ static int big_reserve(rc_heap *h, rc_tracer *tr) {
     return tr_reserve(h, (void **)&tr->bigs, &tr->bigs_cap, tr->nbigs + 1, sizeof *tr->bigs);
 }
 
+/* A big-size record holding (tb, size): 1 + its index, or 0 + ENOMEM. */
 static uint32_t big_new(rc_heap *h, rc_tracer *tr, uint32_t tb, size_t size) {
     if (big_reserve(h, tr) < 0)
         return 0;
