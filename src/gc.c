@@ -781,6 +781,11 @@ typedef struct found {
      * (or young itself), whose prev may hold gc_refs, and the scanned
      * object before it; edge is NULL otherwise */
     rc_gchead *edge, *edge_prev;
+    /* in a scan from the last object (move_unreachable): the first object
+     * of young not yet marked UNREACHABLE (every one before it is; it and
+     * those after it, up to the last, hold gc_refs 0), or the last object
+     * once all are, and the object before it; NULL otherwise */
+    rc_gchead *unmarked, *unmarked_prev;
     uint32_t plain; /* a type index whose objects are never special, or -1 */
     visit_queue q;
 } found;
@@ -802,30 +807,64 @@ static void note_special(const rc_heap *h, found *f, const rc_gchead *g) {
     }
 }
 
+/* Takes g, marked UNREACHABLE, from its place to the end of young, to be
+ * scanned in turn with gc_refs 1 (CPython's move back from the unreachable
+ * list). The object after it may hold gc_refs in prev, which stays. */
+static void move_back(found *f, rc_gchead *g) {
+    rc_gchead *prev = gc_prev(g), *next = gc_next(g);
+    prev->next = (uintptr_t)next;
+    if (next == f->unmarked)
+        f->unmarked_prev = prev;
+    else if (next != f->edge || next == f->young) /* an edge object's prev holds gc_refs */
+        set_prev(next, prev);
+    if (next == f->edge)
+        f->edge_prev = prev;
+    rc_gchead *young = f->young, *last = gc_prev(young);
+    last->next = (uintptr_t)g;
+    g->next = (uintptr_t)young;
+    young->prev = (uintptr_t)g;
+    g->prev = RC_GC_PREV_COLLECTING | ((uintptr_t)1 << RC_GC_REFS_SHIFT);
+    f->unreachable--;
+}
+
+/* In a scan from the last object: marks UNREACHABLE, as the scan would
+ * have at their turns, the objects from f->unmarked up to `until` (an
+ * object after them, or the last object). */
+static void mark_until(found *f, rc_gchead *until) {
+    rc_gchead *prev = f->unmarked_prev, *g = f->unmarked;
+    for (; g != until; g = gc_next(g)) {
+        g->prev = (uintptr_t)prev | RC_GC_PREV_COLLECTING | RC_GC_PREV_UNREACHABLE;
+        prev = g;
+    }
+    f->unmarked = until;
+    f->unmarked_prev = prev;
+}
+
 /* Tells move_unreachable that o, a referent of a reachable object, is
  * reachable: if it was set aside as unreachable, it leaves its place and
- * goes to the end of young to be scanned (CPython's move back from the
- * unreachable list), else if it is still to be scanned it gets gc_refs 1. */
+ * goes to the end of young to be scanned, else if it is still to be
+ * scanned it gets gc_refs 1. In a scan from the last object, every object
+ * before the last with gc_refs 0 is set aside, marked or not yet. */
 static void reach(found *f, void *o) {
     rc_gchead *g = tracked(o);
     if (g == NULL || !is_collecting(g))
         return; /* another generation, or already scanned */
     if (g->prev & RC_GC_PREV_UNREACHABLE) {
-        rc_gchead *prev = gc_prev(g), *next = gc_next(g);
-        prev->next = (uintptr_t)next;
-        if (next != f->edge || next == f->young) /* an edge object's prev holds gc_refs */
-            set_prev(next, prev);
-        if (next == f->edge)
-            f->edge_prev = prev;
-        rc_gchead *young = f->young, *last = gc_prev(young);
-        last->next = (uintptr_t)g;
-        g->next = (uintptr_t)young;
-        young->prev = (uintptr_t)g;
-        g->prev = RC_GC_PREV_COLLECTING | ((uintptr_t)1 << RC_GC_REFS_SHIFT);
-        f->unreachable--;
+        move_back(f, g);
     } else if (get_refs(g) == 0) {
-        set_refs(g, 1);
+        if (RC_UNLIKELY(f->unmarked != NULL)) {
+            mark_until(f, gc_next(g));
+            move_back(f, g);
+        } else {
+            set_refs(g, 1);
+        }
     }
+}
+
+/* Whether reach would move g, a tracked object, to the end of young. */
+static inline bool may_move(const found *f, const rc_gchead *g) {
+    return (g->prev & RC_GC_PREV_UNREACHABLE) ||
+           (f->unmarked && is_collecting(g) && get_refs(g) == 0);
 }
 
 static void visit_reachable(void **slot, void *arg) {
@@ -842,8 +881,7 @@ static void visit_reachable_queued(void **slot, void *arg) {
     void *o = *slot;
     if (o == NULL)
         return;
-    if (is_far(slot, o) ||
-        (f->q.n && tracked(o) && (rc_gc_of(o)->prev & RC_GC_PREV_UNREACHABLE))) {
+    if (is_far(slot, o) || (f->q.n && tracked(o) && may_move(f, rc_gc_of(o)))) {
         if ((o = enqueue(&f->q, o)) == NULL)
             return;
     }
@@ -868,11 +906,12 @@ static void split_unreachable(rc_gchead *young, rc_gchead *unreachable, bool all
 }
 
 /* move_unreachable's scan, with or without the queue; returns the last
- * object of young. */
+ * object of young. A scan from the last object starts there (its prev is
+ * set right at the end). */
 TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued) {
     visit_queue *q = &f->q;
     uintptr_t stride = 0;
-    rc_gchead *prev = young, *g = gc_next(young);
+    rc_gchead *prev = young, *g = f->unmarked ? gc_prev(young) : gc_next(young);
     for (;;) {
         if (queued && q->n && (g == young || get_refs(g) == 0)) {
             /* g (or the end of young) waits for the queued visits */
@@ -916,13 +955,36 @@ TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued) {
  * scanned part is doubly linked; right of the scan, prev holds gc_refs and
  * young is singly linked. Every queued visit is handled before an object
  * with gc_refs 0 is judged, and before the scan ends. young holds n
- * objects; the refs pass has told whether the queue pays (f->far).
+ * objects, `zeros` of them with gc_refs 0; the refs pass has told whether
+ * the queue pays (f->far).
+ *
+ * When the only object with gc_refs > 0 is the last (a structure whose
+ * holder was made after what it holds), the scan would mark every other
+ * object and only then find one reachable: the scan starts at the last
+ * object, and the others are marked only as a move back needs them (the
+ * object moved, and those before it not yet marked: f->unmarked), so that
+ * a live heap of that shape is not walked once more just to be marked.
+ * What stays at the front is the unreachable set, in CPython's order.
  */
-static void move_unreachable(rc_heap *h, rc_gchead *young, size_t n, rc_gchead *unreachable,
-                             found *f) {
+static void move_unreachable(rc_heap *h, rc_gchead *young, size_t n, size_t zeros,
+                             rc_gchead *unreachable, found *f) {
+    rc_gchead *last = gc_prev(young);
+    if (zeros == n - 1 && get_refs(last) > 0) {
+        f->unmarked = gc_next(young);
+        f->unmarked_prev = young;
+        f->unreachable = zeros;
+    }
     young->prev = (uintptr_t)(f->far ? scan(h, young, f, true) : scan(h, young, f, false));
-    if (f->unreachable)
+    if (f->unmarked) {
+        mark_until(f, last);
+        last->prev = (uintptr_t)f->unmarked_prev;
+        f->unmarked = NULL;
+        for (rc_gchead *g = gc_next(young); g != last; g = gc_next(g))
+            note_special(h, f, g);
+        list_move_prefix(young, last, unreachable);
+    } else if (f->unreachable) {
         split_unreachable(young, unreachable, f->unreachable == n);
+    }
 }
 
 /* move_unreachable when no object has gc_refs 0: everything is reachable
@@ -987,6 +1049,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     f->far = big_pass(n) && pays(far_so_far(&c.q.ring), n);
     f->young = base;
     f->edge = NULL;
+    f->unmarked = NULL;
     f->plain = UINT32_MAX;
     if (sweep && c.zeros == n && !c.mixed && n) {
         /* list_merge, but singly linked: the first object's prev is its gc_refs */
@@ -997,7 +1060,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
         f->unreachable = n;
         f->linked = false;
     } else if (c.zeros && c.back) {
-        move_unreachable(h, base, n, unreachable, f);
+        move_unreachable(h, base, n, c.zeros, unreachable, f);
     } else if (!c.relinked) {
         relink_reachable(base);
     }
