@@ -1236,8 +1236,9 @@ typedef struct sweep_state {
 /* Drops the references of each object of list, in order, with visit
  * (rc__drop_references when NULL); when far, the referents of the object
  * HELD_AHEAD places on are asked for first. Stops early when s->stop
- * becomes true, returning the object whose traverse was running; NULL when
- * the walk went through. */
+ * becomes true, returning the object whose traverse was running, or (visit
+ * NULL: clear_held) when RC_GC_DEBUG_SAVEALL is on at an object's turn,
+ * returning that object, not cleared; NULL when the walk went through. */
 static rc_gchead *drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_fn visit,
                                 sweep_state *s) {
     rc_gchead *ahead = gc_next(list);
@@ -1251,6 +1252,8 @@ static rc_gchead *drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_
             ahead = gc_next(ahead);
         }
         if (visit == NULL) {
+            if (RC_UNLIKELY(h->gc.debug & RC_GC_DEBUG_SAVEALL))
+                return g;
             rc__drop_references(type_of(h, g), obj_of(g));
         } else {
             s->visits = 0;
@@ -1273,13 +1276,46 @@ static rc_gchead *drop_in_order(rc_heap *h, rc_gchead *list, bool far, rc_visit_
  * clears all come before their deaths, so a weak reference held by garbage
  * to garbage would die before its target (delete_garbage does not come
  * here when one may exist). No object leaves the list meanwhile: all are
- * held. */
-static void clear_held(rc_heap *h, rc_gchead *collectable) {
+ * held. SAVEALL is read at each object's turn, as CPython's delete_garbage
+ * reads it: when a clear (or a death it caused outside the garbage) has
+ * turned it on, the clears stop there and the object whose turn it is is
+ * returned, not cleared (else NULL); delete_garbage then goes on as
+ * CPython would (release_held). */
+static rc_gchead *clear_held(rc_heap *h, rc_gchead *collectable) {
     for (rc_gchead *g = gc_next(collectable); g != collectable; g = gc_next(g)) {
         prefetch_ahead(g);
         head_of(g)->refcnt++; /* garbage is never immortal */
     }
-    drop_in_order(h, collectable, true, NULL, NULL);
+    return drop_in_order(h, collectable, true, NULL, NULL);
+}
+
+/* clear_held stopped at `stopped`, its turn finding SAVEALL on: brings the
+ * garbage to where CPython's turn-by-turn clearing would have it then.
+ * The holds on the cleared objects before it are dropped (those only
+ * garbage kept die, with nothing left to drop; the others go to old, as
+ * CPython moves a cleared object that is still alive), then the holds on
+ * the rest, in order: what CPython's clears had already freed by then
+ * (nothing but the hold keeps it) dies now, the same objects, its
+ * references dropped as any death drops them. What is left, uncleared, stays
+ * in collectable for delete_garbage's turns, SAVEALL read at each. An
+ * object after the one whose hold is dropped is still held and cannot
+ * die meanwhile, so the walk's next step is safe. */
+static void release_held(rc_gchead *collectable, rc_gchead *stopped, rc_gchead *old) {
+    rc_gchead cleared;
+    list_init(&cleared);
+    list_move_prefix(collectable, stopped, &cleared);
+    while (!list_is_empty(&cleared)) {
+        rc_gchead *g = gc_next(&cleared);
+        rc_decref(obj_of(g));
+        if (gc_next(&cleared) == g) {
+            g->prev &= ~RC_GC_PREV_FLAGS;
+            list_move(g, old);
+        }
+    }
+    for (rc_gchead *g = gc_next(collectable), *next; g != collectable; g = next) {
+        next = gc_next(g);
+        rc_decref(obj_of(g));
+    }
 }
 
 /* Whether o, a referent of garbage, is garbage too (marked collecting) or
@@ -1432,8 +1468,9 @@ static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, const found *f) {
  * by a death still pending) moves to old. SAVEALL is read for each object,
  * as CPython's delete_garbage does: what clearing one object runs (a clear,
  * a release, the finalizer of an object only garbage held) may turn it on
- * or off for the next (clear_held and the sweep read it once: the sweep
- * runs no user code; clear_held's clears all come first). An object that
+ * or off for the next (the sweep reads it once: it runs no user code;
+ * clear_held reads it at each object's turn too, and stops holding when it
+ * is on). An object that
  * should be saved but finds no room in the garbage list is neither saved
  * nor cleared and waits in old for the next collection: returns -1 + ENOMEM
  * then. */
@@ -1454,8 +1491,13 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
      * object is cleared may run the callback of a weak reference another,
      * not yet cleared, holds); clear_held would clear that holder first. */
     bool cleared = !save && held_pays(n, f->far) && gc->weakrefs_made == f->weakrefs_made;
-    if (cleared)
-        clear_held(h, collectable);
+    if (cleared) {
+        rc_gchead *stopped = clear_held(h, collectable);
+        if (stopped) {
+            release_held(collectable, stopped, old);
+            cleared = false;
+        }
+    }
     while (!list_is_empty(collectable)) {
         rc_gchead *g = gc_next(collectable);
         prefetch_ahead(g);

@@ -1473,15 +1473,72 @@ START_TEST(test_saveall_read_per_object) {
     ck_assert_int_eq(rc_gc_collect(H, 2), 5);
     char ids[8] = "";
     ck_assert_int_eq(rc_gc_garbage(H, ids_fn, ids), 0);
-#ifdef RCGC_TEST_VARIANT_held /* clear_held reads SAVEALL once, before its clears */
-    ck_assert_str_eq(ids, "");
-#else
-    ck_assert_str_eq(ids, "45");
+    ck_assert_str_eq(ids, "45"); /* clear_held too (the held build) */
     RC_CLEAR(n[3]->a);
-#endif
     rc_gc_set_debug(H, 0);
     rc_gc_garbage_clear(H);
     ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* The same on much garbage whose references point far away, which
+ * delete_garbage holds whole before clearing it (src/gc.c, clear_held):
+ * SAVEALL is still read at each object's turn, as CPython's delete_garbage
+ * does. A ring of 20000 objects, each also referring to the one half the
+ * ring away (every object has two referrers, so no clear frees any), the
+ * first one's clear turning SAVEALL on; python3.12 (v[i].a = v[i + 1],
+ * v[i].b = v[i + N // 2], v[0]._tag an untracked object whose weak
+ * reference's callback calls gc.set_debug(gc.DEBUG_SAVEALL), so v[0]'s
+ * tp_clear turns it on): gc.collect() == 20000, gc.garbage holds v[1] to
+ * v[19999] in order, and v[0], cleared, stays alive (they refer to it). */
+static long ring_clears;
+static void ring_clear(void *self) {
+    node *n = self;
+    ring_clears++;
+    if (n->id == 0 && ring_clears == 1)
+        rc_gc_set_debug(H, RC_GC_DEBUG_SAVEALL);
+    RC_CLEAR(n->a);
+    RC_CLEAR(n->b);
+}
+
+typedef struct ring_walk { int next; bool in_order; } ring_walk;
+static int ring_fn(void *obj, void *arg) {
+    ring_walk *w = arg;
+    w->in_order &= ((node *)obj)->id == w->next++;
+    return 0;
+}
+
+START_TEST(test_saveall_read_per_object_held) {
+    enum { N = 20000 };
+    static const rc_type t = {"ring", sizeof(node), node_traverse, ring_clear, NULL, NULL};
+    node **v = malloc(N * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    for (int i = 0; i < N; i++) {
+        v[i] = make_typed(&t);
+        v[i]->id = i;
+    }
+    for (int i = 0; i < N; i++) {
+        v[i]->a = rc_incref(v[(i + 1) % N]);
+        v[i]->b = rc_incref(v[(i + N / 2) % N]);
+    }
+    node *first = v[0];
+    for (int i = 0; i < N; i++)
+        rc_decref(v[i]);
+    ring_clears = 0;
+    ck_assert_int_eq(rc_gc_collect(H, 2), N);
+    ck_assert_int_eq(ring_clears, 1);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), N - 1);
+    ring_walk w = {1, true};
+    ck_assert_int_eq(rc_gc_garbage(H, ring_fn, &w), 0);
+    ck_assert(w.in_order);
+    ck_assert_ptr_eq(v[N - 1]->a, first); /* alive, cleared */
+    ck_assert_ptr_null(first->a);
+    ck_assert_ptr_null(first->b);
+    rc_gc_set_debug(H, 0);
+    rc_gc_garbage_clear(H);
+    ck_assert_int_eq(rc_gc_collect(H, 2), N);
+    ck_assert_uint_eq(count_gen(-1), 0);
+    free(v);
 }
 END_TEST
 
@@ -2477,6 +2534,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("saveall_read_per_object"), test_saveall_read_per_object,
                      setup, teardown);
+    add_case_fixture(s, tcase_create("saveall_read_per_object_held"),
+                     test_saveall_read_per_object_held, setup, teardown);
     add_case_fixture(s, tcase_create("garbage_walk_and_clear"), test_garbage_walk_and_clear,
                      setup, teardown);
     add_case_fixture(s, tcase_create("freeze_not_examined"), test_freeze_not_examined,
