@@ -328,10 +328,21 @@ END_TEST
 START_TEST(automatic_programs) { differential("auto", 4, 500); }
 END_TEST
 
+/* RC_GC_DEBUG_SAVEALL with weak references and finalizers: garbage kept in
+ * the garbage list, read back in order (and into handles), the objects of
+ * every generation and the referrers of one, weak reference counts,
+ * finalizers and deaths that turn SAVEALL on or off, finalizers making a
+ * weak reference to themselves, callbacks making weak references or cycles
+ * or dropping handles, plain nodes (swept when SAVEALL is off). Not run
+ * on the held build (gc_diff/CMakeLists.txt says why). */
+START_TEST(saveall_programs) { differential("saveall", 5, 300); }
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("gc_diff");
     add_case(s, tcase_create("random_programs"), random_programs);
     add_case(s, tcase_create("finalizer_programs"), finalizer_programs);
     add_case(s, tcase_create("automatic_programs"), automatic_programs);
+    add_case(s, tcase_create("saveall_programs"), saveall_programs);
     return s;
 }

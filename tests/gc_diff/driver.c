@@ -34,6 +34,19 @@
 #define MAX_EVENTS 4096
 #define MAX_RESURRECTED 1024
 #define MAX_NODES 256 /* more than a gen.py program makes */
+#define MAX_IDS 2048    /* ids: a program's, and those its callbacks and finalizers add */
+
+/* What the callback of weak reference id does (gen.py's CB): empty handle
+ * (or -1), collect, act (4: a weak reference to handle p's node into
+ * handle p+1, 5: a new cycle into handle p, 6: drop handle p), p. */
+typedef struct cbinfo { int empty, collects, act, p; } cbinfo;
+static cbinfo cbs[MAX_IDS];
+
+/* The ids of the weak references made, by address (the newest at an
+ * address wins: a live one is always the newest). */
+#define MAX_WNAMES 4096
+static struct { const void *ref; long id; } wnames[MAX_WNAMES];
+static size_t nwnames;
 
 typedef struct node {
     long nid;
@@ -77,6 +90,15 @@ static size_t nresurrected;
 static bool is_node(const void *p);
 static bool is_weakref(const void *p);
 
+/* *slot = v (a new reference, stolen), then the old value dropped: RC_SET,
+ * as run.py's put (user code the old value's death runs may store into the
+ * same handle). */
+static void store(void **slot, void *v) {
+    void *old = *slot;
+    *slot = v;
+    rc_decref(old);
+}
+
 /* Logs what each weak reference held in a handle returns now. */
 static void log_view(void) {
     for (int h = 0; h < HANDLES; h++) {
@@ -102,10 +124,15 @@ static void node_clear(void *self) {
     if (!n->died) {
         n->died = true;
         logf_event("death %ld", n->nid);
+        if (n->mode == 7) /* its death flips SAVEALL */
+            rc_gc_set_debug(heap, rc_gc_get_debug(heap) ^ RC_GC_DEBUG_SAVEALL);
     }
     for (int s = 0; s < SLOTS; s++)
         RC_CLEAR(n->slot[s]);
 }
+
+static void *must(void *p);
+static rc_weakref *new_weakref(void *target, long id, int cb, int p, int empty);
 
 static void node_finalize(void *self) {
     node *n = self;
@@ -122,6 +149,12 @@ static void node_finalize(void *self) {
         RC_CLEAR(n->slot[0]);
     } else if (n->mode == 4) {
         logf_event("inner %ld", rc_gc_collect(heap, 2));
+    } else if (!logging) {
+        return; /* the heap is going: the modes below would outlive it */
+    } else if (n->mode == 5) { /* a weak reference to itself into handle 7 */
+        store(&handle[7], new_weakref(n, n->nid + 1000, 1, 0, -1));
+    } else if (n->mode == 6) {
+        rc_gc_set_debug(heap, rc_gc_get_debug(heap) ^ RC_GC_DEBUG_SAVEALL);
     }
 }
 
@@ -144,25 +177,123 @@ static const rc_type node_type = {"Node", sizeof(node), node_traverse, node_clea
 static const rc_type fnode_type = {"FNode", sizeof(node), node_traverse, node_clear,
                                    node_finalize, NULL};
 static const rc_type leaf_type = {"leaf", sizeof(leaf), NULL, NULL, NULL, leaf_release};
+/* a plain node: no clear, finalizer or release (its death is not seen) */
+static const rc_type pnode_type = {"PNode", sizeof(node), node_traverse, NULL, NULL, NULL};
 
 /* A node, a leaf, or else a weak reference: the three kinds a handle holds. */
 static bool is_node(const void *p) {
-    return p && (rc_type_of(p) == &node_type || rc_type_of(p) == &fnode_type);
+    return p && (rc_type_of(p) == &node_type || rc_type_of(p) == &fnode_type ||
+                 rc_type_of(p) == &pnode_type);
 }
 static bool is_weakref(const void *p) {
     return p && !is_node(p) && rc_type_of(p) != &leaf_type;
 }
 
-/* arg: (the weak reference's id * 2 + whether it collects) * 16 + the
- * handle to empty, or + 15. */
+/* arg: the weak reference's id; cbs[id] says what it does. */
 static void on_callback(rc_weakref *ref, void *arg) {
-    long code = (long)(intptr_t)arg, h = code % 16;
-    logf_event("cb %ld", code / 32);
+    long id = (long)(intptr_t)arg;
+    cbinfo c = cbs[id];
+    logf_event("cb %ld", id);
     log_view();
-    if (h < HANDLES && handle[h] == ref)
-        RC_CLEAR(handle[h]);
-    if (code / 16 % 2)
+    if (c.empty >= 0 && handle[c.empty] == ref)
+        RC_CLEAR(handle[c.empty]);
+    if (c.collects)
         logf_event("inner %ld", rc_gc_collect(heap, 2));
+    if (!logging) {
+        return; /* the heap is going: the actions below would outlive it */
+    } else if (c.act == 4) {
+        if (is_node(handle[c.p]))
+            store(&handle[(c.p + 1) % HANDLES], new_weakref(handle[c.p], id + 500, 1, 0, -1));
+    } else if (c.act == 5) {
+        node *a = must(rc_new(heap, &node_type)), *b = must(rc_new(heap, &node_type));
+        a->nid = id + 1500;
+        b->nid = id + 1501;
+        a->slot[0] = rc_incref(b);
+        b->slot[0] = rc_incref(a);
+        rc_decref(b);
+        store(&handle[c.p], a);
+    } else if (c.act == 6) {
+        RC_CLEAR(handle[c.p]);
+    }
+}
+
+static void name_weakref(const void *ref, long id) {
+    for (size_t i = 0; i < nwnames; i++)
+        if (wnames[i].ref == ref) {
+            wnames[i].id = id;
+            return;
+        }
+    if (nwnames == MAX_WNAMES) {
+        fprintf(stderr, "driver: too many weak references\n");
+        exit(2);
+    }
+    wnames[nwnames].ref = ref;
+    wnames[nwnames++].id = id;
+}
+
+static long weakref_name(const void *ref) {
+    for (size_t i = 0; i < nwnames; i++)
+        if (wnames[i].ref == ref)
+            return wnames[i].id;
+    return -1;
+}
+
+/* A new weak reference (new reference) to target named id, with callback
+ * kind cb (gen.py's CB) and its operand p. */
+static rc_weakref *new_weakref(void *target, long id, int cb, int p, int empty) {
+    if (id < 0 || id >= MAX_IDS) {
+        fprintf(stderr, "driver: id %ld out of range\n", id);
+        exit(2);
+    }
+    rc_weakref *ref;
+    if (cb) {
+        cbs[id] = (cbinfo){empty, cb == 3, cb >= 4 ? cb : 0, p};
+        ref = must(rc_weakref_new(target, on_callback, (void *)(intptr_t)id));
+    } else {
+        ref = must(rc_weakref_new(target, NULL, NULL));
+    }
+    name_weakref(ref, id);
+    return ref;
+}
+
+/* An object's name in the logs: a node's id, "wID" for a weak reference. */
+static void name_of(void *obj, char *buf, size_t len) {
+    if (is_node(obj))
+        snprintf(buf, len, " %ld", ((node *)obj)->nid);
+    else if (is_weakref(obj) && rc_type_of(obj) != &leaf_type)
+        snprintf(buf, len, " w%ld", weakref_name(obj));
+    else
+        snprintf(buf, len, " ?");
+}
+
+typedef struct namelist { size_t n; char line[16384]; size_t len; } namelist;
+
+static int add_name(void *obj, void *arg) {
+    namelist *l = arg;
+    char b[32];
+    name_of(obj, b, sizeof b);
+    l->n++;
+    if (l->len + strlen(b) + 1 < sizeof l->line) {
+        strcpy(l->line + l->len, b);
+        l->len += strlen(b);
+    }
+    return 0;
+}
+
+static int add_program_name(void *obj, void *arg) {
+    if (is_node(obj) || is_weakref(obj))
+        return add_name(obj, arg);
+    return 0;
+}
+
+typedef struct nth { size_t i; void *obj; } nth;
+static int find_nth(void *obj, void *arg) {
+    nth *x = arg;
+    if (x->i-- == 0) {
+        x->obj = obj;
+        return 1;
+    }
+    return 0;
 }
 
 static void *must(void *p) {
@@ -182,6 +313,9 @@ static const struct operation { const char *name, *operands; } operations[] = {
     /* the "auto" profile's */
     {"enable", "f"}, {"thresh", "nnn"}, {"count", ""}, {"freeze", ""}, {"unfreeze", ""},
     {"fcount", ""},  {"stats", ""},    {"gens", ""},
+    /* the "saveall" profile's */
+    {"pnew", "hn"},  {"wref", "hhnnh"}, {"gdump", ""}, {"gload", "hn"}, {"objs", ""},
+    {"refs", "h"},   {"wcount", "h"},
 };
 
 /* Whether op has its operands, each in range. */
@@ -191,7 +325,7 @@ static bool well_formed(const char *op, int n, const long *a) {
             continue;
         const char *k = operations[i].operands;
         if ((int)strlen(k) != n)
-            return false;
+            continue;
         for (int j = 0; j < n; j++) {
             long limit = k[j] == 'h'   ? HANDLES
                          : k[j] == 's' ? SLOTS
@@ -235,32 +369,66 @@ static void log_generations(void) {
 /* Runs one well-formed operation, its events into the log. */
 static void step(const char *op, const long *a) {
     if (strcmp(op, "new") == 0) {
-        node *n = must(rc_new(heap, a[2] ? &fnode_type : &node_type));
+        node *n = must(rc_new(heap, a[2] && a[2] != 7 ? &fnode_type : &node_type));
         n->nid = a[1];
         n->mode = (int)a[2];
-        RC_SET(handle[a[0]], n);
+        store(&handle[a[0]], n);
     } else if (strcmp(op, "leaf") == 0) {
         leaf *l = must(rc_new(heap, &leaf_type));
         l->nid = a[1];
-        RC_SET(handle[a[0]], l);
+        store(&handle[a[0]], l);
     } else if (strcmp(op, "set") == 0) {
-        if (is_node(handle[a[0]]) && handle[a[2]])
-            RC_SET(((node *)handle[a[0]])->slot[a[1]], rc_incref(handle[a[2]]));
+        if (is_node(handle[a[0]]) && handle[a[2]]) {
+            /* setattr(R[a0], s, R[a2]): both held by Python's stack */
+            node *n = rc_incref(handle[a[0]]);
+            void *v = rc_incref(handle[a[2]]);
+            RC_SET(n->slot[a[1]], rc_incref(v));
+            rc_decref(v);
+            rc_decref(n);
+        }
     } else if (strcmp(op, "clr") == 0) {
-        if (is_node(handle[a[0]]))
-            RC_CLEAR(((node *)handle[a[0]])->slot[a[1]]);
+        if (is_node(handle[a[0]])) {
+            node *n = rc_incref(handle[a[0]]);
+            RC_CLEAR(n->slot[a[1]]);
+            rc_decref(n);
+        }
     } else if (strcmp(op, "load") == 0) {
         if (is_node(handle[a[0]]))
-            RC_SET(handle[a[2]], rc_incref(((node *)handle[a[0]])->slot[a[1]]));
+            store(&handle[a[2]], rc_incref(((node *)handle[a[0]])->slot[a[1]]));
     } else if (strcmp(op, "drop") == 0) {
         RC_CLEAR(handle[a[0]]);
     } else if (strcmp(op, "wref") == 0) {
         if (is_node(handle[a[1]])) {
-            intptr_t code = ((intptr_t)a[2] * 2 + (a[3] == 3)) * 16 + (a[3] == 2 ? a[0] : 15);
-            rc_weakref *ref = a[3] ? rc_weakref_new(handle[a[1]], on_callback, (void *)code)
-                                   : rc_weakref_new(handle[a[1]], NULL, NULL);
-            RC_SET(handle[a[0]], must(ref));
+            rc_weakref *ref = new_weakref(handle[a[1]], a[2], (int)a[3], (int)a[4],
+                                          a[3] == 2 ? (int)a[0] : -1);
+            store(&handle[a[0]], ref);
         }
+    } else if (strcmp(op, "pnew") == 0) {
+        node *n = must(rc_new(heap, &pnode_type));
+        n->nid = a[1];
+        store(&handle[a[0]], n);
+    } else if (strcmp(op, "gdump") == 0) {
+        namelist l = {0, "", 0};
+        rc_gc_garbage(heap, add_name, &l);
+        logf_event("garbage %zu %zu:%s", l.n, rc_gc_garbage_count(heap), l.line);
+    } else if (strcmp(op, "gload") == 0) {
+        nth x = {(size_t)a[1], NULL};
+        rc_gc_garbage(heap, find_nth, &x);
+        if (x.obj)
+            store(&handle[a[0]], rc_incref(x.obj));
+    } else if (strcmp(op, "objs") == 0) {
+        namelist l = {0, "", 0};
+        rc_gc_get_objects(heap, -1, add_program_name, &l);
+        logf_event("objects %zu:%s", l.n, l.line);
+    } else if (strcmp(op, "refs") == 0) {
+        if (handle[a[0]]) {
+            namelist l = {0, "", 0};
+            rc_gc_get_referrers(heap, handle[a[0]], add_program_name, &l);
+            logf_event("referrers %ld %zu:%s", a[0], l.n, l.line);
+        }
+    } else if (strcmp(op, "wcount") == 0) {
+        if (is_node(handle[a[0]]))
+            logf_event("wcount %ld %zu", a[0], rc_weakref_count(handle[a[0]]));
     } else if (strcmp(op, "wget") == 0) {
         if (is_weakref(handle[a[0]])) {
             node *target = rc_weakref_get(handle[a[0]]);
@@ -274,7 +442,7 @@ static void step(const char *op, const long *a) {
         logf_event("collect %ld -> %ld", a[0], rc_gc_collect(heap, (int)a[0]));
     } else if (strcmp(op, "gpop") == 0) {
         if (nresurrected)
-            RC_SET(handle[a[0]], resurrected[--nresurrected]);
+            store(&handle[a[0]], resurrected[--nresurrected]);
     } else if (strcmp(op, "saveall") == 0) {
         rc_gc_set_debug(heap, a[0] ? RC_GC_DEBUG_SAVEALL : 0);
     } else if (strcmp(op, "gfree") == 0) {
@@ -327,6 +495,7 @@ static void finish(void) {
     rc_heap_free(heap); /* also frees what G held */
     heap = NULL;
     nresurrected = 0;
+    nwnames = 0;
 }
 
 int main(int argc, char **argv) {
@@ -343,8 +512,8 @@ int main(int argc, char **argv) {
     long k = 0;
     while (fgets(line, sizeof line, f)) {
         char op[16];
-        long a[4] = {0, 0, 0, 0};
-        int n = sscanf(line, "%15s %ld %ld %ld %ld", op, &a[0], &a[1], &a[2], &a[3]);
+        long a[5] = {0, 0, 0, 0, 0};
+        int n = sscanf(line, "%15s %ld %ld %ld %ld %ld", op, &a[0], &a[1], &a[2], &a[3], &a[4]);
         if (n < 1)
             continue;
         if (strcmp(op, "program") == 0) {

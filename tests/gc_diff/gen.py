@@ -49,6 +49,33 @@ any of them runs in CPython with its gc counts kept exact (run.py):
 It also writes, in the operations above, pairs of new nodes linked in a
 cycle and dropped at once: garbage that only a collection frees.
 
+The "saveall" profile (RC_GC_DEBUG_SAVEALL with weak references; cycles
+too) adds to those of the first list:
+
+    new H ID MODE     MODE 5: a finalizer that also stores a new weak
+                      reference to the node (named ID + 1000, callback CB 1)
+                      in handle 7; 6: one that flips SAVEALL; 7: no
+                      finalizer, but the node's death (its references
+                      dropped, by the collector's clear or its dealloc)
+                      flips SAVEALL
+    pnew H ID         H = a new plain node: no finalizer, its death not seen
+                      (the driver's type has no clear, finalizer or release)
+    wref H H2 ID CB P as wref, and CB 4: the callback also stores a new weak
+                      reference (ID + 500, CB 1) to the node in handle P in
+                      handle P + 1; 5: it stores a new cycle of two nodes
+                      (ID + 1500, ID + 1501) in handle P; 6: it empties
+                      handle P
+    gdump             log the garbage list: its length, and its objects in
+                      order (nodes by id, weak references as wID)
+    gload H I         H = item I of the garbage list (if there is one)
+    objs              log the program's objects of every generation, in order
+    refs H            log the program's objects that refer to H's, in order
+    wcount H          log how many weak references point to H's node
+
+A store into a handle drops the old value after the new one is in place,
+the new value held by the handle alone (run.py's put), as a callback or
+finalizer may store into the same handle meanwhile.
+
 An operation naming an empty handle, or the wrong kind of object, does
 nothing in both runners. Every collection, explicit or automatic, logs its
 start and its stop (gc.callbacks, rc_gc_callback_add). A file holds several
@@ -87,6 +114,20 @@ PROFILES = {
              "saveall": 2, "gfree": 2, "enable": 4, "thresh": 6, "count": 12,
              "freeze": 1, "unfreeze": 1, "fcount": 2, "stats": 2, "gens": 3,
              "cycle": 8},
+    # RC_GC_DEBUG_SAVEALL with weak references and finalizers: garbage kept
+    # in the garbage list, read back (gdump, gload), walked (objs, refs),
+    # freed (gfree); finalizers and deaths that flip SAVEALL; callbacks that
+    # make weak references or cycles or drop handles.
+    "saveall": {"new": 20, "pnew": 4, "leaf": 2, "set": 26, "clr": 4, "load": 4, "drop": 10,
+                "wref": 10, "wget": 3, "collect": 10, "gpop": 3, "gclear": 1,
+                "saveall": 5, "gfree": 4, "gdump": 4, "gload": 6, "objs": 2, "refs": 2,
+                "wcount": 2, "cycle": 3},
+    # the same, centred on the garbage list: SAVEALL mostly on, saved
+    # objects loaded back, unlinked, weakly referenced, then freed by
+    # clearing the list (deaths by counting, callbacks, no second finalizer)
+    "garbage": {"new": 16, "pnew": 4, "set": 20, "clr": 10, "drop": 10, "wref": 12,
+                "wget": 3, "collect": 12, "saveall": 3, "gfree": 6, "gdump": 3,
+                "gload": 14, "objs": 1, "refs": 1, "wcount": 3, "cycle": 4, "gpop": 2},
 }
 
 
@@ -105,9 +146,12 @@ def program(rng, profile):
     ops, w = zip(*weights.items())
     kinds = [None] * HANDLES  # what the generator believes each handle holds
     lines, next_id, objects, callbacks = [], 1, 0, 0
-    fin_share = {"mixed": 0.35, "finalizers": 0.6, "auto": 0.45}[profile]
+    fin_share = {"mixed": 0.35, "finalizers": 0.6, "auto": 0.45, "saveall": 0.5,
+                 "garbage": 0.5}[profile]
     if profile == "auto":
         lines += ["enable 1", "thresh %d %d %d" % tuple(thresholds(rng))]
+    if profile == "garbage":
+        lines.append("saveall 1")
 
     def handle(want=None):
         held = [h for h in range(HANDLES) if kinds[h] == want or (want is None and kinds[h])]
@@ -124,9 +168,11 @@ def program(rng, profile):
             if profile == "auto" and None in kinds and rng.random() < 0.6:
                 h = kinds.index(None)  # keep more alive, for older generations
             modes = (1, 2, 3) * 12 + (4,) if profile == "auto" else (1, 2, 2, 3, 3, 4)
+            if profile in ("saveall", "garbage"):
+                modes = (1, 2, 2, 3, 3, 4, 5, 5, 6, 7)
             mode = rng.choice(modes) if rng.random() < fin_share else 0
             lines.append(f"new {h} {next_id} {mode}")
-            kinds[h], next_id, objects = "node", next_id + 1, objects + 1
+            kinds[h], next_id, objects = "node", next_id + 1, objects + 1 + (mode == 5)
         elif op == "cycle":
             # two new nodes in a cycle, dropped: garbage that keeps its
             # count until a collection, whose survivors it does not add to
@@ -136,6 +182,18 @@ def program(rng, profile):
                       f"set {b} 0 {a}", f"drop {a}", f"drop {b}"]
             kinds[a] = kinds[b] = None
             next_id, objects = next_id + 2, objects + 2
+        elif op == "pnew":
+            h = rng.randrange(HANDLES)
+            lines.append(f"pnew {h} {next_id}")
+            kinds[h], next_id, objects = "node", next_id + 1, objects + 1
+        elif op == "gload":
+            h = rng.randrange(HANDLES)
+            lines.append(f"gload {h} {rng.randrange(6)}")
+            kinds[h] = "node"  # mostly: so that it is linked, unlinked, weakly referenced
+        elif op in ("refs", "wcount"):
+            lines.append(f"{op} {handle('node')}")
+        elif op in ("gdump", "objs"):
+            lines.append(op)
         elif op == "leaf":
             h = rng.randrange(HANDLES)
             lines.append(f"leaf {h} {next_id}")
@@ -156,10 +214,16 @@ def program(rng, profile):
             h, target = rng.randrange(HANDLES), handle("node")
             if profile == "auto":
                 cb = rng.choices((0, 1, 2, 3), (2, 5, 3, 2))[0] if callbacks < MAX_CALLBACKS else 0
+            elif profile in ("saveall", "garbage"):
+                cb = rng.choices((0, 1, 2, 3, 4, 5, 6), (2, 4, 3, 1, 2, 2, 2))[0]
             else:
                 cb = rng.choices((0, 1, 2), (2, 5, 3))[0]
-            lines.append(f"wref {h} {target} {next_id} {cb}")
-            kinds[h], next_id, objects = "weakref", next_id + 1, objects + 1
+            if profile in ("saveall", "garbage"):
+                lines.append(f"wref {h} {target} {next_id} {cb} {rng.randrange(HANDLES)}")
+            else:
+                lines.append(f"wref {h} {target} {next_id} {cb}")
+            kinds[h], next_id = "weakref", next_id + 1
+            objects += 1 + (cb in (4, 5)) + (cb == 5)
             callbacks += cb != 0
         elif op == "wget":
             lines.append(f"wget {handle('weakref')}")
@@ -183,6 +247,8 @@ def program(rng, profile):
             lines.append("gclear")
     # The end: drop everything, collect what is left, including what
     # finalizers resurrected (and froze, in the auto profile).
+    if profile in ("saveall", "garbage"):
+        lines += ["gdump", "objs", "collect 2", "gdump"]
     lines += ["saveall 0", "gfree"] + [f"drop {h}" for h in range(HANDLES)]
     if profile == "auto":
         lines.append("unfreeze")

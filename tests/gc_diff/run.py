@@ -27,6 +27,12 @@ is the operation's line number within the program (1 = first operation):
     gen G N: IDS      gc.get_objects(G): how many, and the ids of its nodes
                       in its order (allocation order, as earlier collections
                       left it: rcgc keeps CPython's)
+    garbage N N: IDS  len(gc.garbage) (twice: the driver's walk and count),
+                      its nodes by id and weak references as wID, in order
+    objects N: IDS    gc.get_objects(): the program's nodes and weak
+                      references, in order
+    referrers H N: IDS  gc.get_referrers(R[H]): the program's, in order
+    wcount H N        weakref.getweakrefcount(R[H])
 
 Order: the log is in the order things happened. Outside collections the
 spec fixes it (finalizer, then callbacks newest first, then the death and
@@ -129,6 +135,17 @@ class Death(weakref.ref):
 def on_death(ref):
     if LOGGING[0]:
         LOG.append("death %d" % ref.nid)
+        if ref.nid in TOGGLERS:  # mode 7: its death flips SAVEALL
+            gc.set_debug(gc.get_debug() ^ gc.DEBUG_SAVEALL)
+
+
+TOGGLERS = set()  # the nodes of mode 7
+WNAME = {}  # id(weak reference) -> its name: the newest at an address wins
+# id(node) -> its nid, the newest at an address winning: the collector's
+# tp_clear empties every slot, nid too, of garbage that stays alive (kept by
+# objects SAVEALL saved after a death turned it on); the driver's clear
+# leaves nid
+NID = {}
 
 
 TAG_CODE = compile("0", "<tag>", "eval")
@@ -158,7 +175,7 @@ def log_view():
         ref = R[h]
         if isinstance(ref, weakref.ref):
             target = ref()
-            LOG.append("see %d " % h + ("none" if target is None else "%d" % target.nid))
+            LOG.append("see %d " % h + ("none" if target is None else "%d" % NID[id(target)]))
             del target
 
 
@@ -175,10 +192,42 @@ class FNode(Node):
             self.s0 = None
         elif self.fm == 4:
             LOG.append("inner %d" % gc.collect())
+        elif not LOGGING[0]:
+            return  # clean_up: as the driver, whose heap is going
+        elif self.fm == 5:  # a weak reference to itself into handle 7
+            put(7, new_wr(self, self.nid + 1000, 1, 0, 7))
+        elif self.fm == 6:
+            gc.set_debug(gc.get_debug() ^ gc.DEBUG_SAVEALL)
 
 
 class WR(weakref.ref):
-    __slots__ = ("wid", "handle", "collects")  # handle: the one to empty, or -1
+    __slots__ = ("wid", "handle", "collects", "act", "p")  # handle: the one to empty, or -1
+
+
+def new_wr(target, wid, cb, p, h):
+    """A weak reference named wid to target with callback kind cb (gen.py),
+    its operand p, made for handle h."""
+    if cb:
+        ref = WR(target, on_callback)
+        ref.wid, ref.handle = wid, h if cb == 2 else -1
+        ref.collects = cb == 3
+        ref.act, ref.p = (cb if cb >= 4 else 0), p
+    else:
+        ref = weakref.ref(target)
+    WNAME[id(ref)] = wid
+    return ref
+
+
+def name_of(o):
+    if isinstance(o, Node):
+        return " %d" % NID[id(o)]
+    if isinstance(o, weakref.ref) and type(o) is not Death:
+        return " w%d" % WNAME.get(id(o), -1)
+    return " ?"
+
+
+def is_program(o):
+    return isinstance(o, Node) or type(o) is WR or (type(o) is weakref.ref and id(o) in WNAME)
 
 
 def on_callback(ref):
@@ -189,6 +238,18 @@ def on_callback(ref):
     if ref.collects:
         hide_weakref_tuple(ref)
         LOG.append("inner %d" % gc.collect())
+    act = ref.act
+    if not LOGGING[0]:
+        return
+    if act:  # the stores below may run a finalizer that collects
+        hide_weakref_tuple(ref)
+    if act == 4:
+        if isinstance(R[ref.p], Node):
+            put((ref.p + 1) % gen.HANDLES, new_wr(R[ref.p], ref.wid + 500, 1, 0, -1))
+    elif act == 5:
+        put(ref.p, new_cycle(ref.wid + 1500))  # no local holds it
+    elif act == 6:
+        R[ref.p] = None
 
 
 def on_gc(phase, info):
@@ -206,6 +267,20 @@ def on_gc(phase, info):
 
 SLOT_NAMES = ("s0", "s1", "s2", "s3")
 R = [None] * gen.HANDLES  # the handles
+TAGS = []  # a new node's tag, on its way
+
+
+def put(h, v):
+    """R[h] = v, then the old value dropped, v held by R[h] alone, as the
+    driver's RC_SET: `R[h] = f()` holds f()'s value on the stack while the
+    old one dies, or not, as CPython 3.12 has specialized the store
+    (STORE_SUBSCR_LIST_INT steals it), and user code that death runs may
+    store into the same handle. put's callers pass the value straight (a
+    call moves its arguments into the frame)."""
+    old = R[h]
+    R[h] = v
+    del v
+    del old
 G = []                    # objects finalizers resurrected
 
 # ------------------------------------------------------------ exact counts
@@ -302,14 +377,15 @@ def live():
 
 def hide_weakref_tuple(ref):
     """Untracks the tuple in which PyObject_ClearWeakRefs holds ref and the
-    other weak references of an object dying with several callbacks, in an
-    exact program, before ref's callback collects (see the docstring)."""
-    if EXACT[0]:
-        hush()
-        for o in gc.get_objects():
-            if type(o) is tuple and ref in o:
-                UNTRACK(o)
-        live()
+    other weak references of an object dying with several callbacks, before
+    ref's callback collects (see the docstring): rcgc holds them from C, a
+    reference from outside, where the tracked tuple's are inside young and
+    let a scan move them about (the "saveall" profile's order of objects)."""
+    hush()
+    for o in gc.get_objects():
+        if type(o) is tuple and ref in o:
+            UNTRACK(o)
+    live()
 
 
 def exact_start():
@@ -344,9 +420,30 @@ def unfreeze():
 
 # ------------------------------------------------------------- operations
 
+def new_cycle(nid):
+    """Node nid, in a cycle with node nid + 1 (both without finalizers)."""
+    a = new_node(nid, 0, mortal(nid))
+    b = new_node(nid + 1, 0, mortal(nid + 1))
+    a.s0, b.s0 = b, a
+    return a
+
+
+def new_plain(nid):
+    """A node without tag or finalizer: its death is not seen (the driver's
+    PNode has no clear, finalizer or release, so rcgc may sweep it)."""
+    n = Node()
+    n.nid, n.fm, n._tag = nid, 0, None
+    NID[id(n)] = nid
+    n.s0 = n.s1 = n.s2 = n.s3 = None
+    return n
+
+
 def new_node(nid, mode, tag):
-    n = FNode() if mode else Node()
+    if mode == 7:
+        TOGGLERS.add(nid)
+    n = FNode() if mode and mode != 7 else Node()
     n.nid, n.fm = nid, mode
+    NID[id(n)] = nid
     n.s0 = n.s1 = n.s2 = n.s3 = None
     n._tag = tag
     return n
@@ -356,17 +453,22 @@ def step(op, a):
     """Runs one operation, called hushed and returning hushed; its events go
     to LOG."""
     if op == "new":
-        tag = mortal(a[1])
+        TAGS.append(mortal(a[1]))  # no local holds it: the node alone does
         live()
-        R[a[0]] = new_node(a[1], a[2], tag)
+        put(a[0], new_node(a[1], a[2], TAGS.pop()))
         hush()
     elif op == "leaf":
-        tag = mortal(a[1])
+        TAGS.append(mortal(a[1]))
         live()
-        R[a[0]] = tag
+        put(a[0], TAGS.pop())
         hush()
     elif op == "wref":
         if isinstance(R[a[1]], Node):
+            if len(a) > 4:  # the "saveall" profile's
+                live()
+                put(a[0], new_wr(R[a[1]], a[2], a[3], a[4], a[0]))
+                hush()
+                return
             args = untracked((R[a[1]], on_callback) if a[3] else (R[a[1]],))
             live()
             ref = WR(*args) if a[3] else weakref.ref(*args)
@@ -374,13 +476,34 @@ def step(op, a):
             if a[3]:
                 ref.wid, ref.handle = a[2], a[0] if a[3] == 2 else -1
                 ref.collects = a[3] == 3
+                ref.act = ref.p = 0
             R[a[0]] = ref
             del ref
             hush()
+    elif op == "pnew":
+        put(a[0], new_plain(a[1]))  # no local holds it
+    elif op == "gdump":
+        LOG.append("garbage %d %d:" % (len(gc.garbage), len(gc.garbage))
+                   + "".join(name_of(o) for o in gc.garbage))
+    elif op == "gload":
+        if a[1] < len(gc.garbage):
+            put(a[0], gc.garbage[a[1]])
+    elif op == "objs":
+        names = [name_of(o) for o in gc.get_objects() if is_program(o)]
+        LOG.append("objects %d:" % len(names) + "".join(names))
+        del names
+    elif op == "refs":
+        if R[a[0]] is not None:
+            names = [name_of(o) for o in gc.get_referrers(R[a[0]]) if is_program(o)]
+            LOG.append("referrers %d %d:" % (a[0], len(names)) + "".join(names))
+            del names
+    elif op == "wcount":
+        if isinstance(R[a[0]], Node):
+            LOG.append("wcount %d %d" % (a[0], weakref.getweakrefcount(R[a[0]])))
     elif op == "wget":
         if isinstance(R[a[0]], weakref.ref):
             target = R[a[0]]()
-            LOG.append("get %d %s" % (a[0], "none" if target is None else target.nid))
+            LOG.append("get %d %s" % (a[0], "none" if target is None else NID[id(target)]))
     elif op == "collect":
         live()
         n = gc.collect(a[0])
@@ -422,12 +545,12 @@ def live_step(op, a):
             setattr(R[a[0]], SLOT_NAMES[a[1]], None)
     elif op == "load":
         if isinstance(R[a[0]], Node):
-            R[a[2]] = getattr(R[a[0]], SLOT_NAMES[a[1]])
+            put(a[2], getattr(R[a[0]], SLOT_NAMES[a[1]]))
     elif op == "drop":
         R[a[0]] = None
     elif op == "gpop":
         if G:
-            R[a[0]] = G.pop()
+            put(a[0], G.pop())
     elif op == "gclear":
         while G:
             G.pop()
@@ -447,10 +570,15 @@ def clean_up():
     R[:] = [None] * gen.HANDLES
     for _ in range(100):
         G.clear()
-        if gc.collect() == 0 and not G:
+        gc.set_debug(0)
+        del gc.garbage[:]
+        if gc.collect() == 0 and not G and not gc.garbage:
             break
     LOG.clear()
     DEATHS.clear()
+    TOGGLERS.clear()
+    WNAME.clear()
+    NID.clear()
     BOUNDARY[1] = None
     LOGGING[0] = True
 
