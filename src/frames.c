@@ -32,7 +32,8 @@
 
 /* ------------------------------------------------ the library's own code */
 
-/* Address ranges of librcgc's machine code, found once per process: the
+/* Address ranges of librcgc's machine code, found once per process (by the
+ * first walk that gets the memory it needs): the
  * executable segments of librcgc.so, or, when the static library is linked
  * into the program or into another shared object, the ranges of the
  * compilation units from its source directory (DWARF), or failing that the
@@ -41,7 +42,8 @@
 #define RC_MAX_RANGES 1024 /* compilation units x their ranges; merged when sorted */
 static struct { uintptr_t lo, hi; } lib_ranges[RC_MAX_RANGES];
 static unsigned lib_nranges;
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static atomic_bool lib_found;
+static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void add_range(uintptr_t lo, uintptr_t hi) {
     if (lo < hi && lib_nranges < RC_MAX_RANGES) {
@@ -116,50 +118,69 @@ static const char *object_path(const struct dl_phdr_info *info, char *buf, size_
     return buf;
 }
 
-/* dl_iterate_phdr callback: reports info's object to the Dwfl arg, when it
- * has code and a file (the vDSO has none: dladdr names its functions),
- * with the dynamic linker's own load bias. */
+/* What report_object reports to, and whether memory ran short meanwhile
+ * (libdw then leaves the object out: a neighbour would take its code). */
+typedef struct report { Dwfl *dwfl; bool short_of_memory; } report;
+
+/* dl_iterate_phdr callback: reports info's object to the report arg's Dwfl,
+ * when it has code and a file (the vDSO has none: dladdr names its
+ * functions), with the dynamic linker's own load bias. */
 static int report_object(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
+    report *rep = arg;
     char exe[4096];
     const char *path = object_path(info, exe, sizeof exe);
     if (path == NULL)
         return 0;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X)) {
-            dwfl_report_elf(arg, path, path, -1, info->dlpi_addr, true);
+            if (dwfl_report_elf(rep->dwfl, path, path, -1, info->dlpi_addr, true) == NULL &&
+                errno == ENOMEM)
+                rep->short_of_memory = true;
             break;
         }
     return 0;
 }
 
-/* A Dwfl describing the objects loaded now, or NULL. They are taken from
+/* A Dwfl describing the objects loaded now, or NULL (+ ENOMEM when memory
+ * ran short). They are taken from
  * the dynamic linker, not /proc/self/maps: there libdw's own mappings of
  * the files it reads (an earlier Dwfl's) stretched a module over code
  * loaded since, which then took that module's name. */
 static Dwfl *open_self(const Dwfl_Callbacks *callbacks) {
-    Dwfl *d = dwfl_begin(callbacks);
-    if (d == NULL)
+    report rep = {dwfl_begin(callbacks), false};
+    if (rep.dwfl == NULL)
         return NULL;
-    dwfl_report_begin(d);
-    dl_iterate_phdr(report_object, d);
-    if (dwfl_report_end(d, NULL, NULL) != 0) {
-        dwfl_end(d);
+    dwfl_report_begin(rep.dwfl);
+    dl_iterate_phdr(report_object, &rep);
+    if (dwfl_report_end(rep.dwfl, NULL, NULL) != 0 || rep.short_of_memory) {
+        bool short_of_memory = rep.short_of_memory || errno == ENOMEM;
+        dwfl_end(rep.dwfl);
+        if (short_of_memory)
+            errno = ENOMEM;
         return NULL;
     }
-    return d;
+    return rep.dwfl;
 }
 
 /* Static link (into the program or a shared object): the library's code is
  * what the compilation units of its source directory cover; without DWARF,
- * what its rc_* functions cover. */
-static void find_linked_ranges(uintptr_t self) {
+ * what its rc_* functions cover. false + ENOMEM when libdw ran out of
+ * memory on the way (as far as errno tells, right after each call). */
+static bool find_linked_ranges(uintptr_t self) {
+    bool ok = true;
     Dwfl *d = open_self(&self_callbacks);
     Dwfl_Module *mod = d ? dwfl_addrmodule(d, self) : NULL;
-    if (mod == NULL)
+    if (mod == NULL) {
+        ok = errno != ENOMEM;
         goto out;
+    }
     Dwarf_Addr bias;
     Dwarf_Die *own = dwfl_module_addrdie(mod, self, &bias);
+    if (own == NULL && errno == ENOMEM) {
+        ok = false;
+        goto out;
+    }
     const char *own_name = own ? dwarf_diename(own) : NULL;
     const char *slash = own_name ? strrchr(own_name, '/') : NULL;
     if (slash) {
@@ -172,6 +193,7 @@ static void find_linked_ranges(uintptr_t self) {
             for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
                 add_range(start + bias, end + bias);
         }
+        ok = errno != ENOMEM;
         goto out;
     }
     /* No DWARF: the archive's members are linked together, so the span
@@ -179,6 +201,10 @@ static void find_linked_ranges(uintptr_t self) {
      * parts live in another section, among the program's). */
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     int n = dwfl_module_getsymtab(mod);
+    if (n < 0 && errno == ENOMEM) {
+        ok = false;
+        goto out;
+    }
     for (int i = 0; i < n; i++) {
         GElf_Sym sym;
         GElf_Addr addr;
@@ -193,6 +219,9 @@ static void find_linked_ranges(uintptr_t self) {
 out:
     if (d)
         dwfl_end(d);
+    if (!ok)
+        errno = ENOMEM;
+    return ok;
 }
 #endif
 
@@ -230,14 +259,39 @@ static bool in_library(uintptr_t pc) {
     return false;
 }
 
-static void find_library(void) {
+/* Fills lib_ranges; false when memory ran short (libdw's reading of the
+ * program failed with ENOMEM): the ranges found are then not all. */
+static bool find_library(void) {
     self_object so = {(uintptr_t)&rc__stack_walk, false, false};
+    int saved = errno;
+    lib_nranges = 0;
+    errno = 0;
     dl_iterate_phdr(find_self, &so);
 #ifdef RCGC_HAVE_LIBDW
-    if (so.found && so.linked)
-        find_linked_ranges(so.self);
+    if (so.found && so.linked && !find_linked_ranges(so.self))
+        return false;
 #endif
+    errno = saved;
     sort_ranges();
+    return true;
+}
+
+/* Whether lib_ranges are known, finding them if not; false + ENOMEM when
+ * memory is short, and the next walk tries again (pthread_once would keep
+ * a half-found answer for good, showing the library's frames from then on).
+ * A walk in a constructor run by dlopen (the loader's lock held) may wait
+ * here on the lock, as it did on the once. */
+static bool library_known(void) {
+    if (RC_LIKELY(atomic_load_explicit(&lib_found, memory_order_acquire)))
+        return true;
+    pthread_mutex_lock(&lib_lock);
+    bool known = atomic_load_explicit(&lib_found, memory_order_relaxed) || find_library();
+    if (known)
+        atomic_store_explicit(&lib_found, true, memory_order_release);
+    pthread_mutex_unlock(&lib_lock);
+    if (!known)
+        errno = ENOMEM;
+    return known;
 }
 
 /* --------------------------------------------------- all loaded code */
@@ -318,14 +372,16 @@ static int collect_code(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 /* Makes code_now describe the objects loaded now, if they changed since
- * `seen` was made; false when nothing changed (or memory is short). */
-static bool code_refresh(const code_table *seen) {
+ * `seen` was made: 1 when it changed, 0 when nothing changed, -1 + ENOMEM
+ * when memory is short to describe them. */
+static int code_refresh(const code_table *seen) {
     unsigned long long counts[2] = {0, 0};
     dl_iterate_phdr(read_counts, counts);
     if (seen && counts[0] == seen->adds && counts[1] == seen->subs)
-        return false;
+        return 0;
     pthread_mutex_lock(&code_lock);
     code_table *old = atomic_load(&code_now), *t = NULL;
+    bool short_of_memory = false;
     if (old == seen) {
         t = malloc(sizeof *t + 64 * sizeof t->r[0]);
         if (t) {
@@ -338,8 +394,13 @@ static bool code_refresh(const code_table *seen) {
             t->older = old;
             atomic_store(&code_now, t);
         }
+        short_of_memory = t == NULL;
     }
     pthread_mutex_unlock(&code_lock);
+    if (short_of_memory) {
+        errno = ENOMEM;
+        return -1;
+    }
     return old != seen || t != NULL;
 }
 
@@ -350,19 +411,25 @@ static bool code_refresh(const code_table *seen) {
 static __thread const code_table *seen_table;
 static __thread uintptr_t seen_first[2], last_miss;
 
-/* Whether `at` lies in the code of an object loaded now; if so, range is
- * the segment holding it (a walk's next frames are mostly in the same one:
- * it tests that first). A miss asks the dynamic linker whether objects came
- * or went (about as long as the rest of a walk), unless it is the thread's
- * last miss. */
-static __attribute__((noinline)) bool in_code(uintptr_t at, uintptr_t range[2]) {
+/* Whether `at` lies in the code of an object loaded now (1, else 0); if
+ * so, range is the segment holding it (a walk's next frames are mostly in
+ * the same one: it tests that first). A miss asks the dynamic linker
+ * whether objects came or went (about as long as the rest of a walk),
+ * unless it is the thread's last miss. -1 + ENOMEM when the objects could
+ * not be described (not remembered as a miss: the next walk tries again). */
+static __attribute__((noinline)) int in_code(uintptr_t at, uintptr_t range[2]) {
     const code_table *t = atomic_load_explicit(&code_now, memory_order_acquire);
     if (t == seen_table && at == last_miss)
-        return false;
+        return 0;
     int i = code_find(t, at);
-    if (i < 0 && code_refresh(t)) {
-        t = atomic_load_explicit(&code_now, memory_order_acquire);
-        i = code_find(t, at);
+    if (i < 0) {
+        int changed = code_refresh(t);
+        if (changed < 0)
+            return -1;
+        if (changed) {
+            t = atomic_load_explicit(&code_now, memory_order_acquire);
+            i = code_find(t, at);
+        }
     }
     if (t != seen_table) {
         seen_table = t;
@@ -370,26 +437,34 @@ static __attribute__((noinline)) bool in_code(uintptr_t at, uintptr_t range[2]) 
     }
     if (i < 0) {
         last_miss = at;
-        return false;
+        return 0;
     }
     range[0] = t->r[i].lo;
     range[1] = t->r[i].hi;
-    return true;
+    return 1;
 }
 
 /* ------------------------------------------------------------- the walk */
 
 /* The top (highest address) of the calling thread's stack, found once per
- * thread; 0 when unknown (then nothing is walked). */
+ * thread; 0 when unknown (then nothing is walked), with *err ENOMEM when
+ * memory was short to find it (glibc reads /proc/self/maps for the main
+ * thread). */
 static __thread uintptr_t stack_top;
 
-static uintptr_t thread_stack_top(void) {
+static uintptr_t thread_stack_top(int *err) {
     if (RC_LIKELY(stack_top != 0))
         return stack_top;
     pthread_attr_t attr;
     void *addr;
     size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+    int saved = errno;
+    errno = 0;
+    *err = pthread_getattr_np(pthread_self(), &attr);
+    if (*err != 0 && errno == ENOMEM) /* glibc says ENOENT when its getline failed */
+        *err = ENOMEM;
+    errno = saved;
+    if (*err != 0)
         return 0;
     if (pthread_attr_getstack(&attr, &addr, &size) == 0)
         stack_top = (uintptr_t)addr + size;
@@ -405,9 +480,15 @@ typedef struct frame_record {
 } frame_record;
 
 __attribute__((noinline))
-unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
-    pthread_once(&lib_once, find_library);
-    uintptr_t top = thread_stack_top();
+int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
+    int err = 0;
+    if (!library_known())
+        return -1;
+    uintptr_t top = thread_stack_top(&err);
+    if (err == ENOMEM) {
+        errno = ENOMEM;
+        return -1;
+    }
     const frame_record *fr = __builtin_frame_address(0);
     unsigned stored = 0, seen = 0;
     /* the code segment of the last frame; at first, the last walk's first */
@@ -427,8 +508,13 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
          * finalizer allocating inside rc_decref): dropped too, as CPython's
          * own C frames never show between Python ones. */
         if (!in_library(pc - 1)) {
-            if (pc - 1 - code[0] >= code[1] - code[0] && !in_code(pc - 1, code))
-                break;
+            if (pc - 1 - code[0] >= code[1] - code[0]) {
+                int c = in_code(pc - 1, code);
+                if (c < 0)
+                    return -1;
+                if (c == 0)
+                    break;
+            }
             if (seen == 0) {
                 seen_first[0] = code[0];
                 seen_first[1] = code[1];
@@ -443,7 +529,7 @@ unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
         fr = next;
     }
     *total = seen;
-    return stored;
+    return (int)stored;
 }
 
 /* ----------------------------------------------------------- resolution */
@@ -620,9 +706,9 @@ static int concrete_scopes(Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
  * were inlined at `at`, names the innermost one in out->frame and gives
  * out->outer the frames of their callers, up to the real function: each
  * inlined instance's call site (DW_AT_call_file, DW_AT_call_line) is a
- * frame of the function around it. Without debug information or memory,
- * out keeps one frame, named by the symbol. */
-static void expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
+ * frame of the function around it. Without debug information, out keeps
+ * one frame, named by the symbol; false + ENOMEM when memory is short. */
+static bool expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
     Dwarf_Die *scopes;
     int n = concrete_scopes(mod, at, &scopes);
     unsigned k = 0; /* inlined instances around at */
@@ -635,6 +721,11 @@ static void expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
               dwarf_getsrcfiles(&cu, &files, &nfiles) != 0))
         k = 0;
     rc_frame *outer = k ? calloc(k, sizeof *outer) : NULL;
+    if (k && outer == NULL) {
+        free(scopes);
+        errno = ENOMEM;
+        return false;
+    }
     rc_frame *named = &out->frame; /* the frame the next function found is */
     const char *symbol = out->frame.function;
     unsigned j = 0;
@@ -660,6 +751,7 @@ static void expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
     out->outer = outer;
     out->nouter = outer ? j : 0;
     free(scopes);
+    return true;
 }
 #endif
 
@@ -695,8 +787,10 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 #endif
 
-/* Resolves out->pc without the cache. */
-static void resolve(rc_resolver *r, resolved *res) {
+/* Resolves out->pc without the cache; false + ENOMEM when memory ran short
+ * (in libdw, which then answers as if it knew nothing, or for a copy): the
+ * answer is not the address's and must not be kept. */
+static bool resolve(rc_resolver *r, resolved *res) {
     uintptr_t pc = res->pc, at = pc - 1;
     rc_frame *out = &res->frame;
     out->filename = NULL;
@@ -705,39 +799,59 @@ static void resolve(rc_resolver *r, resolved *res) {
     res->outer = NULL;
     res->nouter = 0;
 #ifdef RCGC_HAVE_LIBDW
+    int saved = errno;
+    errno = 0;
     if (r->dwfl == NULL)
         r->dwfl = open_self(&proc_callbacks);
     Dwfl_Module *mod = r->dwfl ? dwfl_addrmodule(r->dwfl, at) : NULL;
     if (mod) {
+        /* libdw answers as if it knew nothing when memory runs short:
+         * errno, right after each call, tells the two apart */
         out->function = dwfl_module_addrname(mod, at);
+        if (errno == ENOMEM)
+            return false;
         Dwfl_Line *line = dwfl_module_getsrc(mod, at);
+        if (errno == ENOMEM)
+            return false;
         int lineno = 0;
         const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
         if (file && lineno > 0) {
             out->filename = primary_spelling(mod, at, file);
             out->lineno = (unsigned)lineno;
-            expand_inlined(mod, at, res);
-            return;
+            if (!expand_inlined(mod, at, res) || errno == ENOMEM)
+                return false;
+            errno = saved;
+            return true;
         }
         Dwarf_Addr base;
         const char *path = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
+        if (errno == ENOMEM)
+            return false;
         out->filename = out->function ? out->function : format_offset(r, path, base, pc);
-        return;
+        return out->filename != NULL;
     }
+    if (errno == ENOMEM) /* no Dwfl, or none that could read the objects */
+        return false;
+    errno = saved;
     /* In no object libdw knows (the vDSO; code unloaded: none at all). */
     object_at o = {at, {0}, 0, false};
     dl_iterate_phdr(find_object, &o);
     if (o.found)
         out->filename = format_offset(r, o.path, o.base, pc);
+    return !o.found || out->filename != NULL;
 #else
     /* dladdr's names lie in the object, which a dlclose in another thread
      * may unmap meanwhile: without libdw that window stays. */
     Dl_info info;
     if (dladdr((void *)at, &info) && info.dli_fname) {
         out->function = keep(r, info.dli_sname);
+        if (info.dli_sname && out->function == NULL)
+            return false;
         out->filename = out->function ? out->function
                                       : format_offset(r, info.dli_fname, (uintptr_t)info.dli_fbase, pc);
+        return out->filename != NULL;
     }
+    return true;
 #endif
 }
 
@@ -769,12 +883,17 @@ static bool cache_reserve(rc_resolver *r) {
 }
 
 /* Makes f's strings the resolver's copies (libdw's go with their Dwfl);
- * "<unknown>" for a file not known or not copied. */
-static void keep_frame(rc_resolver *r, rc_frame *f) {
-    f->filename = keep(r, f->filename);
-    f->function = keep(r, f->function);
-    if (f->filename == NULL)
-        f->filename = "<unknown>";
+ * "<unknown>" for a file not known. false + ENOMEM when one could not be
+ * copied. */
+static bool keep_frame(rc_resolver *r, rc_frame *f) {
+    const char *file = keep(r, f->filename), *function = keep(r, f->function);
+    if ((f->filename && file == NULL) || (f->function && function == NULL)) {
+        errno = ENOMEM;
+        return false;
+    }
+    f->filename = file ? file : "<unknown>";
+    f->function = function;
+    return true;
 }
 
 /* Copies res's frames (inlined callers included) into out[0..max); how
@@ -795,10 +914,20 @@ unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max) 
             if (r->cache[i].pc == pc)
                 return frames_of(&r->cache[i], out, max);
     resolved res = {.pc = pc};
-    resolve(r, &res);
-    keep_frame(r, &res.frame);
-    for (unsigned j = 0; j < res.nouter; j++)
-        keep_frame(r, &res.outer[j]);
+    bool ok = resolve(r, &res) && keep_frame(r, &res.frame);
+    for (unsigned j = 0; ok && j < res.nouter; j++)
+        ok = keep_frame(r, &res.outer[j]);
+    if (!ok) { /* nothing kept: the next call resolves pc again */
+        free(res.outer);
+#ifdef RCGC_HAVE_LIBDW
+        /* libdwfl remembers a module it failed to read: a new Dwfl then */
+        if (r->dwfl)
+            dwfl_end(r->dwfl);
+        r->dwfl = NULL;
+#endif
+        errno = ENOMEM;
+        return 0;
+    }
     unsigned n = frames_of(&res, out, max);
     if (!cache_reserve(r)) {
         free(res.outer);

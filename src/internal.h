@@ -607,16 +607,19 @@ RC_INTERNAL bool rc__trace_tables_valid(const rc_heap *h);
 /* frames.c: native stacks. Walks the caller's stack by frame pointers,
  * dropping every frame inside librcgc (the leading ones, and those between
  * program frames when the library called the program back); stores up to
- * max return addresses, most recent first, and returns how many. *total:
- * program frames on the stack, at most UINT16_MAX. */
-RC_INTERNAL unsigned rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total);
+ * max return addresses, most recent first, and returns how many, or -1 +
+ * ENOMEM when malloc failed for what the walk needs (the library's code,
+ * the loaded objects' code, the thread's stack bounds). *total: program
+ * frames on the stack, at most UINT16_MAX. */
+RC_INTERNAL int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total);
 /* Turns return addresses into frames (DWARF file:line, else function name,
  * else binary+0xOFFSET), cached per address. malloc-based; the strings live
  * as long as the resolver. rc__resolve gives the frames of pc in out[0..max),
  * most recent first: the function whose code holds pc, and when it was
  * inlined there, the functions it was inlined into, each at the line of its
  * call, up to the real function; it returns how many (at least 1 when max
- * is: "<unknown>" at worst). rc__resolver_sync, before a batch of
+ * is: "<unknown>" at worst), or 0 + ENOMEM when memory ran short (nothing
+ * of pc is cached then). rc__resolver_sync, before a batch of
  * rc__resolve calls, makes the resolver look at the objects loaded now
  * (after dlopen or dlclose). */
 typedef struct rc_resolver rc_resolver;

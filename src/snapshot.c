@@ -671,7 +671,13 @@ static int compile_set(pattern *pt, const uint32_t *c, size_t n, pat_tok *tok) {
     return 0;
 }
 
-/* fnmatch.translate's reading of pat, as tokens; 0 or -1 ENOMEM. */
+static void pattern_free(pattern *pt) {
+    free(pt->toks);
+    free(pt->ranges);
+}
+
+/* fnmatch.translate's reading of pat, as tokens; 0 or -1 ENOMEM (pt then
+ * holds nothing). */
 static int compile_pattern(const char *pat, pattern *pt) {
     memset(pt, 0, sizeof *pt);
     size_t len = normalized_len(pat);
@@ -705,6 +711,7 @@ static int compile_pattern(const char *pat, pattern *pt) {
             if (j < n) {
                 if (compile_set(pt, c + i, j - i, t) < 0) {
                     free(c);
+                    pattern_free(pt);
                     return -1;
                 }
                 i = j + 1;
@@ -714,11 +721,6 @@ static int compile_pattern(const char *pat, pattern *pt) {
     }
     free(c);
     return 0;
-}
-
-static void pattern_free(pattern *pt) {
-    free(pt->toks);
-    free(pt->ranges);
 }
 
 static bool tok_match(const pattern *pt, const pat_tok *t, uint32_t c) {

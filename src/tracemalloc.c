@@ -754,8 +754,10 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
             return 0;
         /* with a call site, total counts the site's own native frame once:
          * as frame 0 when the walk found none */
-        unsigned got = rc__stack_walk(pcs, (unsigned)tr->nframe, &total);
-        for (unsigned k = 0; k < got; k++)
+        int got = rc__stack_walk(pcs, (unsigned)tr->nframe, &total);
+        if (got < 0) /* ENOMEM: a shorter traceback would be a wrong one */
+            return 0;
+        for (int k = 0; k < got; k++)
             f[n++] = (raw_frame){NULL, NULL, pcs[k]};
         if (total == 0)
             total = n;
@@ -808,6 +810,8 @@ static const rc_traceback *tb_resolved(rc_heap *h, rc_tracer *tr, rc_resolver *r
         }
         rc_frame e[RC_TRACEMALLOC_MAX_NFRAME];
         unsigned k = rc__resolve(res, raw[i].where, e, RC_TRACEMALLOC_MAX_NFRAME), from = 0;
+        if (k == 0) /* ENOMEM: nothing kept, resolved anew next time */
+            return NULL;
         if (i == 1 && raw[0].file) {
             if (is_site_function(&raw[0], &e[0]))
                 from = 1; /* the site's own frame, counted in total already */
