@@ -373,7 +373,11 @@ static int collect_code(struct dl_phdr_info *info, size_t size, void *arg) {
 
 /* Makes code_now describe the objects loaded now, if they changed since
  * `seen` was made: 1 when it changed, 0 when nothing changed, -1 + ENOMEM
- * when memory is short to describe them. */
+ * when memory is short to describe them. A table another thread put there
+ * meanwhile serves only if it was made at the counts read here or later:
+ * one it had begun before a dlopen that the caller has seen end would miss
+ * the new object, and the caller's walk would end at its frame (and keep
+ * ending there: the thread's last miss is not looked up again). */
 static int code_refresh(const code_table *seen) {
     unsigned long long counts[2] = {0, 0};
     dl_iterate_phdr(read_counts, counts);
@@ -382,7 +386,9 @@ static int code_refresh(const code_table *seen) {
     pthread_mutex_lock(&code_lock);
     code_table *old = atomic_load(&code_now), *t = NULL;
     bool short_of_memory = false;
-    if (old == seen) {
+    /* the counts only grow: a table at or past them holds every object
+     * loaded then and still loaded */
+    if (old == NULL || old->adds < counts[0] || old->subs < counts[1]) {
         t = malloc(sizeof *t + 64 * sizeof t->r[0]);
         if (t) {
             t->n = 0;

@@ -8,15 +8,24 @@
  * heaps, the symbol tables, the CRC table, Valgrind's flag) must stand
  * that. The tsan.* twin runs it on the library built with ThreadSanitizer
  * (tests/CMakeLists.txt), which names any data race.
+ * walks_while_loading: threads load and unload plugins (copies of
+ * tests/programs/walk_plugin.c, RCGC_WALK_PLUGIN) and allocate from inside
+ * them at once, so that the table of loaded code is replaced under their
+ * walks: every traceback must hold every frame.
  */
 #include "check_main.h"
 #include "test_support.h"
 
 #include <rcgc.h>
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define THREADS 4
 #define ROUNDS 100
@@ -174,8 +183,113 @@ START_TEST(heaps_in_threads) {
 }
 END_TEST
 
+/* ------------------------------------------- walks while code is loaded */
+
+#define LOADERS 8
+
+/* One loading thread: its copy of the plugin, its heap, what it found. */
+typedef struct loader {
+    char path[4096];
+    int rounds;
+    rc_heap *h;
+    void *blocks[2000];
+    int depths[2000];
+    const char *failed;
+    int line;
+} loader;
+
+__attribute__((noinline)) static void *traced_alloc(void *arg) {
+    void *p = rc_malloc(((loader *)arg)->h, 16);
+    __asm__ volatile("" ::: "memory"); /* no tail call */
+    return p;
+}
+
+typedef void *(*plugin_fn)(void *(*)(void *), void *, int);
+
+/* Every loader has loaded and unloaded its plugin before any resolves:
+ * libelf's mappings of the files it reads, made and unmapped in another
+ * thread at an address the loader maps a plugin at next, are writes to
+ * ThreadSanitizer, which does not see the loader's own mmap. */
+static pthread_barrier_t loaded;
+
+/* Allocates from inside the plugin, loaded anew each round, at depths
+ * 0-4; then checks that each traceback has depth + 2 frames more than one
+ * taken here directly (the plugin's frames show as <unknown> once it is
+ * unloaded: only their count is checked). A walk that used a table of
+ * loaded code made before the plugin's dlopen ended stopped at the
+ * plugin's first frame. */
+static void *load_and_walk(void *arg) {
+    loader *w = arg;
+    w->h = rc_heap_new();
+    CHECK(w, w->h != NULL && rc_tracemalloc_start(w->h, RC_TRACEMALLOC_MAX_NFRAME) == 0);
+    void *direct = w->failed ? NULL : traced_alloc(w);
+    for (int r = 0; r < w->rounds && w->failed == NULL; r++) {
+        void *dl = dlopen(w->path, RTLD_NOW | RTLD_LOCAL);
+        CHECK(w, dl != NULL);
+        if (dl == NULL)
+            break;
+        plugin_fn call = (plugin_fn)dlsym(dl, "plugin_call");
+        w->depths[r] = r % 5;
+        w->blocks[r] = call(traced_alloc, w, w->depths[r]);
+        CHECK(w, w->blocks[r] != NULL);
+        dlclose(dl);
+    }
+    pthread_barrier_wait(&loaded); /* failed or not */
+    if (w->failed)
+        return NULL;
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(w->h, direct);
+    CHECK(w, tb != NULL);
+    unsigned base = tb ? tb->total_nframe : 0;
+    for (int r = 0; r < w->rounds && w->failed == NULL; r++) {
+        tb = rc_tracemalloc_get_object_traceback(w->h, w->blocks[r]);
+        CHECK(w, tb != NULL && tb->total_nframe == base + (unsigned)w->depths[r] + 2);
+    }
+    for (int r = 0; r < w->rounds; r++)
+        rc_free(w->h, w->blocks[r]);
+    rc_free(w->h, direct);
+    CHECK(w, rc_heap_free(w->h) == 0);
+    return NULL;
+}
+
+START_TEST(walks_while_loading) {
+    /* a copy of the plugin per thread: each dlopen loads it, each dlclose
+     * unloads it */
+    char dir[] = "/tmp/rcgc_threads_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    FILE *in = fopen(RCGC_WALK_PLUGIN, "rb");
+    ck_assert_ptr_nonnull(in);
+    static char image[1 << 20];
+    size_t len = fread(image, 1, sizeof image, in);
+    ck_assert(len > 0 && len < sizeof image);
+    fclose(in);
+    static loader loaders[LOADERS];
+    pthread_t threads[LOADERS];
+    for (int i = 0; i < LOADERS; i++) {
+        loaders[i] = (loader){.rounds = (int)scaled(1500)};
+        snprintf(loaders[i].path, sizeof loaders[i].path, "%s/walk_%d.so", dir, i);
+        FILE *out = fopen(loaders[i].path, "wb");
+        ck_assert_ptr_nonnull(out);
+        ck_assert_uint_eq(fwrite(image, 1, len, out), len);
+        ck_assert_int_eq(fclose(out), 0);
+    }
+    ck_assert_int_eq(pthread_barrier_init(&loaded, NULL, LOADERS), 0);
+    for (int i = 0; i < LOADERS; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, load_and_walk, &loaders[i]), 0);
+    for (int i = 0; i < LOADERS; i++)
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+    pthread_barrier_destroy(&loaded);
+    for (int i = 0; i < LOADERS; i++)
+        unlink(loaders[i].path);
+    rmdir(dir);
+    for (int i = 0; i < LOADERS; i++)
+        ck_assert_msg(loaders[i].failed == NULL, "thread %d: %s failed (line %d)", i,
+                      loaders[i].failed, loaders[i].line);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("threads");
     add_case(s, tcase_create("heaps_in_threads"), heaps_in_threads);
+    add_case(s, tcase_create("walks_while_loading"), walks_while_loading);
     return s;
 }
