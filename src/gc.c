@@ -227,7 +227,7 @@ static inline void *enqueue(visit_queue *q, void *o) {
         size_t n_ = (q)->n, k_ = n_ < VISIT_QUEUE ? n_ : VISIT_QUEUE;       \
         for (size_t i_ = n_ - k_; i_ != n_; i_++)                           \
             if ((q)->slot[i_ % VISIT_QUEUE])                                \
-                fn(arg, (q)->slot[i_ % VISIT_QUEUE]);                       \
+                (fn)(arg, (q)->slot[i_ % VISIT_QUEUE]);                     \
         (q)->far += n_;                                                     \
         (q)->n = 0;                                                         \
     } while (0)
@@ -781,10 +781,10 @@ typedef struct found {
      * (or young itself), whose prev may hold gc_refs, and the scanned
      * object before it; edge is NULL otherwise */
     rc_gchead *edge, *edge_prev;
-    /* in a scan from the last object (move_unreachable): the first object
+    /* in a scan from the last object (scan_from_last): the first object
      * of young not yet marked UNREACHABLE (every one before it is; it and
      * those after it, up to the last, hold gc_refs 0), or the last object
-     * once all are, and the object before it; NULL otherwise */
+     * once all are, and the object before it */
     rc_gchead *unmarked, *unmarked_prev;
     uint32_t plain; /* a type index whose objects are never special, or -1 */
     visit_queue q;
@@ -809,11 +809,13 @@ static void note_special(const rc_heap *h, found *f, const rc_gchead *g) {
 
 /* Takes g, marked UNREACHABLE, from its place to the end of young, to be
  * scanned in turn with gc_refs 1 (CPython's move back from the unreachable
- * list). The object after it may hold gc_refs in prev, which stays. */
-static void move_back(found *f, rc_gchead *g) {
+ * list). The object after it may hold gc_refs in prev, which stays.
+ * `from_last`: in a scan from the last object (a constant at each call, as
+ * for the functions below: the ordinary scan's code stays as it was). */
+TWICE void move_back(found *f, rc_gchead *g, bool from_last) {
     rc_gchead *prev = gc_prev(g), *next = gc_next(g);
     prev->next = (uintptr_t)next;
-    if (next == f->unmarked)
+    if (from_last && next == f->unmarked)
         f->unmarked_prev = prev;
     else if (next != f->edge || next == f->young) /* an edge object's prev holds gc_refs */
         set_prev(next, prev);
@@ -845,16 +847,16 @@ static void mark_until(found *f, rc_gchead *until) {
  * goes to the end of young to be scanned, else if it is still to be
  * scanned it gets gc_refs 1. In a scan from the last object, every object
  * before the last with gc_refs 0 is set aside, marked or not yet. */
-static void reach(found *f, void *o) {
+TWICE void reach_in(found *f, void *o, bool from_last) {
     rc_gchead *g = tracked(o);
     if (g == NULL || !is_collecting(g))
         return; /* another generation, or already scanned */
     if (g->prev & RC_GC_PREV_UNREACHABLE) {
-        move_back(f, g);
+        move_back(f, g, from_last);
     } else if (get_refs(g) == 0) {
-        if (RC_UNLIKELY(f->unmarked != NULL)) {
+        if (from_last) {
             mark_until(f, gc_next(g));
-            move_back(f, g);
+            move_back(f, g, true);
         } else {
             set_refs(g, 1);
         }
@@ -862,31 +864,37 @@ static void reach(found *f, void *o) {
 }
 
 /* Whether reach would move g, a tracked object, to the end of young. */
-static inline bool may_move(const found *f, const rc_gchead *g) {
+TWICE bool may_move(const rc_gchead *g, bool from_last) {
     return (g->prev & RC_GC_PREV_UNREACHABLE) ||
-           (f->unmarked && is_collecting(g) && get_refs(g) == 0);
+           (from_last && is_collecting(g) && get_refs(g) == 0);
 }
 
-static void visit_reachable(void **slot, void *arg) {
-    if (*slot)
-        reach(arg, *slot);
-}
-
-/* A far referent is queued. A near one is handled at once, unless it would
- * move to the end of young while referents still queued may move there
- * first (the order of young is CPython's): the other cases commute with
- * what is queued. */
-static void visit_reachable_queued(void **slot, void *arg) {
-    found *f = arg;
-    void *o = *slot;
-    if (o == NULL)
-        return;
-    if (is_far(slot, o) || (f->q.n && tracked(o) && may_move(f, rc_gc_of(o)))) {
-        if ((o = enqueue(&f->q, o)) == NULL)
-            return;
+/* The scan's handler of a referent fn(found *, void *o), and its visitors:
+ * one for every referent, and one that queues the far ones. The queued
+ * one handles a near referent at once, unless it would move to the end of
+ * young while referents still queued may move there first (the order of
+ * young is CPython's): the other cases commute with what is queued. */
+#define SCAN_VISITORS(fn, from_last)                                        \
+    static void fn(found *f, void *o) { reach_in(f, o, from_last); }        \
+    static void visit_##fn(void **slot, void *arg) {                        \
+        if (*slot)                                                          \
+            fn(arg, *slot);                                                 \
+    }                                                                       \
+    static void visit_##fn##_queued(void **slot, void *arg) {               \
+        found *f = arg;                                                     \
+        void *o = *slot;                                                    \
+        if (o == NULL)                                                      \
+            return;                                                         \
+        if (is_far(slot, o) ||                                              \
+            (f->q.n && tracked(o) && may_move(rc_gc_of(o), from_last))) {   \
+            if ((o = enqueue(&f->q, o)) == NULL)                            \
+                return;                                                     \
+        }                                                                   \
+        fn(f, o);                                                           \
     }
-    reach(f, o);
-}
+
+SCAN_VISITORS(reach, false)
+SCAN_VISITORS(reach_from_last, true)
 
 /* Moves the objects of young marked unreachable to the end of unreachable,
  * in their order. */
@@ -907,17 +915,17 @@ static void split_unreachable(rc_gchead *young, rc_gchead *unreachable, bool all
 
 /* move_unreachable's scan, with or without the queue; returns the last
  * object of young. A scan from the last object starts there (its prev is
- * set right at the end). */
-TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued) {
+ * set at the end, by scan_from_last). */
+TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued, bool from_last) {
     visit_queue *q = &f->q;
     uintptr_t stride = 0;
-    rc_gchead *prev = young, *g = f->unmarked ? gc_prev(young) : gc_next(young);
+    rc_gchead *prev = young, *g = from_last ? gc_prev(young) : gc_next(young);
     for (;;) {
         if (queued && q->n && (g == young || get_refs(g) == 0)) {
             /* g (or the end of young) waits for the queued visits */
             f->edge = g;
             f->edge_prev = prev;
-            DRAIN(q, reach, f);
+            DRAIN(q, from_last ? reach_from_last : reach, f);
             f->edge = NULL;
             prev = f->edge_prev;
             g = gc_next(prev);
@@ -931,8 +939,10 @@ TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued) {
         if (refs) {
             g->prev = (uintptr_t)prev;
             /* traverse may append to young: read next only afterwards */
-            type_of(h, g)->traverse(obj_of(g),
-                                    queued ? visit_reachable_queued : visit_reachable, f);
+            rc_visit_fn visit = from_last ? (queued ? visit_reach_from_last_queued
+                                                    : visit_reach_from_last)
+                                          : (queued ? visit_reach_queued : visit_reach);
+            type_of(h, g)->traverse(obj_of(g), visit, f);
         } else {
             g->prev = (uintptr_t)prev | RC_GC_PREV_COLLECTING | RC_GC_PREV_UNREACHABLE;
             f->unreachable++;
@@ -941,6 +951,32 @@ TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued) {
         prev = g;
         g = walk_next(g, &stride);
     }
+}
+
+/* move_unreachable when the only object of young with gc_refs > 0 is the
+ * last (a structure whose holder was made after what it holds): the scan
+ * would mark every other object and only then find one reachable. It
+ * starts at the last object instead, and the others are marked only as a
+ * move back needs them (the object moved, and those before it not yet
+ * marked: f->unmarked), so that a live heap of that shape is not walked
+ * once more just to be marked. What stays at the front is the unreachable
+ * set, in CPython's order. Out of line, and its code apart from the
+ * ordinary scan's: inlined, it changed how the compiler laid out the refs
+ * pass around it (binary-trees' young collections 1.17x slower). */
+static __attribute__((noinline)) void scan_from_last(rc_heap *h, rc_gchead *young,
+                                                     size_t zeros, rc_gchead *unreachable,
+                                                     found *f) {
+    rc_gchead *last = gc_prev(young);
+    f->unmarked = gc_next(young);
+    f->unmarked_prev = young;
+    f->unreachable = zeros;
+    young->prev = (uintptr_t)(f->far ? scan(h, young, f, true, true)
+                                     : scan(h, young, f, false, true));
+    mark_until(f, last);
+    last->prev = (uintptr_t)f->unmarked_prev;
+    for (rc_gchead *g = gc_next(young); g != last; g = gc_next(g))
+        note_special(h, f, g);
+    list_move_prefix(young, last, unreachable);
 }
 
 /* Moves what is not reachable from outside young to unreachable (CPython's
@@ -958,33 +994,18 @@ TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued) {
  * objects, `zeros` of them with gc_refs 0; the refs pass has told whether
  * the queue pays (f->far).
  *
- * When the only object with gc_refs > 0 is the last (a structure whose
- * holder was made after what it holds), the scan would mark every other
- * object and only then find one reachable: the scan starts at the last
- * object, and the others are marked only as a move back needs them (the
- * object moved, and those before it not yet marked: f->unmarked), so that
- * a live heap of that shape is not walked once more just to be marked.
- * What stays at the front is the unreachable set, in CPython's order.
+ * When the only object with gc_refs > 0 is the last, scan_from_last.
  */
 static void move_unreachable(rc_heap *h, rc_gchead *young, size_t n, size_t zeros,
                              rc_gchead *unreachable, found *f) {
-    rc_gchead *last = gc_prev(young);
-    if (zeros == n - 1 && get_refs(last) > 0) {
-        f->unmarked = gc_next(young);
-        f->unmarked_prev = young;
-        f->unreachable = zeros;
+    if (zeros == n - 1 && get_refs(gc_prev(young)) > 0) {
+        scan_from_last(h, young, zeros, unreachable, f);
+        return;
     }
-    young->prev = (uintptr_t)(f->far ? scan(h, young, f, true) : scan(h, young, f, false));
-    if (f->unmarked) {
-        mark_until(f, last);
-        last->prev = (uintptr_t)f->unmarked_prev;
-        f->unmarked = NULL;
-        for (rc_gchead *g = gc_next(young); g != last; g = gc_next(g))
-            note_special(h, f, g);
-        list_move_prefix(young, last, unreachable);
-    } else if (f->unreachable) {
+    young->prev = (uintptr_t)(f->far ? scan(h, young, f, true, false)
+                                     : scan(h, young, f, false, false));
+    if (f->unreachable)
         split_unreachable(young, unreachable, f->unreachable == n);
-    }
 }
 
 /* move_unreachable when no object has gc_refs 0: everything is reachable
@@ -1049,7 +1070,6 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     f->far = big_pass(n) && pays(far_so_far(&c.q.ring), n);
     f->young = base;
     f->edge = NULL;
-    f->unmarked = NULL;
     f->plain = UINT32_MAX;
     if (sweep && c.zeros == n && !c.mixed && n) {
         /* list_merge, but singly linked: the first object's prev is its gc_refs */
