@@ -47,6 +47,11 @@
 #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RC_INTERNAL __attribute__((visibility("hidden")))
+/* An allocation or death hot path starts on a cache line, so that its
+ * speed does not depend on how much code the files linked before it hold:
+ * binary-trees with the collector off ran 6% slower after frames.c grew,
+ * rc__dealloc then starting 48 bytes into a line. */
+#define RC_HOT __attribute__((aligned(64)))
 
 /* ---------------------------------------------------------------- sizes */
 

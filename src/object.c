@@ -287,7 +287,8 @@ void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size, const char *
     return create(h, type, size, file, line, func);
 }
 
-void *rc_new_at(rc_heap *h, const rc_type *type, const char *file, int line, const char *func) {
+RC_HOT void *rc_new_at(rc_heap *h, const rc_type *type, const char *file, int line,
+                        const char *func) {
     return create(h, type, type ? type->size : 0, file, line, func);
 }
 
@@ -351,7 +352,7 @@ void rc_decref(void *obj) {
 
 /* ---------------------------------------------------------- destruction */
 
-static void visit_drop(void **slot, void *arg) {
+RC_HOT static void visit_drop(void **slot, void *arg) {
     (void)arg;
     void *o = *slot;
     if (o) {
@@ -521,7 +522,7 @@ static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
  * with nothing to run: unlinked, references dropped through traverse
  * (deaths they cause nest one deeper), memory freed. Anything else takes
  * dealloc_slow. */
-void rc__dealloc(void *obj) {
+RC_HOT void rc__dealloc(void *obj) {
     uint32_t info = rc_head_of(obj)->info;
     if ((info & (RC_F_PLAIN | RC_F_WEAKREFS | RC_F_LARGE)) == RC_F_PLAIN) {
         rc_pool *p = rc_pool_of(obj);
