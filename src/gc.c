@@ -831,10 +831,14 @@ TWICE void move_back(found *f, rc_gchead *g, bool from_last) {
 
 /* In a scan from the last object: marks UNREACHABLE, as the scan would
  * have at their turns, the objects from f->unmarked up to `until` (an
- * object after them, or the last object). */
+ * object after them, or the last object). The refs pass's count of zeros
+ * also counts an object whose gc_refs went past 0 (a count too small):
+ * the scan's check of each object's sum is made here. */
 static void mark_until(found *f, rc_gchead *until) {
     rc_gchead *prev = f->unmarked_prev, *g = f->unmarked;
     for (; g != until; g = gc_next(g)) {
+        if (RC_UNLIKELY(get_refs(g) < 0))
+            refcount_too_small(g);
         g->prev = (uintptr_t)prev | RC_GC_PREV_COLLECTING | RC_GC_PREV_UNREACHABLE;
         prev = g;
     }

@@ -824,6 +824,54 @@ START_TEST(test_refcount_errors) {
 }
 END_TEST
 
+/* A count too small where the only object with gc_refs > 0 is the last of
+ * young (the scan from the last object): b, made after a, holds it by both
+ * fields on a count of 1. a's gc_refs is -1, which the refs pass counted as
+ * a zero on its way down: it is still the fatal error, not garbage freed
+ * under b. */
+static void check_refcount_error_last(int generation) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        node *a = make(), *b = make();
+        b->a = a;
+        b->b = rc_incref(a);
+        rc_head_of(a)->refcnt--;
+        fprintf(stderr, "%p\n", (void *)a);
+        rc_gc_collect(H, generation);
+        _exit(0);
+    }
+    close(fds[1]);
+    char out[512] = "";
+    size_t len = 0;
+    ssize_t r;
+    while ((r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no abort: %s", out);
+    char *nl = strchr(out, '\n');
+    ck_assert_ptr_nonnull(nl);
+    *nl = '\0';
+    char want[256];
+    snprintf(want, sizeof want,
+             "rcgc: fatal: rc_gc_collect found more references than the count of <node %s>\n",
+             out);
+    ck_assert_ptr_nonnull(strstr(nl + 1, want));
+}
+
+START_TEST(test_refcount_error_last) {
+    check_refcount_error_last(0);
+    check_refcount_error_last(2);
+}
+END_TEST
+
 /* GCTogglingTests.test_bug1055820c: c0 (old, generation 2) dies by
  * counting while a young collection clears c1; c0's weak-reference callback
  * then asks for c2, which that collection is freeing: it must get NULL. */
@@ -2506,6 +2554,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("callbacks_collect_garbage"), test_callbacks_collect_garbage,
                      setup, teardown);
     add_case_fixture(s, tcase_create("refcount_errors"), test_refcount_errors, setup, teardown);
+    add_case_fixture(s, tcase_create("refcount_error_last"), test_refcount_error_last, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("bug1055820c"), test_bug1055820c, setup, teardown);
     add_case_fixture(s, tcase_create("bug1055820d"), test_bug1055820d, setup, teardown);
     add_case_fixture(s, tcase_create("collect_einval"), test_collect_einval, setup, teardown);
