@@ -134,6 +134,7 @@ static int report_object(struct dl_phdr_info *info, size_t size, void *arg) {
         return 0;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X)) {
+            errno = 0; /* an earlier object's mmap may have failed, read instead */
             if (dwfl_report_elf(rep->dwfl, path, path, -1, info->dlpi_addr, true) == NULL &&
                 errno == ENOMEM)
                 rep->short_of_memory = true;
@@ -153,6 +154,7 @@ static Dwfl *open_self(const Dwfl_Callbacks *callbacks) {
         return NULL;
     dwfl_report_begin(rep.dwfl);
     dl_iterate_phdr(report_object, &rep);
+    errno = 0;
     if (dwfl_report_end(rep.dwfl, NULL, NULL) != 0 || rep.short_of_memory) {
         bool short_of_memory = rep.short_of_memory || errno == ENOMEM;
         dwfl_end(rep.dwfl);
@@ -169,13 +171,22 @@ static Dwfl *open_self(const Dwfl_Callbacks *callbacks) {
  * memory on the way (as far as errno tells, right after each call). */
 static bool find_linked_ranges(uintptr_t self) {
     bool ok = true;
+    errno = 0;
     Dwfl *d = open_self(&self_callbacks);
-    Dwfl_Module *mod = d ? dwfl_addrmodule(d, self) : NULL;
+    if (d == NULL) {
+        ok = errno != ENOMEM;
+        goto out;
+    }
+    /* errno is cleared before each call: libelf leaves ENOMEM behind when
+     * it reads a file it could not map, and succeeds */
+    errno = 0;
+    Dwfl_Module *mod = dwfl_addrmodule(d, self);
     if (mod == NULL) {
         ok = errno != ENOMEM;
         goto out;
     }
     Dwarf_Addr bias;
+    errno = 0;
     Dwarf_Die *own = dwfl_module_addrdie(mod, self, &bias);
     if (own == NULL && errno == ENOMEM) {
         ok = false;
@@ -185,6 +196,7 @@ static bool find_linked_ranges(uintptr_t self) {
     const char *slash = own_name ? strrchr(own_name, '/') : NULL;
     if (slash) {
         size_t dirlen = (size_t)(slash - own_name) + 1;
+        errno = 0;
         for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
             const char *name = dwarf_diename(cu);
             if (name == NULL || strncmp(name, own_name, dirlen) != 0 || strchr(name + dirlen, '/'))
@@ -200,6 +212,7 @@ static bool find_linked_ranges(uintptr_t self) {
      * of its rc_* functions holds its static functions too (their ".cold"
      * parts live in another section, among the program's). */
     uintptr_t lo = UINTPTR_MAX, hi = 0;
+    errno = 0;
     int n = dwfl_module_getsymtab(mod);
     if (n < 0 && errno == ENOMEM) {
         ok = false;
@@ -806,24 +819,35 @@ static bool resolve(rc_resolver *r, resolved *res) {
     res->nouter = 0;
 #ifdef RCGC_HAVE_LIBDW
     int saved = errno;
-    errno = 0;
-    if (r->dwfl == NULL)
+    /* libdw answers as if it knew nothing when memory runs short: errno,
+     * cleared before each call, tells the two apart when the call's answer
+     * is "nothing" (libelf leaves ENOMEM behind when it reads a file it
+     * could not map, and then answers in full) */
+    if (r->dwfl == NULL) {
+        errno = 0;
         r->dwfl = open_self(&proc_callbacks);
-    Dwfl_Module *mod = r->dwfl ? dwfl_addrmodule(r->dwfl, at) : NULL;
-    if (mod) {
-        /* libdw answers as if it knew nothing when memory runs short:
-         * errno, right after each call, tells the two apart */
-        out->function = dwfl_module_addrname(mod, at);
-        if (errno == ENOMEM)
+        if (r->dwfl == NULL && errno == ENOMEM)
             return false;
+    }
+    errno = 0;
+    Dwfl_Module *mod = r->dwfl ? dwfl_addrmodule(r->dwfl, at) : NULL;
+    if (mod == NULL && errno == ENOMEM)
+        return false;
+    if (mod) {
+        errno = 0;
+        out->function = dwfl_module_addrname(mod, at);
+        if (out->function == NULL && errno == ENOMEM)
+            return false;
+        errno = 0;
         Dwfl_Line *line = dwfl_module_getsrc(mod, at);
-        if (errno == ENOMEM)
+        if (line == NULL && errno == ENOMEM)
             return false;
         int lineno = 0;
         const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
         if (file && lineno > 0) {
             out->filename = primary_spelling(mod, at, file);
             out->lineno = (unsigned)lineno;
+            errno = 0;
             if (!expand_inlined(mod, at, res) || errno == ENOMEM)
                 return false;
             errno = saved;
@@ -831,13 +855,10 @@ static bool resolve(rc_resolver *r, resolved *res) {
         }
         Dwarf_Addr base;
         const char *path = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
-        if (errno == ENOMEM)
-            return false;
         out->filename = out->function ? out->function : format_offset(r, path, base, pc);
+        errno = saved;
         return out->filename != NULL;
     }
-    if (errno == ENOMEM) /* no Dwfl, or none that could read the objects */
-        return false;
     errno = saved;
     /* In no object libdw knows (the vDSO; code unloaded: none at all). */
     object_at o = {at, {0}, 0, false};

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* ------------------------------------------- the replaced allocator */
@@ -156,6 +157,21 @@ char *strdup(const char *s) {
             live_add(p);
     }
     return p;
+}
+
+/* mmap of a file, refused with ENOMEM once armed (a process at
+ * vm.max_map_count, or at its address-space limit): libelf then reads the
+ * file instead, and answers in full. */
+void *__mmap(void *, size_t, int, int, int, off_t);
+static struct { bool refuse; size_t refused; } maps;
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    if (maps.refuse && fd >= 0) {
+        maps.refused++;
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    return __mmap(addr, len, prot, flags, fd, off);
 }
 
 /* Counts requests from now on and refuses the nth (0: none). */
@@ -371,6 +387,40 @@ START_TEST(resolution_failure_is_not_kept) {
 }
 END_TEST
 
+/* The text of a snapshot of a new traced heap, taken with file mappings
+ * refused or not; NULL when it failed (*err: its errno). */
+static char *snapshot_maps(bool refuse, int *err) {
+    void *blocks[16];
+    rc_heap *h = traced_heap(blocks, 16);
+    maps.refuse = refuse;
+    maps.refused = 0;
+    errno = 0;
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    *err = errno;
+    maps.refuse = false;
+    char *text = s ? snapshot_text(s, false) : NULL;
+    rc_snapshot_free(s);
+    drop_blocks(h, blocks, 16);
+    return text;
+}
+
+/* libelf maps each file it reads, and reads it when the mapping is
+ * refused: the ENOMEM that mmap left in errno is no shortage of malloc,
+ * and the snapshot is the one taken with mappings. */
+START_TEST(resolution_with_file_maps_refused) {
+    char *want = NULL, *got = NULL;
+    int err = 0;
+    for (int refuse = 0; refuse < 2; refuse++)
+        *(refuse ? &got : &want) = snapshot_maps(refuse, &err);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_uint_gt(maps.refused, 0);
+    ck_assert_msg(got != NULL, "snapshot failed: %s", strerror(err));
+    ck_assert_msg(strcmp(got, want) == 0, "the snapshot is\n%.2000s", got);
+    free(got);
+    free(want);
+}
+END_TEST
+
 /* ------------------------------------------------------------ walks */
 
 static __attribute__((noinline)) void *one_site(rc_heap *h) {
@@ -448,6 +498,8 @@ Suite *test_suite(void) {
     Suite *s = suite_create("sysallocfail");
     add_case(s, tcase_create("filter_pattern_failure_frees_it"), filter_pattern_failure_frees_it);
     add_case(s, tcase_create("resolution_failure_is_not_kept"), resolution_failure_is_not_kept);
+    add_case(s, tcase_create("resolution_with_file_maps_refused"),
+             resolution_with_file_maps_refused);
     add_case(s, tcase_create("walk_failure_fails_the_allocation"),
              walk_failure_fails_the_allocation);
     add_case(s, tcase_create("library_lookup_failure_is_tried_again"),
