@@ -98,8 +98,8 @@ static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, 
     return -1;
 }
 
-/* For finding librcgc's own code, once, inside a pthread_once that a walk
- * in a constructor run by dlopen (the loader's lock held) may wait on: the
+/* For finding librcgc's own code, once, under lib_lock, which a walk in a
+ * constructor run by dlopen (the loader's lock held) may wait on: the
  * program's own DWARF only. */
 static const Dwfl_Callbacks self_callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
