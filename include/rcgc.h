@@ -368,8 +368,9 @@ size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h);
 /* nframe of the running trace, or of the last one (1 before any). */
 int rc_tracemalloc_get_traceback_limit(const rc_heap *h);
 /* The traceback where ptr (an object or rc_malloc block) was allocated, or
- * NULL when it is not traced. Valid until the block dies, clear_traces or
- * tracing stops. */
+ * NULL when it is not traced (NULL + ENOMEM when its frames could not be
+ * resolved for want of memory). Valid until the block dies, clear_traces
+ * or tracing stops. */
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr);
 /* 0, -1 + ENOMEM, or -2 when not tracing (or h is NULL). Tracking again
  * replaces the trace (kept when that fails). */
