@@ -21,7 +21,10 @@
  *     uses: each heap's collector counts such references as coming from
  *     outside, so a cycle through two heaps is never collected (break it by
  *     hand). rc_heap_free drops the references of the objects it releases,
- *     those into other heaps too.
+ *     those into other heaps too; references from other heaps into the heap
+ *     it frees are left dangling: free a heap once no object of another
+ *     heap refers to its objects, and make none refer to them while
+ *     rc_heap_free runs (a finalizer its drops run, say).
  *
  * The allocating calls (rc_new, rc_new_sized, rc_malloc, rc_calloc, rc_realloc,
  * rc_weakref_new) are macros that pass the caller's __FILE__, __LINE__ and
@@ -235,7 +238,10 @@ void rc_free(rc_heap *h, void *ptr);
  * collecting when a collection of h is already running (called from a
  * finalizer, callback, clear or release), or when one of another heap runs
  * in this thread and an object of h it would examine refers to an object
- * of another heap (automatic collections wait for it); -1 + ENOMEM when
+ * of another heap (automatic collections wait for it); such a nested
+ * collection whose finalizers or weak reference callbacks make its garbage
+ * refer to another heap's object keeps that garbage, as resurrected, for a
+ * later collection (and does not count it); -1 + ENOMEM when
  * RC_GC_DEBUG_SAVEALL's garbage list cannot grow (the garbage then waits,
  * uncleared, for the next collection). */
 long rc_gc_collect(rc_heap *h, int generation);

@@ -1600,6 +1600,42 @@ typedef struct collect_result {
     int status; /* -1: the garbage list could not grow (ENOMEM) */
 } collect_result;
 
+/* Collections running in this thread, of any heap (below). */
+static _Thread_local unsigned thread_collections;
+
+/* visit_within's state: the heap, and whether a referent was another's. */
+typedef struct within {
+    const rc_heap *h;
+    bool foreign;
+} within;
+
+static void visit_within(void **slot, void *arg) {
+    within *w = arg;
+    if (*slot && rc_obj_heap(*slot) != w->h)
+        w->foreign = true;
+}
+
+/* Whether no object of list (of h) refers to an object of another heap. */
+static bool list_refers_within(rc_heap *h, rc_gchead *list) {
+    within w = {h, false};
+    for (rc_gchead *g = gc_next(list); g != list && !w.foreign; g = gc_next(g))
+        type_of(h, g)->traverse(obj_of(g), visit_within, &w);
+    return !w.foreign;
+}
+
+/* The unreachable set, left as it is: every object gets its prev pointer
+ * back (the list may be singly linked, prev holding gc_refs) and goes to
+ * old, as a resurrected one does. */
+static void keep_unreachable(rc_gchead *unreachable, rc_gchead *old) {
+    rc_gchead *prev = unreachable;
+    for (rc_gchead *g = gc_next(unreachable); g != unreachable; g = gc_next(g)) {
+        g->prev = (uintptr_t)prev;
+        prev = g;
+    }
+    unreachable->prev = (uintptr_t)prev;
+    list_merge(unreachable, old);
+}
+
 /* One collection of generations 0..generation (gc_collect_main). */
 static collect_result collect(rc_heap *h, int generation) {
     rc_gcstate *gc = &h->gc;
@@ -1643,12 +1679,19 @@ static collect_result collect(rc_heap *h, int generation) {
     r.collected = run_weakref_callbacks(&callbacks, old, generation + (young != old));
     rc_gchead *garbage = &unreachable;
     if ((finalizers && finalize_garbage(h, &unreachable)) || user_code) {
+        if (RC_UNLIKELY(thread_collections > 1) && !list_refers_within(h, &unreachable)) {
+            /* nested in another heap's collection, whose marks a reference
+             * that user code just made from the garbage would reach: kept,
+             * as if resurrected, for a later collection */
+            keep_unreachable(&unreachable, old);
+            goto done;
+        }
         handle_resurrected(h, &unreachable, &still, old, &f);
         garbage = &still;
     }
     r.collected += f.unreachable;
     r.status = delete_garbage(h, garbage, &f, old);
-
+done:
     if (gc->debug & RC_GC_DEBUG_STATS)
         rc__gc_logf(h, "gc: done, %zu unreachable, %zu uncollectable, %.4fs elapsed",
                     r.collected + r.uncollectable, r.uncollectable, seconds_now() - t0);
@@ -1684,16 +1727,15 @@ static long collect_with_callbacks(rc_heap *h, int generation) {
     return (long)(r.collected + r.uncollectable);
 }
 
-/* Collections running in this thread, of any heap (a heap is used by one
- * thread at a time). While one of a heap runs, no other of that heap
- * starts (rc_gc_collect from a finalizer returns 0). Its marks (collecting,
- * gc_refs in prev) are on its own objects, which another heap's collection
- * would misread if it reached them through a reference between heaps: so
- * a nested collection of another heap runs only if none of the objects it
- * examines refers to another heap's (refers_within), and an automatic one
- * waits. */
-static _Thread_local unsigned thread_collections;
-
+/* thread_collections (above): collections running in this thread, of any
+ * heap (a heap is used by one thread at a time). While one of a heap runs,
+ * no other of that heap starts (rc_gc_collect from a finalizer returns 0).
+ * Its marks (collecting, gc_refs in prev) are on its own objects, which
+ * another heap's collection would misread if it reached them through a
+ * reference between heaps: so a nested collection of another heap runs
+ * only if none of the objects it examines refers to another heap's
+ * (refers_within), keeps its garbage if user code it ran made a reference
+ * out (collect: list_refers_within), and an automatic one waits. */
 static bool busy(const rc_gcstate *gc) { return gc->walks || gc->collecting; }
 
 static void start_collecting(rc_heap *h) {
@@ -1706,29 +1748,14 @@ static void stop_collecting(rc_heap *h) {
     thread_collections--;
 }
 
-/* visit_within's state: the heap, and whether a referent was another's. */
-typedef struct within {
-    const rc_heap *h;
-    bool foreign;
-} within;
-
-static void visit_within(void **slot, void *arg) {
-    within *w = arg;
-    if (*slot && rc_obj_heap(*slot) != w->h)
-        w->foreign = true;
-}
-
 /* Whether no object of generations 0..generation of h refers to an object
  * of another heap: one traverse each, only for a collection nested in
  * another heap's. */
 static bool refers_within(rc_heap *h, int generation) {
-    within w = {h, false};
-    for (int i = 0; i <= generation && !w.foreign; i++) {
-        rc_gchead *list = &h->gc.gen[i].head;
-        for (rc_gchead *g = gc_next(list); g != list && !w.foreign; g = gc_next(g))
-            type_of(h, g)->traverse(obj_of(g), visit_within, &w);
-    }
-    return !w.foreign;
+    for (int i = 0; i <= generation; i++)
+        if (!list_refers_within(h, &h->gc.gen[i].head))
+            return false;
+    return true;
 }
 
 /* The automatic collection: the oldest generation over its threshold, a

@@ -2176,6 +2176,47 @@ START_TEST(test_heap_free_nested) {
 }
 END_TEST
 
+/* A collection of B nested in H's, which starts because no object of B
+ * refers to another heap's, and whose finalizer then makes B's garbage
+ * refer to H's garbage (marked by H's collection: UNREACHABLE, its prev a
+ * pointer): B's look at its garbage after the finalizers must not reach
+ * H's marks (it took 4 from that prev pointer; H's finalizer then freed
+ * the object and unlinked it through the bent pointer). B keeps that
+ * garbage, as if resurrected, and a later collection of B frees it. */
+static node *h_garbage;
+static void link_to_h(void *self) { ((node *)self)->b = rc_incref(h_garbage); }
+static void collect_other_then_drop(void *self) {
+    nested_result = rc_gc_collect(other_heap, 2);
+    RC_CLEAR(((node *)self)->a); /* h_garbage dies, leaving H's unreachable list */
+}
+
+START_TEST(test_nested_collection_finalizer_links_heaps) {
+    static const rc_type collecting_type = {"collecting", sizeof(node), node_traverse, NULL,
+                                            collect_other_then_drop, NULL};
+    static const rc_type linking_type = {"linking", sizeof(node), node_traverse, NULL,
+                                         link_to_h, NULL};
+    rc_heap *b = other_heap = rc_heap_new();
+    rc_gc_disable(b);
+    node *x = make_typed(&collecting_type), *y = make();
+    x->a = y;
+    y->a = x; /* H's garbage: x <-> y */
+    h_garbage = y;
+    node *bx = rc_new(b, &linking_type), *by = rc_new(b, &node_type);
+    bx->a = by;
+    by->a = bx; /* B's garbage, referring to nothing of H */
+    nested_result = -2;
+    rc_gc_collect(H, 2);
+    ck_assert_int_eq(nested_result, 0); /* B's garbage kept: it refers to H now */
+    ck_assert_uint_eq(stats_of(b).objects, 2);
+    ck_assert_uint_eq(rc_refcount(h_garbage), 1); /* bx's reference */
+    ck_assert_int_eq(rc_gc_collect(b, 2), 2);   /* not nested: collected */
+    ck_assert_uint_eq(stats_of(b).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(b), 0);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0); /* x and y died as bx dropped y */
+    ck_assert_uint_eq(stats_of(H).objects, 0);
+}
+END_TEST
+
 /* Young plain garbage that refers to an old object drops that reference
  * (it is not garbage: its count must come out exact), and garbage that
  * refers to nothing else is freed whole. */
@@ -2596,6 +2637,8 @@ Suite *test_suite(void) {
                      test_walk_sees_objects_there_at_start, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_nested"), test_heap_free_nested, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("nested_collection_finalizer_links_heaps"),
+                     test_nested_collection_finalizer_links_heaps, setup, teardown);
     add_case_fixture(s, tcase_create("null_arguments"), test_null_arguments, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_uncollectable_log"),
                      test_heap_free_uncollectable_log, setup, teardown);
