@@ -436,17 +436,17 @@ static void decref(refs_count *c, void *o) {
  * every referent, one that queues the far ones (refs_queue), and one that
  * also keeps the queue's index. */
 #define REFS_VISITORS(fn)                                                   \
-    static void visit_##fn(void **slot, void *arg) {                        \
+    RC_HOT static void visit_##fn(void **slot, void *arg) {                 \
         if (*slot)                                                          \
             fn(arg, *slot);                                                 \
     }                                                                       \
-    static void visit_##fn##_queued(void **slot, void *arg) {               \
+    RC_HOT static void visit_##fn##_queued(void **slot, void *arg) {        \
         refs_count *c = arg;                                                \
         void *o = *slot;                                                    \
         if (o && (!is_far(slot, o) || (o = enqueue(&c->q.ring, o))))       \
             fn(c, o);                                                       \
     }                                                                       \
-    static void visit_##fn##_indexed(void **slot, void *arg) {              \
+    RC_HOT static void visit_##fn##_indexed(void **slot, void *arg) {       \
         refs_count *c = arg;                                                \
         void *o = *slot, *early;                                            \
         if (o == NULL)                                                      \
@@ -1623,10 +1623,16 @@ static bool list_refers_within(rc_heap *h, rc_gchead *list) {
     return !w.foreign;
 }
 
-/* The unreachable set, left as it is: every object gets its prev pointer
- * back (the list may be singly linked, prev holding gc_refs) and goes to
- * old, as a resurrected one does. */
-static void keep_unreachable(rc_gchead *unreachable, rc_gchead *old) {
+/* In a collection nested in another heap's, after user code ran: whether
+ * the unreachable set now refers to another heap's object, whose marks a
+ * second look at the set would take for its own; then the set is kept as
+ * it is, as resurrected, for a later collection: every object gets its
+ * prev pointer back (the list may be singly linked, prev holding gc_refs)
+ * and goes to old. Out of line: collect's common path stays as it was. */
+static __attribute__((noinline)) bool keep_unreachable(rc_heap *h, rc_gchead *unreachable,
+                                                       rc_gchead *old) {
+    if (list_refers_within(h, unreachable))
+        return false;
     rc_gchead *prev = unreachable;
     for (rc_gchead *g = gc_next(unreachable); g != unreachable; g = gc_next(g)) {
         g->prev = (uintptr_t)prev;
@@ -1634,6 +1640,7 @@ static void keep_unreachable(rc_gchead *unreachable, rc_gchead *old) {
     }
     unreachable->prev = (uintptr_t)prev;
     list_merge(unreachable, old);
+    return true;
 }
 
 /* One collection of generations 0..generation (gc_collect_main). */
@@ -1679,13 +1686,8 @@ static collect_result collect(rc_heap *h, int generation) {
     r.collected = run_weakref_callbacks(&callbacks, old, generation + (young != old));
     rc_gchead *garbage = &unreachable;
     if ((finalizers && finalize_garbage(h, &unreachable)) || user_code) {
-        if (RC_UNLIKELY(thread_collections > 1) && !list_refers_within(h, &unreachable)) {
-            /* nested in another heap's collection, whose marks a reference
-             * that user code just made from the garbage would reach: kept,
-             * as if resurrected, for a later collection */
-            keep_unreachable(&unreachable, old);
+        if (RC_UNLIKELY(thread_collections > 1) && keep_unreachable(h, &unreachable, old))
             goto done;
-        }
         handle_resurrected(h, &unreachable, &still, old, &f);
         garbage = &still;
     }
