@@ -238,10 +238,12 @@ void rc_free(rc_heap *h, void *ptr);
  * collecting when a collection of h is already running (called from a
  * finalizer, callback, clear or release), or when one of another heap runs
  * in this thread and an object of h it would examine refers to an object
- * of another heap (automatic collections wait for it); such a nested
- * collection whose finalizers or weak reference callbacks make its garbage
- * refer to another heap's object keeps that garbage, as resurrected, for a
- * later collection (and does not count it); -1 + ENOMEM when
+ * of another heap (automatic collections wait for it), also when its gc
+ * callbacks or log function made such a reference before it began; such a
+ * nested collection whose finalizers, weak reference callbacks or log
+ * function make its garbage refer to another heap's object keeps that
+ * garbage, as resurrected, for a later collection (and does not count
+ * it); -1 + ENOMEM when
  * RC_GC_DEBUG_SAVEALL's garbage list cannot grow (the garbage then waits,
  * uncleared, for the next collection). */
 long rc_gc_collect(rc_heap *h, int generation);

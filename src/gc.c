@@ -1643,6 +1643,8 @@ static __attribute__((noinline)) bool keep_unreachable(rc_heap *h, rc_gchead *un
     return true;
 }
 
+static bool refers_within(rc_heap *h, int generation);
+
 /* One collection of generations 0..generation (gc_collect_main). */
 static collect_result collect(rc_heap *h, int generation) {
     rc_gcstate *gc = &h->gc;
@@ -1653,6 +1655,11 @@ static collect_result collect(rc_heap *h, int generation) {
         log_generations(h);
         t0 = seconds_now();
     }
+    /* Nested: the "start" callbacks and the log function, user code run
+     * since rc_gc_collect's refers_within, may have made a reference out. */
+    if (RC_UNLIKELY(thread_collections > 1) &&
+        (gc->ncallbacks || (gc->debug & RC_GC_DEBUG_STATS)) && !refers_within(h, generation))
+        return r;
     if (generation + 1 < RC_GC_GENERATIONS)
         gc->gen[generation + 1].count++;
     for (int i = 0; i <= generation; i++)
@@ -1685,9 +1692,13 @@ static collect_result collect(rc_heap *h, int generation) {
     bool user_code = !list_is_empty(&callbacks);
     r.collected = run_weakref_callbacks(&callbacks, old, generation + (young != old));
     rc_gchead *garbage = &unreachable;
-    if ((finalizers && finalize_garbage(h, &unreachable)) || user_code) {
-        if (RC_UNLIKELY(thread_collections > 1) && keep_unreachable(h, &unreachable, old))
-            goto done;
+    user_code = (finalizers && finalize_garbage(h, &unreachable)) || user_code;
+    /* the log function is user code too (the list may be singly linked) */
+    if (RC_UNLIKELY(thread_collections > 1) &&
+        (user_code || (gc->debug & RC_GC_DEBUG_COLLECTABLE)) &&
+        keep_unreachable(h, &unreachable, old))
+        goto done;
+    if (user_code) {
         handle_resurrected(h, &unreachable, &still, old, &f);
         garbage = &still;
     }

@@ -14,6 +14,7 @@
 #include <rcgc.h>
 
 #include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -2195,6 +2196,65 @@ START_TEST(test_nested_collection_finalizer_links_heaps) {
 }
 END_TEST
 
+/* The same, but what links B's garbage to H's is user code B's nested
+ * collection runs before it looks at anything: a "start" callback, or the
+ * log function (DEBUG_STATS' first line, DEBUG_COLLECTABLE's lines, the
+ * latter about garbage that runs no other user code and is swept). The
+ * fused pass took 4 from h_garbage's prev; the sweep skipped h_garbage,
+ * marked collecting by H's collection, and freed bx without dropping its
+ * reference, which leaked x and y. B's garbage must be kept instead. */
+static node *b_garbage;
+static void link_b_garbage_to_h(void) {
+    if (b_garbage && b_garbage->b == NULL)
+        b_garbage->b = rc_incref(h_garbage);
+}
+static void start_links_to_h(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
+    (void)h, (void)info, (void)arg;
+    if (strcmp(phase, "start") == 0)
+        link_b_garbage_to_h();
+}
+static void log_links_to_h(const char *line, void *arg) {
+    if (strstr(line, (const char *)arg))
+        link_b_garbage_to_h();
+}
+
+START_TEST(test_nested_collection_early_user_code_links_heaps) {
+    static const rc_type collecting_type = {"collecting", sizeof(node), node_traverse, NULL,
+                                            collect_other_then_drop, NULL};
+    for (int way = 0; way < 3; way++) {
+        rc_heap *b = other_heap = rc_heap_new();
+        rc_gc_disable(b);
+        if (way == 0)
+            ck_assert_int_eq(rc_gc_callback_add(b, start_links_to_h, NULL), 0);
+        else if (way == 1)
+            rc_gc_set_debug(b, RC_GC_DEBUG_STATS), rc_gc_set_log(b, log_links_to_h, "collecting");
+        else
+            rc_gc_set_debug(b, RC_GC_DEBUG_COLLECTABLE),
+                rc_gc_set_log(b, log_links_to_h, "collectable");
+        node *x = make_typed(&collecting_type), *y = make();
+        x->a = y;
+        y->a = x; /* H's garbage: x <-> y */
+        h_garbage = y;
+        node *bx = rc_new(b, &node_type), *by = rc_new(b, &node_type);
+        bx->a = by;
+        by->a = bx; /* B's garbage, referring to nothing of H */
+        b_garbage = bx;
+        nested_result = -2;
+        rc_gc_collect(H, 2);
+        b_garbage = NULL;
+        ck_assert_int_eq(nested_result, 0);
+        ck_assert_uint_eq(stats_of(b).objects, 2);
+        ck_assert_uint_eq(rc_refcount(h_garbage), 1); /* bx's reference */
+        rc_gc_set_debug(b, 0);
+        rc_gc_callback_remove(b, start_links_to_h, NULL);
+        ck_assert_int_eq(rc_gc_collect(b, 2), 2);
+        ck_assert_uint_eq(rc_heap_free(b), 0);
+        ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+        ck_assert_uint_eq(stats_of(H).objects, 0);
+    }
+}
+END_TEST
+
 /* Young plain garbage that refers to an old object drops that reference
  * (it is not garbage: its count must come out exact), and garbage that
  * refers to nothing else is freed whole. */
@@ -2617,6 +2677,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("nested_collection_finalizer_links_heaps"),
                      test_nested_collection_finalizer_links_heaps, setup, teardown);
+    add_case_fixture(s, tcase_create("nested_collection_early_user_code_links_heaps"),
+                     test_nested_collection_early_user_code_links_heaps, setup, teardown);
     add_case_fixture(s, tcase_create("null_arguments"), test_null_arguments, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_uncollectable_log"),
                      test_heap_free_uncollectable_log, setup, teardown);
