@@ -2169,20 +2169,30 @@ static void collect_other_then_drop(void *self) {
     RC_CLEAR(((node *)self)->a); /* h_garbage dies, leaving H's unreachable list */
 }
 
-START_TEST(test_nested_collection_finalizer_links_heaps) {
+/* H's garbage x <-> y (x's finalizer collects other_heap, b) and b's
+ * garbage bx <-> by (bx of type bx_type), referring to nothing of H;
+ * returns bx. */
+static node *garbage_in_both(rc_heap *b, const rc_type *bx_type) {
     static const rc_type collecting_type = {"collecting", sizeof(node), node_traverse, NULL,
                                             collect_other_then_drop, NULL};
-    static const rc_type linking_type = {"linking", sizeof(node), node_traverse, NULL,
-                                         link_to_h, NULL};
-    rc_heap *b = other_heap = rc_heap_new();
-    rc_gc_disable(b);
+    other_heap = b;
     node *x = make_typed(&collecting_type), *y = make();
     x->a = y;
-    y->a = x; /* H's garbage: x <-> y */
+    y->a = x;
     h_garbage = y;
-    node *bx = rc_new(b, &linking_type), *by = rc_new(b, &node_type);
+    node *bx = rc_new(b, bx_type), *by = rc_new(b, &node_type);
+    ck_assert(bx && by);
     bx->a = by;
-    by->a = bx; /* B's garbage, referring to nothing of H */
+    by->a = bx;
+    return bx;
+}
+
+START_TEST(test_nested_collection_finalizer_links_heaps) {
+    static const rc_type linking_type = {"linking", sizeof(node), node_traverse, NULL,
+                                         link_to_h, NULL};
+    rc_heap *b = rc_heap_new();
+    rc_gc_disable(b);
+    garbage_in_both(b, &linking_type);
     nested_result = -2;
     rc_gc_collect(H, 2);
     ck_assert_int_eq(nested_result, 0); /* B's garbage kept: it refers to H now */
@@ -2219,10 +2229,8 @@ static void log_links_to_h(const char *line, void *arg) {
 }
 
 START_TEST(test_nested_collection_early_user_code_links_heaps) {
-    static const rc_type collecting_type = {"collecting", sizeof(node), node_traverse, NULL,
-                                            collect_other_then_drop, NULL};
     for (int way = 0; way < 3; way++) {
-        rc_heap *b = other_heap = rc_heap_new();
+        rc_heap *b = rc_heap_new();
         rc_gc_disable(b);
         if (way == 0)
             ck_assert_int_eq(rc_gc_callback_add(b, start_links_to_h, NULL), 0);
@@ -2231,14 +2239,7 @@ START_TEST(test_nested_collection_early_user_code_links_heaps) {
         else
             rc_gc_set_debug(b, RC_GC_DEBUG_COLLECTABLE),
                 rc_gc_set_log(b, log_links_to_h, "collectable");
-        node *x = make_typed(&collecting_type), *y = make();
-        x->a = y;
-        y->a = x; /* H's garbage: x <-> y */
-        h_garbage = y;
-        node *bx = rc_new(b, &node_type), *by = rc_new(b, &node_type);
-        bx->a = by;
-        by->a = bx; /* B's garbage, referring to nothing of H */
-        b_garbage = bx;
+        b_garbage = garbage_in_both(b, &node_type);
         nested_result = -2;
         rc_gc_collect(H, 2);
         b_garbage = NULL;
