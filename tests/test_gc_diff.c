@@ -282,7 +282,7 @@ static void differential(const char *profile, unsigned long seed, unsigned long 
         sort_collections(rc);
     }
     const char *pp = py, *rp = rc, *tp = text, *a, *b, *prog;
-    size_t la, lb, lp;
+    size_t la, lb, lp = 0;
     unsigned long n = 0;
     for (; (a = next_block(&pp, &la)) != NULL; n++) {
         b = next_block(&rp, &lb);

@@ -158,7 +158,8 @@ static void count_all(void) {
 static void reach(bool *r, bool (*extra)(int)) {
     static int stack[MAXO];
     int sp = 0;
-    memset(r, 0, sizeof(bool) * (size_t)nobj);
+    for (int i = 0; i < nobj; i++)
+        r[i] = false;
     for (int i = 0; i < nobj; i++)
         if (alive(i) && (M[i].roots > 0 || (extra && extra(i)))) {
             r[i] = true;

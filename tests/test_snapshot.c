@@ -305,7 +305,7 @@ START_TEST(filter_match_trace) {
         rc_snapshot_info info;
         rc__snapshot_info(r, &info);
         char kept[8] = "";
-        for (size_t d = 0; d < info.ndomains; d++)
+        for (size_t d = 0; d < info.ndomains && d + 1 < sizeof kept; d++)
             kept[d] = (char)('0' + info.domains[d].domain);
         ck_assert_msg(strcmp(kept, cases[i].kept) == 0, "case %zu kept %s, want %s", i, kept,
                       cases[i].kept);
