@@ -14,15 +14,16 @@
  * generation lists, which decides it there: run.py).
  *
  * Those programs run with the collector disabled: only their collect
- * operations collect. The "auto" profile turns it on, so automatic
- * collections start at allocations on both sides, and adds operations on
- * the collector (thresholds, enable/disable, freeze/unfreeze) and reads of
- * its state (counts, freeze count, statistics, each generation's objects in
- * their order): they must agree too, which needs CPython 3.12's timing (the
- * collection runs once the new object is made, with it) and run.py's care
- * to keep CPython's gc counts to the program's own objects (run.py's
- * docstring). Without CPython 3.12 that case compares with CPython 3.12's
- * log of its programs, recorded (RECORDED_LOG below); with other programs
+ * operations collect. The "auto" and "sched" profiles turn it on, so
+ * automatic collections start at allocations on both sides, and add
+ * operations on the collector (thresholds, enable/disable, freeze/unfreeze)
+ * and reads of its state (counts, freeze count, statistics, each
+ * generation's objects in their order): they must agree too, which needs
+ * CPython 3.12's timing (the collection runs once the new object is made,
+ * with it) and run.py's care to keep CPython's gc counts to the program's
+ * own objects (run.py's docstring). Without CPython 3.12 those cases
+ * compare with CPython 3.12's logs of their programs, recorded
+ * (recordings below); with other programs
  * (RCGC_DIFF_SEED, more of them) it says on stderr that it could not
  * compare, and passes.
  *
@@ -132,26 +133,40 @@ typedef struct run_files { char dir[PATH_MAX], programs[PATH_MAX + 32], py_log[P
  * (automatic collections need CPython 3.12). */
 #define PYTHON_UNSUITED 77
 
-/* CPython 3.12's log of the first RECORDED_COUNT "auto" programs of seed
- * RECORDED_SEED, compared with when there is no CPython 3.12 (Debian 12 has
- * 3.11). Made, and made again when gen.py or run.py change (the test says
- * so when CPython 3.12's log differs from it), by
+/* CPython 3.12's logs of the first `count` programs of a profile's seed,
+ * compared with when there is no CPython 3.12 (Debian 12 has 3.11). Made,
+ * and made again when gen.py or run.py change (the test says so when
+ * CPython 3.12's log differs from one), by
  *   python3.12 tests/gc_diff/run.py --seed 4 --count 500 --profile auto \
  *       | gzip -9n > tests/gc_diff/auto-seed4.cpython3.12.log.gz
- * A program's log does not depend on how many programs follow it. */
-#define RECORDED_LOG RCGC_GC_DIFF_DIR "/auto-seed4.cpython3.12.log.gz"
-#define RECORDED_SEED 4
-#define RECORDED_COUNT 500
+ * (and the same for each line below). A program's log does not depend on
+ * how many programs follow it. */
+typedef struct recording {
+    const char *profile;
+    unsigned long seed, count;
+    const char *log;
+} recording;
 
-static bool is_recorded(const char *profile, unsigned long seed, unsigned long count) {
-    return strcmp(profile, "auto") == 0 && seed == RECORDED_SEED && count <= RECORDED_COUNT;
+static const recording recordings[] = {
+    {"auto", 4, 500, RCGC_GC_DIFF_DIR "/auto-seed4.cpython3.12.log.gz"},
+    {"sched", 6, 100, RCGC_GC_DIFF_DIR "/sched-seed6.cpython3.12.log.gz"},
+};
+
+/* The recording that covers count programs of profile's seed, or NULL. */
+static const recording *recording_of(const char *profile, unsigned long seed,
+                                     unsigned long count) {
+    for (size_t i = 0; i < sizeof recordings / sizeof *recordings; i++)
+        if (strcmp(profile, recordings[i].profile) == 0 && seed == recordings[i].seed &&
+            count <= recordings[i].count)
+            return &recordings[i];
+    return NULL;
 }
 
 /* The recorded log, decompressed into path. */
-static void unpack_recorded(const char *path) {
-    char *argv[] = {"gzip", "-dc", RECORDED_LOG, NULL};
+static void unpack_recorded(const recording *r, const char *path) {
+    char *argv[] = {"gzip", "-dc", (char *)r->log, NULL};
     int status = run_to_file(argv, path);
-    ck_assert_msg(status == 0, "gzip -dc %s failed (status %d)", RECORDED_LOG, status);
+    ck_assert_msg(status == 0, "gzip -dc %s failed (status %d)", r->log, status);
 }
 
 /* Cuts log (in place) after its first count programs. */
@@ -183,9 +198,10 @@ static bool run_both(run_files *f, const char *profile, unsigned long seed, unsi
     char *py_argv[] = {python, run_py, "--seed", seed_s, "--count", count_s,
                        "--profile", (char *)profile, "--save", f->programs, NULL};
     int status = run_to_file(py_argv, f->py_log);
-    f->recorded = status == PYTHON_UNSUITED && is_recorded(profile, seed, count);
+    const recording *r = recording_of(profile, seed, count);
+    f->recorded = status == PYTHON_UNSUITED && r;
     if (f->recorded) {
-        unpack_recorded(f->py_log);
+        unpack_recorded(r, f->py_log);
         fprintf(stderr, "%s programs compared with CPython 3.12's recorded log\n", profile);
     } else if (status == PYTHON_UNSUITED) {
         unlink(f->programs);
@@ -203,13 +219,13 @@ static bool run_both(run_files *f, const char *profile, unsigned long seed, unsi
     return true;
 }
 
-/* CPython 3.12 ran programs the recorded log covers: its log py (cut to
- * count programs) must be the recording's beginning, or the recording is
- * stale. */
-static void check_recording(const run_files *f, const char *py, unsigned long count) {
+/* CPython 3.12 ran programs that recording r covers: its log py (cut to
+ * count programs) must be the recording's beginning, or r is stale. */
+static void check_recording(const recording *r, const run_files *f, const char *py,
+                            unsigned long count) {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/recorded.log", f->dir);
-    unpack_recorded(path);
+    unpack_recorded(r, path);
     char *recorded = slurp(path);
     first_programs(recorded, count);
     char diff[512] = "";
@@ -217,7 +233,7 @@ static void check_recording(const run_files *f, const char *py, unsigned long co
         first_difference("python", py, strlen(py), "recorded", recorded, strlen(recorded), diff,
                          sizeof diff);
     ck_assert_msg(diff[0] == '\0', "%s is stale (%s): record it again (test_gc_diff.c)",
-                  RECORDED_LOG, diff);
+                  r->log, diff);
     free(recorded);
     unlink(path);
 }
@@ -272,10 +288,11 @@ static void differential(const char *profile, unsigned long seed, unsigned long 
         return;
     }
     char *py = slurp(f.py_log), *rc = slurp(f.rc_log), *text = slurp(f.programs);
-    if (is_recorded(profile, seed, count)) {
+    const recording *r = recording_of(profile, seed, count);
+    if (r) {
         first_programs(py, count);
         if (!f.recorded)
-            check_recording(&f, py, count);
+            check_recording(r, &f, py, count);
     }
     if (getenv("RCGC_DIFF_SORTED")) {
         sort_collections(py);
@@ -328,6 +345,14 @@ END_TEST
 START_TEST(automatic_programs) { differential("auto", 4, 500); }
 END_TEST
 
+/* The automatic schedule itself: the counts read after every operation,
+ * odd thresholds (negative, 0, huge), trees big enough for the default
+ * ones, finalizers that read the counts, allocate, freeze or unfreeze, and
+ * gc callbacks that read counts and statistics, collect, freeze, unfreeze
+ * or make cycles. */
+START_TEST(schedule_programs) { differential("sched", 6, 100); }
+END_TEST
+
 /* RC_GC_DEBUG_SAVEALL with weak references and finalizers: garbage kept in
  * the garbage list, read back in order (and into handles), the objects of
  * every generation and the referrers of one, weak reference counts,
@@ -343,6 +368,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("random_programs"), random_programs);
     add_case(s, tcase_create("finalizer_programs"), finalizer_programs);
     add_case(s, tcase_create("automatic_programs"), automatic_programs);
+    add_case(s, tcase_create("schedule_programs"), schedule_programs);
     add_case(s, tcase_create("saveall_programs"), saveall_programs);
     return s;
 }

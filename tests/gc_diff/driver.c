@@ -31,9 +31,9 @@
 
 #define HANDLES 8
 #define SLOTS 4
-#define MAX_EVENTS 4096
+#define MAX_EVENTS (1 << 20)
 #define MAX_RESURRECTED 1024
-#define MAX_NODES 256 /* more than a gen.py program makes */
+#define MAX_NODES 65536 /* more than a gen.py program makes */
 #define MAX_IDS 2048    /* ids: a program's, and those its callbacks and finalizers add */
 
 /* What the callback of weak reference id does (gen.py's CB): empty handle
@@ -132,6 +132,8 @@ static void node_clear(void *self) {
 }
 
 static void *must(void *p);
+static const rc_type node_type;
+static int curgen = -1; /* the generation being collected, or -1 */
 static rc_weakref *new_weakref(void *target, long id, int cb, int p, int empty);
 
 static void node_finalize(void *self) {
@@ -149,19 +151,48 @@ static void node_finalize(void *self) {
         RC_CLEAR(n->slot[0]);
     } else if (n->mode == 4) {
         logf_event("inner %ld", rc_gc_collect(heap, 2));
+    } else if (n->mode == 8) {
+        long c[3];
+        rc_gc_get_count(heap, c);
+        logf_event("fcnt %ld %ld %ld", c[0], c[1], c[2]);
     } else if (!logging) {
         return; /* the heap is going: the modes below would outlive it */
     } else if (n->mode == 5) { /* a weak reference to itself into handle 7 */
         store(&handle[7], new_weakref(n, n->nid + 1000, 1, 0, -1));
     } else if (n->mode == 6) {
         rc_gc_set_debug(heap, rc_gc_get_debug(heap) ^ RC_GC_DEBUG_SAVEALL);
+    } else if (n->mode == 12) {
+        rc_gc_freeze(heap);
+    } else if (n->mode == 13) {
+        rc_gc_unfreeze(heap);
+    } else if (n->mode >= 9 && n->mode <= 11 && curgen == 2) {
+        logf_event("fskip");
+    } else if (n->mode >= 9 && n->mode <= 11) {
+        node *x = must(rc_new(heap, &node_type));
+        x->nid = n->nid + 3000;
+        if (n->mode == 10) {
+            store(&handle[6], x);
+        } else if (n->mode == 11) {
+            node *y = must(rc_new(heap, &node_type));
+            y->nid = n->nid + 3001;
+            x->slot[0] = rc_incref(y);
+            y->slot[0] = rc_incref(x);
+            rc_decref(x);
+            rc_decref(y);
+        } else {
+            rc_decref(x);
+        }
     }
 }
+
+static int cbmode;   /* the "cbmode" operation's bits */
+static long cbid;    /* the next id of a cycle a gc callback makes */
 
 /* Logs a collection's start and stop. */
 static void on_gc(rc_heap *h, const char *phase, const rc_gc_info *info, void *arg) {
     (void)h;
     (void)arg;
+    curgen = strcmp(phase, "start") == 0 ? info->generation : -1;
     if (!logging)
         return;
     if (strcmp(phase, "start") == 0)
@@ -169,6 +200,35 @@ static void on_gc(rc_heap *h, const char *phase, const rc_gc_info *info, void *a
     else
         logf_event("gc stop %d %zu %zu", info->generation, info->collected,
                    info->uncollectable);
+    if (cbmode & 1) {
+        long c[3];
+        rc_gc_get_count(heap, c);
+        logf_event("gcount %ld %ld %ld", c[0], c[1], c[2]);
+    }
+    if (cbmode & 2)
+        logf_event("inner %ld", rc_gc_collect(heap, 2));
+    if (cbmode & 64) {
+        rc_gc_stats st[3];
+        rc_gc_get_stats(heap, st);
+        for (int g = 0; g < 3; g++)
+            logf_event("gstats %d %zu %zu %zu", g, st[g].collections, st[g].collected,
+                       st[g].uncollectable);
+    }
+    if ((cbmode & 16) && strcmp(phase, "start") == 0)
+        rc_gc_freeze(heap);
+    if ((cbmode & 32) && strcmp(phase, "start") != 0)
+        rc_gc_unfreeze(heap);
+    if (((cbmode & 4) && strcmp(phase, "start") == 0) ||
+        ((cbmode & 8) && strcmp(phase, "start") != 0)) {
+        node *x = must(rc_new(heap, &node_type)), *y = must(rc_new(heap, &node_type));
+        x->nid = cbid;
+        y->nid = cbid + 1;
+        cbid += 2;
+        x->slot[0] = rc_incref(y);
+        y->slot[0] = rc_incref(x);
+        rc_decref(x);
+        rc_decref(y);
+    }
 }
 
 static void leaf_release(void *self) { logf_event("death %ld", ((leaf *)self)->nid); }
@@ -316,6 +376,8 @@ static const struct operation { const char *name, *operands; } operations[] = {
     /* the "saveall" profile's */
     {"pnew", "hn"},  {"wref", "hhnnh"}, {"gdump", ""}, {"gload", "hn"}, {"objs", ""},
     {"refs", "h"},   {"wcount", "h"},
+    /* the "sched" profile's */
+    {"tree", "hnn"}, {"cbmode", "n"},
 };
 
 /* Whether op has its operands, each in range. */
@@ -326,6 +388,8 @@ static bool well_formed(const char *op, int n, const long *a) {
         const char *k = operations[i].operands;
         if ((int)strlen(k) != n)
             continue;
+        if (strcmp(op, "thresh") == 0)
+            return true; /* any int, negative too */
         for (int j = 0; j < n; j++) {
             long limit = k[j] == 'h'   ? HANDLES
                          : k[j] == 's' ? SLOTS
@@ -356,9 +420,10 @@ static int count_object(void *obj, void *arg) {
  * the generation's order. */
 static void log_generations(void) {
     for (int g = 0; g < 3; g++) {
-        census c = {0, 0, {0}};
+        static census c;
+        c.objects = c.nodes = 0;
         rc_gc_get_objects(heap, g, count_object, &c);
-        char line[32 + 12 * MAX_NODES]; /* every id fits */
+        static char line[32 + 12 * MAX_NODES]; /* every id fits */
         size_t len = (size_t)snprintf(line, sizeof line, "gen %d %zu:", g, c.objects);
         for (size_t i = 0; i < c.nodes && len < sizeof line; i++)
             len += (size_t)snprintf(line + len, sizeof line - len, " %ld", c.nid[i]);
@@ -403,6 +468,21 @@ static void step(const char *op, const long *a) {
                                           a[3] == 2 ? (int)a[0] : -1);
             store(&handle[a[0]], ref);
         }
+    } else if (strcmp(op, "cbmode") == 0) {
+        cbmode = (int)a[0];
+    } else if (strcmp(op, "tree") == 0) {
+        long n = a[1];
+        node **t = must(calloc((size_t)n, sizeof *t));
+        for (long i = 0; i < n; i++) {
+            t[i] = must(rc_new(heap, &node_type));
+            t[i]->nid = a[2] + i;
+            if (i)
+                RC_SET(t[(i - 1) / 4]->slot[(i - 1) % 4], rc_incref(t[i]));
+        }
+        store(&handle[a[0]], rc_incref(t[0]));
+        for (long i = 0; i < n; i++)
+            rc_decref(t[i]);
+        free(t);
     } else if (strcmp(op, "pnew") == 0) {
         node *n = must(rc_new(heap, &pnode_type));
         n->nid = a[1];
@@ -524,6 +604,8 @@ int main(int argc, char **argv) {
                 return 2;
             }
             logging = true;
+            cbmode = 0;
+            cbid = 20000;
             k = 0;
             printf("program %ld\n", a[0]);
         } else if (strcmp(op, "end") == 0) {

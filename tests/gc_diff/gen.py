@@ -128,6 +128,16 @@ PROFILES = {
     "garbage": {"new": 16, "pnew": 4, "set": 20, "clr": 10, "drop": 10, "wref": 12,
                 "wget": 3, "collect": 12, "saveall": 3, "gfree": 6, "gdump": 3,
                 "gload": 14, "objs": 1, "refs": 1, "wcount": 3, "cycle": 4, "gpop": 2},
+    # The automatic schedule and its bookkeeping: the counts after every
+    # operation, odd thresholds (negative, 0, 699/701, 2**31 - 1), trees of
+    # up to 1200 nodes (the default thresholds reached), finalizers that
+    # read the counts, allocate (collections inside finalizers), freeze or
+    # unfreeze, and gc callbacks (cbmode) that read the counts and
+    # statistics, collect, freeze, unfreeze or make garbage cycles.
+    "sched": {"new": 40, "leaf": 4, "set": 40, "clr": 8, "load": 6, "drop": 16,
+              "wref": 10, "wget": 2, "collect": 8, "gpop": 6, "gclear": 2,
+              "enable": 4, "thresh": 8, "count": 4, "freeze": 3, "unfreeze": 3,
+              "fcount": 2, "stats": 6, "gens": 3, "cycle": 10, "tree": 4, "cbmode": 4},
 }
 
 
@@ -140,6 +150,20 @@ def thresholds(rng):
     return [t0] + rng.choices((0, 1, 2, 3, 4, 6, 10), (4, 12, 6, 3, 1, 1, 1), k=2)
 
 
+def odd_thresholds(rng):
+    """thresholds(), some made negative, huge, 699/701, or threshold0 0."""
+    t = thresholds(rng)
+    for i in range(3):
+        r = rng.random()
+        if r < 0.08:
+            t[i] = -rng.choice((1, 2, 5, 100))
+        elif r < 0.12:
+            t[i] = rng.choice((2**31 - 1, 100000, 699, 701))
+        elif r < 0.2 and i == 0:
+            t[i] = 0
+    return t
+
+
 def program(rng, profile):
     """One program as a list of lines."""
     weights = PROFILES[profile]
@@ -147,9 +171,15 @@ def program(rng, profile):
     kinds = [None] * HANDLES  # what the generator believes each handle holds
     lines, next_id, objects, callbacks = [], 1, 0, 0
     fin_share = {"mixed": 0.35, "finalizers": 0.6, "auto": 0.45, "saveall": 0.5,
-                 "garbage": 0.5}[profile]
+                 "garbage": 0.5, "sched": 0.45}[profile]
     if profile == "auto":
         lines += ["enable 1", "thresh %d %d %d" % tuple(thresholds(rng))]
+    if profile == "sched":
+        t = odd_thresholds(rng) if rng.random() < 0.7 else (700, 10, 10)
+        lines += ["enable 1", "thresh %d %d %d" % tuple(t)]
+        if rng.random() < 0.5:
+            lines.append("cbmode %d" % rng.randrange(128 if rng.random() < 0.3 else 16))
+    trees = 0
     if profile == "garbage":
         lines.append("saveall 1")
 
@@ -165,9 +195,11 @@ def program(rng, profile):
             op = "drop"
         if op == "new":
             h = rng.randrange(HANDLES)
-            if profile == "auto" and None in kinds and rng.random() < 0.6:
+            if profile in ("auto", "sched") and None in kinds and rng.random() < 0.6:
                 h = kinds.index(None)  # keep more alive, for older generations
             modes = (1, 2, 3) * 12 + (4,) if profile == "auto" else (1, 2, 2, 3, 3, 4)
+            if profile == "sched":
+                modes = (1, 2, 3, 8, 8, 8, 9, 10, 11, 12, 13) * 6 + (4,)
             if profile in ("saveall", "garbage"):
                 modes = (1, 2, 2, 3, 3, 4, 5, 5, 6, 7)
             mode = rng.choice(modes) if rng.random() < fin_share else 0
@@ -182,6 +214,15 @@ def program(rng, profile):
                       f"set {b} 0 {a}", f"drop {a}", f"drop {b}"]
             kinds[a] = kinds[b] = None
             next_id, objects = next_id + 2, objects + 2
+        elif op == "tree":
+            if trees < 3:
+                h = rng.randrange(HANDLES)
+                n = rng.choice((rng.randint(2, 40), rng.randint(40, 400), rng.randint(400, 1200)))
+                lines.append(f"tree {h} {n} {10000 + 2000 * trees}")
+                kinds[h] = "node"
+                trees += 1
+        elif op == "cbmode":
+            lines.append(f"cbmode {rng.randrange(128 if rng.random() < 0.3 else 16)}")
         elif op == "pnew":
             h = rng.randrange(HANDLES)
             lines.append(f"pnew {h} {next_id}")
@@ -212,7 +253,7 @@ def program(rng, profile):
             kinds[h] = None
         elif op == "wref":
             h, target = rng.randrange(HANDLES), handle("node")
-            if profile == "auto":
+            if profile in ("auto", "sched"):
                 cb = rng.choices((0, 1, 2, 3), (2, 5, 3, 2))[0] if callbacks < MAX_CALLBACKS else 0
             elif profile in ("saveall", "garbage"):
                 cb = rng.choices((0, 1, 2, 3, 4, 5, 6), (2, 4, 3, 1, 2, 2, 2))[0]
@@ -240,7 +281,8 @@ def program(rng, profile):
         elif op == "enable":
             lines.append(f"enable {rng.choices((0, 1), (1, 3))[0]}")
         elif op == "thresh":
-            lines.append("thresh %d %d %d" % tuple(thresholds(rng)))
+            t = odd_thresholds(rng) if profile == "sched" else thresholds(rng)
+            lines.append("thresh %d %d %d" % tuple(t))
         elif op in ("count", "freeze", "unfreeze", "fcount", "stats", "gens"):
             lines.append(op)
         else:
@@ -250,11 +292,18 @@ def program(rng, profile):
     if profile in ("saveall", "garbage"):
         lines += ["gdump", "objs", "collect 2", "gdump"]
     lines += ["saveall 0", "gfree"] + [f"drop {h}" for h in range(HANDLES)]
-    if profile == "auto":
+    if profile in ("auto", "sched"):
         lines.append("unfreeze")
     lines += ["collect 2", "gclear", "collect 2", "gclear", "collect 2"]
-    if profile == "auto":
+    if profile in ("auto", "sched"):
         lines += ["count", "fcount", "stats", "gens"]
+    if profile == "sched":  # the counts after every operation
+        out = []
+        for l in lines:
+            out.append(l)
+            if l.split()[0] not in ("count", "enable", "cbmode"):
+                out.append("count")
+        lines = out
     return lines
 
 

@@ -58,8 +58,9 @@ objects enter a program: no interned strings or small ints, and each
 program starts with gc.freeze() so nothing else is ever examined.
 The collector is off (gc.disable()) unless a program turns it on.
 
-Exact counts. A program using an operation of gen.py's "auto" profile
-(enable, thresh, count, freeze, unfreeze, fcount, stats, gens) needs CPython's gc
+Exact counts. A program using an operation of gen.py's "auto" or "sched"
+profiles (enable, thresh, count, freeze, unfreeze, fcount, stats, gens, tree,
+cbmode) needs CPython's gc
 state to be what rcgc's is, a fresh heap holding only the program's nodes and
 weak references: the same counts, so that automatic collections start at
 the same allocations; the same generation lists and long-lived figures, so
@@ -96,12 +97,14 @@ before the object is tracked. It reaches into the gc state with ctypes
     from the free list, where the previous collection's went, except at
     the "stop" of a full collection: that collection has just emptied the
     free lists (clear_freelists), so the dict is fresh and counted, and
-    on_gc takes that count back. Without it, count 0 would stay one above
-    rcgc's (which has no free lists) after every full collection. The same
-    clear_freelists frees the lists' objects through PyObject_GC_Del, which
-    lowers count 0 if it is above 0: it is 0 there (reset when the
-    collection started, and nothing the collection runs allocates a tracked
-    object), so that never shows.
+    on_gc takes that count back, and fills the tuple free lists again.
+    Without it, count 0 would stay one above rcgc's (which has no free
+    lists) after every full collection. The same clear_freelists frees the
+    lists' objects through PyObject_GC_Del, which lowers count 0 if it is
+    above 0: it is 0 there (reset when the collection started) unless
+    something the collection ran allocated a tracked object, so the "sched"
+    profile's finalizers that allocate (modes 9-11) do not in a full
+    collection (they log "fskip" on both sides).
   - Each program starts from counts, statistics and long-lived figures of
     0 (written), thresholds 700, 10, 10 and the collector off. The objects
     the runner froze at the start stay frozen: "frozen" leaves them out, and
@@ -192,12 +195,57 @@ class FNode(Node):
             self.s0 = None
         elif self.fm == 4:
             LOG.append("inner %d" % gc.collect())
+        elif self.fm == 8:
+            if EXACT[0]:
+                LOG.append("fcnt %d" % GEN[0].count + " %d" % GEN[1].count
+                           + " %d" % GEN[2].count)
         elif not LOGGING[0]:
             return  # clean_up: as the driver, whose heap is going
         elif self.fm == 5:  # a weak reference to itself into handle 7
             put(7, new_wr(self, self.nid + 1000, 1, 0, 7))
         elif self.fm == 6:
             gc.set_debug(gc.get_debug() ^ gc.DEBUG_SAVEALL)
+        elif self.fm == 12:
+            gc.freeze()
+        elif self.fm == 13:
+            quiet_unfreeze()
+        elif self.fm >= 9 and CURGEN[0] == 2:
+            # CPython's clear_freelists, at the end of a full collection,
+            # lowers a count 0 that allocations inside it raised
+            LOG.append("fskip")
+        elif self.fm == 9:  # a new node, dropped
+            x = fin_node(self.nid + 3000)
+            del x
+        elif self.fm == 10:  # a new node, into handle 6
+            put(6, fin_node(self.nid + 3000))
+        elif self.fm == 11:  # a new cycle, dropped
+            x = fin_node(self.nid + 3000)
+            y = fin_node(self.nid + 3001)
+            x.s0 = y
+            y.s0 = x
+            del x, y
+
+
+def quiet_unfreeze():
+    """unfreeze() from live code: what ctypes allocates does not count."""
+    was = gc.isenabled()
+    gc.disable()
+    c = GEN[0].count
+    unfreeze()
+    GEN[0].count = c
+    if was:
+        gc.enable()
+
+
+def fin_node(nid):
+    """A new node made by a finalizer: its tag made hushed."""
+    gc.disable()
+    c = GEN[0].count
+    tag = mortal(nid)
+    GEN[0].count = c
+    if ENABLED[0]:
+        gc.enable()
+    return new_node(nid, 0, tag)
 
 
 class WR(weakref.ref):
@@ -254,6 +302,7 @@ def on_callback(ref):
 
 def on_gc(phase, info):
     """gc.callbacks: logs each collection's start and stop."""
+    CURGEN[0] = info["generation"] if phase == "start" else -1
     if not LOGGING[0]:
         return
     if phase == "start":
@@ -263,6 +312,48 @@ def on_gc(phase, info):
                    + " %d" % info["uncollectable"])
         if EXACT[0] and info["generation"] == 2:
             GEN[0].count -= 1  # info was a fresh dict (see the docstring)
+            # clear_freelists emptied the tuple free lists live() filled: an
+            # object dying later in this operation with several callbacks
+            # would take a fresh (counted) tuple
+            c = GEN[0].count
+            for size in range(2, 2 * gen.MAX_CALLBACKS + 1, 2):
+                (None,) * size  # noqa: B018
+            GEN[0].count = c
+    m = CBMODE[0]
+    if m & 1:
+        LOG.append("gcount %d" % GEN[0].count + " %d" % GEN[1].count + " %d" % GEN[2].count)
+    if m & 2:
+        LOG.append("inner %d" % gc.collect())
+    if m & 64:
+        for g in range(3):
+            st = STATS[g]
+            LOG.append("gstats %d" % g + " %d" % st.collections + " %d" % st.collected
+                       + " %d" % st.uncollectable)
+        del st
+    if m & 16 and phase == "start":
+        gc.freeze()
+    if m & 32 and phase != "start":
+        quiet_unfreeze()
+    if (m & 4 and phase == "start") or (m & 8 and phase != "start"):
+        c = GEN[0].count
+        nid = CBID[0]
+        CBID[0] = nid + 2
+        t1 = mortal(nid)
+        t2 = mortal(nid + 1)
+        GEN[0].count = c
+        x = new_node(nid, 0, t1)
+        y = new_node(nid + 1, 0, t2)
+        del t1, t2
+        x.s0 = y
+        y.s0 = x
+        del x, y
+
+
+CBMODE = [0]
+CURGEN = [-1]
+CBID = [20000]
+TREE = [None] * 1300
+TAGBUF = [None] * 1300
 
 
 SLOT_NAMES = ("s0", "s1", "s2", "s3")
@@ -285,7 +376,8 @@ G = []                    # objects finalizers resurrected
 
 # ------------------------------------------------------------ exact counts
 
-EXACT_OPS = {"enable", "thresh", "count", "freeze", "unfreeze", "fcount", "stats", "gens"}
+EXACT_OPS = {"tree", "cbmode", "enable", "thresh", "count", "freeze", "unfreeze", "fcount",
+             "stats", "gens"}
 
 
 class GCHead(ctypes.Structure):  # PyGC_Head; prev's 2 low bits are flags
@@ -477,8 +569,10 @@ def step(op, a):
                 ref.wid, ref.handle = a[2], a[0] if a[3] == 2 else -1
                 ref.collects = a[3] == 3
                 ref.act = ref.p = 0
+            old = R[a[0]]  # as put: the handle alone holds ref when old dies
             R[a[0]] = ref
             del ref
+            del old
             hush()
     elif op == "pnew":
         put(a[0], new_plain(a[1]))  # no local holds it
@@ -513,6 +607,24 @@ def step(op, a):
         gc.set_debug(gc.DEBUG_SAVEALL if a[0] else 0)
     elif op == "enable":
         ENABLED[0] = bool(a[0])
+    elif op == "cbmode":
+        CBMODE[0] = a[0]
+    elif op == "tree":
+        h, n, base = a
+        for i in range(n):
+            TAGBUF[i] = mortal(base + i)
+        live()
+        for i in range(n):
+            node = new_node(base + i, 0, TAGBUF[i])
+            TAGBUF[i] = None
+            TREE[i] = node
+            if i:
+                setattr(TREE[(i - 1) // 4], SLOT_NAMES[(i - 1) % 4], node)
+            del node
+        put(h, TREE[0])
+        for i in range(n):
+            TREE[i] = None
+        hush()
     elif op == "thresh":
         gc.set_threshold(*a)
     elif op == "count":
@@ -611,6 +723,8 @@ def run(text, out):
         exact_setup()
     for number, ops, exact in programs:
         clean_up()
+        CBMODE[0] = 0
+        CBID[0] = 20000
         EXACT[0] = False
         gc.freeze()
         out.append("program " + number)
