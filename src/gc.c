@@ -807,13 +807,23 @@ static void note_special(const rc_heap *h, found *f, const rc_gchead *g) {
     }
 }
 
-/* Takes g, marked UNREACHABLE, from its place to the end of young, to be
- * scanned in turn with gc_refs 1 (CPython's move back from the unreachable
- * list). The object after it may hold gc_refs in prev, which stays.
+/* Puts g, just unlinked, at the end of young, to be scanned in turn with
+ * gc_refs 1 (CPython's move back from the unreachable list). */
+static inline void append_reached(found *f, rc_gchead *g) {
+    rc_gchead *young = f->young, *last = gc_prev(young);
+    last->next = (uintptr_t)g;
+    g->next = (uintptr_t)young;
+    young->prev = (uintptr_t)g;
+    g->prev = RC_GC_PREV_COLLECTING | ((uintptr_t)1 << RC_GC_REFS_SHIFT);
+    f->unreachable--;
+}
+
+/* Takes g, marked UNREACHABLE, from its place after prev to the end of
+ * young. The object after it may hold gc_refs in prev, which stays.
  * `from_last`: in a scan from the last object (a constant at each call, as
  * for the functions below: the ordinary scan's code stays as it was). */
-TWICE void move_back(found *f, rc_gchead *g, bool from_last) {
-    rc_gchead *prev = gc_prev(g), *next = gc_next(g);
+TWICE void move_back(found *f, rc_gchead *g, rc_gchead *prev, bool from_last) {
+    rc_gchead *next = gc_next(g);
     prev->next = (uintptr_t)next;
     if (from_last && next == f->unmarked)
         f->unmarked_prev = prev;
@@ -821,12 +831,7 @@ TWICE void move_back(found *f, rc_gchead *g, bool from_last) {
         set_prev(next, prev);
     if (next == f->edge)
         f->edge_prev = prev;
-    rc_gchead *young = f->young, *last = gc_prev(young);
-    last->next = (uintptr_t)g;
-    g->next = (uintptr_t)young;
-    young->prev = (uintptr_t)g;
-    g->prev = RC_GC_PREV_COLLECTING | ((uintptr_t)1 << RC_GC_REFS_SHIFT);
-    f->unreachable--;
+    append_reached(f, g);
 }
 
 /* In a scan from the last object: marks UNREACHABLE, as the scan would
@@ -858,11 +863,18 @@ TWICE void reach_in(found *f, void *o, bool from_last) {
     if (g == NULL || !is_collecting(g))
         return; /* another generation, or already scanned */
     if (g->prev & RC_GC_PREV_UNREACHABLE) {
-        move_back(f, g, from_last);
+        move_back(f, g, gc_prev(g), from_last);
     } else if (get_refs(g) == 0) {
-        if (from_last) {
+        if (from_last && g == f->unmarked) {
+            /* a chain's next: marking it would only be undone; what
+             * follows it holds gc_refs 0, is not the edge (which is at or
+             * after the last object), and becomes the first unmarked */
+            f->unmarked = gc_next(g);
+            f->unmarked_prev->next = (uintptr_t)f->unmarked;
+            append_reached(f, g);
+        } else if (from_last) {
             mark_until(f, gc_next(g));
-            move_back(f, g, true);
+            move_back(f, g, gc_prev(g), true);
         } else {
             set_refs(g, 1);
         }
