@@ -252,6 +252,22 @@ class WR(weakref.ref):
     __slots__ = ("wid", "handle", "collects", "act", "p")  # handle: the one to empty, or -1
 
 
+def set_wr(ref, wid, handle, collects):
+    """The wref operation's settings of a WR, without an action (called
+    with its arguments one by one: a call with *args builds a tuple)."""
+    ref.wid, ref.handle, ref.collects = wid, handle, collects
+    ref.act = ref.p = 0
+
+
+# The wref operation's settings of the WR it is making: the collection its
+# allocation sets off runs before the next line (CPython 3.12's timing), and
+# its finalizers or callbacks may kill the target (finalizer mode 10 stores
+# into a handle), whose callback then finds the WR without them; in rcgc the
+# weak reference has them from the start.
+MAKING_WR = [0, -1, False]
+WR_ARGS = []
+
+
 def new_wr(target, wid, cb, p, h):
     """A weak reference named wid to target with callback kind cb (gen.py),
     its operand p, made for handle h."""
@@ -279,6 +295,10 @@ def is_program(o):
 
 
 def on_callback(ref):
+    try:
+        ref.wid
+    except AttributeError:  # the wref operation's own, whose collection runs now
+        set_wr(ref, MAKING_WR[0], MAKING_WR[1], MAKING_WR[2])
     LOG.append("cb %d" % ref.wid)
     log_view()
     if ref.handle >= 0 and R[ref.handle] is ref:
@@ -561,14 +581,14 @@ def step(op, a):
                 put(a[0], new_wr(R[a[1]], a[2], a[3], a[4], a[0]))
                 hush()
                 return
-            args = untracked((R[a[1]], on_callback) if a[3] else (R[a[1]],))
+            WR_ARGS.append(untracked((R[a[1]], on_callback) if a[3] else (R[a[1]],)))
+            MAKING_WR[:] = a[2], a[0] if a[3] == 2 else -1, a[3] == 3
             live()
-            ref = WR(*args) if a[3] else weakref.ref(*args)
-            del args
+            # the call holds the only reference to its arguments: when the
+            # collection runs, the target has only the program's, as in rcgc
+            ref = WR(*WR_ARGS.pop()) if a[3] else weakref.ref(*WR_ARGS.pop())
             if a[3]:
-                ref.wid, ref.handle = a[2], a[0] if a[3] == 2 else -1
-                ref.collects = a[3] == 3
-                ref.act = ref.p = 0
+                set_wr(ref, MAKING_WR[0], MAKING_WR[1], MAKING_WR[2])
             old = R[a[0]]  # as put: the handle alone holds ref when old dies
             R[a[0]] = ref
             del ref
