@@ -77,10 +77,13 @@ rc_heap *rc_heap_new(void);
 
 /* A new heap all of whose memory, bookkeeping included, comes from alloc
  * (called with ud). NULL + EINVAL when alloc is NULL; NULL + ENOMEM. One
- * exception: tracemalloc's symbol resolver (file:line for native frames,
- * made the first time a traceback deeper than its call site is shown):
- * its cache of resolved frames, and libdw beneath it, take their memory
- * from malloc. */
+ * exception: tracemalloc's native stacks. Its symbol resolver (file:line
+ * for native frames, made the first time a traceback deeper than its call
+ * site is shown), its cache of resolved frames and libdw beneath it, the
+ * stack walker's process-wide table of loaded code (made at the first walk
+ * and at each dlopen/dlclose after) and glibc's pthread_getattr_np (a walk
+ * reads the thread's stack bounds) take their memory from malloc; if that
+ * fails, the traced call fails with ENOMEM. */
 rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud);
 
 /* Runs a full collection, then the finalizer of every object still alive
@@ -161,7 +164,8 @@ void *rc_incref(void *obj);
  * memory freed. NULL is allowed and ignored. Dropping below zero aborts,
  * naming the object, while its memory has not been reused (a large
  * object's, past 512 bytes, is held back among the heap's last 16 to die,
- * 1 MiB in all). */
+ * 1 MiB in all, and given back at once when an allocation of the heap would
+ * fail without it). */
 void rc_decref(void *obj);
 
 /* The object's true reference count (sys.getrefcount minus its argument). */
@@ -473,12 +477,18 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
 #define RC_CALLER_ __func__
 #endif
 
-#define rc_new(h, type) rc_new_at((h), (type), __FILE__, __LINE__, RC_CALLER_)
-#define rc_new_sized(h, type, size) rc_new_sized_at((h), (type), (size), __FILE__, __LINE__, RC_CALLER_)
-#define rc_malloc(h, size) rc_malloc_at((h), (size), __FILE__, __LINE__, RC_CALLER_)
-#define rc_calloc(h, n, size) rc_calloc_at((h), (n), (size), __FILE__, __LINE__, RC_CALLER_)
-#define rc_realloc(h, ptr, size) rc_realloc_at((h), (ptr), (size), __FILE__, __LINE__, RC_CALLER_)
-#define rc_weakref_new(target, cb, arg) rc_weakref_new_at((target), (cb), (arg), __FILE__, __LINE__, RC_CALLER_)
+/* Variadic, so that an argument may hold a comma the preprocessor does not
+ * see as nested (a compound literal: rc_weakref_new(o, cb, &(ctx){1, 2})),
+ * as a function's may; the _at functions' fixed parameters still reject a
+ * wrong number of arguments: rc_new(h, type), rc_new_sized(h, type, size),
+ * rc_malloc(h, size), rc_calloc(h, n, size), rc_realloc(h, ptr, size),
+ * rc_weakref_new(target, cb, arg). */
+#define rc_new(...) rc_new_at(__VA_ARGS__, __FILE__, __LINE__, RC_CALLER_)
+#define rc_new_sized(...) rc_new_sized_at(__VA_ARGS__, __FILE__, __LINE__, RC_CALLER_)
+#define rc_malloc(...) rc_malloc_at(__VA_ARGS__, __FILE__, __LINE__, RC_CALLER_)
+#define rc_calloc(...) rc_calloc_at(__VA_ARGS__, __FILE__, __LINE__, RC_CALLER_)
+#define rc_realloc(...) rc_realloc_at(__VA_ARGS__, __FILE__, __LINE__, RC_CALLER_)
+#define rc_weakref_new(...) rc_weakref_new_at(__VA_ARGS__, __FILE__, __LINE__, RC_CALLER_)
 
 #ifdef __cplusplus
 }

@@ -632,6 +632,17 @@ static void large_dead_evict(rc_heap *h) {
     rc__sys_free(h, d->block, d->size);
 }
 
+/* Gives back every dead large object held (rc__sys_alloc and its kin call
+ * it when the system or rc_alloc_fn refused): memory held only to name a
+ * second rc_decref must not make an allocation fail. True if any went. */
+bool rc__large_dead_release(rc_heap *h) {
+    if (h->large_dead_len == 0)
+        return false;
+    while (h->large_dead_len)
+        large_dead_evict(h);
+    return true;
+}
+
 /* Whether ptr is the payload of a dead large object held back. */
 static bool large_dead_held(const rc_heap *h, const void *ptr) {
     for (unsigned i = 0; i < h->large_dead_len; i++)

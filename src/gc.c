@@ -2043,6 +2043,10 @@ int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
     }
     if (obj == NULL)
         return 0;
+    /* dead (or dying, its references being dropped): named as such, not as
+     * the rc_incref below, and not answered with an empty walk */
+    if (rc_head_of(obj)->refcnt == 0)
+        rc__fatal("rc_gc_get_referents", "of a dead object", obj);
     const rc_type *t = rc_type_of(obj);
     if (t->traverse == NULL)
         return 0;
@@ -2057,13 +2061,19 @@ int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
 }
 
 bool rc_gc_is_tracked(const void *obj) {
-    return obj && (rc_head_of(obj)->info & RC_F_GC) && rc_gc_of(obj)->next != 0;
+    if (obj == NULL)
+        return false;
+    rc_check_not_freed(obj, "rc_gc_is_tracked");
+    return (rc_head_of(obj)->info & RC_F_GC) && rc_gc_of(obj)->next != 0;
 }
 
 bool rc_gc_is_finalized(const void *obj) {
-    if (obj == NULL || !(rc_head_of(obj)->info & RC_F_FINALIZED))
+    if (obj == NULL)
         return false;
-    for (const rc_finalizing *f = rc_heap_of(obj)->finalizing; f; f = f->outer)
+    rc_check_not_freed(obj, "rc_gc_is_finalized");
+    if (!(rc_head_of(obj)->info & RC_F_FINALIZED))
+        return false;
+    for (const rc_finalizing *f = rc_obj_heap(obj)->finalizing; f; f = f->outer)
         if (f->obj == obj)
             return false; /* dying by its count: finalized when its finalizer returns */
     return true;

@@ -490,6 +490,7 @@ RC_INTERNAL void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block);
 RC_INTERNAL void rc__pool_after_free(rc_heap *h, rc_pool *p);
 RC_INTERNAL void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info, bool zeroed);
 RC_INTERNAL void rc__large_free(rc_heap *h, void *payload, uint32_t tb); /* tb: see rc_quarantined */
+RC_INTERNAL bool rc__large_dead_release(rc_heap *h); /* frees the held dead large blocks */
 /* The traceback id a quarantined block holding ptr keeps, or 0; forget:
  * every such id ends (the tracer forgets its tracebacks). */
 RC_INTERNAL uint32_t rc__quarantine_tb(const rc_heap *h, const void *ptr);
@@ -523,6 +524,13 @@ RC_INTERNAL _Noreturn void rc__fatal(const char *call, const char *what, const v
  * and where h's tracer saw it allocated, if h (may be NULL) knows. */
 RC_INTERNAL _Noreturn void rc__fatal_ptr(rc_heap *h, const char *call, const char *what,
                                          const void *ptr);
+/* A query (call) of an object already freed is named and aborts: its head
+ * says RC_F_DEAD until the block is reused. One dying (its finalizer, clear
+ * or release running) is not freed yet. */
+static inline void rc_check_not_freed(const void *obj, const char *call) {
+    if (RC_UNLIKELY(rc_head_of(obj)->info & RC_F_DEAD))
+        rc__fatal(call, "of a dead object", obj);
+}
 /* Drops each reference of a dying or garbage object: clear, or traverse. */
 RC_INTERNAL void rc__drop_references(const rc_type *t, void *obj);
 /* Frees plain garbage the collector swept (its count is not zero, it is

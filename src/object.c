@@ -303,17 +303,26 @@ void *rc_new_sized(rc_heap *h, const rc_type *type, size_t size) {
 
 /* ------------------------------------------------------------ inspection */
 
-/* A NULL object: NULL, or 0. */
+/* A NULL object: NULL, or 0. A freed one is named (rc_check_not_freed). */
 
 const rc_type *rc_type_of(const void *obj) {
-    return obj ? rc__type(rc_obj_heap(obj), rc_head_of(obj)) : NULL;
+    if (obj == NULL)
+        return NULL;
+    rc_check_not_freed(obj, "rc_type_of");
+    return rc__type(rc_obj_heap(obj), rc_head_of(obj));
 }
 
-rc_heap *rc_heap_of(const void *obj) { return obj ? rc_obj_heap(obj) : NULL; }
+rc_heap *rc_heap_of(const void *obj) {
+    if (obj == NULL)
+        return NULL;
+    rc_check_not_freed(obj, "rc_heap_of");
+    return rc_obj_heap(obj);
+}
 
 size_t rc_sizeof(const void *obj) {
     if (obj == NULL)
         return 0;
+    rc_check_not_freed(obj, "rc_sizeof");
     const rc_head *hd = rc_head_of(obj);
     return (hd->info & RC_F_LARGE) ? rc_large_of(obj)->total : rc_pool_of(obj)->block_size;
 }

@@ -36,7 +36,7 @@ static void weakref_traverse(void *self, rc_visit_fn visit, void *arg) {
  * teardown the lists go away with the map (rc__weakref_fini). */
 static void weakref_release(void *self) {
     rc_weakref *ref = self;
-    rc_heap *h = rc_heap_of(ref);
+    rc_heap *h = rc_obj_heap(ref);
     if (!h->dying)
         rc__weakref_clear_ref(h, ref);
 }
@@ -176,7 +176,7 @@ void rc__weakref_fini(rc_heap *h) { rc__ptrmap_free(h, &h->weakrefs); }
 
 /* Whether the callbacks of obj's death are running. */
 static bool mourned(const void *obj) {
-    for (const rc_finalizing *m = rc_heap_of(obj)->mourning; m; m = m->outer)
+    for (const rc_finalizing *m = rc_obj_heap(obj)->mourning; m; m = m->outer)
         if (m->obj == obj)
             return true;
     return false;
@@ -184,8 +184,18 @@ static bool mourned(const void *obj) {
 
 rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
                               const char *file, int line, const char *func) {
+    /* An rc_malloc block is no object: its false header would give it a
+     * type (or fault), and the weak reference would hand the block out
+     * after rc_free. Named as rc_decref names it. */
+    if (target != NULL) {
+        uint32_t info = rc_head_of(target)->info;
+        if ((info & RC_F_LARGE) ? (info & RC_F_RAW) != 0 : RC_KIND_IS_RAW(rc_pool_of(target)->kind))
+            rc__fatal_ptr(rc_obj_heap(target), "rc_weakref_new", "of an rc_malloc block (use rc_free)",
+                          target);
+    }
     /* CPython's weak references cannot be weakly referenced (TypeError) */
-    if (target == NULL || rc_type_of(target) == &rc__weakref_type) {
+    if (target == NULL ||
+        rc__type(rc_obj_heap(target), rc_head_of(target)) == &rc__weakref_type) {
         errno = EINVAL;
         return NULL;
     }
@@ -193,7 +203,7 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
      * death run (cleared after them, silently): later it would outlive it. */
     if (rc_head_of(target)->refcnt == 0 && !mourned(target))
         rc__fatal("rc_weakref_new", "of a dead object", target);
-    rc_heap *h = rc_heap_of(target);
+    rc_heap *h = rc_obj_heap(target);
     rc_weakref *head = list_of(h, target);
     if (cb == NULL && head && head->cb == NULL && rc_head_of(head)->refcnt > 0)
         return rc_incref(head); /* not one whose death waits (count 0) */
@@ -242,7 +252,8 @@ size_t rc_weakref_count(const void *target) {
     size_t n = 0;
     if (target == NULL)
         return 0;
-    for (rc_weakref *ref = list_of(rc_heap_of(target), target); ref; ref = ref->older)
+    rc_check_not_freed(target, "rc_weakref_count");
+    for (rc_weakref *ref = list_of(rc_obj_heap(target), target); ref; ref = ref->older)
         n += rc_head_of(ref)->refcnt > 0; /* a dying one is gone, as in CPython */
     return n;
 }

@@ -241,6 +241,43 @@ START_TEST(fail_new_large) {
 }
 END_TEST
 
+/* A large object that died is held back (so that a second rc_decref is
+ * named), but not from the allocator: with a budget that has room for one
+ * such object, a new one is made after the first died (that failed with
+ * ENOMEM, no object alive), and rc_malloc gets the room too. */
+typedef struct budget { size_t used, limit; } budget;
+static void *budget_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    budget *b = ud;
+    if (new_size == 0) {
+        free(ptr);
+        b->used -= old_size;
+        return NULL;
+    }
+    if (b->used - old_size + new_size > b->limit)
+        return NULL;
+    void *p = realloc(ptr, new_size);
+    if (p)
+        b->used += new_size - old_size;
+    return p;
+}
+START_TEST(dead_large_objects_leave_room) {
+    static const rc_type big = {"big", 600000, NULL, NULL, NULL, NULL};
+    budget b = {0, 1000000};
+    rc_heap *h = rc_heap_new_with(budget_alloc, &b);
+    ck_assert_ptr_nonnull(h);
+    for (int i = 0; i < 3; i++) {
+        void *o = rc_new(h, &big);
+        ck_assert_ptr_nonnull(o);
+        rc_decref(o);
+    }
+    void *raw = rc_malloc(h, 600000);
+    ck_assert_ptr_nonnull(raw);
+    rc_free(h, raw);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(b.used, 0);
+}
+END_TEST
+
 /* A type's first use on a heap that has others: the registration grows the
  * type table (16 registered before) or the type map (8 before). */
 static void *new_fresh_type(rc_heap *h, state *st) {
@@ -422,6 +459,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("fail_new_untracked_new_arena"), fail_new_untracked_new_arena);
     add_case(s, tcase_create("fail_new_large_first"), fail_new_large_first);
     add_case(s, tcase_create("fail_new_large"), fail_new_large);
+    add_case(s, tcase_create("dead_large_objects_leave_room"), dead_large_objects_leave_room);
     add_case(s, tcase_create("fail_type_table_grows"), fail_type_table_grows);
     add_case(s, tcase_create("fail_type_map_grows"), fail_type_map_grows);
     add_case(s, tcase_create("fail_malloc_small_first"), fail_malloc_small_first);

@@ -872,6 +872,92 @@ START_TEST(weakref_new_of_dead_object) {
 }
 END_TEST
 
+/* rc_weakref_new of an rc_malloc block: named as rc_decref names it, small
+ * (the first block of a fresh heap, whose false header is the pool's, and
+ * one after another block) and large (whose head says raw: it used to get a
+ * weak reference that handed the block out even after rc_free). */
+static void do_weakref_new(rc_heap *h, void *p) { (void)h; rc_weakref_new(p, NULL, NULL); }
+START_TEST(weakref_new_of_raw_block) {
+    for (int debug = 0; debug < 2; debug++) {
+        const char *what = "of an rc_malloc block (use rc_free)";
+        rc_heap *h = heap(debug);
+        char *first = rc_malloc(h, 64), *next = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
+        memset(first, 0, 64);
+        expect_fatal(do_weakref_new, h, first, pointer_line("rc_weakref_new", what, first));
+        expect_fatal(do_weakref_new, h, next, pointer_line("rc_weakref_new", what, next));
+        expect_fatal(do_weakref_new, h, big, pointer_line("rc_weakref_new", what, big));
+        rc_free(h, first);
+        rc_free(h, next);
+        rc_free(h, big);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
+/* rc_gc_get_referents of a dead object, tracked or not, with and without
+ * RCGC_DEBUG: named as the call it is (it used to read "rc_incref of a dead
+ * object", a call the program never made, or, for a type without
+ * traverse, to return 0 as for a live one). */
+static int no_walk(void *obj, void *arg) { (void)obj, (void)arg; return 0; }
+static void do_referents(rc_heap *h, void *p) { (void)h; rc_gc_get_referents(p, no_walk, NULL); }
+START_TEST(referents_of_dead_object) {
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        node *keep = rc_new(h, &node_type); /* keeps the pools in use */
+        void *keep_leaf = rc_new(h, &leaf_type);
+        for (int k = 0; k < 2; k++) {
+            const rc_type *t = k ? &leaf_type : &node_type;
+            void *o = rc_new(h, t);
+            rc_decref(o);
+            expect_fatal(do_referents, h, o,
+                         object_line("rc_gc_get_referents", "of a dead object", t->name, o));
+        }
+        rc_decref(keep);
+        rc_decref(keep_leaf);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
+/* The queries of an object already freed (its block not reused yet), with
+ * and without RCGC_DEBUG: each named as the call it is (they used to
+ * answer from the freed block: rc_gc_is_tracked said true in a debug heap,
+ * whose poison it read, and false in another). */
+typedef struct query { const char *call; void (*ask)(const void *o); } query;
+static void ask_type(const void *o) { (void)rc_type_of(o); }
+static void ask_heap(const void *o) { (void)rc_heap_of(o); }
+static void ask_size(const void *o) { (void)rc_sizeof(o); }
+static void ask_tracked(const void *o) { (void)rc_gc_is_tracked(o); }
+static void ask_finalized(const void *o) { (void)rc_gc_is_finalized(o); }
+static void ask_weakrefs(const void *o) { (void)rc_weakref_count(o); }
+static const query *asked;
+static void do_query(rc_heap *h, void *p) { (void)h; asked->ask(p); }
+START_TEST(queries_of_freed_object) {
+    static const query queries[] = {
+        {"rc_type_of", ask_type},           {"rc_heap_of", ask_heap},
+        {"rc_sizeof", ask_size},            {"rc_gc_is_tracked", ask_tracked},
+        {"rc_gc_is_finalized", ask_finalized}, {"rc_weakref_count", ask_weakrefs},
+    };
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        node *keep = rc_new(h, &node_type); /* keeps the pools in use */
+        void *keep_leaf = rc_new(h, &leaf_type);
+        for (size_t q = 0; q < sizeof queries / sizeof *queries; q++)
+            for (int k = 0; k < 2; k++) {
+                const rc_type *t = k ? &leaf_type : &node_type;
+                void *o = rc_new(h, t);
+                rc_decref(o);
+                asked = &queries[q];
+                expect_fatal(do_query, h, o,
+                             object_line(queries[q].call, "of a dead object", t->name, o));
+            }
+        rc_decref(keep);
+        rc_decref(keep_leaf);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
 /* rc_weakref_get of a weak reference already dropped (a cache that kept the
  * pointer): its fields are a free block's, poisoned in a debug heap, so it
  * must be named, not followed. */
@@ -927,5 +1013,8 @@ Suite *test_suite(void) {
              heap_free_while_freeing_or_holding);
     add_case(s, tcase_create("weakref_new_of_dead_object"), weakref_new_of_dead_object);
     add_case(s, tcase_create("weakref_get_of_dead_weakref"), weakref_get_of_dead_weakref);
+    add_case(s, tcase_create("weakref_new_of_raw_block"), weakref_new_of_raw_block);
+    add_case(s, tcase_create("referents_of_dead_object"), referents_of_dead_object);
+    add_case(s, tcase_create("queries_of_freed_object"), queries_of_freed_object);
     return s;
 }

@@ -175,6 +175,37 @@ static void check_slot_release(void *self) {
 }
 static const rc_type checked_type = {"checked", 8, NULL, NULL, NULL, check_slot_release};
 
+/* The allocating macros take what the functions take, a compound literal
+ * too, whose braces hide commas from the preprocessor (a macro with named
+ * parameters saw 4, 3 and 7 arguments here and did not compile); each
+ * argument is still evaluated once. */
+typedef struct two_ints { int a, b; } two_ints;
+static void two_ints_callback(rc_weakref *ref, void *arg) { (void)ref, (void)arg; }
+START_TEST(allocating_macros_take_compound_literals) {
+    rc_heap *h = rc_heap_new();
+    void *o = rc_new(h, &(rc_type){"anon", 16, NULL, NULL, NULL, NULL});
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(rc_type_of(o)->name, "anon");
+    void *sized = rc_new_sized(h, &(rc_type){"anon2", 16, NULL, NULL, NULL, NULL}, sizeof(two_ints){1, 2});
+    ck_assert_uint_ge(rc_sizeof(sized), sizeof(two_ints));
+    rc_weakref *w = rc_weakref_new(o, two_ints_callback, &(two_ints){1, 2});
+    ck_assert_ptr_nonnull(w);
+    int evals = 0;
+    char *p = rc_malloc(h, (evals++, sizeof(two_ints){3, 4}));
+    p = rc_realloc(h, (evals++, p), sizeof(two_ints){5, 6} * 2);
+    char *c = rc_calloc(h, (evals++, 2), sizeof(two_ints){7, 8});
+    ck_assert_int_eq(evals, 3);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(c);
+    rc_free(h, p);
+    rc_free(h, c);
+    rc_decref(w);
+    rc_decref(o);
+    rc_decref(sized);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 START_TEST(clear_macro) {
     reset();
     rc_heap *h = rc_heap_new();
@@ -939,6 +970,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("null_object_queries"), null_object_queries);
     add_case(s, tcase_create("refcount_walk"), refcount_walk);
     add_case(s, tcase_create("clear_macro"), clear_macro);
+    add_case(s, tcase_create("allocating_macros_take_compound_literals"),
+             allocating_macros_take_compound_literals);
     add_case(s, tcase_create("set_macro"), set_macro);
     add_case(s, tcase_create("auto_scope"), auto_scope);
     add_case(s, tcase_create("steal_from_scope"), steal_from_scope);
