@@ -251,31 +251,74 @@ static int domain_cmp(const void *a, const void *b) {
  * (or read from a file) may not fit, and a wrapped total would look small. */
 static inline size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
+/* rc__snapshot_info's index from a domain to its place in the totals:
+ * open addressing on the domain, 1 + the place (0: free), at most half
+ * full. (A linear search per run of one domain was O(domains^2) for a
+ * snapshot with many, each its own run, and O(traces x domains) for a file
+ * whose domains alternate.) */
+typedef struct domain_index {
+    uint32_t *slot;
+    size_t cap; /* a power of two, or 0 */
+} domain_index;
+
+/* The slot of domain in ix (cap > 0): the one naming it in totals, or the
+ * free one where it goes. */
+static size_t domain_slot(const domain_index *ix, const rc_domain_total *totals,
+                          unsigned domain) {
+    size_t i = (domain * 0x9E3779B1u) & (ix->cap - 1);
+    while (ix->slot[i] && totals[ix->slot[i] - 1].domain != domain)
+        i = (i + 1) & (ix->cap - 1);
+    return i;
+}
+
+/* Room in ix for one domain more than the n of totals; -1 + ENOMEM. */
+static int domain_index_reserve(domain_index *ix, const rc_domain_total *totals, size_t n) {
+    if ((n + 1) * 2 <= ix->cap)
+        return 0;
+    size_t cap = ix->cap ? 2 * ix->cap : 64;
+    uint32_t *slot = calloc(cap, sizeof *slot);
+    if (slot == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    free(ix->slot);
+    *ix = (domain_index){slot, cap};
+    for (size_t k = 0; k < n; k++)
+        ix->slot[domain_slot(ix, totals, totals[k].domain)] = (uint32_t)(k + 1);
+    return 0;
+}
+
 int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out) {
     if (s == NULL || out == NULL) {
         errno = EINVAL;
         return -1;
     }
     *out = (rc_snapshot_info){s->traceback_limit, s->ntraces, 0, s->ntbs, s->untraced, 0, NULL};
+    domain_index ix = {NULL, 0};
     size_t cap = 0, d = 0;
     for (size_t i = 0; i < s->ntraces; i++) {
         const snap_trace *t = &s->traces[i];
         out->size = add_sat(out->size, t->size);
-        /* a snapshot's traces come domain by domain: a search per run */
-        if (d == out->ndomains || out->domains[d].domain != t->domain)
-            for (d = 0; d < out->ndomains && out->domains[d].domain != t->domain; d++)
-                ;
-        if (d == out->ndomains) {
-            if (reserve((void **)&out->domains, &cap, d + 1, sizeof *out->domains) < 0) {
+        /* a snapshot's traces come domain by domain: the last one first */
+        if (d == out->ndomains || out->domains[d].domain != t->domain) {
+            if (domain_index_reserve(&ix, out->domains, out->ndomains) < 0 ||
+                reserve((void **)&out->domains, &cap, out->ndomains + 1, sizeof *out->domains) < 0) {
+                free(ix.slot);
                 free(out->domains);
                 out->domains = NULL;
                 return -1;
             }
-            out->domains[out->ndomains++] = (rc_domain_total){t->domain, 0, 0};
+            size_t k = domain_slot(&ix, out->domains, t->domain);
+            if (ix.slot[k] == 0) {
+                out->domains[out->ndomains++] = (rc_domain_total){t->domain, 0, 0};
+                ix.slot[k] = (uint32_t)out->ndomains;
+            }
+            d = ix.slot[k] - 1;
         }
         out->domains[d].traces++;
         out->domains[d].size = add_sat(out->domains[d].size, t->size);
     }
+    free(ix.slot);
     if (out->ndomains)
         qsort(out->domains, out->ndomains, sizeof *out->domains, domain_cmp);
     return 0;

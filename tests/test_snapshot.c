@@ -777,6 +777,36 @@ START_TEST(print_top_text) {
 }
 END_TEST
 
+/* rc__snapshot_info (`rcgc show`) with many domains, their traces
+ * interleaved as a loaded file may have them: every domain's totals, in
+ * domain order, in time linear in the traces (a search of the domains per
+ * run took O(traces * domains): 0.5 s here, 12 s for 200000 domains). */
+START_TEST(info_many_domains) {
+    enum { D = 20000, ROUNDS = 8 };
+    rc_snapshot *s = rc__snapshot_new(1, 0);
+    ck_assert_ptr_nonnull(s);
+    rc_frame f = {rc__snapshot_string(s, "a.c", 3), 1, NULL};
+    ck_assert_int_eq(rc__snapshot_add_traceback(s, &f, 1, 1), 0);
+    for (unsigned r = 0; r < ROUNDS; r++)
+        for (unsigned d = 0; d < D; d++) /* domains in a scrambled order, each round */
+            ck_assert_int_eq(rc__snapshot_add_trace(s, (d * 7919u + r) % D * 3u, 0, d + 1), 0);
+    ck_assert_int_eq(rc__snapshot_seal(s), 0);
+    rc_snapshot_info info;
+    ck_assert_int_eq(rc__snapshot_info(s, &info), 0);
+    ck_assert_uint_eq(info.traces, (size_t)D * ROUNDS);
+    ck_assert_uint_eq(info.ndomains, D);
+    size_t total = 0;
+    for (size_t d = 0; d < D; d++) {
+        ck_assert_uint_eq(info.domains[d].domain, d * 3);
+        ck_assert_uint_eq(info.domains[d].traces, ROUNDS);
+        total += info.domains[d].size;
+    }
+    ck_assert_uint_eq(total, info.size);
+    free(info.domains);
+    rc_snapshot_free(s);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("snapshot");
     add_case(s, tcase_create("group_by_line"), group_by_line);
@@ -799,5 +829,6 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("dump_errors"), dump_errors, dump_setup, dump_teardown);
     add_case(s, tcase_create("statistics_errors_and_empty"), statistics_errors_and_empty);
     add_case(s, tcase_create("print_top_text"), print_top_text);
+    add_case(s, tcase_create("info_many_domains"), info_many_domains);
     return s;
 }
