@@ -444,7 +444,6 @@ void rc__pool_after_free(rc_heap *h, rc_pool *p) {
 
 /* ----------------------------------------------------------- quarantine */
 
-/* Really frees the oldest quarantined blocks until the ring has room. */
 /* Whether the word at off of a freed pool block of `kind` holds the fill:
  * all but its free mark (raw) or rc_head (objects), and its free link. */
 static inline bool filled_word(unsigned kind, unsigned off) {
@@ -478,6 +477,8 @@ static void check_fill(rc_heap *h, const rc_quarantined *q) {
 #endif
 }
 
+/* Really frees the oldest quarantined blocks until the ring has room for
+ * want_slots more blocks of want_bytes. */
 static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
     while (h->q_len && (h->q_len + want_slots > RC_QUARANTINE_SLOTS ||
                         h->q_bytes + want_bytes > RC_QUARANTINE_BYTES)) {
