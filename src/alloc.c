@@ -783,7 +783,7 @@ size_t rc__bytes_in_use(const rc_heap *h) {
 }
 
 /* Calls fn on each live object: the carved blocks of object pools whose
- * rc_head is not dead, then large blocks that are not raw. */
+ * rc_head is not dead, then large blocks that are neither raw nor dead. */
 void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
     pool_walk w = {h->arenas, 0};
     for (rc_pool *p; (p = next_used_pool(&w)) != NULL;) {
@@ -798,7 +798,9 @@ void rc__each_object(rc_heap *h, void (*fn)(void *obj, void *arg), void *arg) {
         if (h->large.slots[i].key == 0)
             continue;
         void *obj = (void *)h->large.slots[i].key;
-        if (!(rc_head_of(obj)->info & RC_F_RAW))
+        /* not a raw block, nor an object that died during teardown (its
+         * block stays in the map until the end: rc__large_free) */
+        if (!(rc_head_of(obj)->info & (RC_F_RAW | RC_F_DEAD)))
             fn(obj, arg);
     }
 }

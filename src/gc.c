@@ -2043,20 +2043,27 @@ int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
     }
     if (obj == NULL)
         return 0;
-    /* dead (or dying, its references being dropped): named as such, not as
+    /* freed (or in an arena gone back, all zeros): named as such, not as
      * the rc_incref below, and not answered with an empty walk */
-    if (rc_head_of(obj)->refcnt == 0)
+    const rc_head *hd = rc_head_of(obj);
+    if (hd->refcnt == 0 && ((hd->info & RC_F_DEAD) || rc_obj_heap(obj) == NULL))
         rc__fatal("rc_gc_get_referents", "of a dead object", obj);
-    const rc_type *t = rc_type_of(obj);
+    rc_heap *h = rc_obj_heap(obj);
+    const rc_type *t = rc__type(h, hd);
     if (t->traverse == NULL)
         return 0;
     referents w = {fn, arg, 0};
-    rc_heap *h = rc_heap_of(obj);
-    void *self = rc_incref((void *)obj);
+    /* Dying by its count (its weak references' callbacks, clear or release
+     * running: count 0) it is not freed yet, and is not until they return:
+     * it answers, as the other queries do, without a count taken (a NULL
+     * slot, one its clear dropped, is not a referent). */
+    bool dying = hd->refcnt == 0;
+    void *self = dying ? (void *)obj : rc_incref((void *)obj);
     h->gc.holds++;
     t->traverse(self, visit_referent, &w);
     h->gc.holds--;
-    rc_decref(self);
+    if (!dying)
+        rc_decref(self);
     return w.result;
 }
 

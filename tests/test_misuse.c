@@ -919,6 +919,56 @@ START_TEST(referents_of_dead_object) {
 }
 END_TEST
 
+/* rc_gc_get_referents of an object dying by its count, from its release or
+ * clear, or from a weak reference's callback (count 0 in each): it is not
+ * freed yet and answers, as the other queries do (guide.md, section 8):
+ * what its slots hold then (nothing, in clear after the drops and in
+ * release; its referents in the callback, which runs before they go). A
+ * type without traverse answered 0 before rc_gc_get_referents named dead
+ * objects, and must again. */
+static int count_walk(void *obj, void *arg) { (void)obj, ++*(int *)arg; return 0; }
+static int dying_walks, dying_seen;
+static void walk_self(void *self) {
+    int n = 0;
+    ck_assert_int_eq(rc_gc_get_referents(self, count_walk, &n), 0);
+    ck_assert_uint_gt(rc_sizeof(self), 0);
+    dying_walks++;
+    dying_seen += n;
+}
+static void walk_self_clear(void *self) {
+    RC_CLEAR(((node *)self)->next);
+    walk_self(self);
+}
+static void walk_target(rc_weakref *ref, void *target) { (void)ref; walk_self(target); }
+START_TEST(referents_of_dying_object) {
+    static const rc_type bare_walking = {"bare_walking", 16, NULL, NULL, NULL, walk_self};
+    static const rc_type walking = {"walking", sizeof(node), node_traverse, NULL, NULL, walk_self};
+    static const rc_type clear_walking = {"clear_walking", sizeof(node), node_traverse,
+                                          walk_self_clear, NULL, NULL};
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        dying_walks = dying_seen = 0;
+        rc_decref(rc_new(h, &bare_walking));
+        node *o = rc_new(h, &walking);
+        o->next = rc_new(h, &leaf_type);
+        rc_decref(o);
+        o = rc_new(h, &clear_walking);
+        o->next = rc_new(h, &leaf_type);
+        rc_decref(o);
+        ck_assert_int_eq(dying_walks, 3);
+        ck_assert_int_eq(dying_seen, 0);
+        o = rc_new(h, &node_type);
+        o->next = rc_new(h, &leaf_type);
+        rc_weakref *w = rc_weakref_new(o, walk_target, o);
+        rc_decref(o);
+        ck_assert_int_eq(dying_walks, 4);
+        ck_assert_int_eq(dying_seen, 1); /* the callback runs before the drops */
+        rc_decref(w);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
 /* The queries of an object already freed (its block not reused yet), with
  * and without RCGC_DEBUG: each named as the call it is (they used to
  * answer from the freed block: rc_gc_is_tracked said true in a debug heap,
@@ -1015,6 +1065,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("weakref_get_of_dead_weakref"), weakref_get_of_dead_weakref);
     add_case(s, tcase_create("weakref_new_of_raw_block"), weakref_new_of_raw_block);
     add_case(s, tcase_create("referents_of_dead_object"), referents_of_dead_object);
+    add_case(s, tcase_create("referents_of_dying_object"), referents_of_dying_object);
     add_case(s, tcase_create("queries_of_freed_object"), queries_of_freed_object);
     return s;
 }
