@@ -2031,6 +2031,14 @@ static void visit_referent(void **slot, void *arg) {
     void *o = *slot;
     if (o == NULL || w->result != 0)
         return;
+    /* Dying (count 0, not freed): a slot its holder's clear dropped with
+     * rc_decref and sets to NULL after it (api.md allows that order), walked
+     * from the death the drop started (a weak reference's callback, a
+     * release). It holds no reference any more, as a NULL one; a count
+     * taken here would be fatal. A freed referent is still named below. */
+    const rc_head *hd = rc_head_of(o);
+    if (hd->refcnt == 0 && !(hd->info & RC_F_DEAD))
+        return;
     rc_incref(o);
     w->result = w->fn(o, w->arg);
     rc_decref(o);

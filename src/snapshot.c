@@ -265,7 +265,10 @@ typedef struct domain_index {
  * free one where it goes. */
 static size_t domain_slot(const domain_index *ix, const rc_domain_total *totals,
                           unsigned domain) {
-    size_t i = (domain * 0x9E3779B1u) & (ix->cap - 1);
+    /* the product's high half, where every bit of the domain counts (its
+     * low bits left domains that differ only above them, i << 16, on a few
+     * slots: quadratic again) */
+    size_t i = (size_t)(((uint64_t)domain * 0x9E3779B97F4A7C15ull) >> 32) & (ix->cap - 1);
     while (ix->slot[i] && totals[ix->slot[i] - 1].domain != domain)
         i = (i + 1) & (ix->cap - 1);
     return i;
@@ -306,6 +309,7 @@ int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out) {
                 free(ix.slot);
                 free(out->domains);
                 out->domains = NULL;
+                out->ndomains = 0;
                 return -1;
             }
             size_t k = domain_slot(&ix, out->domains, t->domain);

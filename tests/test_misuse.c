@@ -969,6 +969,58 @@ START_TEST(referents_of_dying_object) {
 }
 END_TEST
 
+/* A clear that drops a field with rc_decref and sets it to NULL after
+ * (the order api.md allows), the drop ending the referent, whose weak
+ * reference's callback walks the holder: the slot, not yet NULL, holds a
+ * dying object, which is no referent any more (the walk took a count of
+ * it: "rc_incref of a dead object"). The holder dying by its count, and
+ * cleared by the collector (count > 0). */
+typedef struct pair { void *a, *b; } pair;
+static void pair_traverse(void *self, rc_visit_fn visit, void *arg) {
+    visit(&((pair *)self)->a, arg);
+    visit(&((pair *)self)->b, arg);
+}
+static void pair_clear_decref_then_null(void *self) {
+    pair *p = self;
+    rc_decref(p->a);
+    p->a = NULL;
+    rc_decref(p->b);
+    p->b = NULL;
+}
+static int walk_holder_seen;
+static void walk_holder(rc_weakref *ref, void *holder) {
+    (void)ref;
+    int n = 0;
+    ck_assert_int_eq(rc_gc_get_referents(holder, count_walk, &n), 0);
+    walk_holder_seen = n;
+}
+START_TEST(referents_skip_slot_dropped_not_yet_null) {
+    static const rc_type pair_type = {"pair", sizeof(pair), pair_traverse,
+                                      pair_clear_decref_then_null, NULL, NULL};
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        pair *p = rc_new(h, &pair_type);
+        p->a = rc_new(h, &leaf_type);
+        p->b = rc_new(h, &leaf_type);
+        rc_weakref *w = rc_weakref_new(p->a, walk_holder, p);
+        walk_holder_seen = -1;
+        rc_decref(p); /* dying by its count */
+        ck_assert_int_eq(walk_holder_seen, 1); /* b only */
+        rc_decref(w);
+        p = rc_new(h, &pair_type);
+        p->a = rc_new(h, &leaf_type);
+        p->b = rc_incref(p); /* a cycle */
+        w = rc_weakref_new(p->a, walk_holder, p);
+        walk_holder_seen = -1;
+        rc_decref(p);
+        ck_assert_int_eq(rc_gc_collect(h, 2), 1);
+        ck_assert_int_eq(walk_holder_seen, 1); /* b, itself */
+        rc_decref(w);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
 /* The queries of an object already freed (its block not reused yet), with
  * and without RCGC_DEBUG: each named as the call it is (they used to
  * answer from the freed block: rc_gc_is_tracked said true in a debug heap,
@@ -1066,6 +1118,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("weakref_new_of_raw_block"), weakref_new_of_raw_block);
     add_case(s, tcase_create("referents_of_dead_object"), referents_of_dead_object);
     add_case(s, tcase_create("referents_of_dying_object"), referents_of_dying_object);
+    add_case(s, tcase_create("referents_skip_slot_dropped_not_yet_null"),
+             referents_skip_slot_dropped_not_yet_null);
     add_case(s, tcase_create("queries_of_freed_object"), queries_of_freed_object);
     return s;
 }
