@@ -1517,8 +1517,13 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
     int status = 0;
     size_t n = f->unreachable;
     bool save = (gc->debug & RC_GC_DEBUG_SAVEALL) != 0;
-    if ((!f->linked || (!save && !f->mixed)) && sweep_garbage(h, collectable, f))
+    if (!save && (!f->linked || !f->mixed) && sweep_garbage(h, collectable, f))
         return 0;
+    /* Swept garbage left singly linked (deduce_unreachable with SAVEALL off)
+     * that is to be saved after all: user code run since the scan (the log
+     * function, for DEBUG_COLLECTABLE's lines) turned SAVEALL on. */
+    if (save && !f->linked)
+        link_unreachable(collectable);
     if (save && garbage_reserve(h, n) != 0) {
         clear_flags(collectable);
         list_merge(collectable, old);

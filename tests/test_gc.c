@@ -1508,6 +1508,36 @@ START_TEST(test_saveall_read_per_object) {
 }
 END_TEST
 
+/* SAVEALL turned on by the log function while it writes the
+ * "gc: collectable" lines: the garbage is saved, as CPython's
+ * delete_garbage reads DEBUG_SAVEALL when it gets to each object
+ * (python3.12, sys.stderr's write calling gc.set_debug(DEBUG_COLLECTABLE |
+ * DEBUG_SAVEALL) at the first such line: gc.collect() == 2, len(gc.garbage)
+ * == 2). Plain garbage, which the collector would sweep. */
+static void log_turns_saveall_on(const char *line, void *arg) {
+    (void)arg;
+    if (strstr(line, "collectable"))
+        rc_gc_set_debug(H, RC_GC_DEBUG_COLLECTABLE | RC_GC_DEBUG_SAVEALL);
+}
+
+START_TEST(test_saveall_turned_on_by_log) {
+    node *a = make(), *b = make();
+    a->a = rc_incref(b);
+    b->a = rc_incref(a);
+    rc_decref(a);
+    rc_decref(b);
+    rc_gc_set_log(H, log_turns_saveall_on, NULL);
+    rc_gc_set_debug(H, RC_GC_DEBUG_COLLECTABLE);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 2);
+    ck_assert(in_gen(a, 2) && in_gen(b, 2));
+    rc_gc_set_debug(H, 0);
+    rc_gc_garbage_clear(H);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
 /* The same on much garbage whose references point far away, which
  * delete_garbage holds whole before clearing it (src/gc.c, clear_held):
  * SAVEALL is still read at each object's turn, as CPython's delete_garbage
@@ -2663,6 +2693,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("garbage_clear_last_first"), test_garbage_clear_last_first,
                      setup, teardown);
     add_case_fixture(s, tcase_create("saveall_read_per_object"), test_saveall_read_per_object,
+                     setup, teardown);
+    add_case_fixture(s, tcase_create("saveall_turned_on_by_log"), test_saveall_turned_on_by_log,
                      setup, teardown);
     add_case_fixture(s, tcase_create("saveall_read_per_object_held"),
                      test_saveall_read_per_object_held, setup, teardown);
