@@ -290,7 +290,8 @@ int rc_gc_get_objects(rc_heap *h, int generation, rc_each_fn fn, void *arg);
  * returns as rc_gc_get_objects. NULL obj: none, 0. */
 int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg);
 /* Calls fn for each object obj's traverse visits (none for an untracked
- * type, or a NULL obj); returns fn's first non-zero value, or 0. */
+ * type, or a NULL obj), but one dying (count 0: a field a clear dropped and
+ * has not set to NULL yet); returns fn's first non-zero value, or 0. */
 int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg);
 /* Whether obj is on a collector list (false for types without traverse). */
 bool rc_gc_is_tracked(const void *obj);

@@ -813,8 +813,7 @@ void rc__alloc_release_all(rc_heap *h) {
     quarantine_evict(h, RC_QUARANTINE_SLOTS, RC_QUARANTINE_BYTES);
     rc__sys_free(h, h->quarantine, h->quarantine ? RC_QUARANTINE_SLOTS * sizeof *h->quarantine : 0);
     h->quarantine = NULL;
-    while (h->large_dead_len)
-        large_dead_evict(h);
+    rc__large_dead_release(h);
     for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
         if (h->large.slots[i].key == 0)
             continue;

@@ -2040,9 +2040,9 @@ static void visit_referent(void **slot, void *arg) {
      * rc_decref and sets to NULL after it (api.md allows that order), walked
      * from the death the drop started (a weak reference's callback, a
      * release). It holds no reference any more, as a NULL one; a count
-     * taken here would be fatal. A freed referent is still named below. */
-    const rc_head *hd = rc_head_of(o);
-    if (hd->refcnt == 0 && !(hd->info & RC_F_DEAD))
+     * taken here would be fatal. A freed referent (its arena gone back
+     * too) is still named below. */
+    if (rc_head_of(o)->refcnt == 0 && !rc_is_freed(o))
         return;
     rc_incref(o);
     w->result = w->fn(o, w->arg);
@@ -2058,9 +2058,8 @@ int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
         return 0;
     /* freed (or in an arena gone back, all zeros): named as such, not as
      * the rc_incref below, and not answered with an empty walk */
+    rc_check_not_freed(obj, "rc_gc_get_referents");
     const rc_head *hd = rc_head_of(obj);
-    if (hd->refcnt == 0 && ((hd->info & RC_F_DEAD) || rc_obj_heap(obj) == NULL))
-        rc__fatal("rc_gc_get_referents", "of a dead object", obj);
     rc_heap *h = rc_obj_heap(obj);
     const rc_type *t = rc__type(h, hd);
     if (t->traverse == NULL)

@@ -524,11 +524,17 @@ RC_INTERNAL _Noreturn void rc__fatal(const char *call, const char *what, const v
  * and where h's tracer saw it allocated, if h (may be NULL) knows. */
 RC_INTERNAL _Noreturn void rc__fatal_ptr(rc_heap *h, const char *call, const char *what,
                                          const void *ptr);
-/* A query (call) of an object already freed is named and aborts: its head
- * says RC_F_DEAD until the block is reused. One dying (its finalizer, clear
- * or release running) is not freed yet. */
+/* Whether obj (not NULL) was freed: its head says RC_F_DEAD until the block
+ * is reused, or its arena went back (retired: all zeros, no heap). One
+ * dying (count 0: its finalizer, weak references' callbacks, clear or
+ * release running, or its death deferred) is not freed yet. */
+static inline bool rc_is_freed(const void *obj) {
+    const rc_head *hd = rc_head_of(obj);
+    return hd->refcnt == 0 && ((hd->info & RC_F_DEAD) || rc_obj_heap(obj) == NULL);
+}
+/* A query (call) of an object already freed is named and aborts. */
 static inline void rc_check_not_freed(const void *obj, const char *call) {
-    if (RC_UNLIKELY(rc_head_of(obj)->info & RC_F_DEAD))
+    if (RC_UNLIKELY(rc_is_freed(obj)))
         rc__fatal(call, "of a dead object", obj);
 }
 /* Drops each reference of a dying or garbage object: clear, or traverse. */

@@ -192,6 +192,7 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
         if ((info & RC_F_LARGE) ? (info & RC_F_RAW) != 0 : RC_KIND_IS_RAW(rc_pool_of(target)->kind))
             rc__fatal_ptr(rc_obj_heap(target), "rc_weakref_new", "of an rc_malloc block (use rc_free)",
                           target);
+        rc_check_not_freed(target, "rc_weakref_new"); /* before its type is read */
     }
     /* CPython's weak references cannot be weakly referenced (TypeError) */
     if (target == NULL ||

@@ -172,18 +172,25 @@ END_TEST
 /* An arena whose objects all died goes back to the system but stays
  * mapped (its pages read as zeros), so a second drop of one of them is
  * named, though its type no longer is (a freed arena made it segfault). */
-START_TEST(decref_dead_in_retired_arena) {
-    rc_heap *h = heap(false);
-    enum { N = 3 * RC_ARENA_SIZE / 32 }; /* three arenas of 32-byte blocks */
-    void **v = malloc(N * sizeof *v);
+/* Fills three arenas of h with 32-byte objects and lets them all die;
+ * returns the first object of the second arena, which went back (the first
+ * to empty is kept whole). *v: the array of them, for the caller to free. */
+static void *dead_in_retired_arena(rc_heap *h, void ***v) {
+    enum { N = 3 * RC_ARENA_SIZE / 32 };
+    *v = malloc(N * sizeof **v);
     for (size_t i = 0; i < N; i++)
-        v[i] = rc_new(h, &leaf_type);
-    size_t second = 0; /* the first object of the second arena */
-    while (rc_pool_of(v[second])->arena == rc_pool_of(v[0])->arena)
+        (*v)[i] = rc_new(h, &leaf_type);
+    size_t second = 0;
+    while (rc_pool_of((*v)[second])->arena == rc_pool_of((*v)[0])->arena)
         second++;
     for (size_t i = 0; i < N; i++)
-        rc_decref(v[i]);
-    void *o = v[second]; /* the first arena to empty is kept whole; this one's went back */
+        rc_decref((*v)[i]);
+    return (*v)[second];
+}
+
+START_TEST(decref_dead_in_retired_arena) {
+    rc_heap *h = heap(false);
+    void **v, *o = dead_in_retired_arena(h, &v);
     expect_fatal(do_decref, h, o, pointer_line("rc_decref", "of a dead object", o));
     expect_fatal(do_incref, h, o, pointer_line("rc_incref", "of a dead object", o));
     rc_heap_stats st = stats_of(h);
@@ -1034,12 +1041,12 @@ static void ask_finalized(const void *o) { (void)rc_gc_is_finalized(o); }
 static void ask_weakrefs(const void *o) { (void)rc_weakref_count(o); }
 static const query *asked;
 static void do_query(rc_heap *h, void *p) { (void)h; asked->ask(p); }
+static const query queries[] = {
+    {"rc_type_of", ask_type},           {"rc_heap_of", ask_heap},
+    {"rc_sizeof", ask_size},            {"rc_gc_is_tracked", ask_tracked},
+    {"rc_gc_is_finalized", ask_finalized}, {"rc_weakref_count", ask_weakrefs},
+};
 START_TEST(queries_of_freed_object) {
-    static const query queries[] = {
-        {"rc_type_of", ask_type},           {"rc_heap_of", ask_heap},
-        {"rc_sizeof", ask_size},            {"rc_gc_is_tracked", ask_tracked},
-        {"rc_gc_is_finalized", ask_finalized}, {"rc_weakref_count", ask_weakrefs},
-    };
     for (int debug = 0; debug < 2; debug++) {
         rc_heap *h = heap(debug);
         node *keep = rc_new(h, &node_type); /* keeps the pools in use */
@@ -1057,6 +1064,33 @@ START_TEST(queries_of_freed_object) {
         rc_decref(keep_leaf);
         ck_assert_uint_eq(rc_heap_free(h), 0);
     }
+}
+END_TEST
+
+/* The same queries, rc_gc_get_referents and rc_weakref_new of an object
+ * freed in an arena that went back since (retired: its pages read as
+ * zeros, no heap), as decref_dead_in_retired_arena: each named (they
+ * segfaulted, answered NULL or 0, or, for rc_weakref_new, read a type from
+ * a NULL heap). And a live holder whose slot still points there: its walk
+ * names the referent, as it did before dying referents were skipped (the
+ * zeros read as a dying one, and the walk skipped it silently). */
+static void do_weakref_of(rc_heap *h, void *p) { (void)h; rc_weakref_new(p, NULL, NULL); }
+START_TEST(queries_of_object_in_retired_arena) {
+    rc_heap *h = heap(false);
+    void **v, *o = dead_in_retired_arena(h, &v);
+    node *holder = rc_new(h, &node_type);
+    for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+        asked = &queries[q];
+        expect_fatal(do_query, h, o, pointer_line(queries[q].call, "of a dead object", o));
+    }
+    expect_fatal(do_referents, h, o, pointer_line("rc_gc_get_referents", "of a dead object", o));
+    expect_fatal(do_weakref_of, h, o, pointer_line("rc_weakref_new", "of a dead object", o));
+    holder->next = o; /* a stale pointer, as a missing rc_incref leaves */
+    expect_fatal(do_referents, h, holder, pointer_line("rc_incref", "of a dead object", o));
+    holder->next = NULL;
+    rc_decref(holder);
+    free(v);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
 }
 END_TEST
 
@@ -1121,5 +1155,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("referents_skip_slot_dropped_not_yet_null"),
              referents_skip_slot_dropped_not_yet_null);
     add_case(s, tcase_create("queries_of_freed_object"), queries_of_freed_object);
+    add_case(s, tcase_create("queries_of_object_in_retired_arena"),
+             queries_of_object_in_retired_arena);
     return s;
 }
