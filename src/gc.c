@@ -1567,9 +1567,29 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
 
 /* ------------------------------------------------------------- debugging */
 
-static void log_objects(rc_heap *h, const char *what, rc_gchead *list) {
-    for (rc_gchead *g = gc_next(list); g != list; g = gc_next(g))
-        rc__gc_logf(h, "gc: %s <%s %p>", what, rc__type_name(h, obj_of(g)), obj_of(g));
+static void log_object(rc_heap *h, const char *what, void *obj) {
+    rc__gc_logf(h, "gc: %s <%s %p>", what, rc__type_name(h, obj), obj);
+}
+
+/* One line per object of list. When the list is linked both ways, each
+ * object moves to `seen` before its line is written and the walk resumes
+ * at the head of what is left (as finalize_garbage): the log function may
+ * reach an object through a weak reference and drop what it refers to,
+ * that object itself included. */
+static void log_objects(rc_heap *h, const char *what, rc_gchead *list, bool linked) {
+    if (!linked) {
+        for (rc_gchead *g = gc_next(list); g != list; g = gc_next(g))
+            log_object(h, what, obj_of(g));
+        return;
+    }
+    rc_gchead seen;
+    list_init(&seen);
+    while (!list_is_empty(list)) {
+        rc_gchead *g = gc_next(list);
+        list_move(g, &seen);
+        log_object(h, what, obj_of(g));
+    }
+    list_merge(&seen, list);
 }
 
 static void log_generations(rc_heap *h) {
@@ -1691,6 +1711,12 @@ static collect_result collect(rc_heap *h, int generation) {
     found f;
     size_t survivors =
         deduce_unreachable(h, young, &unreachable, generation, may_sweep(h), &f) - f.unreachable;
+    /* before weak references to the garbage are cleared, as CPython: the log
+     * function may follow one and resurrect what it reaches (the garbage is
+     * then special, so linked both ways: see deduce_unreachable) */
+    bool logged = (gc->debug & RC_GC_DEBUG_COLLECTABLE) && f.unreachable;
+    if (logged)
+        log_objects(h, "collectable", &unreachable, f.linked);
     bool finalizers = f.special && scan_unreachable(h, &unreachable, &callbacks);
     f.weakrefs_made = gc->weakrefs_made;
     if (young != old) {
@@ -1702,17 +1728,15 @@ static collect_result collect(rc_heap *h, int generation) {
         gc->long_lived_total = survivors;
     }
 
-    if (gc->debug & RC_GC_DEBUG_COLLECTABLE)
-        log_objects(h, "collectable", &unreachable);
-    /* user code may resurrect: a finalizer, or a callback whose argument is
-     * garbage (C hands it a pointer where Python could not) */
-    bool user_code = !list_is_empty(&callbacks);
+    /* user code may resurrect: the log function, a finalizer, or a callback
+     * whose argument is garbage (C hands it a pointer where Python could not) */
+    bool user_code = !list_is_empty(&callbacks) || (logged && f.special);
     r.collected = run_weakref_callbacks(&callbacks, old, generation + (young != old));
     rc_gchead *garbage = &unreachable;
     user_code = (finalizers && finalize_garbage(h, &unreachable)) || user_code;
     /* the log function is user code too (the list may be singly linked) */
     if (RC_UNLIKELY(thread_collections > 1) &&
-        (user_code || (gc->debug & RC_GC_DEBUG_COLLECTABLE)) &&
+        (user_code || logged) &&
         keep_unreachable(h, &unreachable, old))
         goto done;
     if (user_code) {
