@@ -45,6 +45,12 @@ void __libc_free(void *);
 
 extern char __executable_start[], etext[];
 
+/* The replacements run before the sanitizer is set up (its own start asks
+ * malloc through dlsym), when the shadow memory an instrumented access
+ * reads is not there yet: they and their helpers are not instrumented
+ * (an unoptimized build instruments every access to sys and segfaulted). */
+#define NOT_INSTRUMENTED __attribute__((no_sanitize("address", "undefined")))
+
 /* Blocks handed out while counting: a set of addresses, so that a block
  * freed later (counting or not) leaves it, and those left are leaks. */
 #define LIVE_SLOTS (1u << 16)
@@ -58,21 +64,21 @@ static struct {
     void *set[LIVE_SLOTS];
 } sys;
 
-static size_t live_slot(void *p, void *want) {
+NOT_INSTRUMENTED static size_t live_slot(void *p, void *want) {
     size_t i = ((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 48;
     while (sys.set[i] != want && sys.set[i] != NULL)
         i = (i + 1) & (LIVE_SLOTS - 1);
     return i;
 }
 
-static void live_add(void *p) {
+NOT_INSTRUMENTED static void live_add(void *p) {
     if (p && sys.live < LIVE_SLOTS / 2) {
         sys.set[live_slot(p, p)] = p;
         sys.live++;
     }
 }
 
-static void live_remove(void *p) {
+NOT_INSTRUMENTED static void live_remove(void *p) {
     if (p == NULL || sys.live == 0)
         return;
     size_t i = live_slot(p, p);
@@ -89,13 +95,13 @@ static void live_remove(void *p) {
 }
 
 /* Whether this request counts, and whether it is the one refused. */
-static bool counted(const void *caller) {
+NOT_INSTRUMENTED static bool counted(const void *caller) {
     return sys.counting &&
            (sys.any_caller || ((const char *)caller >= __executable_start &&
                                (const char *)caller < etext));
 }
 
-static bool refuse(void) {
+NOT_INSTRUMENTED static bool refuse(void) {
     if (++sys.requests != sys.fail_at)
         return false;
     sys.refused++;
@@ -103,7 +109,7 @@ static bool refuse(void) {
     return true;
 }
 
-void *malloc(size_t n) {
+NOT_INSTRUMENTED void *malloc(size_t n) {
     bool c = counted(__builtin_return_address(0));
     if (c && refuse())
         return NULL;
@@ -113,7 +119,7 @@ void *malloc(size_t n) {
     return p;
 }
 
-void *calloc(size_t n, size_t size) {
+NOT_INSTRUMENTED void *calloc(size_t n, size_t size) {
     bool c = counted(__builtin_return_address(0));
     if (c && refuse())
         return NULL;
@@ -123,7 +129,7 @@ void *calloc(size_t n, size_t size) {
     return p;
 }
 
-void *realloc(void *ptr, size_t n) {
+NOT_INSTRUMENTED void *realloc(void *ptr, size_t n) {
     if (ptr && n == 0) {
         live_remove(ptr);
         return REAL_REALLOC(ptr, n);
@@ -140,12 +146,12 @@ void *realloc(void *ptr, size_t n) {
     return p;
 }
 
-void free(void *p) {
+NOT_INSTRUMENTED void free(void *p) {
     live_remove(p);
     REAL_FREE(p);
 }
 
-char *strdup(const char *s) {
+NOT_INSTRUMENTED char *strdup(const char *s) {
     bool c = counted(__builtin_return_address(0));
     if (c && refuse())
         return NULL;
@@ -165,7 +171,7 @@ char *strdup(const char *s) {
 void *__mmap(void *, size_t, int, int, int, off_t);
 static struct { bool refuse; size_t refused; } maps;
 
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+NOT_INSTRUMENTED void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
     if (maps.refuse && fd >= 0) {
         maps.refused++;
         errno = ENOMEM;
