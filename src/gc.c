@@ -1711,14 +1711,9 @@ static collect_result collect(rc_heap *h, int generation) {
     found f;
     size_t survivors =
         deduce_unreachable(h, young, &unreachable, generation, may_sweep(h), &f) - f.unreachable;
-    /* before weak references to the garbage are cleared, as CPython: the log
-     * function may follow one and resurrect what it reaches (the garbage is
-     * then special, so linked both ways: see deduce_unreachable) */
-    bool logged = (gc->debug & RC_GC_DEBUG_COLLECTABLE) && f.unreachable;
-    if (logged)
-        log_objects(h, "collectable", &unreachable, f.linked);
-    bool finalizers = f.special && scan_unreachable(h, &unreachable, &callbacks);
-    f.weakrefs_made = gc->weakrefs_made;
+    /* survivors go to old before any user code runs, as CPython's: young may
+     * be generation 0, where what user code makes (or a finalizer of a death
+     * it causes tracks again) is linked, and must stay, with its tag 0 */
     if (young != old) {
         if (generation == RC_GC_GENERATIONS - 2)
             gc->long_lived_pending += survivors;
@@ -1727,6 +1722,14 @@ static collect_result collect(rc_heap *h, int generation) {
         gc->long_lived_pending = 0;
         gc->long_lived_total = survivors;
     }
+    /* before weak references to the garbage are cleared, as CPython: the log
+     * function may follow one and resurrect what it reaches (the garbage is
+     * then special, so linked both ways: see deduce_unreachable) */
+    bool logged = (gc->debug & RC_GC_DEBUG_COLLECTABLE) && f.unreachable;
+    if (logged)
+        log_objects(h, "collectable", &unreachable, f.linked);
+    bool finalizers = f.special && scan_unreachable(h, &unreachable, &callbacks);
+    f.weakrefs_made = gc->weakrefs_made;
 
     /* user code may resurrect: the log function, a finalizer, or a callback
      * whose argument is garbage (C hands it a pointer where Python could not) */

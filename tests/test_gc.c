@@ -1350,6 +1350,55 @@ START_TEST(test_log_drops_garbage_through_weakref) {
 }
 END_TEST
 
+/* The log function runs once the survivors went to old, as CPython's
+ * lines are written after gc_list_merge(young, old): in a collection of
+ * generation 0, an object it makes joins generation 0 and stays there,
+ * and the survivors are in generation 1 as it runs (python3.12, the same
+ * graph, sys.stderr's write making a Node at the first line:
+ * gc.collect(0) == 2, the survivor in gc.get_objects(1) during the write,
+ * the new Node in gc.get_objects(0) afterwards). It went to generation 1
+ * with generation 0's tag: the next collection of generation 0, reaching
+ * it from a new object, took it for one of its own and wrote gc_refs over
+ * its list pointer, a segfault when it died. */
+static node *log_made, *log_survivor;
+static int log_survivor_gen;
+static void log_makes_object(const char *line, void *arg) {
+    capture(line, arg);
+    if (!log_made) {
+        log_made = make();
+        log_survivor_gen = in_gen(log_survivor, 1) ? 1 : in_gen(log_survivor, 0) ? 0 : -1;
+    }
+}
+
+START_TEST(test_log_made_object_stays_young) {
+    log_survivor = make();
+    node *a = make(), *b = make();
+    a->a = rc_incref(b);
+    b->a = rc_incref(a);
+    rc_decref(a);
+    rc_decref(b);
+    log_made = NULL;
+    log_survivor_gen = -1;
+    rc_gc_set_log(H, log_makes_object, NULL);
+    rc_gc_set_debug(H, RC_GC_DEBUG_COLLECTABLE);
+    ck_assert_int_eq(rc_gc_collect(H, 0), 2);
+    rc_gc_set_debug(H, 0);
+    ck_assert_int_eq(nlines, 2);
+    ck_assert_int_eq(log_survivor_gen, 1);
+    ck_assert(in_gen(log_survivor, 1));
+    ck_assert(in_gen(log_made, 0));
+    node *y = make();
+    y->a = rc_incref(log_made);
+    ck_assert_int_eq(rc_gc_collect(H, 0), 0);
+    ck_assert(in_gen(log_made, 1));
+    rc_decref(y);
+    rc_decref(log_made);
+    rc_decref(log_survivor);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
 /* Callbacks: the same (cb, arg) twice is called twice; remove takes the
  * first; ENOENT for an unknown one; a callback removing itself at "start"
  * makes the next one miss "start" (CPython iterates by index too). */
@@ -2774,6 +2823,8 @@ Suite *test_suite(void) {
                      test_log_follows_weakref_to_garbage, setup, teardown);
     add_case_fixture(s, tcase_create("log_drops_garbage_through_weakref"),
                      test_log_drops_garbage_through_weakref, setup, teardown);
+    add_case_fixture(s, tcase_create("log_made_object_stays_young"),
+                     test_log_made_object_stays_young, setup, teardown);
     add_case_fixture(s, tcase_create("saveall_turned_on_by_log"), test_saveall_turned_on_by_log,
                      setup, teardown);
     add_case_fixture(s, tcase_create("saveall_read_per_object_held"),
