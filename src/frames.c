@@ -165,6 +165,23 @@ static Dwfl *open_self(const Dwfl_Callbacks *callbacks) {
     return rep.dwfl;
 }
 
+/* The compilation unit of mod holding `at` (*bias: mod's), or NULL.
+ * dwfl_module_addrdie looks in .debug_aranges only (elfutils before 0.191),
+ * which Clang does not write unless given -gdwarf-aranges: then each
+ * unit's own ranges are searched. */
+static Dwarf_Die *unit_at(Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, at, bias);
+    if (cu != NULL)
+        return cu;
+    while ((cu = dwfl_module_nextcu(mod, cu, bias)) != NULL) {
+        Dwarf_Addr base, start, end;
+        for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
+            if (at - *bias >= start && at - *bias < end)
+                return cu;
+    }
+    return NULL;
+}
+
 /* Static link (into the program or a shared object): the library's code is
  * what the compilation units of its source directory cover; without DWARF,
  * what its rc_* functions cover. false + ENOMEM when libdw ran out of
@@ -187,7 +204,7 @@ static bool find_linked_ranges(uintptr_t self) {
     }
     Dwarf_Addr bias;
     errno = 0;
-    Dwarf_Die *own = dwfl_module_addrdie(mod, self, &bias);
+    Dwarf_Die *own = unit_at(mod, self, &bias);
     if (own == NULL && errno == ENOMEM) {
         ok = false;
         goto out;
@@ -682,7 +699,7 @@ static const char *format_offset(rc_resolver *r, const char *path, uintptr_t bas
  * (its DW_AT_name, "demo.c"), which is what __FILE__ says at call sites. */
 static const char *primary_spelling(Dwfl_Module *mod, uintptr_t at, const char *file) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, at, &bias);
+    Dwarf_Die *cu = unit_at(mod, at, &bias);
     const char *name = cu ? dwarf_diename(cu) : NULL;
     if (name == NULL || name[0] == '/')
         return file;
@@ -710,7 +727,7 @@ static const char *die_function(Dwarf_Die *die) {
  * many, 0 when none; *scopes is to be freed. */
 static int concrete_scopes(Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, at, &bias), *from_pc = NULL, inner;
+    Dwarf_Die *cu = unit_at(mod, at, &bias), *from_pc = NULL, inner;
     *scopes = NULL;
     int n = cu ? dwarf_getscopes(cu, at - bias, &from_pc) : 0;
     Dwarf *dw = n > 0 ? dwfl_module_getdwarf(mod, &bias) : NULL;
@@ -844,6 +861,17 @@ static bool resolve(rc_resolver *r, resolved *res) {
             return false;
         int lineno = 0;
         const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        if (line == NULL) { /* no .debug_aranges (Clang): the unit's own line table */
+            Dwarf_Addr bias;
+            errno = 0;
+            Dwarf_Die *cu = unit_at(mod, at, &bias);
+            Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, at - bias) : NULL;
+            if (l == NULL && errno == ENOMEM)
+                return false;
+            file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
+            if (l == NULL || dwarf_lineno(l, &lineno) != 0)
+                lineno = 0;
+        }
         if (file && lineno > 0) {
             out->filename = primary_spelling(mod, at, file);
             out->lineno = (unsigned)lineno;

@@ -23,7 +23,11 @@
 
 /* ------------------------------------------- the replaced allocator */
 
-#ifdef __SANITIZE_ADDRESS__
+/* GCC says __SANITIZE_ADDRESS__; Clang (before 16) only __has_feature. */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
 void *__interceptor_malloc(size_t);
 void *__interceptor_calloc(size_t, size_t);
 void *__interceptor_realloc(void *, size_t);

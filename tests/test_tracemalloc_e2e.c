@@ -1,6 +1,7 @@
 /*
  * test_tracemalloc_e2e.c — end to end: compiles a small program with
- * `cc -g` against the built library, runs it with nframe 1 and 8 (it dumps
+ * `cc -g` (the compiler that built the library) against it, runs it with
+ * nframe 1 and 8 (it dumps
  * a snapshot), and finds the exact file:line of its allocations, and of
  * their callers, in `rcgc top`/`diff`/`show` output; then the command's
  * error messages and exit codes. Paths come from RCGC_SOURCE_DIR and
@@ -15,6 +16,25 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* The sanitizer flags this test was built with, which programs linked with
+ * librcgc.a need too (GCC says __SANITIZE_ADDRESS__; Clang before 16 only
+ * __has_feature). */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define TEST_SAN "-fsanitize=address,undefined"
+#else
+#define TEST_SAN ""
+#endif
+
+/* The compiler that built the library (CTest sets RCGC_CC): a sanitizer's
+ * runtime, and the code it links, are the compiler's own. */
+static const char *compiler(void) {
+    const char *cc = getenv("RCGC_CC");
+    return cc && *cc ? cc : "cc";
+}
 
 /* The program; markers name the lines the test looks for. */
 static const char *const program[] = {
@@ -104,11 +124,7 @@ static void compile_program(const char *flags, const char *out_name, bool nodebu
     for (size_t i = 0; i < sizeof program / sizeof program[0]; i++)
         fprintf(f, "%s\n", program[i]);
     fclose(f);
-#if defined(__SANITIZE_ADDRESS__)
-    const char *san = "-fsanitize=address,undefined";
-#else
-    const char *san = "";
-#endif
+    const char *san = TEST_SAN;
     char *cmd, *out, lib[128];
     snprintf(lib, sizeof lib, "%s/librcgc.a", env("RCGC_BINARY_DIR"));
     if (nodebug) {
@@ -118,9 +134,9 @@ static void compile_program(const char *flags, const char *out_name, bool nodebu
         snprintf(lib, sizeof lib, "%s/nodebug.a", dir);
     }
     ck_assert_int_ge(asprintf(&cmd,
-                              "cd %s && cc %s %s -I%s/include prog.c %s "
+                              "cd %s && %s %s %s -I%s/include prog.c %s "
                               "$(pkg-config --libs libdw) -lpthread -lm -o %s 2>&1",
-                              dir, flags, san, env("RCGC_SOURCE_DIR"), lib, out_name),
+                              dir, compiler(), flags, san, env("RCGC_SOURCE_DIR"), lib, out_name),
                      0);
     int rc = run(cmd, &out);
     ck_assert_msg(rc == 0, "compiling failed: %.300s", out);
@@ -137,15 +153,12 @@ static const char *trace_program(const char *prog, int nframe, char *dump, size_
     return dump;
 }
 
-/* Runs script (sh) in dir, with $SRC the source tree, $BIN the build tree
- * and $SAN the sanitizer flags this test was built with (programs linked
- * with librcgc.a need them too); its output (stderr too) and exit code. */
+/* Runs script (sh) in dir, with $SRC the source tree, $BIN the build tree,
+ * $CC the compiler and $SAN the sanitizer flags (TEST_SAN); its output
+ * (stderr too) and exit code. */
 static int run_script(const char *script, char **out) {
-#if defined(__SANITIZE_ADDRESS__)
-    setenv("SAN", "-fsanitize=address,undefined", 1);
-#else
-    setenv("SAN", "", 1);
-#endif
+    setenv("CC", compiler(), 1);
+    setenv("SAN", TEST_SAN, 1);
     setenv("SRC", env("RCGC_SOURCE_DIR"), 1);
     setenv("BIN", env("RCGC_BINARY_DIR"), 1);
     char *cmd;
@@ -273,6 +286,35 @@ START_TEST(callers_without_debug_info) {
     out = rcgc_out(0, args);
     expect_line(out, "\n  File \"prog.c\", line %u, in make_node\n", alloc);
     ck_assert_msg(strstr(out, "\n  File \"stripped+0x") != NULL, "%s", out);
+    free(out);
+}
+END_TEST
+
+/* Without .debug_aranges (Clang writes none unless asked; here the section
+ * is removed from a GCC build), where libdw 0.188 finds no compilation unit
+ * by address: each unit's own ranges are searched (src/frames.c, unit_at),
+ * so the lines and callers are found as with it, and the library's own
+ * frames are still told apart. */
+START_TEST(callers_without_aranges) {
+    if (getenv("RCGC_VALGRIND"))
+        return; /* see rcgc_finds_lines_and_callers */
+    compile_program("-g -O0", "noaranges", false);
+    char *cmd, *out;
+    ck_assert_int_ge(asprintf(&cmd, "cd %s && objcopy --remove-section=.debug_aranges noaranges "
+                                    "&& ! readelf -S noaranges | grep -q debug_aranges 2>&1", dir),
+                     0);
+    ck_assert_int_eq(run(cmd, &out), 0);
+    free(cmd);
+    free(out);
+    unsigned alloc = line_of("ALLOC"), call = line_of("CALL"), main_line = line_of("MAIN");
+    char dump[128], args[512], want[256];
+    trace_program("noaranges", 8, dump, sizeof dump);
+    snprintf(args, sizeof args, "top %s --key traceback", dump);
+    out = rcgc_out(0, args);
+    snprintf(want, sizeof want, "\n  File \"prog.c\", line %u, in make_node\n"
+                                "  File \"prog.c\", line %u, in build\n"
+                                "  File \"prog.c\", line %u, in main\n", alloc, call, main_line);
+    ck_assert_msg(strstr(out, want) != NULL, "%s", out); /* no library frame between */
     free(out);
 }
 END_TEST
@@ -521,8 +563,8 @@ START_TEST(plugins_loaded_and_unloaded) {
         return; /* see rcgc_finds_lines_and_callers */
     char *out;
     ck_assert_int_eq(run_script("cp $SRC/tests/programs/*.c . && for p in plugb plugc; do "
-                                "cc -g -O0 $SAN -fPIC -shared -I$SRC/include $p.c -o $p.so || exit 1; "
-                                "done && cc -g -O0 -fno-omit-frame-pointer -rdynamic $SAN "
+                                "$CC -g -O0 $SAN -fPIC -shared -I$SRC/include $p.c -o $p.so || exit 1; "
+                                "done && $CC -g -O0 -fno-omit-frame-pointer -rdynamic $SAN "
                                 "-I$SRC/include host.c $BIN/librcgc.a $(pkg-config --libs libdw) "
                                 "-ldl -lpthread -o host && ./host", &out), 0);
     ck_assert_str_eq(out, "loaded: 32 B plugb.c:9 plugb.c:15\n"
@@ -543,7 +585,7 @@ END_TEST
  * dropped); a function that calls the library normally shows once. */
 START_TEST(tail_call_keeps_caller) {
     expect_script("cp $SRC/tests/programs/tail_call.c . && "
-                  "cc -O2 -g -fno-omit-frame-pointer $SAN -I$SRC/include tail_call.c "
+                  "$CC -O2 -g -fno-omit-frame-pointer $SAN -I$SRC/include tail_call.c "
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o tail_call "
                   "&& ./tail_call",
                   "tail: make_tail:12 outer:22 main:39\n"
@@ -557,10 +599,10 @@ END_TEST
  * object's own frames and the program's caller of a real function). */
 START_TEST(static_library_in_shared_object) {
     expect_script("cp $SRC/tests/programs/in_shared*.c . && "
-                  "cc -g -O0 $SAN -fPIC -shared -I$SRC/include in_shared.c -o libin.so "
+                  "$CC -g -O0 $SAN -fPIC -shared -I$SRC/include in_shared.c -o libin.so "
                   "-Wl,--whole-archive $BIN/librcgc.a -Wl,--no-whole-archive "
                   "$(pkg-config --libs libdw) -lpthread && "
-                  "cc -g -O0 $SAN -I$SRC/include in_shared_main.c -L. -lin "
+                  "$CC -g -O0 $SAN -I$SRC/include in_shared_main.c -L. -lin "
                   "-Wl,-rpath,. -o in_shared_main && ./in_shared_main",
                   "macro: in_shared.c:10 in_shared.c:16 in_shared_main.c:20\n"
                   "real: in_shared.c:22 in_shared_main.c:21\n");
@@ -573,8 +615,8 @@ END_TEST
  * ends there instead of reporting a made-up frame. */
 START_TEST(walk_ends_outside_code) {
     expect_script("cp $SRC/tests/programs/no_fp*.c . && "
-                  "cc -O2 -g -fomit-frame-pointer $SAN -I$SRC/include -c no_fp.c && "
-                  "cc -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include no_fp_main.c "
+                  "$CC -O2 -g -fomit-frame-pointer $SAN -I$SRC/include -c no_fp.c && "
+                  "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include no_fp_main.c "
                   "no_fp.o $BIN/librcgc.a $(pkg-config --libs libdw) -lpthread "
                   "-o no_fp && ./no_fp",
                   "no_fp_main.c:11\nno_fp.c:16\n");
@@ -588,7 +630,7 @@ END_TEST
  * site's own frame and dropped, with every function it was inlined into). */
 START_TEST(inlined_functions_keep_their_frames) {
     expect_script("cp $SRC/tests/programs/inlined.c . && "
-                  "cc -O2 -g -fno-omit-frame-pointer $SAN -I$SRC/include inlined.c "
+                  "$CC -O2 -g -fno-omit-frame-pointer $SAN -I$SRC/include inlined.c "
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o inlined && "
                   "./inlined | sed 's/ __libc_start_call_main:[0-9]*//'",
                   "make:12 make_twice:16 outer:21 main:36\n"
@@ -604,8 +646,8 @@ END_TEST
  * thread held, while that thread's walk waited for the search. */
 START_TEST(first_walk_during_dlopen) {
     expect_script("cp $SRC/tests/programs/ctor_*.c . && "
-                  "cc -g -O0 $SAN -fPIC -shared ctor_plugin.c -o ctor_plugin.so && "
-                  "cc -g -O0 -fno-omit-frame-pointer -rdynamic -s $SAN -I$SRC/include ctor_host.c "
+                  "$CC -g -O0 $SAN -fPIC -shared ctor_plugin.c -o ctor_plugin.so && "
+                  "$CC -g -O0 -fno-omit-frame-pointer -rdynamic -s $SAN -I$SRC/include ctor_host.c "
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -ldl -lpthread -o ctor_host && "
                   "timeout 60 ./ctor_host",
                   "no deadlock\n");
@@ -618,11 +660,11 @@ END_TEST
  * ASan, whose quarantine holds freed memory, only the files tell. */
 START_TEST(plugin_churn_keeps_nothing) {
     expect_script("cp $SRC/tests/programs/plugb.c $SRC/tests/programs/churn_host.c . && "
-                  "cc -g -O0 $SAN -fPIC -shared -I$SRC/include plugb.c -o plugb.so && "
-                  "cc -g -O0 -fno-omit-frame-pointer -rdynamic $SAN -I$SRC/include "
+                  "$CC -g -O0 $SAN -fPIC -shared -I$SRC/include plugb.c -o plugb.so && "
+                  "$CC -g -O0 -fno-omit-frame-pointer -rdynamic $SAN -I$SRC/include "
                   "churn_host.c $BIN/librcgc.a $(pkg-config --libs libdw) -ldl -lpthread "
                   "-o churn_host && ./churn_host"
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
                   " | cut -d, -f1",
                   "open files same\n");
 #else
@@ -638,6 +680,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("callers_without_debug_info"), callers_without_debug_info,
                      setup, teardown);
+    add_case_fixture(s, tcase_create("callers_without_aranges"), callers_without_aranges, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("rcgc_errors"), rcgc_errors, setup, teardown);
     add_case_fixture(s, tcase_create("rcgc_filters"), rcgc_filters, setup, teardown);
     add_case_fixture(s, tcase_create("plugins_loaded_and_unloaded"), plugins_loaded_and_unloaded,
