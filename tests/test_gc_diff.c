@@ -21,7 +21,10 @@
  * generation's objects in their order): they must agree too, which needs
  * CPython 3.12's timing (the collection runs once the new object is made,
  * with it) and run.py's care to keep CPython's gc counts to the program's
- * own objects (run.py's docstring). Without CPython 3.12 those cases
+ * own objects (run.py's docstring). The "log" profile's lines of
+ * RC_GC_DEBUG_COLLECTABLE, written by user code between young's merge into
+ * old and the clearing of weak references, need CPython 3.12 as well.
+ * Without CPython 3.12 those cases
  * compare with CPython 3.12's logs of their programs, recorded
  * (recordings below); with other programs
  * (RCGC_DIFF_SEED, more of them) it says on stderr that it could not
@@ -150,6 +153,7 @@ typedef struct recording {
 static const recording recordings[] = {
     {"auto", 4, 500, RCGC_GC_DIFF_DIR "/auto-seed4.cpython3.12.log.gz"},
     {"sched", 6, 100, RCGC_GC_DIFF_DIR "/sched-seed6.cpython3.12.log.gz"},
+    {"log", 7, 100, RCGC_GC_DIFF_DIR "/log-seed7.cpython3.12.log.gz"},
 };
 
 /* The recording that covers count programs of profile's seed, or NULL. */
@@ -363,6 +367,18 @@ END_TEST
 START_TEST(saveall_programs) { differential("saveall", 5, 300); }
 END_TEST
 
+/* RC_GC_DEBUG_COLLECTABLE with a log function that runs user code (in
+ * CPython, a sys.stderr whose write acts on each "gc: collectable" line),
+ * after young is merged into old and before weak references to the garbage
+ * are cleared: it follows weak references into the garbage and keeps what
+ * they return (resurrection), makes nodes and weak references (with
+ * callbacks) to it, drops handles, unlinks slots (never freeing the object
+ * being written: gen.py), collects (0) or flips SAVEALL; the lines, by
+ * object, compared in order with their count per collection. Needs CPython
+ * 3.12 (its log recorded, as the sched profile's). */
+START_TEST(log_programs) { differential("log", 7, 100); }
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("gc_diff");
     add_case(s, tcase_create("random_programs"), random_programs);
@@ -370,5 +386,6 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("automatic_programs"), automatic_programs);
     add_case(s, tcase_create("schedule_programs"), schedule_programs);
     add_case(s, tcase_create("saveall_programs"), saveall_programs);
+    add_case(s, tcase_create("log_programs"), log_programs);
     return s;
 }

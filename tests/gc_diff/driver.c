@@ -185,6 +185,14 @@ static void node_finalize(void *self) {
     }
 }
 
+/* The "log" profile (gen.py's logmode): the last logmode's operands A P Q X
+ * K (logact[0] < 0: none yet), the lines written in the current collection,
+ * the new nodes and weak references log actions made. */
+static long logact[5] = {-1, 0, 0, 0, 0};
+static long lines;
+static int lmade[2];
+#define LMAX 6
+
 static int cbmode;   /* the "cbmode" operation's bits */
 static long cbid;    /* the next id of a cycle a gc callback makes */
 
@@ -195,11 +203,15 @@ static void on_gc(rc_heap *h, const char *phase, const rc_gc_info *info, void *a
     curgen = strcmp(phase, "start") == 0 ? info->generation : -1;
     if (!logging)
         return;
-    if (strcmp(phase, "start") == 0)
+    if (strcmp(phase, "start") == 0) {
         logf_event("gc start %d", info->generation);
-    else
+        lines = 0;
+    } else {
         logf_event("gc stop %d %zu %zu", info->generation, info->collected,
                    info->uncollectable);
+        if (logact[0] >= 0)
+            logf_event("lines %ld", lines);
+    }
     if (cbmode & 1) {
         long c[3];
         rc_gc_get_count(heap, c);
@@ -326,6 +338,120 @@ static void name_of(void *obj, char *buf, size_t len) {
         snprintf(buf, len, " ?");
 }
 
+/* Whether c is v or reachable from v through slots: only then can dropping
+ * v free it (gen.py's logmode). */
+static bool reaches(void *v, const void *c) {
+    static void *seen[MAX_NODES], *todo[4 * MAX_NODES + 1];
+    size_t nseen = 0, ntodo = 0;
+    todo[ntodo++] = v;
+    while (ntodo) {
+        void *o = todo[--ntodo];
+        if (o == c)
+            return true;
+        if (!is_node(o))
+            continue;
+        bool was = false;
+        for (size_t i = 0; i < nseen && !was; i++)
+            was = seen[i] == o;
+        if (was || nseen == MAX_NODES)
+            continue;
+        seen[nseen++] = o;
+        node *n = o;
+        for (int s = 0; s < SLOTS; s++)
+            todo[ntodo++] = n->slot[s];
+    }
+    return false;
+}
+
+static bool droppable(void *v, const void *c) {
+    if (reaches(v, c)) {
+        logf_event("lskip");
+        return false;
+    }
+    return true;
+}
+
+/* The log function (rc_gc_set_log): a "gc: collectable <T ADDR>" line
+ * logs "line ID" and acts as the last logmode says (gen.py). */
+static void on_log(const char *text, void *arg) {
+    (void)arg;
+    const char *sp = strrchr(text, ' ');
+    void *c = NULL;
+    if (!strstr(text, "collectable") || !sp || sscanf(sp + 1, "%p", &c) != 1 || !logging ||
+        logact[0] < 0) {
+        fprintf(stderr, "%s\n", text);
+        return;
+    }
+    char name[32];
+    name_of(c, name, sizeof name);
+    lines++;
+    logf_event("line %s", name + 1);
+    long a = logact[0], p = logact[1], q = logact[2], x = logact[3], k = logact[4];
+    if (k && lines != k)
+        return;
+    if (a == 9)
+        a = (lines - 1) % 9;
+    bool wr = is_weakref(handle[p]);
+    if (a == 1) {
+        if (wr && droppable(handle[q], c))
+            store(&handle[q], rc_weakref_get(handle[p]));
+    } else if (a == 2) {
+        void *t = wr ? rc_weakref_get(handle[p]) : NULL;
+        if (t) {
+            if (nresurrected == MAX_RESURRECTED) {
+                fprintf(stderr, "driver: G is full\n");
+                exit(2);
+            }
+            resurrected[nresurrected++] = t;
+        }
+    } else if (a == 3 || a == 6) {
+        node *t = wr ? rc_weakref_get(handle[p]) : NULL;
+        if (t && droppable(t->slot[x], c)) {
+            if (a == 6) {
+                RC_CLEAR(t->slot[x]);
+            } else if (lmade[0] == LMAX) {
+                logf_event("lmax");
+            } else {
+                lmade[0]++;
+                node *n = must(rc_new(heap, q % 4 ? &fnode_type : &node_type));
+                n->nid = 4000 + lmade[0];
+                n->mode = (int)(q % 4);
+                /* setattr(target, slot, node): the call drops its
+                 * arguments in order, the target (which may die now) first */
+                RC_SET(t->slot[x], rc_incref(n));
+                rc_decref(t);
+                rc_decref(n);
+                return;
+            }
+        }
+        rc_decref(t);
+    } else if (a == 4) {
+        node *t = wr ? rc_weakref_get(handle[p]) : NULL;
+        if (t && droppable(handle[q], c)) {
+            if (lmade[1] == LMAX) {
+                logf_event("lmax");
+                rc_decref(t);
+            } else {
+                lmade[1]++;
+                rc_weakref *ref = new_weakref(t, 1600 + lmade[1], (int)(x % 3), 0,
+                                              x % 3 == 2 ? (int)q : -1);
+                rc_decref(t);
+                store(&handle[q], ref);
+            }
+        } else {
+            rc_decref(t);
+        }
+    } else if (a == 5) { /* x odd: handle q (where action 1 resurrects), else p */
+        long h = x & 1 ? q : p;
+        if (droppable(handle[h], c))
+            RC_CLEAR(handle[h]);
+    } else if (a == 7) {
+        logf_event("inner %ld", rc_gc_collect(heap, 2));
+    } else if (a == 8) {
+        rc_gc_set_debug(heap, rc_gc_get_debug(heap) ^ RC_GC_DEBUG_SAVEALL);
+    }
+}
+
 typedef struct namelist { size_t n; char line[16384]; size_t len; } namelist;
 
 static int add_name(void *obj, void *arg) {
@@ -378,6 +504,8 @@ static const struct operation { const char *name, *operands; } operations[] = {
     {"refs", "h"},   {"wcount", "h"},
     /* the "sched" profile's */
     {"tree", "hnn"}, {"cbmode", "n"},
+    /* the "log" profile's */
+    {"logmode", "nhhsn"},
 };
 
 /* Whether op has its operands, each in range. */
@@ -523,8 +651,12 @@ static void step(const char *op, const long *a) {
     } else if (strcmp(op, "gpop") == 0) {
         if (nresurrected)
             store(&handle[a[0]], resurrected[--nresurrected]);
-    } else if (strcmp(op, "saveall") == 0) {
-        rc_gc_set_debug(heap, a[0] ? RC_GC_DEBUG_SAVEALL : 0);
+    } else if (strcmp(op, "saveall") == 0) { /* the other flags stay */
+        rc_gc_set_debug(heap, (rc_gc_get_debug(heap) & ~(unsigned)RC_GC_DEBUG_SAVEALL) |
+                                  (a[0] ? RC_GC_DEBUG_SAVEALL : 0));
+    } else if (strcmp(op, "logmode") == 0) {
+        memcpy(logact, a, sizeof logact);
+        rc_gc_set_debug(heap, rc_gc_get_debug(heap) | RC_GC_DEBUG_COLLECTABLE);
     } else if (strcmp(op, "gfree") == 0) {
         rc_gc_garbage_clear(heap);
     } else if (strcmp(op, "enable") == 0) {
@@ -570,6 +702,8 @@ static void print_events(long k) {
 /* Ends a program: its leftovers go silently with the heap. */
 static void finish(void) {
     logging = false;
+    /* no lines while the heap goes (run.py's clean_up sets no flag) */
+    rc_gc_set_debug(heap, rc_gc_get_debug(heap) & ~(unsigned)RC_GC_DEBUG_COLLECTABLE);
     for (int i = 0; i < HANDLES; i++)
         RC_CLEAR(handle[i]);
     rc_heap_free(heap); /* also frees what G held */
@@ -603,7 +737,10 @@ int main(int argc, char **argv) {
                 perror("driver: rc_gc_callback_add");
                 return 2;
             }
+            rc_gc_set_log(heap, on_log, NULL);
             logging = true;
+            logact[0] = -1;
+            lmade[0] = lmade[1] = 0;
             cbmode = 0;
             cbid = 20000;
             k = 0;

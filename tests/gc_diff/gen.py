@@ -72,6 +72,36 @@ too) adds to those of the first list:
     refs H            log the program's objects that refer to H's, in order
     wcount H          log how many weak references point to H's node
 
+The "log" profile (RC_GC_DEBUG_COLLECTABLE with a log function that runs
+user code: in CPython, sys.stderr replaced by an object whose write acts
+once per "gc: collectable" line) adds to those of the first list:
+
+    logmode A P Q X K DEBUG_COLLECTABLE on; each line of a collection logs
+                      "line ID" (the object written, by id, wID for a weak
+                      reference, ? otherwise) and then, if K is 0 or the
+                      line is the collection's K-th, acts (A 9: action
+                      (line number - 1) % 9): 0 nothing; 1 handle Q = what
+                      weak reference P returns (resurrection); 2 the same
+                      appended to G; 3 a new node (id 4000 + n, mode Q % 4)
+                      into slot X of P's target; 4 handle Q = a new weak
+                      reference (id 1600 + n, callback X % 3) to P's target;
+                      5 drop handle Q (X odd) or P; 6 clear slot X of P's
+                      target; 7 a full collection (0, logged "inner 0"); 8
+                      flip SAVEALL.
+                      A collection's stop also logs "lines N".
+                      Safety: CPython walks its garbage list reading the
+                      written object's next link after the write, so no
+                      action may free that object: a reference is dropped
+                      (the old value of a handle or slot) only if the
+                      written object is not reachable from it through slots
+                      (then neither its death, nor that of an object only
+                      it held (reachable from it too), nor the finalizers
+                      it runs, modes 1-4, nor the callbacks, CB 0-3, can
+                      free the written object);
+                      otherwise the action is skipped, logged "lskip". At
+                      most 6 new nodes and 6 new weak references a program
+                      ("lmax" after that). saveall keeps the flag.
+
 A store into a handle drops the old value after the new one is in place,
 the new value held by the handle alone (run.py's put), as a callback or
 finalizer may store into the same handle meanwhile.
@@ -138,7 +168,21 @@ PROFILES = {
               "wref": 10, "wget": 2, "collect": 8, "gpop": 6, "gclear": 2,
               "enable": 4, "thresh": 8, "count": 4, "freeze": 3, "unfreeze": 3,
               "fcount": 2, "stats": 6, "gens": 3, "cycle": 10, "tree": 4, "cbmode": 4},
+    # RC_GC_DEBUG_COLLECTABLE with a log function running user code: weak
+    # references to follow into garbage, collections often, logmode changes
+    "log": {"new": 20, "leaf": 2, "set": 26, "clr": 4, "load": 4, "drop": 10,
+            "wref": 14, "wget": 3, "collect": 12, "gpop": 3, "gclear": 1,
+            "saveall": 2, "gfree": 2, "cycle": 4, "logmode": 5},
 }
+
+
+def logmode(rng, p):
+    """A logmode line (the "log" profile); p: a handle, mostly one holding
+    a weak reference."""
+    a = rng.choices(range(10), (2, 4, 2, 3, 3, 3, 3, 1, 1, 4))[0]
+    return "logmode %d %d %d %d %d" % (a, p, rng.randrange(HANDLES),
+                                       rng.randrange(SLOTS),
+                                       rng.choices((0, 1, 2, 3), (6, 2, 1, 1))[0])
 
 
 def thresholds(rng):
@@ -171,7 +215,7 @@ def program(rng, profile):
     kinds = [None] * HANDLES  # what the generator believes each handle holds
     lines, next_id, objects, callbacks = [], 1, 0, 0
     fin_share = {"mixed": 0.35, "finalizers": 0.6, "auto": 0.45, "saveall": 0.5,
-                 "garbage": 0.5, "sched": 0.45}[profile]
+                 "garbage": 0.5, "sched": 0.45, "log": 0.5}[profile]
     if profile == "auto":
         lines += ["enable 1", "thresh %d %d %d" % tuple(thresholds(rng))]
     if profile == "sched":
@@ -182,6 +226,8 @@ def program(rng, profile):
     trees = 0
     if profile == "garbage":
         lines.append("saveall 1")
+    if profile == "log":
+        lines.append(logmode(rng, rng.randrange(HANDLES)))
 
     def handle(want=None):
         held = [h for h in range(HANDLES) if kinds[h] == want or (want is None and kinds[h])]
@@ -221,6 +267,8 @@ def program(rng, profile):
                 lines.append(f"tree {h} {n} {10000 + 2000 * trees}")
                 kinds[h] = "node"
                 trees += 1
+        elif op == "logmode":
+            lines.append(logmode(rng, handle("weakref")))
         elif op == "cbmode":
             lines.append(f"cbmode {rng.randrange(128 if rng.random() < 0.3 else 16)}")
         elif op == "pnew":
@@ -257,6 +305,8 @@ def program(rng, profile):
                 cb = rng.choices((0, 1, 2, 3), (2, 5, 3, 2))[0] if callbacks < MAX_CALLBACKS else 0
             elif profile in ("saveall", "garbage"):
                 cb = rng.choices((0, 1, 2, 3, 4, 5, 6), (2, 4, 3, 1, 2, 2, 2))[0]
+            elif profile == "log":
+                cb = rng.choices((0, 1, 2, 3), (2, 5, 3, 1))[0]
             else:
                 cb = rng.choices((0, 1, 2), (2, 5, 3))[0]
             if profile in ("saveall", "garbage"):

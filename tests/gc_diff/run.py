@@ -33,6 +33,11 @@ is the operation's line number within the program (1 = first operation):
                       references, in order
     referrers H N: IDS  gc.get_referrers(R[H]): the program's, in order
     wcount H N        weakref.getweakrefcount(R[H])
+    line ID           DEBUG_COLLECTABLE wrote a line for ID ("log" profile:
+                      sys.stderr is replaced, gen.py's logmode)
+    lskip, lmax       a log action skipped: it could free the object being
+                      written, or made too many objects already
+    lines N           a collection wrote N lines (at its stop, "log" profile)
 
 Order: the log is in the order things happened. Outside collections the
 spec fixes it (finalizer, then callbacks newest first, then the death and
@@ -110,7 +115,9 @@ before the object is tracked. It reaches into the gc state with ctypes
     the runner froze at the start stay frozen: "frozen" leaves them out, and
     unfreeze moves only what the program froze (the part of the permanent
     list after them) back to generation 2, as gc.unfreeze() would.
-  - With another python3, run.py exits with status 77, and the test compares
+  - With another python3, run.py exits with status 77 (also for programs
+    of the "log" profile, whose DEBUG_COLLECTABLE lines and the user code
+    they run are written where 3.12 writes them), and the test compares
     with CPython 3.12's recorded log of the same programs, or says it could
     not compare (test_gc_diff.c).
 """
@@ -268,6 +275,9 @@ MAKING_WR = [0, -1, False]
 WR_ARGS = []
 
 
+OBJNAME = {}  # id(node or weak reference) -> its name in "line" events (newest wins)
+
+
 def new_wr(target, wid, cb, p, h):
     """A weak reference named wid to target with callback kind cb (gen.py),
     its operand p, made for handle h."""
@@ -279,6 +289,7 @@ def new_wr(target, wid, cb, p, h):
     else:
         ref = weakref.ref(target)
     WNAME[id(ref)] = wid
+    OBJNAME[id(ref)] = "w%d" % wid
     return ref
 
 
@@ -327,9 +338,12 @@ def on_gc(phase, info):
         return
     if phase == "start":
         LOG.append("gc start %d" % info["generation"])
+        LINES[0] = 0
     else:
         LOG.append("gc stop %d" % info["generation"] + " %d" % info["collected"]
                    + " %d" % info["uncollectable"])
+        if LOGACT:
+            LOG.append("lines %d" % LINES[0])
         if EXACT[0] and info["generation"] == 2:
             GEN[0].count -= 1  # info was a fresh dict (see the docstring)
             # clear_freelists emptied the tuple free lists live() filled: an
@@ -393,6 +407,101 @@ def put(h, v):
     del v
     del old
 G = []                    # objects finalizers resurrected
+
+# ----------------------------------------------- DEBUG_COLLECTABLE's lines
+
+LOGACT = []     # the last logmode's operands (A P Q X K), empty without one
+LINES = [0]     # lines written in the current collection
+LMADE = [0, 0]  # new nodes and weak references log actions made
+LMAX = 6
+LBUF = [""]     # what the writer has of a line
+
+
+class Writer:
+    """sys.stderr: the gc module writes each "gc: collectable <T ADDR>" line
+    through write, in one or several calls; other text goes to stderr."""
+
+    def write(self, s):
+        LBUF[0] += s
+        while "\n" in LBUF[0]:
+            line, _, rest = LBUF[0].partition("\n")
+            LBUF[0] = rest
+            if "collectable" in line and LOGGING[0] and LOGACT:
+                on_line(int(line.rsplit(" ", 1)[1].rstrip(">"), 16))
+            else:
+                sys.__stderr__.write(line + "\n")
+        return len(s)
+
+    def flush(self):
+        sys.__stderr__.flush()
+
+
+def reaches(v, c):
+    """Whether the object at address c is v or reachable from v through
+    slots: only then can dropping v free it (see gen.py)."""
+    seen = set()
+    todo = [v]
+    while todo:
+        o = todo.pop()
+        if id(o) == c:
+            return True
+        if isinstance(o, Node) and id(o) not in seen:
+            seen.add(id(o))
+            for name in SLOT_NAMES:
+                todo.append(getattr(o, name, None))
+    return False
+
+
+def droppable(v, c):
+    if reaches(v, c):
+        LOG.append("lskip")
+        return False
+    return True
+
+
+def on_line(c):
+    """The log function: one line, for the garbage object at address c."""
+    LINES[0] += 1
+    LOG.append("line " + OBJNAME.get(c, "?"))
+    a, p, q, x, k = LOGACT
+    if k and LINES[0] != k:
+        return
+    if a == 9:
+        a = (LINES[0] - 1) % 9
+    if a == 1:
+        if isinstance(R[p], weakref.ref) and droppable(R[q], c):
+            put(q, R[p]())
+    elif a == 2:
+        if isinstance(R[p], weakref.ref) and R[p]() is not None:
+            G.append(R[p]())
+    elif a == 3:
+        if isinstance(R[p], weakref.ref) and R[p]() is not None \
+                and droppable(getattr(R[p](), SLOT_NAMES[x], None), c):
+            if LMADE[0] == LMAX:
+                LOG.append("lmax")
+                return
+            LMADE[0] += 1
+            TAGS.append(mortal(4000 + LMADE[0]))
+            setattr(R[p](), SLOT_NAMES[x], new_node(4000 + LMADE[0], q % 4, TAGS.pop()))
+    elif a == 4:
+        if isinstance(R[p], weakref.ref) and R[p]() is not None and droppable(R[q], c):
+            if LMADE[1] == LMAX:
+                LOG.append("lmax")
+                return
+            LMADE[1] += 1
+            put(q, new_wr(R[p](), 1600 + LMADE[1], x % 3, 0, q))
+    elif a == 5:  # X odd: handle Q (where action 1 resurrects), else P
+        h = q if x & 1 else p
+        if droppable(R[h], c):
+            R[h] = None
+    elif a == 6:
+        if isinstance(R[p], weakref.ref) and R[p]() is not None \
+                and droppable(getattr(R[p](), SLOT_NAMES[x], None), c):
+            setattr(R[p](), SLOT_NAMES[x], None)
+    elif a == 7:
+        LOG.append("inner %d" % gc.collect())
+    elif a == 8:
+        gc.set_debug(gc.get_debug() ^ gc.DEBUG_SAVEALL)
 
 # ------------------------------------------------------------ exact counts
 
@@ -546,6 +655,7 @@ def new_plain(nid):
     n = Node()
     n.nid, n.fm, n._tag = nid, 0, None
     NID[id(n)] = nid
+    OBJNAME[id(n)] = "%d" % nid
     n.s0 = n.s1 = n.s2 = n.s3 = None
     return n
 
@@ -556,6 +666,7 @@ def new_node(nid, mode, tag):
     n = FNode() if mode and mode != 7 else Node()
     n.nid, n.fm = nid, mode
     NID[id(n)] = nid
+    OBJNAME[id(n)] = "%d" % nid
     n.s0 = n.s1 = n.s2 = n.s3 = None
     n._tag = tag
     return n
@@ -589,6 +700,7 @@ def step(op, a):
             ref = WR(*WR_ARGS.pop()) if a[3] else weakref.ref(*WR_ARGS.pop())
             if a[3]:
                 set_wr(ref, MAKING_WR[0], MAKING_WR[1], MAKING_WR[2])
+            OBJNAME[id(ref)] = "w%d" % a[2]
             old = R[a[0]]  # as put: the handle alone holds ref when old dies
             R[a[0]] = ref
             del ref
@@ -624,7 +736,11 @@ def step(op, a):
         hush()
         LOG.append("collect %d -> %d" % (a[0], n))
     elif op == "saveall":
-        gc.set_debug(gc.DEBUG_SAVEALL if a[0] else 0)
+        # the other flags stay (the "log" profile's DEBUG_COLLECTABLE)
+        gc.set_debug((gc.get_debug() & ~gc.DEBUG_SAVEALL) | (gc.DEBUG_SAVEALL if a[0] else 0))
+    elif op == "logmode":
+        LOGACT[:] = a
+        gc.set_debug(gc.get_debug() | gc.DEBUG_COLLECTABLE)
     elif op == "enable":
         ENABLED[0] = bool(a[0])
     elif op == "cbmode":
@@ -711,6 +827,7 @@ def clean_up():
     TOGGLERS.clear()
     WNAME.clear()
     NID.clear()
+    OBJNAME.clear()
     BOUNDARY[1] = None
     LOGGING[0] = True
 
@@ -741,10 +858,19 @@ def run(text, out):
     programs = parse(text)
     if any(exact for _, _, exact in programs):
         exact_setup()
+    if any(op == "logmode" for _, ops, _ in programs for op, _ in ops):
+        # CPython 3.12's order: the lines after young is merged into old
+        if sys.version_info[:2] != (3, 12):
+            sys.stderr.write("run.py: the log profile needs CPython 3.12, not %s\n"
+                             % sys.version.split()[0])
+            sys.exit(77)  # test_gc_diff.c's PYTHON_UNSUITED
+        sys.stderr = Writer()
     for number, ops, exact in programs:
         clean_up()
         CBMODE[0] = 0
         CBID[0] = 20000
+        LOGACT.clear()
+        LMADE[:] = [0, 0]
         EXACT[0] = False
         gc.freeze()
         out.append("program " + number)
