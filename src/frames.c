@@ -165,20 +165,34 @@ static Dwfl *open_self(const Dwfl_Callbacks *callbacks) {
     return rep.dwfl;
 }
 
+/* 1 when unit cu's ranges hold pc (unbiased), 0 when they do not, -1
+ * when it has none (or they cannot be read). */
+static int unit_holds(Dwarf_Die *cu, Dwarf_Addr pc) {
+    Dwarf_Addr base, start, end;
+    ptrdiff_t off = 0;
+    bool any = false;
+    while ((off = dwarf_ranges(cu, off, &base, &start, &end)) > 0) {
+        if (pc >= start && pc < end)
+            return 1;
+        any = true;
+    }
+    return any ? 0 : -1;
+}
+
 /* The compilation unit of mod holding `at` (*bias: mod's), or NULL.
  * dwfl_module_addrdie looks in .debug_aranges only (elfutils before 0.191),
  * which Clang does not write unless given -gdwarf-aranges: then each
- * unit's own ranges are searched. */
+ * unit's own ranges are searched. Its answer is checked against the unit's
+ * ranges: between two units that have aranges it answers the lower one, so
+ * code of units without them (librcgc.a built by Clang, linked between a
+ * GCC-built program's objects) was taken for the program's. */
 static Dwarf_Die *unit_at(Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
     Dwarf_Die *cu = dwfl_module_addrdie(mod, at, bias);
-    if (cu != NULL)
+    if (cu != NULL && unit_holds(cu, at - *bias) != 0)
         return cu;
-    while ((cu = dwfl_module_nextcu(mod, cu, bias)) != NULL) {
-        Dwarf_Addr base, start, end;
-        for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
-            if (at - *bias >= start && at - *bias < end)
-                return cu;
-    }
+    for (cu = NULL; (cu = dwfl_module_nextcu(mod, cu, bias)) != NULL;)
+        if (unit_holds(cu, at - *bias) == 1)
+            return cu;
     return NULL;
 }
 

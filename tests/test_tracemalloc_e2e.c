@@ -29,8 +29,9 @@
 #define TEST_SAN ""
 #endif
 
-/* The compiler that built the library (CTest sets RCGC_CC): a sanitizer's
- * runtime, and the code it links, are the compiler's own. */
+/* The compiler that built the library (CTest sets RCGC_CC, shell words:
+ * "'/path/to/cc'" or "'/usr/bin/ccache' gcc"): a sanitizer's runtime, and
+ * the code it links, are the compiler's own. */
 static const char *compiler(void) {
     const char *cc = getenv("RCGC_CC");
     return cc && *cc ? cc : "cc";
@@ -157,12 +158,14 @@ static const char *trace_program(const char *prog, int nframe, char *dump, size_
  * $CC the compiler and $SAN the sanitizer flags (TEST_SAN); its output
  * (stderr too) and exit code. */
 static int run_script(const char *script, char **out) {
-    setenv("CC", compiler(), 1);
+    setenv("CC", "rcgc_cc", 1); /* $CC, split by the shell, calls: */
     setenv("SAN", TEST_SAN, 1);
     setenv("SRC", env("RCGC_SOURCE_DIR"), 1);
     setenv("BIN", env("RCGC_BINARY_DIR"), 1);
     char *cmd;
-    ck_assert_int_ge(asprintf(&cmd, "cd %s && { %s; } 2>&1", dir, script), 0);
+    ck_assert_int_ge(asprintf(&cmd, "rcgc_cc() { %s \"$@\"; }; cd %s && { %s; } 2>&1", compiler(),
+                              dir, script),
+                     0);
     int rc = run(cmd, out);
     free(cmd);
     return rc;
@@ -638,6 +641,25 @@ START_TEST(inlined_functions_keep_their_frames) {
 }
 END_TEST
 
+/* librcgc.a without .debug_aranges (as Clang builds it) linked between
+ * two units of a program that have them (tests/programs/gap_main.c): for
+ * the library's code dwfl_module_addrdie answered the unit below it, whose
+ * source directory was then taken for the library's, so the program's
+ * frames were dropped as the library's and the library's were shown. */
+START_TEST(library_between_units_with_aranges) {
+    expect_script("cp $SRC/tests/programs/gap_*.c . && "
+                  "objcopy --remove-section=.debug_aranges $BIN/librcgc.a noaranges.a && "
+                  "A=; $CC -gdwarf-aranges -c -x c /dev/null -o /dev/null 2>/dev/null && "
+                  "A=-gdwarf-aranges; " /* Clang's; GCC writes them anyway */
+                  "$CC -O0 -g -fno-omit-frame-pointer $SAN $A -I$SRC/include "
+                  "$PWD/gap_main.c noaranges.a $PWD/gap_late.c "
+                  "$(pkg-config --libs libdw) -lpthread -o gap && "
+                  "readelf -S gap | grep -q debug_aranges && ./gap",
+                  "early:15 main:28\n"
+                  "late:7 main:29\n");
+}
+END_TEST
+
 /* A traced allocation in a plugin's constructor (the dynamic linker's lock
  * held) while another thread makes the process's first stack walk, in a
  * stripped program (tests/programs/ctor_host.c): the first walk's search
@@ -694,6 +716,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames"),
                      inlined_functions_keep_their_frames, setup, teardown);
+    add_case_fixture(s, tcase_create("library_between_units_with_aranges"),
+                     library_between_units_with_aranges, setup, teardown);
     add_case_fixture(s, tcase_create("first_walk_during_dlopen"), first_walk_during_dlopen, setup,
                      teardown);
     add_case_fixture(s, tcase_create("plugin_churn_keeps_nothing"), plugin_churn_keeps_nothing,
