@@ -190,6 +190,7 @@ static Dwarf_Die *unit_at(Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
     Dwarf_Die *cu = dwfl_module_addrdie(mod, at, bias);
     if (cu != NULL && unit_holds(cu, at - *bias) != 0)
         return cu;
+    errno = 0; /* what the walk runs short of, not what came before */
     for (cu = NULL; (cu = dwfl_module_nextcu(mod, cu, bias)) != NULL;)
         if (unit_holds(cu, at - *bias) == 1)
             return cu;
