@@ -402,10 +402,13 @@ static void pool_unpark(rc_heap *h, rc_pool *p) {
     h->empty_pools--;
 }
 
+static bool quarantine_yield(rc_heap *h);
+
 /* rc_pool_alloc's slow path: the head pool of the class is parked, full or
  * the sentinel. A full head leaves the list; the next pool has a free block
- * (the rules at rc_pool); with none, a new pool heads the list. NULL +
- * ENOMEM. */
+ * (the rules at rc_pool); with none, a new pool heads the list, and when
+ * none can be made the quarantine's blocks go back and the path is taken
+ * again. NULL + ENOMEM. */
 char *rc__pool_alloc_slow(rc_heap *h, unsigned kind, size_t block_size) {
     rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
     if (p->parked) {
@@ -416,7 +419,7 @@ char *rc__pool_alloc_slow(rc_heap *h, unsigned kind, size_t block_size) {
         p = h->classes[kind][block_size / RC_GRAIN - 1];
         if (p == &h->no_pool) {
             if ((p = pool_new(h, kind, block_size)) == NULL)
-                return NULL;
+                return quarantine_yield(h) ? rc_pool_alloc(h, kind, block_size) : NULL;
             class_push(h, p);
         }
     }
@@ -477,26 +480,56 @@ static void check_fill(rc_heap *h, const rc_quarantined *q) {
 #endif
 }
 
+/* Really frees the block q, which has just left the ring. */
+static void quarantine_release(rc_heap *h, const rc_quarantined *q) {
+    check_fill(h, q);
+    h->q_bytes -= q->size;
+    if (q->large) {
+        rc_mem_live(q->block, q->size, false);
+        rc__sys_free(h, q->block, q->size);
+    } else {
+        rc_pool *p = rc_pool_of(q->block);
+        h->pool_bytes_idle -= q->size;
+        rc_pool_link(p, p->kind, q->block, true);
+        rc__pool_after_free(h, p);
+    }
+}
+
 /* Really frees the oldest quarantined blocks until the ring has room for
  * want_slots more blocks of want_bytes. */
 static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
     while (h->q_len && (h->q_len + want_slots > RC_QUARANTINE_SLOTS ||
                         h->q_bytes + want_bytes > RC_QUARANTINE_BYTES)) {
         rc_quarantined q = h->quarantine[h->q_head];
-        check_fill(h, &q);
         h->q_head = (h->q_head + 1) % RC_QUARANTINE_SLOTS;
         h->q_len--;
-        h->q_bytes -= q.size;
-        if (q.large) {
-            rc_mem_live(q.block, q.size, false);
-            rc__sys_free(h, q.block, q.size);
-        } else {
-            rc_pool *p = rc_pool_of(q.block);
-            h->pool_bytes_idle -= q.size;
-            rc_pool_link(p, p->kind, q.block, true);
-            rc__pool_after_free(h, p);
-        }
+        quarantine_release(h, &q);
     }
+}
+
+/* Really frees every quarantined block, when a pool could not be made:
+ * debug mode must not make an allocation fail. True if any went. */
+static bool quarantine_yield(rc_heap *h) {
+    if (h->q_len == 0)
+        return false;
+    quarantine_evict(h, RC_QUARANTINE_SLOTS, RC_QUARANTINE_BYTES);
+    return true;
+}
+
+/* Really frees the large blocks of the ring, keeping the others in their
+ * order; true if any went. Only the system's memory is given back, so it
+ * may run inside any allocation (the pools do not change). */
+static bool quarantine_release_large(rc_heap *h) {
+    size_t kept = 0, n = h->q_len;
+    for (size_t i = 0; i < n; i++) {
+        rc_quarantined q = h->quarantine[(h->q_head + i) % RC_QUARANTINE_SLOTS];
+        if (q.large)
+            quarantine_release(h, &q);
+        else
+            h->quarantine[(h->q_head + kept++) % RC_QUARANTINE_SLOTS] = q;
+    }
+    h->q_len = kept;
+    return kept < n;
 }
 
 /* Holds a freed block back instead of reusing it; true when it was held. A
@@ -633,15 +666,15 @@ static void large_dead_evict(rc_heap *h) {
     rc__sys_free(h, d->block, d->size);
 }
 
-/* Gives back every dead large object held (rc__sys_alloc and its kin call
- * it when the system or rc_alloc_fn refused): memory held only to name a
- * second rc_decref must not make an allocation fail. True if any went. */
-bool rc__large_dead_release(rc_heap *h) {
-    if (h->large_dead_len == 0)
-        return false;
+/* Gives back every dead large object held and every large block the
+ * quarantine holds (rc__sys_alloc and its kin call it when the system or
+ * rc_alloc_fn refused): memory held only to name a second rc_decref or a
+ * use after free must not make an allocation fail. True if any went. */
+bool rc__held_release(rc_heap *h) {
+    bool any = h->large_dead_len != 0;
     while (h->large_dead_len)
         large_dead_evict(h);
-    return true;
+    return quarantine_release_large(h) || any;
 }
 
 /* Whether ptr is the payload of a dead large object held back. */
@@ -813,7 +846,7 @@ void rc__alloc_release_all(rc_heap *h) {
     quarantine_evict(h, RC_QUARANTINE_SLOTS, RC_QUARANTINE_BYTES);
     rc__sys_free(h, h->quarantine, h->quarantine ? RC_QUARANTINE_SLOTS * sizeof *h->quarantine : 0);
     h->quarantine = NULL;
-    rc__large_dead_release(h);
+    rc__held_release(h);
     for (size_t i = 0; h->large.count && i <= h->large.mask; i++) {
         if (h->large.slots[i].key == 0)
             continue;

@@ -42,7 +42,7 @@ static void check_aligned(rc_heap *h, const void *p) {
  * leaves ptr as it was. */
 void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t new_size) {
     void *p = h->alloc(h->ud, ptr, ptr ? old_size : 0, new_size);
-    if (p == NULL && rc__large_dead_release(h)) /* held dead objects go back first */
+    if (p == NULL && rc__held_release(h)) /* held dead objects go back first */
         p = h->alloc(h->ud, ptr, ptr ? old_size : 0, new_size);
     if (p == NULL) {
         errno = ENOMEM;
@@ -64,7 +64,7 @@ void *rc__sys_alloc_zeroed(rc_heap *h, size_t size) {
         return p;
     }
     void *p = calloc(1, size);
-    if (p == NULL && rc__large_dead_release(h))
+    if (p == NULL && rc__held_release(h))
         p = calloc(1, size);
     if (p == NULL) {
         errno = ENOMEM;
@@ -106,7 +106,7 @@ void *rc__sys_arena_alloc(rc_heap *h, bool more) {
     }
     void *base;
     if (posix_memalign(&base, HUGE_PAGE, RC_ARENA_SIZE) != 0 &&
-        (!rc__large_dead_release(h) || posix_memalign(&base, HUGE_PAGE, RC_ARENA_SIZE) != 0)) {
+        (!rc__held_release(h) || posix_memalign(&base, HUGE_PAGE, RC_ARENA_SIZE) != 0)) {
         errno = ENOMEM;
         return NULL;
     }

@@ -490,7 +490,7 @@ RC_INTERNAL void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block);
 RC_INTERNAL void rc__pool_after_free(rc_heap *h, rc_pool *p);
 RC_INTERNAL void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info, bool zeroed);
 RC_INTERNAL void rc__large_free(rc_heap *h, void *payload, uint32_t tb); /* tb: see rc_quarantined */
-RC_INTERNAL bool rc__large_dead_release(rc_heap *h); /* frees the held dead large blocks */
+RC_INTERNAL bool rc__held_release(rc_heap *h); /* frees held dead and quarantined large blocks */
 /* The traceback id a quarantined block holding ptr keeps, or 0; forget:
  * every such id ends (the tracer forgets its tracebacks). */
 RC_INTERNAL uint32_t rc__quarantine_tb(const rc_heap *h, const void *ptr);

@@ -448,6 +448,44 @@ START_TEST(fail_quarantine_ring) {
 }
 END_TEST
 
+/* With RCGC_DEBUG=1 freed memory is held in the quarantine, but not from
+ * the allocator: with a budget that has room for one large block, a second
+ * is made after the first was freed, and with the budget full of small
+ * blocks, one more is made after a few were freed (the quarantine gives
+ * its blocks back when a pool cannot be made). */
+START_TEST(quarantine_leaves_room) {
+    setenv("RCGC_DEBUG", "1", 1);
+    budget b = {0, 6u << 20};
+    rc_heap *h = rc_heap_new_with(budget_alloc, &b);
+    ck_assert(h->debug);
+    for (int i = 0; i < 3; i++) {
+        char *big = rc_malloc(h, 4u << 20);
+        ck_assert_ptr_nonnull(big);
+        rc_free(h, big);
+    }
+    ck_assert_uint_eq(h->q_len, 1);
+    enum { most = 200000 };
+    static char *small[most];
+    size_t n = 0;
+    while (n < most && (small[n] = rc_malloc(h, 64)) != NULL)
+        n++;
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_uint_gt(n, 1000);
+    ck_assert_uint_lt(n, most);
+    for (size_t i = 0; i < 10; i++)
+        rc_free(h, small[--n]);
+    ck_assert_uint_eq(h->q_len, 10);
+    small[n] = rc_malloc(h, 64);
+    ck_assert_ptr_nonnull(small[n]);
+    ck_assert_uint_eq(h->q_len, 0);
+    n++;
+    while (n)
+        rc_free(h, small[--n]);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(b.used, 0);
+}
+END_TEST
+
 Suite *test_suite(void) {
     for (size_t i = 0; i < sizeof fresh_types / sizeof *fresh_types; i++)
         fresh_types[i] = (rc_type){"fresh", 16 + 8 * (i % 4), i % 2 ? node_traverse : NULL,
@@ -460,6 +498,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("fail_new_large_first"), fail_new_large_first);
     add_case(s, tcase_create("fail_new_large"), fail_new_large);
     add_case(s, tcase_create("dead_large_objects_leave_room"), dead_large_objects_leave_room);
+    add_case(s, tcase_create("quarantine_leaves_room"), quarantine_leaves_room);
     add_case(s, tcase_create("fail_type_table_grows"), fail_type_table_grows);
     add_case(s, tcase_create("fail_type_map_grows"), fail_type_map_grows);
     add_case(s, tcase_create("fail_malloc_small_first"), fail_malloc_small_first);
