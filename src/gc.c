@@ -1682,6 +1682,34 @@ static __attribute__((noinline)) bool keep_unreachable(rc_heap *h, rc_gchead *un
 
 static bool refers_within(rc_heap *h, int generation);
 
+/* The counts a collection of generation sets, as CPython's; returns the
+ * list of generation with every younger one merged into it (0, 1, ...). */
+static rc_gchead *gather_young(rc_gcstate *gc, int generation) {
+    if (generation + 1 < RC_GC_GENERATIONS)
+        gc->gen[generation + 1].count++;
+    for (int i = 0; i <= generation; i++)
+        gc->gen[i].count = 0;
+    for (int i = 0; i < generation; i++)
+        list_merge(&gc->gen[i].head, &gc->gen[generation].head);
+    return &gc->gen[generation].head;
+}
+
+/* Moves the survivors of a collection of generation to the next one, and
+ * keeps the long-lived counts. They go before any user code runs, as
+ * CPython's: young may be generation 0, where what user code makes (or a
+ * finalizer of a death it causes tracks again) is linked, and must stay,
+ * with its tag 0. */
+static void promote_survivors(rc_gcstate *gc, int generation, size_t survivors) {
+    if (generation + 1 < RC_GC_GENERATIONS) {
+        if (generation == RC_GC_GENERATIONS - 2)
+            gc->long_lived_pending += survivors;
+        list_merge(&gc->gen[generation].head, &gc->gen[generation + 1].head);
+    } else {
+        gc->long_lived_pending = 0;
+        gc->long_lived_total = survivors;
+    }
+}
+
 /* One collection of generations 0..generation (gc_collect_main). */
 static collect_result collect(rc_heap *h, int generation) {
     rc_gcstate *gc = &h->gc;
@@ -1697,31 +1725,13 @@ static collect_result collect(rc_heap *h, int generation) {
     if (RC_UNLIKELY(thread_collections > 1) &&
         (gc->ncallbacks || (gc->debug & RC_GC_DEBUG_STATS)) && !refers_within(h, generation))
         return r;
-    if (generation + 1 < RC_GC_GENERATIONS)
-        gc->gen[generation + 1].count++;
-    for (int i = 0; i <= generation; i++)
-        gc->gen[i].count = 0;
-    for (int i = 0; i < generation; i++)
-        list_merge(&gc->gen[i].head, &gc->gen[generation].head);
-
-    rc_gchead *young = &gc->gen[generation].head;
+    rc_gchead *young = gather_young(gc, generation);
     rc_gchead *old = generation + 1 < RC_GC_GENERATIONS ? &gc->gen[generation + 1].head : young;
     rc_gchead unreachable, still, callbacks;
     list_init(&callbacks);
     found f;
-    size_t survivors =
-        deduce_unreachable(h, young, &unreachable, generation, may_sweep(h), &f) - f.unreachable;
-    /* survivors go to old before any user code runs, as CPython's: young may
-     * be generation 0, where what user code makes (or a finalizer of a death
-     * it causes tracks again) is linked, and must stay, with its tag 0 */
-    if (young != old) {
-        if (generation == RC_GC_GENERATIONS - 2)
-            gc->long_lived_pending += survivors;
-        list_merge(young, old);
-    } else {
-        gc->long_lived_pending = 0;
-        gc->long_lived_total = survivors;
-    }
+    size_t examined = deduce_unreachable(h, young, &unreachable, generation, may_sweep(h), &f);
+    promote_survivors(gc, generation, examined - f.unreachable);
     /* before weak references to the garbage are cleared, as CPython: the log
      * function may follow one and resurrect what it reaches (the garbage is
      * then special, so linked both ways: see deduce_unreachable) */
