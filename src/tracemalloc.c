@@ -698,12 +698,13 @@ HOT uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *
 
 /* The frame of a call site the macros passed, with the tracer's copies of
  * its strings: the caller's literals go when code loaded with dlopen is
- * unloaded, and its traces may outlive it. false + ENOMEM. */
+ * unloaded, and its traces may outlive it. A negative line (unknown) is
+ * line 0, as CPython's tracemalloc_get_frame makes one. false + ENOMEM. */
 static bool site_frame(rc_heap *h, rc_tracer *tr, const char *file, int line, const char *func,
                        raw_frame *out) {
     out->file = tr_string(h, tr, file);
     out->func = func ? tr_string(h, tr, func) : NULL;
-    out->where = (uintptr_t)(unsigned)line;
+    out->where = line < 0 ? 0 : (uintptr_t)(unsigned)line;
     return out->file != NULL && (func == NULL || out->func != NULL);
 }
 

@@ -134,6 +134,38 @@ START_TEST(site_is_frame_zero) {
 }
 END_TEST
 
+/* A call site passed with a negative line (unknown, as CPython's
+ * PyCode_Addr2Line -1) is line 0, as tracemalloc_get_frame records it:
+ * "gen.c:0", at nframe 1 (the cached site) and with callers alike, and
+ * both sites of one file are one statistic. */
+START_TEST(negative_site_line_is_zero) {
+    for (int nframe = 1; nframe <= 2; nframe++) {
+        rc_tracemalloc_start(h, nframe);
+        void *p = rc_malloc_at(h, 16, "gen.c", -1, "gen");
+        void *q = rc_malloc_at(h, 8, "gen.c", INT_MIN, "gen");
+        void *r = rc_malloc_at(h, 4, "gen.c", 0, "gen");
+        const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, p);
+        ck_assert_ptr_nonnull(tb);
+        ck_assert_str_eq(tb->frames[0].filename, "gen.c");
+        ck_assert_uint_eq(tb->frames[0].lineno, 0);
+        ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, q)->frames[0].lineno, 0);
+        rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+        size_t n;
+        rc_statistic *st = rc_snapshot_statistics(s, RC_KEY_LINENO, false, &n);
+        ck_assert_uint_eq(n, 1);
+        char text[128];
+        rc_statistic_format(&st[0], text, sizeof text);
+        ck_assert_str_eq(text, "gen.c:0: size=28 B, count=3, average=9 B");
+        free(st);
+        rc_snapshot_free(s);
+        rc_free(h, p);
+        rc_free(h, q);
+        rc_free(h, r);
+        rc_tracemalloc_stop(h);
+    }
+}
+END_TEST
+
 /* Callers resolved through DWARF: each helper records the line it calls
  * from, on the same line as the call. */
 __attribute__((noinline)) static void *leaf(rc_heap *hp) { void *p = rc_malloc(hp, 40); sink = p; return p; } enum { LEAF_LINE = __LINE__ };
@@ -1117,6 +1149,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("start_and_limits"), start_and_limits, setup, teardown);
     add_case_fixture(s, tcase_create("sizes_current_peak"), sizes_current_peak, setup, teardown);
     add_case_fixture(s, tcase_create("site_is_frame_zero"), site_is_frame_zero, setup, teardown);
+    add_case_fixture(s, tcase_create("negative_site_line_is_zero"), negative_site_line_is_zero,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("unwound_callers"), unwound_callers, setup, teardown);
     add_case_fixture(s, tcase_create("nframe_limits_frames"), nframe_limits_frames,
                      setup, teardown);
