@@ -366,11 +366,18 @@ static __attribute__((noinline)) void table_shrink(rc_heap *h, trace_table *t) {
     errno = saved;
 }
 
+/* Room in t for one more trace: a claim after it cannot fail. 0, or -1 +
+ * ENOMEM. */
+static inline int table_reserve(rc_heap *h, trace_table *t) {
+    if (RC_LIKELY(t->count < t->limit))
+        return 0;
+    return table_rebuild(h, t, t->nbuckets ? t->nbuckets + t->nbuckets / 2 : MIN_BUCKETS);
+}
+
 /* A free slot for ptr, which must have none, counted in t; none + ENOMEM.
  * Grows the table by half past 4/5 full. */
 static slot_ref table_claim(rc_heap *h, trace_table *t, uintptr_t ptr) {
-    if (RC_UNLIKELY(t->count == t->limit) &&
-        table_rebuild(h, t, t->nbuckets ? t->nbuckets + t->nbuckets / 2 : MIN_BUCKETS) < 0)
+    if (table_reserve(h, t) < 0)
         return (slot_ref){NULL, 0};
     t->count++;
     return bucket_claim(t->buckets, t->overflow, t->nbuckets, ptr);
@@ -1147,8 +1154,8 @@ const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *
     return res ? tb_resolved(h, tr, res, r) : NULL;
 }
 
-/* PyTraceMalloc_Track: a new trace replaces the address's old one (which
- * is gone even if the new one then fails for lack of memory). */
+/* PyTraceMalloc_Track: a new trace replaces the address's old one; when
+ * there is no memory for the new one, the old one stays (as CPython's). */
 int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size) {
     rc_tracer *tr = h ? h->tracer : NULL;
     if (tr == NULL)
@@ -1167,13 +1174,17 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     trace_table *t = domain_table_make(h, tr, domain);
     if (t == NULL || (size >= BIG_SIZE && big_reserve(h, tr) < 0))
         return -1;
+    /* room first, so that a failure leaves the old trace; a table trace
+     * replaced makes room with its slot */
+    bool replaced = pre == NULL && table_find(t, ptr).b != NULL;
+    if (!replaced && table_reserve(h, t) < 0)
+        return -1;
     if (pre)
         rc__trace_prefix_drop(h, pre); /* too big for a prefix: the table takes it */
-    slot_ref old = table_find(t, ptr); /* replaced: its slot makes room */
+    slot_ref old = table_find(t, ptr);
     if (old.b)
         trace_drop(tr, t, old);
-    if (trace_add(h, tr, t, ptr, tb, size) < 0)
-        return -1;
+    trace_add(h, tr, t, ptr, tb, size); /* the room is there: it cannot fail */
     tr->tracked0 += domain == 0;
     return 0;
 }

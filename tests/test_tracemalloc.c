@@ -523,8 +523,10 @@ static int fresh_file_provider(rc_frame *frames, int max, void *arg) {
 /* Tracking an address again when the allocator fails each request in
  * turn: track gives -1 + ENOMEM and the old trace stays, as CPython's
  * (which takes the traceback first), until it succeeds; for a traced small
- * block (its prefix: the traceback cannot be had) and for a table trace
- * growing past 4 GiB (its size needs a record of its own). */
+ * block (its prefix: the traceback cannot be had), for a table trace
+ * growing past 4 GiB (its size needs a record of its own) and for a traced
+ * small block growing past 4 GiB (its trace moves from its prefix to the
+ * table, which may have to grow), then again (the table's trace replaced). */
 START_TEST(retrack_out_of_memory) {
     rc_heap_free(h);
     static counting_alloc c; /* the fixture's teardown frees the heap */
@@ -537,9 +539,12 @@ START_TEST(retrack_out_of_memory) {
     ck_assert_int_eq(rc_tracemalloc_track(h, 3, 4096, 10), 0);
     const size_t huge = (size_t)UINT32_MAX + 5;
     struct { unsigned domain; uintptr_t ptr; size_t size, old_size; } cases[] = {
-        {0, (uintptr_t)block, 100, 64}, {3, 4096, huge, 10}};
+        {0, (uintptr_t)block, 100, 64}, {3, 4096, huge, 10}, {0, (uintptr_t)block, huge, 100},
+        {0, (uintptr_t)block, huge + 1, huge}};
     size_t others = 64 + 10;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 4; k++) {
+        if (k == 2) /* the traceback of the first case's */
+            ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, block)->frames[0].lineno, 1);
         if (k == 1) /* the traceback comes without memory from now on */
             rc_tracemalloc_set_frame_provider(h, NULL, NULL);
         for (size_t n = 1;; n++) {
@@ -558,7 +563,6 @@ START_TEST(retrack_out_of_memory) {
         others += cases[k].size - cases[k].old_size;
         ck_assert_uint_eq(current(), others);
     }
-    ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, block)->frames[0].lineno, 1);
     ck_assert_int_eq(rc_tracemalloc_untrack(h, 3, 4096), 0);
     rc_free(h, block);
     ck_assert_uint_eq(current(), 0);
