@@ -478,6 +478,12 @@ static void destroy_deferred(rc_heap *h) {
             void *obj = h->untracked_stack[--h->deferred_untracked];
             if (h->deferred_untracked)
                 defer_mark(h);
+            /* A plain one waited here for its weak references' callbacks;
+             * those references all went meanwhile, and it kept its slot
+             * (weakref.c's set_list), which it gives back now. */
+            if (rc_untracked_plain(rc_head_of(obj)->info) &&
+                !(rc_head_of(obj)->info & RC_F_WEAKREFS))
+                h->untracked_holders--;
             destroy(h, obj);
         } else {
             g->next = 0;

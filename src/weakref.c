@@ -56,15 +56,29 @@ static rc_weakref *list_of(const rc_heap *h, const void *obj) {
     return rc_ptrmap_get(&h->weakrefs, (uintptr_t)obj);
 }
 
+static bool mourned(const void *obj);
+
+/* Whether obj, an object whose count is 0, waits on the stack of deaths
+ * nested too deeply (object.c's defer_untracked) rather than dying now: a
+ * dying object is mourned while its weak references are cleared. */
+static bool waits(const void *obj) {
+    return rc_head_of(obj)->refcnt == 0 && !mourned(obj);
+}
+
 /* Makes ref (NULL: none) the head of obj's list. obj has an entry already,
  * or room was reserved for one (and, untracked and plain, a slot in the
  * stack of deaths that wait: its death now runs callbacks). Never
  * allocates: the map keeps count * 2 <= capacity, so a put right after a
- * remove always finds room. */
+ * remove always finds room. An untracked plain object whose last weak
+ * reference goes while its death waits on that stack keeps its slot
+ * there: object.c's destroy_deferred gives it back when its turn comes
+ * (else the slot would be counted free while it is taken, and deaths
+ * that wait later could run past the stack's end). */
 static void set_list(rc_heap *h, void *obj, rc_weakref *ref) {
     rc_head *hd = rc_head_of(obj);
     bool slot = rc_untracked_plain(hd->info);
-    if (hd->info & RC_F_WEAKREFS) {
+    bool had = (hd->info & RC_F_WEAKREFS) != 0;
+    if (had) {
         rc__ptrmap_remove(&h->weakrefs, (uintptr_t)obj);
         h->untracked_holders -= slot;
     }
@@ -74,6 +88,8 @@ static void set_list(rc_heap *h, void *obj, rc_weakref *ref) {
         h->untracked_holders += slot;
     } else {
         hd->info &= ~RC_F_WEAKREFS;
+        if (had && slot && waits(obj))
+            h->untracked_holders++; /* still on the stack of deaths that wait */
     }
 }
 
@@ -162,12 +178,13 @@ void rc__weakref_clear_on_death(rc_heap *h, void *obj) {
         ref->older = NULL;
         rc_decref(ref);
     }
-    h->mourning = m.outer;
+    /* still mourned meanwhile: obj dies now, it does not wait (set_list) */
     while (rc_head_of(obj)->info & RC_F_WEAKREFS) {
         rc_weakref *ref = list_of(h, obj);
         ref->cb = NULL;
         rc__weakref_clear_ref(h, ref);
     }
+    h->mourning = m.outer;
 }
 
 void rc__weakref_fini(rc_heap *h) { rc__ptrmap_free(h, &h->weakrefs); }

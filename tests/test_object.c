@@ -893,6 +893,97 @@ START_TEST(weak_slots_taken_when_referenced) {
 }
 END_TEST
 
+/* Untracked plain objects whose deaths wait (their weak references'
+ * callbacks would nest too deeply) keep their slots in the stack of deaths
+ * that wait even when their last weak reference goes meanwhile: a fan dying
+ * at the depth limit drops RC_UNTRACKED_FIRST such objects (they wait), a
+ * finalizer, then their weak references (these wait too, and die first:
+ * the newest waits on top). The finalizer finds every waiting death's slot
+ * still counted, then makes more such objects and has their deaths wait
+ * too, which ran past the stack's end when the slots of the weak
+ * references gone had been given back early. */
+#define WAITERS RC_UNTRACKED_FIRST
+typedef struct wide {
+    void *slot[2 * WAITERS + 1];
+} wide;
+static void wide_traverse(void *self, rc_visit_fn visit, void *arg) {
+    wide *w = self;
+    for (size_t i = 0; i < sizeof w->slot / sizeof *w->slot; i++)
+        visit(&w->slot[i], arg);
+}
+static const rc_type wide_type = {"wide", sizeof(wide), wide_traverse, NULL, NULL, NULL};
+
+/* A chain of tracked nodes ending in last: dropping its head at the death
+ * depth `depth` (0 outside any death) has last die at the depth where its
+ * own drops wait. */
+static node *chain_to(rc_heap *h, int depth, void *last) {
+    node *head = rc_new(h, &node_type), *cur = head;
+    for (int i = depth + 2; i < RC_DEALLOC_DEPTH; i++)
+        cur = cur->next = rc_new(h, &node_type);
+    cur->next = last;
+    return head;
+}
+
+static rc_heap *waiting_heap;
+static size_t waiting_seen, holders_seen;
+static rc_weakref *late_refs[WAITERS + 1];
+static void make_more_waiters(void *self) {
+    (void)self;
+    rc_heap *h = waiting_heap;
+    waiting_seen = h->deferred_untracked;
+    holders_seen = h->untracked_holders;
+    wide *w = rc_new(h, &wide_type);
+    for (int i = 0; i <= WAITERS; i++) {
+        w->slot[i] = rc_new(h, &untracked_plain_type);
+        ck_assert_ptr_nonnull(late_refs[i] = rc_weakref_new(w->slot[i], NULL, NULL));
+    }
+    rc_decref(chain_to(h, 1, w)); /* the finalizer runs in the outermost death */
+}
+static const rc_type waiter_maker_type = {"waiter maker", sizeof(node), node_traverse, NULL,
+                                          make_more_waiters, NULL};
+
+static rc_weakref *made_again;
+static void ref_again(rc_weakref *ref, void *arg) {
+    (void)ref;
+    made_again = rc_weakref_new(arg, NULL, NULL);
+}
+
+START_TEST(weak_slots_kept_while_deaths_wait) {
+    rc_heap *h = waiting_heap = rc_heap_new();
+    rc_gc_disable(h);
+    wide *w = rc_new(h, &wide_type);
+    for (int i = 0; i < WAITERS; i++)
+        w->slot[i] = rc_new(h, &untracked_plain_type);
+    w->slot[WAITERS] = rc_new(h, &waiter_maker_type);
+    for (int i = 0; i < WAITERS; i++)
+        ck_assert_ptr_nonnull(w->slot[WAITERS + 1 + i] = rc_weakref_new(w->slot[i], NULL, NULL));
+    ck_assert_uint_eq(h->untracked_holders, WAITERS);
+    rc_decref(chain_to(h, 0, w));
+    ck_assert_uint_eq(waiting_seen, WAITERS); /* the finalizer ran with all of them waiting */
+    ck_assert_uint_ge(holders_seen, waiting_seen);
+    ck_assert_uint_eq(h->deferred_untracked, 0);
+    ck_assert_uint_eq(h->untracked_holders, 0); /* every slot given back */
+    ck_assert_uint_eq(stats_of(h).objects, WAITERS + 1); /* the late weak references */
+    for (int i = 0; i <= WAITERS; i++) {
+        ck_assert_ptr_null(rc_weakref_get(late_refs[i]));
+        rc_decref(late_refs[i]);
+    }
+    ck_assert_uint_eq(stats_of(h).objects, 0);
+    /* A weak reference a callback makes to the object dying (not waiting)
+     * is cleared as it dies: its slot goes back then, not kept. */
+    node *o = rc_new(h, &untracked_plain_type);
+    rc_weakref *r = rc_weakref_new(o, ref_again, o);
+    ck_assert_uint_eq(h->untracked_holders, 1);
+    rc_decref(o);
+    ck_assert_ptr_nonnull(made_again);
+    ck_assert_ptr_null(rc_weakref_get(made_again));
+    ck_assert_uint_eq(h->untracked_holders, 0);
+    rc_decref(made_again);
+    rc_decref(r);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* A node deep in a dying chain resurrects itself: the nodes before it die,
  * it lives on with everything after it, tracked; then the rest dies. */
 static node *phoenix_at;
@@ -994,6 +1085,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("weak_slots_taken_when_referenced"),
              weak_slots_taken_when_referenced);
     add_case(s, tcase_create("untracked_deaths_wait_in_numbers"), untracked_deaths_wait_in_numbers);
+    add_case(s, tcase_create("weak_slots_kept_while_deaths_wait"), weak_slots_kept_while_deaths_wait);
     add_case(s, tcase_create("holder_slots_taken_when_made"), holder_slots_taken_when_made);
     add_case(s, tcase_create("chain_resurrection_deep"), chain_resurrection_deep);
     add_case(s, tcase_create("count_saturates"), count_saturates);
