@@ -387,6 +387,8 @@ size_t rc_heap_free(rc_heap *h) {
     rc__gc_check_idle(h, "rc_heap_free");
     if (h->freeing) /* from a finalizer or release it runs */
         rc__fatal_ptr(NULL, "rc_heap_free", "called during rc_heap_free of the heap", h);
+    if (h->in_trace_provider) /* the allocation being traced would go on in a freed heap */
+        rc__fatal_ptr(NULL, "rc_heap_free", "called from the frame provider", h);
     h->freeing = true;
     rc_gc_collect(h, 2);
     size_t leaks = h->objects;

@@ -867,6 +867,30 @@ START_TEST(heap_free_while_freeing_or_holding) {
 }
 END_TEST
 
+/* ... or from the frame provider, called while an allocation of the heap
+ * is traced: the allocation would go on in the freed heap. */
+static int provider_frees_heap(rc_frame *frames, int max, void *arg) {
+    (void)frames, (void)max;
+    rc_heap_free(arg);
+    return 0;
+}
+static void do_traced_new(rc_heap *h, void *p) { (void)p; rc_new(h, &node_type); }
+static void do_traced_malloc(rc_heap *h, void *p) { (void)p; rc_malloc(h, 24); }
+
+START_TEST(heap_free_from_frame_provider) {
+    rc_heap *h = heap(false);
+    rc_tracemalloc_set_frame_provider(h, provider_frees_heap, h);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 4), 0);
+    char want[128];
+    snprintf(want, sizeof want, "rcgc: fatal: rc_heap_free called from the frame provider (%p)\n",
+             (void *)h);
+    expect_fatal(do_traced_new, h, NULL, want);
+    expect_fatal(do_traced_malloc, h, NULL, want);
+    rc_tracemalloc_set_frame_provider(h, NULL, NULL);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* A weak reference to an object whose count reached zero (from its
  * release) would outlive it and hand out whatever takes its place. */
 static void weakref_to_self(void *self) { rc_weakref_new(self, NULL, NULL); }
@@ -1145,6 +1169,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("debug_write_after_death"), debug_write_after_death);
     add_case(s, tcase_create("tools_see_freed_blocks"), tools_see_freed_blocks);
     add_case(s, tcase_create("heap_free_while_collecting"), heap_free_while_collecting);
+    add_case(s, tcase_create("heap_free_from_frame_provider"), heap_free_from_frame_provider);
     add_case(s, tcase_create("heap_free_while_freeing_or_holding"),
              heap_free_while_freeing_or_holding);
     add_case(s, tcase_create("weakref_new_of_dead_object"), weakref_new_of_dead_object);
