@@ -532,8 +532,19 @@ static inline bool rc_is_freed(const void *obj) {
     const rc_head *hd = rc_head_of(obj);
     return hd->refcnt == 0 && ((hd->info & RC_F_DEAD) || rc_obj_heap(obj) == NULL);
 }
-/* A query (call) of an object already freed is named and aborts. */
+/* Whether obj (not NULL) is an rc_malloc block: a large one's head says
+ * so; a small one lives in a pool of raw blocks (its false header, the
+ * bytes before it, is not read for that). */
+static inline bool rc_is_raw_block(const void *obj) {
+    uint32_t info = rc_head_of(obj)->info;
+    return (info & RC_F_LARGE) ? (info & RC_F_RAW) != 0 : RC_KIND_IS_RAW(rc_pool_of(obj)->kind);
+}
+/* A query (call) of an rc_malloc block, or of an object already freed, is
+ * named and aborts (a block's false header would give it a type, or
+ * fault). */
 static inline void rc_check_not_freed(const void *obj, const char *call) {
+    if (RC_UNLIKELY(rc_is_raw_block(obj)))
+        rc__fatal_ptr(rc_obj_heap(obj), call, "of an rc_malloc block (use rc_free)", obj);
     if (RC_UNLIKELY(rc_is_freed(obj)))
         rc__fatal(call, "of a dead object", obj);
 }

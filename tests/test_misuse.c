@@ -1091,6 +1091,35 @@ START_TEST(queries_of_freed_object) {
 }
 END_TEST
 
+/* The same queries and rc_gc_get_referents of an rc_malloc block, small
+ * (its false header the bytes before it: zeros, or a count of one and
+ * flags a program wrote) or large: each named as rc_weakref_new and
+ * rc_decref name it (rc_type_of and rc_gc_get_referents read a type from
+ * the false header and faulted; the others answered from it). */
+START_TEST(queries_of_raw_block) {
+    rc_heap *h = heap(false);
+    uint32_t *before = rc_calloc(h, 1, 64); /* the false header of small */
+    char *small = rc_malloc(h, 64), *large = rc_malloc(h, 5000);
+    ck_assert_ptr_eq(small, (char *)before + 64);
+    const char *what = "of an rc_malloc block (use rc_free)";
+    for (int k = 0; k < 2; k++) {
+        before[14] = k; /* count */
+        before[15] = k ? 0xfffff000u | RC_F_PLAIN : 0; /* a type index past the table */
+        for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+            asked = &queries[q];
+            expect_fatal(do_query, h, small, pointer_line(queries[q].call, what, small));
+            expect_fatal(do_query, h, large, pointer_line(queries[q].call, what, large));
+        }
+        expect_fatal(do_referents, h, small, pointer_line("rc_gc_get_referents", what, small));
+        expect_fatal(do_referents, h, large, pointer_line("rc_gc_get_referents", what, large));
+    }
+    rc_free(h, small);
+    rc_free(h, large);
+    rc_free(h, before);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* The same queries, rc_gc_get_referents and rc_weakref_new of an object
  * freed in an arena that went back since (retired: its pages read as
  * zeros, no heap), as decref_dead_in_retired_arena: each named (they
@@ -1180,6 +1209,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("referents_skip_slot_dropped_not_yet_null"),
              referents_skip_slot_dropped_not_yet_null);
     add_case(s, tcase_create("queries_of_freed_object"), queries_of_freed_object);
+    add_case(s, tcase_create("queries_of_raw_block"), queries_of_raw_block);
     add_case(s, tcase_create("queries_of_object_in_retired_arena"),
              queries_of_object_in_retired_arena);
     return s;
