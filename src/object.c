@@ -508,10 +508,24 @@ static void defer_untracked(rc_heap *h, void *obj) {
  * outermost death destroys what waits. An rc_malloc block handed to rc_decref is
  * named here: a large one's head says raw; a small one is seen when its
  * false header sends it here (the fast paths spend no test on it). */
+/* Whether obj's finalizer runs for its death by counting (finalize_dying). */
+static bool finalizing_now(const rc_heap *h, const void *obj) {
+    for (const rc_finalizing *f = h->finalizing; f; f = f->outer)
+        if (f->obj == obj)
+            return true;
+    return false;
+}
+
 static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     if ((hd->info & RC_F_RAW) || (!(hd->info & RC_F_LARGE) && RC_KIND_IS_RAW(rc_pool_of(obj)->kind)))
         rc__fatal_ptr(h, "rc_decref", "of an rc_malloc block (use rc_free)", obj);
+    /* Its finalizer, running for this very death, dropped the reference
+     * the death holds for it (a count below zero, CPython's "refcount is
+     * too small"): the object would be freed under the finalizer, and
+     * finalize_dying's own drop would wrap its dead count to immortal. */
+    if (RC_UNLIKELY(h->finalizing != NULL) && (hd->info & RC_F_FINALIZED) && finalizing_now(h, obj))
+        rc__fatal("rc_decref", "below zero", obj);
     if (h->dealloc_depth >= RC_DEALLOC_DEPTH) {
         if (hd->info & RC_F_GC) {
             rc_gchead *g = rc_gc_of(obj);

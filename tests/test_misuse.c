@@ -867,6 +867,40 @@ START_TEST(heap_free_while_freeing_or_holding) {
 }
 END_TEST
 
+/* A finalizer that drops the reference its object's death holds for it
+ * (its own count, 1 while it runs) takes the count below zero: named as
+ * it happens, tracked or not, small or large, before the object is freed
+ * under the finalizer (the death's own drop afterwards wrapped the dead
+ * count to immortal, so that later drops of it went unseen). A finalizer
+ * that takes a reference and drops it again is fine. */
+static void *kept_by_finalizer;
+static void drop_self(void *self) { rc_decref(self); }
+static void take_and_drop_self(void *self) {
+    kept_by_finalizer = rc_incref(self);
+    RC_CLEAR(kept_by_finalizer);
+}
+START_TEST(finalizer_drops_its_own_reference) {
+    static const rc_type tracked = {"self dropping", sizeof(node), node_traverse, NULL,
+                                    drop_self, NULL};
+    static const rc_type untracked = {"self dropping leaf", 24, NULL, NULL, drop_self, NULL};
+    static const rc_type fine = {"self taking", sizeof(node), node_traverse, NULL,
+                                 take_and_drop_self, NULL};
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        for (int k = 0; k < 4; k++) {
+            const rc_type *t = k & 1 ? &untracked : &tracked;
+            void *o = k & 2 ? rc_new_sized(h, t, 5000) : rc_new(h, t);
+            expect_fatal(do_decref, h, o, object_line("rc_decref", "below zero", t->name, o));
+            rc_decref(rc_incref(o)); /* alive still: the misuse ran in the child only */
+        }
+        node *n = rc_new(h, &fine);
+        rc_decref(n);
+        ck_assert_uint_eq(stats_of(h).objects, 4); /* the four above, leaked on purpose */
+        ck_assert_uint_eq(rc_heap_free(h), 4);
+    }
+}
+END_TEST
+
 /* ... or from the frame provider, called while an allocation of the heap
  * is traced: the allocation would go on in the freed heap. */
 static int provider_frees_heap(rc_frame *frames, int max, void *arg) {
@@ -1199,6 +1233,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("tools_see_freed_blocks"), tools_see_freed_blocks);
     add_case(s, tcase_create("heap_free_while_collecting"), heap_free_while_collecting);
     add_case(s, tcase_create("heap_free_from_frame_provider"), heap_free_from_frame_provider);
+    add_case(s, tcase_create("finalizer_drops_its_own_reference"),
+             finalizer_drops_its_own_reference);
     add_case(s, tcase_create("heap_free_while_freeing_or_holding"),
              heap_free_while_freeing_or_holding);
     add_case(s, tcase_create("weakref_new_of_dead_object"), weakref_new_of_dead_object);
