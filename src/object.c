@@ -501,13 +501,6 @@ static void defer_untracked(rc_heap *h, void *obj) {
     h->untracked_stack[h->deferred_untracked++] = obj;
 }
 
-/* Any death: past RC_DEALLOC_DEPTH nested deaths the object waits (tracked
- * on h->deferred, an untracked one whose death may run code on
- * h->untracked_stack: rc_untracked_may_nest; any other untracked object runs
- * nothing and drops no references, so its death goes no deeper); the
- * outermost death destroys what waits. An rc_malloc block handed to rc_decref is
- * named here: a large one's head says raw; a small one is seen when its
- * false header sends it here (the fast paths spend no test on it). */
 /* Whether obj's finalizer runs for its death by counting (finalize_dying). */
 static bool finalizing_now(const rc_heap *h, const void *obj) {
     for (const rc_finalizing *f = h->finalizing; f; f = f->outer)
@@ -516,9 +509,16 @@ static bool finalizing_now(const rc_heap *h, const void *obj) {
     return false;
 }
 
+/* Any death: past RC_DEALLOC_DEPTH nested deaths the object waits (tracked
+ * on h->deferred, an untracked one whose death may run code on
+ * h->untracked_stack: rc_untracked_may_nest; any other untracked object runs
+ * nothing and drops no references, so its death goes no deeper); the
+ * outermost death destroys what waits. An rc_malloc block handed to rc_decref is
+ * named here: a large one's head says raw; a small one is seen when its
+ * false header sends it here (the fast paths spend no test on it). */
 static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
-    if ((hd->info & RC_F_RAW) || (!(hd->info & RC_F_LARGE) && RC_KIND_IS_RAW(rc_pool_of(obj)->kind)))
+    if (rc_is_raw_block(obj))
         rc__fatal_ptr(h, "rc_decref", "of an rc_malloc block (use rc_free)", obj);
     /* Its finalizer, running for this very death, dropped the reference
      * the death holds for it (a count below zero, CPython's "refcount is
