@@ -179,18 +179,131 @@ static int unit_holds(Dwarf_Die *cu, Dwarf_Addr pc) {
     return any ? 0 : -1;
 }
 
+/* One address range of a compilation unit (unbiased), for unit_index. */
+typedef struct unit_range {
+    Dwarf_Addr start, end;
+    Dwarf_Addr reach;   /* the highest end of this range and those sorted before it */
+    Dwarf_Die *cu;      /* libdw's, valid while its Dwfl lives */
+    size_t order;       /* the unit's place in dwfl_module_nextcu's walk */
+} unit_range;
+
+/* Every range of every unit of one module, sorted by start: without
+ * .debug_aranges, unit_at's walk read each unit's ranges for each lookup
+ * (most of a snapshot's time in a program of 2000 units); the index reads
+ * them once. Kept by the resolver on a list (units), one per module, and
+ * freed with its Dwfl. */
+typedef struct unit_index {
+    struct unit_index *next;
+    Dwfl_Module *mod;
+    Dwarf_Addr bias;
+    size_t n, cap;
+    unit_range r[];
+} unit_index;
+
+static int unit_range_cmp(const void *a, const void *b) {
+    const unit_range *x = a, *y = b;
+    if (x->start != y->start)
+        return (x->start > y->start) - (x->start < y->start);
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Appends a range to *ixp, growing it; false when memory is short (*ixp is
+ * then freed and NULL). */
+static bool index_add(unit_index **ixp, unit_range range) {
+    unit_index *ix = *ixp;
+    if (ix->n == ix->cap) {
+        unit_index *bigger = realloc(ix, sizeof *ix + 2 * ix->cap * sizeof ix->r[0]);
+        if (bigger == NULL) {
+            free(ix);
+            *ixp = NULL;
+            return false;
+        }
+        ix = *ixp = bigger;
+        ix->cap *= 2;
+    }
+    ix->r[ix->n++] = range;
+    return true;
+}
+
+/* The index of mod's units, as the walk reads them; NULL + ENOMEM when
+ * memory ran short (in libdw too, as errno tells: its walk then stops
+ * early), nothing kept. */
+static unit_index *index_units(Dwfl_Module *mod) {
+    unit_index *ix = malloc(sizeof *ix + 8 * sizeof ix->r[0]);
+    if (ix == NULL)
+        return NULL;
+    *ix = (unit_index){.mod = mod, .cap = 8};
+    errno = 0;
+    size_t order = 0;
+    for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &ix->bias)) != NULL; order++) {
+        Dwarf_Addr base, start, end;
+        for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
+            if (start < end && !index_add(&ix, (unit_range){start, end, 0, cu, order}))
+                return NULL;
+    }
+    if (errno == ENOMEM) {
+        free(ix);
+        return NULL;
+    }
+    qsort(ix->r, ix->n, sizeof ix->r[0], unit_range_cmp);
+    for (size_t i = 0; i < ix->n; i++)
+        ix->r[i].reach = i && ix->r[i - 1].reach > ix->r[i].end ? ix->r[i - 1].reach : ix->r[i].end;
+    return ix;
+}
+
+/* mod's index on the list *units, built on first need; NULL when memory
+ * is short for it (the caller walks the units; the next lookup tries
+ * again). */
+static const unit_index *module_index(unit_index **units, Dwfl_Module *mod) {
+    for (unit_index *ix = *units; ix; ix = ix->next)
+        if (ix->mod == mod)
+            return ix;
+    unit_index *ix = index_units(mod);
+    if (ix) {
+        ix->next = *units;
+        *units = ix;
+    }
+    return ix;
+}
+
+/* The unit holding pc (unbiased) that the walk meets first, or NULL: of
+ * the ranges starting at or below pc, those whose reach passes pc may hold
+ * it (ranges of units may overlap). */
+static Dwarf_Die *index_find(const unit_index *ix, Dwarf_Addr pc) {
+    size_t lo = 0, hi = ix->n; /* the first range starting above pc */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->r[mid].start <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const unit_range *best = NULL;
+    for (size_t i = lo; i-- > 0 && ix->r[i].reach > pc;)
+        if (pc < ix->r[i].end && (best == NULL || ix->r[i].order < best->order))
+            best = &ix->r[i];
+    return best ? best->cu : NULL;
+}
+
 /* The compilation unit of mod holding `at` (*bias: mod's), or NULL.
  * dwfl_module_addrdie looks in .debug_aranges only (elfutils before 0.191),
  * which Clang does not write unless given -gdwarf-aranges: then each
- * unit's own ranges are searched. Its answer is checked against the unit's
+ * unit's own ranges are searched, through mod's index on the list *units
+ * (a resolver's), or walking the units when there is no list (one lookup)
+ * or no memory for the index. Its answer is checked against the unit's
  * ranges: between two units that have aranges it answers the lower one, so
  * code of units without them (librcgc.a built by Clang, linked between a
  * GCC-built program's objects) was taken for the program's. */
-static Dwarf_Die *unit_at(Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
+static Dwarf_Die *unit_at(unit_index **units, Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
     Dwarf_Die *cu = dwfl_module_addrdie(mod, at, bias);
     if (cu != NULL && unit_holds(cu, at - *bias) != 0)
         return cu;
+    const unit_index *ix = units ? module_index(units, mod) : NULL;
     errno = 0; /* what the walk runs short of, not what came before */
+    if (ix) {
+        *bias = ix->bias;
+        return index_find(ix, at - ix->bias);
+    }
     for (cu = NULL; (cu = dwfl_module_nextcu(mod, cu, bias)) != NULL;)
         if (unit_holds(cu, at - *bias) == 1)
             return cu;
@@ -219,7 +332,7 @@ static bool find_linked_ranges(uintptr_t self) {
     }
     Dwarf_Addr bias;
     errno = 0;
-    Dwarf_Die *own = unit_at(mod, self, &bias);
+    Dwarf_Die *own = unit_at(NULL, mod, self, &bias);
     if (own == NULL && errno == ENOMEM) {
         ok = false;
         goto out;
@@ -606,6 +719,7 @@ typedef struct resolved {
 struct rc_resolver {
 #ifdef RCGC_HAVE_LIBDW
     Dwfl *dwfl;           /* NULL until first needed */
+    unit_index *units;    /* of dwfl's modules, made as unit_at needs them */
 #endif
     unsigned long long adds, subs;
     resolved *cache;      /* open addressing on pc; pc 0 marks a free slot */
@@ -622,6 +736,20 @@ static void cache_clear(rc_resolver *r) {
         memset(r->cache, 0, (r->mask + 1) * sizeof *r->cache);
     r->count = 0;
 }
+
+#ifdef RCGC_HAVE_LIBDW
+/* Ends r's Dwfl, and the unit indexes that point into it. */
+static void end_dwfl(rc_resolver *r) {
+    while (r->units) {
+        unit_index *next = r->units->next;
+        free(r->units);
+        r->units = next;
+    }
+    if (r->dwfl)
+        dwfl_end(r->dwfl);
+    r->dwfl = NULL;
+}
+#endif
 
 rc_resolver *rc__resolver_new(void) {
     rc_resolver *r = calloc(1, sizeof(rc_resolver));
@@ -640,9 +768,7 @@ void rc__resolver_sync(rc_resolver *r) {
     if (counts[0] == r->adds && counts[1] == r->subs)
         return;
 #ifdef RCGC_HAVE_LIBDW
-    if (r->dwfl)
-        dwfl_end(r->dwfl);
-    r->dwfl = NULL;
+    end_dwfl(r);
 #endif
     r->adds = counts[0];
     r->subs = counts[1];
@@ -653,8 +779,7 @@ void rc__resolver_free(rc_resolver *r) {
     if (r == NULL)
         return;
 #ifdef RCGC_HAVE_LIBDW
-    if (r->dwfl)
-        dwfl_end(r->dwfl);
+    end_dwfl(r);
 #endif
     for (size_t i = 0; i < r->strings_cap; i++)
         free(r->strings[i]);
@@ -712,9 +837,10 @@ static const char *format_offset(rc_resolver *r, const char *path, uintptr_t bas
 /* libdw composes a line's file with its directory ("/src/demo.c"); for the
  * compilation unit's own source file, give the name it was compiled as
  * (its DW_AT_name, "demo.c"), which is what __FILE__ says at call sites. */
-static const char *primary_spelling(Dwfl_Module *mod, uintptr_t at, const char *file) {
+static const char *primary_spelling(rc_resolver *r, Dwfl_Module *mod, uintptr_t at,
+                                    const char *file) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = unit_at(mod, at, &bias);
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias);
     const char *name = cu ? dwarf_diename(cu) : NULL;
     if (name == NULL || name[0] == '/')
         return file;
@@ -740,9 +866,9 @@ static const char *die_function(Dwarf_Die *die) {
  * instance, goes on through its abstract origin's scopes instead of the
  * function it was inlined into (eu-addr2line -i goes the same way). How
  * many, 0 when none; *scopes is to be freed. */
-static int concrete_scopes(Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
+static int concrete_scopes(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = unit_at(mod, at, &bias), *from_pc = NULL, inner;
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), *from_pc = NULL, inner;
     *scopes = NULL;
     int n = cu ? dwarf_getscopes(cu, at - bias, &from_pc) : 0;
     Dwarf *dw = n > 0 ? dwfl_module_getdwarf(mod, &bias) : NULL;
@@ -759,9 +885,9 @@ static int concrete_scopes(Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
  * inlined instance's call site (DW_AT_call_file, DW_AT_call_line) is a
  * frame of the function around it. Without debug information, out keeps
  * one frame, named by the symbol; false + ENOMEM when memory is short. */
-static bool expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
+static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resolved *out) {
     Dwarf_Die *scopes;
-    int n = concrete_scopes(mod, at, &scopes);
+    int n = concrete_scopes(r, mod, at, &scopes);
     unsigned k = 0; /* inlined instances around at */
     for (int i = 0; i < n && dwarf_tag(&scopes[i]) != DW_TAG_subprogram; i++)
         k += dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
@@ -795,7 +921,7 @@ static bool expand_inlined(Dwfl_Module *mod, uintptr_t at, resolved *out) {
         dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file);
         const char *path = file < nfiles ? dwarf_filesrc(files, file, NULL, NULL) : NULL;
         named = &outer[j++];
-        named->filename = path ? primary_spelling(mod, at, path) : "<unknown>";
+        named->filename = path ? primary_spelling(r, mod, at, path) : "<unknown>";
         named->lineno = (unsigned)line;
         named->function = symbol; /* until a DWARF name */
     }
@@ -879,7 +1005,7 @@ static bool resolve(rc_resolver *r, resolved *res) {
         if (line == NULL) { /* no .debug_aranges (Clang): the unit's own line table */
             Dwarf_Addr bias;
             errno = 0;
-            Dwarf_Die *cu = unit_at(mod, at, &bias);
+            Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias);
             Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, at - bias) : NULL;
             if (l == NULL && errno == ENOMEM)
                 return false;
@@ -888,10 +1014,10 @@ static bool resolve(rc_resolver *r, resolved *res) {
                 lineno = 0;
         }
         if (file && lineno > 0) {
-            out->filename = primary_spelling(mod, at, file);
+            out->filename = primary_spelling(r, mod, at, file);
             out->lineno = (unsigned)lineno;
             errno = 0;
-            if (!expand_inlined(mod, at, res) || errno == ENOMEM)
+            if (!expand_inlined(r, mod, at, res) || errno == ENOMEM)
                 return false;
             errno = saved;
             return true;
@@ -991,9 +1117,7 @@ unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max) 
         free(res.outer);
 #ifdef RCGC_HAVE_LIBDW
         /* libdwfl remembers a module it failed to read: a new Dwfl then */
-        if (r->dwfl)
-            dwfl_end(r->dwfl);
-        r->dwfl = NULL;
+        end_dwfl(r);
 #endif
         errno = ENOMEM;
         return 0;

@@ -660,6 +660,32 @@ START_TEST(library_between_units_with_aranges) {
 }
 END_TEST
 
+/* Units whose ranges interleave and overlap (tests/programs/overlap_*.c:
+ * GCC's assembly of overlap_outer.c edited so that its ranges are o1 to
+ * the end of o3, and o2 to o3, both over o2 of overlap_mid.c, which the
+ * walk of units meets first), without .debug_aranges: the index of units
+ * (src/frames.c) gives each frame the unit the walk gives, so the same
+ * lines as with the section; a frame got no line when the index chose
+ * the unit later in the walk (o2), or stopped at the ranges ending at o3
+ * looking for o3's unit. */
+START_TEST(overlapping_units_without_aranges) {
+    expect_script("cp $SRC/tests/programs/overlap_*.c . && "
+                  "gcc -S -g -gdwarf-4 -O0 -fno-omit-frame-pointer -ffunction-sections "
+                  "-I$SRC/include overlap_outer.c -o plain.s && "
+                  "awk '/^\\.Ldebug_ranges0:/ { print; for (i = 0; i < 5; i++) getline q[i]; "
+                  "if (q[4] !~ /\\.quad\t0$/) exit 1; "
+                  "print q[0]; print q[3]; print \"\\t.quad\\to2\"; print q[2]; print q[4]; next } "
+                  "{ print }' plain.s > overlap_outer.s && "
+                  "$CC -g -O0 -fno-omit-frame-pointer -ffunction-sections $SAN -I$SRC/include "
+                  "overlap_mid.c overlap_outer.s $BIN/librcgc.a $(pkg-config --libs libdw) "
+                  "-lpthread -Wl,--sort-section=name -o overlap && "
+                  "objcopy --remove-section=.debug_aranges overlap noaranges && "
+                  "./overlap && ./noaranges",
+                  "o3:18 o2:12 o1:12 main:20\n"
+                  "o3:18 o2:12 o1:12 main:20\n");
+}
+END_TEST
+
 /* A traced allocation in a plugin's constructor (the dynamic linker's lock
  * held) while another thread makes the process's first stack walk, in a
  * stripped program (tests/programs/ctor_host.c): the first walk's search
@@ -718,6 +744,8 @@ Suite *test_suite(void) {
                      inlined_functions_keep_their_frames, setup, teardown);
     add_case_fixture(s, tcase_create("library_between_units_with_aranges"),
                      library_between_units_with_aranges, setup, teardown);
+    add_case_fixture(s, tcase_create("overlapping_units_without_aranges"),
+                     overlapping_units_without_aranges, setup, teardown);
     add_case_fixture(s, tcase_create("first_walk_during_dlopen"), first_walk_during_dlopen, setup,
                      teardown);
     add_case_fixture(s, tcase_create("plugin_churn_keeps_nothing"), plugin_churn_keeps_nothing,
