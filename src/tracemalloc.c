@@ -1175,8 +1175,9 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     if (t == NULL || (size >= BIG_SIZE && big_reserve(h, tr) < 0))
         return -1;
     /* room first, so that a failure leaves the old trace; a table trace
-     * replaced makes room with its slot */
-    bool replaced = pre == NULL && table_find(t, ptr).b != NULL;
+     * replaced makes room with its slot (a traced small block's too, whose
+     * prefix is dead: the prefix's end or the drop below frees it) */
+    bool replaced = table_find(t, ptr).b != NULL;
     if (!replaced && table_reserve(h, t) < 0)
         return -1;
     if (pre)

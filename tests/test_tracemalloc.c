@@ -569,6 +569,47 @@ START_TEST(retrack_out_of_memory) {
 }
 END_TEST
 
+/* rc_tracemalloc_track from one call site, so that every call has the
+ * same traceback (interned once, it then needs no memory). */
+static __attribute__((noinline)) int track_here(unsigned domain, uintptr_t ptr, size_t size) {
+    int r = rc_tracemalloc_track(h, domain, ptr, size);
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+    return r;
+}
+
+/* A traced small block whose trace went to the table (a size past 4 GiB:
+ * its prefix is dead) tracked again with the table full and no memory:
+ * its table trace is replaced, its slot making room, as for any table
+ * trace (a reservation first asked the table to grow, and track failed). */
+START_TEST(retrack_table_trace_of_small_block_when_full) {
+    rc_heap_free(h);
+    static counting_alloc c; /* the fixture's teardown frees the heap */
+    c = (counting_alloc){0};
+    h = rc_heap_new_with(counting_fn, &c);
+    rc_tracemalloc_start(h, 1);
+    char *block = rc_malloc(h, 64);
+    const size_t huge = (size_t)UINT32_MAX + 5;
+    ck_assert_int_eq(track_here(0, (uintptr_t)block, huge), 0);
+    ck_assert_int_eq(track_here(0, (uintptr_t)block, huge), 0); /* a free big record */
+    c.limit = 1; /* every request refused from now on */
+    uintptr_t fake = 0x10000;
+    size_t filled = 0;
+    while (track_here(0, fake + 16 * filled, 8) == 0) /* until the table is full */
+        filled++;
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_uint_gt(filled, 0);
+    errno = 0;
+    ck_assert_int_eq(track_here(0, (uintptr_t)block, huge + 1), 0);
+    ck_assert_uint_eq(current(), huge + 1 + 8 * filled);
+    ck_assert(rc__trace_tables_valid(h));
+    c.limit = 0;
+    for (size_t i = 0; i < filled; i++)
+        ck_assert_int_eq(rc_tracemalloc_untrack(h, 0, fake + 16 * i), 0);
+    rc_free(h, block);
+    ck_assert_uint_eq(current(), 0);
+}
+END_TEST
+
 /* A new domain when the allocator fails each request in turn: track gives
  * -1 + ENOMEM and changes nothing, until it succeeds. */
 START_TEST(new_domain_out_of_memory) {
@@ -1165,6 +1206,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("retrack_out_of_memory"), retrack_out_of_memory, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("retrack_table_trace_of_small_block_when_full"),
+                     retrack_table_trace_of_small_block_when_full, setup, teardown);
     add_case_fixture(s, tcase_create("callbacks_show_no_library_frames"),
                      callbacks_show_no_library_frames, setup, teardown);
     add_case_fixture(s, tcase_create("automatic_collection_stops_tracing"),
