@@ -2129,10 +2129,8 @@ bool rc_gc_is_finalized(const void *obj) {
     rc_check_not_freed(obj, "rc_gc_is_finalized");
     if (!(rc_head_of(obj)->info & RC_F_FINALIZED))
         return false;
-    for (const rc_finalizing *f = rc_obj_heap(obj)->finalizing; f; f = f->outer)
-        if (f->obj == obj)
-            return false; /* dying by its count: finalized when its finalizer returns */
-    return true;
+    /* dying by its count: finalized when its finalizer returns */
+    return !rc_finalizing_has(rc_obj_heap(obj)->finalizing, obj);
 }
 
 /* --------------------------------------------------------------- garbage */

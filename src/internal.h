@@ -377,6 +377,14 @@ typedef struct rc_finalizing {
     const struct rc_finalizing *outer;
 } rc_finalizing;
 
+/* Whether obj is on the list of deaths f (h->finalizing, h->mourning). */
+static inline bool rc_finalizing_has(const rc_finalizing *f, const void *obj) {
+    for (; f; f = f->outer)
+        if (f->obj == obj)
+            return true;
+    return false;
+}
+
 struct rc_heap {
     /* What every allocation, free and death reads, together at the start
      * (with gc's first fields), so that they share few cache lines. */

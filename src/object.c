@@ -501,14 +501,6 @@ static void defer_untracked(rc_heap *h, void *obj) {
     h->untracked_stack[h->deferred_untracked++] = obj;
 }
 
-/* Whether obj's finalizer runs for its death by counting (finalize_dying). */
-static bool finalizing_now(const rc_heap *h, const void *obj) {
-    for (const rc_finalizing *f = h->finalizing; f; f = f->outer)
-        if (f->obj == obj)
-            return true;
-    return false;
-}
-
 /* Any death: past RC_DEALLOC_DEPTH nested deaths the object waits (tracked
  * on h->deferred, an untracked one whose death may run code on
  * h->untracked_stack: rc_untracked_may_nest; any other untracked object runs
@@ -524,7 +516,8 @@ static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
      * the death holds for it (a count below zero, CPython's "refcount is
      * too small"): the object would be freed under the finalizer, and
      * finalize_dying's own drop would wrap its dead count to immortal. */
-    if (RC_UNLIKELY(h->finalizing != NULL) && (hd->info & RC_F_FINALIZED) && finalizing_now(h, obj))
+    if (RC_UNLIKELY(h->finalizing != NULL) && (hd->info & RC_F_FINALIZED) &&
+        rc_finalizing_has(h->finalizing, obj))
         rc__fatal("rc_decref", "below zero", obj);
     if (h->dealloc_depth >= RC_DEALLOC_DEPTH) {
         if (hd->info & RC_F_GC) {

@@ -193,10 +193,7 @@ void rc__weakref_fini(rc_heap *h) { rc__ptrmap_free(h, &h->weakrefs); }
 
 /* Whether the callbacks of obj's death are running. */
 static bool mourned(const void *obj) {
-    for (const rc_finalizing *m = rc_obj_heap(obj)->mourning; m; m = m->outer)
-        if (m->obj == obj)
-            return true;
-    return false;
+    return rc_finalizing_has(rc_obj_heap(obj)->mourning, obj);
 }
 
 rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
