@@ -200,14 +200,9 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
                               const char *file, int line, const char *func) {
     /* An rc_malloc block is no object: its false header would give it a
      * type (or fault), and the weak reference would hand the block out
-     * after rc_free. Named as rc_decref names it. */
-    if (target != NULL) {
-        uint32_t info = rc_head_of(target)->info;
-        if ((info & RC_F_LARGE) ? (info & RC_F_RAW) != 0 : RC_KIND_IS_RAW(rc_pool_of(target)->kind))
-            rc__fatal_ptr(rc_obj_heap(target), "rc_weakref_new", "of an rc_malloc block (use rc_free)",
-                          target);
-        rc_check_not_freed(target, "rc_weakref_new"); /* before its type is read */
-    }
+     * after rc_free. Named, as a dead object is, before its type is read. */
+    if (target != NULL)
+        rc_check_not_freed(target, "rc_weakref_new");
     /* CPython's weak references cannot be weakly referenced (TypeError) */
     if (target == NULL ||
         rc__type(rc_obj_heap(target), rc_head_of(target)) == &rc__weakref_type) {
