@@ -480,9 +480,10 @@ static void check_fill(rc_heap *h, const rc_quarantined *q) {
 #endif
 }
 
-/* Really frees the block q, which has just left the ring. */
+/* Really frees the block q, which has just left the ring; check_fill read
+ * it before, while the ring still held it (so that a report names where it
+ * was allocated: rc__quarantine_tb). */
 static void quarantine_release(rc_heap *h, const rc_quarantined *q) {
-    check_fill(h, q);
     h->q_bytes -= q->size;
     if (q->large) {
         rc_mem_live(q->block, q->size, false);
@@ -501,6 +502,7 @@ static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
     while (h->q_len && (h->q_len + want_slots > RC_QUARANTINE_SLOTS ||
                         h->q_bytes + want_bytes > RC_QUARANTINE_BYTES)) {
         rc_quarantined q = h->quarantine[h->q_head];
+        check_fill(h, &q);
         h->q_head = (h->q_head + 1) % RC_QUARANTINE_SLOTS;
         h->q_len--;
         quarantine_release(h, &q);
@@ -523,10 +525,12 @@ static bool quarantine_release_large(rc_heap *h) {
     size_t kept = 0, n = h->q_len;
     for (size_t i = 0; i < n; i++) {
         rc_quarantined q = h->quarantine[(h->q_head + i) % RC_QUARANTINE_SLOTS];
-        if (q.large)
+        if (q.large) {
+            check_fill(h, &q); /* its slot is still the ring's (q_len unchanged) */
             quarantine_release(h, &q);
-        else
+        } else {
             h->quarantine[(h->q_head + kept++) % RC_QUARANTINE_SLOTS] = q;
+        }
     }
     h->q_len = kept;
     return kept < n;

@@ -750,6 +750,39 @@ START_TEST(debug_write_after_death) {
 }
 END_TEST
 
+/* The same store named while tracing, when the quarantine lets the block
+ * go because later frees push it out (the tracer still runs: at
+ * rc_heap_free it has ended): the line names where the block was
+ * allocated, from the record the quarantine kept of it, so the check must
+ * read that record before the block leaves the ring. */
+static char *pushers[RC_QUARANTINE_SLOTS];
+static void write_then_push_out(rc_heap *h, void *p) {
+    ((char *)p)[17] = 1;
+    for (size_t i = 0; i < RC_QUARANTINE_SLOTS; i++)
+        rc_free(h, pushers[i]);
+}
+
+START_TEST(debug_write_after_free_names_site) {
+#if defined(TEST_ASAN)
+    return;
+#endif
+#ifdef TEST_VALGRIND
+    if (RUNNING_ON_VALGRIND)
+        return;
+#endif
+    rc_heap *h = heap(true);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    for (size_t i = 0; i < RC_QUARANTINE_SLOTS; i++)
+        pushers[i] = rc_malloc(h, 40);
+    char *raw = rc_malloc(h, 40); const unsigned line = __LINE__;
+    rc_free(h, raw);
+    expect_fatal(write_then_push_out, h, raw, sited_pointer_line("write", "to a freed block", raw, line));
+    for (size_t i = 0; i < RC_QUARANTINE_SLOTS; i++)
+        rc_free(h, pushers[i]);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* The allocator knows which pool blocks are live (free mark and free lists
  * for raw blocks, the dead header for objects) and tells the tools: under
  * ASan the freed block is poisoned; under Valgrind it is not addressable,
@@ -1230,6 +1263,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("debug_poisons_freed_memory"), debug_poisons_freed_memory);
     add_case(s, tcase_create("debug_quarantine_bounded"), debug_quarantine_bounded);
     add_case(s, tcase_create("debug_write_after_death"), debug_write_after_death);
+    add_case(s, tcase_create("debug_write_after_free_names_site"), debug_write_after_free_names_site);
     add_case(s, tcase_create("tools_see_freed_blocks"), tools_see_freed_blocks);
     add_case(s, tcase_create("heap_free_while_collecting"), heap_free_while_collecting);
     add_case(s, tcase_create("heap_free_from_frame_provider"), heap_free_from_frame_provider);
