@@ -1694,11 +1694,13 @@ static rc_gchead *gather_young(rc_gcstate *gc, int generation) {
     return &gc->gen[generation].head;
 }
 
-/* Moves the survivors of a collection of generation to the next one, and
- * keeps the long-lived counts. They go before any user code runs, as
- * CPython's: young may be generation 0, where what user code makes (or a
- * finalizer of a death it causes tracks again) is linked, and must stay,
- * with its tag 0. */
+/* Moves the survivors of a collection of generation to the next one (the
+ * oldest keeps them), and keeps the long-lived counts: the oldest's
+ * survivors are long_lived_total, the next-oldest's add to
+ * long_lived_pending. They go before any user code runs, as CPython's:
+ * young may be generation 0, where what user code makes (or a finalizer of
+ * a death it causes tracks again) is linked, and must stay, with its tag
+ * 0. */
 static void promote_survivors(rc_gcstate *gc, int generation, size_t survivors) {
     if (generation + 1 < RC_GC_GENERATIONS) {
         if (generation == RC_GC_GENERATIONS - 2)
