@@ -510,6 +510,16 @@ START_TEST(many_domains) {
 }
 END_TEST
 
+/* Replaces the fixture's heap with one whose memory comes from a counting
+ * allocator (test_support.h), returned (the teardown frees the heap). */
+static counting_alloc *counting_heap(void) {
+    static counting_alloc c;
+    rc_heap_free(h);
+    c = (counting_alloc){0};
+    h = rc_heap_new_with(counting_fn, &c);
+    return &c;
+}
+
 /* A frame provider naming a file never seen before at each call, whose
  * copy the tracer must allocate. */
 static int fresh_file_provider(rc_frame *frames, int max, void *arg) {
@@ -528,10 +538,7 @@ static int fresh_file_provider(rc_frame *frames, int max, void *arg) {
  * small block growing past 4 GiB (its trace moves from its prefix to the
  * table, which may have to grow), then again (the table's trace replaced). */
 START_TEST(retrack_out_of_memory) {
-    rc_heap_free(h);
-    static counting_alloc c; /* the fixture's teardown frees the heap */
-    c = (counting_alloc){0};
-    h = rc_heap_new_with(counting_fn, &c);
+    counting_alloc *c = counting_heap();
     unsigned calls = 0;
     rc_tracemalloc_set_frame_provider(h, fresh_file_provider, &calls);
     rc_tracemalloc_start(h, 1);
@@ -548,7 +555,7 @@ START_TEST(retrack_out_of_memory) {
         if (k == 1) /* the traceback comes without memory from now on */
             rc_tracemalloc_set_frame_provider(h, NULL, NULL);
         for (size_t n = 1;; n++) {
-            counting_fail_next(&c, n);
+            counting_fail_next(c, n);
             errno = 0;
             int r = rc_tracemalloc_track(h, cases[k].domain, cases[k].ptr, cases[k].size);
             ck_assert(rc__trace_tables_valid(h));
@@ -559,7 +566,7 @@ START_TEST(retrack_out_of_memory) {
             ck_assert_uint_eq(current(), others);
             ck_assert_uint_lt(n, 10);
         }
-        c.fail_at = 0;
+        c->fail_at = 0;
         others += cases[k].size - cases[k].old_size;
         ck_assert_uint_eq(current(), others);
     }
@@ -582,16 +589,13 @@ static __attribute__((noinline)) int track_here(unsigned domain, uintptr_t ptr, 
  * its table trace is replaced, its slot making room, as for any table
  * trace (a reservation first asked the table to grow, and track failed). */
 START_TEST(retrack_table_trace_of_small_block_when_full) {
-    rc_heap_free(h);
-    static counting_alloc c; /* the fixture's teardown frees the heap */
-    c = (counting_alloc){0};
-    h = rc_heap_new_with(counting_fn, &c);
+    counting_alloc *c = counting_heap();
     rc_tracemalloc_start(h, 1);
     char *block = rc_malloc(h, 64);
     const size_t huge = (size_t)UINT32_MAX + 5;
     ck_assert_int_eq(track_here(0, (uintptr_t)block, huge), 0);
     ck_assert_int_eq(track_here(0, (uintptr_t)block, huge), 0); /* a free big record */
-    c.limit = 1; /* every request refused from now on */
+    c->limit = 1; /* every request refused from now on */
     uintptr_t fake = 0x10000;
     size_t filled = 0;
     while (track_here(0, fake + 16 * filled, 8) == 0) /* until the table is full */
@@ -602,7 +606,7 @@ START_TEST(retrack_table_trace_of_small_block_when_full) {
     ck_assert_int_eq(track_here(0, (uintptr_t)block, huge + 1), 0);
     ck_assert_uint_eq(current(), huge + 1 + 8 * filled);
     ck_assert(rc__trace_tables_valid(h));
-    c.limit = 0;
+    c->limit = 0;
     for (size_t i = 0; i < filled; i++)
         ck_assert_int_eq(rc_tracemalloc_untrack(h, 0, fake + 16 * i), 0);
     rc_free(h, block);
@@ -613,15 +617,12 @@ END_TEST
 /* A new domain when the allocator fails each request in turn: track gives
  * -1 + ENOMEM and changes nothing, until it succeeds. */
 START_TEST(new_domain_out_of_memory) {
-    rc_heap_free(h);
-    static counting_alloc c; /* the fixture's teardown frees the heap */
-    c = (counting_alloc){0};
-    h = rc_heap_new_with(counting_fn, &c);
+    counting_alloc *c = counting_heap();
     rc_tracemalloc_start(h, 1);
     for (unsigned d = 1; d <= 8; d++) /* the domain index is half full */
         ck_assert_int_eq(rc_tracemalloc_track(h, d, 16, 1), 0);
     for (size_t n = 1;; n++) {
-        counting_fail_next(&c, n);
+        counting_fail_next(c, n);
         errno = 0;
         int r = rc_tracemalloc_track(h, 100, 32, 7);
         ck_assert(rc__trace_tables_valid(h));
@@ -632,7 +633,7 @@ START_TEST(new_domain_out_of_memory) {
         ck_assert_uint_eq(current(), 8);
         ck_assert_uint_lt(n, 10);
     }
-    c.fail_at = 0;
+    c->fail_at = 0;
     ck_assert_uint_eq(current(), 8 + 7);
     for (unsigned d = 1; d <= 8; d++)
         ck_assert_int_eq(rc_tracemalloc_untrack(h, d, 16), 0);
