@@ -510,9 +510,10 @@ static void quarantine_evict(rc_heap *h, size_t want_slots, size_t want_bytes) {
 }
 
 /* Really frees every quarantined block, when a pool could not be made:
- * debug mode must not make an allocation fail. True if any went. */
+ * debug mode must not make an allocation fail. True if any went. Not
+ * during teardown, whose walk of the pools they must not change. */
 static bool quarantine_yield(rc_heap *h) {
-    if (h->q_len == 0)
+    if (h->q_len == 0 || h->dying)
         return false;
     quarantine_evict(h, RC_QUARANTINE_SLOTS, RC_QUARANTINE_BYTES);
     return true;
