@@ -43,8 +43,8 @@ void rc__fatal(const char *call, const char *what, const void *obj) {
     rc_heap *h = rc_obj_heap(obj);
     if (h == NULL) /* in an arena that emptied and went back: all zeros */
         report(call, "of a dead object", NULL, obj, NULL);
-    if (!(rc_head_of(obj)->info & RC_F_LARGE) && RC_KIND_IS_RAW(rc_pool_of(obj)->kind))
-        report(call, "of an rc_malloc block (use rc_free)", NULL, obj, h); /* a false header */
+    if (rc_is_raw_block(obj)) /* a small one's header is false */
+        report(call, "of an rc_malloc block (use rc_free)", NULL, obj, h);
     report(call, what, rc__type_name(h, obj), obj, h);
 }
 
