@@ -4,11 +4,74 @@
  * out-of-bounds read. Each input is parsed twice: as rc_snapshot_load does
  * (checksum first) and with the checksum skipped, so that mutations reach
  * the structure checks behind it. A snapshot that loads is then used by
- * every reader: statistics, differences, filters, text and dump.
+ * every reader: statistics, differences (with itself and, both ways, with
+ * a filtered copy, whose strings are another snapshot's), filters, text
+ * and dump; what it dumps must load again (checksum checked) and equal it:
+ * the same totals and domains, no difference under any key.
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+_Noreturn static void fail(const char *msg) {
+    fprintf(stderr, "fuzz_snapshot_load: %s\n", msg);
+    abort();
+}
+
+/* Every difference between a and b under every key is zero. */
+static void check_same(const rc_snapshot *a, const rc_snapshot *b) {
+    size_t n;
+    for (int key = RC_KEY_FILENAME; key <= RC_KEY_TRACEBACK; key++)
+        for (int cumulative = 0; cumulative < 2; cumulative++) {
+            rc_statistic_diff *d = rc_snapshot_compare_to(a, b, (rc_key_type)key, cumulative, &n);
+            for (size_t i = 0; d && i < n; i++)
+                if (d[i].size_diff != 0 || d[i].count_diff != 0)
+                    fail("a dumped snapshot loads with a difference");
+            free(d);
+        }
+}
+
+static char path[64]; /* the dump's file, made once, removed at exit */
+
+static void remove_path(void) { unlink(path); }
+
+/* s, dumped and loaded again, is the same snapshot. */
+static void round_trip(const rc_snapshot *s) {
+    if (path[0] == '\0') {
+        const char *dir = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%.40s/fuzz_snapshot_XXXXXX", dir && *dir ? dir : "/tmp");
+        int fd = mkstemp(path);
+        if (fd < 0)
+            fail("mkstemp");
+        close(fd);
+        atexit(remove_path);
+    }
+    if (rc_snapshot_dump(s, path) != 0)
+        return; /* out of memory or disk: nothing to compare */
+    rc_snapshot *t = rc_snapshot_load(path);
+    if (t == NULL) {
+        if (errno == ENOMEM)
+            return;
+        fail("a dumped snapshot does not load");
+    }
+    rc_snapshot_info a, b;
+    if (rc__snapshot_info(s, &a) == 0 && rc__snapshot_info(t, &b) == 0) {
+        if (a.traceback_limit != b.traceback_limit || a.traces != b.traces || a.size != b.size ||
+            a.tracebacks != b.tracebacks || a.untraced != b.untraced || a.ndomains != b.ndomains)
+            fail("a dumped snapshot loads with other totals");
+        for (size_t i = 0; i < a.ndomains; i++)
+            if (a.domains[i].domain != b.domains[i].domain ||
+                a.domains[i].traces != b.domains[i].traces || a.domains[i].size != b.domains[i].size)
+                fail("a dumped snapshot loads with other domains");
+        free(a.domains);
+        free(b.domains);
+    }
+    check_same(s, t);
+    check_same(t, s);
+    rc_snapshot_free(t);
+}
 
 static void use(const rc_snapshot *s) {
     size_t n;
@@ -27,11 +90,19 @@ static void use(const rc_snapshot *s) {
     const rc_filter filters[] = {{true, "*[a-c]?.c", 0, true, -1}, {false, "<unknown>", 0, false, 0},
                                  {true, NULL, 0, false, 1}};
     rc_snapshot *f = rc_snapshot_filter_traces(s, filters, 3);
+    for (int key = RC_KEY_FILENAME; f && key <= RC_KEY_TRACEBACK; key++) {
+        rc_statistic_diff *d = rc_snapshot_compare_to(s, f, (rc_key_type)key, key & 1, &n);
+        for (size_t i = 0; d && i < n && i < 8; i++)
+            rc_statistic_diff_format(&d[i], line, sizeof line);
+        free(d);
+        d = rc_snapshot_compare_to(f, s, (rc_key_type)key, !(key & 1), &n);
+        free(d);
+    }
     rc_snapshot_free(f);
     rc_snapshot_info info;
     if (rc__snapshot_info(s, &info) == 0)
         free(info.domains);
-    rc_snapshot_dump(s, "/dev/null");
+    round_trip(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
