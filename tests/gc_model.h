@@ -176,6 +176,7 @@ typedef struct gm_config {
     bool leak;               /* end with objects alive: rc_heap_free cleans up */
     bool plain;              /* most objects plain (gm_plainer, gm_create) */
     bool trace;              /* print each operation to stderr */
+    bool tracing;            /* tracemalloc on from the start (invisible to the model) */
 } gm_config;
 
 typedef struct gm_world {
@@ -1523,6 +1524,9 @@ static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
     snprintf(w->what, sizeof w->what, "setup");
     w->h = rc_heap_new_with(gm_alloc, w);
     GM_CHECK(w->h != NULL, "rc_heap_new_with failed");
+    if (w->cfg.tracing)
+        GM_CHECK(rc_tracemalloc_start(w->h, 1 + (int)(w->cfg.threshold[0] % 4)) == 0,
+                 "rc_tracemalloc_start failed");
     if (w->cfg.automatic)
         rc_gc_set_threshold(w->h, w->cfg.threshold[0], w->cfg.threshold[1], w->cfg.threshold[2]);
     else

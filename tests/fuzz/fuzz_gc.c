@@ -10,7 +10,9 @@
  * reports ENOMEM when the slot for a deferred death needs memory). Each
  * input runs twice: as its bytes say, then with most objects plain
  * (gm_config.plain, which no byte chooses, so that the corpus keeps its
- * meaning). The corpus, tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
+ * meaning) and tracemalloc on (gm_config.tracing: collections, deaths and
+ * starved allocations then free and make traced objects). The corpus,
+ * tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
  */
 #include "../gc_model.h"
 
@@ -24,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     gm_config cfg = gm_config_of_bytes(&rd);
     gm_run(rd.p, (size_t)(rd.end - rd.p), &cfg);
     cfg.plain = true;
+    cfg.tracing = true;
     gm_run(rd.p, (size_t)(rd.end - rd.p), &cfg);
     return 0;
 }
