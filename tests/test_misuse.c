@@ -970,27 +970,7 @@ START_TEST(weakref_new_of_dead_object) {
 }
 END_TEST
 
-/* rc_weakref_new of an rc_malloc block: named as rc_decref names it, small
- * (the first block of a fresh heap, whose false header is the pool's, and
- * one after another block) and large (whose head says raw: it used to get a
- * weak reference that handed the block out even after rc_free). */
 static void do_weakref_new(rc_heap *h, void *p) { (void)h; rc_weakref_new(p, NULL, NULL); }
-START_TEST(weakref_new_of_raw_block) {
-    for (int debug = 0; debug < 2; debug++) {
-        const char *what = "of an rc_malloc block (use rc_free)";
-        rc_heap *h = heap(debug);
-        char *first = rc_malloc(h, 64), *next = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
-        memset(first, 0, 64);
-        expect_fatal(do_weakref_new, h, first, pointer_line("rc_weakref_new", what, first));
-        expect_fatal(do_weakref_new, h, next, pointer_line("rc_weakref_new", what, next));
-        expect_fatal(do_weakref_new, h, big, pointer_line("rc_weakref_new", what, big));
-        rc_free(h, first);
-        rc_free(h, next);
-        rc_free(h, big);
-        ck_assert_uint_eq(rc_heap_free(h), 0);
-    }
-}
-END_TEST
 
 /* rc_gc_get_referents of a dead object, tracked or not, with and without
  * RCGC_DEBUG: named as the call it is (it used to read "rc_incref of a dead
@@ -1158,32 +1138,41 @@ START_TEST(queries_of_freed_object) {
 }
 END_TEST
 
-/* The same queries and rc_gc_get_referents of an rc_malloc block, small
- * (its false header the bytes before it: zeros, or a count of one and
- * flags a program wrote) or large: each named as rc_weakref_new and
- * rc_decref name it (rc_type_of and rc_gc_get_referents read a type from
- * the false header and faulted; the others answered from it). */
+/* The same queries, rc_gc_get_referents and rc_weakref_new of an
+ * rc_malloc block, with and without RCGC_DEBUG: small (the first block of
+ * a fresh heap, whose false header is the pool's, and one after it, whose
+ * false header is the first's last bytes: zeros, or a count of one and
+ * flags a program wrote) or large (whose head says raw): each named as
+ * rc_decref names it. rc_type_of and rc_gc_get_referents read a type from
+ * the false header and faulted; the other queries answered from it;
+ * rc_weakref_new of a large block gave a weak reference that handed the
+ * block out even after rc_free. */
 START_TEST(queries_of_raw_block) {
-    rc_heap *h = heap(false);
-    uint32_t *before = rc_calloc(h, 1, 64); /* the false header of small */
-    char *small = rc_malloc(h, 64), *large = rc_malloc(h, 5000);
-    ck_assert_ptr_eq(small, (char *)before + 64);
     const char *what = "of an rc_malloc block (use rc_free)";
-    for (int k = 0; k < 2; k++) {
-        before[14] = k; /* count */
-        before[15] = k ? 0xfffff000u | RC_F_PLAIN : 0; /* a type index past the table */
-        for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
-            asked = &queries[q];
-            expect_fatal(do_query, h, small, pointer_line(queries[q].call, what, small));
-            expect_fatal(do_query, h, large, pointer_line(queries[q].call, what, large));
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        uint32_t *first = rc_calloc(h, 1, 64);
+        char *small = rc_malloc(h, 64), *large = rc_malloc(h, 5000);
+        ck_assert_ptr_eq(small, (char *)first + 64);
+        void *blocks[] = {first, small, large};
+        for (int k = 0; k < 2; k++) {
+            first[14] = k; /* small's count */
+            first[15] = k ? 0xfffff000u | RC_F_PLAIN : 0; /* a type index past the table */
+            for (size_t b = 0; b < sizeof blocks / sizeof *blocks; b++) {
+                void *p = blocks[b];
+                for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+                    asked = &queries[q];
+                    expect_fatal(do_query, h, p, pointer_line(queries[q].call, what, p));
+                }
+                expect_fatal(do_referents, h, p, pointer_line("rc_gc_get_referents", what, p));
+                expect_fatal(do_weakref_new, h, p, pointer_line("rc_weakref_new", what, p));
+            }
         }
-        expect_fatal(do_referents, h, small, pointer_line("rc_gc_get_referents", what, small));
-        expect_fatal(do_referents, h, large, pointer_line("rc_gc_get_referents", what, large));
+        rc_free(h, small);
+        rc_free(h, large);
+        rc_free(h, first);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
     }
-    rc_free(h, small);
-    rc_free(h, large);
-    rc_free(h, before);
-    ck_assert_uint_eq(rc_heap_free(h), 0);
 }
 END_TEST
 
@@ -1194,7 +1183,6 @@ END_TEST
  * a NULL heap). And a live holder whose slot still points there: its walk
  * names the referent, as it did before dying referents were skipped (the
  * zeros read as a dying one, and the walk skipped it silently). */
-static void do_weakref_of(rc_heap *h, void *p) { (void)h; rc_weakref_new(p, NULL, NULL); }
 START_TEST(queries_of_object_in_retired_arena) {
     rc_heap *h = heap(false);
     void **v, *o = dead_in_retired_arena(h, &v);
@@ -1204,7 +1192,7 @@ START_TEST(queries_of_object_in_retired_arena) {
         expect_fatal(do_query, h, o, pointer_line(queries[q].call, "of a dead object", o));
     }
     expect_fatal(do_referents, h, o, pointer_line("rc_gc_get_referents", "of a dead object", o));
-    expect_fatal(do_weakref_of, h, o, pointer_line("rc_weakref_new", "of a dead object", o));
+    expect_fatal(do_weakref_new, h, o, pointer_line("rc_weakref_new", "of a dead object", o));
     holder->next = o; /* a stale pointer, as a missing rc_incref leaves */
     expect_fatal(do_referents, h, holder, pointer_line("rc_incref", "of a dead object", o));
     holder->next = NULL;
@@ -1273,7 +1261,6 @@ Suite *test_suite(void) {
              heap_free_while_freeing_or_holding);
     add_case(s, tcase_create("weakref_new_of_dead_object"), weakref_new_of_dead_object);
     add_case(s, tcase_create("weakref_get_of_dead_weakref"), weakref_get_of_dead_weakref);
-    add_case(s, tcase_create("weakref_new_of_raw_block"), weakref_new_of_raw_block);
     add_case(s, tcase_create("referents_of_dead_object"), referents_of_dead_object);
     add_case(s, tcase_create("referents_of_dying_object"), referents_of_dying_object);
     add_case(s, tcase_create("referents_skip_slot_dropped_not_yet_null"),
