@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 _Noreturn static void fail(const char *msg) {
@@ -33,31 +34,37 @@ static void check_same(const rc_snapshot *a, const rc_snapshot *b) {
         }
 }
 
-static char path[64]; /* the dump's file, made once, removed at exit */
-
-static void remove_path(void) { unlink(path); }
-
-/* s, dumped and loaded again, is the same snapshot. */
+/* s, dumped and loaded again, is the same snapshot. The dump's file is
+ * made for this call and removed as soon as it has loaded, before any
+ * check can abort: no file is left behind (libFuzzer's timeouts and
+ * crashes skip atexit handlers). Its directory is $TMPDIR whole, or /tmp. */
 static void round_trip(const rc_snapshot *s) {
-    if (path[0] == '\0') {
-        const char *dir = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%.40s/fuzz_snapshot_XXXXXX", dir && *dir ? dir : "/tmp");
-        int fd = mkstemp(path);
-        if (fd < 0)
-            fail("mkstemp");
-        close(fd);
-        atexit(remove_path);
-    }
-    if (rc_snapshot_dump(s, path) != 0)
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || *dir == '\0')
+        dir = "/tmp";
+    size_t len = strlen(dir) + sizeof "/fuzz_snapshot_XXXXXX";
+    char *path = malloc(len);
+    if (path == NULL)
+        return;
+    snprintf(path, len, "%s/fuzz_snapshot_XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        fail("mkstemp");
+    close(fd);
+    int dumped = rc_snapshot_dump(s, path);
+    rc_snapshot *t = dumped == 0 ? rc_snapshot_load(path) : NULL;
+    int load_errno = errno;
+    unlink(path);
+    free(path);
+    if (dumped != 0)
         return; /* out of memory or disk: nothing to compare */
-    rc_snapshot *t = rc_snapshot_load(path);
     if (t == NULL) {
-        if (errno == ENOMEM)
+        if (load_errno == ENOMEM)
             return;
         fail("a dumped snapshot does not load");
     }
-    rc_snapshot_info a, b;
-    if (rc__snapshot_info(s, &a) == 0 && rc__snapshot_info(t, &b) == 0) {
+    rc_snapshot_info a = {0}, b = {0}; /* each may fail alone (ENOMEM): both are freed */
+    if ((rc__snapshot_info(s, &a) == 0) & (rc__snapshot_info(t, &b) == 0)) {
         if (a.traceback_limit != b.traceback_limit || a.traces != b.traces || a.size != b.size ||
             a.tracebacks != b.tracebacks || a.untraced != b.untraced || a.ndomains != b.ndomains)
             fail("a dumped snapshot loads with other totals");
@@ -65,9 +72,9 @@ static void round_trip(const rc_snapshot *s) {
             if (a.domains[i].domain != b.domains[i].domain ||
                 a.domains[i].traces != b.domains[i].traces || a.domains[i].size != b.domains[i].size)
                 fail("a dumped snapshot loads with other domains");
-        free(a.domains);
-        free(b.domains);
     }
+    free(a.domains);
+    free(b.domains);
     check_same(s, t);
     check_same(t, s);
     rc_snapshot_free(t);
@@ -95,7 +102,11 @@ static void use(const rc_snapshot *s) {
         for (size_t i = 0; d && i < n && i < 8; i++)
             rc_statistic_diff_format(&d[i], line, sizeof line);
         free(d);
-        d = rc_snapshot_compare_to(f, s, (rc_key_type)key, !(key & 1), &n);
+        /* (cumulative only where allowed: not with RC_KEY_TRACEBACK) */
+        d = rc_snapshot_compare_to(f, s, (rc_key_type)key, key != RC_KEY_TRACEBACK && !(key & 1),
+                                   &n);
+        for (size_t i = 0; d && i < n && i < 8; i++)
+            rc_statistic_diff_format(&d[i], line, sizeof line);
         free(d);
     }
     rc_snapshot_free(f);
