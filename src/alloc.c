@@ -642,8 +642,8 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
     rc_large *lg = (rc_large *)block;
     lg->heap = h;
     lg->total = total;
-    lg->request = payload;
     void *obj = block + RC_LARGE_OFFSET;
+    rc_large_set_request(obj, payload);
     rc_head *hd = rc_head_of(obj);
     hd->refcnt = 1;
     hd->info = head_info | RC_F_LARGE;
@@ -654,11 +654,13 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
 
 /* Tells ASan and Valgrind that a large block of size bytes held back
  * dead is not to be touched, but for what a misuse report reads: its
- * rc_head and its heap. */
+ * rc_head and its rc_large (rc_is_large). */
 static void large_mark_dead(rc_large *lg, size_t size) {
     rc_mem_dead(lg, size);
     rc_mem_word(rc_head_of((char *)lg + RC_LARGE_OFFSET));
     rc_mem_word(&lg->heap);
+    rc_mem_word(&lg->total);
+    rc_mem_word(&lg->request_tagged);
 }
 
 /* Really frees the oldest held dead large object (see rc_large_dead). */
@@ -1278,9 +1280,9 @@ static void *large_resize(rc_heap *h, void *payload, size_t size) {
     if (moved == NULL)
         return NULL;
     moved->total = total;
-    moved->request = size;
     h->large_bytes += total - old_total;
     char *p = (char *)moved + RC_LARGE_OFFSET;
+    rc_large_set_request(p, size);
     if (moved != lg) {
         rc__ptrmap_remove(&h->large, (uintptr_t)payload);
         rc__ptrmap_put(h, &h->large, (uintptr_t)p, moved);
@@ -1302,7 +1304,8 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
         hdr = RC_OBJ_OFFSET(pool->kind);
         old = pool->block_size - hdr;
     } else {
-        old = large_owned(h, pool, ptr, "rc_realloc")->request;
+        large_owned(h, pool, ptr, "rc_realloc");
+        old = rc_large_request(ptr);
         pool = NULL;
     }
     if (pool == NULL && size > RC_SMALL_MAX && !h->debug && !h->dying) {

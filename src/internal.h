@@ -153,12 +153,19 @@ typedef struct rc_gchead {
 #define RC_HEAD_SIZE sizeof(rc_head)
 #define RC_GC_HEAD_SIZE (sizeof(rc_gchead) + sizeof(rc_head))
 
-/* Bookkeeping at the start of a large block. */
+/* Bookkeeping at the start of a large block (24 bytes: a tracked object's
+ * rc_gchead follows). */
 typedef struct rc_large {
     rc_heap *heap;
     size_t total;    /* bytes obtained from rc_alloc_fn for the block */
-    size_t request;  /* payload bytes asked for */
+    size_t request_tagged; /* payload bytes asked for ^ RC_LARGE_TAG(payload):
+                              see rc_large_request, rc_is_large */
 } rc_large;
+/* A word no program stores by chance (as rc_raw_mark): with it the
+ * bookkeeping of a large block tells its head from the false header of a
+ * small rc_malloc block, the bytes a program wrote before it (or a freed
+ * neighbour's fill or free mark), which may well say RC_F_LARGE. */
+#define RC_LARGE_TAG(payload) ((uintptr_t)(payload) ^ (uintptr_t)0x6C617267652D7263u)
 
 static inline rc_head *rc_head_of(const void *obj) {
     return (rc_head *)((char *)obj - RC_HEAD_SIZE);
@@ -171,6 +178,13 @@ static inline void *rc_obj_of_gc(const rc_gchead *g) {
 }
 static inline rc_large *rc_large_of(const void *payload) {
     return (rc_large *)((char *)payload - RC_LARGE_OFFSET);
+}
+/* The payload bytes asked for of the large block of payload. */
+static inline size_t rc_large_request(const void *payload) {
+    return rc_large_of(payload)->request_tagged ^ RC_LARGE_TAG(payload);
+}
+static inline void rc_large_set_request(void *payload, size_t request) {
+    rc_large_of(payload)->request_tagged = request ^ RC_LARGE_TAG(payload);
 }
 
 /* ----------------------------------------------------------------- pools */
@@ -540,19 +554,35 @@ static inline bool rc_is_freed(const void *obj) {
     const rc_head *hd = rc_head_of(obj);
     return hd->refcnt == 0 && ((hd->info & RC_F_DEAD) || rc_obj_heap(obj) == NULL);
 }
+/* Whether obj (not NULL, an object or an rc_malloc block) is in a large
+ * block: its head says RC_F_LARGE and its rc_large is whole (its total is
+ * its tagged request's, plus RC_LARGE_OFFSET). The bytes before a small
+ * rc_malloc block (its false header) are a program's, or a freed
+ * neighbour's fill or free mark, and may say RC_F_LARGE; the
+ * RC_LARGE_OFFSET bytes before it are then in its pool, readable. */
+static inline bool rc_is_large(const void *obj) {
+    return (rc_head_of(obj)->info & RC_F_LARGE) &&
+           rc_large_of(obj)->total - RC_LARGE_OFFSET == rc_large_request(obj);
+}
 /* Whether obj (not NULL) is an rc_malloc block: a large one's head says
  * so; a small one lives in a pool of raw blocks (its false header, the
- * bytes before it, is not read for that). */
+ * bytes before it, decides nothing: rc_is_large). */
 static inline bool rc_is_raw_block(const void *obj) {
-    uint32_t info = rc_head_of(obj)->info;
-    return (info & RC_F_LARGE) ? (info & RC_F_RAW) != 0 : RC_KIND_IS_RAW(rc_pool_of(obj)->kind);
+    if (rc_is_large(obj))
+        return (rc_head_of(obj)->info & RC_F_RAW) != 0;
+    return RC_KIND_IS_RAW(rc_pool_of(obj)->kind);
+}
+/* The heap of an rc_malloc block (rc_is_raw_block): rc_obj_heap would
+ * follow a small one's false header. */
+static inline rc_heap *rc_raw_block_heap(const void *obj) {
+    return rc_is_large(obj) ? rc_large_of(obj)->heap : rc_pool_of(obj)->heap;
 }
 /* A query (call) of an rc_malloc block, or of an object already freed, is
  * named and aborts (a block's false header would give it a type, or
  * fault). */
 static inline void rc_check_not_freed(const void *obj, const char *call) {
     if (RC_UNLIKELY(rc_is_raw_block(obj)))
-        rc__fatal_ptr(rc_obj_heap(obj), call, "of an rc_malloc block (use rc_free)", obj);
+        rc__fatal_ptr(rc_raw_block_heap(obj), call, "of an rc_malloc block (use rc_free)", obj);
     if (RC_UNLIKELY(rc_is_freed(obj)))
         rc__fatal(call, "of a dead object", obj);
 }

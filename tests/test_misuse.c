@@ -1226,6 +1226,48 @@ START_TEST(weakref_get_of_dead_weakref) {
 }
 END_TEST
 
+/* The queries, rc_gc_get_referents and rc_weakref_new of a small rc_malloc
+ * block whose neighbour before it was freed in a debug heap: its false
+ * header is then the freed block's fill (0xDB...: a count and flags with
+ * RC_F_LARGE but not RC_F_RAW), or, for 16-byte blocks, its free mark.
+ * Each is named as an rc_malloc block, not taken for a large object whose
+ * rc_large (the fill) names a heap at 0xdbdb... ASan and Valgrind would
+ * report the read of the freed neighbour's bytes: not run under them. */
+START_TEST(queries_of_raw_block_after_freed_one) {
+    if (checker_guards_memory())
+        return;
+    const char *what = "of an rc_malloc block (use rc_free)";
+    for (int debug = 0; debug < 2; debug++)
+        for (size_t size = 16; size <= 64; size += 48) {
+            rc_heap *h = heap(debug);
+            char *before[64], *after[64];
+            size_t n = 0;
+            for (size_t i = 0; i < 64; i++) {
+                char *a = rc_malloc(h, size), *b = rc_malloc(h, size);
+                if (b == a + size) /* neighbours */
+                    before[n] = a, after[n++] = b;
+                else
+                    rc_free(h, a), rc_free(h, b);
+            }
+            ck_assert_uint_gt(n, 0);
+            for (size_t i = 0; i < n; i++)
+                rc_free(h, before[i]);
+            for (size_t i = 0; i < n; i++) {
+                void *p = after[i];
+                for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+                    asked = &queries[q];
+                    expect_fatal(do_query, h, p, pointer_line(queries[q].call, what, p));
+                }
+                expect_fatal(do_referents, h, p, pointer_line("rc_gc_get_referents", what, p));
+                expect_fatal(do_weakref_new, h, p, pointer_line("rc_weakref_new", what, p));
+            }
+            for (size_t i = 0; i < n; i++)
+                rc_free(h, after[i]);
+            ck_assert_uint_eq(rc_heap_free(h), 0);
+        }
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("misuse");
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
@@ -1263,6 +1305,8 @@ Suite *test_suite(void) {
              heap_free_while_freeing_or_holding);
     add_case(s, tcase_create("weakref_new_of_dead_object"), weakref_new_of_dead_object);
     add_case(s, tcase_create("weakref_get_of_dead_weakref"), weakref_get_of_dead_weakref);
+    add_case(s, tcase_create("queries_of_raw_block_after_freed_one"),
+             queries_of_raw_block_after_freed_one);
     add_case(s, tcase_create("referents_of_dead_object"), referents_of_dead_object);
     add_case(s, tcase_create("referents_of_dying_object"), referents_of_dying_object);
     add_case(s, tcase_create("referents_skip_slot_dropped_not_yet_null"),
