@@ -1434,6 +1434,11 @@ static void gm_finish(gm_world *w) {
             gm_check_events(w);
         }
         gm_check_state(w);
+        if (w->cfg.tracing) { /* every object gone: so is every trace */
+            size_t current, peak;
+            rc_tracemalloc_get_traced_memory(w->h, &current, &peak);
+            GM_CHECK(current == 0, "%zu bytes still traced with no object alive", current);
+        }
     }
     snprintf(w->what, sizeof w->what, "rc_heap_free");
     if (w->cfg.leak) { /* what rc_heap_free does with the garbage list is its own business */

@@ -11,7 +11,8 @@
  * input runs twice: as its bytes say, then with most objects plain
  * (gm_config.plain, which no byte chooses, so that the corpus keeps its
  * meaning) and tracemalloc on (gm_config.tracing: collections, deaths and
- * starved allocations then free and make traced objects). The corpus,
+ * starved allocations then free and make traced objects; once every object
+ * is gone, no byte may stay traced). The corpus,
  * tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
  */
 #include "../gc_model.h"
