@@ -1140,6 +1140,18 @@ START_TEST(queries_of_freed_object) {
 }
 END_TEST
 
+/* Each query, rc_gc_get_referents and rc_weakref_new of the rc_malloc
+ * block p names it as rc_decref does. */
+static void expect_raw_block_named(rc_heap *h, void *p) {
+    const char *what = "of an rc_malloc block (use rc_free)";
+    for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+        asked = &queries[q];
+        expect_fatal(do_query, h, p, pointer_line(queries[q].call, what, p));
+    }
+    expect_fatal(do_referents, h, p, pointer_line("rc_gc_get_referents", what, p));
+    expect_fatal(do_weakref_new, h, p, pointer_line("rc_weakref_new", what, p));
+}
+
 /* The same queries, rc_gc_get_referents and rc_weakref_new of an
  * rc_malloc block, with and without RCGC_DEBUG: small (the first block of
  * a fresh heap, whose false header is the pool's, and one after it, whose
@@ -1150,7 +1162,6 @@ END_TEST
  * rc_weakref_new of a large block gave a weak reference that handed the
  * block out even after rc_free. */
 START_TEST(queries_of_raw_block) {
-    const char *what = "of an rc_malloc block (use rc_free)";
     for (int debug = 0; debug < 2; debug++) {
         rc_heap *h = heap(debug);
         uint32_t *first = rc_calloc(h, 1, 64);
@@ -1161,13 +1172,7 @@ START_TEST(queries_of_raw_block) {
             first[14] = k; /* small's count */
             first[15] = k ? 0xfffff000u | RC_F_PLAIN : 0; /* a type index past the table */
             for (size_t b = 0; b < sizeof blocks / sizeof *blocks; b++) {
-                void *p = blocks[b];
-                for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
-                    asked = &queries[q];
-                    expect_fatal(do_query, h, p, pointer_line(queries[q].call, what, p));
-                }
-                expect_fatal(do_referents, h, p, pointer_line("rc_gc_get_referents", what, p));
-                expect_fatal(do_weakref_new, h, p, pointer_line("rc_weakref_new", what, p));
+                expect_raw_block_named(h, blocks[b]);
             }
         }
         rc_free(h, small);
@@ -1236,7 +1241,6 @@ END_TEST
 START_TEST(queries_of_raw_block_after_freed_one) {
     if (checker_guards_memory())
         return;
-    const char *what = "of an rc_malloc block (use rc_free)";
     for (int debug = 0; debug < 2; debug++)
         for (size_t size = 16; size <= 64; size += 48) {
             rc_heap *h = heap(debug);
@@ -1253,13 +1257,7 @@ START_TEST(queries_of_raw_block_after_freed_one) {
             for (size_t i = 0; i < n; i++)
                 rc_free(h, before[i]);
             for (size_t i = 0; i < n; i++) {
-                void *p = after[i];
-                for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
-                    asked = &queries[q];
-                    expect_fatal(do_query, h, p, pointer_line(queries[q].call, what, p));
-                }
-                expect_fatal(do_referents, h, p, pointer_line("rc_gc_get_referents", what, p));
-                expect_fatal(do_weakref_new, h, p, pointer_line("rc_weakref_new", what, p));
+                expect_raw_block_named(h, after[i]);
             }
             for (size_t i = 0; i < n; i++)
                 rc_free(h, after[i]);
