@@ -964,6 +964,59 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 #endif
 
+#ifdef RCGC_HAVE_LIBDW
+/* The source line of `at` in mod: *file (NULL when unknown) and *lineno;
+ * false + ENOMEM when memory ran short. libdw answers as if it knew nothing
+ * then: errno, cleared before each call, tells the two apart. */
+static bool line_at(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, const char **file,
+                    int *lineno) {
+    *file = NULL;
+    *lineno = 0;
+    errno = 0;
+    Dwfl_Line *line = dwfl_module_getsrc(mod, at);
+    if (line)
+        *file = dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL);
+    if (line || errno == ENOMEM)
+        return line != NULL;
+    /* no .debug_aranges (Clang): the unit's own line table */
+    Dwarf_Addr bias;
+    errno = 0;
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias);
+    Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, at - bias) : NULL;
+    if (l == NULL)
+        return errno != ENOMEM;
+    *file = dwarf_linesrc(l, NULL, NULL);
+    if (dwarf_lineno(l, lineno) != 0)
+        *lineno = 0;
+    return true;
+}
+
+/* resolve's answer for `at` in mod, a module libdw knows: the line and the
+ * inlined callers when the debug information has them, else the function's
+ * symbol or the module's path and offset. */
+static bool resolve_in_module(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resolved *res) {
+    rc_frame *out = &res->frame;
+    errno = 0;
+    out->function = dwfl_module_addrname(mod, at);
+    if (out->function == NULL && errno == ENOMEM)
+        return false;
+    const char *file;
+    int lineno;
+    if (!line_at(r, mod, at, &file, &lineno))
+        return false;
+    if (file && lineno > 0) {
+        out->filename = primary_spelling(r, mod, at, file);
+        out->lineno = (unsigned)lineno;
+        errno = 0;
+        return expand_inlined(r, mod, at, res) && errno != ENOMEM;
+    }
+    Dwarf_Addr base;
+    const char *path = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
+    out->filename = out->function ? out->function : format_offset(r, path, base, res->pc);
+    return out->filename != NULL;
+}
+#endif
+
 /* Resolves out->pc without the cache; false + ENOMEM when memory ran short
  * (in libdw, which then answers as if it knew nothing, or for a copy): the
  * answer is not the address's and must not be kept. */
@@ -977,10 +1030,8 @@ static bool resolve(rc_resolver *r, resolved *res) {
     res->nouter = 0;
 #ifdef RCGC_HAVE_LIBDW
     int saved = errno;
-    /* libdw answers as if it knew nothing when memory runs short: errno,
-     * cleared before each call, tells the two apart when the call's answer
-     * is "nothing" (libelf leaves ENOMEM behind when it reads a file it
-     * could not map, and then answers in full) */
+    /* libelf leaves ENOMEM behind when it reads a file it could not map,
+     * and then answers in full: errno is cleared before each call */
     if (r->dwfl == NULL) {
         errno = 0;
         r->dwfl = open_self(&proc_callbacks);
@@ -992,41 +1043,10 @@ static bool resolve(rc_resolver *r, resolved *res) {
     if (mod == NULL && errno == ENOMEM)
         return false;
     if (mod) {
-        errno = 0;
-        out->function = dwfl_module_addrname(mod, at);
-        if (out->function == NULL && errno == ENOMEM)
+        if (!resolve_in_module(r, mod, at, res))
             return false;
-        errno = 0;
-        Dwfl_Line *line = dwfl_module_getsrc(mod, at);
-        if (line == NULL && errno == ENOMEM)
-            return false;
-        int lineno = 0;
-        const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-        if (line == NULL) { /* no .debug_aranges (Clang): the unit's own line table */
-            Dwarf_Addr bias;
-            errno = 0;
-            Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias);
-            Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, at - bias) : NULL;
-            if (l == NULL && errno == ENOMEM)
-                return false;
-            file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
-            if (l == NULL || dwarf_lineno(l, &lineno) != 0)
-                lineno = 0;
-        }
-        if (file && lineno > 0) {
-            out->filename = primary_spelling(r, mod, at, file);
-            out->lineno = (unsigned)lineno;
-            errno = 0;
-            if (!expand_inlined(r, mod, at, res) || errno == ENOMEM)
-                return false;
-            errno = saved;
-            return true;
-        }
-        Dwarf_Addr base;
-        const char *path = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
-        out->filename = out->function ? out->function : format_offset(r, path, base, pc);
         errno = saved;
-        return out->filename != NULL;
+        return true;
     }
     errno = saved;
     /* In no object libdw knows (the vDSO; code unloaded: none at all). */
