@@ -310,59 +310,32 @@ static Dwarf_Die *unit_at(unit_index **units, Dwfl_Module *mod, uintptr_t at, Dw
     return NULL;
 }
 
-/* Static link (into the program or a shared object): the library's code is
- * what the compilation units of its source directory cover; without DWARF,
- * what its rc_* functions cover. false + ENOMEM when libdw ran out of
- * memory on the way (as far as errno tells, right after each call). */
-static bool find_linked_ranges(uintptr_t self) {
-    bool ok = true;
-    errno = 0;
-    Dwfl *d = open_self(&self_callbacks);
-    if (d == NULL) {
-        ok = errno != ENOMEM;
-        goto out;
-    }
-    /* errno is cleared before each call: libelf leaves ENOMEM behind when
-     * it reads a file it could not map, and succeeds */
-    errno = 0;
-    Dwfl_Module *mod = dwfl_addrmodule(d, self);
-    if (mod == NULL) {
-        ok = errno != ENOMEM;
-        goto out;
-    }
+/* find_linked_ranges with DWARF: the ranges of mod's units in the
+ * directory of own_name (up to its last slash, dirlen bytes); false when
+ * libdw ran short of memory. */
+static bool add_unit_ranges(Dwfl_Module *mod, const char *own_name, size_t dirlen) {
     Dwarf_Addr bias;
     errno = 0;
-    Dwarf_Die *own = unit_at(NULL, mod, self, &bias);
-    if (own == NULL && errno == ENOMEM) {
-        ok = false;
-        goto out;
+    for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
+        const char *name = dwarf_diename(cu);
+        if (name == NULL || strncmp(name, own_name, dirlen) != 0 || strchr(name + dirlen, '/'))
+            continue;
+        Dwarf_Addr base, start, end;
+        for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
+            add_range(start + bias, end + bias);
     }
-    const char *own_name = own ? dwarf_diename(own) : NULL;
-    const char *slash = own_name ? strrchr(own_name, '/') : NULL;
-    if (slash) {
-        size_t dirlen = (size_t)(slash - own_name) + 1;
-        errno = 0;
-        for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
-            const char *name = dwarf_diename(cu);
-            if (name == NULL || strncmp(name, own_name, dirlen) != 0 || strchr(name + dirlen, '/'))
-                continue;
-            Dwarf_Addr base, start, end;
-            for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
-                add_range(start + bias, end + bias);
-        }
-        ok = errno != ENOMEM;
-        goto out;
-    }
-    /* No DWARF: the archive's members are linked together, so the span
-     * of its rc_* functions holds its static functions too (their ".cold"
-     * parts live in another section, among the program's). */
+    return errno != ENOMEM;
+}
+
+/* find_linked_ranges without DWARF: the archive's members are linked
+ * together, so the span of its rc_* functions holds its static functions
+ * too (their ".cold" parts live in another section, among the program's). */
+static bool add_symbol_ranges(Dwfl_Module *mod) {
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     errno = 0;
     int n = dwfl_module_getsymtab(mod);
-    if (n < 0 && errno == ENOMEM) {
-        ok = false;
-        goto out;
-    }
+    if (n < 0 && errno == ENOMEM)
+        return false;
     for (int i = 0; i < n; i++) {
         GElf_Sym sym;
         GElf_Addr addr;
@@ -374,7 +347,39 @@ static bool find_linked_ranges(uintptr_t self) {
         }
     }
     add_range(lo, hi);
-out:
+    return true;
+}
+
+/* Static link (into the program or a shared object): the library's code is
+ * what the compilation units of its source directory cover; without DWARF,
+ * what its rc_* functions cover. false + ENOMEM when libdw ran out of
+ * memory on the way (as far as errno tells, right after each call). */
+static bool find_linked_ranges(uintptr_t self) {
+    bool ok;
+    /* errno is cleared before each call: libelf leaves ENOMEM behind when
+     * it reads a file it could not map, and succeeds */
+    errno = 0;
+    Dwfl *d = open_self(&self_callbacks);
+    Dwfl_Module *mod = NULL;
+    if (d) {
+        errno = 0;
+        mod = dwfl_addrmodule(d, self);
+    }
+    if (mod == NULL) {
+        ok = errno != ENOMEM;
+    } else {
+        Dwarf_Addr bias;
+        errno = 0;
+        Dwarf_Die *own = unit_at(NULL, mod, self, &bias);
+        const char *own_name = own ? dwarf_diename(own) : NULL;
+        const char *slash = own_name ? strrchr(own_name, '/') : NULL;
+        if (own == NULL && errno == ENOMEM)
+            ok = false;
+        else if (slash)
+            ok = add_unit_ranges(mod, own_name, (size_t)(slash - own_name) + 1);
+        else
+            ok = add_symbol_ranges(mod);
+    }
     if (d)
         dwfl_end(d);
     if (!ok)
