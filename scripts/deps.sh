@@ -11,7 +11,7 @@
 # says so and leaves the checks to CMake.
 set -euo pipefail
 
-packages=(pkg-config libdw-dev)
+packages=(cmake pkg-config libdw-dev)
 if [[ "${1:-}" != lib ]]; then
     packages+=(check valgrind python3 g++)
 fi
