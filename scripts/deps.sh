@@ -11,7 +11,9 @@
 # says so and leaves the checks to CMake.
 set -euo pipefail
 
-packages=(cmake pkg-config libdw-dev)
+# libbz2-dev: libdw.pc names -lbz2 for a static link, and libdw-dev does not
+# bring it (the install test links a consumer statically)
+packages=(cmake pkg-config libdw-dev libbz2-dev)
 if [[ "${1:-}" != lib ]]; then
     packages+=(check valgrind python3 g++)
 fi
