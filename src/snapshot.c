@@ -8,8 +8,9 @@
  *               str_head (hash, length, filename frame), so a string's
  *               equality with another snapshot's costs a compare of heads.
  *   tracebacks  rc_traceback records, frames most recent first, pointing
- *               into one frame array; tracebacks of the same snapshot may
- *               be equal (different return addresses on one line).
+ *               into one frame array; each stored once (the tracer's
+ *               tracebacks of different return addresses on one line show
+ *               the same frames: one record here).
  *   traces      {size, domain, traceback index}.
  *   file_frames one frame {filename, 0} per distinct filename: the key of
  *               RC_KEY_FILENAME statistics.
@@ -53,6 +54,9 @@ struct rc_snapshot {
     size_t ntbs, tbs_cap;
     size_t *tb_first;     /* while building: index of each traceback's frames */
     size_t tb_first_cap;
+    uint32_t *tb_set;     /* while building: 1 + index of each traceback by content,
+                             0 free; at most half full */
+    size_t tb_set_cap;
     rc_frame *frames;
     size_t nframes, frames_cap;
     snap_trace *traces;
@@ -120,6 +124,7 @@ void rc_snapshot_free(rc_snapshot *s) {
     free(s->strset);
     free(s->tbs);
     free(s->tb_first);
+    free(s->tb_set);
     free(s->frames);
     free(s->traces);
     free(s->file_frames);
@@ -194,12 +199,75 @@ const char *rc__snapshot_string(rc_snapshot *s, const char *str, size_t len) {
     return t;
 }
 
+/* Hash of a traceback being added: its frames' strings are interned, so
+ * their heads' hashes stand for their contents. */
+static uint32_t tb_hash(const rc_frame *frames, unsigned nframe, unsigned total_nframe) {
+    uint64_t x = (uint64_t)nframe << 32 ^ total_nframe;
+    for (unsigned i = 0; i < nframe; i++) {
+        uint32_t func = frames[i].function ? head_of(frames[i].function)->hash : 0;
+        x = (x ^ head_of(frames[i].filename)->hash) * 0x9E3779B97F4A7C15ull;
+        x = (x ^ frames[i].lineno ^ (uint64_t)func << 32) * 0xC2B2AE3D27D4EB4Full;
+    }
+    return (uint32_t)(x >> 32);
+}
+
+/* The slot of s->tb_set (cap > 0) that holds the traceback equal to
+ * frames[0..nframe) and total_nframe in every field, or the free one where
+ * it goes. Strings are interned: equal pointers are equal names. */
+static size_t tb_slot(const rc_snapshot *s, uint32_t hash, const rc_frame *frames,
+                      unsigned nframe, unsigned total_nframe) {
+    size_t mask = s->tb_set_cap - 1, i = hash & mask;
+    for (; s->tb_set[i]; i = (i + 1) & mask) {
+        size_t t = s->tb_set[i] - 1;
+        const rc_frame *f = &s->frames[s->tb_first[t]];
+        if (s->tbs[t].nframe != nframe || s->tbs[t].total_nframe != total_nframe)
+            continue;
+        unsigned k = 0;
+        while (k < nframe && f[k].filename == frames[k].filename &&
+               f[k].lineno == frames[k].lineno && f[k].function == frames[k].function)
+            k++;
+        if (k == nframe)
+            return i;
+    }
+    return i;
+}
+
+/* Room in s->tb_set for one traceback more; -1 + ENOMEM. */
+static int tb_set_reserve(rc_snapshot *s) {
+    if ((s->ntbs + 1) * 2 <= s->tb_set_cap)
+        return 0;
+    size_t cap = s->tb_set_cap ? 2 * s->tb_set_cap : 64;
+    uint32_t *set = calloc(cap, sizeof *set);
+    if (set == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    free(s->tb_set);
+    s->tb_set = set;
+    s->tb_set_cap = cap;
+    for (size_t t = 0; t < s->ntbs; t++) {
+        const rc_frame *f = &s->frames[s->tb_first[t]];
+        unsigned n = s->tbs[t].nframe, total = s->tbs[t].total_nframe;
+        s->tb_set[tb_slot(s, tb_hash(f, n, total), f, n, total)] = (uint32_t)(t + 1);
+    }
+    return 0;
+}
+
+/* Identical tracebacks are stored once (as the tracer interns them; two
+ * of its tracebacks may show the same frames: different return addresses
+ * on one line): the index of the equal one, if any. */
 int64_t rc__snapshot_add_traceback(rc_snapshot *s, const rc_frame *frames, unsigned nframe,
                                    unsigned total_nframe) {
     if (s->ntbs >= UINT32_MAX - 1 || nframe == 0 || nframe > RC_TRACEMALLOC_MAX_NFRAME) {
         errno = nframe == 0 || nframe > RC_TRACEMALLOC_MAX_NFRAME ? EINVAL : ENOMEM;
         return -1;
     }
+    if (tb_set_reserve(s) < 0)
+        return -1;
+    uint32_t hash = tb_hash(frames, nframe, total_nframe);
+    size_t slot = tb_slot(s, hash, frames, nframe, total_nframe);
+    if (s->tb_set[slot])
+        return s->tb_set[slot] - 1;
     if (reserve((void **)&s->frames, &s->frames_cap, s->nframes + nframe, sizeof *s->frames) < 0 ||
         reserve((void **)&s->tbs, &s->tbs_cap, s->ntbs + 1, sizeof *s->tbs) < 0 ||
         reserve((void **)&s->tb_first, &s->tb_first_cap, s->ntbs + 1, sizeof *s->tb_first) < 0)
@@ -208,6 +276,7 @@ int64_t rc__snapshot_add_traceback(rc_snapshot *s, const rc_frame *frames, unsig
     s->tbs[s->ntbs] = (rc_traceback){nframe, total_nframe, NULL};
     s->tb_first[s->ntbs] = s->nframes;
     s->nframes += nframe;
+    s->tb_set[slot] = (uint32_t)(s->ntbs + 1);
     return (int64_t)s->ntbs++;
 }
 
@@ -225,6 +294,9 @@ int rc__snapshot_seal(rc_snapshot *s) {
         s->tbs[i].frames = s->frames + s->tb_first[i];
     free(s->tb_first);
     s->tb_first = NULL;
+    free(s->tb_set);
+    s->tb_set = NULL;
+    s->tb_set_cap = 0;
     size_t cap = 0;
     for (size_t i = 0; i < s->nframes; i++) {
         str_head *h = (str_head *)head_of(s->frames[i].filename);
@@ -1233,9 +1305,11 @@ static int parse_strings(rc_snapshot *s, reader *r, uint64_t nstrings, const cha
     return 0;
 }
 
-/* Reads the tracebacks of a dump; strings[] are the interned strings. */
+/* Reads the tracebacks of a dump; strings[] are the interned strings.
+ * index[t] is the snapshot's index of the file's traceback t (equal ones
+ * are stored once). */
 static int parse_tracebacks(rc_snapshot *s, reader *r, uint64_t ntbs, const char **strings,
-                            uint64_t nstrings) {
+                            uint64_t nstrings, uint32_t *index) {
     rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
     for (uint64_t t = 0; t < ntbs; t++) {
         uint32_t nframe, total;
@@ -1249,21 +1323,25 @@ static int parse_tracebacks(rc_snapshot *s, reader *r, uint64_t ntbs, const char
                 return -1;
             frames[i] = (rc_frame){strings[file], line, func ? strings[func - 1] : NULL};
         }
-        if (rc__snapshot_add_traceback(s, frames, nframe, total) < 0)
+        int64_t k = rc__snapshot_add_traceback(s, frames, nframe, total);
+        if (k < 0)
             return -2;
+        index[t] = (uint32_t)k;
     }
     return 0;
 }
 
-/* Reads the traces of a dump, whose tracebacks number ntbs. */
-static int parse_traces(rc_snapshot *s, reader *r, uint64_t ntraces, uint64_t ntbs) {
+/* Reads the traces of a dump, whose tracebacks number ntbs (index: as
+ * parse_tracebacks made it). */
+static int parse_traces(rc_snapshot *s, reader *r, uint64_t ntraces, uint64_t ntbs,
+                        const uint32_t *index) {
     for (uint64_t i = 0; i < ntraces; i++) {
         uint32_t domain, tb;
         uint64_t size;
         if (!r_u32(r, &domain) || !r_u32(r, &tb) || !r_u64(r, &size) || tb >= ntbs ||
             size > SIZE_MAX)
             return -1;
-        if (rc__snapshot_add_trace(s, domain, tb, (size_t)size) < 0)
+        if (rc__snapshot_add_trace(s, domain, index[tb], (size_t)size) < 0)
             return -2;
     }
     return 0;
@@ -1295,17 +1373,20 @@ rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool chec
         goto invalid;
     rc_snapshot *s = rc__snapshot_new(limit, (size_t)untraced);
     const char **strings = s ? malloc((nstrings ? nstrings : 1) * sizeof *strings) : NULL;
-    if (strings == NULL) {
+    uint32_t *index = strings ? malloc((ntbs ? ntbs : 1) * sizeof *index) : NULL;
+    if (index == NULL) {
+        free(strings);
         rc_snapshot_free(s);
         errno = ENOMEM;
         return NULL;
     }
     int rc = parse_strings(s, &r, nstrings, strings);
     if (rc == 0)
-        rc = parse_tracebacks(s, &r, ntbs, strings, nstrings);
+        rc = parse_tracebacks(s, &r, ntbs, strings, nstrings, index);
     if (rc == 0)
-        rc = parse_traces(s, &r, ntraces, ntbs);
+        rc = parse_traces(s, &r, ntraces, ntbs, index);
     free(strings);
+    free(index);
     if (rc == 0 && r.p != r.end)
         rc = -1;
     if (rc == 0 && rc__snapshot_seal(s) < 0)

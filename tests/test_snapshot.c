@@ -605,6 +605,59 @@ START_TEST(dump_load_roundtrip) {
 }
 END_TEST
 
+/* Two calls on one line are two return addresses, so the tracer keeps two
+ * tracebacks, but both show the same frames: the snapshot stores that
+ * traceback once (`rcgc show` counts distinct ones), and so does a load
+ * of a file that holds it twice, whose traces keep their sizes. */
+static __attribute__((noinline)) void *make_block(rc_heap *h) {
+    void *p = rc_malloc(h, 16);
+    __asm__ volatile("" ::: "memory"); /* no tail call: the caller stays on the stack */
+    return p;
+}
+
+START_TEST(identical_tracebacks_stored_once) {
+    rc_heap *h = rc_heap_new();
+    rc_tracemalloc_start(h, 2);
+    void *a = make_block(h), *b = make_block(h);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    rc_snapshot_info info;
+    ck_assert_int_eq(rc__snapshot_info(s, &info), 0);
+    ck_assert_uint_eq(info.traces, 2);
+    ck_assert_uint_eq(info.tracebacks, 1);
+    free(info.domains);
+    /* the same traceback twice in a file (parsed without its checksum) */
+    unsigned char file[48 + 8 + 2 * 20 + 2 * 16 + 4] = "RCGCSNAP";
+    unsigned char *at = file + 8;
+    const uint32_t head[] = {1, 2, 1, 0, 2, 0, 2, 0, 0, 0}; /* version, limit, S, B, T, untraced */
+    const uint32_t tb[] = {1, 1, 0, 7, 0};                 /* a.py:7, no function */
+    memcpy(at, head, sizeof head); /* little-endian, as the tests' machines are */
+    at += sizeof head;
+    memcpy(at, "\4\0\0\0a.py", 8);
+    at += 8;
+    for (int t = 0; t < 2; t++, at += sizeof tb)
+        memcpy(at, tb, sizeof tb);
+    for (uint32_t t = 0; t < 2; t++, at += 16)
+        memcpy(at, (const uint32_t[]){0, t, 10 + t, 0}, 16);
+    rc_snapshot *l = rc__snapshot_parse(file, sizeof file, false);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_int_eq(rc__snapshot_info(l, &info), 0);
+    ck_assert_uint_eq(info.tracebacks, 1);
+    ck_assert_uint_eq(info.size, 21);
+    free(info.domains);
+    size_t n;
+    rc_statistic *st = rc_snapshot_statistics(l, RC_KEY_TRACEBACK, false, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(st[0].size, 21);
+    ck_assert_uint_eq(st[0].count, 2);
+    free(st);
+    rc_snapshot_free(l);
+    rc_free(h, a);
+    rc_free(h, b);
+    rc_snapshot_free(s);
+    rc_heap_free(h);
+}
+END_TEST
+
 /* A snapshot comes through a pipe (`cat snap | rcgc top /dev/stdin`) as
  * from a file; a stream of anything else ends in EINVAL without being
  * read to its end (/dev/zero never ends). */
@@ -848,6 +901,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("random_against_python"), random_against_python);
     add_case_fixture(s, tcase_create("dump_load_roundtrip"), dump_load_roundtrip,
                      dump_setup, dump_teardown);
+    add_case(s, tcase_create("identical_tracebacks_stored_once"), identical_tracebacks_stored_once);
     add_case_fixture(s, tcase_create("load_from_pipe_and_devices"), load_from_pipe_and_devices,
                      dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("load_rejects_bad_files"), load_rejects_bad_files,
