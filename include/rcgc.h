@@ -208,13 +208,15 @@ static inline void rc_auto_drop_(void *slot) { rc_decref(*RC_SLOT_(slot)); }
 /* Hands over the reference ptr holds: evaluates to ptr's value (a new
  * reference for whoever takes it, or NULL) and leaves ptr NULL, so that an
  * rc_auto variable's reference can be returned or stored without being
- * dropped at scope exit: `return RC_STEAL(n);`. GCC and Clang. */
+ * dropped at scope exit: `return RC_STEAL(n);`. GCC and Clang. Its locals
+ * are named apart from RC_SET's, so RC_SET(field, RC_STEAL(n)) shadows
+ * nothing (-Wshadow). */
 #define RC_STEAL(ptr)                                                       \
     __extension__({                                                         \
-        __typeof__(ptr) *rc_slot_ = &(ptr);                                 \
-        __typeof__(ptr) rc_ref_ = *rc_slot_;                                \
-        *rc_slot_ = NULL;                                                   \
-        rc_ref_;                                                            \
+        __typeof__(ptr) *rc_steal_slot_ = &(ptr);                           \
+        __typeof__(ptr) rc_steal_ref_ = *rc_steal_slot_;                    \
+        *rc_steal_slot_ = NULL;                                             \
+        rc_steal_ref_;                                                      \
     })
 
 /* --------------------------------------------------------- raw memory */

@@ -334,6 +334,29 @@ START_TEST(steal_from_scope) {
 }
 END_TEST
 
+/* RC_SET(field, RC_STEAL(var)) stores an rc_auto variable's reference in a
+ * field, the pairing the guide teaches: the macros' locals must not shadow
+ * each other, or a build with -Wshadow -Werror rejects the line. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wshadow"
+static void store_from_scope(rc_heap *h, node *holder) {
+    rc_auto node *n = rc_new(h, &node_type);
+    RC_SET(holder->next, RC_STEAL(n));
+}
+#pragma GCC diagnostic pop
+
+START_TEST(set_from_steal) {
+    rc_heap *h = rc_heap_new();
+    node *holder = rc_new(h, &node_type);
+    store_from_scope(h, holder);
+    ck_assert_ptr_nonnull(holder->next);
+    ck_assert_uint_eq(rc_refcount(holder->next), 1);
+    rc_decref(holder);
+    ck_assert_uint_eq(stats_of(h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ inspection */
 
 START_TEST(type_and_heap_of) {
@@ -1066,6 +1089,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("set_macro"), set_macro);
     add_case(s, tcase_create("auto_scope"), auto_scope);
     add_case(s, tcase_create("steal_from_scope"), steal_from_scope);
+    add_case(s, tcase_create("set_from_steal"), set_from_steal);
     add_case(s, tcase_create("type_and_heap_of"), type_and_heap_of);
     add_case(s, tcase_create("order_with_clear"), order_with_clear);
     add_case(s, tcase_create("order_with_traverse"), order_with_traverse);
