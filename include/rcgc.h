@@ -430,6 +430,16 @@ int rc_snapshot_dump(const rc_snapshot *s, const char *path);
 rc_snapshot *rc_snapshot_load(const char *path);
 /* How many traces s holds. */
 size_t rc_snapshot_trace_count(const rc_snapshot *s);
+/* A trace of a snapshot (tracemalloc.Trace): one live allocation. */
+typedef struct rc_trace { unsigned domain; size_t size; rc_traceback traceback; } rc_trace;
+/* Snapshot.traces[i]: trace i of s, for i below rc_snapshot_trace_count(s),
+ * in no particular order (as Python's); its traceback points into s and
+ * lives as long as it does. 0, or -1 + EINVAL for a NULL argument or an i
+ * past the end. */
+int rc_snapshot_get_trace(const rc_snapshot *s, size_t i, rc_trace *out);
+/* Snapshot.traceback_limit: the nframe of the tracing that took s (kept by
+ * dump and load, and by filter_traces); -1 + EINVAL for NULL. */
+int rc_snapshot_traceback_limit(const rc_snapshot *s);
 /* A new snapshot with the traces of s that the n filters keep
  * (Snapshot.filter_traces: inclusive filters OR-ed, exclusive ones AND-ed).
  * NULL + EINVAL for a NULL s, or NULL filters with n > 0; NULL + ENOMEM. */

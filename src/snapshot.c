@@ -314,6 +314,24 @@ size_t rc_snapshot_trace_count(const rc_snapshot *s) {
     return s ? s->ntraces : 0;
 }
 
+int rc_snapshot_get_trace(const rc_snapshot *s, size_t i, rc_trace *out) {
+    if (s == NULL || out == NULL || i >= s->ntraces) {
+        errno = EINVAL;
+        return -1;
+    }
+    const snap_trace *t = &s->traces[i];
+    *out = (rc_trace){t->domain, t->size, s->tbs[t->tb]};
+    return 0;
+}
+
+int rc_snapshot_traceback_limit(const rc_snapshot *s) {
+    if (s == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return (int)s->traceback_limit;
+}
+
 static int domain_cmp(const void *a, const void *b) {
     unsigned x = ((const rc_domain_total *)a)->domain, y = ((const rc_domain_total *)b)->domain;
     return (x > y) - (x < y);

@@ -658,6 +658,84 @@ START_TEST(identical_tracebacks_stored_once) {
 }
 END_TEST
 
+static int trace_line_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+/* The traces of s read through rc_snapshot_get_trace, "d<domain> <size>
+ * <traceback>" each, sorted (Snapshot.traces has no order to keep). */
+static char *listing(const rc_snapshot *s, char *buf, size_t len) {
+    size_t n = rc_snapshot_trace_count(s);
+    char lines[8][64];
+    ck_assert_uint_le(n, 8);
+    for (size_t i = 0; i < n; i++) {
+        rc_trace t;
+        char tb[48];
+        ck_assert_int_eq(rc_snapshot_get_trace(s, i, &t), 0);
+        snprintf(lines[i], sizeof lines[i], "d%u %zu %s", t.domain, t.size,
+                 tb_text(&t.traceback, tb, sizeof tb));
+    }
+    qsort(lines, n, sizeof lines[0], trace_line_cmp);
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "; " : "", lines[i]);
+    return buf;
+}
+
+/* Snapshot.traces and Snapshot.traceback_limit: every trace, with its
+ * domain, size and traceback, in the snapshot taken, loaded back and
+ * filtered; the limit the tracing had. */
+START_TEST(traces_and_traceback_limit) {
+    rc_snapshot *s = make_snapshot(raw1, N(raw1));
+    char buf[512];
+    const char *want = "d0 10 a.py:2<b.py:4; d0 10 a.py:2<b.py:4; d0 10 a.py:2<b.py:4; "
+                       "d1 2 a.py:5<b.py:4; d2 66 b.py:1; d3 7 <unknown>:0";
+    ck_assert_str_eq(listing(s, buf, sizeof buf), want);
+    ck_assert_int_eq(rc_snapshot_traceback_limit(s), 2);
+    ck_assert_int_eq(rc_snapshot_dump(s, path), 0);
+    rc_snapshot *l = rc_snapshot_load(path);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_str_eq(listing(l, buf, sizeof buf), want);
+    ck_assert_int_eq(rc_snapshot_traceback_limit(l), 2);
+    rc_filter no_a = {false, "a.py", 0, false, -1};
+    rc_snapshot *f = rc_snapshot_filter_traces(s, &no_a, 1);
+    ck_assert_str_eq(listing(f, buf, sizeof buf), "d2 66 b.py:1; d3 7 <unknown>:0");
+    ck_assert_int_eq(rc_snapshot_traceback_limit(f), 2);
+    rc_trace t = {9, 9, {0, 0, NULL}};
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_get_trace(s, 6, &t), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_uint_eq(t.size, 9); /* untouched */
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_get_trace(NULL, 0, &t), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_get_trace(s, 0, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_snapshot_traceback_limit(NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    /* a real snapshot: tracing's nframe, the traceback's functions */
+    rc_heap *h = rc_heap_new();
+    rc_tracemalloc_start(h, 7);
+    void *p = rc_malloc(h, 48); const unsigned line = __LINE__;
+    rc_snapshot *real = rc_tracemalloc_take_snapshot(h);
+    ck_assert_uint_eq(rc_snapshot_trace_count(real), 1);
+    ck_assert_int_eq(rc_snapshot_get_trace(real, 0, &t), 0);
+    ck_assert_uint_eq(t.domain, 0);
+    ck_assert_uint_eq(t.size, 48);
+    ck_assert_str_eq(t.traceback.frames[0].filename, __FILE__);
+    ck_assert_uint_eq(t.traceback.frames[0].lineno, line);
+    ck_assert_str_eq(t.traceback.frames[0].function, __func__);
+    ck_assert_int_eq(rc_snapshot_traceback_limit(real), 7);
+    rc_free(h, p);
+    rc_heap_free(h);
+    rc_snapshot_free(real);
+    rc_snapshot_free(f);
+    rc_snapshot_free(l);
+    rc_snapshot_free(s);
+}
+END_TEST
+
 /* A snapshot comes through a pipe (`cat snap | rcgc top /dev/stdin`) as
  * from a file; a stream of anything else ends in EINVAL without being
  * read to its end (/dev/zero never ends). */
@@ -902,6 +980,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("dump_load_roundtrip"), dump_load_roundtrip,
                      dump_setup, dump_teardown);
     add_case(s, tcase_create("identical_tracebacks_stored_once"), identical_tracebacks_stored_once);
+    add_case_fixture(s, tcase_create("traces_and_traceback_limit"), traces_and_traceback_limit,
+                     dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("load_from_pipe_and_devices"), load_from_pipe_and_devices,
                      dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("load_rejects_bad_files"), load_rejects_bad_files,
