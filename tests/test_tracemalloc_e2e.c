@@ -536,7 +536,9 @@ START_TEST(rcgc_filters) {
         {"--exclude f.c:99999999999", "rcgc: bad line number in 'f.c:99999999999' (PATTERN:LINE, LINE from 1)\n"},
         {"--domain -1", "rcgc: bad domain '-1' (a number)\n"},
         {"--exclude-domain 2147483648", "rcgc: bad domain '2147483648' (a number)\n"},
-        {"--all-frames=1", "rcgc: unknown option '--all-frames=1'\n"},
+        {"--all-frames=1", "rcgc: --all-frames takes no value\n"},
+        {"--limits=1", "rcgc: unknown option '--limits=1'\n"},
+        {"--key=", "rcgc: unknown key '' (lineno, filename or traceback)\n"},
     };
     for (size_t i = 0; i < (quick ? 1 : sizeof errors / sizeof errors[0]); i++) {
         snprintf(args, sizeof args, "top %s %s", one, errors[i].options);
@@ -546,6 +548,12 @@ START_TEST(rcgc_filters) {
         ck_assert_str_eq(out, want);
         free(out);
     }
+    /* --name=value as --name value */
+    snprintf(args, sizeof args, "diff %s %s --include=app/* --key=filename --limit=1", one, two);
+    out = rcgc_out(0, args);
+    ck_assert_str_eq(out, "[ Top 1 differences ]\n"
+                          "app/parser.c:0: size=150 B (-150 B), count=2 (+0), average=75 B\n");
+    free(out);
     /* a colon followed by no number is part of the pattern */
     snprintf(args, sizeof args, "top %s --include 'app/*:x'", one);
     out = rcgc_out(0, args);

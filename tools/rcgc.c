@@ -47,6 +47,7 @@ static const char usage[] =
     "  --cumulative  count every frame of each traceback, not only the most recent\n"
     "  --limit N     print at most N statistics (default 10)\n"
     "  --help        print this help\n"
+    "An option's value follows it, or an '=': --limit 5, --limit=5.\n"
     "filters (tracemalloc's Filter and DomainFilter; the snapshots keep the traces\n"
     "that match an --include, --include-any or --domain, if any is given, and no\n"
     "--exclude, --exclude-any or --exclude-domain):\n"
@@ -148,20 +149,25 @@ static const struct option_kind {
     {"--exclude-domain", true, false, DOMAIN_FILTER, false, false},
 };
 
-/* One option of argv at *i (*i moves past its value, if it takes one);
- * 0, or the exit status of an error. `stats`: the command prints
- * statistics. */
+/* One option of argv at *i, "--name value" or "--name=value" (*i moves
+ * past a separate value); 0, or the exit status of an error. `stats`: the
+ * command prints statistics. */
 static int parse_option(int argc, char **argv, int *i, bool stats, options *o) {
-    const char *a = argv[*i];
+    char *arg = argv[*i], *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
     const struct option_kind *k = NULL;
     for (size_t j = 0; j < sizeof option_kinds / sizeof option_kinds[0] && !k; j++)
-        if (strcmp(a, option_kinds[j].name) == 0 && (stats || !option_kinds[j].stats))
+        if (strncmp(arg, option_kinds[j].name, len) == 0 && option_kinds[j].name[len] == '\0' &&
+            (stats || !option_kinds[j].stats))
             k = &option_kinds[j];
     if (k == NULL)
-        return bad_usage("unknown option '%s'", a);
-    if (k->valued && *i + 1 == argc)
+        return bad_usage("unknown option '%s'", arg);
+    const char *a = k->name;
+    if (eq && !k->valued)
+        return bad_usage("%s takes no value", a);
+    if (k->valued && !eq && *i + 1 == argc)
         return bad_usage("%s needs a value", a);
-    char *value = k->valued ? argv[++*i] : NULL;
+    char *value = eq ? eq + 1 : k->valued ? argv[++*i] : NULL;
     if (k->filter == FILE_FILTER)
         return add_file_filter(o, k->inclusive, k->all_frames, value);
     if (k->filter == DOMAIN_FILTER)
