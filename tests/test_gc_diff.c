@@ -154,6 +154,7 @@ static const recording recordings[] = {
     {"auto", 4, 500, RCGC_GC_DIFF_DIR "/auto-seed4.cpython3.12.log.gz"},
     {"sched", 6, 100, RCGC_GC_DIFF_DIR "/sched-seed6.cpython3.12.log.gz"},
     {"log", 7, 100, RCGC_GC_DIFF_DIR "/log-seed7.cpython3.12.log.gz"},
+    {"active", 8, 500, RCGC_GC_DIFF_DIR "/active-seed8.cpython3.12.log.gz"},
 };
 
 /* The recording that covers count programs of profile's seed, or NULL. */
@@ -379,6 +380,20 @@ END_TEST
 START_TEST(log_programs) { differential("log", 7, 100); }
 END_TEST
 
+/* Finalizers and weak reference callbacks that act (gen.py's scripts):
+ * they allocate nodes, cycles and weak references (with scripted callbacks
+ * in turn), store them into handles, the resurrection list or the
+ * finalized node's slots, link and unlink slots (of other garbage too,
+ * through the finalized node's slots: a death by counting in the middle of
+ * a collection), drop handles, resurrect, follow weak references (into
+ * garbage already cleared, when a finalizer made one) and collect (0 in a
+ * collection). A third of the programs turn automatic collection on with
+ * small thresholds, so that an action's allocation starts a collection
+ * (but not inside one, as CPython) and the counts, generations and
+ * statistics are compared; those need CPython 3.12 (recorded log). */
+START_TEST(active_programs) { differential("active", 8, 500); }
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("gc_diff");
     add_case(s, tcase_create("random_programs"), random_programs);
@@ -387,5 +402,6 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("schedule_programs"), schedule_programs);
     add_case(s, tcase_create("saveall_programs"), saveall_programs);
     add_case(s, tcase_create("log_programs"), log_programs);
+    add_case(s, tcase_create("active_programs"), active_programs);
     return s;
 }

@@ -34,12 +34,13 @@
 #define MAX_EVENTS (1 << 20)
 #define MAX_RESURRECTED 1024
 #define MAX_NODES 65536 /* more than a gen.py program makes */
-#define MAX_IDS 2048    /* ids: a program's, and those its callbacks and finalizers add */
+#define MAX_IDS 8192    /* ids: a program's, and those its callbacks and finalizers add */
 
 /* What the callback of weak reference id does (gen.py's CB): empty handle
  * (or -1), collect, act (4: a weak reference to handle p's node into
- * handle p+1, 5: a new cycle into handle p, 6: drop handle p), p. */
-typedef struct cbinfo { int empty, collects, act, p; } cbinfo;
+ * handle p+1, 5: a new cycle into handle p, 6: drop handle p), p, and the
+ * script it runs (the "active" profile's, or 0). */
+typedef struct cbinfo { int empty, collects, act, p, script; } cbinfo;
 static cbinfo cbs[MAX_IDS];
 
 /* The ids of the weak references made, by address (the newest at an
@@ -50,7 +51,8 @@ static size_t nwnames;
 
 typedef struct node {
     long nid;
-    int mode;   /* 0 none; finalizer 1 logs the view, 2 resurrects, 3 clears slot 0, 4 collects */
+    int mode;   /* 0 none; finalizer 1 logs the view, 2 resurrects, 3 clears slot 0, 4 collects,
+                 * 20 + S runs script S (gen.py lists them all) */
     bool died;  /* its death was logged (clear may run twice) */
     void *slot[SLOTS];
 } node;
@@ -89,6 +91,15 @@ static size_t nresurrected;
 
 static bool is_node(const void *p);
 static bool is_weakref(const void *p);
+
+/* Appends obj (a reference, stolen) to G. */
+static void push_g(void *obj) {
+    if (nresurrected == MAX_RESURRECTED) {
+        fprintf(stderr, "driver: G is full\n");
+        exit(2);
+    }
+    resurrected[nresurrected++] = obj;
+}
 
 /* *slot = v (a new reference, stolen), then the old value dropped: RC_SET,
  * as run.py's put (user code the old value's death runs may store into the
@@ -135,6 +146,7 @@ static void *must(void *p);
 static const rc_type node_type;
 static int curgen = -1; /* the generation being collected, or -1 */
 static rc_weakref *new_weakref(void *target, long id, int cb, int p, int empty);
+static void run_script(long s, void *me);
 
 static void node_finalize(void *self) {
     node *n = self;
@@ -142,11 +154,7 @@ static void node_finalize(void *self) {
     if (n->mode == 1) {
         log_view();
     } else if (n->mode == 2) {
-        if (nresurrected == MAX_RESURRECTED) {
-            fprintf(stderr, "driver: G is full\n");
-            exit(2);
-        }
-        resurrected[nresurrected++] = rc_incref(n);
+        push_g(rc_incref(n));
     } else if (n->mode == 3) {
         RC_CLEAR(n->slot[0]);
     } else if (n->mode == 4) {
@@ -159,6 +167,8 @@ static void node_finalize(void *self) {
         return; /* the heap is going: the modes below would outlive it */
     } else if (n->mode == 5) { /* a weak reference to itself into handle 7 */
         store(&handle[7], new_weakref(n, n->nid + 1000, 1, 0, -1));
+    } else if (n->mode >= 20) {
+        run_script(n->mode - 20, n);
     } else if (n->mode == 6) {
         rc_gc_set_debug(heap, rc_gc_get_debug(heap) ^ RC_GC_DEBUG_SAVEALL);
     } else if (n->mode == 12) {
@@ -287,6 +297,8 @@ static void on_callback(rc_weakref *ref, void *arg) {
     } else if (c.act == 6) {
         RC_CLEAR(handle[c.p]);
     }
+    if (c.script)
+        run_script(c.script, ref);
 }
 
 static void name_weakref(const void *ref, long id) {
@@ -319,13 +331,144 @@ static rc_weakref *new_weakref(void *target, long id, int cb, int p, int empty) 
     }
     rc_weakref *ref;
     if (cb) {
-        cbs[id] = (cbinfo){empty, cb == 3, cb >= 4 ? cb : 0, p};
+        cbs[id] = (cbinfo){empty, cb == 3, cb >= 4 && cb < 20 ? cb : 0, p, cb >= 20 ? cb - 20 : 0};
         ref = must(rc_weakref_new(target, on_callback, (void *)(intptr_t)id));
     } else {
         ref = must(rc_weakref_new(target, NULL, NULL));
     }
     name_weakref(ref, id);
     return ref;
+}
+
+/* ------------------------------------------ the "active" profile's scripts */
+
+/* Script s: its actions (A X Y Z), from the program's act lines (gen.py). */
+#define MAX_SCRIPTS 16
+#define MAX_ACTIONS 16
+static long scripts[MAX_SCRIPTS][MAX_ACTIONS][4];
+static int nactions[MAX_SCRIPTS];
+static int amade[2]; /* objects actions made, weak references with callbacks among them */
+#define AMAX 24
+#define ACBMAX 4
+static bool exact; /* the program needs exact counts (run.py's EXACT) */
+
+/* An action's object k: a handle, me (8), the last of G (9), slot k - 10
+ * of me (10-13); borrowed. */
+static void *target(long k, void *me) {
+    if (k < HANDLES)
+        return handle[k];
+    if (k == 8)
+        return me;
+    if (k == 9)
+        return nresurrected ? resurrected[nresurrected - 1] : NULL;
+    return is_node(me) ? ((node *)me)->slot[k - 10] : NULL;
+}
+
+/* Stores v (borrowed: the caller keeps its reference) at destination d. */
+static void place(long d, long z, void *v, void *me) {
+    if (d < HANDLES)
+        store(&handle[d], rc_incref(v));
+    else if (d == 8)
+        push_g(rc_incref(v));
+    else if (d == 9 && is_node(me))
+        RC_SET(((node *)me)->slot[z], rc_incref(v));
+}
+
+/* Whether an action may make n more objects (cb: one is a weak reference
+ * with a callback); logs why not (run.py's can_make). */
+static bool can_make(int n, bool cb) {
+    if (exact && curgen == 2) {
+        logf_event("askip");
+        return false;
+    }
+    if (amade[0] + n > AMAX || (cb && amade[1] == ACBMAX)) {
+        logf_event("amax");
+        return false;
+    }
+    amade[0] += n;
+    amade[1] += cb;
+    return true;
+}
+
+static node *act_node(long nid, long mode) {
+    node *n = must(rc_new(heap, mode && mode != 7 ? &fnode_type : &node_type));
+    n->nid = nid;
+    n->mode = (int)mode;
+    return n;
+}
+
+/* Actions 0 and 1: a new node of mode x (and a second one in a cycle with
+ * it) into destination y. */
+static void act_new(long op, long x, long y, long z, void *me) {
+    if (!can_make((int)op + 1, false))
+        return;
+    long nid = 5001 + amade[0] - op - 1;
+    node *n = act_node(nid, x);
+    if (op == 1) {
+        node *m = act_node(nid + 1, 0);
+        RC_SET(n->slot[0], rc_incref(m));
+        RC_SET(m->slot[0], rc_incref(n));
+        rc_decref(m);
+    }
+    place(y, z, n, me);
+    rc_decref(n);
+}
+
+/* Action 6: a new weak reference to object x with callback kind y into
+ * destination z. */
+static void act_weakref(long x, long y, long z, void *me) {
+    void *t = rc_incref(target(x, me));
+    if (is_node(t) && can_make(1, y != 0)) {
+        rc_weakref *r = new_weakref(t, 5000 + amade[0], (int)y, 0, y == 2 && z < HANDLES ? (int)z : -1);
+        place(z, 0, r, me);
+        rc_decref(r);
+    }
+    rc_decref(t);
+}
+
+/* One action (gen.py), as run.py's act: references held and dropped in
+ * its order. */
+static void act(const long *a, void *me) {
+    long op = a[0], x = a[1], y = a[2], z = a[3];
+    if (op == 0 || op == 1) {
+        act_new(op, x, y, z, me);
+    } else if (op == 2 || op == 3 || op == 10) {
+        node *o = rc_incref(target(x, me));
+        void *v = op == 2 ? rc_incref(target(y, me)) : NULL;
+        if (op == 2 && is_node(o) && v)
+            RC_SET(o->slot[z], rc_incref(v));
+        else if (op == 3 && is_node(o))
+            RC_CLEAR(o->slot[z]);
+        else if (op == 10 && is_node(o))
+            store(&handle[y], rc_incref(o->slot[z]));
+        rc_decref(o);
+        rc_decref(v);
+    } else if (op == 4) {
+        RC_CLEAR(handle[x]);
+    } else if (op == 5) {
+        if (nresurrected)
+            rc_decref(resurrected[--nresurrected]);
+    } else if (op == 6) {
+        act_weakref(x, y, z, me);
+    } else if (op == 7) {
+        logf_event("inner %ld", rc_gc_collect(heap, (int)x));
+    } else if (op == 8) {
+        push_g(rc_incref(me));
+    } else if (op == 9) {
+        log_view();
+    } else if (op == 11) {
+        void *w = rc_incref(handle[x]);
+        if (is_weakref(w))
+            store(&handle[y], rc_weakref_get(w));
+        rc_decref(w);
+    }
+}
+
+/* Runs script s; me: the node being finalized, or the weak reference whose
+ * callback runs. */
+static void run_script(long s, void *me) {
+    for (int i = 0; i < nactions[s]; i++)
+        act(scripts[s][i], me);
 }
 
 /* An object's name in the logs: a node's id, "wID" for a weak reference. */
@@ -397,13 +540,8 @@ static void on_log(const char *text, void *arg) {
             store(&handle[q], rc_weakref_get(handle[p]));
     } else if (a == 2) {
         void *t = wr ? rc_weakref_get(handle[p]) : NULL;
-        if (t) {
-            if (nresurrected == MAX_RESURRECTED) {
-                fprintf(stderr, "driver: G is full\n");
-                exit(2);
-            }
-            resurrected[nresurrected++] = t;
-        }
+        if (t)
+            push_g(t);
     } else if (a == 3 || a == 6) {
         node *t = wr ? rc_weakref_get(handle[p]) : NULL;
         if (t && droppable(t->slot[x], c)) {
@@ -506,6 +644,8 @@ static const struct operation { const char *name, *operands; } operations[] = {
     {"tree", "hnn"}, {"cbmode", "n"},
     /* the "log" profile's */
     {"logmode", "nhhsn"},
+    /* the "active" profile's */
+    {"act", "nnnnn"},
 };
 
 /* Whether op has its operands, each in range. */
@@ -596,6 +736,12 @@ static void step(const char *op, const long *a) {
                                           a[3] == 2 ? (int)a[0] : -1);
             store(&handle[a[0]], ref);
         }
+    } else if (strcmp(op, "act") == 0) {
+        if (a[0] >= MAX_SCRIPTS || nactions[a[0]] == MAX_ACTIONS) {
+            fprintf(stderr, "driver: script %ld out of range or too long\n", a[0]);
+            exit(2);
+        }
+        memcpy(scripts[a[0]][nactions[a[0]]++], a + 1, sizeof scripts[0][0]);
     } else if (strcmp(op, "cbmode") == 0) {
         cbmode = (int)a[0];
     } else if (strcmp(op, "tree") == 0) {
@@ -712,6 +858,22 @@ static void finish(void) {
     nwnames = 0;
 }
 
+/* Whether the program starting at f's position uses an operation that
+ * needs exact counts in CPython (run.py's EXACT_OPS); f's position stays. */
+static bool needs_exact(FILE *f) {
+    static const char *const ops[] = {"tree",   "cbmode", "enable", "thresh", "count",
+                                      "freeze", "unfreeze", "fcount", "stats", "gens"};
+    long pos = ftell(f);
+    char line[256], op[16];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) && sscanf(line, "%15s", op) == 1 &&
+           strcmp(op, "end") != 0)
+        for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+            found |= strcmp(op, ops[i]) == 0;
+    fseek(f, pos, SEEK_SET);
+    return found;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s PROGRAMS\n", argv[0]);
@@ -743,6 +905,9 @@ int main(int argc, char **argv) {
             lmade[0] = lmade[1] = 0;
             cbmode = 0;
             cbid = 20000;
+            memset(nactions, 0, sizeof nactions);
+            amade[0] = amade[1] = 0;
+            exact = needs_exact(f);
             k = 0;
             printf("program %ld\n", a[0]);
         } else if (strcmp(op, "end") == 0) {

@@ -102,6 +102,43 @@ once per "gc: collectable" line) adds to those of the first list:
                       most 6 new nodes and 6 new weak references a program
                       ("lmax" after that). saveall keeps the flag.
 
+The "active" profile (finalizers and callbacks that act, not only log)
+adds to those of the first list:
+
+    act S A X Y Z     append action A (operands X Y Z) to script S (1-15);
+                      all of a program's act lines come first
+    new H ID MODE     MODE 20 + S: a finalizer that logs and runs script S,
+                      with "self" the node
+    wref H H2 ID CB   CB 20 + S: a callback that logs, logs the view (as CB
+                      1) and runs script S, with "self" the weak reference
+
+An action's object K is handle K (0-7), self (8), the last of G (9), slot
+K - 10 of self (10-13, when self is a node: another object of the garbage
+when self is finalized by a collection), or nothing. A destination D is handle D (0-7), G (8, appended), self's slot Z
+(9, when self is a node) or nowhere (10: the new object is dropped at once).
+Actions:
+
+    0 X D Z   a new node (id 5001 + n), MODE X (0-3 or 20 + S), into D
+    1 X D Z   the same and a second new node (mode 0) in a cycle with it
+    2 K K2 S  slot S of node K = object K2 (if there is one)
+    3 K _ S   slot S of node K = nothing
+    4 H       handle H = nothing
+    5         drop the last of G (if any)
+    6 K CB D  a new weak reference to node K (id as a node's), callback CB
+              (0 none, 1 logs, 2 also empties handle D, 20 + S scripted),
+              into D (0-8)
+    7 G       collect generations 0..G, log "inner N" (0 in a collection)
+    8         append self to G (resurrection, or a weak reference kept)
+    9         log the view (what the weak references in handles return)
+    10 K H S  handle H = slot S of node K (possibly nothing)
+    11 H H2   handle H2 = what weak reference H returns (possibly a dead
+              object's: garbage the collector already cleared)
+
+Limits, logged: at most AMAX objects made by actions a program, ACBMAX of
+them weak references with callbacks ("amax"); no allocation in a full
+collection of a program with exact counts ("askip": CPython's
+clear_freelists lowers count 0 then, run.py).
+
 A store into a handle drops the old value after the new one is in place,
 the new value held by the handle alone (run.py's put), as a callback or
 finalizer may store into the same handle meanwhile.
@@ -125,6 +162,11 @@ MAX_OBJECTS = 44
 # object dying with several has CPython hold them in a tuple meanwhile, which
 # must come from the tuple free lists (run.py), as those of up to 20 items do.
 MAX_CALLBACKS = 10
+# The "active" profile's limits: objects a program's operations make (its
+# actions make up to run.py's AMAX more), callbacks of its wref lines in a
+# program with exact counts (its actions add up to ACBMAX more)
+ACTIVE_OBJECTS = 28
+ACTIVE_CALLBACKS = 6
 
 PROFILES = {
     # operation: weight
@@ -170,6 +212,11 @@ PROFILES = {
               "fcount": 2, "stats": 6, "gens": 3, "cycle": 10, "tree": 4, "cbmode": 4},
     # RC_GC_DEBUG_COLLECTABLE with a log function running user code: weak
     # references to follow into garbage, collections often, logmode changes
+    # finalizers and callbacks that run scripts of actions: allocate, link,
+    # unlink, drop, make cycles and weak references, resurrect, collect
+    "active": {"new": 22, "leaf": 2, "set": 26, "clr": 4, "load": 4, "drop": 12,
+               "wref": 10, "wget": 3, "collect": 12, "gpop": 4, "gclear": 2, "cycle": 4,
+               "count": 2, "enable": 1, "gens": 1, "stats": 1},
     "log": {"new": 20, "leaf": 2, "set": 26, "clr": 4, "load": 4, "drop": 10,
             "wref": 14, "wget": 3, "collect": 12, "gpop": 3, "gclear": 1,
             "saveall": 2, "gfree": 2, "cycle": 4, "logmode": 5},
@@ -208,13 +255,33 @@ def odd_thresholds(rng):
     return t
 
 
+def action(rng, scripts):
+    """One action of a script (the "active" profile): "A X Y Z"."""
+    a = rng.choices(range(12), (5, 2, 4, 2, 3, 2, 3, 2, 1, 1, 2, 2))[0]
+    obj = rng.choices(range(14), (2,) * 8 + (4, 2) + (1,) * 4)[0]
+    dest = rng.choices(range(11), (1,) * 8 + (3, 3, 3))[0]
+    mode = rng.choice((0, 1, 2, 3) + tuple(20 + s for s in range(1, scripts + 1)))
+    cb = rng.choice((0, 1, 2) + tuple(20 + s for s in range(1, scripts + 1)))
+    x, y, z = {0: (mode, dest, rng.randrange(SLOTS)),
+               1: (mode, dest, rng.randrange(SLOTS)),
+               2: (obj, rng.choices(range(14), (2,) * 8 + (3, 2) + (1,) * 4)[0],
+                   rng.randrange(SLOTS)),
+               3: (obj, 0, rng.randrange(SLOTS)),
+               4: (rng.randrange(HANDLES), 0, 0),
+               6: (obj, cb, rng.randrange(HANDLES + 1)),
+               7: (rng.choices((0, 1, 2), (2, 1, 3))[0], 0, 0),
+               10: (obj, rng.randrange(HANDLES), rng.randrange(SLOTS)),
+               11: (rng.randrange(HANDLES), rng.randrange(HANDLES), 0)}.get(a, (0, 0, 0))
+    return "%d %d %d %d" % (a, x, y, z)
+
+
 def program(rng, profile):
     """One program as a list of lines."""
     weights = PROFILES[profile]
     ops, w = zip(*weights.items())
     kinds = [None] * HANDLES  # what the generator believes each handle holds
     lines, next_id, objects, callbacks = [], 1, 0, 0
-    fin_share = {"mixed": 0.35, "finalizers": 0.6, "auto": 0.45, "saveall": 0.5,
+    fin_share = {"active": 0.7, "mixed": 0.35, "finalizers": 0.6, "auto": 0.45, "saveall": 0.5,
                  "garbage": 0.5, "sched": 0.45, "log": 0.5}[profile]
     if profile == "auto":
         lines += ["enable 1", "thresh %d %d %d" % tuple(thresholds(rng))]
@@ -228,6 +295,15 @@ def program(rng, profile):
         lines.append("saveall 1")
     if profile == "log":
         lines.append(logmode(rng, rng.randrange(HANDLES)))
+    scripts, exact, max_objects = 0, profile in ("auto", "sched"), MAX_OBJECTS
+    if profile == "active":
+        scripts, max_objects = rng.randint(1, 6), ACTIVE_OBJECTS
+        for s in range(1, scripts + 1):
+            for _ in range(rng.choices((1, 2, 3, 4), (3, 3, 2, 1))[0]):
+                lines.append(f"act {s} {action(rng, scripts)}")
+        exact = rng.random() < 0.3  # automatic collections, exact counts
+        if exact:
+            lines += ["enable 1", "thresh %d %d %d" % tuple(thresholds(rng))]
 
     def handle(want=None):
         held = [h for h in range(HANDLES) if kinds[h] == want or (want is None and kinds[h])]
@@ -237,8 +313,10 @@ def program(rng, profile):
 
     for _ in range(rng.randint(40, 200) if profile == "auto" else rng.randint(20, 110)):
         op = rng.choices(ops, w)[0]
-        if op in ("new", "leaf", "wref", "cycle") and objects + (op == "cycle") >= MAX_OBJECTS:
+        if op in ("new", "leaf", "wref", "cycle") and objects + (op == "cycle") >= max_objects:
             op = "drop"
+        if op in ("count", "enable", "gens", "stats") and not exact:
+            op = "collect"
         if op == "new":
             h = rng.randrange(HANDLES)
             if profile in ("auto", "sched") and None in kinds and rng.random() < 0.6:
@@ -248,6 +326,8 @@ def program(rng, profile):
                 modes = (1, 2, 3, 8, 8, 8, 9, 10, 11, 12, 13) * 6 + (4,)
             if profile in ("saveall", "garbage"):
                 modes = (1, 2, 2, 3, 3, 4, 5, 5, 6, 7)
+            if profile == "active":
+                modes = (1, 2, 3) + tuple(20 + s for s in range(1, scripts + 1)) * 3
             mode = rng.choice(modes) if rng.random() < fin_share else 0
             lines.append(f"new {h} {next_id} {mode}")
             kinds[h], next_id, objects = "node", next_id + 1, objects + 1 + (mode == 5)
@@ -307,6 +387,10 @@ def program(rng, profile):
                 cb = rng.choices((0, 1, 2, 3, 4, 5, 6), (2, 4, 3, 1, 2, 2, 2))[0]
             elif profile == "log":
                 cb = rng.choices((0, 1, 2, 3), (2, 5, 3, 1))[0]
+            elif profile == "active":
+                cb = rng.choice((0, 1, 2) + tuple(20 + s for s in range(1, scripts + 1)) * 2)
+                if exact and callbacks >= ACTIVE_CALLBACKS:
+                    cb = 0
             else:
                 cb = rng.choices((0, 1, 2), (2, 5, 3))[0]
             if profile in ("saveall", "garbage"):

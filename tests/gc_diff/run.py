@@ -208,6 +208,8 @@ class FNode(Node):
                            + " %d" % GEN[2].count)
         elif not LOGGING[0]:
             return  # clean_up: as the driver, whose heap is going
+        elif self.fm >= 20:
+            run_script(self.fm - 20, self)
         elif self.fm == 5:  # a weak reference to itself into handle 7
             put(7, new_wr(self, self.nid + 1000, 1, 0, 7))
         elif self.fm == 6:
@@ -256,14 +258,16 @@ def fin_node(nid):
 
 
 class WR(weakref.ref):
-    __slots__ = ("wid", "handle", "collects", "act", "p")  # handle: the one to empty, or -1
+    # handle: the one to empty, or -1; script: the "active" profile's, or 0
+    __slots__ = ("wid", "handle", "collects", "act", "p", "script")
 
 
-def set_wr(ref, wid, handle, collects):
+def set_wr(ref, wid, handle, collects, script):
     """The wref operation's settings of a WR, without an action (called
     with its arguments one by one: a call with *args builds a tuple)."""
     ref.wid, ref.handle, ref.collects = wid, handle, collects
     ref.act = ref.p = 0
+    ref.script = script
 
 
 # The wref operation's settings of the WR it is making: the collection its
@@ -271,7 +275,7 @@ def set_wr(ref, wid, handle, collects):
 # its finalizers or callbacks may kill the target (finalizer mode 10 stores
 # into a handle), whose callback then finds the WR without them; in rcgc the
 # weak reference has them from the start.
-MAKING_WR = [0, -1, False]
+MAKING_WR = [0, -1, False, 0]
 WR_ARGS = []
 
 
@@ -285,7 +289,8 @@ def new_wr(target, wid, cb, p, h):
         ref = WR(target, on_callback)
         ref.wid, ref.handle = wid, h if cb == 2 else -1
         ref.collects = cb == 3
-        ref.act, ref.p = (cb if cb >= 4 else 0), p
+        ref.act, ref.p = (cb if 4 <= cb < 20 else 0), p
+        ref.script = cb - 20 if cb >= 20 else 0
     else:
         ref = weakref.ref(target)
     WNAME[id(ref)] = wid
@@ -309,7 +314,7 @@ def on_callback(ref):
     try:
         ref.wid
     except AttributeError:  # the wref operation's own, whose collection runs now
-        set_wr(ref, MAKING_WR[0], MAKING_WR[1], MAKING_WR[2])
+        set_wr(ref, MAKING_WR[0], MAKING_WR[1], MAKING_WR[2], MAKING_WR[3])
     LOG.append("cb %d" % ref.wid)
     log_view()
     if ref.handle >= 0 and R[ref.handle] is ref:
@@ -329,6 +334,9 @@ def on_callback(ref):
         put(ref.p, new_cycle(ref.wid + 1500))  # no local holds it
     elif act == 6:
         R[ref.p] = None
+    if ref.script:
+        hide_weakref_tuple(ref)  # its actions may collect
+        run_script(ref.script, ref)
 
 
 def on_gc(phase, info):
@@ -350,8 +358,7 @@ def on_gc(phase, info):
             # object dying later in this operation with several callbacks
             # would take a fresh (counted) tuple
             c = GEN[0].count
-            for size in range(2, 2 * gen.MAX_CALLBACKS + 1, 2):
-                (None,) * size  # noqa: B018
+            fill_tuple_free_lists()
             GEN[0].count = c
     m = CBMODE[0]
     if m & 1:
@@ -503,6 +510,163 @@ def on_line(c):
     elif a == 8:
         gc.set_debug(gc.get_debug() ^ gc.DEBUG_SAVEALL)
 
+# ------------------------------------------- the "active" profile's scripts
+
+SCRIPTS = [[] for _ in range(16)]  # script S: its act lines' operands (S A X Y Z)
+AMADE = [0, 0]  # objects actions made, and weak references with callbacks among them
+AMAX = 24
+ACBMAX = 4
+
+
+def run_script(s, me):
+    """Runs script s; me: the node being finalized or the weak reference
+    whose callback runs. Live code: no container is made (run.py's
+    docstring), every local is dropped where the driver drops its
+    reference."""
+    script = SCRIPTS[s]
+    for i in range(len(script)):  # a list iterator is a container
+        act(script[i], me)
+    del script
+
+
+def target(k, me):
+    """An action's object K (gen.py)."""
+    if k < gen.HANDLES:
+        return R[k]
+    if k == 8:
+        return me
+    if k == 9:
+        return G[-1] if G else None
+    return getattr(me, SLOT_NAMES[k - 10], None) if isinstance(me, Node) else None
+
+
+def place(d, z, v, me):
+    """Stores v (which the caller keeps holding) at destination d (gen.py)."""
+    if d < gen.HANDLES:
+        put(d, v)
+    elif d == 8:
+        G.append(v)
+    elif d == 9 and isinstance(me, Node):
+        setattr(me, SLOT_NAMES[z], v)
+
+
+def can_make(n, cb):
+    """Whether an action may make n more objects (cb: one is a weak
+    reference with a callback); logs why not."""
+    if EXACT[0] and CURGEN[0] == 2:
+        LOG.append("askip")  # clear_freelists would lower count 0 (gen.py)
+        return False
+    if AMADE[0] + n > AMAX or (cb and AMADE[1] == ACBMAX):
+        LOG.append("amax")
+        return False
+    AMADE[0] += n
+    if cb:
+        AMADE[1] += 1
+    return True
+
+
+def act_node(nid, mode):
+    """A new node made by an action: its tag made hushed."""
+    c = GEN[0].count if EXACT[0] else 0
+    gc.disable()
+    tag = mortal(nid)
+    if EXACT[0]:
+        GEN[0].count = c
+    if ENABLED[0]:
+        gc.enable()
+    return new_node(nid, mode, tag)
+
+
+def act_wr(t, wid, cb, h):
+    """A new weak reference made by an action (cb: gen.py's kinds 0, 1, 2,
+    20 + S; h: the handle it goes to, or -1), made as the wref operation
+    makes one (MAKING_WR, kept for the weak reference being made meanwhile)."""
+    c = GEN[0].count if EXACT[0] else 0
+    gc.disable()
+    args = untracked((t, on_callback) if cb else (t,))
+    if EXACT[0]:
+        GEN[0].count = c
+    if ENABLED[0]:
+        gc.enable()
+    m0 = MAKING_WR[0]
+    m1 = MAKING_WR[1]
+    m2 = MAKING_WR[2]
+    m3 = MAKING_WR[3]
+    MAKING_WR[0] = wid
+    MAKING_WR[1] = h if cb == 2 else -1
+    MAKING_WR[2] = False
+    MAKING_WR[3] = cb - 20 if cb >= 20 else 0
+    ref = WR(*args) if cb else weakref.ref(*args)
+    if cb:
+        set_wr(ref, wid, h if cb == 2 else -1, False, cb - 20 if cb >= 20 else 0)
+    MAKING_WR[0] = m0
+    MAKING_WR[1] = m1
+    MAKING_WR[2] = m2
+    MAKING_WR[3] = m3
+    del args
+    WNAME[id(ref)] = wid
+    OBJNAME[id(ref)] = "w%d" % wid
+    return ref
+
+
+def act(a, me):
+    """One action, a: (S, A, X, Y, Z) (gen.py)."""
+    op = a[1]
+    x = a[2]
+    y = a[3]
+    z = a[4]
+    if op == 0 or op == 1:
+        if can_make(op + 1, False):
+            nid = 5001 + AMADE[0] - op - 1
+            n = act_node(nid, x)
+            if op == 1:
+                m = act_node(nid + 1, 0)
+                n.s0 = m
+                m.s0 = n
+                del m
+            place(y, z, n, me)
+            del n
+    elif op == 2:
+        o = target(x, me)
+        v = target(y, me)
+        if isinstance(o, Node) and v is not None:
+            setattr(o, SLOT_NAMES[z], v)
+        del o
+        del v
+    elif op == 3:
+        o = target(x, me)
+        if isinstance(o, Node):
+            setattr(o, SLOT_NAMES[z], None)
+        del o
+    elif op == 4:
+        R[x] = None
+    elif op == 5:
+        if G:
+            G.pop()
+    elif op == 6:
+        t = target(x, me)
+        if isinstance(t, Node) and can_make(1, y != 0):
+            r = act_wr(t, 5000 + AMADE[0], y, z if z < gen.HANDLES else -1)
+            place(z, 0, r, me)
+            del r
+        del t
+    elif op == 7:
+        LOG.append("inner %d" % gc.collect(x))
+    elif op == 8:
+        G.append(me)
+    elif op == 9:
+        log_view()
+    elif op == 10:
+        o = target(x, me)
+        if isinstance(o, Node):
+            put(y, getattr(o, SLOT_NAMES[z], None))
+        del o
+    elif op == 11:
+        w = R[x]
+        if isinstance(w, weakref.ref):
+            put(y, w())
+        del w
+
 # ------------------------------------------------------------ exact counts
 
 EXACT_OPS = {"tree", "cbmode", "enable", "thresh", "count", "freeze", "unfreeze", "fcount",
@@ -589,11 +753,21 @@ def live():
     program set it, and a tuple in each free list PyObject_ClearWeakRefs may
     take from (see the docstring)."""
     if EXACT[0]:
-        for size in range(2, 2 * gen.MAX_CALLBACKS + 1, 2):
-            (None,) * size  # noqa: B018 - freed at once, into the free list
+        fill_tuple_free_lists()
         GEN[0].count = SAVED[0]
         if ENABLED[0]:
             gc.enable()
+
+
+def fill_tuple_free_lists():
+    """Three tuples into each free list PyObject_ClearWeakRefs may take
+    from: objects dying with several callbacks may nest (the "active"
+    profile's callbacks drop references)."""
+    for size in range(2, 2 * gen.MAX_CALLBACKS + 1, 2):
+        a = (None,) * size
+        b = (None,) * size
+        c = (None,) * size
+        del a, b, c  # freed at once, into the free list
 
 
 def hide_weakref_tuple(ref):
@@ -693,19 +867,21 @@ def step(op, a):
                 hush()
                 return
             WR_ARGS.append(untracked((R[a[1]], on_callback) if a[3] else (R[a[1]],)))
-            MAKING_WR[:] = a[2], a[0] if a[3] == 2 else -1, a[3] == 3
+            MAKING_WR[:] = a[2], a[0] if a[3] == 2 else -1, a[3] == 3, max(a[3] - 20, 0)
             live()
             # the call holds the only reference to its arguments: when the
             # collection runs, the target has only the program's, as in rcgc
             ref = WR(*WR_ARGS.pop()) if a[3] else weakref.ref(*WR_ARGS.pop())
             if a[3]:
-                set_wr(ref, MAKING_WR[0], MAKING_WR[1], MAKING_WR[2])
+                set_wr(ref, MAKING_WR[0], MAKING_WR[1], MAKING_WR[2], MAKING_WR[3])
             OBJNAME[id(ref)] = "w%d" % a[2]
             old = R[a[0]]  # as put: the handle alone holds ref when old dies
             R[a[0]] = ref
             del ref
             del old
             hush()
+    elif op == "act":
+        SCRIPTS[a[0]].append(a)  # a tuple of the parse, frozen with the runner
     elif op == "pnew":
         put(a[0], new_plain(a[1]))  # no local holds it
     elif op == "gdump":
@@ -775,7 +951,7 @@ def step(op, a):
     elif op == "gens":
         for g in range(3):
             objects = gc.get_objects(g)
-            nids = [o.nid for o in objects if isinstance(o, Node)]
+            nids = [NID[id(o)] for o in objects if isinstance(o, Node)]  # cleared too
             LOG.append("gen %d %d:" % (g, len(objects)) + "".join(" %d" % n for n in nids))
     else:
         live()
@@ -793,7 +969,10 @@ def live_step(op, a):
             setattr(R[a[0]], SLOT_NAMES[a[1]], None)
     elif op == "load":
         if isinstance(R[a[0]], Node):
-            put(a[2], getattr(R[a[0]], SLOT_NAMES[a[1]]))
+            # a node the collector cleared has no slots: one that dies in
+            # its clear (or a finalizer it runs) held it, and a weak
+            # reference made by a finalizer gave it back
+            put(a[2], getattr(R[a[0]], SLOT_NAMES[a[1]], None))
     elif op == "drop":
         R[a[0]] = None
     elif op == "gpop":
@@ -823,6 +1002,9 @@ def clean_up():
         if gc.collect() == 0 and not G and not gc.garbage:
             break
     LOG.clear()
+    for s in SCRIPTS:
+        s.clear()
+    AMADE[:] = [0, 0]
     DEATHS.clear()
     TOGGLERS.clear()
     WNAME.clear()
@@ -872,6 +1054,7 @@ def run(text, out):
         LOGACT.clear()
         LMADE[:] = [0, 0]
         EXACT[0] = False
+        ENABLED[0] = False  # an exact program before may have left it on
         gc.freeze()
         out.append("program " + number)
         if exact:
