@@ -712,12 +712,14 @@ static void step(const char *op, const long *a) {
         store(&handle[a[0]], l);
     } else if (strcmp(op, "set") == 0) {
         if (is_node(handle[a[0]]) && handle[a[2]]) {
-            /* setattr(R[a0], s, R[a2]): both held by Python's stack */
+            /* setattr(R[a0], s, R[a2]): both held by Python's stack, and
+             * dropped in the order of the arguments, the node first (its
+             * death may drop the value's last other reference) */
             node *n = rc_incref(handle[a[0]]);
             void *v = rc_incref(handle[a[2]]);
             RC_SET(n->slot[a[1]], rc_incref(v));
-            rc_decref(v);
             rc_decref(n);
+            rc_decref(v);
         }
     } else if (strcmp(op, "clr") == 0) {
         if (is_node(handle[a[0]])) {
