@@ -213,10 +213,12 @@ PROFILES = {
     # RC_GC_DEBUG_COLLECTABLE with a log function running user code: weak
     # references to follow into garbage, collections often, logmode changes
     # finalizers and callbacks that run scripts of actions: allocate, link,
-    # unlink, drop, make cycles and weak references, resurrect, collect
+    # unlink, drop, make cycles and weak references, resurrect, collect;
+    # with automatic collections (exact counts) or with SAVEALL
     "active": {"new": 22, "leaf": 2, "set": 26, "clr": 4, "load": 4, "drop": 12,
                "wref": 10, "wget": 3, "collect": 12, "gpop": 4, "gclear": 2, "cycle": 4,
-               "count": 2, "enable": 1, "gens": 1, "stats": 1},
+               "count": 2, "enable": 1, "gens": 1, "stats": 1,
+               "saveall": 2, "gfree": 2, "gdump": 2, "gload": 3},
     "log": {"new": 20, "leaf": 2, "set": 26, "clr": 4, "load": 4, "drop": 10,
             "wref": 14, "wget": 3, "collect": 12, "gpop": 3, "gclear": 1,
             "saveall": 2, "gfree": 2, "cycle": 4, "logmode": 5},
@@ -317,6 +319,8 @@ def program(rng, profile):
             op = "drop"
         if op in ("count", "enable", "gens", "stats") and not exact:
             op = "collect"
+        if op in ("saveall", "gfree", "gdump", "gload") and exact and profile == "active":
+            op = "collect"  # run.py runs them hushed
         if op == "new":
             h = rng.randrange(HANDLES)
             if profile in ("auto", "sched") and None in kinds and rng.random() < 0.6:

@@ -875,6 +875,7 @@ def step(op, a):
             if a[3]:
                 set_wr(ref, MAKING_WR[0], MAKING_WR[1], MAKING_WR[2], MAKING_WR[3])
             OBJNAME[id(ref)] = "w%d" % a[2]
+            WNAME[id(ref)] = a[2]  # for gdump (the "active" profile)
             old = R[a[0]]  # as put: the handle alone holds ref when old dies
             R[a[0]] = ref
             del ref
