@@ -461,6 +461,10 @@ static void act(const long *a, void *me) {
         if (is_weakref(w))
             store(&handle[y], rc_weakref_get(w));
         rc_decref(w);
+    } else if (op == 12) {
+        void (*const control[])(rc_heap *) = {rc_gc_disable, rc_gc_enable, rc_gc_freeze,
+                                              rc_gc_unfreeze};
+        control[x % 4](heap);
     }
 }
 

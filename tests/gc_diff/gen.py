@@ -133,6 +133,8 @@ Actions:
     10 K H S  handle H = slot S of node K (possibly nothing)
     11 H H2   handle H2 = what weak reference H returns (possibly a dead
               object's: garbage the collector already cleared)
+    12 X      (programs with exact counts only) automatic collection off
+              (X 0) or on (1), freeze (2), unfreeze (3)
 
 Limits, logged: at most AMAX objects made by actions a program, ACBMAX of
 them weak references with callbacks ("amax"); no allocation in a full
@@ -257,9 +259,9 @@ def odd_thresholds(rng):
     return t
 
 
-def action(rng, scripts):
+def action(rng, scripts, exact):
     """One action of a script (the "active" profile): "A X Y Z"."""
-    a = rng.choices(range(12), (5, 2, 4, 2, 3, 2, 3, 2, 1, 1, 2, 2))[0]
+    a = rng.choices(range(13), (5, 2, 4, 2, 3, 2, 3, 2, 1, 1, 2, 2, 2 if exact else 0))[0]
     obj = rng.choices(range(14), (2,) * 8 + (4, 2) + (1,) * 4)[0]
     dest = rng.choices(range(11), (1,) * 8 + (3, 3, 3))[0]
     mode = rng.choice((0, 1, 2, 3) + tuple(20 + s for s in range(1, scripts + 1)))
@@ -273,7 +275,8 @@ def action(rng, scripts):
                6: (obj, cb, rng.randrange(HANDLES + 1)),
                7: (rng.choices((0, 1, 2), (2, 1, 3))[0], 0, 0),
                10: (obj, rng.randrange(HANDLES), rng.randrange(SLOTS)),
-               11: (rng.randrange(HANDLES), rng.randrange(HANDLES), 0)}.get(a, (0, 0, 0))
+               11: (rng.randrange(HANDLES), rng.randrange(HANDLES), 0),
+               12: (rng.choices(range(4), (2, 3, 1, 1))[0], 0, 0)}.get(a, (0, 0, 0))
     return "%d %d %d %d" % (a, x, y, z)
 
 
@@ -300,10 +303,10 @@ def program(rng, profile):
     scripts, exact, max_objects = 0, profile in ("auto", "sched"), MAX_OBJECTS
     if profile == "active":
         scripts, max_objects = rng.randint(1, 6), ACTIVE_OBJECTS
+        exact = rng.random() < 0.3  # automatic collections, exact counts
         for s in range(1, scripts + 1):
             for _ in range(rng.choices((1, 2, 3, 4), (3, 3, 2, 1))[0]):
-                lines.append(f"act {s} {action(rng, scripts)}")
-        exact = rng.random() < 0.3  # automatic collections, exact counts
+                lines.append(f"act {s} {action(rng, scripts, exact)}")
         if exact:
             lines += ["enable 1", "thresh %d %d %d" % tuple(thresholds(rng))]
 
@@ -430,7 +433,7 @@ def program(rng, profile):
     if profile in ("saveall", "garbage"):
         lines += ["gdump", "objs", "collect 2", "gdump"]
     lines += ["saveall 0", "gfree"] + [f"drop {h}" for h in range(HANDLES)]
-    if profile in ("auto", "sched"):
+    if profile in ("auto", "sched") or (profile == "active" and exact):
         lines.append("unfreeze")
     lines += ["collect 2", "gclear", "collect 2", "gclear", "collect 2"]
     if profile in ("auto", "sched"):

@@ -666,6 +666,17 @@ def act(a, me):
         if isinstance(w, weakref.ref):
             put(y, w())
         del w
+    elif op == 12:
+        if x < 2:
+            ENABLED[0] = x == 1
+        if x == 0:
+            gc.disable()
+        elif x == 1:
+            gc.enable()
+        elif x == 2:
+            gc.freeze()
+        else:
+            quiet_unfreeze()
 
 # ------------------------------------------------------------ exact counts
 
