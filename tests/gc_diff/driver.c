@@ -14,7 +14,9 @@
  * with a callback that logs the weak reference's id and what the weak
  * references in handles return, and may empty the handle holding it or run
  * a full collection (its argument encodes all three). A collector callback (rc_gc_callback_add) logs
- * every collection's start and stop, automatic ones included.
+ * every collection's start and stop, automatic ones included. In the
+ * "active" profile, finalizers and callbacks run scripts of actions (gen.py)
+ * that take and drop their references in the order run.py's act does.
  *
  * Usage: driver FILE. Each program runs on a fresh heap with automatic
  * collection off until an enable operation turns it on; what a program
@@ -390,6 +392,7 @@ static bool can_make(int n, bool cb) {
     return true;
 }
 
+/* A new node made by an action (new reference): run.py's act_node. */
 static node *act_node(long nid, long mode) {
     node *n = must(rc_new(heap, mode && mode != 7 ? &fnode_type : &node_type));
     n->nid = nid;
@@ -419,7 +422,8 @@ static void act_new(long op, long x, long y, long z, void *me) {
 static void act_weakref(long x, long y, long z, void *me) {
     void *t = rc_incref(target(x, me));
     if (is_node(t) && can_make(1, y != 0)) {
-        rc_weakref *r = new_weakref(t, 5000 + amade[0], (int)y, 0, y == 2 && z < HANDLES ? (int)z : -1);
+        int empty = y == 2 && z < HANDLES ? (int)z : -1;
+        rc_weakref *r = new_weakref(t, 5000 + amade[0], (int)y, 0, empty);
         place(z, 0, r, me);
         rc_decref(r);
     }

@@ -114,9 +114,11 @@ adds to those of the first list:
 
 An action's object K is handle K (0-7), self (8), the last of G (9), slot
 K - 10 of self (10-13, when self is a node: another object of the garbage
-when self is finalized by a collection), or nothing. A destination D is handle D (0-7), G (8, appended), self's slot Z
-(9, when self is a node) or nowhere (10: the new object is dropped at once).
-Actions:
+when self is finalized by a collection), or nothing. A destination D is
+handle D (0-7), G (8, appended), self's slot Z (9, when self is a node) or
+nowhere (10: the new object is dropped at once). Programs with exact counts
+(automatic collection on, CPython 3.12) are a third; the others may use
+SAVEALL and the garbage list. Actions:
 
     0 X D Z   a new node (id 5001 + n), MODE X (0-3 or 20 + S), into D
     1 X D Z   the same and a second new node (mode 0) in a cycle with it
@@ -212,8 +214,6 @@ PROFILES = {
               "wref": 10, "wget": 2, "collect": 8, "gpop": 6, "gclear": 2,
               "enable": 4, "thresh": 8, "count": 4, "freeze": 3, "unfreeze": 3,
               "fcount": 2, "stats": 6, "gens": 3, "cycle": 10, "tree": 4, "cbmode": 4},
-    # RC_GC_DEBUG_COLLECTABLE with a log function running user code: weak
-    # references to follow into garbage, collections often, logmode changes
     # finalizers and callbacks that run scripts of actions: allocate, link,
     # unlink, drop, make cycles and weak references, resurrect, collect;
     # with automatic collections (exact counts) or with SAVEALL
@@ -221,6 +221,8 @@ PROFILES = {
                "wref": 10, "wget": 3, "collect": 12, "gpop": 4, "gclear": 2, "cycle": 4,
                "count": 2, "enable": 1, "gens": 1, "stats": 1,
                "saveall": 2, "gfree": 2, "gdump": 2, "gload": 3},
+    # RC_GC_DEBUG_COLLECTABLE with a log function running user code: weak
+    # references to follow into garbage, collections often, logmode changes
     "log": {"new": 20, "leaf": 2, "set": 26, "clr": 4, "load": 4, "drop": 10,
             "wref": 14, "wget": 3, "collect": 12, "gpop": 3, "gclear": 1,
             "saveall": 2, "gfree": 2, "cycle": 4, "logmode": 5},
