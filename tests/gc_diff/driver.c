@@ -269,9 +269,8 @@ static bool is_node(const void *p) {
     return p && (rc_type_of(p) == &node_type || rc_type_of(p) == &fnode_type ||
                  rc_type_of(p) == &pnode_type);
 }
-static bool is_weakref(const void *p) {
-    return p && !is_node(p) && rc_type_of(p) != &leaf_type;
-}
+static bool is_leaf(const void *p) { return p && rc_type_of(p) == &leaf_type; }
+static bool is_weakref(const void *p) { return p && !is_node(p) && !is_leaf(p); }
 
 /* arg: the weak reference's id; cbs[id] says what it does. */
 static void on_callback(rc_weakref *ref, void *arg) {
@@ -417,11 +416,12 @@ static void act_new(long op, long x, long y, long z, void *me) {
     rc_decref(n);
 }
 
-/* Action 6: a new weak reference to object x with callback kind y into
+/* Action 6: a new weak reference to object x (a node or a leaf: untracked,
+ * it dies by counting, in a collection too) with callback kind y into
  * destination z. */
 static void act_weakref(long x, long y, long z, void *me) {
     void *t = rc_incref(target(x, me));
-    if (is_node(t) && can_make(1, y != 0)) {
+    if ((is_node(t) || is_leaf(t)) && can_make(1, y != 0)) {
         int empty = y == 2 && z < HANDLES ? (int)z : -1;
         rc_weakref *r = new_weakref(t, 5000 + amade[0], (int)y, 0, empty);
         place(z, 0, r, me);
@@ -483,7 +483,7 @@ static void run_script(long s, void *me) {
 static void name_of(void *obj, char *buf, size_t len) {
     if (is_node(obj))
         snprintf(buf, len, " %ld", ((node *)obj)->nid);
-    else if (is_weakref(obj) && rc_type_of(obj) != &leaf_type)
+    else if (is_weakref(obj))
         snprintf(buf, len, " w%ld", weakref_name(obj));
     else
         snprintf(buf, len, " ?");

@@ -126,9 +126,9 @@ SAVEALL and the garbage list. Actions:
     3 K _ S   slot S of node K = nothing
     4 H       handle H = nothing
     5         drop the last of G (if any)
-    6 K CB D  a new weak reference to node K (id as a node's), callback CB
-              (0 none, 1 logs, 2 also empties handle D, 20 + S scripted),
-              into D (0-8)
+    6 K CB D  a new weak reference to node or leaf K (id as a node's),
+              callback CB (0 none, 1 logs, 2 also empties handle D, 20 + S
+              scripted), into D (0-8)
     7 G       collect generations 0..G, log "inner N" (0 in a collection)
     8         append self to G (resurrection, or a weak reference kept)
     9         log the view (what the weak references in handles return)

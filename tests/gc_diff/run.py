@@ -170,6 +170,7 @@ def mortal(nid):
     tag = TAG_CODE.replace(co_name="tag%d" % nid)
     ref = Death(tag, on_death)
     ref.nid = nid
+    NID[id(tag)] = nid  # a leaf's name, where a weak reference shows it
     DEATHS.append(untracked(ref))
     return tag
 
@@ -645,7 +646,7 @@ def act(a, me):
             G.pop()
     elif op == 6:
         t = target(x, me)
-        if isinstance(t, Node) and can_make(1, y != 0):
+        if (isinstance(t, Node) or type(t) is type(TAG_CODE)) and can_make(1, y != 0):
             r = act_wr(t, 5000 + AMADE[0], y, z if z < gen.HANDLES else -1)
             place(z, 0, r, me)
             del r
