@@ -389,8 +389,11 @@ END_TEST
  * garbage already cleared, when a finalizer made one) and collect (0 in a
  * collection). A third of the programs turn automatic collection on with
  * small thresholds, so that an action's allocation starts a collection
- * (but not inside one, as CPython) and the counts, generations and
- * statistics are compared; those need CPython 3.12 (recorded log). */
+ * (but not inside one, as CPython), and their actions turn automatic
+ * collection off and on, freeze and unfreeze; the counts, generations and
+ * statistics are compared. Those need CPython 3.12 (recorded log). The
+ * other programs turn SAVEALL on and off and load back and free the
+ * garbage list. */
 START_TEST(active_programs) { differential("active", 8, 500); }
 END_TEST
 
