@@ -351,32 +351,44 @@ static void make_immortal(void *obj, void *arg) {
 /* Drops an object's references (its clear, or each visited slot set to
  * NULL), then runs its release, once, as a death does. Every object of the
  * heap is immortal by now, so the drops free nothing here; a reference into
- * another heap is dropped for real and may end its referent there. */
+ * another heap is dropped for real and may end its referent there. One made
+ * during the walk (by a release) is made immortal here: released while
+ * mortal, it would be released again when its last reference went. */
 static void release_one(void *obj, void *arg) {
     rc_heap *h = arg;
     rc_head *hd = rc_head_of(obj);
     const rc_type *t = rc__type(h, hd);
     if (!(hd->info & RC_F_RELEASED)) {
         hd->info |= RC_F_RELEASED;
+        hd->refcnt = RC_IMMORTAL;
         rc__drop_references(t, obj);
         if (t->release)
             t->release(obj);
     }
 }
 
-/* Releases every live object once. A clear or release may allocate, a
- * large block too, which can rehash the map of large blocks under the walk
- * and hide some of them from it (2 of 100 releases were lost): the walks go
- * again until one leaves the map's size as it found it (maps only grow, so
- * any rehash changes it; release_one skips those done), each making what
- * is alive immortal first, objects made since the last walk too. */
+/* The bytes of blocks the heap has handed out, live or not. During teardown
+ * a free gives nothing back (a pool block counts on, in pool_bytes_idle; a
+ * large one stays in the map and in large_bytes), so this grows exactly
+ * when something is made. */
+static size_t handed_out(const rc_heap *h) { return rc__bytes_in_use(h) + h->pool_bytes_idle; }
+
+/* Releases every live object once. A clear or release may make objects,
+ * which a walk misses when they land behind it, and a large block among
+ * them can rehash the map of large blocks under the walk and hide some of
+ * the others from it (2 of 100 releases were lost): the walks go again
+ * until one makes nothing and leaves the map's size as it found it (maps
+ * only grow, so any rehash changes it; release_one skips those done), each
+ * making what is alive immortal first, objects made since the last walk
+ * too. */
 static void release_all(rc_heap *h) {
-    size_t mask;
+    size_t mask, made;
     do {
         mask = h->large.mask;
+        made = handed_out(h);
         rc__each_object(h, make_immortal, NULL);
         rc__each_object(h, release_one, h);
-    } while (h->large.mask != mask);
+    } while (h->large.mask != mask || handed_out(h) != made);
 }
 
 size_t rc_heap_free(rc_heap *h) {

@@ -268,6 +268,46 @@ START_TEST(free_releases_large_objects_made_once) {
 }
 END_TEST
 
+/* Releases at rc_heap_free that make small objects and keep them: one in
+ * a pool the walk has passed (stored in the releasing object itself), one
+ * in a pool it has not reached yet (stored in an object of the heap
+ * released after that pool). Each such object is released exactly once:
+ * the first was never released (its walk had passed it, and only a rehash
+ * of the large blocks walked again), the second twice (released by the
+ * walk while mortal, then again when the holder's release dropped it and
+ * it died). */
+static rc_heap *keeping_heap;
+static holder *keeping_sink;
+static int kept_released, kept_twice;
+static void kept_release(void *self) {
+    kept_released++;
+    kept_twice += ((leaf *)self)->value++ != 0; /* its block stays until the end */
+}
+static const rc_type kept_type = {"kept", sizeof(leaf), NULL, NULL, NULL, kept_release};
+static const rc_type kept_late_type = {"kept_late", 2 * sizeof(leaf), NULL, NULL, NULL, kept_release};
+static void keeping_release(void *self) {
+    ((holder *)self)->child = rc_new(keeping_heap, &kept_type);      /* behind the walk */
+    keeping_sink->child = rc_new(keeping_heap, &kept_late_type);     /* ahead of it */
+}
+static const rc_type keeping_type = {"keeping", 48, holder_traverse, NULL, NULL, keeping_release};
+static const rc_type sink_type = {"sink", 80, holder_traverse, NULL, NULL, NULL};
+
+START_TEST(free_releases_objects_made_by_releases_once) {
+    kept_released = kept_twice = 0;
+    counting_alloc c = {0};
+    rc_heap *h = keeping_heap = rc_heap_new_with(counting_fn, &c);
+    /* pools in the walk's order: kept, keeping, kept_late, sink */
+    ck_assert_ptr_nonnull(rc_new(h, &kept_type));
+    ck_assert_ptr_nonnull(rc_new(h, &keeping_type));
+    ck_assert_ptr_nonnull(rc_new(h, &kept_late_type));
+    ck_assert_ptr_nonnull(keeping_sink = rc_new(h, &sink_type));
+    ck_assert_uint_eq(rc_heap_free(h), 4);
+    ck_assert_int_eq(kept_released, 4); /* two leaked, two made by the release */
+    ck_assert_int_eq(kept_twice, 0);
+    ck_assert_uint_eq(c.outstanding, 0);
+}
+END_TEST
+
 /* rc_heap_free drops a leaked object's references before its release, as a
  * death does: through its type's clear, or each slot set to NULL. The
  * release below sees the slots empty. */
@@ -508,6 +548,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_finalizers_drop_and_create"), free_finalizers_drop_and_create);
     add_case(s, tcase_create("free_many_leaks_no_memory"), free_many_leaks_no_memory);
     add_case(s, tcase_create("free_releases_that_allocate"), free_releases_that_allocate);
+    add_case(s, tcase_create("free_releases_objects_made_by_releases_once"),
+             free_releases_objects_made_by_releases_once);
     add_case(s, tcase_create("free_drops_references_before_release"),
              free_drops_references_before_release);
     add_case(s, tcase_create("free_drops_references_into_another_heap"),
