@@ -242,9 +242,12 @@ void rc_free(rc_heap *h, void *ptr);
  * unreachable objects found (as gc.collect(): not those a finalizer
  * resurrected); -1 + EINVAL for a generation outside 0..2; 0 without
  * collecting when a collection of h is already running (called from a
- * finalizer, callback, clear or release), or when one of another heap runs
- * in this thread and an object of h it would examine refers to an object
- * of another heap (automatic collections wait for it), also when its gc
+ * finalizer, callback, clear or release), while rc_heap_free(h) releases
+ * the heap's objects (called from a release, or a death its drops cause
+ * in another heap: what it released is never traversed), or when one of
+ * another heap runs in this thread and an object of h it would examine
+ * refers to an object of another heap (automatic collections wait for
+ * it), also when its gc
  * callbacks or log function made such a reference before it began; such a
  * nested collection whose finalizers, weak reference callbacks or log
  * function make its garbage refer to another heap's object keeps that
@@ -288,12 +291,14 @@ typedef int (*rc_each_fn)(void *obj, void *arg);
  * collection starts while one runs (rc_gc_collect returns 0), and fn must
  * not freeze or unfreeze. */
 int rc_gc_get_objects(rc_heap *h, int generation, rc_each_fn fn, void *arg);
-/* Calls fn for each tracked, unfrozen object whose traverse visits obj;
- * returns as rc_gc_get_objects. NULL obj: none, 0. */
+/* Calls fn for each tracked, unfrozen object whose traverse visits obj
+ * (not one rc_heap_free released: its traverse is not called); returns as
+ * rc_gc_get_objects. NULL obj: none, 0. */
 int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg);
 /* Calls fn for each object obj's traverse visits (none for an untracked
- * type, or a NULL obj), but one dying (count 0: a field a clear dropped and
- * has not set to NULL yet); returns fn's first non-zero value, or 0. */
+ * type, a NULL obj, or one rc_heap_free released), but one dying (count 0:
+ * a field a clear dropped and has not set to NULL yet); returns fn's first
+ * non-zero value, or 0. */
 int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg);
 /* Whether obj is on a collector list (false for types without traverse). */
 bool rc_gc_is_tracked(const void *obj);

@@ -1851,7 +1851,9 @@ long rc_gc_collect(rc_heap *h, int generation) {
         errno = EINVAL;
         return -1;
     }
-    if (busy(&h->gc) || (thread_collections && !refers_within(h, generation)))
+    /* h->dying: rc_heap_free's release of every object is under way; what
+     * it released may not be traversed (see released) */
+    if (busy(&h->gc) || h->dying || (thread_collections && !refers_within(h, generation)))
         return 0;
     start_collecting(h);
     long n = collect_with_callbacks(h, generation);
@@ -2001,7 +2003,16 @@ static void visit_find(void **slot, void *arg) {
         f->found = true;
 }
 
+/* Whether obj's release ran: rc_heap_free, which dropped its references
+ * first, releases objects long before it frees them, and their traverse
+ * may read what the release freed (a vector's items). Nothing traverses
+ * them: a collection waits (rc_gc_collect), the walks take them for
+ * objects without references. */
+static bool released(const void *obj) { return (rc_head_of(obj)->info & RC_F_RELEASED) != 0; }
+
 static bool refers_to(const rc_heap *h, const rc_gchead *g, const void *target) {
+    if (released(obj_of(g)))
+        return false;
     find_ref f = {target, false};
     type_of(h, g)->traverse(obj_of(g), visit_find, &f);
     return f.found;
@@ -2101,7 +2112,7 @@ int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg) {
     const rc_head *hd = rc_head_of(obj);
     rc_heap *h = rc_obj_heap(obj);
     const rc_type *t = rc__type(h, hd);
-    if (t->traverse == NULL)
+    if (t->traverse == NULL || released(obj))
         return 0;
     referents w = {fn, arg, 0};
     /* Dying by its count (its weak references' callbacks, clear or release

@@ -308,6 +308,60 @@ START_TEST(free_releases_objects_made_by_releases_once) {
 }
 END_TEST
 
+/* Code run by step 4 of rc_heap_free (a release, or a death its drops
+ * cause in another heap) that collects or asks for referrers or referents:
+ * no object is traversed once released, where its traverse may read what
+ * the release freed (a vector's items: ASan saw the collection read them).
+ * The collection returns 0 without collecting, as automatic ones wait. */
+typedef struct vec { void **items; size_t n; bool released; } vec;
+static int traversed_released;
+static void vec_traverse(void *self, rc_visit_fn visit, void *arg) {
+    vec *v = self;
+    if (v->released) { /* counted instead of reading freed items */
+        traversed_released++;
+        return;
+    }
+    for (size_t i = 0; i < v->n; i++)
+        visit(&v->items[i], arg);
+}
+static void vec_release(void *self) {
+    vec *v = self;
+    free(v->items); /* n stays: nothing traverses it again */
+    v->released = true;
+}
+static const rc_type vec_type = {"vec", sizeof(vec), vec_traverse, NULL, NULL, vec_release};
+static rc_heap *querying_heap;
+static vec *queried;
+static long collected_late;
+static int referrers_late, referents_late;
+static int count_each(void *obj, void *arg) { (void)obj; (*(int *)arg)++; return 0; }
+static void querying_release(void *self) {
+    (void)self;
+    collected_late = rc_gc_collect(querying_heap, 2);
+    rc_gc_get_referrers(querying_heap, queried, count_each, &referrers_late);
+    rc_gc_get_referents(queried, count_each, &referents_late);
+}
+static const rc_type querying_type = {"querying", 64, vec_traverse, NULL, NULL, querying_release};
+
+START_TEST(free_traverses_nothing_released) {
+    traversed_released = referrers_late = referents_late = 0;
+    collected_late = -2;
+    rc_heap *h = querying_heap = rc_heap_new();
+    /* pools in the walk's order: the vectors, then the querying object */
+    vec *v = queried = rc_new(h, &vec_type);
+    v->n = 2;
+    v->items = calloc(2, sizeof *v->items);
+    v->items[0] = rc_new(h, &vec_type);
+    v->items[1] = rc_incref(v); /* a cycle the program keeps a reference into */
+    ck_assert_ptr_nonnull(rc_new(h, &querying_type));
+    ck_assert_uint_eq(rc_heap_free(h), 3);
+    ck_assert_int_eq(collected_late, 0);
+    ck_assert_int_eq(referrers_late, 0);
+    ck_assert_int_eq(referents_late, 0);
+    ck_assert_int_eq(traversed_released, 0);
+}
+END_TEST
+
 /* rc_heap_free drops a leaked object's references before its release, as a
  * death does: through its type's clear, or each slot set to NULL. The
  * release below sees the slots empty. */
@@ -550,6 +604,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_releases_that_allocate"), free_releases_that_allocate);
     add_case(s, tcase_create("free_releases_objects_made_by_releases_once"),
              free_releases_objects_made_by_releases_once);
+    add_case(s, tcase_create("free_traverses_nothing_released"), free_traverses_nothing_released);
     add_case(s, tcase_create("free_drops_references_before_release"),
              free_drops_references_before_release);
     add_case(s, tcase_create("free_drops_references_into_another_heap"),
