@@ -44,7 +44,9 @@ for t in "${targets[@]}"; do
         echo "   passed"
     else
         echo "   FAILED:"
-        grep -E "Failed|\*\*\*|error" "$dir/work/$t.log" | head -20
+        # || true: no match (grep's 1), or head gone before grep's last
+        # write (SIGPIPE), would end the script here (-e, pipefail)
+        grep -E "Failed|\*\*\*|error" "$dir/work/$t.log" | head -20 || true
         status=1
     fi
 done
