@@ -232,25 +232,34 @@ static size_t tb_slot(const rc_snapshot *s, uint32_t hash, const rc_frame *frame
     return i;
 }
 
-/* Room in s->tb_set for one traceback more; -1 + ENOMEM. */
-static int tb_set_reserve(rc_snapshot *s) {
-    if ((s->ntbs + 1) * 2 <= s->tb_set_cap)
+/* Room for one entry more than n in an open-addressing index of *cap
+ * slots (1 + an entry's place, 0 free; a power of two, or 0), kept at most
+ * half full: 1 when *slots is a new, larger one, all free (the caller puts
+ * its n entries back), 0 when it had room, -1 + ENOMEM (*slots as it was). */
+static int index_grow(uint32_t **slots, size_t *cap, size_t n) {
+    if ((n + 1) * 2 <= *cap)
         return 0;
-    size_t cap = s->tb_set_cap ? 2 * s->tb_set_cap : 64;
-    uint32_t *set = calloc(cap, sizeof *set);
-    if (set == NULL) {
+    size_t grown_cap = *cap ? 2 * *cap : 64;
+    uint32_t *grown = calloc(grown_cap, sizeof *grown);
+    if (grown == NULL) {
         errno = ENOMEM;
         return -1;
     }
-    free(s->tb_set);
-    s->tb_set = set;
-    s->tb_set_cap = cap;
-    for (size_t t = 0; t < s->ntbs; t++) {
+    free(*slots);
+    *slots = grown;
+    *cap = grown_cap;
+    return 1;
+}
+
+/* Room in s->tb_set for one traceback more; -1 + ENOMEM. */
+static int tb_set_reserve(rc_snapshot *s) {
+    int rc = index_grow(&s->tb_set, &s->tb_set_cap, s->ntbs);
+    for (size_t t = 0; rc == 1 && t < s->ntbs; t++) {
         const rc_frame *f = &s->frames[s->tb_first[t]];
         unsigned n = s->tbs[t].nframe, total = s->tbs[t].total_nframe;
         s->tb_set[tb_slot(s, tb_hash(f, n, total), f, n, total)] = (uint32_t)(t + 1);
     }
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 /* Identical tracebacks are stored once (as the tracer interns them; two
@@ -366,19 +375,10 @@ static size_t domain_slot(const domain_index *ix, const rc_domain_total *totals,
 
 /* Room in ix for one domain more than the n of totals; -1 + ENOMEM. */
 static int domain_index_reserve(domain_index *ix, const rc_domain_total *totals, size_t n) {
-    if ((n + 1) * 2 <= ix->cap)
-        return 0;
-    size_t cap = ix->cap ? 2 * ix->cap : 64;
-    uint32_t *slot = calloc(cap, sizeof *slot);
-    if (slot == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    free(ix->slot);
-    *ix = (domain_index){slot, cap};
-    for (size_t k = 0; k < n; k++)
+    int rc = index_grow(&ix->slot, &ix->cap, n);
+    for (size_t k = 0; rc == 1 && k < n; k++)
         ix->slot[domain_slot(ix, totals, totals[k].domain)] = (uint32_t)(k + 1);
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out) {
