@@ -328,6 +328,11 @@ unsigned rc_gc_get_debug(const rc_heap *h);
 /* Debug lines go to log, one line per call without its newline; NULL
  * restores the default (stderr, with a newline). */
 void rc_gc_set_log(rc_heap *h, void (*log)(const char *line, void *arg), void *arg);
+/* A log function's type, and the one set with its arg (NULL and NULL: the
+ * default), so that a log function can pass lines on to the one it
+ * replaced, or put it back. An addition to the contract. */
+typedef void (*rc_gc_log_fn)(const char *line, void *arg);
+rc_gc_log_fn rc_gc_get_log(const rc_heap *h, void **arg);
 
 /* Walks the garbage list (objects kept by RC_GC_DEBUG_SAVEALL; each object
  * is borrowed from the list); returns fn's first non-zero value, or 0. */
@@ -404,6 +409,9 @@ int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr);
 typedef int (*rc_frame_provider)(rc_frame *frames, int max, void *arg);
 /* A heap setting, kept across stop and start; NULL: native frames again. */
 void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *arg);
+/* The frame provider set and its arg (NULL and NULL: native frames), to
+ * put it back after a while. An addition to the contract. */
+rc_frame_provider rc_tracemalloc_get_frame_provider(const rc_heap *h, void **arg);
 
 /* ------------------------------------------------------------- snapshots */
 

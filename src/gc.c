@@ -1948,6 +1948,12 @@ void rc_gc_set_log(rc_heap *h, void (*log)(const char *line, void *arg), void *a
     h->gc.log_arg = log ? arg : NULL;
 }
 
+rc_gc_log_fn rc_gc_get_log(const rc_heap *h, void **arg) {
+    if (arg)
+        *arg = h ? h->gc.log_arg : NULL;
+    return h ? h->gc.log : NULL;
+}
+
 /* --------------------------------------------------------------- freezing */
 
 /* A walk's callback moving objects between lists would derail the walk. */

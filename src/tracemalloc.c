@@ -1222,6 +1222,12 @@ void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *a
     }
 }
 
+rc_frame_provider rc_tracemalloc_get_frame_provider(const rc_heap *h, void **arg) {
+    if (arg)
+        *arg = h ? h->trace_provider_arg : NULL;
+    return h ? h->trace_provider : NULL;
+}
+
 /* ------------------------------------------------------------ snapshots */
 
 /* Adds h's tracer traceback r, resolved, to snapshot s; its index or -1. */

@@ -1228,6 +1228,45 @@ START_TEST(test_debug_stats_log) {
 }
 END_TEST
 
+/* A log function that passes each line on to the one it replaced (as a
+ * sys.stderr wrapper writes to the stream it wraps), then puts it back. */
+typedef struct chained_log {
+    rc_gc_log_fn next;
+    void *next_arg;
+    int lines;
+} chained_log;
+
+static void chain_log(const char *line, void *arg) {
+    chained_log *c = arg;
+    c->lines++;
+    c->next(line, c->next_arg);
+}
+
+START_TEST(test_debug_log_chained) {
+    void *arg = &arg;
+    ck_assert_ptr_null(rc_gc_get_log(H, &arg)); /* the default: stderr */
+    ck_assert_ptr_null(arg);
+    rc_gc_set_log(H, capture, &nlines);
+    chained_log c = {NULL, NULL, 0};
+    c.next = rc_gc_get_log(H, &c.next_arg);
+    ck_assert(c.next == capture);
+    ck_assert_ptr_eq(c.next_arg, &nlines);
+    rc_gc_set_log(H, chain_log, &c);
+    rc_gc_set_debug(H, RC_GC_DEBUG_STATS);
+    rc_gc_collect(H, 0);
+    ck_assert_int_eq(c.lines, 4);
+    ck_assert_int_eq(nlines, 4);
+    ck_assert_str_eq(lines[0], "gc: collecting generation 0...");
+    rc_gc_set_debug(H, 0);
+    rc_gc_set_log(H, c.next, c.next_arg);
+    ck_assert(rc_gc_get_log(H, NULL) == capture);
+    rc_gc_set_log(H, NULL, &c); /* the default takes no argument */
+    ck_assert_ptr_null(rc_gc_get_log(H, &arg));
+    ck_assert_ptr_null(arg);
+    ck_assert_ptr_null(rc_gc_get_log(NULL, &arg));
+}
+END_TEST
+
 /* RC_GC_DEBUG_COLLECTABLE: "gc: collectable <type 0x...>" per unreachable
  * object, in the order the collector found them. */
 START_TEST(test_debug_collectable_log) {
@@ -2805,6 +2844,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("weakrefs_held_through_callbacks"),
                      test_weakrefs_held_through_callbacks, setup, teardown);
     add_case_fixture(s, tcase_create("debug_stats_log"), test_debug_stats_log, setup, teardown);
+    add_case_fixture(s, tcase_create("debug_log_chained"), test_debug_log_chained, setup, teardown);
     add_case_fixture(s, tcase_create("debug_collectable_log"), test_debug_collectable_log,
                      setup, teardown);
     add_case_fixture(s, tcase_create("debug_log_long_name"), test_debug_log_long_name, setup,

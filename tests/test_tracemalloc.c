@@ -862,7 +862,12 @@ static int provide(rc_frame *frames, int max, void *arg) {
 
 START_TEST(frame_provider) {
     int calls = 0;
+    void *arg = &arg;
+    ck_assert_ptr_null(rc_tracemalloc_get_frame_provider(h, &arg));
+    ck_assert_ptr_null(arg);
     rc_tracemalloc_set_frame_provider(h, provide, &calls); /* set before start: kept */
+    ck_assert(rc_tracemalloc_get_frame_provider(h, &arg) == provide);
+    ck_assert_ptr_eq(arg, &calls);
     rc_tracemalloc_start(h, 2);
     char file[32] = "script.py", func[32] = "main";
     script[0] = (rc_frame){file, 7, func};
@@ -899,7 +904,9 @@ START_TEST(frame_provider) {
     script_depth = 1;
     void *r = rc_malloc(h, 10);
     ck_assert_str_eq(rc_tracemalloc_get_object_traceback(h, r)->frames[0].filename, "<unknown>");
-    rc_tracemalloc_set_frame_provider(h, NULL, NULL); /* back to native frames */
+    rc_tracemalloc_set_frame_provider(h, NULL, &calls); /* back to native frames */
+    ck_assert_ptr_null(rc_tracemalloc_get_frame_provider(h, &arg));
+    ck_assert_ptr_null(arg);
     void *n = rc_malloc(h, 10); const unsigned line = __LINE__;
     ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, n)->frames[0].lineno, line);
     ck_assert_int_eq(calls, 5);
