@@ -349,11 +349,14 @@ static void make_immortal(void *obj, void *arg) {
 }
 
 /* Drops an object's references (its clear, or each visited slot set to
- * NULL), then runs its release, once, as a death does. Every object of the
- * heap is immortal by now, so the drops free nothing here; a reference into
- * another heap is dropped for real and may end its referent there. One made
- * during the walk (by a release) is made immortal here: released while
- * mortal, it would be released again when its last reference went. */
+ * NULL), then runs its release, once, as a death does. The drops end no
+ * object of the heap: what was alive when the walk began is immortal, and
+ * one made since (by a release) whose count they take to 0 is made
+ * immortal then (h->dropping, dealloc_slow), for a later walk to release;
+ * a reference into another heap is dropped for real and may end its
+ * referent there. One made during the walk is made immortal here too:
+ * released while mortal, it would be released again when its last
+ * reference went. */
 static void release_one(void *obj, void *arg) {
     rc_heap *h = arg;
     rc_head *hd = rc_head_of(obj);
@@ -361,7 +364,9 @@ static void release_one(void *obj, void *arg) {
     if (!(hd->info & RC_F_RELEASED)) {
         hd->info |= RC_F_RELEASED;
         hd->refcnt = RC_IMMORTAL;
+        h->dropping = true;
         rc__drop_references(t, obj);
+        h->dropping = false;
         if (t->release)
             t->release(obj);
     }

@@ -409,6 +409,8 @@ struct rc_heap {
                                   block's free takes it */
     bool dying;                /* inside rc_heap_free's teardown */
     bool freeing;              /* inside rc_heap_free: calling it again is misuse */
+    bool dropping;             /* rc_heap_free drops a released object's references:
+                                  they end no object (dealloc_slow) */
     void **retired;            /* emptied arenas of a default heap (heap.c) */
     size_t nretired, retired_cap;
     const rc_finalizing *finalizing; /* see rc_finalizing */

@@ -521,6 +521,10 @@ static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
     if (RC_UNLIKELY(h->finalizing != NULL) && (hd->info & RC_F_FINALIZED) &&
         rc_finalizing_has(h->finalizing, obj))
         rc__fatal("rc_decref", "below zero", obj);
+    if (RC_UNLIKELY(h->dropping)) { /* rc_heap_free's drops end nothing (heap.c, release_one) */
+        hd->refcnt = RC_IMMORTAL;
+        return;
+    }
     if (h->dealloc_depth >= RC_DEALLOC_DEPTH) {
         if (hd->info & RC_F_GC) {
             rc_gchead *g = rc_gc_of(obj);

@@ -362,6 +362,37 @@ START_TEST(free_traverses_nothing_released) {
 }
 END_TEST
 
+/* A release at rc_heap_free makes two objects in a cycle, kept by nobody,
+ * in a pool the walk has not reached. The walk meets one first and drops
+ * its references, as for every object: that drop, like all of step 4's,
+ * must end no object of the heap. It ended the other (its count was 1:
+ * made after the walk made everything immortal), whose finalizer then ran
+ * in the middle of step 4, after step 3, and whose release ran inside
+ * the first one's drops. Both are released once, neither finalized. */
+static rc_heap *cycling_heap;
+static const rc_type cyc_type = {"cyc", 5 * sizeof(holder), holder_traverse, NULL,
+                                 count_finalize, count_release};
+static void cycling_release(void *self) {
+    (void)self;
+    holder *x = rc_new(cycling_heap, &cyc_type), *y = rc_new(cycling_heap, &cyc_type);
+    x->child = y; /* the references made here go to the other */
+    y->child = x;
+}
+static const rc_type cycling_type = {"cycling", sizeof(holder), holder_traverse, NULL, NULL,
+                                     cycling_release};
+
+START_TEST(free_drops_end_no_object_made_by_releases) {
+    reset_counts();
+    counting_alloc c = {0};
+    rc_heap *h = cycling_heap = rc_heap_new_with(counting_fn, &c);
+    ck_assert_ptr_nonnull(rc_new(h, &cycling_type));
+    ck_assert_uint_eq(rc_heap_free(h), 1);
+    ck_assert_int_eq(finalized, 0);
+    ck_assert_int_eq(released, 2);
+    ck_assert_uint_eq(c.outstanding, 0);
+}
+END_TEST
+
 /* rc_heap_free drops a leaked object's references before its release, as a
  * death does: through its type's clear, or each slot set to NULL. The
  * release below sees the slots empty. */
@@ -604,6 +635,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_releases_that_allocate"), free_releases_that_allocate);
     add_case(s, tcase_create("free_releases_objects_made_by_releases_once"),
              free_releases_objects_made_by_releases_once);
+    add_case(s, tcase_create("free_drops_end_no_object_made_by_releases"),
+             free_drops_end_no_object_made_by_releases);
     add_case(s, tcase_create("free_traverses_nothing_released"), free_traverses_nothing_released);
     add_case(s, tcase_create("free_drops_references_before_release"),
              free_drops_references_before_release);
