@@ -94,6 +94,7 @@
 #define GM_MAX_EVENTS (4 * GM_MAX_OBJECTS)
 #define GM_LARGE_SIZE 640    /* past RC_SMALL_MAX: a large block */
 #define GM_FROZEN 3          /* the permanent generation (rc_gc_freeze) */
+#define GM_STASH 64          /* references teardown's releases keep (gm_spawn) */
 #define GM_LIVE 0x4c495645u
 #define GM_DEAD 0xdeadbeefu
 
@@ -177,6 +178,7 @@ typedef struct gm_config {
     bool plain;              /* most objects plain (gm_plainer, gm_create) */
     bool trace;              /* print each operation to stderr */
     bool tracing;            /* tracemalloc on from the start (invisible to the model) */
+    bool spawn;              /* releases at rc_heap_free make objects (gm_spawn) */
 } gm_config;
 
 typedef struct gm_world {
@@ -226,6 +228,13 @@ typedef struct gm_world {
     int pending_kind;        /* -1 when none */
     int32_t pending_id;
     bool tearing_down;       /* inside rc_heap_free */
+    /* the program's bytes, read again from its end to steer what releases
+     * make at teardown (gm_spawn), and how many objects they made */
+    const uint8_t *spawn_begin, *spawn_p;
+    size_t nspawn_bytes;
+    uint32_t nspawned;
+    gm_real *stash[GM_STASH]; /* references releases keep for later ones to drop */
+    uint32_t nstash;
     uint32_t stamp;          /* the current walk, for gm_obj.seen */
     /* scratch space of gm_model_collect, GM_MAX_OBJECTS each */
     uint8_t *mark;           /* 0 not examined, 1 garbage, 2 reachable, 3 resurrected */
@@ -266,6 +275,7 @@ static gm_obj *gm_of(const void *p, const char *who) {
 }
 
 static bool gm_is_ours(const void *p); /* not a weak reference: defined with the types */
+static void gm_spawn(gm_world *w, gm_real *self, unsigned kind); /* defined with the types */
 
 static void gm_seen_event(int what, uint32_t id) {
     gm_world *w = gm_w;
@@ -338,6 +348,8 @@ static void gm_release(void *self) {
     r->magic = GM_DEAD;
     gm_seen_event(GM_EV_REL, r->id);
     gm_check_reentry("release");
+    if (gm_w->tearing_down && gm_w->cfg.spawn && gm_w->h->dying) /* step 4 (guide.md) */
+        gm_spawn(gm_w, r, o->kind);
 }
 
 /* Types: nodes by (clear; no finalizer, one that logs or drops, one that
@@ -421,6 +433,123 @@ static unsigned gm_kind_of_byte(unsigned b) {
     if ((b >> 6) == 3 && (b & 1))
         kind |= GM_LARGE;
     return kind;
+}
+
+/* ------------------------------------------- what releases make at teardown */
+
+#define GM_SPAWN_MAX 192 /* objects the releases of one teardown may make */
+
+/* The next byte steering teardown's objects: the program's, from its end
+ * backwards, round again; 0 for an empty program. */
+static unsigned gm_spawn_byte(gm_world *w) {
+    if (w->spawn_begin == w->spawn_p)
+        return 0;
+    unsigned b = *--w->spawn_p;
+    if (w->spawn_p == w->spawn_begin)
+        w->spawn_p += w->nspawn_bytes;
+    return b;
+}
+
+/* An object of a kind byte b made by a release at teardown, or NULL when
+ * the budget is spent. The model knows it only for gm_finish's check: it
+ * must be released once (as every object is), and finalized only if it
+ * dies by its count (gm_spawn_dies); no finalizer resurrects or drops. */
+static gm_real *gm_spawn_new(gm_world *w, unsigned b) {
+    if (w->nspawned >= GM_SPAWN_MAX || w->nobj >= GM_MAX_OBJECTS)
+        return NULL;
+    unsigned kind = gm_kind_of_byte(b);
+    if (kind & (GM_FIN_RES | GM_FIN_DROP))
+        kind = (kind & ~(unsigned)(GM_FIN_RES | GM_FIN_DROP)) | GM_FIN_LOG;
+    const rc_type *t = gm_type_of_kind(kind);
+    gm_real *p = kind & GM_LARGE ? rc_new_sized(w->h, t, GM_LARGE_SIZE) : rc_new(w->h, t);
+    GM_CHECK(p != NULL, "a release at teardown could not make kind %#x", kind);
+    w->nspawned++;
+    uint32_t id = w->nobj++;
+    gm_obj *o = &w->obj[id];
+    memset(o, 0, sizeof *o);
+    o->ptr = p;
+    o->kind = (uint16_t)kind;
+    o->gen = o->target = -1;
+    p->id = id;
+    p->magic = GM_LIVE;
+    gm_expect_event(w, GM_EV_REL, id);
+    return p;
+}
+
+/* p (made by gm_spawn_new) will die by its count: its finalizer runs. */
+static void gm_spawn_dies(gm_world *w, const gm_real *p) {
+    gm_obj *o = &w->obj[p->id];
+    if (gm_has_finalizer(o->kind)) {
+        o->finalized = true;
+        gm_expect_event(w, GM_EV_FIN, p->id);
+    }
+}
+
+static int gm_count_one(void *p, void *arg) {
+    (void)p;
+    ++*(uint32_t *)arg;
+    return 0;
+}
+
+/* What the releasing object self (of kind) keeps, x, must be unseen by the
+ * collector's walks: self is released (by the walk of rc_heap_free: then
+ * self has no referents either) or dead (by its count). */
+static void gm_spawn_kept(gm_world *w, gm_real *self, unsigned kind, gm_real *x) {
+    if (gm_has_slots(kind) && self->slot[0] == NULL)
+        self->slot[0] = x; /* else nobody holds it */
+    uint32_t n = 0;
+    GM_CHECK(rc_gc_get_referrers(w->h, x, gm_count_one, &n) == 0 && n == 0,
+             "teardown: #%u kept by a released object has %u referrers", x->id, n);
+    if (rc_refcount(self) == RC_IMMORTAL) {
+        GM_CHECK(rc_gc_get_referents(self, gm_count_one, &n) == 0 && n == 0,
+                 "teardown: released #%u has %u referents", self->id, n);
+    }
+}
+
+/* Whether x (made by gm_spawn_new, holding y or not) and what it holds
+ * have no finalizer: x may then go to the stash (gm_spawn). */
+static bool gm_spawn_unfinalized(const gm_world *w, const gm_real *x, const gm_real *y) {
+    return !gm_has_finalizer(w->obj[x->id].kind) && !(y && gm_has_finalizer(w->obj[y->id].kind));
+}
+
+/* At rc_heap_free (gm_config.spawn), the release of self (of kind) makes
+ * objects as the program's bytes say: none; one self keeps (gm_spawn_kept);
+ * one put in the stash, whose reference a later release drops (the walk may
+ * have released it by then: it must be immortal, and so be released once,
+ * finalizer or not; so none has a finalizer); one dropped at once, holding
+ * a second and, with no finalizer to look at it, self when the walk
+ * released it (immortal): both die by their counts; or two, the first
+ * holding the second, which holds the first back when it can (a cycle),
+ * kept by nobody. The walks must release each once, those made behind
+ * them and ahead, and rc_gc_collect collects nothing. */
+static void gm_spawn(gm_world *w, gm_real *self, unsigned kind) {
+    unsigned what = gm_spawn_byte(w) % 8;
+    if (what < 4)
+        return;
+    GM_CHECK(rc_gc_collect(w->h, 2) == 0, "rc_gc_collect during teardown collected");
+    gm_real *x = gm_spawn_new(w, gm_spawn_byte(w));
+    if (x == NULL)
+        return;
+    unsigned xk = w->obj[x->id].kind;
+    gm_real *y = gm_has_slots(xk) ? gm_spawn_new(w, gm_spawn_byte(w)) : NULL;
+    if (y)
+        x->slot[0] = y;
+    if (what == 5 && w->nstash > 0)
+        rc_decref(w->stash[--w->nstash]);
+    if (what == 5 && w->nstash < GM_STASH && gm_spawn_unfinalized(w, x, y)) {
+        w->stash[w->nstash++] = x;
+    } else if (what < 6) {
+        gm_spawn_kept(w, self, kind, x);
+    } else if (what == 6) {
+        if (gm_has_slots(xk) && !gm_has_finalizer(xk) && rc_refcount(self) == RC_IMMORTAL)
+            x->slot[1] = rc_incref(self);
+        gm_spawn_dies(w, x);
+        if (y)
+            gm_spawn_dies(w, y);
+        rc_decref(x);
+    } else if (y && gm_has_slots(w->obj[y->id].kind)) {
+        y->slot[0] = x;
+    }
 }
 
 /* In a plain program (gm_config.plain), seven kinds in eight (by byte b)
@@ -1525,6 +1654,9 @@ static void gm_run(const uint8_t *data, size_t len, const gm_config *cfg) {
     w->cfg = *cfg;
     w->pending_kind = -1;
     w->want_gen = -1;
+    w->spawn_begin = data;
+    w->spawn_p = data + len;
+    w->nspawn_bytes = len;
     gm_w = w;
     snprintf(w->what, sizeof w->what, "setup");
     w->h = rc_heap_new_with(gm_alloc, w);

@@ -12,8 +12,14 @@
  * (gm_config.plain, which no byte chooses, so that the corpus keeps its
  * meaning) and tracemalloc on (gm_config.tracing: collections, deaths and
  * starved allocations then free and make traced objects; once every object
- * is gone, no byte may stay traced). The corpus,
- * tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
+ * is gone, no byte may stay traced). Both runs set gm_config.spawn (no
+ * byte chooses it either): in a program that ends with objects alive,
+ * their releases at rc_heap_free make objects as the program's bytes say,
+ * kept, dropped at once (dying by their counts in the middle of the
+ * teardown, their releases making more) or in cycles, and each must be
+ * released exactly once, finalized only if it died by its count, and
+ * unseen by the collector's walks. The corpus, tests/fuzz/corpus/gc/,
+ * replays as fuzz_replay.gc.
  */
 #include "../gc_model.h"
 
@@ -25,6 +31,7 @@ _Noreturn static void gm_fail(const char *msg) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     gm_reader rd = {data, data + size};
     gm_config cfg = gm_config_of_bytes(&rd);
+    cfg.spawn = true;
     gm_run(rd.p, (size_t)(rd.end - rd.p), &cfg);
     cfg.plain = true;
     cfg.tracing = true;
