@@ -549,10 +549,12 @@ static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
  * with no weak references, not nested too deeply. Its death is destroy's
  * with nothing to run: unlinked, references dropped through traverse
  * (deaths they cause nest one deeper), memory freed. Anything else takes
- * dealloc_slow. */
+ * dealloc_slow, and so does any death during rc_heap_free's drops, which
+ * end nothing (h->dropping). */
 RC_HOT void rc__dealloc(void *obj) {
     uint32_t info = rc_head_of(obj)->info;
-    if ((info & (RC_F_PLAIN | RC_F_WEAKREFS | RC_F_LARGE)) == RC_F_PLAIN) {
+    if ((info & (RC_F_PLAIN | RC_F_WEAKREFS | RC_F_LARGE)) == RC_F_PLAIN &&
+        RC_LIKELY(!rc_pool_of(obj)->heap->dropping)) {
         rc_pool *p = rc_pool_of(obj);
         rc_heap *h = p->heap;
         if (!(info & RC_F_GC)) {

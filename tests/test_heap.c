@@ -393,6 +393,47 @@ START_TEST(free_drops_end_no_object_made_by_releases) {
 }
 END_TEST
 
+/* The same for plain objects (no finalize, clear or release), which die on
+ * rc_decref's fast path: a release makes a holder keeping a tracked plain
+ * object and an untracked one, which only the holder's drops, at the next
+ * walk, leave without references. They must end neither (step 4 ends no
+ * object of the heap): the fast path ended both there, the heap's object
+ * count and traced memory falling in the middle of step 4. */
+static rc_heap *plain_heap;
+static size_t objects_at_release;
+static const rc_type plain_node_type = {"pnode", sizeof(holder), holder_traverse, NULL, NULL,
+                                        NULL};
+static const rc_type plain_leaf_type = {"pleaf", sizeof(leaf), NULL, NULL, NULL, NULL};
+static void count_objects_release(void *self) {
+    (void)self;
+    rc_heap_stats st;
+    rc_heap_get_stats(plain_heap, &st);
+    objects_at_release = st.objects;
+    released++;
+}
+static const rc_type keeper_type = {"keeper", sizeof(holder), holder_traverse, NULL, NULL,
+                                    count_objects_release};
+static void making_plain_release(void *self) {
+    (void)self;
+    holder *k = rc_new(plain_heap, &keeper_type); /* kept by nobody: its count stays 1 */
+    k->child = rc_new(plain_heap, &plain_node_type);
+    k->keep = rc_new(plain_heap, &plain_leaf_type);
+}
+static const rc_type making_plain_type = {"making_plain", sizeof(holder), holder_traverse, NULL,
+                                          NULL, making_plain_release};
+
+START_TEST(free_drops_end_no_plain_object_made_by_releases) {
+    reset_counts();
+    counting_alloc c = {0};
+    rc_heap *h = plain_heap = rc_heap_new_with(counting_fn, &c);
+    ck_assert_ptr_nonnull(rc_new(h, &making_plain_type));
+    ck_assert_uint_eq(rc_heap_free(h), 1);
+    ck_assert_int_eq(released, 1);
+    ck_assert_uint_eq(objects_at_release, 4); /* making_plain, keeper and both plain ones */
+    ck_assert_uint_eq(c.outstanding, 0);
+}
+END_TEST
+
 /* rc_heap_free drops a leaked object's references before its release, as a
  * death does: through its type's clear, or each slot set to NULL. The
  * release below sees the slots empty. */
@@ -637,6 +678,8 @@ Suite *test_suite(void) {
              free_releases_objects_made_by_releases_once);
     add_case(s, tcase_create("free_drops_end_no_object_made_by_releases"),
              free_drops_end_no_object_made_by_releases);
+    add_case(s, tcase_create("free_drops_end_no_plain_object_made_by_releases"),
+             free_drops_end_no_plain_object_made_by_releases);
     add_case(s, tcase_create("free_traverses_nothing_released"), free_traverses_nothing_released);
     add_case(s, tcase_create("free_drops_references_before_release"),
              free_drops_references_before_release);
