@@ -253,7 +253,9 @@ void *rc_weakref_get(rc_weakref *ref) {
     if (RC_UNLIKELY(rc_head_of(ref)->refcnt == 0))
         rc__fatal("rc_weakref_get", "of a dead object", ref);
     void *t = ref->target;
-    if (t == NULL || rc_head_of(t)->refcnt == 0)
+    /* released by rc_heap_free (step 4): dead, though its memory waits for
+     * step 5, and its release may have freed what it holds */
+    if (t == NULL || rc_head_of(t)->refcnt == 0 || (rc_head_of(t)->info & RC_F_RELEASED))
         return NULL;
     return rc_incref(t);
 }

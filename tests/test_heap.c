@@ -434,6 +434,41 @@ START_TEST(free_drops_end_no_plain_object_made_by_releases) {
 }
 END_TEST
 
+/* Two leaked objects, each with a weak reference to the other: whichever
+ * rc_heap_free releases second asks for the first, released already (its
+ * release may have freed what it holds), and must get NULL. It got the
+ * released object, a new reference to it. */
+typedef struct peer { int index, released; } peer;
+static rc_weakref *peer_refs[2];
+static int peers_handed_out_released, peers_gone;
+static void peer_release(void *self) {
+    peer *p = self;
+    peer *other = rc_weakref_get(peer_refs[p->index]); /* to the other */
+    if (other == NULL)
+        peers_gone++;
+    else if (other->released)
+        peers_handed_out_released++;
+    RC_CLEAR(other);
+    p->released = 1;
+}
+static const rc_type peer_type = {"peer", sizeof(peer), NULL, NULL, NULL, peer_release};
+
+START_TEST(free_weakref_get_of_released_is_null) {
+    rc_heap *h = rc_heap_new();
+    peer *p[2];
+    for (int i = 0; i < 2; i++) {
+        p[i] = rc_new(h, &peer_type);
+        p[i]->index = i;
+    }
+    for (int i = 0; i < 2; i++)
+        peer_refs[i] = rc_weakref_new(p[1 - i], NULL, NULL);
+    peers_handed_out_released = peers_gone = 0;
+    ck_assert_uint_eq(rc_heap_free(h), 4); /* both peers and both references */
+    ck_assert_int_eq(peers_handed_out_released, 0);
+    ck_assert_int_eq(peers_gone, 1);
+}
+END_TEST
+
 /* rc_heap_free drops a leaked object's references before its release, as a
  * death does: through its type's clear, or each slot set to NULL. The
  * release below sees the slots empty. */
@@ -680,6 +715,8 @@ Suite *test_suite(void) {
              free_drops_end_no_object_made_by_releases);
     add_case(s, tcase_create("free_drops_end_no_plain_object_made_by_releases"),
              free_drops_end_no_plain_object_made_by_releases);
+    add_case(s, tcase_create("free_weakref_get_of_released_is_null"),
+             free_weakref_get_of_released_is_null);
     add_case(s, tcase_create("free_traverses_nothing_released"), free_traverses_nothing_released);
     add_case(s, tcase_create("free_drops_references_before_release"),
              free_drops_references_before_release);
