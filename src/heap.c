@@ -413,6 +413,7 @@ size_t rc_heap_free(rc_heap *h) {
         rc__each_object(h, log_leak, h);
     finalize_survivors(h);
     h->dying = true;
+    h->last_type = NULL; /* what it makes is never plain (object.c, type_info) */
     rc_slow_free_update(h);
     release_all(h);
     rc__weakref_fini(h);

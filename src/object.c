@@ -76,8 +76,12 @@ static inline bool is_holder(const rc_type *t) {
 
 /* The rc_head.info of a new object of type t: its index in the heap's
  * table (registered on first use), RC_F_GC when the type has traverse,
- * RC_F_PLAIN when it has no finalize, clear or release; -1 + ENOMEM.
- * type_info_of below answers for the type used last without a call. */
+ * RC_F_PLAIN when it has no finalize, clear or release, and the heap is
+ * not being torn down: the drops of rc_heap_free end no object (heap.c,
+ * release_one), and a plain death would take rc__dealloc's fast path,
+ * which does not look (what the teardown makes is never plain instead:
+ * rc_heap_free forgets last_type). -1 + ENOMEM. type_info_of below
+ * answers for the type used last without a call. */
 static __attribute__((noinline)) int64_t type_info(rc_heap *h, const rc_type *t) {
     uintptr_t v = (uintptr_t)rc_ptrmap_get(&h->type_index, (uintptr_t)t);
     if (v == 0) {
@@ -102,7 +106,7 @@ static __attribute__((noinline)) int64_t type_info(rc_heap *h, const rc_type *t)
     uint32_t info = (uint32_t)(v - 1) << RC_TYPE_SHIFT | h->gc.epoch;
     if (t->traverse)
         info |= RC_F_GC;
-    if (!t->finalize && !t->clear && !t->release)
+    if (!t->finalize && !t->clear && !t->release && !h->dying)
         info |= RC_F_PLAIN;
     h->last_type = t;
     h->last_info = info;
@@ -549,12 +553,11 @@ static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
  * with no weak references, not nested too deeply. Its death is destroy's
  * with nothing to run: unlinked, references dropped through traverse
  * (deaths they cause nest one deeper), memory freed. Anything else takes
- * dealloc_slow, and so does any death during rc_heap_free's drops, which
- * end nothing (h->dropping). */
+ * dealloc_slow (every death during rc_heap_free's drops too: what the
+ * teardown makes is never plain, see type_info). */
 RC_HOT void rc__dealloc(void *obj) {
     uint32_t info = rc_head_of(obj)->info;
-    if ((info & (RC_F_PLAIN | RC_F_WEAKREFS | RC_F_LARGE)) == RC_F_PLAIN &&
-        RC_LIKELY(!rc_pool_of(obj)->heap->dropping)) {
+    if ((info & (RC_F_PLAIN | RC_F_WEAKREFS | RC_F_LARGE)) == RC_F_PLAIN) {
         rc_pool *p = rc_pool_of(obj);
         rc_heap *h = p->heap;
         if (!(info & RC_F_GC)) {
