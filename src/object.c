@@ -67,12 +67,12 @@ const char *rc__type_name(const rc_heap *h, const void *obj) {
     return name ? name : "object";
 }
 
-/* Whether objects of t are holders: untracked, yet their death runs code
- * (clear, finalize, release) that may drop references (see
- * untracked_stack). */
-static inline bool is_holder(const rc_type *t) {
-    return !t->traverse && (t->clear || t->finalize || t->release);
-}
+/* Whether an object with this rc_head.info is a holder: untracked, yet
+ * its death runs code (clear, finalize, release) that may drop references
+ * (see untracked_stack). Read from info, not from the type: what
+ * rc_heap_free's teardown makes is never plain (type_info), and creation,
+ * death and rc_untracked_may_nest must agree on each object. */
+static inline bool is_holder(uint32_t info) { return !(info & (RC_F_GC | RC_F_PLAIN)); }
 
 /* The rc_head.info of a new object of type t: its index in the heap's
  * table (registered on first use), RC_F_GC when the type has traverse,
@@ -231,10 +231,10 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *typ
         return NULL;
     if (info & RC_F_GC)
         return new_of_kind(h, (uint32_t)info, size, RC_KIND_GC, traced);
-    if (is_holder(type) && !rc__untracked_room(h))
+    if (is_holder((uint32_t)info) && !rc__untracked_room(h))
         return NULL;
     void *obj = new_of_kind(h, (uint32_t)info, size, RC_KIND_PLAIN, traced);
-    h->untracked_holders += obj && is_holder(type);
+    h->untracked_holders += obj && is_holder((uint32_t)info);
     return obj;
 }
 
@@ -248,7 +248,7 @@ static inline void *new_fast_of_kind(rc_heap *h, uint32_t info, size_t size, uns
         return NULL;
     if (kind == RC_KIND_GC && rc_gc_due(h))
         return NULL;
-    bool holder = kind == RC_KIND_PLAIN && !(info & RC_F_PLAIN); /* is_holder */
+    bool holder = kind == RC_KIND_PLAIN && is_holder(info); /* folds away for tracked kinds */
     if (holder && h->untracked_holders == h->untracked_stack_cap)
         return NULL; /* new_object makes room */
     size_t bs = object_block_size(size, kind);
@@ -463,7 +463,7 @@ static inline __attribute__((always_inline)) void destroy(rc_heap *h, void *obj)
     rc__drop_references(t, obj); /* an untracked type's clear runs too */
     if (t->release)
         t->release(obj);
-    h->untracked_holders -= is_holder(t);
+    h->untracked_holders -= is_holder(hd->info);
     free_object(h, obj);
 }
 

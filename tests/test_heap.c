@@ -434,6 +434,57 @@ START_TEST(free_drops_end_no_plain_object_made_by_releases) {
 }
 END_TEST
 
+/* Untracked objects of plain types that a release makes at teardown are
+ * not plain (type_info), so their deaths may wait on the untracked stack
+ * when they nest past RC_DEALLOC_DEPTH: each must have its slot there, made
+ * through the first creation of its type as through the fast path. A
+ * release makes a chain of 49 tracked nodes whose last holds an array of
+ * such objects, alternating two types (each creation a first one), and
+ * drops the chain: the array dies 50 deep and its items wait. Counted
+ * from the type, the first creations took no slot, and the waiting deaths
+ * wrote past the stack (ASan: heap-buffer-overflow). */
+typedef struct array { size_t n; void *items[]; } array;
+static void array_traverse(void *self, rc_visit_fn visit, void *arg) {
+    array *v = self;
+    for (size_t i = 0; i < v->n; i++)
+        visit(&v->items[i], arg);
+}
+static const rc_type array_type = {"array", sizeof(array), array_traverse, NULL, NULL, NULL};
+static const rc_type bare2_type = {"bare2", 16, NULL, NULL, NULL, NULL};
+static rc_heap *chain_heap;
+static int chain_items_made;
+static void making_chain_release(void *self) {
+    (void)self;
+    rc_heap *h = chain_heap;
+    array *v = rc_new_sized(h, &array_type, sizeof(array) + 2000 * sizeof(void *));
+    for (size_t i = 0; i < 2000; i++) {
+        v->items[i] = rc_new(h, i % 2 ? &bare_type : &bare2_type);
+        chain_items_made += v->items[i] != NULL;
+    }
+    v->n = 2000;
+    void *next = v;
+    for (int i = 0; i < 49; i++) {
+        holder *n = rc_new(h, &holder_type);
+        n->child = next;
+        next = n;
+    }
+    rc_decref(next);
+}
+static const rc_type making_chain_type = {"making_chain", sizeof(holder), holder_traverse, NULL,
+                                          NULL, making_chain_release};
+
+START_TEST(free_waiting_deaths_of_objects_made_by_releases_fit) {
+    reset_counts();
+    rc_heap *h = chain_heap = rc_heap_new();
+    chain_items_made = 0;
+    rc_new(h, &making_chain_type); /* leaked: released at teardown */
+    ck_assert_uint_eq(rc_heap_free(h), 1);
+    ck_assert_int_eq(chain_items_made, 2000);
+    ck_assert_int_eq(released, 49); /* holder_type counts its releases */
+    ck_assert_int_eq(finalized, 49);
+}
+END_TEST
+
 /* Two leaked objects, each with a weak reference to the other: whichever
  * rc_heap_free releases second asks for the first, released already (its
  * release may have freed what it holds), and must get NULL. It got the
@@ -717,6 +768,8 @@ Suite *test_suite(void) {
              free_drops_end_no_plain_object_made_by_releases);
     add_case(s, tcase_create("free_weakref_get_of_released_is_null"),
              free_weakref_get_of_released_is_null);
+    add_case(s, tcase_create("free_waiting_deaths_of_objects_made_by_releases_fit"),
+             free_waiting_deaths_of_objects_made_by_releases_fit);
     add_case(s, tcase_create("free_traverses_nothing_released"), free_traverses_nothing_released);
     add_case(s, tcase_create("free_drops_references_before_release"),
              free_drops_references_before_release);
