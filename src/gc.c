@@ -1487,8 +1487,8 @@ static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, const found *f) {
         stopped = drop_in_order(h, collectable, f->far, visit_sweep, &s);
     if (stopped == NULL) {
         free_swept(h, collectable, f->linked);
-        for (size_t i = 0; i < s.ndoomed; i++)
-            rc__free_swept(h, s.doomed[i]);
+        for (size_t i = 0; i < s.ndoomed; i++) /* a leaf may be another heap's */
+            rc__free_swept(rc_obj_heap(s.doomed[i]), s.doomed[i]);
     } else {
         undo_sweep(h, collectable, stopped, &s);
         if (!f->linked)

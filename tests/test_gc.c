@@ -2241,6 +2241,28 @@ START_TEST(test_plain_garbage_shared_leaves) {
 }
 END_TEST
 
+/* Plain garbage of H holding, through two references, an untracked leaf
+ * of another heap that nothing else holds: the sweep dooms the leaf at its
+ * second reference and frees it after the walk, in its own heap. It was
+ * freed as H's (gc.c, sweep_garbage): H's object count fell for it, B's
+ * did not, and its block went into H's pool lists (UBSan: member access
+ * within null pointer in class_remove). */
+START_TEST(test_plain_garbage_sweeps_leaf_of_other_heap) {
+    rc_heap *b = rc_heap_new();
+    node *x = make(), *y = make();
+    x->a = rc_incref(y);
+    y->a = x;
+    x->b = rc_new(b, &leaf_type);
+    y->b = rc_incref(x->b);
+    rc_decref(y);
+    ck_assert_uint_eq(stats_of(b).objects, 1);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    ck_assert_uint_eq(stats_of(H).objects, 0);
+    ck_assert_uint_eq(stats_of(b).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(b), 0);
+}
+END_TEST
+
 /* References between heaps (of one thread): each heap's collector counts
  * the other's references as outside, and leaves the other's objects and
  * lists alone. A full collection of H, whose node holds one of B's, then
@@ -2906,6 +2928,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_shared_leaves"),
                      test_plain_garbage_shared_leaves, setup, teardown);
+    add_case_fixture(s, tcase_create("plain_garbage_sweeps_leaf_of_other_heap"),
+                     test_plain_garbage_sweeps_leaf_of_other_heap, setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_sweep_undone"),
                      test_plain_garbage_sweep_undone, setup, teardown);
     add_case_fixture(s, tcase_create("plain_garbage_refers_old"), test_plain_garbage_refers_old,
