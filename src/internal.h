@@ -119,7 +119,8 @@ typedef struct rc_head {
 #define RC_F_DEAD 0x10u      /* freed; set with refcnt 0 */
 #define RC_F_RAW 0x20u       /* a large raw block, not an object */
 #define RC_F_RELEASED 0x40u  /* release ran (heap teardown) */
-#define RC_F_PLAIN 0x80u     /* its type has no finalize, clear or release */
+#define RC_F_PLAIN 0x80u     /* its type has no finalize, clear or release, and it was not
+                                made during rc_heap_free's teardown (object.c, type_info) */
 #define RC_F_SWEPT 0x100u    /* untracked plain: a sweep took a count (gc.c; may stay set) */
 #define RC_F_EPOCH 0x200u    /* tracked: the gc epoch of its last full collection (gc.c) */
 #define RC_F_GEN_SHIFT 10    /* tracked: 2 bits, the generation whose list holds it */
@@ -135,9 +136,9 @@ static inline bool rc_untracked_may_nest(uint32_t info) {
     return !(info & RC_F_GC) && (info & (RC_F_PLAIN | RC_F_WEAKREFS)) != RC_F_PLAIN;
 }
 
-/* An untracked object of a plain type: its death runs code only while it
- * has weak references, so it holds a slot of untracked_stack only then
- * (weakref.c). */
+/* An untracked plain object (RC_F_PLAIN: of a plain type, not made during
+ * teardown): its death runs code only while it has weak references, so it
+ * holds a slot of untracked_stack only then (weakref.c). */
 static inline bool rc_untracked_plain(uint32_t info) {
     return (info & (RC_F_GC | RC_F_PLAIN)) == RC_F_PLAIN;
 }
