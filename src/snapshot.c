@@ -465,34 +465,27 @@ static group *group_find(const grouping *gr, const rc_traceback *key, uint32_t h
     return NULL;
 }
 
+/* The free slot of gr->set where an entry of this hash goes. */
+static size_t group_free_slot(const grouping *gr, uint32_t hash) {
+    size_t j = hash & (gr->set_cap - 1);
+    while (gr->set[j])
+        j = (j + 1) & (gr->set_cap - 1);
+    return j;
+}
+
 /* Adds (size, count) to key's group, made if new; 0 or -1 ENOMEM. */
 static int group_add(grouping *gr, rc_traceback key, size_t size, size_t count) {
     uint32_t hash = key_hash(&key);
     group *g = group_find(gr, &key, hash);
     if (g == NULL) {
-        if ((gr->n + 1) * 2 > gr->set_cap) {
-            size_t cap = gr->set_cap ? gr->set_cap * 2 : 64;
-            uint32_t *set = calloc(cap, sizeof *set);
-            if (set == NULL) {
-                errno = ENOMEM;
-                return -1;
-            }
-            for (size_t k = 0; k < gr->n; k++) {
-                size_t j = gr->g[k].hash & (cap - 1);
-                while (set[j])
-                    j = (j + 1) & (cap - 1);
-                set[j] = (uint32_t)(k + 1);
-            }
-            free(gr->set);
-            gr->set = set;
-            gr->set_cap = cap;
-        }
+        int grown = index_grow(&gr->set, &gr->set_cap, gr->n);
+        if (grown < 0)
+            return -1;
+        for (size_t k = 0; grown == 1 && k < gr->n; k++)
+            gr->set[group_free_slot(gr, gr->g[k].hash)] = (uint32_t)(k + 1);
         if (reserve((void **)&gr->g, &gr->cap, gr->n + 1, sizeof *gr->g) < 0)
             return -1;
-        size_t j = hash & (gr->set_cap - 1);
-        while (gr->set[j])
-            j = (j + 1) & (gr->set_cap - 1);
-        gr->set[j] = (uint32_t)(gr->n + 1);
+        gr->set[group_free_slot(gr, hash)] = (uint32_t)(gr->n + 1);
         g = &gr->g[gr->n++];
         *g = (group){key, hash, 0, 0};
     }
