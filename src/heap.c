@@ -382,18 +382,16 @@ static size_t handed_out(const rc_heap *h) { return rc__bytes_in_use(h) + h->poo
  * which a walk misses when they land behind it, and a large block among
  * them can rehash the map of large blocks under the walk and hide some of
  * the others from it (2 of 100 releases were lost): the walks go again
- * until one makes nothing and leaves the map's size as it found it (maps
- * only grow, so any rehash changes it; release_one skips those done), each
- * making what is alive immortal first, objects made since the last walk
- * too. */
+ * until one makes nothing (a rehash comes only with a new large block;
+ * release_one skips those done), each making what is alive immortal
+ * first, objects made since the last walk too. */
 static void release_all(rc_heap *h) {
-    size_t mask, made;
+    size_t made;
     do {
-        mask = h->large.mask;
         made = handed_out(h);
         rc__each_object(h, make_immortal, NULL);
         rc__each_object(h, release_one, h);
-    } while (h->large.mask != mask || handed_out(h) != made);
+    } while (handed_out(h) != made);
 }
 
 size_t rc_heap_free(rc_heap *h) {
