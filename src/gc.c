@@ -178,6 +178,7 @@ static inline const rc_type *type_of(const rc_heap *h, const rc_gchead *g) {
 typedef struct visit_queue {
     size_t far;              /* referents queued before the queue was last empty */
     size_t n;                /* referents queued since */
+    uintptr_t stream;        /* the last referent far from its referrer */
     void *slot[VISIT_QUEUE]; /* the last min(n, VISIT_QUEUE) of them */
 } visit_queue;
 
@@ -202,13 +203,22 @@ static inline size_t index_of(const void *o) {
 
 /* Whether the referent o of the object holding slot may be far from the
  * objects being walked, and so worth queueing. Referents near their
- * referrer are cached, or on their way by prefetch_ahead. */
-static inline bool is_far(void **slot, const void *o) {
+ * referrer are cached, or on their way by prefetch_ahead; so are those
+ * near the last far one (q->stream): a large object holding objects in
+ * their order (a list of the heap's nodes) is a stream the processor
+ * fetches ahead by itself, and queueing it only cost (the live pairs'
+ * collection 0.91x). */
+static inline bool is_far(visit_queue *q, void **slot, const void *o) {
 #ifdef RCGC_GC_FAR_BY_HASH /* tests: about half the referents, at random */
     (void)slot;
+    (void)q;
     return (((uintptr_t)o >> 4) * 0x9E3779B97F4A7C15u) >> 63;
 #else
-    return (uintptr_t)o - (uintptr_t)slot + PREFETCH_DISTANCE >= 2 * PREFETCH_DISTANCE;
+    if ((uintptr_t)o - (uintptr_t)slot + PREFETCH_DISTANCE < 2 * PREFETCH_DISTANCE)
+        return false;
+    uintptr_t last = q->stream;
+    q->stream = (uintptr_t)o;
+    return (uintptr_t)o - last + PREFETCH_DISTANCE >= 2 * PREFETCH_DISTANCE;
 #endif
 }
 
@@ -443,7 +453,7 @@ static void decref(refs_count *c, void *o) {
     RC_HOT static void visit_##fn##_queued(void **slot, void *arg) {        \
         refs_count *c = arg;                                                \
         void *o = *slot;                                                    \
-        if (o && (!is_far(slot, o) || (o = enqueue(&c->q.ring, o))))       \
+        if (o && (!is_far(&c->q.ring, slot, o) || (o = enqueue(&c->q.ring, o))))       \
             fn(c, o);                                                       \
     }                                                                       \
     RC_HOT static void visit_##fn##_indexed(void **slot, void *arg) {       \
@@ -451,7 +461,7 @@ static void decref(refs_count *c, void *o) {
         void *o = *slot, *early;                                            \
         if (o == NULL)                                                      \
             return;                                                         \
-        if (is_far(slot, o)) {                                              \
+        if (is_far(&c->q.ring, slot, o)) {                                  \
             o = defer(&c->q, o, &early);                                    \
             if (early)                                                      \
                 fn(c, early);                                               \
@@ -903,7 +913,7 @@ TWICE bool may_move(const rc_gchead *g, bool from_last) {
         void *o = *slot;                                                    \
         if (o == NULL)                                                      \
             return;                                                         \
-        if (is_far(slot, o) ||                                              \
+        if (is_far(&f->q, slot, o) ||                                       \
             (f->q.n && tracked(o) && may_move(rc_gc_of(o), from_last))) {   \
             if ((o = enqueue(&f->q, o)) == NULL)                            \
                 return;                                                     \
@@ -1085,6 +1095,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     f->linked = true;
     f->escapes = c.escapes;
     f->q.n = f->q.far = 0;
+    f->q.stream = 0;
     f->far = big_pass(n) && pays(far_so_far(&c.q.ring), n);
     f->young = base;
     f->edge = NULL;
