@@ -693,6 +693,21 @@ static bool large_dead_held(const rc_heap *h, const void *ptr) {
     return false;
 }
 
+/* Notes that the large raw block at payload went back (see large_freed). */
+static void large_freed_note(rc_heap *h, const void *payload) {
+    h->large_freed[h->large_freed_next] = (uintptr_t)payload;
+    h->large_freed_next = (h->large_freed_next + 1) % RC_LARGE_DEAD_SLOTS;
+}
+
+/* Whether ptr is the payload of one of the last large raw blocks to go
+ * back (a misuse report's search, cold). */
+static bool large_freed(const rc_heap *h, const void *ptr) {
+    for (unsigned i = 0; i < RC_LARGE_DEAD_SLOTS; i++)
+        if (h->large_freed[i] == (uintptr_t)ptr)
+            return true;
+    return false;
+}
+
 /* Holds back the block of a large object that died, of size bytes (its
  * rc_head says dead), in place of the oldest ones held; one past
  * RC_LARGE_DEAD_BYTES is freed at once. Whole blocks, delayed: no system
@@ -735,6 +750,8 @@ void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     rc_large *lg = rc__ptrmap_remove(&h->large, (uintptr_t)payload);
     h->large_bytes -= lg->total;
     size_t total = lg->total;
+    if (rc_head_of(payload)->info & RC_F_RAW)
+        large_freed_note(h, payload);
     if (h->debug && total > RC_QUARANTINE_BYTES) {
         /* whole, it would push out all others: its head is held instead
          * (the rest faulted in again by the next big block: debug only) */
@@ -1113,6 +1130,8 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
     }
     if (lg == NULL && large_dead_held(h, ptr))
         rc__fatal(call, "of a dead object", ptr);
+    if (lg == NULL && large_freed(h, ptr))
+        rc__fatal_ptr(h, call, "of a block already freed", ptr);
     if (lg == NULL)
         rc__fatal_ptr(NULL, call, "of a pointer the heap does not own", ptr);
     if (!(rc_head_of(ptr)->info & RC_F_RAW))
@@ -1284,6 +1303,7 @@ static void *large_resize(rc_heap *h, void *payload, size_t size) {
     char *p = (char *)moved + RC_LARGE_OFFSET;
     rc_large_set_request(p, size);
     if (moved != lg) {
+        large_freed_note(h, payload);
         rc__ptrmap_remove(&h->large, (uintptr_t)payload);
         rc__ptrmap_put(h, &h->large, (uintptr_t)p, moved);
     }

@@ -470,6 +470,11 @@ struct rc_heap {
     rc_large_dead large_dead[RC_LARGE_DEAD_SLOTS]; /* a ring, oldest at large_dead_head */
     unsigned large_dead_head, large_dead_len;
     size_t large_dead_bytes;   /* what the ring holds */
+    /* The payloads of the last large raw blocks that went back (rc_free,
+     * or moved by rc_realloc), addresses only: a second rc_free of one is
+     * named "already freed" where the large map no longer knows it. */
+    uintptr_t large_freed[RC_LARGE_DEAD_SLOTS];
+    unsigned large_freed_next;
 
     /* RCGC_DEBUG=1's quarantine of freed blocks */
     rc_quarantined *quarantine;

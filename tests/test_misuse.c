@@ -280,12 +280,10 @@ END_TEST
 START_TEST(misuse_names_site) { check_names_site(false); }
 END_TEST
 
-/* The same for raw blocks with RCGC_DEBUG: a second free of a small block
- * (its trace in a prefix), of one allocated before tracing began (in the
- * table), and of a large one names where it was allocated; the large one,
- * which goes back to the system without RCGC_DEBUG (free_twice), is held
- * with it and named freed. Without it neither is named: the small block's
- * free overwrote its prefix, the large one is no longer the heap's. */
+/* The same for raw blocks: a second free of a small block (its trace in a
+ * prefix), of one allocated before tracing began (in the table), and of a
+ * large one names where it was allocated; without RCGC_DEBUG the small one
+ * is named freed without its site: its free overwrote its prefix. */
 static const char *sited_pointer_line(const char *call, const char *what, const void *p,
                                       unsigned line) {
     static char buf[512];
@@ -296,18 +294,17 @@ static const char *sited_pointer_line(const char *call, const char *what, const 
 
 static void check_raw_names_site(bool debug) {
     rc_heap *h = heap(debug);
-    const char *freed = "of a block already freed", *foreign = "of a pointer the heap does not own";
+    const char *freed = "of a block already freed";
     char *sibling = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
     rc_free(h, big);
-    expect_fatal(do_free, h, big, pointer_line("rc_free", debug ? freed : foreign, big)); /* not traced */
+    expect_fatal(do_free, h, big, pointer_line("rc_free", freed, big)); /* not traced */
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
     size_t sizes[] = {64, 5000};
     for (int k = 0; k < 2; k++) {
         char *raw = rc_malloc(h, sizes[k]); const unsigned line = __LINE__;
         rc_free(h, raw);
-        if (!debug) { /* a small one's trace was its prefix, which its free
-                       * overwrote; a large one went back: not the heap's */
-            expect_fatal(do_free, h, raw, pointer_line("rc_free", k ? foreign : freed, raw));
+        if (!debug && k == 0) { /* its trace was its prefix, which its free overwrote */
+            expect_fatal(do_free, h, raw, pointer_line("rc_free", freed, raw));
             continue;
         }
         expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", freed, raw, line));
@@ -467,17 +464,31 @@ START_TEST(alloc_fn_misaligned) {
 }
 END_TEST
 
-/* A second rc_free of a small block is named as such; a large block went
- * back to the system and is no longer the heap's. */
+/* A second rc_free of a small block is named as such; so is one of a
+ * large block, which went back to the system (it was named "not owned"),
+ * freed or moved by rc_realloc, while it is among the last 16 to go. */
 START_TEST(free_twice) {
     rc_heap *h = heap(false);
     char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
+    char *grown = rc_malloc(h, 5000), *blocker = rc_malloc(h, 5000), *later[16];
+    for (int i = 0; i < 16; i++)
+        later[i] = rc_malloc(h, 600);
     rc_free(h, raw);
     rc_free(h, big);
-    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
-    expect_fatal(do_realloc, h, raw, pointer_line("rc_realloc", "of a block already freed", raw));
+    char *moved = rc_realloc(h, grown, 1 << 20);
+    ck_assert_ptr_ne(moved, grown); /* blocker is in its way */
+    const char *freed = "of a block already freed";
+    expect_fatal(do_free, h, raw, pointer_line("rc_free", freed, raw));
+    expect_fatal(do_realloc, h, raw, pointer_line("rc_realloc", freed, raw));
+    expect_fatal(do_free, h, big, pointer_line("rc_free", freed, big));
+    expect_fatal(do_realloc, h, big, pointer_line("rc_realloc", freed, big));
+    expect_fatal(do_free, h, grown, pointer_line("rc_free", freed, grown));
+    for (int i = 0; i < 16; i++) /* the 16 last to go: big is no longer among them */
+        rc_free(h, later[i]);
     expect_fatal(do_free, h, big,
                  pointer_line("rc_free", "of a pointer the heap does not own", big));
+    rc_free(h, moved);
+    rc_free(h, blocker);
     rc_free(h, sibling);
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
@@ -691,8 +702,8 @@ START_TEST(debug_quarantine_bounded) {
     ck_assert_uint_eq(s.bytes_reserved, c.outstanding);
     /* A block bigger than the whole quarantine goes back at once but for
      * its head, which is held in one slot (the oldest block leaves) when
-     * rc_alloc_fn shrinks it in place (counting_fn's realloc), and then a
-     * second free is named so; else it goes back whole, not the heap's. */
+     * rc_alloc_fn shrinks it in place (counting_fn's realloc); else it goes
+     * back whole. Either way a second free is named so. */
     rc_free(h, rc_malloc(h, RC_QUARANTINE_BYTES + 1)); /* the large map is made */
     size_t held = h->q_len, outstanding = c.outstanding;
     ck_assert_uint_eq(held, RC_QUARANTINE_SLOTS);
@@ -703,9 +714,7 @@ START_TEST(debug_quarantine_bounded) {
     ck_assert_uint_eq(h->q_len, held);
     ck_assert_uint_eq(c.outstanding, outstanding + (in_place ? RC_LARGE_OFFSET : 0));
     ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
-    expect_fatal(do_free, h, huge,
-                 pointer_line("rc_free", in_place ? "of a block already freed"
-                                                  : "of a pointer the heap does not own", huge));
+    expect_fatal(do_free, h, huge, pointer_line("rc_free", "of a block already freed", huge));
     ck_assert_uint_eq(rc_heap_free(h), 0);
     ck_assert_uint_eq(c.outstanding, 0);
     ck_assert_uint_eq(c.blocks, 0);
