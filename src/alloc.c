@@ -594,10 +594,22 @@ void rc__quarantine_forget_traces(rc_heap *h) {
 
 /* ------------------------------------------------------ freeing blocks */
 
+/* A raw block freed during teardown: marked and on its pool's free list,
+ * so that a second rc_free of it is named "already freed" (it went
+ * unseen), yet still counted in used (and in pool_bytes_idle, as not live),
+ * so that handed_out (heap.c) does not fall: it grows exactly when
+ * something is made, this block handed out again included. */
+static void teardown_free_raw(rc_heap *h, rc_pool *p, char *block) {
+    rc_pool_mark_dead(h, p, p->kind, block, true);
+    rc_pool_link(p, p->kind, block, true);
+    p->used++;
+}
+
 /* rc_pool_free's slow path: Valgrind (told of the free), tracing (the
  * block's trace in the table ends; a traced raw block's prefix trace was
  * ended by its caller), debug mode (poison, quarantine) or teardown (arenas
- * are freed whole and the pools walked meanwhile: they must not change). */
+ * are freed whole and the object pools walked meanwhile: their blocks must
+ * not change, nor any pool's count of blocks in use). */
 void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
     uint32_t tb = 0;
     if (h->tracer && p->kind != RC_KIND_RAW_TRACED)
@@ -608,6 +620,8 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
     }
     if (h->dying) {
         h->pool_bytes_idle += p->block_size;
+        if (RC_KIND_IS_RAW(p->kind))
+            teardown_free_raw(h, p, block);
         return;
     }
     for (unsigned off = 0; off < p->block_size; off += 8)
@@ -1122,8 +1136,10 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
     if (p)
         raw_misuse(h, p, ptr, call);
     rc_large *lg = rc_ptrmap_get(&h->large, (uintptr_t)ptr);
-    if (lg == NULL && quarantined(h, ptr)) {
-        /* a held large block keeps its head: a dead object's says so */
+    /* A held large block keeps its head, as does one freed during teardown
+     * (the map keeps it until the end), which says dead: a dead object's
+     * says so too. */
+    if (lg == NULL ? quarantined(h, ptr) != NULL : (rc_head_of(ptr)->info & RC_F_DEAD) != 0) {
         if (rc_head_of(ptr)->info & RC_F_RAW)
             rc__fatal_ptr(h, call, "of a block already freed", ptr);
         rc__fatal(call, "of a dead object", ptr);

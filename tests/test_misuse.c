@@ -911,6 +911,42 @@ START_TEST(heap_free_while_freeing_or_holding) {
 }
 END_TEST
 
+/* A block freed twice by the releases rc_heap_free runs (two objects
+ * sharing a buffer, each freeing it): named as any second free, small or
+ * large, traced or not (the teardown's frees give nothing back, and the
+ * second went unseen). Freeing a block once there, and one made there, is
+ * fine. */
+static rc_heap *teardown_heap;
+static char *shared_buffer;
+static bool keep_shared; /* the releases leave shared_buffer as it is */
+static void release_shared(void *self) {
+    (void)self;
+    rc_free(teardown_heap, shared_buffer);
+    if (!keep_shared)
+        shared_buffer = NULL;
+    rc_free(teardown_heap, rc_malloc(teardown_heap, 40));
+}
+START_TEST(free_twice_in_teardown) {
+    static const rc_type sharer = {"sharer", 16, NULL, NULL, NULL, release_shared};
+    for (int k = 0; k < 4; k++) {
+        rc_heap *h = teardown_heap = heap(false);
+        if (k & 2)
+            ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+        rc_malloc(h, 64); /* keeps the pool in use */
+        shared_buffer = rc_malloc(h, k & 1 ? 5000 : 64); const unsigned line = __LINE__;
+        rc_new(h, &sharer);
+        rc_new(h, &sharer);
+        const char *freed = "of a block already freed";
+        keep_shared = true; /* a large one's trace ended in the table, which names it */
+        expect_fatal(do_heap_free, h, NULL,
+                     k == 3 ? sited_pointer_line("rc_free", freed, shared_buffer, line)
+                            : pointer_line("rc_free", freed, shared_buffer));
+        keep_shared = false;
+        ck_assert_uint_eq(rc_heap_free(h), 2);
+    }
+}
+END_TEST
+
 /* A finalizer that drops the reference its object's death holds for it
  * (its own count, 1 while it runs) takes the count below zero: named as
  * it happens, tracked or not, small or large, before the object is freed
@@ -1306,6 +1342,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("tools_see_freed_blocks"), tools_see_freed_blocks);
     add_case(s, tcase_create("heap_free_while_collecting"), heap_free_while_collecting);
     add_case(s, tcase_create("heap_free_from_frame_provider"), heap_free_from_frame_provider);
+    add_case(s, tcase_create("free_twice_in_teardown"), free_twice_in_teardown);
     add_case(s, tcase_create("finalizer_drops_its_own_reference"),
              finalizer_drops_its_own_reference);
     add_case(s, tcase_create("heap_free_while_freeing_or_holding"),
