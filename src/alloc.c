@@ -1081,6 +1081,12 @@ static inline bool at_block_start(const rc_pool *p, unsigned kind, const char *p
     return off < (uintptr_t)carved - (uintptr_t)first && off * p->divc <= p->divc - 1;
 }
 
+bool rc__pool_payload_at(const rc_pool *p, const void *ptr) {
+    if (p->used == 0 && !p->parked)
+        return true;
+    return at_block_start(p, p->kind, (const char *)ptr - RC_OBJ_OFFSET(p->kind), carved_end(p));
+}
+
 /* Names what is wrong with a pointer into one of h's pools that is not a live
  * raw block, and aborts. A parked pool knows what it had carved, so a block of
  * it is named freed; a retired one does not, so its blocks are not owned. */

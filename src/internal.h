@@ -531,6 +531,10 @@ RC_INTERNAL size_t rc__bytes_in_use(const rc_heap *h); /* live blocks' bytes: O(
 /* Whether a block of p (at a block boundary) is allocated. O(1) for object
  * blocks and raw blocks without the free mark; else walks the free lists. */
 RC_INTERNAL bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block);
+/* Whether ptr may be the payload of a block of p: at a carved block's
+ * payload, or anywhere in a retired pool, which no longer knows what it
+ * carved. O(1). */
+RC_INTERNAL bool rc__pool_payload_at(const rc_pool *p, const void *ptr);
 /* The prefix of ptr if it is a live block of a traced raw pool, else NULL. */
 RC_INTERNAL rc_trace_prefix *rc__trace_prefix_of(const rc_heap *h, const void *ptr);
 /* Calls fn on the prefix of each live block of the traced raw pools. */
@@ -585,12 +589,17 @@ static inline bool rc_is_raw_block(const void *obj) {
 static inline rc_heap *rc_raw_block_heap(const void *obj) {
     return rc_is_large(obj) ? rc_large_of(obj)->heap : rc_pool_of(obj)->heap;
 }
+/* Misuse: obj, taken for an object by call, is in an rc_malloc block or a
+ * pool of them (rc_is_raw_block); named an rc_malloc block, or a dead
+ * object when it is no carved block's payload (a stale pointer into an
+ * object pool retired and carved again for raw blocks). */
+RC_INTERNAL _Noreturn void rc__fatal_raw(const char *call, const void *obj);
 /* A query (call) of an rc_malloc block, or of an object already freed, is
  * named and aborts (a block's false header would give it a type, or
  * fault). */
 static inline void rc_check_not_freed(const void *obj, const char *call) {
     if (RC_UNLIKELY(rc_is_raw_block(obj)))
-        rc__fatal_ptr(rc_raw_block_heap(obj), call, "of an rc_malloc block (use rc_free)", obj);
+        rc__fatal_raw(call, obj);
     if (RC_UNLIKELY(rc_is_freed(obj)))
         rc__fatal(call, "of a dead object", obj);
 }

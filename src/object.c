@@ -39,10 +39,17 @@ static _Noreturn void report(const char *call, const char *what, const char *typ
     abort();
 }
 
+void rc__fatal_raw(const char *call, const void *obj) {
+    rc_heap *h = rc_raw_block_heap(obj);
+    if (!rc_is_large(obj) && !rc__pool_payload_at(rc_pool_of(obj), obj))
+        report(call, "of a dead object", NULL, obj, h);
+    report(call, "of an rc_malloc block (use rc_free)", NULL, obj, h);
+}
+
 void rc__fatal(const char *call, const char *what, const void *obj) {
     /* first: a small one's header is false, rc_obj_heap would follow it */
     if (rc_is_raw_block(obj))
-        report(call, "of an rc_malloc block (use rc_free)", NULL, obj, rc_raw_block_heap(obj));
+        rc__fatal_raw(call, obj);
     rc_heap *h = rc_obj_heap(obj);
     if (h == NULL) /* in an arena that emptied and went back: all zeros */
         report(call, "of a dead object", NULL, obj, NULL);
@@ -516,8 +523,7 @@ static void defer_untracked(rc_heap *h, void *obj) {
 static __attribute__((noinline)) void dealloc_slow(rc_heap *h, void *obj) {
     rc_head *hd = rc_head_of(obj);
     if (rc_is_raw_block(obj))
-        rc__fatal_ptr(rc_raw_block_heap(obj), "rc_decref", "of an rc_malloc block (use rc_free)",
-                      obj);
+        rc__fatal_raw("rc_decref", obj);
     /* Its finalizer, running for this very death, dropped the reference
      * the death holds for it (a count below zero, CPython's "refcount is
      * too small"): the object would be freed under the finalizer, and

@@ -1228,6 +1228,42 @@ START_TEST(queries_of_raw_block) {
 }
 END_TEST
 
+/* A pool of objects that empties goes back to its arena and may come back
+ * holding raw blocks: a stale rc_decref, rc_incref or query of an object
+ * that died there is named a dead object, not an rc_malloc block (it was:
+ * the pool's kind alone decided), as its address is no block's payload in
+ * the pool now; one of those blocks is still named as such. */
+START_TEST(dead_object_in_reused_object_pool) {
+    rc_heap *h = heap(false);
+    void *keep = rc_malloc(h, 100); /* keeps the arena */
+    enum { N = 5 * (RC_POOL_SIZE / 32) };
+    static void *leaves[N], *raw[N];
+    for (int i = 0; i < N; i++)
+        leaves[i] = rc_new(h, &leaf_type); /* 32-byte blocks */
+    for (int i = 0; i < N; i++)
+        rc_decref(leaves[i]);
+    for (int i = 0; i < N; i++)
+        raw[i] = rc_malloc(h, 24); /* 32-byte blocks, 16 bytes off the objects */
+    int k = 0;
+    while (k < N && rc_pool_of(leaves[k])->kind != RC_KIND_RAW)
+        k++;
+    ck_assert_int_lt(k, N);
+    void *o = leaves[k];
+    expect_fatal(do_decref, h, o, pointer_line("rc_decref", "of a dead object", o));
+    expect_fatal(do_incref, h, o, pointer_line("rc_incref", "of a dead object", o));
+    asked = &queries[0];
+    expect_fatal(do_query, h, o, pointer_line(queries[0].call, "of a dead object", o));
+    void *block = (char *)o + 16;
+    ck_assert_ptr_eq(rc__pool_lookup(h, block), rc_pool_of(o));
+    expect_fatal(do_query, h, block,
+                 pointer_line(queries[0].call, "of an rc_malloc block (use rc_free)", block));
+    for (int i = 0; i < N; i++)
+        rc_free(h, raw[i]);
+    rc_free(h, keep);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* The same queries, rc_gc_get_referents and rc_weakref_new of an object
  * freed in an arena that went back since (retired: its pages read as
  * zeros, no heap), as decref_dead_in_retired_arena: each named (they
@@ -1357,6 +1393,8 @@ Suite *test_suite(void) {
              referents_skip_slot_dropped_not_yet_null);
     add_case(s, tcase_create("queries_of_freed_object"), queries_of_freed_object);
     add_case(s, tcase_create("queries_of_raw_block"), queries_of_raw_block);
+    add_case(s, tcase_create("dead_object_in_reused_object_pool"),
+             dead_object_in_reused_object_pool);
     add_case(s, tcase_create("queries_of_object_in_retired_arena"),
              queries_of_object_in_retired_arena);
     return s;
