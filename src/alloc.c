@@ -639,7 +639,9 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
 /* ------------------------------------------------------------ large blocks */
 
 /* A large block with `payload` bytes at RC_LARGE_OFFSET; its rc_head gets
- * head_info and refcount 1. Bytes zero if `zeroed`, else undefined. NULL +
+ * head_info and refcount 1, or 0 for a raw block (RC_F_RAW), so that
+ * rc_incref of it, as rc_decref, takes the slow path that names it, at no
+ * cost to their fast paths. Bytes zero if `zeroed`, else undefined. NULL +
  * ENOMEM. */
 __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint32_t head_info,
                                                 bool zeroed) {
@@ -659,7 +661,7 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
     void *obj = block + RC_LARGE_OFFSET;
     rc_large_set_request(obj, payload);
     rc_head *hd = rc_head_of(obj);
-    hd->refcnt = 1;
+    hd->refcnt = (head_info & RC_F_RAW) ? 0 : 1;
     hd->info = head_info | RC_F_LARGE;
     rc__ptrmap_put(h, &h->large, (uintptr_t)obj, lg);
     h->large_bytes += total;

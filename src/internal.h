@@ -8,6 +8,7 @@
  *   tracked type (has traverse):    [rc_gchead 16][rc_head 8][object ...]
  *   large object (any type):        [rc_large 24][rc_gchead 16][rc_head 8][object ...]
  *   large raw block:                [rc_large 24][pad 16][rc_head 8][data ...]
+ *                                   (its rc_head: count 0, RC_F_RAW)
  *   small raw block (rc_malloc):    [data ...]            (no header at all)
  *
  * Invariants:

@@ -147,22 +147,30 @@ START_TEST(decref_dead_large_debug) {
 }
 END_TEST
 
-/* rc_decref of an rc_malloc block: a large one carries a head that says
- * so; a small one is caught when its false count (the bytes before it)
- * takes a slow path: zero (below zero) or one (a death). */
+/* rc_decref and rc_incref of an rc_malloc block: a large one carries a
+ * head that says so, with a count of 0 (rc_incref of it went unseen: the
+ * count of 1 it had took its fast path), also once rc_realloc moved it; a
+ * small one is caught when its false count (the bytes before it) takes a
+ * slow path: zero (below zero) or one (a death). */
 START_TEST(decref_raw_block) {
     rc_heap *h = heap(false);
-    char *large = rc_malloc(h, 5000);
-    expect_fatal(do_decref, h, large,
-                 pointer_line("rc_decref", "of an rc_malloc block (use rc_free)", large));
+    char *large = rc_malloc(h, 5000), *zeroed = rc_calloc(h, 1, 5000);
+    char *blocker = rc_malloc(h, 5000), *moved = rc_realloc(h, zeroed, 1 << 20);
+    ck_assert_ptr_ne(moved, zeroed);
+    const char *raw = "of an rc_malloc block (use rc_free)";
+    void *blocks[] = {large, moved};
+    for (size_t b = 0; b < 2; b++) {
+        expect_fatal(do_decref, h, blocks[b], pointer_line("rc_decref", raw, blocks[b]));
+        expect_fatal(do_incref, h, blocks[b], pointer_line("rc_incref", raw, blocks[b]));
+    }
     rc_free(h, large);
+    rc_free(h, moved);
+    rc_free(h, blocker);
     /* A small one whose false count (the block before's last bytes) is 0. */
     char *before = rc_calloc(h, 1, 64), *small = rc_malloc(h, 64);
     ck_assert_ptr_eq(small, before + 64);
-    expect_fatal(do_decref, h, small,
-                 pointer_line("rc_decref", "of an rc_malloc block (use rc_free)", small));
-    expect_fatal(do_incref, h, small,
-                 pointer_line("rc_incref", "of an rc_malloc block (use rc_free)", small));
+    expect_fatal(do_decref, h, small, pointer_line("rc_decref", raw, small));
+    expect_fatal(do_incref, h, small, pointer_line("rc_incref", raw, small));
     rc_free(h, small);
     rc_free(h, before);
     ck_assert_uint_eq(rc_heap_free(h), 0);
