@@ -20,7 +20,7 @@ typedef struct node {
 } node;
 
 static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
-    visit((void **)&((node *)self)->ref, arg);
+    RC_VISIT(((node *)self)->ref);
 }
 
 static void node_finalize(void *self) { printf("    Deleting %s\n", ((node *)self)->name); }
@@ -42,7 +42,7 @@ typedef struct box {
     struct box *item;
 } box;
 static void box_traverse(void *self, rc_visit_fn visit, void *arg) {
-    visit((void **)&((box *)self)->item, arg);
+    RC_VISIT(((box *)self)->item);
 }
 static const rc_type box_type = {.name = "box", .size = sizeof(box), .traverse = box_traverse};
 

@@ -115,6 +115,11 @@ void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out);
 /* Called by traverse once per reference slot; slot points at the field. */
 typedef void (*rc_visit_fn)(void **slot, void *arg);
 
+/* Py_VISIT: inside a traverse whose parameters are named visit and arg,
+ * visits the field (a pointer to an rc object, of any type) through its
+ * own address. */
+#define RC_VISIT(field) visit((void **)&(field), arg)
+
 typedef struct rc_type {
     const char *name; /* shown in reports: "<node 0x55d0c0ffee10>" */
     size_t size;      /* bytes of a new object made by rc_new */
@@ -366,6 +371,8 @@ rc_weakref *rc_weakref_new(void *target, rc_weakref_callback cb, void *arg);
 void *rc_weakref_get(rc_weakref *ref);
 /* How many weak references point at target. */
 size_t rc_weakref_count(const void *target);
+/* Whether obj is a weak reference (PyWeakref_Check); false for NULL. */
+bool rc_weakref_check(const void *obj);
 
 /* ---------------------------------------------------------- tracemalloc */
 

@@ -269,3 +269,10 @@ size_t rc_weakref_count(const void *target) {
         n += rc_head_of(ref)->refcnt > 0; /* a dying one is gone, as in CPython */
     return n;
 }
+
+bool rc_weakref_check(const void *obj) {
+    if (obj == NULL)
+        return false;
+    rc_check_not_freed(obj, "rc_weakref_check");
+    return rc__type(rc_obj_heap(obj), rc_head_of(obj)) == &rc__weakref_type;
+}

@@ -21,9 +21,9 @@ typedef struct obj {
 
 static void obj_traverse(void *self, rc_visit_fn visit, void *arg) {
     obj *o = self;
-    visit((void **)&o->a, arg);
-    visit((void **)&o->b, arg);
-    visit((void **)&o->wr, arg);
+    RC_VISIT(o->a); /* the macro, tested by every cycle here */
+    RC_VISIT(o->b);
+    RC_VISIT(o->wr);
 }
 
 static const rc_type obj_type = {"obj", sizeof(obj), obj_traverse, NULL, NULL, NULL};
@@ -568,6 +568,27 @@ START_TEST(test_no_cost_and_einval) {
 }
 END_TEST
 
+/* rc_weakref_check is PyWeakref_Check: true for a weak reference, with or
+ * without a callback and after its target died; false for NULL, tracked
+ * and untracked objects. */
+START_TEST(test_weakref_check) {
+    obj *o = make();
+    void *p = rc_new(H, &plain_type);
+    rc_weakref *w = rc_weakref_new(o, NULL, NULL), *wcb = rc_weakref_new(p, callback, NULL);
+    ck_assert(rc_weakref_check(w));
+    ck_assert(rc_weakref_check(wcb));
+    ck_assert(!rc_weakref_check(o));
+    ck_assert(!rc_weakref_check(p));
+    ck_assert(!rc_weakref_check(NULL));
+    rc_decref(o);
+    rc_decref(p);
+    ck_assert(rc_weakref_check(w));
+    ck_assert_ptr_null(rc_weakref_get(w));
+    rc_decref(w);
+    rc_decref(wcb);
+}
+END_TEST
+
 /* Creating a weak reference fails cleanly whether the object or the map
  * entry cannot be allocated: NULL + ENOMEM, nothing leaked or linked. */
 START_TEST(test_enomem) {
@@ -834,6 +855,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("no_cost_and_einval"), test_no_cost_and_einval,
                      setup, teardown);
     add_case_fixture(s, tcase_create("enomem"), test_enomem, setup, teardown);
+    add_case_fixture(s, tcase_create("weakref_check"), test_weakref_check, setup, teardown);
     add_case_fixture(s, tcase_create("dying_ref_not_revived"), test_dying_ref_not_revived,
                      setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_runs_no_callbacks"),
