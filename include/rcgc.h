@@ -412,7 +412,10 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
 int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr);
 
 /* Fills frames[0..max) with the caller's stack, most recent first; returns
- * how many it wrote. Replaces native frames (an interpreter's script stack). */
+ * how many it wrote, or, for a stack deeper than max (max written), its
+ * depth, which becomes the traceback's total_nframe (an addition: a return
+ * of at most max stays as it was). Replaces native frames (an interpreter's
+ * script stack). */
 typedef int (*rc_frame_provider)(rc_frame *frames, int max, void *arg);
 /* A heap setting, kept across stop and start; NULL: native frames again. */
 void rc_tracemalloc_set_frame_provider(rc_heap *h, rc_frame_provider fn, void *arg);

@@ -747,7 +747,8 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
             if (f[n].file == NULL || (given[n].function && f[n].func == NULL))
                 return 0;
         }
-        total = n;
+        /* past max, the provider may answer its stack's depth */
+        total = k > (int)n ? (k < UINT16_MAX ? (unsigned)k : UINT16_MAX) : n;
     } else if (tr->nframe == 1 && file != NULL) {
         /* The call site is the whole traceback (site_cache missed). */
         if (!site_frame(h, tr, file, line, func, &f[0]))

@@ -846,12 +846,14 @@ END_TEST
 /* The provider hands in a script stack: frames[] is copied each call. Like
  * an interpreter's, it allocates from the heap while it works. */
 static rc_frame script[3];
-static int script_depth;
+static int script_depth, script_answer; /* what it returns past max, if not 0 */
 static void *provider_block;
 static int provide(rc_frame *frames, int max, void *arg) {
     int n = script_depth < max ? script_depth : max;
     for (int i = 0; i < n; i++)
         frames[i] = script[i];
+    if (script_answer && script_depth > max)
+        n = script_answer;
     *(int *)arg += 1;
     rc_free(h, provider_block);
     provider_block = rc_malloc(h, 1); const unsigned line = __LINE__;
@@ -894,6 +896,19 @@ START_TEST(frame_provider) {
                      rc_tracemalloc_get_object_traceback(h, p));
     rc_free(h, p2);
     rc_free(h, p3);
+    script_answer = 70000; /* the stack's depth past max: total_nframe, capped */
+    void *deep = rc_malloc(h, 10);
+    tb = rc_tracemalloc_get_object_traceback(h, deep);
+    ck_assert_uint_eq(tb->nframe, 2);
+    ck_assert_uint_eq(tb->total_nframe, 65535);
+    ck_assert_str_eq(tb->frames[1].filename, "lib.py");
+    script_answer = 40;
+    void *deep2 = rc_malloc(h, 10);
+    ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, deep2)->total_nframe, 40);
+    ck_assert_ptr_ne(rc_tracemalloc_get_object_traceback(h, deep2), tb);
+    script_answer = 0;
+    rc_free(h, deep);
+    rc_free(h, deep2);
     script_depth = 0; /* no frame: CPython's <unknown>:0 */
     void *q = rc_malloc(h, 10);
     tb = rc_tracemalloc_get_object_traceback(h, q);
@@ -909,7 +924,7 @@ START_TEST(frame_provider) {
     ck_assert_ptr_null(arg);
     void *n = rc_malloc(h, 10); const unsigned line = __LINE__;
     ck_assert_uint_eq(rc_tracemalloc_get_object_traceback(h, n)->frames[0].lineno, line);
-    ck_assert_int_eq(calls, 5);
+    ck_assert_int_eq(calls, 7);
     ck_assert_uint_eq(current(), 4 * 10 + 1);
     rc_free(h, provider_block);
     rc_free(h, p);
