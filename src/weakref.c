@@ -196,6 +196,14 @@ static bool mourned(const void *obj) {
     return rc_finalizing_has(rc_obj_heap(obj)->mourning, obj);
 }
 
+/* Whether obj is gone for the weak references: dying (count 0), or
+ * released by rc_heap_free (step 4: its count is immortal then, and its
+ * list stays until the map goes), as a CPython object is from its dealloc. */
+static bool gone(const void *obj) {
+    const rc_head *hd = rc_head_of(obj);
+    return hd->refcnt == 0 || (hd->info & RC_F_RELEASED);
+}
+
 rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
                               const char *file, int line, const char *func) {
     /* An rc_malloc block is no object: its false header would give it a
@@ -215,7 +223,7 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
         rc__fatal("rc_weakref_new", "of a dead object", target);
     rc_heap *h = rc_obj_heap(target);
     rc_weakref *head = list_of(h, target);
-    if (cb == NULL && head && head->cb == NULL && rc_head_of(head)->refcnt > 0)
+    if (cb == NULL && head && head->cb == NULL && !gone(head))
         return rc_incref(head); /* not one whose death waits (count 0) */
     /* The automatic collection its allocation may call for runs once the
      * reference is made (CPython 3.12: at the next bytecode boundary). */
@@ -253,9 +261,9 @@ void *rc_weakref_get(rc_weakref *ref) {
     if (RC_UNLIKELY(rc_head_of(ref)->refcnt == 0))
         rc__fatal("rc_weakref_get", "of a dead object", ref);
     void *t = ref->target;
-    /* released by rc_heap_free (step 4): dead, though its memory waits for
-     * step 5, and its release may have freed what it holds */
-    if (t == NULL || rc_head_of(t)->refcnt == 0 || (rc_head_of(t)->info & RC_F_RELEASED))
+    /* released: its memory waits for step 5, and its release may have
+     * freed what it holds */
+    if (t == NULL || gone(t))
         return NULL;
     return rc_incref(t);
 }
@@ -265,8 +273,10 @@ size_t rc_weakref_count(const void *target) {
     if (target == NULL)
         return 0;
     rc_check_not_freed(target, "rc_weakref_count");
+    if (rc_head_of(target)->info & RC_F_RELEASED)
+        return 0;
     for (rc_weakref *ref = list_of(rc_obj_heap(target), target); ref; ref = ref->older)
-        n += rc_head_of(ref)->refcnt > 0; /* a dying one is gone, as in CPython */
+        n += !gone(ref);
     return n;
 }
 

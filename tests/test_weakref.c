@@ -692,6 +692,43 @@ START_TEST(test_heap_free_runs_no_callbacks) {
 }
 END_TEST
 
+/* At heap teardown a released object is dead, as a CPython object is from
+ * its dealloc on: rc_weakref_count says 0 for it (its own release asking
+ * about itself too), and leaves out the weak references released already.
+ * Released in no set order (a large object, as the odd targets are, after
+ * the pools: their weak references go first), each release checks every
+ * target. */
+enum { TORN = 4 };
+static obj *torn[TORN];
+static rc_weakref *torn_refs[TORN];
+static int torn_checked;
+
+static bool torn_released(const void *o) { return (rc_head_of(o)->info & RC_F_RELEASED) != 0; }
+
+static void torn_release(void *self) {
+    (void)self;
+    for (int i = 0; i < TORN; i++) {
+        size_t alive = !torn_released(torn[i]) && !torn_released(torn_refs[i]);
+        ck_assert_uint_eq(rc_weakref_count(torn[i]), alive);
+    }
+    torn_checked++;
+}
+
+static const rc_type torn_type = {"torn", sizeof(obj), obj_traverse, NULL, NULL, torn_release};
+
+START_TEST(test_heap_free_counts_no_weakrefs_of_released) {
+    rc_heap *h = rc_heap_new();
+    for (int i = 0; i < TORN; i++) {
+        torn[i] = rc_new_sized(h, &torn_type, i % 2 ? 4096 : sizeof(obj));
+        torn_refs[i] = rc_weakref_new(torn[i], i % 2 ? callback : NULL, NULL);
+    }
+    torn_checked = 0;
+    ck_assert_uint_eq(rc_heap_free(h), 2 * TORN);
+    ck_assert_int_eq(torn_checked, TORN);
+    ck_assert_int_eq(cbcalled, 0);
+}
+END_TEST
+
 /* A weak reference older than the garbage it refers to: after its callback
  * it goes to the old generation of that collection (CPython's
  * handle_weakrefs moves it there from generation 2), and is examined
@@ -860,6 +897,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_runs_no_callbacks"),
                      test_heap_free_runs_no_callbacks, setup, teardown);
+    add_case_fixture(s, tcase_create("heap_free_counts_no_weakrefs_of_released"),
+                     test_heap_free_counts_no_weakrefs_of_released, setup, teardown);
     add_case_fixture(s, tcase_create("old_weakref_joins_old"), test_old_weakref_joins_old,
                      setup, teardown);
     return s;
