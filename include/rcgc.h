@@ -289,7 +289,8 @@ void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3]);
 /* Walk callback: obj is borrowed; return non-zero to stop the walk. */
 typedef int (*rc_each_fn)(void *obj, void *arg);
 /* Calls fn for each tracked object of generation (0..2, -1 for all three;
- * frozen objects are left out, as gc.get_objects() does); returns fn's first
+ * frozen objects are left out, as gc.get_objects() does, and those
+ * rc_heap_free released, dead); returns fn's first
  * non-zero value, or 0; -1 + EINVAL for a bad generation. The walks allocate
  * nothing; they see the objects there when they start (objects fn makes are
  * not walked, as a list from gc.get_objects() does not hold them); no
@@ -305,7 +306,8 @@ int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg);
  * a field a clear dropped and has not set to NULL yet); returns fn's first
  * non-zero value, or 0. */
 int rc_gc_get_referents(const void *obj, rc_each_fn fn, void *arg);
-/* Whether obj is on a collector list (false for types without traverse). */
+/* Whether obj is on a collector list (false for types without traverse,
+ * and for an object rc_heap_free released). */
 bool rc_gc_is_tracked(const void *obj);
 /* Whether obj's finalizer has run: inside it, true when the collector
  * called it (it was marked first), false when its count reached zero (it is

@@ -1967,6 +1967,14 @@ rc_gc_log_fn rc_gc_get_log(const rc_heap *h, void **arg) {
 
 /* --------------------------------------------------------------- freezing */
 
+/* Whether obj's release ran: rc_heap_free, which dropped its references
+ * first, releases objects long before it frees them, and their traverse
+ * may read what the release freed (a vector's items). Nothing traverses
+ * them: a collection waits (rc_gc_collect). They are dead, as a CPython
+ * object is from its dealloc on (untracked first), though still on their
+ * lists: not tracked, walked or counted frozen. */
+static bool released(const void *obj) { return (rc_head_of(obj)->info & RC_F_RELEASED) != 0; }
+
 /* A walk's callback moving objects between lists would derail the walk. */
 static void check_not_walking(rc_heap *h, const char *call) {
     if (h->gc.walks)
@@ -2008,7 +2016,17 @@ void rc_gc_unfreeze(rc_heap *h) {
                   RC_GC_GENERATIONS - 1);
 }
 
-size_t rc_gc_get_freeze_count(const rc_heap *h) { return h ? list_size(&h->gc.permanent) : 0; }
+/* The frozen objects; during rc_heap_free's releases, those not released. */
+size_t rc_gc_get_freeze_count(const rc_heap *h) {
+    if (h == NULL)
+        return 0;
+    if (!h->dying)
+        return list_size(&h->gc.permanent);
+    size_t n = 0;
+    for (const rc_gchead *g = gc_next(&h->gc.permanent); g != &h->gc.permanent; g = gc_next(g))
+        n += !released(obj_of(g));
+    return n;
+}
 
 /* ----------------------------------------------------------------- walks */
 
@@ -2020,16 +2038,7 @@ static void visit_find(void **slot, void *arg) {
         f->found = true;
 }
 
-/* Whether obj's release ran: rc_heap_free, which dropped its references
- * first, releases objects long before it frees them, and their traverse
- * may read what the release freed (a vector's items). Nothing traverses
- * them: a collection waits (rc_gc_collect), the walks take them for
- * objects without references. */
-static bool released(const void *obj) { return (rc_head_of(obj)->info & RC_F_RELEASED) != 0; }
-
 static bool refers_to(const rc_heap *h, const rc_gchead *g, const void *target) {
-    if (released(obj_of(g)))
-        return false;
     find_ref f = {target, false};
     type_of(h, g)->traverse(obj_of(g), visit_find, &f);
     return f.found;
@@ -2053,7 +2062,7 @@ static int walk_list(rc_heap *h, rc_gchead *list, const void *referent, rc_each_
     int r = 0;
     while (g != list) {
         void *obj = obj_of(g);
-        if (referent == NULL || refers_to(h, g, referent))
+        if (!released(obj) && (referent == NULL || refers_to(h, g, referent)))
             r = fn(obj, arg);
         rc_gchead *next = r || g == last ? list : gc_next(g);
         if (next != list)
@@ -2150,7 +2159,7 @@ bool rc_gc_is_tracked(const void *obj) {
     if (obj == NULL)
         return false;
     rc_check_not_freed(obj, "rc_gc_is_tracked");
-    return (rc_head_of(obj)->info & RC_F_GC) && rc_gc_of(obj)->next != 0;
+    return (rc_head_of(obj)->info & RC_F_GC) && rc_gc_of(obj)->next != 0 && !released(obj);
 }
 
 bool rc_gc_is_finalized(const void *obj) {

@@ -1907,6 +1907,51 @@ START_TEST(test_heap_free_uncollectable_log) {
 }
 END_TEST
 
+/* At heap teardown a released object is dead, as a CPython object is from
+ * its dealloc on (untracked first): its release, as the release of any
+ * death, finds it untracked and off rc_gc_get_objects, and the objects
+ * released before it are gone from the walks and the freeze count too.
+ * Released in no set order: each release checks every object. */
+enum { GONE = 4 };
+static node *gone_objs[GONE];
+static int gone_checked;
+
+static bool gone_released(const void *o) { return (rc_head_of(o)->info & RC_F_RELEASED) != 0; }
+
+static int gone_count(void *obj, void *arg) {
+    (void)obj;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+static void gone_release(void *self) {
+    rc_heap *h = rc_heap_of(self);
+    size_t alive[2] = {0, 0}, walked = 0; /* unfrozen, frozen */
+    for (int i = 0; i < GONE; i++) {
+        alive[i % 2] += !gone_released(gone_objs[i]);
+        ck_assert_int_eq(rc_gc_is_tracked(gone_objs[i]), !gone_released(gone_objs[i]));
+    }
+    ck_assert_int_eq(rc_gc_get_objects(h, -1, gone_count, &walked), 0);
+    ck_assert_uint_eq(walked, alive[0]);
+    ck_assert_uint_eq(rc_gc_get_freeze_count(h), alive[1]);
+    gone_checked++;
+}
+
+static const rc_type gone_type = {"gone", sizeof(node), node_traverse, NULL, NULL, gone_release};
+
+START_TEST(test_heap_free_released_untracked) {
+    rc_heap *h = rc_heap_new();
+    for (int i = 0; i < GONE; i += 2)
+        gone_objs[i + 1] = rc_new(h, &gone_type);
+    rc_gc_freeze(h); /* the odd ones */
+    for (int i = 0; i < GONE; i += 2)
+        gone_objs[i] = rc_new(h, &gone_type);
+    gone_checked = 0;
+    ck_assert_uint_eq(rc_heap_free(h), GONE);
+    ck_assert_int_eq(gone_checked, GONE);
+}
+END_TEST
+
 /* An object whose count saturated (immortal) says nothing about its
  * references: like CPython 3.12, the collector moves it to the permanent
  * generation instead of examining it, then or later (its generation tag
@@ -2899,6 +2944,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("walk_mutation"), test_walk_mutation, setup, teardown);
     add_case_fixture(s, tcase_create("walk_sees_objects_there_at_start"),
                      test_walk_sees_objects_there_at_start, setup, teardown);
+    add_case_fixture(s, tcase_create("heap_free_released_untracked"),
+                     test_heap_free_released_untracked, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_nested"), test_heap_free_nested, setup,
                      teardown);
     add_case_fixture(s, tcase_create("nested_collection_finalizer_links_heaps"),
