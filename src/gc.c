@@ -1528,8 +1528,14 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
     int status = 0;
     size_t n = f->unreachable;
     bool save = (gc->debug & RC_GC_DEBUG_SAVEALL) != 0;
-    if (!save && (!f->linked || !f->mixed) && sweep_garbage(h, collectable, f))
-        return 0;
+    /* a sweep that stopped met a death outside the garbage that can be seen
+     * (or could not grow its array of doomed objects) */
+    bool seen = false;
+    if (!save && (!f->linked || !f->mixed)) {
+        if (sweep_garbage(h, collectable, f))
+            return 0;
+        seen = true;
+    }
     /* Swept garbage left singly linked (deduce_unreachable with SAVEALL off)
      * that is to be saved after all: user code run since the scan (the log
      * function, for DEBUG_COLLECTABLE's lines) turned SAVEALL on. */
@@ -1543,8 +1549,12 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
     /* A weak reference a finalizer or callback made to garbage must see its
      * target die as clearing in turns has it die (CPython's: a death as one
      * object is cleared may run the callback of a weak reference another,
-     * not yet cleared, holds); clear_held would clear that holder first. */
-    bool cleared = !save && held_pays(n, f->far) && gc->weakrefs_made == f->weakrefs_made;
+     * not yet cleared, holds); clear_held would clear that holder first.
+     * So must what the garbage ends outside it that can be seen (seen): in
+     * turns, an object another's clear frees drops its references on the
+     * spot; held, only at its own turn. */
+    bool cleared = !save && !seen && held_pays(n, f->far) &&
+                   gc->weakrefs_made == f->weakrefs_made;
     if (cleared) {
         rc_gchead *stopped = clear_held(h, collectable);
         if (stopped) {
