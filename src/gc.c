@@ -1479,6 +1479,53 @@ static void link_unreachable(rc_gchead *collectable) {
     collectable->prev = (uintptr_t)prev;
 }
 
+/* What outside_seen's walk knows and finds. `survivors`: a full
+ * collection that ran no user code since its scan, where every tracked
+ * object of the heap outside the garbage (and the permanent generation)
+ * is reachable from outside, so no clear of the garbage can end it. */
+typedef struct outside {
+    bool seen;
+    bool survivors;
+    const rc_heap *h;
+} outside;
+
+/* Whether o, a referent of the garbage, may die as the garbage is cleared
+ * in a way someone can see: not garbage or immortal (sweep_ignores), and
+ * tracked but no survivor, or untracked and not plain (an untracked plain
+ * object holds no reference and runs no code). Counts are not asked: an
+ * object the garbage holds once of many is taken to die too. */
+static void visit_outside(void **slot, void *arg) {
+    outside *s = arg;
+    void *o = *slot;
+    if (o == NULL || sweep_ignores(o))
+        return;
+    uint32_t info = rc_head_of(o)->info;
+    if (info & RC_F_GC)
+        s->seen |= !s->survivors || (info & RC_F_GEN) == RC_GC_PERMANENT << RC_F_GEN_SHIFT ||
+                   (!rc__one_heap() && rc_obj_heap(o) != s->h);
+    else
+        s->seen |= not_plain(info) != 0;
+}
+
+/* Whether clearing the garbage in collectable (not plain) may end an object
+ * outside it that someone can see die: then it is cleared in turns, as
+ * CPython clears it, where a death one clear causes drops its references
+ * on the spot (clear_held would drop them only at the dead object's own
+ * turn, and the deaths outside would come in another order). One read of
+ * every reference, unless none left the examined objects (f->escapes
+ * false) and those are all survivors. */
+static bool outside_seen(const rc_heap *h, rc_gchead *collectable, const found *f,
+                         bool survivors) {
+    if (!f->escapes && survivors)
+        return false;
+    outside s = {false, survivors, h};
+    for (rc_gchead *g = gc_next(collectable); g != collectable && !s.seen; g = gc_next(g)) {
+        prefetch_ahead(g);
+        type_of(h, g)->traverse(obj_of(g), visit_outside, &s);
+    }
+    return s.seen;
+}
+
 /* Garbage of plain objects (not_plain) whose references outside itself
  * kill nothing but what dies unseen (visit_sweep) runs no user code as it
  * dies, so no one can tell in which order its objects die: here none is
@@ -1523,7 +1570,8 @@ static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, const found *f) {
  * should be saved but finds no room in the garbage list is neither saved
  * nor cleared and waits in old for the next collection: returns -1 + ENOMEM
  * then. */
-static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc_gchead *old) {
+static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc_gchead *old,
+                          bool survivors) {
     rc_gcstate *gc = &h->gc;
     int status = 0;
     size_t n = f->unreachable;
@@ -1554,7 +1602,8 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
      * turns, an object another's clear frees drops its references on the
      * spot; held, only at its own turn. */
     bool cleared = !save && !seen && held_pays(n, f->far) &&
-                   gc->weakrefs_made == f->weakrefs_made;
+                   gc->weakrefs_made == f->weakrefs_made &&
+                   !outside_seen(h, collectable, f, survivors);
     if (cleared) {
         rc_gchead *stopped = clear_held(h, collectable);
         if (stopped) {
@@ -1780,7 +1829,8 @@ static collect_result collect(rc_heap *h, int generation) {
         garbage = &still;
     }
     r.collected += f.unreachable;
-    r.status = delete_garbage(h, garbage, &f, old);
+    r.status = delete_garbage(h, garbage, &f, old,
+                              generation == RC_GC_GENERATIONS - 1 && !user_code && !logged);
 done:
     if (gc->debug & RC_GC_DEBUG_STATS)
         rc__gc_logf(h, "gc: done, %zu unreachable, %zu uncollectable, %.4fs elapsed",

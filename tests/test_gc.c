@@ -2083,11 +2083,12 @@ END_TEST
 /* Big far garbage whose clears end objects outside it that someone can
  * see die (leaves with weak reference callbacks) is cleared in turns, as
  * CPython clears it, not held (clear_held): the leaves die in CPython's
- * order. Random pairs of plain nodes, each node holding its own leaf:
+ * order. Random pairs of nodes of type t, each node holding its own leaf:
  * CPython's clear of the first of a pair frees its partner on the spot,
  * whose leaf dies first; held, the partner's leaf waits for its turn
  * (python3.12 prints the same order for __slots__ objects and code
- * objects as leaves). */
+ * objects as leaves). Plain nodes (their sweep stops at a leaf) and nodes
+ * with a clear and a release (outside_seen). */
 enum { SEEN_N = 10000 };
 static int seen_order[SEEN_N], nseen;
 
@@ -2097,14 +2098,14 @@ static void seen_leaf(rc_weakref *ref, void *arg) {
     seen_order[nseen++] = (int)(intptr_t)arg;
 }
 
-START_TEST(test_far_garbage_seen_deaths_in_turns) {
+static void far_garbage_seen_deaths_in_turns(const rc_type *t) {
     node **nodes = malloc(SEEN_N * sizeof *nodes);
     int *perm = malloc(SEEN_N * sizeof *perm), *partner = malloc(SEEN_N * sizeof *partner);
     rc_weakref **refs = malloc(SEEN_N * sizeof *refs);
     ck_assert(nodes && perm && partner && refs);
     uint64_t x = 88172645463325252u;
     for (int i = 0; i < SEEN_N; i++) {
-        nodes[i] = make();
+        nodes[i] = make_typed(t);
         perm[i] = i;
     }
     for (int i = SEEN_N - 1; i > 0; i--) {
@@ -2143,6 +2144,16 @@ START_TEST(test_far_garbage_seen_deaths_in_turns) {
     free(partner);
     free(perm);
     free(nodes);
+}
+
+START_TEST(test_far_garbage_seen_deaths_in_turns) { far_garbage_seen_deaths_in_turns(&node_type); }
+END_TEST
+
+START_TEST(test_far_garbage_not_plain_seen_deaths_in_turns) {
+    held_clears = held_releases = 0;
+    far_garbage_seen_deaths_in_turns(&held_type);
+    ck_assert_int_eq(held_clears, SEEN_N);
+    ck_assert_int_eq(held_releases, SEEN_N);
 }
 END_TEST
 
@@ -3024,6 +3035,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("far_garbage_held"), test_far_garbage_held, setup, teardown);
     add_case_fixture(s, tcase_create("far_garbage_seen_deaths_in_turns"),
                      test_far_garbage_seen_deaths_in_turns, setup, teardown);
+    add_case_fixture(s, tcase_create("far_garbage_not_plain_seen_deaths_in_turns"),
+                     test_far_garbage_not_plain_seen_deaths_in_turns, setup, teardown);
     add_case_fixture(s, tcase_create("survivors_move_up"), test_survivors_move_up, setup, teardown);
     add_case_fixture(s, tcase_create("survivor_order"), test_survivor_order, setup, teardown);
     add_case_fixture(s, tcase_create("holder_made_last"), test_holder_made_last, setup,
