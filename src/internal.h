@@ -727,8 +727,9 @@ RC_INTERNAL int64_t rc__snapshot_add_traceback(rc_snapshot *s, const rc_frame *f
 RC_INTERNAL int rc__snapshot_add_trace(rc_snapshot *s, unsigned domain, uint32_t traceback,
                                        size_t size);
 RC_INTERNAL int rc__snapshot_seal(rc_snapshot *s); /* done adding */
-/* Parses a dump held in memory (rc_snapshot_load reads the file, then this).
- * check_crc false skips the checksum (fuzzing reaches the rest). NULL +
+/* Parses a dump held in memory (rc_snapshot_load parses a stream with the
+ * same code). check_crc false skips the checksum (fuzzing reaches the
+ * rest). NULL +
  * EINVAL for anything malformed, NULL + ENOMEM. */
 RC_INTERNAL rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc);
 /* FNV-1a of s[0..len): string interning in the tracer and in snapshots. */

@@ -1130,8 +1130,6 @@ int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size
 
 #define MAGIC "RCGCSNAP"
 #define FORMAT_VERSION 1u
-#define HEADER_SIZE 48u
-#define TRAILER_SIZE 4u
 
 static uint32_t crc_table[256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
@@ -1278,12 +1276,54 @@ int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
     return 0;
 }
 
+/* The bytes of a dump, read in order: from memory (f NULL: p..end is all
+ * there is) or from a stream through a window refilled as the parse goes
+ * (grown to the longest field, a string, as its bytes come), so that a
+ * load reads exactly the bytes the format declares, and one more to find
+ * that nothing follows: a valid snapshot followed by an endless stream is
+ * refused at once. crc covers the bytes before mark. */
 typedef struct reader {
-    const unsigned char *p, *end;
+    const unsigned char *p, *end, *mark;
+    FILE *f;
+    unsigned char *buf;
+    size_t cap;
+    uint32_t crc;
+    int err; /* errno of a failed read, 0 */
 } reader;
 
+/* At least n unread bytes at r->p: true, or false at the end of the
+ * data (or at a read error, kept in r->err). The window's bytes before p
+ * go into the checksum before it is refilled. */
+static bool r_fill(reader *r, size_t n) {
+    while ((size_t)(r->end - r->p) < n) {
+        if (r->f == NULL || r->err)
+            return false;
+        size_t have = (size_t)(r->end - r->p);
+        r->crc = crc32_update(r->crc, r->mark, (size_t)(r->p - r->mark));
+        if (have == r->cap) {
+            unsigned char *grown = r->cap <= SIZE_MAX / 2 ? realloc(r->buf, r->cap * 2) : NULL;
+            if (grown == NULL) {
+                r->err = ENOMEM;
+                return false;
+            }
+            r->buf = grown;
+            r->cap *= 2;
+        } else if (have) {
+            memmove(r->buf, r->p, have);
+        }
+        size_t got = fread(r->buf + have, 1, r->cap - have, r->f);
+        r->p = r->mark = r->buf;
+        r->end = r->buf + have + got;
+        if (got == 0 && ferror(r->f))
+            r->err = errno ? errno : EIO;
+        else if (got == 0)
+            return false;
+    }
+    return true;
+}
+
 static bool r_u32(reader *r, uint32_t *v) {
-    if (r->end - r->p < 4)
+    if (!r_fill(r, 4))
         return false;
     *v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
          (uint32_t)r->p[3] << 24;
@@ -1300,27 +1340,31 @@ static bool r_u64(reader *r, uint64_t *v) {
 }
 
 /* The parsers of a dump's sections return 0, -1 (the file is bad) or -2
- * (out of memory). */
+ * (out of memory). Their tables grow with the items read, never to the
+ * counts the header declares, so memory follows the bytes there are. */
+typedef struct parse_state {
+    rc_snapshot *s;
+    const char **strings; /* strings[i]: the file's string i, interned in s */
+    uint32_t *index;      /* index[t]: s's index of the file's traceback t */
+    size_t strings_cap, index_cap;
+} parse_state;
 
-/* Reads the strings of a dump, interning each in s: strings[i] is the i-th. */
-static int parse_strings(rc_snapshot *s, reader *r, uint64_t nstrings, const char **strings) {
+/* Reads the strings of a dump, interning each in the snapshot. */
+static int parse_strings(parse_state *ps, reader *r, uint64_t nstrings) {
     for (uint64_t i = 0; i < nstrings; i++) {
         uint32_t n;
-        if (!r_u32(r, &n) || n > (size_t)(r->end - r->p) || memchr(r->p, '\0', n))
+        if (!r_u32(r, &n) || !r_fill(r, n) || memchr(r->p, '\0', n))
             return -1;
-        strings[i] = rc__snapshot_string(s, (const char *)r->p, n);
-        if (strings[i] == NULL)
+        if (reserve((void **)&ps->strings, &ps->strings_cap, i + 1, sizeof *ps->strings) < 0 ||
+            (ps->strings[i] = rc__snapshot_string(ps->s, (const char *)r->p, n)) == NULL)
             return -2;
         r->p += n;
     }
     return 0;
 }
 
-/* Reads the tracebacks of a dump; strings[] are the interned strings.
- * index[t] is the snapshot's index of the file's traceback t (equal ones
- * are stored once). */
-static int parse_tracebacks(rc_snapshot *s, reader *r, uint64_t ntbs, const char **strings,
-                            uint64_t nstrings, uint32_t *index) {
+/* Reads the tracebacks of a dump (equal ones are stored once). */
+static int parse_tracebacks(parse_state *ps, reader *r, uint64_t ntbs, uint64_t nstrings) {
     rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
     for (uint64_t t = 0; t < ntbs; t++) {
         uint32_t nframe, total;
@@ -1332,114 +1376,74 @@ static int parse_tracebacks(rc_snapshot *s, reader *r, uint64_t ntbs, const char
             if (!r_u32(r, &file) || !r_u32(r, &line) || !r_u32(r, &func) || file >= nstrings ||
                 func > nstrings)
                 return -1;
-            frames[i] = (rc_frame){strings[file], line, func ? strings[func - 1] : NULL};
+            frames[i] = (rc_frame){ps->strings[file], line, func ? ps->strings[func - 1] : NULL};
         }
-        int64_t k = rc__snapshot_add_traceback(s, frames, nframe, total);
-        if (k < 0)
+        int64_t k = rc__snapshot_add_traceback(ps->s, frames, nframe, total);
+        if (k < 0 || reserve((void **)&ps->index, &ps->index_cap, t + 1, sizeof *ps->index) < 0)
             return -2;
-        index[t] = (uint32_t)k;
+        ps->index[t] = (uint32_t)k;
     }
     return 0;
 }
 
-/* Reads the traces of a dump, whose tracebacks number ntbs (index: as
- * parse_tracebacks made it). */
-static int parse_traces(rc_snapshot *s, reader *r, uint64_t ntraces, uint64_t ntbs,
-                        const uint32_t *index) {
+/* Reads the traces of a dump, whose tracebacks number ntbs. */
+static int parse_traces(parse_state *ps, reader *r, uint64_t ntraces, uint64_t ntbs) {
     for (uint64_t i = 0; i < ntraces; i++) {
         uint32_t domain, tb;
         uint64_t size;
         if (!r_u32(r, &domain) || !r_u32(r, &tb) || !r_u64(r, &size) || tb >= ntbs ||
             size > SIZE_MAX)
             return -1;
-        if (rc__snapshot_add_trace(s, domain, index[tb], (size_t)size) < 0)
+        if (rc__snapshot_add_trace(ps->s, domain, ps->index[tb], (size_t)size) < 0)
             return -2;
     }
     return 0;
 }
 
-rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc) {
-    reader r = {data, data + len};
+/* The sections after the magic, the checksum, and the end: 0, -1 or -2. */
+static int parse_body(parse_state *ps, reader *r, bool check_crc) {
     uint32_t version = 0, limit = 0, crc = 0;
     uint64_t nstrings = 0, ntbs = 0, ntraces = 0, untraced = 0;
-    if (data == NULL || len < HEADER_SIZE + TRAILER_SIZE || memcmp(data, MAGIC, 8) != 0)
-        goto invalid;
-    r.p += 8;
-    r.end -= TRAILER_SIZE;
-    reader tail = {r.end, data + len};
-    r_u32(&tail, &crc);
-    if (check_crc && crc32_update(0, data, len - TRAILER_SIZE) != crc)
-        goto invalid;
-    r_u32(&r, &version);
-    r_u32(&r, &limit);
-    r_u64(&r, &nstrings);
-    r_u64(&r, &ntbs);
-    r_u64(&r, &ntraces);
-    r_u64(&r, &untraced);
-    /* Every count is bounded by the bytes left, so no allocation below can
-     * be larger than a small multiple of the file. */
-    size_t left = (size_t)(r.end - r.p);
-    if (version != FORMAT_VERSION || limit == 0 || limit > RC_TRACEMALLOC_MAX_NFRAME ||
-        nstrings > left / 4 || ntbs > left / 20 || ntraces > left / 16 || untraced > SIZE_MAX)
-        goto invalid;
-    rc_snapshot *s = rc__snapshot_new(limit, (size_t)untraced);
-    const char **strings = s ? malloc((nstrings ? nstrings : 1) * sizeof *strings) : NULL;
-    uint32_t *index = strings ? malloc((ntbs ? ntbs : 1) * sizeof *index) : NULL;
-    if (index == NULL) {
-        free(strings);
-        rc_snapshot_free(s);
-        errno = ENOMEM;
-        return NULL;
+    if (!r_u32(r, &version) || !r_u32(r, &limit) || !r_u64(r, &nstrings) || !r_u64(r, &ntbs) ||
+        !r_u64(r, &ntraces) || !r_u64(r, &untraced) || version != FORMAT_VERSION || limit == 0 ||
+        limit > RC_TRACEMALLOC_MAX_NFRAME || untraced > SIZE_MAX)
+        return -1;
+    if ((ps->s = rc__snapshot_new(limit, (size_t)untraced)) == NULL)
+        return -2;
+    int rc = parse_strings(ps, r, nstrings);
+    if (rc == 0)
+        rc = parse_tracebacks(ps, r, ntbs, nstrings);
+    if (rc == 0)
+        rc = parse_traces(ps, r, ntraces, ntbs);
+    if (rc != 0)
+        return rc;
+    r->crc = crc32_update(r->crc, r->mark, (size_t)(r->p - r->mark));
+    r->mark = r->p;
+    if (!r_u32(r, &crc) || (check_crc && crc != r->crc) || r_fill(r, 1))
+        return -1; /* the checksum missing or wrong, or something after it */
+    return rc__snapshot_seal(ps->s) < 0 ? -2 : 0;
+}
+
+/* A dump read through r: the snapshot, or NULL + errno. */
+static rc_snapshot *parse_dump(reader *r, bool check_crc) {
+    parse_state ps = {0};
+    int rc = -1;
+    if (r_fill(r, 8) && memcmp(r->p, MAGIC, 8) == 0) {
+        r->p += 8;
+        rc = parse_body(&ps, r, check_crc);
     }
-    int rc = parse_strings(s, &r, nstrings, strings);
+    free(ps.strings);
+    free(ps.index);
     if (rc == 0)
-        rc = parse_tracebacks(s, &r, ntbs, strings, nstrings, index);
-    if (rc == 0)
-        rc = parse_traces(s, &r, ntraces, ntbs, index);
-    free(strings);
-    free(index);
-    if (rc == 0 && r.p != r.end)
-        rc = -1;
-    if (rc == 0 && rc__snapshot_seal(s) < 0)
-        rc = -2;
-    if (rc == 0)
-        return s;
-    rc_snapshot_free(s);
-    errno = rc == -1 ? EINVAL : ENOMEM;
-    return NULL;
-invalid:
-    errno = EINVAL;
+        return ps.s;
+    rc_snapshot_free(ps.s);
+    errno = r->err ? r->err : rc == -1 ? EINVAL : ENOMEM;
     return NULL;
 }
 
-/* Every byte of f, read until its end (a pipe or a device as well as a
- * regular file, whose size is only a first guess): 0 with *data (malloc'ed)
- * and *len, or an errno value. A stream that does not begin with the magic
- * is given up after its first bytes, so /dev/zero is not read forever. */
-static int read_all(FILE *f, size_t hint, unsigned char **data, size_t *len) {
-    size_t cap = hint + 1 > 4096 ? hint + 1 : 4096, n = 0; /* +1: EOF seen at once */
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (buf == NULL)
-            return ENOMEM;
-        n += fread(buf + n, 1, cap - n, f);
-        if (ferror(f)) {
-            int err = errno ? errno : EIO;
-            free(buf);
-            return err;
-        }
-        if (n >= 8 && memcmp(buf, MAGIC, 8) != 0)
-            break; /* not a snapshot: the parse says so */
-        if (feof(f))
-            break;
-        unsigned char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
-        if (grown == NULL)
-            free(buf);
-        buf = grown;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
+rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc) {
+    reader r = {data, data ? data + len : NULL, data, NULL, NULL, 0, 0, 0};
+    return parse_dump(&r, check_crc);
 }
 
 rc_snapshot *rc_snapshot_load(const char *path) {
@@ -1451,20 +1455,22 @@ rc_snapshot *rc_snapshot_load(const char *path) {
     if (f == NULL)
         return NULL;
     struct stat st;
-    unsigned char *data = NULL;
-    size_t len = 0;
+    reader r = {.f = f, .cap = 65536};
+    rc_snapshot *s = NULL;
     int err = 0;
     if (fstat(fileno(f), &st) != 0)
         err = errno;
     else if (S_ISDIR(st.st_mode))
         err = EISDIR;
-    else
-        err = read_all(f, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, &data, &len);
+    else if ((r.buf = malloc(r.cap)) == NULL)
+        err = ENOMEM;
+    else {
+        r.p = r.end = r.mark = r.buf;
+        s = parse_dump(&r, true);
+        err = s ? 0 : errno;
+    }
+    free(r.buf);
     fclose(f);
-    rc_snapshot *s = NULL;
-    if (err == 0)
-        s = rc__snapshot_parse(data, len, true);
-    free(data);
     if (err)
         errno = err;
     return s;

@@ -11,6 +11,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------- building snapshots */
@@ -768,6 +770,66 @@ START_TEST(load_from_pipe_and_devices) {
 }
 END_TEST
 
+/* rc_snapshot_load of a pipe whose writer (a child) sends head[0..n) and
+ * then tail[0..m) over and over, 64 MiB of it. *all_read: the child wrote
+ * it all (the load read past what the format declares) rather than
+ * finding the pipe closed. */
+static rc_snapshot *load_endless(const unsigned char *head, size_t n, const char *tail, size_t m,
+                                 bool *all_read) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        close(fds[0]);
+        signal(SIGPIPE, SIG_IGN);
+        if (write(fds[1], head, n) != (ssize_t)n)
+            _exit(1);
+        char buf[4096];
+        for (size_t i = 0; i < sizeof buf; i++)
+            buf[i] = tail[i % m];
+        for (size_t sent = 0; sent < (64u << 20); sent += sizeof buf)
+            if (write(fds[1], buf, sizeof buf - sizeof buf % m) < 0)
+                _exit(0); /* the reader is gone */
+        _exit(2);
+    }
+    close(fds[1]);
+    char fd_path[64];
+    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fds[0]);
+    errno = 0;
+    rc_snapshot *l = rc_snapshot_load(fd_path);
+    int err = errno, status;
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 1);
+    *all_read = WEXITSTATUS(status) == 2;
+    errno = err;
+    return l;
+}
+
+/* A load reads what the format declares and one byte more: a valid
+ * snapshot followed by an endless stream (`(cat snap; yes) | rcgc top -`),
+ * or a valid header followed by zeros, is EINVAL at once, not read and
+ * kept in memory to its end. */
+START_TEST(load_stops_at_declared_end) {
+    rc_snapshot *s = make_snapshot(raw1, N(raw1));
+    ck_assert_int_eq(rc_snapshot_dump(s, path), 0);
+    rc_snapshot_free(s);
+    size_t len;
+    unsigned char *bytes = read_all(path, &len);
+    struct { size_t n; const char *tail; size_t m; } cases[] = {
+        {len, "y\n", 2}, {len, "", 1}, {48, "", 1} /* its header, then zeros */
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        bool all_read;
+        ck_assert_ptr_null(load_endless(bytes, cases[i].n, cases[i].tail, cases[i].m, &all_read));
+        ck_assert_int_eq(errno, EINVAL);
+        ck_assert_msg(!all_read, "case %zu read to the end", i);
+    }
+    free(bytes);
+}
+END_TEST
+
 START_TEST(load_rejects_bad_files) {
     errno = 0;
     ck_assert_ptr_null(rc_snapshot_load("/nonexistent/rcgc.snap"));
@@ -983,6 +1045,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("traces_and_traceback_limit"), traces_and_traceback_limit,
                      dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("load_from_pipe_and_devices"), load_from_pipe_and_devices,
+                     dump_setup, dump_teardown);
+    add_case_fixture(s, tcase_create("load_stops_at_declared_end"), load_stops_at_declared_end,
                      dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("load_rejects_bad_files"), load_rejects_bad_files,
                      dump_setup, dump_teardown);

@@ -2,7 +2,7 @@
  * fuzz_snapshot_load.c — libFuzzer target for the snapshot loader: any
  * bytes must give a snapshot or NULL + EINVAL/ENOMEM, never a crash or an
  * out-of-bounds read. Each input is parsed twice: as rc_snapshot_load does
- * (checksum first) and with the checksum skipped, so that mutations reach
+ * (checksum checked) and with the checksum skipped, so that mutations reach
  * the structure checks behind it. A snapshot that loads is then used by
  * every reader: statistics, differences (with itself and, both ways, with
  * a filtered copy, whose strings are another snapshot's), filters, text
