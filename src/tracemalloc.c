@@ -1155,8 +1155,23 @@ const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *
     return res ? tb_resolved(h, tr, res, r) : NULL;
 }
 
+/* Whether a trace of size at (domain, ptr), replacing the one there (pre:
+ * ptr's prefix in domain 0, or NULL), would take the traced memory past
+ * PTRDIFF_MAX: CPython's largest (its get_traced_memory is a Py_ssize_t,
+ * its track's size too), and room enough that real allocations, which
+ * the address space bounds, can never wrap the count. */
+static bool track_overflows(rc_heap *h, rc_tracer *tr, unsigned domain, uintptr_t ptr,
+                            const rc_trace_prefix *pre, size_t size) {
+    size_t old = pre && prefix_live(h, pre) ? pre->size : 0;
+    trace_table *t = domain_table(tr, domain);
+    slot_ref r = t ? table_find(t, ptr) : (slot_ref){NULL, 0};
+    size_t rest = tr->current - old - (r.b ? slot_size(tr, r) : 0);
+    return rest > PTRDIFF_MAX || size > PTRDIFF_MAX - rest;
+}
+
 /* PyTraceMalloc_Track: a new trace replaces the address's old one; when
- * there is no memory for the new one, the old one stays (as CPython's). */
+ * there is no memory for the new one, the old one stays (as CPython's),
+ * and so does one that track_overflows refuses. */
 int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size) {
     rc_tracer *tr = h ? h->tracer : NULL;
     if (tr == NULL)
@@ -1167,6 +1182,10 @@ int rc_tracemalloc_track(rc_heap *h, unsigned domain, uintptr_t ptr, size_t size
     uint32_t tb = capture(h, tr, NULL, 0, NULL);
     if (tb == 0 || tb == TRACER_GONE)
         return tb ? -2 : -1;
+    if (track_overflows(h, tr, domain, ptr, pre, size)) {
+        errno = EOVERFLOW;
+        return -1;
+    }
     if (pre && size <= UINT32_MAX) { /* a traced raw block: the trace is its prefix */
         rc__trace_prefix_drop(h, pre);
         prefix_trace(h, tr, pre, tb, size);

@@ -689,21 +689,69 @@ START_TEST(track_untrack) {
 }
 END_TEST
 
-/* compare_to with sizes past 2^63 (only track can make them): each
- * difference is held at LLONG_MAX or LLONG_MIN, and each total at
- * SIZE_MAX, never wrapped. */
-START_TEST(compare_huge_sizes) {
+/* A track that would take the traced memory past PTRDIFF_MAX (CPython's
+ * Py_ssize_t: tracemalloc.get_traced_memory() and the size its track takes)
+ * is -1 + EOVERFLOW and changes nothing: SIZE_MAX (a size of -1) wrapped
+ * the count to a small one, and real allocations after a track near
+ * SIZE_MAX would have. A replaced trace's size is not counted twice. */
+START_TEST(track_refuses_overflow) {
     rc_tracemalloc_start(h, 1);
-    ck_assert_int_eq(rc_tracemalloc_track(h, 4, 0x1000, SIZE_MAX), 0);
-    ck_assert_int_eq(rc_tracemalloc_track(h, 4, 0x2000, 1), 0);
-    rc_snapshot *old = rc_tracemalloc_take_snapshot(h);
-    ck_assert_int_eq(rc_tracemalloc_untrack(h, 4, 0x1000), 0);
-    ck_assert_int_eq(rc_tracemalloc_track(h, 4, 0x2000, SIZE_MAX - 1), 0);
-    rc_snapshot *now = rc_tracemalloc_take_snapshot(h);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 100), 0);
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x2000, SIZE_MAX), -1);
+    ck_assert_int_eq(errno, EOVERFLOW);
+    ck_assert_uint_eq(current(), 100);
+    ck_assert_uint_eq(peak(), 100);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x2000, PTRDIFF_MAX - 100), 0);
+    ck_assert_uint_eq(current(), PTRDIFF_MAX);
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_track(h, 6, 0x3000, 1), -1);
+    ck_assert_int_eq(errno, EOVERFLOW);
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 101), -1); /* the old trace stays */
+    ck_assert_int_eq(errno, EOVERFLOW);
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x2000, PTRDIFF_MAX - 100), 0); /* replaces */
+    ck_assert_int_eq(rc_tracemalloc_track(h, 5, 0x1000, 99), 0);
+    ck_assert_uint_eq(current(), PTRDIFF_MAX - 1);
+    void *m = rc_malloc(h, 64); /* real memory still counts, never wrapping */
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(current(), (size_t)PTRDIFF_MAX + 63);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    ck_assert_uint_eq(rc_snapshot_trace_count(s), 3);
+    rc_snapshot_free(s);
+    rc_free(h, m);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 5, 0x2000), 0);
+    ck_assert_uint_eq(current(), 99);
+    ck_assert_uint_eq(peak(), (size_t)PTRDIFF_MAX + 63);
+    rc_tracemalloc_stop(h);
+}
+END_TEST
+
+/* A snapshot as a file may hold it: traces of domain 4, trace i of size
+ * sizes[i] from a.c at line lines[i]. */
+static rc_snapshot *sized_snapshot(const size_t *sizes, const unsigned *lines, size_t n) {
+    rc_snapshot *s = rc__snapshot_new(1, 0);
+    ck_assert_ptr_nonnull(s);
+    for (size_t i = 0; i < n; i++) {
+        rc_frame f = {rc__snapshot_string(s, "a.c", 3), lines[i], NULL};
+        int64_t tb = rc__snapshot_add_traceback(s, &f, 1, 1);
+        ck_assert_int_ge(tb, 0);
+        ck_assert_int_eq(rc__snapshot_add_trace(s, 4, (uint32_t)tb, sizes[i]), 0);
+    }
+    ck_assert_int_eq(rc__snapshot_seal(s), 0);
+    return s;
+}
+
+/* compare_to with sizes past 2^63 (only a file can hold them: track
+ * refuses a traced memory past PTRDIFF_MAX): each difference is held at
+ * LLONG_MAX or LLONG_MIN, and each total at SIZE_MAX, never wrapped. */
+START_TEST(compare_huge_sizes) {
+    rc_snapshot *old = sized_snapshot((size_t[]){SIZE_MAX, 1}, (unsigned[]){1, 2}, 2);
+    rc_snapshot *now = sized_snapshot((size_t[]){SIZE_MAX - 1}, (unsigned[]){3}, 1);
     size_t n;
     rc_statistic_diff *d = rc_snapshot_compare_to(now, old, RC_KEY_TRACEBACK, false, &n);
     ck_assert_ptr_nonnull(d);
-    ck_assert_uint_eq(n, 3); /* each track call its own traceback */
+    ck_assert_uint_eq(n, 3); /* each line its own traceback */
     bool grew = false, gone = false;
     for (size_t i = 0; i < n; i++) {
         grew |= d[i].size == SIZE_MAX - 1 && d[i].size_diff == LLONG_MAX && d[i].count_diff == 1;
@@ -727,7 +775,6 @@ START_TEST(compare_huge_sizes) {
     free(info.domains);
     rc_snapshot_free(old);
     rc_snapshot_free(now);
-    rc_tracemalloc_stop(h);
 }
 END_TEST
 
@@ -1242,6 +1289,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("trace_tables_shrink_after_peak"),
                      trace_tables_shrink_after_peak, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
+    add_case_fixture(s, tcase_create("track_refuses_overflow"), track_refuses_overflow, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("compare_huge_sizes"), compare_huge_sizes, setup, teardown);
     add_case_fixture(s, tcase_create("track_then_allocate_there"), track_then_allocate_there,
                      setup, teardown);
