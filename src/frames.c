@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifdef RCGC_HAVE_LIBDW
@@ -615,15 +616,15 @@ static __attribute__((noinline)) int in_code(uintptr_t at, uintptr_t range[2]) {
 
 /* ------------------------------------------------------------- the walk */
 
-/* The top (highest address) of the calling thread's stack, found once per
- * thread; 0 when unknown (then nothing is walked), with *err ENOMEM when
+/* The calling thread's stack, [stack_lo, stack_hi), found once per thread;
+ * stack_hi 0 when unknown (then nothing is walked), with *err ENOMEM when
  * memory was short to find it (glibc reads /proc/self/maps for the main
- * thread). */
-static __thread uintptr_t stack_top;
+ * thread). Returns stack_hi. */
+static __thread uintptr_t stack_lo, stack_hi;
 
-static uintptr_t thread_stack_top(int *err) {
-    if (RC_LIKELY(stack_top != 0))
-        return stack_top;
+static uintptr_t thread_stack(int *err) {
+    if (RC_LIKELY(stack_hi != 0))
+        return stack_hi;
     pthread_attr_t attr;
     void *addr;
     size_t size;
@@ -635,10 +636,12 @@ static uintptr_t thread_stack_top(int *err) {
     errno = saved;
     if (*err != 0)
         return 0;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0)
-        stack_top = (uintptr_t)addr + size;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+        stack_lo = (uintptr_t)addr;
+        stack_hi = (uintptr_t)addr + size;
+    }
     pthread_attr_destroy(&attr);
-    return stack_top;
+    return stack_hi;
 }
 
 /* A frame record as -fno-omit-frame-pointer lays it out (x86-64, AArch64):
@@ -648,24 +651,74 @@ typedef struct frame_record {
     uintptr_t ret;
 } frame_record;
 
+/* Frame records on a stack other than the thread's own (a coroutine's, a
+ * signal's alternate stack) are loaded only from memory the kernel said it
+ * can read: there a frame pointer that code built without them left may
+ * name any address below the thread's top, and loading it could fault.
+ * The test is per 4 KiB block (pages are at least that, and readable or
+ * not whole): a system call per block of stack the walk enters, not per
+ * frame, and no copy on the stack, which may be a small one. */
+typedef struct foreign_stack {
+    pid_t pid;       /* 0 until the first test */
+    uintptr_t block; /* the last block found readable, or 1 */
+} foreign_stack;
+
+#define BLOCK_MASK ((uintptr_t)4095)
+
+/* Whether the block at `block` can be read (process_vm_readv answers
+ * EFAULT where a load would fault; errno kept). */
+static bool block_readable(foreign_stack *fs, uintptr_t block) {
+    if (block == fs->block)
+        return true;
+    int saved = errno;
+    if (fs->pid == 0)
+        fs->pid = getpid();
+    char byte;
+    struct iovec local = {&byte, 1}, remote = {(void *)block, 1};
+    bool ok = process_vm_readv(fs->pid, &local, 1, &remote, 1, 0) == 1;
+    errno = saved;
+    if (ok)
+        fs->block = block;
+    return ok;
+}
+
+/* *out = *fr, or false where fr may not be mapped: loaded directly on the
+ * thread's own stack (mapped from fr up to its top), or when known (fr is
+ * the walk's own frame, or the frame pointer of a caller in librcgc, which
+ * is built with frame pointers); else once block_readable said so. */
+static bool load_record(foreign_stack *fs, const frame_record *fr, bool known,
+                        frame_record *out) {
+    uintptr_t at = (uintptr_t)fr, last = at + sizeof *out - 1;
+    if (!known && at < stack_lo &&
+        (!block_readable(fs, at & ~BLOCK_MASK) || !block_readable(fs, last & ~BLOCK_MASK)))
+        return false;
+    *out = *fr;
+    return true;
+}
+
 __attribute__((noinline))
 int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
     int err = 0;
     if (!library_known())
         return -1;
-    uintptr_t top = thread_stack_top(&err);
+    uintptr_t top = thread_stack(&err);
     if (err == ENOMEM) {
         errno = ENOMEM;
         return -1;
     }
     const frame_record *fr = __builtin_frame_address(0);
+    foreign_stack fs = {0, 1};
+    bool known = true;
     unsigned stored = 0, seen = 0;
     /* the code segment of the last frame; at first, the last walk's first */
     bool same = atomic_load_explicit(&code_now, memory_order_relaxed) == seen_table;
     uintptr_t code[2] = {same ? seen_first[0] : 0, same ? seen_first[1] : 0};
     while (top != 0 && (uintptr_t)fr + sizeof *fr <= top) {
-        uintptr_t pc = fr->ret;
-        const frame_record *next = fr->next;
+        frame_record rec;
+        if (!load_record(&fs, fr, known, &rec))
+            break;
+        uintptr_t pc = rec.ret;
+        const frame_record *next = rec.next;
         /* a record of code without frame pointers may be any stack bytes,
          * never written: Valgrind would report each test on them */
         RC_VALGRIND(VALGRIND_MAKE_MEM_DEFINED(&pc, sizeof pc);
@@ -676,7 +729,8 @@ int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
          * frames deeper down are those of code the library called back (a
          * finalizer allocating inside rc_decref): dropped too, as CPython's
          * own C frames never show between Python ones. */
-        if (!in_library(pc - 1)) {
+        known = in_library(pc - 1);
+        if (!known) {
             if (pc - 1 - code[0] >= code[1] - code[0]) {
                 int c = in_code(pc - 1, code);
                 if (c < 0)

@@ -634,6 +634,20 @@ START_TEST(walk_ends_outside_code) {
 }
 END_TEST
 
+/* A walk on a stack that is not the thread's (a coroutine's, made by
+ * makecontext: tests/programs/coroutine.c) under code that left an
+ * inaccessible address in the frame pointer register: the walk ends there
+ * (it read the record at that address and crashed). Its stderr is shown
+ * only when it fails: ASan warns of any swapcontext. */
+START_TEST(walk_on_coroutine_stack) {
+    expect_script("cp $SRC/tests/programs/coroutine.c . && "
+                  "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include coroutine.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o coroutine && "
+                  "{ ./coroutine 2>coroutine.err || { cat coroutine.err; false; }; }",
+                  "coroutine.c:19\n");
+}
+END_TEST
+
 /* Call sites in functions inlined into others, two levels deep
  * (tests/programs/inlined.c at -O2): each inlined function is a frame at
  * its line, then the one it was inlined into at the line of that call, as
@@ -747,6 +761,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("static_library_in_shared_object"),
                      static_library_in_shared_object, setup, teardown);
     add_case_fixture(s, tcase_create("walk_ends_outside_code"), walk_ends_outside_code, setup,
+                     teardown);
+    add_case_fixture(s, tcase_create("walk_on_coroutine_stack"), walk_on_coroutine_stack, setup,
                      teardown);
     add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames"),
                      inlined_functions_keep_their_frames, setup, teardown);
