@@ -458,6 +458,12 @@ static bool library_known(void) {
     return known;
 }
 
+void rc__stack_walk_prepare(void) {
+    int saved = errno;
+    (void)library_known();
+    errno = saved;
+}
+
 /* --------------------------------------------------- all loaded code */
 
 /* dl_iterate_phdr callback: the counts of loads and unloads, from the

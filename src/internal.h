@@ -700,6 +700,12 @@ RC_INTERNAL bool rc__trace_tables_valid(const rc_heap *h);
  * the loaded objects' code, the thread's stack bounds). *total: program
  * frames on the stack, at most UINT16_MAX. */
 RC_INTERNAL int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total);
+/* Finds the library's own code, which walks leave out, now rather than in
+ * the first walk: linked in statically, that reads the program's debug
+ * information, which takes more stack than a thread made with a small one
+ * (PTHREAD_STACK_MIN) has, and the first walk may run on one. Memory
+ * short: the first walk tries again (errno kept). */
+RC_INTERNAL void rc__stack_walk_prepare(void);
 /* Turns return addresses into frames (DWARF file:line, else function name,
  * else binary+0xOFFSET), cached per address. malloc-based; the strings live
  * as long as the resolver. rc__resolve gives the frames of pc in out[0..max),

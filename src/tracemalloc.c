@@ -1058,6 +1058,8 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
     h->trace_limit = nframe;
     h->tracer = tr;
     rc_slow_free_update(h); /* frees go where traces end */
+    if (nframe > 1) /* on this thread's stack, not on a walking thread's */
+        rc__stack_walk_prepare();
     return 0;
 }
 

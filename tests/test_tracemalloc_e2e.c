@@ -648,6 +648,19 @@ START_TEST(walk_on_coroutine_stack) {
 }
 END_TEST
 
+/* The first walk on a thread with a small stack (PTHREAD_STACK_MIN), the
+ * library linked in statically (tests/programs/small_stack.c): finding the
+ * library's own code read the program's debug information on that stack
+ * and overflowed it; rc_tracemalloc_start finds it now. */
+START_TEST(first_walk_on_small_stack) {
+    expect_script("cp $SRC/tests/programs/small_stack.c . && "
+                  "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include small_stack.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o small_stack && "
+                  "{ ./small_stack 2>small_stack.err || { cat small_stack.err; false; }; }",
+                  "small_stack.c:22\n");
+}
+END_TEST
+
 /* Call sites in functions inlined into others, two levels deep
  * (tests/programs/inlined.c at -O2): each inlined function is a frame at
  * its line, then the one it was inlined into at the line of that call, as
@@ -764,6 +777,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("walk_on_coroutine_stack"), walk_on_coroutine_stack, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("first_walk_on_small_stack"), first_walk_on_small_stack,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames"),
                      inlined_functions_keep_their_frames, setup, teardown);
     add_case_fixture(s, tcase_create("library_between_units_with_aranges"),
