@@ -759,8 +759,10 @@ static bool large_shrink_to_head(rc_heap *h, char *block, size_t size) {
 /* Frees a large block. An object's rc_head stays readable while held. */
 void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     if (h->dying) {
-        /* Teardown walks h->large: leave it whole; the block goes at the end. */
+        /* Teardown walks h->large: leave it whole (in large_bytes too); the
+         * block goes at the end. Not live, as a pool block freed then. */
         rc_head_of(payload)->info |= RC_F_DEAD;
+        h->pool_bytes_idle += rc_large_of(payload)->total;
         return;
     }
     rc_large *lg = rc__ptrmap_remove(&h->large, (uintptr_t)payload);

@@ -373,10 +373,11 @@ static void release_one(void *obj, void *arg) {
 }
 
 /* The bytes of blocks the heap has handed out, live or not. During teardown
- * a free gives nothing back (a pool block counts on in its pool's used, and
- * in pool_bytes_idle; a large one stays in the map and in large_bytes), so
- * this grows exactly when something is made (a raw block freed then and
- * handed out again included: alloc.c, teardown_free_raw). */
+ * a free gives nothing back (a pool block counts on in its pool's used, a
+ * large one stays in the map and in large_bytes, each also in
+ * pool_bytes_idle), so this grows exactly when something is made (a raw
+ * block freed then and handed out again included: alloc.c,
+ * teardown_free_raw). */
 static size_t handed_out(const rc_heap *h) { return rc__bytes_in_use(h) + h->pool_bytes_idle; }
 
 /* Releases every live object once. A clear or release may make objects,

@@ -451,9 +451,11 @@ struct rc_heap {
     rc_ptrmap type_index;      /* type -> index + 1 */
 
     size_t bytes_reserved;
-    size_t large_bytes;        /* of live large blocks */
-    size_t pool_bytes_idle;    /* of pool blocks a pool counts as used that are not
-                                  live: quarantined, or freed during teardown */
+    size_t large_bytes;        /* of large blocks in the map (live, or freed
+                                  during teardown) */
+    size_t pool_bytes_idle;    /* of blocks counted in a pool's used or in
+                                  large_bytes that are not live: quarantined,
+                                  or freed during teardown */
 
     /* untracked deaths nested too deeply (see deferred): those that may run
      * code (rc_untracked_may_nest). The stack has a slot for every live such
