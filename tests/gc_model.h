@@ -69,8 +69,10 @@
  *     the program's (inside a collection, past the destructor's nesting
  *     limit, at teardown);
  * rc_heap_free runs no callbacks when it releases what is left (rcgc's
- * choice, which CPython's shutdown does not define). Everything else is
- * checked exactly.
+ * choice, which CPython's shutdown does not define); with gm_config.spawn
+ * the releases it runs make objects (plain ones too) and weak references
+ * (gm_spawn), and the callback of one whose target then dies by its count
+ * may run or not. Everything else is checked exactly.
  */
 #ifndef RCGC_TEST_GC_MODEL_H
 #define RCGC_TEST_GC_MODEL_H
@@ -95,6 +97,7 @@
 #define GM_LARGE_SIZE 640    /* past RC_SMALL_MAX: a large block */
 #define GM_FROZEN 3          /* the permanent generation (rc_gc_freeze) */
 #define GM_STASH 64          /* references teardown's releases keep (gm_spawn) */
+#define GM_SPAWN_REFS 192    /* weak references teardown's releases may make */
 #define GM_LIVE 0x4c495645u
 #define GM_DEAD 0xdeadbeefu
 
@@ -235,6 +238,10 @@ typedef struct gm_world {
     uint32_t nspawned;
     gm_real *stash[GM_STASH]; /* references releases keep for later ones to drop */
     uint32_t nstash;
+    uint32_t spawn_stash[GM_STASH], nspawn_stash; /* weak references kept so (ids) */
+    uint32_t spawn_refs[GM_SPAWN_REFS], nspawn_refs; /* every weak reference they made */
+    int32_t left[GM_MAX_ALIVE];  /* objects alive at step 4, no weak references */
+    uint32_t nleft;
     uint32_t stamp;          /* the current walk, for gm_obj.seen */
     /* scratch space of gm_model_collect, GM_MAX_OBJECTS each */
     uint8_t *mark;           /* 0 not examined, 1 garbage, 2 reachable, 3 resurrected */
@@ -450,19 +457,10 @@ static unsigned gm_spawn_byte(gm_world *w) {
     return b;
 }
 
-/* An object of a kind byte b made by a release at teardown, or NULL when
- * the budget is spent. The model knows it only for gm_finish's check: it
- * must be released once (as every object is), and finalized only if it
- * dies by its count (gm_spawn_dies); no finalizer resurrects or drops. */
-static gm_real *gm_spawn_new(gm_world *w, unsigned b) {
-    if (w->nspawned >= GM_SPAWN_MAX || w->nobj >= GM_MAX_OBJECTS)
-        return NULL;
-    unsigned kind = gm_kind_of_byte(b);
-    if (kind & (GM_FIN_RES | GM_FIN_DROP))
-        kind = (kind & ~(unsigned)(GM_FIN_RES | GM_FIN_DROP)) | GM_FIN_LOG;
-    const rc_type *t = gm_type_of_kind(kind);
-    gm_real *p = kind & GM_LARGE ? rc_new_sized(w->h, t, GM_LARGE_SIZE) : rc_new(w->h, t);
-    GM_CHECK(p != NULL, "a release at teardown could not make kind %#x", kind);
+/* The model entry of p (of kind), made at teardown: rc 1 while it may be
+ * alive, 0 once it died by its count (gm_spawn_dies) or, for a weak
+ * reference, was dropped for good (gm_spawn_drop_ref). */
+static uint32_t gm_spawn_register(gm_world *w, unsigned kind, gm_real *p) {
     w->nspawned++;
     uint32_t id = w->nobj++;
     gm_obj *o = &w->obj[id];
@@ -470,19 +468,171 @@ static gm_real *gm_spawn_new(gm_world *w, unsigned b) {
     o->ptr = p;
     o->kind = (uint16_t)kind;
     o->gen = o->target = -1;
+    o->rc = 1;
+    return id;
+}
+
+/* An object of a kind byte b made by a release at teardown, or NULL when
+ * the budget is spent; plain (a pnode or pleaf: no finalizer, clear or
+ * release) if asked. The model knows it only for gm_finish's check: it
+ * must be released once (as every object is; a plain one has no release
+ * to see), and finalized only if it dies by its count (gm_spawn_dies); no
+ * finalizer resurrects or drops. */
+static gm_real *gm_spawn_new(gm_world *w, unsigned b, bool plain) {
+    if (w->nspawned >= GM_SPAWN_MAX || w->nobj >= GM_MAX_OBJECTS)
+        return NULL;
+    unsigned kind = gm_kind_of_byte(b);
+    if (plain)
+        kind = (kind & (GM_NODE | GM_LARGE)) | GM_PLAIN;
+    else if (kind & (GM_FIN_RES | GM_FIN_DROP))
+        kind = (kind & ~(unsigned)(GM_FIN_RES | GM_FIN_DROP)) | GM_FIN_LOG;
+    const rc_type *t = gm_type_of_kind(kind);
+    gm_real *p = kind & GM_LARGE ? rc_new_sized(w->h, t, GM_LARGE_SIZE) : rc_new(w->h, t);
+    GM_CHECK(p != NULL, "a release at teardown could not make kind %#x", kind);
+    uint32_t id = gm_spawn_register(w, kind, p);
     p->id = id;
     p->magic = GM_LIVE;
-    gm_expect_event(w, GM_EV_REL, id);
+    if (!plain)
+        gm_expect_event(w, GM_EV_REL, id);
     return p;
+}
+
+/* Object id (made at teardown, or one the walk releases) may die now by
+ * its count: the callbacks of the weak references to it that teardown's
+ * releases made and still hold may run (guide.md says none runs at
+ * teardown, yet a death by count runs its finalizer: the model takes
+ * either answer, and gm_callback sees each runs at most once, its
+ * reference dead). */
+static void gm_spawn_mourn(gm_world *w, uint32_t id) {
+    for (uint32_t i = 0; i < w->nspawn_refs; i++) {
+        const gm_obj *r = &w->obj[w->spawn_refs[i]];
+        if (r->target == (int32_t)id && (r->kind & GM_CALLBACK) && r->rc > 0) {
+            gm_expect_event(w, GM_EV_CB, w->spawn_refs[i]);
+            w->expect[w->nexpect - 1] |= GM_EV_OPTIONAL;
+        }
+    }
 }
 
 /* p (made by gm_spawn_new) will die by its count: its finalizer runs. */
 static void gm_spawn_dies(gm_world *w, const gm_real *p) {
     gm_obj *o = &w->obj[p->id];
+    o->rc = 0;
     if (gm_has_finalizer(o->kind)) {
         o->finalized = true;
         gm_expect_event(w, GM_EV_FIN, p->id);
     }
+    gm_spawn_mourn(w, p->id);
+}
+
+/* Whether object id is dead at teardown for a weak reference to it (1: it
+ * was released, or died by its count), alive (0: an object with a release
+ * not run yet) or either (-1: a plain one the walk may have released). */
+static int gm_spawn_released(const gm_world *w, int32_t id) {
+    const gm_obj *o = &w->obj[id];
+    if (o->rc == 0 || o->releases > 0)
+        return 1;
+    return (o->kind & GM_PLAIN) ? -1 : 0;
+}
+
+/* rc_weakref_get of weak reference id (made at teardown) gives its target
+ * while that is alive, NULL once it is released (step 4, guide.md) or
+ * dead. */
+static void gm_spawn_check_ref(gm_world *w, uint32_t id) {
+    const gm_obj *o = &w->obj[id];
+    gm_real *got = rc_weakref_get((rc_weakref *)o->ptr);
+    int dead = gm_spawn_released(w, o->target);
+    GM_CHECK(got == NULL || got == w->obj[o->target].ptr,
+             "teardown: weak reference #%u gave a stranger", id);
+    GM_CHECK(dead < 0 || (got == NULL) == dead, "teardown: weak reference #%u to %s #%d gave %p",
+             id, dead ? "released" : "live", o->target, (void *)got);
+    if (got)
+        rc_decref(got);
+}
+
+/* Drops the reference to weak reference id teardown's releases held; the
+ * last one ends it, and its callback with it. */
+static void gm_spawn_drop_ref(gm_world *w, uint32_t id) {
+    rc_weakref *ref = (rc_weakref *)w->obj[id].ptr;
+    if (rc_refcount(ref) == 1)
+        w->obj[id].rc = 0;
+    rc_decref(ref);
+}
+
+/* The target byte c chooses for a weak reference made at teardown, or -1:
+ * the releasing object self once the walk released it, x (just made), an
+ * object left alive at step 4, or one in the stash. */
+static int32_t gm_spawn_target(gm_world *w, gm_real *self, gm_real *x, unsigned c) {
+    unsigned i = gm_spawn_byte(w);
+    switch (c % 4) {
+    case 0: return rc_refcount(self) == RC_IMMORTAL ? (int32_t)self->id : -1;
+    case 1: return x ? (int32_t)x->id : -1;
+    case 2: return w->nleft ? w->left[i % w->nleft] : -1;
+    default: return w->nstash ? (int32_t)w->stash[i % w->nstash]->id : -1;
+    }
+}
+
+/* Where a weak reference made at teardown goes, by byte c: dropped at
+ * once, into the stash of weak references (a later release checks and
+ * drops it), or into the last slot of x or of self (x's death or release
+ * drops it; self's never does: the walk releases it). */
+static void gm_spawn_keep_ref(gm_world *w, gm_real *self, gm_real *x, uint32_t id, unsigned c) {
+    unsigned where = (c >> 5) % 4;
+    gm_real *in = where == 2 ? x : where == 3 ? self : NULL;
+    if (where == 1 && w->nspawn_stash < GM_STASH) {
+        w->spawn_stash[w->nspawn_stash++] = id;
+    } else if (in && gm_has_slots(w->obj[in->id].kind) && in->slot[GM_SLOTS - 1] == NULL) {
+        in->slot[GM_SLOTS - 1] = w->obj[id].ptr;
+    } else {
+        gm_spawn_drop_ref(w, id);
+    }
+}
+
+/* A weak reference made at teardown (byte c: its target, whether it has a
+ * callback, where it goes), checked at once. */
+static void gm_spawn_weakref(gm_world *w, gm_real *self, gm_real *x, unsigned c) {
+    int32_t t = gm_spawn_target(w, self, x, c);
+    if (t < 0 || w->nspawned >= GM_SPAWN_MAX || w->nobj >= GM_MAX_OBJECTS ||
+        w->nspawn_refs >= GM_SPAWN_REFS)
+        return;
+    unsigned kind = GM_WEAKREF | ((c & 16) ? GM_CALLBACK : 0);
+    uint32_t planned = w->nobj;
+    rc_weakref *ref = rc_weakref_new(w->obj[t].ptr, (kind & GM_CALLBACK) ? gm_callback : NULL,
+                                     (void *)(uintptr_t)planned);
+    GM_CHECK(ref != NULL, "teardown: rc_weakref_new of #%d failed", t);
+    uint32_t id = gm_spawn_register(w, kind, (gm_real *)ref);
+    w->obj[id].target = t;
+    w->spawn_refs[w->nspawn_refs++] = id;
+    gm_spawn_check_ref(w, id);
+    gm_spawn_keep_ref(w, self, x, id, c);
+}
+
+/* Checks and drops the weak reference an earlier release put in the stash
+ * last. */
+static void gm_spawn_unstash_ref(gm_world *w) {
+    if (w->nspawn_stash > 0) {
+        uint32_t id = w->spawn_stash[--w->nspawn_stash];
+        gm_spawn_check_ref(w, id);
+        gm_spawn_drop_ref(w, id);
+    }
+}
+
+/* The stash's object s (or what it holds in slot 0) dies by its count
+ * when its reference is dropped, unless the walk released it already
+ * (immortal); either way it has no finalizer. */
+static void gm_spawn_doomed(gm_world *w, gm_real *s) {
+    if (s != NULL && rc_refcount(s) == 1) {
+        w->obj[s->id].rc = 0;
+        gm_spawn_mourn(w, s->id);
+    }
+}
+
+/* Drops the stash's last object. */
+static void gm_spawn_unstash(gm_world *w) {
+    gm_real *s = w->stash[--w->nstash];
+    if (rc_refcount(s) == 1 && gm_has_slots(w->obj[s->id].kind))
+        gm_spawn_doomed(w, s->slot[0]);
+    gm_spawn_doomed(w, s);
+    rc_decref(s);
 }
 
 static int gm_count_one(void *p, void *arg) {
@@ -513,29 +663,39 @@ static bool gm_spawn_unfinalized(const gm_world *w, const gm_real *x, const gm_r
 }
 
 /* At rc_heap_free (gm_config.spawn), the release of self (of kind) makes
- * objects as the program's bytes say: none; one self keeps (gm_spawn_kept);
- * one put in the stash, whose reference a later release drops (the walk may
- * have released it by then: it must be immortal, and so be released once,
- * finalizer or not; so none has a finalizer); one dropped at once, holding
- * a second and, with no finalizer to look at it, self when the walk
- * released it (immortal): both die by their counts; or two, the first
- * holding the second, which holds the first back when it can (a cycle),
- * kept by nobody. The walks must release each once, those made behind
- * them and ahead, and rc_gc_collect collects nothing. */
+ * objects as the program's bytes say (byte b: what % 8, then whether
+ * they are plain, whether a weak reference is made, whether one from the
+ * stash of weak references is checked and dropped first): none; one self
+ * keeps (gm_spawn_kept); one put in the stash, whose reference a later
+ * release drops (the walk may have released it by then: it must be
+ * immortal, and so be released once, finalizer or not; so none has a
+ * finalizer); one dropped at once, holding a second and, with no
+ * finalizer to look at it, self when the walk released it (immortal):
+ * both die by their counts; or two, the first holding the second, which
+ * holds the first back when it can (a cycle), kept by nobody. Before x's
+ * fate, a weak reference may be made to self, x, an object left alive at
+ * step 4 or one in the stash (gm_spawn_weakref). The walks must release
+ * each once, those made behind them and ahead, and rc_gc_collect collects
+ * nothing. */
 static void gm_spawn(gm_world *w, gm_real *self, unsigned kind) {
-    unsigned what = gm_spawn_byte(w) % 8;
+    unsigned b = gm_spawn_byte(w), what = b % 8;
+    if ((b >> 3) % 4 == 3)
+        gm_spawn_unstash_ref(w);
     if (what < 4)
         return;
     GM_CHECK(rc_gc_collect(w->h, 2) == 0, "rc_gc_collect during teardown collected");
-    gm_real *x = gm_spawn_new(w, gm_spawn_byte(w));
+    bool plain = b & 32;
+    gm_real *x = gm_spawn_new(w, gm_spawn_byte(w), plain);
+    if (b >> 6)
+        gm_spawn_weakref(w, self, x, gm_spawn_byte(w));
     if (x == NULL)
         return;
     unsigned xk = w->obj[x->id].kind;
-    gm_real *y = gm_has_slots(xk) ? gm_spawn_new(w, gm_spawn_byte(w)) : NULL;
+    gm_real *y = gm_has_slots(xk) ? gm_spawn_new(w, gm_spawn_byte(w), plain) : NULL;
     if (y)
         x->slot[0] = y;
     if (what == 5 && w->nstash > 0)
-        rc_decref(w->stash[--w->nstash]);
+        gm_spawn_unstash(w);
     if (what == 5 && w->nstash < GM_STASH && gm_spawn_unfinalized(w, x, y)) {
         w->stash[w->nstash++] = x;
     } else if (what < 6) {
@@ -1590,6 +1750,9 @@ static void gm_finish(gm_world *w) {
         for (uint32_t k = 0; k < n; k++)
             if (w->obj[unfinalized[k]].alive && !w->obj[unfinalized[k]].finalized)
                 gm_model_finalize(w, unfinalized[k]);
+        for (uint32_t i = 0; i < w->nalive; i++) /* targets for gm_spawn_weakref */
+            if (!(w->obj[w->alive[i]].kind & GM_WEAKREF))
+                w->left[w->nleft++] = (int32_t)w->alive[i];
         while (w->nalive)
             gm_model_free(w, (int32_t)w->alive[0]);
     }

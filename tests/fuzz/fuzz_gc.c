@@ -15,11 +15,14 @@
  * is gone, no byte may stay traced). Both runs set gm_config.spawn (no
  * byte chooses it either): in a program that ends with objects alive,
  * their releases at rc_heap_free make objects as the program's bytes say,
- * kept, dropped at once (dying by their counts in the middle of the
- * teardown, their releases making more) or in cycles, and each must be
- * released exactly once, finalized only if it died by its count, and
- * unseen by the collector's walks. The corpus, tests/fuzz/corpus/gc/,
- * replays as fuzz_replay.gc.
+ * of plain kinds too, kept, dropped at once (dying by their counts in the
+ * middle of the teardown, their releases making more) or in cycles, and
+ * each must be released exactly once, finalized only if it died by its
+ * count, and unseen by the collector's walks; they also make weak
+ * references, with and without callbacks, to released objects and live
+ * ones, which must give NULL exactly once their target is released or
+ * dead, and whose callbacks run at most once, only for a death by count.
+ * The corpus, tests/fuzz/corpus/gc/, replays as fuzz_replay.gc.
  */
 #include "../gc_model.h"
 
