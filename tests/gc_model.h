@@ -72,7 +72,7 @@
  * choice, which CPython's shutdown does not define); with gm_config.spawn
  * the releases it runs make objects (plain ones too) and weak references
  * (gm_spawn), and the callback of one whose target then dies by its count
- * may run or not. Everything else is checked exactly.
+ * may run (gm_spawn_mourn). Everything else is checked exactly.
  */
 #ifndef RCGC_TEST_GC_MODEL_H
 #define RCGC_TEST_GC_MODEL_H
@@ -497,12 +497,12 @@ static gm_real *gm_spawn_new(gm_world *w, unsigned b, bool plain) {
     return p;
 }
 
-/* Object id (made at teardown, or one the walk releases) may die now by
- * its count: the callbacks of the weak references to it that teardown's
- * releases made and still hold may run (guide.md says none runs at
- * teardown, yet a death by count runs its finalizer: the model takes
- * either answer, and gm_callback sees each runs at most once, its
- * reference dead). */
+/* Object id (made at teardown) may die now by its count: the callbacks
+ * of the weak references to it that teardown's releases made and still
+ * hold run then (guide.md, section 6), unless the reference dies first in
+ * the same cascade (one in a slot of the dying object, past the
+ * destructor's nesting limit): the model takes either answer, and
+ * gm_callback sees each runs at most once, its reference dead. */
 static void gm_spawn_mourn(gm_world *w, uint32_t id) {
     for (uint32_t i = 0; i < w->nspawn_refs; i++) {
         const gm_obj *r = &w->obj[w->spawn_refs[i]];

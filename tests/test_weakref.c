@@ -729,6 +729,36 @@ START_TEST(test_heap_free_counts_no_weakrefs_of_released) {
 }
 END_TEST
 
+/* An object a release makes during teardown and drops dies by its count,
+ * as any object does: the callback of its weak reference runs then (as
+ * CPython's do at shutdown), and rc_weakref_get gives NULL; a weak
+ * reference to the object being released gives NULL at once. */
+static rc_weakref *teardown_ref;
+static int teardown_gets;
+
+static void release_makes_and_drops(void *self) {
+    obj *x = rc_new(rc_heap_of(self), &obj_type);
+    rc_weakref *to_self = rc_weakref_new(self, callback, NULL);
+    teardown_gets += rc_weakref_get(to_self) == NULL;
+    rc_decref(to_self);
+    teardown_ref = rc_weakref_new(x, callback, NULL);
+    rc_decref(x);
+    teardown_gets += rc_weakref_get(teardown_ref) == NULL;
+}
+
+static const rc_type maker_type = {"maker", sizeof(obj), obj_traverse, NULL, NULL,
+                                   release_makes_and_drops};
+
+START_TEST(test_heap_free_death_by_count_runs_callback) {
+    rc_heap *h = rc_heap_new();
+    ck_assert_ptr_nonnull(rc_new(h, &maker_type)); /* leaked */
+    teardown_gets = 0;
+    ck_assert_uint_eq(rc_heap_free(h), 1);
+    ck_assert_int_eq(cbcalled, 1);
+    ck_assert_int_eq(teardown_gets, 2);
+}
+END_TEST
+
 /* A weak reference older than the garbage it refers to: after its callback
  * it goes to the old generation of that collection (CPython's
  * handle_weakrefs moves it there from generation 2), and is examined
@@ -899,6 +929,8 @@ Suite *test_suite(void) {
                      test_heap_free_runs_no_callbacks, setup, teardown);
     add_case_fixture(s, tcase_create("heap_free_counts_no_weakrefs_of_released"),
                      test_heap_free_counts_no_weakrefs_of_released, setup, teardown);
+    add_case_fixture(s, tcase_create("heap_free_death_by_count_runs_callback"),
+                     test_heap_free_death_by_count_runs_callback, setup, teardown);
     add_case_fixture(s, tcase_create("old_weakref_joins_old"), test_old_weakref_joins_old,
                      setup, teardown);
     return s;
