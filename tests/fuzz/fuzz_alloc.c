@@ -2,7 +2,8 @@
  * fuzz_alloc.c — libFuzzer target for the allocator: the input is a
  * program of heap operations (rc_malloc, rc_calloc, rc_realloc, rc_free,
  * objects of an untracked and of a tracked type made and dropped, chains
- * of them that die in cascade, tracing switched on and off mid-program,
+ * of them that die in cascade, rings of them that the collector frees,
+ * tracing switched on and off mid-program,
  * bursts that fill pools and empty them so that pools are parked or
  * retired and arenas kept, freed and reused, allocation failures injected
  * through the heap's rc_alloc_fn, which resizes a block in place or moves
@@ -52,7 +53,9 @@
  *     traceback (this file's call site) exactly when the model says so;
  *     the trace tables keep their invariants (rc__trace_tables_valid);
  *   - reference counts, rc_heap_of, rc_type_of, rc_gc_is_tracked; the
- *     collector never finds garbage (the model makes no cycles);
+ *     collector finds no garbage but the rings the program drops, which
+ *     a full collection run at once must find and free whole, even with
+ *     allocations failing (collect_ring);
  *   - failures: NULL + ENOMEM (or EINVAL) and nothing changed, the block
  *     of a failed rc_realloc untouched;
  *   - a raw block whose second word holds its free mark (op_mark) is still
@@ -915,23 +918,63 @@ static void op_link(item *a, item *b) {
     b->internal++;
 }
 
+/* The n objects of a ring whose first, first, was just made to hold the
+ * object at its end: the program's last reference to them went, so that
+ * they are cyclic garbage, and a full collection must find them all and
+ * free them (it sweeps plain garbage; past the 64 its array first holds,
+ * or with no memory for that, it frees them one by one instead). */
+static void collect_ring(item *first, int n) {
+    item *it = first;
+    for (int i = 0; i < n; i++, it = &M.items[it->child]) {
+        check_item(it, "ring member");
+        dying[i] = *it;
+    }
+    long found = rc_gc_collect(M.h, 2);
+    EXPECT(found == n, "rc_gc_collect found %ld unreachable in a ring of %d", found, n);
+    for (int i = 0; i < n; i++) {
+        it = first;
+        first = &M.items[it->child];
+        remove_item(it);
+        check_poisoned(&dying[i]);
+    }
+}
+
 /* k tracked objects, each holding the one made before; the program keeps
  * only the newest, so dropping it kills the chain in cascade (past
- * RC_DEALLOC_DEPTH deaths wait on h->deferred). */
-static void op_chain(unsigned k, size_t size, bool plain_tail) {
-    item *prev = NULL;
-    for (unsigned i = 0; i < k; i++) {
-        item *it = op_new(size + (i % 3) * 16, !(plain_tail && i == 0));
+ * RC_DEALLOC_DEPTH deaths wait on h->deferred). flags & 1: the oldest is
+ * untracked. (flags & 6) == 6: the oldest holds the one made (flags >> 3)
+ * % k before the newest (the oldest itself, or the newest), and the
+ * program drops the newest: what it held dies in cascade down to that
+ * one, the ring is cyclic garbage (collect_ring). */
+static void op_chain(unsigned k, size_t size, unsigned flags) {
+    bool ring = (flags & 6) == 6;
+    item *prev = NULL, *first = NULL;
+    int n = 0;
+    for (unsigned i = 0; i < k; i++, n++) {
+        item *it = op_new(size + (i % 3) * 16, ring || !((flags & 1) && i == 0));
         if (it == NULL)
-            return;
+            break;
         if (prev) {
             ((gcobj *)it->p)->ref = prev->p; /* the program's reference moves in */
             it->child = (int)(prev - M.items);
             prev->ext--;
             prev->internal++;
+        } else {
+            first = it;
         }
         prev = it;
     }
+    if (!ring || n == 0)
+        return;
+    int j = n - 1 - (int)(flags >> 3) % n; /* the ring: the first j + 1 made */
+    item *end = prev;
+    for (int i = n - 1; i > j; i--)
+        end = &M.items[end->child];
+    ((gcobj *)first->p)->ref = rc_incref(end->p);
+    first->child = (int)(end - M.items);
+    end->internal++;
+    op_decref(prev);
+    collect_ring(first, j + 1);
 }
 
 /* The model after every trace was forgotten (stop, start, clear_traces). */
@@ -1230,7 +1273,7 @@ static bool run_op(unsigned op, reader *r) {
         if (size > RC_SMALL_MAX)
             size = RC_SMALL_MAX + 1 + size % 64;
         if (room((int)k))
-            op_chain(k, size, flags & 1);
+            op_chain(k, size, flags);
         break;
     }
     case 26:
