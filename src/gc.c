@@ -453,7 +453,8 @@ static void decref(refs_count *c, void *o) {
     RC_HOT static void visit_##fn##_queued(void **slot, void *arg) {        \
         refs_count *c = arg;                                                \
         void *o = *slot;                                                    \
-        if (o && (!is_far(&c->q.ring, slot, o) || (o = enqueue(&c->q.ring, o))))       \
+        if (o && (!is_far(&c->q.ring, slot, o) ||                           \
+                  (o = enqueue(&c->q.ring, o))))                            \
             fn(c, o);                                                       \
     }                                                                       \
     RC_HOT static void visit_##fn##_indexed(void **slot, void *arg) {       \
