@@ -204,6 +204,11 @@ static bool gone(const void *obj) {
     return hd->refcnt == 0 || (hd->info & RC_F_RELEASED);
 }
 
+/* Whether obj, a live object (checked), is a weak reference. */
+static bool is_weakref(const void *obj) {
+    return rc__type(rc_obj_heap(obj), rc_head_of(obj)) == &rc__weakref_type;
+}
+
 rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
                               const char *file, int line, const char *func) {
     /* An rc_malloc block is no object: its false header would give it a
@@ -212,8 +217,7 @@ rc_weakref *rc_weakref_new_at(void *target, rc_weakref_callback cb, void *arg,
     if (target != NULL)
         rc_check_not_freed(target, "rc_weakref_new");
     /* CPython's weak references cannot be weakly referenced (TypeError) */
-    if (target == NULL ||
-        rc__type(rc_obj_heap(target), rc_head_of(target)) == &rc__weakref_type) {
+    if (target == NULL || is_weakref(target)) {
         errno = EINVAL;
         return NULL;
     }
@@ -284,5 +288,5 @@ bool rc_weakref_check(const void *obj) {
     if (obj == NULL)
         return false;
     rc_check_not_freed(obj, "rc_weakref_check");
-    return rc__type(rc_obj_heap(obj), rc_head_of(obj)) == &rc__weakref_type;
+    return is_weakref(obj);
 }
