@@ -1294,13 +1294,18 @@ static inline void prefetch_referents(rc_heap *h, rc_gchead *g) {
 /* Where sweep_garbage's walk is: whether it stopped, how many visits the
  * current object's traverse has made before, and the untracked plain
  * objects it took every count from (doomed[0..ndoomed): count 0, freed
- * when the walk goes through; the array from rc__sys_alloc, cap slots). */
+ * when the walk goes through; the array from rc__sys_alloc, cap slots).
+ * outside_seen's walk uses stop, h and `survivors`: a full collection
+ * that ran no user code since its scan, where every tracked object of the
+ * heap outside the garbage (and the permanent generation) is reachable
+ * from outside, so no clear of the garbage can end it. */
 typedef struct sweep_state {
     bool stop;
     size_t visits;
     rc_heap *h;
     void **doomed;
     size_t ndoomed, cap;
+    bool survivors;
 } sweep_state;
 
 /* Drops the references of each object of list, in order, with visit
@@ -1500,32 +1505,22 @@ static void link_unreachable(rc_gchead *collectable) {
     collectable->prev = (uintptr_t)prev;
 }
 
-/* What outside_seen's walk knows and finds. `survivors`: a full
- * collection that ran no user code since its scan, where every tracked
- * object of the heap outside the garbage (and the permanent generation)
- * is reachable from outside, so no clear of the garbage can end it. */
-typedef struct outside {
-    bool seen;
-    bool survivors;
-    const rc_heap *h;
-} outside;
-
 /* Whether o, a referent of the garbage, may die as the garbage is cleared
  * in a way someone can see: not garbage or immortal (sweep_ignores), and
  * tracked but no survivor, or untracked and not plain (an untracked plain
  * object holds no reference and runs no code). Counts are not asked: an
  * object the garbage holds once of many is taken to die too. */
 static void visit_outside(void **slot, void *arg) {
-    outside *s = arg;
+    sweep_state *s = arg;
     void *o = *slot;
     if (o == NULL || sweep_ignores(o))
         return;
     uint32_t info = rc_head_of(o)->info;
     if (info & RC_F_GC)
-        s->seen |= !s->survivors || (info & RC_F_GEN) == RC_GC_PERMANENT << RC_F_GEN_SHIFT ||
+        s->stop |= !s->survivors || (info & RC_F_GEN) == RC_GC_PERMANENT << RC_F_GEN_SHIFT ||
                    (!rc__one_heap() && rc_obj_heap(o) != s->h);
     else
-        s->seen |= not_plain(info) != 0;
+        s->stop |= not_plain(info) != 0;
 }
 
 /* Whether clearing the garbage in collectable (not plain) may end an object
@@ -1535,16 +1530,11 @@ static void visit_outside(void **slot, void *arg) {
  * turn, and the deaths outside would come in another order). One read of
  * every reference, unless none left the examined objects (f->escapes
  * false) and those are all survivors. */
-static bool outside_seen(const rc_heap *h, rc_gchead *collectable, const found *f,
-                         bool survivors) {
+static bool outside_seen(rc_heap *h, rc_gchead *collectable, const found *f, bool survivors) {
     if (!f->escapes && survivors)
         return false;
-    outside s = {false, survivors, h};
-    for (rc_gchead *g = gc_next(collectable); g != collectable && !s.seen; g = gc_next(g)) {
-        prefetch_ahead(g);
-        type_of(h, g)->traverse(obj_of(g), visit_outside, &s);
-    }
-    return s.seen;
+    sweep_state s = {.h = h, .survivors = survivors};
+    return drop_in_order(h, collectable, f->far, visit_outside, &s) != NULL;
 }
 
 /* Garbage of plain objects (not_plain) whose references outside itself
@@ -1560,7 +1550,7 @@ static bool outside_seen(const rc_heap *h, rc_gchead *collectable, const found *
  * reference left it (f->escapes false), there is nothing to look at: the
  * free walk alone runs. */
 static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, const found *f) {
-    sweep_state s = {false, 0, h, NULL, 0, 0};
+    sweep_state s = {.h = h};
     rc_gchead *stopped = NULL;
     if (f->linked || f->escapes)
         stopped = drop_in_order(h, collectable, f->far, visit_sweep, &s);
