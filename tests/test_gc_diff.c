@@ -131,6 +131,18 @@ static unsigned long env_number(const char *name, unsigned long fallback) {
     return v && *v ? strtoul(v, NULL, 0) : fallback;
 }
 
+/* The python that runs the programs, and the driver that runs them on
+ * rcgc: the environment's, else the build's (file comment). */
+static char *python_path(void) {
+    char *p = getenv("RCGC_GC_DIFF_PYTHON");
+    return p ? p : RCGC_GC_DIFF_PYTHON;
+}
+
+static const char *driver_path(void) {
+    const char *p = getenv("RCGC_GC_DIFF_DRIVER");
+    return p ? p : RCGC_GC_DIFF_DRIVER;
+}
+
 /* The files of one run, in a fresh directory; recorded: python's log is
  * CPython 3.12's recorded one. */
 typedef struct run_files { char dir[PATH_MAX], programs[PATH_MAX + 32], py_log[PATH_MAX + 32],
@@ -202,8 +214,7 @@ static bool run_both(run_files *f, const char *profile, unsigned long seed, unsi
     snprintf(run_py, sizeof run_py, "%s/run.py", RCGC_GC_DIFF_DIR);
     snprintf(seed_s, sizeof seed_s, "%lu", seed);
     snprintf(count_s, sizeof count_s, "%lu", count);
-    char *python = getenv("RCGC_GC_DIFF_PYTHON") ? getenv("RCGC_GC_DIFF_PYTHON")
-                                                  : RCGC_GC_DIFF_PYTHON;
+    char *python = python_path();
     char *py_argv[] = {python, run_py, "--seed", seed_s, "--count", count_s,
                        "--profile", (char *)profile, "--save", f->programs, NULL};
     int status = run_to_file(py_argv, f->py_log);
@@ -220,8 +231,7 @@ static bool run_both(run_files *f, const char *profile, unsigned long seed, unsi
     }
     ck_assert_msg(f->recorded || status == 0, "%s %s failed (status %d); see %s", python, run_py,
                   status, f->dir);
-    const char *driver = getenv("RCGC_GC_DIFF_DRIVER") ? getenv("RCGC_GC_DIFF_DRIVER")
-                                                        : RCGC_GC_DIFF_DRIVER;
+    const char *driver = driver_path();
     char *rc_argv[] = {(char *)driver, f->programs, NULL};
     status = run_to_file(rc_argv, f->rc_log);
     ck_assert_msg(status == 0, "%s failed (status %d); see %s", driver, status, f->dir);
@@ -418,8 +428,7 @@ static void fixed_program(const char *name) {
     char *want = slurp(recorded);
     char run_py[PATH_MAX];
     snprintf(run_py, sizeof run_py, "%s/run.py", RCGC_GC_DIFF_DIR);
-    char *python = getenv("RCGC_GC_DIFF_PYTHON") ? getenv("RCGC_GC_DIFF_PYTHON")
-                                                  : RCGC_GC_DIFF_PYTHON;
+    char *python = python_path();
     char *py_argv[] = {python, run_py, prog, NULL};
     int status = run_to_file(py_argv, out);
     if (status != PYTHON_UNSUITED) {
@@ -429,8 +438,7 @@ static void fixed_program(const char *name) {
                       name, status);
         free(py);
     }
-    const char *driver = getenv("RCGC_GC_DIFF_DRIVER") ? getenv("RCGC_GC_DIFF_DRIVER")
-                                                        : RCGC_GC_DIFF_DRIVER;
+    const char *driver = driver_path();
     char *rc_argv[] = {(char *)driver, prog, NULL};
     ck_assert_int_eq(run_to_file(rc_argv, out), 0);
     char *rc = slurp(out), diff[512] = "";
