@@ -259,7 +259,7 @@ void rc_free(rc_heap *h, void *ptr);
  * garbage, as resurrected, for a later collection (and does not count
  * it); -1 + ENOMEM when
  * RC_GC_DEBUG_SAVEALL's garbage list cannot grow (the garbage then waits,
- * uncleared, for the next collection). */
+ * uncleared and not counted as collected, for the next collection). */
 long rc_gc_collect(rc_heap *h, int generation);
 /* Automatic collection on (the default) or off; rc_gc_collect works either
  * way. rc_gc_isenabled says which. When on, the tracked allocation

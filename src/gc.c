@@ -1579,12 +1579,12 @@ static bool sweep_garbage(rc_heap *h, rc_gchead *collectable, const found *f) {
  * clear_held reads it at each object's turn too, and stops holding when it
  * is on). An object that
  * should be saved but finds no room in the garbage list is neither saved
- * nor cleared and waits in old for the next collection: returns -1 + ENOMEM
- * then. */
-static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc_gchead *old,
-                          bool survivors) {
+ * nor cleared and waits in old for the next collection: returns how many
+ * objects wait so (0 when all went). */
+static size_t delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc_gchead *old,
+                             bool survivors) {
     rc_gcstate *gc = &h->gc;
-    int status = 0;
+    size_t waiting = 0;
     size_t n = f->unreachable;
     bool save = (gc->debug & RC_GC_DEBUG_SAVEALL) != 0;
     /* a sweep that stopped met a death outside the garbage that can be seen
@@ -1603,7 +1603,7 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
     if (save && garbage_reserve(h, n) != 0) {
         clear_flags(collectable);
         list_merge(collectable, old);
-        return -1;
+        return n;
     }
     /* A weak reference a finalizer or callback made to garbage must see its
      * target die as clearing in turns has it die (CPython's: a death as one
@@ -1632,7 +1632,7 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
             if (garbage_reserve(h, 1) == 0) /* reserved for all n when it was on at first */
                 gc->garbage[gc->ngarbage++] = rc_incref(obj);
             else
-                status = -1;
+                waiting++;
         } else {
             head_of(g)->refcnt++; /* garbage is never immortal */
             rc__drop_references(type_of(h, g), obj);
@@ -1643,7 +1643,7 @@ static int delete_garbage(rc_heap *h, rc_gchead *collectable, const found *f, rc
             list_move(g, old);
         }
     }
-    return status;
+    return waiting;
 }
 
 /* ------------------------------------------------------------- debugging */
@@ -1839,9 +1839,12 @@ static collect_result collect(rc_heap *h, int generation) {
         handle_resurrected(h, &unreachable, &still, old, &f);
         garbage = &still;
     }
-    r.collected += f.unreachable;
-    r.status = delete_garbage(h, garbage, &f, old,
-                              generation == RC_GC_GENERATIONS - 1 && !user_code && !logged);
+    /* what waits for room in the garbage list is not collected: the next
+     * collection finds it again, and counts it then */
+    size_t waiting = delete_garbage(h, garbage, &f, old,
+                                    generation == RC_GC_GENERATIONS - 1 && !user_code && !logged);
+    r.collected += f.unreachable - waiting;
+    r.status = waiting ? -1 : 0;
 done:
     if (gc->debug & RC_GC_DEBUG_STATS)
         rc__gc_logf(h, "gc: done, %zu unreachable, %zu uncollectable, %.4fs elapsed",

@@ -1538,6 +1538,45 @@ START_TEST(test_saveall_enomem) {
 }
 END_TEST
 
+/* The garbage that waits after ENOMEM was not collected: the "stop"
+ * callbacks, the statistics and the DEBUG_STATS line say 0, and the next
+ * collection, which saves it, counts it once (else get_stats' collected
+ * would count the same two objects twice). */
+START_TEST(test_saveall_enomem_counts) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    rc_gc_disable(h);
+    ck_assert_int_eq(rc_gc_callback_add(h, cb_record, (void *)1), 0);
+    rc_gc_set_log(h, capture, NULL);
+    rc_gc_set_debug(h, RC_GC_DEBUG_SAVEALL | RC_GC_DEBUG_STATS);
+    node *x = rc_new(h, &node_type), *y = rc_new(h, &node_type);
+    x->a = rc_incref(y);
+    y->a = rc_incref(x);
+    rc_decref(x);
+    rc_decref(y);
+    c.limit = 1; /* every request fails until the limit is lifted */
+    ck_assert_int_eq(rc_gc_collect(h, 0), -1);
+    c.limit = 0;
+    ck_assert_int_eq(nvisits, 2);
+    ck_assert_uint_eq(visits[1].info.collected, 0);
+    const char *done = "gc: done, 0 unreachable, 0 uncollectable, ";
+    ck_assert_int_eq(strncmp(lines[3], done, strlen(done)), 0);
+    rc_gc_stats st[3];
+    rc_gc_get_stats(h, st);
+    ck_assert_uint_eq(st[0].collections, 1);
+    ck_assert_uint_eq(st[0].collected, 0);
+    ck_assert_int_eq(rc_gc_collect(h, 1), 2);
+    ck_assert_uint_eq(visits[3].info.collected, 2);
+    rc_gc_get_stats(h, st);
+    ck_assert_uint_eq(st[1].collected, 2);
+    rc_gc_set_debug(h, 0);
+    rc_gc_garbage_clear(h);
+    rc_gc_callback_remove(h, cb_record, (void *)1);
+    ck_assert_int_eq(rc_gc_collect(h, 2), 2);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* SAVEALL: finalizers still run, once; the garbage list holds the objects
  * (the python3.12 session: collect() == 1, len(garbage) == 1, dels == [1],
  * and no second __del__ when the object finally goes). */
@@ -1649,11 +1688,8 @@ static int ids_fn(void *obj, void *arg) {
     return 0;
 }
 
-START_TEST(test_saveall_read_per_object) {
-    static const rc_type f = {"F", sizeof(node), node_traverse, NULL, store_saver, NULL};
-    node *n[5] = {make_typed(&f), make(), make(), make(), make()};
-    for (int i = 0; i < 5; i++)
-        n[i]->id = i + 1;
+/* n[0] -> n[1] -> n[2] -> n[0] and n[3] <-> n[4], dropped: garbage. */
+static void drop_two_cycles(node *n[5]) {
     n[0]->a = rc_incref(n[1]);
     n[1]->a = rc_incref(n[2]);
     n[2]->a = rc_incref(n[0]);
@@ -1661,6 +1697,14 @@ START_TEST(test_saveall_read_per_object) {
     n[4]->a = rc_incref(n[3]);
     for (int i = 0; i < 5; i++)
         rc_decref(n[i]);
+}
+
+START_TEST(test_saveall_read_per_object) {
+    static const rc_type f = {"F", sizeof(node), node_traverse, NULL, store_saver, NULL};
+    node *n[5] = {make_typed(&f), make(), make(), make(), make()};
+    for (int i = 0; i < 5; i++)
+        n[i]->id = i + 1;
+    drop_two_cycles(n);
     ck_assert_int_eq(rc_gc_collect(H, 2), 5);
     char ids[8] = "";
     ck_assert_int_eq(rc_gc_garbage(H, ids_fn, ids), 0);
@@ -1669,6 +1713,45 @@ START_TEST(test_saveall_read_per_object) {
     rc_gc_set_debug(H, 0);
     rc_gc_garbage_clear(H);
     ck_assert_uint_eq(count_gen(-1), 0);
+}
+END_TEST
+
+/* The same when the garbage list then cannot grow: the cycle cleared
+ * first is collected, the two that SAVEALL would keep wait uncounted (-1 +
+ * ENOMEM), and the next collection saves them and counts them. */
+static counting_alloc *saver_alloc;
+static void saveall_on_nomem(void *self) {
+    saveall_on(self);
+    saver_alloc->limit = 1; /* every request fails until the limit is lifted */
+}
+
+static void store_nomem_saver(void *self) {
+    static const rc_type saver = {"G", sizeof(node), node_traverse, NULL, saveall_on_nomem, NULL};
+    ((node *)self)->b = rc_new(H, &saver);
+}
+
+START_TEST(test_saveall_read_per_object_enomem) {
+    static const rc_type f = {"F", sizeof(node), node_traverse, NULL, store_nomem_saver, NULL};
+    counting_alloc c = {0};
+    saver_alloc = &c;
+    rc_heap *own = H;
+    H = rc_heap_new_with(counting_fn, &c);
+    rc_gc_disable(H);
+    node *n[5] = {rc_new(H, &f), rc_new(H, &node_type), rc_new(H, &node_type),
+                  rc_new(H, &node_type), rc_new(H, &node_type)};
+    drop_two_cycles(n);
+    ck_assert_int_eq(rc_gc_collect(H, 0), -1);
+    c.limit = 0;
+    rc_gc_stats st[3];
+    rc_gc_get_stats(H, st);
+    ck_assert_uint_eq(st[0].collected, 3);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 0);
+    ck_assert_int_eq(rc_gc_collect(H, 1), 2);
+    ck_assert_uint_eq(rc_gc_garbage_count(H), 2);
+    rc_gc_set_debug(H, 0);
+    rc_gc_garbage_clear(H);
+    ck_assert_uint_eq(rc_heap_free(H), 0);
+    H = own;
 }
 END_TEST
 
@@ -2992,6 +3075,10 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("callbacks_enomem"), test_callbacks_enomem, setup, teardown);
     add_case_fixture(s, tcase_create("saveall_enomem"), test_saveall_enomem, setup, teardown);
+    add_case_fixture(s, tcase_create("saveall_enomem_counts"), test_saveall_enomem_counts, setup,
+                     teardown);
+    add_case_fixture(s, tcase_create("saveall_read_per_object_enomem"),
+                     test_saveall_read_per_object_enomem, setup, teardown);
     add_case_fixture(s, tcase_create("saveall_finalizers_once"), test_saveall_finalizers_once,
                      setup, teardown);
     add_case_fixture(s, tcase_create("garbage_clear_last_first"), test_garbage_clear_last_first,
