@@ -926,6 +926,47 @@ static const char *die_function(Dwarf_Die *die) {
     return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 }
 
+/* The innermost die among parent's descendants whose code holds pc (a
+ * function, an inlined instance, a block), into *out; false when none.
+ * Dies without code of their own (a namespace, a class) are searched
+ * through. */
+static bool innermost_scope(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0)
+        return false;
+    do {
+        bool has_code = dwarf_hasattr(&child, DW_AT_low_pc) || dwarf_hasattr(&child, DW_AT_ranges);
+        if (has_code && dwarf_haspc(&child, pc) != 1)
+            continue;
+        if (innermost_scope(&child, pc, out))
+            return true;
+        if (has_code) {
+            *out = child;
+            return true;
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+}
+
+/* The innermost scope holding pc in cu, into *inner: the unit's dies
+ * searched, then, when none holds it, dwarf_getscopes, which also follows
+ * the imports of a dwz-compressed unit. Not dwarf_getscopes first: GCC's
+ * -flto writes inlined instances whose abstract origins are in another
+ * unit (the early debug information), and elfutils 0.188's, which looks
+ * for an origin in the instance's own unit, then finds no scope at all
+ * (and leaks what it allocated). */
+static bool scope_at(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *inner) {
+    if (innermost_scope(cu, pc, inner))
+        return true;
+    Dwarf_Die *from_pc = NULL;
+    Dwarf_Addr bias;
+    int n = dwarf_getscopes(cu, pc, &from_pc);
+    Dwarf *dw = n > 0 ? dwfl_module_getdwarf(mod, &bias) : NULL;
+    bool found = dw && dwarf_offdie(dw, dwarf_dieoffset(&from_pc[0]), inner) != NULL;
+    free(from_pc);
+    return found;
+}
+
 /* The scopes around `at` in mod (innermost first), following the concrete
  * parents of the innermost one: dwarf_getscopes, past an inlined
  * instance, goes on through its abstract origin's scopes instead of the
@@ -933,13 +974,9 @@ static const char *die_function(Dwarf_Die *die) {
  * many, 0 when none; *scopes is to be freed. */
 static int concrete_scopes(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), *from_pc = NULL, inner;
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), inner;
     *scopes = NULL;
-    int n = cu ? dwarf_getscopes(cu, at - bias, &from_pc) : 0;
-    Dwarf *dw = n > 0 ? dwfl_module_getdwarf(mod, &bias) : NULL;
-    bool found = dw && dwarf_offdie(dw, dwarf_dieoffset(&from_pc[0]), &inner) != NULL;
-    free(from_pc);
-    n = found ? dwarf_getscopes_die(&inner, scopes) : 0;
+    int n = cu && scope_at(mod, cu, at - bias, &inner) ? dwarf_getscopes_die(&inner, scopes) : 0;
     return n > 0 ? n : 0;
 }
 

@@ -666,13 +666,33 @@ END_TEST
  * its line, then the one it was inlined into at the line of that call, as
  * without inlining (the function holding the call site was taken for the
  * site's own frame and dropped, with every function it was inlined into). */
-START_TEST(inlined_functions_keep_their_frames) {
-    expect_script("cp $SRC/tests/programs/inlined.c . && "
-                  "$CC -O2 -g -fno-omit-frame-pointer $SAN -I$SRC/include inlined.c "
-                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o inlined && "
-                  "./inlined | sed 's/ __libc_start_call_main:[0-9]*//'",
-                  "make:12 make_twice:16 outer:21 main:36\n"
-                  "make:12 make_twice:17 outer:21 main:36\n");
+static void expect_inlined_frames(const char *flags) {
+    char *script;
+    ck_assert_int_ge(asprintf(&script,
+                              "cp $SRC/tests/programs/inlined.c . && "
+                              "$CC -O2 -g -fno-omit-frame-pointer %s $SAN -I$SRC/include "
+                              "inlined.c $BIN/librcgc.a $(pkg-config --libs libdw) -lpthread "
+                              "-o inlined && ./inlined | sed 's/ __libc_start_call_main:[0-9]*//'",
+                              flags),
+                     0);
+    expect_script(script, "make:12 make_twice:16 outer:21 main:36\n"
+                          "make:12 make_twice:17 outer:21 main:36\n");
+    free(script);
+}
+
+START_TEST(inlined_functions_keep_their_frames) { expect_inlined_frames(""); }
+END_TEST
+
+/* The same program built with -flto: GCC's link-time units hold the
+ * inlined instances, their abstract origins stay in the units written
+ * before (its early debug information), and elfutils' dwarf_getscopes,
+ * which looks for an origin in the instance's own unit, finds no scope:
+ * the traceback was "make:12 outer:12 main:36", make_twice lost and outer
+ * at make's line. (A compiler that cannot link with -flto builds the
+ * program without it.) */
+START_TEST(inlined_functions_keep_their_frames_under_lto) {
+    expect_inlined_frames("-flto $(echo 'int main(void){return 0;}' | "
+                          "$CC -O2 -flto -x c - -o lto_probe 2>/dev/null || echo -fno-lto)");
 }
 END_TEST
 
@@ -781,6 +801,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames"),
                      inlined_functions_keep_their_frames, setup, teardown);
+    add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames_under_lto"),
+                     inlined_functions_keep_their_frames_under_lto, setup, teardown);
     add_case_fixture(s, tcase_create("library_between_units_with_aranges"),
                      library_between_units_with_aranges, setup, teardown);
     add_case_fixture(s, tcase_create("overlapping_units_without_aranges"),
