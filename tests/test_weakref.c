@@ -886,10 +886,75 @@ START_TEST(finalizer_refs_to_big_garbage) {
 }
 END_TEST
 
+/* The guide's owner of a callback's arg (section 6): an object that is its
+ * weak reference's only holder, passed as arg. A callback that ends another
+ * owner, in the same death or collection, does not stop that owner's
+ * callback: due weak references are held until the last callback has run
+ * (as CPython holds them in a tuple and runs them all), so that callback
+ * finds its weak reference held by the library alone, rc_refcount 1, or,
+ * when the owner's death waits (nested too deeply: one chain position
+ * below), the owner intact with count 0; either way it must leave arg
+ * alone (reading it was a use after free). By count, at each position of
+ * a chain around the nesting limit, and in a collection. */
+static obj *owners[2];
+static int owners_gone;
+
+static void owned_callback(rc_weakref *ref, void *arg) {
+    if (rc_refcount(ref) == 1 || rc_refcount(arg) == 0) { /* the guide's test */
+        owners_gone++;
+        return;
+    }
+    obj *o = arg;
+    order[norder++] = o->id;
+    if (o == owners[1])
+        RC_CLEAR(owners[0]); /* newest first: this runs before owners[0]'s */
+}
+
+/* Ends t, with two owners' weak references: by count (at < 0), as the
+ * referent of the chain node at position at of a dying chain, or in a
+ * collection (cyclic). */
+static void check_owner_gone(int at, bool cyclic) {
+    obj *t = make(), *head = NULL;
+    for (int i = 0; i < 2; i++) {
+        owners[i] = make();
+        owners[i]->id = i + 1;
+        owners[i]->wr = rc_weakref_new(t, owned_callback, owners[i]);
+    }
+    norder = owners_gone = 0;
+    for (int k = at; k >= 0; k--) {
+        obj *n = make();
+        n->a = head;
+        n->b = k == at ? t : NULL; /* our reference to t, stolen */
+        head = n;
+    }
+    if (cyclic) {
+        t->a = t; /* our reference, stolen */
+        /* t, and owners[0]'s weak reference, freed once its callback ran */
+        ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    } else {
+        rc_decref(head ? (void *)head : (void *)t);
+    }
+    ck_assert_int_eq(norder, 1);
+    ck_assert_int_eq(order[0], 2);
+    ck_assert_int_eq(owners_gone, 1);
+    ck_assert_ptr_null(owners[0]);
+    RC_CLEAR(owners[1]);
+}
+
+START_TEST(owner_gone_during_callbacks) {
+    check_owner_gone(-1, false);
+    for (int at = 40; at < 60; at++)
+        check_owner_gone(at, false);
+    check_owner_gone(-1, true);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("weakref");
     add_case_fixture(s, tcase_create("finalizer_refs_to_big_garbage"),
                      finalizer_refs_to_big_garbage, setup, teardown);
+    add_case_fixture(s, tcase_create("owner_gone_during_callbacks"), owner_gone_during_callbacks,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("callback_resurrects_its_argument"),
                      callback_resurrects_its_argument, setup, teardown);
     add_case_fixture(s, tcase_create("basic_ref"), test_basic_ref, setup, teardown);
