@@ -481,8 +481,12 @@ static void defer_mark(rc_heap *h) {
 }
 
 /* Destroys what deaths nested too deeply left waiting; called by the
- * outermost death, with dealloc_depth 1. */
+ * outermost death, with dealloc_depth 1. Each dies one level down, as
+ * CPython's _PyTrash_thread_destroy_chain counts itself before each
+ * dealloc: under a death that waited, the next wait comes one death
+ * sooner, so finalizers and callbacks run in CPython's order. */
 static void destroy_deferred(rc_heap *h) {
+    h->dealloc_depth++;
     while (h->deferred) {
         rc_gchead *g = h->deferred;
         h->deferred = (rc_gchead *)g->next;
@@ -502,6 +506,7 @@ static void destroy_deferred(rc_heap *h) {
             destroy(h, rc_obj_of_gc(g));
         }
     }
+    h->dealloc_depth--;
 }
 
 /* Puts the holder obj, whose death nested too deeply, on the stack of

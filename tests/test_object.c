@@ -707,6 +707,47 @@ START_TEST(chain_untracked_with_clear) {
 }
 END_TEST
 
+/* Deaths nested past the limit wait until the outermost one returns, as
+ * in CPython's trashcan, and in its order: a death that waited runs one
+ * level down (_PyTrash_thread_destroy_chain counts itself), so under it
+ * the next wait comes one death sooner. A chain 0 -> ... -> 109 whose node
+ * 98 also holds a leaf (1000) after its link: python3.12 (__slots__ = ('a',
+ * 'b'), a __del__ that logs) finalizes 0..98, 1000, 99..109 (node 50
+ * waits, and under it node 99); rcgc finalized the leaf last. */
+typedef struct twig { struct twig *a, *b; int id; } twig;
+static int twig_order[128], ntwigs;
+
+static void twig_traverse(void *self, rc_visit_fn visit, void *arg) {
+    twig *p = self;
+    visit((void **)&p->a, arg);
+    visit((void **)&p->b, arg);
+}
+static void twig_finalize(void *self) { twig_order[ntwigs++] = ((twig *)self)->id; }
+
+START_TEST(deep_death_order) {
+    static const rc_type twig_type = {"twig", sizeof(twig), twig_traverse, NULL, twig_finalize,
+                                      NULL};
+    rc_heap *h = rc_heap_new();
+    twig *head = NULL;
+    for (int i = 109; i >= 0; i--) {
+        twig *p = rc_new(h, &twig_type);
+        p->id = i;
+        p->a = head; /* steals the reference */
+        head = p;
+        if (i == 98) {
+            p->b = rc_new(h, &twig_type);
+            p->b->id = 1000;
+        }
+    }
+    ntwigs = 0;
+    rc_decref(head);
+    ck_assert_int_eq(ntwigs, 111);
+    for (int i = 0; i < 111; i++)
+        ck_assert_int_eq(twig_order[i], i < 99 ? i : i == 99 ? 1000 : i - 1);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* Untracked objects whose deaths drop the next one through code the
  * library runs, not through clear: a weak reference's callback (its
  * argument is the next object, one reference), or a finalizer dropping a
@@ -1080,6 +1121,7 @@ END_TEST
 Suite *test_suite(void) {
     Suite *s = suite_create("object");
     add_case(s, tcase_create("new_einval"), new_einval);
+    add_case(s, tcase_create("deep_death_order"), deep_death_order);
     add_case(s, tcase_create("new_zeroed"), new_zeroed);
     add_case(s, tcase_create("null_object_queries"), null_object_queries);
     add_case(s, tcase_create("refcount_walk"), refcount_walk);
