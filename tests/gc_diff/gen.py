@@ -158,9 +158,12 @@ import sys
 
 HANDLES = 8
 SLOTS = 4
-# At most this many objects per program, so that no death nests 50 deep:
-# CPython's trashcan and rcgc's deferred destruction both start there, in
-# different orders.
+# At most this many objects per program, so that no death nests 50 deep.
+# CPython's trashcan and rcgc's deferred destruction both start there and
+# keep the same order (test_object.deep_death_order), but a __del__ run that
+# deep which calls weakref.ref() makes an argument tuple whose free the
+# trashcan postpones too, and with it the callbacks that tuple's death
+# would run: Python's own objects, which a C program does not have.
 MAX_OBJECTS = 44
 # At most this many weak references with callbacks in an "auto" program: an
 # object dying with several has CPython hold them in a tuple meanwhile, which
