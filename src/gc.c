@@ -194,6 +194,7 @@ _Static_assert(VISIT_QUEUE < 256, "refs_queue.index holds a ring place + 1 in a 
 typedef struct refs_queue {
     visit_queue ring; /* a slot handled early is NULL */
     size_t held;      /* entries of the ring still to be handled */
+    bool indexed;     /* index is zeroed (by the first defer: most passes never queue) */
     uint8_t index[REFS_INDEX]; /* ring place + 1 of the referent hashing here, or 0 */
 } refs_queue;
 
@@ -353,6 +354,10 @@ typedef struct refs_count {
 /* enqueue, keeping the index. *early: the referent whose index entry o
  * takes (older than o, so probably arrived), to handle now too, or NULL. */
 static inline void *defer(refs_queue *q, void *o, void **early) {
+    if (RC_UNLIKELY(!q->indexed)) {
+        memset(q->index, 0, sizeof q->index);
+        q->indexed = true;
+    }
     uint8_t *x = &q->index[index_of(o)];
     void **slot = q->ring.slot;
     *early = NULL;
@@ -1220,8 +1225,10 @@ static bool may_sweep(const rc_heap *h) {
  * Returns how many objects were examined; *f says what was found. */
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
                                  int generation, bool sweep, found *f) {
-    refs_count c;
-    memset(&c, 0, sizeof c);
+    refs_count c; /* zero up to the queue's slots: its index is zeroed when used */
+    memset(&c, 0, offsetof(refs_count, q.ring.slot));
+    c.q.held = 0;
+    c.q.indexed = false;
     c.h = h;
     size_t n;
     if (generation >= 0) {
