@@ -1970,9 +1970,13 @@ static collect_result collect(rc_heap *h, int generation) {
         garbage = &still;
     }
     /* what waits for room in the garbage list is not collected: the next
-     * collection finds it again, and counts it then */
-    size_t waiting = delete_garbage(h, garbage, &f, old,
-                                    generation == RC_GC_GENERATIONS - 1 && !user_code && !logged);
+     * collection finds it again, and counts it then; a live heap's
+     * collections have no garbage, and set up no sweep */
+    size_t waiting = list_is_empty(garbage)
+                         ? 0
+                         : delete_garbage(h, garbage, &f, old,
+                                          generation == RC_GC_GENERATIONS - 1 && !user_code &&
+                                              !logged);
     r.collected += f.unreachable - waiting;
     r.status = waiting ? -1 : 0;
 done:
