@@ -1173,6 +1173,52 @@ static bool resolve(rc_resolver *r, resolved *res) {
 #endif
 }
 
+/* The stack resolve wants: libdw's reading of a line table (libc's
+ * pthread_create.c unit, with libc's debug information installed) took
+ * over 112 KiB of it (elfutils 0.188). A caller with less left than
+ * RESOLVE_ROOM resolves on a thread of RESOLVE_STACK made for it. */
+#define RESOLVE_ROOM ((uintptr_t)512 << 10)
+#define RESOLVE_STACK ((size_t)8 << 20)
+
+typedef struct resolve_call { rc_resolver *r; resolved *res; bool ok; int err; } resolve_call;
+
+static void *resolve_thread(void *arg) {
+    resolve_call *c = arg;
+    c->ok = resolve(c->r, c->res);
+    c->err = errno;
+    return NULL;
+}
+
+/* resolve, on a thread of its own when the caller's stack (the thread's,
+ * or another, a coroutine's, whose size is unknown) has less than
+ * RESOLVE_ROOM left: a snapshot on a thread made with a 64 KiB stack
+ * crashed in libdw (SIGSEGV). The caller waits, so the
+ * resolver (and its heap) is still used by one thread at a time. false +
+ * ENOMEM as resolve, or when no thread could be made. */
+static bool resolve_with_room(rc_resolver *r, resolved *res) {
+    int err = 0;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0), top = thread_stack(&err);
+    if (top == 0 || (here >= stack_lo + RESOLVE_ROOM && here < top))
+        return resolve(r, res);
+    resolve_call c = {r, res, false, 0};
+    pthread_attr_t attr;
+    pthread_t t;
+    int saved = errno;
+    bool made = pthread_attr_init(&attr) == 0;
+    if (made) {
+        made = pthread_attr_setstacksize(&attr, RESOLVE_STACK) == 0 &&
+               pthread_create(&t, &attr, resolve_thread, &c) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!made) {
+        errno = ENOMEM;
+        return false;
+    }
+    pthread_join(t, NULL);
+    errno = c.ok ? saved : c.err;
+    return c.ok;
+}
+
 static size_t pc_slot(uintptr_t pc, size_t mask) {
     return (size_t)(((uint64_t)pc * 0x9E3779B97F4A7C15ull) >> 32) & mask;
 }
@@ -1232,7 +1278,7 @@ unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max) 
             if (r->cache[i].pc == pc)
                 return frames_of(&r->cache[i], out, max);
     resolved res = {.pc = pc};
-    bool ok = resolve(r, &res) && keep_frame(r, &res.frame);
+    bool ok = resolve_with_room(r, &res) && keep_frame(r, &res.frame);
     for (unsigned j = 0; ok && j < res.nouter; j++)
         ok = keep_frame(r, &res.outer[j]);
     if (!ok) { /* nothing kept: the next call resolves pc again */

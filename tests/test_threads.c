@@ -12,6 +12,8 @@
  * tests/programs/walk_plugin.c, RCGC_WALK_PLUGIN) and allocate from inside
  * them at once, so that the table of loaded code is replaced under their
  * walks: every traceback must hold every frame.
+ * resolves_on_small_stack: a heap handed to a thread with a small stack,
+ * which takes a snapshot there (libdw reads the debug information).
  */
 #include "check_main.h"
 #include "test_support.h"
@@ -287,9 +289,59 @@ START_TEST(walks_while_loading) {
 }
 END_TEST
 
+/* ------------------------------------- resolution on a small stack */
+
+#define SMALL_STACK (64 * 1024)
+
+typedef struct handed {
+    rc_heap *h;
+    void *block, *own;
+    const char *failed;
+    int line;
+} handed;
+
+/* Allocates a block on this thread's small stack (its traceback ends in
+ * libc's start_thread), then resolves w's traces there: a snapshot, then
+ * the other block's traceback (cached by then). */
+static void *resolve_here(void *arg) {
+    handed *w = arg;
+    w->own = rc_malloc(w->h, 50);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(w->h);
+    CHECK(w, s != NULL && rc_snapshot_trace_count(s) == 2);
+    rc_snapshot_free(s);
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(w->h, w->block);
+    CHECK(w, tb != NULL && strstr(tb->frames[0].filename, "test_threads.c") != NULL);
+    return NULL;
+}
+
+/* A heap handed to a thread made with a 64 KiB stack, which resolves its
+ * traces: libdw's reading of a line table (libc's pthread_create.c, when
+ * libc's debug information is installed) takes more than 100 KiB of stack
+ * and overflowed it (SIGSEGV; under Valgrind, reads of the heap's blocks
+ * after it were invalid). */
+START_TEST(resolves_on_small_stack) {
+    handed w = {rc_heap_new(), NULL, NULL, NULL, 0};
+    ck_assert_ptr_nonnull(w.h);
+    ck_assert_int_eq(rc_tracemalloc_start(w.h, 16), 0);
+    w.block = rc_malloc(w.h, 100);
+    pthread_attr_t attr;
+    pthread_t t;
+    ck_assert_int_eq(pthread_attr_init(&attr), 0);
+    ck_assert_int_eq(pthread_attr_setstacksize(&attr, SMALL_STACK), 0);
+    ck_assert_int_eq(pthread_create(&t, &attr, resolve_here, &w), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+    ck_assert_msg(w.failed == NULL, "%s failed (line %d)", w.failed, w.line);
+    rc_free(w.h, w.block);
+    rc_free(w.h, w.own);
+    ck_assert_uint_eq(rc_heap_free(w.h), 0);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("threads");
     add_case(s, tcase_create("heaps_in_threads"), heaps_in_threads);
     add_case(s, tcase_create("walks_while_loading"), walks_while_loading);
+    add_case(s, tcase_create("resolves_on_small_stack"), resolves_on_small_stack);
     return s;
 }
