@@ -2,7 +2,9 @@
  * fuzz_alloc.c — libFuzzer target for the allocator: the input is a
  * program of heap operations (rc_malloc, rc_calloc, rc_realloc, rc_free,
  * objects of an untracked and of a tracked type made and dropped, chains
- * of them that die in cascade, rings of them that the collector frees,
+ * of them that die in cascade, rings of them that the collector frees
+ * (some of wide objects sharing plain leaves, which its sweep dooms and
+ * frees, its array of doomed leaves growing, or failing to grow),
  * tracing switched on and off mid-program,
  * bursts that fill pools and empty them so that pools are parked or
  * retired and arenas kept, freed and reused, allocation failures injected
@@ -55,7 +57,8 @@
  *   - reference counts, rc_heap_of, rc_type_of, rc_gc_is_tracked; the
  *     collector finds no garbage but the rings the program drops, which
  *     a full collection run at once must find and free whole, even with
- *     allocations failing (collect_ring);
+ *     allocations failing (collect_ring), and the leaves only a ring
+ *     held with them, the others keeping their counts;
  *   - failures: NULL + ENOMEM (or EINVAL) and nothing changed, the block
  *     of a failed rc_realloc untouched;
  *   - a raw block whose second word holds its free mark (op_mark) is still
@@ -304,8 +307,21 @@ static void gc_traverse(void *self, rc_visit_fn visit, void *arg) {
     visit(&((gcobj *)self)->ref, arg);
 }
 
+/* A wide tracked object (a ring member of op_chain's wide rings): its
+ * reference, then WIDE_LEAVES more, to leaves shared among the ring. */
+#define WIDE_LEAVES 3
+typedef struct gcwide { void *ref, *leaf[WIDE_LEAVES]; } gcwide;
+
+static void wide_traverse(void *self, rc_visit_fn visit, void *arg) {
+    gcwide *o = self;
+    visit(&o->ref, arg);
+    for (int i = 0; i < WIDE_LEAVES; i++)
+        visit(&o->leaf[i], arg);
+}
+
 static const rc_type plain_type = {"fa_plain", 16, NULL, NULL, NULL, NULL};
 static const rc_type gc_type = {"fa_gc", 16, gc_traverse, NULL, NULL, NULL};
+static const rc_type wide_type = {"fa_wide", sizeof(gcwide), wide_traverse, NULL, NULL, NULL};
 
 /* --------------------------------------------------------------- model */
 
@@ -324,6 +340,8 @@ typedef struct item {
     uint32_t ext;      /* objects: references the program holds */
     uint32_t internal; /* objects: references tracked objects hold */
     int child;         /* K_GC: the slot its reference points at, or -1 */
+    bool wide;         /* K_GC: of wide_type, its leaves at leaf[] (slots, or -1) */
+    int leaf[WIDE_LEAVES];
     int pos;           /* index in raws[] or objs[] */
 } item;
 
@@ -410,8 +428,10 @@ static const uint8_t *pat_at(uint32_t id, size_t i) {
     return &pattern[((id * 2654435761u >> 8) + i) % PAT_LEN];
 }
 
-/* Where the pattern starts: a tracked object's first word is its reference. */
-static size_t pat_start(const item *it) { return it->kind == K_GC ? sizeof(void *) : 0; }
+/* Where the pattern starts: past a tracked object's references. */
+static size_t pat_start(const item *it) {
+    return it->kind != K_GC ? 0 : it->wide ? sizeof(gcwide) : sizeof(gcobj);
+}
 
 static void check_range_plain(const item *it, size_t from, size_t upto, const char *why);
 
@@ -483,12 +503,18 @@ NO_COVERAGE static void check_item_bytes(const item *it, bool full, const char *
     EXPECT(rc_sizeof(it->p) == it->bytes, "%s: rc_sizeof %zu, model %zu", why, rc_sizeof(it->p),
            it->bytes);
     EXPECT(rc_heap_of(it->p) == M.h, "%s: rc_heap_of", why);
-    EXPECT(rc_type_of(it->p) == (it->kind == K_GC ? &gc_type : &plain_type), "%s: rc_type_of", why);
+    EXPECT(rc_type_of(it->p) == (it->kind != K_GC ? &plain_type : it->wide ? &wide_type : &gc_type),
+           "%s: rc_type_of", why);
     EXPECT(rc_gc_is_tracked(it->p) == (it->kind == K_GC), "%s: rc_gc_is_tracked", why);
     if (it->kind == K_GC) {
         void *want = it->child >= 0 ? M.items[it->child].p : NULL;
         EXPECT(((gcobj *)it->p)->ref == want, "%s: reference slot of #%u is %p, not %p", why,
                it->id, ((gcobj *)it->p)->ref, want);
+    }
+    for (int i = 0; it->kind == K_GC && it->wide && i < WIDE_LEAVES; i++) {
+        void *want = it->leaf[i] >= 0 ? M.items[it->leaf[i]].p : NULL;
+        EXPECT(((gcwide *)it->p)->leaf[i] == want, "%s: leaf slot %d of #%u is %p, not %p", why,
+               i, it->id, ((gcwide *)it->p)->leaf[i], want);
     }
 }
 
@@ -542,6 +568,8 @@ static item *add_item(void *p, uint8_t kind, size_t size, size_t bytes) {
     item *it = &M.items[slot];
     *it = (item){.p = p, .size = size, .bytes = bytes, .id = ++M.next_id, .kind = kind,
                  .traced = M.tracing, .ext = 1, .child = -1};
+    for (int i = 0; i < WIDE_LEAVES; i++)
+        it->leaf[i] = -1;
     if (IS_OBJ(kind)) {
         it->pos = M.nobj;
         M.objs[M.nobj++] = slot;
@@ -831,26 +859,29 @@ static void op_realloc(item *it, reader *r) {
     fill(it, old);
 }
 
-static item *op_new(size_t size, bool gc) {
+/* A new object of type (of wide_type when wide), NULL when none is made. */
+static item *new_object(size_t size, bool gc, bool wide) {
     if (!room(1))
         return NULL;
     size = fit(size);
-    if (!gc && size == 0)
-        size = 1;
-    if (gc && size < sizeof(gcobj))
-        size = sizeof(gcobj);
+    size_t least = !gc ? 1 : wide ? sizeof(gcwide) : sizeof(gcobj);
+    if (size < least)
+        size = least;
     errno = 0;
-    unsigned char *p = rc_new_sized(M.h, gc ? &gc_type : &plain_type, size);
+    unsigned char *p = rc_new_sized(M.h, !gc ? &plain_type : wide ? &wide_type : &gc_type, size);
     if (p == NULL) {
         EXPECT(armed() && errno == ENOMEM, "rc_new_sized(%zu) failed, errno %d", size, errno);
         return NULL;
     }
     check_zero(p, size, "rc_new_sized");
     item *it = add_item(p, gc ? K_GC : K_PLAIN, size, object_bytes(size, gc));
+    it->wide = wide;
     fill(it, 0);
     check_item(it, "new object");
     return it;
 }
+
+static item *op_new(size_t size, bool gc) { return new_object(size, gc, false); }
 
 /* The objects that die when it loses its last reference: it, then each
  * one that only its parent's reference kept. Each is checked while it
@@ -918,18 +949,100 @@ static void op_link(item *a, item *b) {
     b->internal++;
 }
 
+/* The first object from objs[start] on that the program holds, or NULL. */
+static item *held_object(unsigned start) {
+    for (int i = 0; i < M.nobj; i++) {
+        item *it = &M.items[M.objs[(start + (unsigned)i) % (unsigned)M.nobj]];
+        if (it->ext > 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* The leaves of a wide ring (read_leaves, share_leaves): `count` new
+ * plain objects of `size` bytes, slot s of the ring's slots holding leaf
+ * s % count, but for one slot in 8 left NULL (holes) and the last two,
+ * which hold `held` (an object the program holds) when there is one;
+ * `fail` requests to rc_alloc_fn succeed during the collection, then all
+ * fail (-1: none fails). */
+typedef struct leaf_plan {
+    unsigned count;
+    size_t size;
+    bool holes;
+    item *held;
+    long fail;
+} leaf_plan;
+
+static leaf_plan read_leaves(reader *r) {
+    unsigned count = rd8(r), mode = rd8(r);
+    leaf_plan lp = {1 + count % 160, 1 + (mode >> 4) * 8, mode & 1, NULL, (long)(mode >> 2 & 3) - 1};
+    if (mode & 2)
+        lp.held = held_object(rd16(r));
+    return lp;
+}
+
+/* Gives the m members of a ring, top and those its references reach, the
+ * leaves lp asks for; the program keeps none of the new ones. A leaf only
+ * the ring holds, in two slots or more, is one the collector's sweep
+ * dooms (past 64 of them its array grows; lp->fail makes a growth fail). */
+static void share_leaves(item *top, int m, const leaf_plan *lp) {
+    int leaves[160], nleaves = 0;
+    while (nleaves < (int)lp->count) {
+        item *l = op_new(lp->size, false);
+        if (l == NULL)
+            break;
+        leaves[nleaves++] = (int)(l - M.items);
+    }
+    int slots = m * WIDE_LEAVES;
+    item *it = top;
+    for (int s = 0; s < slots && nleaves; s++) {
+        if (s > 0 && s % WIDE_LEAVES == 0)
+            it = &M.items[it->child];
+        if (lp->holes && s % 8 == 7)
+            continue;
+        item *l = lp->held && s >= slots - 2 ? lp->held : &M.items[leaves[s % nleaves]];
+        ((gcwide *)it->p)->leaf[s % WIDE_LEAVES] = rc_incref(l->p);
+        it->leaf[s % WIDE_LEAVES] = (int)(l - M.items);
+        l->internal++;
+    }
+    for (int i = 0; i < nleaves; i++)
+        op_decref(&M.items[leaves[i]]);
+}
+
+/* The model's side of the death of a wide ring member (copied to d): each
+ * of its leaves loses a count, and dies with its last. */
+static void drop_leaves(const item *d) {
+    for (int i = 0; i < WIDE_LEAVES; i++) {
+        if (d->leaf[i] < 0)
+            continue;
+        item *l = &M.items[d->leaf[i]];
+        if (--l->internal + l->ext == 0) {
+            item copy = *l;
+            remove_item(l);
+            check_poisoned(&copy);
+        }
+    }
+}
+
 /* The n objects of a ring whose first, first, was just made to hold the
  * object at its end: the program's last reference to them went, so that
  * they are cyclic garbage, and a full collection must find them all and
  * free them (it sweeps plain garbage; past the 64 its array first holds,
- * or with no memory for that, it frees them one by one instead). */
-static void collect_ring(item *first, int n) {
+ * or with no memory for that, it frees them one by one instead), and the
+ * leaves only they held; fail_after requests succeed meanwhile, then all
+ * fail (-1: none; not when an earlier failure is armed). */
+static void collect_ring(item *first, int n, long fail_after) {
     item *it = first;
     for (int i = 0; i < n; i++, it = &M.items[it->child]) {
         check_item(it, "ring member");
         dying[i] = *it;
     }
+    bool arm = fail_after >= 0 && !armed();
+    if (arm)
+        M.cnt.fail_after = fail_after;
     long found = rc_gc_collect(M.h, 2);
+    if (arm)
+        M.cnt.fail_after = -1;
     EXPECT(found == n, "rc_gc_collect found %ld unreachable in a ring of %d", found, n);
     for (int i = 0; i < n; i++) {
         it = first;
@@ -937,6 +1050,8 @@ static void collect_ring(item *first, int n) {
         remove_item(it);
         check_poisoned(&dying[i]);
     }
+    for (int i = 0; i < n; i++)
+        drop_leaves(&dying[i]);
 }
 
 /* k tracked objects, each holding the one made before; the program keeps
@@ -945,13 +1060,16 @@ static void collect_ring(item *first, int n) {
  * untracked. (flags & 6) == 6: the oldest holds the one made (flags >> 3)
  * % k before the newest (the oldest itself, or the newest), and the
  * program drops the newest: what it held dies in cascade down to that
- * one, the ring is cyclic garbage (collect_ring). */
-static void op_chain(unsigned k, size_t size, unsigned flags) {
-    bool ring = (flags & 6) == 6;
+ * one, the ring is cyclic garbage (collect_ring). (flags & 7) == 7: the
+ * objects are wide, and the ring's members share leaves as the next bytes
+ * say (read_leaves). */
+static void op_chain(unsigned k, size_t size, unsigned flags, reader *r) {
+    bool ring = (flags & 6) == 6, wide = (flags & 7) == 7;
+    leaf_plan lp = wide ? read_leaves(r) : (leaf_plan){0, 0, false, NULL, -1};
     item *prev = NULL, *first = NULL;
     int n = 0;
     for (unsigned i = 0; i < k; i++, n++) {
-        item *it = op_new(size + (i % 3) * 16, ring || !((flags & 1) && i == 0));
+        item *it = new_object(size + (i % 3) * 16, ring || !((flags & 1) && i == 0), wide);
         if (it == NULL)
             break;
         if (prev) {
@@ -970,11 +1088,13 @@ static void op_chain(unsigned k, size_t size, unsigned flags) {
     item *end = prev;
     for (int i = n - 1; i > j; i--)
         end = &M.items[end->child];
+    if (wide)
+        share_leaves(end, j + 1, &lp);
     ((gcobj *)first->p)->ref = rc_incref(end->p);
     first->child = (int)(end - M.items);
     end->internal++;
     op_decref(prev);
-    collect_ring(first, j + 1);
+    collect_ring(first, j + 1, lp.fail);
 }
 
 /* The model after every trace was forgotten (stop, start, clear_traces). */
@@ -1008,16 +1128,6 @@ static void clear_traces(void) {
     rc_tracemalloc_clear_traces(M.h);
     if (M.tracing)
         forget_traces();
-}
-
-/* The first object from objs[start] on that the program holds, or NULL. */
-static item *held_object(unsigned start) {
-    for (int i = 0; i < M.nobj; i++) {
-        item *it = &M.items[M.objs[(start + (unsigned)i) % (unsigned)M.nobj]];
-        if (it->ext > 0)
-            return it;
-    }
-    return NULL;
 }
 
 /* Drops every reference the program holds: every object dies. */
@@ -1273,7 +1383,7 @@ static bool run_op(unsigned op, reader *r) {
         if (size > RC_SMALL_MAX)
             size = RC_SMALL_MAX + 1 + size % 64;
         if (room((int)k))
-            op_chain(k, size, flags);
+            op_chain(k, size, flags, r);
         break;
     }
     case 26:
