@@ -813,20 +813,13 @@ static void recount_prefix(rc_heap *h, rc_gchead *young, rc_gchead *last, refs_c
  * and the light pass has not stopped lately. A stop late in the pass
  * costs a recount of nearly all of young (a collection after an empty one
  * stopped by its last object's reference to an older one took 1.85x as
- * long), so each stop skips the next 1, 3, 7, .. 63 young collections.
- * Tests build the library with RCGC_GC_ALWAYS_LIGHT, which tries it in
- * every young collection: only the speed depends on the guess. */
+ * long), so each stop skips the next 1, 3, 7, .. 63 young collections. */
 static bool young_light_due(rc_gcstate *gc) {
-#ifdef RCGC_GC_ALWAYS_LIGHT /* tests: every young collection tries it */
-    (void)gc;
-    return true;
-#else
     if (gc->young_skip) {
         gc->young_skip--;
         return false;
     }
     return gc->young_acyclic;
-#endif
 }
 
 /* Notes that the light pass of a young collection stopped (above). */
