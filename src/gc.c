@@ -66,7 +66,7 @@ static inline void prefetch_ahead(const rc_gchead *g) {
  * binary-trees: 10% slower with an integer comparison). Not used by the
  * fused pass and the sweep, whose far visits keep the memory system busy
  * anyway: there it measured slower (a dead random graph 1.08x). The light
- * pass of a full collection, over heaps made parents first, uses it (binary-trees' full
+ * pass, over heaps made parents first, uses it (binary-trees' full
  * collections 10% faster when it was written; GCC 12 now compiles that loop
  * to wait for next after all, and comparing a hidden xor instead, which
  * keeps the guess, measured no different in session 10). */
@@ -340,7 +340,6 @@ typedef struct refs_count {
     bool immortals;
     uint32_t mixed;
     bool escapes;
-    bool older; /* some examined object refers to a tracked one not examined */
     bool back;
     bool light;     /* the fused pass tries the light pass first */
     bool relinked;  /* light_pass gave every object its prev pointer back */
@@ -538,7 +537,7 @@ static inline void decref_all_in(refs_count *c, void *o, bool between_heaps) {
                (!between_heaps || rc_obj_heap(o) == c->h)) {
         set_pending_refs(g, -1); /* its turn comes later and adds its count */
     } else {
-        c->escapes = c->older = true;
+        c->escapes = true;
     }
 }
 
@@ -637,15 +636,7 @@ TWICE rc_gchead *fused_turns(rc_heap *h, rc_gchead *young, refs_count *c, sample
  * two more passes over it. An object joining generation 0 late is stamped
  * with the heap's epoch (rc_gc_stamp); one of the new epoch that had no
  * turn all the same is taken for a reference back and costs a stop, and
- * its skipped references are counted by the recount.
- *
- * A young collection (`young`, a constant at each use) tells a turn by the
- * tag: an object of young whose turn has not come has a young tag, and one
- * whose turn came has the tag of its destination, as the objects of the
- * next generation have. A visit of a tracked object without a young tag
- * is a reference back or one to an older object: either stops the pass,
- * and the recount tells which. It runs when the last young collection
- * found neither (young_acyclic), as a tree made parents first gives. */
+ * its skipped references are counted by the recount. */
 
 /* One reference less for g, whose turn has not come. */
 static inline void decref_ahead(rc_gchead *g) {
@@ -667,28 +658,15 @@ static void light_decref(refs_count *c, void *o) {
         decref_ahead(g);
 }
 
-/* light_decref in a young collection (above): a stop is noted as back. */
-static void light_young_decref(refs_count *c, void *o) {
-    rc_gchead *g = tracked(o);
-    if (g == NULL)
-        c->escapes = true;
-    else if ((head_of(g)->info & RC_F_GEN) > c->young_tags)
-        c->back = true;
-    else
-        decref_ahead(g);
-}
-
 REFS_VISITORS(light_decref)
-REFS_VISITORS(light_young_decref)
 
-/* The rest of light_turn, with hd g's header (`queued`: its far referents
- * wait in the queue). */
-TWICE bool light_turn_as(rc_heap *h, refs_count *c, rc_gchead *g, rc_head hd, rc_gchead *prev,
-                         bool young, bool queued) {
-    if (young)
-        SETTLE(c, obj_of(g), queued, light_young_decref);
-    else
-        SETTLE(c, obj_of(g), queued, light_decref);
+/* The light pass's turn of g, whose predecessor is prev; false when g is
+ * not taken (a count of zero, or immortal: left to the fused pass). */
+static bool light_turn(rc_heap *h, refs_count *c, sampler *s, rc_gchead *g, rc_gchead *prev) {
+    prefetch_ahead(g);
+    rc_head hd = *head_of(g);
+    bool queued = sample(s, &c->q.ring) || (hd.info & RC_F_LARGE);
+    SETTLE(c, obj_of(g), queued, light_decref);
     if (hd.refcnt + 1 <= 1)
         return false;
     if (is_collecting(g) && RC_UNLIKELY((intptr_t)hd.refcnt + get_refs(g) < 0))
@@ -696,58 +674,10 @@ TWICE bool light_turn_as(rc_heap *h, refs_count *c, rc_gchead *g, rc_head hd, rc
     g->prev = (uintptr_t)prev;
     head_of(g)->info = (hd.info & c->turn_keep) | c->turn_set;
     note_examined(c, hd);
-    rc_visit_fn visit = young ? REFS_VISITOR(light_young_decref, queued, true)
-                              : REFS_VISITOR(light_decref, queued, true);
-    h->types[hd.info >> RC_TYPE_SHIFT]->traverse(obj_of(g), visit, c);
+    c->examined++;
+    h->types[hd.info >> RC_TYPE_SHIFT]->traverse(obj_of(g),
+                                                 REFS_VISITOR(light_decref, queued, true), c);
     return true;
-}
-
-/* The light pass's turn of g, whose predecessor is prev; false when g is
- * not taken (a count of zero, or immortal: left to the fused pass).
- * `sampled`: as fused_turn's. */
-TWICE bool light_turn(rc_heap *h, refs_count *c, rc_gchead *g, rc_gchead *prev, bool young,
-                      bool sampled) {
-    prefetch_ahead(g);
-    rc_head hd = *head_of(g);
-    if (sampled || RC_LIKELY(!(hd.info & RC_F_LARGE)))
-        return light_turn_as(h, c, g, hd, prev, young, sampled);
-    return light_turn_as(h, c, g, hd, prev, young, true);
-}
-
-/* The light pass's turns from g on while the sampler's state lasts, as
- * fused_span's; *last: the last object taken. Returns where it stopped:
- * young, after a stop (c->back), at an object not taken, or where the
- * state ends (s->left 0). A young collection's list is seldom in address
- * order (its objects reuse freed blocks): it walks without walk_next. */
-TWICE rc_gchead *light_span(rc_heap *h, rc_gchead *young, refs_count *c, sampler *s,
-                            rc_gchead *g, rc_gchead **last, uintptr_t *stride, bool young_gen,
-                            bool sampled) {
-    size_t left = s->left;
-    rc_gchead *prev = *last;
-    for (; left && g != young && !c->back; left--) {
-        if (!light_turn(h, c, g, prev, young_gen, sampled))
-            break;
-        prev = g;
-        g = young_gen ? gc_next(g) : walk_next(g, stride);
-    }
-    c->examined += s->left - left;
-    s->left = left;
-    *last = prev;
-    return g;
-}
-
-/* The light pass's turns, span by span, as fused_turns. */
-TWICE rc_gchead *light_turns(rc_heap *h, rc_gchead *young, refs_count *c, sampler *s,
-                             rc_gchead **last, bool young_gen) {
-    rc_gchead *g = gc_next(young);
-    uintptr_t stride = 0;
-    do {
-        if (s->left == 0)
-            sampler_advance(s, &c->q.ring);
-        g = s->queued ? light_span(h, young, c, s, g, last, &stride, young_gen, true)
-                      : light_span(h, young, c, s, g, last, &stride, young_gen, false);
-    } while (s->left == 0 && g != young && !c->back);
-    return g;
 }
 
 /* recount_prefix's visit. A reference to a taken object (collecting and
@@ -768,93 +698,44 @@ static void visit_recount(void **slot, void *arg) {
     }
 }
 
-/* recount_prefix's visit in a young collection. A reference to a taken
- * object (collecting, with the destination's tag) counts, and is a
- * reference back if the referent's turn in the recount came (not pending);
- * one to a tracked object with any other tag but a young one is to an
- * older object; any other was counted. */
-static void visit_recount_young(void **slot, void *arg) {
-    refs_count *c = arg;
-    rc_gchead *g = *slot ? tracked(*slot) : NULL;
-    if (g == NULL || (head_of(g)->info & RC_F_GEN) <= c->young_tags)
-        return;
-    if (!is_collecting(g)) {
-        c->escapes = c->older = true;
-        return;
-    }
-    c->back |= !(g->prev & RC_GC_PREV_PENDING);
-    c->zeros += get_refs(g) == 1;
-    g->prev -= (uintptr_t)1 << RC_GC_REFS_SHIFT;
-}
-
 /* Gives the objects of young up to last, which the light pass took, what
  * the fused pass would have left them: gc_refs their count less the
- * references among them, their turn over. A young collection's recount
- * takes them in turns (pending until then), which tells a reference back
- * (c->back, only a stop until then). */
-static void recount_prefix(rc_heap *h, rc_gchead *young, rc_gchead *last, refs_count *c,
-                           bool young_gen) {
+ * references among them, their turn over. */
+static void recount_prefix(rc_heap *h, rc_gchead *young, rc_gchead *last, refs_count *c) {
     if (last == young)
         return;
     rc_gchead *end = gc_next(last);
-    c->back &= !young_gen;
-    for (rc_gchead *g = gc_next(young); g != end; g = gc_next(g)) {
+    for (rc_gchead *g = gc_next(young); g != end; g = gc_next(g))
         set_collecting_refs(g, head_of(g)->refcnt);
-        g->prev |= young_gen ? RC_GC_PREV_PENDING : 0;
-    }
-    for (rc_gchead *g = gc_next(young); g != end; g = gc_next(g)) {
-        g->prev &= ~RC_GC_PREV_PENDING;
-        type_of(h, g)->traverse(obj_of(g), young_gen ? visit_recount_young : visit_recount, c);
-    }
-}
-
-/* Whether a young collection tries the light pass: the last young one
- * that examined anything found no reference back or to an older object,
- * and the light pass has not stopped lately. A stop late in the pass
- * costs a recount of nearly all of young (a collection after an empty one
- * stopped by its last object's reference to an older one took 1.85x as
- * long), so each stop skips the next 1, 3, 7, .. 63 young collections. */
-static bool young_light_due(rc_gcstate *gc) {
-    if (gc->young_skip) {
-        gc->young_skip--;
-        return false;
-    }
-    return gc->young_acyclic;
-}
-
-/* Notes that the light pass of a young collection stopped (above). */
-static void young_light_stopped(rc_gcstate *gc) {
-    gc->young_backoff = gc->young_backoff < 63 ? 2 * gc->young_backoff + 1 : 63;
-    gc->young_skip = gc->young_backoff;
+    for (rc_gchead *g = gc_next(young); g != end; g = gc_next(g))
+        type_of(h, g)->traverse(obj_of(g), visit_recount, c);
 }
 
 /* The light pass (above): returns where the fused pass goes on, young when
  * it is done (c->relinked). */
-TWICE rc_gchead *light_pass(rc_heap *h, rc_gchead *young, refs_count *c, sampler *s,
-                            bool young_gen) {
-    rc_gchead *prev = young, *g = light_turns(h, young, c, s, &prev, young_gen);
-    if (young_gen)
-        DRAIN_REFS(&c->q, light_young_decref, c);
-    else
-        DRAIN_REFS(&c->q, light_decref, c);
+static rc_gchead *light_pass(rc_heap *h, rc_gchead *young, refs_count *c, sampler *s) {
+    rc_gchead *prev = young, *g = gc_next(young);
+    uintptr_t stride = 0;
+    while (g != young && !c->back && light_turn(h, c, s, g, prev)) {
+        prev = g;
+        g = walk_next(g, &stride);
+    }
+    DRAIN_REFS(&c->q, light_decref, c);
     if (g == young && !c->back) {
         c->relinked = true;
         return young;
     }
-    if (young_gen)
-        young_light_stopped(&h->gc);
-    recount_prefix(h, young, prev, c, young_gen);
+    recount_prefix(h, young, prev, c);
     return g;
 }
 
 /* update_and_subtract_refs's walk, compiled for one heap alive and for
  * several (between_heaps: a referent may be another heap's). */
 TWICE size_t fused_loop(rc_heap *h, rc_gchead *young, refs_count *c, bool between_heaps) {
-    bool young_gen = c->young_tags < (RC_GC_GENERATIONS - 1) << RC_F_GEN_SHIFT;
-    sampler s = fused_sampler(young_gen);
+    sampler s = fused_sampler(c->young_tags < (RC_GC_GENERATIONS - 1) << RC_F_GEN_SHIFT);
     rc_gchead *g = gc_next(young);
     if (!between_heaps && c->light)
-        g = young_gen ? light_pass(h, young, c, &s, true) : light_pass(h, young, c, &s, false);
+        g = light_pass(h, young, c, &s);
     g = fused_turns(h, young, c, &s, g, between_heaps, true);
     fused_turns(h, young, c, &s, g, between_heaps, false);
     if (between_heaps)
@@ -890,8 +771,6 @@ static size_t update_and_subtract_refs(rc_heap *h, rc_gchead *young, int generat
         c->turn_keep &= ~RC_F_EPOCH;
         c->turn_set |= c->epoch;
         c->light = h->gc.acyclic && list_is_empty(&h->gc.permanent);
-    } else {
-        c->light = young_light_due(&h->gc);
     }
     return rc__one_heap() ? fused_loop(h, young, c, false) : fused_loop(h, young, c, true);
 }
@@ -1221,7 +1100,7 @@ static bool may_sweep(const rc_heap *h) {
  * order is CPython's too. Lists are in allocation order unless a scan
  * moved something, so a structure built parents first (a tree, a list of
  * new items) is examined in two passes, one of them traversing; in one
- * when the light pass took it all (c.relinked).
+ * when the light pass took it all (c.relinked, full collections only).
  * Returns how many objects were examined; *f says what was found. */
 static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreachable,
                                  int generation, bool sweep, found *f) {
@@ -1264,8 +1143,6 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     }
     if (generation == RC_GC_GENERATIONS - 1)
         h->gc.acyclic = !c.back;
-    else if (generation >= 0 && n)
-        h->gc.young_acyclic = !c.back && !c.older;
     if (RC_UNLIKELY(c.immortals))
         n -= move_immortals(h, base);
     return n;

@@ -335,9 +335,6 @@ typedef struct rc_gcstate {
     size_t long_lived_pending; /* objects that reached gen 2 since then */
     uint32_t epoch;     /* RC_F_EPOCH or 0: new objects' (h->last_info has it) */
     bool acyclic;       /* the last full collection found no reference back */
-    bool young_acyclic; /* the last young one found none, nor one to an older object */
-    uint8_t young_backoff, young_skip; /* young collections without the light pass
-                                          after it stopped (gc.c's young_light_due) */
     size_t weakrefs_made; /* new weak references ever linked (gc.c's clear_held) */
     void **garbage;     /* RC_GC_DEBUG_SAVEALL: strong references */
     size_t ngarbage, garbage_cap;
