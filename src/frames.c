@@ -791,6 +791,7 @@ struct rc_resolver {
     size_t mask, count;
     char **strings;       /* open addressing on the bytes; NULL marks a free slot */
     size_t strings_cap, nstrings;
+    rc_frame scratch[2 * RC_TRACEMALLOC_MAX_NFRAME]; /* rc__resolver_scratch */
 };
 
 /* Empties the cache (its outer arrays go; the strings stay). */
@@ -826,6 +827,8 @@ rc_resolver *rc__resolver_new(void) {
     }
     return r;
 }
+
+rc_frame *rc__resolver_scratch(rc_resolver *r) { return r->scratch; }
 
 void rc__resolver_sync(rc_resolver *r) {
     unsigned long long counts[2] = {r->adds, r->subs};

@@ -723,6 +723,11 @@ RC_INTERNAL rc_resolver *rc__resolver_new(void); /* NULL + ENOMEM */
 RC_INTERNAL void rc__resolver_free(rc_resolver *r);
 RC_INTERNAL void rc__resolver_sync(rc_resolver *r);
 RC_INTERNAL unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max);
+/* 2 * RC_TRACEMALLOC_MAX_NFRAME frames of r's for its user to build a
+ * traceback in: off the stack, which a thread made with a small one
+ * (PTHREAD_STACK_MIN) has too little of for three arrays of 128 frames
+ * (9 KiB) under the resolution. Used by one call at a time. */
+RC_INTERNAL rc_frame *rc__resolver_scratch(rc_resolver *r);
 
 /* snapshot.c: building a snapshot (take_snapshot, load, filter_traces,
  * tests). Strings are interned in the snapshot; frames must use strings

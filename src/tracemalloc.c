@@ -809,7 +809,7 @@ static rc_frame given_frame(const raw_frame *raw) {
 static const rc_traceback *tb_resolved(rc_heap *h, rc_tracer *tr, rc_resolver *res, tb_rec *r) {
     if (r->resolved)
         return r->resolved;
-    rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
+    rc_frame *frames = rc__resolver_scratch(res), *e = frames + RC_TRACEMALLOC_MAX_NFRAME;
     unsigned limit = (unsigned)tr->nframe, n = 0, total = r->total;
     const raw_frame *raw = &tr->raw[r->first];
     for (unsigned i = 0; i < r->nframe && n < limit; i++) {
@@ -817,7 +817,6 @@ static const rc_traceback *tb_resolved(rc_heap *h, rc_tracer *tr, rc_resolver *r
             frames[n++] = given_frame(&raw[i]);
             continue;
         }
-        rc_frame e[RC_TRACEMALLOC_MAX_NFRAME];
         unsigned k = rc__resolve(res, raw[i].where, e, RC_TRACEMALLOC_MAX_NFRAME), from = 0;
         if (k == 0) /* ENOMEM: nothing kept, resolved anew next time */
             return NULL;
@@ -1254,10 +1253,10 @@ rc_frame_provider rc_tracemalloc_get_frame_provider(const rc_heap *h, void **arg
 
 /* Adds h's tracer traceback r, resolved, to snapshot s; its index or -1. */
 static int64_t snapshot_traceback(rc_snapshot *s, rc_heap *h, rc_resolver *res, tb_rec *r) {
-    rc_frame frames[RC_TRACEMALLOC_MAX_NFRAME];
     const rc_traceback *tb = tb_resolved(h, h->tracer, res, r);
     if (tb == NULL)
         return -1;
+    rc_frame *frames = rc__resolver_scratch(res); /* tb_resolved is done with it */
     for (unsigned i = 0; i < tb->nframe; i++) {
         rc_frame f = tb->frames[i];
         frames[i].filename = rc__snapshot_string(s, f.filename, strlen(f.filename));

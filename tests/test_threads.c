@@ -22,12 +22,21 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* GCC says __SANITIZE_ADDRESS__; Clang (before 16) only __has_feature. */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
 
 #define THREADS 4
 #define ROUNDS 100
@@ -314,12 +323,9 @@ static void *resolve_here(void *arg) {
     return NULL;
 }
 
-/* A heap handed to a thread made with a 64 KiB stack, which resolves its
- * traces: libdw's reading of a line table (libc's pthread_create.c, when
- * libc's debug information is installed) takes more than 100 KiB of stack
- * and overflowed it (SIGSEGV; under Valgrind, reads of the heap's blocks
- * after it were invalid). */
-START_TEST(resolves_on_small_stack) {
+/* A heap handed to a thread made with a stack of `size`, which resolves
+ * its traces there. */
+static void resolve_on_stack(size_t size) {
     handed w = {rc_heap_new(), NULL, NULL, NULL, 0};
     ck_assert_ptr_nonnull(w.h);
     ck_assert_int_eq(rc_tracemalloc_start(w.h, 16), 0);
@@ -327,7 +333,7 @@ START_TEST(resolves_on_small_stack) {
     pthread_attr_t attr;
     pthread_t t;
     ck_assert_int_eq(pthread_attr_init(&attr), 0);
-    ck_assert_int_eq(pthread_attr_setstacksize(&attr, SMALL_STACK), 0);
+    ck_assert_int_eq(pthread_attr_setstacksize(&attr, size), 0);
     ck_assert_int_eq(pthread_create(&t, &attr, resolve_here, &w), 0);
     ck_assert_int_eq(pthread_join(t, NULL), 0);
     pthread_attr_destroy(&attr);
@@ -336,6 +342,25 @@ START_TEST(resolves_on_small_stack) {
     rc_free(w.h, w.own);
     ck_assert_uint_eq(rc_heap_free(w.h), 0);
 }
+
+/* A 64 KiB stack: libdw's reading of a line table (libc's
+ * pthread_create.c, when libc's debug information is installed) takes more
+ * than 100 KiB of stack and overflowed it (SIGSEGV; under Valgrind, reads
+ * of the heap's blocks after it were invalid). */
+START_TEST(resolves_on_small_stack) { resolve_on_stack(SMALL_STACK); }
+END_TEST
+
+/* The smallest stack a thread may have (16 KiB): the traceback was built
+ * in three arrays of 128 frames on the stack (9 KiB), under the
+ * resolution, and overflowed it. (ASan's frames are larger: its builds
+ * take 64 KiB here too.) */
+START_TEST(resolves_on_smallest_stack) {
+#ifdef TEST_ASAN
+    resolve_on_stack(SMALL_STACK);
+#else
+    resolve_on_stack(PTHREAD_STACK_MIN);
+#endif
+}
 END_TEST
 
 Suite *test_suite(void) {
@@ -343,5 +368,6 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("heaps_in_threads"), heaps_in_threads);
     add_case(s, tcase_create("walks_while_loading"), walks_while_loading);
     add_case(s, tcase_create("resolves_on_small_stack"), resolves_on_small_stack);
+    add_case(s, tcase_create("resolves_on_smallest_stack"), resolves_on_smallest_stack);
     return s;
 }
