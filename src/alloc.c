@@ -1188,6 +1188,17 @@ static inline void raw_release(rc_heap *h, rc_pool *p, void *ptr) {
         rc_pool_free(h, RC_KIND_RAW, ptr);
 }
 
+/* Ends the trace of a live raw block of h (p: its pool; NULL if large)
+ * and gives it back; in debug mode the quarantine keeps the traceback the
+ * trace ended with, so that a later misuse of ptr names its site (rc_free,
+ * and rc_realloc of a block it moves). */
+static void raw_free_traced_site(rc_heap *h, rc_pool *p, void *ptr) {
+    uint32_t tb = raw_untrace(h, p, ptr, true);
+    raw_release(h, p, ptr);
+    if (tb && h->q_len)
+        quarantine_name_site(h, ptr, tb);
+}
+
 /* rc_free of anything but an untraced-kind pool block without the free
  * mark. */
 static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *ptr) {
@@ -1195,10 +1206,7 @@ static __attribute__((noinline)) void free_slow(rc_heap *h, rc_pool *p, void *pt
         large_owned(h, p, ptr, "rc_free");
         p = NULL;
     }
-    uint32_t tb = raw_untrace(h, p, ptr, true);
-    raw_release(h, p, ptr);
-    if (tb && h->q_len)
-        quarantine_name_site(h, ptr, tb);
+    raw_free_traced_site(h, p, ptr);
 }
 
 /* Whether ptr is, at first sight, the payload of a live block of p, a pool
@@ -1371,9 +1379,10 @@ void *rc_realloc_at(rc_heap *h, void *ptr, size_t size, const char *file, int li
         memcpy(p, ptr, old < size ? old : size);
     }
     /* CPython's order: the old trace goes before the new one comes. */
-    raw_untrace(h, pool, ptr, !stays);
-    if (!stays)
-        raw_release(h, pool, ptr);
+    if (stays)
+        raw_untrace(h, pool, ptr, false);
+    else
+        raw_free_traced_site(h, pool, ptr);
     if (h->tracer == NULL)
         return p;
     if (stays && pool->kind == RC_KIND_RAW) { /* an untraced-kind block: its trace in the table */

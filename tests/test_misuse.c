@@ -333,6 +333,30 @@ END_TEST
 START_TEST(raw_misuse_names_site) { check_raw_names_site(false); }
 END_TEST
 
+/* A small traced block that rc_realloc moved (to another class, or to a
+ * large block) is freed as rc_free frees it: with RCGC_DEBUG its
+ * quarantined memory keeps its site, so a later free of the old pointer
+ * names where it was allocated (it was named without: the move dropped
+ * the traceback its trace ended with). */
+START_TEST(realloc_moved_names_site_debug) {
+    rc_heap *h = heap(true);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    const char *freed = "of a block already freed";
+    char *sibling = rc_malloc(h, 64);
+    size_t sizes[] = {200, 5000};
+    for (int k = 0; k < 2; k++) {
+        char *raw = rc_malloc(h, 64); const unsigned line = __LINE__;
+        char *moved = rc_realloc(h, raw, sizes[k]);
+        ck_assert_ptr_ne(moved, raw);
+        expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", freed, raw, line));
+        expect_fatal(do_realloc, h, raw, sited_pointer_line("rc_realloc", freed, raw, line));
+        rc_free(h, moved);
+    }
+    rc_free(h, sibling);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* Without RCGC_DEBUG the next object of the same class takes the dead one's
  * block at once (so a stale pointer then names a live object) ... */
 START_TEST(reuse_without_debug) {
@@ -1370,6 +1394,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("untracked_object_not_named_for_another"),
              untracked_object_not_named_for_another);
     add_case(s, tcase_create("raw_misuse_names_site"), raw_misuse_names_site);
+    add_case(s, tcase_create("realloc_moved_names_site_debug"), realloc_moved_names_site_debug);
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
