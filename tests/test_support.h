@@ -22,6 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* TEST_ASAN: built with AddressSanitizer (GCC says __SANITIZE_ADDRESS__;
+ * Clang before 16 only __has_feature). */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+
 typedef struct counting_alloc {
     size_t outstanding;  /* bytes handed out and not returned */
     size_t blocks;       /* blocks handed out and not returned */

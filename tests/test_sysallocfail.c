@@ -23,11 +23,7 @@
 
 /* ------------------------------------------- the replaced allocator */
 
-/* GCC says __SANITIZE_ADDRESS__; Clang (before 16) only __has_feature. */
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#ifdef TEST_ASAN
 void *__interceptor_malloc(size_t);
 void *__interceptor_calloc(size_t, size_t);
 void *__interceptor_realloc(void *, size_t);

@@ -30,14 +30,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* GCC says __SANITIZE_ADDRESS__; Clang (before 16) only __has_feature. */
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-
 #define THREADS 4
 #define ROUNDS 100
 

@@ -18,12 +18,8 @@
 #include <unistd.h>
 
 /* The sanitizer flags this test was built with, which programs linked with
- * librcgc.a need too (GCC says __SANITIZE_ADDRESS__; Clang before 16 only
- * __has_feature). */
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+ * librcgc.a need too. */
+#ifdef TEST_ASAN
 #define TEST_SAN "-fsanitize=address,undefined"
 #else
 #define TEST_SAN ""
@@ -767,7 +763,7 @@ START_TEST(plugin_churn_keeps_nothing) {
                   "$CC -g -O0 -fno-omit-frame-pointer -rdynamic $SAN -I$SRC/include "
                   "churn_host.c $BIN/librcgc.a $(pkg-config --libs libdw) -ldl -lpthread "
                   "-o churn_host && ./churn_host"
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#ifdef TEST_ASAN
                   " | cut -d, -f1",
                   "open files same\n");
 #else
