@@ -638,6 +638,16 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
 
 /* ------------------------------------------------------------ large blocks */
 
+/* Really frees the big dead large object held, if any. */
+static void large_dead_big_evict(rc_heap *h) {
+    rc_large_dead *d = &h->large_dead_big;
+    if (d->block) {
+        rc_mem_live(d->block, d->size, false);
+        rc__sys_free(h, d->block, d->size);
+        d->block = NULL;
+    }
+}
+
 /* A large block with `payload` bytes at RC_LARGE_OFFSET; its rc_head gets
  * head_info and refcount 1, or 0 for a raw block (RC_F_RAW), so that
  * rc_incref of it, as rc_decref, takes the slow path that names it, at no
@@ -652,6 +662,8 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
     size_t total = RC_LARGE_OFFSET + payload;
     if (rc__ptrmap_reserve(h, &h->large, 1) != 0)
         return NULL;
+    if (total > RC_LARGE_DEAD_BYTES)
+        large_dead_big_evict(h); /* for the allocator to reuse */
     char *block = zeroed ? rc__sys_alloc_zeroed(h, total) : rc__sys_alloc(h, NULL, 0, total);
     if (block == NULL)
         return NULL;
@@ -694,14 +706,17 @@ static void large_dead_evict(rc_heap *h) {
  * rc_alloc_fn refused): memory held only to name a second rc_decref or a
  * use after free must not make an allocation fail. True if any went. */
 bool rc__held_release(rc_heap *h) {
-    bool any = h->large_dead_len != 0;
+    bool any = h->large_dead_len != 0 || h->large_dead_big.block;
     while (h->large_dead_len)
         large_dead_evict(h);
+    large_dead_big_evict(h);
     return quarantine_release_large(h) || any;
 }
 
 /* Whether ptr is the payload of a dead large object held back. */
 static bool large_dead_held(const rc_heap *h, const void *ptr) {
+    if (h->large_dead_big.block && h->large_dead_big.block + RC_LARGE_OFFSET == (const char *)ptr)
+        return true;
     for (unsigned i = 0; i < h->large_dead_len; i++)
         if (h->large_dead[(h->large_dead_head + i) % RC_LARGE_DEAD_SLOTS].block + RC_LARGE_OFFSET ==
             (const char *)ptr)
@@ -724,25 +739,6 @@ static bool large_freed(const rc_heap *h, const void *ptr) {
     return false;
 }
 
-/* Holds back the block of a large object that died, of size bytes (its
- * rc_head says dead), in place of the oldest ones held; one past
- * RC_LARGE_DEAD_BYTES is freed at once. Whole blocks, delayed: no system
- * call (keeping only the head of bigger ones, with MADV_DONTNEED or a
- * shrink, made a 100 KB object's life 17x longer). */
-static void large_dead_hold(rc_heap *h, char *block, size_t size) {
-    if (size > RC_LARGE_DEAD_BYTES) {
-        rc__sys_free(h, block, size);
-        return;
-    }
-    while (h->large_dead_len == RC_LARGE_DEAD_SLOTS ||
-           h->large_dead_bytes + size > RC_LARGE_DEAD_BYTES)
-        large_dead_evict(h);
-    large_mark_dead((rc_large *)block, size);
-    unsigned tail = (h->large_dead_head + h->large_dead_len++) % RC_LARGE_DEAD_SLOTS;
-    h->large_dead[tail] = (rc_large_dead){block, size};
-    h->large_dead_bytes += size;
-}
-
 /* Shrinks a freed large block of size bytes to its head (rc_large and
  * rc_head), in place, through rc_alloc_fn's realloc; true when it did. Else
  * (the allocator moved it or failed) the block is freed. errno is kept. */
@@ -754,6 +750,35 @@ static bool large_shrink_to_head(rc_heap *h, char *block, size_t size) {
         return true;
     rc__sys_free(h, head ? head : block, head ? RC_LARGE_OFFSET : size);
     return false;
+}
+
+/* Holds back the block of a large object that died, of size bytes (its
+ * rc_head says dead), in place of the oldest ones held (rc_large_dead).
+ * Whole blocks, delayed: no system call (keeping only the head, with
+ * MADV_DONTNEED or a shrink, made a 100 KB object's life 17x longer: the
+ * next block of its size was new memory, faulted in page by page). Past
+ * RC_LARGE_DEAD_BIG_BYTES only the head, which costs one mremap beside
+ * the thousands of page faults of such a block; freed whole, a second
+ * rc_decref of it read unmapped memory. */
+static void large_dead_hold(rc_heap *h, char *block, size_t size) {
+    if (size > RC_LARGE_DEAD_BYTES && size <= RC_LARGE_DEAD_BIG_BYTES) {
+        large_dead_big_evict(h);
+        large_mark_dead((rc_large *)block, size);
+        h->large_dead_big = (rc_large_dead){block, size};
+        return;
+    }
+    if (size > RC_LARGE_DEAD_BIG_BYTES) {
+        if (!large_shrink_to_head(h, block, size))
+            return;
+        size = RC_LARGE_OFFSET;
+    }
+    while (h->large_dead_len == RC_LARGE_DEAD_SLOTS ||
+           h->large_dead_bytes + size > RC_LARGE_DEAD_BYTES)
+        large_dead_evict(h);
+    large_mark_dead((rc_large *)block, size);
+    unsigned tail = (h->large_dead_head + h->large_dead_len++) % RC_LARGE_DEAD_SLOTS;
+    h->large_dead[tail] = (rc_large_dead){block, size};
+    h->large_dead_bytes += size;
 }
 
 /* Frees a large block. An object's rc_head stays readable while held. */

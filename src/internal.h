@@ -363,6 +363,13 @@ typedef struct rc_quarantined {
  * With RCGC_DEBUG=1 the quarantine holds them instead. */
 #define RC_LARGE_DEAD_SLOTS 16u
 #define RC_LARGE_DEAD_BYTES ((size_t)1 << 20)
+/* A bigger one, up to RC_LARGE_DEAD_BIG_BYTES (glibc's largest dynamic
+ * mmap threshold: what its free may keep for reuse anyway), is held whole
+ * in a slot of its own until the next such object is made or dies (the
+ * allocator then reuses it, as it would have). Of one bigger still, which
+ * the system allocator unmaps when freed, only the head is held, shrunk in
+ * place, among the others. */
+#define RC_LARGE_DEAD_BIG_BYTES ((size_t)32 << 20)
 typedef struct rc_large_dead {
     char *block;
     size_t size; /* bytes obtained from rc_alloc_fn */
@@ -473,6 +480,7 @@ struct rc_heap {
     rc_large_dead large_dead[RC_LARGE_DEAD_SLOTS]; /* a ring, oldest at large_dead_head */
     unsigned large_dead_head, large_dead_len;
     size_t large_dead_bytes;   /* what the ring holds */
+    rc_large_dead large_dead_big; /* block NULL when none */
     /* The payloads of the last large raw blocks that went back (rc_free,
      * or moved by rc_realloc), addresses only: a second rc_free of one is
      * named "already freed" where the large map no longer knows it. */

@@ -206,10 +206,16 @@ START_TEST(decref_dead_in_retired_arena) {
 END_TEST
 
 /* Every build holds back the last large objects that died (16, 1 MiB in
- * all). */
+ * all), the last bigger one up to 32 MiB whole, and the head of those
+ * bigger still when rc_alloc_fn shrinks in place (freed whole, their
+ * memory was unmapped: a second rc_decref segfaulted). */
 START_TEST(decref_dead_large) {
     check_dead(false, 3000);
     check_dead(false, 300000);
+    check_dead(false, (size_t)2 << 20);
+    check_dead(false, RC_LARGE_DEAD_BIG_BYTES - 4096);
+    if (realloc_shrinks_in_place())
+        check_dead(false, RC_LARGE_DEAD_BIG_BYTES + 1);
     rc_heap *h = heap(false);
     void *o = rc_new_sized(h, &node_type, 100000);
     rc_decref(o);
@@ -221,6 +227,45 @@ START_TEST(decref_dead_large) {
     rc_heap_get_stats(h, &st);
     ck_assert_uint_eq(st.objects, 0);
     ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* The dead object held whole past 1 MiB goes back when the next one that
+ * big is made, before it (for the allocator to reuse), or dies; one past
+ * 32 MiB keeps only its head when counting_fn's realloc shrinks in place
+ * (not under Valgrind or ASan). */
+START_TEST(dead_big_object_held_until_next) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    rc_decref(rc_new_sized(h, &leaf_type, 3000)); /* the large map is made */
+    size_t big = (size_t)2 << 20, before = c.outstanding;
+    void *o = rc_new_sized(h, &node_type, big);
+    size_t block = c.outstanding - before;
+    ck_assert_uint_ge(block, big);
+    rc_decref(o);
+    ck_assert_uint_eq(c.outstanding, before + block);
+    expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", "node", o));
+    size_t peak = c.outstanding;
+    void *p = rc_new_sized(h, &leaf_type, big);
+    ck_assert_uint_eq(c.outstanding, peak); /* o's block went first */
+    rc_decref(p);
+    void *q = rc_new_sized(h, &leaf_type, big + 4096);
+    rc_decref(q); /* its block replaces p's */
+    ck_assert_uint_eq(c.outstanding, before + block + 4096);
+    ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
+    void *huge = rc_new_sized(h, &node_type, RC_LARGE_DEAD_BIG_BYTES + 1);
+    ck_assert_uint_eq(c.outstanding, before + block + RC_LARGE_DEAD_BIG_BYTES + 1 - big);
+    rc_decref(huge);
+    bool in_place = realloc_shrinks_in_place(); /* else it went back whole */
+    ck_assert_uint_eq(c.outstanding, before + (in_place ? RC_LARGE_OFFSET : 0));
+    if (in_place)
+        expect_fatal(do_decref, h, huge,
+                     object_line("rc_decref", "of a dead object", "node", huge));
+    ck_assert_uint_eq(stats_of(h).objects, 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
+    ck_assert_uint_eq(c.bad_old_size, 0);
 }
 END_TEST
 
@@ -1381,6 +1426,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_object_in_reused_raw_pool"), free_object_in_reused_raw_pool);
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("decref_dead_large"), decref_dead_large);
+    add_case(s, tcase_create("dead_big_object_held_until_next"), dead_big_object_held_until_next);
     add_case(s, tcase_create("decref_dead_in_retired_arena"), decref_dead_in_retired_arena);
     add_case(s, tcase_create("decref_raw_block"), decref_raw_block);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
