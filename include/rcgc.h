@@ -484,6 +484,16 @@ rc_statistic_diff *rc_snapshot_compare_to(const rc_snapshot *s, const rc_snapsho
 int rc_statistic_format(const rc_statistic *st, char *buf, size_t len);
 /* str(StatisticDiff), as rc_statistic_format. */
 int rc_statistic_diff_format(const rc_statistic_diff *d, char *buf, size_t len);
+/* Traceback.format(limit, most_recent_first) into buf, each line ending in
+ * a newline (what Python's `for line in tb.format(): print(line)` prints):
+ * '  File "demo.c", line 42' and, when the file can be read, '    ' and that
+ * source line stripped (read as linecache reads it: a regular file, UTF-8).
+ * limit > 0: the limit most recent frames (INT_MAX: all, Python's None);
+ * limit < 0: all but the -limit most recent (Python's tb[:limit]); 0: none.
+ * Oldest first, as Python, unless most_recent_first. snprintf's contract;
+ * -1 + EINVAL for a NULL traceback or a frame without a filename. */
+int rc_traceback_format(const rc_traceback *tb, int limit, bool most_recent_first, char *buf,
+                        size_t len);
 /* Prints "[ Top N ]" and the first `limit` statistics by key, a line each,
  * as the tracemalloc documentation's recipe does, and flushes out. 0, or
  * -1 + errno (a write or the flush failed). */

@@ -25,7 +25,9 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct str_head {
     uint32_t hash, len;
@@ -1124,6 +1126,189 @@ int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size
     if (rc == 0 && fflush(out) != 0) /* what waits in the stream's buffer must arrive too */
         rc = -1;
     return rc;
+}
+
+/* ---------------------------------------------------- traceback text */
+
+/* The source of a traceback's frames, read as linecache reads it: the
+ * file named, when it is a regular file of at most SOURCE_MAX bytes
+ * (linecache would read any size; a FIFO or device named by a loaded dump
+ * is not read at all) whose text is UTF-8 (a BOM skipped): else no line
+ * at all, as Python's decoding error gives. A coding cookie is not
+ * honoured (C sources have none). The last file read is kept for the
+ * next frame. */
+#define SOURCE_MAX ((size_t)16 << 20)
+typedef struct source {
+    const char *name; /* the frame's filename it was read for, or NULL */
+    char *text;       /* NULL: no lines */
+    size_t len;
+} source;
+
+/* Whether the n bytes at p are UTF-8 as Python's strict decoder takes it
+ * (no overlong forms, surrogates or code points past U+10FFFF). */
+static bool utf8_valid(const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i], k = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2
+                               : c >= 0xF0 && c <= 0xF4 ? 3 : 4;
+        if (k == 4 || n - i <= k) /* not a lead byte, or cut short */
+            return false;
+        unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+        unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        if (k && (p[i + 1] < lo || p[i + 1] > hi))
+            return false;
+        for (unsigned j = 2; j <= k; j++)
+            if ((p[i + j] & 0xC0) != 0x80)
+                return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+/* Reads the file src->name into src (no lines when it cannot be read). */
+static void source_read(source *src) {
+    free(src->text);
+    src->text = NULL;
+    src->len = 0;
+    const char *name = src->name;
+    size_t n = strlen(name);
+    if (n == 0 || (name[0] == '<' && name[n - 1] == '>')) /* linecache: "<unknown>" has none */
+        return;
+    int saved = errno;
+    int fd = open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= SOURCE_MAX &&
+        (src->text = malloc((size_t)st.st_size + 1)) != NULL) {
+        ssize_t r;
+        while (src->len < (size_t)st.st_size &&
+               ((r = read(fd, src->text + src->len, (size_t)st.st_size - src->len)) > 0 ||
+                (r < 0 && errno == EINTR)))
+            src->len += r > 0 ? (size_t)r : 0;
+        size_t bom = src->len >= 3 && memcmp(src->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        if (!utf8_valid((unsigned char *)src->text + bom, src->len - bom)) {
+            free(src->text);
+            src->text = NULL;
+            src->len = 0;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+}
+
+/* The length of the whitespace character (str.isspace) at p, one of n
+ * bytes of UTF-8, or 0; `back`: the one ending at p + n instead. */
+static size_t space_at(const unsigned char *p, size_t n, bool back) {
+    static const char *const wide[] = {"\xC2\x85", "\xC2\xA0", "\xE1\x9A\x80", "\xE2\x80\xA8",
+                                       "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80"};
+    if (n == 0)
+        return 0;
+    unsigned c = back ? p[n - 1] : p[0];
+    if ((c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20))
+        return 1;
+    for (size_t k = 2; k <= 3 && k <= n; k++) {
+        const unsigned char *q = back ? p + n - k : p;
+        if (k == 3 && q[0] == 0xE2 && q[1] == 0x80 && q[2] >= 0x80 && q[2] <= 0x8A)
+            return 3; /* U+2000..U+200A */
+        for (size_t w = 0; w < sizeof wide / sizeof *wide; w++)
+            if (strlen(wide[w]) == k && memcmp(q, wide[w], k) == 0)
+                return k;
+    }
+    return 0;
+}
+
+/* Line lineno (from 1) of src, stripped as str.strip() does, into *line;
+ * its length, 0 when there is none. Lines end at "\n", "\r\n" or "\r"
+ * (Python's universal newlines). */
+static size_t source_line(const source *src, unsigned lineno, const char **line) {
+    const char *p = src->text, *end = p + src->len;
+    if (p == NULL || lineno == 0)
+        return 0;
+    if (src->len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    for (unsigned k = 1; k < lineno; k++) {
+        while (p < end && *p != '\n' && *p != '\r')
+            p++;
+        if (p == end)
+            return 0;
+        p += p[0] == '\r' && p + 1 < end && p[1] == '\n' ? 2 : 1;
+    }
+    const char *e = p;
+    while (e < end && *e != '\n' && *e != '\r')
+        e++;
+    size_t k;
+    while ((k = space_at((const unsigned char *)p, (size_t)(e - p), false)) != 0)
+        p += k;
+    while ((k = space_at((const unsigned char *)p, (size_t)(e - p), true)) != 0)
+        e -= k;
+    *line = p;
+    return (size_t)(e - p);
+}
+
+/* snprintf's contract for text built piece by piece. */
+typedef struct text_out {
+    char *buf;
+    size_t len, used; /* used: what the whole text needs */
+} text_out;
+
+static void text_put(text_out *t, const char *s, size_t n) {
+    if (t->used < t->len) {
+        size_t room = t->len - 1 - t->used;
+        memcpy(t->buf + t->used, s, n < room ? n : room);
+    }
+    t->used += n;
+}
+
+/* Traceback.format's lines for frame f, each ending in a newline. */
+static void format_frame(text_out *t, source *src, const rc_frame *f) {
+    char tail[32];
+    text_put(t, "  File \"", 8);
+    text_put(t, f->filename, strlen(f->filename));
+    text_put(t, tail, (size_t)snprintf(tail, sizeof tail, "\", line %u\n", f->lineno));
+    if (src->name == NULL || strcmp(src->name, f->filename) != 0) {
+        src->name = f->filename;
+        source_read(src);
+    }
+    const char *line;
+    size_t n = source_line(src, f->lineno, &line);
+    if (n) {
+        text_put(t, "    ", 4);
+        text_put(t, line, n);
+        text_put(t, "\n", 1);
+    }
+}
+
+int rc_traceback_format(const rc_traceback *tb, int limit, bool most_recent_first, char *buf,
+                        size_t len) {
+    if (tb == NULL || (tb->nframe && tb->frames == NULL) || (buf == NULL && len > 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (unsigned i = 0; i < tb->nframe; i++)
+        if (tb->frames[i].filename == NULL) {
+            errno = EINVAL;
+            return -1;
+        }
+    /* Python's frames are oldest first: self[-limit:] or self[:limit] */
+    size_t n = tb->nframe, lo = 0, hi = 0;
+    if (limit > 0)
+        hi = (size_t)limit < n ? (size_t)limit : n;
+    if (limit < 0) {
+        unsigned long long drop = (unsigned long long)-(long long)limit;
+        lo = drop < n ? (size_t)drop : n;
+        hi = n;
+    }
+    text_out t = {buf, len, 0};
+    source src = {NULL, NULL, 0};
+    for (size_t k = lo; k < hi; k++)
+        format_frame(&t, &src, &tb->frames[most_recent_first ? k : hi - 1 - (k - lo)]);
+    free(src.text);
+    if (len)
+        buf[t.used < len ? t.used : len - 1] = '\0';
+    if (t.used > INT_MAX) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    return (int)t.used;
 }
 
 /* ------------------------------------------------------- dump and load */

@@ -8,8 +8,11 @@
 #include "test_support.h"
 #include "internal.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const rc_frame demo = {"demo.c", 42, "main"};
@@ -174,10 +177,363 @@ START_TEST(python_oracle) {
 }
 END_TEST
 
+/* ------------------------------------------------------- Traceback.format */
+
+/* The files the frames below name, written in a directory of their own:
+ * line ends of all three kinds, a BOM, whitespace str.strip() takes
+ * (Unicode's too) and keeps (U+200B), text that is not UTF-8 as Python's
+ * strict decoder sees it (any of it: the file shows no line at all). */
+static const struct { const char *name, *bytes; } format_files[] = {
+    {"a.c", "int main(void) {\n    return 0;   \n\t}\t\n\n  \x0c\x0bvt\n"},
+    {"crlf.c", "first\r\nsecond\r\n\tthird\r\n"},
+    {"cr.c", "one\rtwo\r  three"},
+    {"bom.c", "\xef\xbb\xbf  bom line\nnext\n"},
+    {"bad.c", "fine\nalso fine\n\xff bad\n"},
+    {"uni.c", "\xc2\xa0nbsp line\xe3\x80\x80\n\x1c" "fs\x1f\n\xe2\x80\x85x\xe2\x80\x8a\n\xc2\x85nel\n"
+              "\xe2\x80\x8bzw\xe2\x80\x8b\n\xef\xbc\xa1" "full\n"},
+    {"surrogate.c", "ok\n\xed\xa0\x80\n"},
+    {"overlong.c", "ok\n\xc0\xaf\n"},
+    {"trunc.c", "ok\n\xe2\x80"},
+    {"max.c", "ok\n\xf4\x8f\xbf\xbf\n"},
+    {"past.c", "ok\n\xf4\x90\x80\x80\n"},
+};
+
+/* What python3.12 prints for the same files and frames (tracemalloc's
+ * Traceback(frames).format(limit, most_recent_first), a line each), with
+ * the directory as its working directory: missing.c is missing, dir.c a
+ * directory. */
+static const rc_frame format_frames[] = {
+    {"a.c", 1, NULL},
+    {"a.c", 2, NULL},
+    {"a.c", 3, NULL},
+    {"a.c", 4, NULL},
+    {"a.c", 5, NULL},
+    {"a.c", 6, NULL},
+    {"a.c", 7, NULL},
+    {"a.c", 0, NULL},
+    {"crlf.c", 1, NULL},
+    {"crlf.c", 2, NULL},
+    {"crlf.c", 3, NULL},
+    {"crlf.c", 4, NULL},
+    {"cr.c", 1, NULL},
+    {"cr.c", 2, NULL},
+    {"cr.c", 3, NULL},
+    {"bom.c", 1, NULL},
+    {"bom.c", 2, NULL},
+    {"bad.c", 1, NULL},
+    {"uni.c", 1, NULL},
+    {"uni.c", 2, NULL},
+    {"uni.c", 3, NULL},
+    {"uni.c", 4, NULL},
+    {"uni.c", 5, NULL},
+    {"uni.c", 6, NULL},
+    {"surrogate.c", 1, NULL},
+    {"overlong.c", 1, NULL},
+    {"trunc.c", 1, NULL},
+    {"max.c", 1, NULL},
+    {"past.c", 1, NULL},
+    {"missing.c", 1, NULL},
+    {"<unknown>", 0, NULL},
+    {"<stdin>", 1, NULL},
+    {"dir.c", 1, NULL},
+    {"a.c", 1, NULL},
+};
+static const char format_all[] = "  File \"a.c\", line 1\n"
+    "    int main(void) {\n"
+    "  File \"dir.c\", line 1\n"
+    "  File \"<stdin>\", line 1\n"
+    "  File \"<unknown>\", line 0\n"
+    "  File \"missing.c\", line 1\n"
+    "  File \"past.c\", line 1\n"
+    "  File \"max.c\", line 1\n"
+    "    ok\n"
+    "  File \"trunc.c\", line 1\n"
+    "  File \"overlong.c\", line 1\n"
+    "  File \"surrogate.c\", line 1\n"
+    "  File \"uni.c\", line 6\n"
+    "    \xef""\xbc""\xa1""full\n"
+    "  File \"uni.c\", line 5\n"
+    "    \xe2""\x80""\x8b""zw\xe2""\x80""\x8b""\n"
+    "  File \"uni.c\", line 4\n"
+    "    nel\n"
+    "  File \"uni.c\", line 3\n"
+    "    x\n"
+    "  File \"uni.c\", line 2\n"
+    "    fs\n"
+    "  File \"uni.c\", line 1\n"
+    "    nbsp line\n"
+    "  File \"bad.c\", line 1\n"
+    "  File \"bom.c\", line 2\n"
+    "    next\n"
+    "  File \"bom.c\", line 1\n"
+    "    bom line\n"
+    "  File \"cr.c\", line 3\n"
+    "    three\n"
+    "  File \"cr.c\", line 2\n"
+    "    two\n"
+    "  File \"cr.c\", line 1\n"
+    "    one\n"
+    "  File \"crlf.c\", line 4\n"
+    "  File \"crlf.c\", line 3\n"
+    "    third\n"
+    "  File \"crlf.c\", line 2\n"
+    "    second\n"
+    "  File \"crlf.c\", line 1\n"
+    "    first\n"
+    "  File \"a.c\", line 0\n"
+    "  File \"a.c\", line 7\n"
+    "  File \"a.c\", line 6\n"
+    "  File \"a.c\", line 5\n"
+    "    vt\n"
+    "  File \"a.c\", line 4\n"
+    "  File \"a.c\", line 3\n"
+    "    }\n"
+    "  File \"a.c\", line 2\n"
+    "    return 0;\n"
+    "  File \"a.c\", line 1\n"
+    "    int main(void) {\n"
+    "";
+static const char format_all_recent_first[] = "  File \"a.c\", line 1\n"
+    "    int main(void) {\n"
+    "  File \"a.c\", line 2\n"
+    "    return 0;\n"
+    "  File \"a.c\", line 3\n"
+    "    }\n"
+    "  File \"a.c\", line 4\n"
+    "  File \"a.c\", line 5\n"
+    "    vt\n"
+    "  File \"a.c\", line 6\n"
+    "  File \"a.c\", line 7\n"
+    "  File \"a.c\", line 0\n"
+    "  File \"crlf.c\", line 1\n"
+    "    first\n"
+    "  File \"crlf.c\", line 2\n"
+    "    second\n"
+    "  File \"crlf.c\", line 3\n"
+    "    third\n"
+    "  File \"crlf.c\", line 4\n"
+    "  File \"cr.c\", line 1\n"
+    "    one\n"
+    "  File \"cr.c\", line 2\n"
+    "    two\n"
+    "  File \"cr.c\", line 3\n"
+    "    three\n"
+    "  File \"bom.c\", line 1\n"
+    "    bom line\n"
+    "  File \"bom.c\", line 2\n"
+    "    next\n"
+    "  File \"bad.c\", line 1\n"
+    "  File \"uni.c\", line 1\n"
+    "    nbsp line\n"
+    "  File \"uni.c\", line 2\n"
+    "    fs\n"
+    "  File \"uni.c\", line 3\n"
+    "    x\n"
+    "  File \"uni.c\", line 4\n"
+    "    nel\n"
+    "  File \"uni.c\", line 5\n"
+    "    \xe2""\x80""\x8b""zw\xe2""\x80""\x8b""\n"
+    "  File \"uni.c\", line 6\n"
+    "    \xef""\xbc""\xa1""full\n"
+    "  File \"surrogate.c\", line 1\n"
+    "  File \"overlong.c\", line 1\n"
+    "  File \"trunc.c\", line 1\n"
+    "  File \"max.c\", line 1\n"
+    "    ok\n"
+    "  File \"past.c\", line 1\n"
+    "  File \"missing.c\", line 1\n"
+    "  File \"<unknown>\", line 0\n"
+    "  File \"<stdin>\", line 1\n"
+    "  File \"dir.c\", line 1\n"
+    "  File \"a.c\", line 1\n"
+    "    int main(void) {\n"
+    "";
+static const struct { int limit; bool recent_first; const char *text; } format_limits[] = {
+    {1, false, "  File \"a.c\", line 1\n"
+     "    int main(void) {\n"
+     ""},
+    {1, true, "  File \"a.c\", line 1\n"
+     "    int main(void) {\n"
+     ""},
+    {2, false, "  File \"a.c\", line 2\n"
+     "    return 0;\n"
+     "  File \"a.c\", line 1\n"
+     "    int main(void) {\n"
+     ""},
+    {2, true, "  File \"a.c\", line 1\n"
+     "    int main(void) {\n"
+     "  File \"a.c\", line 2\n"
+     "    return 0;\n"
+     ""},
+    {5, false, "  File \"a.c\", line 5\n"
+     "    vt\n"
+     "  File \"a.c\", line 4\n"
+     "  File \"a.c\", line 3\n"
+     "    }\n"
+     "  File \"a.c\", line 2\n"
+     "    return 0;\n"
+     "  File \"a.c\", line 1\n"
+     "    int main(void) {\n"
+     ""},
+    {5, true, "  File \"a.c\", line 1\n"
+     "    int main(void) {\n"
+     "  File \"a.c\", line 2\n"
+     "    return 0;\n"
+     "  File \"a.c\", line 3\n"
+     "    }\n"
+     "  File \"a.c\", line 4\n"
+     "  File \"a.c\", line 5\n"
+     "    vt\n"
+     ""},
+    {9, false, "  File \"a.c\", line 5\n"
+     "    vt\n"
+     "  File \"a.c\", line 4\n"
+     "  File \"a.c\", line 3\n"
+     "    }\n"
+     "  File \"a.c\", line 2\n"
+     "    return 0;\n"
+     "  File \"a.c\", line 1\n"
+     "    int main(void) {\n"
+     ""},
+    {9, true, "  File \"a.c\", line 1\n"
+     "    int main(void) {\n"
+     "  File \"a.c\", line 2\n"
+     "    return 0;\n"
+     "  File \"a.c\", line 3\n"
+     "    }\n"
+     "  File \"a.c\", line 4\n"
+     "  File \"a.c\", line 5\n"
+     "    vt\n"
+     ""},
+    {0, false, ""},
+    {0, true, ""},
+    {-1, false, "  File \"a.c\", line 5\n"
+     "    vt\n"
+     "  File \"a.c\", line 4\n"
+     "  File \"a.c\", line 3\n"
+     "    }\n"
+     "  File \"a.c\", line 2\n"
+     "    return 0;\n"
+     ""},
+    {-1, true, "  File \"a.c\", line 2\n"
+     "    return 0;\n"
+     "  File \"a.c\", line 3\n"
+     "    }\n"
+     "  File \"a.c\", line 4\n"
+     "  File \"a.c\", line 5\n"
+     "    vt\n"
+     ""},
+    {-2, false, "  File \"a.c\", line 5\n"
+     "    vt\n"
+     "  File \"a.c\", line 4\n"
+     "  File \"a.c\", line 3\n"
+     "    }\n"
+     ""},
+    {-2, true, "  File \"a.c\", line 3\n"
+     "    }\n"
+     "  File \"a.c\", line 4\n"
+     "  File \"a.c\", line 5\n"
+     "    vt\n"
+     ""},
+    {-5, false, ""},
+    {-5, true, ""},
+    {-9, false, ""},
+    {-9, true, ""},
+};
+
+/* Writes format_files into a new directory and makes it the working
+ * directory; returns its name (static), for format_dir_end. */
+static const char *format_dir(void) {
+    static char dir[] = "/tmp/rcgc_tbformat_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(chdir(dir), 0);
+    for (size_t i = 0; i < sizeof format_files / sizeof *format_files; i++) {
+        FILE *f = fopen(format_files[i].name, "wb");
+        ck_assert_ptr_nonnull(f);
+        fputs(format_files[i].bytes, f);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+    ck_assert_int_eq(mkdir("dir.c", 0700), 0);
+    ck_assert_int_eq(mkfifo("fifo.c", 0600), 0);
+    return dir;
+}
+
+static void format_dir_end(const char *dir) {
+    for (size_t i = 0; i < sizeof format_files / sizeof *format_files; i++)
+        unlink(format_files[i].name);
+    unlink("fifo.c");
+    rmdir("dir.c");
+    ck_assert_int_eq(chdir("/"), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+
+/* Formats tb into a buffer of its own; checks the length returned. */
+static char *tb_text(const rc_traceback *tb, int limit, bool recent_first) {
+    static char buf[4096];
+    int n = rc_traceback_format(tb, limit, recent_first, buf, sizeof buf);
+    ck_assert_int_eq(n, (int)strlen(buf));
+    return buf;
+}
+
+START_TEST(traceback_format_as_python) {
+    const char *dir = format_dir();
+    unsigned n = sizeof format_frames / sizeof *format_frames;
+    rc_traceback tb = {n, n, format_frames};
+    ck_assert_str_eq(tb_text(&tb, INT_MAX, false), format_all);
+    ck_assert_str_eq(tb_text(&tb, INT_MAX, true), format_all_recent_first);
+    rc_traceback five = {5, 7, format_frames};
+    for (size_t i = 0; i < sizeof format_limits / sizeof *format_limits; i++)
+        ck_assert_msg(strcmp(tb_text(&five, format_limits[i].limit, format_limits[i].recent_first),
+                             format_limits[i].text) == 0,
+                      "limit %d, most recent first %d", format_limits[i].limit,
+                      format_limits[i].recent_first);
+    ck_assert_str_eq(tb_text(&five, INT_MIN, false), "");
+    /* a FIFO (which linecache would wait on for a writer) is not read */
+    const rc_frame fifo = {"fifo.c", 1, NULL};
+    rc_traceback one = {1, 1, &fifo};
+    ck_assert_str_eq(tb_text(&one, INT_MAX, false), "  File \"fifo.c\", line 1\n");
+    format_dir_end(dir);
+}
+END_TEST
+
+/* snprintf's contract, as rc_statistic_format; bad arguments. */
+START_TEST(traceback_format_contract) {
+    const char *dir = format_dir();
+    rc_traceback tb = {2, 2, format_frames};
+    const char *whole = "  File \"a.c\", line 2\n    return 0;\n  File \"a.c\", line 1\n"
+                        "    int main(void) {\n";
+    int len = (int)strlen(whole);
+    ck_assert_int_eq(rc_traceback_format(&tb, INT_MAX, false, NULL, 0), len);
+    char small[10];
+    memset(small, 'x', sizeof small);
+    ck_assert_int_eq(rc_traceback_format(&tb, INT_MAX, true, small, sizeof small), len);
+    ck_assert_str_eq(small, "  File \"a");
+    ck_assert_int_eq(rc_traceback_format(&tb, INT_MAX, true, small, 1), len);
+    ck_assert_str_eq(small, "");
+    rc_traceback empty = {0, 0, NULL};
+    ck_assert_int_eq(rc_traceback_format(&empty, INT_MAX, false, small, sizeof small), 0);
+    ck_assert_str_eq(small, "");
+    errno = 0;
+    ck_assert_int_eq(rc_traceback_format(NULL, INT_MAX, false, small, sizeof small), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    const rc_frame nameless = {NULL, 3, "f"};
+    rc_traceback bad = {1, 1, &nameless};
+    errno = 0;
+    ck_assert_int_eq(rc_traceback_format(&bad, INT_MAX, false, small, sizeof small), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(rc_traceback_format(&tb, INT_MAX, false, NULL, 5), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    format_dir_end(dir);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_format");
     add_case(s, tcase_create("known_texts"), known_texts);
     add_case(s, tcase_create("buffer_contract"), buffer_contract);
+    add_case(s, tcase_create("traceback_format_as_python"), traceback_format_as_python);
+    add_case(s, tcase_create("traceback_format_contract"), traceback_format_contract);
     add_case(s, tcase_create("python_oracle"), python_oracle);
     return s;
 }
