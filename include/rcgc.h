@@ -140,10 +140,13 @@ typedef struct rc_type {
 } rc_type;
 
 /* A new reference to a zeroed object of type->size bytes, 16-byte aligned,
- * count 1, tracked when the type has traverse. The type must outlive the
- * heap, and its functions must not change meanwhile (which of them it has
- * is read when its objects are made). NULL + EINVAL for a NULL heap or type
- * or a size of 0; NULL + ENOMEM (also past 2^20 distinct types in a heap). */
+ * count 1, tracked when the type has traverse. The type must outlive its
+ * objects, and its functions must not change meanwhile (which of them it
+ * has is read when its objects are made); it may go (a plugin's dlclose)
+ * once none of its objects is left and rc_gc_collect ran since, which
+ * makes the heap read a type found at its address anew. NULL + EINVAL for
+ * a NULL heap or type or a size of 0; NULL + ENOMEM (also past 2^20
+ * distinct types in a heap). */
 void *rc_new(rc_heap *h, const rc_type *type);
 
 /* As rc_new with size bytes instead of type->size (variable-sized objects). */

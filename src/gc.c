@@ -1942,18 +1942,24 @@ static void collect_generations(rc_heap *h) {
     errno = saved_errno;
 }
 
+/* Also forgets the type the heap made last (object.c, type_info_of): a
+ * plugin host collects before it unloads code whose types have no object
+ * left, and the code it loads next may put another rc_type at that
+ * address, whose functions must be read anew. */
 long rc_gc_collect(rc_heap *h, int generation) {
     if (h == NULL || generation < 0 || generation >= RC_GC_GENERATIONS) {
         errno = EINVAL;
         return -1;
     }
+    long n = 0;
     /* h->dying: rc_heap_free's release of every object is under way; what
      * it released may not be traversed (see released) */
-    if (busy(&h->gc) || h->dying || (thread_collections && !refers_within(h, generation)))
-        return 0;
-    start_collecting(h);
-    long n = collect_with_callbacks(h, generation);
-    stop_collecting(h);
+    if (!busy(&h->gc) && !h->dying && (!thread_collections || refers_within(h, generation))) {
+        start_collecting(h);
+        n = collect_with_callbacks(h, generation);
+        stop_collecting(h);
+    }
+    h->last_type = NULL;
     return n;
 }
 

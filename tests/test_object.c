@@ -562,6 +562,36 @@ START_TEST(plain_and_other_deaths) {
 }
 END_TEST
 
+/* A plugin host unloads a plugin once no object of its types is left and
+ * a collection ran, and the code loaded next may put another rc_type at
+ * the same address (a new version of the plugin, dlopened where the old
+ * one was). The heap must read the new type's functions, not what it
+ * remembered of the type it made last: a finalizer the new version adds
+ * runs, and a traverse it drops leaves its objects untracked (the
+ * collector would call a NULL traverse). One rc_type's memory, rewritten,
+ * stands for the reused address. */
+START_TEST(type_address_reused_after_collection) {
+    static rc_type reused;
+    reset();
+    rc_heap *h = rc_heap_new();
+    reused = (rc_type){"v1", sizeof(node), NULL, NULL, NULL, NULL};
+    rc_decref(rc_new(h, &reused));
+    ck_assert_int_eq(rc_gc_collect(h, 0), 0);
+    reused = (rc_type){"v2", sizeof(node), NULL, NULL, count_finalize, NULL};
+    rc_decref(rc_new(h, &reused));
+    ck_assert_int_eq(finalized, 1);
+    reused = (rc_type){"v3", sizeof(node), node_traverse, NULL, NULL, NULL};
+    rc_decref(rc_new(h, &reused));
+    ck_assert_int_eq(rc_gc_collect(h, 0), 0);
+    reused = (rc_type){"v4", sizeof(node), NULL, NULL, NULL, NULL};
+    node *o = rc_new(h, &reused);
+    ck_assert(!rc_gc_is_tracked(o));
+    ck_assert_int_eq(rc_gc_collect(h, 2), 0);
+    rc_decref(o);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* -------------------------------------------------- finalizers, resurrection */
 
 static void *resurrected;
@@ -1137,6 +1167,8 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("order_with_traverse"), order_with_traverse);
     add_case(s, tcase_create("order_untracked_with_clear"), order_untracked_with_clear);
     add_case(s, tcase_create("plain_and_other_deaths"), plain_and_other_deaths);
+    add_case(s, tcase_create("type_address_reused_after_collection"),
+             type_address_reused_after_collection);
     add_case(s, tcase_create("finalizer_once"), finalizer_once);
     add_case(s, tcase_create("resurrection_tracked"), resurrection_tracked);
     add_case(s, tcase_create("resurrection_untracked"), resurrection_untracked);
