@@ -508,7 +508,10 @@ int rc_snapshot_print_top(FILE *out, const rc_snapshot *s, rc_key_type key, size
  * Use the macros below. The tracer copies file and func (they may go, a
  * plugin's with it at dlclose), but knows a site again by their addresses
  * and line: a buffer passed as file or func must not hold another name
- * later while tracing runs (string literals never do). */
+ * later while tracing runs. String literals do not, but for a plugin's:
+ * code loaded after its dlclose may have others at those addresses, and
+ * its allocations at the same line are then named as the plugin's were
+ * (docs/tracemalloc.md, "Tracebacks"). */
 void *rc_new_at(rc_heap *h, const rc_type *type, const char *file, int line, const char *func);
 void *rc_new_sized_at(rc_heap *h, const rc_type *type, size_t size,
                       const char *file, int line, const char *func);
