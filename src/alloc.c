@@ -1097,7 +1097,7 @@ bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block) 
         return false;
     if (!RC_KIND_IS_RAW(p->kind))
         return !(rc_head_of(block + RC_OBJ_OFFSET(p->kind))->info & RC_F_DEAD);
-    return !rc_raw_has_mark(h, block) || !block_is_free(h, p, block);
+    return !rc_raw_has_mark(h, block, p->kind) || !block_is_free(h, p, block);
 }
 
 /* Whether ptr starts a carved block of p, a pool of `kind`, below `carved`
@@ -1139,7 +1139,7 @@ static inline bool raw_pool_block(const rc_heap *h, const rc_pool *p, const void
     const char *block = (const char *)ptr - RC_OBJ_OFFSET(p->kind);
     if (!at_block_start(p, p->kind, block, p->fresh))
         return false;
-    return RC_LIKELY(!rc_raw_has_mark(h, block)) || !block_is_free(h, p, block);
+    return RC_LIKELY(!rc_raw_has_mark(h, block, p->kind)) || !block_is_free(h, p, block);
 }
 
 rc_trace_prefix *rc__trace_prefix_of(const rc_heap *h, const void *ptr) {
@@ -1243,7 +1243,7 @@ static inline bool raw_block_of_kind(const rc_heap *h, const rc_pool *p, unsigne
                                      const void *ptr) {
     const char *block = (const char *)ptr - RC_OBJ_OFFSET(kind);
     return at_block_start(p, kind, block, p->fresh) &&
-           ((const uintptr_t *)block)[1] != rc_raw_mark(h, block);
+           ((const uintptr_t *)block)[1] != rc_raw_mark(h, block, kind);
 }
 static inline bool raw_block_at_sight(const rc_heap *h, const rc_pool *p, unsigned kind,
                                       const void *ptr) {

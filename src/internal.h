@@ -601,9 +601,10 @@ static inline rc_heap *rc_raw_block_heap(const void *obj) {
     return rc_is_large(obj) ? rc_large_of(obj)->heap : rc_pool_of(obj)->heap;
 }
 /* Misuse: obj, taken for an object by call, is in an rc_malloc block or a
- * pool of them (rc_is_raw_block); named an rc_malloc block, or a dead
- * object when it is no carved block's payload (a stale pointer into an
- * object pool retired and carved again for raw blocks). */
+ * pool of them (rc_is_raw_block); named an rc_malloc block, a block
+ * already freed when a small one is not live, or a dead object when it is
+ * no carved block's payload (a stale pointer into an object pool retired
+ * and carved again for raw blocks). */
 RC_INTERNAL _Noreturn void rc__fatal_raw(const char *call, const void *obj);
 /* A query (call) of an rc_malloc block, or of an object already freed, is
  * named and aborts (a block's false header would give it a type, or
@@ -859,19 +860,30 @@ static inline void rc_mem_word_if(void *p, bool valgrind) {
 }
 static inline void rc_mem_word(void *p) { rc_mem_word_if(p, true); }
 
-/* The free mark of a raw block of h: a word no program stores by chance. */
-static inline uintptr_t rc_raw_mark(const rc_heap *h, const void *block) {
-    return h->free_mark ^ (uintptr_t)block;
+/* The free mark of a raw block of `kind` (a constant at the fast paths) of
+ * h: a word no program stores by chance. A traced block's mark is the word
+ * before its payload, which rc_decref and rc_incref of the payload read as
+ * an rc_head: it is one with a count of 0 (the mark in info), so that they
+ * name a freed block instead of changing its mark by one (a second rc_free
+ * then passed, and the block went on the free list twice). */
+static inline uintptr_t rc_raw_mark(const rc_heap *h, const void *block, unsigned kind) {
+    uintptr_t mark = h->free_mark ^ (uintptr_t)block;
+    if (kind != RC_KIND_RAW_TRACED)
+        return mark;
+    rc_head dead = {0, (uint32_t)mark};
+    memcpy(&mark, &dead, sizeof mark);
+    return mark;
 }
 
-/* Whether the second word of raw block holds its free mark. The word of a
- * live block may be undefined to Valgrind: a copy is declared defined so
- * that only the comparison, not the program, is judged. */
-static inline bool rc_raw_has_mark(const rc_heap *h, const char *block) {
+/* Whether the second word of raw block, of a pool of kind, holds its free
+ * mark. The word of a live block may be undefined to Valgrind: a copy is
+ * declared defined so that only the comparison, not the program, is
+ * judged. */
+static inline bool rc_raw_has_mark(const rc_heap *h, const char *block, unsigned kind) {
     uintptr_t word;
     memcpy(&word, block + sizeof(char *), sizeof word);
     RC_VALGRIND(VALGRIND_MAKE_MEM_DEFINED(&word, sizeof word));
-    return word == rc_raw_mark(h, block);
+    return word == rc_raw_mark(h, block, kind);
 }
 
 /* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX)
@@ -915,7 +927,7 @@ static inline void rc_pool_mark_dead(rc_heap *h, rc_pool *p, unsigned kind, char
     rc_mem_dead_if(block, p->block_size, valgrind);
     if (RC_KIND_IS_RAW(kind)) {
         rc_mem_word_if(block + sizeof(char *), valgrind);
-        ((uintptr_t *)block)[1] = rc_raw_mark(h, block);
+        ((uintptr_t *)block)[1] = rc_raw_mark(h, block, kind);
     } else {
         rc_mem_word_if(block + RC_HEAD_OFFSET(kind), valgrind);
     }

@@ -41,8 +41,14 @@ static _Noreturn void report(const char *call, const char *what, const char *typ
 
 void rc__fatal_raw(const char *call, const void *obj) {
     rc_heap *h = rc_raw_block_heap(obj);
-    if (!rc_is_large(obj) && !rc__pool_payload_at(rc_pool_of(obj), obj))
-        report(call, "of a dead object", NULL, obj, h);
+    if (!rc_is_large(obj)) {
+        const rc_pool *p = rc_pool_of(obj);
+        if (!rc__pool_payload_at(p, obj))
+            report(call, "of a dead object", NULL, obj, h);
+        /* freed (a traced one's false count is its free mark's 0) */
+        if (!rc__pool_block_live(h, p, (const char *)obj - RC_OBJ_OFFSET(p->kind)))
+            report(call, "of a block already freed", NULL, obj, h);
+    }
     report(call, "of an rc_malloc block (use rc_free)", NULL, obj, h);
 }
 

@@ -97,6 +97,8 @@ static void do_decref(rc_heap *h, void *p) { (void)h; rc_decref(p); }
 static void do_incref(rc_heap *h, void *p) { (void)h; rc_incref(p); }
 static void do_free(rc_heap *h, void *p) { rc_free(h, p); }
 static void do_realloc(rc_heap *h, void *p) { rc_realloc(h, p, 100); }
+static const char *sited_pointer_line(const char *call, const char *what, const void *p,
+                                      unsigned line);
 
 /* ----------------------------------------------------- counts below zero */
 
@@ -170,6 +172,34 @@ START_TEST(decref_raw_block) {
     rc_free(h, small);
     rc_free(h, before);
     ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* rc_decref and rc_incref of a small traced rc_malloc block once freed:
+ * the word before it, its false count, is its free mark, which reads as a
+ * count of 0, so both name the block freed (with its site in a debug
+ * heap, whose quarantine keeps it) and rc_refcount answers 0, as for a
+ * dead object. rc_decref lowered the mark, so that a second rc_free of
+ * the block passed (it went on the free list twice) and rc_refcount
+ * answered the mark. */
+START_TEST(decref_freed_traced_block) {
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+        char *sibling = rc_malloc(h, 64);
+        char *raw = rc_malloc(h, 64); const unsigned line = __LINE__;
+        ck_assert_uint_eq(rc__pool_lookup(h, raw)->kind, RC_KIND_RAW_TRACED);
+        rc_free(h, raw);
+        ck_assert_uint_eq(rc_refcount(raw), 0);
+        const char *freed = "of a block already freed";
+        const char *calls[] = {"rc_decref", "rc_incref", "rc_free"};
+        misuse_fn fns[] = {do_decref, do_incref, do_free};
+        for (int c = 0; c < 3; c++)
+            expect_fatal(fns[c], h, raw, debug ? sited_pointer_line(calls[c], freed, raw, line)
+                                               : pointer_line(calls[c], freed, raw));
+        rc_free(h, sibling);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
 }
 END_TEST
 
@@ -617,7 +647,7 @@ START_TEST(free_mark_in_live_block) {
         char *other = rc_malloc(h, 32);
         rc_free(h, other); /* the pool's free list is not empty */
         char *raw = rc_malloc(h, 32), *keep = rc_malloc(h, 32);
-        uintptr_t mark = rc_raw_mark(h, raw);
+        uintptr_t mark = rc_raw_mark(h, raw, RC_KIND_RAW);
         memcpy(raw + sizeof(char *), &mark, sizeof mark);
         ck_assert(rc__pool_block_live(h, rc_pool_of(raw), raw));
         rc_free(h, raw);
@@ -715,7 +745,7 @@ START_TEST(debug_poisons_freed_memory) {
     ck_assert_uint_eq(poisoned_until(b, 16, 64), 64);
     uintptr_t mark;
     memcpy(&mark, b + 8, sizeof mark);
-    ck_assert_uint_eq(mark, rc_raw_mark(h, raw));
+    ck_assert_uint_eq(mark, rc_raw_mark(h, raw, RC_KIND_RAW));
 
     char *big = rc_malloc(h, 3000);
     memset(big, 0x11, 3000);
@@ -1429,6 +1459,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("dead_big_object_held_until_next"), dead_big_object_held_until_next);
     add_case(s, tcase_create("decref_dead_in_retired_arena"), decref_dead_in_retired_arena);
     add_case(s, tcase_create("decref_raw_block"), decref_raw_block);
+    add_case(s, tcase_create("decref_freed_traced_block"), decref_freed_traced_block);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
     add_case(s, tcase_create("raw_misuse_names_site_debug"), raw_misuse_names_site_debug);

@@ -1194,7 +1194,7 @@ static void op_burst_alloc(reader *r) {
 static void op_mark(item *it) {
     if (it->kind != K_RAW || it->size < 16)
         return;
-    uintptr_t mark = rc_raw_mark(M.h, it->p);
+    uintptr_t mark = rc_raw_mark(M.h, it->p, RC_KIND_RAW);
     memcpy(it->p + 8, &mark, sizeof mark);
     it->word1 = true;
     it->word1_val = mark;
