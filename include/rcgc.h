@@ -300,9 +300,9 @@ typedef int (*rc_each_fn)(void *obj, void *arg);
  * collection starts while one runs (rc_gc_collect returns 0), and fn must
  * not freeze or unfreeze. */
 int rc_gc_get_objects(rc_heap *h, int generation, rc_each_fn fn, void *arg);
-/* Calls fn for each tracked, unfrozen object whose traverse visits obj
- * (not one rc_heap_free released: its traverse is not called); returns as
- * rc_gc_get_objects. NULL obj: none, 0. */
+/* Calls fn for each tracked, unfrozen object of h whose traverse visits
+ * obj (not one rc_heap_free released: its traverse is not called); obj may
+ * be another heap's; returns as rc_gc_get_objects. NULL obj: none, 0. */
 int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg);
 /* Calls fn for each object obj's traverse visits (none for an untracked
  * type, a NULL obj, or one rc_heap_free released), but one dying (count 0:

@@ -2193,6 +2193,10 @@ int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_each_fn fn, void *arg) {
     }
     if (obj == NULL)
         return 0;
+    /* freed: named, as rc_gc_get_referents names it, not answered with an
+     * empty walk (a live object of another heap is fine: references may
+     * cross heaps) */
+    rc_check_not_freed(obj, "rc_gc_get_referrers");
     return walk_generations(h, 0, RC_GC_GENERATIONS - 1, obj, fn, arg);
 }
 

@@ -1128,22 +1128,50 @@ static void do_weakref_new(rc_heap *h, void *p) { (void)h; rc_weakref_new(p, NUL
  * traverse, to return 0 as for a live one). */
 static int no_walk(void *obj, void *arg) { (void)obj, (void)arg; return 0; }
 static void do_referents(rc_heap *h, void *p) { (void)h; rc_gc_get_referents(p, no_walk, NULL); }
-START_TEST(referents_of_dead_object) {
+static void do_referrers(rc_heap *h, void *p) { rc_gc_get_referrers(h, p, no_walk, NULL); }
+static int count_walk(void *obj, void *arg) { (void)obj, ++*(int *)arg; return 0; }
+
+/* A walk (call, done by walk) of a dead object, tracked or not, of h or
+ * of another heap, is named, not answered with an empty walk. */
+static void check_walk_of_dead(misuse_fn walk, const char *call) {
     for (int debug = 0; debug < 2; debug++) {
-        rc_heap *h = heap(debug);
-        node *keep = rc_new(h, &node_type); /* keeps the pools in use */
-        void *keep_leaf = rc_new(h, &leaf_type);
-        for (int k = 0; k < 2; k++) {
-            const rc_type *t = k ? &leaf_type : &node_type;
-            void *o = rc_new(h, t);
-            rc_decref(o);
-            expect_fatal(do_referents, h, o,
-                         object_line("rc_gc_get_referents", "of a dead object", t->name, o));
+        rc_heap *h = heap(debug), *other = heap(debug);
+        rc_heap *heaps[] = {h, other};
+        for (int in = 0; in < 2; in++) {
+            node *keep = rc_new(heaps[in], &node_type); /* keeps the pools in use */
+            void *keep_leaf = rc_new(heaps[in], &leaf_type);
+            for (int k = 0; k < 2; k++) {
+                const rc_type *t = k ? &leaf_type : &node_type;
+                void *o = rc_new(heaps[in], t);
+                rc_decref(o);
+                expect_fatal(walk, h, o, object_line(call, "of a dead object", t->name, o));
+            }
+            rc_decref(keep);
+            rc_decref(keep_leaf);
         }
-        rc_decref(keep);
-        rc_decref(keep_leaf);
         ck_assert_uint_eq(rc_heap_free(h), 0);
+        ck_assert_uint_eq(rc_heap_free(other), 0);
     }
+}
+
+START_TEST(referents_of_dead_object) { check_walk_of_dead(do_referents, "rc_gc_get_referents"); }
+END_TEST
+
+/* rc_gc_get_referrers too (it answered 0, quietly). A live object of
+ * another heap is no misuse: objects may refer across heaps, and the walk
+ * finds h's referrers of it. */
+START_TEST(referrers_of_dead_object) {
+    check_walk_of_dead(do_referrers, "rc_gc_get_referrers");
+    rc_heap *h = heap(false), *other = heap(false);
+    node *theirs = rc_new(other, &node_type), *mine = rc_new(h, &node_type);
+    mine->next = rc_incref(theirs);
+    int n = 0;
+    ck_assert_int_eq(rc_gc_get_referrers(h, theirs, count_walk, &n), 0);
+    ck_assert_int_eq(n, 1);
+    rc_decref(mine);
+    rc_decref(theirs);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(rc_heap_free(other), 0);
 }
 END_TEST
 
@@ -1154,7 +1182,6 @@ END_TEST
  * release; its referents in the callback, which runs before they go). A
  * type without traverse answered 0 before rc_gc_get_referents named dead
  * objects, and must again. */
-static int count_walk(void *obj, void *arg) { (void)obj, ++*(int *)arg; return 0; }
 static int dying_walks, dying_seen;
 static void walk_self(void *self) {
     int n = 0;
@@ -1288,8 +1315,8 @@ START_TEST(queries_of_freed_object) {
 }
 END_TEST
 
-/* Each query, rc_gc_get_referents and rc_weakref_new of the rc_malloc
- * block p names it as rc_decref does. */
+/* Each query, rc_gc_get_referents, rc_gc_get_referrers and rc_weakref_new
+ * of the rc_malloc block p names it as rc_decref does. */
 static void expect_raw_block_named(rc_heap *h, void *p) {
     const char *what = "of an rc_malloc block (use rc_free)";
     for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
@@ -1297,11 +1324,12 @@ static void expect_raw_block_named(rc_heap *h, void *p) {
         expect_fatal(do_query, h, p, pointer_line(queries[q].call, what, p));
     }
     expect_fatal(do_referents, h, p, pointer_line("rc_gc_get_referents", what, p));
+    expect_fatal(do_referrers, h, p, pointer_line("rc_gc_get_referrers", what, p));
     expect_fatal(do_weakref_new, h, p, pointer_line("rc_weakref_new", what, p));
 }
 
-/* The same queries, rc_gc_get_referents and rc_weakref_new of an
- * rc_malloc block, with and without RCGC_DEBUG: small (the first block of
+/* The same queries, rc_gc_get_referents, rc_gc_get_referrers and
+ * rc_weakref_new of an rc_malloc block, with and without RCGC_DEBUG: small (the first block of
  * a fresh heap, whose false header is the pool's, and one after it, whose
  * false header is the first's last bytes: zeros, or a count of one and
  * flags a program wrote) or large (whose head says raw): each named as
@@ -1494,6 +1522,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("queries_of_raw_block_after_freed_one"),
              queries_of_raw_block_after_freed_one);
     add_case(s, tcase_create("referents_of_dead_object"), referents_of_dead_object);
+    add_case(s, tcase_create("referrers_of_dead_object"), referrers_of_dead_object);
     add_case(s, tcase_create("referents_of_dying_object"), referents_of_dying_object);
     add_case(s, tcase_create("referents_skip_slot_dropped_not_yet_null"),
              referents_skip_slot_dropped_not_yet_null);
