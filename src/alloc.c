@@ -954,7 +954,7 @@ static inline size_t traced_block_size(size_t size) {
  * free mark. */
 static inline rc_trace_prefix *untraced_prefix(char *block) {
     rc_trace_prefix *pre = (rc_trace_prefix *)block;
-    *pre = (rc_trace_prefix){0, 0, 0};
+    *pre = (rc_trace_prefix){0, 0, 0, 0};
     return pre;
 }
 

@@ -95,11 +95,15 @@ enum rc_kind {
 
 /* The prefix of a live RC_KIND_RAW_TRACED block: the trace of the block
  * after it (domain 0), valid while epoch is the heap's trace_epoch and tb
- * is not 0. Freed, the block holds the free link and the free mark there. */
+ * is not 0. Its second word is where an object's rc_head would be, which
+ * rc_incref and rc_decref of the block read: it says a count of 0, so that
+ * they name the block instead of changing the epoch. Freed, the block holds
+ * the free link and the free mark there (also a count of 0: rc_raw_mark). */
 typedef struct rc_trace_prefix {
     uint32_t tb;     /* tracer traceback id; 0: untraced */
     uint32_t size;   /* bytes asked for */
-    uint64_t epoch;  /* h->trace_epoch when traced */
+    uint32_t count;  /* 0 (rc_head.refcnt's place) */
+    uint32_t epoch;  /* h->trace_epoch when traced */
 } rc_trace_prefix;
 /* Offset of the rc_head in an object block (the word kept readable when dead). */
 #define RC_HEAD_OFFSET(kind) ((kind) == RC_KIND_GC ? 16u : 0u)
@@ -443,7 +447,7 @@ struct rc_heap {
     rc_pool *classes[RC_NKINDS][RC_NCLASSES]; /* class lists (see rc_pool) */
     rc_pool *class_tails[RC_NKINDS][RC_NCLASSES]; /* their last pools; NULL if empty */
     rc_pool no_pool;           /* the head of an empty class list */
-    uint64_t trace_epoch;      /* see rc_trace_prefix: changes at clear_traces and stop */
+    uint32_t trace_epoch;      /* see rc_trace_prefix: changes at clear_traces and stop */
     uint64_t trace_stops;      /* tracers stopped: one the frame provider stopped is gone
                                   even if a new one took its address */
     rc_arena *arenas;          /* all arenas */

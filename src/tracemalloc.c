@@ -1062,9 +1062,23 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
     return 0;
 }
 
+/* Makes the prefix of a live traced block hold no trace. */
+static void prefix_untrace(rc_trace_prefix *pre, void *arg) {
+    (void)arg;
+    pre->tb = 0;
+}
+
+/* Ends every prefix trace at once: a new epoch. Once in 2^32 the epochs
+ * start again, and a prefix of an old one could pass for a new one's:
+ * every prefix is then told it holds no trace. */
+static void prefix_epoch_next(rc_heap *h) {
+    if (++h->trace_epoch == 0)
+        rc__each_trace_prefix(h, prefix_untrace, NULL);
+}
+
 /* Forgets every trace, traceback and string; keeps settings and resolver. */
 static void forget(rc_heap *h, rc_tracer *tr) {
-    h->trace_epoch++; /* every prefix trace ends at once */
+    prefix_epoch_next(h);
     rc__quarantine_forget_traces(h);
     table_free(h, &tr->traces);
     for (size_t i = 0; i < tr->ndomains; i++)

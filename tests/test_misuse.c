@@ -175,6 +175,32 @@ START_TEST(decref_raw_block) {
 }
 END_TEST
 
+/* rc_decref and rc_incref of a live small rc_malloc block made while
+ * tracing: the word before it, its false count, is its prefix's, which
+ * reads as a count of 0 whatever the trace's epoch, so both name the block
+ * and where it was made, and rc_refcount answers 0. After two
+ * rc_tracemalloc_clear_traces, rc_decref lowered the epoch, ending the
+ * trace unseen; after one, it named the block without its site. */
+START_TEST(decref_traced_block) {
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+        const char *raw_what = "of an rc_malloc block (use rc_free)";
+        for (int clears = 0; clears < 3; clears++) {
+            char *raw = rc_malloc(h, 64); const unsigned line = __LINE__;
+            ck_assert_uint_eq(rc__pool_lookup(h, raw)->kind, RC_KIND_RAW_TRACED);
+            ck_assert_uint_eq(rc_refcount(raw), 0);
+            expect_fatal(do_decref, h, raw, sited_pointer_line("rc_decref", raw_what, raw, line));
+            expect_fatal(do_incref, h, raw, sited_pointer_line("rc_incref", raw_what, raw, line));
+            ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, raw));
+            rc_free(h, raw);
+            rc_tracemalloc_clear_traces(h);
+        }
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
 /* rc_decref and rc_incref of a small traced rc_malloc block once freed:
  * the word before it, its false count, is its free mark, which reads as a
  * count of 0, so both name the block freed (with its site in a debug
@@ -1488,6 +1514,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("decref_dead_in_retired_arena"), decref_dead_in_retired_arena);
     add_case(s, tcase_create("decref_raw_block"), decref_raw_block);
     add_case(s, tcase_create("decref_freed_traced_block"), decref_freed_traced_block);
+    add_case(s, tcase_create("decref_traced_block"), decref_traced_block);
     add_case(s, tcase_create("reuse_without_debug"), reuse_without_debug);
     add_case(s, tcase_create("misuse_names_site_debug"), misuse_names_site_debug);
     add_case(s, tcase_create("raw_misuse_names_site_debug"), raw_misuse_names_site_debug);

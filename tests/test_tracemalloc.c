@@ -385,6 +385,31 @@ START_TEST(prefix_traces) {
 }
 END_TEST
 
+/* The prefix epochs (32 bits: a prefix's second word reads as a count of
+ * 0, test_misuse's decref_traced_block) start again after 2^32 clears or
+ * stops: the prefixes of blocks traced before then hold no trace, so that
+ * none passes for a trace of the new epoch (its traceback id is gone, and
+ * its free would take its size off the new count). */
+START_TEST(prefix_epoch_wraps) {
+    rc_tracemalloc_start(h, 1);
+    h->trace_epoch = 7;
+    char *old = rc_malloc(h, 64), *keep = rc_malloc(h, 64);
+    ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, old));
+    h->trace_epoch = UINT32_MAX;
+    rc_tracemalloc_clear_traces(h);
+    ck_assert_uint_eq(h->trace_epoch, 0);
+    h->trace_epoch = 7; /* 2^32 clears on */
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, old));
+    char *new = rc_malloc(h, 40);
+    ck_assert_uint_eq(current(), 40);
+    rc_free(h, old);
+    ck_assert_uint_eq(current(), 40);
+    rc_free(h, new);
+    rc_free(h, keep);
+    ck_assert_uint_eq(current(), 0);
+}
+END_TEST
+
 /* A block made before tracing started lives in a plain raw pool: when
  * rc_realloc keeps it in place while tracing, it gets one table trace
  * (the old one, if any, is replaced), and its free ends that trace. */
@@ -1289,6 +1314,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("trace_tables_shrink_after_peak"),
                      trace_tables_shrink_after_peak, setup, teardown);
     add_case_fixture(s, tcase_create("track_untrack"), track_untrack, setup, teardown);
+    add_case_fixture(s, tcase_create("prefix_epoch_wraps"), prefix_epoch_wraps, setup, teardown);
     add_case_fixture(s, tcase_create("track_refuses_overflow"), track_refuses_overflow, setup,
                      teardown);
     add_case_fixture(s, tcase_create("compare_huge_sizes"), compare_huge_sizes, setup, teardown);
