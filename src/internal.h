@@ -606,7 +606,8 @@ static inline rc_heap *rc_raw_block_heap(const void *obj) {
 }
 /* Misuse: obj, taken for an object by call, is in an rc_malloc block or a
  * pool of them (rc_is_raw_block); named an rc_malloc block, a block
- * already freed when a small one is not live, or a dead object when it is
+ * already freed when it is not live (a large one's head is readable then
+ * only in RCGC_DEBUG's quarantine), or a dead object when it is
  * no carved block's payload (a stale pointer into an object pool retired
  * and carved again for raw blocks). */
 RC_INTERNAL _Noreturn void rc__fatal_raw(const char *call, const void *obj);

@@ -172,6 +172,15 @@ START_TEST(decref_raw_block) {
     rc_free(h, small);
     rc_free(h, before);
     ck_assert_uint_eq(rc_heap_free(h), 0);
+    /* A large one freed: its head held in a debug heap's quarantine says
+     * an rc_malloc block, and it is named freed (it was named an rc_malloc
+     * block, as if rc_free had not been called). */
+    h = heap(true);
+    large = rc_malloc(h, 5000);
+    rc_free(h, large);
+    expect_fatal(do_decref, h, large, pointer_line("rc_decref", "of a block already freed", large));
+    expect_fatal(do_incref, h, large, pointer_line("rc_incref", "of a block already freed", large));
+    ck_assert_uint_eq(rc_heap_free(h), 0);
 }
 END_TEST
 
