@@ -277,9 +277,11 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
         }
     }
     rc_pool *p;
+    struct rc_pool_was was = {0, 0, 0};
     if (a->free_pools) {
         p = a->free_pools; /* pool_retire left its header addressable */
         a->free_pools = p->next;
+        was = p->was;
     } else {
         p = rc_pool_at(a->first_pool + (a->npools - a->nfresh) * RC_POOL_SIZE);
         a->nfresh--;
@@ -289,6 +291,7 @@ static rc_pool *pool_new(rc_heap *h, unsigned kind, size_t block_size) {
     if (--a->nfree == 0)
         usable_remove(h, a);
     memset(p, 0, sizeof *p);
+    p->was = was;
     p->heap = h;
     p->arena = a;
     p->kind = (uint8_t)kind;
@@ -313,6 +316,9 @@ static void pool_close(rc_pool *p) {
 /* Gives an empty pool back to its arena, and the arena back when all free. */
 static void pool_retire(rc_heap *h, rc_pool *p) {
     rc_arena *a = p->arena;
+    p->was.block_size = p->block_size;
+    p->was.end = (uint16_t)((size_t)(p->fresh - rc_pool_base(p)) / RC_GRAIN);
+    p->was.kind = p->kind;
     pool_close(p);
     p->next = a->free_pools;
     a->free_pools = p;
@@ -1116,13 +1122,29 @@ bool rc__pool_payload_at(const rc_pool *p, const void *ptr) {
     return at_block_start(p, p->kind, (const char *)ptr - RC_OBJ_OFFSET(p->kind), carved_end(p));
 }
 
+/* Whether ptr was the payload of a raw block of p when p was last retired
+ * (p->was): a stale pointer into a retired pool, or one carved again since. */
+static bool was_raw_block(const rc_pool *p, const void *ptr) {
+    unsigned kind = p->was.kind;
+    if (p->was.block_size == 0 || !RC_KIND_IS_RAW(kind))
+        return false;
+    const char *first = first_block_of(p, kind), *block = (const char *)ptr - RC_OBJ_OFFSET(kind);
+    return block >= first && block < rc_pool_base(p) + (size_t)p->was.end * RC_GRAIN &&
+           (size_t)(block - first) % p->was.block_size == 0;
+}
+
 /* Names what is wrong with a pointer into one of h's pools that is not a live
  * raw block, and aborts. A parked pool knows what it had carved, so a block of
- * it is named freed; a retired one does not, so its blocks are not owned. */
+ * it is named freed; so is one of a pool retired (and maybe carved again for
+ * other blocks) that was a raw block then (p->was); other pointers are not
+ * owned. */
 static _Noreturn void raw_misuse(rc_heap *h, rc_pool *p, void *ptr, const char *call) {
     char *block = (char *)ptr - RC_OBJ_OFFSET(p->kind);
-    if (!at_block_start(p, p->kind, block, carved_end(p)) || (p->used == 0 && !p->parked))
+    if (!at_block_start(p, p->kind, block, carved_end(p)) || (p->used == 0 && !p->parked)) {
+        if (was_raw_block(p, ptr))
+            rc__fatal_ptr(h, call, "of a block already freed", ptr);
         rc__fatal_ptr(NULL, call, "of a pointer the heap does not own", ptr);
+    }
     if (RC_KIND_IS_RAW(p->kind))
         rc__fatal_ptr(h, call, "of a block already freed", ptr);
     if (rc__pool_block_live(h, p, block))

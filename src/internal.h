@@ -235,6 +235,11 @@ typedef struct rc_pool {
     rc_arena *arena;
     char *parked_free, *parked_fresh;
     uint32_t capacity;   /* blocks the pool holds */
+    /* What it held when last retired (block_size 0: never): its kind,
+     * block size and where carving stopped, in grains from the pool's
+     * start; kept when it is carved again, so that a stale pointer to one
+     * of those blocks is named freed (alloc.c, raw_misuse). */
+    struct rc_pool_was { uint16_t block_size, end; uint8_t kind; } was;
 } rc_pool;
 
 /* Pool headers do not all sit at the pool's first byte: pool-aligned

@@ -662,9 +662,11 @@ START_TEST(free_in_empty_pool) {
     rc_free(h, b[n - 1]);
     ck_assert_ptr_eq(retired->arena->free_pools, retired);
     ck_assert_ptr_eq(rc__pool_lookup(h, b[n - 1]), retired); /* still a carved pool */
-    expect_fatal(do_free, h, b[n - 1], pointer_line("rc_free", no, b[n - 1]));
+    /* it remembers what it held (rc_pool.was): one block */
+    const char *freed = "of a block already freed";
+    expect_fatal(do_free, h, b[n - 1], pointer_line("rc_free", freed, b[n - 1]));
     expect_fatal(do_free, h, b[n - 1] + 48, pointer_line("rc_free", no, b[n - 1] + 48));
-    expect_fatal(do_realloc, h, b[n - 1], pointer_line("rc_realloc", no, b[n - 1]));
+    expect_fatal(do_realloc, h, b[n - 1], pointer_line("rc_realloc", freed, b[n - 1]));
     for (size_t i = 1; i < n - 1; i++)
         rc_free(h, b[i]);
     free(b);
@@ -688,6 +690,42 @@ START_TEST(free_mark_in_live_block) {
         rc_free(h, raw);
         ck_assert(!rc__pool_block_live(h, rc_pool_of(raw), raw));
         expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
+        rc_free(h, keep);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
+/* A stale pointer to a raw block whose pool emptied and was carved again
+ * for objects of another size, not at one's start, is named freed, as it
+ * was before the pool was reused: the pool remembers what it held when it
+ * was retired (rc_pool.was). It was named not owned. */
+START_TEST(free_stale_in_reused_raw_pool) {
+    for (int debug = 0; debug < 2; debug++) {
+        rc_heap *h = heap(debug);
+        void *keep = rc_malloc(h, 100); /* keeps the arena */
+        /* past the debug quarantine's 4096 blocks: the pools empty */
+        enum { RAW = 4 * (RC_POOL_SIZE / 48), LEAVES = 8 * (RC_POOL_SIZE / 32) };
+        static char *raw[RAW];
+        static void *leaves[LEAVES];
+        for (int i = 0; i < RAW; i++)
+            raw[i] = rc_malloc(h, 48);
+        for (int i = 0; i < RAW; i++)
+            rc_free(h, raw[i]);
+        for (int i = 0; i < LEAVES; i++)
+            leaves[i] = rc_new_sized(h, &leaf_type, 24); /* 32-byte blocks */
+        int named = 0;
+        for (int i = 0; i < RAW; i += 97) {
+            rc_pool *p = rc__pool_lookup(h, raw[i]);
+            if (p == NULL || p->kind != RC_KIND_PLAIN || rc__pool_payload_at(p, raw[i]))
+                continue;
+            named++;
+            expect_fatal(do_free, h, raw[i],
+                         pointer_line("rc_free", "of a block already freed", raw[i]));
+        }
+        ck_assert_int_gt(named, 0);
+        for (int i = 0; i < LEAVES; i++)
+            rc_decref(leaves[i]);
         rc_free(h, keep);
         ck_assert_uint_eq(rc_heap_free(h), 0);
     }
@@ -1517,6 +1555,7 @@ Suite *test_suite(void) {
     Suite *s = suite_create("misuse");
     add_case(s, tcase_create("decref_dead_object"), decref_dead_object);
     add_case(s, tcase_create("free_object_in_reused_raw_pool"), free_object_in_reused_raw_pool);
+    add_case(s, tcase_create("free_stale_in_reused_raw_pool"), free_stale_in_reused_raw_pool);
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("decref_dead_large"), decref_dead_large);
     add_case(s, tcase_create("dead_big_object_held_until_next"), dead_big_object_held_until_next);
