@@ -183,11 +183,11 @@ static const recording *recording_of(const char *profile, unsigned long seed,
     return NULL;
 }
 
-/* The recorded log, decompressed into path. */
-static void unpack_recorded(const recording *r, const char *path) {
-    char *argv[] = {"gzip", "-dc", (char *)r->log, NULL};
+/* A recorded log (gzip'ed), decompressed into path. */
+static void gunzip(const char *log, const char *path) {
+    char *argv[] = {"gzip", "-dc", (char *)log, NULL};
     int status = run_to_file(argv, path);
-    ck_assert_msg(status == 0, "gzip -dc %s failed (status %d)", r->log, status);
+    ck_assert_msg(status == 0, "gzip -dc %s failed (status %d)", log, status);
 }
 
 /* Cuts log (in place) after its first count programs. */
@@ -221,7 +221,7 @@ static bool run_both(run_files *f, const char *profile, unsigned long seed, unsi
     const recording *r = recording_of(profile, seed, count);
     f->recorded = status == PYTHON_UNSUITED && r;
     if (f->recorded) {
-        unpack_recorded(r, f->py_log);
+        gunzip(r->log, f->py_log);
         fprintf(stderr, "%s programs compared with CPython 3.12's recorded log\n", profile);
     } else if (status == PYTHON_UNSUITED) {
         unlink(f->programs);
@@ -244,7 +244,7 @@ static void check_recording(const recording *r, const run_files *f, const char *
                             unsigned long count) {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/recorded.log", f->dir);
-    unpack_recorded(r, path);
+    gunzip(r->log, path);
     char *recorded = slurp(path);
     first_programs(recorded, count);
     char diff[512] = "";
@@ -411,6 +411,28 @@ END_TEST
 START_TEST(active_programs) { differential("active", 8, 500); }
 END_TEST
 
+/* py_argv's log must be want (CPython 3.12's, recorded) when python can
+ * run it (else the recording is stale), and rc_argv's must be want; each
+ * is written to out. */
+static void against_recording(const char *name, char *const py_argv[], char *const rc_argv[],
+                              const char *want, const char *out) {
+    int status = run_to_file(py_argv, out);
+    if (status != PYTHON_UNSUITED) {
+        char *py = slurp(out);
+        ck_assert_msg(status == 0 && strcmp(py, want) == 0,
+                      "%s: python's log (status %d) is not the recorded one: record it again",
+                      name, status);
+        free(py);
+    }
+    ck_assert_int_eq(run_to_file(rc_argv, out), 0);
+    char *rc = slurp(out), diff[512] = "";
+    if (strcmp(rc, want) != 0)
+        first_difference("python", want, strlen(want), "rcgc", rc, strlen(rc), diff,
+                         sizeof diff);
+    ck_assert_msg(diff[0] == '\0', "%s: %s", name, diff);
+    free(rc);
+}
+
 /* Programs written by hand for what random programs once found, each in
  * tests/gc_diff/fixed/NAME.txt with CPython 3.12's log of it beside it
  * (NAME.cpython3.12.log, made by `python3.12 run.py NAME.txt`): the
@@ -428,25 +450,9 @@ static void fixed_program(const char *name) {
     char *want = slurp(recorded);
     char run_py[PATH_MAX];
     snprintf(run_py, sizeof run_py, "%s/run.py", RCGC_GC_DIFF_DIR);
-    char *python = python_path();
-    char *py_argv[] = {python, run_py, prog, NULL};
-    int status = run_to_file(py_argv, out);
-    if (status != PYTHON_UNSUITED) {
-        char *py = slurp(out);
-        ck_assert_msg(status == 0 && strcmp(py, want) == 0,
-                      "%s: python's log (status %d) is not the recorded one: record it again",
-                      name, status);
-        free(py);
-    }
-    const char *driver = driver_path();
-    char *rc_argv[] = {(char *)driver, prog, NULL};
-    ck_assert_int_eq(run_to_file(rc_argv, out), 0);
-    char *rc = slurp(out), diff[512] = "";
-    if (strcmp(rc, want) != 0)
-        first_difference("python", want, strlen(want), "rcgc", rc, strlen(rc), diff,
-                         sizeof diff);
-    ck_assert_msg(diff[0] == '\0', "%s: %s", name, diff);
-    free(rc);
+    char *py_argv[] = {python_path(), run_py, prog, NULL};
+    char *rc_argv[] = {(char *)driver_path(), prog, NULL};
+    against_recording(name, py_argv, rc_argv, want, out);
     free(want);
     unlink(out);
     rmdir(dir);
@@ -460,6 +466,57 @@ static void fixed_program(const char *name) {
 START_TEST(set_drops_node_first) { fixed_program("set-drops-node-first"); }
 END_TEST
 
+/* An application written twice, tests/gc_diff/dom.py and dom.c (dom.py's
+ * docstring): a document model (elements in cycles through strong parent
+ * pointers, attributes, listeners, a weak-valued id index, undo and redo
+ * stacks of detached subtrees, finalizers that log, resurrect, keep a
+ * child, collect or edit a document, weak reference callbacks that edit it,
+ * runs of leaves that die nested past the trashcan's depth) edited at
+ * random, with automatic collections
+ * (default and small thresholds), explicit ones, and freeze/unfreeze; the
+ * logs (finalizers, callbacks, collections, counts, statistics, the
+ * generations' objects in order) must be CPython 3.12's, recorded by
+ *   python3.12 tests/gc_diff/dom.py ARGS | gzip -9n > \
+ *       tests/gc_diff/dom-seedSEED.cpython3.12.log.gz
+ * for each line of dom_runs (ARGS: seed, operations, then dom.py's
+ * options). Under Valgrind only the last, the smallest. */
+static const char *const dom_runs[][10] = {
+    {"1", "10000"},
+    {"2", "12000", "2", "4", "0", "700", "10", "0", "4"},
+    {"3", "6000", "0", "10", "0", "50", "4", "1", "7"},
+    {"4", "3000", "1", "6", "1", "1", "1", "1"},
+};
+
+static const char *dom_path(void) {
+    const char *p = getenv("RCGC_GC_DIFF_DOM");
+    return p ? p : RCGC_GC_DIFF_DOM;
+}
+
+START_TEST(dom_programs) {
+    char dir[PATH_MAX], out[PATH_MAX + 16], recorded[PATH_MAX + 16], gz[PATH_MAX], dom_py[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/rcgc_dom_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+    snprintf(out, sizeof out, "%s/log", dir);
+    snprintf(recorded, sizeof recorded, "%s/recorded", dir);
+    snprintf(dom_py, sizeof dom_py, "%s/dom.py", RCGC_GC_DIFF_DIR);
+    size_t nruns = sizeof dom_runs / sizeof *dom_runs;
+    for (size_t i = getenv("RCGC_VALGRIND") ? nruns - 1 : 0; i < nruns; i++) {
+        const char *const *args = dom_runs[i];
+        snprintf(gz, sizeof gz, "%s/dom-seed%s.cpython3.12.log.gz", RCGC_GC_DIFF_DIR, args[0]);
+        gunzip(gz, recorded);
+        char *want = slurp(recorded);
+        char *py_argv[13] = {python_path(), dom_py}, *rc_argv[12] = {(char *)dom_path()};
+        for (size_t k = 0; k < 10 && args[k]; k++)
+            py_argv[k + 2] = rc_argv[k + 1] = (char *)args[k];
+        against_recording(gz, py_argv, rc_argv, want, out);
+        free(want);
+    }
+    unlink(out);
+    unlink(recorded);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("gc_diff");
     add_case(s, tcase_create("random_programs"), random_programs);
@@ -470,5 +527,6 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("log_programs"), log_programs);
     add_case(s, tcase_create("active_programs"), active_programs);
     add_case(s, tcase_create("set_drops_node_first"), set_drops_node_first);
+    add_case(s, tcase_create("dom_programs"), dom_programs);
     return s;
 }
