@@ -117,8 +117,8 @@ typedef void (*rc_visit_fn)(void **slot, void *arg);
 
 /* Py_VISIT: inside a traverse whose parameters are named visit and arg,
  * visits the field (a pointer to an rc object, of any type) through its
- * own address. */
-#define RC_VISIT(field) visit((void **)&(field), arg)
+ * own address (a C++ cast in C++: RC_FIELD_SLOT_ below). */
+#define RC_VISIT(field) visit(RC_FIELD_SLOT_(&(field)), arg)
 
 typedef struct rc_type {
     const char *name; /* shown in reports: "<node 0x55d0c0ffee10>" */
@@ -180,13 +180,16 @@ void rc_decref(void *obj);
 size_t rc_refcount(const void *obj);
 
 /* The macros' casts: C++'s named ones there (-Wold-style-cast). RC_VOID_
- * makes a void * of any object pointer, const or not. */
+ * makes a void * of any object pointer, const or not; RC_FIELD_SLOT_ a
+ * void ** of a field's address (T **). */
 #ifdef __cplusplus
 #define RC_VOID_(p) const_cast<void *>(static_cast<const void *>(p))
 #define RC_SLOT_(p) static_cast<void **>(p)
+#define RC_FIELD_SLOT_(p) reinterpret_cast<void **>(p)
 #else
 #define RC_VOID_(p) ((void *)(p))
 #define RC_SLOT_(p) ((void **)(p))
+#define RC_FIELD_SLOT_(p) ((void **)(p))
 #endif
 
 /* Sets the lvalue ptr to NULL, then drops the reference it held (Py_CLEAR). */

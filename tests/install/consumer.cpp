@@ -11,8 +11,9 @@ struct pair {
     int value;
 };
 
+// RC_VISIT, Py_VISIT's counterpart, casts as C++ wants (-Wold-style-cast).
 static void pair_traverse(void *self, rc_visit_fn visit, void *arg) {
-    visit(reinterpret_cast<void **>(&static_cast<pair *>(self)->next), arg);
+    RC_VISIT(static_cast<pair *>(self)->next);
 }
 
 static const rc_type pair_type = {"pair", sizeof(pair), pair_traverse, nullptr, nullptr, nullptr};
