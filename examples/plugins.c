@@ -27,12 +27,12 @@
  * statistics by line and by traceback while the plugins are loaded, and
  * the difference between the snapshots before loading and after
  * unloading: what the plugins left behind, with tracebacks. One is a
- * text alpha's fini gave the host: its frame in alpha shows as
- * <unknown>:0, then and after alpha is loaded again, because return
- * addresses are resolved when a traceback is first shown, and this one
- * was first shown after the dlclose (the registry's array, which alpha's
- * init grew, was first shown by a snapshot while alpha was loaded, and
- * keeps its names). The last snapshot is dumped for the rcgc command.
+ * text alpha's fini gave the host: return addresses are resolved when a
+ * traceback is first shown, and this one was first shown after the
+ * dlclose, so its frame in alpha is read from alpha.so's file, as alpha
+ * was loaded then (alpha.c:68 in alpha_fini), also after alpha is loaded
+ * again; were the file changed or gone, it would show as alpha.so+0xOFFSET.
+ * The last snapshot is dumped for the rcgc command.
  *
  * Usage: plugins [PLUGIN_DIR [DUMP]]. The plugins are PLUGIN_DIR/NAME.so
  * (CMake builds them in plugin-modules/ and makes that the default); with

@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -458,12 +459,6 @@ static bool library_known(void) {
     return known;
 }
 
-void rc__stack_walk_prepare(void) {
-    int saved = errno;
-    (void)library_known();
-    errno = saved;
-}
-
 /* --------------------------------------------------- all loaded code */
 
 /* dl_iterate_phdr callback: the counts of loads and unloads, from the
@@ -477,18 +472,58 @@ static int read_counts(struct dl_phdr_info *info, size_t size, void *arg) {
     return 1;
 }
 
+/* Which file a path named, as stat told. */
+typedef struct file_id {
+    bool known; /* stat succeeded */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} file_id;
+
+/* An object dlclose may unload, as a code table saw it: where it was
+ * loaded and which file it was (stat when the table was made, which is
+ * only after a dlopen or dlclose), so that its return addresses are never
+ * taken for those of another object loaded there since (rc__resolve). */
+typedef struct code_object {
+    uintptr_t base;
+    file_id file;
+    char path[];
+} code_object;
+
+/* What stat says of path: its file's identity (not known: none). */
+static file_id file_id_of(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return (file_id){.known = false};
+    return (file_id){true, st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
+
+static bool same_file(const file_id *a, const file_id *b) {
+    return a->known == b->known &&
+           (!a->known || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+                          a->mtime.tv_sec == b->mtime.tv_sec &&
+                          a->mtime.tv_nsec == b->mtime.tv_nsec));
+}
+
 /* The executable segments of every object loaded (sorted), as of
  * the dynamic linker's counts of loads and unloads (adds, subs). A return
  * address outside them is no return address: code without frame pointers
  * left something else where the walk looks (or the frame is JIT code,
  * which no object holds); the walk ends there. A table is replaced, never
  * changed, when those counts move (dlopen, dlclose): walks in other
- * threads may still read an old one, so old ones are kept (on `older`). */
+ * threads may still read an old one, so old ones are kept (on `older`),
+ * and a traceback names the one its return addresses belong to by serial.
+ * A segment's obj is -1 for an object loaded with the program (never
+ * unloaded), else its index in objs. */
 typedef struct code_table {
     unsigned long long adds, subs;
     struct code_table *older;
+    uint32_t serial;
+    code_object **objs;
+    unsigned nobjs;
     unsigned n, cap;
-    struct { uintptr_t lo, hi; } r[];
+    struct { uintptr_t lo, hi; int obj; } r[];
 } code_table;
 
 static code_table *_Atomic code_now;
@@ -509,36 +544,166 @@ static int code_find(const code_table *t, uintptr_t at) {
     return -1;
 }
 
+/* What collect_code builds: the table (NULL once memory ran short), and
+ * the names the objects loaded with the program need (DT_NEEDED), which
+ * tell the objects after them that were loaded with it: the dynamic linker
+ * lists those first, the program first of all, and never unloads them. */
+#define MAX_NEEDED 128
+typedef struct collect {
+    code_table *t;
+    unsigned nseen, nneeded; /* objects met, names (past MAX_NEEDED: left out,
+                                their objects then taken for unloadable) */
+    const char *needed[MAX_NEEDED];
+} collect;
+
+/* The base of info's dynamic section's address d: the dynamic linker
+ * relocates it in place, except where the section is read-only. */
+static uintptr_t dyn_address(const struct dl_phdr_info *info, uintptr_t d) {
+    return d < info->dlpi_addr ? info->dlpi_addr + d : d;
+}
+
+/* Adds the names info's object needs to c->needed. */
+static void add_needed(collect *c, const struct dl_phdr_info *info) {
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+            continue;
+        const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        const char *strtab = NULL;
+        for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+            if (d->d_tag == DT_STRTAB)
+                strtab = (const char *)dyn_address(info, d->d_un.d_ptr);
+        for (const ElfW(Dyn) *d = dyn; strtab && d->d_tag != DT_NULL; d++)
+            if (d->d_tag == DT_NEEDED && c->nneeded < MAX_NEEDED)
+                c->needed[c->nneeded++] = strtab + d->d_un.d_val;
+    }
+}
+
+/* Whether info's object was loaded with the program (the first one, or
+ * one named, by its path or its file name, by an object loaded with it
+ * and not yet met); if so, adds the names it needs. A name seen twice is
+ * the first's: the second was loaded by dlopen from another file. */
+static bool loaded_with_program(collect *c, const struct dl_phdr_info *info) {
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    const char *file = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    bool with = c->nseen++ == 0;
+    for (unsigned i = 0; !with && *name && i < c->nneeded; i++)
+        if (c->needed[i] && (strcmp(c->needed[i], name) == 0 || strcmp(c->needed[i], file) == 0)) {
+            c->needed[i] = NULL;
+            with = true;
+        }
+    if (with)
+        add_needed(c, info);
+    return with;
+}
+
+/* A record of info's object, or NULL when memory is short. */
+static code_object *object_record(const struct dl_phdr_info *info) {
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    code_object *o = malloc(sizeof *o + strlen(name) + 1);
+    if (o == NULL)
+        return NULL;
+    *o = (code_object){.base = info->dlpi_addr, .file = file_id_of(name)};
+    strcpy(o->path, name);
+    return o;
+}
+
+/* Whether a and b are records of the same file loaded at the same place
+ * (either may be NULL: none). */
+static bool same_object(const code_object *a, const code_object *b) {
+    if (a == NULL || b == NULL)
+        return a == b;
+    return a->base == b->base && strcmp(a->path, b->path) == 0 && same_file(&a->file, &b->file);
+}
+
+/* Frees t and its records. */
+static void table_free(code_table *t) {
+    for (unsigned i = 0; t && i < t->nobjs; i++)
+        free(t->objs[i]);
+    if (t)
+        free(t->objs);
+    free(t);
+}
+
+/* The index in c->t's objs of a new record of info's object, or -1 with
+ * c->t freed and NULL when memory is short. */
+static int add_object(collect *c, const struct dl_phdr_info *info) {
+    code_table *t = c->t;
+    code_object **objs = realloc(t->objs, (t->nobjs + 1) * sizeof *objs);
+    code_object *o = objs ? object_record(info) : NULL;
+    if (objs)
+        t->objs = objs;
+    if (o == NULL) {
+        table_free(t);
+        c->t = NULL;
+        return -1;
+    }
+    t->objs[t->nobjs] = o;
+    return (int)t->nobjs++;
+}
+
+/* Appends segment [lo, hi) of object obj to c->t, growing it; false with
+ * c->t freed and NULL when memory is short. */
+static bool add_segment(collect *c, uintptr_t lo, uintptr_t hi, int obj) {
+    code_table *t = c->t;
+    if (t->n == t->cap) {
+        code_table *bigger = realloc(t, sizeof *t + 2 * t->cap * sizeof t->r[0]);
+        if (bigger == NULL) {
+            table_free(t);
+            c->t = NULL;
+            return false;
+        }
+        t = c->t = bigger;
+        t->cap *= 2;
+    }
+    t->r[t->n].lo = lo;
+    t->r[t->n].hi = hi;
+    t->r[t->n].obj = obj;
+    t->n++;
+    return true;
+}
+
 /* dl_iterate_phdr callback: adds info's executable segments to the table
- * *arg, growing it (it stays NULL when memory is short). */
+ * being collected (arg), with a record of the object when dlclose may
+ * unload it; the table goes (NULL) when memory is short. */
 static int collect_code(struct dl_phdr_info *info, size_t size, void *arg) {
-    code_table **tp = arg;
-    for (int i = 0; *tp && i < info->dlpi_phnum; i++) {
+    collect *c = arg;
+    bool with_program = loaded_with_program(c, info);
+    int obj = -2; /* no record yet */
+    for (int i = 0; c->t && i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
             continue;
-        code_table *t = *tp;
-        if (t->n == t->cap) {
-            code_table *bigger = realloc(t, sizeof *t + 2 * t->cap * sizeof t->r[0]);
-            if (bigger == NULL) {
-                free(t);
-                *tp = NULL;
-                return 1;
-            }
-            t = *tp = bigger;
-            t->cap *= 2;
-        }
-        t->r[t->n].lo = info->dlpi_addr + ph->p_vaddr;
-        t->r[t->n].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-        t->n++;
+        if (obj == -2)
+            obj = with_program ? -1 : add_object(c, info);
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (c->t)
+            add_segment(c, lo, lo + ph->p_memsz, obj);
     }
-    if (*tp) {
-        unsigned long long counts[2] = {0, 0};
-        read_counts(info, size, counts);
-        (*tp)->adds = counts[0];
-        (*tp)->subs = counts[1];
-    }
+    if (c->t == NULL)
+        return 1;
+    unsigned long long counts[2] = {0, 0};
+    read_counts(info, size, counts);
+    c->t->adds = counts[0];
+    c->t->subs = counts[1];
     return 0;
+}
+
+/* A new table of the objects loaded now, following `old`; NULL when
+ * memory is short. Its making's state is on the heap, not on the stack of
+ * the walk that asked (a thread's may be small: PTHREAD_STACK_MIN). */
+static code_table *collect_table(const code_table *old) {
+    collect *c = malloc(sizeof *c);
+    code_table *t = c ? malloc(sizeof *t + 64 * sizeof t->r[0]) : NULL;
+    if (t) {
+        *t = (code_table){.cap = 64, .serial = old ? old->serial + 1 : 1};
+        *c = (collect){.t = t};
+        dl_iterate_phdr(collect_code, c);
+        t = c->t;
+    }
+    if (t)
+        qsort(t->r, t->n, sizeof t->r[0], range_cmp);
+    free(c);
+    return t;
 }
 
 /* Makes code_now describe the objects loaded now, if they changed since
@@ -559,14 +724,8 @@ static int code_refresh(const code_table *seen) {
     /* the counts only grow: a table at or past them holds every object
      * loaded then and still loaded */
     if (old == NULL || old->adds < counts[0] || old->subs < counts[1]) {
-        t = malloc(sizeof *t + 64 * sizeof t->r[0]);
+        t = collect_table(old);
         if (t) {
-            t->n = 0;
-            t->cap = 64;
-            dl_iterate_phdr(collect_code, &t);
-        }
-        if (t) {
-            qsort(t->r, t->n, sizeof t->r[0], range_cmp);
             t->older = old;
             atomic_store(&code_now, t);
         }
@@ -586,14 +745,16 @@ static int code_refresh(const code_table *seen) {
  * same bytes past the outermost frame). */
 static __thread const code_table *seen_table;
 static __thread uintptr_t seen_first[2], last_miss;
+static __thread bool seen_first_unloadable;
 
 /* Whether `at` lies in the code of an object loaded now (1, else 0); if
  * so, range is the segment holding it (a walk's next frames are mostly in
- * the same one: it tests that first). A miss asks the dynamic linker
+ * the same one: it tests that first) and *unloadable whether dlclose may
+ * unload its object. A miss asks the dynamic linker
  * whether objects came or went (about as long as the rest of a walk),
  * unless it is the thread's last miss. -1 + ENOMEM when the objects could
  * not be described (not remembered as a miss: the next walk tries again). */
-static __attribute__((noinline)) int in_code(uintptr_t at, uintptr_t range[2]) {
+static __attribute__((noinline)) int in_code(uintptr_t at, uintptr_t range[2], bool *unloadable) {
     const code_table *t = atomic_load_explicit(&code_now, memory_order_acquire);
     if (t == seen_table && at == last_miss)
         return 0;
@@ -617,7 +778,27 @@ static __attribute__((noinline)) int in_code(uintptr_t at, uintptr_t range[2]) {
     }
     range[0] = t->r[i].lo;
     range[1] = t->r[i].hi;
+    *unloadable = t->r[i].obj >= 0;
     return 1;
+}
+
+/* The serial of a code table that describes the objects loaded now (one
+ * made since the caller's walk began), for a walk that met code dlclose
+ * may unload: the table it read may be older than a dlclose and a dlopen
+ * at the same address. 0 + ENOMEM when memory is short to make one. */
+static __attribute__((noinline)) uint32_t code_serial_now(void) {
+    if (code_refresh(atomic_load_explicit(&code_now, memory_order_acquire)) < 0)
+        return 0;
+    return atomic_load_explicit(&code_now, memory_order_acquire)->serial;
+}
+
+/* The library's code, and a table of the loaded objects': making the
+ * first binds what it calls (a lazy binding takes kilobytes of stack). */
+void rc__stack_walk_prepare(void) {
+    int saved = errno;
+    (void)library_known();
+    (void)code_refresh(NULL);
+    errno = saved;
 }
 
 /* ------------------------------------------------------------- the walk */
@@ -703,7 +884,7 @@ static bool load_record(foreign_stack *fs, const frame_record *fr, bool known,
 }
 
 __attribute__((noinline))
-int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
+int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total, uint32_t *serial) {
     int err = 0;
     if (!library_known())
         return -1;
@@ -719,6 +900,8 @@ int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
     /* the code segment of the last frame; at first, the last walk's first */
     bool same = atomic_load_explicit(&code_now, memory_order_relaxed) == seen_table;
     uintptr_t code[2] = {same ? seen_first[0] : 0, same ? seen_first[1] : 0};
+    /* whether code's object may be unloaded; whether a stored frame's may */
+    bool unloadable = same && seen_first_unloadable, stored_unloadable = false;
     while (top != 0 && (uintptr_t)fr + sizeof *fr <= top) {
         frame_record rec;
         if (!load_record(&fs, fr, known, &rec))
@@ -738,15 +921,17 @@ int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
         known = in_library(pc - 1);
         if (!known) {
             if (pc - 1 - code[0] >= code[1] - code[0]) {
-                int c = in_code(pc - 1, code);
+                int c = in_code(pc - 1, code, &unloadable);
                 if (c < 0)
                     return -1;
                 if (c == 0)
                     break;
+                stored_unloadable |= unloadable && stored < max;
             }
             if (seen == 0) {
                 seen_first[0] = code[0];
                 seen_first[1] = code[1];
+                seen_first_unloadable = stored_unloadable = unloadable;
             }
             if (stored < max)
                 pcs[stored++] = pc;
@@ -758,7 +943,8 @@ int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total) {
         fr = next;
     }
     *total = seen;
-    return (int)stored;
+    *serial = RC_UNLIKELY(stored_unloadable) ? code_serial_now() : 0;
+    return RC_UNLIKELY(stored_unloadable && *serial == 0) ? -1 : (int)stored;
 }
 
 /* ----------------------------------------------------------- resolution */
@@ -773,6 +959,19 @@ typedef struct resolved {
     unsigned nouter;
 } resolved;
 
+#ifdef RCGC_HAVE_LIBDW
+/* A Dwfl of one file of an object unloaded, reported where it was loaded
+ * (its own: another object may be loaded there now), on the resolver's
+ * list gone; ended with the resolver's Dwfl. */
+typedef struct gone_file {
+    struct gone_file *next;
+    const code_object *obj;
+    Dwfl *dwfl;
+    Dwfl_Module *mod;
+} gone_file;
+
+#endif
+
 /* The resolver describes the objects loaded when it last looked (adds,
  * subs: dl_iterate_phdr's counts of loads and unloads); when they change
  * (dlopen, dlclose), its cache goes, for an address may now hold other
@@ -784,9 +983,12 @@ typedef struct resolved {
 struct rc_resolver {
 #ifdef RCGC_HAVE_LIBDW
     Dwfl *dwfl;           /* NULL until first needed */
-    unit_index *units;    /* of dwfl's modules, made as unit_at needs them */
+    unit_index *units;    /* of dwfl's and gone's modules, made as unit_at needs them */
+    gone_file *gone;      /* files of objects unloaded, as needed */
 #endif
     unsigned long long adds, subs;
+    const code_table *now; /* at adds, subs or later; NULL when memory was short */
+    const code_table *then; /* the table unloaded_since last looked in */
     resolved *cache;      /* open addressing on pc; pc 0 marks a free slot */
     size_t mask, count;
     char **strings;       /* open addressing on the bytes; NULL marks a free slot */
@@ -804,8 +1006,14 @@ static void cache_clear(rc_resolver *r) {
 }
 
 #ifdef RCGC_HAVE_LIBDW
-/* Ends r's Dwfl, and the unit indexes that point into it. */
+/* Ends r's Dwfls, and the unit indexes that point into them. */
 static void end_dwfl(rc_resolver *r) {
+    while (r->gone) {
+        gone_file *next = r->gone->next;
+        dwfl_end(r->gone->dwfl);
+        free(r->gone);
+        r->gone = next;
+    }
     while (r->units) {
         unit_index *next = r->units->next;
         free(r->units);
@@ -817,13 +1025,23 @@ static void end_dwfl(rc_resolver *r) {
 }
 #endif
 
+/* Makes r describe the objects loaded at counts (or later): its code
+ * table, which unloaded_since compares with older ones (NULL when memory
+ * is short for it: every object of those is then taken for gone). */
+static void resolver_at(rc_resolver *r, const unsigned long long counts[2]) {
+    int saved = errno;
+    r->adds = counts[0];
+    r->subs = counts[1];
+    r->now = code_refresh(NULL) < 0 ? NULL : atomic_load(&code_now);
+    errno = saved;
+}
+
 rc_resolver *rc__resolver_new(void) {
     rc_resolver *r = calloc(1, sizeof(rc_resolver));
     if (r) {
         unsigned long long counts[2] = {0, 0};
         dl_iterate_phdr(read_counts, counts);
-        r->adds = counts[0];
-        r->subs = counts[1];
+        resolver_at(r, counts);
     }
     return r;
 }
@@ -833,14 +1051,16 @@ rc_frame *rc__resolver_scratch(rc_resolver *r) { return r->scratch; }
 void rc__resolver_sync(rc_resolver *r) {
     unsigned long long counts[2] = {r->adds, r->subs};
     dl_iterate_phdr(read_counts, counts);
-    if (counts[0] == r->adds && counts[1] == r->subs)
+    if (counts[0] == r->adds && counts[1] == r->subs) {
+        if (r->now == NULL)
+            resolver_at(r, counts);
         return;
+    }
 #ifdef RCGC_HAVE_LIBDW
     end_dwfl(r);
 #endif
-    r->adds = counts[0];
-    r->subs = counts[1];
     cache_clear(r);
+    resolver_at(r, counts);
 }
 
 void rc__resolver_free(rc_resolver *r) {
@@ -1128,11 +1348,6 @@ static bool resolve_in_module(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, re
 static bool resolve(rc_resolver *r, resolved *res) {
     uintptr_t pc = res->pc, at = pc - 1;
     rc_frame *out = &res->frame;
-    out->filename = NULL;
-    out->lineno = 0;
-    out->function = NULL;
-    res->outer = NULL;
-    res->nouter = 0;
 #ifdef RCGC_HAVE_LIBDW
     int saved = errno;
     /* libelf leaves ENOMEM behind when it reads a file it could not map,
@@ -1176,6 +1391,57 @@ static bool resolve(rc_resolver *r, resolved *res) {
 #endif
 }
 
+#ifdef RCGC_HAVE_LIBDW
+/* A module of `then`'s file as it was loaded, when the file is still there
+ * unchanged (stat); NULL when not, or + ENOMEM when memory is short. */
+static Dwfl_Module *gone_module(rc_resolver *r, const code_object *then) {
+    for (gone_file *g = r->gone; g; g = g->next)
+        if (same_object(g->obj, then))
+            return g->mod;
+    file_id now = file_id_of(then->path);
+    if (!then->file.known || !same_file(&then->file, &now))
+        return NULL;
+    gone_file *g = malloc(sizeof *g);
+    errno = 0;
+    if (g == NULL || (g->dwfl = dwfl_begin(&proc_callbacks)) == NULL) {
+        free(g);
+        errno = ENOMEM;
+        return NULL;
+    }
+    dwfl_report_begin(g->dwfl);
+    g->mod = dwfl_report_elf(g->dwfl, then->path, then->path, -1, then->base, true);
+    int err = errno;
+    if (dwfl_report_end(g->dwfl, NULL, NULL) != 0 || g->mod == NULL) {
+        dwfl_end(g->dwfl);
+        free(g);
+        errno = err == ENOMEM ? ENOMEM : 0;
+        return NULL;
+    }
+    g->obj = then;
+    g->next = r->gone;
+    r->gone = g;
+    return g->mod;
+}
+#endif
+
+/* resolve's answer for res->pc in `then` (NULL: no object known), an
+ * object unloaded since its traceback was taken: its file's lines and
+ * functions when the file is still there unchanged, else "file+0xOFFSET"
+ * (never what is loaded at the address now); "<unknown>" without one. */
+static bool resolve_gone(rc_resolver *r, resolved *res, const code_object *then) {
+    if (then == NULL)
+        return true;
+#ifdef RCGC_HAVE_LIBDW
+    Dwfl_Module *mod = gone_module(r, then);
+    if (mod == NULL && errno == ENOMEM)
+        return false;
+    if (mod)
+        return resolve_in_module(r, mod, res->pc - 1, res);
+#endif
+    res->frame.filename = format_offset(r, then->path, then->base, res->pc);
+    return res->frame.filename != NULL;
+}
+
 /* The stack resolve wants: libdw's reading of a line table (libc's
  * pthread_create.c unit, with libc's debug information installed) took
  * over 112 KiB of it (elfutils 0.188). A caller with less left than
@@ -1183,12 +1449,26 @@ static bool resolve(rc_resolver *r, resolved *res) {
 #define RESOLVE_ROOM ((uintptr_t)512 << 10)
 #define RESOLVE_STACK ((size_t)8 << 20)
 
-typedef struct resolve_call { rc_resolver *r; resolved *res; bool ok; int err; } resolve_call;
+/* What to resolve: res->pc in the objects loaded now, or (gone) in `then`,
+ * the object that held it when the traceback was taken, unloaded since. */
+typedef struct resolve_call {
+    rc_resolver *r;
+    resolved *res;
+    bool gone;
+    const code_object *then;
+    bool ok;
+    int err;
+} resolve_call;
+
+/* Resolves c's address (see resolve_call) into c->res: c->ok, c->err. */
+static void resolve_either(resolve_call *c) {
+    *c->res = (resolved){.pc = c->res->pc};
+    c->ok = c->gone ? resolve_gone(c->r, c->res, c->then) : resolve(c->r, c->res);
+    c->err = errno;
+}
 
 static void *resolve_thread(void *arg) {
-    resolve_call *c = arg;
-    c->ok = resolve(c->r, c->res);
-    c->err = errno;
+    resolve_either(arg);
     return NULL;
 }
 
@@ -1198,19 +1478,20 @@ static void *resolve_thread(void *arg) {
  * crashed in libdw (SIGSEGV). The caller waits, so the
  * resolver (and its heap) is still used by one thread at a time. false +
  * ENOMEM as resolve, or when no thread could be made. */
-static bool resolve_with_room(rc_resolver *r, resolved *res) {
-    int err = 0;
+static bool resolve_with_room(resolve_call *c) {
+    int err = 0, saved = errno;
     uintptr_t here = (uintptr_t)__builtin_frame_address(0), top = thread_stack(&err);
-    if (top == 0 || (here >= stack_lo + RESOLVE_ROOM && here < top))
-        return resolve(r, res);
-    resolve_call c = {r, res, false, 0};
+    if (top == 0 || (here >= stack_lo + RESOLVE_ROOM && here < top)) {
+        resolve_either(c);
+        errno = c->ok ? saved : c->err;
+        return c->ok;
+    }
     pthread_attr_t attr;
     pthread_t t;
-    int saved = errno;
     bool made = pthread_attr_init(&attr) == 0;
     if (made) {
         made = pthread_attr_setstacksize(&attr, RESOLVE_STACK) == 0 &&
-               pthread_create(&t, &attr, resolve_thread, &c) == 0;
+               pthread_create(&t, &attr, resolve_thread, c) == 0;
         pthread_attr_destroy(&attr);
     }
     if (!made) {
@@ -1218,8 +1499,8 @@ static bool resolve_with_room(rc_resolver *r, resolved *res) {
         return false;
     }
     pthread_join(t, NULL);
-    errno = c.ok ? saved : c.err;
-    return c.ok;
+    errno = c->ok ? saved : c->err;
+    return c->ok;
 }
 
 static size_t pc_slot(uintptr_t pc, size_t mask) {
@@ -1274,14 +1555,35 @@ static unsigned frames_of(const resolved *res, rc_frame *out, unsigned max) {
     return n;
 }
 
-unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max) {
+/* Whether the code at `at` when code table `serial` was made is gone:
+ * *then is its object as that table saw it, NULL when none; not gone when
+ * loaded with the program, or when the same object is loaded there now. */
+static bool unloaded_since(rc_resolver *r, uint32_t serial, uintptr_t at,
+                           const code_object **then) {
+    const code_table *t = r->then;
+    if (t == NULL || t->serial != serial)
+        for (t = atomic_load_explicit(&code_now, memory_order_acquire); t && t->serial != serial;)
+            t = t->older;
+    r->then = t;
+    int i = code_find(t, at), j = code_find(r->now, at);
+    if (i >= 0 && t->r[i].obj < 0)
+        return false;
+    *then = i >= 0 ? t->objs[t->r[i].obj] : NULL;
+    return *then == NULL || j < 0 || r->now->r[j].obj < 0 ||
+           !same_object(*then, r->now->objs[r->now->r[j].obj]);
+}
+
+unsigned rc__resolve(rc_resolver *r, uintptr_t pc, uint32_t serial, rc_frame *out,
+                     unsigned max) {
     size_t i = 0;
-    if (r->cache)
+    resolved res = {.pc = pc};
+    resolve_call c = {r, &res, false, NULL, false, 0};
+    c.gone = serial && unloaded_since(r, serial, pc - 1, &c.then);
+    if (r->cache && !c.gone)
         for (i = pc_slot(pc, r->mask); r->cache[i].pc; i = (i + 1) & r->mask)
             if (r->cache[i].pc == pc)
                 return frames_of(&r->cache[i], out, max);
-    resolved res = {.pc = pc};
-    bool ok = resolve_with_room(r, &res) && keep_frame(r, &res.frame);
+    bool ok = resolve_with_room(&c) && keep_frame(r, &res.frame);
     for (unsigned j = 0; ok && j < res.nouter; j++)
         ok = keep_frame(r, &res.outer[j]);
     if (!ok) { /* nothing kept: the next call resolves pc again */
@@ -1294,7 +1596,7 @@ unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max) 
         return 0;
     }
     unsigned n = frames_of(&res, out, max);
-    if (!cache_reserve(r)) {
+    if (c.gone || !cache_reserve(r)) { /* not the address's now */
         free(res.outer);
         return n;
     }

@@ -719,12 +719,16 @@ RC_INTERNAL bool rc__trace_tables_valid(const rc_heap *h);
  * max return addresses, most recent first, and returns how many, or -1 +
  * ENOMEM when malloc failed for what the walk needs (the library's code,
  * the loaded objects' code, the thread's stack bounds). *total: program
- * frames on the stack, at most UINT16_MAX. */
-RC_INTERNAL int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total);
-/* Finds the library's own code, which walks leave out, now rather than in
- * the first walk: linked in statically, that reads the program's debug
- * information, which takes more stack than a thread made with a small one
- * (PTHREAD_STACK_MIN) has, and the first walk may run on one. Memory
+ * frames on the stack, at most UINT16_MAX. *serial: 0 when every address
+ * stored lies in an object loaded with the program, else the serial of a
+ * table of the objects loaded during the walk, for rc__resolve: code
+ * loaded with dlopen may be unloaded, and other code loaded there. */
+RC_INTERNAL int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total, uint32_t *serial);
+/* Finds the library's own code, which walks leave out, and the loaded
+ * objects' code, now rather than in the first walk: linked in statically,
+ * that reads the program's debug information, which takes more stack than
+ * a thread made with a small one (PTHREAD_STACK_MIN) has, and the first
+ * walk may run on one. Memory
  * short: the first walk tries again (errno kept). */
 RC_INTERNAL void rc__stack_walk_prepare(void);
 /* Turns return addresses into frames (DWARF file:line, else function name,
@@ -734,14 +738,18 @@ RC_INTERNAL void rc__stack_walk_prepare(void);
  * inlined there, the functions it was inlined into, each at the line of its
  * call, up to the real function; it returns how many (at least 1 when max
  * is: "<unknown>" at worst), or 0 + ENOMEM when memory ran short (nothing
- * of pc is cached then). rc__resolver_sync, before a batch of
+ * of pc is cached then). `code` is the walk's serial (rc__stack_walk): when the
+ * object that held pc then is not loaded there now, pc is resolved in that
+ * object's file, if still there unchanged, else named "file+0xOFFSET",
+ * never by what is loaded there now. rc__resolver_sync, before a batch of
  * rc__resolve calls, makes the resolver look at the objects loaded now
  * (after dlopen or dlclose). */
 typedef struct rc_resolver rc_resolver;
 RC_INTERNAL rc_resolver *rc__resolver_new(void); /* NULL + ENOMEM */
 RC_INTERNAL void rc__resolver_free(rc_resolver *r);
 RC_INTERNAL void rc__resolver_sync(rc_resolver *r);
-RC_INTERNAL unsigned rc__resolve(rc_resolver *r, uintptr_t pc, rc_frame *out, unsigned max);
+RC_INTERNAL unsigned rc__resolve(rc_resolver *r, uintptr_t pc, uint32_t code, rc_frame *out,
+                                 unsigned max);
 /* 2 * RC_TRACEMALLOC_MAX_NFRAME frames of r's for its user to build a
  * traceback in: off the stack, which a thread made with a small one
  * (PTHREAD_STACK_MIN) has too little of for three arrays of 128 frames

@@ -96,7 +96,11 @@ typedef struct big_size {
 
 typedef struct raw_frame {
     const char *file; /* NULL: where is a return address */
-    const char *func;
+    union {
+        const char *func; /* of a given frame */
+        uintptr_t code;   /* of the first return address: the walk's code table
+                             (rc__stack_walk), for every one; 0 in the others */
+    };
     uintptr_t where;
 } raw_frame;
 
@@ -574,7 +578,7 @@ static uint32_t hash_frames(const raw_frame *f, unsigned n, unsigned total) {
     uint64_t x = 0x243F6A8885A308D3ull ^ n ^ ((uint64_t)total << 16);
     for (unsigned i = 0; i < n; i++) {
         x = (x ^ (uintptr_t)f[i].file) * 0x9E3779B97F4A7C15ull;
-        x = (x ^ (uintptr_t)f[i].func) * 0xC2B2AE3D27D4EB4Full;
+        x = (x ^ f[i].code) * 0xC2B2AE3D27D4EB4Full; /* the func or code bits */
         x = (x ^ f[i].where) * 0x9E3779B97F4A7C15ull;
         x ^= x >> 31;
     }
@@ -583,7 +587,7 @@ static uint32_t hash_frames(const raw_frame *f, unsigned n, unsigned total) {
 
 static bool frames_equal(const raw_frame *a, const raw_frame *b, unsigned n) {
     for (unsigned i = 0; i < n; i++)
-        if (a[i].where != b[i].where || a[i].file != b[i].file || a[i].func != b[i].func)
+        if (a[i].where != b[i].where || a[i].file != b[i].file || a[i].code != b[i].code)
             return false;
     return true;
 }
@@ -763,16 +767,19 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
             return 0;
         /* with a call site, total counts the site's own native frame once:
          * as frame 0 when the walk found none */
-        int got = rc__stack_walk(pcs, (unsigned)tr->nframe, &total);
+        uint32_t code;
+        int got = rc__stack_walk(pcs, (unsigned)tr->nframe, &total, &code);
         if (got < 0) /* ENOMEM: a shorter traceback would be a wrong one */
             return 0;
         for (int k = 0; k < got; k++)
-            f[n++] = (raw_frame){NULL, NULL, pcs[k]};
+            f[n++] = (raw_frame){NULL, {NULL}, pcs[k]};
+        if (got > 0) /* for all of them: one store, and interned with them */
+            f[n - (unsigned)got].code = code;
         if (total == 0)
             total = n;
     }
     if (n == 0) { /* CPython's empty traceback: <unknown>:0 */
-        f[n++] = (raw_frame){UNKNOWN_FILE, NULL, 0};
+        f[n++] = (raw_frame){UNKNOWN_FILE, {NULL}, 0};
         total = 1;
     }
     return tb_intern(h, tr, f, n, total);
@@ -812,12 +819,15 @@ static const rc_traceback *tb_resolved(rc_heap *h, rc_tracer *tr, rc_resolver *r
     rc_frame *frames = rc__resolver_scratch(res), *e = frames + RC_TRACEMALLOC_MAX_NFRAME;
     unsigned limit = (unsigned)tr->nframe, n = 0, total = r->total;
     const raw_frame *raw = &tr->raw[r->first];
+    uint32_t code = 0; /* the walk's, from its first return address */
     for (unsigned i = 0; i < r->nframe && n < limit; i++) {
         if (raw[i].file) {
             frames[n++] = given_frame(&raw[i]);
             continue;
         }
-        unsigned k = rc__resolve(res, raw[i].where, e, RC_TRACEMALLOC_MAX_NFRAME), from = 0;
+        code = code ? code : (uint32_t)raw[i].code;
+        unsigned k = rc__resolve(res, raw[i].where, code, e, RC_TRACEMALLOC_MAX_NFRAME);
+        unsigned from = 0;
         if (k == 0) /* ENOMEM: nothing kept, resolved anew next time */
             return NULL;
         if (i == 1 && raw[0].file) {

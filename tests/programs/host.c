@@ -4,6 +4,7 @@
  * statistic of a snapshot (by traceback), and of kept objects' own
  * tracebacks. Run from the directory holding the plugins. */
 #include <dlfcn.h>
+#include "tracebacks.h"
 #include <rcgc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,9 @@ static void frames(const rc_traceback *tb) {
 }
 
 static void top(rc_heap *h, const char *step) {
-    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
-    size_t n = 0;
-    rc_statistic *st = s ? rc_snapshot_statistics(s, RC_KEY_TRACEBACK, false, &n) : NULL;
-    if (st == NULL)
-        exit(3);
+    rc_snapshot *s;
+    size_t n;
+    rc_statistic *st = traceback_statistics(h, &s, &n);
     for (size_t i = 0; i < n; i++) {
         printf("%s: %zu B", step, st[i].size);
         frames(&st[i].traceback);
