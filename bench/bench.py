@@ -124,6 +124,14 @@ def sections(build):
                "CPython PyMem_Malloc runs in an embedded interpreter (Debian's libpython3.11): "
                "a Python-level proxy would time the interpreter, not the allocator."]))
 
+    medium = ["--min", "513", "--max", "4096", "--live", "10000", "--ops", "4000000"]
+    out.append(Section(
+        2, "Medium allocation churn: 4M alloc+free of random sizes 513-4096 B, 10k live", 5,
+        [Job(label, exe("bench_churn_" + peer, *medium)) for label, peer in churn_peers],
+        targets=[("rcgc no slower than glibc malloc", (churn, "rcgc"), (churn, "glibc malloc"), 1)],
+        notes=["The churn above with `--min 513 --max 4096`: rcgc's raw blocks up to "
+               "RC_MEDIUM_MAX (4096) come from its pools; past it, from rc_alloc_fn."]))
+
     for depth, rounds, py_rounds in ((16, 5, 3), (18, 3, 1)):
         wl = f"binary-trees depth {depth}"
         d = ["--depth", str(depth)]

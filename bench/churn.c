@@ -1,8 +1,8 @@
 /*
  * churn.c — allocation churn (churn.h): `--ops` times (10M), free a random
  * one of `--live` blocks (100k) and allocate a block of a random size
- * 16..256 B in its place. Only the steady-state churn is timed: filling the
- * live set and emptying it are not.
+ * `--min`..`--max` B (16..256) in its place. Only the steady-state churn is
+ * timed: filling the live set and emptying it are not.
  *
  * Built once per allocator (peer.h). The rcgc build also takes:
  *   objects      the same churn with untracked objects (rc_new_sized +
@@ -12,7 +12,7 @@
  *                have frames to unwind.
  *
  *     bench_churn_PEER [objects] [--ops N] [--live N] [--reps N]
- *                      [--nframe K] [--depth D]
+ *                      [--min B] [--max B] [--nframe K] [--depth D]
  */
 #include "peer.h"
 
@@ -61,7 +61,11 @@ int main(int argc, char **argv) {
     long reps = bench_arg(argc, argv, "--reps", 1);
     int depth = (int)bench_arg(argc, argv, "--depth", 0);
     int nframe = (int)bench_arg(argc, argv, "--nframe", 0);
-    churn_set s = {.live = bench_arg(argc, argv, "--live", 100000)};
+    churn_set s = {.live = bench_arg(argc, argv, "--live", 100000),
+                   .min_size = (size_t)bench_arg(argc, argv, "--min", CHURN_MIN_SIZE),
+                   .max_size = (size_t)bench_arg(argc, argv, "--max", CHURN_MAX_SIZE)};
+    if (s.min_size < 8 || s.max_size < s.min_size)
+        bench_fail("--min must be at least 8 (a block holds its size) and at most --max");
     const char *workload = objects ? "rc_new/rc_decref churn" : "malloc/free churn";
     peer_init();
     bench_info("version", "%s %s", PEER_NAME, peer_version());

@@ -1,6 +1,6 @@
 /*
  * churn.h — the allocation churn shared by churn.c and trace_ab.c: a live
- * set of blocks of random sizes 16..256 B, of which a random one is freed
+ * set of blocks of random sizes (16..256 B unless told), of which a random one is freed
  * and replaced, step after step. Every allocator replays the same seeded
  * sequence; each block is written when allocated and read before it is
  * freed, as a program would (and so no compiler can drop a malloc/free
@@ -26,16 +26,17 @@ typedef struct churn_ops {
     void (*free)(void *p);
 } churn_ops;
 
-/* One allocator's live set and its place in the sequence. */
+/* One allocator's live set, its sizes and its place in the sequence. */
 typedef struct churn_set {
     void **slot;
     long live;
+    size_t min_size, max_size; /* sizes drawn from [min_size, max_size] */
     bench_rng rng;
     uint64_t check; /* sum of the sizes read back from freed blocks */
 } churn_set;
 
-CHURN_INLINE size_t churn_size(bench_rng *rng) {
-    return CHURN_MIN_SIZE + bench_below(rng, CHURN_MAX_SIZE - CHURN_MIN_SIZE + 1);
+CHURN_INLINE size_t churn_size(churn_set *s) {
+    return s->min_size + bench_below(&s->rng, (uint32_t)(s->max_size - s->min_size + 1));
 }
 
 /* A block of n bytes with n stored in its first word; exits on failure. */
@@ -52,7 +53,7 @@ CHURN_INLINE void churn_fill(const churn_ops *ops, churn_set *s) {
     s->rng = (bench_rng){CHURN_SEED};
     s->check = 0;
     for (long i = 0; i < s->live; i++)
-        s->slot[i] = churn_block(ops, churn_size(&s->rng));
+        s->slot[i] = churn_block(ops, churn_size(s));
 }
 
 /* The next nops steps of the sequence: free a random block, allocate one
@@ -60,7 +61,7 @@ CHURN_INLINE void churn_fill(const churn_ops *ops, churn_set *s) {
 CHURN_INLINE void churn_steps(const churn_ops *ops, churn_set *s, long nops) {
     for (long k = 0; k < nops; k++) {
         uint32_t j = bench_below(&s->rng, (uint32_t)s->live);
-        size_t n = churn_size(&s->rng);
+        size_t n = churn_size(s);
         s->check += *(uint64_t *)s->slot[j];
         ops->free(s->slot[j]);
         s->slot[j] = churn_block(ops, n);

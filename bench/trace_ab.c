@@ -80,7 +80,10 @@ int main(int argc, char **argv) {
     bench_info("version", "rcgc %s", rc_version());
     side sides[2]; /* 0: tracing off, 1: tracing compiled out */
     for (int i = 0; i < 2; i++) {
-        sides[i].set = (churn_set){.live = live, .slot = calloc((size_t)live, sizeof(void *))};
+        sides[i].set = (churn_set){.live = live,
+                                   .min_size = CHURN_MIN_SIZE,
+                                   .max_size = CHURN_MAX_SIZE,
+                                   .slot = calloc((size_t)live, sizeof(void *))};
         if (sides[i].set.slot == NULL)
             bench_fail("no memory for the live sets");
         ON_SIDE(objects, i, churn_fill, &sides[i].set);

@@ -59,8 +59,19 @@
 /* ---------------------------------------------------------------- sizes */
 
 #define RC_GRAIN 16u                       /* alignment and size-class step */
-#define RC_SMALL_MAX 512u                  /* largest pool block */
+#define RC_SMALL_MAX 512u                  /* largest object pool block; largest
+                                              block of the inline fast paths */
 #define RC_NCLASSES (RC_SMALL_MAX / RC_GRAIN)
+/* Raw blocks (rc_malloc) up to RC_MEDIUM_MAX come from pools too, of
+ * "medium" classes past RC_NCLASSES (8 per doubling: alloc.c's
+ * raw_class_block; a pool's cls, block size / 16 - 1, still fits in a
+ * byte), reached through the out-of-line allocation path: a random churn
+ * of 513..4096-byte blocks ran ~8x faster than through rc_alloc_fn with a
+ * large block's bookkeeping, and ~5x faster than glibc's malloc
+ * (docs/design.md). */
+#define RC_MEDIUM_MAX 4096u
+#define RC_NMEDIUM ((RC_MEDIUM_MAX - RC_SMALL_MAX) / RC_GRAIN)
+_Static_assert(RC_MEDIUM_MAX / RC_GRAIN <= 256, "a pool's cls is a byte");
 /* Pools of 64 KiB (mimalloc's small pages): a random churn fills a pool
  * that reaches the head of its class list, and un-fills one that was full,
  * once per capacity's worth of allocations, so the slow paths run about
@@ -200,7 +211,8 @@ typedef struct rc_arena rc_arena;
 /* A pool: RC_POOL_SIZE bytes of equal blocks of one kind and size class.
  * The fields the fast paths touch come first, in one cache line.
  *
- * Class lists: h->classes[kind][cls] heads a list, linked through next and
+ * Class lists: h->classes[kind][cls] heads a list (h->medium for a raw
+ * medium class: rc_class_list), linked through next and
  * prev, of the pools of that class that may have a free block. Only the
  * head can be full (allocation takes from the head and notices it is full
  * at its next call, which unlinks it); every other listed pool has a free
@@ -225,7 +237,7 @@ typedef struct rc_pool {
     uint8_t kind;        /* enum rc_kind */
     uint8_t in_list;     /* on its class list */
     uint8_t parked;
-    uint8_t cls;         /* block_size / RC_GRAIN - 1 */
+    uint8_t cls;         /* block_size / RC_GRAIN - 1 (rc_class_list) */
     uint64_t divc;       /* UINT64_MAX / block_size + 1: off % block_size == 0 iff
                             off * divc <= divc - 1 (off < 2^32; Lemire's test) */
     struct rc_pool *next;
@@ -511,7 +523,22 @@ struct rc_heap {
      * header addresses direct-mapped by pool, tagged (see alloc.c) */
     rc_zone_slot zone_table[RC_ZONE_SLOTS];
     uintptr_t pool_slots[RC_POOL_SLOTS];
+    /* the class lists of raw medium blocks (rc_class_list), last: the
+     * fields the fast paths read keep their offsets */
+    rc_pool *medium[RC_NKINDS - RC_KIND_RAW][RC_NMEDIUM];
+    rc_pool *medium_tails[RC_NKINDS - RC_KIND_RAW][RC_NMEDIUM];
 };
+
+/* The head (or, if tail, the last pool) of the class list of the pools of
+ * `kind` and class cls: a small class's in h->classes, a medium one's (raw
+ * kinds only) in h->medium. For the slow paths; the inline ones take small
+ * classes only, from h->classes. */
+static inline rc_pool **rc_class_list(rc_heap *h, unsigned kind, unsigned cls, bool tail) {
+    if (cls < RC_NCLASSES)
+        return tail ? &h->class_tails[kind][cls] : &h->classes[kind][cls];
+    unsigned m = cls - RC_NCLASSES, k = kind - RC_KIND_RAW;
+    return tail ? &h->medium_tails[k][m] : &h->medium[k][m];
+}
 
 #define RC_DEALLOC_DEPTH 50
 #define RC_KEPT_EMPTY_POOLS 4 /* empty pools kept on class lists per heap */
@@ -909,9 +936,10 @@ static inline bool rc_raw_has_mark(const rc_heap *h, const char *block, unsigned
  * undefined. rc_pool_take: the head pool of the class list gives a freed
  * block or carves a fresh one, else NULL (it is full, parked, or no pool:
  * nothing changed); Valgrind is told if `valgrind` (a constant). rc_pool_alloc:
- * that, else the slow path; NULL + ENOMEM. Both O(1). */
-static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size, bool valgrind) {
-    rc_pool *p = h->classes[kind][block_size / RC_GRAIN - 1];
+ * that, else the slow path; NULL + ENOMEM. Both O(1). rc_pool_take_in:
+ * rc_pool_take from p, the head of the class list (any class). */
+static inline char *rc_pool_take_in(rc_pool *p, unsigned kind, size_t block_size,
+                                    bool valgrind) {
     char *block = p->free;
     if (RC_LIKELY(block != NULL)) {
         p->free = *(char **)(block + RC_LINK_OFFSET(kind));
@@ -929,6 +957,10 @@ static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size, b
             RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
     }
     return block;
+}
+
+static inline char *rc_pool_take(rc_heap *h, unsigned kind, size_t block_size, bool valgrind) {
+    return rc_pool_take_in(h->classes[kind][block_size / RC_GRAIN - 1], kind, block_size, valgrind);
 }
 
 static inline char *rc_pool_alloc(rc_heap *h, unsigned kind, size_t block_size) {

@@ -88,8 +88,16 @@ END_TEST
 /* --------------------------------------------------------------- alignment */
 
 #define NSIZES 601
-static const size_t large_sizes[] = {1000, 4096, 65536 + 3, 1 << 20};
+static const size_t large_sizes[] = {1000, 4096, 4097, 65536 + 3, 1 << 20};
 #define NLARGE (sizeof large_sizes / sizeof *large_sizes)
+
+/* The block of a raw pool for size bytes (alloc.c's raw_class_block):
+ * 16-byte steps up to 512, then 64 to 1 KiB, 128 to 2 KiB, 256 to 4 KiB. */
+static size_t raw_pool_bytes(size_t size) {
+    size_t n = size < 16 ? 16 : round16(size);
+    size_t step = n <= RC_SMALL_MAX ? 16 : n <= 1024 ? 64 : n <= 2048 ? 128 : 256;
+    return (n + step - 1) / step * step;
+}
 
 /* Every object of every size is 16-byte aligned, and no two overlap. */
 START_TEST(alignment_objects) {
@@ -150,10 +158,11 @@ END_TEST
 
 /* The block -> pool lookup is one mask: the pool starts at the block's
  * RC_POOL_SIZE-aligned floor, belongs to the heap, and serves the block's
- * class and kind. Large blocks and foreign pointers are in no pool. */
+ * class and kind (raw blocks up to RC_MEDIUM_MAX). Large blocks and
+ * foreign pointers are in no pool. */
 START_TEST(pool_lookup) {
     rc_heap *h = rc_heap_new();
-    for (size_t size = 0; size <= RC_SMALL_MAX; size += 8) {
+    for (size_t size = 0; size <= RC_MEDIUM_MAX; size += 8) {
         char *raw = rc_malloc(h, size);
         rc_pool *p = rc__pool_lookup(h, raw);
         ck_assert_ptr_eq(p, rc_pool_of(raw));
@@ -161,7 +170,7 @@ START_TEST(pool_lookup) {
         ck_assert_ptr_eq(rc_pool_at(rc_pool_base(p)), p);
         ck_assert_ptr_eq(p->heap, h);
         ck_assert_uint_eq(p->kind, RC_KIND_RAW);
-        ck_assert_uint_eq(p->block_size, size < 16 ? 16 : round16(size));
+        ck_assert_uint_eq(p->block_size, raw_pool_bytes(size));
         ck_assert((char *)raw >= (char *)p + sizeof *p);
         ck_assert(raw < p->end);
         ck_assert(rc__pool_block_live(h, p, raw));
@@ -182,9 +191,11 @@ START_TEST(pool_lookup) {
             rc_decref(o);
         }
     }
-    char *big = rc_malloc(h, 100000);
+    char *big = rc_malloc(h, 100000), *past = rc_malloc(h, RC_MEDIUM_MAX + 1);
     ck_assert_ptr_null(rc__pool_lookup(h, big));
     ck_assert_ptr_eq(rc_large_of(big)->heap, h);
+    ck_assert_ptr_null(rc__pool_lookup(h, past));
+    rc_free(h, past);
     int local;
     ck_assert_ptr_null(rc__pool_lookup(h, &local));
     rc_free(h, big);
@@ -449,7 +460,7 @@ END_TEST
 START_TEST(large_blocks) {
     rc_heap *h = rc_heap_new();
     /* The large-block map and the type's registration exist from now on. */
-    rc_free(h, rc_malloc(h, 1000));
+    rc_free(h, rc_malloc(h, 5000));
     rc_decref(rc_new(h, &tracked_type));
     size_t r0 = reserved(h), u0 = in_use(h);
     char *p = rc_malloc(h, 100000);
@@ -512,8 +523,9 @@ END_TEST
 /* Growing and shrinking across classes and to and from large blocks keeps
  * the contents up to the smaller size; bytes_in_use follows the block. */
 START_TEST(realloc_keeps_contents) {
-    static const size_t steps[] = {1,   10,  16,  17,   100,    300, 512, 513, 2000,
-                                   100000, 600, 48, 8, 700000, 3, 0, 40};
+    static const size_t steps[] = {1,      10,  16,   17,   100,  300, 512, 513,    2000, 4096,
+                                   100000, 600, 4097, 4096, 5000, 48,  8,   700000, 3,    0,
+                                   40};
     rc_heap *h = rc_heap_new();
     char *p = rc_realloc(h, NULL, 5); /* acts as rc_malloc */
     ck_assert_ptr_nonnull(p);
@@ -526,8 +538,7 @@ START_TEST(realloc_keeps_contents) {
         ck_assert_uint_eq((uintptr_t)q % 16, 0);
         size_t kept = size < next ? size : next;
         ck_assert_msg(holds(q, kept, k), "%zu -> %zu bytes lost contents", size, next);
-        size_t block = next <= RC_SMALL_MAX ? (next < 16 ? 16 : round16(next))
-                                            : RC_LARGE_OFFSET + next;
+        size_t block = next <= RC_MEDIUM_MAX ? raw_pool_bytes(next) : RC_LARGE_OFFSET + next;
         ck_assert_uint_eq(in_use(h), block);
         fill(q, next, k + 1);
         p = q;
@@ -614,11 +625,11 @@ START_TEST(realloc_large_resizes) {
         counting_alloc c = {0};
         rc_heap *h = rc_heap_new_with(k ? relocating_fn : resizing_fn, &c);
         ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
-        size_t size = 1000;
+        size_t size = 5000;
         char *p = rc_malloc(h, size);
         fill(p, size, 7);
         size_t blocks = c.blocks;
-        for (size_t next = 1000; next <= 200000; next += next / 2 + 1) {
+        for (size_t next = 5000; next <= 200000; next += next / 2 + 1) {
             size_t requests = c.requests, resized = resizes;
             char *q = rc_realloc(h, p, next);
             ck_assert_ptr_nonnull(q);
@@ -635,9 +646,9 @@ START_TEST(realloc_large_resizes) {
             p = q;
             size = next;
         }
-        p = rc_realloc(h, p, 600); /* shrinks, still large */
-        ck_assert(holds(p, 600, 7));
-        ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 600);
+        p = rc_realloc(h, p, 4500); /* shrinks, still large */
+        ck_assert(holds(p, 4500, 7));
+        ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 4500);
         ck_assert_uint_eq(reserved(h), c.outstanding);
         ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, p));
         rc_free(h, p);
@@ -702,7 +713,7 @@ START_TEST(calloc_overflow_and_huge) {
     counting_alloc c = {.limit = (size_t)1 << 30};
     rc_heap *h = rc_heap_new_with(counting_fn, &c);
     void *keep = rc_malloc(h, 64);
-    rc_free(h, rc_malloc(h, 1000)); /* the large-block map exists from now on */
+    rc_free(h, rc_malloc(h, 5000)); /* the large-block map exists from now on */
     size_t r0 = reserved(h), u0 = in_use(h);
     static const size_t bad[][2] = {
         {SIZE_MAX / 2 + 1, 2}, {SIZE_MAX, SIZE_MAX}, {(size_t)1 << 33, (size_t)1 << 33},

@@ -70,7 +70,7 @@ static void fill_arenas(rc_heap *h, state *st, const rc_type *t, size_t raw_size
     void *first = t ? rc_new(h, t) : rc_malloc(h, raw_size);
     keep(st, first, t != NULL);
     rc_pool *own = rc_pool_of(first);
-    rc_pool **list = &h->classes[own->kind][own->cls];
+    rc_pool **list = rc_class_list(h, own->kind, own->cls, false);
     while (class_has_room(*list))
         keep(st, t ? rc_new(h, t) : rc_malloc(h, raw_size), t != NULL);
     while (h->usable_arenas != NULL)
@@ -309,6 +309,10 @@ static void *malloc_large(rc_heap *h, state *st) { (void)st; return rc_malloc(h,
 static void *calloc_small(rc_heap *h, state *st) { (void)st; return rc_calloc(h, 10, 10); }
 static void *calloc_large(rc_heap *h, state *st) { (void)st; return rc_calloc(h, 1000, 100); }
 static void full_for_raw(rc_heap *h, state *st) { fill_arenas(h, st, NULL, 100); }
+/* medium blocks (past RC_SMALL_MAX, pool blocks up to RC_MEDIUM_MAX) */
+static void *malloc_medium(rc_heap *h, state *st) { (void)st; return rc_malloc(h, 3000); }
+static void *calloc_medium(rc_heap *h, state *st) { (void)st; return rc_calloc(h, 30, 100); }
+static void full_for_medium(rc_heap *h, state *st) { fill_arenas(h, st, NULL, 3000); }
 
 START_TEST(fail_malloc_small_first) {
     check_every_failure(&(scenario){no_setup, malloc_small, free_block});
@@ -317,6 +321,21 @@ END_TEST
 
 START_TEST(fail_malloc_small_new_arena) {
     check_every_failure(&(scenario){full_for_raw, malloc_small, free_block});
+}
+END_TEST
+
+START_TEST(fail_malloc_medium_first) {
+    check_every_failure(&(scenario){no_setup, malloc_medium, free_block});
+}
+END_TEST
+
+START_TEST(fail_malloc_medium_new_arena) {
+    check_every_failure(&(scenario){full_for_medium, malloc_medium, free_block});
+}
+END_TEST
+
+START_TEST(fail_calloc_medium) {
+    check_every_failure(&(scenario){full_for_medium, calloc_medium, free_block});
 }
 END_TEST
 
@@ -367,6 +386,11 @@ static void small_to_new_arena(rc_heap *h, state *st) {
     fill_arenas(h, st, NULL, 100); /* 40 may have opened a pool: fill again */
 }
 static void small_to_large(rc_heap *h, state *st) { make_block(h, st, 300, 50000); }
+static void small_to_medium(rc_heap *h, state *st) {
+    make_block(h, st, 300, 3000);
+    full_for_medium(h, st); /* the medium block needs a new arena */
+}
+static void medium_to_large(rc_heap *h, state *st) { make_block(h, st, 3000, 50000); }
 static void large_to_larger(rc_heap *h, state *st) { make_block(h, st, 5000, 500000); }
 static void large_to_small(rc_heap *h, state *st) { make_block(h, st, 5000, 64); }
 static void finish_block(rc_heap *h, state *st, void *r) {
@@ -381,6 +405,16 @@ END_TEST
 
 START_TEST(fail_realloc_small_to_large) {
     check_every_failure(&(scenario){small_to_large, realloc_block, finish_block});
+}
+END_TEST
+
+START_TEST(fail_realloc_small_to_medium) {
+    check_every_failure(&(scenario){small_to_medium, realloc_block, finish_block});
+}
+END_TEST
+
+START_TEST(fail_realloc_medium_to_large) {
+    check_every_failure(&(scenario){medium_to_large, realloc_block, finish_block});
 }
 END_TEST
 
@@ -416,6 +450,11 @@ END_TEST
 
 START_TEST(fail_traced_malloc_small) {
     check_every_failure(&(scenario){tracing, malloc_small, free_block});
+}
+END_TEST
+
+START_TEST(fail_traced_malloc_medium) {
+    check_every_failure(&(scenario){tracing, malloc_medium, free_block});
 }
 END_TEST
 
@@ -503,16 +542,22 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("fail_type_map_grows"), fail_type_map_grows);
     add_case(s, tcase_create("fail_malloc_small_first"), fail_malloc_small_first);
     add_case(s, tcase_create("fail_malloc_small_new_arena"), fail_malloc_small_new_arena);
+    add_case(s, tcase_create("fail_malloc_medium_first"), fail_malloc_medium_first);
+    add_case(s, tcase_create("fail_malloc_medium_new_arena"), fail_malloc_medium_new_arena);
+    add_case(s, tcase_create("fail_calloc_medium"), fail_calloc_medium);
     add_case(s, tcase_create("fail_malloc_large"), fail_malloc_large);
     add_case(s, tcase_create("fail_calloc_small"), fail_calloc_small);
     add_case(s, tcase_create("fail_calloc_large"), fail_calloc_large);
     add_case(s, tcase_create("fail_realloc_small_new_arena"), fail_realloc_small_new_arena);
     add_case(s, tcase_create("fail_realloc_small_to_large"), fail_realloc_small_to_large);
+    add_case(s, tcase_create("fail_realloc_small_to_medium"), fail_realloc_small_to_medium);
+    add_case(s, tcase_create("fail_realloc_medium_to_large"), fail_realloc_medium_to_large);
     add_case(s, tcase_create("fail_realloc_large_to_larger"), fail_realloc_large_to_larger);
     add_case(s, tcase_create("fail_realloc_large_to_small"), fail_realloc_large_to_small);
     add_case(s, tcase_create("fail_traced_object"), fail_traced_object);
     add_case(s, tcase_create("fail_traced_large_object"), fail_traced_large_object);
     add_case(s, tcase_create("fail_traced_malloc_small"), fail_traced_malloc_small);
+    add_case(s, tcase_create("fail_traced_malloc_medium"), fail_traced_malloc_medium);
     add_case(s, tcase_create("fail_traced_calloc_large"), fail_traced_calloc_large);
     add_case(s, tcase_create("fail_quarantine_ring"), fail_quarantine_ring);
     return s;

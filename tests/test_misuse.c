@@ -553,6 +553,42 @@ START_TEST(traced_free_misuse) {
 }
 END_TEST
 
+/* Medium raw blocks (past RC_SMALL_MAX, up to RC_MEDIUM_MAX) are pool
+ * blocks: a pointer into one or past the last, a second free (traced or
+ * not), and rc_decref of one (its false count, the last bytes of the
+ * block before, zeroed whole, is 0) are named, as for a small block. */
+START_TEST(medium_free_misuse) {
+    for (int traced = 0; traced < 2; traced++) {
+        rc_heap *h = heap(false);
+        if (traced)
+            ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+        char *before = rc_calloc(h, 1, traced ? 3072 - RC_TRACE_PREFIX : 3072);
+        char *raw = rc_malloc(h, 3000), *later = rc_malloc(h, 3000);
+        rc_pool *p = rc__pool_lookup(h, raw);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq(p->kind, traced ? RC_KIND_RAW_TRACED : RC_KIND_RAW);
+        ck_assert_uint_eq(p->block_size, 3072); /* 256-byte steps past 2 KiB */
+        ck_assert_ptr_eq(raw, before + p->block_size);
+        const char *no = "of a pointer the heap does not own";
+        void *bad[] = {raw + 16, raw + 8, raw + 1, raw + 3072 + 16, raw - 16};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            expect_fatal(do_free, h, bad[i], pointer_line("rc_free", no, bad[i]));
+            expect_fatal(do_realloc, h, bad[i], pointer_line("rc_realloc", no, bad[i]));
+        }
+        const char *raw_use = "of an rc_malloc block (use rc_free)";
+        if (!traced) /* (traced: the prefix, tested at decref_traced_block) */
+            expect_fatal(do_decref, h, raw, pointer_line("rc_decref", raw_use, raw));
+        rc_free(h, raw);
+        const char *freed = "of a block already freed";
+        expect_fatal(do_free, h, raw, pointer_line("rc_free", freed, raw));
+        expect_fatal(do_realloc, h, raw, pointer_line("rc_realloc", freed, raw));
+        rc_free(h, later);
+        rc_free(h, before);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
 START_TEST(free_with_null_heap) {
     rc_heap *h = heap(false);
     char *raw = rc_malloc(h, 64);
@@ -610,7 +646,7 @@ START_TEST(free_twice) {
     char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *big = rc_malloc(h, 5000);
     char *grown = rc_malloc(h, 5000), *blocker = rc_malloc(h, 5000), *later[16];
     for (int i = 0; i < 16; i++)
-        later[i] = rc_malloc(h, 600);
+        later[i] = rc_malloc(h, RC_MEDIUM_MAX + 1); /* large */
     rc_free(h, raw);
     rc_free(h, big);
     char *moved = rc_realloc(h, grown, 1 << 20);
@@ -809,7 +845,7 @@ static size_t poisoned_until(const unsigned char *b, size_t from, size_t to) {
  * 0, marked dead). */
 START_TEST(debug_poisons_freed_memory) {
     rc_heap *h = heap(true);
-    unsigned char b[3000];
+    unsigned char b[5000];
 
     char *raw = rc_malloc(h, 64); /* link at 0, mark at 8 */
     memset(raw, 0x11, 64);
@@ -820,11 +856,17 @@ START_TEST(debug_poisons_freed_memory) {
     memcpy(&mark, b + 8, sizeof mark);
     ck_assert_uint_eq(mark, rc_raw_mark(h, raw, RC_KIND_RAW));
 
-    char *big = rc_malloc(h, 3000);
-    memset(big, 0x11, 3000);
+    char *medium = rc_malloc(h, 3000); /* a pool block: link at 0, mark at 8 */
+    memset(medium, 0x11, 3000);
+    rc_free(h, medium);
+    peek(medium, 3000, b, (size_t[]){0, 8}, 2);
+    ck_assert_uint_eq(poisoned_until(b, 16, 3000), 3000);
+
+    char *big = rc_malloc(h, 5000);
+    memset(big, 0x11, 5000);
     rc_free(h, big);
-    peek(big, 3000, b, NULL, 0);
-    ck_assert_uint_eq(poisoned_until(b, 0, 3000), 3000);
+    peek(big, 5000, b, NULL, 0);
+    ck_assert_uint_eq(poisoned_until(b, 0, 5000), 5000);
 
     /* leaf block: [head 8][link 8][16 bytes]; node block: [gc next 8][link 8]
      * [head 8][24 bytes]. */
@@ -1574,6 +1616,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
+    add_case(s, tcase_create("medium_free_misuse"), medium_free_misuse);
     add_case(s, tcase_create("free_with_null_heap"), free_with_null_heap);
     add_case(s, tcase_create("alloc_fn_misaligned"), alloc_fn_misaligned);
     add_case(s, tcase_create("free_in_empty_pool"), free_in_empty_pool);

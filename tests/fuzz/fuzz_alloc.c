@@ -360,18 +360,26 @@ static struct model {
 
 static size_t round16(size_t n) { return (n + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1); }
 
+/* A raw pool's block for size bytes after hdr bytes of prefix (alloc.c:
+ * raw_class_block): 16-byte steps up to RC_SMALL_MAX, then 8 per doubling. */
+static size_t raw_pool_bytes(size_t size, size_t hdr) {
+    size_t n = (size <= RC_GRAIN ? RC_GRAIN : round16(size)) + hdr; /* raw_block_size */
+    size_t step = n <= RC_SMALL_MAX ? 16 : n <= 1024 ? 64 : n <= 2048 ? 128 : 256; /* medium */
+    return (n + step - 1) / step * step;
+}
+
 /* The block a raw allocation of size bytes gets (alloc.c: raw_alloc,
- * raw_alloc_traced_kind): while tracing, a small one comes from the traced
- * raw pools with a 16-byte prefix; otherwise from the raw pools; past
- * RC_SMALL_MAX, a large block with its RC_LARGE_OFFSET header. */
+ * raw_alloc_traced_kind): while tracing, a small or medium one comes from
+ * the traced raw pools with a 16-byte prefix; otherwise from the raw pools;
+ * past RC_MEDIUM_MAX, a large block with its RC_LARGE_OFFSET header. */
+
 static void raw_block(size_t size, bool tracing, uint8_t *kind, size_t *bytes) {
-    size_t rbs = size <= RC_GRAIN ? RC_GRAIN : round16(size); /* raw_block_size */
-    if (tracing && size <= RC_SMALL_MAX - RC_TRACE_PREFIX) {
+    if (tracing && size <= RC_MEDIUM_MAX - RC_TRACE_PREFIX) {
         *kind = K_RAW_TRACED;
-        *bytes = rbs + RC_TRACE_PREFIX;
-    } else if (size <= RC_SMALL_MAX) {
+        *bytes = raw_pool_bytes(size, RC_TRACE_PREFIX);
+    } else if (size <= RC_MEDIUM_MAX) {
         *kind = K_RAW;
-        *bytes = rbs;
+        *bytes = raw_pool_bytes(size, 0);
     } else {
         *kind = K_RAW_LARGE;
         *bytes = RC_LARGE_OFFSET + size;
@@ -382,11 +390,11 @@ static void raw_block(size_t size, bool tracing, uint8_t *kind, size_t *bytes) {
  * in its pool (rc_realloc_at's `stays`: the same pool class; a large block
  * resized to a large size is resized by rc_alloc_fn: see op_realloc). */
 static bool realloc_stays(uint8_t kind, size_t bytes, size_t size) {
-    size_t rbs = size <= RC_GRAIN ? RC_GRAIN : round16(size);
     if (kind == K_RAW)
-        return size <= RC_SMALL_MAX && rbs == bytes;
+        return size <= RC_MEDIUM_MAX && raw_pool_bytes(size, 0) == bytes;
     if (kind == K_RAW_TRACED)
-        return size <= RC_SMALL_MAX - RC_TRACE_PREFIX && rbs + RC_TRACE_PREFIX == bytes;
+        return size <= RC_MEDIUM_MAX - RC_TRACE_PREFIX &&
+               raw_pool_bytes(size, RC_TRACE_PREFIX) == bytes;
     return false;
 }
 
@@ -659,8 +667,9 @@ NO_COVERAGE static void check_pools(void) {
     EXPECT(parked == M.h->empty_pools, "%u pools parked, h->empty_pools %u", parked,
            M.h->empty_pools);
     for (unsigned kind = 0; kind < RC_NKINDS; kind++)
-        for (unsigned cls = 0; cls < RC_NCLASSES; cls++) {
-            const rc_pool *head = M.h->classes[kind][cls];
+        for (unsigned cls = 0; cls < (RC_KIND_IS_RAW(kind) ? RC_MEDIUM_MAX : RC_SMALL_MAX) / RC_GRAIN;
+             cls++) {
+            const rc_pool *head = *rc_class_list(M.h, kind, cls, false);
             if (head == &M.h->no_pool)
                 continue;
             for (const rc_pool *p = head; p; p = p->next) {
@@ -732,14 +741,15 @@ static unsigned rd16(reader *r) {
     return lo | rd8(r) << 8;
 }
 
-/* A size: mostly 1..512 (pool blocks), sometimes 0..32, around the pool
- * limit, a large block of up to 4.5 KiB, rarely a big one (16..256 KiB,
- * so that a debug heap's quarantine fills by bytes). */
+/* A size: mostly 1..512 (small pool blocks), sometimes 0..32, around the
+ * small or the medium pool limit, a medium or large block of up to 4.5 KiB,
+ * rarely a big one (16..256 KiB, so that a debug heap's quarantine fills
+ * by bytes). */
 static size_t rd_size(reader *r) {
     unsigned v = rd16(r);
     switch (v >> 13) {
     case 5: return v % 33;
-    case 6: return RC_SMALL_MAX - 40 + v % 64;
+    case 6: return (v & 64 ? RC_MEDIUM_MAX : RC_SMALL_MAX) - 40 + v % 64;
     case 7:
         if ((v & 0x1FC0) == 0x1FC0)
             return ((size_t)16 << 10) + (size_t)(v & 15) * (16 << 10);
@@ -827,7 +837,7 @@ static void op_realloc(item *it, reader *r) {
     bool stays = realloc_stays(it->kind, it->bytes, size);
     /* large to large, not in debug mode (alloc.c: large_resize): moved
      * unless count_alloc resizes it in place, as bit 6 of mode asks */
-    bool in_place = it->kind == K_RAW_LARGE && size > RC_SMALL_MAX && !M.debug &&
+    bool in_place = it->kind == K_RAW_LARGE && size > RC_MEDIUM_MAX && !M.debug &&
                     (mode & 0x40) && RC_LARGE_OFFSET + size <= room_of(it->p - RC_LARGE_OFFSET);
     errno = 0;
     M.cnt.in_place = mode & 0x40;
