@@ -3,16 +3,15 @@
  *
  * Arenas of RC_ARENA_SIZE bytes come from the heap's rc_alloc_fn; each is cut
  * into RC_POOL_SIZE-aligned pools; a pool serves one kind (objects or raw
- * blocks) and one size class (16-byte steps up to RC_SMALL_MAX; raw blocks up
- * to RC_MEDIUM_MAX, whose classes past RC_SMALL_MAX only the out-of-line
- * paths reach). Allocation
+ * blocks) and one size class (16-byte steps up to RC_SMALL_MAX, then medium
+ * classes up to RC_MEDIUM_MAX, which only the out-of-line paths reach).
+ * Allocation
  * pops the pool's free list or carves the next fresh block: O(1). Freeing
  * pushes on the free list of the block's pool, found by masking the address:
  * O(1). A pool that was full joins the tail of its class list; one whose
  * last block goes back returns to its arena, and an arena whose pools are
  * all free returns to rc_alloc_fn (a few empty pools and one wholly free
- * arena are kept to damp thrashing). Other blocks (objects past
- * RC_SMALL_MAX, raw blocks past RC_MEDIUM_MAX) come
+ * arena are kept to damp thrashing). Blocks past RC_MEDIUM_MAX come
  * straight from rc_alloc_fn with an rc_large header (zeroed ones from
  * calloc in a default heap), and the last large objects to die are held
  * back a while (rc_large_dead). docs/design.md says
@@ -413,9 +412,8 @@ static void pool_unpark(rc_heap *h, rc_pool *p) {
 
 static bool quarantine_yield(rc_heap *h);
 
-/* rc_pool_alloc of any class, small or medium (raw kinds): for the slow
- * paths. */
-static char *class_alloc(rc_heap *h, unsigned kind, size_t block_size) {
+/* rc_pool_alloc of any class, small or medium: for the slow paths. */
+char *rc__class_alloc(rc_heap *h, unsigned kind, size_t block_size) {
     rc_pool *head = *rc_class_list(h, kind, (unsigned)(block_size / RC_GRAIN - 1), false);
     char *block = rc_pool_take_in(head, kind, block_size, true);
     return RC_LIKELY(block != NULL) ? block : rc__pool_alloc_slow(h, kind, block_size);
@@ -436,11 +434,11 @@ char *rc__pool_alloc_slow(rc_heap *h, unsigned kind, size_t block_size) {
             class_remove(h, p);
         if (*head == &h->no_pool) {
             if ((p = pool_new(h, kind, block_size)) == NULL)
-                return quarantine_yield(h) ? class_alloc(h, kind, block_size) : NULL;
+                return quarantine_yield(h) ? rc__class_alloc(h, kind, block_size) : NULL;
             class_push(h, p);
         }
     }
-    return class_alloc(h, kind, block_size);
+    return rc__class_alloc(h, kind, block_size);
 }
 
 /* The class list after a block went back to p: a full pool rejoins it, an
@@ -953,25 +951,16 @@ static inline size_t raw_block_size(size_t size) {
 }
 
 /* The block of a raw pool for size bytes (at most RC_MEDIUM_MAX - hdr)
- * after a prefix of hdr bytes (0, or RC_TRACE_PREFIX): 16-byte steps up
- * to RC_SMALL_MAX, then 8 classes per doubling (64-byte steps up to 1 KiB,
- * 128 to 2 KiB, 256 to 4 KiB: 24 medium classes in use, at most 12.5%
- * of a block unused). With a class every 16 bytes, a random 600..4600 B
- * churn of 4096 blocks kept 2x glibc's resident memory, the blocks spread
- * over 224 classes each with its own partly used pools (design.md). */
+ * after a prefix of hdr bytes (0, or RC_TRACE_PREFIX): rc_class_block. */
 static inline size_t raw_class_block(size_t size, size_t hdr) {
-    size_t bs = raw_block_size(size) + hdr;
-    if (bs <= RC_SMALL_MAX)
-        return bs;
-    size_t step = (size_t)1 << (63 - __builtin_clzll((unsigned long long)bs - 1) - 3);
-    return (bs + step - 1) & ~(step - 1);
+    return rc_class_block(raw_block_size(size) + hdr);
 }
 
 /* A raw block of size bytes (undefined contents): from a pool up to
  * RC_MEDIUM_MAX; NULL + ENOMEM. */
 static void *raw_alloc(rc_heap *h, size_t size) {
     if (size <= RC_MEDIUM_MAX)
-        return class_alloc(h, RC_KIND_RAW, raw_class_block(size, 0));
+        return rc__class_alloc(h, RC_KIND_RAW, raw_class_block(size, 0));
     return rc__large_alloc(h, size, RC_F_RAW, false);
 }
 
@@ -992,7 +981,7 @@ static inline rc_trace_prefix *untraced_prefix(char *block) {
 static void *raw_alloc_traced_kind(rc_heap *h, size_t size) {
     if (size > RC_MEDIUM_MAX - RC_TRACE_PREFIX)
         return raw_alloc(h, size);
-    char *block = class_alloc(h, RC_KIND_RAW_TRACED, raw_class_block(size, RC_TRACE_PREFIX));
+    char *block = rc__class_alloc(h, RC_KIND_RAW_TRACED, raw_class_block(size, RC_TRACE_PREFIX));
     return block ? untraced_prefix(block) + 1 : NULL;
 }
 

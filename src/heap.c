@@ -271,9 +271,9 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     for (unsigned kind = 0; kind < RC_NKINDS; kind++)
         for (unsigned cls = 0; cls < RC_NCLASSES; cls++)
             h->classes[kind][cls] = &h->no_pool;
-    for (unsigned k = 0; k < RC_NKINDS - RC_KIND_RAW; k++)
+    for (unsigned kind = 0; kind < RC_NKINDS; kind++)
         for (unsigned m = 0; m < RC_NMEDIUM; m++)
-            h->medium[k][m] = &h->no_pool;
+            h->medium[kind][m] = &h->no_pool;
     rc__gc_init(h);
     atomic_fetch_add_explicit(&live_heaps, 1, memory_order_relaxed);
     return h;

@@ -6,10 +6,11 @@
  *
  *   untracked type (no traverse):   [rc_head 8][object ...]
  *   tracked type (has traverse):    [rc_gchead 16][rc_head 8][object ...]
- *   large object (any type):        [rc_large 24][rc_gchead 16][rc_head 8][object ...]
+ *   large object (any type; past RC_MEDIUM_MAX with its header):
+ *                                   [rc_large 24][rc_gchead 16][rc_head 8][object ...]
  *   large raw block:                [rc_large 24][pad 16][rc_head 8][data ...]
  *                                   (its rc_head: count 0, RC_F_RAW)
- *   small raw block (rc_malloc):    [data ...]            (no header at all)
+ *   pool raw block (rc_malloc):     [data ...]            (no header at all)
  *
  * Invariants:
  *   - A pool holds one kind: untracked objects, tracked objects or raw blocks,
@@ -59,18 +60,18 @@
 /* ---------------------------------------------------------------- sizes */
 
 #define RC_GRAIN 16u                       /* alignment and size-class step */
-#define RC_SMALL_MAX 512u                  /* largest object pool block; largest
-                                              block of the inline fast paths */
+#define RC_SMALL_MAX 512u                  /* largest block of the inline fast
+                                              paths (16-byte classes) */
 #define RC_NCLASSES (RC_SMALL_MAX / RC_GRAIN)
-/* Raw blocks (rc_malloc) up to RC_MEDIUM_MAX come from pools too, of
- * "medium" classes past RC_NCLASSES (8 per doubling: alloc.c's
- * raw_class_block; a pool's cls, block size / 16 - 1, still fits in a
- * byte), reached through the out-of-line allocation path: a random churn
- * of 513..4096-byte blocks ran ~8x faster than through rc_alloc_fn with a
- * large block's bookkeeping, and ~5x faster than glibc's malloc
- * (docs/design.md). */
+/* Raw blocks (rc_malloc) and objects up to RC_MEDIUM_MAX (with an
+ * object's header) come from pools too, of "medium" classes past
+ * RC_NCLASSES (8 per doubling: rc_class_block; a pool's cls, block size /
+ * 16 - 1, still fits in a byte), reached through the out-of-line
+ * allocation paths: a random churn of 513..4096-byte blocks ran ~8x
+ * faster than through rc_alloc_fn with a large block's bookkeeping, and
+ * ~5x faster than glibc's malloc (docs/design.md). */
 #define RC_MEDIUM_MAX 4096u
-#define RC_NMEDIUM ((RC_MEDIUM_MAX - RC_SMALL_MAX) / RC_GRAIN)
+#define RC_NMEDIUM 24u /* 8 classes for each of 512..1K, 1K..2K, 2K..4K */
 _Static_assert(RC_MEDIUM_MAX / RC_GRAIN <= 256, "a pool's cls is a byte");
 /* Pools of 64 KiB (mimalloc's small pages): a random churn fills a pool
  * that reaches the head of its class list, and un-fills one that was full,
@@ -211,7 +212,7 @@ typedef struct rc_arena rc_arena;
 /* A pool: RC_POOL_SIZE bytes of equal blocks of one kind and size class.
  * The fields the fast paths touch come first, in one cache line.
  *
- * Class lists: h->classes[kind][cls] heads a list (h->medium for a raw
+ * Class lists: h->classes[kind][cls] heads a list (h->medium for a
  * medium class: rc_class_list), linked through next and
  * prev, of the pools of that class that may have a free block. Only the
  * head can be full (allocation takes from the head and notices it is full
@@ -523,21 +524,44 @@ struct rc_heap {
      * header addresses direct-mapped by pool, tagged (see alloc.c) */
     rc_zone_slot zone_table[RC_ZONE_SLOTS];
     uintptr_t pool_slots[RC_POOL_SLOTS];
-    /* the class lists of raw medium blocks (rc_class_list), last: the
-     * fields the fast paths read keep their offsets */
-    rc_pool *medium[RC_NKINDS - RC_KIND_RAW][RC_NMEDIUM];
-    rc_pool *medium_tails[RC_NKINDS - RC_KIND_RAW][RC_NMEDIUM];
+    /* the class lists of medium blocks (rc_class_list), last: the fields
+     * the fast paths read keep their offsets */
+    rc_pool *medium[RC_NKINDS][RC_NMEDIUM];
+    rc_pool *medium_tails[RC_NKINDS][RC_NMEDIUM];
 };
 
+/* The block size of the class that holds a block of bs bytes (a multiple
+ * of RC_GRAIN, at most RC_MEDIUM_MAX): bs itself up to RC_SMALL_MAX, then 8
+ * classes per doubling (64-byte steps up to 1 KiB, 128 to 2 KiB, 256 to 4
+ * KiB: at most 12.5% of a block unused). With a class every 16 bytes, a
+ * random 600..4600 B churn of 4096 blocks kept 2x glibc's resident memory,
+ * the blocks spread over 224 classes each with its own partly used pools
+ * (design.md). */
+static inline size_t rc_class_block(size_t bs) {
+    if (bs <= RC_SMALL_MAX)
+        return bs;
+    size_t step = (size_t)1 << (63 - __builtin_clzll((unsigned long long)bs - 1) - 3);
+    return (bs + step - 1) & ~(step - 1);
+}
+
+/* The index in h->medium of medium class cls (a block size of
+ * rc_class_block past RC_SMALL_MAX): 8 per doubling, from 0. */
+static inline unsigned rc_medium_index(unsigned cls) {
+    unsigned bs = (cls + 1) * RC_GRAIN, lg = 31u - (unsigned)__builtin_clz(bs - 1);
+    return (lg - 9) * 8 + (bs >> (lg - 3)) - 9; /* 2^9: RC_SMALL_MAX */
+}
+_Static_assert(RC_SMALL_MAX == 1u << 9 && RC_MEDIUM_MAX == RC_SMALL_MAX << 3,
+               "rc_medium_index: three doublings of 8 classes past 2^9");
+
 /* The head (or, if tail, the last pool) of the class list of the pools of
- * `kind` and class cls: a small class's in h->classes, a medium one's (raw
- * kinds only) in h->medium. For the slow paths; the inline ones take small
- * classes only, from h->classes. */
+ * `kind` and class cls: a small class's in h->classes, a medium one's in
+ * h->medium. For the slow paths; the inline ones take small classes only,
+ * from h->classes. */
 static inline rc_pool **rc_class_list(rc_heap *h, unsigned kind, unsigned cls, bool tail) {
     if (cls < RC_NCLASSES)
         return tail ? &h->class_tails[kind][cls] : &h->classes[kind][cls];
-    unsigned m = cls - RC_NCLASSES, k = kind - RC_KIND_RAW;
-    return tail ? &h->medium_tails[k][m] : &h->medium[k][m];
+    unsigned m = rc_medium_index(cls);
+    return tail ? &h->medium_tails[kind][m] : &h->medium[kind][m];
 }
 
 #define RC_DEALLOC_DEPTH 50
@@ -561,6 +585,9 @@ RC_INTERNAL bool rc__one_heap(void);
 /* alloc.c: pools (the fast paths are inline below), large blocks keyed by
  * payload, walks and teardown. */
 RC_INTERNAL char *rc__pool_alloc_slow(rc_heap *h, unsigned kind, size_t block_size);
+/* A block of any class, small or medium (block_size from rc_class_block),
+ * for the out-of-line paths; NULL + ENOMEM. */
+RC_INTERNAL char *rc__class_alloc(rc_heap *h, unsigned kind, size_t block_size);
 RC_INTERNAL void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block);
 /* After a block went back to p: a full pool rejoins its class list, an
  * empty one is parked or retired. */
@@ -931,9 +958,9 @@ static inline bool rc_raw_has_mark(const rc_heap *h, const char *block, unsigned
     return word == rc_raw_mark(h, block, kind);
 }
 
-/* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX)
- * from a pool of `kind` (a constant at every call site); its bytes are
- * undefined. rc_pool_take: the head pool of the class list gives a freed
+/* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX;
+ * rc_pool_take_in: any class's) from a pool of `kind` (a constant at every
+ * call site); its bytes are undefined. rc_pool_take: the head pool of the class list gives a freed
  * block or carves a fresh one, else NULL (it is full, parked, or no pool:
  * nothing changed); Valgrind is told if `valgrind` (a constant). rc_pool_alloc:
  * that, else the slow path; NULL + ENOMEM. Both O(1). rc_pool_take_in:

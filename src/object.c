@@ -157,7 +157,10 @@ static inline void zero_words(void *p, size_t n) {
 static inline void *init_object(rc_heap *h, char *block, size_t block_size, uint32_t info,
                                 unsigned kind) {
     char *obj = block + RC_OBJ_OFFSET(kind);
-    zero_words(obj, block_size - RC_OBJ_OFFSET(kind));
+    if (block_size > RC_SMALL_MAX) /* medium: `rep stos` pays */
+        memset(obj, 0, block_size - RC_OBJ_OFFSET(kind));
+    else
+        zero_words(obj, block_size - RC_OBJ_OFFSET(kind));
     rc_head *hd = rc_head_of(obj);
     hd->refcnt = 1;
     hd->info = info;
@@ -166,7 +169,9 @@ static inline void *init_object(rc_heap *h, char *block, size_t block_size, uint
     return obj;
 }
 
-/* The block size of a small object of `size` bytes and `kind`. */
+/* The block size of a small object of `size` bytes and `kind` (its
+ * header and size rounded to 16; rc_class_block rounds a medium one's
+ * further, to its class). */
 static inline size_t object_block_size(size_t size, unsigned kind) {
     return (size + RC_OBJ_OFFSET(kind) + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1);
 }
@@ -188,9 +193,10 @@ static inline void free_object(rc_heap *h, void *obj);
 static void *new_of_kind(rc_heap *h, uint32_t info, size_t size, unsigned kind,
                          const call_site *traced) {
     char *obj;
-    if (size <= RC_SMALL_MAX - RC_OBJ_OFFSET(kind)) {
-        size_t bs = object_block_size(size, kind);
-        char *block = rc_pool_alloc(h, kind, bs);
+    if (size <= RC_MEDIUM_MAX - RC_OBJ_OFFSET(kind)) {
+        size_t bs = rc_class_block(object_block_size(size, kind));
+        char *block = bs <= RC_SMALL_MAX ? rc_pool_alloc(h, kind, bs)
+                                         : rc__class_alloc(h, kind, bs); /* medium */
         if (block == NULL)
             return NULL;
         obj = init_object(h, block, bs, info, kind);

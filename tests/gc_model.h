@@ -94,7 +94,8 @@
 #define GM_MAX_OBJECTS 4096  /* objects created by one program */
 #define GM_MAX_ROOTS 64      /* references the program holds itself */
 #define GM_MAX_EVENTS (4 * GM_MAX_OBJECTS)
-#define GM_LARGE_SIZE 640    /* past RC_SMALL_MAX: a large block */
+#define GM_MEDIUM_SIZE 640   /* past RC_SMALL_MAX: a medium pool block */
+#define GM_LARGE_SIZE 4200   /* past RC_MEDIUM_MAX: a large block */
 #define GM_FROZEN 3          /* the permanent generation (rc_gc_freeze) */
 #define GM_STASH 64          /* references teardown's releases keep (gm_spawn) */
 #define GM_SPAWN_REFS 192    /* weak references teardown's releases may make */
@@ -112,7 +113,7 @@ _Noreturn static void gm_fail(const char *msg);
 enum {
     GM_NODE = 1,      /* a node: its type has traverse */
     GM_CLEAR = 2,     /* its type has clear (else the collector uses traverse) */
-    GM_LARGE = 4,     /* rc_new_sized(GM_LARGE_SIZE) */
+    GM_LARGE = 4,     /* rc_new_sized(gm_big_size()) */
     GM_FIN_LOG = 8,   /* finalizer that only records that it ran */
     GM_FIN_RES = 16,  /* finalizer that resurrects into the global list */
     GM_WEAKREF = 32,  /* an rc_weakref */
@@ -472,6 +473,11 @@ static uint32_t gm_spawn_register(gm_world *w, unsigned kind, gm_real *p) {
     return id;
 }
 
+/* The size of the next GM_LARGE object: medium and large by turns. */
+static size_t gm_big_size(const gm_world *w) {
+    return w->nobj & 1 ? GM_LARGE_SIZE : GM_MEDIUM_SIZE;
+}
+
 /* An object of a kind byte b made by a release at teardown, or NULL when
  * the budget is spent; plain (a pnode or pleaf: no finalizer, clear or
  * release) if asked. The model knows it only for gm_finish's check: it
@@ -487,7 +493,7 @@ static gm_real *gm_spawn_new(gm_world *w, unsigned b, bool plain) {
     else if (kind & (GM_FIN_RES | GM_FIN_DROP))
         kind = (kind & ~(unsigned)(GM_FIN_RES | GM_FIN_DROP)) | GM_FIN_LOG;
     const rc_type *t = gm_type_of_kind(kind);
-    gm_real *p = kind & GM_LARGE ? rc_new_sized(w->h, t, GM_LARGE_SIZE) : rc_new(w->h, t);
+    gm_real *p = kind & GM_LARGE ? rc_new_sized(w->h, t, gm_big_size(w)) : rc_new(w->h, t);
     GM_CHECK(p != NULL, "a release at teardown could not make kind %#x", kind);
     uint32_t id = gm_spawn_register(w, kind, p);
     p->id = id;
@@ -1343,7 +1349,7 @@ static int32_t gm_create(gm_world *w, unsigned kind, int32_t target) {
         p = (gm_real *)rc_weakref_new(w->obj[target].ptr, (kind & GM_CALLBACK) ? gm_callback : NULL,
                                       (void *)(uintptr_t)planned);
     else if (kind & GM_LARGE)
-        p = rc_new_sized(w->h, gm_type_of_kind(kind), GM_LARGE_SIZE);
+        p = rc_new_sized(w->h, gm_type_of_kind(kind), gm_big_size(w));
     else
         p = rc_new(w->h, gm_type_of_kind(kind));
     w->pending_kind = -1;

@@ -48,16 +48,19 @@ static uint64_t rng(void) {
 
 /* ------------------------------------------------------------ size classes */
 
-/* rc_sizeof is the 16-byte class of size + header: 8 bytes of header
- * untracked, 24 tracked; past the largest class, the large block. */
+static size_t raw_pool_bytes(size_t size);
+
+/* rc_sizeof is the class of size + header (16-byte steps up to 512, then
+ * the medium classes): 8 bytes of header untracked, 24 tracked; past the
+ * largest class, the large block. */
 static void check_classes(const rc_type *t, size_t header) {
     rc_heap *h = rc_heap_new();
-    for (size_t size = 1; size <= 700; size++) {
+    for (size_t size = 1; size <= RC_MEDIUM_MAX + 100; size++) {
         size_t before = in_use(h);
         void *o = rc_new_sized(h, t, size);
         ck_assert_ptr_nonnull(o);
-        size_t want = size + header <= RC_SMALL_MAX ? round16(size + header)
-                                                    : RC_LARGE_OFFSET + size;
+        size_t want = size + header <= RC_MEDIUM_MAX ? raw_pool_bytes(size + header)
+                                                     : RC_LARGE_OFFSET + size;
         ck_assert_msg(rc_sizeof(o) == want, "size %zu: rc_sizeof %zu, want %zu", size,
                       rc_sizeof(o), want);
         ck_assert_uint_eq(in_use(h) - before, want);
@@ -88,11 +91,12 @@ END_TEST
 /* --------------------------------------------------------------- alignment */
 
 #define NSIZES 601
-static const size_t large_sizes[] = {1000, 4096, 4097, 65536 + 3, 1 << 20};
+static const size_t large_sizes[] = {1000, 4072, 4088, 4096, 4097, 65536 + 3, 1 << 20};
 #define NLARGE (sizeof large_sizes / sizeof *large_sizes)
 
-/* The block of a raw pool for size bytes (alloc.c's raw_class_block):
- * 16-byte steps up to 512, then 64 to 1 KiB, 128 to 2 KiB, 256 to 4 KiB. */
+/* The block of a raw pool for size bytes, and of an object pool for size
+ * bytes with the header (rc_class_block): 16-byte steps up to 512, then 64
+ * to 1 KiB, 128 to 2 KiB, 256 to 4 KiB. */
 static size_t raw_pool_bytes(size_t size) {
     size_t n = size < 16 ? 16 : round16(size);
     size_t step = n <= RC_SMALL_MAX ? 16 : n <= 1024 ? 64 : n <= 2048 ? 128 : 256;
@@ -158,7 +162,7 @@ END_TEST
 
 /* The block -> pool lookup is one mask: the pool starts at the block's
  * RC_POOL_SIZE-aligned floor, belongs to the heap, and serves the block's
- * class and kind (raw blocks up to RC_MEDIUM_MAX). Large blocks and
+ * class and kind (up to RC_MEDIUM_MAX). Large blocks and
  * foreign pointers are in no pool. */
 START_TEST(pool_lookup) {
     rc_heap *h = rc_heap_new();
@@ -177,7 +181,7 @@ START_TEST(pool_lookup) {
         rc_free(h, raw);
         ck_assert(!rc__pool_block_live(h, p, raw));
     }
-    for (size_t size = 1; size + 24 <= RC_SMALL_MAX; size += 8) {
+    for (size_t size = 1; size + 24 <= RC_MEDIUM_MAX; size += 8) {
         for (int k = 0; k < 2; k++) {
             char *o = rc_new_sized(h, k ? &tracked_type : &plain_type, size);
             char *block = o - (k ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE);
@@ -483,9 +487,31 @@ START_TEST(large_blocks) {
     ck_assert_uint_eq(reserved(h) - r0, RC_LARGE_OFFSET + 10000);
     ck_assert_uint_eq(in_use(h), u0);
     for (int i = 0; i < 16; i++)
-        rc_decref(rc_new_sized(h, &tracked_type, 1000));
-    ck_assert_uint_eq(reserved(h) - r0, 16 * (RC_LARGE_OFFSET + 1000));
+        rc_decref(rc_new_sized(h, &tracked_type, 5000));
+    ck_assert_uint_eq(reserved(h) - r0, 16 * (RC_LARGE_OFFSET + 5000));
     ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* Medium objects (pool blocks of 513..4096 bytes with the header) count
+ * their class in bytes_in_use, and those alive at rc_heap_free go back
+ * with it, as small ones do. */
+START_TEST(medium_objects_freed_with_heap) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    size_t sum = 0;
+    for (size_t i = 0; i < 300; i++) {
+        size_t size = 505 + i * 12; /* past RC_MEDIUM_MAX for the last few */
+        void *o = rc_new_sized(h, i % 2 ? &tracked_type : &plain_type, size);
+        ck_assert_ptr_nonnull(o);
+        sum += rc_sizeof(o);
+        ck_assert_uint_eq(in_use(h), sum);
+        ck_assert_int_eq(rc__pool_lookup(h, o) != NULL, size + (i % 2 ? 24 : 8) <= RC_MEDIUM_MAX);
+    }
+    ck_assert_uint_eq(stats_of(h).bytes_reserved, c.outstanding);
+    ck_assert_uint_eq(rc_heap_free(h), 300);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
 }
 END_TEST
 
@@ -495,7 +521,7 @@ END_TEST
 START_TEST(dead_large_held_within_budget) {
     counting_alloc c = {0};
     rc_heap *h = rc_heap_new_with(counting_fn, &c);
-    void *keep = rc_new_sized(h, &tracked_type, 1000);
+    void *keep = rc_new_sized(h, &tracked_type, 5000);
     size_t before = c.outstanding;
     rc_decref(rc_new_sized(h, &tracked_type, 100000));
     ck_assert_uint_eq(c.outstanding - before, RC_LARGE_OFFSET + 100000); /* held */
@@ -509,7 +535,7 @@ START_TEST(dead_large_held_within_budget) {
         ck_assert_uint_eq(reserved(h), c.outstanding);
     }
     ck_assert_uint_eq(c.outstanding - before - big, 14 * (RC_LARGE_OFFSET + 70000)); /* 1 MiB holds 14 */
-    ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 1000);
+    ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 5000);
     rc_decref(keep);
     ck_assert_uint_eq(rc_heap_free(h), 0);
     ck_assert_uint_eq(c.outstanding, 0);
@@ -774,6 +800,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("empty_pools_go_back"), empty_pools_go_back);
     add_case(s, tcase_create("empty_pools_go_back_mixed"), empty_pools_go_back_mixed);
     add_case(s, tcase_create("large_blocks"), large_blocks);
+    add_case(s, tcase_create("medium_objects_freed_with_heap"), medium_objects_freed_with_heap);
     add_case(s, tcase_create("realloc_keeps_contents"), realloc_keeps_contents);
     add_case(s, tcase_create("realloc_same_class_stays"), realloc_same_class_stays);
     add_case(s, tcase_create("calloc_zeroes"), calloc_zeroes);

@@ -18,6 +18,9 @@ static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
 }
 static const rc_type node_type = {"node", sizeof(node), node_traverse, NULL, NULL, NULL};
 static const rc_type leaf_type = {"leaf", 24, NULL, NULL, NULL, NULL};
+/* medium objects: pool blocks past RC_SMALL_MAX */
+static const rc_type medium_node_type = {"mnode", 3000, node_traverse, NULL, NULL, NULL};
+static const rc_type medium_leaf_type = {"mleaf", 700, NULL, NULL, NULL, NULL};
 /* Types never used before the call under test (registration may fail). */
 static rc_type fresh_types[40];
 
@@ -212,6 +215,13 @@ END_TEST
 
 static void full_for_node(rc_heap *h, state *st) { fill_arenas(h, st, &node_type, 0); }
 static void full_for_leaf(rc_heap *h, state *st) { fill_arenas(h, st, &leaf_type, 0); }
+static void *new_medium_node(rc_heap *h, state *st) { (void)st; return rc_new(h, &medium_node_type); }
+static void *new_medium_leaf(rc_heap *h, state *st) {
+    (void)st;
+    return rc_new_sized(h, &medium_leaf_type, 700);
+}
+static void full_for_medium_node(rc_heap *h, state *st) { fill_arenas(h, st, &medium_node_type, 0); }
+static void full_for_medium_leaf(rc_heap *h, state *st) { fill_arenas(h, st, &medium_leaf_type, 0); }
 
 /* A tracked object (rc_new) and an untracked one (rc_new_sized) that need a
  * new arena. */
@@ -222,6 +232,23 @@ END_TEST
 
 START_TEST(fail_new_untracked_new_arena) {
     check_every_failure(&(scenario){full_for_leaf, new_sized_leaf, drop_object});
+}
+END_TEST
+
+/* A medium object (a pool block past RC_SMALL_MAX), tracked or not: the
+ * heap's first, and one that needs a new arena. */
+START_TEST(fail_new_medium_first) {
+    check_every_failure(&(scenario){no_setup, new_medium_node, drop_object});
+}
+END_TEST
+
+START_TEST(fail_new_medium_tracked_new_arena) {
+    check_every_failure(&(scenario){full_for_medium_node, new_medium_node, drop_object});
+}
+END_TEST
+
+START_TEST(fail_new_medium_untracked_new_arena) {
+    check_every_failure(&(scenario){full_for_medium_leaf, new_medium_leaf, drop_object});
 }
 END_TEST
 
@@ -443,6 +470,11 @@ START_TEST(fail_traced_object) {
 }
 END_TEST
 
+START_TEST(fail_traced_medium_object) {
+    check_every_failure(&(scenario){tracing, new_medium_node, drop_object});
+}
+END_TEST
+
 START_TEST(fail_traced_large_object) {
     check_every_failure(&(scenario){tracing, new_large, drop_object});
 }
@@ -542,6 +574,11 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("fail_type_map_grows"), fail_type_map_grows);
     add_case(s, tcase_create("fail_malloc_small_first"), fail_malloc_small_first);
     add_case(s, tcase_create("fail_malloc_small_new_arena"), fail_malloc_small_new_arena);
+    add_case(s, tcase_create("fail_new_medium_first"), fail_new_medium_first);
+    add_case(s, tcase_create("fail_new_medium_tracked_new_arena"), fail_new_medium_tracked_new_arena);
+    add_case(s, tcase_create("fail_new_medium_untracked_new_arena"),
+             fail_new_medium_untracked_new_arena);
+    add_case(s, tcase_create("fail_traced_medium_object"), fail_traced_medium_object);
     add_case(s, tcase_create("fail_malloc_medium_first"), fail_malloc_medium_first);
     add_case(s, tcase_create("fail_malloc_medium_new_arena"), fail_malloc_medium_new_arena);
     add_case(s, tcase_create("fail_calloc_medium"), fail_calloc_medium);

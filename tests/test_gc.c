@@ -2264,8 +2264,8 @@ END_TEST
 
 /* Garbage of plain objects (types with traverse only, no weak references)
  * is swept (src/gc.c, sweep_garbage): the same objects die and the same
- * references are dropped as in CPython's way. Pairs, a ring of 1000, a
- * self-cycle and a large object, each member holding the only reference to
+ * references are dropped as in CPython's way. Pairs, a ring of 1000 (some
+ * medium objects), a self-cycle and a large object, each member holding the only reference to
  * an untracked plain leaf (which dies with it) and one an immortal leaf
  * (untouched); first with every examined object garbage (the scan is
  * skipped), then beside a live plain object (the scan runs), then with
@@ -2279,10 +2279,11 @@ static void plain_garbage(node **big) {
         rc_decref(y);
     }
     node *first = make(), *last = first;
-    for (int i = 1; i < 1000; i++) {
-        last->a = make();
+    for (int i = 1; i < 1000; i++) { /* every third a medium pool block */
+        last->a = i % 3 ? make() : rc_new_sized(H, &node_type, 3000);
         last = last->a;
-        last->b = make_typed(&leaf_type);
+        last->b = i % 3 != 1 ? make_typed(&leaf_type) : rc_new_sized(H, &leaf_type, 700);
+        ck_assert(last->a == NULL && last->b != NULL);
     }
     last->a = first;
     self_cycle(&node_type)->b = make_typed(&leaf_type);

@@ -102,9 +102,9 @@ static const char *sited_pointer_line(const char *call, const char *what, const 
 
 /* ----------------------------------------------------- counts below zero */
 
-/* rc_decref, rc_incref, rc_free and rc_realloc of a dead object, small
- * (tracked and not) and, in a debug heap where its memory is held back,
- * large: each names a dead object of its type. */
+/* rc_decref, rc_incref, rc_free and rc_realloc of a dead object, small or
+ * medium (tracked and not) and, in a debug heap where its memory is held
+ * back, large: each names a dead object of its type. */
 static void check_dead(bool debug, size_t size) {
     rc_heap *h = heap(debug);
     for (int k = 0; k < 2; k++) {
@@ -121,7 +121,11 @@ static void check_dead(bool debug, size_t size) {
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
 
-START_TEST(decref_dead_object) { check_dead(false, 16); }
+START_TEST(decref_dead_object) {
+    check_dead(false, 16);
+    check_dead(false, 600);  /* medium: a pool block, as small ones */
+    check_dead(false, 3000);
+}
 END_TEST
 
 /* Whether this process's realloc shrinks a big block in place, as glibc's
@@ -140,6 +144,7 @@ static bool realloc_shrinks_in_place(void) {
  * rc_alloc_fn shrinks it in place. */
 START_TEST(decref_dead_large_debug) {
     check_dead(true, 3000);
+    check_dead(true, 5000);
     if (realloc_shrinks_in_place())
         check_dead(true, RC_QUARANTINE_BYTES + 1);
 }
@@ -275,7 +280,7 @@ END_TEST
  * bigger still when rc_alloc_fn shrinks in place (freed whole, their
  * memory was unmapped: a second rc_decref segfaulted). */
 START_TEST(decref_dead_large) {
-    check_dead(false, 3000);
+    check_dead(false, 5000);
     check_dead(false, 300000);
     check_dead(false, (size_t)2 << 20);
     check_dead(false, RC_LARGE_DEAD_BIG_BYTES - 4096);
@@ -285,7 +290,7 @@ START_TEST(decref_dead_large) {
     void *o = rc_new_sized(h, &node_type, 100000);
     rc_decref(o);
     for (int i = 0; i < 15; i++) /* the held ones: o stays among them */
-        rc_decref(rc_new_sized(h, &leaf_type, 1000 + (size_t)i * 5000));
+        rc_decref(rc_new_sized(h, &leaf_type, 5000 + (size_t)i * 5000));
     expect_fatal(do_decref, h, o, object_line("rc_decref", "of a dead object", "node", o));
     expect_fatal(do_free, h, o, object_line("rc_free", "of a dead object", "node", o));
     rc_heap_stats st;
@@ -302,7 +307,7 @@ END_TEST
 START_TEST(dead_big_object_held_until_next) {
     counting_alloc c = {0};
     rc_heap *h = rc_heap_new_with(counting_fn, &c);
-    rc_decref(rc_new_sized(h, &leaf_type, 3000)); /* the large map is made */
+    rc_decref(rc_new_sized(h, &leaf_type, 5000)); /* the large map is made */
     size_t big = (size_t)2 << 20, before = c.outstanding;
     void *o = rc_new_sized(h, &node_type, big);
     size_t block = c.outstanding - before;
@@ -335,10 +340,10 @@ START_TEST(dead_big_object_held_until_next) {
 END_TEST
 
 /* While tracing, a misuse line names where the object was made: a live
- * object from its trace, a dead one (small, tracked, large) from the record
- * RCGC_DEBUG's quarantine keeps or, without it, from the tracer's record of
- * the last deaths (objects and table-traced blocks), until the traces are
- * cleared. */
+ * object from its trace, a dead one (small, tracked, medium, large) from
+ * the record RCGC_DEBUG's quarantine keeps or, without it, from the
+ * tracer's record of the last deaths (objects and table-traced blocks),
+ * until the traces are cleared. */
 static const char *sited_line(const char *call, const char *what, const char *type,
                               const void *obj, unsigned line) {
     static char buf[512];
@@ -350,11 +355,11 @@ static const char *sited_line(const char *call, const char *what, const char *ty
 static void check_names_site(bool debug) {
     rc_heap *h = heap(debug);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
-    size_t sizes[] = {16, 3000};
-    for (int k = 0; k < 3; k++) {
+    size_t sizes[] = {16, 16, 3000, 5000}; /* small, medium, large */
+    for (int k = 0; k < 4; k++) {
         const rc_type *t = k == 1 ? &node_type : &leaf_type;
-        void *sibling = rc_new_sized(h, t, sizes[k == 2]); /* keeps the pool in use */
-        void *o = rc_new_sized(h, t, sizes[k == 2]); const unsigned line = __LINE__;
+        void *sibling = rc_new_sized(h, t, sizes[k]); /* keeps the pool in use */
+        void *o = rc_new_sized(h, t, sizes[k]); const unsigned line = __LINE__;
         rc_incref(o);
         rc_decref(o);
         expect_fatal(do_free, h, o, sited_line("rc_free", "of an rc object (use rc_decref)", t->name, o, line));
@@ -806,14 +811,18 @@ START_TEST(free_object) {
     rc_heap *h = heap(false);
     for (int k = 0; k < 2; k++) {
         const rc_type *t = k ? &node_type : &leaf_type;
-        void *small = rc_new(h, t), *large = rc_new_sized(h, t, 3000), *dead = rc_new(h, t);
+        void *small = rc_new(h, t), *large = rc_new_sized(h, t, 5000), *dead = rc_new(h, t);
+        void *medium = rc_new_sized(h, t, 3000);
         rc_decref(dead);
         const char *obj = "of an rc object (use rc_decref)";
         expect_fatal(do_free, h, small, object_line("rc_free", obj, t->name, small));
+        expect_fatal(do_free, h, medium, object_line("rc_free", obj, t->name, medium));
+        expect_fatal(do_realloc, h, medium, object_line("rc_realloc", obj, t->name, medium));
         expect_fatal(do_free, h, large, object_line("rc_free", obj, t->name, large));
         expect_fatal(do_realloc, h, small, object_line("rc_realloc", obj, t->name, small));
         expect_fatal(do_free, h, dead, object_line("rc_free", "of a dead object", t->name, dead));
         rc_decref(small);
+        rc_decref(medium);
         rc_decref(large);
     }
     ck_assert_uint_eq(rc_heap_free(h), 0);
@@ -888,11 +897,20 @@ START_TEST(debug_poisons_freed_memory) {
     ck_assert_uint_eq(hd.refcnt, 0);
     ck_assert(hd.info & RC_F_DEAD);
 
-    char *large_obj = rc_new_sized(h, &leaf_type, 3000);
-    memset(large_obj, 0x11, 3000);
+    char *medium_obj = rc_new_sized(h, &leaf_type, 3000); /* a pool block, as leaf's */
+    memset(medium_obj, 0x11, 3000);
+    rc_decref(medium_obj);
+    peek(medium_obj - 8, 3008, b, (size_t[]){0, 8}, 2);
+    ck_assert_uint_eq(poisoned_until(b, 16, 3008), 3008);
+    memcpy(&hd, b, sizeof hd);
+    ck_assert_uint_eq(hd.refcnt, 0);
+    ck_assert(hd.info & RC_F_DEAD);
+
+    char *large_obj = rc_new_sized(h, &leaf_type, 4500);
+    memset(large_obj, 0x11, 4500);
     rc_decref(large_obj);
-    peek(large_obj, 3000, b, NULL, 0);
-    ck_assert_uint_eq(poisoned_until(b, 0, 3000), 3000);
+    peek(large_obj, 4500, b, NULL, 0);
+    ck_assert_uint_eq(poisoned_until(b, 0, 4500), 4500);
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
 END_TEST
@@ -970,14 +988,16 @@ START_TEST(debug_write_after_death) {
         return;
     rc_heap *h = heap(true);
     node *o = rc_new(h, &node_type);
-    void *big = rc_new_sized(h, &leaf_type, 3000);
+    void *big = rc_new_sized(h, &leaf_type, 5000), *medium = rc_new_sized(h, &leaf_type, 3000);
     char *raw = rc_malloc(h, 40), *large = rc_malloc(h, 5000);
     rc_decref(o);
     rc_decref(big);
+    rc_decref(medium);
     rc_free(h, raw);
     rc_free(h, large);
     expect_fatal(write_then_free_heap, h, o, object_line("write", "to a dead object", "node", o));
     expect_fatal(write_then_free_heap, h, big, object_line("write", "to a dead object", "leaf", big));
+    expect_fatal(write_past_link_then_free_heap, h, medium, object_line("write", "to a dead object", "leaf", medium));
     expect_fatal(write_past_link_then_free_heap, h, raw, pointer_line("write", "to a freed block", raw));
     expect_fatal(write_past_link_then_free_heap, h, large, pointer_line("write", "to a freed block", large));
     ck_assert_uint_eq(rc_heap_free(h), 0); /* untouched: no report */

@@ -43,9 +43,10 @@
  *     back. What a block adds to bytes_in_use is derived from src/alloc.c
  *     and src/object.c (raw_block, object_bytes below): a small raw block
  *     its 16-byte-rounded size (16 for 0..16), one made while tracing that
- *     too plus its 16-byte trace prefix (up to 496 bytes), a large block
- *     (raw or object) RC_LARGE_OFFSET + the size asked for, an object its
- *     header (8, or 24 when tracked) rounded up with it; exact for all
+ *     too plus its 16-byte trace prefix, a medium one (up to RC_MEDIUM_MAX
+ *     with the prefix) that rounded up to its class, a large block (raw or
+ *     object) RC_LARGE_OFFSET + the size asked for, an object its header
+ *     (8, or 24 when tracked) rounded up with it to its class; exact for all
  *     kinds, quarantined blocks excluded. rc_sizeof agrees for objects;
  *   - while tracing, rc_tracemalloc_get_traced_memory's current is the sum
  *     of the sizes of what was made (or reallocated) since tracing started
@@ -360,12 +361,17 @@ static struct model {
 
 static size_t round16(size_t n) { return (n + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1); }
 
-/* A raw pool's block for size bytes after hdr bytes of prefix (alloc.c:
- * raw_class_block): 16-byte steps up to RC_SMALL_MAX, then 8 per doubling. */
-static size_t raw_pool_bytes(size_t size, size_t hdr) {
-    size_t n = (size <= RC_GRAIN ? RC_GRAIN : round16(size)) + hdr; /* raw_block_size */
+/* The pool block of the class for n bytes, a multiple of 16 (internal.h:
+ * rc_class_block): 16-byte steps up to RC_SMALL_MAX, then 8 per doubling. */
+static size_t class_bytes(size_t n) {
     size_t step = n <= RC_SMALL_MAX ? 16 : n <= 1024 ? 64 : n <= 2048 ? 128 : 256; /* medium */
     return (n + step - 1) / step * step;
+}
+
+/* A raw pool's block for size bytes after hdr bytes of prefix (alloc.c:
+ * raw_class_block). */
+static size_t raw_pool_bytes(size_t size, size_t hdr) {
+    return class_bytes((size <= RC_GRAIN ? RC_GRAIN : round16(size)) + hdr); /* raw_block_size */
 }
 
 /* The block a raw allocation of size bytes gets (alloc.c: raw_alloc,
@@ -403,8 +409,8 @@ static bool realloc_stays(uint8_t kind, size_t bytes, size_t size) {
  * or a large block. */
 static size_t object_bytes(size_t size, bool gc) {
     size_t hdr = gc ? RC_GC_HEAD_SIZE : RC_HEAD_SIZE;
-    if (size <= RC_SMALL_MAX - hdr)
-        return round16(size + hdr);
+    if (size <= RC_MEDIUM_MAX - hdr)
+        return class_bytes(round16(size + hdr));
     return RC_LARGE_OFFSET + size;
 }
 
@@ -535,8 +541,8 @@ static size_t header_bytes(const item *it) {
     case K_RAW: return 0;
     case K_RAW_TRACED: return RC_TRACE_PREFIX;
     case K_RAW_LARGE: return RC_LARGE_OFFSET;
-    case K_PLAIN: return it->bytes == RC_LARGE_OFFSET + it->size ? RC_LARGE_OFFSET : RC_HEAD_SIZE;
-    default: return it->bytes == RC_LARGE_OFFSET + it->size ? RC_LARGE_OFFSET : RC_GC_HEAD_SIZE;
+    case K_PLAIN: return it->bytes > RC_MEDIUM_MAX ? RC_LARGE_OFFSET : RC_HEAD_SIZE;
+    default: return it->bytes > RC_MEDIUM_MAX ? RC_LARGE_OFFSET : RC_GC_HEAD_SIZE;
     }
 }
 
@@ -667,8 +673,9 @@ NO_COVERAGE static void check_pools(void) {
     EXPECT(parked == M.h->empty_pools, "%u pools parked, h->empty_pools %u", parked,
            M.h->empty_pools);
     for (unsigned kind = 0; kind < RC_NKINDS; kind++)
-        for (unsigned cls = 0; cls < (RC_KIND_IS_RAW(kind) ? RC_MEDIUM_MAX : RC_SMALL_MAX) / RC_GRAIN;
-             cls++) {
+        for (unsigned cls = 0; cls < RC_MEDIUM_MAX / RC_GRAIN; cls++) {
+            if (class_bytes((cls + 1) * RC_GRAIN) != (cls + 1) * RC_GRAIN)
+                continue; /* no such class */
             const rc_pool *head = *rc_class_list(M.h, kind, cls, false);
             if (head == &M.h->no_pool)
                 continue;
@@ -1390,8 +1397,8 @@ static bool run_op(unsigned op, reader *r) {
         unsigned k = 2 + rd8(r) % 100;
         unsigned flags = rd8(r);
         size_t size = rd_size(r);
-        if (size > RC_SMALL_MAX)
-            size = RC_SMALL_MAX + 1 + size % 64;
+        if (size > RC_SMALL_MAX) /* a chain of medium or large objects */
+            size = (size & 1 ? RC_MEDIUM_MAX : RC_SMALL_MAX) + 1 + size % 64;
         if (room((int)k))
             op_chain(k, size, flags, r);
         break;
