@@ -171,7 +171,7 @@ void *rc_incref(void *obj);
  * references cleared and their callbacks run, references dropped, release,
  * memory freed. NULL is allowed and ignored. Dropping below zero aborts,
  * naming the object, while its memory has not been reused (a large
- * object's, past 512 bytes, is held back among the heap's last 16 to die,
+ * object's, past 4096 bytes with its header, is held back among the heap's last 16 to die,
  * 1 MiB in all, and given back at once when an allocation of the heap would
  * fail without it). */
 void rc_decref(void *obj);
