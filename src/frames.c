@@ -23,6 +23,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -39,8 +41,8 @@
  * executable segments of librcgc.so, or, when the static library is linked
  * into the program or into another shared object, the ranges of the
  * compilation units from its source directory (DWARF), or failing that the
- * span of its rc_* functions (symbol table). A stripped object linked with
- * the static library has none. */
+ * span of its rc_* functions (symbol table; read from the file without
+ * libdw). A stripped object linked with the static library has none. */
 #define RC_MAX_RANGES 1024 /* compilation units x their ranges; merged when sorted */
 static struct { uintptr_t lo, hi; } lib_ranges[RC_MAX_RANGES];
 static unsigned lib_nranges;
@@ -55,7 +57,24 @@ static void add_range(uintptr_t lo, uintptr_t hi) {
     }
 }
 
-typedef struct self_object { uintptr_t self; bool found, linked; } self_object;
+/* The file of info's object: its name, or for the program (no name) its
+ * path read from /proc into buf; NULL when unknown. */
+static const char *object_path(const struct dl_phdr_info *info, char *buf, size_t len) {
+    if (info->dlpi_name && info->dlpi_name[0])
+        return info->dlpi_name;
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+typedef struct self_object {
+    uintptr_t self;
+    bool found, linked;
+    uintptr_t bias;  /* the linked object's load bias */
+    char path[4096]; /* its file ("" when unknown) */
+} self_object;
 
 /* dl_iterate_phdr callback: when info is the object holding self, records
  * its executable segments if it is librcgc.so; otherwise the library is
@@ -71,6 +90,10 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
         if (ph->p_type == PT_LOAD && so->self >= lo && so->self < lo + ph->p_memsz) {
             so->found = true;
             so->linked = !shared;
+            so->bias = info->dlpi_addr;
+            const char *path = object_path(info, so->path, sizeof so->path);
+            if (path != so->path)
+                snprintf(so->path, sizeof so->path, "%s", path ? path : "");
             if (shared)
                 for (int j = 0; j < info->dlpi_phnum; j++) {
                     const ElfW(Phdr) *x = &info->dlpi_phdr[j];
@@ -107,18 +130,6 @@ static const Dwfl_Callbacks self_callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
     .find_debuginfo = no_debuginfo,
 };
-
-/* The file of info's object: its name, or for the program (no name) its
- * path read from /proc into buf; NULL when unknown. */
-static const char *object_path(const struct dl_phdr_info *info, char *buf, size_t len) {
-    if (info->dlpi_name && info->dlpi_name[0])
-        return info->dlpi_name;
-    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-    if (n <= 0)
-        return NULL;
-    buf[n] = '\0';
-    return buf;
-}
 
 /* What report_object reports to, and whether memory ran short meanwhile
  * (libdw then leaves the object out: a neighbour would take its code). */
@@ -356,7 +367,8 @@ static bool add_symbol_ranges(Dwfl_Module *mod) {
  * what the compilation units of its source directory cover; without DWARF,
  * what its rc_* functions cover. false + ENOMEM when libdw ran out of
  * memory on the way (as far as errno tells, right after each call). */
-static bool find_linked_ranges(uintptr_t self) {
+static bool find_linked_ranges(const self_object *so) {
+    uintptr_t self = so->self;
     bool ok;
     /* errno is cleared before each call: libelf leaves ENOMEM behind when
      * it reads a file it could not map, and succeeds */
@@ -387,6 +399,71 @@ static bool find_linked_ranges(uintptr_t self) {
     if (!ok)
         errno = ENOMEM;
     return ok;
+}
+#else
+/* The span [*lo, *hi) of the rc_* functions (no '.' in the name: not a
+ * ".cold" part) in the symbol tables of the ELF image [file, file + size),
+ * unbiased; left as it was when there are none. Every offset is checked
+ * against size and every table's alignment: the file may be anything. */
+static void symtab_span(const char *file, size_t size, uintptr_t *lo, uintptr_t *hi) {
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)file;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh->e_ident[EI_CLASS] != (__ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32) ||
+        eh->e_shentsize != sizeof(ElfW(Shdr)) || eh->e_shoff > size ||
+        eh->e_shoff % _Alignof(ElfW(Shdr)) != 0 ||
+        eh->e_shnum > (size - eh->e_shoff) / sizeof(ElfW(Shdr)))
+        return;
+    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(file + eh->e_shoff);
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        if ((sh[i].sh_type != SHT_SYMTAB && sh[i].sh_type != SHT_DYNSYM) ||
+            sh[i].sh_entsize != sizeof(ElfW(Sym)) || sh[i].sh_link >= eh->e_shnum)
+            continue;
+        const ElfW(Shdr) *strs = &sh[sh[i].sh_link];
+        if (sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
+            sh[i].sh_offset % _Alignof(ElfW(Sym)) != 0 || strs->sh_offset > size ||
+            strs->sh_size > size - strs->sh_offset)
+            continue;
+        const ElfW(Sym) *sym = (const ElfW(Sym) *)(file + sh[i].sh_offset);
+        const char *names = file + strs->sh_offset;
+        for (size_t k = 0; k < sh[i].sh_size / sizeof *sym; k++) {
+            if (ELF64_ST_TYPE(sym[k].st_info) != STT_FUNC || sym[k].st_shndx == SHN_UNDEF ||
+                sym[k].st_name >= strs->sh_size)
+                continue;
+            const char *name = names + sym[k].st_name;
+            const char *end = memchr(name, '\0', strs->sh_size - sym[k].st_name);
+            if (end == NULL || strncmp(name, "rc_", 3) != 0 ||
+                memchr(name, '.', (size_t)(end - name)) != NULL)
+                continue;
+            uintptr_t top = sym[k].st_value + sym[k].st_size;
+            *lo = sym[k].st_value < *lo ? sym[k].st_value : *lo;
+            *hi = top > *hi ? top : *hi;
+        }
+    }
+}
+
+/* find_linked_ranges without libdw: the span of the rc_* functions in the
+ * ELF symbol table of so's file (as add_symbol_ranges), read with mmap;
+ * none when the file cannot be read or has no symbol table (stripped).
+ * false + ENOMEM when the file could not be mapped for want of memory. */
+static bool find_linked_ranges(const self_object *so) {
+    int fd = so->path[0] ? open(so->path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(ElfW(Ehdr))) {
+        if (fd >= 0)
+            close(fd);
+        return true;
+    }
+    size_t size = (size_t)st.st_size;
+    const char *file = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (file == MAP_FAILED)
+        return errno != ENOMEM;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    symtab_span(file, size, &lo, &hi);
+    munmap((void *)file, size);
+    if (lo < hi)
+        add_range(lo + so->bias, hi + so->bias);
+    return true;
 }
 #endif
 
@@ -424,18 +501,17 @@ static bool in_library(uintptr_t pc) {
     return false;
 }
 
-/* Fills lib_ranges; false when memory ran short (libdw's reading of the
- * program failed with ENOMEM): the ranges found are then not all. */
+/* Fills lib_ranges; false when memory ran short (reading the program
+ * failed with ENOMEM): the ranges found are then not all. */
 static bool find_library(void) {
-    self_object so = {(uintptr_t)&rc__stack_walk, false, false};
+    static self_object so; /* 4 KiB of path: not on a walk's stack */
+    so = (self_object){.self = (uintptr_t)&rc__stack_walk};
     int saved = errno;
     lib_nranges = 0;
     errno = 0;
     dl_iterate_phdr(find_self, &so);
-#ifdef RCGC_HAVE_LIBDW
-    if (so.found && so.linked && !find_linked_ranges(so.self))
+    if (so.found && so.linked && !find_linked_ranges(&so))
         return false;
-#endif
     errno = saved;
     sort_ranges();
     return true;
