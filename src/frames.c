@@ -298,18 +298,31 @@ static Dwarf_Die *index_find(const unit_index *ix, Dwarf_Addr pc) {
     return best ? best->cu : NULL;
 }
 
+/* Whether mod's .debug_aranges hold pc (unbiased) exactly: libdwfl's own
+ * lookup answers the range below an address in a gap between them. */
+static bool aranges_hold(Dwfl_Module *mod, Dwarf_Addr pc) {
+    Dwarf_Addr bias;
+    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+    Dwarf_Aranges *aranges;
+    size_t n;
+    return dw && dwarf_getaranges(dw, &aranges, &n) == 0 &&
+           dwarf_getarange_addr(aranges, pc) != NULL;
+}
+
 /* The compilation unit of mod holding `at` (*bias: mod's), or NULL.
  * dwfl_module_addrdie looks in .debug_aranges only (elfutils before 0.191),
  * which Clang does not write unless given -gdwarf-aranges: then each
  * unit's own ranges are searched, through mod's index on the list *units
  * (a resolver's), or walking the units when there is no list (one lookup)
- * or no memory for the index. Its answer is checked against the unit's
- * ranges: between two units that have aranges it answers the lower one, so
- * code of units without them (librcgc.a built by Clang, linked between a
- * GCC-built program's objects) was taken for the program's. */
+ * or no memory for the index. Its answer is taken only where the aranges
+ * hold the address and the unit's ranges do: between two units that have
+ * aranges it answers the lower one, so code of units without them
+ * (librcgc.a built by Clang, linked between a GCC-built program's objects)
+ * was taken for the program's, or, where that unit's ranges reach over
+ * them (they may overlap), for a unit whose lines do not cover it. */
 static Dwarf_Die *unit_at(unit_index **units, Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
     Dwarf_Die *cu = dwfl_module_addrdie(mod, at, bias);
-    if (cu != NULL && unit_holds(cu, at - *bias) != 0)
+    if (cu != NULL && aranges_hold(mod, at - *bias) && unit_holds(cu, at - *bias) != 0)
         return cu;
     const unit_index *ix = units ? module_index(units, mod) : NULL;
     errno = 0; /* what the walk runs short of, not what came before */

@@ -737,7 +737,10 @@ END_TEST
  * (src/frames.c) gives each frame the unit the walk gives, so the same
  * lines as with the section; a frame got no line when the index chose
  * the unit later in the walk (o2), or stopped at the ranges ending at o3
- * looking for o3's unit. */
+ * looking for o3's unit. Then with aranges for overlap_outer.c's unit only
+ * (overlap_mid.c's removed, as Clang writes none): o2 lies in a gap of
+ * them, where libdwfl answered the unit below, whose ranges reach over o2
+ * but whose lines do not (o2:0). */
 START_TEST(overlapping_units_without_aranges) {
     expect_script("cp $SRC/tests/programs/overlap_*.c . && "
                   "gcc -S -g -gdwarf-4 -O0 -fno-omit-frame-pointer -ffunction-sections "
@@ -750,7 +753,13 @@ START_TEST(overlapping_units_without_aranges) {
                   "overlap_mid.c overlap_outer.s $BIN/librcgc.a $(pkg-config --libs libdw) "
                   "-lpthread -Wl,--sort-section=name -o overlap && "
                   "objcopy --remove-section=.debug_aranges overlap noaranges && "
-                  "./overlap && ./noaranges",
+                  "$CC -c -g -O0 -fno-omit-frame-pointer -ffunction-sections $SAN "
+                  "-I$SRC/include overlap_mid.c -o mid.o && "
+                  "objcopy --remove-section=.debug_aranges mid.o && "
+                  "$CC -g -O0 -fno-omit-frame-pointer $SAN mid.o overlap_outer.s $BIN/librcgc.a "
+                  "$(pkg-config --libs libdw) -lpthread -Wl,--sort-section=name -o mixed && "
+                  "./overlap && ./noaranges && ./mixed",
+                  "o3:18 o2:12 o1:12 main:20\n"
                   "o3:18 o2:12 o1:12 main:20\n"
                   "o3:18 o2:12 o1:12 main:20\n");
 }
