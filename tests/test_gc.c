@@ -821,7 +821,7 @@ static void check_refcount_error(int generation, refcount_shape shape) {
     char *nl = strchr(out, '\n');
     ck_assert_ptr_nonnull(nl);
     *nl = '\0';
-    char want[256];
+    char want[sizeof out + 128]; /* the line names out (the address) */
     snprintf(want, sizeof want,
              "rcgc: fatal: rc_gc_collect found more references than the count of <node %s>\n",
              out);
