@@ -64,7 +64,8 @@ static void round_trip(const rc_snapshot *s) {
         fail("a dumped snapshot does not load");
     }
     rc_snapshot_info a = {0}, b = {0}; /* each may fail alone (ENOMEM): both are freed */
-    if ((rc__snapshot_info(s, &a) == 0) & (rc__snapshot_info(t, &b) == 0)) {
+    bool have_a = rc__snapshot_info(s, &a) == 0, have_b = rc__snapshot_info(t, &b) == 0;
+    if (have_a && have_b) {
         if (a.traceback_limit != b.traceback_limit || a.traces != b.traces || a.size != b.size ||
             a.tracebacks != b.tracebacks || a.untraced != b.untraced || a.ndomains != b.ndomains)
             fail("a dumped snapshot loads with other totals");
