@@ -31,6 +31,7 @@
 
 #ifdef RCGC_HAVE_LIBDW
 #include <dwarf.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #endif
 
@@ -108,9 +109,99 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 #ifdef RCGC_HAVE_LIBDW
+/* The CRC-32 of fd's whole file, as .gnu_debuglink records it (zlib's,
+ * the reflected 0xEDB88320 polynomial); false when it cannot be read. */
+static bool file_crc32(int fd, uint32_t *out) {
+    uint32_t crc = 0xFFFFFFFFu;
+    unsigned char buf[16384];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        for (ssize_t i = 0; i < n; i++) {
+            crc ^= buf[i];
+            for (int k = 0; k < 8; k++)
+                crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
+        }
+    *out = ~crc;
+    return n == 0;
+}
+
+/* Whether fd is the debug file of mod, as libdwfl validates one: the same
+ * build ID when mod has one, else the CRC its .gnu_debuglink recorded
+ * (none: no match). */
+static bool debug_file_of(Dwfl_Module *mod, int fd, const char *link, GElf_Word crc) {
+    const unsigned char *want;
+    GElf_Addr vaddr;
+    int n = dwfl_module_build_id(mod, &want, &vaddr);
+    if (n > 0) {
+        elf_version(EV_CURRENT);
+        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        const void *got = NULL;
+        bool same = elf && dwelf_elf_gnu_build_id(elf, &got) == n && memcmp(got, want, (size_t)n) == 0;
+        elf_end(elf);
+        return same;
+    }
+    uint32_t sum;
+    return link && file_crc32(fd, &sum) && sum == crc && lseek(fd, 0, SEEK_SET) == 0;
+}
+
+/* mod's debug file on this machine by name: the one its .gnu_debuglink
+ * names (link), or without one its file's name + ".debug", beside
+ * file_name, in its .debug directory, or under /usr/lib/debug at its
+ * directory (GDB's and libdwfl's places), the first debug_file_of mod; its
+ * fd (its path, a malloc'ed copy, in *found), or -1. */
+static int find_by_debuglink(Dwfl_Module *mod, const char *file_name, const char *link,
+                             GElf_Word crc, char **found) {
+    const char *slash = strrchr(file_name, '/');
+    int dirlen = slash ? (int)(slash - file_name) : 0;
+    char name[256];
+    if (link == NULL && snprintf(name, sizeof name, "%s.debug", slash ? slash + 1 : file_name) <
+                            (int)sizeof name)
+        link = name;
+    if (link == NULL || strchr(link, '/'))
+        return -1;
+    static const char *const places[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        char path[4096];
+        int len = snprintf(path, sizeof path, places[i], dirlen, file_name, link);
+        if (len < 0 || (size_t)len >= sizeof path || strcmp(path, file_name) == 0)
+            continue;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (debug_file_of(mod, fd, link == name ? NULL : link, crc) &&
+            (*found = strdup(path)) != NULL)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+/* A standard search for a module's separate debug information on this
+ * machine: by build ID (dwfl_build_id_find_debuginfo: /usr/lib/debug/
+ * .build-id/), else by name (find_by_debuglink).
+ * Not dwfl_standard_find_debuginfo, which then asks the debuginfod
+ * servers DEBUGINFOD_URLS names (set by default on some distributions):
+ * a snapshot would download debug information over the network inside the
+ * program, waiting up to the client's timeouts; unless RCGC_DEBUGINFOD=1
+ * says to (GDB, likewise, asks before it uses them). */
+static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                Dwarf_Addr base, const char *file_name,
+                                const char *debuglink_file, GElf_Word debuglink_crc,
+                                char **debuginfo_file_name) {
+    const char *ask = getenv("RCGC_DEBUGINFOD");
+    if (ask && strcmp(ask, "1") == 0)
+        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+                                            debuglink_file, debuglink_crc, debuginfo_file_name);
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                          debuglink_crc, debuginfo_file_name);
+    if (fd >= 0 || file_name == NULL)
+        return fd;
+    return find_by_debuglink(mod, file_name, debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks proc_callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_local_debuginfo,
 };
 
 /* Looks for no separate debug information: its search can dlopen libdw's

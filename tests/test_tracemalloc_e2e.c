@@ -619,6 +619,39 @@ START_TEST(tail_call_keeps_caller) {
 }
 END_TEST
 
+/* Separate debug information found on this machine only
+ * (tests/programs/debuglink_*.c): by the library's .gnu_debuglink, beside
+ * it or in its .debug directory, not when it is another build's (build
+ * ID), nor, for a library without a build ID, when the file's CRC is not
+ * the one recorded; and with none found, the debuginfod servers
+ * DEBUGINFOD_URLS names are not asked (libdwfl's standard search asked
+ * them: its client made its cache directory, and waited on the network),
+ * unless RCGC_DEBUGINFOD=1. */
+START_TEST(separate_debug_information) {
+    expect_script("cp $SRC/tests/programs/debuglink_*.c . && "
+                  "lib() { $CC -g -fno-omit-frame-pointer $SAN -fPIC -shared debuglink_lib.c "
+                  "-o libdl1.so \"$@\" && objcopy --only-keep-debug libdl1.so libdl1.so.debug && "
+                  "objcopy --strip-debug --add-gnu-debuglink=libdl1.so.debug libdl1.so; } && "
+                  "lib -O1 && mv libdl1.so.debug other.debug && lib -O0 && "
+                  "$CC -g -O0 -fno-omit-frame-pointer $SAN -I$SRC/include debuglink_host.c "
+                  "-L. -ldl1 -Wl,-rpath,$PWD $BIN/librcgc.a $(pkg-config --libs libdw) "
+                  "-lpthread -o host && "
+                  "./host && mkdir .debug && mv libdl1.so.debug .debug/ && ./host && "
+                  "cp other.debug .debug/libdl1.so.debug && ./host && rm -r .debug && "
+                  "lib -O0 -Wl,--build-id=none && ./host && echo changed >> libdl1.so.debug && "
+                  "./host && lib -O0 && rm libdl1.so.debug && "
+                  "export DEBUGINFOD_URLS=http://127.0.0.1:1/ DEBUGINFOD_CACHE_PATH=$PWD/cache && "
+                  "./host && test ! -e cache && RCGC_DEBUGINFOD=1 ./host && test -d cache",
+                  "lib_call:5\n"  /* beside */
+                  "lib_call:5\n"  /* in .debug/ */
+                  "lib_call:0\n"  /* another build's */
+                  "lib_call:5\n"  /* no build ID: by CRC */
+                  "lib_call:0\n"  /* changed */
+                  "lib_call:0\n"  /* none: debuginfod not asked */
+                  "lib_call:0\n"); /* asked (it answers nothing) */
+}
+END_TEST
+
 /* librcgc.a linked into a shared object (tests/programs/in_shared.c), as a
  * library embedding rcgc would: only rcgc's code in that object is left
  * out of tracebacks (all of the object's code was, which lost the
@@ -815,6 +848,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("tail_call_keeps_caller"), tail_call_keeps_caller, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("separate_debug_information"), separate_debug_information,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("static_library_in_shared_object"),
                      static_library_in_shared_object, setup, teardown);
     add_case_fixture(s, tcase_create("walk_ends_outside_code"), walk_ends_outside_code, setup,
