@@ -1220,9 +1220,9 @@ static size_t space_at(const unsigned char *p, size_t n, bool back) {
  * its length, 0 when there is none. Lines end at "\n", "\r\n" or "\r"
  * (Python's universal newlines). */
 static size_t source_line(const source *src, unsigned lineno, const char **line) {
-    const char *p = src->text, *end = p + src->len;
-    if (p == NULL || lineno == 0)
+    if (src->text == NULL || lineno == 0)
         return 0;
+    const char *p = src->text, *end = p + src->len;
     if (src->len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
     for (unsigned k = 1; k < lineno; k++) {
