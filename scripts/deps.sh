@@ -14,8 +14,10 @@ set -euo pipefail
 # libbz2-dev: libdw.pc names -lbz2 for a static link, and libdw-dev does not
 # bring it (the install test links a consumer statically)
 packages=(cmake pkg-config libdw-dev libbz2-dev)
+# locales: the de_DE definition a test compiles with localedef (numbers in
+# a program's decimal-comma locale)
 if [[ "${1:-}" != lib ]]; then
-    packages+=(check valgrind python3 g++)
+    packages+=(check valgrind python3 g++ locales)
 fi
 if [[ "${1:-}" == bench ]]; then
     packages+=(libmimalloc-dev libjemalloc-dev libgc-dev python3-dev heaptrack)

@@ -1698,13 +1698,13 @@ void rc__gc_logf(rc_heap *h, const char *fmt, ...) {
     char buf[256], *line = buf;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = rc__vsnprintf_c(buf, sizeof buf, fmt, ap); /* "%.4fs elapsed" as CPython's */
     va_end(ap);
     size_t size = n >= (int)sizeof buf ? (size_t)n + 1 : 0;
     char *whole = size ? rc__sys_alloc(h, NULL, 0, size) : NULL;
     if (whole) {
         va_start(ap, fmt);
-        vsnprintf(whole, size, fmt, ap);
+        rc__vsnprintf_c(whole, size, fmt, ap);
         va_end(ap);
         line = whole;
     }

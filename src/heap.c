@@ -4,6 +4,8 @@
  */
 #include "internal.h"
 
+#include <locale.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,4 +435,43 @@ size_t rc_heap_free(rc_heap *h) {
     alloc(h->ud, h, sizeof *h, 0);
     atomic_fetch_sub_explicit(&live_heaps, 1, memory_order_relaxed);
     return leaks;
+}
+
+/* ------------------------------------------------------------ numbers */
+
+/* The "C" numeric locale, made once; (locale_t)0 if it cannot be (glibc
+ * hands out its static C locale without allocating). */
+static locale_t c_numeric(void) {
+    static _Atomic(locale_t) made;
+    locale_t l = atomic_load_explicit(&made, memory_order_acquire);
+    if (l == (locale_t)0) {
+        locale_t fresh = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0), none = (locale_t)0;
+        if (fresh == (locale_t)0)
+            return fresh;
+        if (atomic_compare_exchange_strong_explicit(&made, &none, fresh, memory_order_acq_rel,
+                                                    memory_order_acquire))
+            l = fresh;
+        else {
+            freelocale(fresh);
+            l = none;
+        }
+    }
+    return l;
+}
+
+int rc__snprintf_c(char *buf, size_t len, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = rc__vsnprintf_c(buf, len, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int rc__vsnprintf_c(char *buf, size_t len, const char *fmt, va_list ap) {
+    locale_t c = c_numeric();
+    locale_t old = c ? uselocale(c) : (locale_t)0;
+    int n = vsnprintf(buf, len, fmt, ap);
+    if (c)
+        uselocale(old);
+    return n;
 }

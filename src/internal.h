@@ -43,6 +43,7 @@
 #include "rcgc.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -698,6 +699,13 @@ RC_INTERNAL void rc__gc_collect_auto(rc_heap *h);
 RC_INTERNAL void rc__gc_fini(rc_heap *h);                 /* free collector memory */
 /* Misuse: aborts, naming call, if a collection or a walk of h is running. */
 RC_INTERNAL void rc__gc_check_idle(rc_heap *h, const char *call);
+/* snprintf and vsnprintf with numbers as CPython prints them (the "C"
+ * locale's LC_NUMERIC: "1.5", not a program's de_DE "1,5"), which every
+ * text meant to read as Python's uses (heap.c). */
+RC_INTERNAL int rc__snprintf_c(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+RC_INTERNAL int rc__vsnprintf_c(char *buf, size_t len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 RC_INTERNAL void rc__gc_logf(rc_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

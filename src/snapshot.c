@@ -1031,9 +1031,9 @@ static int format_size(char *buf, size_t len, double size, bool sign) {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     for (int u = 0;; u++) {
         if (fabs(size) < 100 && u != 0)
-            return snprintf(buf, len, sign ? "%+.1f %s" : "%.1f %s", size, units[u]);
+            return rc__snprintf_c(buf, len, sign ? "%+.1f %s" : "%.1f %s", size, units[u]);
         if (fabs(size) < 10 * 1024 || u == 4)
-            return snprintf(buf, len, sign ? "%+.0f %s" : "%.0f %s", size, units[u]);
+            return rc__snprintf_c(buf, len, sign ? "%+.0f %s" : "%.0f %s", size, units[u]);
         size /= 1024;
     }
 }

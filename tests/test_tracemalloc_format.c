@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -458,6 +460,47 @@ START_TEST(traceback_format_contract) {
 }
 END_TEST
 
+/* Numbers read as CPython prints them whatever the program's locale: one
+ * with a decimal comma (de_DE, compiled here by localedef into a temporary
+ * LOCPATH) printed "size=15,5 KiB" and the collector's "0,0001s elapsed". */
+static char gc_done_line[256];
+static void keep_done_line(const char *line, void *arg) {
+    (void)arg;
+    if (strncmp(line, "gc: done", 8) == 0)
+        snprintf(gc_done_line, sizeof gc_done_line, "%s", line);
+}
+
+START_TEST(numbers_ignore_the_program_locale) {
+    char dir[] = "/tmp/rcgc_locale_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 2>&1", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(setenv("LOCPATH", dir, 1), 0);
+    ck_assert_ptr_nonnull(setlocale(LC_ALL, "de_DE.UTF-8"));
+    char probe[16];
+    snprintf(probe, sizeof probe, "%.1f", 1.5);
+    ck_assert_str_eq(probe, "1,5"); /* the premise: the program's printf writes a comma */
+    char buf[256];
+    ck_assert_str_eq(stat_text(15 * 1024 + 512, 1, buf, sizeof buf),
+                     "demo.c:42: size=15.5 KiB, count=1, average=15.5 KiB");
+    ck_assert_str_eq(diff_text(15 * 1024 + 512, 15 * 1024 + 512, 1, 1, buf, sizeof buf),
+                     "demo.c:42: size=15.5 KiB (+15.5 KiB), count=1 (+1), average=15.5 KiB");
+    rc_heap *h = rc_heap_new();
+    ck_assert_ptr_nonnull(h);
+    rc_gc_set_log(h, keep_done_line, NULL);
+    rc_gc_set_debug(h, RC_GC_DEBUG_STATS);
+    rc_gc_collect(h, 2);
+    const char *elapsed = strstr(gc_done_line, "s elapsed");
+    ck_assert_ptr_nonnull(elapsed);
+    ck_assert(elapsed - gc_done_line >= 6 && elapsed[-5] == '.'); /* "%.4fs": d.dddd */
+    rc_heap_free(h);
+    setlocale(LC_ALL, "C");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("tracemalloc_format");
     add_case(s, tcase_create("known_texts"), known_texts);
@@ -465,5 +508,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("traceback_format_as_python"), traceback_format_as_python);
     add_case(s, tcase_create("traceback_format_contract"), traceback_format_contract);
     add_case(s, tcase_create("python_oracle"), python_oracle);
+    add_case(s, tcase_create("numbers_ignore_the_program_locale"),
+             numbers_ignore_the_program_locale);
     return s;
 }
