@@ -24,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -58,14 +61,35 @@ static void add_range(uintptr_t lo, uintptr_t hi) {
     }
 }
 
+/* The program's file without /proc (a chroot or a sandbox may have none):
+ * the path it was started by (AT_EXECFN) into buf, when that file's ELF
+ * header gives the entry point and program headers the process has (a
+ * relative path after a chdir may name another file); else NULL. */
+static const char *program_file(const struct dl_phdr_info *info, char *buf, size_t len) {
+    const char *path = (const char *)getauxval(AT_EXECFN);
+    if (path == NULL || strlen(path) >= len)
+        return NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ElfW(Ehdr) eh;
+    bool same = fd >= 0 && pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
+                memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_phnum == info->dlpi_phnum &&
+                info->dlpi_addr + eh.e_entry == getauxval(AT_ENTRY);
+    if (fd >= 0)
+        close(fd);
+    if (!same)
+        return NULL;
+    memcpy(buf, path, strlen(path) + 1);
+    return buf;
+}
+
 /* The file of info's object: its name, or for the program (no name) its
- * path read from /proc into buf; NULL when unknown. */
+ * path read from /proc into buf (or program_file's); NULL when unknown. */
 static const char *object_path(const struct dl_phdr_info *info, char *buf, size_t len) {
     if (info->dlpi_name && info->dlpi_name[0])
         return info->dlpi_name;
     ssize_t n = readlink("/proc/self/exe", buf, len - 1);
     if (n <= 0)
-        return NULL;
+        return program_file(info, buf, len);
     buf[n] = '\0';
     return buf;
 }
@@ -989,6 +1013,27 @@ void rc__stack_walk_prepare(void) {
  * thread). Returns stack_hi. */
 static __thread uintptr_t stack_lo, stack_hi;
 
+#define BLOCK_SIZE ((uintptr_t)4096) /* pages are at least that */
+
+/* glibc's: where the main thread's stack began (its arguments above). */
+extern void *__libc_stack_end __attribute__((weak));
+
+/* The main thread's stack without /proc, whose maps glibc reads for it (a
+ * chroot or a sandbox may have none): from the page end above where it
+ * began down by its RLIMIT_STACK. False on another thread. */
+static bool main_stack_without_proc(void) {
+    if (&__libc_stack_end == NULL || __libc_stack_end == NULL ||
+        getpid() != (pid_t)syscall(SYS_gettid))
+        return false;
+    struct rlimit limit;
+    size_t size = (size_t)8 << 20;
+    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+        size = (size_t)limit.rlim_cur;
+    stack_hi = ((uintptr_t)__libc_stack_end + BLOCK_SIZE - 1) & ~(uintptr_t)(BLOCK_SIZE - 1);
+    stack_lo = stack_hi > size ? stack_hi - size : 0;
+    return true;
+}
+
 static uintptr_t thread_stack(int *err) {
     if (RC_LIKELY(stack_hi != 0))
         return stack_hi;
@@ -1001,8 +1046,11 @@ static uintptr_t thread_stack(int *err) {
     if (*err != 0 && errno == ENOMEM) /* glibc says ENOENT when its getline failed */
         *err = ENOMEM;
     errno = saved;
-    if (*err != 0)
-        return 0;
+    if (*err != 0) {
+        if (*err != ENOMEM && main_stack_without_proc())
+            *err = 0;
+        return stack_hi;
+    }
     if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
         stack_lo = (uintptr_t)addr;
         stack_hi = (uintptr_t)addr + size;
@@ -1030,7 +1078,7 @@ typedef struct foreign_stack {
     uintptr_t block; /* the last block found readable, or 1 */
 } foreign_stack;
 
-#define BLOCK_MASK ((uintptr_t)4095)
+#define BLOCK_MASK (BLOCK_SIZE - 1)
 
 /* Whether the block at `block` can be read (process_vm_readv answers
  * EFAULT where a load would fault; errno kept). */

@@ -652,6 +652,27 @@ START_TEST(separate_debug_information) {
 }
 END_TEST
 
+/* A process without /proc (a chroot or a sandbox; here a mount namespace
+ * with an empty tmpfs over it): glibc finds the main thread's stack in
+ * /proc/self/maps and the program's file is /proc/self/exe, so every
+ * traceback stopped at frames[0]. The stack now comes from where it began
+ * and RLIMIT_STACK, the file from AT_EXECFN: the same tracebacks. The
+ * sanitizers' runtimes need /proc themselves: those builds run it with it. */
+START_TEST(tracebacks_without_proc) {
+    expect_script("cp $SRC/tests/programs/tail_call.c . && "
+                  "$CC -O2 -g -fno-omit-frame-pointer $SAN -I$SRC/include tail_call.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o tail_call && "
+#ifdef TEST_ASAN
+                  "./tail_call",
+#else
+                  "unshare -rm sh -c 'mount -t tmpfs none /proc && test ! -e /proc/self && "
+                  "./tail_call'",
+#endif
+                  "tail: make_tail:12 outer:22 main:39\n"
+                  "kept: make_kept:16 outer:23 main:40\n");
+}
+END_TEST
+
 /* librcgc.a linked into a shared object (tests/programs/in_shared.c), as a
  * library embedding rcgc would: only rcgc's code in that object is left
  * out of tracebacks (all of the object's code was, which lost the
@@ -850,6 +871,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("separate_debug_information"), separate_debug_information,
                      setup, teardown);
+    add_case_fixture(s, tcase_create("tracebacks_without_proc"), tracebacks_without_proc, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("static_library_in_shared_object"),
                      static_library_in_shared_object, setup, teardown);
     add_case_fixture(s, tcase_create("walk_ends_outside_code"), walk_ends_outside_code, setup,
