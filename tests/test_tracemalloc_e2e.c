@@ -706,14 +706,34 @@ END_TEST
 /* A walk on a stack that is not the thread's (a coroutine's, made by
  * makecontext: tests/programs/coroutine.c) under code that left an
  * inaccessible address in the frame pointer register: the walk ends there
- * (it read the record at that address and crashed). Its stderr is shown
- * only when it fails: ASan warns of any swapcontext. */
+ * (it read the record at that address and crashed), also where a seccomp
+ * filter refuses process_vm_readv ("deny": the walk tests the memory by
+ * writing it into a pipe). Its stderr is shown only when it fails: ASan
+ * warns of any swapcontext. */
 START_TEST(walk_on_coroutine_stack) {
-    expect_script("cp $SRC/tests/programs/coroutine.c . && "
+    expect_script("cp $SRC/tests/programs/coroutine.c $SRC/tests/programs/seccomp_deny.h . && "
                   "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include coroutine.c "
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o coroutine && "
-                  "{ ./coroutine 2>coroutine.err || { cat coroutine.err; false; }; }",
-                  "coroutine.c:19\n");
+                  "{ ./coroutine 2>coroutine.err || { cat coroutine.err; false; }; } && "
+                  "{ ./coroutine deny 2>coroutine.err || { cat coroutine.err; false; }; }",
+                  "coroutine.c:23\n"
+                  "coroutine.c:23\n");
+}
+END_TEST
+
+/* A traceback from a coroutine's stack (tests/programs/coroutine_frames.c)
+ * keeps every frame there, also where a seccomp filter refuses
+ * process_vm_readv, as Docker's default profile does without
+ * CAP_SYS_PTRACE: the walk took the refusal for unreadable memory and the
+ * traceback ended at its first frame. */
+START_TEST(coroutine_frames_without_process_vm_readv) {
+    expect_script("cp $SRC/tests/programs/coroutine_frames.c $SRC/tests/programs/seccomp_deny.h . && "
+                  "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include coroutine_frames.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o frames && "
+                  "{ ./frames 2>frames.err || { cat frames.err; false; }; } && "
+                  "{ ./frames deny 2>frames.err || { cat frames.err; false; }; }",
+                  "inner:19 outer:23 entry:28\n"
+                  "inner:19 outer:23 entry:28\n");
 }
 END_TEST
 
@@ -877,6 +897,8 @@ Suite *test_suite(void) {
                      static_library_in_shared_object, setup, teardown);
     add_case_fixture(s, tcase_create("walk_ends_outside_code"), walk_ends_outside_code, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("coroutine_frames_without_process_vm_readv"),
+                     coroutine_frames_without_process_vm_readv, setup, teardown);
     add_case_fixture(s, tcase_create("walk_on_coroutine_stack"), walk_on_coroutine_stack, setup,
                      teardown);
     add_case_fixture(s, tcase_create("first_walk_on_small_stack"), first_walk_on_small_stack,

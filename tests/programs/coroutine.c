@@ -3,10 +3,14 @@
  * register, as code built without frame pointers may: here the address of
  * an inaccessible page above that stack and below the thread's. The walk
  * followed it and crashed (the thread's own stack is the only memory known
- * to be mapped from a frame up to its top); it must end there instead. */
+ * to be mapped from a frame up to its top); it must end there instead.
+ * With the argument "deny", where process_vm_readv is refused
+ * (seccomp_deny.h), it must too. */
+#include "seccomp_deny.h"
 #include <rcgc.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 
@@ -16,7 +20,7 @@ static void *block;
 uintptr_t fp_value; /* what mid() leaves in the frame pointer */
 
 __attribute__((noinline)) void inner(void) {
-    block = rc_malloc(h, 100); /* ALLOC: line 19 */
+    block = rc_malloc(h, 100); /* ALLOC: line 23 */
 }
 
 /* calls inner() with fp_value in the frame pointer register */
@@ -36,7 +40,9 @@ static void entry(void) {
     mid();
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "deny") == 0 && deny_process_vm_readv() != 0)
+        return 2;
     h = rc_heap_new();
     rc_tracemalloc_start(h, 16);
     size_t size = 1 << 20, page = 4096;
