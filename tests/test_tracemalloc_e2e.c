@@ -711,13 +711,13 @@ END_TEST
  * writing it into a pipe). Its stderr is shown only when it fails: ASan
  * warns of any swapcontext. */
 START_TEST(walk_on_coroutine_stack) {
-    expect_script("cp $SRC/tests/programs/coroutine.c $SRC/tests/programs/seccomp_deny.h . && "
+    expect_script("cp $SRC/tests/programs/coroutine.c $SRC/tests/programs/coroutine.h . && "
                   "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include coroutine.c "
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o coroutine && "
                   "{ ./coroutine 2>coroutine.err || { cat coroutine.err; false; }; } && "
                   "{ ./coroutine deny 2>coroutine.err || { cat coroutine.err; false; }; }",
-                  "coroutine.c:23\n"
-                  "coroutine.c:23\n");
+                  "coroutine.c:21\n"
+                  "coroutine.c:21\n");
 }
 END_TEST
 
@@ -727,13 +727,13 @@ END_TEST
  * CAP_SYS_PTRACE: the walk took the refusal for unreadable memory and the
  * traceback ended at its first frame. */
 START_TEST(coroutine_frames_without_process_vm_readv) {
-    expect_script("cp $SRC/tests/programs/coroutine_frames.c $SRC/tests/programs/seccomp_deny.h . && "
+    expect_script("cp $SRC/tests/programs/coroutine_frames.c $SRC/tests/programs/coroutine.h . && "
                   "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include coroutine_frames.c "
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o frames && "
                   "{ ./frames 2>frames.err || { cat frames.err; false; }; } && "
                   "{ ./frames deny 2>frames.err || { cat frames.err; false; }; }",
-                  "inner:19 outer:23 entry:28\n"
-                  "inner:19 outer:23 entry:28\n");
+                  "inner:17 outer:21 entry:26\n"
+                  "inner:17 outer:21 entry:26\n");
 }
 END_TEST
 

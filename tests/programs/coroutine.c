@@ -5,22 +5,20 @@
  * followed it and crashed (the thread's own stack is the only memory known
  * to be mapped from a frame up to its top); it must end there instead.
  * With the argument "deny", where process_vm_readv is refused
- * (seccomp_deny.h), it must too. */
-#include "seccomp_deny.h"
+ * (coroutine.h), it must too. */
+#include "coroutine.h"
 #include <rcgc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 
-static ucontext_t main_ctx, co_ctx;
 static rc_heap *h;
 static void *block;
 uintptr_t fp_value; /* what mid() leaves in the frame pointer */
 
 __attribute__((noinline)) void inner(void) {
-    block = rc_malloc(h, 100); /* ALLOC: line 23 */
+    block = rc_malloc(h, 100); /* ALLOC: line 21 */
 }
 
 /* calls inner() with fp_value in the frame pointer register */
@@ -51,12 +49,7 @@ int main(int argc, char **argv) {
     if (stack == MAP_FAILED || mprotect(stack + size, page, PROT_NONE) != 0)
         return 1;
     fp_value = (uintptr_t)(stack + size);
-    getcontext(&co_ctx);
-    co_ctx.uc_stack.ss_sp = stack;
-    co_ctx.uc_stack.ss_size = size;
-    co_ctx.uc_link = &main_ctx;
-    makecontext(&co_ctx, entry, 0);
-    swapcontext(&main_ctx, &co_ctx);
+    run_on_stack(entry, stack, size);
     const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, block);
     if (tb == NULL)
         return 1;

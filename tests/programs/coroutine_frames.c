@@ -4,28 +4,26 @@
  * filter first makes that call fail with EPERM, as Docker's default
  * profile does without CAP_SYS_PTRACE: the frames must be the same.
  * Prints function:line of the first three. */
-#include "seccomp_deny.h"
+#include "coroutine.h"
 #include <rcgc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 
-static ucontext_t main_ctx, co_ctx;
 static rc_heap *h;
 static void *volatile block;
 
 __attribute__((noinline)) void inner(void) {
-    block = rc_malloc(h, 100); /* INNER: line 19 */
+    block = rc_malloc(h, 100); /* INNER: line 17 */
 }
 
 __attribute__((noinline)) void outer(void) {
-    inner(); /* OUTER: line 23 */
+    inner(); /* OUTER: line 21 */
     block = block;
 }
 
 static void entry(void) {
-    outer(); /* ENTRY: line 28 */
+    outer(); /* ENTRY: line 26 */
     block = block;
 }
 
@@ -38,12 +36,7 @@ int main(int argc, char **argv) {
     char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (stack == MAP_FAILED)
         return 1;
-    getcontext(&co_ctx);
-    co_ctx.uc_stack.ss_sp = stack;
-    co_ctx.uc_stack.ss_size = size;
-    co_ctx.uc_link = &main_ctx;
-    makecontext(&co_ctx, entry, 0);
-    swapcontext(&main_ctx, &co_ctx);
+    run_on_stack(entry, stack, size);
     const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, block);
     if (tb == NULL || tb->nframe < 3)
         return 1;
