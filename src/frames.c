@@ -250,6 +250,61 @@ static const Dwfl_Callbacks self_callbacks = {
  * (libdw then leaves the object out: a neighbour would take its code). */
 typedef struct report { Dwfl *dwfl; bool short_of_memory; } report;
 
+/* The GNU build ID in the notes of info's segments as loaded (mapped
+ * memory): its length, with *id pointing at it; 0 when it has none. */
+static size_t loaded_build_id(const struct dl_phdr_info *info, const unsigned char **id) {
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        size_t align = ph->p_align == 8 ? 8 : 4;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+            size_t name = (n->n_namesz + align - 1) & ~(align - 1);
+            size_t desc = (n->n_descsz + align - 1) & ~(align - 1);
+            if ((size_t)(end - p) - sizeof *n < name || (size_t)(end - p) - sizeof *n - name < desc)
+                break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+                memcmp(p + sizeof *n, "GNU", 4) == 0) {
+                *id = (const unsigned char *)(p + sizeof *n + name);
+                return n->n_descsz;
+            }
+            p += sizeof *n + name + desc;
+        }
+    }
+    return 0;
+}
+
+/* An fd of the file that info's object was loaded from (path, its name
+ * now), or -1 when that file was replaced since (a package upgrade or a
+ * deploy renames a new build over it: its build ID differs from the
+ * loaded one), and for the program, /proc/self/exe, which still reaches
+ * the file it runs (its link then says "(deleted)"). An object without a
+ * build ID is taken as it is. */
+static int open_as_loaded(const struct dl_phdr_info *info, const char *path) {
+    const unsigned char *want = NULL;
+    size_t n = loaded_build_id(info, &want);
+    bool program = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
+    for (int attempt = 0; attempt < (program ? 2 : 1); attempt++) {
+        int fd = open(attempt ? "/proc/self/exe" : path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (n == 0)
+            return fd;
+        elf_version(EV_CURRENT);
+        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        const void *got = NULL;
+        bool same = elf && dwelf_elf_gnu_build_id(elf, &got) == (ssize_t)n &&
+                    memcmp(got, want, n) == 0;
+        elf_end(elf);
+        if (same)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
 /* dl_iterate_phdr callback: reports info's object to the report arg's Dwfl,
  * when it has code and a file (the vDSO has none: dladdr names its
  * functions), with the dynamic linker's own load bias. */
@@ -262,10 +317,15 @@ static int report_object(struct dl_phdr_info *info, size_t size, void *arg) {
         return 0;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X)) {
+            int fd = open_as_loaded(info, path);
+            if (fd < 0)
+                break; /* replaced since: named file+0xOFFSET, never by the new file's lines */
             errno = 0; /* an earlier object's mmap may have failed, read instead */
-            if (dwfl_report_elf(rep->dwfl, path, path, -1, info->dlpi_addr, true) == NULL &&
-                errno == ENOMEM)
-                rep->short_of_memory = true;
+            if (dwfl_report_elf(rep->dwfl, path, path, fd, info->dlpi_addr, true) == NULL) {
+                if (errno == ENOMEM)
+                    rep->short_of_memory = true;
+                close(fd);
+            }
             break;
         }
     return 0;

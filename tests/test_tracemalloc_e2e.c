@@ -673,6 +673,27 @@ START_TEST(tracebacks_without_proc) {
 }
 END_TEST
 
+/* Files replaced on disk while the program runs (tests/programs/
+ * replaced_host.c: new builds, their lines 3 further down, renamed over
+ * the library and the program before the first resolution): the library's
+ * frame is named file+0xOFFSET and the program's still has its line (read
+ * through /proc/self/exe); both had the new files' lines, which name other
+ * code (a build ID tells the file loaded from the one there now). */
+START_TEST(files_replaced_while_running) {
+    expect_script("cp $SRC/tests/programs/debuglink_lib.c $SRC/tests/programs/replaced_host.c . && "
+                  "{ printf '\\n\\n\\n'; cat debuglink_lib.c; } > lib_moved.c && "
+                  "{ printf '\\n\\n\\n'; cat replaced_host.c; } > host_moved.c && "
+                  "$CC -g -O0 -fno-omit-frame-pointer $SAN -fPIC -shared debuglink_lib.c -o libdl1.so && "
+                  "$CC -g -O0 -fno-omit-frame-pointer $SAN -fPIC -shared lib_moved.c -o libdl1.new && "
+                  "for h in replaced_host host_moved; do $CC -g -O0 -fno-omit-frame-pointer $SAN "
+                  "-I$SRC/include $h.c -L. -ldl1 -Wl,-rpath,$PWD $BIN/librcgc.a "
+                  "$(pkg-config --libs libdw) -lpthread -o $h || exit 1; done && "
+                  "./replaced_host && ./replaced_host libdl1.new host_moved",
+                  " lib_call:5 main:30\n"
+                  " offset main:30\n");
+}
+END_TEST
+
 /* librcgc.a linked into a shared object (tests/programs/in_shared.c), as a
  * library embedding rcgc would: only rcgc's code in that object is left
  * out of tracebacks (all of the object's code was, which lost the
@@ -893,6 +914,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("tracebacks_without_proc"), tracebacks_without_proc, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("files_replaced_while_running"),
+                     files_replaced_while_running, setup, teardown);
     add_case_fixture(s, tcase_create("static_library_in_shared_object"),
                      static_library_in_shared_object, setup, teardown);
     add_case_fixture(s, tcase_create("walk_ends_outside_code"), walk_ends_outside_code, setup,
