@@ -175,8 +175,8 @@ static bool debug_file_of(Dwfl_Module *mod, int fd, const char *link, GElf_Word 
  * fd (its path, a malloc'ed copy, in *found), or -1. */
 static int find_by_debuglink(Dwfl_Module *mod, const char *file_name, const char *link,
                              GElf_Word crc, char **found) {
-    const char *slash = strrchr(file_name, '/');
-    int dirlen = slash ? (int)(slash - file_name) : 0;
+    const char *slash = strrchr(file_name, '/'), *dir = slash ? file_name : ".";
+    int dirlen = slash ? (int)(slash - file_name) : 1;
     char name[256];
     if (link == NULL && snprintf(name, sizeof name, "%s.debug", slash ? slash + 1 : file_name) <
                             (int)sizeof name)
@@ -186,7 +186,7 @@ static int find_by_debuglink(Dwfl_Module *mod, const char *file_name, const char
     static const char *const places[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         char path[4096];
-        int len = snprintf(path, sizeof path, places[i], dirlen, file_name, link);
+        int len = snprintf(path, sizeof path, places[i], dirlen, dir, link);
         if (len < 0 || (size_t)len >= sizeof path || strcmp(path, file_name) == 0)
             continue;
         int fd = open(path, O_RDONLY | O_CLOEXEC);
