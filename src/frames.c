@@ -250,12 +250,25 @@ static const Dwfl_Callbacks self_callbacks = {
  * (libdw then leaves the object out: a neighbour would take its code). */
 typedef struct report { Dwfl *dwfl; bool short_of_memory; } report;
 
+/* Whether [vaddr, vaddr + size) of info's object lies in one of its
+ * loaded segments (so is mapped, and readable: a note is never in code
+ * alone). */
+static bool loaded_range(const struct dl_phdr_info *info, ElfW(Addr) vaddr, size_t size) {
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && vaddr >= ph->p_vaddr &&
+            size <= ph->p_filesz && vaddr - ph->p_vaddr <= ph->p_filesz - size)
+            return true;
+    }
+    return false;
+}
+
 /* The GNU build ID in the notes of info's segments as loaded (mapped
  * memory): its length, with *id pointing at it; 0 when it has none. */
 static size_t loaded_build_id(const struct dl_phdr_info *info, const unsigned char **id) {
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
+        if (ph->p_type != PT_NOTE || !loaded_range(info, ph->p_vaddr, ph->p_memsz))
             continue;
         size_t align = ph->p_align == 8 ? 8 : 4;
         const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
