@@ -136,17 +136,30 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
 /* The CRC-32 of fd's whole file, as .gnu_debuglink records it (zlib's,
  * the reflected 0xEDB88320 polynomial); false when it cannot be read. */
 static bool file_crc32(int fd, uint32_t *out) {
-    uint32_t crc = 0xFFFFFFFFu;
+    uint32_t table[256], crc = 0xFFFFFFFFu;
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+        table[i] = c;
+    }
     unsigned char buf[16384];
     ssize_t n;
     while ((n = read(fd, buf, sizeof buf)) > 0)
-        for (ssize_t i = 0; i < n; i++) {
-            crc ^= buf[i];
-            for (int k = 0; k < 8; k++)
-                crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
-        }
+        for (ssize_t i = 0; i < n; i++)
+            crc = table[(crc ^ buf[i]) & 0xFF] ^ (crc >> 8);
     *out = ~crc;
     return n == 0;
+}
+
+/* Whether the ELF file fd has the GNU build ID want (n bytes). */
+static bool file_has_build_id(int fd, const void *want, size_t n) {
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    const void *got = NULL;
+    bool same = elf && dwelf_elf_gnu_build_id(elf, &got) == (ssize_t)n && memcmp(got, want, n) == 0;
+    elf_end(elf);
+    return same;
 }
 
 /* Whether fd is the debug file of mod, as libdwfl validates one: the same
@@ -156,14 +169,8 @@ static bool debug_file_of(Dwfl_Module *mod, int fd, const char *link, GElf_Word 
     const unsigned char *want;
     GElf_Addr vaddr;
     int n = dwfl_module_build_id(mod, &want, &vaddr);
-    if (n > 0) {
-        elf_version(EV_CURRENT);
-        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-        const void *got = NULL;
-        bool same = elf && dwelf_elf_gnu_build_id(elf, &got) == n && memcmp(got, want, (size_t)n) == 0;
-        elf_end(elf);
-        return same;
-    }
+    if (n > 0)
+        return file_has_build_id(fd, want, (size_t)n);
     uint32_t sum;
     return link && file_crc32(fd, &sum) && sum == crc && lseek(fd, 0, SEEK_SET) == 0;
 }
@@ -303,15 +310,7 @@ static int open_as_loaded(const struct dl_phdr_info *info, const char *path) {
         int fd = open(attempt ? "/proc/self/exe" : path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
-        if (n == 0)
-            return fd;
-        elf_version(EV_CURRENT);
-        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-        const void *got = NULL;
-        bool same = elf && dwelf_elf_gnu_build_id(elf, &got) == (ssize_t)n &&
-                    memcmp(got, want, n) == 0;
-        elf_end(elf);
-        if (same)
+        if (n == 0 || file_has_build_id(fd, want, n))
             return fd;
         close(fd);
     }
