@@ -15,9 +15,10 @@ set -euo pipefail
 # bring it (the install test links a consumer statically)
 packages=(cmake pkg-config libdw-dev libbz2-dev)
 # locales: the de_DE definition a test compiles with localedef (numbers in
-# a program's decimal-comma locale); clang: make test's third run
+# a program's decimal-comma locale); clang and its sanitizers' runtimes
+# (libclang-rt-dev, which clang does not bring): make test's third run
 if [[ "${1:-}" != lib ]]; then
-    packages+=(check valgrind python3 g++ locales clang)
+    packages+=(check valgrind python3 g++ locales clang libclang-rt-dev)
 fi
 if [[ "${1:-}" == bench ]]; then
     packages+=(libmimalloc-dev libjemalloc-dev libgc-dev python3-dev heaptrack)
