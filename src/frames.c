@@ -132,6 +132,18 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg) {
     return 0;
 }
 
+/* Widens [*lo, *hi) by a symbol of the library's own functions: an rc_*
+ * function, not a part of one (".cold", which lives in another section,
+ * among the program's). The archive's members are linked together, so the
+ * span of those holds its static functions too. */
+static void widen_by_symbol(uintptr_t *lo, uintptr_t *hi, const char *name, unsigned type,
+                            uintptr_t addr, size_t size) {
+    if (type != STT_FUNC || strncmp(name, "rc_", 3) != 0 || strchr(name, '.') != NULL)
+        return;
+    *lo = addr < *lo ? addr : *lo;
+    *hi = addr + size > *hi ? addr + size : *hi;
+}
+
 #ifdef RCGC_HAVE_LIBDW
 /* The CRC-32 of fd's whole file, as .gnu_debuglink records it (zlib's,
  * the reflected 0xEDB88320 polynomial); false when it cannot be read. */
@@ -540,9 +552,8 @@ static bool add_unit_ranges(Dwfl_Module *mod, const char *own_name, size_t dirle
     return errno != ENOMEM;
 }
 
-/* find_linked_ranges without DWARF: the archive's members are linked
- * together, so the span of its rc_* functions holds its static functions
- * too (their ".cold" parts live in another section, among the program's). */
+/* find_linked_ranges without DWARF: the span of the library's functions
+ * in mod's symbol table (widen_by_symbol). */
 static bool add_symbol_ranges(Dwfl_Module *mod) {
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     errno = 0;
@@ -553,11 +564,8 @@ static bool add_symbol_ranges(Dwfl_Module *mod) {
         GElf_Sym sym;
         GElf_Addr addr;
         const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
-        if (name && strncmp(name, "rc_", 3) == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
-            strchr(name, '.') == NULL) {
-            lo = addr < lo ? addr : lo;
-            hi = addr + sym.st_size > hi ? addr + sym.st_size : hi;
-        }
+        if (name)
+            widen_by_symbol(&lo, &hi, name, GELF_ST_TYPE(sym.st_info), addr, sym.st_size);
     }
     add_range(lo, hi);
     return true;
@@ -601,9 +609,9 @@ static bool find_linked_ranges(const self_object *so) {
     return ok;
 }
 #else
-/* The span [*lo, *hi) of the rc_* functions (no '.' in the name: not a
- * ".cold" part) in the symbol tables of the ELF image [file, file + size),
- * unbiased; left as it was when there are none. Every offset is checked
+/* The span [*lo, *hi) of the library's functions (widen_by_symbol) in the
+ * symbol tables of the ELF image [file, file + size), unbiased; left as it
+ * was when there are none. Every offset is checked
  * against size and every table's alignment: the file may be anything. */
 static void symtab_span(const char *file, size_t size, uintptr_t *lo, uintptr_t *hi) {
     const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)file;
@@ -626,23 +634,18 @@ static void symtab_span(const char *file, size_t size, uintptr_t *lo, uintptr_t 
         const ElfW(Sym) *sym = (const ElfW(Sym) *)(file + sh[i].sh_offset);
         const char *names = file + strs->sh_offset;
         for (size_t k = 0; k < sh[i].sh_size / sizeof *sym; k++) {
-            if (ELF64_ST_TYPE(sym[k].st_info) != STT_FUNC || sym[k].st_shndx == SHN_UNDEF ||
-                sym[k].st_name >= strs->sh_size)
+            if (sym[k].st_shndx == SHN_UNDEF || sym[k].st_name >= strs->sh_size)
                 continue;
             const char *name = names + sym[k].st_name;
-            const char *end = memchr(name, '\0', strs->sh_size - sym[k].st_name);
-            if (end == NULL || strncmp(name, "rc_", 3) != 0 ||
-                memchr(name, '.', (size_t)(end - name)) != NULL)
-                continue;
-            uintptr_t top = sym[k].st_value + sym[k].st_size;
-            *lo = sym[k].st_value < *lo ? sym[k].st_value : *lo;
-            *hi = top > *hi ? top : *hi;
+            if (memchr(name, '\0', strs->sh_size - sym[k].st_name) != NULL)
+                widen_by_symbol(lo, hi, name, ELF64_ST_TYPE(sym[k].st_info), sym[k].st_value,
+                                sym[k].st_size);
         }
     }
 }
 
-/* find_linked_ranges without libdw: the span of the rc_* functions in the
- * ELF symbol table of so's file (as add_symbol_ranges), read with mmap;
+/* find_linked_ranges without libdw: the span of the library's functions in
+ * the ELF symbol tables of so's file (as add_symbol_ranges), read with mmap;
  * none when the file cannot be read or has no symbol table (stripped).
  * false + ENOMEM when the file could not be mapped for want of memory. */
 static bool find_linked_ranges(const self_object *so) {
@@ -1153,7 +1156,8 @@ typedef struct foreign_stack {
 #define BLOCK_MASK (BLOCK_SIZE - 1)
 
 /* A pipe for the test where process_vm_readv is refused: the read end in
- * the high half, the write end in the low one; 0 until made (-1 never). */
+ * the high half, the write end in the low one; 0 until made (a failure to
+ * make it is not kept: the next test tries again). */
 static _Atomic uint64_t probe_pipe;
 
 /* Whether the byte at p can be read, by writing it into probe_pipe (the
