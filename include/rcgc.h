@@ -389,8 +389,10 @@ typedef struct rc_frame { const char *filename; unsigned lineno; const char *fun
 typedef struct rc_traceback { unsigned nframe, total_nframe; const rc_frame *frames; } rc_traceback;
 
 /* Starts tracing with up to nframe frames per traceback. 0; -1 + EINVAL for
- * nframe outside 1..RC_TRACEMALLOC_MAX_NFRAME; -1 + ENOMEM; no-op (0) when
- * already tracing. */
+ * nframe outside 1..RC_TRACEMALLOC_MAX_NFRAME; -1 + ENOMEM; -1 + EMFILE or
+ * ENFILE when the file the library is linked into, read once per process
+ * to tell its frames from the caller's, could not be opened; no-op (0)
+ * when already tracing. */
 int rc_tracemalloc_start(rc_heap *h, int nframe);
 /* Stops tracing and forgets every trace. */
 void rc_tracemalloc_stop(rc_heap *h);
@@ -408,9 +410,10 @@ size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h);
 /* nframe of the running trace, or of the last one (1 before any). */
 int rc_tracemalloc_get_traceback_limit(const rc_heap *h);
 /* The traceback where ptr (an object or rc_malloc block) was allocated, or
- * NULL when it is not traced (NULL + ENOMEM when its frames could not be
- * resolved for want of memory). Valid until the block dies, clear_traces
- * or tracing stops. */
+ * NULL when it is not traced (NULL + ENOMEM, EMFILE or ENFILE when its
+ * frames could not be resolved for want of memory or of file descriptors
+ * to read the loaded files: a later call tries again). Valid until the
+ * block dies, clear_traces or tracing stops. */
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr);
 /* 0, -1 + ENOMEM, or -2 when not tracing (or h is NULL). Tracking again
  * replaces the trace (kept when that fails). */
@@ -447,7 +450,8 @@ typedef struct rc_filter {
 
 /* A new snapshot (the caller frees it) of every live trace, with its
  * frames resolved to file:line. NULL + EINVAL when not tracing; NULL +
- * ENOMEM. Snapshots are independent of the heap and use malloc. */
+ * ENOMEM; NULL + EMFILE or ENFILE when a loaded file could not be opened
+ * to resolve a frame. Snapshots are independent of the heap and use malloc. */
 rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h);
 /* Frees a snapshot and the tracebacks its statistics point into. NULL is
  * allowed. */

@@ -41,7 +41,8 @@
 /* ------------------------------------------------ the library's own code */
 
 /* Address ranges of librcgc's machine code, found once per process (by the
- * first walk that gets the memory it needs): the
+ * first tracer start, or walk, that gets the memory and the file
+ * descriptors it needs): the
  * executable segments of librcgc.so, or, when the static library is linked
  * into the program or into another shared object, the ranges of the
  * compilation units from its source directory (DWARF), or failing that the
@@ -52,6 +53,27 @@ static struct { uintptr_t lo, hi; } lib_ranges[RC_MAX_RANGES];
 static unsigned lib_nranges;
 static atomic_bool lib_found;
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Set (to EMFILE or ENFILE) when a file could not be opened for want of
+ * file descriptors, the process's or the system's; the library search and
+ * each resolution clear it first and fail when it is set at their end, as
+ * when memory runs short, rather than keep an answer made without the file
+ * (the library's frames shown in every traceback, "file+0xOFFSET" for a
+ * function with a name): the next one tries again. */
+static __thread int fds_short;
+
+/* Whether err is such a shortage (or of memory): what failed for it is
+ * kept nowhere. */
+static bool short_of(int err) { return err == ENOMEM || err == EMFILE || err == ENFILE; }
+
+/* open(path) for reading; a failure for want of descriptors is noted in
+ * fds_short. */
+static int open_ro(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+        fds_short = errno;
+    return fd;
+}
 
 static void add_range(uintptr_t lo, uintptr_t hi) {
     if (lo < hi && lib_nranges < RC_MAX_RANGES) {
@@ -69,7 +91,7 @@ static const char *program_file(const struct dl_phdr_info *info, char *buf, size
     const char *path = (const char *)getauxval(AT_EXECFN);
     if (path == NULL || strlen(path) >= len)
         return NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_ro(path);
     ElfW(Ehdr) eh;
     bool same = fd >= 0 && pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
                 memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_phnum == info->dlpi_phnum &&
@@ -208,7 +230,7 @@ static int find_by_debuglink(Dwfl_Module *mod, const char *file_name, const char
         int len = snprintf(path, sizeof path, places[i], dirlen, dir, link);
         if (len < 0 || (size_t)len >= sizeof path || strcmp(path, file_name) == 0)
             continue;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open_ro(path);
         if (fd < 0)
             continue;
         if (debug_file_of(mod, fd, link == name ? NULL : link, crc) &&
@@ -232,12 +254,14 @@ static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *m
                                 const char *debuglink_file, GElf_Word debuglink_crc,
                                 char **debuginfo_file_name) {
     const char *ask = getenv("RCGC_DEBUGINFOD");
-    if (ask && strcmp(ask, "1") == 0)
-        return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
-                                            debuglink_file, debuglink_crc, debuginfo_file_name);
-    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                                          debuglink_crc, debuginfo_file_name);
-    if (fd >= 0 || file_name == NULL)
+    bool standard = ask && strcmp(ask, "1") == 0;
+    errno = 0;
+    int fd = (standard ? dwfl_standard_find_debuginfo : dwfl_build_id_find_debuginfo)(
+        mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+        debuginfo_file_name);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+        fds_short = errno; /* libdwfl's own open */
+    if (fd >= 0 || file_name == NULL || standard)
         return fd;
     return find_by_debuglink(mod, file_name, debuglink_file, debuglink_crc, debuginfo_file_name);
 }
@@ -319,7 +343,7 @@ static int open_as_loaded(const struct dl_phdr_info *info, const char *path) {
     size_t n = loaded_build_id(info, &want);
     bool program = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
     for (int attempt = 0; attempt < (program ? 2 : 1); attempt++) {
-        int fd = open(attempt ? "/proc/self/exe" : path, O_RDONLY | O_CLOEXEC);
+        int fd = open_ro(attempt ? "/proc/self/exe" : path);
         if (fd < 0)
             continue;
         if (n == 0 || file_has_build_id(fd, want, n))
@@ -356,7 +380,8 @@ static int report_object(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 /* A Dwfl describing the objects loaded now, or NULL (+ ENOMEM when memory
- * ran short). They are taken from
+ * ran short, + fds_short when a file could not be opened for want of
+ * descriptors: the object would be missing from it). They are taken from
  * the dynamic linker, not /proc/self/maps: there libdw's own mappings of
  * the files it reads (an earlier Dwfl's) stretched a module over code
  * loaded since, which then took that module's name. */
@@ -367,11 +392,10 @@ static Dwfl *open_self(const Dwfl_Callbacks *callbacks) {
     dwfl_report_begin(rep.dwfl);
     dl_iterate_phdr(report_object, &rep);
     errno = 0;
-    if (dwfl_report_end(rep.dwfl, NULL, NULL) != 0 || rep.short_of_memory) {
-        bool short_of_memory = rep.short_of_memory || errno == ENOMEM;
+    if (dwfl_report_end(rep.dwfl, NULL, NULL) != 0 || rep.short_of_memory || fds_short) {
+        int err = fds_short ? fds_short : (rep.short_of_memory || errno == ENOMEM) ? ENOMEM : 0;
         dwfl_end(rep.dwfl);
-        if (short_of_memory)
-            errno = ENOMEM;
+        errno = err;
         return NULL;
     }
     return rep.dwfl;
@@ -574,7 +598,8 @@ static bool add_symbol_ranges(Dwfl_Module *mod) {
 /* Static link (into the program or a shared object): the library's code is
  * what the compilation units of its source directory cover; without DWARF,
  * what its rc_* functions cover. false + ENOMEM when libdw ran out of
- * memory on the way (as far as errno tells, right after each call). */
+ * memory on the way (as far as errno tells, right after each call), +
+ * EMFILE or ENFILE when the file could not be opened. */
 static bool find_linked_ranges(const self_object *so) {
     uintptr_t self = so->self;
     bool ok;
@@ -588,24 +613,25 @@ static bool find_linked_ranges(const self_object *so) {
         mod = dwfl_addrmodule(d, self);
     }
     if (mod == NULL) {
-        ok = errno != ENOMEM;
+        ok = !short_of(errno);
     } else {
         Dwarf_Addr bias;
         errno = 0;
         Dwarf_Die *own = unit_at(NULL, mod, self, &bias);
         const char *own_name = own ? dwarf_diename(own) : NULL;
         const char *slash = own_name ? strrchr(own_name, '/') : NULL;
-        if (own == NULL && errno == ENOMEM)
+        if (own == NULL && short_of(errno))
             ok = false;
         else if (slash)
             ok = add_unit_ranges(mod, own_name, (size_t)(slash - own_name) + 1);
         else
             ok = add_symbol_ranges(mod);
     }
+    int err = errno;
     if (d)
         dwfl_end(d);
     if (!ok)
-        errno = ENOMEM;
+        errno = short_of(err) ? err : ENOMEM;
     return ok;
 }
 #else
@@ -647,20 +673,25 @@ static void symtab_span(const char *file, size_t size, uintptr_t *lo, uintptr_t 
 /* find_linked_ranges without libdw: the span of the library's functions in
  * the ELF symbol tables of so's file (as add_symbol_ranges), read with mmap;
  * none when the file cannot be read or has no symbol table (stripped).
- * false + ENOMEM when the file could not be mapped for want of memory. */
+ * false + ENOMEM when the file could not be mapped for want of memory, +
+ * EMFILE or ENFILE when it could not be opened or mapped for want of
+ * descriptors. */
 static bool find_linked_ranges(const self_object *so) {
-    int fd = so->path[0] ? open(so->path, O_RDONLY | O_CLOEXEC) : -1;
+    int fd = so->path[0] ? open_ro(so->path) : -1;
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(ElfW(Ehdr))) {
         if (fd >= 0)
             close(fd);
-        return true;
+        return fd >= 0 || !short_of(errno);
     }
     size_t size = (size_t)st.st_size;
     const char *file = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int err = errno;
     close(fd);
-    if (file == MAP_FAILED)
-        return errno != ENOMEM;
+    if (file == MAP_FAILED) {
+        errno = err;
+        return !short_of(err);
+    }
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     symtab_span(file, size, &lo, &hi);
     munmap((void *)file, size);
@@ -704,25 +735,31 @@ static bool in_library(uintptr_t pc) {
     return false;
 }
 
-/* Fills lib_ranges; false when memory ran short (reading the program
- * failed with ENOMEM): the ranges found are then not all. */
+/* Fills lib_ranges; false + errno when memory or descriptors ran short
+ * (short_of): the ranges found are then not all. */
 static bool find_library(void) {
     static self_object so; /* 4 KiB of path: not on a walk's stack */
     so = (self_object){.self = (uintptr_t)&rc__stack_walk};
     int saved = errno;
     lib_nranges = 0;
     errno = 0;
+    fds_short = 0;
     dl_iterate_phdr(find_self, &so);
     if (so.found && so.linked && !find_linked_ranges(&so))
         return false;
+    if (fds_short) { /* the program's file, by AT_EXECFN without /proc */
+        errno = fds_short;
+        return false;
+    }
     errno = saved;
     sort_ranges();
     return true;
 }
 
-/* Whether lib_ranges are known, finding them if not; false + ENOMEM when
- * memory is short, and the next walk tries again (pthread_once would keep
- * a half-found answer for good, showing the library's frames from then on).
+/* Whether lib_ranges are known, finding them if not; false + errno when
+ * memory or descriptors are short (short_of), and the next call tries
+ * again (pthread_once would keep a half-found answer for good, showing the
+ * library's frames from then on).
  * A walk in a constructor run by dlopen (the loader's lock held) may wait
  * here on the lock, as it did on the once. */
 static bool library_known(void) {
@@ -730,11 +767,11 @@ static bool library_known(void) {
         return true;
     pthread_mutex_lock(&lib_lock);
     bool known = atomic_load_explicit(&lib_found, memory_order_relaxed) || find_library();
+    int err = errno;
     if (known)
         atomic_store_explicit(&lib_found, true, memory_order_release);
     pthread_mutex_unlock(&lib_lock);
-    if (!known)
-        errno = ENOMEM;
+    errno = err;
     return known;
 }
 
@@ -1073,11 +1110,13 @@ static __attribute__((noinline)) uint32_t code_serial_now(void) {
 
 /* The library's code, and a table of the loaded objects': making the
  * first binds what it calls (a lazy binding takes kilobytes of stack). */
-void rc__stack_walk_prepare(void) {
+bool rc__stack_walk_prepare(void) {
     int saved = errno;
-    (void)library_known();
+    if (!library_known())
+        return false;
     (void)code_refresh(NULL);
     errno = saved;
+    return true;
 }
 
 /* ------------------------------------------------------------- the walk */
@@ -1690,19 +1729,21 @@ static bool resolve_in_module(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, re
 #endif
 
 /* Resolves out->pc without the cache; false + ENOMEM when memory ran short
- * (in libdw, which then answers as if it knew nothing, or for a copy): the
- * answer is not the address's and must not be kept. */
+ * (in libdw, which then answers as if it knew nothing, or for a copy), +
+ * EMFILE or ENFILE when a file could not be opened (fds_short): the answer
+ * is not the address's and must not be kept. */
 static bool resolve(rc_resolver *r, resolved *res) {
     uintptr_t pc = res->pc, at = pc - 1;
     rc_frame *out = &res->frame;
 #ifdef RCGC_HAVE_LIBDW
     int saved = errno;
+    fds_short = 0;
     /* libelf leaves ENOMEM behind when it reads a file it could not map,
      * and then answers in full: errno is cleared before each call */
     if (r->dwfl == NULL) {
         errno = 0;
         r->dwfl = open_self(&proc_callbacks);
-        if (r->dwfl == NULL && errno == ENOMEM)
+        if (r->dwfl == NULL && short_of(errno))
             return false;
     }
     errno = 0;
@@ -1712,6 +1753,10 @@ static bool resolve(rc_resolver *r, resolved *res) {
     if (mod) {
         if (!resolve_in_module(r, mod, at, res))
             return false;
+        if (fds_short) { /* its debug file, say: the module stays without */
+            errno = fds_short;
+            return false;
+        }
         errno = saved;
         return true;
     }
@@ -1740,7 +1785,8 @@ static bool resolve(rc_resolver *r, resolved *res) {
 
 #ifdef RCGC_HAVE_LIBDW
 /* A module of `then`'s file as it was loaded, when the file is still there
- * unchanged (stat); NULL when not, or + ENOMEM when memory is short. */
+ * unchanged (stat); NULL when not, or + ENOMEM when memory is short, +
+ * EMFILE or ENFILE when the file could not be opened. */
 static Dwfl_Module *gone_module(rc_resolver *r, const code_object *then) {
     for (gone_file *g = r->gone; g; g = g->next)
         if (same_object(g->obj, then))
@@ -1761,7 +1807,7 @@ static Dwfl_Module *gone_module(rc_resolver *r, const code_object *then) {
     if (dwfl_report_end(g->dwfl, NULL, NULL) != 0 || g->mod == NULL) {
         dwfl_end(g->dwfl);
         free(g);
-        errno = err == ENOMEM ? ENOMEM : 0;
+        errno = short_of(err) ? err : 0;
         return NULL;
     }
     g->obj = then;
@@ -1779,11 +1825,17 @@ static bool resolve_gone(rc_resolver *r, resolved *res, const code_object *then)
     if (then == NULL)
         return true;
 #ifdef RCGC_HAVE_LIBDW
+    fds_short = 0;
     Dwfl_Module *mod = gone_module(r, then);
-    if (mod == NULL && errno == ENOMEM)
+    if (mod == NULL && short_of(errno))
         return false;
-    if (mod)
-        return resolve_in_module(r, mod, res->pc - 1, res);
+    if (mod) {
+        if (!resolve_in_module(r, mod, res->pc - 1, res))
+            return false;
+        if (fds_short) /* its debug file: rc__resolve ends the Dwfl */
+            errno = fds_short;
+        return fds_short == 0;
+    }
 #endif
     res->frame.filename = format_offset(r, then->path, then->base, res->pc);
     return res->frame.filename != NULL;
@@ -1934,12 +1986,13 @@ unsigned rc__resolve(rc_resolver *r, uintptr_t pc, uint32_t serial, rc_frame *ou
     for (unsigned j = 0; ok && j < res.nouter; j++)
         ok = keep_frame(r, &res.outer[j]);
     if (!ok) { /* nothing kept: the next call resolves pc again */
+        int err = short_of(errno) ? errno : ENOMEM;
         free(res.outer);
 #ifdef RCGC_HAVE_LIBDW
         /* libdwfl remembers a module it failed to read: a new Dwfl then */
         end_dwfl(r);
 #endif
-        errno = ENOMEM;
+        errno = err;
         return 0;
     }
     unsigned n = frames_of(&res, out, max);

@@ -790,17 +790,20 @@ RC_INTERNAL int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total, ui
  * objects' code, now rather than in the first walk: linked in statically,
  * that reads the program's debug information, which takes more stack than
  * a thread made with a small one (PTHREAD_STACK_MIN) has, and the first
- * walk may run on one. Memory
- * short: the first walk tries again (errno kept). */
-RC_INTERNAL void rc__stack_walk_prepare(void);
+ * walk may run on one. false + ENOMEM, EMFILE or ENFILE when memory or
+ * file descriptors were short to read the program's file for the
+ * library's code (the next call tries again); a table of the loaded
+ * objects that could not be made is made by the first walk. */
+RC_INTERNAL bool rc__stack_walk_prepare(void);
 /* Turns return addresses into frames (DWARF file:line, else function name,
  * else binary+0xOFFSET), cached per address. malloc-based; the strings live
  * as long as the resolver. rc__resolve gives the frames of pc in out[0..max),
  * most recent first: the function whose code holds pc, and when it was
  * inlined there, the functions it was inlined into, each at the line of its
  * call, up to the real function; it returns how many (at least 1 when max
- * is: "<unknown>" at worst), or 0 + ENOMEM when memory ran short (nothing
- * of pc is cached then). `code` is the walk's serial (rc__stack_walk): when the
+ * is: "<unknown>" at worst), or 0 + ENOMEM when memory ran short, EMFILE
+ * or ENFILE when a file could not be opened for want of descriptors
+ * (nothing of pc is cached then). `code` is the walk's serial (rc__stack_walk): when the
  * object that held pc then is not loaded there now, pc is resolved in that
  * object's file, if still there unchanged, else named "file+0xOFFSET",
  * never by what is loaded there now. rc__resolver_sync, before a batch of

@@ -1056,6 +1056,9 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
     }
     if (h->tracer)
         return 0;
+    /* on this thread's stack, not on a walking thread's */
+    if (!rc__stack_walk_prepare())
+        return -1;
     rc_tracer *tr = rc__sys_alloc(h, NULL, 0, sizeof *tr);
     if (tr == NULL)
         return -1;
@@ -1067,8 +1070,6 @@ int rc_tracemalloc_start(rc_heap *h, int nframe) {
     h->trace_limit = nframe;
     h->tracer = tr;
     rc_slow_free_update(h); /* frees go where traces end */
-    if (nframe > 1) /* on this thread's stack, not on a walking thread's */
-        rc__stack_walk_prepare();
     return 0;
 }
 
@@ -1362,7 +1363,8 @@ rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h) {
     free(map);
     if (ok == 0 && rc__snapshot_seal(s) == 0)
         return s;
+    int err = errno == EMFILE || errno == ENFILE ? errno : ENOMEM; /* a frame's file */
     rc_snapshot_free(s);
-    errno = ENOMEM;
+    errno = err;
     return NULL;
 }

@@ -14,6 +14,7 @@
 #include "test_support.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 
 static rc_heap *h;
@@ -133,6 +134,29 @@ START_TEST(statistics_group_by_name) {
 }
 END_TEST
 
+/* The library's code is found in the program's symbol table, read when
+ * the first tracer starts: without a descriptor to open the file the start
+ * fails, and a later one reads it (it started, and every traceback of the
+ * process began in the library). */
+START_TEST(start_without_descriptors_fails) {
+    rc_heap *fresh = rc_heap_new();
+    ck_assert_ptr_nonnull(fresh);
+    struct rlimit was = descriptors_exhaust();
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_start(fresh, 8), -1);
+    ck_assert_int_eq(errno, EMFILE);
+    descriptors_restore(was);
+    ck_assert_int_eq(rc_tracemalloc_start(fresh, 8), 0);
+    void *p = nolibdw_middle(fresh);
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(fresh, p);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_str_eq(tb->frames[0].function, "nolibdw_leaf");
+    ck_assert_str_eq(tb->frames[1].function, "nolibdw_middle");
+    rc_free(fresh, p);
+    ck_assert_uint_eq(rc_heap_free(fresh), 0);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("frames_nolibdw");
     add_case_fixture(s, tcase_create("exported_functions_named"), exported_functions_named, setup,
@@ -143,5 +167,6 @@ Suite *test_suite(void) {
                      call_site_keeps_file_and_line, setup, teardown);
     add_case_fixture(s, tcase_create("statistics_group_by_name"), statistics_group_by_name, setup,
                      teardown);
+    add_case(s, tcase_create("start_without_descriptors_fails"), start_without_descriptors_fails);
     return s;
 }

@@ -2,7 +2,8 @@
  * test_support.h — what several test files share: an alloc function that
  * counts and fails on demand, workload sizes scaled for Valgrind, the heap's
  * figures as a value, and adding a test as its own tcase (with or without a
- * fixture), and a frame provider that hands out a scripted stack.
+ * fixture), a frame provider that hands out a scripted stack, and a
+ * process with no file descriptor left.
  *
  * counting_fn counts every byte and block it hands out and gets back, checks
  * that the heap passes each block's true old_size, and can refuse its Nth
@@ -21,6 +22,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* TEST_ASAN: built with AddressSanitizer (GCC says __SANITIZE_ADDRESS__;
  * Clang before 16 only __has_feature). */
@@ -104,6 +107,24 @@ static inline rc_heap_stats stats_of(const rc_heap *h) {
 
 /* Adds test as the only test of tc: CTest runs each tcase as its own process
  * (check_main.h), found by the literal tcase_create("name") at the call. */
+/* No file descriptor left (RLIMIT_NOFILE at the lowest free one: every
+ * open fails with EMFILE, as in a program at its limit); returns the limit
+ * to give back to descriptors_restore. */
+static inline struct rlimit descriptors_exhaust(void) {
+    struct rlimit was;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &was), 0);
+    int lowest = dup(0);
+    ck_assert_int_ge(lowest, 0);
+    close(lowest);
+    struct rlimit none = {(rlim_t)lowest, was.rlim_max};
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+    ck_assert_int_eq(dup(0), -1);
+    return was;
+}
+static inline void descriptors_restore(struct rlimit was) {
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &was), 0);
+}
+
 static inline void add_case(Suite *s, TCase *tc, const TTest *test) {
     tcase_add_test(tc, test);
     suite_add_tcase(s, tc);

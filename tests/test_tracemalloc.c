@@ -198,6 +198,55 @@ START_TEST(unwound_callers) {
 }
 END_TEST
 
+/* Which frames are the library's is read from the program's file once per
+ * process, when the first tracer starts: without a descriptor to open it,
+ * the start fails (it started, and every traceback of the process began
+ * in the library: capture, tracemalloc.c), and a later one reads it. */
+START_TEST(start_without_descriptors_fails) {
+    struct rlimit was = descriptors_exhaust();
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_start(h, 8), -1);
+    ck_assert_int_eq(errno, EMFILE);
+    ck_assert(!rc_tracemalloc_is_tracing(h));
+    descriptors_restore(was);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 8), 0);
+    void *q = by_function(h);
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, q);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_str_eq(tb->frames[0].function, "by_function");
+    ck_assert_uint_eq(tb->frames[0].lineno, BYFN_LINE);
+    rc_free(h, q);
+}
+END_TEST
+
+/* Resolving frames opens the loaded files: without descriptors it fails
+ * with EMFILE and keeps nothing (it gave "test_tracemalloc+0x..." for each
+ * frame, kept for good), and once descriptors are back the same traceback
+ * and a snapshot have their names. */
+START_TEST(resolution_without_descriptors_retried) {
+    ck_assert_int_eq(rc_tracemalloc_start(h, 8), 0);
+    void *p = middle(h);
+    struct rlimit was = descriptors_exhaust();
+    errno = 0;
+    ck_assert_ptr_null(rc_tracemalloc_get_object_traceback(h, p));
+    ck_assert_int_eq(errno, EMFILE);
+    errno = 0;
+    ck_assert_ptr_null(rc_tracemalloc_take_snapshot(h));
+    ck_assert_int_eq(errno, EMFILE);
+    descriptors_restore(was);
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, p);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_str_eq(tb->frames[0].function, "leaf");
+    ck_assert_uint_eq(tb->frames[0].lineno, LEAF_LINE);
+    ck_assert_str_eq(tb->frames[1].function, "middle");
+    ck_assert_uint_eq(tb->frames[1].lineno, MIDDLE_LINE);
+    rc_snapshot *snap = rc_tracemalloc_take_snapshot(h);
+    ck_assert_ptr_nonnull(snap);
+    rc_snapshot_free(snap);
+    rc_free(h, p);
+}
+END_TEST
+
 /* Code the library calls back (a finalizer inside rc_decref) allocates:
  * its traceback is the finalizer's line, then the program frames under
  * it, with no library frame between (as CPython shows no C frame). */
@@ -1292,6 +1341,10 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("negative_site_line_is_zero"), negative_site_line_is_zero,
                      setup, teardown);
     add_case_fixture(s, tcase_create("unwound_callers"), unwound_callers, setup, teardown);
+    add_case_fixture(s, tcase_create("start_without_descriptors_fails"),
+                     start_without_descriptors_fails, setup, teardown);
+    add_case_fixture(s, tcase_create("resolution_without_descriptors_retried"),
+                     resolution_without_descriptors_retried, setup, teardown);
     add_case_fixture(s, tcase_create("nframe_limits_frames"), nframe_limits_frames,
                      setup, teardown);
     add_case_fixture(s, tcase_create("tracebacks_interned"), tracebacks_interned, setup, teardown);
