@@ -16,9 +16,10 @@ set -euo pipefail
 packages=(cmake pkg-config libdw-dev libbz2-dev)
 # locales: the de_DE definition a test compiles with localedef (numbers in
 # a program's decimal-comma locale); clang and its sanitizers' runtimes
-# (libclang-rt-dev, which clang does not bring): make test's third run
+# (libclang-rt-dev, which clang does not bring): make test's third run;
+# jemalloc and mimalloc: the suites run again with each preloaded
 if [[ "${1:-}" != lib ]]; then
-    packages+=(check valgrind python3 g++ locales clang libclang-rt-dev)
+    packages+=(check valgrind python3 g++ locales clang libclang-rt-dev libjemalloc2 libmimalloc2.0)
 fi
 if [[ "${1:-}" == bench ]]; then
     packages+=(libmimalloc-dev libjemalloc-dev libgc-dev python3-dev heaptrack)

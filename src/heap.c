@@ -20,6 +20,17 @@ bool rc__one_heap(void) { return atomic_load_explicit(&live_heaps, memory_order_
 
 /* ------------------------------------------------------------ the system */
 
+/* A request to malloc for size bytes, rounded up to the grain (SIZE_MAX
+ * when that overflows, which malloc refuses): malloc owes 16-byte
+ * alignment only to a request that a 16-byte aligned object could fit in
+ * (C17 7.22.3), and jemalloc, mimalloc or tcmalloc, linked or preloaded in
+ * place of glibc's, answer smaller ones with 8. */
+static size_t malloc_size(size_t size) {
+    if (size > SIZE_MAX - (RC_GRAIN - 1))
+        return SIZE_MAX;
+    return (size + RC_GRAIN - 1) & ~(size_t)(RC_GRAIN - 1);
+}
+
 /* The default rc_alloc_fn: realloc/free, with lua_Alloc's contract. */
 static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size) {
     (void)ud;
@@ -28,7 +39,7 @@ static void *default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size
         free(ptr);
         return NULL;
     }
-    return realloc(ptr, new_size);
+    return realloc(ptr, malloc_size(new_size));
 }
 
 /* Aborts, naming it, when rc_alloc_fn gave memory that is not 16-byte
@@ -65,9 +76,9 @@ void *rc__sys_alloc_zeroed(rc_heap *h, size_t size) {
             memset(p, 0, size);
         return p;
     }
-    void *p = calloc(1, size);
+    void *p = calloc(1, malloc_size(size));
     if (p == NULL && rc__held_release(h))
-        p = calloc(1, size);
+        p = calloc(1, malloc_size(size));
     if (p == NULL) {
         errno = ENOMEM;
         return NULL;
