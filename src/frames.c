@@ -253,7 +253,7 @@ static int find_local_debuginfo(Dwfl_Module *mod, void **userdata, const char *m
                                 Dwarf_Addr base, const char *file_name,
                                 const char *debuglink_file, GElf_Word debuglink_crc,
                                 char **debuginfo_file_name) {
-    const char *ask = getenv("RCGC_DEBUGINFOD");
+    const char *ask = rc__getenv("RCGC_DEBUGINFOD");
     bool standard = ask && strcmp(ask, "1") == 0;
     errno = 0;
     int fd = (standard ? dwfl_standard_find_debuginfo : dwfl_build_id_find_debuginfo)(

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 
 const char *rc_version(void) { return RC_VERSION_STRING; }
@@ -19,6 +20,14 @@ static atomic_size_t live_heaps;
 bool rc__one_heap(void) { return atomic_load_explicit(&live_heaps, memory_order_relaxed) == 1; }
 
 /* ------------------------------------------------------------ the system */
+
+/* getenv, but NULL in a program run with more privileges than its caller
+ * (setuid, setgid, file capabilities: AT_SECURE), as glibc's secure_getenv
+ * and its own MALLOC_ knobs: whoever starts it must not turn on the debug
+ * heap's costs or debuginfod's downloads (RCGC_DEBUGINFOD) in it. */
+const char *rc__getenv(const char *name) {
+    return getauxval(AT_SECURE) ? NULL : getenv(name);
+}
 
 /* A request to malloc for size bytes, rounded up to the grain (SIZE_MAX
  * when that overflows, which malloc refuses): malloc owes 16-byte
@@ -275,7 +284,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     h->ud = ud;
     h->bytes_reserved = sizeof *h;
     h->trace_limit = 1;
-    const char *dbg = getenv("RCGC_DEBUG"), *huge = getenv("RCGC_HUGEPAGES");
+    const char *dbg = rc__getenv("RCGC_DEBUG"), *huge = rc__getenv("RCGC_HUGEPAGES");
     h->debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
     h->huge_pages = huge == NULL || strcmp(huge, "0") != 0;
     rc__pool_slots_reset(h);

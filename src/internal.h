@@ -699,6 +699,10 @@ RC_INTERNAL void rc__gc_collect_auto(rc_heap *h);
 RC_INTERNAL void rc__gc_fini(rc_heap *h);                 /* free collector memory */
 /* Misuse: aborts, naming call, if a collection or a walk of h is running. */
 RC_INTERNAL void rc__gc_check_idle(rc_heap *h, const char *call);
+/* The environment variable name, or NULL in a program that runs with more
+ * privileges than whoever started it (AT_SECURE: setuid, setgid, file
+ * capabilities): every RCGC_ knob is read through it (heap.c). */
+RC_INTERNAL const char *rc__getenv(const char *name);
 /* snprintf and vsnprintf with numbers as CPython prints them (the "C"
  * locale's LC_NUMERIC: "1.5", not a program's de_DE "1,5"), which every
  * text meant to read as Python's uses (heap.c). */

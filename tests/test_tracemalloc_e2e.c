@@ -882,6 +882,28 @@ START_TEST(first_walk_during_dlopen) {
 }
 END_TEST
 
+/* A program that runs with more privileges than whoever started it
+ * (setuid: AT_SECURE) reads no RCGC_ knob from the environment, as glibc's
+ * malloc reads none of its own: the caller must not turn on the debug heap
+ * there, nor debuginfod's downloads (RCGC_DEBUGINFOD), which the same
+ * function reads (tests/programs/knobs.c shows RCGC_DEBUG's effect). As
+ * root only, where a setuid program for another user can be made, and not
+ * under ASan, whose realloc always moves a block. */
+START_TEST(secure_program_ignores_knobs) {
+    const char *script =
+        "$CC -O1 $SAN -I$SRC/include $SRC/tests/programs/knobs.c $BIN/librcgc.a "
+        "$(pkg-config --libs libdw) -lpthread -o knobs && RCGC_DEBUG=1 ./knobs && "
+        "chmod 755 . && chmod 4755 knobs && "
+        "RCGC_DEBUG=1 setpriv --reuid=65534 --regid=65534 --clear-groups ./knobs";
+#ifndef TEST_ASAN
+    if (geteuid() == 0)
+        expect_script(script, "moved (RCGC_DEBUG)\nkept in place\n");
+#else
+    (void)script;
+#endif
+}
+END_TEST
+
 /* Plugins loaded and unloaded over and over with a snapshot each time
  * (tests/programs/churn_host.c): the resolver rebuilt for each keeps no
  * files or memory of the ones before (each was kept, some 17 MB). Under
@@ -920,6 +942,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("tracebacks_without_proc"), tracebacks_without_proc, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("secure_program_ignores_knobs"),
+                     secure_program_ignores_knobs, setup, teardown);
     add_case_fixture(s, tcase_create("files_replaced_while_running"),
                      files_replaced_while_running, setup, teardown);
     add_case_fixture(s, tcase_create("static_library_in_shared_object"),
