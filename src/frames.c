@@ -41,11 +41,12 @@
 /* ------------------------------------------------ the library's own code */
 
 /* Address ranges of librcgc's machine code, found once per process (by the
- * first tracer start, or walk, that gets the memory and the file
- * descriptors it needs): the
+ * first tracer start that gets the memory and the file descriptors it
+ * needs; walks come after it): the
  * executable segments of librcgc.so, or, when the static library is linked
  * into the program or into another shared object, the ranges of the
- * compilation units from its source directory (DWARF), or failing that the
+ * compilation units from its source directory that define its functions
+ * (DWARF; a program may build rcgc's sources beside its own), or failing that the
  * span of its rc_* functions (symbol table; read from the file without
  * libdw). A stripped object linked with the static library has none. */
 #define RC_MAX_RANGES 1024 /* compilation units x their ranges; merged when sorted */
@@ -559,15 +560,35 @@ static Dwarf_Die *unit_at(unit_index **units, Dwfl_Module *mod, uintptr_t at, Dw
     return NULL;
 }
 
+/* Whether unit cu defines an external function named rc_ (rc__ too), as
+ * each of the library's source files does and a program's need not: one
+ * that builds rcgc's sources in its own directory keeps its own units
+ * there (static functions do not count: rcgc.h's inline rc_auto_drop_
+ * has a copy in each unit that calls it unoptimized). A unit without
+ * entries to tell by is taken. */
+static bool defines_library_function(Dwarf_Die *cu) {
+    Dwarf_Die die;
+    if (dwarf_child(cu, &die) != 0)
+        return true; /* a skeleton unit (split DWARF): by its directory alone */
+    do {
+        const char *name = dwarf_diename(&die);
+        if (dwarf_tag(&die) == DW_TAG_subprogram && name && strncmp(name, "rc_", 3) == 0 &&
+            dwarf_hasattr(&die, DW_AT_external) && !dwarf_hasattr(&die, DW_AT_declaration))
+            return true;
+    } while (dwarf_siblingof(&die, &die) == 0);
+    return false;
+}
+
 /* find_linked_ranges with DWARF: the ranges of mod's units in the
- * directory of own_name (up to its last slash, dirlen bytes); false when
- * libdw ran short of memory. */
+ * directory of own_name (up to its last slash, dirlen bytes) that define
+ * a library function; false when libdw ran short of memory. */
 static bool add_unit_ranges(Dwfl_Module *mod, const char *own_name, size_t dirlen) {
     Dwarf_Addr bias;
     errno = 0;
     for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
         const char *name = dwarf_diename(cu);
-        if (name == NULL || strncmp(name, own_name, dirlen) != 0 || strchr(name + dirlen, '/'))
+        if (name == NULL || strncmp(name, own_name, dirlen) != 0 || strchr(name + dirlen, '/') ||
+            !defines_library_function(cu))
             continue;
         Dwarf_Addr base, start, end;
         for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
@@ -596,8 +617,9 @@ static bool add_symbol_ranges(Dwfl_Module *mod) {
 }
 
 /* Static link (into the program or a shared object): the library's code is
- * what the compilation units of its source directory cover; without DWARF,
- * what its rc_* functions cover. false + ENOMEM when libdw ran out of
+ * what the compilation units of its source directory (or, named without
+ * one, those named without one) that define its functions cover; without
+ * DWARF, what its rc_* functions cover. false + ENOMEM when libdw ran out of
  * memory on the way (as far as errno tells, right after each call), +
  * EMFILE or ENFILE when the file could not be opened. */
 static bool find_linked_ranges(const self_object *so) {
@@ -622,8 +644,8 @@ static bool find_linked_ranges(const self_object *so) {
         const char *slash = own_name ? strrchr(own_name, '/') : NULL;
         if (own == NULL && short_of(errno))
             ok = false;
-        else if (slash)
-            ok = add_unit_ranges(mod, own_name, (size_t)(slash - own_name) + 1);
+        else if (own_name) /* a name without a directory: the others without one */
+            ok = add_unit_ranges(mod, own_name, slash ? (size_t)(slash - own_name) + 1 : 0);
         else
             ok = add_symbol_ranges(mod);
     }
@@ -757,7 +779,7 @@ static bool find_library(void) {
 }
 
 /* Whether lib_ranges are known, finding them if not; false + errno when
- * memory or descriptors are short (short_of), and the next call tries
+ * memory or descriptors are short (short_of), and the next start tries
  * again (pthread_once would keep a half-found answer for good, showing the
  * library's frames from then on).
  * A walk in a constructor run by dlopen (the loader's lock held) may wait
@@ -1272,8 +1294,6 @@ static bool load_record(foreign_stack *fs, const frame_record *fr, bool known,
 __attribute__((noinline))
 int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total, uint32_t *serial) {
     int err = 0;
-    if (!library_known())
-        return -1;
     uintptr_t top = thread_stack(&err);
     if (err == ENOMEM) {
         errno = ENOMEM;

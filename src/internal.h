@@ -783,8 +783,9 @@ RC_INTERNAL bool rc__trace_tables_valid(const rc_heap *h);
  * dropping every frame inside librcgc (the leading ones, and those between
  * program frames when the library called the program back); stores up to
  * max return addresses, most recent first, and returns how many, or -1 +
- * ENOMEM when malloc failed for what the walk needs (the library's code,
- * the loaded objects' code, the thread's stack bounds). *total: program
+ * ENOMEM when malloc failed for what the walk needs (the loaded objects'
+ * code, the thread's stack bounds). The library's code is known by then
+ * (rc__stack_walk_prepare succeeded: a tracer started). *total: program
  * frames on the stack, at most UINT16_MAX. *serial: 0 when every address
  * stored lies in an object loaded with the program, else the serial of a
  * table of the objects loaded during the walk, for rc__resolve: code
@@ -796,8 +797,9 @@ RC_INTERNAL int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total, ui
  * a thread made with a small one (PTHREAD_STACK_MIN) has, and the first
  * walk may run on one. false + ENOMEM, EMFILE or ENFILE when memory or
  * file descriptors were short to read the program's file for the
- * library's code (the next call tries again); a table of the loaded
- * objects that could not be made is made by the first walk. */
+ * library's code (the next call tries again; no tracer may start without
+ * it); a table of the loaded objects that could not be made is made by the
+ * first walk. */
 RC_INTERNAL bool rc__stack_walk_prepare(void);
 /* Turns return addresses into frames (DWARF file:line, else function name,
  * else binary+0xOFFSET), cached per address. malloc-based; the strings live

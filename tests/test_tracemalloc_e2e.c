@@ -882,6 +882,19 @@ START_TEST(first_walk_during_dlopen) {
 }
 END_TEST
 
+/* A program that builds rcgc's sources with its own, in one directory
+ * (tests/programs/vendored_app.c): the library's code is the units there
+ * that define its functions, not every unit of the directory, which took
+ * the program's frames for the library's and left only libc's. */
+START_TEST(library_sources_beside_the_program) {
+    expect_script("cp $SRC/src/*.c $SRC/src/*.h $SRC/tests/programs/vendored_app.c . && "
+                  "$CC -O1 -g -fno-omit-frame-pointer $SAN -I$SRC/include -DRCGC_BUILDING "
+                  "-DRCGC_HAVE_LIBDW $(pkg-config --cflags libdw) *.c "
+                  "$(pkg-config --libs libdw) -lpthread -lm -o app && ./app",
+                  "app_alloc main\n");
+}
+END_TEST
+
 /* A program that runs with more privileges than whoever started it
  * (setuid: AT_SECURE) reads no RCGC_ knob from the environment, as glibc's
  * malloc reads none of its own: the caller must not turn on the debug heap
@@ -942,6 +955,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("tracebacks_without_proc"), tracebacks_without_proc, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("library_sources_beside_the_program"),
+                     library_sources_beside_the_program, setup, teardown);
     add_case_fixture(s, tcase_create("secure_program_ignores_knobs"),
                      secure_program_ignores_knobs, setup, teardown);
     add_case_fixture(s, tcase_create("files_replaced_while_running"),
