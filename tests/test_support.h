@@ -125,6 +125,16 @@ static inline void descriptors_restore(struct rlimit was) {
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &was), 0);
 }
 
+/* Whether a frame's file is one of the library's sources (under
+ * RCGC_SOURCE_DIR/src/, which CTest sets): no traceback shows one. Not a
+ * search for "src/" in the path, which a checkout under ~/src has. */
+static inline bool in_library_source(const char *file) {
+    const char *source_dir = getenv("RCGC_SOURCE_DIR");
+    ck_assert_msg(source_dir != NULL, "RCGC_SOURCE_DIR is not set (run the test through ctest)");
+    size_t n = strlen(source_dir);
+    return file != NULL && strncmp(file, source_dir, n) == 0 && strncmp(file + n, "/src/", 5) == 0;
+}
+
 static inline void add_case(Suite *s, TCase *tc, const TTest *test) {
     tcase_add_test(tc, test);
     suite_add_tcase(s, tc);
