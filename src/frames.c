@@ -700,11 +700,12 @@ static void symtab_span(const char *file, size_t size, uintptr_t *lo, uintptr_t 
  * descriptors. */
 static bool find_linked_ranges(const self_object *so) {
     int fd = so->path[0] ? open_ro(so->path) : -1;
+    if (fd < 0)
+        return !(so->path[0] && short_of(errno));
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(ElfW(Ehdr))) {
-        if (fd >= 0)
-            close(fd);
-        return fd >= 0 || !short_of(errno);
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(ElfW(Ehdr))) {
+        close(fd);
+        return true;
     }
     size_t size = (size_t)st.st_size;
     const char *file = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -769,7 +770,7 @@ static bool find_library(void) {
     dl_iterate_phdr(find_self, &so);
     if (so.found && so.linked && !find_linked_ranges(&so))
         return false;
-    if (fds_short) { /* the program's file, by AT_EXECFN without /proc */
+    if (fds_short) { /* the program's file, looked for without /proc */
         errno = fds_short;
         return false;
     }
@@ -1750,14 +1751,13 @@ static bool resolve_in_module(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, re
 
 /* Resolves out->pc without the cache; false + ENOMEM when memory ran short
  * (in libdw, which then answers as if it knew nothing, or for a copy), +
- * EMFILE or ENFILE when a file could not be opened (fds_short): the answer
- * is not the address's and must not be kept. */
+ * EMFILE or ENFILE when the loaded objects' files could not be opened: the
+ * answer is not the address's and must not be kept. */
 static bool resolve(rc_resolver *r, resolved *res) {
     uintptr_t pc = res->pc, at = pc - 1;
     rc_frame *out = &res->frame;
 #ifdef RCGC_HAVE_LIBDW
     int saved = errno;
-    fds_short = 0;
     /* libelf leaves ENOMEM behind when it reads a file it could not map,
      * and then answers in full: errno is cleared before each call */
     if (r->dwfl == NULL) {
@@ -1773,10 +1773,6 @@ static bool resolve(rc_resolver *r, resolved *res) {
     if (mod) {
         if (!resolve_in_module(r, mod, at, res))
             return false;
-        if (fds_short) { /* its debug file, say: the module stays without */
-            errno = fds_short;
-            return false;
-        }
         errno = saved;
         return true;
     }
@@ -1845,17 +1841,11 @@ static bool resolve_gone(rc_resolver *r, resolved *res, const code_object *then)
     if (then == NULL)
         return true;
 #ifdef RCGC_HAVE_LIBDW
-    fds_short = 0;
     Dwfl_Module *mod = gone_module(r, then);
     if (mod == NULL && short_of(errno))
         return false;
-    if (mod) {
-        if (!resolve_in_module(r, mod, res->pc - 1, res))
-            return false;
-        if (fds_short) /* its debug file: rc__resolve ends the Dwfl */
-            errno = fds_short;
-        return fds_short == 0;
-    }
+    if (mod)
+        return resolve_in_module(r, mod, res->pc - 1, res);
 #endif
     res->frame.filename = format_offset(r, then->path, then->base, res->pc);
     return res->frame.filename != NULL;
@@ -1879,11 +1869,18 @@ typedef struct resolve_call {
     int err;
 } resolve_call;
 
-/* Resolves c's address (see resolve_call) into c->res: c->ok, c->err. */
+/* Resolves c's address (see resolve_call) into c->res: c->ok, c->err. A
+ * file not opened for want of descriptors (fds_short: a loaded object
+ * missing, a module left without its debug file) fails it too. */
 static void resolve_either(resolve_call *c) {
     *c->res = (resolved){.pc = c->res->pc};
+    fds_short = 0;
     c->ok = c->gone ? resolve_gone(c->r, c->res, c->then) : resolve(c->r, c->res);
     c->err = errno;
+    if (c->ok && fds_short) {
+        c->ok = false;
+        c->err = fds_short;
+    }
 }
 
 static void *resolve_thread(void *arg) {
