@@ -73,6 +73,9 @@ static unsigned line_of(const char *marker) {
 
 static char dir[64];
 static char *rcgc; /* path of the rcgc command */
+/* The source and build trees as links in dir (dir/.src, dir/.bin): their
+ * own paths may hold spaces, which the shell commands here do not quote. */
+static char src_tree[80], bin_tree[80];
 
 static const char *env(const char *name) {
     const char *v = getenv(name);
@@ -83,7 +86,11 @@ static const char *env(const char *name) {
 static void setup(void) {
     strcpy(dir, "/tmp/rcgc_e2e_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_ge(asprintf(&rcgc, "%s/rcgc", env("RCGC_BINARY_DIR")), 0);
+    snprintf(src_tree, sizeof src_tree, "%s/.src", dir);
+    snprintf(bin_tree, sizeof bin_tree, "%s/.bin", dir);
+    ck_assert_int_eq(symlink(env("RCGC_SOURCE_DIR"), src_tree), 0);
+    ck_assert_int_eq(symlink(env("RCGC_BINARY_DIR"), bin_tree), 0);
+    ck_assert_int_ge(asprintf(&rcgc, "%s/rcgc", bin_tree), 0);
 }
 
 static void teardown(void) {
@@ -123,7 +130,7 @@ static void compile_program(const char *flags, const char *out_name, bool nodebu
     fclose(f);
     const char *san = TEST_SAN;
     char *cmd, *out, lib[128];
-    snprintf(lib, sizeof lib, "%s/librcgc.a", env("RCGC_BINARY_DIR"));
+    snprintf(lib, sizeof lib, "%s/librcgc.a", bin_tree);
     if (nodebug) {
         ck_assert_int_ge(asprintf(&cmd, "objcopy --strip-debug %s %s/nodebug.a", lib, dir), 0);
         ck_assert_int_eq(run(cmd, NULL), 0);
@@ -133,7 +140,7 @@ static void compile_program(const char *flags, const char *out_name, bool nodebu
     ck_assert_int_ge(asprintf(&cmd,
                               "cd %s && %s %s %s -I%s/include prog.c %s "
                               "$(pkg-config --libs libdw) -lpthread -lm -o %s 2>&1",
-                              dir, compiler(), flags, san, env("RCGC_SOURCE_DIR"), lib, out_name),
+                              dir, compiler(), flags, san, src_tree, lib, out_name),
                      0);
     int rc = run(cmd, &out);
     ck_assert_msg(rc == 0, "compiling failed: %.300s", out);
@@ -156,8 +163,8 @@ static const char *trace_program(const char *prog, int nframe, char *dump, size_
 static int run_script(const char *script, char **out) {
     setenv("CC", "rcgc_cc", 1); /* $CC, split by the shell, calls: */
     setenv("SAN", TEST_SAN, 1);
-    setenv("SRC", env("RCGC_SOURCE_DIR"), 1);
-    setenv("BIN", env("RCGC_BINARY_DIR"), 1);
+    setenv("SRC", src_tree, 1);
+    setenv("BIN", bin_tree, 1);
     char *cmd;
     ck_assert_int_ge(asprintf(&cmd, "rcgc_cc() { %s \"$@\"; }; cd %s && { %s; } 2>&1", compiler(),
                               dir, script),
