@@ -141,12 +141,7 @@ END_TEST
 START_TEST(start_without_descriptors_fails) {
     rc_heap *fresh = rc_heap_new();
     ck_assert_ptr_nonnull(fresh);
-    struct rlimit was = descriptors_exhaust();
-    errno = 0;
-    ck_assert_int_eq(rc_tracemalloc_start(fresh, 8), -1);
-    ck_assert_int_eq(errno, EMFILE);
-    descriptors_restore(was);
-    ck_assert_int_eq(rc_tracemalloc_start(fresh, 8), 0);
+    start_after_descriptors_ran_out(fresh, 8);
     void *p = nolibdw_middle(fresh);
     const rc_traceback *tb = rc_tracemalloc_get_object_traceback(fresh, p);
     ck_assert_ptr_nonnull(tb);

@@ -18,6 +18,7 @@
 #ifndef RCGC_TEST_SUPPORT_H
 #define RCGC_TEST_SUPPORT_H
 #include <check.h>
+#include <errno.h>
 #include <rcgc.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -123,6 +124,19 @@ static inline struct rlimit descriptors_exhaust(void) {
 }
 static inline void descriptors_restore(struct rlimit was) {
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &was), 0);
+}
+
+/* The process's first tracer start, with no descriptor left, fails with
+ * EMFILE (it reads the program's file to know the library's frames) and
+ * leaves h not tracing; then, descriptors back, a start succeeds. */
+static inline void start_after_descriptors_ran_out(rc_heap *h, int nframe) {
+    struct rlimit was = descriptors_exhaust();
+    errno = 0;
+    ck_assert_int_eq(rc_tracemalloc_start(h, nframe), -1);
+    ck_assert_int_eq(errno, EMFILE);
+    ck_assert(!rc_tracemalloc_is_tracing(h));
+    descriptors_restore(was);
+    ck_assert_int_eq(rc_tracemalloc_start(h, nframe), 0);
 }
 
 /* Whether a frame's file is one of the library's sources (under

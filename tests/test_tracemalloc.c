@@ -203,13 +203,7 @@ END_TEST
  * the start fails (it started, and every traceback of the process began
  * in the library: capture, tracemalloc.c), and a later one reads it. */
 START_TEST(start_without_descriptors_fails) {
-    struct rlimit was = descriptors_exhaust();
-    errno = 0;
-    ck_assert_int_eq(rc_tracemalloc_start(h, 8), -1);
-    ck_assert_int_eq(errno, EMFILE);
-    ck_assert(!rc_tracemalloc_is_tracing(h));
-    descriptors_restore(was);
-    ck_assert_int_eq(rc_tracemalloc_start(h, 8), 0);
+    start_after_descriptors_ran_out(h, 8);
     void *q = by_function(h);
     const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, q);
     ck_assert_ptr_nonnull(tb);
