@@ -103,9 +103,12 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
     h->bytes_reserved -= size;
 }
 
-/* A default heap (rc_heap_new) takes its arenas from posix_memalign,
- * aligned to a huge page, so that each arena is two whole ones, advised
- * MADV_HUGEPAGE but for the first 2 MiB of the heap's first arena. A
+/* A default heap (rc_heap_new) maps its arenas itself (mmap), aligned to a
+ * huge page, so that each arena is two whole ones, advised MADV_HUGEPAGE
+ * but for the first 2 MiB of the heap's first arena, and unmaps them at
+ * rc_heap_free: the advice goes with them. From posix_memalign it stayed
+ * on memory that jemalloc or mimalloc, in place of glibc's malloc, keep
+ * and hand to the program's own allocations. A
  * collection walks every tracked object and a churn touches blocks all
  * over the live heap: with 4 KiB pages each few dozen objects cost a TLB
  * miss, which huge pages all but remove (full collections of a million
@@ -117,6 +120,21 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
 #define HUGE_PAGE ((size_t)2 << 20)
 _Static_assert(RC_ARENA_SIZE % HUGE_PAGE == 0, "an arena is whole huge pages");
 
+/* RC_ARENA_SIZE bytes of new pages aligned to a huge page: a mapping one
+ * huge page longer, its ends cut off. NULL when the system refuses. */
+static void *map_arena(void) {
+    size_t len = RC_ARENA_SIZE + HUGE_PAGE;
+    char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return NULL;
+    char *base = (char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (base > map)
+        munmap(map, (size_t)(base - map));
+    if (base + RC_ARENA_SIZE < map + len)
+        munmap(base + RC_ARENA_SIZE, (size_t)(map + len - (base + RC_ARENA_SIZE)));
+    return base;
+}
+
 /* An arena's RC_ARENA_SIZE bytes, counted in bytes_reserved; `more`: the
  * heap has an arena already. NULL + ENOMEM. */
 void *rc__sys_arena_alloc(rc_heap *h, bool more) {
@@ -126,9 +144,8 @@ void *rc__sys_arena_alloc(rc_heap *h, bool more) {
         h->bytes_reserved += RC_ARENA_SIZE;
         return h->retired[--h->nretired];
     }
-    void *base;
-    if (posix_memalign(&base, HUGE_PAGE, RC_ARENA_SIZE) != 0 &&
-        (!rc__held_release(h) || posix_memalign(&base, HUGE_PAGE, RC_ARENA_SIZE) != 0)) {
+    void *base = map_arena();
+    if (base == NULL && (!rc__held_release(h) || (base = map_arena()) == NULL)) {
         errno = ENOMEM;
         return NULL;
     }
@@ -146,8 +163,7 @@ void *rc__sys_arena_alloc(rc_heap *h, bool more) {
 /* Keeps an emptied arena of a default heap mapped, its pages given back
  * (MADV_DONTNEED: they read as zeros from now on), so that a stale
  * rc_decref or rc_incref of an object that lived there reads a count of
- * zero and is named, where free() would have unmapped it and the read
- * faulted. The next arena the heap needs is one of these. False when it
+ * zero and is named, where munmap would have made the read fault. The next arena the heap needs is one of these. False when it
  * cannot be kept (no room to note it: freed instead). */
 static bool retire_arena(rc_heap *h, void *base) {
     if (h->nretired == h->retired_cap) {
@@ -174,14 +190,14 @@ void rc__sys_arena_free(rc_heap *h, void *base) {
         return;
     }
     if (h->freeing || !retire_arena(h, base))
-        free(base);
+        munmap(base, RC_ARENA_SIZE);
     h->bytes_reserved -= RC_ARENA_SIZE;
 }
 
 /* rc_heap_free's end of the retired arenas. */
 static void free_retired_arenas(rc_heap *h) {
     while (h->nretired)
-        free(h->retired[--h->nretired]);
+        munmap(h->retired[--h->nretired], RC_ARENA_SIZE);
     rc__sys_free(h, h->retired, h->retired_cap * sizeof *h->retired);
 }
 
