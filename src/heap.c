@@ -163,8 +163,9 @@ void *rc__sys_arena_alloc(rc_heap *h, bool more) {
 /* Keeps an emptied arena of a default heap mapped, its pages given back
  * (MADV_DONTNEED: they read as zeros from now on), so that a stale
  * rc_decref or rc_incref of an object that lived there reads a count of
- * zero and is named, where munmap would have made the read fault. The next arena the heap needs is one of these. False when it
- * cannot be kept (no room to note it: freed instead). */
+ * zero and is named, where munmap would have made the read fault. The
+ * next arena the heap needs is one of these. False when it cannot be kept
+ * (no room to note it: unmapped instead). */
 static bool retire_arena(rc_heap *h, void *base) {
     if (h->nretired == h->retired_cap) {
         size_t cap = h->retired_cap ? 2 * h->retired_cap : 8;
