@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,24 @@ static int open_ro(const char *path) {
     if (fd < 0 && (errno == EMFILE || errno == ENFILE))
         fds_short = errno;
     return fd;
+}
+
+/* Whether `want` more bytes of address space fit under RLIMIT_AS, from
+ * the size mapped now as /proc tells; `unknown` when it cannot be read. */
+static bool address_space_left(size_t want, bool unknown) {
+    struct rlimit space;
+    if (getrlimit(RLIMIT_AS, &space) != 0 || space.rlim_cur == RLIM_INFINITY)
+        return true;
+    char text[64];
+    int fd = open_ro("/proc/self/statm");
+    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return unknown;
+    text[n] = '\0';
+    size_t used = (size_t)strtoull(text, NULL, 10) * (size_t)getpagesize();
+    return used < space.rlim_cur && want <= space.rlim_cur - used;
 }
 
 static void add_range(uintptr_t lo, uintptr_t hi) {
@@ -168,6 +187,69 @@ static void widen_by_symbol(uintptr_t *lo, uintptr_t *hi, const char *name, unsi
 }
 
 #ifdef RCGC_HAVE_LIBDW
+/* libdw takes its own records (__libdw_allocate) from malloc, and when it
+ * fails calls the Dwarf's out-of-memory handler, which must not return:
+ * the default one exits the program ("libdw: Cannot allocate memory"), a
+ * snapshot taken near the process's `ulimit -v`. Every Dwarf the library
+ * reads gets libdw_out_of_memory instead (module_dwarf), which jumps back
+ * out of the call into libdw the thread is in (libdw_guarded): that call
+ * fails with ENOMEM, and its caller ends the Dwfl, which the jump left
+ * half-made, unused again. libdw releases its locks before the handler; it
+ * loses what it had allocated for the call, as may the library (a unit
+ * index, scopes: kilobytes, when memory has run out). The split DWARF
+ * files of units (.dwo), which libdw opens itself, keep the default. */
+static __thread jmp_buf *libdw_escape;
+
+static _Noreturn void libdw_out_of_memory(void) {
+    longjmp(*libdw_escape, 1);
+}
+
+/* The address space a call into libdw may want: where a process's
+ * RLIMIT_AS leaves less, elfutils 0.188 failed an assertion in its hash
+ * tables (SIGABRT) in a third of the starts made with 1 to 4 MiB left (a
+ * program of 870 KB), and reading libc's debug information maps 17 MB. */
+#define LIBDW_ROOM ((size_t)64 << 20)
+
+/* Runs fn(arg), a call into libdw: its result, or false + ENOMEM when libdw
+ * ran out of memory on the way, or when RLIMIT_AS leaves it less than
+ * LIBDW_ROOM (fn is not called; when /proc cannot tell, it is). */
+static bool libdw_guarded(bool (*fn)(void *), void *arg) {
+    if (!address_space_left(LIBDW_ROOM, true)) {
+        errno = ENOMEM;
+        return false;
+    }
+    jmp_buf escape, *outer = libdw_escape;
+    bool ok;
+    libdw_escape = &escape;
+    if (setjmp(escape) == 0) {
+        ok = fn(arg);
+    } else {
+        ok = false;
+        errno = ENOMEM;
+    }
+    libdw_escape = outer;
+    return ok;
+}
+
+/* Reads mod's DWARF, if any, and gives it and its supplementary file's
+ * (dwz) libdw_out_of_memory; false + ENOMEM when memory ran short for
+ * either (as errno tells: libdwfl would remember the module without them).
+ * Called under libdw_guarded before anything else reads mod's DWARF. */
+static bool module_dwarf(Dwfl_Module *mod) {
+    Dwarf_Addr bias;
+    errno = 0;
+    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+    if (dw == NULL)
+        return errno != ENOMEM;
+    (void)dwarf_new_oom_handler(dw, libdw_out_of_memory);
+    errno = 0;
+    Dwarf *alt = dwarf_getalt(dw);
+    if (alt == NULL)
+        return errno != ENOMEM;
+    (void)dwarf_new_oom_handler(alt, libdw_out_of_memory);
+    return true;
+}
+
 /* The CRC-32 of fd's whole file, as .gnu_debuglink records it (zlib's,
  * the reflected 0xEDB88320 polynomial); false when it cannot be read. */
 static bool file_crc32(int fd, uint32_t *out) {
@@ -616,42 +698,52 @@ static bool add_symbol_ranges(Dwfl_Module *mod) {
     return true;
 }
 
+typedef struct linked_search {
+    uintptr_t self; /* an address of the library's code */
+    Dwfl *dwfl;     /* the Dwfl read, to end */
+} linked_search;
+
+/* find_linked_ranges under libdw_guarded. */
+static bool search_linked_ranges(void *arg) {
+    linked_search *ls = arg;
+    /* errno is cleared before each call: libelf leaves ENOMEM behind when
+     * it reads a file it could not map, and succeeds */
+    errno = 0;
+    ls->dwfl = open_self(&self_callbacks);
+    Dwfl_Module *mod = NULL;
+    if (ls->dwfl) {
+        errno = 0;
+        mod = dwfl_addrmodule(ls->dwfl, ls->self);
+    }
+    if (mod == NULL)
+        return !short_of(errno);
+    if (!module_dwarf(mod))
+        return false;
+    Dwarf_Addr bias;
+    errno = 0;
+    Dwarf_Die *own = unit_at(NULL, mod, ls->self, &bias);
+    const char *own_name = own ? dwarf_diename(own) : NULL;
+    const char *slash = own_name ? strrchr(own_name, '/') : NULL;
+    if (own == NULL && short_of(errno))
+        return false;
+    if (own_name) /* a name without a directory: the others without one */
+        return add_unit_ranges(mod, own_name, slash ? (size_t)(slash - own_name) + 1 : 0);
+    return add_symbol_ranges(mod);
+}
+
 /* Static link (into the program or a shared object): the library's code is
  * what the compilation units of its source directory (or, named without
  * one, those named without one) that define its functions cover; without
  * DWARF, what its rc_* functions cover. false + ENOMEM when libdw ran out of
- * memory on the way (as far as errno tells, right after each call), +
- * EMFILE or ENFILE when the file could not be opened. */
+ * memory on the way (as far as errno tells, right after each call, or for
+ * its own records: libdw_guarded), + EMFILE or ENFILE when the file could
+ * not be opened. */
 static bool find_linked_ranges(const self_object *so) {
-    uintptr_t self = so->self;
-    bool ok;
-    /* errno is cleared before each call: libelf leaves ENOMEM behind when
-     * it reads a file it could not map, and succeeds */
-    errno = 0;
-    Dwfl *d = open_self(&self_callbacks);
-    Dwfl_Module *mod = NULL;
-    if (d) {
-        errno = 0;
-        mod = dwfl_addrmodule(d, self);
-    }
-    if (mod == NULL) {
-        ok = !short_of(errno);
-    } else {
-        Dwarf_Addr bias;
-        errno = 0;
-        Dwarf_Die *own = unit_at(NULL, mod, self, &bias);
-        const char *own_name = own ? dwarf_diename(own) : NULL;
-        const char *slash = own_name ? strrchr(own_name, '/') : NULL;
-        if (own == NULL && short_of(errno))
-            ok = false;
-        else if (own_name) /* a name without a directory: the others without one */
-            ok = add_unit_ranges(mod, own_name, slash ? (size_t)(slash - own_name) + 1 : 0);
-        else
-            ok = add_symbol_ranges(mod);
-    }
+    linked_search ls = {so->self, NULL};
+    bool ok = libdw_guarded(search_linked_ranges, &ls);
     int err = errno;
-    if (d)
-        dwfl_end(d);
+    if (ls.dwfl)
+        dwfl_end(ls.dwfl);
     if (!ok)
         errno = short_of(err) ? err : ENOMEM;
     return ok;
@@ -1728,6 +1820,8 @@ static bool line_at(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, const char *
  * symbol or the module's path and offset. */
 static bool resolve_in_module(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resolved *res) {
     rc_frame *out = &res->frame;
+    if (!module_dwarf(mod))
+        return false;
     errno = 0;
     out->function = dwfl_module_addrname(mod, at);
     if (out->function == NULL && errno == ENOMEM)
@@ -1869,13 +1963,24 @@ typedef struct resolve_call {
     int err;
 } resolve_call;
 
-/* Resolves c's address (see resolve_call) into c->res: c->ok, c->err. A
+/* resolve_either's call, under libdw_guarded. */
+static bool resolve_call_run(void *arg) {
+    resolve_call *c = arg;
+    return c->gone ? resolve_gone(c->r, c->res, c->then) : resolve(c->r, c->res);
+}
+
+/* Resolves c's address (see resolve_call) into c->res: c->ok, c->err
+ * (ENOMEM also when libdw ran out of memory for its own records). A
  * file not opened for want of descriptors (fds_short: a loaded object
  * missing, a module left without its debug file) fails it too. */
 static void resolve_either(resolve_call *c) {
     *c->res = (resolved){.pc = c->res->pc};
     fds_short = 0;
-    c->ok = c->gone ? resolve_gone(c->r, c->res, c->then) : resolve(c->r, c->res);
+#ifdef RCGC_HAVE_LIBDW
+    c->ok = libdw_guarded(resolve_call_run, c);
+#else
+    c->ok = resolve_call_run(c);
+#endif
     c->err = errno;
     if (c->ok && fds_short) {
         c->ok = false;
@@ -1888,16 +1993,56 @@ static void *resolve_thread(void *arg) {
     return NULL;
 }
 
+/* The lowest address of the calling thread's stack known to be mapped (0:
+ * none known yet). */
+static __thread uintptr_t stack_mapped_lo;
+
+/* Grows the stack by about `room` bytes below the caller's frame: the
+ * kernel maps a growing stack's pages as they are touched. */
+static __attribute__((noinline)) void grow_stack(size_t room) {
+    volatile char *bottom = __builtin_alloca(room);
+    bottom[0] = 0;
+}
+
+/* Whether the RESOLVE_ROOM below `here` is stack that resolve may use.
+ * A thread's stack is mapped whole; the main thread's grows as it is
+ * touched, within RLIMIT_STACK and the address space RLIMIT_AS leaves,
+ * and when the kernel cannot grow it the touch is a SIGSEGV: libdw died of
+ * it, reading a line table for a snapshot taken by a program near its
+ * `ulimit -v` (or one that lowered its stack limit). So when the room is
+ * not mapped yet and a limit is set, the limits are checked and the stack
+ * grown here, once (it never shrinks); false when it may not grow. */
+static bool stack_room_mapped(uintptr_t here) {
+    uintptr_t page = (uintptr_t)getpagesize(), low = (here - RESOLVE_ROOM) & ~(page - 1);
+    unsigned char resident;
+    if (stack_mapped_lo != 0 && low >= stack_mapped_lo)
+        return true;
+    if (mincore((void *)low, page, &resident) == 0 || errno != ENOMEM) {
+        stack_mapped_lo = low;
+        return true;
+    }
+    struct rlimit stack;
+    if (getrlimit(RLIMIT_STACK, &stack) != 0 ||
+        (stack.rlim_cur != RLIM_INFINITY && stack_hi - low > stack.rlim_cur) ||
+        !address_space_left(RESOLVE_ROOM, false))
+        return false;
+    grow_stack(RESOLVE_ROOM);
+    stack_mapped_lo = low;
+    return true;
+}
+
 /* resolve, on a thread of its own when the caller's stack (the thread's,
  * or another, a coroutine's, whose size is unknown) has less than
- * RESOLVE_ROOM left: a snapshot on a thread made with a 64 KiB stack
+ * RESOLVE_ROOM left, or the main thread's may not grow that far
+ * (stack_room_mapped): a snapshot on a thread made with a 64 KiB stack
  * crashed in libdw (SIGSEGV). The caller waits, so the
  * resolver (and its heap) is still used by one thread at a time. false +
  * ENOMEM as resolve, or when no thread could be made. */
 static bool resolve_with_room(resolve_call *c) {
     int err = 0, saved = errno;
     uintptr_t here = (uintptr_t)__builtin_frame_address(0), top = thread_stack(&err);
-    if (top == 0 || (here >= stack_lo + RESOLVE_ROOM && here < top)) {
+    if (top == 0 ||
+        (here >= stack_lo + RESOLVE_ROOM && here < top && stack_room_mapped(here))) {
         resolve_either(c);
         errno = c->ok ? saved : c->err;
         return c->ok;

@@ -784,6 +784,27 @@ START_TEST(first_walk_on_small_stack) {
 }
 END_TEST
 
+/* Resolution on the main thread where its stack cannot grow
+ * (tests/programs/stack_limit.c): limited to what is mapped, libdw died of
+ * SIGSEGV reading the program's line table; it now runs on a thread of
+ * its own then. With 64 KiB of address space left, ENOMEM (libdw failed
+ * assertions, or exited the program, when its memory ran out). */
+START_TEST(resolution_where_the_stack_cannot_grow) {
+    expect_script("cp $SRC/tests/programs/stack_limit.c . && "
+                  "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include stack_limit.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o stack_limit && "
+                  "./stack_limit",
+#ifdef TEST_ASAN
+                  "stack limited: stack_limit.c:70\n"
+#else
+                  "stack limited: stack_limit.c:70\n"
+                  "address space short: Cannot allocate memory\n"
+                  "then: stack_limit.c:83\n"
+#endif
+    );
+}
+END_TEST
+
 /* Call sites in functions inlined into others, two levels deep
  * (tests/programs/inlined.c at -O2): each inlined function is a frame at
  * its line, then the one it was inlined into at the line of that call, as
@@ -978,6 +999,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("first_walk_on_small_stack"), first_walk_on_small_stack,
                      setup, teardown);
+    add_case_fixture(s, tcase_create("resolution_where_the_stack_cannot_grow"),
+                     resolution_where_the_stack_cannot_grow, setup, teardown);
     add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames"),
                      inlined_functions_keep_their_frames, setup, teardown);
     add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames_under_lto"),
