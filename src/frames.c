@@ -200,7 +200,7 @@ static void widen_by_symbol(uintptr_t *lo, uintptr_t *hi, const char *name, unsi
  * files of units (.dwo), which libdw opens itself, keep the default. */
 static __thread jmp_buf *libdw_escape;
 
-static _Noreturn void libdw_out_of_memory(void) {
+__attribute__((noreturn)) static void libdw_out_of_memory(void) {
     longjmp(*libdw_escape, 1);
 }
 

@@ -795,11 +795,11 @@ START_TEST(resolution_where_the_stack_cannot_grow) {
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o stack_limit && "
                   "./stack_limit",
 #ifdef TEST_ASAN
-                  "stack limited: stack_limit.c:70\n"
+                  "stack limited: stack_limit.c:78\n"
 #else
-                  "stack limited: stack_limit.c:70\n"
+                  "stack limited: stack_limit.c:78\n"
                   "address space short: Cannot allocate memory\n"
-                  "then: stack_limit.c:83\n"
+                  "then: stack_limit.c:91\n"
 #endif
     );
 }

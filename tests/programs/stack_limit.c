@@ -6,8 +6,7 @@
  * thread, whose stack takes the library search (libdw too), so that the
  * main thread's is only what the kernel mapped at exec. Prints the
  * block's first frame resolved with the stack limited to what is mapped,
- * then (not under AddressSanitizer, which reserves terabytes of address
- * space) what resolution gives with 64 KiB of address space left (ENOMEM:
+ * then (not under AddressSanitizer) what resolution gives with 64 KiB of address space left (ENOMEM:
  * libdw is not called with less than 64 MiB), and the frame once the
  * limit is lifted. */
 #include <errno.h>
@@ -18,6 +17,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+/* AddressSanitizer reserves terabytes of address space: no RLIMIT_AS */
+#if defined(__SANITIZE_ADDRESS__) /* GCC */
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) /* Clang */
+#define UNDER_ASAN 1
+#endif
+#endif
 
 static rc_heap *h;
 
@@ -67,7 +75,7 @@ int main(void) {
     if (pthread_create(&t, NULL, start, NULL) != 0 || pthread_join(t, &started) != 0 ||
         started == NULL)
         return 1;
-    void *block = rc_malloc(h, 100); /* ALLOC: line 70 */
+    void *block = rc_malloc(h, 100); /* ALLOC: line 78 */
     struct rlimit was, limit;
     if (block == NULL || getrlimit(RLIMIT_STACK, &was) != 0)
         return 1;
@@ -78,7 +86,7 @@ int main(void) {
     const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, block);
     setrlimit(RLIMIT_STACK, &was);
     print_frame("stack limited", tb);
-#ifndef __SANITIZE_ADDRESS__
+#ifndef UNDER_ASAN
     rc_heap *other = rc_heap_new(); /* not resolved yet */
     void *more = other && rc_tracemalloc_start(other, 16) == 0 ? rc_malloc(other, 100) : NULL;
     if (more == NULL || getrlimit(RLIMIT_AS, &was) != 0)
