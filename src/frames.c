@@ -1295,6 +1295,23 @@ typedef struct frame_record {
     uintptr_t ret;
 } frame_record;
 
+/* The code address a frame record's return address names. On AArch64,
+ * code built with -mbranch-protection=pac-ret or =standard (hardening
+ * flags distributions add) signs the return address before saving it: the
+ * signature in its top bits put it outside every object's code, and the
+ * walk ended at the first such frame. XPACLRI strips it (a hint
+ * instruction: nothing on a processor without pointer authentication, or
+ * for an address never signed). */
+static inline uintptr_t return_address(uintptr_t ret) {
+#if defined(__aarch64__)
+    register uintptr_t lr __asm__("x30") = ret;
+    __asm__("hint #7" /* xpaclri */ : "+r"(lr));
+    return lr;
+#else
+    return ret;
+#endif
+}
+
 /* Frame records on a stack other than the thread's own (a coroutine's, a
  * signal's alternate stack) are loaded only from memory the kernel said it
  * can read: there a frame pointer that code built without them left may
@@ -1405,7 +1422,7 @@ int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total, uint32_t *seri
         frame_record rec;
         if (!load_record(&fs, fr, known, &rec))
             break;
-        uintptr_t pc = rec.ret;
+        uintptr_t pc = return_address(rec.ret);
         const frame_record *next = rec.next;
         /* a record of code without frame pointers may be any stack bytes,
          * never written: Valgrind would report each test on them */

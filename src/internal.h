@@ -60,6 +60,9 @@
 
 /* ---------------------------------------------------------------- sizes */
 
+_Static_assert(sizeof(void *) == 8 && UINTPTR_MAX == UINT64_MAX,
+               "rcgc needs a 64-bit target: pool slots are tagged in bit 63");
+
 #define RC_GRAIN 16u                       /* alignment and size-class step */
 #define RC_SMALL_MAX 512u                  /* largest block of the inline fast
                                               paths (16-byte classes) */

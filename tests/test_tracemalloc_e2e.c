@@ -626,6 +626,23 @@ START_TEST(tail_call_keeps_caller) {
 }
 END_TEST
 
+/* The same in code built with the platform's control-flow hardening
+ * (AArch64: -mbranch-protection=standard, whose signed return addresses
+ * ended the walk at the first such frame; x86-64: -fcf-protection=full):
+ * every frame is kept. */
+START_TEST(hardened_code_keeps_its_frames) {
+    expect_script("cp $SRC/tests/programs/tail_call.c . && "
+                  "case $($CC -dumpmachine) in "
+                  "aarch64*) hardening=-mbranch-protection=standard ;; "
+                  "x86_64*) hardening=-fcf-protection=full ;; esac && "
+                  "$CC -O2 -g -fno-omit-frame-pointer $hardening $SAN -I$SRC/include "
+                  "tail_call.c $BIN/librcgc.a $(pkg-config --libs libdw) -lpthread "
+                  "-o tail_call && ./tail_call",
+                  "tail: make_tail:12 outer:22 main:39\n"
+                  "kept: make_kept:16 outer:23 main:40\n");
+}
+END_TEST
+
 /* Separate debug information found on this machine only
  * (tests/programs/debuglink_*.c): by the library's .gnu_debuglink, beside
  * it or in its .debug directory, not when it is another build's (build
@@ -875,8 +892,8 @@ START_TEST(overlapping_units_without_aranges) {
                   "gcc -S -g -gdwarf-4 -O0 -fno-omit-frame-pointer -ffunction-sections "
                   "-I$SRC/include overlap_outer.c -o plain.s && "
                   "awk '/^\\.Ldebug_ranges0:/ { print; for (i = 0; i < 5; i++) getline q[i]; "
-                  "if (q[4] !~ /\\.quad\t0$/) exit 1; "
-                  "print q[0]; print q[3]; print \"\\t.quad\\to2\"; print q[2]; print q[4]; next } "
+                  "if (q[4] !~ /\\.(quad|8byte)\t0$/) exit 1; d = q[4]; sub(/0$/, \"\", d); "
+                  "print q[0]; print q[3]; print d \"o2\"; print q[2]; print q[4]; next } "
                   "{ print }' plain.s > overlap_outer.s && "
                   "$CC -g -O0 -fno-omit-frame-pointer -ffunction-sections $SAN -I$SRC/include "
                   "overlap_mid.c overlap_outer.s $BIN/librcgc.a $(pkg-config --libs libdw) "
@@ -999,6 +1016,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("first_walk_on_small_stack"), first_walk_on_small_stack,
                      setup, teardown);
+    add_case_fixture(s, tcase_create("hardened_code_keeps_its_frames"),
+                     hardened_code_keeps_its_frames, setup, teardown);
     add_case_fixture(s, tcase_create("resolution_where_the_stack_cannot_grow"),
                      resolution_where_the_stack_cannot_grow, setup, teardown);
     add_case_fixture(s, tcase_create("inlined_functions_keep_their_frames"),

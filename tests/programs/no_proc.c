@@ -5,6 +5,7 @@
  * statically calls these definitions. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -15,7 +16,7 @@ ssize_t readlink(const char *path, char *buf, size_t len) {
         errno = ENOENT;
         return -1;
     }
-    return syscall(SYS_readlink, path, buf, len);
+    return syscall(SYS_readlinkat, AT_FDCWD, path, buf, len); /* AArch64 has no readlink */
 }
 
 int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr) {
