@@ -1315,7 +1315,8 @@ static inline uintptr_t return_address(uintptr_t ret) {
 /* Frame records on a stack other than the thread's own (a coroutine's, a
  * signal's alternate stack) are loaded only from memory the kernel said it
  * can read: there a frame pointer that code built without them left may
- * name any address below the thread's top, and loading it could fault.
+ * name any address, and loading it could fault. Such a stack may lie above
+ * the thread's as well as below it (a mapping made later, in a hole).
  * The test is per 4 KiB block (pages are at least that, and readable or
  * not whole): a system call per block of stack the walk enters, not per
  * frame, and no copy on the stack, which may be a small one. */
@@ -1388,13 +1389,14 @@ static bool block_readable(foreign_stack *fs, uintptr_t block) {
 }
 
 /* *out = *fr, or false where fr may not be mapped: loaded directly on the
- * thread's own stack (mapped from fr up to its top), or when known (fr is
- * the walk's own frame, or the frame pointer of a caller in librcgc, which
- * is built with frame pointers); else once block_readable said so. */
+ * thread's own stack [stack_lo, stack_hi) (mapped from fr up to its top),
+ * or when known (fr is the walk's own frame, or the frame pointer of a
+ * caller in librcgc, which is built with frame pointers); else (another
+ * stack, below the thread's or above it) once block_readable said so. */
 static bool load_record(foreign_stack *fs, const frame_record *fr, bool known,
                         frame_record *out) {
     uintptr_t at = (uintptr_t)fr, last = at + sizeof *out - 1;
-    if (!known && at < stack_lo &&
+    if (!known && (at < stack_lo || last >= stack_hi) &&
         (!block_readable(fs, at & ~BLOCK_MASK) || !block_readable(fs, last & ~BLOCK_MASK)))
         return false;
     *out = *fr;
@@ -1418,7 +1420,7 @@ int rc__stack_walk(uintptr_t *pcs, unsigned max, unsigned *total, uint32_t *seri
     uintptr_t code[2] = {same ? seen_first[0] : 0, same ? seen_first[1] : 0};
     /* whether code's object may be unloaded; whether a stored frame's may */
     bool unloadable = same && seen_first_unloadable, stored_unloadable = false;
-    while (top != 0 && (uintptr_t)fr + sizeof *fr <= top) {
+    while (top != 0) {
         frame_record rec;
         if (!load_record(&fs, fr, known, &rec))
             break;

@@ -783,8 +783,20 @@ START_TEST(coroutine_frames_without_process_vm_readv) {
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o frames && "
                   "{ ./frames 2>frames.err || { cat frames.err; false; }; } && "
                   "{ ./frames deny 2>frames.err || { cat frames.err; false; }; }",
-                  "inner:17 outer:21 entry:26\n"
-                  "inner:17 outer:21 entry:26\n");
+                  "inner:24 outer:28 entry:33\n"
+                  "inner:24 outer:28 entry:33\n");
+}
+END_TEST
+
+/* The same on a coroutine stack mapped above its thread's stack (a
+ * mapping made in a hole there): the walk took only the thread's own stack
+ * and stacks below it, and the traceback ended at its first frame. */
+START_TEST(coroutine_stack_above_the_threads) {
+    expect_script("cp $SRC/tests/programs/coroutine_frames.c $SRC/tests/programs/coroutine.h . && "
+                  "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include coroutine_frames.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o frames && "
+                  "{ ./frames above 2>frames.err || { cat frames.err; false; }; }",
+                  "inner:24 outer:28 entry:33\n");
 }
 END_TEST
 
@@ -1014,6 +1026,8 @@ Suite *test_suite(void) {
                      coroutine_frames_without_process_vm_readv, setup, teardown);
     add_case_fixture(s, tcase_create("walk_on_coroutine_stack"), walk_on_coroutine_stack, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("coroutine_stack_above_the_threads"),
+                     coroutine_stack_above_the_threads, setup, teardown);
     add_case_fixture(s, tcase_create("first_walk_on_small_stack"), first_walk_on_small_stack,
                      setup, teardown);
     add_case_fixture(s, tcase_create("hardened_code_keeps_its_frames"),
