@@ -77,22 +77,35 @@ static int open_ro(const char *path) {
     return fd;
 }
 
-/* Whether `want` more bytes of address space fit under RLIMIT_AS, from
- * the size mapped now as /proc tells; `unknown` when it cannot be read. */
-static bool address_space_left(size_t want, bool unknown) {
-    struct rlimit space;
-    if (getrlimit(RLIMIT_AS, &space) != 0 || space.rlim_cur == RLIM_INFINITY)
+/* Whether `want` more bytes fit under a limit, `used` in use. */
+static bool fits(size_t used, rlim_t limit, size_t want) {
+    return limit == RLIM_INFINITY || (used < limit && want <= limit - used);
+}
+
+/* Whether `want` more bytes of memory may be mapped under RLIMIT_AS and
+ * RLIMIT_DATA, from what /proc says is mapped now (statm: the whole, and
+ * data with stack); `unknown` when it cannot be read. */
+static bool memory_left(size_t want, bool unknown) {
+    struct rlimit space, data;
+    getrlimit(RLIMIT_AS, &space);
+    getrlimit(RLIMIT_DATA, &data);
+    if (space.rlim_cur == RLIM_INFINITY && data.rlim_cur == RLIM_INFINITY)
         return true;
-    char text[64];
+    char text[128];
     int fd = open_ro("/proc/self/statm");
     ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
     if (fd >= 0)
         close(fd);
+    unsigned long long pages[6];
     if (n <= 0)
         return unknown;
     text[n] = '\0';
-    size_t used = (size_t)strtoull(text, NULL, 10) * (size_t)getpagesize();
-    return used < space.rlim_cur && want <= space.rlim_cur - used;
+    if (sscanf(text, "%llu %llu %llu %llu %llu %llu", &pages[0], &pages[1], &pages[2], &pages[3],
+               &pages[4], &pages[5]) != 6)
+        return unknown;
+    size_t page = (size_t)getpagesize();
+    return fits((size_t)pages[0] * page, space.rlim_cur, want) &&
+           fits((size_t)pages[5] * page, data.rlim_cur, want);
 }
 
 static void add_range(uintptr_t lo, uintptr_t hi) {
@@ -204,17 +217,17 @@ __attribute__((noreturn)) static void libdw_out_of_memory(void) {
     longjmp(*libdw_escape, 1);
 }
 
-/* The address space a call into libdw may want: where a process's
- * RLIMIT_AS leaves less, elfutils 0.188 failed an assertion in its hash
+/* The memory a call into libdw may want: where a process's RLIMIT_AS or
+ * RLIMIT_DATA leaves less, elfutils 0.188 failed an assertion in its hash
  * tables (SIGABRT) in a third of the starts made with 1 to 4 MiB left (a
  * program of 870 KB), and reading libc's debug information maps 17 MB. */
 #define LIBDW_ROOM ((size_t)64 << 20)
 
 /* Runs fn(arg), a call into libdw: its result, or false + ENOMEM when libdw
- * ran out of memory on the way, or when RLIMIT_AS leaves it less than
- * LIBDW_ROOM (fn is not called; when /proc cannot tell, it is). */
+ * ran out of memory on the way, or when RLIMIT_AS or RLIMIT_DATA leaves it
+ * less than LIBDW_ROOM (fn is not called; when /proc cannot tell, it is). */
 static bool libdw_guarded(bool (*fn)(void *), void *arg) {
-    if (!address_space_left(LIBDW_ROOM, true)) {
+    if (!memory_left(LIBDW_ROOM, true)) {
         errno = ENOMEM;
         return false;
     }
@@ -2043,7 +2056,7 @@ static bool stack_room_mapped(uintptr_t here) {
     struct rlimit stack;
     if (getrlimit(RLIMIT_STACK, &stack) != 0 ||
         (stack.rlim_cur != RLIM_INFINITY && stack_hi - low > stack.rlim_cur) ||
-        !address_space_left(RESOLVE_ROOM, false))
+        !memory_left(RESOLVE_ROOM, false))
         return false;
     grow_stack(RESOLVE_ROOM);
     stack_mapped_lo = low;

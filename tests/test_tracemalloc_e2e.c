@@ -816,19 +816,22 @@ END_TEST
 /* Resolution on the main thread where its stack cannot grow
  * (tests/programs/stack_limit.c): limited to what is mapped, libdw died of
  * SIGSEGV reading the program's line table; it now runs on a thread of
- * its own then. With 64 KiB of address space left, ENOMEM (libdw failed
- * assertions, or exited the program, when its memory ran out). */
+ * its own then. With 32 MiB of address space, or of data, left: ENOMEM
+ * (libdw failed assertions, or exited the program, when its memory ran
+ * out). */
 START_TEST(resolution_where_the_stack_cannot_grow) {
     expect_script("cp $SRC/tests/programs/stack_limit.c . && "
                   "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include stack_limit.c "
                   "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -o stack_limit && "
                   "./stack_limit",
 #ifdef TEST_ASAN
-                  "stack limited: stack_limit.c:78\n"
+                  "stack limited: stack_limit.c:102\n"
 #else
-                  "stack limited: stack_limit.c:78\n"
+                  "stack limited: stack_limit.c:102\n"
                   "address space short: Cannot allocate memory\n"
-                  "then: stack_limit.c:91\n"
+                  "then: stack_limit.c:78\n"
+                  "data short: Cannot allocate memory\n"
+                  "then: stack_limit.c:78\n"
 #endif
     );
 }

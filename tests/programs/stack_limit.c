@@ -6,9 +6,9 @@
  * thread, whose stack takes the library search (libdw too), so that the
  * main thread's is only what the kernel mapped at exec. Prints the
  * block's first frame resolved with the stack limited to what is mapped,
- * then (not under AddressSanitizer) what resolution gives with 64 KiB of address space left (ENOMEM:
- * libdw is not called with less than 64 MiB), and the frame once the
- * limit is lifted. */
+ * then (not under AddressSanitizer) what resolution gives with 32 MiB of
+ * address space, then of data, left (ENOMEM: libdw is not called with
+ * less than 64 MiB), and the frame once the limit is lifted. */
 #include <errno.h>
 #include <pthread.h>
 #include <rcgc.h>
@@ -51,15 +51,17 @@ static size_t stack_mapped(void) {
     return size;
 }
 
-/* The bytes of address space mapped now. */
-static size_t address_space(void) {
+/* Field `field` of /proc/self/statm (0: the whole, 5: data and stack), in
+ * bytes. */
+static size_t mapped(int field) {
     FILE *statm = fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (statm == NULL || fscanf(statm, "%lu", &pages) != 1)
-        pages = 0;
+    unsigned long pages[6] = {0};
+    if (statm == NULL || fscanf(statm, "%lu %lu %lu %lu %lu %lu", &pages[0], &pages[1], &pages[2],
+                                &pages[3], &pages[4], &pages[5]) != 6)
+        pages[field] = 0;
     if (statm)
         fclose(statm);
-    return pages * (size_t)sysconf(_SC_PAGESIZE);
+    return pages[field] * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 static void print_frame(const char *when, const rc_traceback *tb) {
@@ -69,13 +71,35 @@ static void print_frame(const char *when, const rc_traceback *tb) {
         printf("%s: %s\n", when, strerror(errno));
 }
 
+/* Resolves a block of a new traced heap with `resource` limited to 32 MiB
+ * more than is mapped (statm's `field`), then again without; prints both. */
+static int resolve_limited(const char *what, int resource, int field) {
+    rc_heap *other = rc_heap_new();
+    void *more = other && rc_tracemalloc_start(other, 16) == 0 ? rc_malloc(other, 100) : NULL; /* MORE: line 78 */
+    struct rlimit was, limit;
+    if (more == NULL || getrlimit(resource, &was) != 0)
+        return 1;
+    limit = was;
+    limit.rlim_cur = mapped(field) + ((size_t)32 << 20);
+    if (setrlimit(resource, &limit) != 0)
+        return 1;
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(other, more);
+    int err = errno;
+    setrlimit(resource, &was);
+    errno = err;
+    print_frame(what, tb);
+    print_frame("then", rc_tracemalloc_get_object_traceback(other, more));
+    rc_free(other, more);
+    return rc_heap_free(other) == 0 ? 0 : 1;
+}
+
 int main(void) {
     pthread_t t;
     void *started = NULL;
     if (pthread_create(&t, NULL, start, NULL) != 0 || pthread_join(t, &started) != 0 ||
         started == NULL)
         return 1;
-    void *block = rc_malloc(h, 100); /* ALLOC: line 78 */
+    void *block = rc_malloc(h, 100); /* ALLOC: line 102 */
     struct rlimit was, limit;
     if (block == NULL || getrlimit(RLIMIT_STACK, &was) != 0)
         return 1;
@@ -87,22 +111,9 @@ int main(void) {
     setrlimit(RLIMIT_STACK, &was);
     print_frame("stack limited", tb);
 #ifndef UNDER_ASAN
-    rc_heap *other = rc_heap_new(); /* not resolved yet */
-    void *more = other && rc_tracemalloc_start(other, 16) == 0 ? rc_malloc(other, 100) : NULL;
-    if (more == NULL || getrlimit(RLIMIT_AS, &was) != 0)
+    if (resolve_limited("address space short", RLIMIT_AS, 0) != 0 ||
+        resolve_limited("data short", RLIMIT_DATA, 5) != 0)
         return 1;
-    limit = was;
-    limit.rlim_cur = address_space() + 64 * 1024;
-    if (setrlimit(RLIMIT_AS, &limit) != 0)
-        return 1;
-    tb = rc_tracemalloc_get_object_traceback(other, more);
-    int err = errno;
-    setrlimit(RLIMIT_AS, &was);
-    errno = err;
-    print_frame("address space short", tb);
-    print_frame("then", rc_tracemalloc_get_object_traceback(other, more));
-    rc_free(other, more);
-    rc_heap_free(other);
 #endif
     rc_free(h, block);
     return rc_heap_free(h) == 0 ? 0 : 1;
