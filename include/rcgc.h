@@ -457,7 +457,9 @@ rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h);
  * allowed. */
 void rc_snapshot_free(rc_snapshot *s);
 /* Writes s to path in rcgc's versioned binary format (docs/tracemalloc.md).
- * 0, or -1 + errno (EINVAL, or what opening/writing the file set). */
+ * 0, or -1 + errno (EINVAL, or what opening/writing the file set: EFBIG
+ * past RLIMIT_FSIZE, EPIPE into a pipe nobody reads; the SIGXFSZ or
+ * SIGPIPE the write raised is taken back). */
 int rc_snapshot_dump(const rc_snapshot *s, const char *path);
 /* A new snapshot read from path (a regular file, or a pipe or device read
  * to its end); NULL + ENOENT/EISDIR/... for a file that cannot be read, NULL + EINVAL for a truncated, corrupted, foreign or

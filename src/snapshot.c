@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -1424,11 +1425,44 @@ static void dump_contents(writer *w, const rc_snapshot *s, uint32_t *number) {
     }
 }
 
-int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
-    if (s == NULL || path == NULL) {
-        errno = EINVAL;
-        return -1;
+/* A write past RLIMIT_FSIZE raises SIGXFSZ, one into a pipe nobody reads
+ * SIGPIPE, and both end a program that has not set them aside (CPython
+ * ignores them at start: its dump raises OSError, EFBIG or EPIPE). A dump
+ * holds them blocked in its thread, so that the write fails with that
+ * errno instead, and takes back those it raised (pending now, not before). */
+typedef struct write_signals {
+    sigset_t held, mask_before, pending_before;
+} write_signals;
+
+static void write_signals_hold(write_signals *ws) {
+    sigemptyset(&ws->held);
+    sigaddset(&ws->held, SIGXFSZ);
+    sigaddset(&ws->held, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &ws->held, &ws->mask_before);
+    sigpending(&ws->pending_before);
+}
+
+static void write_signals_release(write_signals *ws) {
+    sigset_t now;
+    sigpending(&now);
+    static const int signals[] = {SIGXFSZ, SIGPIPE};
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        int sig = signals[i];
+        if (sigismember(&now, sig) && !sigismember(&ws->pending_before, sig) &&
+            !sigismember(&ws->mask_before, sig)) {
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, sig);
+            int saved = errno;
+            (void)sigtimedwait(&one, NULL, &(struct timespec){0, 0});
+            errno = saved;
+        }
     }
+    pthread_sigmask(SIG_SETMASK, &ws->mask_before, NULL);
+}
+
+/* rc_snapshot_dump, its signals held. */
+static int dump_to(const rc_snapshot *s, const char *path) {
     if (s->nstrings > UINT32_MAX - 1 || s->ntbs > UINT32_MAX) {
         errno = EOVERFLOW;
         return -1;
@@ -1459,6 +1493,21 @@ int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
         return -1;
     }
     return 0;
+}
+
+/* dump_to with SIGXFSZ and SIGPIPE held (write_signals). */
+int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
+    if (s == NULL || path == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    write_signals ws;
+    write_signals_hold(&ws);
+    int result = dump_to(s, path);
+    int saved = errno;
+    write_signals_release(&ws);
+    errno = saved;
+    return result;
 }
 
 /* The bytes of a dump, read in order: from memory (f NULL: p..end is all

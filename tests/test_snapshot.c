@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -909,6 +910,87 @@ START_TEST(dump_errors) {
 }
 END_TEST
 
+/* A snapshot of n traces of one traceback, sizes 1..n. */
+static rc_snapshot *many_traces(size_t n) {
+    rc_heap *h = rc_heap_new();
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    static const rc_frame frame = {"big.py", 1, NULL};
+    scripted_frames sf = {&frame, 1};
+    rc_tracemalloc_set_frame_provider(h, scripted_provider, &sf);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(rc_tracemalloc_track(h, 0, 0x1000 + 16 * i, i + 1), 0);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    ck_assert_ptr_nonnull(s);
+    rc_heap_free(h);
+    return s;
+}
+
+/* Whether sig is pending for this thread or the process. */
+static bool signal_pending(int sig) {
+    sigset_t pending;
+    ck_assert_int_eq(sigpending(&pending), 0);
+    return sigismember(&pending, sig);
+}
+
+/* A dump past RLIMIT_FSIZE: the write raised SIGXFSZ, whose default action
+ * ended the program (CPython ignores it: its dump raises OSError, EFBIG).
+ * -1 + EFBIG, the signal not left pending; with the limit lifted the dump
+ * is whole. */
+START_TEST(dump_past_file_size_limit) {
+    rc_snapshot *s = many_traces(1000);
+    struct rlimit was, limit;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &was), 0);
+    limit = was;
+    limit.rlim_cur = 100;
+    /* no check until the limit is lifted: Check's own file is past it */
+    int limited = setrlimit(RLIMIT_FSIZE, &limit);
+    errno = 0;
+    int dumped = rc_snapshot_dump(s, path), err = errno;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &was), 0);
+    ck_assert_int_eq(limited, 0);
+    ck_assert_int_eq(dumped, -1);
+    ck_assert_int_eq(err, EFBIG);
+    ck_assert(!signal_pending(SIGXFSZ));
+    ck_assert_int_eq(rc_snapshot_dump(s, path), 0);
+    rc_snapshot *back = rc_snapshot_load(path);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_uint_eq(rc_snapshot_trace_count(back), 1000);
+    rc_snapshot_free(back);
+    rc_snapshot_free(s);
+}
+END_TEST
+
+/* A dump into a pipe whose reader (a child) goes away after one byte: the
+ * write raised SIGPIPE, which ended the program; now -1 + EPIPE, the
+ * signal not left pending. The dump (some 200 KB) is more than the pipe
+ * holds, so its writes outlast the reader. */
+START_TEST(dump_into_a_pipe_left_unread) {
+    rc_snapshot *s = many_traces(20000);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        char byte;
+        close(fds[1]);
+        _exit(read(fds[0], &byte, 1) == 1 ? 0 : 1);
+    }
+    close(fds[0]);
+    char fd_path[64];
+    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fds[1]);
+    errno = 0;
+    int dumped = rc_snapshot_dump(s, fd_path), err = errno;
+    close(fds[1]);
+    int status;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(dumped, -1);
+    ck_assert_int_eq(err, EPIPE);
+    ck_assert(!signal_pending(SIGPIPE));
+    rc_snapshot_free(s);
+}
+END_TEST
+
 START_TEST(statistics_errors_and_empty) {
     size_t n = 99;
     errno = 0;
@@ -1051,6 +1133,10 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("load_rejects_bad_files"), load_rejects_bad_files,
                      dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("dump_errors"), dump_errors, dump_setup, dump_teardown);
+    add_case_fixture(s, tcase_create("dump_past_file_size_limit"), dump_past_file_size_limit,
+                     dump_setup, dump_teardown);
+    add_case_fixture(s, tcase_create("dump_into_a_pipe_left_unread"), dump_into_a_pipe_left_unread,
+                     dump_setup, dump_teardown);
     add_case(s, tcase_create("statistics_errors_and_empty"), statistics_errors_and_empty);
     add_case(s, tcase_create("print_top_text"), print_top_text);
     add_case(s, tcase_create("info_many_domains"), info_many_domains);
