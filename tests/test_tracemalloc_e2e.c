@@ -750,7 +750,7 @@ START_TEST(walk_ends_outside_code) {
                   "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include no_fp_main.c "
                   "no_fp.o $BIN/librcgc.a $(pkg-config --libs libdw) -lpthread "
                   "-o no_fp && ./no_fp",
-                  "no_fp_main.c:11\nno_fp.c:16\n");
+                  "no_fp_main.c:11\nno_fp.c:25\n");
 }
 END_TEST
 
