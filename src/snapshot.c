@@ -1338,8 +1338,11 @@ static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n) {
     return ~crc;
 }
 
+/* The dump's bytes go to fd through buf, written with write(2), which a
+ * signal handler installed without SA_RESTART may interrupt (EINTR) on a
+ * pipe: the write is made again, as CPython's are (PEP 475). */
 typedef struct writer {
-    FILE *f;
+    int fd;
     uint32_t crc;
     unsigned char buf[8192];
     size_t n;
@@ -1348,8 +1351,13 @@ typedef struct writer {
 
 static void w_flush(writer *w) {
     w->crc = crc32_update(w->crc, w->buf, w->n);
-    if (!w->failed && fwrite(w->buf, 1, w->n, w->f) != w->n)
-        w->failed = true;
+    for (size_t done = 0; !w->failed && done < w->n;) {
+        ssize_t k = write(w->fd, w->buf + done, w->n - done);
+        if (k > 0)
+            done += (size_t)k;
+        else if (k < 0 && errno != EINTR)
+            w->failed = true;
+    }
     w->n = 0;
 }
 
@@ -1470,15 +1478,15 @@ static int dump_to(const rc_snapshot *s, const char *path) {
     /* number[slot]: the dump index of the string in that slot of strset */
     uint32_t *number = malloc((s->strset_cap ? s->strset_cap : 1) * sizeof *number);
     writer *w = malloc(sizeof *w);
-    FILE *f = number && w ? fopen(path, "wb") : NULL;
-    if (f == NULL) {
+    int fd = number && w ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666) : -1;
+    if (fd < 0) {
         if (number == NULL || w == NULL)
             errno = ENOMEM;
         free(number);
         free(w);
         return -1;
     }
-    *w = (writer){.f = f};
+    *w = (writer){.fd = fd};
     dump_contents(w, s, number);
     w_flush(w);
     uint32_t crc = w->crc;
@@ -1487,7 +1495,9 @@ static int dump_to(const rc_snapshot *s, const char *path) {
     bool failed = w->failed;
     free(w);
     free(number);
-    if (fclose(f) != 0 || failed) {
+    /* close's EINTR (on Linux the descriptor is closed all the same) is
+     * no failure of the dump: its bytes were written */
+    if ((close(fd) != 0 && errno != EINTR) || failed) {
         if (errno == 0)
             errno = EIO;
         return -1;
@@ -1510,15 +1520,17 @@ int rc_snapshot_dump(const rc_snapshot *s, const char *path) {
     return result;
 }
 
-/* The bytes of a dump, read in order: from memory (f NULL: p..end is all
- * there is) or from a stream through a window refilled as the parse goes
+/* The bytes of a dump, read in order: from memory (fd -1: p..end is all
+ * there is) or from a file through a window refilled as the parse goes
  * (grown to the longest field, a string, as its bytes come), so that a
  * load reads exactly the bytes the format declares, and one more to find
  * that nothing follows: a valid snapshot followed by an endless stream is
- * refused at once. crc covers the bytes before mark. */
+ * refused at once. crc covers the bytes before mark. A read(2) that a
+ * signal handler installed without SA_RESTART interrupted (EINTR, on a
+ * pipe) is made again, as CPython's are (PEP 475). */
 typedef struct reader {
     const unsigned char *p, *end, *mark;
-    FILE *f;
+    int fd;
     unsigned char *buf;
     size_t cap;
     uint32_t crc;
@@ -1530,7 +1542,7 @@ typedef struct reader {
  * go into the checksum before it is refilled. */
 static bool r_fill(reader *r, size_t n) {
     while ((size_t)(r->end - r->p) < n) {
-        if (r->f == NULL || r->err)
+        if (r->fd < 0 || r->err)
             return false;
         size_t have = (size_t)(r->end - r->p);
         r->crc = crc32_update(r->crc, r->mark, (size_t)(r->p - r->mark));
@@ -1545,11 +1557,14 @@ static bool r_fill(reader *r, size_t n) {
         } else if (have) {
             memmove(r->buf, r->p, have);
         }
-        size_t got = fread(r->buf + have, 1, r->cap - have, r->f);
+        ssize_t got;
+        do
+            got = read(r->fd, r->buf + have, r->cap - have);
+        while (got < 0 && errno == EINTR);
         r->p = r->mark = r->buf;
-        r->end = r->buf + have + got;
-        if (got == 0 && ferror(r->f))
-            r->err = errno ? errno : EIO;
+        r->end = r->buf + have + (got > 0 ? got : 0);
+        if (got < 0)
+            r->err = errno;
         else if (got == 0)
             return false;
     }
@@ -1676,7 +1691,7 @@ static rc_snapshot *parse_dump(reader *r, bool check_crc) {
 }
 
 rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc) {
-    reader r = {data, data ? data + len : NULL, data, NULL, NULL, 0, 0, 0};
+    reader r = {data, data ? data + len : NULL, data, -1, NULL, 0, 0, 0};
     return parse_dump(&r, check_crc);
 }
 
@@ -1685,14 +1700,17 @@ rc_snapshot *rc_snapshot_load(const char *path) {
         errno = EINVAL;
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR); /* a FIFO's open waits for a writer */
+    if (fd < 0)
         return NULL;
     struct stat st;
-    reader r = {.f = f, .cap = 65536};
+    reader r = {.fd = fd, .cap = 65536};
     rc_snapshot *s = NULL;
     int err = 0;
-    if (fstat(fileno(f), &st) != 0)
+    if (fstat(fd, &st) != 0)
         err = errno;
     else if (S_ISDIR(st.st_mode))
         err = EISDIR;
@@ -1704,7 +1722,7 @@ rc_snapshot *rc_snapshot_load(const char *path) {
         err = s ? 0 : errno;
     }
     free(r.buf);
-    fclose(f);
+    close(fd);
     if (err)
         errno = err;
     return s;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -991,6 +992,104 @@ START_TEST(dump_into_a_pipe_left_unread) {
 }
 END_TEST
 
+static volatile sig_atomic_t ticks;
+static void tick(int sig) {
+    (void)sig;
+    ticks++;
+}
+
+/* The child of dump_and_load_through_interrupted_pipes that reads the dump:
+ * after a pause (the pipe fills, the dump's write blocks), all of it, into
+ * path. */
+static int slow_reader(int fd) {
+    usleep(50000);
+    FILE *out = fopen(path, "wb");
+    char buf[4096];
+    ssize_t n;
+    while (out && (n = read(fd, buf, sizeof buf)) > 0)
+        fwrite(buf, 1, (size_t)n, out);
+    return out && fclose(out) == 0 ? 0 : 1;
+}
+
+/* The child that writes bytes[0..len) in 4 KiB pieces, a pause before each
+ * (the load's read blocks). */
+static int slow_writer(int fd, const unsigned char *bytes, size_t len) {
+    for (size_t done = 0; done < len; done += 4096) {
+        usleep(3000);
+        size_t k = len - done < 4096 ? len - done : 4096;
+        if (write(fd, bytes + done, k) != (ssize_t)k)
+            return 1;
+    }
+    return 0;
+}
+
+/* Runs child(fd, bytes, len) in a child process given one end of a pipe
+ * (its read end when `reads`); returns the other end's /proc path in
+ * fd_path and its descriptor. */
+static int pipe_to_child(bool reads, const unsigned char *bytes, size_t len, pid_t *pid,
+                         char *fd_path, size_t size) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    *pid = fork();
+    ck_assert_int_ge(*pid, 0);
+    if (*pid == 0) {
+        close(fds[reads ? 1 : 0]);
+        _exit(reads ? slow_reader(fds[0]) : slow_writer(fds[1], bytes, len));
+    }
+    close(fds[reads ? 0 : 1]);
+    int fd = fds[reads ? 1 : 0];
+    snprintf(fd_path, size, "/proc/self/fd/%d", fd);
+    return fd;
+}
+
+static void expect_child_done(pid_t pid) {
+    int status;
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    ck_assert_int_eq(got, pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A dump into, then a load from, a pipe whose other end (a child) is slow,
+ * while a timer's handler, installed without SA_RESTART (as CPython
+ * installs its own), interrupts the blocked write and read (EINTR): stdio
+ * gave up, and the dump failed with EINTR. Both are made again, as
+ * CPython's are (PEP 475): the snapshot comes back whole. */
+START_TEST(dump_and_load_through_interrupted_pipes) {
+    rc_snapshot *s = many_traces(20000);
+    struct sigaction on = {.sa_handler = tick}, was;
+    sigemptyset(&on.sa_mask);
+    ck_assert_int_eq(sigaction(SIGALRM, &on, &was), 0);
+    struct itimerval every = {{0, 2000}, {0, 2000}}, off = {{0, 0}, {0, 0}};
+    ticks = 0;
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &every, NULL), 0);
+    pid_t pid;
+    char fd_path[64];
+    int fd = pipe_to_child(true, NULL, 0, &pid, fd_path, sizeof fd_path);
+    errno = 0;
+    int dumped = rc_snapshot_dump(s, fd_path), err = errno;
+    close(fd);
+    expect_child_done(pid);
+    ck_assert_msg(dumped == 0, "dump: %s", strerror(err));
+    size_t len;
+    unsigned char *bytes = read_all(path, &len);
+    fd = pipe_to_child(false, bytes, len, &pid, fd_path, sizeof fd_path);
+    rc_snapshot *back = rc_snapshot_load(fd_path);
+    err = errno;
+    close(fd);
+    expect_child_done(pid);
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &off, NULL), 0);
+    ck_assert_int_eq(sigaction(SIGALRM, &was, NULL), 0);
+    ck_assert_msg(back != NULL, "load: %s", strerror(err));
+    ck_assert_uint_eq(rc_snapshot_trace_count(back), 20000);
+    ck_assert_int_gt(ticks, 10);
+    rc_snapshot_free(back);
+    rc_snapshot_free(s);
+    free(bytes);
+}
+END_TEST
+
 START_TEST(statistics_errors_and_empty) {
     size_t n = 99;
     errno = 0;
@@ -1137,6 +1236,8 @@ Suite *test_suite(void) {
                      dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("dump_into_a_pipe_left_unread"), dump_into_a_pipe_left_unread,
                      dump_setup, dump_teardown);
+    add_case_fixture(s, tcase_create("dump_and_load_through_interrupted_pipes"),
+                     dump_and_load_through_interrupted_pipes, dump_setup, dump_teardown);
     add_case(s, tcase_create("statistics_errors_and_empty"), statistics_errors_and_empty);
     add_case(s, tcase_create("print_top_text"), print_top_text);
     add_case(s, tcase_create("info_many_domains"), info_many_domains);
