@@ -1346,17 +1346,19 @@ typedef struct writer {
     uint32_t crc;
     unsigned char buf[8192];
     size_t n;
-    bool failed;
+    int err; /* errno of a failed write, 0 */
 } writer;
 
 static void w_flush(writer *w) {
     w->crc = crc32_update(w->crc, w->buf, w->n);
-    for (size_t done = 0; !w->failed && done < w->n;) {
+    for (size_t done = 0; w->err == 0 && done < w->n;) {
         ssize_t k = write(w->fd, w->buf + done, w->n - done);
         if (k > 0)
             done += (size_t)k;
-        else if (k < 0 && errno != EINTR)
-            w->failed = true;
+        else if (k == 0)
+            w->err = EIO;
+        else if (errno != EINTR)
+            w->err = errno;
     }
     w->n = 0;
 }
@@ -1492,14 +1494,15 @@ static int dump_to(const rc_snapshot *s, const char *path) {
     uint32_t crc = w->crc;
     w_u32(w, crc);
     w_flush(w);
-    bool failed = w->failed;
+    int err = w->err;
     free(w);
     free(number);
     /* close's EINTR (on Linux the descriptor is closed all the same) is
      * no failure of the dump: its bytes were written */
-    if ((close(fd) != 0 && errno != EINTR) || failed) {
-        if (errno == 0)
-            errno = EIO;
+    if (close(fd) != 0 && errno != EINTR && err == 0)
+        err = errno;
+    if (err) {
+        errno = err;
         return -1;
     }
     return 0;
