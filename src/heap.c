@@ -121,12 +121,16 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
 _Static_assert(RC_ARENA_SIZE % HUGE_PAGE == 0, "an arena is whole huge pages");
 
 /* RC_ARENA_SIZE bytes of new pages aligned to a huge page: a mapping one
- * huge page longer, its ends cut off. NULL when the system refuses. */
+ * huge page longer, its ends cut off; where the system refuses that
+ * (RLIMIT_AS nearly reached) the arena alone, page-aligned, as arenas from
+ * an rc_alloc_fn are. NULL when it refuses that too. */
 static void *map_arena(void) {
     size_t len = RC_ARENA_SIZE + HUGE_PAGE;
     char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED)
-        return NULL;
+    if (map == MAP_FAILED) {
+        map = mmap(NULL, RC_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return map == MAP_FAILED ? NULL : map;
+    }
     char *base = (char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
     if (base > map)
         munmap(map, (size_t)(base - map));
