@@ -7,9 +7,9 @@
  * default only requests made by the program's own code count (rcgc is
  * linked in statically), for libdw does not survive every failure of its
  * own (docs/tracemalloc.md); libdw_records_refused counts only the blocks
- * of libdw's records, which it does. For every N until the call succeeds: NULL or
- * -1 with ENOMEM, no block left behind, the inputs as they were, and a
- * success equal to a run without failures.
+ * of libdw's records, whose failure it does survive. For every N until the
+ * call succeeds: NULL or -1 with ENOMEM, no block left behind, the inputs
+ * as they were, and a success equal to a run without failures.
  */
 #define _GNU_SOURCE /* dl_iterate_phdr */
 #include "check_main.h"
