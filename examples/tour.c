@@ -3,9 +3,9 @@
  *
  * The C counterpart of the usual Python walkthrough: reference counts that
  * rise and fall, objects that die the moment the last reference goes, small
- * untracked objects (the __slots__ habit), scope-bound references (the `with`
- * of C), cycles that only the collector can free, finalizers, weak
- * references, and tracemalloc. `make demo` builds and runs it.
+ * untracked objects (the __slots__ habit), references dropped at scope exit
+ * (as a function's locals are), cycles only the collector can free,
+ * finalizers, weak references, tracemalloc. `make demo` builds and runs it.
  */
 #include <rcgc.h>
 
@@ -78,7 +78,7 @@ static void small_objects(rc_heap *h) {
 }
 
 static void scoped(rc_heap *h) {
-    printf("\n3. Scope-bound references (the `with` of C)\n");
+    printf("\n3. Scope-bound references (like a function's locals)\n");
     {
         rc_auto node *tmp = make_node(h, "tmp");
         printf("    inside the scope: refcount(tmp) = %zu\n", rc_refcount(tmp));

@@ -407,7 +407,8 @@ void rc_tracemalloc_get_traced_memory(const rc_heap *h, size_t *current, size_t 
 void rc_tracemalloc_reset_peak(rc_heap *h);
 /* Bytes tracemalloc itself uses to store traces and tracebacks. */
 size_t rc_tracemalloc_get_tracemalloc_memory(const rc_heap *h);
-/* nframe of the running trace, or of the last one (1 before any). */
+/* nframe of the running trace, or of the last one (1 before any, and for a
+ * NULL heap). */
 int rc_tracemalloc_get_traceback_limit(const rc_heap *h);
 /* The traceback where ptr (an object or rc_malloc block) was allocated, or
  * NULL when it is not traced (NULL + ENOMEM, EMFILE or ENFILE when its

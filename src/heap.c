@@ -104,7 +104,8 @@ void rc__sys_free(rc_heap *h, void *ptr, size_t size) {
 }
 
 /* A default heap (rc_heap_new) maps its arenas itself (mmap), aligned to a
- * huge page, so that each arena is two whole ones, advised MADV_HUGEPAGE
+ * huge page where the address space allows (map_arena), so that each arena
+ * is two whole ones, advised MADV_HUGEPAGE
  * but for the first 2 MiB of the heap's first arena, and unmaps them at
  * rc_heap_free: the advice goes with them. From posix_memalign it stayed
  * on memory that jemalloc or mimalloc, in place of glibc's malloc, keep
