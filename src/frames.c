@@ -54,6 +54,15 @@
 static struct { uintptr_t lo, hi; } lib_ranges[RC_MAX_RANGES];
 static unsigned lib_nranges;
 static atomic_bool lib_found;
+#ifdef RCGC_HAVE_LIBDW
+/* When the library's sources were built into the program with GCC's -flto,
+ * its functions may be inlined into the program's: the directory of its
+ * units (as library_unit reads it) tells their inlined instances, whose
+ * frames are dropped as its own are. Set with lib_ranges. */
+static char lib_lto_dir[512];
+static size_t lib_lto_dirlen;
+static bool lib_lto;
+#endif
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Set (to EMFILE or ENFILE) when a file could not be opened for want of
@@ -655,6 +664,40 @@ static Dwarf_Die *unit_at(unit_index **units, Dwfl_Module *mod, uintptr_t at, Dw
     return NULL;
 }
 
+/* GCC's -flto: the code is in units named "<artificial>" (one per link
+ * partition), whose functions only point (DW_AT_abstract_origin, through
+ * a clone's chain) at their description in the early debug information of
+ * their source file's unit, which has no code of its own. */
+static bool is_lto_unit(Dwarf_Die *cu) {
+    const char *name = dwarf_diename(cu);
+    return name && strcmp(name, "<artificial>") == 0;
+}
+
+/* The unit that describes die (a function of an LTO unit) first, into
+ * *unit; false when it cannot be read. The chain is bounded: the file may
+ * be anything. */
+static bool origin_unit(Dwarf_Die *die, Dwarf_Die *unit) {
+    Dwarf_Die d = *die;
+    Dwarf_Attribute attr;
+    for (int hops = 0; hops < 8 && (dwarf_attr(&d, DW_AT_abstract_origin, &attr) ||
+                                    dwarf_attr(&d, DW_AT_specification, &attr));
+         hops++)
+        if (dwarf_formref_die(&attr, &d) == NULL)
+            return false;
+    return dwarf_diecu(&d, unit, NULL, NULL) != NULL;
+}
+
+/* The function of LTO unit cu whose code holds pc (unbiased), into *fn. */
+static bool lto_function_at(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *fn) {
+    if (dwarf_child(cu, fn) != 0)
+        return false;
+    do {
+        if (dwarf_tag(fn) == DW_TAG_subprogram && dwarf_haspc(fn, pc) == 1)
+            return true;
+    } while (dwarf_siblingof(fn, fn) == 0);
+    return false;
+}
+
 /* Whether unit cu defines an external function named rc_ (rc__ too), as
  * each of the library's source files does and a program's need not: one
  * that builds rcgc's sources in its own directory keeps its own units
@@ -674,20 +717,54 @@ static bool defines_library_function(Dwarf_Die *cu) {
     return false;
 }
 
+/* Whether unit cu, named in the directory of own_name (up to its last
+ * slash, dirlen bytes), is one of the library's. */
+static bool library_unit(Dwarf_Die *cu, const char *own_name, size_t dirlen) {
+    const char *name = dwarf_diename(cu);
+    return name && strncmp(name, own_name, dirlen) == 0 && !strchr(name + dirlen, '/') &&
+           defines_library_function(cu);
+}
+
+/* Adds the ranges of die (a unit or a function), biased. */
+static void add_die_ranges(Dwarf_Die *die, Dwarf_Addr bias) {
+    Dwarf_Addr base, start, end;
+    for (ptrdiff_t off = 0; (off = dwarf_ranges(die, off, &base, &start, &end)) > 0;)
+        add_range(start + bias, end + bias);
+}
+
+/* add_unit_ranges for an LTO unit: the ranges of its functions whose
+ * origin is in one of the library's units (the verdict of the last origin
+ * unit kept: a partition holds a file's functions together). */
+static void add_lto_ranges(Dwarf_Die *cu, Dwarf_Addr bias, const char *own_name, size_t dirlen) {
+    Dwarf_Die fn, origin;
+    Dwarf_Off last = (Dwarf_Off)-1;
+    bool library = false;
+    if (dwarf_child(cu, &fn) != 0)
+        return;
+    do {
+        if (dwarf_tag(&fn) != DW_TAG_subprogram || !origin_unit(&fn, &origin))
+            continue;
+        if (dwarf_dieoffset(&origin) != last) {
+            last = dwarf_dieoffset(&origin);
+            library = library_unit(&origin, own_name, dirlen);
+        }
+        if (library)
+            add_die_ranges(&fn, bias);
+    } while (dwarf_siblingof(&fn, &fn) == 0);
+}
+
 /* find_linked_ranges with DWARF: the ranges of mod's units in the
  * directory of own_name (up to its last slash, dirlen bytes) that define
- * a library function; false when libdw ran short of memory. */
+ * a library function, and those of the functions of LTO units that come
+ * from such units; false when libdw ran short of memory. */
 static bool add_unit_ranges(Dwfl_Module *mod, const char *own_name, size_t dirlen) {
     Dwarf_Addr bias;
     errno = 0;
     for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
-        const char *name = dwarf_diename(cu);
-        if (name == NULL || strncmp(name, own_name, dirlen) != 0 || strchr(name + dirlen, '/') ||
-            !defines_library_function(cu))
-            continue;
-        Dwarf_Addr base, start, end;
-        for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
-            add_range(start + bias, end + bias);
+        if (is_lto_unit(cu))
+            add_lto_ranges(cu, bias, own_name, dirlen);
+        else if (library_unit(cu, own_name, dirlen))
+            add_die_ranges(cu, bias);
     }
     return errno != ENOMEM;
 }
@@ -734,14 +811,25 @@ static bool search_linked_ranges(void *arg) {
         return false;
     Dwarf_Addr bias;
     errno = 0;
-    Dwarf_Die *own = unit_at(NULL, mod, ls->self, &bias);
+    Dwarf_Die *own = unit_at(NULL, mod, ls->self, &bias), fn, origin;
+    /* an LTO unit's: the unit its function at self comes from */
+    if (own && is_lto_unit(own))
+        own = lto_function_at(own, ls->self - bias, &fn) && origin_unit(&fn, &origin) ? &origin
+                                                                                       : NULL;
     const char *own_name = own ? dwarf_diename(own) : NULL;
     const char *slash = own_name ? strrchr(own_name, '/') : NULL;
     if (own == NULL && short_of(errno))
         return false;
-    if (own_name) /* a name without a directory: the others without one */
-        return add_unit_ranges(mod, own_name, slash ? (size_t)(slash - own_name) + 1 : 0);
-    return add_symbol_ranges(mod);
+    if (own_name == NULL)
+        return add_symbol_ranges(mod);
+    /* a name without a directory: the others without one */
+    size_t dirlen = slash ? (size_t)(slash - own_name) + 1 : 0;
+    if (own == &origin && dirlen < sizeof lib_lto_dir) {
+        memcpy(lib_lto_dir, own_name, dirlen);
+        lib_lto_dirlen = dirlen;
+        lib_lto = true;
+    }
+    return add_unit_ranges(mod, own_name, dirlen);
 }
 
 /* Static link (into the program or a shared object): the library's code is
@@ -1655,11 +1743,14 @@ static const char *format_offset(rc_resolver *r, const char *path, uintptr_t bas
 #ifdef RCGC_HAVE_LIBDW
 /* libdw composes a line's file with its directory ("/src/demo.c"); for the
  * compilation unit's own source file, give the name it was compiled as
- * (its DW_AT_name, "demo.c"), which is what __FILE__ says at call sites. */
+ * (its DW_AT_name, "demo.c"), which is what __FILE__ says at call sites.
+ * In an LTO unit, the unit is the one the function at `at` comes from. */
 static const char *primary_spelling(rc_resolver *r, Dwfl_Module *mod, uintptr_t at,
                                     const char *file) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias);
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), fn, origin;
+    if (cu && is_lto_unit(cu))
+        cu = lto_function_at(cu, at - bias, &fn) && origin_unit(&fn, &origin) ? &origin : NULL;
     const char *name = cu ? dwarf_diename(cu) : NULL;
     if (name == NULL || name[0] == '/')
         return file;
@@ -1734,13 +1825,23 @@ static int concrete_scopes(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf
     return n > 0 ? n : 0;
 }
 
+/* Whether the inlined instance die is of the library's code, built into
+ * the program with -flto (lib_lto). */
+static bool library_inline(Dwarf_Die *die) {
+    Dwarf_Die origin;
+    return atomic_load_explicit(&lib_found, memory_order_acquire) && lib_lto &&
+           origin_unit(die, &origin) && library_unit(&origin, lib_lto_dir, lib_lto_dirlen);
+}
+
 /* Names functions by their DWARF names (C++'s unmangled, a clone's without
  * its ".constprop.0"), the symbol's when there is none. When functions
  * were inlined at `at`, names the innermost one in out->frame and gives
  * out->outer the frames of their callers, up to the real function: each
  * inlined instance's call site (DW_AT_call_file, DW_AT_call_line) is a
- * frame of the function around it. Without debug information, out keeps
- * one frame, named by the symbol; false + ENOMEM when memory is short. */
+ * frame of the function around it. The frames of the library's inlined
+ * code (library_inline) are left out, as its own frames are. Without
+ * debug information, out keeps one frame, named by the symbol; false +
+ * ENOMEM when memory is short. */
 static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resolved *out) {
     Dwarf_Die *scopes;
     int n = concrete_scopes(r, mod, at, &scopes);
@@ -1753,15 +1854,17 @@ static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resol
     if (k && (dwarf_diecu(&scopes[0], &cu, NULL, NULL) == NULL ||
               dwarf_getsrcfiles(&cu, &files, &nfiles) != 0))
         k = 0;
-    rc_frame *outer = k ? calloc(k, sizeof *outer) : NULL;
-    if (k && outer == NULL) {
+    rc_frame *frames = k ? calloc(k + 1, sizeof *frames) : NULL; /* out->frame's first */
+    if (k && frames == NULL) {
         free(scopes);
         errno = ENOMEM;
         return false;
     }
-    rc_frame *named = &out->frame; /* the frame the next function found is */
+    rc_frame only; /* without inlined instances */
+    rc_frame *named = frames ? frames : &only; /* the frame the next function found is */
+    *named = out->frame;
     const char *symbol = out->frame.function;
-    unsigned j = 0;
+    unsigned j = 0; /* frames kept before named */
     for (int i = 0; i < n; i++) {
         int tag = dwarf_tag(&scopes[i]);
         if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
@@ -1769,20 +1872,29 @@ static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resol
         const char *name = die_function(&scopes[i]);
         if (name)
             named->function = name;
-        if (tag == DW_TAG_subprogram || outer == NULL)
+        if (tag == DW_TAG_subprogram || frames == NULL)
             break;
         Dwarf_Attribute attr;
         Dwarf_Word line = 0, file = 0;
         dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &line);
         dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file);
         const char *path = file < nfiles ? dwarf_filesrc(files, file, NULL, NULL) : NULL;
-        named = &outer[j++];
+        if (!library_inline(&scopes[i]))
+            j++; /* else the next frame takes the place of the library's */
+        named = &frames[j];
         named->filename = path ? primary_spelling(r, mod, at, path) : "<unknown>";
         named->lineno = (unsigned)line;
         named->function = symbol; /* until a DWARF name */
     }
-    out->outer = outer;
-    out->nouter = outer ? j : 0;
+    out->frame = *(frames ? frames : &only);
+    if (frames && j) {
+        memmove(frames, frames + 1, j * sizeof *frames);
+    } else {
+        free(frames);
+        frames = NULL;
+    }
+    out->outer = frames;
+    out->nouter = j;
     free(scopes);
     return true;
 }

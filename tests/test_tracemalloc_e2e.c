@@ -955,6 +955,21 @@ START_TEST(library_sources_beside_the_program) {
 }
 END_TEST
 
+/* The same built by GCC with -flto (tests/programs/lto_app.c): the code
+ * is in "<artificial>" units, whose functions only point at the units of
+ * their source files. The library's frames were all taken for the
+ * program's (capture, prefix_set_slow), and the program's file names were
+ * libdw's absolute ones where __FILE__ gave the name compiled. GCC's own
+ * link-time optimizer whatever $CC is (Clang's needs its own linker). */
+START_TEST(library_sources_with_lto) {
+    expect_script("cp $SRC/src/*.c $SRC/src/*.h $SRC/tests/programs/lto_app.c . && "
+                  "gcc -O1 -g -flto -fno-omit-frame-pointer -I$SRC/include -DRCGC_BUILDING "
+                  "-DRCGC_HAVE_LIBDW $(pkg-config --cflags libdw) *.c "
+                  "$(pkg-config --libs libdw) -lpthread -lm -o app 2>/dev/null && ./app",
+                  "lto_app.c:11 app_alloc lto_app.c:17 app_outer lto_app.c:26 main\n");
+}
+END_TEST
+
 /* A program that runs with more privileges than whoever started it
  * (setuid: AT_SECURE) reads no RCGC_ knob from the environment, as glibc's
  * malloc reads none of its own: the caller must not turn on the debug heap
@@ -1017,6 +1032,8 @@ Suite *test_suite(void) {
                      teardown);
     add_case_fixture(s, tcase_create("library_sources_beside_the_program"),
                      library_sources_beside_the_program, setup, teardown);
+    add_case_fixture(s, tcase_create("library_sources_with_lto"), library_sources_with_lto,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("secure_program_ignores_knobs"),
                      secure_program_ignores_knobs, setup, teardown);
     add_case_fixture(s, tcase_create("files_replaced_while_running"),
