@@ -55,13 +55,12 @@ static struct { uintptr_t lo, hi; } lib_ranges[RC_MAX_RANGES];
 static unsigned lib_nranges;
 static atomic_bool lib_found;
 #ifdef RCGC_HAVE_LIBDW
-/* When the library's sources were built into the program with GCC's -flto,
- * its functions may be inlined into the program's: the directory of its
- * units (as library_unit reads it) tells their inlined instances, whose
- * frames are dropped as its own are. Set with lib_ranges. */
-static char lib_lto_dir[512];
-static size_t lib_lto_dirlen;
-static bool lib_lto;
+/* When the library's sources were built into the program with link-time
+ * optimization, its functions may be inlined into the program's: the
+ * directory of its units (as library_unit reads it, dirlen bytes) tells
+ * their inlined instances, whose frames are dropped as its own are. Set
+ * with lib_ranges when they come from DWARF. */
+static struct { char dir[512]; size_t dirlen; bool known; } lib_units;
 #endif
 static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -824,10 +823,10 @@ static bool search_linked_ranges(void *arg) {
         return add_symbol_ranges(mod);
     /* a name without a directory: the others without one */
     size_t dirlen = slash ? (size_t)(slash - own_name) + 1 : 0;
-    if (own == &origin && dirlen < sizeof lib_lto_dir) {
-        memcpy(lib_lto_dir, own_name, dirlen);
-        lib_lto_dirlen = dirlen;
-        lib_lto = true;
+    if (dirlen < sizeof lib_units.dir) {
+        memcpy(lib_units.dir, own_name, dirlen);
+        lib_units.dirlen = dirlen;
+        lib_units.known = true;
     }
     return add_unit_ranges(mod, own_name, dirlen);
 }
@@ -1825,12 +1824,15 @@ static int concrete_scopes(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf
     return n > 0 ? n : 0;
 }
 
-/* Whether the inlined instance die is of the library's code, built into
- * the program with -flto (lib_lto). */
-static bool library_inline(Dwarf_Die *die) {
+/* Whether the inlined instance die, in unit cu, is of the library's code
+ * (lib_units). Only link-time optimization inlines code described in
+ * another unit; the unit's own never is the library's (its function is not:
+ * the walk kept its address). */
+static bool library_inline(Dwarf_Die *die, Dwarf_Die *cu) {
     Dwarf_Die origin;
-    return atomic_load_explicit(&lib_found, memory_order_acquire) && lib_lto &&
-           origin_unit(die, &origin) && library_unit(&origin, lib_lto_dir, lib_lto_dirlen);
+    return atomic_load_explicit(&lib_found, memory_order_acquire) && lib_units.known &&
+           origin_unit(die, &origin) && dwarf_dieoffset(&origin) != dwarf_dieoffset(cu) &&
+           library_unit(&origin, lib_units.dir, lib_units.dirlen);
 }
 
 /* Names functions by their DWARF names (C++'s unmangled, a clone's without
@@ -1879,7 +1881,7 @@ static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resol
         dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &line);
         dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file);
         const char *path = file < nfiles ? dwarf_filesrc(files, file, NULL, NULL) : NULL;
-        if (!library_inline(&scopes[i]))
+        if (!library_inline(&scopes[i], &cu))
             j++; /* else the next frame takes the place of the library's */
         named = &frames[j];
         named->filename = path ? primary_spelling(r, mod, at, path) : "<unknown>";

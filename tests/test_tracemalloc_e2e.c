@@ -955,17 +955,23 @@ START_TEST(library_sources_beside_the_program) {
 }
 END_TEST
 
-/* The same built by GCC with -flto (tests/programs/lto_app.c): the code
- * is in "<artificial>" units, whose functions only point at the units of
- * their source files. The library's frames were all taken for the
- * program's (capture, prefix_set_slow), and the program's file names were
- * libdw's absolute ones where __FILE__ gave the name compiled. GCC's own
- * link-time optimizer whatever $CC is (Clang's needs its own linker). */
+/* The same built with link-time optimization (tests/programs/lto_app.c),
+ * by GCC (its own, whatever $CC is) and by Clang (with gold and LLVM's
+ * plugin, which clang's package brings). GCC's code is in "<artificial>"
+ * units, whose functions only point at the units of their source files:
+ * the library's frames were all taken for the program's (capture,
+ * prefix_set_slow), and the program's file names were libdw's absolute
+ * ones where __FILE__ gave the name compiled. Both inline rc_malloc_at
+ * into app_alloc, which showed as a frame of its own. */
 START_TEST(library_sources_with_lto) {
     expect_script("cp $SRC/src/*.c $SRC/src/*.h $SRC/tests/programs/lto_app.c . && "
                   "gcc -O1 -g -flto -fno-omit-frame-pointer -I$SRC/include -DRCGC_BUILDING "
                   "-DRCGC_HAVE_LIBDW $(pkg-config --cflags libdw) *.c "
-                  "$(pkg-config --libs libdw) -lpthread -lm -o app 2>/dev/null && ./app",
+                  "$(pkg-config --libs libdw) -lpthread -lm -o app 2>/dev/null && ./app && "
+                  "clang -O2 -g -flto -fuse-ld=gold -fno-omit-frame-pointer -I$SRC/include "
+                  "-DRCGC_BUILDING -DRCGC_HAVE_LIBDW $(pkg-config --cflags libdw) *.c "
+                  "$(pkg-config --libs libdw) -lpthread -lm -o clang_app && ./clang_app",
+                  "lto_app.c:11 app_alloc lto_app.c:17 app_outer lto_app.c:26 main\n"
                   "lto_app.c:11 app_alloc lto_app.c:17 app_outer lto_app.c:26 main\n");
 }
 END_TEST
