@@ -1740,16 +1740,24 @@ static const char *format_offset(rc_resolver *r, const char *path, uintptr_t bas
 }
 
 #ifdef RCGC_HAVE_LIBDW
-/* libdw composes a line's file with its directory ("/src/demo.c"); for the
- * compilation unit's own source file, give the name it was compiled as
- * (its DW_AT_name, "demo.c"), which is what __FILE__ says at call sites.
- * In an LTO unit, the unit is the one the function at `at` comes from. */
-static const char *primary_spelling(rc_resolver *r, Dwfl_Module *mod, uintptr_t at,
-                                    const char *file) {
+/* The unit whose source file the code at `at` in mod is from, into *out,
+ * or NULL: the unit holding it, or in an LTO unit the one its function
+ * comes from. */
+static Dwarf_Die *source_unit(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die *out) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), fn, origin;
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), fn;
     if (cu && is_lto_unit(cu))
-        cu = lto_function_at(cu, at - bias, &fn) && origin_unit(&fn, &origin) ? &origin : NULL;
+        return lto_function_at(cu, at - bias, &fn) && origin_unit(&fn, out) ? out : NULL;
+    if (cu)
+        *out = *cu;
+    return cu ? out : NULL;
+}
+
+/* libdw composes a line's file with its directory ("/src/demo.c"); for the
+ * source file of unit cu (source_unit, or NULL), give the name it was
+ * compiled as (its DW_AT_name, "demo.c"), which is what __FILE__ says at
+ * call sites. */
+static const char *primary_spelling(Dwarf_Die *cu, const char *file) {
     const char *name = cu ? dwarf_diename(cu) : NULL;
     if (name == NULL || name[0] == '/')
         return file;
@@ -1844,7 +1852,8 @@ static bool library_inline(Dwarf_Die *die, Dwarf_Die *cu) {
  * code (library_inline) are left out, as its own frames are. Without
  * debug information, out keeps one frame, named by the symbol; false +
  * ENOMEM when memory is short. */
-static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resolved *out) {
+static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die *source,
+                           resolved *out) {
     Dwarf_Die *scopes;
     int n = concrete_scopes(r, mod, at, &scopes);
     unsigned k = 0; /* inlined instances around at */
@@ -1884,7 +1893,7 @@ static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, resol
         if (!library_inline(&scopes[i], &cu))
             j++; /* else the next frame takes the place of the library's */
         named = &frames[j];
-        named->filename = path ? primary_spelling(r, mod, at, path) : "<unknown>";
+        named->filename = path ? primary_spelling(source, path) : "<unknown>";
         named->lineno = (unsigned)line;
         named->function = symbol; /* until a DWARF name */
     }
@@ -1977,10 +1986,11 @@ static bool resolve_in_module(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, re
     if (!line_at(r, mod, at, &file, &lineno))
         return false;
     if (file && lineno > 0) {
-        out->filename = primary_spelling(r, mod, at, file);
+        Dwarf_Die unit, *source = source_unit(r, mod, at, &unit);
+        out->filename = primary_spelling(source, file);
         out->lineno = (unsigned)lineno;
         errno = 0;
-        return expand_inlined(r, mod, at, res) && errno != ENOMEM;
+        return expand_inlined(r, mod, at, source, res) && errno != ENOMEM;
     }
     Dwarf_Addr base;
     const char *path = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
