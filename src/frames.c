@@ -1951,6 +1951,15 @@ static bool line_at(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, const char *
                     int *lineno) {
     *file = NULL;
     *lineno = 0;
+    /* no unit holds at: code without debug information between a unit's
+     * ranges (GCC's .text.unlikely parts of librcgc.a are linked before
+     * the program's own .text), where libdwfl answers the line of the
+     * range below, another file's */
+    Dwarf_Addr bias;
+    errno = 0;
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias);
+    if (cu == NULL)
+        return errno != ENOMEM;
     errno = 0;
     Dwfl_Line *line = dwfl_module_getsrc(mod, at);
     if (line)
@@ -1958,10 +1967,8 @@ static bool line_at(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, const char *
     if (line || errno == ENOMEM)
         return line != NULL;
     /* no .debug_aranges (Clang): the unit's own line table */
-    Dwarf_Addr bias;
     errno = 0;
-    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias);
-    Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, at - bias) : NULL;
+    Dwarf_Line *l = dwarf_getsrc_die(cu, at - bias);
     if (l == NULL)
         return errno != ENOMEM;
     *file = dwarf_linesrc(l, NULL, NULL);

@@ -976,6 +976,21 @@ START_TEST(library_sources_with_lto) {
 }
 END_TEST
 
+/* A program built without -g (tests/programs/lto_app.c) beside a unit
+ * with debug information whose code lies before and after the program's
+ * (tests/programs/cold_unit.c; GCC's cold parts of librcgc.a itself do the
+ * same): libdwfl answered the line below an address in the gap, the
+ * other unit's, for each of the program's frames. Now no unit holds it:
+ * function:0. */
+START_TEST(program_without_debug_information) {
+    expect_script("cp $SRC/tests/programs/lto_app.c $SRC/tests/programs/cold_unit.c . && "
+                  "gcc -c -g -O1 cold_unit.c && "
+                  "$CC -O0 -fno-omit-frame-pointer $SAN -I$SRC/include lto_app.c cold_unit.o "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -lm -o app && ./app",
+                  "lto_app.c:11 app_alloc app_outer:0 app_outer main:0 main\n");
+}
+END_TEST
+
 /* A program that runs with more privileges than whoever started it
  * (setuid: AT_SECURE) reads no RCGC_ knob from the environment, as glibc's
  * malloc reads none of its own: the caller must not turn on the debug heap
@@ -1040,6 +1055,8 @@ Suite *test_suite(void) {
                      library_sources_beside_the_program, setup, teardown);
     add_case_fixture(s, tcase_create("library_sources_with_lto"), library_sources_with_lto,
                      setup, teardown);
+    add_case_fixture(s, tcase_create("program_without_debug_information"),
+                     program_without_debug_information, setup, teardown);
     add_case_fixture(s, tcase_create("secure_program_ignores_knobs"),
                      secure_program_ignores_knobs, setup, teardown);
     add_case_fixture(s, tcase_create("files_replaced_while_running"),

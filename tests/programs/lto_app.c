@@ -1,7 +1,7 @@
-/* lto_app.c — a program built with rcgc's sources by GCC's -flto, in one
- * directory (test_tracemalloc_e2e.c's library_sources_with_lto): the
- * program's code and the library's end up together in "<artificial>"
- * units. Prints a traceback's frames as file:line function. */
+/* lto_app.c — a program built with rcgc's sources by link-time optimization
+ * in one directory, or without -g (test_tracemalloc_e2e.c's
+ * library_sources_with_lto, program_without_debug_information). Prints a
+ * traceback's frames as file:line function. */
 #include <rcgc.h>
 #include <stdio.h>
 
