@@ -974,14 +974,17 @@ static bool find_library(void) {
 /* Whether lib_ranges are known, finding them if not; false + errno when
  * memory or descriptors are short (short_of), and the next start tries
  * again (pthread_once would keep a half-found answer for good, showing the
- * library's frames from then on).
+ * library's frames from then on). Short of memory, it looks twice, as
+ * rc__resolve resolves: a malloc inside libdw may leave ENOMEM in errno
+ * and succeed.
  * A walk in a constructor run by dlopen (the loader's lock held) may wait
  * here on the lock, as it did on the once. */
 static bool library_known(void) {
     if (RC_LIKELY(atomic_load_explicit(&lib_found, memory_order_acquire)))
         return true;
     pthread_mutex_lock(&lib_lock);
-    bool known = atomic_load_explicit(&lib_found, memory_order_relaxed) || find_library();
+    bool known = atomic_load_explicit(&lib_found, memory_order_relaxed) || find_library() ||
+                 (errno == ENOMEM && find_library());
     int err = errno;
     if (known)
         atomic_store_explicit(&lib_found, true, memory_order_release);
@@ -2307,16 +2310,27 @@ unsigned rc__resolve(rc_resolver *r, uintptr_t pc, uint32_t serial, rc_frame *ou
         for (i = pc_slot(pc, r->mask); r->cache[i].pc; i = (i + 1) & r->mask)
             if (r->cache[i].pc == pc)
                 return frames_of(&r->cache[i], out, max);
-    bool ok = resolve_with_room(&c) && keep_frame(r, &res.frame);
-    for (unsigned j = 0; ok && j < res.nouter; j++)
-        ok = keep_frame(r, &res.outer[j]);
-    if (!ok) { /* nothing kept: the next call resolves pc again */
-        int err = short_of(errno) ? errno : ENOMEM;
-        free(res.outer);
+    bool ok = false;
+    int err = ENOMEM;
+    /* twice when short of memory: rcgc reads a libdw call that answers
+     * nothing with errno ENOMEM as a shortage, and a malloc inside it may
+     * leave ENOMEM in errno and succeed (glibc's with
+     * GLIBC_TUNABLES=glibc.malloc.hugetlb=2, when its huge page fails) */
+    for (int attempt = 0; attempt < 2 && !ok && err == ENOMEM; attempt++) {
+        res = (resolved){.pc = pc};
+        ok = resolve_with_room(&c) && keep_frame(r, &res.frame);
+        for (unsigned j = 0; ok && j < res.nouter; j++)
+            ok = keep_frame(r, &res.outer[j]);
+        if (!ok) { /* nothing kept: the next call resolves pc again */
+            err = short_of(errno) ? errno : ENOMEM;
+            free(res.outer);
 #ifdef RCGC_HAVE_LIBDW
-        /* libdwfl remembers a module it failed to read: a new Dwfl then */
-        end_dwfl(r);
+            /* libdwfl remembers a module it failed to read: a new Dwfl then */
+            end_dwfl(r);
 #endif
+        }
+    }
+    if (!ok) {
         errno = err;
         return 0;
     }
