@@ -124,19 +124,27 @@ static void add_range(uintptr_t lo, uintptr_t hi) {
     }
 }
 
-/* The program's file without /proc (a chroot or a sandbox may have none):
- * the path it was started by (AT_EXECFN) into buf, when that file's ELF
- * header gives the entry point and program headers the process has (a
- * relative path after a chdir may name another file); else NULL. */
+/* Whether the ELF file open on fd has the entry point and the number of
+ * program headers of the program (info). */
+static bool is_program_file(int fd, const struct dl_phdr_info *info) {
+    ElfW(Ehdr) eh;
+    return pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
+           memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_phnum == info->dlpi_phnum &&
+           info->dlpi_addr + eh.e_entry == getauxval(AT_ENTRY);
+}
+
+/* The program's file without /proc (a chroot or a sandbox may have none),
+ * or when /proc/self/exe is the dynamic linker run as a command (`ld.so
+ * ./prog`, which sets AT_EXECFN and AT_ENTRY to the program's): the path
+ * it was started by (AT_EXECFN) into buf, when that file is the program
+ * (is_program_file: a relative path after a chdir may name another file);
+ * else NULL. */
 static const char *program_file(const struct dl_phdr_info *info, char *buf, size_t len) {
     const char *path = (const char *)getauxval(AT_EXECFN);
     if (path == NULL || strlen(path) >= len)
         return NULL;
     int fd = open_ro(path);
-    ElfW(Ehdr) eh;
-    bool same = fd >= 0 && pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
-                memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_phnum == info->dlpi_phnum &&
-                info->dlpi_addr + eh.e_entry == getauxval(AT_ENTRY);
+    bool same = fd >= 0 && is_program_file(fd, info);
     if (fd >= 0)
         close(fd);
     if (!same)
@@ -146,11 +154,22 @@ static const char *program_file(const struct dl_phdr_info *info, char *buf, size
 }
 
 /* The file of info's object: its name, or for the program (no name) its
- * path read from /proc into buf (or program_file's); NULL when unknown. */
+ * path read from /proc into buf (or program_file's); NULL when unknown.
+ * Whether /proc/self/exe is the program is asked once (1 yes, 2 no). */
 static const char *object_path(const struct dl_phdr_info *info, char *buf, size_t len) {
+    static atomic_int exe_is_program;
     if (info->dlpi_name && info->dlpi_name[0])
         return info->dlpi_name;
-    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    int known = atomic_load_explicit(&exe_is_program, memory_order_relaxed);
+    if (known == 0) {
+        int fd = open_ro("/proc/self/exe");
+        if (fd >= 0) {
+            known = is_program_file(fd, info) ? 1 : 2;
+            close(fd);
+            atomic_store_explicit(&exe_is_program, known, memory_order_relaxed);
+        }
+    }
+    ssize_t n = known == 2 ? -1 : readlink("/proc/self/exe", buf, len - 1);
     if (n <= 0)
         return program_file(info, buf, len);
     buf[n] = '\0';

@@ -991,6 +991,21 @@ START_TEST(program_without_debug_information) {
 }
 END_TEST
 
+/* A program started by running the dynamic linker as a command (`ld.so
+ * ./app`, tests/programs/lto_app.c): /proc/self/exe is the dynamic
+ * linker, whose file was taken for the program's: its frames showed as
+ * ld-linux-x86-64.so.2+0x...:0, and linked with librcgc.a, the library's
+ * own frames too. The program is the file it was started by (AT_EXECFN). */
+START_TEST(program_run_by_the_dynamic_linker) {
+    expect_script("cp $SRC/tests/programs/lto_app.c . && "
+                  "$CC -O0 -g -fno-omit-frame-pointer $SAN -I$SRC/include lto_app.c "
+                  "$BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -lm -o app && "
+                  "ld=$(readelf -l app | sed -n 's/.*interpreter: \\(.*\\)]/\\1/p') && "
+                  "\"$ld\" ./app",
+                  "lto_app.c:11 app_alloc lto_app.c:17 app_outer lto_app.c:26 main\n");
+}
+END_TEST
+
 /* A program that runs with more privileges than whoever started it
  * (setuid: AT_SECURE) reads no RCGC_ knob from the environment, as glibc's
  * malloc reads none of its own: the caller must not turn on the debug heap
@@ -1057,6 +1072,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("program_without_debug_information"),
                      program_without_debug_information, setup, teardown);
+    add_case_fixture(s, tcase_create("program_run_by_the_dynamic_linker"),
+                     program_run_by_the_dynamic_linker, setup, teardown);
     add_case_fixture(s, tcase_create("secure_program_ignores_knobs"),
                      secure_program_ignores_knobs, setup, teardown);
     add_case_fixture(s, tcase_create("files_replaced_while_running"),
