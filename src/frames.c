@@ -153,13 +153,81 @@ static const char *program_file(const struct dl_phdr_info *info, char *buf, size
     return buf;
 }
 
-/* The file of info's object: its name, or for the program (no name) its
- * path read from /proc into buf (or program_file's); NULL when unknown.
- * Whether /proc/self/exe is the program is asked once (1 yes, 2 no). */
+/* Whether the line of /proc/self/maps ("start-end perms offset dev inode
+ * path") maps addr; if so, its path into buf (*found) unless the file was
+ * deleted since or the path is too long. */
+static bool maps_line_holds(char *line, uintptr_t addr, char *buf, size_t len,
+                            const char **found) {
+    char *p;
+    uintptr_t lo = strtoul(line, &p, 16), hi = *p == '-' ? strtoul(p + 1, NULL, 16) : 0;
+    if (addr < lo || addr >= hi)
+        return false;
+    const char *path = strchr(line, '/');
+    size_t n = path ? strlen(path) : 0;
+    if (n && n < len && !(n > 10 && strcmp(path + n - 10, " (deleted)") == 0))
+        *found = memcpy(buf, path, n + 1);
+    return true;
+}
+
+/* The path /proc/self/maps gives the file mapped at addr, into buf; NULL
+ * when there is none (no /proc, no such mapping, a file deleted since, a
+ * line longer than the chunk). Read with read(2) in a small chunk: no
+ * malloc under the loader's lock, little stack. */
+static const char *mapped_path(uintptr_t addr, char *buf, size_t len) {
+    int fd = open_ro("/proc/self/maps");
+    if (fd < 0)
+        return NULL;
+    char chunk[1024];
+    size_t have = 0;
+    bool skipping = false, done = false; /* skipping: the rest of a long line */
+    const char *found = NULL;
+    while (!done) {
+        ssize_t got = read(fd, chunk + have, sizeof chunk - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        have += (size_t)got;
+        char *line = chunk, *end;
+        while (!done && (end = memchr(line, '\n', have - (size_t)(line - chunk))) != NULL) {
+            *end = '\0';
+            done = !skipping && maps_line_holds(line, addr, buf, len, &found);
+            skipping = false;
+            line = end + 1;
+        }
+        have -= (size_t)(line - chunk);
+        memmove(chunk, line, have);
+        if (have == sizeof chunk) { /* no end in sight: the line is dropped */
+            skipping = true;
+            have = 0;
+        }
+    }
+    close(fd);
+    return found;
+}
+
+/* The first loaded address of info's object. */
+static uintptr_t first_loaded(const struct dl_phdr_info *info) {
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_LOAD)
+            return info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+    return 0;
+}
+
+/* The file of info's object: its name (a relative one, as a dlopen of
+ * "./plugin.so" leaves, made absolute from /proc/self/maps into buf: the
+ * program may have changed directory since), or for the program (no
+ * name) its path read from /proc into buf (or program_file's); NULL when
+ * unknown. Whether /proc/self/exe is the program is asked once (1 yes, 2
+ * no). */
 static const char *object_path(const struct dl_phdr_info *info, char *buf, size_t len) {
     static atomic_int exe_is_program;
-    if (info->dlpi_name && info->dlpi_name[0])
+    if (info->dlpi_name && info->dlpi_name[0] == '/')
         return info->dlpi_name;
+    if (info->dlpi_name && info->dlpi_name[0]) {
+        const char *path = mapped_path(first_loaded(info), buf, len);
+        return path ? path : info->dlpi_name;
+    }
     int known = atomic_load_explicit(&exe_is_program, memory_order_relaxed);
     if (known == 0) {
         int fd = open_ro("/proc/self/exe");

@@ -1006,6 +1006,21 @@ START_TEST(program_run_by_the_dynamic_linker) {
 }
 END_TEST
 
+/* A plugin loaded by a relative path ("./plugb.so"), then a change of
+ * directory (tests/programs/chdir_host.c): the dynamic linker keeps the
+ * name as given, which then named no file, and the plugin's frames showed
+ * as plugb.so+0x...:0. A relative name is made absolute from
+ * /proc/self/maps. */
+START_TEST(plugin_loaded_by_relative_path) {
+    expect_script("cp $SRC/tests/programs/plugb.c $SRC/tests/programs/chdir_host.c . && "
+                  "$CC -g -O0 $SAN -fPIC -shared -I$SRC/include plugb.c -o plugb.so && "
+                  "$CC -g -O0 -fno-omit-frame-pointer -rdynamic $SAN -I$SRC/include "
+                  "chdir_host.c $BIN/librcgc.a $(pkg-config --libs libdw) -ldl -lpthread "
+                  "-o chdir_host && ./chdir_host",
+                  "plugb.c:9 plugb.c:15\n");
+}
+END_TEST
+
 /* A program that runs with more privileges than whoever started it
  * (setuid: AT_SECURE) reads no RCGC_ knob from the environment, as glibc's
  * malloc reads none of its own: the caller must not turn on the debug heap
@@ -1074,6 +1089,8 @@ Suite *test_suite(void) {
                      program_without_debug_information, setup, teardown);
     add_case_fixture(s, tcase_create("program_run_by_the_dynamic_linker"),
                      program_run_by_the_dynamic_linker, setup, teardown);
+    add_case_fixture(s, tcase_create("plugin_loaded_by_relative_path"),
+                     plugin_loaded_by_relative_path, setup, teardown);
     add_case_fixture(s, tcase_create("secure_program_ignores_knobs"),
                      secure_program_ignores_knobs, setup, teardown);
     add_case_fixture(s, tcase_create("files_replaced_while_running"),
