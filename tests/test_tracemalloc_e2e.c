@@ -1035,7 +1035,9 @@ START_TEST(secure_program_ignores_knobs) {
         "chmod 755 . && chmod 4755 knobs && "
         "RCGC_DEBUG=1 setpriv --reuid=65534 --regid=65534 --clear-groups ./knobs";
 #ifndef TEST_ASAN
-    if (geteuid() == 0)
+    /* root of a user namespace may have no user 65534 to become */
+    if (geteuid() == 0 &&
+        system("setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null") == 0)
         expect_script(script, "moved (RCGC_DEBUG)\nkept in place\n");
 #else
     (void)script;
