@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -153,34 +154,47 @@ static const char *program_file(const struct dl_phdr_info *info, char *buf, size
     return buf;
 }
 
+/* What /proc/self/maps says of the mapping of an address: its file's
+ * path (NULL: none, or deleted since, or too long for the caller's
+ * buffer), device and inode (0 when anonymous or not found). */
+typedef struct mapping {
+    const char *path;
+    dev_t dev;
+    ino_t ino;
+} mapping;
+
 /* Whether the line of /proc/self/maps ("start-end perms offset dev inode
- * path") maps addr; if so, its path into buf (*found) unless the file was
- * deleted since or the path is too long. */
-static bool maps_line_holds(char *line, uintptr_t addr, char *buf, size_t len,
-                            const char **found) {
+ * path") maps addr; if so, what it says into *m, the path copied into buf. */
+static bool maps_line_holds(char *line, uintptr_t addr, char *buf, size_t len, mapping *m) {
     char *p;
-    uintptr_t lo = strtoul(line, &p, 16), hi = *p == '-' ? strtoul(p + 1, NULL, 16) : 0;
+    uintptr_t lo = strtoul(line, &p, 16), hi = *p == '-' ? strtoul(p + 1, &p, 16) : 0;
     if (addr < lo || addr >= hi)
         return false;
+    p += strspn(p, " ");
+    p += strcspn(p, " "); /* perms */
+    (void)strtoul(p, &p, 16); /* offset */
+    unsigned long major = strtoul(p, &p, 16), minor = *p == ':' ? strtoul(p + 1, &p, 16) : 0;
+    m->dev = makedev(major, minor);
+    m->ino = (ino_t)strtoull(p, NULL, 10);
     const char *path = strchr(line, '/');
     size_t n = path ? strlen(path) : 0;
     if (n && n < len && !(n > 10 && strcmp(path + n - 10, " (deleted)") == 0))
-        *found = memcpy(buf, path, n + 1);
+        m->path = memcpy(buf, path, n + 1);
     return true;
 }
 
-/* The path /proc/self/maps gives the file mapped at addr, into buf; NULL
- * when there is none (no /proc, no such mapping, a file deleted since, a
- * line longer than the chunk). Read with read(2) in a small chunk: no
- * malloc under the loader's lock, little stack. */
-static const char *mapped_path(uintptr_t addr, char *buf, size_t len) {
+/* What /proc/self/maps says of the mapping of addr (see mapping), its path
+ * into buf (len 0: not wanted). Read with read(2) in a small chunk: no
+ * malloc under the loader's lock, little stack; a line longer than the
+ * chunk is not read. */
+static mapping mapping_of(uintptr_t addr, char *buf, size_t len) {
+    mapping m = {NULL, 0, 0};
     int fd = open_ro("/proc/self/maps");
     if (fd < 0)
-        return NULL;
+        return m;
     char chunk[1024];
     size_t have = 0;
     bool skipping = false, done = false; /* skipping: the rest of a long line */
-    const char *found = NULL;
     while (!done) {
         ssize_t got = read(fd, chunk + have, sizeof chunk - have);
         if (got < 0 && errno == EINTR)
@@ -191,7 +205,7 @@ static const char *mapped_path(uintptr_t addr, char *buf, size_t len) {
         char *line = chunk, *end;
         while (!done && (end = memchr(line, '\n', have - (size_t)(line - chunk))) != NULL) {
             *end = '\0';
-            done = !skipping && maps_line_holds(line, addr, buf, len, &found);
+            done = !skipping && maps_line_holds(line, addr, buf, len, &m);
             skipping = false;
             line = end + 1;
         }
@@ -203,7 +217,7 @@ static const char *mapped_path(uintptr_t addr, char *buf, size_t len) {
         }
     }
     close(fd);
-    return found;
+    return m;
 }
 
 /* The first loaded address of info's object. */
@@ -225,7 +239,7 @@ static const char *object_path(const struct dl_phdr_info *info, char *buf, size_
     if (info->dlpi_name && info->dlpi_name[0] == '/')
         return info->dlpi_name;
     if (info->dlpi_name && info->dlpi_name[0]) {
-        const char *path = mapped_path(first_loaded(info), buf, len);
+        const char *path = mapping_of(first_loaded(info), buf, len).path;
         return path ? path : info->dlpi_name;
     }
     int known = atomic_load_explicit(&exe_is_program, memory_order_relaxed);
@@ -528,16 +542,22 @@ static size_t loaded_build_id(const struct dl_phdr_info *info, const unsigned ch
  * deploy renames a new build over it: its build ID differs from the
  * loaded one), and for the program, /proc/self/exe, which still reaches
  * the file it runs (its link then says "(deleted)"). An object without a
- * build ID is taken as it is. */
+ * build ID is the file mapped (its device and inode, from /proc/self/maps;
+ * taken as it is without /proc). */
 static int open_as_loaded(const struct dl_phdr_info *info, const char *path) {
     const unsigned char *want = NULL;
     size_t n = loaded_build_id(info, &want);
     bool program = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
+    mapping m = {NULL, 0, 0};
+    if (n == 0)
+        m = mapping_of(first_loaded(info), NULL, 0);
     for (int attempt = 0; attempt < (program ? 2 : 1); attempt++) {
         int fd = open_ro(attempt ? "/proc/self/exe" : path);
         if (fd < 0)
             continue;
-        if (n == 0 || file_has_build_id(fd, want, n))
+        struct stat st;
+        if (n ? file_has_build_id(fd, want, n)
+              : m.ino == 0 || (fstat(fd, &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino))
             return fd;
         close(fd);
     }

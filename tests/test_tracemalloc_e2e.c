@@ -708,17 +708,24 @@ END_TEST
  * the library and the program before the first resolution): the library's
  * frame is named file+0xOFFSET and the program's still has its line (read
  * through /proc/self/exe); both had the new files' lines, which name other
- * code (a build ID tells the file loaded from the one there now). */
+ * code. A build ID tells the file loaded from the one there now, and
+ * without one (-Wl,--build-id=none, the second round), the device and
+ * inode /proc/self/maps gives the mapping. */
 START_TEST(files_replaced_while_running) {
     expect_script("cp $SRC/tests/programs/debuglink_lib.c $SRC/tests/programs/replaced_host.c . && "
                   "{ printf '\\n\\n\\n'; cat debuglink_lib.c; } > lib_moved.c && "
                   "{ printf '\\n\\n\\n'; cat replaced_host.c; } > host_moved.c && "
-                  "$CC -g -O0 -fno-omit-frame-pointer $SAN -fPIC -shared debuglink_lib.c -o libdl1.so && "
-                  "$CC -g -O0 -fno-omit-frame-pointer $SAN -fPIC -shared lib_moved.c -o libdl1.new && "
+                  "for id in sha1 none; do "
+                  "$CC -g -O0 -fno-omit-frame-pointer $SAN -Wl,--build-id=$id -fPIC -shared "
+                  "debuglink_lib.c -o libdl1.so && "
+                  "$CC -g -O0 -fno-omit-frame-pointer $SAN -Wl,--build-id=$id -fPIC -shared "
+                  "lib_moved.c -o libdl1.new && "
                   "for h in replaced_host host_moved; do $CC -g -O0 -fno-omit-frame-pointer $SAN "
-                  "-I$SRC/include $h.c -L. -ldl1 -Wl,-rpath,$PWD $BIN/librcgc.a "
+                  "-Wl,--build-id=$id -I$SRC/include $h.c -L. -ldl1 -Wl,-rpath,$PWD $BIN/librcgc.a "
                   "$(pkg-config --libs libdw) -lpthread -o $h || exit 1; done && "
-                  "./replaced_host && ./replaced_host libdl1.new host_moved",
+                  "./replaced_host && ./replaced_host libdl1.new host_moved || exit 1; done",
+                  " lib_call:5 main:30\n"
+                  " offset main:30\n"
                   " lib_call:5 main:30\n"
                   " offset main:30\n");
 }
