@@ -733,7 +733,9 @@ static bool thp_on_advice(void) {
     return strstr(mode, "[madvise]") != NULL;
 }
 
-/* The bytes of address space mapped now (/proc/self/statm). */
+/* The bytes of address space mapped now (/proc/self/statm). Not under
+ * ASan, whose shadow takes terabytes of it. */
+#ifndef TEST_ASAN
 static size_t mapped_now(void) {
     FILE *f = fopen("/proc/self/statm", "r");
     unsigned long pages = 0;
@@ -742,6 +744,7 @@ static size_t mapped_now(void) {
     fclose(f);
     return pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 /* A default heap maps each arena a huge page longer than it is, to align
  * it; with less address space left than that (RLIMIT_AS nearly reached)
