@@ -846,6 +846,9 @@ RC_INTERNAL int rc__snapshot_seal(rc_snapshot *s); /* done adding */
  * rest). NULL +
  * EINVAL for anything malformed, NULL + ENOMEM. */
 RC_INTERNAL rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool check_crc);
+/* rc_snapshot_load of the file open on fd (the rcgc command's standard
+ * input, which may be a socket /dev/stdin cannot reopen); fd stays open. */
+RC_INTERNAL rc_snapshot *rc__snapshot_load_fd(int fd);
 /* FNV-1a of s[0..len): string interning in the tracer and in snapshots. */
 RC_INTERNAL uint32_t rc__hash_bytes(const char *s, size_t len);
 /* What `rcgc show` prints. domains: malloc'ed, sorted by domain. */

@@ -1698,17 +1698,7 @@ rc_snapshot *rc__snapshot_parse(const unsigned char *data, size_t len, bool chec
     return parse_dump(&r, check_crc);
 }
 
-rc_snapshot *rc_snapshot_load(const char *path) {
-    if (path == NULL) {
-        errno = EINVAL;
-        return NULL;
-    }
-    int fd;
-    do
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    while (fd < 0 && errno == EINTR); /* a FIFO's open waits for a writer */
-    if (fd < 0)
-        return NULL;
+rc_snapshot *rc__snapshot_load_fd(int fd) {
     struct stat st;
     reader r = {.fd = fd, .cap = 65536};
     rc_snapshot *s = NULL;
@@ -1725,8 +1715,25 @@ rc_snapshot *rc_snapshot_load(const char *path) {
         err = s ? 0 : errno;
     }
     free(r.buf);
-    close(fd);
     if (err)
         errno = err;
+    return s;
+}
+
+rc_snapshot *rc_snapshot_load(const char *path) {
+    if (path == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR); /* a FIFO's open waits for a writer */
+    if (fd < 0)
+        return NULL;
+    rc_snapshot *s = rc__snapshot_load_fd(fd);
+    int err = errno;
+    close(fd);
+    errno = err;
     return s;
 }

@@ -388,6 +388,21 @@ START_TEST(rcgc_errors) {
     ck_assert_int_eq(run(args, &out), 0);
     ck_assert(strstr(out, "snapshot: -\ntraces: 1\n") != NULL);
     free(out);
+    /* "-" is read where it is: a socket, which /dev/stdin cannot reopen
+     * (ENXIO), and a closed standard input is EBADF */
+    snprintf(args, sizeof args,
+             "python3 -c 'import socket, subprocess, sys\n"
+             "a, b = socket.socketpair()\n"
+             "b.sendall(open(sys.argv[1], \"rb\").read())\n"
+             "b.close()\n"
+             "sys.exit(subprocess.run([sys.argv[2], \"show\", \"-\"], stdin=a).returncode)' %s %s",
+             good, rcgc);
+    ck_assert_int_eq(run(args, &out), 0);
+    ck_assert_msg(strstr(out, "snapshot: -\ntraces: 1\n") != NULL, "%s", out);
+    free(out);
+    out = rcgc_out(1, "show - <&-");
+    ck_assert_str_eq(out, "rcgc: -: Bad file descriptor\n");
+    free(out);
     out = rcgc_out(0, "--version");
     ck_assert_str_eq(out, "rcgc " RC_VERSION_STRING "\n");
     free(out);

@@ -225,7 +225,7 @@ static int parse_options(int argc, char **argv, int first, int want_files, bool 
 /* The snapshot in path ("-": the standard input), with o's filters
  * applied; NULL after a message. */
 static rc_snapshot *load(const options *o, const char *path) {
-    rc_snapshot *s = rc_snapshot_load(strcmp(path, "-") == 0 ? "/dev/stdin" : path);
+    rc_snapshot *s = strcmp(path, "-") == 0 ? rc__snapshot_load_fd(0) : rc_snapshot_load(path);
     if (s == NULL) {
         fprintf(stderr, "rcgc: %s: %s\n", path,
                 errno == EINVAL ? "not a valid rcgc snapshot (truncated, corrupted or another format)"
