@@ -186,10 +186,12 @@ static bool maps_line_holds(char *line, uintptr_t addr, char *buf, size_t len, m
 /* What /proc/self/maps says of the mapping of addr (see mapping), its path
  * into buf (len 0: not wanted). Read with read(2) in a small chunk: no
  * malloc under the loader's lock, little stack; a line longer than the
- * chunk is not read. */
+ * chunk is not read. Not open_ro: descriptors short, the callers do
+ * without (fds_short is for the files they must read). */
 static mapping mapping_of(uintptr_t addr, char *buf, size_t len) {
     mapping m = {NULL, 0, 0};
-    int fd = open_ro("/proc/self/maps");
+    int saved = errno, fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    errno = saved;
     if (fd < 0)
         return m;
     char chunk[1024];
@@ -217,6 +219,7 @@ static mapping mapping_of(uintptr_t addr, char *buf, size_t len) {
         }
     }
     close(fd);
+    errno = saved;
     return m;
 }
 
