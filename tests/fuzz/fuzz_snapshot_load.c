@@ -7,13 +7,18 @@
  * every reader: statistics, differences (with itself and, both ways, with
  * a filtered copy, whose strings are another snapshot's), filters, text
  * and dump; what it dumps must load again (checksum checked) and equal it:
- * the same totals and domains, no difference under any key.
+ * the same totals and domains, no difference under any key. The bytes are
+ * also read as rc_snapshot_load reads a file (its window refilled from a
+ * descriptor, here a memfd): the answer must be the parse's.
  */
+#define _GNU_SOURCE /* memfd_create */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 _Noreturn static void fail(const char *msg) {
@@ -81,6 +86,39 @@ static void round_trip(const rc_snapshot *s) {
     rc_snapshot_free(t);
 }
 
+/* The bytes read from a descriptor (rc__snapshot_load_fd, rc_snapshot_load's
+ * reader) give what their parse in memory gave (parsed, NULL + parse_errno):
+ * both NULL, or the same snapshot; a shortage of memory in either is no
+ * answer. */
+static void load_as_file(const uint8_t *data, size_t size, const rc_snapshot *parsed,
+                         int parse_errno) {
+    int fd = memfd_create("fuzz_snapshot", MFD_CLOEXEC);
+    if (fd < 0)
+        fail("memfd_create");
+    for (size_t done = 0; done < size;) {
+        ssize_t n = write(fd, data + done, size - done);
+        if (n <= 0)
+            fail("write to the memfd");
+        done += (size_t)n;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        fail("lseek");
+    rc_snapshot *t = rc__snapshot_load_fd(fd);
+    int load_errno = errno;
+    close(fd);
+    if ((parsed == NULL && parse_errno == ENOMEM) || (t == NULL && load_errno == ENOMEM)) {
+        rc_snapshot_free(t);
+        return;
+    }
+    if ((t == NULL) != (parsed == NULL))
+        fail(t ? "bytes the parse refuses load from a file" : "bytes that parse do not load from a file");
+    if (t) {
+        check_same(parsed, t);
+        check_same(t, parsed);
+    }
+    rc_snapshot_free(t);
+}
+
 static void use(const rc_snapshot *s) {
     size_t n;
     char line[256];
@@ -120,6 +158,9 @@ static void use(const rc_snapshot *s) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int check = 1; check >= 0; check--) {
         rc_snapshot *s = rc__snapshot_parse(data, size, check);
+        int parse_errno = errno;
+        if (check)
+            load_as_file(data, size, s, parse_errno);
         if (s)
             use(s);
         rc_snapshot_free(s);
