@@ -3,7 +3,8 @@
  * (their statistics, filters and files) and tracemalloc's stack walks and
  * symbol resolution use (the heap's own memory comes from rc_alloc_fn:
  * test_allocfail.c). This program replaces malloc, calloc, realloc and
- * strdup with versions that, once armed, refuse the Nth request; by
+ * strdup with versions that, once armed, refuse the Nth request (or every
+ * one from the Nth on), or grant it leaving errno ENOMEM; by
  * default only requests made by the program's own code count (rcgc is
  * linked in statically), for libdw does not survive every failure of its
  * own (docs/tracemalloc.md); libdw_records_refused counts only the blocks
