@@ -629,40 +629,52 @@ static int unit_holds(Dwarf_Die *cu, Dwarf_Addr pc) {
     return any ? 0 : -1;
 }
 
-/* One address range of a compilation unit (unbiased), for unit_index. */
-typedef struct unit_range {
+/* One address range (unbiased) of a die with code: a compilation unit of
+ * a module, or one of a unit's outermost scopes. */
+typedef struct die_range {
     Dwarf_Addr start, end;
     Dwarf_Addr reach;   /* the highest end of this range and those sorted before it */
-    Dwarf_Die *cu;      /* libdw's, valid while its Dwfl lives */
-    size_t order;       /* the unit's place in dwfl_module_nextcu's walk */
-} unit_range;
+    size_t order;       /* the die's place in the walk that found it */
+    Dwarf_Die die;      /* valid while its Dwfl lives */
+} die_range;
 
-/* Every range of every unit of one module, sorted by start: without
- * .debug_aranges, unit_at's walk read each unit's ranges for each lookup
- * (most of a snapshot's time in a program of 2000 units); the index reads
- * them once. Kept by the resolver on a list (units), one per module, and
- * freed with its Dwfl. */
-typedef struct unit_index {
-    struct unit_index *next;
-    Dwfl_Module *mod;
-    Dwarf_Addr bias;
+/* The ranges of a walk's dies sorted by start, to find the first die
+ * holding an address in log time. Two kinds, made on first need by a
+ * resolver and freed with its Dwfl: a module's units (unit_at, on the list
+ * units), since without .debug_aranges each lookup read every unit's
+ * ranges (most of a snapshot's time in a program of 2000 units); a unit's
+ * outermost scopes (scope_index, in the table scopes), since searching the
+ * unit's dies for each address took a millisecond an address in one file
+ * of 4000 functions (an amalgamation). */
+typedef struct die_index {
+    struct die_index *next; /* on units */
+    const void *key;        /* the module, or the unit die's data (die.addr) */
+    Dwarf_Addr bias;        /* the module's (units) */
     size_t n, cap;
-    unit_range r[];
-} unit_index;
+    die_range r[];
+} die_index;
 
-static int unit_range_cmp(const void *a, const void *b) {
-    const unit_range *x = a, *y = b;
+static int die_range_cmp(const void *a, const void *b) {
+    const die_range *x = a, *y = b;
     if (x->start != y->start)
         return (x->start > y->start) - (x->start < y->start);
     return (x->order > y->order) - (x->order < y->order);
 }
 
+/* An empty index for key; NULL when memory is short. */
+static die_index *index_new(const void *key) {
+    die_index *ix = malloc(sizeof *ix + 8 * sizeof ix->r[0]);
+    if (ix)
+        *ix = (die_index){.key = key, .cap = 8};
+    return ix;
+}
+
 /* Appends a range to *ixp, growing it; false when memory is short (*ixp is
  * then freed and NULL). */
-static bool index_add(unit_index **ixp, unit_range range) {
-    unit_index *ix = *ixp;
+static bool index_add(die_index **ixp, die_range range) {
+    die_index *ix = *ixp;
     if (ix->n == ix->cap) {
-        unit_index *bigger = realloc(ix, sizeof *ix + 2 * ix->cap * sizeof ix->r[0]);
+        die_index *bigger = realloc(ix, sizeof *ix + 2 * ix->cap * sizeof ix->r[0]);
         if (bigger == NULL) {
             free(ix);
             *ixp = NULL;
@@ -675,40 +687,48 @@ static bool index_add(unit_index **ixp, unit_range range) {
     return true;
 }
 
-/* The index of mod's units, as the walk reads them; NULL + ENOMEM when
- * memory ran short (in libdw too, as errno tells: its walk then stops
- * early), nothing kept. */
-static unit_index *index_units(Dwfl_Module *mod) {
-    unit_index *ix = malloc(sizeof *ix + 8 * sizeof ix->r[0]);
-    if (ix == NULL)
-        return NULL;
-    *ix = (unit_index){.mod = mod, .cap = 8};
-    errno = 0;
-    size_t order = 0;
-    for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &ix->bias)) != NULL; order++) {
-        Dwarf_Addr base, start, end;
-        for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
-            if (start < end && !index_add(&ix, (unit_range){start, end, 0, cu, order}))
-                return NULL;
-    }
-    if (errno == ENOMEM) {
+/* Makes ix searchable once its walk has added every range; NULL + ENOMEM
+ * (ix freed) when libdw ran short of memory on the walk, as errno, cleared
+ * before it, tells: the walk then stopped early. */
+static die_index *index_done(die_index *ix) {
+    if (ix && errno == ENOMEM) {
         free(ix);
         return NULL;
     }
-    qsort(ix->r, ix->n, sizeof ix->r[0], unit_range_cmp);
+    if (ix == NULL)
+        return NULL;
+    qsort(ix->r, ix->n, sizeof ix->r[0], die_range_cmp);
     for (size_t i = 0; i < ix->n; i++)
         ix->r[i].reach = i && ix->r[i - 1].reach > ix->r[i].end ? ix->r[i - 1].reach : ix->r[i].end;
     return ix;
 }
 
+/* The index of mod's units, as the walk reads them; NULL + ENOMEM when
+ * memory ran short, nothing kept. */
+static die_index *index_units(Dwfl_Module *mod) {
+    die_index *ix = index_new(mod);
+    errno = 0;
+    size_t order = 0;
+    Dwarf_Addr bias = 0;
+    for (Dwarf_Die *cu = NULL; ix && (cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL; order++) {
+        Dwarf_Addr base, start, end;
+        for (ptrdiff_t off = 0; ix && (off = dwarf_ranges(cu, off, &base, &start, &end)) > 0;)
+            if (start < end && !index_add(&ix, (die_range){start, end, 0, order, *cu}))
+                errno = ENOMEM;
+    }
+    if (ix)
+        ix->bias = bias;
+    return index_done(ix);
+}
+
 /* mod's index on the list *units, built on first need; NULL when memory
  * is short for it (the caller walks the units; the next lookup tries
  * again). */
-static const unit_index *module_index(unit_index **units, Dwfl_Module *mod) {
-    for (unit_index *ix = *units; ix; ix = ix->next)
-        if (ix->mod == mod)
+static die_index *module_index(die_index **units, Dwfl_Module *mod) {
+    for (die_index *ix = *units; ix; ix = ix->next)
+        if (ix->key == mod)
             return ix;
-    unit_index *ix = index_units(mod);
+    die_index *ix = index_units(mod);
     if (ix) {
         ix->next = *units;
         *units = ix;
@@ -716,10 +736,10 @@ static const unit_index *module_index(unit_index **units, Dwfl_Module *mod) {
     return ix;
 }
 
-/* The unit holding pc (unbiased) that the walk meets first, or NULL: of
- * the ranges starting at or below pc, those whose reach passes pc may hold
- * it (ranges of units may overlap). */
-static Dwarf_Die *index_find(const unit_index *ix, Dwarf_Addr pc) {
+/* The die holding pc (unbiased) that the walk met first, or NULL: of the
+ * ranges starting at or below pc, those whose reach passes pc may hold it
+ * (ranges of units may overlap). */
+static Dwarf_Die *index_find(die_index *ix, Dwarf_Addr pc) {
     size_t lo = 0, hi = ix->n; /* the first range starting above pc */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -728,11 +748,11 @@ static Dwarf_Die *index_find(const unit_index *ix, Dwarf_Addr pc) {
         else
             hi = mid;
     }
-    const unit_range *best = NULL;
+    die_range *best = NULL;
     for (size_t i = lo; i-- > 0 && ix->r[i].reach > pc;)
         if (pc < ix->r[i].end && (best == NULL || ix->r[i].order < best->order))
             best = &ix->r[i];
-    return best ? best->cu : NULL;
+    return best ? &best->die : NULL;
 }
 
 /* Whether mod's .debug_aranges hold pc (unbiased) exactly: libdwfl's own
@@ -757,11 +777,11 @@ static bool aranges_hold(Dwfl_Module *mod, Dwarf_Addr pc) {
  * (librcgc.a built by Clang, linked between a GCC-built program's objects)
  * was taken for the program's, or, where that unit's ranges reach over
  * them (they may overlap), for a unit whose lines do not cover it. */
-static Dwarf_Die *unit_at(unit_index **units, Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
+static Dwarf_Die *unit_at(die_index **units, Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
     Dwarf_Die *cu = dwfl_module_addrdie(mod, at, bias);
     if (cu != NULL && aranges_hold(mod, at - *bias) && unit_holds(cu, at - *bias) != 0)
         return cu;
-    const unit_index *ix = units ? module_index(units, mod) : NULL;
+    die_index *ix = units ? module_index(units, mod) : NULL;
     errno = 0; /* what the walk runs short of, not what came before */
     if (ix) {
         *bias = ix->bias;
@@ -1714,7 +1734,9 @@ typedef struct gone_file {
 struct rc_resolver {
 #ifdef RCGC_HAVE_LIBDW
     Dwfl *dwfl;           /* NULL until first needed */
-    unit_index *units;    /* of dwfl's and gone's modules, made as unit_at needs them */
+    die_index *units;     /* of dwfl's and gone's modules, made as unit_at needs them */
+    die_index **scopes;   /* open addressing on the unit (scope_index); NULL marks a free slot */
+    size_t scopes_mask, nscopes;
     gone_file *gone;      /* files of objects unloaded, as needed */
 #endif
     unsigned long long adds, subs;
@@ -1746,10 +1768,15 @@ static void end_dwfl(rc_resolver *r) {
         r->gone = next;
     }
     while (r->units) {
-        unit_index *next = r->units->next;
+        die_index *next = r->units->next;
         free(r->units);
         r->units = next;
     }
+    for (size_t i = 0; r->scopes && i <= r->scopes_mask; i++)
+        free(r->scopes[i]);
+    free(r->scopes);
+    r->scopes = NULL;
+    r->scopes_mask = r->nscopes = 0;
     if (r->dwfl)
         dwfl_end(r->dwfl);
     r->dwfl = NULL;
@@ -1853,19 +1880,6 @@ static const char *format_offset(rc_resolver *r, const char *path, uintptr_t bas
 }
 
 #ifdef RCGC_HAVE_LIBDW
-/* The unit whose source file the code at `at` in mod is from, into *out,
- * or NULL: the unit holding it, or in an LTO unit the one its function
- * comes from. */
-static Dwarf_Die *source_unit(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die *out) {
-    Dwarf_Addr bias;
-    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), fn;
-    if (cu && is_lto_unit(cu))
-        return lto_function_at(cu, at - bias, &fn) && origin_unit(&fn, out) ? out : NULL;
-    if (cu)
-        *out = *cu;
-    return cu ? out : NULL;
-}
-
 /* libdw composes a line's file with its directory ("/src/demo.c"); for the
  * source file of unit cu (source_unit, or NULL), give the name it was
  * compiled as (its DW_AT_name, "demo.c"), which is what __FILE__ says at
@@ -1891,38 +1905,137 @@ static const char *die_function(Dwarf_Die *die) {
     return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 }
 
-/* The innermost die among parent's descendants whose code holds pc (a
- * function, an inlined instance, a block), into *out; false when none.
- * Dies without code of their own (a namespace, a class) are searched
- * through. */
-static bool innermost_scope(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out) {
-    Dwarf_Die child;
-    if (dwarf_child(parent, &child) != 0)
-        return false;
-    do {
-        bool has_code = dwarf_hasattr(&child, DW_AT_low_pc) || dwarf_hasattr(&child, DW_AT_ranges);
-        if (has_code && dwarf_haspc(&child, pc) != 1)
-            continue;
-        if (innermost_scope(&child, pc, out))
-            return true;
-        if (has_code) {
-            *out = child;
-            return true;
-        }
-    } while (dwarf_siblingof(&child, &child) == 0);
-    return false;
+/* Whether die has code of its own (a function, an inlined instance, a
+ * block), unlike a namespace or a class. */
+static bool has_code(Dwarf_Die *die) {
+    return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
 }
 
-/* The innermost scope holding pc in cu, into *inner: the unit's dies
- * searched, then, when none holds it, dwarf_getscopes, which also follows
- * the imports of a dwz-compressed unit. Not dwarf_getscopes first: GCC's
- * -flto writes inlined instances whose abstract origins are in another
- * unit (the early debug information), and elfutils 0.188's, which looks
- * for an origin in the instance's own unit, then finds no scope at all
- * (and leaks what it allocated). */
-static bool scope_at(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *inner) {
-    if (innermost_scope(cu, pc, inner))
+/* Adds the outermost dies with code among parent's descendants (searched
+ * through dies without code) to *ixp, counting them in *order; false when
+ * memory is short (*ixp freed and NULL). */
+static bool index_scopes(die_index **ixp, Dwarf_Die *parent, size_t *order) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0)
         return true;
+    do {
+        if (!has_code(&child)) {
+            if (!index_scopes(ixp, &child, order))
+                return false;
+            continue;
+        }
+        Dwarf_Addr base, start, end;
+        for (ptrdiff_t off = 0; (off = dwarf_ranges(&child, off, &base, &start, &end)) > 0;)
+            if (start < end && !index_add(ixp, (die_range){start, end, 0, *order, child}))
+                return false;
+        ++*order;
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return true;
+}
+
+static size_t scope_slot(const void *key, size_t mask) {
+    return (size_t)(((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ull >> 20) & mask;
+}
+
+/* The index of unit cu's outermost scopes, in r's table (made on first
+ * need); NULL + ENOMEM when memory is short, nothing kept. */
+static die_index *scope_index(rc_resolver *r, Dwarf_Die *cu) {
+    size_t i = r->scopes ? scope_slot(cu->addr, r->scopes_mask) : 0;
+    for (; r->scopes && r->scopes[i]; i = (i + 1) & r->scopes_mask)
+        if (r->scopes[i]->key == cu->addr)
+            return r->scopes[i];
+    if (2 * (r->nscopes + 1) > r->scopes_mask + 1) {
+        size_t mask = r->scopes ? 2 * r->scopes_mask + 1 : 15;
+        die_index **bigger = calloc(mask + 1, sizeof *bigger);
+        if (bigger == NULL) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        for (size_t j = 0; r->scopes && j <= r->scopes_mask; j++) {
+            size_t k = r->scopes[j] ? scope_slot(r->scopes[j]->key, mask) : 0;
+            for (; r->scopes[j] && bigger[k]; k = (k + 1) & mask)
+                ;
+            bigger[k] = r->scopes[j];
+        }
+        free(r->scopes);
+        r->scopes = bigger;
+        r->scopes_mask = mask;
+        for (i = scope_slot(cu->addr, mask); bigger[i]; i = (i + 1) & mask)
+            ;
+    }
+    die_index *ix = index_new(cu->addr);
+    size_t order = 0;
+    errno = 0;
+    if (ix == NULL || !index_scopes(&ix, cu, &order) || (ix = index_done(ix)) == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    r->nscopes++;
+    return r->scopes[i] = ix;
+}
+
+/* The first of unit cu's outermost scopes whose code holds pc (unbiased),
+ * into *out; false when none does, + ENOMEM when memory is short (errno is
+ * cleared first). */
+static bool outermost_scope(rc_resolver *r, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *out) {
+    errno = 0;
+    die_index *ix = scope_index(r, cu);
+    Dwarf_Die *die = ix ? index_find(ix, pc) : NULL;
+    if (die)
+        *out = *die;
+    return die != NULL;
+}
+
+/* The dies from an outermost scope down to an innermost one (malloc'ed). */
+typedef struct scope_path {
+    Dwarf_Die *die;
+    int n, cap;
+} scope_path;
+
+static bool path_push(scope_path *p, Dwarf_Die *die) {
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        Dwarf_Die *bigger = realloc(p->die, (size_t)cap * sizeof *bigger);
+        if (bigger == NULL) {
+            errno = ENOMEM;
+            return false;
+        }
+        p->die = bigger;
+        p->cap = cap;
+    }
+    p->die[p->n++] = *die;
+    return true;
+}
+
+/* Extends p, which ends with parent, down to the innermost die among
+ * parent's descendants whose code holds pc, searching through dies without
+ * code; p is left as it was when none does. false + ENOMEM when memory is
+ * short. */
+static bool innermost_scope(Dwarf_Die *parent, Dwarf_Addr pc, scope_path *p) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0)
+        return true;
+    do {
+        bool code = has_code(&child);
+        if (code && dwarf_haspc(&child, pc) != 1)
+            continue;
+        int n = p->n;
+        if (!path_push(p, &child) || !innermost_scope(&child, pc, p))
+            return false;
+        if (code || p->n > n + 1)
+            return true;
+        p->n = n; /* nothing with code below it holds pc */
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return true;
+}
+
+/* For a unit none of whose scopes holds pc: dwarf_getscopes, which also
+ * follows the imports of a dwz-compressed unit, into *inner. Not first:
+ * GCC's -flto writes inlined instances whose abstract origins are in
+ * another unit (the early debug information), and elfutils 0.188's, which
+ * looks for an origin in the instance's own unit, then finds no scope at
+ * all (and leaks what it allocated). */
+static bool imported_scope(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *inner) {
     Dwarf_Die *from_pc = NULL;
     Dwarf_Addr bias;
     int n = dwarf_getscopes(cu, pc, &from_pc);
@@ -1936,13 +2049,47 @@ static bool scope_at(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *
  * parents of the innermost one: dwarf_getscopes, past an inlined
  * instance, goes on through its abstract origin's scopes instead of the
  * function it was inlined into (eu-addr2line -i goes the same way). How
- * many, 0 when none; *scopes is to be freed. */
+ * many, 0 when none (+ ENOMEM when memory was short); *scopes is to be
+ * freed. Found through the unit's index of its outermost scopes, then
+ * down from the one holding `at`: dwarf_getscopes_die walks the unit from
+ * its start to the die. */
 static int concrete_scopes(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), inner;
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), die;
     *scopes = NULL;
-    int n = cu && scope_at(mod, cu, at - bias, &inner) ? dwarf_getscopes_die(&inner, scopes) : 0;
-    return n > 0 ? n : 0;
+    if (cu == NULL)
+        return 0;
+    if (!outermost_scope(r, cu, at - bias, &die)) {
+        int n = errno != ENOMEM && imported_scope(mod, cu, at - bias, &die)
+                    ? dwarf_getscopes_die(&die, scopes)
+                    : 0;
+        return n > 0 ? n : 0;
+    }
+    scope_path p = {0};
+    if (!path_push(&p, &die) || !innermost_scope(&die, at - bias, &p)) {
+        free(p.die);
+        return 0;
+    }
+    for (int i = 0; i < p.n / 2; i++) {
+        die = p.die[i];
+        p.die[i] = p.die[p.n - 1 - i];
+        p.die[p.n - 1 - i] = die;
+    }
+    *scopes = p.die;
+    return p.n;
+}
+
+/* The unit whose source file the code at `at` in mod is from, into *out,
+ * or NULL: the unit holding it, or in an LTO unit the one its function
+ * comes from. */
+static Dwarf_Die *source_unit(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die *out) {
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), fn;
+    if (cu && is_lto_unit(cu))
+        return outermost_scope(r, cu, at - bias, &fn) && origin_unit(&fn, out) ? out : NULL;
+    if (cu)
+        *out = *cu;
+    return cu ? out : NULL;
 }
 
 /* Whether the inlined instance die, in unit cu, is of the library's code
@@ -1956,6 +2103,18 @@ static bool library_inline(Dwarf_Die *die, Dwarf_Die *cu) {
            library_unit(&origin, lib_units.dir, lib_units.dirlen);
 }
 
+/* The name of the symbol holding `at` in mod, into *name (NULL when none);
+ * false + ENOMEM when libdwfl ran short of memory looking. */
+static bool symbol_at(Dwfl_Module *mod, uintptr_t at, const char **name) {
+    int saved = errno;
+    errno = 0;
+    *name = dwfl_module_addrname(mod, at);
+    if (*name == NULL && errno == ENOMEM)
+        return false;
+    errno = saved;
+    return true;
+}
+
 /* Names functions by their DWARF names (C++'s unmangled, a clone's without
  * its ".constprop.0"), the symbol's when there is none. When functions
  * were inlined at `at`, names the innermost one in out->frame and gives
@@ -1964,7 +2123,7 @@ static bool library_inline(Dwarf_Die *die, Dwarf_Die *cu) {
  * frame of the function around it. The frames of the library's inlined
  * code (library_inline) are left out, as its own frames are. Without
  * debug information, out keeps one frame, named by the symbol; false +
- * ENOMEM when memory is short. */
+ * ENOMEM when memory is short. out->frame.function is NULL on entry. */
 static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die *source,
                            resolved *out) {
     Dwarf_Die *scopes;
@@ -1987,7 +2146,6 @@ static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf
     rc_frame only; /* without inlined instances */
     rc_frame *named = frames ? frames : &only; /* the frame the next function found is */
     *named = out->frame;
-    const char *symbol = out->frame.function;
     unsigned j = 0; /* frames kept before named */
     for (int i = 0; i < n; i++) {
         int tag = dwarf_tag(&scopes[i]);
@@ -2008,7 +2166,20 @@ static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf
         named = &frames[j];
         named->filename = path ? primary_spelling(source, path) : "<unknown>";
         named->lineno = (unsigned)line;
-        named->function = symbol; /* until a DWARF name */
+        named->function = NULL; /* until a DWARF name */
+    }
+    /* the symbol for frames DWARF does not name: looked up only then, as
+     * libdwfl searches the whole symbol table for it */
+    const char *symbol = NULL;
+    for (unsigned i = 0; i <= (frames ? j : 0); i++) {
+        rc_frame *f = frames ? &frames[i] : &only;
+        if (f->function == NULL && symbol == NULL && !symbol_at(mod, at, &symbol)) {
+            free(frames);
+            free(scopes);
+            return false;
+        }
+        if (f->function == NULL)
+            f->function = symbol;
     }
     out->frame = *(frames ? frames : &only);
     if (frames && j) {
@@ -2097,10 +2268,7 @@ static bool resolve_in_module(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, re
     rc_frame *out = &res->frame;
     if (!module_dwarf(mod))
         return false;
-    errno = 0;
-    out->function = dwfl_module_addrname(mod, at);
-    if (out->function == NULL && errno == ENOMEM)
-        return false;
+    out->function = NULL;
     const char *file;
     int lineno;
     if (!line_at(r, mod, at, &file, &lineno))
@@ -2112,6 +2280,8 @@ static bool resolve_in_module(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, re
         errno = 0;
         return expand_inlined(r, mod, at, source, res) && errno != ENOMEM;
     }
+    if (!symbol_at(mod, at, &out->function))
+        return false;
     Dwarf_Addr base;
     const char *path = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
     out->filename = out->function ? out->function : format_offset(r, path, base, res->pc);
