@@ -2246,11 +2246,17 @@ static bool line_at(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, const char *
         return errno != ENOMEM;
     errno = 0;
     Dwfl_Line *line = dwfl_module_getsrc(mod, at);
-    if (line)
+    if (line == NULL && errno == ENOMEM)
+        return false;
+    Dwarf_Die *line_cu = line ? dwfl_linecu(line) : NULL;
+    if (line_cu && line_cu->addr == cu->addr) {
         *file = dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL);
-    if (line || errno == ENOMEM)
-        return line != NULL;
-    /* no .debug_aranges (Clang): the unit's own line table */
+        return true;
+    }
+    /* no .debug_aranges (Clang), or code of a unit without them in a gap
+     * of another's, where libdwfl answers the line of that unit's range
+     * below it (a Clang-built program's, lines of a GCC-built
+     * librcgc.a's alloc.c): the unit's own line table */
     errno = 0;
     Dwarf_Line *l = dwarf_getsrc_die(cu, at - bias);
     if (l == NULL)

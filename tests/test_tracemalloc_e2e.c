@@ -1013,6 +1013,22 @@ START_TEST(program_without_debug_information) {
 }
 END_TEST
 
+/* The same program with debug information but no .debug_aranges (Clang's)
+ * beside cold_unit.c's GCC-built unit, which has them, around it (as a
+ * GCC-built librcgc.a's cold parts and alloc.c are around a Clang-built
+ * program's code): libdwfl answered the line of the range below each of
+ * the program's frames, cold_unit.c's. Now the line table of the unit
+ * that holds the frame is read. */
+START_TEST(program_without_aranges_between_units_with_them) {
+    expect_script("cp $SRC/tests/programs/lto_app.c $SRC/tests/programs/cold_unit.c . && "
+                  "gcc -c -g -O1 cold_unit.c && "
+                  "clang -c -g -O0 -fno-omit-frame-pointer -I$SRC/include lto_app.c && "
+                  "$CC $SAN lto_app.o cold_unit.o $BIN/librcgc.a $(pkg-config --libs libdw) "
+                  "-lpthread -lm -o app && ./app",
+                  "lto_app.c:11 app_alloc lto_app.c:17 app_outer lto_app.c:26 main\n");
+}
+END_TEST
+
 /* A program started by running the dynamic linker as a command (`ld.so
  * ./app`, tests/programs/lto_app.c): /proc/self/exe is the dynamic
  * linker, whose file was taken for the program's: its frames showed as
@@ -1111,6 +1127,8 @@ Suite *test_suite(void) {
                      setup, teardown);
     add_case_fixture(s, tcase_create("program_without_debug_information"),
                      program_without_debug_information, setup, teardown);
+    add_case_fixture(s, tcase_create("program_without_aranges_between_units_with_them"),
+                     program_without_aranges_between_units_with_them, setup, teardown);
     add_case_fixture(s, tcase_create("program_run_by_the_dynamic_linker"),
                      program_run_by_the_dynamic_linker, setup, teardown);
     add_case_fixture(s, tcase_create("plugin_loaded_by_relative_path"),

@@ -1,7 +1,7 @@
 /* lto_app.c — a program built with rcgc's sources by link-time optimization
- * in one directory, or without -g (test_tracemalloc_e2e.c's
- * library_sources_with_lto, program_without_debug_information). Prints a
- * traceback's frames as file:line function. */
+ * in one directory, without -g, or by Clang beside a GCC-built unit (the
+ * tests of test_tracemalloc_e2e.c that name it). Prints a traceback's
+ * frames as file:line function. */
 #include <rcgc.h>
 #include <stdio.h>
 
