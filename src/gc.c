@@ -965,13 +965,38 @@ static void split_unreachable(rc_gchead *young, rc_gchead *unreachable, bool all
     }
 }
 
+/* Gives the objects of young after prev their prev pointers back, in one
+ * sequential pass without traversing, and checks their sums; returns the
+ * last object. */
+static rc_gchead *relink_after(rc_gchead *young, rc_gchead *prev) {
+    uintptr_t stride = 0;
+    for (rc_gchead *g = gc_next(prev); g != young; g = walk_next(g, &stride)) {
+        prefetch_ahead(g);
+        if (RC_UNLIKELY(get_refs(g) < 0))
+            refcount_too_small(g);
+        g->prev = (uintptr_t)prev;
+        prev = g;
+    }
+    return prev;
+}
+
 /* move_unreachable's scan, with or without the queue; returns the last
  * object of young. A scan from the last object starts there (its prev is
- * set at the end, by scan_from_last). */
+ * set at the end, by scan_from_last). Once the scan is past young's
+ * objects of before (in the objects moved back to its end, each with
+ * gc_refs 1) and no object is left set aside, a traverse can move
+ * nothing: with the queue, the rest is only relinked (the live random
+ * graph's holder reaches every node, whose scan then read two far
+ * referents each for nothing: 0.65x its collection's time), and what is
+ * still queued would find nothing to move either. Without it, referents
+ * are near and traverses cheap: the test cost more than it saved (the
+ * live ring 1.05x). */
 TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued, bool from_last) {
     visit_queue *q = &f->q;
     uintptr_t stride = 0;
     rc_gchead *prev = young, *g = from_last ? gc_prev(young) : gc_next(young);
+    rc_gchead *before_last = from_last ? young : gc_prev(young); /* once scanned: moved ones */
+    bool moved_ones = from_last;
     for (;;) {
         if (queued && q->n && (g == young || get_refs(g) == 0)) {
             /* g (or the end of young) waits for the queued visits */
@@ -984,6 +1009,12 @@ TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued, bool 
         }
         if (g == young)
             return prev;
+        if (queued && f->unreachable == 0 && moved_ones) {
+            q->far += q->n;
+            q->n = 0;
+            return relink_after(young, prev);
+        }
+        moved_ones |= g == before_last;
         prefetch_ahead(g);
         /* from the last object, every object scanned has gc_refs > 0: the
          * last (move_unreachable checked), then those reached (1) */
@@ -1062,21 +1093,6 @@ static void move_unreachable(rc_heap *h, rc_gchead *young, size_t n, size_t zero
         split_unreachable(young, unreachable, f->unreachable == n);
 }
 
-/* move_unreachable when no object has gc_refs 0: everything is reachable
- * from outside, so the scan only gives each object its prev pointer back
- * (and checks the sums), in one sequential pass without traversing. */
-static void relink_reachable(rc_gchead *young) {
-    rc_gchead *prev = young;
-    uintptr_t stride = 0;
-    for (rc_gchead *g = gc_next(young); g != young; g = walk_next(g, &stride)) {
-        prefetch_ahead(g);
-        if (RC_UNLIKELY(get_refs(g) < 0))
-            refcount_too_small(g);
-        g->prev = (uintptr_t)prev;
-        prev = g;
-    }
-}
-
 /* Whether delete_garbage may sweep plain garbage: not while it is to be
  * saved (RC_GC_DEBUG_SAVEALL). */
 static bool may_sweep(const rc_heap *h) {
@@ -1139,7 +1155,7 @@ static size_t deduce_unreachable(rc_heap *h, rc_gchead *base, rc_gchead *unreach
     } else if (c.zeros && c.back) {
         move_unreachable(h, base, n, c.zeros, unreachable, f);
     } else if (!c.relinked) {
-        relink_reachable(base);
+        relink_after(base, base); /* no gc_refs 0: everything is reachable from outside */
     }
     if (generation == RC_GC_GENERATIONS - 1)
         h->gc.acyclic = !c.back;
