@@ -766,27 +766,41 @@ static bool aranges_hold(Dwfl_Module *mod, Dwarf_Addr pc) {
            dwarf_getarange_addr(aranges, pc) != NULL;
 }
 
-/* The compilation unit of mod holding `at` (*bias: mod's), or NULL.
- * dwfl_module_addrdie looks in .debug_aranges only (elfutils before 0.191),
- * which Clang does not write unless given -gdwarf-aranges: then each
- * unit's own ranges are searched, through mod's index on the list *units
- * (a resolver's), or walking the units when there is no list (one lookup)
- * or no memory for the index. Its answer is taken only where the aranges
- * hold the address and the unit's ranges do: between two units that have
- * aranges it answers the lower one, so code of units without them
- * (librcgc.a built by Clang, linked between a GCC-built program's objects)
- * was taken for the program's, or, where that unit's ranges reach over
- * them (they may overlap), for a unit whose lines do not cover it. */
+/* Whether unit cu has address ranges of its own. */
+static bool has_ranges(Dwarf_Die *cu) {
+    Dwarf_Addr base, start, end;
+    return dwarf_ranges(cu, 0, &base, &start, &end) > 0;
+}
+
+/* The compilation unit of mod holding `at` (*bias: mod's), or NULL: the
+ * first, in libdw's walk of units, whose ranges hold it, found through
+ * mod's index on the list *units (a resolver's). Without the list (one
+ * lookup) or memory for the index, dwfl_module_addrdie's answer where the
+ * unit's ranges hold the address, else a walk of the units. Not
+ * dwfl_module_addrdie first: it looks in .debug_aranges only (elfutils
+ * before 0.191), which Clang does not write unless given -gdwarf-aranges,
+ * and between two units that have aranges it answers the lower one, so
+ * code of units without them (librcgc.a built by Clang, linked between a
+ * GCC-built program's objects) was taken for the program's, or, where
+ * that unit's ranges reach over them (they may overlap), for a unit whose
+ * lines do not cover it; and checking its answer reads the unit's ranges,
+ * one per function in a unit built with -ffunction-sections (a snapshot
+ * of 40000 sites in one file of 20000 functions took 4.8 s). A unit the
+ * aranges hold `at` in that has no ranges of its own is taken. */
 static Dwarf_Die *unit_at(die_index **units, Dwfl_Module *mod, uintptr_t at, Dwarf_Addr *bias) {
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, at, bias);
-    if (cu != NULL && aranges_hold(mod, at - *bias) && unit_holds(cu, at - *bias) != 0)
-        return cu;
     die_index *ix = units ? module_index(units, mod) : NULL;
     errno = 0; /* what the walk runs short of, not what came before */
-    if (ix) {
+    Dwarf_Die *cu = ix ? index_find(ix, at - ix->bias) : NULL;
+    if (cu) {
         *bias = ix->bias;
-        return index_find(ix, at - ix->bias);
+        return cu;
     }
+    cu = dwfl_module_addrdie(mod, at, bias);
+    if (cu != NULL && aranges_hold(mod, at - *bias) &&
+        (ix ? !has_ranges(cu) : unit_holds(cu, at - *bias) != 0))
+        return cu;
+    if (ix)
+        return NULL;
     for (cu = NULL; (cu = dwfl_module_nextcu(mod, cu, bias)) != NULL;)
         if (unit_holds(cu, at - *bias) == 1)
             return cu;
