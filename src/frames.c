@@ -1951,13 +1951,18 @@ static size_t scope_slot(const void *key, size_t mask) {
     return (size_t)(((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ull >> 20) & mask;
 }
 
-/* The index of unit cu's outermost scopes, in r's table (made on first
- * need); NULL + ENOMEM when memory is short, nothing kept. */
-static die_index *scope_index(rc_resolver *r, Dwarf_Die *cu) {
-    size_t i = r->scopes ? scope_slot(cu->addr, r->scopes_mask) : 0;
-    for (; r->scopes && r->scopes[i]; i = (i + 1) & r->scopes_mask)
-        if (r->scopes[i]->key == cu->addr)
-            return r->scopes[i];
+/* The slot of r's table where the index of the scopes of the die whose
+ * data is at key is, or would go. */
+static size_t scope_find(const rc_resolver *r, const void *key) {
+    size_t i = scope_slot(key, r->scopes_mask);
+    while (r->scopes[i] && r->scopes[i]->key != key)
+        i = (i + 1) & r->scopes_mask;
+    return i;
+}
+
+/* Makes the index of die's outermost scopes and puts it in r's table;
+ * NULL + ENOMEM when memory is short, nothing kept. */
+static die_index *scope_index(rc_resolver *r, Dwarf_Die *die) {
     if (2 * (r->nscopes + 1) > r->scopes_mask + 1) {
         size_t mask = r->scopes ? 2 * r->scopes_mask + 1 : 15;
         die_index **bigger = calloc(mask + 1, sizeof *bigger);
@@ -1965,36 +1970,69 @@ static die_index *scope_index(rc_resolver *r, Dwarf_Die *cu) {
             errno = ENOMEM;
             return NULL;
         }
-        for (size_t j = 0; r->scopes && j <= r->scopes_mask; j++) {
-            size_t k = r->scopes[j] ? scope_slot(r->scopes[j]->key, mask) : 0;
-            for (; r->scopes[j] && bigger[k]; k = (k + 1) & mask)
-                ;
-            bigger[k] = r->scopes[j];
-        }
-        free(r->scopes);
+        die_index **old = r->scopes;
+        size_t old_mask = r->scopes_mask;
         r->scopes = bigger;
         r->scopes_mask = mask;
-        for (i = scope_slot(cu->addr, mask); bigger[i]; i = (i + 1) & mask)
-            ;
+        for (size_t j = 0; old && j <= old_mask; j++)
+            if (old[j])
+                bigger[scope_find(r, old[j]->key)] = old[j];
+        free(old);
     }
-    die_index *ix = index_new(cu->addr);
+    die_index *ix = index_new(die->addr);
     size_t order = 0;
     errno = 0;
-    if (ix == NULL || !index_scopes(&ix, cu, &order) || (ix = index_done(ix)) == NULL) {
+    if (ix == NULL || !index_scopes(&ix, die, &order) || (ix = index_done(ix)) == NULL) {
         errno = ENOMEM;
         return NULL;
     }
     r->nscopes++;
-    return r->scopes[i] = ix;
+    return r->scopes[scope_find(r, die->addr)] = ix;
 }
 
-/* The first of unit cu's outermost scopes whose code holds pc (unbiased),
- * into *out; false when none does, + ENOMEM when memory is short (errno is
- * cleared first). */
-static bool outermost_scope(rc_resolver *r, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *out) {
+/* How many of a scope's descendants scope_under reads one by one before it
+ * indexes them: a unit of 4000 functions cost a millisecond an address
+ * read so, an interpreter's loop of 5000 inlined calls 250 us; the index
+ * of a small scope would cost more memory than it saves time. */
+#define SCOPE_SCAN 64
+
+/* scope_under's search of parent's descendants one by one, within *budget
+ * of them: 1 and *out, 0 when none holds pc, -1 when the budget ran out. */
+static int scan_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, int *budget) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0)
+        return 0;
+    do {
+        if (--*budget < 0)
+            return -1;
+        int found = has_code(&child) ? dwarf_haspc(&child, pc) == 1
+                                     : scan_scopes(&child, pc, out, budget);
+        if (found == 1 && has_code(&child))
+            *out = child;
+        if (found != 0)
+            return found;
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return 0;
+}
+
+/* The first of parent's outermost descendants with code (searched through
+ * dies without code: a namespace, a class) whose code holds pc (unbiased),
+ * into *out: read one by one, or, for a scope with more than SCOPE_SCAN
+ * descendants, through its index in r's table (made the first time). false
+ * when none holds it, + ENOMEM when memory is short (errno is cleared
+ * first). */
+static bool scope_under(rc_resolver *r, Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out) {
     errno = 0;
-    die_index *ix = scope_index(r, cu);
-    Dwarf_Die *die = ix ? index_find(ix, pc) : NULL;
+    die_index *ix = r->scopes ? r->scopes[scope_find(r, parent->addr)] : NULL;
+    if (ix == NULL) {
+        int budget = SCOPE_SCAN;
+        int found = scan_scopes(parent, pc, out, &budget);
+        if (found >= 0)
+            return found;
+        if ((ix = scope_index(r, parent)) == NULL)
+            return false;
+    }
+    Dwarf_Die *die = index_find(ix, pc);
     if (die)
         *out = *die;
     return die != NULL;
@@ -2021,26 +2059,17 @@ static bool path_push(scope_path *p, Dwarf_Die *die) {
     return true;
 }
 
-/* Extends p, which ends with parent, down to the innermost die among
- * parent's descendants whose code holds pc, searching through dies without
- * code; p is left as it was when none does. false + ENOMEM when memory is
- * short. */
-static bool innermost_scope(Dwarf_Die *parent, Dwarf_Addr pc, scope_path *p) {
-    Dwarf_Die child;
-    if (dwarf_child(parent, &child) != 0)
-        return true;
-    do {
-        bool code = has_code(&child);
-        if (code && dwarf_haspc(&child, pc) != 1)
-            continue;
-        int n = p->n;
-        if (!path_push(p, &child) || !innermost_scope(&child, pc, p))
+/* The scopes holding pc in unit cu into p, from the outermost down to the
+ * innermost (a function, an inlined instance, a block); false + ENOMEM
+ * when memory is short. */
+static bool scopes_at(rc_resolver *r, Dwarf_Die *cu, Dwarf_Addr pc, scope_path *p) {
+    Dwarf_Die parent = *cu, inner;
+    while (scope_under(r, &parent, pc, &inner)) {
+        if (!path_push(p, &inner))
             return false;
-        if (code || p->n > n + 1)
-            return true;
-        p->n = n; /* nothing with code below it holds pc */
-    } while (dwarf_siblingof(&child, &child) == 0);
-    return true;
+        parent = inner;
+    }
+    return errno != ENOMEM;
 }
 
 /* For a unit none of whose scopes holds pc: dwarf_getscopes, which also
@@ -2064,25 +2093,22 @@ static bool imported_scope(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf
  * instance, goes on through its abstract origin's scopes instead of the
  * function it was inlined into (eu-addr2line -i goes the same way). How
  * many, 0 when none (+ ENOMEM when memory was short); *scopes is to be
- * freed. Found through the unit's index of its outermost scopes, then
- * down from the one holding `at`: dwarf_getscopes_die walks the unit from
- * its start to the die. */
+ * freed. Found level by level (scopes_at), not by dwarf_getscopes_die,
+ * which walks the unit from its first die to the one asked for. */
 static int concrete_scopes(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf_Die **scopes) {
     Dwarf_Addr bias;
     Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), die;
     *scopes = NULL;
+    scope_path p = {0};
     if (cu == NULL)
         return 0;
-    if (!outermost_scope(r, cu, at - bias, &die)) {
-        int n = errno != ENOMEM && imported_scope(mod, cu, at - bias, &die)
-                    ? dwarf_getscopes_die(&die, scopes)
-                    : 0;
-        return n > 0 ? n : 0;
-    }
-    scope_path p = {0};
-    if (!path_push(&p, &die) || !innermost_scope(&die, at - bias, &p)) {
+    if (!scopes_at(r, cu, at - bias, &p)) {
         free(p.die);
         return 0;
+    }
+    if (p.n == 0) {
+        int n = imported_scope(mod, cu, at - bias, &die) ? dwarf_getscopes_die(&die, scopes) : 0;
+        return n > 0 ? n : 0;
     }
     for (int i = 0; i < p.n / 2; i++) {
         die = p.die[i];
@@ -2100,7 +2126,7 @@ static Dwarf_Die *source_unit(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dw
     Dwarf_Addr bias;
     Dwarf_Die *cu = unit_at(&r->units, mod, at, &bias), fn;
     if (cu && is_lto_unit(cu))
-        return outermost_scope(r, cu, at - bias, &fn) && origin_unit(&fn, out) ? out : NULL;
+        return scope_under(r, cu, at - bias, &fn) && origin_unit(&fn, out) ? out : NULL;
     if (cu)
         *out = *cu;
     return cu ? out : NULL;

@@ -1029,6 +1029,32 @@ START_TEST(program_without_aranges_between_units_with_them) {
 }
 END_TEST
 
+/* A unit of 100 functions, one of which inlines 100 calls, as an
+ * interpreter's loop does (tests/programs/many_scopes.py): past SCOPE_SCAN
+ * (src/frames.c) their scopes are found through indexes, where a search
+ * of the unit's dies one by one for each address took a millisecond an
+ * address in a unit of 4000 functions, and a search of the loop's inlined
+ * instances 250 us. Then each function in a section of its own
+ * (-ffunction-sections): the unit has a range per function, which a check
+ * of each lookup read one by one. The frames are the ones a search one by
+ * one finds. */
+START_TEST(scopes_of_big_units) {
+    const char *want = "many.c:5 op_0 many.c:107 eval many.c:216 main\n"
+                       "many.c:42 op_37 many.c:144 eval many.c:216 main\n"
+                       "many.c:104 op_99 many.c:206 eval many.c:216 main\n";
+    char both[512];
+    snprintf(both, sizeof both, "%s%s", want, want);
+    expect_script("python3 $SRC/tests/programs/many_scopes.py 100 > many.c && "
+                  "gcc -c -O1 -g -fno-omit-frame-pointer -I$SRC/include many.c && "
+                  "$CC $SAN many.o $BIN/librcgc.a $(pkg-config --libs libdw) -lpthread -lm "
+                  "-o many && ./many 0 37 99 && "
+                  "gcc -c -O1 -g -ffunction-sections -fno-omit-frame-pointer -I$SRC/include "
+                  "many.c && $CC $SAN many.o $BIN/librcgc.a $(pkg-config --libs libdw) "
+                  "-lpthread -lm -o many && ./many 0 37 99",
+                  both);
+}
+END_TEST
+
 /* A program started by running the dynamic linker as a command (`ld.so
  * ./app`, tests/programs/lto_app.c): /proc/self/exe is the dynamic
  * linker, whose file was taken for the program's: its frames showed as
@@ -1129,6 +1155,8 @@ Suite *test_suite(void) {
                      program_without_debug_information, setup, teardown);
     add_case_fixture(s, tcase_create("program_without_aranges_between_units_with_them"),
                      program_without_aranges_between_units_with_them, setup, teardown);
+    add_case_fixture(s, tcase_create("scopes_of_big_units"), scopes_of_big_units, setup,
+                     teardown);
     add_case_fixture(s, tcase_create("program_run_by_the_dynamic_linker"),
                      program_run_by_the_dynamic_linker, setup, teardown);
     add_case_fixture(s, tcase_create("plugin_loaded_by_relative_path"),
