@@ -78,8 +78,10 @@ rc_heap *rc_heap_new(void);
 /* A new heap all of whose memory, bookkeeping included, comes from alloc
  * (called with ud). NULL + EINVAL when alloc is NULL; NULL + ENOMEM. One
  * exception: tracemalloc's native stacks. Its symbol resolver (file:line
- * for native frames, made the first time a traceback deeper than its call
- * site is shown), its cache of resolved frames and libdw beneath it, the
+ * for native frames, one per process, which the tracing heaps share: made
+ * the first time a traceback deeper than its call site is shown, freed when
+ * the last of them stops tracing), its cache of resolved frames and libdw
+ * beneath it, the
  * stack walker's process-wide table of loaded code (made at the first walk
  * and at each dlopen/dlclose after) and glibc's pthread_getattr_np (a walk
  * reads the thread's stack bounds) take their memory from malloc; if that
@@ -413,8 +415,10 @@ int rc_tracemalloc_get_traceback_limit(const rc_heap *h);
 /* The traceback where ptr (an object or rc_malloc block) was allocated, or
  * NULL when it is not traced (NULL + ENOMEM, EMFILE or ENFILE when its
  * frames could not be resolved for want of memory or of file descriptors
- * to read the loaded files: a later call tries again). Valid until the
- * block dies, clear_traces or tracing stops. */
+ * to read the loaded files: a later call tries again; NULL + EDEADLK when
+ * called by a heap's rc_alloc_fn while this thread resolves frames for
+ * another call). Valid until the block dies, clear_traces or tracing
+ * stops. */
 const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *ptr);
 /* 0, -1 + ENOMEM, or -2 when not tracing (or h is NULL). Tracking again
  * replaces the trace (kept when that fails). */
@@ -452,7 +456,9 @@ typedef struct rc_filter {
 /* A new snapshot (the caller frees it) of every live trace, with its
  * frames resolved to file:line. NULL + EINVAL when not tracing; NULL +
  * ENOMEM; NULL + EMFILE or ENFILE when a loaded file could not be opened
- * to resolve a frame. Snapshots are independent of the heap and use malloc. */
+ * to resolve a frame; NULL + EDEADLK as for get_object_traceback. Heaps on
+ * other threads resolving at the same time wait for each other. Snapshots
+ * are independent of the heap and use malloc. */
 rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h);
 /* Frees a snapshot and the tracebacks its statistics point into. NULL is
  * allowed. */

@@ -815,19 +815,24 @@ RC_INTERNAL bool rc__stack_walk_prepare(void);
  * (nothing of pc is cached then). `code` is the walk's serial (rc__stack_walk): when the
  * object that held pc then is not loaded there now, pc is resolved in that
  * object's file, if still there unchanged, else named "file+0xOFFSET",
- * never by what is loaded there now. rc__resolver_sync, before a batch of
- * rc__resolve calls, makes the resolver look at the objects loaded now
- * (after dlopen or dlclose). */
+ * never by what is loaded there now.
+ * There is one resolver per process, which its holders share
+ * (rc__resolver_hold, NULL + ENOMEM; rc__resolver_drop: the last ends it).
+ * rc__resolve and the scratch are used between rc__resolver_begin, which
+ * waits for the holders' turns to be over and makes the resolver look at
+ * the objects loaded now (after dlopen or dlclose), and rc__resolver_end;
+ * begin is false + EDEADLK when this thread is inside a turn already. */
 typedef struct rc_resolver rc_resolver;
-RC_INTERNAL rc_resolver *rc__resolver_new(void); /* NULL + ENOMEM */
-RC_INTERNAL void rc__resolver_free(rc_resolver *r);
-RC_INTERNAL void rc__resolver_sync(rc_resolver *r);
+RC_INTERNAL rc_resolver *rc__resolver_hold(void);
+RC_INTERNAL void rc__resolver_drop(rc_resolver *r);
+RC_INTERNAL bool rc__resolver_begin(rc_resolver *r);
+RC_INTERNAL void rc__resolver_end(rc_resolver *r);
 RC_INTERNAL unsigned rc__resolve(rc_resolver *r, uintptr_t pc, uint32_t code, rc_frame *out,
                                  unsigned max);
 /* 2 * RC_TRACEMALLOC_MAX_NFRAME frames of r's for its user to build a
  * traceback in: off the stack, which a thread made with a small one
  * (PTHREAD_STACK_MIN) has too little of for three arrays of 128 frames
- * (9 KiB) under the resolution. Used by one call at a time. */
+ * (9 KiB) under the resolution. Used within a turn. */
 RC_INTERNAL rc_frame *rc__resolver_scratch(rc_resolver *r);
 
 /* snapshot.c: building a snapshot (take_snapshot, load, filter_traces,

@@ -184,7 +184,7 @@ struct rc_tracer {
         const char *given, *copy;  /* equal when last looked (see tr_string) */
     } string_cache[STRING_CACHE];
 
-    rc_resolver *resolver;         /* malloc-based, created on first need */
+    rc_resolver *resolver;         /* the process's, held from the first need on */
     site_entry sites[SITE_CACHE];  /* nframe 1, no provider; cleared with tbs */
     death deaths[DEATHS];          /* cleared with tbs */
 };
@@ -785,14 +785,13 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
     return tb_intern(h, tr, f, n, total);
 }
 
-/* The tracer's resolver, in step with the objects loaded now; NULL +
- * ENOMEM. */
-static rc_resolver *resolver(rc_tracer *tr) {
-    if (tr->resolver == NULL)
-        tr->resolver = rc__resolver_new();
-    else
-        rc__resolver_sync(tr->resolver);
-    return tr->resolver;
+/* The process's resolver, held by tr from its first need until it stops,
+ * its turn begun (end it with rc__resolver_end); NULL + ENOMEM, or
+ * EDEADLK inside a turn of this thread's already. */
+static rc_resolver *resolver_turn(rc_tracer *tr) {
+    if (tr->resolver == NULL && (tr->resolver = rc__resolver_hold()) == NULL)
+        return NULL;
+    return rc__resolver_begin(tr->resolver) ? tr->resolver : NULL;
 }
 
 /* Whether f, the first frame of the first native return address after a
@@ -849,6 +848,21 @@ static const rc_traceback *tb_resolved(rc_heap *h, rc_tracer *tr, rc_resolver *r
     /* total 0: unknown (nframe 1 and a call site: the stack was not walked) */
     *tb = (rc_traceback){n, r->total == 0 ? 0 : total < n ? n : total, (rc_frame *)(tb + 1)};
     r->resolved = tb;
+    return tb;
+}
+
+/* r resolved in a turn of tr's resolver; NULL + errno as tb_resolved, or
+ * as resolver_turn. */
+static const rc_traceback *tb_resolved_in_turn(rc_heap *h, rc_tracer *tr, tb_rec *r) {
+    if (r->resolved)
+        return r->resolved;
+    rc_resolver *res = resolver_turn(tr);
+    const rc_traceback *tb = res ? tb_resolved(h, tr, res, r) : NULL;
+    if (res) {
+        int saved = errno;
+        rc__resolver_end(res);
+        errno = saved;
+    }
     return tb;
 }
 
@@ -1037,8 +1051,7 @@ void rc__trace_describe(rc_heap *h, const void *ptr, char *buf, size_t len) {
     const rc_pool *p = tr && id == 0 ? rc__pool_lookup(h, ptr) : NULL;
     if (tr && id == 0 && !(p && RC_KIND_IS_RAW(p->kind)))
         id = death_tb(tr, ptr);
-    rc_resolver *res = id ? resolver(tr) : NULL;
-    const rc_traceback *tb = res ? tb_resolved(h, tr, res, &tr->tbs[id - 1]) : NULL;
+    const rc_traceback *tb = id ? tb_resolved_in_turn(h, tr, &tr->tbs[id - 1]) : NULL;
     if (tb)
         snprintf(buf, len, " allocated at %s:%u", tb->frames[0].filename, tb->frames[0].lineno);
 }
@@ -1126,7 +1139,7 @@ void rc_tracemalloc_stop(rc_heap *h) {
         return;
     rc_tracer *tr = h->tracer;
     forget(h, tr);
-    rc__resolver_free(tr->resolver);
+    rc__resolver_drop(tr->resolver);
     h->tracer = NULL;
     h->trace_stops++;
     rc_slow_free_update(h);
@@ -1174,11 +1187,7 @@ const rc_traceback *rc_tracemalloc_get_object_traceback(rc_heap *h, const void *
     uint32_t id = tr ? trace_tb_of(h, tr, ptr) : 0;
     if (id == 0)
         return NULL;
-    tb_rec *r = &tr->tbs[id - 1];
-    if (r->resolved)
-        return r->resolved;
-    rc_resolver *res = resolver(tr);
-    return res ? tb_resolved(h, tr, res, r) : NULL;
+    return tb_resolved_in_turn(h, tr, &tr->tbs[id - 1]);
 }
 
 /* Whether a trace of size at (domain, ptr), replacing the one there (pre:
@@ -1349,7 +1358,7 @@ rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h) {
         errno = EINVAL;
         return NULL;
     }
-    rc_resolver *res = resolver(tr);
+    rc_resolver *res = resolver_turn(tr);
     rc_snapshot *s = res ? rc__snapshot_new((unsigned)tr->nframe, tr->untraced) : NULL;
     uint32_t *map = s ? calloc(tr->ntbs + 1, sizeof *map) : NULL;
     int ok = map ? snapshot_table(s, h, res, 0, &tr->traces, map) : -1;
@@ -1361,9 +1370,15 @@ rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h) {
     for (size_t i = 0; ok == 0 && i < tr->ndomains; i++)
         ok = snapshot_table(s, h, res, tr->domains[i].domain, &tr->domains[i].table, map);
     free(map);
-    if (ok == 0 && rc__snapshot_seal(s) == 0)
+    if (ok == 0 && rc__snapshot_seal(s) == 0) {
+        rc__resolver_end(res);
         return s;
-    int err = errno == EMFILE || errno == ENFILE ? errno : ENOMEM; /* a frame's file */
+    }
+    /* a frame's file, or this thread inside a turn already */
+    int err = errno == EMFILE || errno == ENFILE || (res == NULL && errno == EDEADLK) ? errno
+                                                                                 : ENOMEM;
+    if (res)
+        rc__resolver_end(res);
     rc_snapshot_free(s);
     errno = err;
     return NULL;

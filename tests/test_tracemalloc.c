@@ -198,6 +198,83 @@ START_TEST(unwound_callers) {
 }
 END_TEST
 
+/* Every heap resolves with the process's one resolver (a Dwfl of the
+ * loaded files' debug information took 14 MB and 45 ms a heap): the same
+ * return address gives two heaps the same strings, which stay while a heap
+ * that holds the resolver traces, whoever stops first. */
+START_TEST(heaps_share_the_resolver) {
+    rc_heap *other = rc_heap_new();
+    rc_tracemalloc_start(h, 8);
+    rc_tracemalloc_start(other, 8);
+    void *p = middle(h), *q = middle(other);
+    const rc_traceback *a = rc_tracemalloc_get_object_traceback(h, p);
+    const rc_traceback *b = rc_tracemalloc_get_object_traceback(other, q);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_ne(a, b); /* each tracer's own traceback */
+    ck_assert_ptr_eq(a->frames[1].filename, b->frames[1].filename);
+    ck_assert_ptr_eq(a->frames[1].function, b->frames[1].function);
+    ck_assert_uint_eq(b->frames[1].lineno, MIDDLE_LINE);
+    rc_free(h, p);
+    rc_tracemalloc_stop(h); /* other still holds the resolver: b's strings stay */
+    ck_assert_str_eq(b->frames[1].function, "middle");
+    ck_assert(ends_with(b->frames[1].filename, "test_tracemalloc.c"));
+    rc_tracemalloc_start(h, 8);
+    p = middle(h);
+    a = rc_tracemalloc_get_object_traceback(h, p);
+    ck_assert_ptr_eq(a->frames[1].function, b->frames[1].function);
+    rc_free(h, p);
+    rc_free(other, q);
+    rc_tracemalloc_stop(other);
+    ck_assert_uint_eq(rc_heap_free(other), 0);
+}
+END_TEST
+
+/* A heap's rc_alloc_fn, called for a traceback's memory while the
+ * resolver is this thread's (get_object_traceback of another heap), that
+ * asks for a traceback itself: NULL + EDEADLK, not a thread waiting for
+ * itself; the outer call goes on. */
+static rc_heap *asked_heap;
+static void *asked_obj;
+static const rc_traceback *inner_tb = (const rc_traceback *)1;
+static int inner_errno;
+
+static void *asking_fn(void *ud, void *ptr, size_t old, size_t size) {
+    if (asked_heap && size) {
+        rc_heap *other = asked_heap;
+        asked_heap = NULL; /* once */
+        errno = 0;
+        inner_tb = rc_tracemalloc_get_object_traceback(other, asked_obj);
+        inner_errno = errno;
+    }
+    return counting_fn(ud, ptr, old, size);
+}
+
+START_TEST(resolution_inside_resolution_fails) {
+    static counting_alloc c;
+    rc_heap_free(h);
+    h = rc_heap_new_with(asking_fn, &c);
+    rc_heap *other = rc_heap_new();
+    rc_tracemalloc_start(h, 8);
+    rc_tracemalloc_start(other, 8);
+    void *p = middle(h);
+    asked_obj = middle(other);
+    asked_heap = other; /* h's next request for memory: its traceback's */
+    const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, p);
+    ck_assert_ptr_null(asked_heap);
+    ck_assert_ptr_null(inner_tb);
+    ck_assert_int_eq(inner_errno, EDEADLK);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_str_eq(tb->frames[1].function, "middle");
+    tb = rc_tracemalloc_get_object_traceback(other, asked_obj); /* afterwards: fine */
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_str_eq(tb->frames[1].function, "middle");
+    rc_free(h, p);
+    rc_free(other, asked_obj);
+    ck_assert_uint_eq(rc_heap_free(other), 0);
+}
+END_TEST
+
 /* Which frames are the library's is read from the program's file once per
  * process, when the first tracer starts: without a descriptor to open it,
  * the start fails (it started, and every traceback of the process began
@@ -1380,6 +1457,10 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("out_of_memory_fails_traced_allocation"),
                      out_of_memory_fails_traced_allocation, setup, teardown);
     add_case_fixture(s, tcase_create("describe_for_misuse"), describe_for_misuse, setup, teardown);
+    add_case_fixture(s, tcase_create("heaps_share_the_resolver"), heaps_share_the_resolver, setup,
+                     teardown);
+    add_case_fixture(s, tcase_create("resolution_inside_resolution_fails"),
+                     resolution_inside_resolution_fails, setup, teardown);
     add_case_fixture(s, tcase_create("tracing_survives_heap_free"), tracing_survives_heap_free,
                      setup, teardown);
     return s;

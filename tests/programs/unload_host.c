@@ -1,9 +1,9 @@
 /* unload_host.c — allocates from plugb.so on two heaps, unloads it, loads
  * plugc.so (most likely where plugb.so was), allocates from it, and only
- * then shows tracebacks: the first heap's (plugb.so's file unchanged: its
- * lines), then the second's after plugb.so's file changed (its name and
- * an offset, printed as OFF). Never plugc.c's lines for plugb's code. Run
- * from the directory holding the plugins. */
+ * then shows tracebacks: the second heap's while plugb.so's file is
+ * changed (its name and an offset, printed as OFF), then, the file as it
+ * was again, the first heap's (its lines). Never plugc.c's lines for
+ * plugb's code. Run from the directory holding the plugins. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -53,18 +53,22 @@ int main(int argc, char **argv) {
     rc_tracemalloc_start(h1, 4);
     rc_tracemalloc_start(h2, 4);
     void *hb, *hc;
-    alloc_fn b = load("./plugb.so", &hb);
-    void *b1 = b(h1), *b2 = b(h2), *where = base_of(b);
+    alloc_fn b = load("./plugb.so", &hb), late = (alloc_fn)dlsym(hb, "plugin_alloc_late");
+    void *b1 = b(h1), *b2 = late(h2), *where = base_of(b);
     dlclose(hb);
     alloc_fn c = load("./plugc.so", &hc);
     if (argc > 1) /* whether plugc.so took plugb.so's place, for a human */
         fprintf(stderr, "%s\n", base_of(c) == where ? "same place" : "elsewhere");
     void *c1 = c(h1);
-    top(h1, "reloaded");
+    struct stat st;
     struct timespec times[2] = {{0, UTIME_OMIT}, {12345, 0}}; /* a new mtime */
-    if (utimensat(AT_FDCWD, "plugb.so", times, 0) != 0)
+    if (stat("plugb.so", &st) != 0 || utimensat(AT_FDCWD, "plugb.so", times, 0) != 0)
         return 4;
     top(h2, "changed");
+    times[1] = st.st_mtim;
+    if (utimensat(AT_FDCWD, "plugb.so", times, 0) != 0)
+        return 4;
+    top(h1, "reloaded");
     rc_decref(b1);
     rc_decref(b2);
     rc_decref(c1);
