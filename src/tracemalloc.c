@@ -23,7 +23,8 @@
  *               shrinks to a quarter below 1/8 full (table_shrink), so its
  *               size follows the live traces, not their peak (at most 8
  *               slots, about 130 bytes, per live trace; 16 buckets at
- *               least).
+ *               least, or, for a domain other than 0 with no trace left,
+ *               none: table_release).
  *               A block's address has no trace when it is allocated (every
  *               free of a traced block calls rc__trace_free), so
  *               rc__trace_alloc inserts without looking first.
@@ -80,7 +81,7 @@ typedef struct trace_table {
     void *mem;             /* what holds both (table_bytes) */
     size_t nbuckets, count;
     size_t limit;          /* count at which the table grows: 4/5 of the slots */
-    size_t shrink_at;      /* count below which it shrinks: 1/8 of the slots, 0 at 16 buckets */
+    size_t shrink_at;      /* count below which it shrinks: 1/8 of the slots, 0 at 16 buckets or none */
 } trace_table;
 
 typedef struct domain_traces {
@@ -368,6 +369,15 @@ static __attribute__((noinline)) void table_shrink(rc_heap *h, trace_table *t) {
     if (table_rebuild(h, t, nbuckets) < 0)
         t->shrink_at = t->count / 2;
     errno = saved;
+}
+
+/* Frees t's buckets, empty: a domain's table whose last trace was
+ * untracked (a table is 1 KiB at least, and a program may use a domain
+ * per arena or per pool: a million of them once held 1.15 GB after every
+ * trace was gone). The next trace makes it anew. */
+static void table_release(rc_heap *h, trace_table *t) {
+    tr_free(h, t->mem, table_bytes(t->nbuckets));
+    *t = (trace_table){0};
 }
 
 /* Room in t for one more trace: a claim after it cannot fail. 0, or -1 +
@@ -1258,7 +1268,9 @@ int rc_tracemalloc_untrack(rc_heap *h, unsigned domain, uintptr_t ptr) {
     slot_ref r = t ? table_find(t, ptr) : (slot_ref){NULL, 0};
     if (r.b)
         trace_drop(tr, t, r);
-    if (t && t->count < t->shrink_at)
+    if (r.b && t->count == 0 && domain != 0)
+        table_release(h, t);
+    else if (t && t->count < t->shrink_at)
         table_shrink(h, t);
     return 0;
 }

@@ -675,6 +675,38 @@ static int fresh_file_provider(rc_frame *frames, int max, void *arg) {
     return 1;
 }
 
+/* A domain's table goes with its last trace: a thousand domains of one
+ * trace each cost their tables (16 buckets, about 1 KiB each) while they
+ * are tracked, and only their records and index (under 80 bytes a domain) once
+ * untracked; domain 0's table stays. A domain tracked again works. */
+START_TEST(untracked_domains_free_their_tables) {
+    enum { DOMAINS = 1000 };
+    rc_tracemalloc_start(h, 1);
+    void *p = rc_malloc(h, 8); /* domain 0's table */
+    size_t before = rc_tracemalloc_get_tracemalloc_memory(h);
+    for (unsigned d = 1; d <= DOMAINS; d++)
+        ck_assert_int_eq(rc_tracemalloc_track(h, d, 4096 * d, d), 0);
+    size_t tracked = rc_tracemalloc_get_tracemalloc_memory(h);
+    ck_assert_uint_ge(tracked - before, DOMAINS * (16 * 65 + 1));
+    for (unsigned d = 1; d <= DOMAINS; d++)
+        ck_assert_int_eq(rc_tracemalloc_untrack(h, d, 4096 * d), 0);
+    size_t untracked = rc_tracemalloc_get_tracemalloc_memory(h);
+    ck_assert_uint_lt(untracked - before, DOMAINS * 80);
+    ck_assert(rc__trace_tables_valid(h));
+    ck_assert_uint_eq(current(), 8);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 7, 4096 * 7), 0); /* none there: fine */
+    ck_assert_int_eq(rc_tracemalloc_track(h, 7, 16, 30), 0);
+    ck_assert_uint_eq(current(), 38);
+    rc_snapshot *snap = rc_tracemalloc_take_snapshot(h);
+    ck_assert_uint_eq(rc_snapshot_trace_count(snap), 2);
+    rc_snapshot_free(snap);
+    ck_assert_int_eq(rc_tracemalloc_untrack(h, 7, 16), 0);
+    ck_assert_uint_eq(current(), 8);
+    rc_free(h, p);
+    ck_assert_uint_eq(current(), 0);
+}
+END_TEST
+
 /* Tracking an address again when the allocator fails each request in
  * turn: track gives -1 + ENOMEM and the old trace stays, as CPython's
  * (which takes the traceback first), until it succeeds; for a traced small
@@ -1457,6 +1489,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("out_of_memory_fails_traced_allocation"),
                      out_of_memory_fails_traced_allocation, setup, teardown);
     add_case_fixture(s, tcase_create("describe_for_misuse"), describe_for_misuse, setup, teardown);
+    add_case_fixture(s, tcase_create("untracked_domains_free_their_tables"),
+                     untracked_domains_free_their_tables, setup, teardown);
     add_case_fixture(s, tcase_create("heaps_share_the_resolver"), heaps_share_the_resolver, setup,
                      teardown);
     add_case_fixture(s, tcase_create("resolution_inside_resolution_fails"),
