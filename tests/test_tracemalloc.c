@@ -198,6 +198,41 @@ START_TEST(unwound_callers) {
 }
 END_TEST
 
+/* nframe 1 from thousands of call sites in turn: the cache of tracebacks
+ * by site grows (SITE_CACHE_MAX's rule, tracemalloc.c) and every
+ * allocation still gets its own site's traceback, lines and functions
+ * alike (sites differ by line, by function only, and by file); after
+ * clear_traces, whose tracebacks the cache named, too. */
+static void *site_blocks[3][3000];
+
+static void alloc_from_sites(bool backwards) {
+    static const char *funcs[2] = {"even", "odd"};
+    static const char files[2][8] = {"a.c", "b.c"};
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < 3000; k++) {
+            int i = backwards ? 2999 - k : k; /* the sites the cache kept last come first */
+            site_blocks[r][i] = rc_malloc_at(h, 16, files[i % 4 / 2], 1 + i / 2, funcs[i % 2]);
+        }
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < 3000; i++) {
+            const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, site_blocks[r][i]);
+            ck_assert_ptr_nonnull(tb);
+            ck_assert_uint_eq(tb->nframe, 1);
+            ck_assert_str_eq(tb->frames[0].filename, files[i % 4 / 2]);
+            ck_assert_uint_eq(tb->frames[0].lineno, (unsigned)(1 + i / 2));
+            ck_assert_str_eq(tb->frames[0].function, funcs[i % 2]);
+            rc_free(h, site_blocks[r][i]);
+        }
+}
+
+START_TEST(many_call_sites) {
+    rc_tracemalloc_start(h, 1);
+    alloc_from_sites(false);
+    rc_tracemalloc_clear_traces(h);
+    alloc_from_sites(true);
+}
+END_TEST
+
 /* Every heap resolves with the process's one resolver (a Dwfl of the
  * loaded files' debug information took 14 MB and 45 ms a heap): the same
  * return address gives two heaps the same strings, which stay while a heap
@@ -1489,6 +1524,7 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("out_of_memory_fails_traced_allocation"),
                      out_of_memory_fails_traced_allocation, setup, teardown);
     add_case_fixture(s, tcase_create("describe_for_misuse"), describe_for_misuse, setup, teardown);
+    add_case_fixture(s, tcase_create("many_call_sites"), many_call_sites, setup, teardown);
     add_case_fixture(s, tcase_create("untracked_domains_free_their_tables"),
                      untracked_domains_free_their_tables, setup, teardown);
     add_case_fixture(s, tcase_create("heaps_share_the_resolver"), heaps_share_the_resolver, setup,
