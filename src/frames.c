@@ -642,13 +642,14 @@ typedef struct die_range {
  * holding an address in log time. Two kinds, made on first need by a
  * resolver and freed with its Dwfl: a module's units (unit_at, on the list
  * units), since without .debug_aranges each lookup read every unit's
- * ranges (most of a snapshot's time in a program of 2000 units); a unit's
- * outermost scopes (scope_index, in the table scopes), since searching the
- * unit's dies for each address took a millisecond an address in one file
- * of 4000 functions (an amalgamation). */
+ * ranges (most of a snapshot's time in a program of 2000 units); the
+ * outermost scopes under a die with more than SCOPE_SCAN descendants (a
+ * unit, a function: scope_index, in the table scopes), since searching
+ * them one by one for each address took a millisecond an address in one
+ * file of 4000 functions (an amalgamation). */
 typedef struct die_index {
     struct die_index *next; /* on units */
-    const void *key;        /* the module, or the unit die's data (die.addr) */
+    const void *key;        /* the module, or the scope die's data (die.addr) */
     Dwarf_Addr bias;        /* the module's (units) */
     size_t n, cap;
     die_range r[];
@@ -1749,7 +1750,7 @@ struct rc_resolver {
 #ifdef RCGC_HAVE_LIBDW
     Dwfl *dwfl;           /* NULL until first needed */
     die_index *units;     /* of dwfl's and gone's modules, made as unit_at needs them */
-    die_index **scopes;   /* open addressing on the unit (scope_index); NULL marks a free slot */
+    die_index **scopes;   /* open addressing on the die (scope_index); NULL marks a free slot */
     size_t scopes_mask, nscopes;
     gone_file *gone;      /* files of objects unloaded, as needed */
 #endif
@@ -2065,9 +2066,9 @@ static int scan_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, int *bu
     do {
         if (--*budget < 0)
             return -1;
-        int found = has_code(&child) ? dwarf_haspc(&child, pc) == 1
-                                     : scan_scopes(&child, pc, out, budget);
-        if (found == 1 && has_code(&child))
+        bool code = has_code(&child);
+        int found = code ? dwarf_haspc(&child, pc) == 1 : scan_scopes(&child, pc, out, budget);
+        if (found == 1 && code)
             *out = child;
         if (found != 0)
             return found;
@@ -2271,9 +2272,10 @@ static bool expand_inlined(rc_resolver *r, Dwfl_Module *mod, uintptr_t at, Dwarf
     /* the symbol for frames DWARF does not name: looked up only then, as
      * libdwfl searches the whole symbol table for it */
     const char *symbol = NULL;
+    bool looked = false;
     for (unsigned i = 0; i <= (frames ? j : 0); i++) {
         rc_frame *f = frames ? &frames[i] : &only;
-        if (f->function == NULL && symbol == NULL && !symbol_at(mod, at, &symbol)) {
+        if (f->function == NULL && !looked && !(looked = symbol_at(mod, at, &symbol))) {
             free(frames);
             free(scopes);
             return false;
