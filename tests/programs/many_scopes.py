@@ -34,6 +34,8 @@ lines += ["        sink = made[i] = eval(h, i);",
           "                   tb->frames[i].function ? tb->frames[i].function : \"?\");",
           "        printf(\"\\n\");",
           "    }",
-          "    return 0;",
+          "    for (int i = 0; i < %d; i++)" % n,
+          "        rc_free(h, made[i]);",
+          "    return (int)rc_heap_free(h);",
           "}"]
 print("\n".join(lines))
