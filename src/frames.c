@@ -19,6 +19,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -831,16 +832,34 @@ static bool origin_unit(Dwarf_Die *die, Dwarf_Die *unit) {
     return dwarf_diecu(&d, unit, NULL, NULL) != NULL;
 }
 
-/* The function of LTO unit cu whose code holds pc (unbiased), into *fn. */
-static bool lto_function_at(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *fn) {
-    if (dwarf_child(cu, fn) != 0)
-        return false;
-    do {
-        if (dwarf_tag(fn) == DW_TAG_subprogram && dwarf_haspc(fn, pc) == 1)
-            return true;
-    } while (dwarf_siblingof(fn, fn) == 0);
-    return false;
+/* Whether die has code of its own (a function, an inlined instance, a
+ * block), unlike a namespace or a class. */
+static bool has_code(Dwarf_Die *die) {
+    return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
 }
+
+/* The first of parent's outermost descendants with code (searched through
+ * dies without code) whose code holds pc (unbiased), into *out, reading
+ * them one by one within *budget of them: 1, 0 when none holds pc, -1 when
+ * the budget ran out (scope_under; an LTO unit's function, for the library
+ * search, without a budget). */
+static int scan_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, int *budget) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0)
+        return 0;
+    do {
+        if (--*budget < 0)
+            return -1;
+        bool code = has_code(&child);
+        int found = code ? dwarf_haspc(&child, pc) == 1 : scan_scopes(&child, pc, out, budget);
+        if (found == 1 && code)
+            *out = child;
+        if (found != 0)
+            return found;
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return 0;
+}
+
 
 /* Whether unit cu defines an external function named rc_ (rc__ too), as
  * each of the library's source files does and a program's need not: one
@@ -957,9 +976,11 @@ static bool search_linked_ranges(void *arg) {
     errno = 0;
     Dwarf_Die *own = unit_at(NULL, mod, ls->self, &bias), fn, origin;
     /* an LTO unit's: the unit its function at self comes from */
+    int unbounded = INT_MAX;
     if (own && is_lto_unit(own))
-        own = lto_function_at(own, ls->self - bias, &fn) && origin_unit(&fn, &origin) ? &origin
-                                                                                       : NULL;
+        own = scan_scopes(own, ls->self - bias, &fn, &unbounded) == 1 && origin_unit(&fn, &origin)
+                  ? &origin
+                  : NULL;
     const char *own_name = own ? dwarf_diename(own) : NULL;
     const char *slash = own_name ? strrchr(own_name, '/') : NULL;
     if (own == NULL && short_of(errno))
@@ -1980,12 +2001,6 @@ static const char *die_function(Dwarf_Die *die) {
     return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 }
 
-/* Whether die has code of its own (a function, an inlined instance, a
- * block), unlike a namespace or a class. */
-static bool has_code(Dwarf_Die *die) {
-    return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
-}
-
 /* Adds the outermost dies with code among parent's descendants (searched
  * through dies without code) to *ixp, counting them in *order; false when
  * memory is short (*ixp freed and NULL). */
@@ -2056,25 +2071,6 @@ static die_index *scope_index(rc_resolver *r, Dwarf_Die *die) {
  * read so, an interpreter's loop of 5000 inlined calls 250 us; the index
  * of a small scope would cost more memory than it saves time. */
 #define SCOPE_SCAN 64
-
-/* scope_under's search of parent's descendants one by one, within *budget
- * of them: 1 and *out, 0 when none holds pc, -1 when the budget ran out. */
-static int scan_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, int *budget) {
-    Dwarf_Die child;
-    if (dwarf_child(parent, &child) != 0)
-        return 0;
-    do {
-        if (--*budget < 0)
-            return -1;
-        bool code = has_code(&child);
-        int found = code ? dwarf_haspc(&child, pc) == 1 : scan_scopes(&child, pc, out, budget);
-        if (found == 1 && code)
-            *out = child;
-        if (found != 0)
-            return found;
-    } while (dwarf_siblingof(&child, &child) == 0);
-    return 0;
-}
 
 /* The first of parent's outermost descendants with code (searched through
  * dies without code: a namespace, a class) whose code holds pc (unbiased),
