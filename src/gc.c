@@ -987,7 +987,7 @@ static rc_gchead *relink_after(rc_gchead *young, rc_gchead *prev) {
  * gc_refs 1) and no object is left set aside, a traverse can move
  * nothing: with the queue, the rest is only relinked (the live random
  * graph's holder reaches every node, whose scan then read two far
- * referents each for nothing: 0.65x its collection's time), and what is
+ * referents each for nothing: 0.64x its collection's time), and what is
  * still queued would find nothing to move either. Without it, referents
  * are near and traverses cheap: the test cost more than it saved (the
  * live ring 1.05x). */
