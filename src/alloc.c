@@ -739,6 +739,15 @@ static bool large_dead_held(const rc_heap *h, const void *ptr) {
     return false;
 }
 
+/* Makes the slack past a large raw block's request (large_resize) as
+ * addressable as the rest of the block, before rc_alloc_fn gets it back
+ * (it may read or copy all it handed out). */
+static void large_slack_live(rc_large *lg, void *payload) {
+    size_t used = RC_LARGE_OFFSET + rc_large_request(payload);
+    if (lg->total > used)
+        rc_mem_live((char *)payload + (used - RC_LARGE_OFFSET), lg->total - used, false);
+}
+
 /* Notes that the large raw block at payload went back (see large_freed). */
 static void large_freed_note(rc_heap *h, const void *payload) {
     h->large_freed[h->large_freed_next] = (uintptr_t)payload;
@@ -808,8 +817,10 @@ void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     rc_large *lg = rc__ptrmap_remove(&h->large, (uintptr_t)payload);
     h->large_bytes -= lg->total;
     size_t total = lg->total;
-    if (rc_head_of(payload)->info & RC_F_RAW)
+    if (rc_head_of(payload)->info & RC_F_RAW) {
         large_freed_note(h, payload);
+        large_slack_live(lg, payload);
+    }
     if (h->debug && total > RC_QUARANTINE_BYTES) {
         /* whole, it would push out all others: its head is held instead
          * (the rest faulted in again by the next big block: debug only) */
@@ -1373,30 +1384,50 @@ void rc_free(rc_heap *h, void *ptr) {
         free_tagged(h, ptr, slot & ~RC_POOL_SLOT_FULL_PATH);
 }
 
-/* rc_realloc of a live large raw block to a size that stays large:
- * rc_alloc_fn resizes it, in place when it can (glibc grows into free
- * space or remaps), so a buffer grown step by step is not copied at every
- * step (that was quadratic: 1 MB in 16-byte steps took seconds). Returns
- * its payload, moved or not; NULL + ENOMEM leaves it as it was. Not in
- * debug mode, whose moved blocks go through the quarantine, nor during
- * teardown, which walks the large map. */
+/* rc_realloc of a live large raw block to a size that stays large.
+ * Growth asks rc_alloc_fn for RC_LARGE_SLACK more than the size, so a
+ * buffer grown step by step (a byte at a time, say) calls it once per
+ * sixteenth of its size, not at every step (glibc's realloc alone costs
+ * a 64 KB-4 MB buffer grown a byte at a time 2.5x its own time per step);
+ * a size within the block's slack takes no call at all, and a shrink
+ * asks for the size exactly (the program wants the memory back). The
+ * slack is poisoned for ASan and Valgrind, and shown to rc_alloc_fn again
+ * whenever the block goes to it. rc_alloc_fn resizes in place when it can
+ * (glibc grows into free space or remaps). Returns the payload, moved or
+ * not; NULL + ENOMEM leaves it as it was. Not in debug mode, whose moved
+ * blocks go through the quarantine, nor during teardown, which walks the
+ * large map. */
 static void *large_resize(rc_heap *h, void *payload, size_t size) {
-    if (size > SIZE_MAX - RC_LARGE_OFFSET) {
+    rc_large *lg = rc_large_of(payload);
+    size_t cap = lg->total - RC_LARGE_OFFSET, old = rc_large_request(payload);
+    if (size <= cap && cap - size <= RC_LARGE_SLACK(cap)) {
+        if (size > old)
+            rc_mem_live((char *)payload + old, size - old, false);
+        else
+            rc_mem_dead((char *)payload + size, old - size);
+        rc_large_set_request(payload, size);
+        return payload;
+    }
+    size_t want = size > old ? size + size / 16 : size;
+    if (want < size || want > SIZE_MAX - RC_LARGE_OFFSET) {
         errno = ENOMEM;
         return NULL;
     }
-    rc_large *lg = rc_large_of(payload);
-    size_t old_total = lg->total, total = RC_LARGE_OFFSET + size;
     /* room for the entry first: nothing can fail once the block moved */
     if (rc__ptrmap_reserve(h, &h->large, 1) != 0)
         return NULL;
+    size_t old_total = lg->total, total = RC_LARGE_OFFSET + want;
+    large_slack_live(lg, payload);
     rc_large *moved = rc__sys_alloc(h, lg, old_total, total);
-    if (moved == NULL)
+    if (moved == NULL) {
+        rc_mem_dead((char *)payload + old, cap - old);
         return NULL;
+    }
     moved->total = total;
     h->large_bytes += total - old_total;
     char *p = (char *)moved + RC_LARGE_OFFSET;
     rc_large_set_request(p, size);
+    rc_mem_dead(p + size, want - size);
     if (moved != lg) {
         large_freed_note(h, payload);
         rc__ptrmap_remove(&h->large, (uintptr_t)payload);

@@ -179,7 +179,9 @@ typedef struct rc_gchead {
  * rc_gchead follows). */
 typedef struct rc_large {
     rc_heap *heap;
-    size_t total;    /* bytes obtained from rc_alloc_fn for the block */
+    size_t total;    /* bytes obtained from rc_alloc_fn for the block: its
+                        request plus RC_LARGE_OFFSET, plus a slack of at
+                        most RC_LARGE_SLACK for a raw block rc_realloc grew */
     size_t request_tagged; /* payload bytes asked for ^ RC_LARGE_TAG(payload):
                               see rc_large_request, rc_is_large */
 } rc_large;
@@ -201,6 +203,9 @@ static inline void *rc_obj_of_gc(const rc_gchead *g) {
 static inline rc_large *rc_large_of(const void *payload) {
     return (rc_large *)((char *)payload - RC_LARGE_OFFSET);
 }
+/* The most a large raw block of cap payload bytes holds past its request
+ * (alloc.c's large_resize). */
+#define RC_LARGE_SLACK(cap) ((cap) / 16)
 /* The payload bytes asked for of the large block of payload. */
 static inline size_t rc_large_request(const void *payload) {
     return rc_large_of(payload)->request_tagged ^ RC_LARGE_TAG(payload);
@@ -646,13 +651,16 @@ static inline bool rc_is_freed(const void *obj) {
 }
 /* Whether obj (not NULL, an object or an rc_malloc block) is in a large
  * block: its head says RC_F_LARGE and its rc_large is whole (its total is
- * its tagged request's, plus RC_LARGE_OFFSET). The bytes before a small
+ * its tagged request's, plus RC_LARGE_OFFSET and at most RC_LARGE_SLACK
+ * of the rest). The bytes before a small
  * rc_malloc block (its false header) are a program's, or a freed
  * neighbour's fill or free mark, and may say RC_F_LARGE; the
  * RC_LARGE_OFFSET bytes before it are then in its pool, readable. */
 static inline bool rc_is_large(const void *obj) {
-    return (rc_head_of(obj)->info & RC_F_LARGE) &&
-           rc_large_of(obj)->total - RC_LARGE_OFFSET == rc_large_request(obj);
+    if (!(rc_head_of(obj)->info & RC_F_LARGE))
+        return false;
+    size_t cap = rc_large_of(obj)->total - RC_LARGE_OFFSET, request = rc_large_request(obj);
+    return request <= cap && cap - request <= RC_LARGE_SLACK(cap);
 }
 /* Whether obj (not NULL) is an rc_malloc block: a large one's head says
  * so; a small one lives in a pool of raw blocks (its false header, the

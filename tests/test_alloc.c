@@ -663,7 +663,7 @@ START_TEST(realloc_large_resizes) {
         char *p = rc_malloc(h, size);
         fill(p, size, 7);
         size_t blocks = c.blocks;
-        for (size_t next = 5000; next <= 200000; next += next / 2 + 1) {
+        for (size_t next = 7501; next <= 200000; next += next / 2 + 1) {
             size_t requests = c.requests, resized = resizes;
             char *q = rc_realloc(h, p, next);
             ck_assert_ptr_nonnull(q);
@@ -672,7 +672,7 @@ START_TEST(realloc_large_resizes) {
             ck_assert_uint_eq(c.blocks, blocks);
             ck_assert(holds(q, size, 7));
             fill(q, next, 7);
-            ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + next);
+            ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + next + next / 16); /* grown: slack */
             ck_assert_uint_eq(reserved(h), c.outstanding);
             size_t current, peak;
             rc_tracemalloc_get_traced_memory(h, &current, &peak);
@@ -691,6 +691,77 @@ START_TEST(realloc_large_resizes) {
         ck_assert_uint_eq(c.outstanding, 0);
         ck_assert_uint_eq(c.bad_old_size, 0);
     }
+}
+END_TEST
+
+/* resizing_fn that scrubs each block it takes back (reading it all:
+ * under ASan, poisoned bytes handed to it would be a report). */
+static void *scrubbing_fn(void *ud, void *ptr, size_t old_size, size_t new_size) {
+    if (ptr && new_size == 0)
+        memset(ptr, 0xdd, old_size);
+    return resizing_fn(ud, ptr, old_size, new_size);
+}
+
+/* A large block grown a byte at a time (a string builder) gets a
+ * sixteenth of its size as slack at each call of rc_alloc_fn: growing
+ * 5000 -> 50000 takes 38 calls, not 45000; contents and the trace
+ * follow every step, the slack counts in bytes_in_use (the block costs
+ * it) and is poisoned for ASan but not when rc_alloc_fn gets the block
+ * back, and a shrink within the slack stays while one past it gives the
+ * memory back. */
+START_TEST(realloc_large_grows_with_slack) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(scrubbing_fn, &c);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
+    char *p = rc_malloc(h, 5000);
+    fill(p, 5000, 3);
+    size_t calls = 0, cap = 5000, before = resizes;
+    for (size_t size = 5001; size <= 50000; size++) {
+        size_t requests = c.requests;
+        char *q = rc_realloc(h, p, size);
+        ck_assert_ptr_nonnull(q);
+        if (size > cap) {
+            cap = size + size / 16;
+            calls++;
+            ck_assert_uint_eq(c.requests - requests, 1);
+        } else {
+            ck_assert_ptr_eq(q, p); /* within the slack: no call at all */
+            ck_assert_uint_eq(c.requests, requests);
+        }
+        q[size - 1] = (char)pattern(3, size - 1);
+        p = q;
+#ifdef TEST_ASAN
+        ck_assert(!__asan_address_is_poisoned(p + size - 1));
+        if (size < cap)
+            ck_assert(__asan_address_is_poisoned(p + size));
+#endif
+    }
+    ck_assert_uint_eq(calls, 38);
+    ck_assert_uint_eq(resizes - before, 38);
+    ck_assert(holds(p, 50000, 3));
+    ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + cap);
+    ck_assert_uint_eq(reserved(h), c.outstanding);
+    size_t current, peak;
+    rc_tracemalloc_get_traced_memory(h, &current, &peak);
+    ck_assert_uint_eq(current, 50000);
+    ck_assert_uint_eq(peak, 50000);
+    before = resizes;
+    p = rc_realloc(h, p, cap - cap / 16); /* a shrink within the slack */
+    ck_assert_uint_eq(resizes, before);
+    ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + cap);
+    p = rc_realloc(h, p, cap - cap / 16 - 1); /* past it: the memory goes back */
+    ck_assert_uint_eq(resizes, before + 1);
+    ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + cap - cap / 16 - 1);
+    ck_assert(holds(p, cap - cap / 16 - 1, 3));
+    rc_tracemalloc_get_traced_memory(h, &current, &peak);
+    ck_assert_uint_eq(current, cap - cap / 16 - 1);
+    rc_free(h, p);
+    p = rc_realloc(h, rc_malloc(h, 5000), 6000); /* freed with its slack */
+    ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 6000 + 6000 / 16);
+    rc_free(h, p);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.bad_old_size, 0);
 }
 END_TEST
 
@@ -797,6 +868,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("header_bytes"), header_bytes);
     add_case(s, tcase_create("dead_large_held_within_budget"), dead_large_held_within_budget);
     add_case(s, tcase_create("realloc_large_resizes"), realloc_large_resizes);
+    add_case(s, tcase_create("realloc_large_grows_with_slack"), realloc_large_grows_with_slack);
     add_case(s, tcase_create("big_zeroed_blocks"), big_zeroed_blocks);
     add_case(s, tcase_create("alignment_objects"), alignment_objects);
     add_case(s, tcase_create("alignment_malloc"), alignment_malloc);

@@ -392,10 +392,25 @@ static void raw_block(size_t size, bool tracing, uint8_t *kind, size_t *bytes) {
     }
 }
 
+/* Whether rc_realloc resizes a large raw block of `kind` to size bytes
+ * as a large block (alloc.c: large_resize), not in debug mode. */
+static bool large_resized(uint8_t kind, size_t size) {
+    return kind == K_RAW_LARGE && size > RC_MEDIUM_MAX && !M.debug;
+}
+
+/* The payload large_resize asks rc_alloc_fn for, resizing a large block
+ * of old payload bytes to size: a sixteenth more when it grows. */
+static size_t large_want(size_t old, size_t size) { return size > old ? size + size / 16 : size; }
+
 /* Whether rc_realloc keeps a block of `kind` and `bytes` for size bytes
- * in its pool (rc_realloc_at's `stays`: the same pool class; a large block
- * resized to a large size is resized by rc_alloc_fn: see op_realloc). */
+ * (rc_realloc_at's `stays`: the same pool class; large_resize's: within
+ * a large block's payload and RC_LARGE_SLACK short of it; else a large
+ * block resized to a large size is resized by rc_alloc_fn: see op_realloc). */
 static bool realloc_stays(uint8_t kind, size_t bytes, size_t size) {
+    if (large_resized(kind, size)) {
+        size_t cap = bytes - RC_LARGE_OFFSET;
+        return size <= cap && cap - size <= RC_LARGE_SLACK(cap);
+    }
     if (kind == K_RAW)
         return size <= RC_MEDIUM_MAX && raw_pool_bytes(size, 0) == bytes;
     if (kind == K_RAW_TRACED)
@@ -844,8 +859,10 @@ static void op_realloc(item *it, reader *r) {
     bool stays = realloc_stays(it->kind, it->bytes, size);
     /* large to large, not in debug mode (alloc.c: large_resize): moved
      * unless count_alloc resizes it in place, as bit 6 of mode asks */
-    bool in_place = it->kind == K_RAW_LARGE && size > RC_MEDIUM_MAX && !M.debug &&
-                    (mode & 0x40) && RC_LARGE_OFFSET + size <= room_of(it->p - RC_LARGE_OFFSET);
+    bool resized = large_resized(it->kind, size);
+    size_t want = resized ? large_want(old, size) : size;
+    bool in_place = resized && !stays && (mode & 0x40) &&
+                    RC_LARGE_OFFSET + want <= room_of(it->p - RC_LARGE_OFFSET);
     errno = 0;
     M.cnt.in_place = mode & 0x40;
     unsigned char *p = rc_realloc(M.h, it->p, size);
@@ -864,12 +881,18 @@ static void op_realloc(item *it, reader *r) {
     else
         EXPECT(p != it->p, "rc_realloc(%zu -> %zu) did not move", old, size);
     if (!stays)
-        raw_block(size, M.tracing, &it->kind, &it->bytes);
+        raw_block(want, M.tracing, &it->kind, &it->bytes);
     it->p = p;
     it->size = size;
     it->traced = M.tracing;
     account(it, 1);
     check_bytes(it, old < size ? old : size, "prefix after rc_realloc");
+#ifdef RC_ASAN
+    EXPECT(it->kind != K_RAW_LARGE || it->bytes - RC_LARGE_OFFSET == size ||
+               __asan_address_is_poisoned(p + size),
+           "rc_realloc(%zu -> %zu): the slack of a block of %zu bytes is not poisoned", old, size,
+           it->bytes);
+#endif
     EXPECT(((uintptr_t)p & 15) == 0, "rc_realloc: %p not aligned", (void *)p);
     if (!stays && !in_place)
         check_poisoned(&before);
