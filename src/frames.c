@@ -1886,6 +1886,32 @@ static struct {
 } shared_resolver = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
 static _Thread_local bool resolving;
 
+/* fork() keeps the frames' locks whole for the child: a lock another
+ * thread held at the fork (inside a resolver turn, a look for the
+ * library's code, a table of loaded objects being made) would be held
+ * for good in the child, whose first traceback or snapshot would wait on
+ * it forever. Before the fork the forking thread takes them all (waiting
+ * for such work to end; the order of every nesting: a turn's lock first),
+ * after it each process lets them go. A thread forking inside its own
+ * turn (a heap's rc_alloc_fn) has that lock already and keeps it. */
+static void fork_prepare(void) {
+    if (!resolving)
+        pthread_mutex_lock(&shared_resolver.lock);
+    pthread_mutex_lock(&lib_lock);
+    pthread_mutex_lock(&code_lock);
+}
+
+static void fork_done(void) {
+    pthread_mutex_unlock(&code_lock);
+    pthread_mutex_unlock(&lib_lock);
+    if (!resolving)
+        pthread_mutex_unlock(&shared_resolver.lock);
+}
+
+__attribute__((constructor)) static void fork_handlers(void) {
+    pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
 /* In a turn, this thread has the lock already, and the resolver a holder. */
 rc_resolver *rc__resolver_hold(void) {
     if (!resolving)

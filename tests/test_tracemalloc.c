@@ -9,8 +9,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static rc_heap *h;
@@ -306,6 +309,57 @@ START_TEST(resolution_inside_resolution_fails) {
     ck_assert_str_eq(tb->frames[1].function, "middle");
     rc_free(h, p);
     rc_free(other, asked_obj);
+    ck_assert_uint_eq(rc_heap_free(other), 0);
+}
+END_TEST
+
+/* fork() while another thread is inside a resolver turn (its heap's
+ * rc_alloc_fn, called for a traceback's memory, takes its time): the fork
+ * waits for the turn to end, and the child resolves a traceback of its own
+ * heap. It waited forever on the lock the other thread held at the fork. */
+static atomic_int stall_state; /* 1 armed, 2 inside the turn */
+
+static void *stalling_fn(void *ud, void *ptr, size_t old, size_t size) {
+    int armed = 1;
+    if (size && atomic_compare_exchange_strong(&stall_state, &armed, 2))
+        usleep(300 * 1000);
+    return counting_fn(ud, ptr, old, size);
+}
+
+static void *resolve_stalled(void *obj) {
+    return (void *)rc_tracemalloc_get_object_traceback(h, obj);
+}
+
+START_TEST(fork_waits_for_another_threads_turn) {
+    static counting_alloc c;
+    rc_heap_free(h);
+    h = rc_heap_new_with(stalling_fn, &c);
+    rc_heap *other = rc_heap_new();
+    rc_tracemalloc_start(h, 8);
+    rc_tracemalloc_start(other, 8);
+    void *p = middle(h), *q = middle(other);
+    atomic_store(&stall_state, 1);
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, resolve_stalled, p), 0); /* h is its now */
+    while (atomic_load(&stall_state) == 1)
+        usleep(1000);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        alarm(30);
+        const rc_traceback *tb = rc_tracemalloc_get_object_traceback(other, q);
+        _exit(tb && tb->frames[1].lineno == MIDDLE_LINE ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    void *tb;
+    ck_assert_int_eq(pthread_join(thread, &tb), 0);
+    ck_assert_ptr_nonnull(tb);
+    ck_assert_str_eq(((const rc_traceback *)tb)->frames[1].function, "middle");
+    rc_free(h, p);
+    rc_free(other, q);
     ck_assert_uint_eq(rc_heap_free(other), 0);
 }
 END_TEST
@@ -1529,6 +1583,8 @@ Suite *test_suite(void) {
                      untracked_domains_free_their_tables, setup, teardown);
     add_case_fixture(s, tcase_create("heaps_share_the_resolver"), heaps_share_the_resolver, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("fork_waits_for_another_threads_turn"),
+                     fork_waits_for_another_threads_turn, setup, teardown);
     add_case_fixture(s, tcase_create("resolution_inside_resolution_fails"),
                      resolution_inside_resolution_fails, setup, teardown);
     add_case_fixture(s, tcase_create("tracing_survives_heap_free"), tracing_survives_heap_free,
