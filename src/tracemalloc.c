@@ -711,8 +711,11 @@ static const char *tr_string(rc_heap *h, rc_tracer *tr, const char *s) {
     return copy;
 }
 
-static inline site_entry *site_slot(rc_tracer *tr, const char *file, int line) {
-    return &tr->sites[((uintptr_t)file >> 3 ^ (unsigned)line * 0x9E3779B1u) & tr->sites_mask];
+/* A site's slot: by file, line and function (one macro expanding to
+ * calls in several functions gives sites differing by function alone). */
+static inline site_entry *site_slot(rc_tracer *tr, const char *file, int line, const char *func) {
+    uintptr_t key = (uintptr_t)file >> 3 ^ (uintptr_t)func >> 1 ^ (unsigned)line * 0x9E3779B1u;
+    return &tr->sites[key & tr->sites_mask];
 }
 
 /* Makes tr's site cache empty and its first one (at start, and when the
@@ -730,7 +733,7 @@ static void sites_reset(rc_heap *h, rc_tracer *tr) {
  * sites keep taking each other's slots; without memory for that, it stays
  * as it is. */
 static void site_put(rc_heap *h, rc_tracer *tr, site_entry entry) {
-    site_entry *e = site_slot(tr, entry.file, (int)entry.line);
+    site_entry *e = site_slot(tr, entry.file, (int)entry.line, entry.func);
     size_t n = tr->sites_mask + 1;
     if (e->tb && ++tr->site_evictions > 2 * n && n < SITE_CACHE_MAX) {
         tr->site_evictions = 0;
@@ -742,10 +745,10 @@ static void site_put(rc_heap *h, rc_tracer *tr, site_entry entry) {
             tr->sites_mask = 4 * n - 1;
             for (size_t i = 0; i < n; i++)
                 if (old[i].tb)
-                    *site_slot(tr, old[i].file, (int)old[i].line) = old[i];
+                    *site_slot(tr, old[i].file, (int)old[i].line, old[i].func) = old[i];
             if (old != tr->first_sites)
                 tr_free(h, old, n * sizeof *old);
-            e = site_slot(tr, entry.file, (int)entry.line);
+            e = site_slot(tr, entry.file, (int)entry.line, entry.func);
         }
     }
     *e = entry;
@@ -757,7 +760,7 @@ static void site_put(rc_heap *h, rc_tracer *tr, site_entry entry) {
  * entries only in that case (capture fills it then, setting a provider
  * empties it), and an empty entry's id is 0, so a hit needs no other test. */
 HOT uint32_t site_cached(rc_tracer *tr, const char *file, int line, const char *func) {
-    const site_entry *e = site_slot(tr, file, line);
+    const site_entry *e = site_slot(tr, file, line, func);
     return e->file == file && e->line == (unsigned)line && e->func == func ? e->tb : 0;
 }
 
