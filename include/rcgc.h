@@ -396,7 +396,10 @@ typedef struct rc_traceback { unsigned nframe, total_nframe; const rc_frame *fra
  * to tell its frames from the caller's, could not be opened; no-op (0)
  * when already tracing. */
 int rc_tracemalloc_start(rc_heap *h, int nframe);
-/* Stops tracing and forgets every trace. */
+/* Stops tracing and forgets every trace. Misuse (a fatal report), as for
+ * clear_traces: called by the heap's rc_alloc_fn while the heap's
+ * tracebacks are being resolved (a snapshot, get_object_traceback), which
+ * would free what is being worked on. */
 void rc_tracemalloc_stop(rc_heap *h);
 bool rc_tracemalloc_is_tracing(const rc_heap *h);
 /* Forgets every trace and traceback; tracing goes on. */

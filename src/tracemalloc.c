@@ -191,6 +191,7 @@ struct rc_tracer {
     } string_cache[STRING_CACHE];
 
     rc_resolver *resolver;         /* the process's, held from the first need on */
+    bool in_turn;                  /* resolving tracebacks: stop and clear are misuse */
     site_entry *sites;             /* nframe 1, no provider; cleared with tbs */
     size_t sites_mask;             /* its size - 1 */
     size_t site_evictions;         /* sites that took a slot from another since it grew */
@@ -843,12 +844,31 @@ static uint32_t capture(rc_heap *h, rc_tracer *tr, const char *file, int line, c
 }
 
 /* The process's resolver, held by tr from its first need until it stops,
- * its turn begun (end it with rc__resolver_end); NULL + ENOMEM, or
+ * its turn begun (end it with resolver_turn_end); NULL + ENOMEM, or
  * EDEADLK inside a turn of this thread's already. */
 static rc_resolver *resolver_turn(rc_tracer *tr) {
     if (tr->resolver == NULL && (tr->resolver = rc__resolver_hold()) == NULL)
         return NULL;
-    return rc__resolver_begin(tr->resolver) ? tr->resolver : NULL;
+    if (!rc__resolver_begin(tr->resolver))
+        return NULL;
+    tr->in_turn = true;
+    return tr->resolver;
+}
+
+/* Ends tr's turn of the resolver res, errno kept. */
+static void resolver_turn_end(rc_tracer *tr, rc_resolver *res) {
+    int saved = errno;
+    tr->in_turn = false;
+    rc__resolver_end(res);
+    errno = saved;
+}
+
+/* Stopping or clearing h's tracer while it resolves (its rc_alloc_fn,
+ * called for a traceback's memory, doing so) would free the tracebacks
+ * and the tracer being worked on. */
+static void check_not_resolving(rc_heap *h, const rc_tracer *tr, const char *call) {
+    if (RC_UNLIKELY(tr->in_turn))
+        rc__fatal_ptr(NULL, call, "called while the heap's tracebacks are being resolved", h);
 }
 
 /* Whether f, the first frame of the first native return address after a
@@ -915,11 +935,8 @@ static const rc_traceback *tb_resolved_in_turn(rc_heap *h, rc_tracer *tr, tb_rec
         return r->resolved;
     rc_resolver *res = resolver_turn(tr);
     const rc_traceback *tb = res ? tb_resolved(h, tr, res, r) : NULL;
-    if (res) {
-        int saved = errno;
-        rc__resolver_end(res);
-        errno = saved;
-    }
+    if (res)
+        resolver_turn_end(tr, res);
     return tb;
 }
 
@@ -1198,6 +1215,7 @@ void rc_tracemalloc_stop(rc_heap *h) {
     if (h == NULL || h->tracer == NULL)
         return;
     rc_tracer *tr = h->tracer;
+    check_not_resolving(h, tr, "rc_tracemalloc_stop");
     forget(h, tr);
     rc__resolver_drop(tr->resolver);
     h->tracer = NULL;
@@ -1215,8 +1233,10 @@ bool rc_tracemalloc_is_tracing(const rc_heap *h) {
 }
 
 void rc_tracemalloc_clear_traces(rc_heap *h) {
-    if (h && h->tracer)
+    if (h && h->tracer) {
+        check_not_resolving(h, h->tracer, "rc_tracemalloc_clear_traces");
         forget(h, h->tracer);
+    }
 }
 
 void rc_tracemalloc_get_traced_memory(const rc_heap *h, size_t *current, size_t *peak) {
@@ -1434,14 +1454,14 @@ rc_snapshot *rc_tracemalloc_take_snapshot(rc_heap *h) {
         ok = snapshot_table(s, h, res, tr->domains[i].domain, &tr->domains[i].table, map);
     free(map);
     if (ok == 0 && rc__snapshot_seal(s) == 0) {
-        rc__resolver_end(res);
+        resolver_turn_end(tr, res);
         return s;
     }
     /* a frame's file, or this thread inside a turn already */
     int err = errno == EMFILE || errno == ENFILE || (res == NULL && errno == EDEADLK) ? errno
                                                                                  : ENOMEM;
     if (res)
-        rc__resolver_end(res);
+        resolver_turn_end(tr, res);
     rc_snapshot_free(s);
     errno = err;
     return NULL;

@@ -1104,6 +1104,60 @@ START_TEST(heap_free_while_collecting) {
 }
 END_TEST
 
+/* A heap's rc_alloc_fn, called for a traceback's memory while the heap's
+ * tracebacks are resolved, that stops or clears the heap's tracing would
+ * free the tracer and tracebacks being worked on: named, not a use after
+ * free. */
+static rc_heap *stop_armed;
+static bool stop_clears;
+
+static void *stopping_fn(void *ud, void *ptr, size_t old, size_t size) {
+    (void)ud, (void)old;
+    if (stop_armed && size) {
+        rc_heap *h = stop_armed;
+        stop_armed = NULL; /* once */
+        if (stop_clears)
+            rc_tracemalloc_clear_traces(h);
+        else
+            rc_tracemalloc_stop(h);
+    }
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, (size + 15) & ~(size_t)15);
+}
+
+static void do_resolve(rc_heap *h, void *p) {
+    stop_armed = h; /* h's next request for memory: p's traceback's */
+    rc_tracemalloc_get_object_traceback(h, p);
+}
+
+START_TEST(tracing_stopped_while_resolving) {
+    unsetenv("RCGC_DEBUG");
+    rc_heap *h = rc_heap_new_with(stopping_fn, NULL);
+    ck_assert_int_eq(rc_tracemalloc_start(h, 4), 0);
+    void *p = rc_malloc(h, 40);
+    char want[160];
+    snprintf(want, sizeof want,
+             "rcgc: fatal: rc_tracemalloc_stop called while the heap's tracebacks are being "
+             "resolved (%p)\n",
+             (void *)h);
+    expect_fatal(do_resolve, h, p, want);
+    stop_clears = true;
+    snprintf(want, sizeof want,
+             "rcgc: fatal: rc_tracemalloc_clear_traces called while the heap's tracebacks are "
+             "being resolved (%p)\n",
+             (void *)h);
+    expect_fatal(do_resolve, h, p, want);
+    ck_assert_ptr_nonnull(rc_tracemalloc_get_object_traceback(h, p)); /* unarmed: fine */
+    rc_tracemalloc_clear_traces(h); /* outside a resolution: fine */
+    rc_tracemalloc_stop(h);
+    rc_free(h, p);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 /* ... or from what rc_heap_free itself runs: the finalizer of a leaked
  * object, or a release, during the teardown; or from the walks that hold
  * an object while their callback runs (the garbage list, referents), where
@@ -1665,6 +1719,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("referents_skip_slot_dropped_not_yet_null"),
              referents_skip_slot_dropped_not_yet_null);
     add_case(s, tcase_create("queries_of_freed_object"), queries_of_freed_object);
+    add_case(s, tcase_create("tracing_stopped_while_resolving"), tracing_stopped_while_resolving);
     add_case(s, tcase_create("queries_of_raw_block"), queries_of_raw_block);
     add_case(s, tcase_create("dead_object_in_reused_object_pool"),
              dead_object_in_reused_object_pool);
