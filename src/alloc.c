@@ -1123,6 +1123,10 @@ static bool block_is_free(const rc_heap *h, const rc_pool *p, const char *block)
     return bits[i / 64] >> (i % 64) & 1;
 }
 
+size_t rc__pool_object_index(const rc_pool *p, const void *obj) {
+    return (size_t)((const char *)obj - RC_OBJ_OFFSET(p->kind) - first_block(p)) / p->block_size;
+}
+
 bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block) {
     if (p->used == 0 || block >= carved_end(p))
         return false;

@@ -297,6 +297,10 @@ struct rc_arena {
     uint32_t in_usable;     /* on heap->usable_arenas */
     rc_arena *unext, *uprev;
     rc_arena *below;        /* the arena whose pools end in this one's first zone */
+    /* weakref.c: per pool, by its number in the arena, the objects with
+     * weak references and, once enough of them have one, their lists */
+    uint16_t weak_objects[RC_ARENA_SIZE / RC_POOL_SIZE];
+    struct rc_weak_table *weak_tables[RC_ARENA_SIZE / RC_POOL_SIZE];
 };
 
 /* ---------------------------------------------------------- pointer maps */
@@ -614,6 +618,8 @@ RC_INTERNAL size_t rc__bytes_in_use(const rc_heap *h); /* live blocks' bytes: O(
 /* Whether a block of p (at a block boundary) is allocated. O(1) for object
  * blocks and raw blocks without the free mark; else walks the free lists. */
 RC_INTERNAL bool rc__pool_block_live(const rc_heap *h, const rc_pool *p, const char *block);
+/* The index of obj's block in p, an object pool (weakref.c's tables). */
+RC_INTERNAL size_t rc__pool_object_index(const rc_pool *p, const void *obj);
 /* Whether ptr may be the payload of a block of p: at a carved block's
  * payload, or anywhere in a retired pool, which no longer knows what it
  * carved. O(1). */

@@ -626,6 +626,144 @@ START_TEST(test_enomem) {
 }
 END_TEST
 
+/* The number of pool p in its arena (weakref.c's pool_number). */
+static size_t pool_number(const rc_pool *p) {
+    return (size_t)(rc_pool_base(p) - p->arena->first_pool) / RC_POOL_SIZE;
+}
+
+/* The table of lists of obj's pool, or NULL. */
+static struct rc_weak_table *table_of(const void *o) {
+    const rc_pool *p = rc_pool_of(o);
+    return p->arena->weak_tables[pool_number(p)];
+}
+
+static size_t lists_in_pool(const void *o) {
+    const rc_pool *p = rc_pool_of(o);
+    return p->arena->weak_objects[pool_number(p)];
+}
+
+/* The lists a pool has when it gets its table (weakref.c's WEAK_TABLE_AT). */
+#define WEAK_AT(p) ((p)->capacity / 8)
+
+/* Stamps each object's callbacks in the order they run (arg: a slot). */
+static int stamp;
+static void stamp_callback(rc_weakref *ref, void *arg) {
+    (void)ref;
+    *(int *)arg = ++stamp;
+}
+
+/* Weak references to many objects made together: once an eighth of a
+ * pool's objects have a list, the pool gets a table of lists (weakref.c,
+ * "where lists live"); lists made before stay in the map until their head
+ * changes. Wherever a list lives, get, count, the order of callbacks
+ * (newest first) and the clearing at death are the same, and the table
+ * goes with its pool's last list. */
+enum { MANY = 3000 };
+static obj *many[MANY];
+static rc_weakref *older_cb[MANY], *newer_cb[MANY], *plain[MANY];
+static int older_ran[MANY], newer_ran[MANY];
+
+START_TEST(lists_move_to_pool_tables) {
+    for (int i = 0; i < MANY; i++) {
+        many[i] = make();
+        many[i]->id = i;
+    }
+    const rc_pool *p = rc_pool_of(many[0]);
+    size_t at = WEAK_AT(p), in_pool = 0;
+    ck_assert_uint_gt(at, 8);
+    for (int i = 0; i < MANY; i++) {
+        older_cb[i] = rc_weakref_new(many[i], stamp_callback, &older_ran[i]);
+        ck_assert_ptr_nonnull(older_cb[i]);
+        in_pool += rc_pool_of(many[i]) == p;
+        ck_assert_uint_eq(lists_in_pool(many[0]), in_pool);
+        ck_assert((table_of(many[0]) != NULL) == (in_pool >= at));
+    }
+    /* in the map: each pool's lists before its table (the first at - 1) */
+    const rc_pool *pools[8];
+    size_t lists[8] = {0}, npools = 0, in_map = 0;
+    for (int i = 0; i < MANY; i++) {
+        size_t k = 0;
+        while (k < npools && pools[k] != rc_pool_of(many[i]))
+            k++;
+        if (k == npools)
+            pools[npools++] = rc_pool_of(many[i]);
+        in_map += ++lists[k] < WEAK_AT(pools[k]);
+    }
+    ck_assert_uint_ge(npools, 3);
+    ck_assert_uint_eq(H->weakrefs.count, in_map);
+    for (int i = 0; i < MANY; i++) {
+        newer_cb[i] = rc_weakref_new(many[i], stamp_callback, &newer_ran[i]);
+        plain[i] = rc_weakref_new(many[i], NULL, NULL); /* the new head */
+    }
+    ck_assert_uint_eq(H->weakrefs.count, 0); /* every head changed: all in tables */
+    for (int i = 0; i < MANY; i += 2) {
+        rc_decref(plain[i]); /* the head goes: the older one is it again */
+        plain[i] = NULL;
+    }
+    for (int i = 0; i < MANY; i++) {
+        ck_assert_uint_eq(rc_weakref_count(many[i]), i % 2 ? 3 : 2);
+        obj *o = rc_weakref_get(older_cb[i]);
+        ck_assert_ptr_eq(o, many[i]);
+        rc_decref(o);
+    }
+    for (int i = MANY - 1; i >= 0; i--)
+        rc_decref(many[i]);
+    for (int i = 0; i < MANY; i++) {
+        ck_assert_int_eq(newer_ran[i], older_ran[i] - 1); /* newest first */
+        ck_assert(dead(older_cb[i]) && dead(newer_cb[i]));
+        ck_assert(plain[i] == NULL || dead(plain[i]));
+        ck_assert_ptr_null(table_of(many[i]));
+        ck_assert_uint_eq(lists_in_pool(many[i]), 0);
+        rc_decref(older_cb[i]);
+        rc_decref(newer_cb[i]);
+        rc_decref(plain[i]);
+    }
+    ck_assert_int_eq(stamp, 2 * MANY);
+    ck_assert_uint_eq(H->weakrefs.count, 0);
+}
+END_TEST
+
+/* Without memory for a pool's table, lists stay in the map (the weak
+ * reference is made all the same); the next list asks again. A table
+ * alive at rc_heap_free goes back with the heap. */
+START_TEST(pool_table_without_memory) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    rc_gc_disable(h);
+    obj *first = rc_new(h, &obj_type);
+    const rc_pool *p = rc_pool_of(first);
+    size_t at = WEAK_AT(p);
+    obj **objs = calloc(at + 1, sizeof *objs);
+    objs[0] = first;
+    for (size_t i = 1; i <= at; i++) {
+        objs[i] = rc_new(h, &obj_type);
+        ck_assert_ptr_eq(rc_pool_of(objs[i]), p);
+    }
+    for (size_t i = 0; i + 1 < at; i++)
+        objs[i]->wr = rc_weakref_new(objs[i], NULL, NULL);
+    ck_assert_ptr_null(table_of(first));
+    c.limit = 4096; /* the table's request (8 bytes a block) is refused */
+    size_t refused = c.refused;
+    objs[at - 1]->wr = rc_weakref_new(objs[at - 1], callback, NULL);
+    ck_assert_ptr_nonnull(objs[at - 1]->wr);
+    ck_assert_uint_eq(c.refused, refused + 1);
+    ck_assert_ptr_null(table_of(first));
+    ck_assert_uint_eq(h->weakrefs.count, at);
+    c.limit = 0;
+    objs[at]->wr = rc_weakref_new(objs[at], NULL, NULL);
+    ck_assert_ptr_nonnull(table_of(first));
+    ck_assert_uint_eq(h->weakrefs.count, at); /* the new list is the table's */
+    ck_assert_uint_eq(rc_weakref_count(objs[at - 1]), 1);
+    ck_assert_uint_eq(rc_weakref_count(objs[at]), 1);
+    for (size_t i = 0; i <= at; i++)
+        rc_incref(objs[i]->wr); /* the weak references outlive the objects' release */
+    ck_assert_uint_eq(rc_heap_free(h), 2 * (at + 1)); /* all left alive: the table too */
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.blocks, 0);
+    free(objs);
+}
+END_TEST
+
 /* A weak reference whose own death waits (its count reached 0 past the
  * nesting limit, in a long chain of deaths) is gone already, as CPython's
  * is at its dealloc: rc_weakref_count leaves it out, and a new weak
@@ -987,6 +1125,9 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("no_cost_and_einval"), test_no_cost_and_einval,
                      setup, teardown);
     add_case_fixture(s, tcase_create("enomem"), test_enomem, setup, teardown);
+    add_case_fixture(s, tcase_create("lists_move_to_pool_tables"), lists_move_to_pool_tables,
+                     setup, teardown);
+    add_case(s, tcase_create("pool_table_without_memory"), pool_table_without_memory);
     add_case_fixture(s, tcase_create("weakref_check"), test_weakref_check, setup, teardown);
     add_case_fixture(s, tcase_create("dying_ref_not_revived"), test_dying_ref_not_revived,
                      setup, teardown);
