@@ -205,7 +205,8 @@ static rc_arena *arena_new(rc_heap *h) {
     if (a == NULL)
         return NULL;
     memset(a, 0, sizeof *a);
-    a->base = rc__sys_arena_alloc(h, h->arenas != NULL);
+    a->more = h->arenas != NULL;
+    a->base = rc__sys_arena_alloc(h, a->more);
     if (a->base == NULL)
         goto fail;
     uintptr_t first = ((uintptr_t)a->base + RC_POOL_SIZE - 1) & ~(uintptr_t)(RC_POOL_SIZE - 1);
@@ -220,7 +221,7 @@ static rc_arena *arena_new(rc_heap *h) {
     return a;
 fail:
     if (a->base)
-        rc__sys_arena_free(h, a->base);
+        rc__sys_arena_free(h, a->base, 0, a->more);
     rc__sys_free(h, a, sizeof *a);
     return NULL;
 }
@@ -240,7 +241,16 @@ static void arena_free(rc_heap *h, rc_arena *a) {
         usable_remove(h, a);
     LIST_REMOVE(h->arenas, a, prev, next);
     rc_mem_live(a->base, RC_ARENA_SIZE, false);
-    rc__sys_arena_free(h, a->base);
+    /* An arena rc_heap_free gives back may serve the next heap as it is
+     * (heap.c's cache): its pools say "no heap", as a retired arena's
+     * zeros do, so that a stale pointer into them is named, not followed
+     * to the heap that was. */
+    if (h->freeing)
+        for (uint32_t i = 0; i < a->npools - a->nfresh; i++)
+            memset(rc_pool_at(a->first_pool + (size_t)i * RC_POOL_SIZE), 0, sizeof(rc_pool));
+    size_t carved = (size_t)(a->npools - a->nfresh) * RC_POOL_SIZE;
+    rc__sys_arena_free(h, a->base, carved ? (size_t)(a->first_pool - a->base) + carved : 0,
+                       a->more);
     rc__sys_free(h, a, sizeof *a);
 }
 

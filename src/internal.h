@@ -297,6 +297,7 @@ struct rc_arena {
     uint32_t in_usable;     /* on heap->usable_arenas */
     rc_arena *unext, *uprev;
     rc_arena *below;        /* the arena whose pools end in this one's first zone */
+    bool more;              /* not its heap's first (rc__sys_arena_alloc's `more`) */
     /* weakref.c: per pool, by its number in the arena, the objects with
      * weak references and, once enough of them have one, their lists */
     uint16_t weak_objects[RC_ARENA_SIZE / RC_POOL_SIZE];
@@ -590,7 +591,7 @@ RC_INTERNAL void *rc__sys_alloc(rc_heap *h, void *ptr, size_t old_size, size_t n
 RC_INTERNAL void rc__sys_free(rc_heap *h, void *ptr, size_t size);
 RC_INTERNAL void *rc__sys_alloc_zeroed(rc_heap *h, size_t size);
 RC_INTERNAL void *rc__sys_arena_alloc(rc_heap *h, bool more);
-RC_INTERNAL void rc__sys_arena_free(rc_heap *h, void *base);
+RC_INTERNAL void rc__sys_arena_free(rc_heap *h, void *base, size_t touched, bool more);
 /* Whether only one heap is alive in the process: then no object refers to
  * another heap's (the collector skips that test). */
 RC_INTERNAL bool rc__one_heap(void);

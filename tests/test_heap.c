@@ -7,6 +7,7 @@
 #include "test_support.h"
 #include "internal.h"
 
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 /* ------------------------------------------------------------- fixtures */
@@ -804,6 +805,50 @@ START_TEST(huge_pages_past_first_2mib) {
 }
 END_TEST
 
+/* The arenas rc_heap_free ends serve the process's next heaps (heap.c's
+ * cache of arenas): the next heap's first object is where the last one's
+ * was, zeroed however it was left; the arena waits resident in its first
+ * huge page at most, its pools saying "no heap"; a heap asking for other
+ * huge-page advice (RCGC_HUGEPAGES=0) gets another arena. */
+START_TEST(freed_arenas_serve_the_next_heap) {
+    enum { N = 80000 }; /* 32-byte blocks: 2.5 MB of pools, past the first 2 MiB */
+    const size_t huge = (size_t)2 << 20;
+    rc_heap *h = rc_heap_new();
+    void **objs = malloc(N * sizeof *objs);
+    ck_assert_ptr_nonnull(objs);
+    for (size_t i = 0; i < N; i++) {
+        ck_assert_ptr_nonnull(objs[i] = rc_new(h, &bare_type));
+        memset(objs[i], 0xAB, 16);
+    }
+    char *first = objs[0], *base = rc_pool_of(first)->arena->base;
+    ck_assert_ptr_eq(rc_pool_of(objs[N - 1])->arena->base, base);
+    ck_assert_uint_gt((size_t)((char *)objs[N - 1] - base), huge);
+    for (size_t i = 0; i < N; i++)
+        rc_decref(objs[i]);
+    free(objs);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    unsigned char resident[512];
+    ck_assert_int_eq(mincore(base + huge, huge, resident), 0); /* still mapped */
+    for (size_t i = 0; i < huge / 4096; i++)
+        ck_assert_msg(!(resident[i] & 1), "page %zu past the first 2 MiB is resident", i);
+    ck_assert_ptr_null(rc_pool_of(first)->heap);
+    h = rc_heap_new();
+    unsigned char *o = rc_new(h, &bare_type);
+    ck_assert_ptr_eq(o, first);
+    for (int i = 0; i < 16; i++)
+        ck_assert_uint_eq(o[i], 0);
+    rc_decref(o);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    setenv("RCGC_HUGEPAGES", "0", 1);
+    h = rc_heap_new();
+    unsetenv("RCGC_HUGEPAGES");
+    o = rc_new(h, &bare_type);
+    ck_assert_ptr_ne(o, first);
+    rc_decref(o);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
 START_TEST(heaps_are_separate) {
     rc_heap *h1 = rc_heap_new(), *h2 = rc_heap_new();
     leaf *a = rc_new(h1, &leaf_type);
@@ -855,6 +900,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("stats_follow_objects"), stats_follow_objects);
     add_case(s, tcase_create("stats_follow_objects_debug"), stats_follow_objects_debug);
     add_case(s, tcase_create("heaps_are_separate"), heaps_are_separate);
+    add_case(s, tcase_create("freed_arenas_serve_the_next_heap"), freed_arenas_serve_the_next_heap);
     add_case(s, tcase_create("huge_pages_past_first_2mib"), huge_pages_past_first_2mib);
     add_case(s, tcase_create("arena_where_address_space_is_short"),
              arena_where_address_space_is_short);

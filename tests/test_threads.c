@@ -186,6 +186,42 @@ START_TEST(heaps_in_threads) {
 }
 END_TEST
 
+/* ------------------------------------- heaps made and freed everywhere */
+
+/* Heaps made and freed on several threads at once take their arenas from
+ * the process's cache and give them back (heap.c): every object is zeroed
+ * however the heap before left its memory, and each heap is whole. */
+static const rc_type pair_type = {"pair", 2 * sizeof(long), NULL, NULL, NULL, NULL};
+
+static void *make_and_free_heaps(void *arg) {
+    int *failures = arg;
+    for (long round = 0; round < 3000; round++) {
+        rc_heap *h = rc_heap_new();
+        for (int i = 0; i < 8; i++) {
+            long *o = rc_new(h, &pair_type);
+            if (o == NULL || o[0] != 0 || o[1] != 0)
+                (*failures)++;
+            else
+                o[0] = o[1] = ~round; /* left for the next heap */
+        }
+        if (rc_heap_free(h) != 8) /* all eight leaked */
+            (*failures)++;
+    }
+    return NULL;
+}
+
+START_TEST(heaps_made_and_freed_in_threads) {
+    pthread_t threads[THREADS];
+    int failures[THREADS] = {0};
+    for (int i = 0; i < THREADS; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, make_and_free_heaps, &failures[i]), 0);
+    for (int i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+        ck_assert_int_eq(failures[i], 0);
+    }
+}
+END_TEST
+
 /* ------------------------------------------- walks while code is loaded */
 
 #define LOADERS 8
@@ -360,6 +396,7 @@ END_TEST
 Suite *test_suite(void) {
     Suite *s = suite_create("threads");
     add_case(s, tcase_create("heaps_in_threads"), heaps_in_threads);
+    add_case(s, tcase_create("heaps_made_and_freed_in_threads"), heaps_made_and_freed_in_threads);
     add_case(s, tcase_create("walks_while_loading"), walks_while_loading);
     add_case(s, tcase_create("resolves_on_small_stack"), resolves_on_small_stack);
     add_case(s, tcase_create("resolves_on_smallest_stack"), resolves_on_smallest_stack);
