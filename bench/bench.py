@@ -267,6 +267,20 @@ def sections(build):
         [Job("rcgc", exe("bench_tracemalloc", "snapshot")),
          Job("CPython", py("tracemalloc_bench.py", "snapshot"))],
         targets=[("< 0.3 s", ("snapshot + statistics(lineno)", "rcgc"), 0.3, 1)]))
+    wr_jobs, wr_reports = [], []
+    for order in ("in-order", "shuffled"):
+        wr_jobs += [Job("rcgc", exe("bench_weakref", order)),
+                    Job("CPython", py("weakref_bench.py", order))]
+        for what in ("weak reference made", "target's death clearing it"):
+            wl = f"{what} ({order})"
+            wr_reports.append((f"{wl}: rcgc / CPython", (wl, "rcgc"), (wl, "CPython")))
+    out.append(Section(
+        6, "Weak references to 1M objects: making one, and the death that clears it", 3,
+        wr_jobs, reports=wr_reports,
+        notes=["1M tracked 2-slot objects (Python: a class with __slots__ and __weakref__) "
+               "made first; one weak reference (no callback) to each, in the order they "
+               "were made or in one seeded shuffled order; then the objects dropped in that "
+               "order. Collector disabled in both. No target in the issues: a report."]))
     return out
 
 
