@@ -185,6 +185,7 @@ static bool cache_arena(void *base, size_t touched, uintptr_t advice) {
     if (touched > HUGE_PAGE &&
         madvise((char *)base + HUGE_PAGE, RC_ARENA_SIZE - HUGE_PAGE, MADV_DONTNEED) != 0)
         return false;
+    rc_mem_dead(base, RC_ARENA_SIZE); /* a stale pointer's use is ASan's or Valgrind's report */
     for (; i < ARENA_CACHE; i++) {
         uintptr_t none = 0;
         if (atomic_compare_exchange_strong_explicit(&arena_cache[i], &none,
