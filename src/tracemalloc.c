@@ -32,10 +32,11 @@
  *               tb is then 1 + an index into bigs[], which holds the real
  *               size and traceback id (free ones chained through next).
  *   tracebacks  interned (stored once): records indexed by id - 1, their
- *               raw frames in one array, a hash set of ids to find them.
- *               A raw frame is a call site or provider frame (file != NULL,
- *               line in where) or a native return address (file == NULL,
- *               pc in where).
+ *               frames in one array of words, a hash set of ids to find
+ *               them. A word is a native return address, or GIVEN_BIT and
+ *               the index of a given frame (a call site's or a frame
+ *               provider's: file, line, function), each distinct one kept
+ *               once in `given` (a hash set of indexes finds them).
  *   strings     copies of the frame provider's strings, interned by
  *               content (the provider's buffers may not last).
  *   current     the sum of all traced sizes; peak >= current.
@@ -95,6 +96,7 @@ typedef struct big_size {
     uint32_t next; /* free: 1 + next free record, 0 ends */
 } big_size;
 
+/* A frame as captured, and a given frame as kept (tr->given). */
 typedef struct raw_frame {
     const char *file; /* NULL: where is a return address */
     union {
@@ -104,6 +106,13 @@ typedef struct raw_frame {
     };
     uintptr_t where;
 } raw_frame;
+
+/* A traceback's frame as kept: a return address, or GIVEN_BIT | the index
+ * of a given frame. User-space addresses leave the top bit clear (below
+ * 2^48 on x86-64 and AArch64). A deep native traceback then costs 8 bytes
+ * a frame, not a raw_frame's 24: 4097 distinct tracebacks of 24 frames
+ * took 832 bytes each, now 320 (CPython's frames take 16 bytes each). */
+#define GIVEN_BIT ((uintptr_t)1 << 63)
 
 /* A traceback as captured: nframe frames from raw[first], total frames on
  * the stack (what interning compares), and as shown: resolved, made the
@@ -119,7 +128,8 @@ typedef struct raw_frame {
 typedef struct tb_rec {
     uint32_t hash;
     uint16_t nframe, total;
-    uint32_t first;          /* index of its first frame in raw[] */
+    uint32_t first;          /* index of its first frame in words[] */
+    uint32_t code;           /* the walk's code table (rc__stack_walk), or 0 */
     rc_traceback *resolved;  /* as shown, made on demand */
 } tb_rec;
 
@@ -179,10 +189,14 @@ struct rc_tracer {
 
     tb_rec *tbs;
     size_t ntbs, tbs_cap;
-    raw_frame *raw;
-    size_t nraw, raw_cap;
+    uintptr_t *words;              /* the tracebacks' frames (GIVEN_BIT) */
+    size_t nwords, words_cap;
     uint32_t *tb_set;              /* ids, 0 free; at most half full */
     size_t tb_set_cap;
+    raw_frame *given;              /* distinct given frames */
+    size_t ngiven, given_cap;
+    uint32_t *given_set;           /* their indexes + 1, 0 free; at most half full */
+    size_t given_set_cap;
 
     char **strings;                /* interned provider strings, NULL free */
     size_t nstrings, strings_cap;
@@ -593,63 +607,121 @@ static int trace_add(rc_heap *h, rc_tracer *tr, trace_table *t, uintptr_t ptr, u
 
 /* --------------------------------------------------------- tracebacks */
 
-static uint32_t hash_frames(const raw_frame *f, unsigned n, unsigned total) {
-    uint64_t x = 0x243F6A8885A308D3ull ^ n ^ ((uint64_t)total << 16);
-    for (unsigned i = 0; i < n; i++) {
-        x = (x ^ (uintptr_t)f[i].file) * 0x9E3779B97F4A7C15ull;
-        x = (x ^ f[i].code) * 0xC2B2AE3D27D4EB4Full; /* the func or code bits */
-        x = (x ^ f[i].where) * 0x9E3779B97F4A7C15ull;
-        x ^= x >> 31;
-    }
+/* The code table of captured frames f[0..n): their first return address's. */
+static uint32_t code_of(const raw_frame *f, unsigned n) {
+    for (unsigned i = 0; i < n; i++)
+        if (f[i].file == NULL)
+            return (uint32_t)f[i].code;
+    return 0;
+}
+
+static uint64_t mix(uint64_t x, uintptr_t v) {
+    x = (x ^ v) * 0x9E3779B97F4A7C15ull;
+    return x ^ (x >> 31);
+}
+
+static uint32_t hash_given(const raw_frame *g) {
+    return (uint32_t)(mix(mix(mix(0x452821E638D01377ull, (uintptr_t)g->file), (uintptr_t)g->func),
+                          g->where) >> 32);
+}
+
+static uint32_t hash_frames(const raw_frame *f, unsigned n, unsigned total, uint32_t code) {
+    uint64_t x = 0x243F6A8885A308D3ull ^ n ^ ((uint64_t)total << 16) ^ ((uint64_t)code << 32);
+    for (unsigned i = 0; i < n; i++)
+        x = mix(x, f[i].file ? hash_given(&f[i]) : f[i].where);
     return (uint32_t)(x >> 32);
 }
 
-static bool frames_equal(const raw_frame *a, const raw_frame *b, unsigned n) {
+static bool given_equal(const raw_frame *a, const raw_frame *b) {
+    return a->file == b->file && a->func == b->func && a->where == b->where;
+}
+
+/* Whether kept words w[0..n) are the captured frames f[0..n). */
+static bool frames_equal(const rc_tracer *tr, const uintptr_t *w, const raw_frame *f, unsigned n) {
     for (unsigned i = 0; i < n; i++)
-        if (a[i].where != b[i].where || a[i].file != b[i].file || a[i].code != b[i].code)
+        if (f[i].file ? !(w[i] & GIVEN_BIT) || !given_equal(&tr->given[w[i] & ~GIVEN_BIT], &f[i])
+                      : w[i] != f[i].where)
             return false;
     return true;
+}
+
+/* A hash set of n uint32_t indexes + 1 (0 free) grown to twice n's room:
+ * rehashed from the items (hash_at(i) of item i), or -1 + ENOMEM. */
+static int set_grow(rc_heap *h, uint32_t **set, size_t *cap, size_t n,
+                    uint32_t (*hash_at)(const rc_tracer *, size_t), const rc_tracer *tr) {
+    size_t grown = *cap ? *cap * 2 : 64;
+    uint32_t *fresh = tr_alloc(h, NULL, 0, grown * sizeof *fresh);
+    if (fresh == NULL)
+        return -1;
+    memset(fresh, 0, grown * sizeof *fresh);
+    for (size_t k = 0; k < n; k++) {
+        size_t j = hash_at(tr, k) & (grown - 1);
+        while (fresh[j])
+            j = (j + 1) & (grown - 1);
+        fresh[j] = (uint32_t)(k + 1);
+    }
+    tr_free(h, *set, *cap * sizeof **set);
+    *set = fresh;
+    *cap = grown;
+    return 0;
+}
+
+static uint32_t tb_hash_at(const rc_tracer *tr, size_t k) { return tr->tbs[k].hash; }
+static uint32_t given_hash_at(const rc_tracer *tr, size_t k) { return hash_given(&tr->given[k]); }
+
+/* The word of given frame g, kept once; 0 + ENOMEM. */
+static uintptr_t given_word(rc_heap *h, rc_tracer *tr, const raw_frame *g) {
+    uint32_t hash = hash_given(g);
+    size_t mask = tr->given_set_cap - 1, i = hash & mask;
+    if (tr->given_set_cap)
+        for (; tr->given_set[i]; i = (i + 1) & mask)
+            if (given_equal(&tr->given[tr->given_set[i] - 1], g))
+                return GIVEN_BIT | (tr->given_set[i] - 1);
+    if (tr->ngiven >= UINT32_MAX - 1 ||
+        tr_reserve(h, (void **)&tr->given, &tr->given_cap, tr->ngiven + 1, sizeof *tr->given) < 0)
+        return 0;
+    if ((tr->ngiven + 1) * 2 > tr->given_set_cap) {
+        if (set_grow(h, &tr->given_set, &tr->given_set_cap, tr->ngiven, given_hash_at, tr) < 0)
+            return 0;
+        mask = tr->given_set_cap - 1;
+        for (i = hash & mask; tr->given_set[i]; i = (i + 1) & mask)
+            ;
+    }
+    tr->given[tr->ngiven] = *g;
+    tr->given_set[i] = (uint32_t)++tr->ngiven;
+    return GIVEN_BIT | (tr->ngiven - 1);
 }
 
 /* The id of the traceback f[0..n) (total frames on the stack), interned;
  * 0 + ENOMEM. */
 static uint32_t tb_intern(rc_heap *h, rc_tracer *tr, const raw_frame *f, unsigned n,
                           unsigned total) {
-    uint32_t hash = hash_frames(f, n, total);
+    uint32_t code = code_of(f, n), hash = hash_frames(f, n, total, code);
     size_t mask = tr->tb_set_cap - 1, i = hash & mask;
     if (tr->tb_set_cap)
         for (; tr->tb_set[i]; i = (i + 1) & mask) {
             const tb_rec *r = &tr->tbs[tr->tb_set[i] - 1];
-            if (r->hash == hash && r->nframe == n && r->total == total &&
-                frames_equal(&tr->raw[r->first], f, n))
+            if (r->hash == hash && r->nframe == n && r->total == total && r->code == code &&
+                frames_equal(tr, &tr->words[r->first], f, n))
                 return tr->tb_set[i];
         }
-    if (tr->ntbs >= UINT32_MAX - 1 ||
-        tr_reserve(h, (void **)&tr->raw, &tr->raw_cap, tr->nraw + n, sizeof *tr->raw) < 0 ||
+    if (tr->ntbs >= UINT32_MAX - 1 || tr->nwords + n > UINT32_MAX ||
+        tr_reserve(h, (void **)&tr->words, &tr->words_cap, tr->nwords + n, sizeof *tr->words) < 0 ||
         tr_reserve(h, (void **)&tr->tbs, &tr->tbs_cap, tr->ntbs + 1, sizeof *tr->tbs) < 0)
         return 0;
     if ((tr->ntbs + 1) * 2 > tr->tb_set_cap) {
-        size_t cap = tr->tb_set_cap ? tr->tb_set_cap * 2 : 64;
-        uint32_t *set = tr_alloc(h, NULL, 0, cap * sizeof *set);
-        if (set == NULL)
+        if (set_grow(h, &tr->tb_set, &tr->tb_set_cap, tr->ntbs, tb_hash_at, tr) < 0)
             return 0;
-        memset(set, 0, cap * sizeof *set);
-        for (size_t k = 0; k < tr->ntbs; k++) {
-            size_t j = tr->tbs[k].hash & (cap - 1);
-            while (set[j])
-                j = (j + 1) & (cap - 1);
-            set[j] = (uint32_t)(k + 1);
-        }
-        tr_free(h, tr->tb_set, tr->tb_set_cap * sizeof *set);
-        tr->tb_set = set;
-        tr->tb_set_cap = cap;
-        mask = cap - 1;
+        mask = tr->tb_set_cap - 1;
         for (i = hash & mask; tr->tb_set[i]; i = (i + 1) & mask)
             ;
     }
-    memcpy(&tr->raw[tr->nraw], f, n * sizeof *f);
-    tr->tbs[tr->ntbs] = (tb_rec){hash, (uint16_t)n, (uint16_t)total, (uint32_t)tr->nraw, NULL};
-    tr->nraw += n;
+    uintptr_t *w = &tr->words[tr->nwords];
+    for (unsigned k = 0; k < n; k++)
+        if ((w[k] = f[k].file ? given_word(h, tr, &f[k]) : f[k].where) == 0)
+            return 0; /* nothing kept but the given frames made so far */
+    tr->tbs[tr->ntbs] = (tb_rec){hash, (uint16_t)n, (uint16_t)total, (uint32_t)tr->nwords, code, NULL};
+    tr->nwords += n;
     tr->tb_set[i] = (uint32_t)++tr->ntbs;
     return tr->tb_set[i];
 }
@@ -894,20 +966,18 @@ static const rc_traceback *tb_resolved(rc_heap *h, rc_tracer *tr, rc_resolver *r
         return r->resolved;
     rc_frame *frames = rc__resolver_scratch(res), *e = frames + RC_TRACEMALLOC_MAX_NFRAME;
     unsigned limit = (unsigned)tr->nframe, n = 0, total = r->total;
-    const raw_frame *raw = &tr->raw[r->first];
-    uint32_t code = 0; /* the walk's, from its first return address */
+    const uintptr_t *w = &tr->words[r->first];
     for (unsigned i = 0; i < r->nframe && n < limit; i++) {
-        if (raw[i].file) {
-            frames[n++] = given_frame(&raw[i]);
+        if (w[i] & GIVEN_BIT) {
+            frames[n++] = given_frame(&tr->given[w[i] & ~GIVEN_BIT]);
             continue;
         }
-        code = code ? code : (uint32_t)raw[i].code;
-        unsigned k = rc__resolve(res, raw[i].where, code, e, RC_TRACEMALLOC_MAX_NFRAME);
+        unsigned k = rc__resolve(res, w[i], r->code, e, RC_TRACEMALLOC_MAX_NFRAME);
         unsigned from = 0;
         if (k == 0) /* ENOMEM: nothing kept, resolved anew next time */
             return NULL;
-        if (i == 1 && raw[0].file) {
-            if (is_site_function(&raw[0], &e[0]))
+        if (i == 1 && (w[0] & GIVEN_BIT)) {
+            if (is_site_function(&tr->given[w[0] & ~GIVEN_BIT], &e[0]))
                 from = 1; /* the site's own frame, counted in total already */
             else
                 total++; /* a tail call: the site's function is gone */
@@ -1190,8 +1260,10 @@ static void forget(rc_heap *h, rc_tracer *tr) {
             tr_free(h, tr->tbs[i].resolved,
                     sizeof(rc_traceback) + tr->tbs[i].resolved->nframe * sizeof(rc_frame));
     tr_free(h, tr->tbs, tr->tbs_cap * sizeof *tr->tbs);
-    tr_free(h, tr->raw, tr->raw_cap * sizeof *tr->raw);
+    tr_free(h, tr->words, tr->words_cap * sizeof *tr->words);
     tr_free(h, tr->tb_set, tr->tb_set_cap * sizeof *tr->tb_set);
+    tr_free(h, tr->given, tr->given_cap * sizeof *tr->given);
+    tr_free(h, tr->given_set, tr->given_set_cap * sizeof *tr->given_set);
     for (size_t i = 0; i < tr->strings_cap; i++)
         if (tr->strings[i])
             tr_free(h, tr->strings[i], strlen(tr->strings[i]) + 1);

@@ -313,6 +313,67 @@ START_TEST(resolution_inside_resolution_fails) {
 }
 END_TEST
 
+/* Many distinct deep tracebacks: each path of choices (left or right, 11
+ * deep) is a traceback of its own, its native frames kept as words of 8
+ * bytes and its call site once (tracemalloc.c: GIVEN_BIT): 2048 distinct
+ * tracebacks of 24 frames cost less than 400 bytes each (about 830 when
+ * each frame took 24), and each still shows its path. */
+static void *path_blocks[2048];
+static unsigned path_n, lefts, rights; /* the counts keep the two apart (no folding) */
+__attribute__((noinline)) static void descend(int depth, unsigned bits);
+__attribute__((noinline)) static void go_left(int depth, unsigned bits) {
+    descend(depth, bits);
+    lefts++; /* after the call: no tail call, the frame stays */
+}
+__attribute__((noinline)) static void go_right(int depth, unsigned bits) {
+    descend(depth, bits);
+    rights += 2;
+}
+__attribute__((noinline)) static void descend(int depth, unsigned bits) {
+    if (depth == 0) {
+        path_blocks[path_n++] = rc_malloc(h, 8);
+        return;
+    }
+    if (bits & 1)
+        go_left(depth - 1, bits >> 1);
+    else
+        go_right(depth - 1, bits >> 1);
+    __asm__ volatile("");
+}
+
+START_TEST(distinct_deep_tracebacks) {
+    rc_tracemalloc_start(h, 24);
+    rc_free(h, rc_malloc(h, 1)); /* the tracer's first tables */
+    size_t before = rc_tracemalloc_get_tracemalloc_memory(h);
+    path_n = 0;
+    for (unsigned bits = 0; bits < 2048; bits++)
+        descend(11, bits);
+    size_t bytes = rc_tracemalloc_get_tracemalloc_memory(h) - before - 2048 * RC_TRACE_PREFIX;
+    ck_assert_msg(bytes < 2048 * 400, "%zu bytes a traceback", bytes / 2048);
+    rc_snapshot *s = rc_tracemalloc_take_snapshot(h);
+    size_t n;
+    rc_statistic *st = rc_snapshot_statistics(s, RC_KEY_TRACEBACK, false, &n);
+    ck_assert_uint_eq(n, 2048);
+    free(st);
+    rc_snapshot_free(s);
+    for (unsigned bits = 0; bits < 2048; bits += 341) {
+        const rc_traceback *tb = rc_tracemalloc_get_object_traceback(h, path_blocks[bits]);
+        ck_assert_ptr_nonnull(tb);
+        ck_assert_uint_eq(tb->nframe, 24);
+        ck_assert_str_eq(tb->frames[0].function, "descend"); /* the call site */
+        /* then the innermost choice's function, the last bit taken */
+        for (unsigned k = 0; k < 11; k++) {
+            bool left = (bits >> (10 - k)) & 1;
+            ck_assert_str_eq(tb->frames[1 + 2 * k].function, left ? "go_left" : "go_right");
+            ck_assert_str_eq(tb->frames[2 + 2 * k].function, "descend");
+        }
+    }
+    ck_assert_uint_eq(lefts + rights / 2, 2048 * 11);
+    for (unsigned i = 0; i < path_n; i++)
+        rc_free(h, path_blocks[i]);
+}
+END_TEST
+
 /* fork() while another thread is inside a resolver turn (its heap's
  * rc_alloc_fn, called for a traceback's memory, takes its time): the fork
  * waits for the turn to end, and the child resolves a traceback of its own
@@ -1582,6 +1643,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("untracked_domains_free_their_tables"),
                      untracked_domains_free_their_tables, setup, teardown);
     add_case_fixture(s, tcase_create("heaps_share_the_resolver"), heaps_share_the_resolver, setup,
+                     teardown);
+    add_case_fixture(s, tcase_create("distinct_deep_tracebacks"), distinct_deep_tracebacks, setup,
                      teardown);
     add_case_fixture(s, tcase_create("fork_waits_for_another_threads_turn"),
                      fork_waits_for_another_threads_turn, setup, teardown);
