@@ -666,6 +666,19 @@ static int set_grow(rc_heap *h, uint32_t **set, size_t *cap, size_t n,
     return 0;
 }
 
+/* The free slot for an item of that hash in a hash set of n items (see
+ * set_grow), grown first when one more would fill it past half; -1 +
+ * ENOMEM. */
+static ptrdiff_t set_slot(rc_heap *h, uint32_t **set, size_t *cap, size_t n, uint32_t hash,
+                          uint32_t (*hash_at)(const rc_tracer *, size_t), const rc_tracer *tr) {
+    if ((n + 1) * 2 > *cap && set_grow(h, set, cap, n, hash_at, tr) < 0)
+        return -1;
+    size_t mask = *cap - 1, i = hash & mask;
+    while ((*set)[i])
+        i = (i + 1) & mask;
+    return (ptrdiff_t)i;
+}
+
 static uint32_t tb_hash_at(const rc_tracer *tr, size_t k) { return tr->tbs[k].hash; }
 static uint32_t given_hash_at(const rc_tracer *tr, size_t k) { return hash_given(&tr->given[k]); }
 
@@ -677,18 +690,14 @@ static uintptr_t given_word(rc_heap *h, rc_tracer *tr, const raw_frame *g) {
         for (; tr->given_set[i]; i = (i + 1) & mask)
             if (given_equal(&tr->given[tr->given_set[i] - 1], g))
                 return GIVEN_BIT | (tr->given_set[i] - 1);
+    ptrdiff_t slot = -1;
     if (tr->ngiven >= UINT32_MAX - 1 ||
-        tr_reserve(h, (void **)&tr->given, &tr->given_cap, tr->ngiven + 1, sizeof *tr->given) < 0)
+        tr_reserve(h, (void **)&tr->given, &tr->given_cap, tr->ngiven + 1, sizeof *tr->given) < 0 ||
+        (slot = set_slot(h, &tr->given_set, &tr->given_set_cap, tr->ngiven, hash, given_hash_at,
+                         tr)) < 0)
         return 0;
-    if ((tr->ngiven + 1) * 2 > tr->given_set_cap) {
-        if (set_grow(h, &tr->given_set, &tr->given_set_cap, tr->ngiven, given_hash_at, tr) < 0)
-            return 0;
-        mask = tr->given_set_cap - 1;
-        for (i = hash & mask; tr->given_set[i]; i = (i + 1) & mask)
-            ;
-    }
     tr->given[tr->ngiven] = *g;
-    tr->given_set[i] = (uint32_t)++tr->ngiven;
+    tr->given_set[slot] = (uint32_t)++tr->ngiven;
     return GIVEN_BIT | (tr->ngiven - 1);
 }
 
@@ -705,25 +714,20 @@ static uint32_t tb_intern(rc_heap *h, rc_tracer *tr, const raw_frame *f, unsigne
                 frames_equal(tr, &tr->words[r->first], f, n))
                 return tr->tb_set[i];
         }
+    ptrdiff_t slot = -1;
     if (tr->ntbs >= UINT32_MAX - 1 || tr->nwords + n > UINT32_MAX ||
         tr_reserve(h, (void **)&tr->words, &tr->words_cap, tr->nwords + n, sizeof *tr->words) < 0 ||
-        tr_reserve(h, (void **)&tr->tbs, &tr->tbs_cap, tr->ntbs + 1, sizeof *tr->tbs) < 0)
+        tr_reserve(h, (void **)&tr->tbs, &tr->tbs_cap, tr->ntbs + 1, sizeof *tr->tbs) < 0 ||
+        (slot = set_slot(h, &tr->tb_set, &tr->tb_set_cap, tr->ntbs, hash, tb_hash_at, tr)) < 0)
         return 0;
-    if ((tr->ntbs + 1) * 2 > tr->tb_set_cap) {
-        if (set_grow(h, &tr->tb_set, &tr->tb_set_cap, tr->ntbs, tb_hash_at, tr) < 0)
-            return 0;
-        mask = tr->tb_set_cap - 1;
-        for (i = hash & mask; tr->tb_set[i]; i = (i + 1) & mask)
-            ;
-    }
     uintptr_t *w = &tr->words[tr->nwords];
     for (unsigned k = 0; k < n; k++)
         if ((w[k] = f[k].file ? given_word(h, tr, &f[k]) : f[k].where) == 0)
             return 0; /* nothing kept but the given frames made so far */
     tr->tbs[tr->ntbs] = (tb_rec){hash, (uint16_t)n, (uint16_t)total, (uint32_t)tr->nwords, code, NULL};
     tr->nwords += n;
-    tr->tb_set[i] = (uint32_t)++tr->ntbs;
-    return tr->tb_set[i];
+    tr->tb_set[slot] = (uint32_t)++tr->ntbs;
+    return tr->ntbs;
 }
 
 /* The tracer's copy of s, interned by content; NULL + ENOMEM. */

@@ -288,13 +288,20 @@ static void *asking_fn(void *ud, void *ptr, size_t old, size_t size) {
     return counting_fn(ud, ptr, old, size);
 }
 
-START_TEST(resolution_inside_resolution_fails) {
-    static counting_alloc c;
+/* Makes h a heap of alloc (counting in c) and returns another, both
+ * tracing 8 frames. */
+static rc_heap *two_tracing_heaps(rc_alloc_fn alloc, counting_alloc *c) {
     rc_heap_free(h);
-    h = rc_heap_new_with(asking_fn, &c);
+    h = rc_heap_new_with(alloc, c);
     rc_heap *other = rc_heap_new();
     rc_tracemalloc_start(h, 8);
     rc_tracemalloc_start(other, 8);
+    return other;
+}
+
+START_TEST(resolution_inside_resolution_fails) {
+    static counting_alloc c;
+    rc_heap *other = two_tracing_heaps(asking_fn, &c);
     void *p = middle(h);
     asked_obj = middle(other);
     asked_heap = other; /* h's next request for memory: its traceback's */
@@ -393,11 +400,7 @@ static void *resolve_stalled(void *obj) {
 
 START_TEST(fork_waits_for_another_threads_turn) {
     static counting_alloc c;
-    rc_heap_free(h);
-    h = rc_heap_new_with(stalling_fn, &c);
-    rc_heap *other = rc_heap_new();
-    rc_tracemalloc_start(h, 8);
-    rc_tracemalloc_start(other, 8);
+    rc_heap *other = two_tracing_heaps(stalling_fn, &c);
     void *p = middle(h), *q = middle(other);
     atomic_store(&stall_state, 1);
     pthread_t thread;
