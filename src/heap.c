@@ -196,6 +196,16 @@ static bool cache_arena(void *base, size_t touched, uintptr_t advice) {
     return false;
 }
 
+/* The cache goes with the library (a dlclose of librcgc.so, or the
+ * process's exit): its arenas are unmapped. */
+__attribute__((destructor)) static void arena_cache_drop(void) {
+    for (unsigned i = 0; i < ARENA_CACHE; i++) {
+        uintptr_t v = atomic_exchange_explicit(&arena_cache[i], 0, memory_order_acquire);
+        if (v)
+            munmap((void *)(v & ~(uintptr_t)3), RC_ARENA_SIZE);
+    }
+}
+
 /* An arena's RC_ARENA_SIZE bytes, counted in bytes_reserved; `more`: the
  * heap has an arena already. NULL + ENOMEM. */
 void *rc__sys_arena_alloc(rc_heap *h, bool more) {

@@ -7,6 +7,8 @@
 #include "test_support.h"
 #include "internal.h"
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -855,6 +857,32 @@ START_TEST(freed_arenas_serve_the_next_heap) {
 }
 END_TEST
 
+/* The cache of arenas goes with the library that made it: loaded with
+ * dlopen, librcgc.so's freed heap leaves its arena cached (mapped), and
+ * dlclose unmaps it. */
+START_TEST(arena_cache_goes_with_the_library) {
+    void *lib = dlopen(RCGC_SHARED_LIB, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(lib != NULL, "dlopen: %s", dlerror());
+    rc_heap *(*heap_new)(void) = (rc_heap * (*)(void)) dlsym(lib, "rc_heap_new");
+    size_t (*heap_free)(rc_heap *) = (size_t(*)(rc_heap *))dlsym(lib, "rc_heap_free");
+    void *(*new_object)(rc_heap *, const rc_type *) =
+        (void *(*)(rc_heap *, const rc_type *))dlsym(lib, "rc_new");
+    ck_assert(heap_new && heap_free && new_object);
+    rc_heap *h = heap_new();
+    void *o = new_object(h, &bare_type);
+    ck_assert_ptr_nonnull(o);
+    /* its arena, aligned to a huge page: the first pool, at its start, holds o */
+    char *base = (char *)((uintptr_t)o & ~(uintptr_t)((2u << 20) - 1));
+    ck_assert_uint_eq(heap_free(h), 1);
+    unsigned char resident;
+    ck_assert_int_eq(mincore(base, 4096, &resident), 0); /* cached: mapped */
+    ck_assert_int_eq(dlclose(lib), 0);
+    errno = 0;
+    ck_assert_int_eq(mincore(base, 4096, &resident), -1); /* unmapped */
+    ck_assert_int_eq(errno, ENOMEM);
+}
+END_TEST
+
 START_TEST(heaps_are_separate) {
     rc_heap *h1 = rc_heap_new(), *h2 = rc_heap_new();
     leaf *a = rc_new(h1, &leaf_type);
@@ -907,6 +935,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("stats_follow_objects_debug"), stats_follow_objects_debug);
     add_case(s, tcase_create("heaps_are_separate"), heaps_are_separate);
     add_case(s, tcase_create("freed_arenas_serve_the_next_heap"), freed_arenas_serve_the_next_heap);
+    add_case(s, tcase_create("arena_cache_goes_with_the_library"), arena_cache_goes_with_the_library);
     add_case(s, tcase_create("huge_pages_past_first_2mib"), huge_pages_past_first_2mib);
     add_case(s, tcase_create("arena_where_address_space_is_short"),
              arena_where_address_space_is_short);
