@@ -135,7 +135,7 @@ typedef struct rc_head {
 #define RC_IMMORTAL UINT32_MAX
 #define RC_F_GC 0x01u        /* has an rc_gchead (type has traverse) */
 #define RC_F_FINALIZED 0x02u /* finalize has run (or started) */
-#define RC_F_WEAKREFS 0x04u  /* heap->weakrefs has an entry for it */
+#define RC_F_WEAKREFS 0x04u  /* has a list of weak references (weakref.c) */
 #define RC_F_LARGE 0x08u     /* lives in a large block */
 #define RC_F_DEAD 0x10u      /* freed; set with refcnt 0 */
 #define RC_F_RAW 0x20u       /* a large raw block, not an object */
@@ -732,10 +732,11 @@ RC_INTERNAL void rc__gc_logf(rc_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* weakref.c. A weak reference is an object of rc__weakref_type; the weak
- * references to an object form a list whose head is h->weakrefs[object]:
- * the callback-less one first when there is one, then those with callbacks,
+ * references to an object form a list whose head is in h->weakrefs[object]
+ * or in its pool's table (rc_arena.weak_tables, "where lists live"): the
+ * callback-less one first when there is one, then those with callbacks,
  * newest first (CPython's order). RC_F_WEAKREFS is set exactly while the
- * object has an entry in h->weakrefs. */
+ * object has a list. */
 RC_INTERNAL extern const rc_type rc__weakref_type;
 /* Death by reference counting (obj's count is 0 meanwhile, as in CPython;
  * obj is on h->mourning): clears every weak reference to obj, then runs
