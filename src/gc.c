@@ -1080,8 +1080,10 @@ static __attribute__((noinline)) void scan_from_last(rc_heap *h, rc_gchead *youn
  * the end, in scan order, which is CPython's order. Scanned objects have
  * their prev pointer back (with the flags of the marked ones), so the
  * scanned part is doubly linked; right of the scan, prev holds gc_refs and
- * young is singly linked. Every queued visit is handled before an object
- * with gc_refs 0 is judged, and before the scan ends. young holds n
+ * young is singly linked, but for the objects moved to its end, whose prev
+ * is back from their move (append_reached). Every queued visit is handled
+ * before an object with gc_refs 0 is judged, and before the scan ends (or
+ * dropped when nothing is left to move: scan). young holds n
  * objects, `zeros` of them with gc_refs 0; the refs pass has told whether
  * the queue pays (f->far).
  *
