@@ -994,8 +994,8 @@ static rc_gchead *relink_after(rc_gchead *young, rc_gchead *prev) {
  * to move either. With the queue the test is made at every turn (the live
  * random graph's holder reaches every node, whose scan then read two far
  * referents each for nothing); without it, once in 64 turns (at every
- * turn it cost the live ring 1.05x): live pairs 10.95 -> 9.15 ns an
- * object, the random graph 19.0 -> 17.3, the ring 1.01x. */
+ * turn it cost the live ring 1.05x): live pairs 11.0 -> 9.2 ns an
+ * object, the random graph 19.1 -> 17.5, the ring 1.01x. */
 TWICE rc_gchead *scan(rc_heap *h, rc_gchead *young, found *f, bool queued, bool from_last) {
     visit_queue *q = &f->q;
     uintptr_t stride = 0;
