@@ -233,21 +233,22 @@ static void pool_slot_release(rc_heap *h, const rc_pool *p) {
         *slot = RC_POOL_SLOT_EMPTY;
 }
 
+/* An arena rc_heap_free gives back may serve the next heap as it is
+ * (heap.c's cache): its pools then say "no heap", as a retired arena's
+ * zeros do, so that a stale pointer into them is named, not followed to
+ * the heap that was. */
 static void arena_free(rc_heap *h, rc_arena *a) {
-    for (uint32_t i = 0; i < a->npools - a->nfresh; i++)
-        pool_slot_release(h, rc_pool_at(a->first_pool + (size_t)i * RC_POOL_SIZE));
+    rc_mem_live(a->base, RC_ARENA_SIZE, false);
+    for (uint32_t i = 0; i < a->npools - a->nfresh; i++) {
+        rc_pool *p = rc_pool_at(a->first_pool + (size_t)i * RC_POOL_SIZE);
+        pool_slot_release(h, p);
+        if (h->freeing)
+            memset(p, 0, sizeof *p);
+    }
     arena_map_remove(h, a);
     if (a->in_usable)
         usable_remove(h, a);
     LIST_REMOVE(h->arenas, a, prev, next);
-    rc_mem_live(a->base, RC_ARENA_SIZE, false);
-    /* An arena rc_heap_free gives back may serve the next heap as it is
-     * (heap.c's cache): its pools say "no heap", as a retired arena's
-     * zeros do, so that a stale pointer into them is named, not followed
-     * to the heap that was. */
-    if (h->freeing)
-        for (uint32_t i = 0; i < a->npools - a->nfresh; i++)
-            memset(rc_pool_at(a->first_pool + (size_t)i * RC_POOL_SIZE), 0, sizeof(rc_pool));
     size_t carved = (size_t)(a->npools - a->nfresh) * RC_POOL_SIZE;
     rc__sys_arena_free(h, a->base, carved ? (size_t)(a->first_pool - a->base) + carved : 0,
                        a->more);
@@ -1422,7 +1423,7 @@ static void *large_resize(rc_heap *h, void *payload, size_t size) {
         rc_large_set_request(payload, size);
         return payload;
     }
-    size_t want = size > old ? size + size / 16 : size;
+    size_t want = size > old ? size + RC_LARGE_SLACK(size) : size;
     if (want < size || want > SIZE_MAX - RC_LARGE_OFFSET) {
         errno = ENOMEM;
         return NULL;

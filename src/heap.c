@@ -155,7 +155,7 @@ static void *map_arena(void) {
 #define ARENA_CACHE 4
 static _Atomic uintptr_t arena_cache[ARENA_CACHE];
 
-/* The advice an arena of h gets (see map_arena's comment): 0 none, 1 all
+/* The advice an arena of h gets (see the comment above HUGE_PAGE): 0 none, 1 all
  * of it, 2 all but its first huge page (a heap's first arena). */
 static uintptr_t arena_advice(const rc_heap *h, bool more) {
     return !h->huge_pages ? 0 : more ? 1 : 2;

@@ -400,7 +400,9 @@ static bool large_resized(uint8_t kind, size_t size) {
 
 /* The payload large_resize asks rc_alloc_fn for, resizing a large block
  * of old payload bytes to size: a sixteenth more when it grows. */
-static size_t large_want(size_t old, size_t size) { return size > old ? size + size / 16 : size; }
+static size_t large_want(size_t old, size_t size) {
+    return size > old ? size + RC_LARGE_SLACK(size) : size;
+}
 
 /* Whether rc_realloc keeps a block of `kind` and `bytes` for size bytes
  * (rc_realloc_at's `stays`: the same pool class; large_resize's: within
