@@ -217,9 +217,9 @@ END_TEST
 
 /* rc_decref and rc_incref of a small traced rc_malloc block once freed:
  * the word before it, its false count, is its free mark, which reads as a
- * count of 0, so both name the block freed (with its site in a debug
- * heap, whose quarantine keeps it) and rc_refcount answers 0, as for a
- * dead object. rc_decref lowered the mark, so that a second rc_free of
+ * count of 0, so both name the block freed, with its site (a debug
+ * heap's quarantine keeps it, the tracer's table of deaths otherwise), and
+ * rc_refcount answers 0, as for a dead object. rc_decref lowered the mark, so that a second rc_free of
  * the block passed (it went on the free list twice) and rc_refcount
  * answered the mark. */
 START_TEST(decref_freed_traced_block) {
@@ -235,8 +235,7 @@ START_TEST(decref_freed_traced_block) {
         const char *calls[] = {"rc_decref", "rc_incref", "rc_free"};
         misuse_fn fns[] = {do_decref, do_incref, do_free};
         for (int c = 0; c < 3; c++)
-            expect_fatal(fns[c], h, raw, debug ? sited_pointer_line(calls[c], freed, raw, line)
-                                               : pointer_line(calls[c], freed, raw));
+            expect_fatal(fns[c], h, raw, sited_pointer_line(calls[c], freed, raw, line));
         rc_free(h, sibling);
         ck_assert_uint_eq(rc_heap_free(h), 0);
     }
@@ -400,9 +399,9 @@ START_TEST(misuse_names_site) { check_names_site(false); }
 END_TEST
 
 /* The same for raw blocks: a second free of a small block (its trace in a
- * prefix), of one allocated before tracing began (in the table), and of a
- * large one names where it was allocated; without RCGC_DEBUG the small one
- * is named freed without its site: its free overwrote its prefix. */
+ * prefix, which its free overwrote: the tracer's table of deaths keeps its
+ * site; it was named without one), of one allocated before tracing began
+ * (in the table), and of a large one names where it was allocated. */
 static const char *sited_pointer_line(const char *call, const char *what, const void *p,
                                       unsigned line) {
     static char buf[512];
@@ -422,10 +421,6 @@ static void check_raw_names_site(bool debug) {
     for (int k = 0; k < 2; k++) {
         char *raw = rc_malloc(h, sizes[k]); const unsigned line = __LINE__;
         rc_free(h, raw);
-        if (!debug && k == 0) { /* its trace was its prefix, which its free overwrote */
-            expect_fatal(do_free, h, raw, pointer_line("rc_free", freed, raw));
-            continue;
-        }
         expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", freed, raw, line));
         expect_fatal(do_realloc, h, raw, sited_pointer_line("rc_realloc", freed, raw, line));
     }
@@ -445,12 +440,13 @@ START_TEST(raw_misuse_names_site) { check_raw_names_site(false); }
 END_TEST
 
 /* A small traced block that rc_realloc moved (to another class, or to a
- * large block) is freed as rc_free frees it: with RCGC_DEBUG its
- * quarantined memory keeps its site, so a later free of the old pointer
- * names where it was allocated (it was named without: the move dropped
- * the traceback its trace ended with). */
-START_TEST(realloc_moved_names_site_debug) {
-    rc_heap *h = heap(true);
+ * large block) is freed as rc_free frees it: its site is kept (with
+ * RCGC_DEBUG by its quarantined memory, else by the tracer's table of
+ * deaths), so a later free of the old pointer names where it was allocated
+ * (it was named without: the move dropped the traceback its trace ended
+ * with). */
+static void check_realloc_moved_names_site(bool debug) {
+    rc_heap *h = heap(debug);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
     const char *freed = "of a block already freed";
     char *sibling = rc_malloc(h, 64);
@@ -466,6 +462,11 @@ START_TEST(realloc_moved_names_site_debug) {
     rc_free(h, sibling);
     ck_assert_uint_eq(rc_heap_free(h), 0);
 }
+
+START_TEST(realloc_moved_names_site_debug) { check_realloc_moved_names_site(true); }
+END_TEST
+
+START_TEST(realloc_moved_names_site) { check_realloc_moved_names_site(false); }
 END_TEST
 
 /* Without RCGC_DEBUG the next object of the same class takes the dead one's
@@ -538,18 +539,21 @@ END_TEST
 
 /* The same while tracing, for blocks that carry their trace in a prefix
  * (rc_free checks those at sight too): a pointer into one, and a second
- * free of one, are named; so after tracing stopped. */
+ * free of one (with its site), are named; so after tracing stopped (no
+ * site: its traces are forgotten). */
 START_TEST(traced_free_misuse) {
     rc_heap *h = heap(false);
     ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
-    char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64), *later = rc_malloc(h, 64);
+    char *sibling = rc_malloc(h, 64), *raw = rc_malloc(h, 64); const unsigned line = __LINE__;
+    char *later = rc_malloc(h, 64);
     ck_assert_uint_eq(rc__pool_lookup(h, raw)->kind, RC_KIND_RAW_TRACED);
     const char *no = "of a pointer the heap does not own";
     void *bad[] = {raw + 16, raw + 8, raw + 1, raw - 16};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_fatal(do_free, h, bad[i], pointer_line("rc_free", no, bad[i]));
     rc_free(h, raw);
-    expect_fatal(do_free, h, raw, pointer_line("rc_free", "of a block already freed", raw));
+    expect_fatal(do_free, h, raw, sited_pointer_line("rc_free", "of a block already freed", raw,
+                                                     line));
     rc_tracemalloc_stop(h);
     rc_free(h, later);
     expect_fatal(do_free, h, later, pointer_line("rc_free", "of a block already freed", later));
@@ -560,15 +564,17 @@ END_TEST
 
 /* Medium raw blocks (past RC_SMALL_MAX, up to RC_MEDIUM_MAX) are pool
  * blocks: a pointer into one or past the last, a second free (traced or
- * not), and rc_decref of one (its false count, the last bytes of the
- * block before, zeroed whole, is 0) are named, as for a small block. */
+ * not; traced, with its site), and rc_decref of one (its false count, the
+ * last bytes of the block before, zeroed whole, is 0) are named, as for a
+ * small block. */
 START_TEST(medium_free_misuse) {
     for (int traced = 0; traced < 2; traced++) {
         rc_heap *h = heap(false);
         if (traced)
             ck_assert_int_eq(rc_tracemalloc_start(h, 1), 0);
         char *before = rc_calloc(h, 1, traced ? 3072 - RC_TRACE_PREFIX : 3072);
-        char *raw = rc_malloc(h, 3000), *later = rc_malloc(h, 3000);
+        char *raw = rc_malloc(h, 3000); const unsigned line = __LINE__;
+        char *later = rc_malloc(h, 3000);
         rc_pool *p = rc__pool_lookup(h, raw);
         ck_assert_ptr_nonnull(p);
         ck_assert_uint_eq(p->kind, traced ? RC_KIND_RAW_TRACED : RC_KIND_RAW);
@@ -585,8 +591,11 @@ START_TEST(medium_free_misuse) {
             expect_fatal(do_decref, h, raw, pointer_line("rc_decref", raw_use, raw));
         rc_free(h, raw);
         const char *freed = "of a block already freed";
-        expect_fatal(do_free, h, raw, pointer_line("rc_free", freed, raw));
-        expect_fatal(do_realloc, h, raw, pointer_line("rc_realloc", freed, raw));
+        expect_fatal(do_free, h, raw, traced ? sited_pointer_line("rc_free", freed, raw, line)
+                                             : pointer_line("rc_free", freed, raw));
+        expect_fatal(do_realloc, h, raw,
+                     traced ? sited_pointer_line("rc_realloc", freed, raw, line)
+                            : pointer_line("rc_realloc", freed, raw));
         rc_free(h, later);
         rc_free(h, before);
         ck_assert_uint_eq(rc_heap_free(h), 0);
@@ -1229,9 +1238,9 @@ START_TEST(free_twice_in_teardown) {
         rc_new(h, &sharer);
         rc_new(h, &sharer);
         const char *freed = "of a block already freed";
-        keep_shared = true; /* a large one's trace ended in the table, which names it */
+        keep_shared = true; /* while tracing, the table of deaths names it */
         expect_fatal(do_heap_free, h, NULL,
-                     k == 3 ? sited_pointer_line("rc_free", freed, shared_buffer, line)
+                     k & 2 ? sited_pointer_line("rc_free", freed, shared_buffer, line)
                             : pointer_line("rc_free", freed, shared_buffer));
         keep_shared = false;
         ck_assert_uint_eq(rc_heap_free(h), 2);
@@ -1687,6 +1696,7 @@ Suite *test_suite(void) {
              untracked_object_not_named_for_another);
     add_case(s, tcase_create("raw_misuse_names_site"), raw_misuse_names_site);
     add_case(s, tcase_create("realloc_moved_names_site_debug"), realloc_moved_names_site_debug);
+    add_case(s, tcase_create("realloc_moved_names_site"), realloc_moved_names_site);
     add_case(s, tcase_create("dead_caught_after_reuse_debug"), dead_caught_after_reuse_debug);
     add_case(s, tcase_create("free_foreign_pointer"), free_foreign_pointer);
     add_case(s, tcase_create("free_twice"), free_twice);
