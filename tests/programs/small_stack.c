@@ -1,8 +1,6 @@
-/* small_stack.c — the first traced allocation with nframe > 1 made on a
- * thread whose stack is small (PTHREAD_STACK_MIN, 16 KiB): with the
- * library linked in statically, finding its own code to leave out of
- * tracebacks reads the program's debug information (libdw), which took
- * more than that stack and crashed. Tracing finds it when it starts. */
+/* small_stack.c — the first traced allocation with nframe > 1, on a thread whose stack is
+ * small (PTHREAD_STACK_MIN, 16 KiB), the library linked in statically: finding its own code
+ * read the program's debug information (libdw) there and overflowed it; start does it now. */
 #include <limits.h>
 #include <pthread.h>
 #include <rcgc.h>
@@ -10,8 +8,10 @@
 
 static rc_heap *h;
 static void *block;
-
-#ifdef __SANITIZE_ADDRESS__ /* its redzones make the walk's own frames bigger */
+#ifndef __has_feature /* GCC says __SANITIZE_ADDRESS__, Clang has the feature */
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer) /* ASan: big frames */
 #define STACK (4 * PTHREAD_STACK_MIN)
 #else
 #define STACK PTHREAD_STACK_MIN
