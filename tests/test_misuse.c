@@ -217,11 +217,11 @@ END_TEST
 
 /* rc_decref and rc_incref of a small traced rc_malloc block once freed:
  * the word before it, its false count, is its free mark, which reads as a
- * count of 0, so both name the block freed, with its site (a debug
- * heap's quarantine keeps it, the tracer's table of deaths otherwise), and
- * rc_refcount answers 0, as for a dead object. rc_decref lowered the mark, so that a second rc_free of
- * the block passed (it went on the free list twice) and rc_refcount
- * answered the mark. */
+ * count of 0, so both name the block freed, with its site (a debug heap's
+ * quarantine keeps it, the tracer's table of deaths otherwise), and
+ * rc_refcount answers 0, as for a dead object. rc_decref lowered the
+ * mark, so that a second rc_free of the block passed (it went on the free
+ * list twice) and rc_refcount answered the mark. */
 START_TEST(decref_freed_traced_block) {
     for (int debug = 0; debug < 2; debug++) {
         rc_heap *h = heap(debug);
