@@ -13,8 +13,8 @@
  * all free returns to rc_alloc_fn (a few empty pools and one wholly free
  * arena are kept to damp thrashing). Blocks past RC_MEDIUM_MAX come
  * straight from rc_alloc_fn with an rc_large header (zeroed ones from
- * calloc in a default heap), and the last large objects to die are held
- * back a while (rc_large_dead). docs/design.md says
+ * calloc in a default heap), and the last large objects to die (and raw
+ * blocks freed) are held back a while (rc_large_dead). docs/design.md says
  * why each of these choices.
  *
  * ASan (manual poisoning) and Valgrind (client requests) are told which
@@ -664,7 +664,7 @@ void rc__pool_free_slow(rc_heap *h, rc_pool *p, char *block) {
 
 /* ------------------------------------------------------------ large blocks */
 
-/* Really frees the big dead large object held, if any. */
+/* Really frees the big dead large block held, if any. */
 static void large_dead_big_evict(rc_heap *h) {
     rc_large_dead *d = &h->large_dead_big;
     if (d->block) {
@@ -717,7 +717,7 @@ static void large_mark_dead(rc_large *lg, size_t size) {
     rc_mem_word(&lg->request_tagged);
 }
 
-/* Really frees the oldest held dead large object (see rc_large_dead). */
+/* Really frees the oldest dead large block held (see rc_large_dead). */
 static void large_dead_evict(rc_heap *h) {
     rc_large_dead *d = &h->large_dead[h->large_dead_head];
     h->large_dead_head = (h->large_dead_head + 1) % RC_LARGE_DEAD_SLOTS;
@@ -727,7 +727,7 @@ static void large_dead_evict(rc_heap *h) {
     rc__sys_free(h, d->block, d->size);
 }
 
-/* Gives back every dead large object held and every large block the
+/* Gives back every dead large block held and every large block the
  * quarantine holds (rc__sys_alloc and its kin call it when the system or
  * rc_alloc_fn refused): memory held only to name a second rc_decref or a
  * use after free must not make an allocation fail. True if any went. */
@@ -739,7 +739,7 @@ bool rc__held_release(rc_heap *h) {
     return quarantine_release_large(h) || any;
 }
 
-/* Whether ptr is the payload of a dead large object held back. */
+/* Whether ptr is the payload of a dead large block held back. */
 static bool large_dead_held(const rc_heap *h, const void *ptr) {
     if (h->large_dead_big.block && h->large_dead_big.block + RC_LARGE_OFFSET == (const char *)ptr)
         return true;
@@ -787,8 +787,9 @@ static bool large_shrink_to_head(rc_heap *h, char *block, size_t size) {
     return false;
 }
 
-/* Holds back the block of a large object that died, of size bytes (its
- * rc_head says dead), in place of the oldest ones held (rc_large_dead).
+/* Holds back the block of a large object that died (its rc_head says
+ * dead) or of a large raw block freed (no longer in h->large), of size
+ * bytes, in place of the oldest ones held (rc_large_dead).
  * Whole blocks, delayed: no system call (keeping only the head, with
  * MADV_DONTNEED or a shrink, made a 100 KB object's life 17x longer: the
  * next block of its size was new memory, faulted in page by page). Past
@@ -816,7 +817,7 @@ static void large_dead_hold(rc_heap *h, char *block, size_t size) {
     h->large_dead_bytes += size;
 }
 
-/* Frees a large block. An object's rc_head stays readable while held. */
+/* Frees a large block; its rc_head stays readable while held. */
 void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
     if (h->dying) {
         /* Teardown walks h->large: leave it whole (in large_bytes too); the
@@ -845,7 +846,7 @@ void rc__large_free(rc_heap *h, void *payload, uint32_t tb) {
         if (quarantine_hold(h, (char *)lg, total, RC_KIND_RAW, true, tb))
             return;
         rc_mem_live(lg, total, false);
-    } else if (!(rc_head_of(payload)->info & RC_F_RAW)) {
+    } else {
         large_dead_hold(h, (char *)lg, total);
         return;
     }
@@ -1233,16 +1234,15 @@ static rc_large *large_owned(rc_heap *h, rc_pool *p, void *ptr, const char *call
     if (p)
         raw_misuse(h, p, ptr, call);
     rc_large *lg = rc_ptrmap_get(&h->large, (uintptr_t)ptr);
-    /* A held large block keeps its head, as does one freed during teardown
-     * (the map keeps it until the end), which says dead: a dead object's
-     * says so too. */
-    if (lg == NULL ? quarantined(h, ptr) != NULL : (rc_head_of(ptr)->info & RC_F_DEAD) != 0) {
+    /* A held large block (quarantined, or held back after its death) keeps
+     * its head, as does one freed during teardown (the map keeps it until
+     * the end), which says dead: a dead object's says so too. */
+    bool held = lg == NULL && (quarantined(h, ptr) != NULL || large_dead_held(h, ptr));
+    if (held || (lg && (rc_head_of(ptr)->info & RC_F_DEAD))) {
         if (rc_head_of(ptr)->info & RC_F_RAW)
             rc__fatal_ptr(h, call, "of a block already freed", ptr);
         rc__fatal(call, "of a dead object", ptr);
     }
-    if (lg == NULL && large_dead_held(h, ptr))
-        rc__fatal(call, "of a dead object", ptr);
     if (lg == NULL && large_freed(h, ptr))
         rc__fatal_ptr(h, call, "of a block already freed", ptr);
     if (lg == NULL)

@@ -392,16 +392,17 @@ typedef struct rc_quarantined {
 
 #define RC_UNTRACKED_FIRST 32 /* holders whose slots are in the heap (object.c) */
 
-/* The last large objects that died, held back whole in every build so
- * that a second rc_decref finds a dead rc_head instead of memory the
- * system allocator took back (or unmapped): at most RC_LARGE_DEAD_SLOTS
- * of them and RC_LARGE_DEAD_BYTES in all; a bigger one is freed at once.
- * With RCGC_DEBUG=1 the quarantine holds them instead. */
+/* The last large objects that died and large raw blocks freed, held back
+ * whole in every build so that a second rc_decref (or one of a freed
+ * block) finds a dead rc_head instead of memory the system allocator took
+ * back (or unmapped): at most RC_LARGE_DEAD_SLOTS of them and
+ * RC_LARGE_DEAD_BYTES in all. With RCGC_DEBUG=1 the quarantine holds
+ * them instead. */
 #define RC_LARGE_DEAD_SLOTS 16u
 #define RC_LARGE_DEAD_BYTES ((size_t)1 << 20)
 /* A bigger one, up to RC_LARGE_DEAD_BIG_BYTES (glibc's largest dynamic
  * mmap threshold: what its free may keep for reuse anyway), is held whole
- * in a slot of its own until the next such object is made or dies (the
+ * in a slot of its own until the next such block is made or dies (the
  * allocator then reuses it, as it would have). Of one bigger still, which
  * the system allocator unmaps when freed, only the head is held, shrunk in
  * place, among the others. */

@@ -42,7 +42,7 @@ static _Noreturn void report(const char *call, const char *what, const char *typ
 void rc__fatal_raw(const char *call, const void *obj) {
     rc_heap *h = rc_raw_block_heap(obj);
     if (rc_is_large(obj)) {
-        /* freed, its head held by RCGC_DEBUG's quarantine */
+        /* freed, its head held back (or by RCGC_DEBUG's quarantine) */
         if (rc_ptrmap_get(&h->large, (uintptr_t)obj) == NULL)
             report(call, "of a block already freed", NULL, obj, h);
     } else {

@@ -299,6 +299,31 @@ START_TEST(decref_dead_large) {
 }
 END_TEST
 
+/* Freed large rc_malloc blocks are held back as dead large objects are,
+ * so rc_decref and rc_incref of one (a raw block's count reads 0, and
+ * says freed) are named in every build; freed at once, a block past 1 MiB
+ * was unmapped, and they segfaulted (rc_free, which reads no memory at the
+ * pointer, named it already). */
+START_TEST(decref_freed_large_block) {
+    size_t sizes[] = {5000, 300000, (size_t)2 << 20, RC_LARGE_DEAD_BIG_BYTES - 4096,
+                      RC_LARGE_DEAD_BIG_BYTES + 1};
+    const char *freed = "of a block already freed";
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        if (sizes[i] > RC_LARGE_DEAD_BIG_BYTES && !realloc_shrinks_in_place())
+            continue; /* it goes back whole */
+        rc_heap *h = heap(false);
+        char *raw = rc_malloc(h, sizes[i]);
+        ck_assert_ptr_nonnull(raw);
+        rc_free(h, raw);
+        expect_fatal(do_decref, h, raw, pointer_line("rc_decref", freed, raw));
+        expect_fatal(do_incref, h, raw, pointer_line("rc_incref", freed, raw));
+        expect_fatal(do_free, h, raw, pointer_line("rc_free", freed, raw));
+        ck_assert_uint_eq(rc_refcount(raw), 0);
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
 /* The dead object held whole past 1 MiB goes back when the next one that
  * big is made, before it (for the allocator to reuse), or dies; one past
  * 32 MiB keeps only its head when counting_fn's realloc shrinks in place
@@ -1683,6 +1708,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("free_stale_in_reused_raw_pool"), free_stale_in_reused_raw_pool);
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("decref_dead_large"), decref_dead_large);
+    add_case(s, tcase_create("decref_freed_large_block"), decref_freed_large_block);
     add_case(s, tcase_create("dead_big_object_held_until_next"), dead_big_object_held_until_next);
     add_case(s, tcase_create("decref_dead_in_retired_arena"), decref_dead_in_retired_arena);
     add_case(s, tcase_create("decref_raw_block"), decref_raw_block);
