@@ -674,6 +674,41 @@ static void large_dead_big_evict(rc_heap *h) {
     }
 }
 
+/* Whether a dead large block of size bytes held back may serve as a new
+ * one of total bytes: the same size, or for a raw block up to
+ * RC_LARGE_SLACK more (rc_is_large; an object's rc_sizeof is its block's). */
+static bool large_dead_fits(size_t size, size_t total, bool raw) {
+    return size == total ||
+           (raw && size > total && size - total <= RC_LARGE_SLACK(size - RC_LARGE_OFFSET));
+}
+
+/* Takes a dead large block held back (rc_large_dead) that fits total
+ * (large_dead_fits), the oldest such, out of hold for a new large block
+ * of h; *size: its bytes. The allocator's free of the block and malloc of
+ * another are saved, and every other block stays held as long as before.
+ * NULL if none fits. */
+static char *large_dead_take(rc_heap *h, size_t total, bool raw, size_t *size) {
+    for (unsigned i = 0; i < h->large_dead_len; i++) {
+        rc_large_dead *d = &h->large_dead[(h->large_dead_head + i) % RC_LARGE_DEAD_SLOTS];
+        if (!large_dead_fits(d->size, total, raw))
+            continue;
+        char *block = d->block;
+        *size = d->size;
+        h->large_dead_bytes -= d->size;
+        for (h->large_dead_len--; i < h->large_dead_len; i++)
+            h->large_dead[(h->large_dead_head + i) % RC_LARGE_DEAD_SLOTS] =
+                h->large_dead[(h->large_dead_head + i + 1) % RC_LARGE_DEAD_SLOTS];
+        return block;
+    }
+    rc_large_dead *big = &h->large_dead_big;
+    if (big->block == NULL || !large_dead_fits(big->size, total, raw))
+        return NULL;
+    char *block = big->block;
+    *size = big->size;
+    big->block = NULL;
+    return block;
+}
+
 /* A large block with `payload` bytes at RC_LARGE_OFFSET; its rc_head gets
  * head_info and refcount 1, or 0 for a raw block (RC_F_RAW), so that
  * rc_incref of it, as rc_decref, takes the slow path that names it, at no
@@ -685,24 +720,31 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
         errno = ENOMEM;
         return NULL;
     }
-    size_t total = RC_LARGE_OFFSET + payload;
+    size_t total = RC_LARGE_OFFSET + payload, size = total;
     if (rc__ptrmap_reserve(h, &h->large, 1) != 0)
         return NULL;
-    if (total > RC_LARGE_DEAD_BYTES)
-        large_dead_big_evict(h); /* for the allocator to reuse */
-    char *block = zeroed ? rc__sys_alloc_zeroed(h, total) : rc__sys_alloc(h, NULL, 0, total);
-    if (block == NULL)
-        return NULL;
+    char *block = large_dead_take(h, total, (head_info & RC_F_RAW) != 0, &size);
+    if (block) { /* its slack, if any, stays unaddressable */
+        rc_mem_live(block, total, false);
+        if (zeroed)
+            memset(block, 0, total);
+    } else {
+        if (total > RC_LARGE_DEAD_BYTES)
+            large_dead_big_evict(h); /* for the allocator to reuse */
+        block = zeroed ? rc__sys_alloc_zeroed(h, total) : rc__sys_alloc(h, NULL, 0, total);
+        if (block == NULL)
+            return NULL;
+    }
     rc_large *lg = (rc_large *)block;
     lg->heap = h;
-    lg->total = total;
+    lg->total = size;
     void *obj = block + RC_LARGE_OFFSET;
     rc_large_set_request(obj, payload);
     rc_head *hd = rc_head_of(obj);
     hd->refcnt = (head_info & RC_F_RAW) ? 0 : 1;
     hd->info = head_info | RC_F_LARGE;
     rc__ptrmap_put(h, &h->large, (uintptr_t)obj, lg);
-    h->large_bytes += total;
+    h->large_bytes += size;
     return obj;
 }
 

@@ -288,7 +288,7 @@ static int map_resize(rc_heap *h, rc_ptrmap *m, size_t new_cap) {
     if (slots == NULL)
         return -1;
     memset(slots, 0, new_cap * sizeof *slots);
-    rc_ptrmap bigger = {slots, new_cap - 1, 0};
+    rc_ptrmap bigger = {slots, new_cap - 1, 0, m->sparse};
     for (size_t i = 0; m->slots && i <= m->mask; i++) {
         if (m->slots[i].key == 0)
             continue;
@@ -303,10 +303,11 @@ static int map_resize(rc_heap *h, rc_ptrmap *m, size_t new_cap) {
     return 0;
 }
 
-/* Makes room for `extra` more keys without another allocation (load <= 1/2). */
+/* Makes room for `extra` more keys without another allocation (load <= 1/2,
+ * or 1/4 if sparse). */
 int rc__ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
     size_t cap = m->slots ? m->mask + 1 : 0;
-    size_t need = (m->count + extra) * 2;
+    size_t need = (m->count + extra) << (m->sparse ? 2 : 1);
     if (need <= cap)
         return 0;
     size_t new_cap = cap ? cap : 16;
@@ -355,7 +356,7 @@ void *rc__ptrmap_remove(rc_ptrmap *m, uintptr_t key) {
 void rc__ptrmap_free(rc_heap *h, rc_ptrmap *m) {
     if (m->slots)
         rc__sys_free(h, m->slots, (m->mask + 1) * sizeof *m->slots);
-    memset(m, 0, sizeof *m);
+    *m = (rc_ptrmap){.sparse = m->sparse};
 }
 
 /* ------------------------------------------------------------------ heaps */
@@ -379,6 +380,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     h->ud = ud;
     h->bytes_reserved = sizeof *h;
     h->trace_limit = 1;
+    h->large.sparse = true;
     const char *dbg = rc__getenv("RCGC_DEBUG"), *huge = rc__getenv("RCGC_HUGEPAGES");
     h->debug = dbg != NULL && dbg[0] != '\0' && strcmp(dbg, "0") != 0;
     h->huge_pages = huge == NULL || strcmp(huge, "0") != 0;

@@ -316,7 +316,10 @@ typedef struct rc_ptrmap_slot {
 typedef struct rc_ptrmap {
     rc_ptrmap_slot *slots;
     size_t mask;   /* capacity - 1; capacity a power of two */
-    size_t count;
+    size_t count;  /* at most half the capacity, or a quarter if sparse */
+    bool sparse;   /* the large blocks' map: each entry stands for 4 KiB or
+                      more, and short probes made a churn of 64 KiB blocks
+                      1.4x faster (rc_free's lookup, its removal's shift) */
 } rc_ptrmap;
 
 RC_INTERNAL int rc__ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val); /* 0 / -1 ENOMEM */

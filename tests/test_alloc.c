@@ -486,11 +486,65 @@ START_TEST(large_blocks) {
     rc_decref(o); /* held back too, until 16 more large blocks die */
     ck_assert_uint_eq(reserved(h) - r0, 2 * RC_LARGE_OFFSET + 100000 + 10000);
     ck_assert_uint_eq(in_use(h), u0);
-    for (int i = 0; i < 16; i++)
-        rc_decref(rc_new_sized(h, &tracked_type, 5000));
-    ck_assert_uint_eq(reserved(h) - r0, 16 * (RC_LARGE_OFFSET + 5000));
+    size_t sizes = 0; /* of sizes no block held fits: each block is new */
+    for (int i = 0; i < 16; i++) {
+        rc_decref(rc_new_sized(h, &tracked_type, 5000 + 16 * (size_t)i));
+        sizes += RC_LARGE_OFFSET + 5000 + 16 * (size_t)i;
+    }
+    ck_assert_uint_eq(reserved(h) - r0, sizes);
     rc_free(h, first);
     ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+END_TEST
+
+/* A dead large block held back serves the next large block that fits it,
+ * the oldest first, without the allocator: the same size, or for an
+ * rc_malloc block up to 1/16 of it more (its slack, rc_realloc's room).
+ * Handed out again, it is zeroed where it must be (rc_calloc, an object),
+ * and the heap's figures count it once. */
+START_TEST(dead_large_reused) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    char *a = rc_malloc(h, 70000), *b = rc_malloc(h, 70000);
+    size_t calls = c.requests, outstanding = c.outstanding;
+    rc_free(h, a);
+    rc_free(h, b);
+    ck_assert_ptr_eq(rc_malloc(h, 70000), a); /* the oldest held */
+    ck_assert_ptr_eq(rc_malloc(h, 66000), b); /* 4000 more than asked: within 1/16 */
+    ck_assert_uint_eq(c.requests, calls);        /* the allocator was not asked */
+    ck_assert_uint_eq(c.outstanding, outstanding);
+    ck_assert_uint_eq(reserved(h), c.outstanding);
+    ck_assert_uint_eq(in_use(h), 2 * (RC_LARGE_OFFSET + 70000)); /* blocks, slack and all */
+    fill(b, 66000, 3);
+    ck_assert_ptr_eq(rc_realloc(h, b, 70000), b); /* the slack is its room to grow */
+    rc_free(h, b);
+    char *z = rc_calloc(h, 1, 70000);
+    ck_assert_ptr_eq(z, b);
+    for (size_t i = 0; i < 70000; i++)
+        ck_assert_uint_eq((unsigned char)z[i], 0);
+    rc_free(h, a);
+    char *d = rc_malloc(h, 60000); /* 10000 less: beyond the slack, a new block */
+    ck_assert_ptr_ne(d, a);
+    ck_assert_uint_eq(c.requests, calls + 1);
+
+    void *o = rc_new_sized(h, &plain_type, 50000);
+    memset(o, 0xAB, 50000);
+    rc_decref(o);
+    void *other = rc_new_sized(h, &plain_type, 49984); /* objects: the same size only */
+    ck_assert_ptr_ne(other, o);
+    rc_decref(other);
+    void *again = rc_new_sized(h, &plain_type, 50000);
+    ck_assert_ptr_eq(again, o);
+    ck_assert_uint_eq(rc_sizeof(again), RC_LARGE_OFFSET + 50000);
+    ck_assert_uint_eq(rc_refcount(again), 1);
+    for (size_t i = 0; i < 50000; i++)
+        ck_assert_uint_eq(((unsigned char *)again)[i], 0);
+    rc_decref(again);
+    rc_free(h, z);
+    rc_free(h, d);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(c.outstanding, 0);
+    ck_assert_uint_eq(c.bad_old_size, 0);
 }
 END_TEST
 
@@ -530,12 +584,14 @@ START_TEST(dead_large_held_within_budget) {
     size_t big = RC_LARGE_OFFSET + ((size_t)2 << 20);
     rc_decref(rc_new_sized(h, &tracked_type, (size_t)2 << 20));
     ck_assert_uint_eq(c.outstanding - before, RC_LARGE_OFFSET + 100000 + big); /* in its slot */
-    for (int i = 0; i < 20; i++) {
-        rc_decref(rc_new_sized(h, &tracked_type, 70000));
+    size_t last14 = 0; /* sizes no block held fits: each block is new */
+    for (size_t i = 0; i < 20; i++) {
+        rc_decref(rc_new_sized(h, &tracked_type, 70000 + 16 * i));
         ck_assert_uint_le(c.outstanding - before - big, (size_t)1 << 20);
         ck_assert_uint_eq(reserved(h), c.outstanding);
+        last14 += i >= 6 ? RC_LARGE_OFFSET + 70000 + 16 * i : 0;
     }
-    ck_assert_uint_eq(c.outstanding - before - big, 14 * (RC_LARGE_OFFSET + 70000)); /* 1 MiB holds 14 */
+    ck_assert_uint_eq(c.outstanding - before - big, last14); /* 1 MiB holds 14 */
     ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 5000);
     rc_decref(keep);
     ck_assert_uint_eq(rc_heap_free(h), 0);
@@ -882,6 +938,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("empty_pools_go_back"), empty_pools_go_back);
     add_case(s, tcase_create("empty_pools_go_back_mixed"), empty_pools_go_back_mixed);
     add_case(s, tcase_create("large_blocks"), large_blocks);
+    add_case(s, tcase_create("dead_large_reused"), dead_large_reused);
     add_case(s, tcase_create("medium_objects_freed_with_heap"), medium_objects_freed_with_heap);
     add_case(s, tcase_create("realloc_keeps_contents"), realloc_keeps_contents);
     add_case(s, tcase_create("realloc_same_class_stays"), realloc_same_class_stays);

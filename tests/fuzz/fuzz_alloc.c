@@ -45,7 +45,10 @@
  *     its 16-byte-rounded size (16 for 0..16), one made while tracing that
  *     too plus its 16-byte trace prefix, a medium one (up to RC_MEDIUM_MAX
  *     with the prefix) that rounded up to its class, a large block (raw or
- *     object) RC_LARGE_OFFSET + the size asked for, an object its header
+ *     object) RC_LARGE_OFFSET + the size asked for (a new large raw block
+ *     up to RC_LARGE_SLACK more: a dead one held back that fits, reused;
+ *     the model takes its size from the heap's figures: large_taken),
+ *     an object its header
  *     (8, or 24 when tracked) rounded up with it to its class; exact for all
  *     kinds, quarantined blocks excluded. rc_sizeof agrees for objects;
  *   - while tracing, rc_tracemalloc_get_traced_memory's current is the sum
@@ -593,6 +596,21 @@ static void account(const item *it, int sign) {
 }
 
 /* A new item of kind at p (size bytes asked, bytes spent), counted. */
+/* The bytes a new large raw block of size bytes got from rc_malloc,
+ * rc_calloc or rc_realloc (not resized by large_resize): RC_LARGE_OFFSET +
+ * size, or a dead large block held back with up to RC_LARGE_SLACK more,
+ * which alloc.c's large_dead_take reuses (the model keeps no copy of
+ * that ring): read from bytes_in_use, which the block alone took past the
+ * model's figure, and checked within those bounds. */
+static size_t large_taken(size_t size) {
+    rc_heap_stats s;
+    rc_heap_get_stats(M.h, &s);
+    size_t bytes = s.bytes_in_use - M.bytes, cap = bytes - RC_LARGE_OFFSET;
+    EXPECT(bytes > RC_LARGE_OFFSET && cap >= size && cap - size <= RC_LARGE_SLACK(cap),
+           "a large block of %zu bytes for %zu", bytes, size);
+    return bytes;
+}
+
 static item *add_item(void *p, uint8_t kind, size_t size, size_t bytes) {
     int slot = M.free_slots[--M.nfree];
     M.allocs++;
@@ -828,6 +846,8 @@ static void op_malloc(size_t size, bool zero, unsigned nsplit) {
     uint8_t kind;
     size_t bytes;
     raw_block(size, M.tracing, &kind, &bytes);
+    if (kind == K_RAW_LARGE)
+        bytes = large_taken(size);
     item *it = add_item(p, kind, size, bytes);
     fill(it, 0);
     check_item(it, "new block");
@@ -884,6 +904,8 @@ static void op_realloc(item *it, reader *r) {
         EXPECT(p != it->p, "rc_realloc(%zu -> %zu) did not move", old, size);
     if (!stays)
         raw_block(want, M.tracing, &it->kind, &it->bytes);
+    if (!stays && !resized && it->kind == K_RAW_LARGE)
+        it->bytes = large_taken(size);
     it->p = p;
     it->size = size;
     it->traced = M.tracing;
@@ -1381,6 +1403,8 @@ static bool run_op(unsigned op, reader *r) {
         uint8_t kind;
         size_t bytes;
         raw_block(size, M.tracing, &kind, &bytes);
+        if (kind == K_RAW_LARGE)
+            bytes = large_taken(size);
         fill(add_item(p, kind, size, bytes), 0);
         break;
     }
