@@ -136,13 +136,16 @@ def sections(build):
         large = ["--min", str(lo), "--max", str(hi), "--live", "1024", "--ops", "2000000"]
         out.append(Section(
             2, f"Large allocation churn: 2M alloc+free of {what}, 1024 live", 3,
-            [Job(label, exe("bench_churn_" + peer, *large)) for label, peer in churn_peers],
+            [Job(label, exe("bench_churn_" + peer, *large)) for label, peer in churn_peers
+             if peer != "boehm"],
             reports=[("rcgc / glibc malloc", (churn, "rcgc"), (churn, "glibc malloc")),
                      ("rcgc / mimalloc", (churn, "rcgc"), (churn, "mimalloc"))],
             notes=["rcgc's large blocks come from rc_alloc_fn (glibc malloc) with a 48-byte "
                    "header, in its map of large blocks; a freed one is held back (the last 16, "
                    "1 MiB in all) so that a second rc_free or rc_decref of it is named, and a "
-                   "new block that fits one held takes it (docs/design.md)."]))
+                   "new block that fits one held takes it (docs/design.md).",
+                   "Boehm GC is left out: its large GC_MALLOC ran 3-13 us a pair "
+                   "(collections), a minute of the section."]))
 
     for depth, rounds, py_rounds in ((16, 5, 3), (18, 3, 1)):
         wl = f"binary-trees depth {depth}"
