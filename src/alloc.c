@@ -676,22 +676,29 @@ static void large_dead_big_evict(rc_heap *h) {
 
 /* Whether a dead large block of size bytes held back may serve as a new
  * one of total bytes: the same size, or for a raw block up to
- * RC_LARGE_SLACK more (rc_is_large; an object's rc_sizeof is its block's). */
-static bool large_dead_fits(size_t size, size_t total, bool raw) {
-    return size == total ||
-           (raw && size > total && size - total <= RC_LARGE_SLACK(size - RC_LARGE_OFFSET));
+ * RC_LARGE_SLACK more (rc_is_large; an object's rc_sizeof is its block's).
+ * Without a branch: size below total wraps past any room. */
+static inline bool large_dead_fits(size_t size, size_t total, bool raw) {
+    return size - total <= (raw ? RC_LARGE_SLACK(size - RC_LARGE_OFFSET) : 0);
 }
 
 /* Takes a dead large block held back (rc_large_dead) that fits total
  * (large_dead_fits), the oldest such, out of hold for a new large block
  * of h; *size: its bytes. The allocator's free of the block and malloc of
  * another are saved, and every other block stays held as long as before.
- * NULL if none fits. */
+ * NULL if none fits. The ring is tested whole into a mask: a branch per
+ * block, mispredicted half the time, cost a churn of 4-8 KiB blocks a
+ * third of its time. */
 static char *large_dead_take(rc_heap *h, size_t total, bool raw, size_t *size) {
-    for (unsigned i = 0; i < h->large_dead_len; i++) {
+    _Static_assert(RC_LARGE_DEAD_SLOTS <= 32, "a bit of `fits` per slot");
+    unsigned fits = 0;
+    for (unsigned i = 0; i < h->large_dead_len; i++)
+        fits |= (unsigned)large_dead_fits(
+                    h->large_dead[(h->large_dead_head + i) % RC_LARGE_DEAD_SLOTS].size, total, raw)
+                << i;
+    if (fits) {
+        unsigned i = (unsigned)__builtin_ctz(fits);
         rc_large_dead *d = &h->large_dead[(h->large_dead_head + i) % RC_LARGE_DEAD_SLOTS];
-        if (!large_dead_fits(d->size, total, raw))
-            continue;
         char *block = d->block;
         *size = d->size;
         h->large_dead_bytes -= d->size;
