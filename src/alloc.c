@@ -156,7 +156,7 @@ static uintptr_t tail_zone(const rc_arena *a) {
 }
 
 static int arena_map_add(rc_heap *h, rc_arena *a) {
-    if (rc__ptrmap_reserve(h, &h->arena_map, 2) != 0)
+    if (rc_ptrmap_reserve(h, &h->arena_map, 2) != 0)
         return -1;
     uintptr_t head = ZONE_OF(a->first_pool), tail = tail_zone(a);
     a->below = rc_ptrmap_get(&h->arena_map, head);
@@ -728,7 +728,7 @@ __attribute__((noinline)) void *rc__large_alloc(rc_heap *h, size_t payload, uint
         return NULL;
     }
     size_t total = RC_LARGE_OFFSET + payload, size = total;
-    if (rc__ptrmap_reserve(h, &h->large, 1) != 0)
+    if (rc_ptrmap_reserve(h, &h->large, 1) != 0)
         return NULL;
     char *block = large_dead_take(h, total, (head_info & RC_F_RAW) != 0, &size);
     if (block) { /* its slack, if any, stays unaddressable */
@@ -1478,7 +1478,7 @@ static void *large_resize(rc_heap *h, void *payload, size_t size) {
         return NULL;
     }
     /* room for the entry first: nothing can fail once the block moved */
-    if (rc__ptrmap_reserve(h, &h->large, 1) != 0)
+    if (rc_ptrmap_reserve(h, &h->large, 1) != 0)
         return NULL;
     size_t old_total = lg->total, total = RC_LARGE_OFFSET + want;
     large_slack_live(lg, payload);

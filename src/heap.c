@@ -303,13 +303,10 @@ static int map_resize(rc_heap *h, rc_ptrmap *m, size_t new_cap) {
     return 0;
 }
 
-/* Makes room for `extra` more keys without another allocation (load <= 1/2,
- * or 1/4 if sparse). */
-int rc__ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
+/* Grows m's table (load <= 1/2, or 1/4 if sparse) for `extra` more keys. */
+int rc__ptrmap_grow(rc_heap *h, rc_ptrmap *m, size_t extra) {
     size_t cap = m->slots ? m->mask + 1 : 0;
     size_t need = (m->count + extra) << (m->sparse ? 2 : 1);
-    if (need <= cap)
-        return 0;
     size_t new_cap = cap ? cap : 16;
     while (new_cap < need)
         new_cap *= 2;
@@ -317,7 +314,7 @@ int rc__ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
 }
 
 int rc__ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val) {
-    if (rc__ptrmap_reserve(h, m, 1) != 0)
+    if (rc_ptrmap_reserve(h, m, 1) != 0)
         return -1;
     size_t i = rc_ptrmap_home(m, key);
     while (m->slots[i].key != 0 && m->slots[i].key != key)

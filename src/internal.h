@@ -324,7 +324,7 @@ typedef struct rc_ptrmap {
 
 RC_INTERNAL int rc__ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val); /* 0 / -1 ENOMEM */
 RC_INTERNAL void *rc__ptrmap_remove(rc_ptrmap *m, uintptr_t key); /* old value or NULL */
-RC_INTERNAL int rc__ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra); /* room for extra more */
+RC_INTERNAL int rc__ptrmap_grow(rc_heap *h, rc_ptrmap *m, size_t extra); /* rc_ptrmap_reserve's slow path */
 RC_INTERNAL void rc__ptrmap_free(rc_heap *h, rc_ptrmap *m);
 
 /* ----------------------------------------------------------- collector */
@@ -893,6 +893,15 @@ RC_INTERNAL int rc__snapshot_info(const rc_snapshot *s, rc_snapshot_info *out);
 static inline size_t rc_ptrmap_home(const rc_ptrmap *m, uintptr_t key) {
     uint64_t x = (uint64_t)(key >> 4) * 0x9E3779B97F4A7C15ull;
     return (size_t)(x ^ (x >> 29)) & m->mask;
+}
+
+/* Makes room for `extra` more keys without another allocation: 0, or -1 +
+ * ENOMEM with m unchanged. */
+static inline int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
+    size_t cap = m->slots ? m->mask + 1 : 0;
+    if (RC_LIKELY(((m->count + extra) << (m->sparse ? 2 : 1)) <= cap))
+        return 0;
+    return rc__ptrmap_grow(h, m, extra);
 }
 
 /* The value stored for key, or NULL. */

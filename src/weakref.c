@@ -115,20 +115,20 @@ static void count_list(rc_heap *h, const void *obj, int change) {
  * (without memory for a table, the map is tried). */
 static int list_room(rc_heap *h, const void *obj) {
     if (rc_head_of(obj)->info & RC_F_LARGE)
-        return rc__ptrmap_reserve(h, &h->weakrefs, 1);
+        return rc_ptrmap_reserve(h, &h->weakrefs, 1);
     rc_pool *p = rc_pool_of(obj);
     size_t n = pool_number(p);
     rc_arena *a = p->arena;
     if (a->weak_tables[n])
         return 0;
     if (a->weak_objects[n] + 1u < WEAK_TABLE_AT(p->capacity))
-        return rc__ptrmap_reserve(h, &h->weakrefs, 1);
+        return rc_ptrmap_reserve(h, &h->weakrefs, 1);
     size_t bytes = sizeof(rc_weak_table) + p->capacity * sizeof(rc_weakref *);
     int saved = errno;
     rc_weak_table *t = rc__sys_alloc_zeroed(h, bytes);
     if (t == NULL) {
         errno = saved;
-        return rc__ptrmap_reserve(h, &h->weakrefs, 1);
+        return rc_ptrmap_reserve(h, &h->weakrefs, 1);
     }
     t->bytes = bytes;
     a->weak_tables[n] = t;
