@@ -384,6 +384,7 @@ rc_heap *rc_heap_new_with(rc_alloc_fn alloc, void *ud) {
     rc__pool_slots_reset(h);
     rc_slow_free_update(h);
     h->free_mark = ((uintptr_t)h * 0x9E3779B97F4A7C15u) ^ (uintptr_t)0xD1B54A32D192ED03u;
+    h->free_mark |= (uintptr_t)1 << 63; /* past RC_LARGE_MAX: see rc_is_large */
     for (unsigned kind = 0; kind < RC_NKINDS; kind++)
         for (unsigned cls = 0; cls < RC_NCLASSES; cls++)
             h->classes[kind][cls] = &h->no_pool;

@@ -607,8 +607,8 @@ END_TEST
  * the contents up to the smaller size; bytes_in_use follows the block. */
 START_TEST(realloc_keeps_contents) {
     static const size_t steps[] = {1,      10,  16,   17,   100,  300, 512, 513,    2000, 4096,
-                                   100000, 600, 4097, 4096, 5000, 48,  8,   700000, 3,    0,
-                                   40};
+                                   100000, 600, 4097, 3800, 5000, 48,  8,   700000, 3,    0,
+                                   40}; /* 4097 -> 3800: past the slack (realloc_large_near_pools) */
     rc_heap *h = rc_heap_new();
     char *p = rc_realloc(h, NULL, 5); /* acts as rc_malloc */
     ck_assert_ptr_nonnull(p);
@@ -822,6 +822,33 @@ START_TEST(realloc_large_grows_with_slack) {
 }
 END_TEST
 
+/* A large block resized to a pool's size its slack still holds stays where
+ * it is, as any size its slack holds does: a buffer shrunk just under 4096
+ * bytes and grown again is not copied to a pool and back. Past the slack it
+ * moves to a pool. */
+START_TEST(realloc_large_near_pools) {
+    counting_alloc c = {0};
+    rc_heap *h = rc_heap_new_with(counting_fn, &c);
+    char *p = rc_malloc(h, 4200); /* slack 4200 / 16 = 262 */
+    fill(p, 4200, 5);
+    size_t requests = c.requests;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_eq(rc_realloc(h, p, 4000), p);
+        ck_assert_uint_eq(in_use(h), RC_LARGE_OFFSET + 4200);
+        ck_assert_ptr_eq(rc_realloc(h, p, 4200), p);
+    }
+    ck_assert_uint_eq(c.requests, requests); /* no call to the allocator */
+    ck_assert(holds(p, 4000, 5));
+    char *q = rc_realloc(h, p, 4200 - 263); /* past the slack: to a pool */
+    ck_assert_ptr_ne(q, p);
+    ck_assert_uint_eq(in_use(h), raw_pool_bytes(4200 - 263));
+    ck_assert(holds(q, 4200 - 263, 5));
+    rc_free(h, q);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+    ck_assert_uint_eq(c.outstanding, 0);
+}
+END_TEST
+
 /* Within one class a block already fits: rc_realloc does not move it. */
 START_TEST(realloc_same_class_stays) {
     rc_heap *h = rc_heap_new();
@@ -939,6 +966,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("empty_pools_go_back_mixed"), empty_pools_go_back_mixed);
     add_case(s, tcase_create("large_blocks"), large_blocks);
     add_case(s, tcase_create("dead_large_reused"), dead_large_reused);
+    add_case(s, tcase_create("realloc_large_near_pools"), realloc_large_near_pools);
     add_case(s, tcase_create("medium_objects_freed_with_heap"), medium_objects_freed_with_heap);
     add_case(s, tcase_create("realloc_keeps_contents"), realloc_keeps_contents);
     add_case(s, tcase_create("realloc_same_class_stays"), realloc_same_class_stays);

@@ -33,7 +33,8 @@
  *   - pointers are 16-byte aligned and live payloads do not overlap (at
  *     the end);
  *   - rc_realloc stays in place exactly when the new size needs the same
- *     block (rc_realloc_at's rule), or a large block stays large and the
+ *     block (rc_realloc_at's rule: for a large block, one its slack holds,
+ *     a pool's size included), or a large block stays large and the
  *     rc_alloc_fn resized it in place (the input chooses whether it may,
  *     and it can when the block has the room: count_alloc), and moves
  *     otherwise;
@@ -395,10 +396,12 @@ static void raw_block(size_t size, bool tracing, uint8_t *kind, size_t *bytes) {
     }
 }
 
-/* Whether rc_realloc resizes a large raw block of `kind` to size bytes
- * as a large block (alloc.c: large_resize), not in debug mode. */
-static bool large_resized(uint8_t kind, size_t size) {
-    return kind == K_RAW_LARGE && size > RC_MEDIUM_MAX && !M.debug;
+/* Whether rc_realloc resizes a large raw block of `kind` and `bytes` to
+ * size bytes as a large block (alloc.c: large_resize), not in debug mode:
+ * a size past RC_MEDIUM_MAX, or one its slack holds. */
+static bool large_resized(uint8_t kind, size_t bytes, size_t size) {
+    return kind == K_RAW_LARGE && !M.debug &&
+           (size > RC_MEDIUM_MAX || rc_large_holds(bytes - RC_LARGE_OFFSET, size));
 }
 
 /* The payload large_resize asks rc_alloc_fn for, resizing a large block
@@ -412,10 +415,8 @@ static size_t large_want(size_t old, size_t size) {
  * a large block's payload and RC_LARGE_SLACK short of it; else a large
  * block resized to a large size is resized by rc_alloc_fn: see op_realloc). */
 static bool realloc_stays(uint8_t kind, size_t bytes, size_t size) {
-    if (large_resized(kind, size)) {
-        size_t cap = bytes - RC_LARGE_OFFSET;
-        return size <= cap && cap - size <= RC_LARGE_SLACK(cap);
-    }
+    if (large_resized(kind, bytes, size))
+        return rc_large_holds(bytes - RC_LARGE_OFFSET, size);
     if (kind == K_RAW)
         return size <= RC_MEDIUM_MAX && raw_pool_bytes(size, 0) == bytes;
     if (kind == K_RAW_TRACED)
@@ -606,7 +607,7 @@ static size_t large_taken(size_t size) {
     rc_heap_stats s;
     rc_heap_get_stats(M.h, &s);
     size_t bytes = s.bytes_in_use - M.bytes, cap = bytes - RC_LARGE_OFFSET;
-    EXPECT(bytes > RC_LARGE_OFFSET && cap >= size && cap - size <= RC_LARGE_SLACK(cap),
+    EXPECT(bytes > RC_LARGE_OFFSET && rc_large_holds(cap, size),
            "a large block of %zu bytes for %zu", bytes, size);
     return bytes;
 }
@@ -881,7 +882,7 @@ static void op_realloc(item *it, reader *r) {
     bool stays = realloc_stays(it->kind, it->bytes, size);
     /* large to large, not in debug mode (alloc.c: large_resize): moved
      * unless count_alloc resizes it in place, as bit 6 of mode asks */
-    bool resized = large_resized(it->kind, size);
+    bool resized = large_resized(it->kind, it->bytes, size);
     size_t want = resized ? large_want(old, size) : size;
     bool in_place = resized && !stays && (mode & 0x40) &&
                     RC_LARGE_OFFSET + want <= room_of(it->p - RC_LARGE_OFFSET);
