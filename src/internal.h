@@ -206,8 +206,9 @@ static inline rc_large *rc_large_of(const void *payload) {
 /* The most a large raw block of cap payload bytes holds past its request
  * (alloc.c's large_resize). */
 #define RC_LARGE_SLACK(cap) ((cap) / 16)
-/* No large block is this big (256 TiB), so a word past it (a free mark,
- * whose top bit is set: rc_raw_mark) is no rc_large's total. */
+/* No large block is this big (256 TiB), so a word past it (an untraced
+ * block's free mark, whose top bit is set: rc_raw_mark) is no rc_large's
+ * total. */
 #define RC_LARGE_MAX ((size_t)1 << 48)
 /* Whether a large block of cap payload bytes may hold a request of size. */
 static inline bool rc_large_holds(size_t cap, size_t size) {
@@ -675,9 +676,9 @@ static inline bool rc_is_freed(const void *obj) {
  * neighbour's fill or free mark, and may say RC_F_LARGE; the
  * RC_LARGE_OFFSET bytes before it are then in its pool, readable. Without
  * the bound, a 16-byte block after freed ones was taken for a large one
- * in about one heap in twenty: a free mark as the total, a word of 0 as
- * the tagged request (the tag alone, near 0x6C61 << 48) within a
- * sixteenth of it, and the queries read a heap at address 0. */
+ * in about one heap in ten: a free mark as the total, a word of 0 as the
+ * tagged request (the tag alone, near 0x6C61 << 48) within a sixteenth
+ * of it, and the queries read a heap at address 0. */
 static inline bool rc_is_large(const void *obj) {
     if (!(rc_head_of(obj)->info & RC_F_LARGE))
         return false;
@@ -1001,7 +1002,8 @@ static inline void rc_mem_word_if(void *p, bool valgrind) {
 static inline void rc_mem_word(void *p) { rc_mem_word_if(p, true); }
 
 /* The free mark of a raw block of `kind` (a constant at the fast paths) of
- * h: a word no program stores by chance, its top bit set (h->free_mark's). A traced block's mark is the word
+ * h: a word no program stores by chance (an untraced block's has its top
+ * bit set, h->free_mark's). A traced block's mark is the word
  * before its payload, which rc_decref and rc_incref of the payload read as
  * an rc_head: it is one with a count of 0 (the mark in info), so that they
  * name a freed block instead of changing its mark by one (a second rc_free
