@@ -540,6 +540,23 @@ START_TEST(dead_large_reused) {
     for (size_t i = 0; i < 50000; i++)
         ck_assert_uint_eq(((unsigned char *)again)[i], 0);
     rc_decref(again);
+
+    /* past 1 MiB: the slot of its own (large_dead_big) serves the same way */
+    size_t mib2 = (size_t)2 << 20;
+    char *big = rc_malloc(h, mib2);
+    memset(big, 0xAB, mib2);
+    rc_free(h, big);
+    size_t requests = c.requests;
+    char *big_again = rc_calloc(h, 1, mib2 - 100000); /* within its sixteenth */
+    ck_assert_ptr_eq(big_again, big);
+    ck_assert_uint_eq(c.requests, requests);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < mib2 - 100000; i++)
+        nonzero += big_again[i] != 0;
+    ck_assert_uint_eq(nonzero, 0);
+    ck_assert_uint_eq(in_use(h) - (RC_LARGE_OFFSET + 70000) - (RC_LARGE_OFFSET + 60000),
+                      RC_LARGE_OFFSET + mib2);
+    rc_free(h, big_again);
     rc_free(h, z);
     rc_free(h, d);
     ck_assert_uint_eq(rc_heap_free(h), 0);
