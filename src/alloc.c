@@ -1452,18 +1452,18 @@ void rc_free(rc_heap *h, void *ptr) {
  * RC_MEDIUM_MAX, or within the block's slack (a buffer shrunk just under
  * 4096 bytes and grown again stays where it is: moved to a pool and back,
  * it was copied both ways each time; bounced between 4000 and 4200 bytes,
- * 105-186 -> 22-23 ns a call, glibc 26-31). Growth asks rc_alloc_fn for RC_LARGE_SLACK more than the size, so a
- * buffer grown step by step (a byte at a time, say) calls it once per
- * sixteenth of its size, not at every step (glibc's realloc alone costs
- * a 64 KB-4 MB buffer grown a byte at a time 2.5x its own time per step);
- * a size within the block's slack takes no call at all, and a shrink
- * asks for the size exactly (the program wants the memory back). The
- * slack is poisoned for ASan and Valgrind, and shown to rc_alloc_fn again
- * whenever the block goes to it. rc_alloc_fn resizes in place when it can
- * (glibc grows into free space or remaps). Returns the payload, moved or
- * not; NULL + ENOMEM leaves it as it was. Not in debug mode, whose moved
- * blocks go through the quarantine, nor during teardown, which walks the
- * large map. */
+ * 105-186 -> 22-23 ns a call, glibc 26-31). Growth asks rc_alloc_fn for
+ * RC_LARGE_SLACK more than the size, so a buffer grown step by step (a
+ * byte at a time, say) calls it once per sixteenth of its size, not at
+ * every step (glibc's realloc alone costs a 64 KB-4 MB buffer grown a
+ * byte at a time 2.5x its own time per step); a size within the block's
+ * slack takes no call at all, and a shrink asks for the size exactly (the
+ * program wants the memory back). The slack is poisoned for ASan and
+ * Valgrind, and shown to rc_alloc_fn again whenever the block goes to it.
+ * rc_alloc_fn resizes in place when it can (glibc grows into free space
+ * or remaps). Returns the payload, moved or not; NULL + ENOMEM leaves it
+ * as it was. Not in debug mode, whose moved blocks go through the
+ * quarantine, nor during teardown, which walks the large map. */
 static void *large_resize(rc_heap *h, void *payload, size_t size) {
     rc_large *lg = rc_large_of(payload);
     size_t cap = lg->total - RC_LARGE_OFFSET, old = rc_large_request(payload);

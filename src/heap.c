@@ -303,11 +303,10 @@ static int map_resize(rc_heap *h, rc_ptrmap *m, size_t new_cap) {
     return 0;
 }
 
-/* Grows m's table (load <= 1/2, or 1/4 if sparse) for `extra` more keys. */
-int rc__ptrmap_grow(rc_heap *h, rc_ptrmap *m, size_t extra) {
-    size_t cap = m->slots ? m->mask + 1 : 0;
-    size_t need = (m->count + extra) << (m->sparse ? 2 : 1);
-    size_t new_cap = cap ? cap : 16;
+/* Grows m's table to at least `need` slots (rc_ptrmap_reserve: load <= 1/2,
+ * or 1/4 if sparse). */
+int rc__ptrmap_grow(rc_heap *h, rc_ptrmap *m, size_t need) {
+    size_t new_cap = m->slots ? m->mask + 1 : 16;
     while (new_cap < need)
         new_cap *= 2;
     return map_resize(h, m, new_cap);

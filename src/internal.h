@@ -332,7 +332,7 @@ typedef struct rc_ptrmap {
 
 RC_INTERNAL int rc__ptrmap_put(rc_heap *h, rc_ptrmap *m, uintptr_t key, void *val); /* 0 / -1 ENOMEM */
 RC_INTERNAL void *rc__ptrmap_remove(rc_ptrmap *m, uintptr_t key); /* old value or NULL */
-RC_INTERNAL int rc__ptrmap_grow(rc_heap *h, rc_ptrmap *m, size_t extra); /* rc_ptrmap_reserve's slow path */
+RC_INTERNAL int rc__ptrmap_grow(rc_heap *h, rc_ptrmap *m, size_t need); /* rc_ptrmap_reserve's slow path */
 RC_INTERNAL void rc__ptrmap_free(rc_heap *h, rc_ptrmap *m);
 
 /* ----------------------------------------------------------- collector */
@@ -407,7 +407,8 @@ typedef struct rc_quarantined {
  * whole in every build so that a second rc_decref (or one of a freed
  * block) finds a dead rc_head instead of memory the system allocator took
  * back (or unmapped): at most RC_LARGE_DEAD_SLOTS of them and
- * RC_LARGE_DEAD_BYTES in all. With RCGC_DEBUG=1 the quarantine holds
+ * RC_LARGE_DEAD_BYTES in all. A new large block that fits one held takes
+ * it (alloc.c's large_dead_take). With RCGC_DEBUG=1 the quarantine holds
  * them instead. */
 #define RC_LARGE_DEAD_SLOTS 16u
 #define RC_LARGE_DEAD_BYTES ((size_t)1 << 20)
@@ -910,10 +911,10 @@ static inline size_t rc_ptrmap_home(const rc_ptrmap *m, uintptr_t key) {
 /* Makes room for `extra` more keys without another allocation: 0, or -1 +
  * ENOMEM with m unchanged. */
 static inline int rc_ptrmap_reserve(rc_heap *h, rc_ptrmap *m, size_t extra) {
-    size_t cap = m->slots ? m->mask + 1 : 0;
-    if (RC_LIKELY(((m->count + extra) << (m->sparse ? 2 : 1)) <= cap))
+    size_t need = (m->count + extra) << (m->sparse ? 2 : 1); /* the slots the load allows */
+    if (RC_LIKELY(need <= (m->slots ? m->mask + 1 : 0)))
         return 0;
-    return rc__ptrmap_grow(h, m, extra);
+    return rc__ptrmap_grow(h, m, need);
 }
 
 /* The value stored for key, or NULL. */
