@@ -147,11 +147,12 @@ def sections(build):
                    "Boehm GC is left out: its large GC_MALLOC ran 3-13 us a pair "
                    "(collections), a minute of the section."]))
 
-    for depth, rounds, py_rounds in ((16, 5, 3), (18, 3, 1)):
+    for order, depth, rounds, py_rounds in (("parents first", 16, 5, 3), ("parents first", 18, 3, 1),
+                                            ("bottom-up", 16, 5, 3), ("bottom-up", 18, 3, 1)):
         wl = f"binary-trees depth {depth}"
-        d = ["--depth", str(depth)]
+        d = ["--depth", str(depth)] + (["bottom-up"] if order == "bottom-up" else [])
         out.append(Section(
-            3, f"binary-trees, depth {depth}", rounds,
+            3, f"binary-trees, depth {depth}, {order}", rounds,
             [Job("rcgc, collector off", exe("bench_trees_rc", *d, "gc-off")),
              Job("rcgc, collector on", exe("bench_trees_rc", *d, "gc-on"))]
             + [Job(label, exe("bench_trees_" + peer, *d)) for label, peer in tree_peers]
@@ -163,7 +164,11 @@ def sections(build):
                 ("rcgc (collector on) faster than Boehm GC", (wl, "rcgc, collector on"), (wl, "Boehm GC (GC_MALLOC, no free)"), 1)],
             notes=["collections: how many collections of each generation one run made (rcgc: "
                    "and the seconds they took); CPython takes part in fewer rounds (one run at "
-                   "depth 18 takes 40 s to 2 min on the 2-core machine this was written on)."]))
+                   "depth 18 takes 40 s to 2 min on the 2-core machine this was written on).",
+                   "parents first: each node is made before its children; bottom-up: after "
+                   "them, as in the Benchmarks Game's programs. The collector keeps CPython's "
+                   "order of objects, so a tree made bottom-up is examined by both passes and "
+                   "reordered (bench/RESULTS.md, session 34); malloc's peers barely notice."]))
 
     live_jobs, dead_jobs, live_targets, dead_targets = [], [], [], []
     live_reports, dead_reports = [], []

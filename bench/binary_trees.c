@@ -13,11 +13,15 @@
  * per generation (over all repetitions) are printed. Boehm GC nodes come from
  * GC_MALLOC and are never freed; every other peer frees by hand, post-order.
  *
- *     bench_trees_PEER --depth N [--reps N] [gc-on|gc-off]
+ * Nodes are made parents first, or children first with `bottom-up` (make).
+ *
+ *     bench_trees_PEER --depth N [--reps N] [gc-on|gc-off] [bottom-up]
  */
 #include "peer.h"
 
 #include "bench.h"
+
+#include <stdbool.h>
 
 #define MIN_DEPTH 4
 
@@ -33,14 +37,10 @@ static void node_traverse(void *self, rc_visit_fn visit, void *arg) {
 }
 static const rc_type node_type = {.name = "node", .size = sizeof(node), .traverse = node_traverse};
 
-static node *make(int depth) {
+static node *new_node(void) {
     node *n = rc_new(peer_heap, &node_type);
     if (n == NULL)
         bench_fail("rc_new failed");
-    if (depth > 0) {
-        n->left = make(depth - 1);
-        n->right = make(depth - 1);
-    }
     return n;
 }
 
@@ -58,16 +58,11 @@ static void time_collections(rc_heap *h, const char *phase, const rc_gc_info *in
         gc_seconds[info->generation] += bench_now() - gc_started;
 }
 #else
-static node *make(int depth) {
+static node *new_node(void) {
     node *n = peer_alloc(sizeof *n);
     if (n == NULL)
         bench_fail("allocation failed");
-    if (depth > 0) {
-        n->left = make(depth - 1);
-        n->right = make(depth - 1);
-    } else {
-        n->left = n->right = NULL;
-    }
+    n->left = n->right = NULL;
     return n;
 }
 
@@ -83,6 +78,30 @@ static void drop(node *n) {
 }
 #endif
 #endif
+
+/* The order nodes are made in: each before its children (parents first),
+ * or after them (`bottom-up`: the Benchmarks Game's programs and
+ * bench/py/binary_trees.py). For malloc it changes little; for rcgc's
+ * collector, which keeps CPython's order of objects, a lot (see
+ * bench/RESULTS.md). */
+static bool bottom_up;
+
+static node *make(int depth) {
+    if (bottom_up) {
+        node *left = depth > 0 ? make(depth - 1) : NULL;
+        node *right = depth > 0 ? make(depth - 1) : NULL;
+        node *n = new_node();
+        n->left = left;
+        n->right = right;
+        return n;
+    }
+    node *n = new_node();
+    if (depth > 0) {
+        n->left = make(depth - 1);
+        n->right = make(depth - 1);
+    }
+    return n;
+}
 
 static long check(const node *n) { return n->left ? 1 + check(n->left) + check(n->right) : 1; }
 
@@ -111,8 +130,10 @@ int main(int argc, char **argv) {
     long reps = bench_arg(argc, argv, "--reps", 1);
     if (depth < MIN_DEPTH + 2)
         depth = MIN_DEPTH + 2;
+    bottom_up = bench_flag(argc, argv, "bottom-up");
     peer_init();
     bench_info("version", "%s %s", PEER_NAME, peer_version());
+    bench_info("order", "%s", bottom_up ? "bottom-up" : "parents first");
 #ifdef PEER_RC
     if (bench_flag(argc, argv, "gc-off"))
         rc_gc_disable(peer_heap);
