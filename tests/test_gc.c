@@ -2820,6 +2820,49 @@ START_TEST(test_survivor_order) {
 }
 END_TEST
 
+/* A binary tree of depth 3 whose node k (breadth-first, the root 0) has
+ * the id 'a' + k, made bottom-up (children first: the Benchmarks Game's
+ * binary-trees) or parents first. */
+static node *tree_of(int k, int depth, bool bottom_up) {
+    node *l = NULL, *r = NULL;
+    if (bottom_up && depth > 0) {
+        l = tree_of(2 * k + 1, depth - 1, true);
+        r = tree_of(2 * k + 2, depth - 1, true);
+    }
+    node *n = named((char)('a' + k));
+    if (depth > 0) {
+        n->a = bottom_up ? l : tree_of(2 * k + 1, depth - 1, false);
+        n->b = bottom_up ? r : tree_of(2 * k + 2, depth - 1, false);
+    }
+    return n;
+}
+
+/* A tree made bottom-up comes out of its first collection breadth-first,
+ * as CPython's does: every reference points back in list order, so the
+ * scan sets aside each node but the root and moves it to the end as its
+ * parent reaches it. One made parents first keeps its order. python3.12
+ * (a __slots__ class, names T, TL, TR, TLL, ...): gc.get_objects(0) lists
+ * TLLL TLLR TLL TLRL TLRR TLR TL TRLL TRLR TRL TRRL TRRR TRR TR T, and after
+ * gc.collect(0), gc.get_objects(1) lists T TL TR TLL TLR TRL TRR TLLL ...
+ * TRRR; a full collection then moves nothing. */
+START_TEST(test_tree_order) {
+    id_list l;
+    node *bu = tree_of(0, 3, true);
+    ck_assert_str_eq(ids_of(0, &l), "hidjkeblmfnogca");
+    ck_assert_int_eq(rc_gc_collect(H, 0), 0);
+    ck_assert_str_eq(ids_of(1, &l), "abcdefghijklmno");
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    ck_assert_str_eq(ids_of(2, &l), "abcdefghijklmno");
+    rc_decref(bu);
+    node *pf = tree_of(0, 3, false);
+    ck_assert_str_eq(ids_of(0, &l), "abdhiejkcflmgno");
+    ck_assert_int_eq(rc_gc_collect(H, 0), 0);
+    ck_assert_str_eq(ids_of(1, &l), "abdhiejkcflmgno");
+    rc_decref(pf);
+    ck_assert_uint_eq(count_gen(1) + count_gen(2), 0);
+}
+END_TEST
+
 /* A holder made after what it holds, the only object referred to from
  * outside (move_unreachable then scans from it): what it does not reach
  * is found in CPython's order, finalizers and all, and what it reaches
@@ -3127,6 +3170,7 @@ Suite *test_suite(void) {
                      test_far_garbage_not_plain_seen_deaths_in_turns, setup, teardown);
     add_case_fixture(s, tcase_create("survivors_move_up"), test_survivors_move_up, setup, teardown);
     add_case_fixture(s, tcase_create("survivor_order"), test_survivor_order, setup, teardown);
+    add_case_fixture(s, tcase_create("tree_order"), test_tree_order, setup, teardown);
     add_case_fixture(s, tcase_create("holder_made_last"), test_holder_made_last, setup,
                      teardown);
     add_case_fixture(s, tcase_create("tree_with_one_cycle"), test_tree_with_one_cycle, setup,
