@@ -555,6 +555,10 @@ struct rc_heap {
      * the fast paths read keep their offsets */
     rc_pool *medium[RC_NKINDS][RC_NMEDIUM];
     rc_pool *medium_tails[RC_NKINDS][RC_NMEDIUM];
+    /* per medium class, a block freed into a full pool, dead (marked, in
+     * pool_bytes_idle) but still in its pool's used, held for the class's
+     * next allocation (alloc.c, medium_hold), or NULL */
+    char *medium_held[RC_NKINDS][RC_NMEDIUM];
 };
 
 /* The block size of the class that holds a block of bs bytes (a multiple

@@ -963,6 +963,72 @@ START_TEST(calloc_overflow_and_huge) {
 }
 END_TEST
 
+/* Medium blocks of one class, raw or objects of plain_type. */
+enum { MEDIUM_SIZE = 1000, MEDIUM_MAX = 256 };
+static void *medium_new(rc_heap *h, bool object) {
+    return object ? rc_new_sized(h, &plain_type, MEDIUM_SIZE) : rc_malloc(h, MEDIUM_SIZE);
+}
+static void medium_drop(rc_heap *h, void *p, bool object) {
+    if (object)
+        rc_decref(p);
+    else
+        rc_free(h, p);
+}
+
+/* A medium block freed into a full pool, while the next allocation of its
+ * class would take the slow path (the head of the class list full), is
+ * held for that allocation, and its pool stays off the list: a churn of
+ * one medium size no longer moves a pool on and off the list at every
+ * pair. One block a class: the next such free puts its pool back on the
+ * list. A held block is dead (out of bytes_in_use; a second free of it is
+ * named: test_misuse) and comes back as any block does (an object's
+ * zeroed). */
+static void check_medium_held(bool object) {
+    rc_heap *h = rc_heap_new();
+    void *b[MEDIUM_MAX];
+    size_t n = 0;
+    b[n++] = medium_new(h, object);
+    rc_pool *first = rc_pool_of(b[0]);
+    uint32_t cap = first->capacity;
+    ck_assert_uint_lt(2 * cap, MEDIUM_MAX);
+    while (n < 2 * cap) /* the first pool full and off its list; the second full, its head */
+        b[n++] = medium_new(h, object);
+    rc_pool *second = rc_pool_of(b[n - 1]);
+    ck_assert_ptr_ne(first, second);
+    ck_assert(!first->in_list);
+    ck_assert(second->in_list);
+    ck_assert_uint_eq(second->used, second->capacity);
+    size_t before = in_use(h), bs = first->block_size;
+    memset(b[0], 0xab, MEDIUM_SIZE);
+    medium_drop(h, b[0], object); /* held */
+    ck_assert(!first->in_list);
+    ck_assert_uint_eq(first->used, cap);
+    ck_assert_uint_eq(in_use(h), before - bs);
+    medium_drop(h, b[1], object); /* one held already: the pool goes back on the list */
+    ck_assert(first->in_list);
+    ck_assert_uint_eq(first->used, cap - 1);
+    ck_assert_uint_eq(in_use(h), before - 2 * bs);
+    void *again = medium_new(h, object); /* the held block first */
+    ck_assert_ptr_eq(again, b[0]);
+    ck_assert_uint_eq(in_use(h), before - bs);
+    if (object)
+        for (size_t i = 0; i < MEDIUM_SIZE; i++)
+            ck_assert_uint_eq(((unsigned char *)again)[i], 0);
+    b[1] = medium_new(h, object); /* the head full: the slow path, to the first pool */
+    ck_assert_ptr_eq(rc_pool_of(b[1]), first);
+    ck_assert_uint_eq(in_use(h), before);
+    for (size_t i = 0; i < n; i++)
+        medium_drop(h, b[i], object);
+    ck_assert_uint_eq(in_use(h), 0);
+    ck_assert_uint_eq(rc_heap_free(h), 0);
+}
+
+START_TEST(medium_block_held) {
+    check_medium_held(false);
+    check_medium_held(true);
+}
+END_TEST
+
 Suite *test_suite(void) {
     Suite *s = suite_create("alloc");
     add_case(s, tcase_create("size_classes_untracked"), size_classes_untracked);
@@ -985,6 +1051,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("dead_large_reused"), dead_large_reused);
     add_case(s, tcase_create("realloc_large_near_pools"), realloc_large_near_pools);
     add_case(s, tcase_create("medium_objects_freed_with_heap"), medium_objects_freed_with_heap);
+    add_case(s, tcase_create("medium_block_held"), medium_block_held);
     add_case(s, tcase_create("realloc_keeps_contents"), realloc_keeps_contents);
     add_case(s, tcase_create("realloc_same_class_stays"), realloc_same_class_stays);
     add_case(s, tcase_create("calloc_zeroes"), calloc_zeroes);

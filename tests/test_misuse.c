@@ -299,6 +299,41 @@ START_TEST(decref_dead_large) {
 }
 END_TEST
 
+/* A medium block freed into a full pool is held for the next allocation
+ * of its class (alloc.c, medium_hold) with its free mark, or an object's
+ * dead header: a second free, or a drop of the dead object, is named as
+ * for any freed block. Two pools of 1000-byte blocks filled: the first
+ * is full and off its list, the second full at its head. */
+START_TEST(free_of_held_medium_block) {
+    for (int object = 0; object < 2; object++) {
+        rc_heap *h = heap(false);
+        enum { MAX = 256 };
+        void *b[MAX];
+        size_t n = 0;
+        do {
+            b[n] = object ? rc_new_sized(h, &leaf_type, 1000) : rc_malloc(h, 1000);
+            n++;
+        } while (n < 2 * rc_pool_of(b[0])->capacity && n < MAX);
+        ck_assert(!rc_pool_of(b[0])->in_list);
+        if (object) {
+            rc_decref(b[0]);
+            expect_fatal(do_decref, h, b[0], object_line("rc_decref", "of a dead object", "leaf", b[0]));
+        } else {
+            rc_free(h, b[0]);
+            expect_fatal(do_free, h, b[0], pointer_line("rc_free", "of a block already freed", b[0]));
+        }
+        ck_assert(!rc_pool_of(b[0])->in_list); /* it was held */
+        for (size_t i = 1; i < n; i++) {
+            if (object)
+                rc_decref(b[i]);
+            else
+                rc_free(h, b[i]);
+        }
+        ck_assert_uint_eq(rc_heap_free(h), 0);
+    }
+}
+END_TEST
+
 /* Freed large rc_malloc blocks are held back as dead large objects are,
  * so rc_decref and rc_incref of one (a raw block's count reads 0, and
  * says freed) are named in every build; freed at once, a block past 1 MiB
@@ -1738,6 +1773,7 @@ Suite *test_suite(void) {
     add_case(s, tcase_create("decref_dead_large_debug"), decref_dead_large_debug);
     add_case(s, tcase_create("decref_dead_large"), decref_dead_large);
     add_case(s, tcase_create("decref_freed_large_block"), decref_freed_large_block);
+    add_case(s, tcase_create("free_of_held_medium_block"), free_of_held_medium_block);
     add_case(s, tcase_create("dead_big_object_held_until_next"), dead_big_object_held_until_next);
     add_case(s, tcase_create("decref_dead_in_retired_arena"), decref_dead_in_retired_arena);
     add_case(s, tcase_create("decref_raw_block"), decref_raw_block);
