@@ -436,10 +436,11 @@ static bool quarantine_yield(rc_heap *h);
  * 20, glibc 9.1-9.5). Medium pools hold 15 to 113 blocks, so few frees
  * land in a pool between two of its turns at the head; small ones hold
  * hundreds and do not thrash so. Held whenever the class holds none, the
- * blocks made a random medium churn 1.17x slower. One block a class: a held block
- * keeps its pool from emptying, so at most one pool a class is held up;
- * it is never given back when memory runs short (rc__held_release), as
- * the next allocation of its class takes it before asking for a pool. */
+ * blocks made a random medium churn 1.17x slower. One block a class: a
+ * held block keeps its pool from emptying, so at most one pool a class is
+ * held up; it is never given back when memory runs short
+ * (rc__held_release), as the next allocation of its class takes it before
+ * asking for a pool. */
 static bool medium_hold(rc_heap *h, rc_pool *p) {
     if (p->cls < RC_NCLASSES)
         return false;
@@ -464,11 +465,7 @@ static char *medium_take(rc_heap *h, unsigned kind, size_t block_size) {
         return NULL;
     *held = NULL;
     h->pool_bytes_idle -= block_size;
-    rc_mem_live_if(block, block_size, false, true);
-    if (kind == RC_KIND_RAW) {
-        ((uintptr_t *)block)[1] = 0;
-        RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
-    }
+    rc_pool_hand_out(block, kind, block_size, true);
     return block;
 }
 

@@ -1033,6 +1033,18 @@ static inline bool rc_raw_has_mark(const rc_heap *h, const char *block, unsigned
     return word == rc_raw_mark(h, block, kind);
 }
 
+/* What an allocation does to the dead block of `kind` it hands out: made
+ * live, a raw one's free mark cleared. */
+static inline void rc_pool_hand_out(char *block, unsigned kind, size_t block_size,
+                                    bool valgrind) {
+    rc_mem_live_if(block, block_size, false, valgrind);
+    if (kind == RC_KIND_RAW) { /* (a traced block's prefix is written by its maker) */
+        ((uintptr_t *)block)[1] = 0; /* no free mark; still undefined to Valgrind */
+        if (valgrind)
+            RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
+    }
+}
+
 /* A block of block_size bytes (a multiple of RC_GRAIN, at most RC_SMALL_MAX;
  * rc_pool_take_in: any class's) from a pool of `kind` (a constant at every
  * call site); its bytes are undefined. rc_pool_take: the head pool of the class list gives a freed
@@ -1052,12 +1064,7 @@ static inline char *rc_pool_take_in(rc_pool *p, unsigned kind, size_t block_size
         return NULL;
     }
     p->used++;
-    rc_mem_live_if(block, block_size, false, valgrind);
-    if (kind == RC_KIND_RAW) { /* (a traced block's prefix is written by its maker) */
-        ((uintptr_t *)block)[1] = 0; /* no free mark; still undefined to Valgrind */
-        if (valgrind)
-            RC_VALGRIND(VALGRIND_MAKE_MEM_UNDEFINED(block + sizeof(char *), sizeof(uintptr_t)));
-    }
+    rc_pool_hand_out(block, kind, block_size, valgrind);
     return block;
 }
 
