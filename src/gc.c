@@ -751,9 +751,9 @@ static void recount_prefix(rc_heap *h, rc_gchead *young, rc_gchead *last, refs_c
  * references back it noted. One sequential pass, not two passes, one of
  * them traversing: a ring whose chain had been through a full collection
  * (the collector on while it was built) was taken whole and met its only
- * reference back at its last node (17-19 -> 13.5-15 ns an object; the
- * ring alone 7.5-8). Out of line: inlined, the plain ring ran 1.08x slower
- * (the layout of the passes beside it). */
+ * reference back at its last node (17-22 -> 13.5-15.7 ns an object; the
+ * ring alone 7.7-8.3). Out of line: inlined, the plain ring ran about 1.1x
+ * slower (the layout of the passes beside it). */
 static __attribute__((noinline)) void restore_prefix(rc_gchead *young, rc_gchead *last,
                                                      refs_count *c) {
     const light_kept *k = c->kept, *kept_end = k + c->nkept;
