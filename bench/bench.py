@@ -205,6 +205,20 @@ def sections(build):
     out.append(Section(4, "Collector, live heap (all reachable; a full collection frees nothing): ns per object", 3,
                        live_jobs, targets=live_targets, reports=live_reports,
                        notes=[shapes_note] + py_notes))
+    again_jobs, again_reports = [], []
+    rc_peer = "rcgc rc_gc_collect(h, 2)"
+    for shape in ("pairs", "ring", "random"):
+        wl = f"live heap collected again, {shape}"
+        again_jobs += [Job(rc_peer, exe("bench_collector", "again", shape)),
+                       Job("CPython gc.collect()", py("collector.py", "again", shape)),
+                       Job("Boehm GC_gcollect()", exe("bench_collector_boehm", shape, "again"))]
+        again_reports += [(f"{shape}: rcgc / CPython", (wl, rc_peer), (wl, "CPython gc.collect()")),
+                          (f"{shape}: rcgc / Boehm", (wl, rc_peer), (wl, "Boehm GC_gcollect()"))]
+    out.append(Section(4, "Collector, live heap collected again: ns per object", 3, again_jobs,
+                       reports=again_reports,
+                       notes=["The shapes above, each collected once untimed (nothing found), then "
+                              "timed: a heap a collection has ordered, as a long-running "
+                              "program's. rcgc then needs no scan (docs/design.md, roots)."]))
     out.append(Section(4, "Collector, dead heap (all unreachable): ns per object", 3, dead_jobs,
                        targets=dead_targets, reports=dead_reports,
                        notes=["The holder is dropped first (reference counting frees what it can, "

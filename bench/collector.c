@@ -10,15 +10,17 @@
  *
  * The holder is itself a tracked rc object (Python: a list). `live` times a
  * full collection, rc_gc_collect(h, 2), while the holder is held: it frees
- * nothing. `dead` drops the holder first (reference counting frees what it
- * can, untimed) and times the collection that frees the rest. The
- * collector is disabled while building, so only the timed collection runs.
+ * nothing. `again` times the next one, after an untimed first (a heap that
+ * a collection has ordered, as a long-running program's). `dead` drops the
+ * holder first (reference counting frees what it can, untimed) and times
+ * the collection that frees the rest. The collector is disabled while
+ * building, so only the timed collection runs.
  * Prints ns per node of the shape, and what the collection found.
  *
  * `young` times generation-0 collections of 700 new nodes (a chain held by
  * one reference) with `--old` (10M) old nodes in generation 2, or none.
  *
- *     bench_collector live|dead pairs|ring|random [--count N] [--reps N]
+ *     bench_collector live|again|dead pairs|ring|random [--count N] [--reps N]
  *     bench_collector young [--old N] [--reps N]
  */
 #include "bench.h"
@@ -101,16 +103,22 @@ static holder *build(rc_heap *h, const char *shape, size_t count) {
 static void shapes(const char *state, const char *shape, long count, long reps) {
     rc_heap *h = must(rc_heap_new());
     rc_gc_disable(h);
+    bool again = strcmp(state, "again") == 0, dead = strcmp(state, "dead") == 0;
     char workload[64];
-    snprintf(workload, sizeof workload, "%s heap, %s", state, shape);
+    if (again)
+        snprintf(workload, sizeof workload, "live heap collected again, %s", shape);
+    else
+        snprintf(workload, sizeof workload, "%s heap, %s", state, shape);
     for (long r = 0; r < reps; r++) {
         holder *hd = build(h, shape, (size_t)count);
-        if (strcmp(state, "dead") == 0)
+        if (dead)
             rc_decref(hd);
+        else if (again && rc_gc_collect(h, 2) != 0)
+            bench_fail("the first collection found garbage");
         double t0 = bench_now();
         long found = rc_gc_collect(h, 2);
         double t = bench_now() - t0;
-        if (strcmp(state, "live") == 0)
+        if (!dead)
             rc_decref(hd);
         bench_info("found", "%ld", found);
         bench_result(workload, t / (double)count * 1e9, "ns/object");
@@ -156,8 +164,9 @@ int main(int argc, char **argv) {
         young(bench_arg(argc, argv, "--old", 10000000), reps);
         return 0;
     }
-    if (argc < 3 || (strcmp(argv[1], "live") != 0 && strcmp(argv[1], "dead") != 0))
-        bench_fail("usage: bench_collector live|dead pairs|ring|random [--count N] [--reps N]\n"
+    if (argc < 3 || (strcmp(argv[1], "live") != 0 && strcmp(argv[1], "again") != 0 &&
+                     strcmp(argv[1], "dead") != 0))
+        bench_fail("usage: bench_collector live|again|dead pairs|ring|random [--count N] [--reps N]\n"
                    "       bench_collector young [--old N] [--reps N]");
     shapes(argv[1], argv[2], bench_arg(argc, argv, "--count", 1000000), reps);
     return 0;

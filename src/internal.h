@@ -338,22 +338,27 @@ RC_INTERNAL void rc__ptrmap_free(rc_heap *h, rc_ptrmap *m);
 /* ----------------------------------------------------------- collector */
 
 /* Collector bits in rc_gchead. Between collections prev is a plain
- * pointer. During one, an object being examined has RC_GC_PREV_COLLECTING
- * set and, until move_unreachable relinks it, its gc_refs in
- * prev >> RC_GC_REFS_SHIFT (CPython's layout); one found unreachable also
- * has RC_GC_PREV_UNREACHABLE (CPython keeps that bit in next, because it
- * needs bit 0 of prev for "finalized", which rcgc keeps in rc_head). List
- * code masks prev with ~RC_GC_PREV_FLAGS and next is always a plain
- * pointer, so every list is walkable both ways whenever user code
- * (finalizer, callback, clear, release) runs. */
-#define RC_GC_REFS_SHIFT 2
+ * pointer (8-byte aligned: its three low bits are free). During one, an
+ * object being examined has RC_GC_PREV_COLLECTING set and, until
+ * move_unreachable relinks it, its gc_refs in prev >> RC_GC_REFS_SHIFT
+ * (CPython's layout, one flag more); one found unreachable also has
+ * RC_GC_PREV_UNREACHABLE (CPython keeps that bit in next, because it needs
+ * bit 0 of prev for "finalized", which rcgc keeps in rc_head). List code
+ * masks prev with ~RC_GC_PREV_FLAGS and next is always a plain pointer, so
+ * every list is walkable both ways whenever user code (finalizer,
+ * callback, clear, release) runs. */
+#define RC_GC_REFS_SHIFT 3
 #define RC_GC_PREV_UNREACHABLE ((uintptr_t)1)
 /* The same bit, earlier: during the passes computing gc_refs, an examined
  * object whose turn (its own traverse) has not come yet; cleared at its
  * turn, so it is free again for UNREACHABLE when the scan starts. */
 #define RC_GC_PREV_PENDING RC_GC_PREV_UNREACHABLE
 #define RC_GC_PREV_COLLECTING ((uintptr_t)2)
-#define RC_GC_PREV_FLAGS ((uintptr_t)3)
+/* Set at its turn on an examined object an earlier one referred to; one
+ * without is a root (gc.c's roots_hold). Kept until the scan or the
+ * relink. */
+#define RC_GC_PREV_REACHED ((uintptr_t)4)
+#define RC_GC_PREV_FLAGS ((uintptr_t)7)
 
 typedef struct rc_gen {
     rc_gchead head;    /* circular list of the generation's objects */

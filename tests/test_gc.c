@@ -2915,6 +2915,77 @@ START_TEST(test_holder_made_last) {
 }
 END_TEST
 
+/* A heap the scan ordered, collected again: the same order, nothing found
+ * (a relink replaces the scan when every object has a count from outside
+ * or an earlier referrer: roots_hold in src/gc.c); then a root whose count
+ * from outside goes, with only references from later objects left, is
+ * found with what it holds. python3.12 (holder_made_last's classes):
+ * gc.collect() == 4, finalizers "abfg", gc.get_objects(2) "Hchdjei";
+ * again 0, the same order; H.b = None: 3, "hji", "Hcde"; again 0,
+ * "Hcde". */
+START_TEST(test_settled_heap_collected_again) {
+    node *n[10];
+    for (int k = 0; k < 10; k++) {
+        n[k] = make_typed(&last_type);
+        n[k]->id = 'a' + k;
+    }
+    int links[][2] = {{0, 1}, {1, 0}, {2, 3}, {3, 4}, {4, 2}, {5, 6}, {6, 5},
+                      {7, 9}, {9, 8}, {8, 7}};
+    for (size_t k = 0; k < sizeof links / sizeof *links; k++)
+        n[links[k][0]]->a = rc_incref(n[links[k][1]]);
+    node *holder = make_typed(&last_type);
+    holder->id = 'H';
+    holder->a = rc_incref(n[2]);
+    holder->b = rc_incref(n[7]);
+    for (int k = 0; k < 10; k++)
+        rc_decref(n[k]);
+    const struct {
+        long found;
+        const char *fins, *order;
+    } rounds[] = {{4, "abfg", "Hchdjei"}, {0, "", "Hchdjei"}, {3, "hji", "Hcde"},
+                  {0, "", "Hcde"}};
+    for (size_t r = 0; r < sizeof rounds / sizeof *rounds; r++) {
+        if (r == 2) {
+            rc_decref(holder->b);
+            holder->b = NULL;
+        }
+        memset(last_fins, 0, sizeof last_fins);
+        ck_assert_int_eq(rc_gc_collect(H, 2), rounds[r].found);
+        ck_assert_str_eq(last_fins, rounds[r].fins);
+        id_list l = {.n = 0};
+        ck_assert_int_eq(rc_gc_get_objects(H, 2, add_last_id, &l), 0);
+        l.ids[l.n] = 0;
+        ck_assert_str_eq(l.ids, rounds[r].order);
+    }
+    rc_decref(holder);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 3);
+}
+END_TEST
+
+/* The light pass stops at a reference back; a root it took before (its
+ * count from a later object only) is found all the same. A tree made
+ * parents first, collected fully (no reference back: the next full
+ * collection tries the light pass); then x <-> y, made after it, dropped:
+ * the pass takes the tree, then x (nothing earlier refers to it) and y,
+ * whose reference back to x brings x's gc_refs to 0 once counted. */
+START_TEST(test_light_pass_root_dropped) {
+    node *root = named('r');
+    root->a = named('a');
+    root->b = named('b');
+    ck_assert_int_eq(rc_gc_collect(H, 2), 0);
+    node *x = named('x'), *y = named('y');
+    x->a = rc_incref(y);
+    y->a = rc_incref(x);
+    rc_decref(x);
+    rc_decref(y);
+    ck_assert_int_eq(rc_gc_collect(H, 2), 2);
+    id_list l;
+    ck_assert_str_eq(ids_of(2, &l), "rab");
+    rc_decref(root);
+    ck_assert_uint_eq(stats_of(H).objects, 0);
+}
+END_TEST
+
 /* A tree, made parents first, of more objects than a pass queues far
  * references for (and the queue's sample), collected while held: nothing
  * found and the order kept, young or old (a second full collection after
@@ -3173,6 +3244,10 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("tree_order"), test_tree_order, setup, teardown);
     add_case_fixture(s, tcase_create("holder_made_last"), test_holder_made_last, setup,
                      teardown);
+    add_case_fixture(s, tcase_create("settled_heap_collected_again"),
+                     test_settled_heap_collected_again, setup, teardown);
+    add_case_fixture(s, tcase_create("light_pass_root_dropped"), test_light_pass_root_dropped,
+                     setup, teardown);
     add_case_fixture(s, tcase_create("tree_with_one_cycle"), test_tree_with_one_cycle, setup,
                      teardown);
     add_case_fixture(s, tcase_create("plain_garbage_swept"), test_plain_garbage_swept, setup,
