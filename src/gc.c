@@ -1198,8 +1198,8 @@ static void move_unreachable(rc_heap *h, rc_gchead *young, size_t n, size_t zero
  * first, which the holder reached). A heap the scan ordered and left
  * unchanged is so (each object it moved went behind the object that
  * reached it): collected again, it costs no scan, a traverse of each
- * object (live pairs, the holder now first, 10.3-10.6 -> 8.5-8.9 ns an
- * object; the random graph 25.4-26.5 -> 12.7-13.2). False when the roots
+ * object (live pairs, the holder now first, 10.3-11.3 -> 8.5-9.3 ns an
+ * object; the random graph 25.4-31.3 -> 12.7-14.3). False when the roots
  * were not all marked (the light pass's record overflowed, or the
  * separate passes ran), or an immortal object (or one with a count of
  * zero) was examined. */
