@@ -662,6 +662,30 @@ START_TEST(identical_tracebacks_stored_once) {
 }
 END_TEST
 
+/* A snapshot being built finds each traceback it holds again after its
+ * index grew many times over (it is rehashed from the hashes kept). */
+START_TEST(tracebacks_found_after_the_index_grows) {
+    enum { N = 5000 };
+    rc_snapshot *s = rc__snapshot_new(2, 0);
+    ck_assert_ptr_nonnull(s);
+    const char *file = rc__snapshot_string(s, "a.py", 4), *fn = rc__snapshot_string(s, "f", 1);
+    ck_assert_ptr_nonnull(file);
+    for (int round = 0; round < 2; round++)
+        for (unsigned k = 0; k < N; k++) {
+            rc_frame frames[2] = {{file, k + 1, fn}, {file, k % 7 + 1, NULL}};
+            ck_assert_int_eq(rc__snapshot_add_traceback(s, frames, 2, 2 + k % 3), (int64_t)k);
+        }
+    rc_frame other[2] = {{file, 1, fn}, {file, 1, NULL}}; /* k = 0 but total 3 */
+    ck_assert_int_eq(rc__snapshot_add_traceback(s, other, 2, 3), N);
+    ck_assert_int_eq(rc__snapshot_seal(s), 0);
+    rc_snapshot_info info;
+    ck_assert_int_eq(rc__snapshot_info(s, &info), 0);
+    ck_assert_uint_eq(info.tracebacks, N + 1);
+    free(info.domains);
+    rc_snapshot_free(s);
+}
+END_TEST
+
 static int trace_line_cmp(const void *a, const void *b) { return strcmp(a, b); }
 
 /* The traces of s read through rc_snapshot_get_trace, "d<domain> <size>
@@ -1223,6 +1247,8 @@ Suite *test_suite(void) {
     add_case_fixture(s, tcase_create("dump_load_roundtrip"), dump_load_roundtrip,
                      dump_setup, dump_teardown);
     add_case(s, tcase_create("identical_tracebacks_stored_once"), identical_tracebacks_stored_once);
+    add_case(s, tcase_create("tracebacks_found_after_the_index_grows"),
+             tracebacks_found_after_the_index_grows);
     add_case_fixture(s, tcase_create("traces_and_traceback_limit"), traces_and_traceback_limit,
                      dump_setup, dump_teardown);
     add_case_fixture(s, tcase_create("load_from_pipe_and_devices"), load_from_pipe_and_devices,
