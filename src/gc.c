@@ -975,10 +975,10 @@ TWICE void reach_in(found *f, void *o, bool from_last) {
     if (from_last && rc_gc_of(o) == f->unmarked &&
         (f->unmarked->prev & ~RC_GC_PREV_REACHED) == RC_GC_PREV_COLLECTING) {
         /* a chain's next, tested first (o's header unread): f->unmarked
-         * is tracked and holds gc_refs 0 (prev exactly COLLECTING, maybe
-         * with REACHED: a random graph's first collection 1.1x without), unless
-         * it is the last object (scanned by now: prev a pointer) or its
-         * sum went past 0 (left for mark_until to report). Marking it
+         * is tracked and holds gc_refs 0 (prev COLLECTING, with REACHED
+         * or not: a random graph's first collection 1.1x without it),
+         * unless it is the last object (scanned by now: prev a pointer) or
+         * its sum went past 0 (left for mark_until to report). Marking it
          * would only be undone; what follows it holds gc_refs 0, is not
          * the edge (which is at or after the last object), and becomes
          * the first unmarked. */
