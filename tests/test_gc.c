@@ -2887,7 +2887,8 @@ static int add_last_id(void *obj, void *arg) {
     return 0;
 }
 
-START_TEST(test_holder_made_last) {
+/* The heap above, made a to j, then H: returns H, the only object held. */
+static node *holder_made_last(void) {
     node *n[10];
     for (int k = 0; k < 10; k++) {
         n[k] = make_typed(&last_type);
@@ -2903,6 +2904,11 @@ START_TEST(test_holder_made_last) {
     holder->b = rc_incref(n[7]);
     for (int k = 0; k < 10; k++)
         rc_decref(n[k]);
+    return holder;
+}
+
+START_TEST(test_holder_made_last) {
+    node *holder = holder_made_last();
     memset(last_fins, 0, sizeof last_fins);
     ck_assert_int_eq(rc_gc_collect(H, 0), 4);
     ck_assert_str_eq(last_fins, "abfg");
@@ -2924,21 +2930,7 @@ END_TEST
  * again 0, the same order; H.b = None: 3, "hji", "Hcde"; again 0,
  * "Hcde". */
 START_TEST(test_settled_heap_collected_again) {
-    node *n[10];
-    for (int k = 0; k < 10; k++) {
-        n[k] = make_typed(&last_type);
-        n[k]->id = 'a' + k;
-    }
-    int links[][2] = {{0, 1}, {1, 0}, {2, 3}, {3, 4}, {4, 2}, {5, 6}, {6, 5},
-                      {7, 9}, {9, 8}, {8, 7}};
-    for (size_t k = 0; k < sizeof links / sizeof *links; k++)
-        n[links[k][0]]->a = rc_incref(n[links[k][1]]);
-    node *holder = make_typed(&last_type);
-    holder->id = 'H';
-    holder->a = rc_incref(n[2]);
-    holder->b = rc_incref(n[7]);
-    for (int k = 0; k < 10; k++)
-        rc_decref(n[k]);
+    node *holder = holder_made_last();
     const struct {
         long found;
         const char *fins, *order;
